@@ -1,0 +1,29 @@
+// Package syncengine keeps two storages in sync: it detects what changed on
+// each side since the last synchronised state (the baseline), decides what
+// must happen (Plan, a pure function), and makes it happen safely (Apply),
+// journalling every action so that a crash at any point converges on the
+// next run without duplicates or loss.
+//
+// A Pair binds side A (Procore, by convention) and side B (the target) with
+// a direction, a conflict policy, a delete policy and limit, name mapping
+// and filters. An Engine runs many pairs on a schedule and on wake-ups from
+// the storages' watchers, drawing on an injected Limiter, recording state in
+// an injected MetadataStore and reporting through an injected Notifier.
+// Embedded defaults (sqlitestore, the rate limiter in this package, the slog
+// notifier) need no server.
+//
+// The reconciliation rules, for an item whose two sides are compared against
+// the baseline:
+//
+//	A since baseline      B since baseline      result
+//	unchanged             unchanged             nothing
+//	created/modified/moved unchanged            replay on B
+//	unchanged             created/modified/moved replay on A (two-way); one-way: drift reported, B overwritten when A next changes
+//	modified              modified              equal content: link; else conflict policy (newest wins, loser kept)
+//	created               created (same path)   as above (merge)
+//	deleted               unchanged             delete on B if deletes propagate and the limit allows, else held and reported
+//	deleted               modified              modified wins: restored on A
+//	moved                 modified              move on B, then update content
+//	moved                 moved elsewhere       newest wins for the location, content follows
+//	folder deleted        something inside changed keep the folder and the changed items
+package syncengine

@@ -1,0 +1,57 @@
+package syncengine
+
+import (
+	"context"
+	"time"
+)
+
+// EventKind says what an Event reports.
+type EventKind string
+
+// Event kinds.
+const (
+	// EventInitialSyncCompleted: a pair finished its initial sync
+	// ("Two way sync initiated for project X").
+	EventInitialSyncCompleted EventKind = "initial_sync_completed"
+	// EventDeleteLimitReached: deletions over the delete limit were held;
+	// Paths lists them.
+	EventDeleteLimitReached EventKind = "delete_limit_reached"
+	// EventMassDeleteRefused: a run that would delete too large a share of
+	// a side was refused; Paths lists what it would have deleted.
+	EventMassDeleteRefused EventKind = "mass_delete_refused"
+	// EventPairPaused: a pair was paused; Message says why.
+	EventPairPaused EventKind = "pair_paused"
+	// EventRunFailed: a run failed as a whole; Err says why.
+	EventRunFailed EventKind = "run_failed"
+	// EventItemsQuarantined: items failed too often and are no longer
+	// retried automatically; Paths lists them.
+	EventItemsQuarantined EventKind = "items_quarantined"
+	// EventDrift: B changed in a one-way pair; Paths lists what.
+	EventDrift EventKind = "drift"
+)
+
+// Event is a notification for people: admins, a portal, a mail.
+type Event struct {
+	Kind     EventKind
+	PairID   string
+	PairName string
+	Time     time.Time
+	// Message is a one-line human summary.
+	Message string
+	// Paths lists the items concerned, where there are any.
+	Paths []string
+	// Err is the error text for failures.
+	Err string
+}
+
+// Notifier delivers Events. Notify must not block for long; a Notifier
+// that can fail logs its own failures (notifications never stop a sync).
+type Notifier interface {
+	Notify(ctx context.Context, ev Event)
+}
+
+// NotifierFunc adapts a function to a Notifier.
+type NotifierFunc func(ctx context.Context, ev Event)
+
+// Notify calls f.
+func (f NotifierFunc) Notify(ctx context.Context, ev Event) { f(ctx, ev) }

@@ -1,0 +1,147 @@
+package syncengine
+
+import (
+	"time"
+
+	"github.com/procoresync/procoresync/storage"
+)
+
+// Side names one side of a pair.
+type Side uint8
+
+// The two sides. A is the Procore side by convention, B the target.
+const (
+	SideA Side = iota
+	SideB
+)
+
+// Other returns the opposite side.
+func (s Side) Other() Side { return 1 - s }
+
+func (s Side) String() string {
+	if s == SideA {
+		return "A"
+	}
+	return "B"
+}
+
+// Direction says which way changes travel.
+type Direction uint8
+
+// Directions.
+const (
+	TwoWay   Direction = iota // changes travel both ways
+	OneWayAB                  // A is the source of truth; changes on B are reported as drift and overwritten when A changes
+)
+
+// ConflictPolicy decides which side wins when both changed the same item.
+type ConflictPolicy uint8
+
+// Conflict policies. The loser is always preserved: as an older version
+// where its side keeps version history, otherwise as a conflict copy.
+const (
+	NewestWins ConflictPolicy = iota // the later modification time wins (ties: A)
+	PreferA                          // A wins
+	PreferB                          // B wins
+	KeepBoth                         // both are kept: the B copy is renamed to a conflict copy on both sides
+)
+
+// DeletePolicy says whether deletions travel to the other side.
+type DeletePolicy uint8
+
+// Delete policies.
+const (
+	PropagateDeletes DeletePolicy = iota // a deletion on one side deletes the other copy (to its recycle bin)
+	KeepDeletes                          // the other copy stays; the item is reported unsynced
+)
+
+// InitialMode chooses how a pair's first run treats existing data.
+type InitialMode uint8
+
+// Initial sync modes.
+const (
+	// Standard: A is the source and B must be empty (an error otherwise);
+	// folders are created first, then files are copied.
+	Standard InitialMode = iota
+	// Merge: both sides may hold data. Items are matched by path after name
+	// mapping; equal content is linked without transfer; for different
+	// content the newer modification wins and the loser is preserved.
+	Merge
+)
+
+// Filter selects which items a pair synchronises. Patterns use path.Match
+// syntax and are matched against the item's path (relative to the pair
+// root) and against its name alone; a pattern ending in "/**" matches a
+// folder and everything below it.
+type Filter struct {
+	Include []string // if set, only items matching one of these (and the folders leading to them)
+	Exclude []string // items matching any of these are left alone
+	MinSize int64    // files smaller than this are left alone
+	MaxSize int64    // files larger than this are left alone (0: no limit)
+}
+
+// Pair binds two rooted storages and the rules for keeping them in sync.
+type Pair struct {
+	// ID identifies the pair in the metadata store. It must stay the same
+	// across restarts.
+	ID string
+	// Name is a human label, e.g. "Tower 3 / Documents".
+	Name string
+	// A and B are the two storages, each rooted at the pair's folder.
+	A, B storage.Storage
+	// AName and BName label the sides in conflict copies and reports
+	// (default "A" and "B"), e.g. "Procore" and "SharePoint".
+	AName, BName string
+
+	Direction Direction
+	Conflict  ConflictPolicy
+	Initial   InitialMode
+	Deletes   DeletePolicy
+	// DeleteLimit is how many deletions may be applied to either side per
+	// rolling 24 hours, each counted from its own time (0: no limit).
+	// Deletions over the limit are held and reported; an admin approves or
+	// rejects them.
+	DeleteLimit int
+	// MassDeleteShare refuses a run that would delete more than this share
+	// of a side's items (default 0.5; a negative value disables the guard).
+	MassDeleteShare float64
+	// NameMapping maps names that are invalid on the other side into valid
+	// ones (replacing invalid characters with Replacement). When false, such
+	// items fail with an invalid-name error and the rest syncs.
+	NameMapping bool
+	// Replacement replaces invalid characters when NameMapping is on
+	// (default "-").
+	Replacement string
+	// Filter selects the items to sync.
+	Filter Filter
+	// Interval is how often the engine runs the pair when nothing wakes it
+	// earlier (default 5 minutes).
+	Interval time.Duration
+	// Budgets are the Limiter keys this pair's work draws on, e.g. the
+	// Procore app+token key and the SharePoint tenant key.
+	Budgets []string
+	// Concurrency bounds simultaneous transfers (default 4).
+	Concurrency int
+}
+
+// sideName returns the label of side s.
+func (p *Pair) sideName(s Side) string {
+	if s == SideA {
+		if p.AName != "" {
+			return p.AName
+		}
+		return "A"
+	}
+	if p.BName != "" {
+		return p.BName
+	}
+	return "B"
+}
+
+// storage returns the storage of side s.
+func (p *Pair) storage(s Side) storage.Storage {
+	if s == SideA {
+		return p.A
+	}
+	return p.B
+}

@@ -1,0 +1,262 @@
+package syncengine
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+
+	"github.com/procoresync/procoresync/storage"
+)
+
+// ErrNoItem is returned by MetadataStore look-ups that find nothing.
+var ErrNoItem = errors.New("syncengine: no such baseline item")
+
+// PairState is what the store keeps about a pair between runs.
+type PairState struct {
+	// Initialized is true once the pair completed its initial sync.
+	Initialized bool
+	// Paused is true when the pair must not run until an admin resumes it;
+	// PauseReason says why (e.g. a protected root disappeared).
+	Paused      bool
+	PauseReason string
+	// CursorA and CursorB are the change-feed cursors of each side ("" when
+	// the side has none yet or no feed).
+	CursorA, CursorB string
+	// RootA and RootB are the IDs of the two root folders when first seen,
+	// so that a root replaced by another folder of the same name is noticed.
+	RootA, RootB string
+	// LastRun and LastSuccess are the start times of the latest run and of
+	// the latest run that succeeded.
+	LastRun, LastSuccess time.Time
+}
+
+// Cursor returns the cursor of side s.
+func (ps *PairState) Cursor(s Side) *string {
+	if s == SideA {
+		return &ps.CursorA
+	}
+	return &ps.CursorB
+}
+
+// JournalState is the life-cycle state of a journalled action.
+type JournalState uint8
+
+// Journal states.
+const (
+	JournalPending JournalState = iota // intent recorded, outcome unknown
+	JournalDone                        // the storage confirmed the action and the baseline was advanced
+	JournalFailed                      // the action failed; Error says why
+)
+
+// JournalRecord is one journalled action.
+type JournalRecord struct {
+	ID      int64
+	PairID  string
+	RunID   int64
+	Action  Action
+	State   JournalState
+	Error   string
+	Started time.Time
+	Ended   time.Time
+}
+
+// RunStatus is the outcome of a run.
+type RunStatus string
+
+// Run outcomes.
+const (
+	RunRunning   RunStatus = "running"
+	RunSucceeded RunStatus = "succeeded"
+	RunPartial   RunStatus = "partial" // finished, but some items failed or are held
+	RunFailed    RunStatus = "failed"
+	RunRefused   RunStatus = "refused" // mass-delete guard or protected root
+	RunCancelled RunStatus = "cancelled"
+)
+
+// RunCounts are what a run did.
+type RunCounts struct {
+	FilesCopied   int   // files created or updated on either side
+	FoldersMade   int   // folders created
+	Moved         int   // items moved or renamed
+	Deleted       int   // items deleted
+	Linked        int   // items linked without transfer
+	Conflicts     int   // conflicts resolved
+	Held          int   // deletions held back
+	Failed        int   // items that failed this run
+	BytesCopied   int64 // bytes transferred
+	BytesDeleted  int64 // bytes of deleted files
+	TransferNanos int64 // time spent transferring, for the average speed
+}
+
+// Add adds o to c.
+func (c *RunCounts) Add(o RunCounts) {
+	c.FilesCopied += o.FilesCopied
+	c.FoldersMade += o.FoldersMade
+	c.Moved += o.Moved
+	c.Deleted += o.Deleted
+	c.Linked += o.Linked
+	c.Conflicts += o.Conflicts
+	c.Held += o.Held
+	c.Failed += o.Failed
+	c.BytesCopied += o.BytesCopied
+	c.BytesDeleted += o.BytesDeleted
+	c.TransferNanos += o.TransferNanos
+}
+
+// Run is one run of a pair, for the run history.
+type Run struct {
+	ID      int64
+	PairID  string
+	Initial bool // the pair's initial sync
+	Started time.Time
+	Ended   time.Time // zero while running
+	Status  RunStatus
+	Error   string
+	Counts  RunCounts
+}
+
+// Activity is one line of a pair's activity log: something the engine did.
+type Activity struct {
+	ID     int64
+	PairID string
+	RunID  int64
+	Time   time.Time
+	Kind   ActionKind
+	Side   Side
+	Path   string
+	Size   int64
+	Detail string
+}
+
+// ErrorRecord is one line of a pair's error log.
+type ErrorRecord struct {
+	ID     int64
+	PairID string
+	RunID  int64
+	Time   time.Time
+	Side   Side
+	Path   string
+	Op     string
+	Error  string
+}
+
+// Failure tracks an item that keeps failing, for retry with backoff and
+// quarantine.
+type Failure struct {
+	PairID string
+	Side   Side   // the side the failing action targets
+	Path   string // the item's path on the source side (its identity for retries)
+	Error  string
+	// Attempts counts consecutive failures.
+	Attempts int
+	// NextAttempt is when the item may be tried again.
+	NextAttempt time.Time
+	// Quarantined is true once the item has failed too often: it is no
+	// longer tried automatically until an admin releases it.
+	Quarantined bool
+	Updated     time.Time
+}
+
+// HeldDelete is a deletion the engine did not apply (delete limit or keep-
+// deletes policy). An admin approves it (apply) or rejects it (restore the
+// item on the side where it was deleted).
+type HeldDelete struct {
+	ID     int64
+	PairID string
+	// Key is the baseline record of the item.
+	Key int64
+	// DeletedOn is the side where the item was deleted; the deletion is
+	// held on the other side.
+	DeletedOn Side
+	// Path is the item's path on the side where the deletion would apply.
+	Path  string
+	IsDir bool
+	Size  int64
+	Held  time.Time
+}
+
+// Page bounds a log query: the newest entries first, Limit at most (0: all),
+// skipping Offset, optionally only entries at or after Since.
+type Page struct {
+	Limit, Offset int
+	Since         time.Time
+}
+
+// MetadataStore keeps everything the engine must remember. The default is
+// sqlitestore; storetest is the conformance suite every implementation
+// must pass. All methods are safe for concurrent use.
+type MetadataStore interface {
+	// LoadPair returns the pair's state (the zero PairState for a pair the
+	// store has not seen); SavePair replaces it.
+	LoadPair(ctx context.Context, pairID string) (PairState, error)
+	SavePair(ctx context.Context, pairID string, st PairState) error
+
+	// Items streams every baseline item of the pair, ordered by Key.
+	Items(ctx context.Context, pairID string) iter.Seq2[Item, error]
+	// CountItems returns the number of baseline items of the pair.
+	CountItems(ctx context.Context, pairID string) (int, error)
+	// ItemByID returns the item whose side-s ID is id, or ErrNoItem.
+	ItemByID(ctx context.Context, pairID string, s Side, id string) (Item, error)
+	// ItemByPath returns the item whose side-s path is p, or ErrNoItem.
+	ItemByPath(ctx context.Context, pairID string, s Side, p string) (Item, error)
+	// ItemsUnder streams the items whose side-s path lies below folder
+	// prefix (not the folder itself).
+	ItemsUnder(ctx context.Context, pairID string, s Side, prefix string) iter.Seq2[Item, error]
+	// PutItems inserts (Key 0; the new Key is set in the slice) or replaces
+	// (by Key) items, and deletes the records with the keys in del, in one
+	// transaction.
+	PutItems(ctx context.Context, pairID string, items []Item, del []int64) error
+	// MovePrefix rewrites the side-s paths of every item below oldPrefix to
+	// lie below newPrefix (a folder was moved or renamed).
+	MovePrefix(ctx context.Context, pairID string, s Side, oldPrefix, newPrefix string) error
+
+	// BeginAction journals an intent and returns its ID; EndAction records
+	// its outcome. OpenActions lists the pair's pending intents (those of a
+	// run that crashed), oldest first.
+	BeginAction(ctx context.Context, rec JournalRecord) (int64, error)
+	EndAction(ctx context.Context, id int64, state JournalState, errMsg string) error
+	OpenActions(ctx context.Context, pairID string) ([]JournalRecord, error)
+
+	// SaveUpload, LoadUpload and DeleteUpload keep resumable-upload state
+	// under a key of the engine's choosing (ErrNoItem when absent).
+	SaveUpload(ctx context.Context, pairID, key string, st storage.UploadState) error
+	LoadUpload(ctx context.Context, pairID, key string) (storage.UploadState, error)
+	DeleteUpload(ctx context.Context, pairID, key string) error
+
+	// StartRun records a new run and returns its ID; FinishRun records its
+	// end, status and counts. Runs lists the pair's runs, newest first.
+	StartRun(ctx context.Context, r Run) (int64, error)
+	FinishRun(ctx context.Context, r Run) error
+	Runs(ctx context.Context, pairID string, p Page) ([]Run, error)
+
+	// AddActivity and AddError append to the logs; Activity and Errors
+	// read them, newest first.
+	AddActivity(ctx context.Context, a []Activity) error
+	Activity(ctx context.Context, pairID string, p Page) ([]Activity, error)
+	AddError(ctx context.Context, e ErrorRecord) error
+	Errors(ctx context.Context, pairID string, p Page) ([]ErrorRecord, error)
+
+	// PutFailure records or replaces the failure state of an item (keyed
+	// by pair, side and path); ClearFailure forgets it; Failures lists the
+	// pair's failing items.
+	PutFailure(ctx context.Context, f Failure) error
+	ClearFailure(ctx context.Context, pairID string, s Side, path string) error
+	Failures(ctx context.Context, pairID string) ([]Failure, error)
+
+	// RecordDeletes notes that n deletions were applied at time t;
+	// DeletesSince counts those applied at or after since (the rolling
+	// delete limit).
+	RecordDeletes(ctx context.Context, pairID string, t time.Time, n int) error
+	DeletesSince(ctx context.Context, pairID string, since time.Time) (int, error)
+	// HoldDeletes records held deletions (skipping any already held for the
+	// same Key and side); HeldDeletes lists them, oldest first;
+	// ReleaseHeld removes the given ones (approved and applied, or rejected
+	// and restored).
+	HoldDeletes(ctx context.Context, h []HeldDelete) error
+	HeldDeletes(ctx context.Context, pairID string) ([]HeldDelete, error)
+	ReleaseHeld(ctx context.Context, pairID string, ids []int64) error
+
+	// Close releases the store's resources.
+	Close() error
+}

@@ -54,6 +54,7 @@
 //     a process restart.
 //   - [RangeOpener]: open a file from an offset (used to resume uploads).
 //   - [Copier]: server-side copy.
+//   - [Hasher]: content hashes computed on demand.
 //
 // # Conformance
 //

@@ -266,3 +266,12 @@ type Copier interface {
 	// Copy copies file e into newParent as newName and returns the copy.
 	Copy(ctx context.Context, e Entry, newParent Entry, newName string) (Entry, error)
 }
+
+// Hasher is implemented by Storages that compute content hashes on demand
+// rather than listing them (a local folder computes SHA-256 only when asked,
+// then caches it). The engine asks when it must compare content.
+type Hasher interface {
+	// Hash returns file e's content hash of kind k, or an error matching
+	// ErrUnsupported when the Storage cannot compute that kind.
+	Hash(ctx context.Context, e Entry, k HashKind) (string, error)
+}

@@ -3,18 +3,14 @@ package syncengine
 import (
 	"context"
 	"time"
+
+	"github.com/procoresync/procoresync/storage"
 )
 
-// Feedback is what a service's response says about a budget: the window's
-// limit, what remains of it and when it resets (Procore's X-Rate-Limit-*
-// headers), or how long to wait (Retry-After on a 429 or 503). Zero fields
-// are unknown.
-type Feedback struct {
-	Limit      int
-	Remaining  int
-	Reset      time.Time
-	RetryAfter time.Duration
-}
+// Feedback is what a service's response says about a budget. It is
+// storage.Feedback, so that connectors, which never import syncengine, can
+// report it to the same Limiter.
+type Feedback = storage.Feedback
 
 // Budget is a Limiter's view of one key.
 type Budget struct {
@@ -27,7 +23,8 @@ type Budget struct {
 	BlockedUntil time.Time
 }
 
-// Limiter paces calls to services. Keys name budgets: one per Procore app
+// Limiter paces calls to services. It includes storage.Pacer, the part
+// that connectors consume. Keys name budgets: one per Procore app
 // and token, one per Microsoft tenant, and so on; every pair and connector
 // sharing a key shares its budget. Connectors declare the subset they use
 // (Wait and Observe) as their own interface, so one Limiter value serves

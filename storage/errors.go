@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -125,9 +126,10 @@ func (e *InvalidNameError) Is(target error) bool { return target == ErrInvalidNa
 
 // IsRetryable reports whether err is a passing condition worth retrying
 // later: throttling, a lock, or a failure of no known kind (a network error,
-// a 5xx). Not-found, conflicts, invalid names and the like are not.
+// a 5xx). Not-found, conflicts, invalid names, a cancelled context and the
+// like are not.
 func IsRetryable(err error) bool {
-	if err == nil {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	for _, k := range []error{ErrNotFound, ErrAlreadyExists, ErrPreconditionFailed, ErrTooLarge,

@@ -217,7 +217,10 @@ type ChangeFeed interface {
 	LatestCursor(ctx context.Context) (string, error)
 	// Changes returns what changed after cursor (creations, updates, moves
 	// with the item's new path, deletions) and the cursor to use next time.
-	// An item may be reported more than once; the last report wins. A
+	// An item may be reported more than once; the last report wins. A moved
+	// or renamed folder is reported itself; its descendants need not be
+	// (their paths follow the folder's). A deleted folder's descendants may
+	// or may not be reported one by one. A
 	// cursor the provider no longer honours gives ErrCursorExpired, after
 	// which the caller lists the whole tree again.
 	Changes(ctx context.Context, cursor string) ([]Change, string, error)

@@ -1,0 +1,332 @@
+package local
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/procoresync/procoresync/storage"
+)
+
+var (
+	errSymlink   = errors.New("symbolic links are not followed")
+	errIrregular = errors.New("not a regular file or folder")
+	errRaced     = errors.New("item changed while being looked up")
+)
+
+const indexFile = "ids.json"
+
+// initIdentity decides where IDs live (extended attributes or the inode
+// index) and gives the root its ID.
+func (s *Storage) initIdentity() error {
+	fi, err := s.root.Stat(".")
+	if err != nil {
+		return storage.NewError("open", "", errKind(err), err)
+	}
+	dev, ino, _, ok := fileKey(fi)
+	if !ok {
+		return storage.NewError("open", "", storage.ErrUnsupported, errors.New("no inode numbers on this platform"))
+	}
+	s.rootDev, s.rootIno = dev, ino
+	s.xattr = xattrSupported && !s.cfg.noXattr
+	if err := s.loadIndex(); err != nil {
+		return err
+	}
+	if s.xattr {
+		f, err := s.root.Open(".")
+		if err != nil {
+			return storage.NewError("open", "", errKind(err), err)
+		}
+		defer f.Close()
+		v, err := getXattr(f)
+		switch {
+		case errors.Is(err, errAttrUnsupported):
+			s.xattr = false
+		case err == nil && validAttr(v, ino):
+			// The root has its ID already.
+		default:
+			err := setXattr(f, attrValue(newID(), ino))
+			if errors.Is(err, errAttrUnsupported) {
+				s.xattr = false
+			}
+			// Other failures (a read-only share) leave the root with its
+			// inode ID; IDs written by others are still read.
+		}
+		if s.xattr {
+			s.rootID = s.idOf(f, fi)
+			return nil
+		}
+	}
+	s.rootID = s.idOf(nil, fi)
+	return nil
+}
+
+// attrValue is what the ID attribute holds: the ID and the inode it was
+// written for, so that a copy of the attribute on another file (cp -a,
+// rsync -X) is not taken for the original's identity.
+func attrValue(id string, ino uint64) string {
+	return id + ":" + strconv.FormatUint(ino, 10)
+}
+
+// parseAttr returns the ID of an attribute value written for inode ino.
+func parseAttr(v string, ino uint64) (string, bool) {
+	id, n, ok := strings.Cut(v, ":")
+	if !ok || id == "" || len(id) > 64 || n != strconv.FormatUint(ino, 10) {
+		return "", false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c == '-') {
+			return "", false
+		}
+	}
+	return id, true
+}
+
+func validAttr(v string, ino uint64) bool { _, ok := parseAttr(v, ino); return ok }
+
+// idOf returns the ID of the item open as f (nil when it could not be
+// opened) with file info fi.
+func (s *Storage) idOf(f *os.File, fi fs.FileInfo) string {
+	dev, ino, _, _ := fileKey(fi)
+	key := s.inodeKey(dev, ino)
+	if s.xattr && f != nil {
+		if v, err := getXattr(f); err == nil {
+			if id, ok := parseAttr(v, ino); ok {
+				return id
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.xattr {
+		if id, ok := s.index[key]; ok {
+			return id
+		}
+	}
+	// An inode-based ID that an update carried onto another inode stays
+	// that item's: a new item on the reused inode number gets another.
+	id := key
+	for s.carried[id] {
+		id += "r"
+	}
+	return id
+}
+
+// isInodeID reports whether id has the form of an inode-based ID (random
+// IDs are hex and never start with "i").
+func isInodeID(id string) bool { return strings.HasPrefix(id, "i") }
+
+// stampID records id as the identity of the item open as f (a file or
+// folder the Storage has just created), before it is renamed into place.
+// An empty id asks for a new identity: the inode-based one, or a random one
+// when an update carried that inode number's ID onto another inode.
+func (s *Storage) stampID(f *os.File, fi fs.FileInfo, id string) error {
+	dev, ino, _, _ := fileKey(fi)
+	key := s.inodeKey(dev, ino)
+	if id != "" && id != key && isInodeID(id) {
+		if err := s.updateIndex(func(_ map[string]string, carried map[string]bool) bool {
+			if carried[id] {
+				return false
+			}
+			carried[id] = true
+			return true
+		}); err != nil {
+			return err
+		}
+	}
+	if s.xattr {
+		if id == "" {
+			id = newID()
+		}
+		err := setXattr(f, attrValue(id, ino))
+		if errors.Is(err, errAttrUnsupported) {
+			// A mount below the root without attributes: the item keeps
+			// its inode ID.
+			return nil
+		}
+		return err
+	}
+	return s.updateIndex(func(m map[string]string, carried map[string]bool) bool {
+		if id == "" {
+			if carried[key] {
+				m[key] = newID() // the inode number's own ID is taken
+				return true
+			}
+			_, stale := m[key] // an entry for a reused inode number
+			delete(m, key)
+			return stale
+		}
+		if v, ok := m[key]; ok && v == id {
+			return false
+		}
+		m[key] = id
+		return true
+	})
+}
+
+// openItem looks up rel without following a final symbolic link and opens
+// it for reading. f is nil when the item exists but cannot be opened (no
+// permission); the ID is then inode-based. Symbolic links give errSymlink
+// and other special files errIrregular.
+func (s *Storage) openItem(rel string) (f *os.File, fi fs.FileInfo, id string, err error) {
+	for range 3 {
+		lfi, err := s.root.Lstat(osPath(rel))
+		if err != nil {
+			return nil, nil, "", err
+		}
+		switch m := lfi.Mode(); {
+		case m&fs.ModeSymlink != 0:
+			return nil, lfi, "", errSymlink
+		case !m.IsRegular() && !m.IsDir():
+			return nil, lfi, "", errIrregular
+		}
+		f, err := s.root.OpenFile(osPath(rel), os.O_RDONLY|openNoBlock, 0)
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, lfi, s.idOf(nil, lfi), nil
+		}
+		if err != nil {
+			return nil, nil, "", err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, nil, "", err
+		}
+		if !os.SameFile(lfi, fi) {
+			f.Close()
+			continue // replaced between the two looks: look again
+		}
+		return f, fi, s.idOf(f, fi), nil
+	}
+	return nil, nil, "", errRaced
+}
+
+// identify is openItem without keeping the file open.
+func (s *Storage) identify(rel string) (fs.FileInfo, string, error) {
+	f, fi, id, err := s.openItem(rel)
+	if f != nil {
+		f.Close()
+	}
+	return fi, id, err
+}
+
+// indexDoc is the persistent index: inode key → ID (index mode only) and
+// the inode-based IDs carried onto other inodes by updates (both modes).
+type indexDoc struct {
+	IDs     map[string]string `json:"ids,omitempty"`
+	Carried []string          `json:"carried,omitempty"`
+}
+
+// loadIndex reads the persistent index.
+func (s *Storage) loadIndex() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index, s.carried = map[string]string{}, map[string]bool{}
+	b, err := s.root.ReadFile(MetaDir + "/" + indexFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return storage.NewError("open", MetaDir+"/"+indexFile, errKind(err), err)
+	}
+	var doc indexDoc
+	if err := json.Unmarshal(b, &doc); err != nil {
+		// A damaged index costs ID stability, not data: start afresh.
+		return nil
+	}
+	if doc.IDs != nil {
+		s.index = doc.IDs
+	}
+	for _, c := range doc.Carried {
+		s.carried[c] = true
+	}
+	return nil
+}
+
+// updateIndex applies fn to the index and saves it when fn reports a
+// change.
+func (s *Storage) updateIndex(fn func(ids map[string]string, carried map[string]bool) bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.index == nil {
+		s.index = map[string]string{}
+	}
+	if s.carried == nil {
+		s.carried = map[string]bool{}
+	}
+	if !fn(s.index, s.carried) {
+		return nil
+	}
+	doc := indexDoc{IDs: s.index}
+	for c := range s.carried {
+		doc.Carried = append(doc.Carried, c)
+	}
+	slices.Sort(doc.Carried)
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	return s.writeMeta(indexFile, b)
+}
+
+// writeMeta atomically replaces file name in the metadata folder.
+func (s *Storage) writeMeta(name string, b []byte) error {
+	if err := s.root.Mkdir(MetaDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	tmp := MetaDir + "/" + TempPrefix + newID()[:16]
+	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = s.root.Rename(tmp, MetaDir+"/"+name)
+	}
+	if err != nil {
+		_ = s.root.Remove(tmp)
+	}
+	return err
+}
+
+// syncIndex (index mode) drops entries for inodes not in live, records
+// the IDs in derived (inode key → ID) that idOf worked out, and forgets
+// carried IDs that no inode holds any more.
+func (s *Storage) syncIndex(live map[string]bool, derived map[string]string) error {
+	return s.updateIndex(func(m map[string]string, carried map[string]bool) bool {
+		changed := false
+		for k := range m {
+			if !live[k] {
+				delete(m, k)
+				changed = true
+			}
+		}
+		for k, id := range derived {
+			if m[k] != id {
+				m[k] = id
+				changed = true
+			}
+		}
+		held := map[string]bool{}
+		for _, id := range m {
+			held[id] = true
+		}
+		for c := range carried {
+			if !held[c] {
+				delete(carried, c)
+				changed = true
+			}
+		}
+		return changed
+	})
+}

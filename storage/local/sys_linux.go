@@ -1,0 +1,71 @@
+//go:build linux
+
+package local
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// renameNoReplace renames oldname in oldDir to newname in newDir, failing
+// with EEXIST when newname exists (renameat2 RENAME_NOREPLACE). Where the
+// file system lacks RENAME_NOREPLACE it returns an error for which
+// isNoReplaceUnsupported is true.
+func renameNoReplace(oldDir *os.File, oldname string, newDir *os.File, newname string) error {
+	return withFd(oldDir, func(ofd int) error {
+		return withFd(newDir, func(nfd int) error {
+			return unix.Renameat2(ofd, oldname, nfd, newname, unix.RENAME_NOREPLACE)
+		})
+	})
+}
+
+// xattrSupported is true where this platform has extended attributes.
+const xattrSupported = true
+
+// getXattr reads the ID attribute of the open file f. It returns
+// errNoAttr when the file has none and errAttrUnsupported when the file
+// system keeps no extended attributes.
+func getXattr(f *os.File) (string, error) {
+	buf := make([]byte, 128)
+	var n int
+	err := withFd(f, func(fd int) error {
+		var err error
+		n, err = unix.Fgetxattr(fd, xattrName, buf)
+		return err
+	})
+	switch {
+	case err == nil:
+		return string(buf[:n]), nil
+	case errors.Is(err, unix.ENODATA):
+		return "", errNoAttr
+	case errors.Is(err, unix.ENOTSUP), errors.Is(err, unix.EOPNOTSUPP):
+		return "", errAttrUnsupported
+	case errors.Is(err, unix.ERANGE):
+		return "", errNoAttr // not ours: too long to be an ID
+	}
+	return "", err
+}
+
+// setXattr writes the ID attribute of the open file f.
+func setXattr(f *os.File, v string) error {
+	err := withFd(f, func(fd int) error {
+		return unix.Fsetxattr(fd, xattrName, []byte(v), 0)
+	})
+	if errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EOPNOTSUPP) {
+		return errAttrUnsupported
+	}
+	return err
+}
+
+// changeTime returns the inode change time of fi in nanoseconds (0 when
+// unknown).
+func changeTime(fi fs.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ctim.Nano()
+	}
+	return 0
+}

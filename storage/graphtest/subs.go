@@ -1,0 +1,200 @@
+package graphtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/procoresync/procoresync/storage/internal/graph"
+)
+
+// MaxSubscriptionLifetime is the longest expiration Graph allows for
+// driveItem subscriptions (42,300 minutes).
+const MaxSubscriptionLifetime = 42300 * time.Minute
+
+type subscription struct {
+	sub   graph.Subscription
+	drive string
+}
+
+func (s *Server) routeSubscriptions(method, id string) (string, handler) {
+	id, _ = url.PathUnescape(id)
+	switch {
+	case id == "" && method == http.MethodPost:
+		return "subscriptions.Create", s.handleSubscribe
+	case id == "" && method == http.MethodGet:
+		return "subscriptions.List", func(w *recorder, r *http.Request, _ []byte) *apiError {
+			out := []graph.Subscription{}
+			for _, k := range sortedKeys(s.subs) {
+				out = append(out, s.subs[k].sub)
+			}
+			return writeJSON(w, 200, map[string]any{"value": out})
+		}
+	case id != "" && method == http.MethodGet:
+		return "subscriptions.Get", func(w *recorder, r *http.Request, _ []byte) *apiError {
+			sub := s.subs[id]
+			if sub == nil {
+				return errf(404, "itemNotFound", "The subscription was not found.")
+			}
+			return writeJSON(w, 200, sub.sub)
+		}
+	case id != "" && method == http.MethodPatch:
+		return "subscriptions.Renew", func(w *recorder, r *http.Request, body []byte) *apiError {
+			sub := s.subs[id]
+			if sub == nil {
+				return errf(404, "itemNotFound", "The subscription was not found.")
+			}
+			var b graph.Subscription
+			if err := json.Unmarshal(body, &b); err != nil || b.ExpirationDateTime == nil {
+				return errf(400, "invalidRequest", "expirationDateTime is required.")
+			}
+			if e := s.checkExpiry(*b.ExpirationDateTime); e != nil {
+				return e
+			}
+			sub.sub.ExpirationDateTime = b.ExpirationDateTime
+			return writeJSON(w, 200, sub.sub)
+		}
+	case id != "" && method == http.MethodDelete:
+		return "subscriptions.Delete", func(w *recorder, r *http.Request, _ []byte) *apiError {
+			if s.subs[id] == nil {
+				return errf(404, "itemNotFound", "The subscription was not found.")
+			}
+			delete(s.subs, id)
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+	}
+	return "unknown", nil
+}
+
+func (s *Server) checkExpiry(t time.Time) *apiError {
+	now := s.now()
+	if !t.After(now) || t.Sub(now) > MaxSubscriptionLifetime {
+		return errf(400, "invalidRequest", "Subscription expiration can only be 42300 minutes in the future.")
+	}
+	return nil
+}
+
+// handleSubscribe creates a subscription after the synchronous validation
+// handshake: the fake POSTs {notificationUrl}?validationToken=… and wants
+// the token back as text/plain with 200.
+func (s *Server) handleSubscribe(w *recorder, r *http.Request, body []byte) *apiError {
+	var b graph.Subscription
+	if err := json.Unmarshal(body, &b); err != nil {
+		return errf(400, "invalidRequest", "Invalid request body.")
+	}
+	if b.ChangeType != "updated" {
+		return errf(400, "invalidRequest", "Only changeType 'updated' is supported for driveItem resources.")
+	}
+	if len(b.ClientState) > 128 {
+		return errf(400, "invalidRequest", "clientState is limited to 128 characters.")
+	}
+	if b.ExpirationDateTime == nil {
+		return errf(400, "invalidRequest", "expirationDateTime is required.")
+	}
+	if e := s.checkExpiry(*b.ExpirationDateTime); e != nil {
+		return e
+	}
+	res := strings.TrimSuffix(strings.TrimPrefix(b.Resource, "/"), "/root")
+	ref := ""
+	switch {
+	case res == "me/drive":
+		ref = "me"
+	case strings.HasPrefix(res, "drives/"):
+		ref = "id:" + strings.TrimPrefix(res, "drives/")
+	case strings.HasPrefix(res, "users/") && strings.HasSuffix(res, "/drive"):
+		ref = "user:" + strings.TrimSuffix(strings.TrimPrefix(res, "users/"), "/drive")
+	case strings.HasPrefix(res, "sites/") && strings.HasSuffix(res, "/drive"):
+		ref = "site:id:" + strings.TrimSuffix(strings.TrimPrefix(res, "sites/"), "/drive")
+	}
+	d, e := s.driveFor(ref)
+	if ref == "" || e != nil || !strings.HasSuffix(b.Resource, "/root") {
+		return errf(400, "invalidRequest", "Subscriptions are supported on a drive's root only.")
+	}
+	u, err := url.Parse(b.NotificationURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return errf(400, "invalidRequest", "notificationUrl must be an https URL.")
+	}
+	// Validation handshake, without holding the lock: the receiver may be
+	// in this process.
+	token := "Validation: Testing client application reachability " + randomToken(8)
+	q := u.Query()
+	q.Set("validationToken", token)
+	u.RawQuery = q.Encode()
+	s.mu.Unlock()
+	ok := validate(u.String(), token)
+	s.mu.Lock()
+	if !ok {
+		return errf(400, "invalidRequest", "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.")
+	}
+	b.ID = s.newGUID()
+	s.subs[b.ID] = &subscription{sub: b, drive: d.id}
+	return writeJSON(w, 201, b)
+}
+
+func validate(u, token string) bool {
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Post(u, "text/plain", nil)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode == 200 && string(got) == token &&
+		strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain")
+}
+
+// signal wakes the delivery loop (the caller holds the lock).
+func (s *Server) signal() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// deliverLoop posts change notifications for drives that changed. Changes
+// are coalesced, as Graph does: notifications carry no detail.
+func (s *Server) deliverLoop() {
+	defer s.wg.Done()
+	seen := map[string]int64{} // subscription -> drive seq notified
+	c := &http.Client{Timeout: 10 * time.Second}
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.notify:
+		}
+		type delivery struct {
+			url  string
+			body []byte
+		}
+		var out []delivery
+		s.mu.Lock()
+		now := s.now()
+		for _, id := range sortedKeys(s.subs) {
+			sub := s.subs[id]
+			d := s.drives[sub.drive]
+			if d == nil || seen[id] >= d.seq || now.After(*sub.sub.ExpirationDateTime) {
+				continue
+			}
+			seen[id] = d.seq
+			body, _ := json.Marshal(graph.ChangeNotificationCollection{Value: []graph.ChangeNotification{{
+				SubscriptionID: id, SubscriptionExpirationDateTime: sub.sub.ExpirationDateTime,
+				ClientState: sub.sub.ClientState, ChangeType: "updated", Resource: sub.sub.Resource, TenantID: s.opt.Tenant,
+			}}})
+			out = append(out, delivery{sub.sub.NotificationURL, body})
+		}
+		s.mu.Unlock()
+		for _, d := range out {
+			resp, err := c.Post(d.url, "application/json", bytes.NewReader(d.body))
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}
+}

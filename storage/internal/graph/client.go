@@ -1,0 +1,393 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/procoresync/procoresync/storage"
+	"golang.org/x/oauth2"
+)
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is the Graph v1.0 endpoint (default Global.BaseURL();
+	// national clouds: USGov.BaseURL(), China.BaseURL(), …).
+	BaseURL string
+	// TokenSource gives bearer tokens (see AppOnlySource and
+	// DelegatedSource). Required.
+	TokenSource oauth2.TokenSource
+	// Transport is the base HTTP transport (default a clone of
+	// http.DefaultTransport).
+	Transport http.RoundTripper
+	// Pacer, when set, is waited on before every request and told what
+	// throttled responses said (the engine's limiter satisfies it).
+	Pacer storage.Pacer
+	// PacerKey is the budget key, one per tenant (default "graph").
+	PacerKey string
+	// Throttle is the gate that pauses every request for the tenant while
+	// it is throttled. Clients of one tenant may share it; by default each
+	// Client has its own.
+	Throttle *Throttle
+	// RetryMax is how often a failed request is retried (default 6;
+	// negative: never).
+	RetryMax int
+	// RetryWaitMin and RetryWaitMax bound the exponential back-off for
+	// failures without Retry-After (default 1s and 30s).
+	RetryWaitMin, RetryWaitMax time.Duration
+	// Sleep waits d or until ctx is done (default a timer); tests inject a
+	// fake clock here.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// UserAgent decorates traffic, e.g. "ISV|Contoso|Sync/1.0" (Microsoft
+	// throttles undecorated traffic sooner).
+	UserAgent string
+	// PageSize is the $top asked for children and delta pages (default
+	// 1000).
+	PageSize int
+}
+
+// Client is a Microsoft Graph drives client. It is safe for concurrent
+// use; share one per tenant.
+type Client struct {
+	base     *url.URL
+	api      *retryablehttp.Client
+	preauth  *retryablehttp.Client
+	throttle *Throttle
+	cfg      Config
+}
+
+// Throttle pauses every request of a tenant while the service has asked
+// to wait (Retry-After on a 429 or 503).
+type Throttle struct {
+	mu    sync.Mutex
+	until time.Time
+}
+
+// Until returns when the pause ends (zero when never paused).
+func (t *Throttle) Until() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.until
+}
+
+func (t *Throttle) pause(until time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if until.After(t.until) {
+		t.until = until
+	}
+}
+
+// NewClient returns a Client for cfg.
+func NewClient(cfg Config) (*Client, error) {
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = Global.BaseURL()
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || base.Host == "" {
+		return nil, fmt.Errorf("graph: invalid BaseURL %q", cfg.BaseURL)
+	}
+	if cfg.TokenSource == nil {
+		return nil, errors.New("graph: Config.TokenSource is required")
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	if cfg.PacerKey == "" {
+		cfg.PacerKey = "graph"
+	}
+	if cfg.Throttle == nil {
+		cfg.Throttle = &Throttle{}
+	}
+	switch {
+	case cfg.RetryMax == 0:
+		cfg.RetryMax = 6
+	case cfg.RetryMax < 0:
+		cfg.RetryMax = 0
+	}
+	if cfg.RetryWaitMin <= 0 {
+		cfg.RetryWaitMin = time.Second
+	}
+	if cfg.RetryWaitMax <= 0 {
+		cfg.RetryWaitMax = 30 * time.Second
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 1000
+	}
+	c := &Client{base: base, throttle: cfg.Throttle, cfg: cfg}
+	gate := &gateTransport{c: c, next: cfg.Transport}
+	c.api = c.newRetry(&http.Client{
+		Transport: &authTransport{src: cfg.TokenSource, next: gate},
+		// Redirects (downloads) are followed by hand, without the token.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	})
+	c.preauth = c.newRetry(&http.Client{Transport: &stripAuth{gate}})
+	return c, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// retryable reports whether a status is worth retrying (rclone's list).
+func retryableStatus(code int) bool {
+	switch code {
+	case 429, 500, 502, 503, 504, 509:
+		return true
+	}
+	return false
+}
+
+func (c *Client) newRetry(hc *http.Client) *retryablehttp.Client {
+	rc := retryablehttp.NewClient()
+	rc.HTTPClient = hc
+	rc.Logger = nil
+	rc.RetryMax = c.cfg.RetryMax
+	rc.RetryWaitMin, rc.RetryWaitMax = c.cfg.RetryWaitMin, c.cfg.RetryWaitMax
+	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		if err != nil {
+			// Transport errors: retry, except for ones that cannot pass.
+			var ue *url.Error
+			if errors.As(err, &ue) && (strings.Contains(ue.Error(), "unsupported protocol scheme") ||
+				strings.Contains(ue.Error(), "stopped after")) {
+				return false, err
+			}
+			return true, nil
+		}
+		return retryableStatus(resp.StatusCode), nil
+	}
+	rc.Backoff = func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+		if resp != nil && (resp.StatusCode == 429 || resp.StatusCode == 503) && retryAfter(resp) > 0 {
+			// The throttle gate already holds every request of the tenant
+			// until Retry-After has passed.
+			return 0
+		}
+		if resp != nil && resp.StatusCode == 429 {
+			// Throttled without a delay: pause the tenant too.
+			d := time.Duration(math.Min(float64(max), float64(min)*math.Pow(2, float64(attempt))))
+			c.throttle.pause(c.cfg.Now().Add(d))
+			return 0
+		}
+		return time.Duration(math.Min(float64(max), float64(min)*math.Pow(2, float64(attempt))))
+	}
+	return rc
+}
+
+// gateTransport holds requests while the tenant is throttled, paces them
+// through the Pacer and reports throttling.
+type gateTransport struct {
+	c    *Client
+	next http.RoundTripper
+}
+
+// RoundTrip sends req once the tenant may send again.
+func (g *gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	c := g.c
+	for {
+		wait := c.throttle.Until().Sub(c.cfg.Now())
+		if wait <= 0 {
+			break
+		}
+		if err := c.cfg.Sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+	if c.cfg.Pacer != nil {
+		if err := c.cfg.Pacer.Wait(ctx, c.cfg.PacerKey, 1); err != nil {
+			return nil, err
+		}
+	}
+	if c.cfg.UserAgent != "" {
+		req.Header.Set("User-Agent", c.cfg.UserAgent)
+	}
+	resp, err := g.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	fb := storage.Feedback{}
+	if resp.StatusCode == 429 || resp.StatusCode == 503 {
+		if d := retryAfter(resp); d > 0 {
+			fb.RetryAfter = d
+			c.throttle.pause(c.cfg.Now().Add(d))
+		}
+	}
+	if v, err := strconv.Atoi(resp.Header.Get("RateLimit-Limit")); err == nil {
+		fb.Limit = v
+	}
+	if v, err := strconv.Atoi(resp.Header.Get("RateLimit-Remaining")); err == nil {
+		fb.Remaining = v
+	}
+	if v, err := strconv.Atoi(resp.Header.Get("RateLimit-Reset")); err == nil {
+		fb.Reset = c.cfg.Now().Add(time.Duration(v) * time.Second)
+	}
+	if c.cfg.Pacer != nil && fb != (storage.Feedback{}) {
+		c.cfg.Pacer.Observe(c.cfg.PacerKey, fb)
+	}
+	return resp, nil
+}
+
+// stripAuth makes sure no Authorization header reaches a
+// pre-authenticated URL.
+type stripAuth struct{ next http.RoundTripper }
+
+// RoundTrip sends req without an Authorization header.
+func (s *stripAuth) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("Authorization") != "" {
+		req = req.Clone(req.Context())
+		req.Header.Del("Authorization")
+	}
+	return s.next.RoundTrip(req)
+}
+
+// apiURL builds an API URL from an escaped path (starting with "/").
+func (c *Client) apiURL(escPath string, q url.Values) string {
+	s := strings.TrimRight(c.base.String(), "/") + escPath
+	if len(q) > 0 {
+		s += "?" + q.Encode()
+	}
+	return s
+}
+
+// sameHost reports whether link points at the Graph host, so that the
+// bearer token may be sent there.
+func (c *Client) sameHost(link string) bool {
+	u, err := url.Parse(link)
+	return err == nil && strings.EqualFold(u.Host, c.base.Host) && u.Scheme == c.base.Scheme
+}
+
+// opName describes a request without secrets: method and path, IDs kept,
+// query dropped.
+func opName(method, rawURL string) string {
+	return method + " " + strings.TrimPrefix(redactURL(rawURL, true), "")
+}
+
+// request is one API call.
+type request struct {
+	method  string
+	url     string // absolute
+	body    any    // JSON-encoded unless []byte
+	raw     []byte
+	ctype   string
+	header  map[string]string
+	preauth bool // a pre-authenticated URL: no token, host not checked
+}
+
+// do sends r and returns the response with its body read (for non-2xx an
+// *Error is returned instead).
+func (c *Client) do(ctx context.Context, r request) (*http.Response, []byte, error) {
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, nil, fmt.Errorf("graph: %s: reading the response: %w", c.op(r), redactErr(err, !r.preauth))
+	}
+	if resp.StatusCode >= 400 {
+		return resp, body, decodeError(resp, body, c.op(r))
+	}
+	return resp, body, nil
+}
+
+func (c *Client) op(r request) string {
+	if r.preauth {
+		return r.method + " " + redactURL(r.url, false)
+	}
+	return opName(r.method, r.url)
+}
+
+// send sends r and returns the response with its body unread; non-2xx
+// responses are returned as they are.
+func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
+	if !r.preauth && !c.sameHost(r.url) {
+		return nil, fmt.Errorf("graph: refusing to send credentials to another host (%s)", redactURL(r.url, false))
+	}
+	var body any
+	ctype := r.ctype
+	switch {
+	case r.raw != nil:
+		body = r.raw
+	case r.body != nil:
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return nil, err
+		}
+		body, ctype = b, "application/json"
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, r.url, body)
+	if err != nil {
+		return nil, fmt.Errorf("graph: %s: %w", c.op(r), redactErr(err, !r.preauth))
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for k, v := range r.header {
+		req.Header.Set(k, v)
+	}
+	hc := c.api
+	if r.preauth {
+		hc = c.preauth
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("graph: %s: %w", c.op(r), redactErr(err, !r.preauth))
+	}
+	return resp, nil
+}
+
+// getJSON GETs an API URL into v.
+func (c *Client) getJSON(ctx context.Context, u string, v any) error {
+	_, body, err := c.do(ctx, request{method: http.MethodGet, url: u})
+	if err != nil {
+		return err
+	}
+	return c.decode(body, v, http.MethodGet+" "+redactURL(u, true))
+}
+
+func (c *Client) decode(body []byte, v any, op string) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return &Error{StatusCode: 200, Code: "invalidResponse", Op: op, Message: "malformed JSON in the response: " + err.Error()}
+	}
+	return nil
+}
+
+// bodyReader is the body of a request read from a []byte.
+func bodyReader(b []byte) io.Reader { return bytes.NewReader(b) }

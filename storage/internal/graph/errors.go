@@ -1,0 +1,227 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/procoresync/procoresync/storage"
+)
+
+// Error is a failed Graph call, decoded from the response. It never holds
+// a token or a pre-authenticated URL. It matches the storage error kinds
+// with errors.Is (see Kind).
+type Error struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Code is the top-level error code (e.g. "itemNotFound").
+	Code string
+	// Inner are the nested inner error codes, outermost first, from either
+	// spelling of the inner object ("innerError" or "innererror").
+	Inner []string
+	// Message is the service's message.
+	Message string
+	// RetryAfter is the delay a Retry-After header asked for.
+	RetryAfter time.Duration
+	// RequestID is the service's request-id, for support cases.
+	RequestID string
+	// Op is the request's method and path without query (e.g. "GET
+	// /drives/{id}/items/{id}"), or the host only for pre-authenticated
+	// URLs.
+	Op string
+	// Location is the Location header of a 410 resync response (a fresh
+	// delta link).
+	Location string
+}
+
+// Error describes the failure without secrets.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("graph: ")
+	if e.Op != "" {
+		b.WriteString(e.Op + ": ")
+	}
+	fmt.Fprintf(&b, "%d", e.StatusCode)
+	if e.Code != "" {
+		b.WriteString(" " + e.Code)
+	}
+	if len(e.Inner) > 0 {
+		b.WriteString(" (" + strings.Join(e.Inner, " > ") + ")")
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	return b.String()
+}
+
+// Has reports whether code is the error's code or one of its inner codes.
+func (e *Error) Has(code string) bool {
+	if strings.EqualFold(e.Code, code) {
+		return true
+	}
+	for _, c := range e.Inner {
+		if strings.EqualFold(c, code) {
+			return true
+		}
+	}
+	return false
+}
+
+// Kind maps the error to a storage error kind (nil when it has none).
+func (e *Error) Kind() error {
+	switch {
+	case e.Has("pathIsTooLong") || e.Has("pathTooDeep") || e.Has("invalidPath"):
+		return storage.ErrInvalidName
+	case e.Has("maxFileSizeExceeded") || e.StatusCode == http.StatusRequestEntityTooLarge:
+		return storage.ErrTooLarge
+	case e.StatusCode == http.StatusLocked || e.Has("resourceLocked"):
+		return storage.ErrLocked
+	case e.StatusCode == http.StatusTooManyRequests || e.StatusCode == 509 || e.Has("activityLimitReached") || e.Has("throttledRequest"):
+		return storage.ErrThrottled
+	case e.StatusCode == http.StatusServiceUnavailable && e.RetryAfter > 0:
+		return storage.ErrThrottled
+	case e.StatusCode == http.StatusInsufficientStorage || e.Has("quotaLimitReached"):
+		return storage.ErrQuotaExceeded
+	case e.StatusCode == http.StatusNotFound:
+		return storage.ErrNotFound
+	case e.StatusCode == http.StatusConflict && e.Has("nameAlreadyExists"):
+		return storage.ErrAlreadyExists
+	case e.StatusCode == http.StatusPreconditionFailed:
+		return storage.ErrPreconditionFailed
+	case e.StatusCode == http.StatusGone || strings.HasPrefix(e.Code, "resync"):
+		return storage.ErrCursorExpired
+	case e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden:
+		return storage.ErrPermissionDenied
+	case e.StatusCode == http.StatusNotImplemented || e.Has("notSupported"):
+		return storage.ErrUnsupported
+	}
+	return nil
+}
+
+// Is reports whether target is the error's storage kind.
+func (e *Error) Is(target error) bool {
+	k := e.Kind()
+	return k != nil && target == k
+}
+
+type wireError struct {
+	Error *struct {
+		Code       string     `json:"code"`
+		Message    string     `json:"message"`
+		InnerError *wireInner `json:"innerError"` // also matches "innererror"
+	} `json:"error"`
+}
+
+type wireInner struct {
+	Code       string     `json:"code"`
+	RequestID  string     `json:"request-id"`
+	InnerError *wireInner `json:"innerError"`
+}
+
+// decodeError builds an *Error from a response whose body has been read.
+// A body that is not Graph's error JSON still gives a typed error.
+func decodeError(resp *http.Response, body []byte, op string) *Error {
+	e := &Error{StatusCode: resp.StatusCode, Op: op, RetryAfter: retryAfter(resp), Location: resp.Header.Get("Location")}
+	var w wireError
+	if json.Unmarshal(body, &w) == nil && w.Error != nil {
+		e.Code, e.Message = w.Error.Code, w.Error.Message
+		for in, depth := w.Error.InnerError, 0; in != nil && depth < 16; in, depth = in.InnerError, depth+1 {
+			if in.Code != "" {
+				e.Inner = append(e.Inner, in.Code)
+			}
+			if e.RequestID == "" {
+				e.RequestID = in.RequestID
+			}
+		}
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	if len(e.Message) > 300 {
+		e.Message = e.Message[:300] + "…"
+	}
+	if e.RequestID == "" {
+		e.RequestID = resp.Header.Get("request-id")
+	}
+	return e
+}
+
+// retryAfter reads Retry-After in seconds or as an HTTP date.
+func retryAfter(resp *http.Response) time.Duration {
+	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	var secs int
+	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && fmt.Sprint(secs) == v {
+		if secs < 0 {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// Wrap turns err from a Graph call into the storage error for op on path p:
+// an *storage.Error of the right kind (throttling carries a
+// *storage.ThrottledError with the delay) that unwraps to the *Error.
+func Wrap(op, p string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *storage.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return storage.NewError(op, p, nil, err)
+	}
+	var ge *Error
+	if errors.As(err, &ge) {
+		kind := ge.Kind()
+		if kind == storage.ErrThrottled {
+			return storage.NewError(op, p, kind, storage.Throttled(ge.RetryAfter, err))
+		}
+		return storage.NewError(op, p, kind, err)
+	}
+	var ine *storage.InvalidNameError
+	if errors.As(err, &ine) {
+		return storage.NewError(op, p, storage.ErrInvalidName, err)
+	}
+	return storage.NewError(op, p, nil, err)
+}
+
+// redactURL keeps only what is safe to show of u: scheme and host, and the
+// path for the Graph API host (never the query, never the path of a
+// pre-authenticated URL).
+func redactURL(raw string, keepPath bool) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[url]"
+	}
+	out := u.Scheme + "://" + u.Host
+	if keepPath {
+		return out + u.EscapedPath()
+	}
+	return out + "/[redacted]"
+}
+
+// redactErr removes URLs from transport errors (a *url.Error names the
+// URL, which may be pre-authenticated).
+func redactErr(err error, keepPath bool) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &url.Error{Op: ue.Op, URL: redactURL(ue.URL, keepPath), Err: ue.Err}
+	}
+	return err
+}

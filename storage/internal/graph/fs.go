@@ -1,0 +1,157 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/procoresync/procoresync/storage"
+)
+
+// FragmentMultiple is the size every upload fragment but the last must be
+// a multiple of (320 KiB).
+const FragmentMultiple = 320 << 10
+
+// MaxFragment is the largest fragment sent in one request (below 60 MiB).
+const MaxFragment = 60<<20 - FragmentMultiple
+
+// DefaultFragment is the default fragment size (10 MiB).
+const DefaultFragment = 32 * FragmentMultiple
+
+// DefaultSimpleLimit is the largest file sent with a simple PUT (4 MiB,
+// the limit every tenant honours).
+const DefaultSimpleLimit = 4 << 20
+
+// MaxUnknownSize is the largest file Put accepts with size -1: without a
+// size, an upload session cannot be opened before the end of the stream,
+// so the content is held in memory.
+const MaxUnknownSize = 256 << 20
+
+// MaxFileSize is the largest file OneDrive and SharePoint hold (250 GB).
+const MaxFileSize = 250 << 30
+
+// Rules returns the OneDrive / SharePoint naming rules, with the path
+// limit of 400 characters reduced by rootPathLen, the length of the
+// Storage root's path from the drive root.
+func Rules(rootPathLen int) storage.NameRules {
+	stems := []string{"CON", "PRN", "AUX", "NUL"}
+	for i := range 10 {
+		stems = append(stems, fmt.Sprintf("COM%d", i), fmt.Sprintf("LPT%d", i))
+	}
+	max := 400 - rootPathLen
+	if rootPathLen > 0 {
+		max-- // the slash between the root's path and ours
+	}
+	return storage.NameRules{
+		InvalidChars:       `"*:<>?/\|`,
+		NoControlChars:     true,
+		ReservedNames:      []string{".lock", "desktop.ini"},
+		ReservedStems:      stems,
+		ReservedPrefixes:   []string{"~$"},
+		ReservedSubstrings: []string{"_vti_"},
+		NoLeadingSpace:     true,
+		NoTrailingSpace:    true,
+		NoTrailingPeriod:   true,
+		MaxNameLength:      255,
+		MaxPathLength:      max,
+		CaseInsensitive:    true,
+	}
+}
+
+// node is what the FS remembers of an item to build paths from IDs.
+type node struct {
+	name, parent string
+	isDir        bool
+}
+
+// FS is a storage.Storage over one folder of one drive. storage/onedrive
+// and storage/sharepoint are thin layers over it.
+type FS struct {
+	c         *Client
+	driveID   string
+	rootID    string
+	driveRoot string
+	rules     storage.NameRules
+
+	mu       sync.Mutex
+	fragment int64
+	simple   int64
+	idx      map[string]node
+	retry404 int
+}
+
+// NewFS returns an FS rooted at folder rootID of drive driveID ("" for the
+// drive's root folder). It checks that the folder exists.
+func NewFS(ctx context.Context, c *Client, driveID, rootID string) (*FS, error) {
+	droot, err := c.GetRoot(ctx, driveID)
+	if err != nil {
+		return nil, Wrap("open", "", err)
+	}
+	root := droot
+	if rootID != "" && rootID != droot.ID {
+		if root, err = c.GetItem(ctx, driveID, rootID); err != nil {
+			return nil, Wrap("open", "", err)
+		}
+	}
+	if !root.IsDir() {
+		return nil, storage.NewError("open", "", storage.ErrNotDir, nil)
+	}
+	rootPathLen := 0
+	if root.ID != droot.ID && root.ParentReference != nil {
+		if _, p, ok := strings.Cut(root.ParentReference.Path, ":"); ok {
+			rootPathLen = len([]rune(strings.Trim(p, "/"))) + 1 + len([]rune(root.Name))
+			if strings.Trim(p, "/") == "" {
+				rootPathLen = len([]rune(root.Name))
+			}
+		}
+	}
+	return &FS{c: c, driveID: driveID, rootID: root.ID, driveRoot: droot.ID, rules: Rules(rootPathLen),
+		fragment: DefaultFragment, simple: DefaultSimpleLimit, idx: map[string]node{}, retry404: 3}, nil
+}
+
+// Client returns the FS's client.
+func (f *FS) Client() *Client { return f.c }
+
+// DriveID returns the drive's ID.
+func (f *FS) DriveID() string { return f.driveID }
+
+// RootID returns the ID of the root folder.
+func (f *FS) RootID() string { return f.rootID }
+
+// SetChunking sets the size from which Put uses an upload session
+// (files larger than simpleLimit) and the fragment size, which is rounded
+// down to a multiple of 320 KiB (at least 320 KiB, below 60 MiB). It
+// reports whether the fragment size was usable as given.
+func (f *FS) SetChunking(simpleLimit, fragment int64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ok := fragment%FragmentMultiple == 0 && fragment >= FragmentMultiple && fragment <= MaxFragment
+	fragment = max(FragmentMultiple, min(MaxFragment, fragment/FragmentMultiple*FragmentMultiple))
+	f.fragment, f.simple = fragment, max(0, simpleLimit)
+	return ok
+}
+
+func (f *FS) chunking() (simple, fragment int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.simple, f.fragment
+}
+
+// Features describes OneDrive and SharePoint.
+func (f *FS) Features() storage.Features {
+	simple, _ := f.chunking()
+	return storage.Features{
+		Hashes:           []storage.HashKind{storage.HashQuickXor},
+		Names:            f.rules,
+		MaxFileSize:      MaxFileSize,
+		VersionHistory:   true,
+		RecycleBin:       true,
+		ConditionalPut:   true,
+		SetModTime:       true,
+		ModTimePrecision: time.Second,
+		Upload: storage.UploadConstraints{ChunkThreshold: simple + 1, MinChunk: FragmentMultiple,
+			MaxChunk: MaxFragment, ChunkMultiple: FragmentMultiple},
+	}
+}

@@ -1,0 +1,657 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"iter"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/internal/graph/quickxorhash"
+)
+
+func (f *FS) remember(it *DriveItem) {
+	if it == nil || it.ID == "" || it.Deleted != nil {
+		return
+	}
+	parent := ""
+	if it.ParentReference != nil {
+		parent = it.ParentReference.ID
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.idx[it.ID] = node{name: it.Name, parent: parent, isDir: it.IsDir()}
+}
+
+func (f *FS) forget(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.idx, id)
+}
+
+// cachedPath builds the path of id from the index: ok is false when an
+// ancestor is unknown; inside is false when the item is not below the root.
+func (f *FS) cachedPath(id string) (p string, inside, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var segs []string
+	for cur, depth := id, 0; depth < 10000; depth++ {
+		if cur == f.rootID {
+			for i, j := 0, len(segs)-1; i < j; i, j = i+1, j-1 {
+				segs[i], segs[j] = segs[j], segs[i]
+			}
+			return strings.Join(segs, "/"), true, true
+		}
+		if cur == f.driveRoot || cur == "" {
+			return "", false, true
+		}
+		n, known := f.idx[cur]
+		if !known {
+			return "", false, false
+		}
+		segs = append(segs, n.name)
+		cur = n.parent
+	}
+	return "", false, false
+}
+
+// pathOf builds the path of id, fetching unknown ancestors by ID.
+func (f *FS) pathOf(ctx context.Context, id string) (string, bool, error) {
+	for range 64 {
+		p, inside, ok := f.cachedPath(id)
+		if ok {
+			return p, inside, nil
+		}
+		// Find the first unknown ancestor and fetch it.
+		missing := id
+		f.mu.Lock()
+		for {
+			n, known := f.idx[missing]
+			if !known {
+				break
+			}
+			missing = n.parent
+		}
+		f.mu.Unlock()
+		it, err := f.c.GetItem(ctx, f.driveID, missing)
+		if err != nil {
+			return "", false, err
+		}
+		f.remember(it)
+	}
+	return "", false, errors.New("graph: folder tree too deep")
+}
+
+// entry converts a driveItem at path p to an Entry.
+func (f *FS) entry(it *DriveItem, p string) storage.Entry {
+	e := storage.Entry{ID: it.ID, Path: p, IsDir: it.IsDir(), Version: it.ETag}
+	if it.ParentReference != nil {
+		e.ParentID = it.ParentReference.ID
+	}
+	if !e.IsDir {
+		e.Size = it.SizeOrZero()
+		if it.File != nil && it.File.Hashes != nil && it.File.Hashes.QuickXorHash != "" {
+			e.Hashes = storage.Hashes{storage.HashQuickXor: it.File.Hashes.QuickXorHash}
+		}
+	}
+	switch {
+	case it.FileSystemInfo != nil && it.FileSystemInfo.LastModifiedDateTime != nil:
+		e.ModTime = it.FileSystemInfo.LastModifiedDateTime.UTC()
+	case it.LastModifiedDateTime != nil:
+		e.ModTime = it.LastModifiedDateTime.UTC()
+	}
+	e.CreatedBy = it.CreatedBy.Name()
+	e.ModifiedBy = it.LastModifiedBy.Name()
+	if it.ID == f.rootID {
+		e.Path, e.ParentID = "", ""
+	}
+	return e
+}
+
+func join(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+func (f *FS) parentID(parent storage.Entry) string {
+	if parent.ID == "" && parent.Path == "" {
+		return f.rootID
+	}
+	return parent.ID
+}
+
+// List yields every item below the root. Rooted at the drive root it reads
+// the drive's delta (about one call per thousand items); rooted at a
+// folder it walks the folders' children.
+func (f *FS) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
+	return func(yield func(storage.Entry, error) bool) {
+		if f.rootID == f.driveRoot {
+			f.listDelta(ctx, yield)
+			return
+		}
+		f.listChildren(ctx, f.rootID, "", yield)
+	}
+}
+
+func (f *FS) listChildren(ctx context.Context, id, p string, yield func(storage.Entry, error) bool) bool {
+	var dirs []storage.Entry
+	for it, err := range f.c.Children(ctx, f.driveID, id) {
+		if err != nil {
+			yield(storage.Entry{}, Wrap("list", p, err))
+			return false
+		}
+		f.remember(&it)
+		e := f.entry(&it, join(p, it.Name))
+		if !yield(e, nil) {
+			return false
+		}
+		if e.IsDir {
+			dirs = append(dirs, e)
+		}
+	}
+	for _, d := range dirs {
+		if !f.listChildren(ctx, d.ID, d.Path, yield) {
+			return false
+		}
+	}
+	return true
+}
+
+// deltaAll reads every page from link to the delta link, returning the
+// items (last report of each ID wins, in first-seen order) and the delta
+// link.
+func (f *FS) deltaAll(ctx context.Context, link string) ([]DriveItem, string, error) {
+	var order []string
+	items := map[string]DriveItem{}
+	for pages := 0; ; pages++ {
+		p, err := f.c.Delta(ctx, link)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, it := range p.Items {
+			if _, seen := items[it.ID]; !seen {
+				order = append(order, it.ID)
+			}
+			items[it.ID] = it
+		}
+		if p.DeltaLink != "" {
+			out := make([]DriveItem, 0, len(order))
+			for _, id := range order {
+				out = append(out, items[id])
+			}
+			return out, p.DeltaLink, nil
+		}
+		link = p.NextLink
+	}
+}
+
+func (f *FS) listDelta(ctx context.Context, yield func(storage.Entry, error) bool) {
+	items, _, err := f.deltaAll(ctx, f.c.DeltaURL(f.driveID, ""))
+	if err != nil {
+		yield(storage.Entry{}, Wrap("list", "", err))
+		return
+	}
+	for i := range items {
+		f.remember(&items[i])
+	}
+	for i := range items {
+		it := &items[i]
+		if it.Deleted != nil || it.ID == f.rootID || it.Root != nil {
+			continue
+		}
+		p, inside, err := f.pathOf(ctx, it.ID)
+		if err != nil {
+			yield(storage.Entry{}, Wrap("list", "", err))
+			return
+		}
+		if inside && !yield(f.entry(it, p), nil) {
+			return
+		}
+	}
+}
+
+// LatestCursor returns the delta link for "now".
+func (f *FS) LatestCursor(ctx context.Context) (string, error) {
+	p, err := f.c.Delta(ctx, f.c.DeltaURL(f.driveID, "latest"))
+	if err != nil {
+		return "", Wrap("changes", "", err)
+	}
+	if p.DeltaLink == "" {
+		return "", storage.NewError("changes", "", nil, errors.New("graph: token=latest gave no delta link"))
+	}
+	return p.DeltaLink, nil
+}
+
+// Changes reads the drive's delta from cursor (a delta link) and returns
+// what changed below the root, with paths built from IDs. A link the
+// service no longer honours (410) gives storage.ErrCursorExpired: only
+// this drive must be listed again.
+func (f *FS) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
+	if cursor == "" {
+		return nil, "", storage.NewError("changes", "", storage.ErrCursorExpired, errors.New("empty cursor"))
+	}
+	items, next, err := f.deltaAll(ctx, cursor)
+	if err != nil {
+		return nil, "", Wrap("changes", "", err)
+	}
+	// Paths as they were before this batch, for deletions and moves out.
+	before := map[string]string{}
+	for _, it := range items {
+		if p, inside, ok := f.cachedPath(it.ID); ok && inside {
+			before[it.ID] = p
+		}
+	}
+	for i := range items {
+		f.remember(&items[i])
+	}
+	var out []storage.Change
+	for i := range items {
+		it := &items[i]
+		if it.ID == f.rootID || it.ID == f.driveRoot || it.Root != nil {
+			continue
+		}
+		if it.Deleted != nil {
+			old, known := before[it.ID]
+			f.forget(it.ID)
+			if !known && f.rootID != f.driveRoot {
+				continue // never below our root
+			}
+			out = append(out, storage.Change{Deleted: true, Entry: storage.Entry{ID: it.ID, Path: old, IsDir: it.Folder != nil}})
+			continue
+		}
+		p, inside, err := f.pathOf(ctx, it.ID)
+		if err != nil {
+			return nil, "", Wrap("changes", "", err)
+		}
+		if !inside {
+			if old, was := before[it.ID]; was {
+				out = append(out, storage.Change{Deleted: true, Entry: storage.Entry{ID: it.ID, Path: old, IsDir: it.IsDir()}})
+			}
+			continue
+		}
+		out = append(out, storage.Change{Entry: f.entry(it, p)})
+	}
+	return out, next, nil
+}
+
+// Stat returns the entry at path p.
+func (f *FS) Stat(ctx context.Context, p string) (storage.Entry, error) {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		it, err := f.c.GetItem(ctx, f.driveID, f.rootID)
+		if err != nil {
+			return storage.Entry{}, Wrap("stat", p, err)
+		}
+		if it.Deleted != nil {
+			return storage.Entry{}, storage.NewError("stat", p, storage.ErrNotFound, nil)
+		}
+		return f.entry(it, ""), nil
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if err := f.rules.Validate(seg); err != nil {
+			// The service cannot hold such a name, so nothing is there.
+			return storage.Entry{}, storage.NewError("stat", p, storage.ErrNotFound, err)
+		}
+	}
+	it, err := f.c.GetByPath(ctx, f.driveID, f.rootID, p)
+	if err != nil {
+		return storage.Entry{}, Wrap("stat", p, err)
+	}
+	f.remember(it)
+	canonical := p
+	if cp, inside, ok := f.cachedPath(it.ID); ok && inside {
+		canonical = cp
+	} else {
+		canonical = join(path.Dir("/" + p)[1:], it.Name)
+	}
+	return f.entry(it, canonical), nil
+}
+
+// Open streams file e.
+func (f *FS) Open(ctx context.Context, e storage.Entry) (io.ReadCloser, error) {
+	return f.OpenAt(ctx, e, 0)
+}
+
+// OpenAt streams file e from offset on (Range on the download URL).
+func (f *FS) OpenAt(ctx context.Context, e storage.Entry, offset int64) (io.ReadCloser, error) {
+	if e.IsDir {
+		return nil, storage.NewError("open", e.Path, storage.ErrIsDir, nil)
+	}
+	if e.ID == "" {
+		return nil, storage.NewError("open", e.Path, storage.ErrNotFound, errors.New("entry has no ID"))
+	}
+	rc, err := f.c.Download(ctx, f.driveID, e.ID, offset)
+	if err != nil {
+		var ge *Error
+		if errors.As(err, &ge) && ge.StatusCode == http.StatusBadRequest {
+			return nil, storage.NewError("open", e.Path, storage.ErrIsDir, err)
+		}
+		return nil, Wrap("open", e.Path, err)
+	}
+	return rc, nil
+}
+
+// MakeDir creates folder name in parent (conflict behaviour fail).
+func (f *FS) MakeDir(ctx context.Context, parent storage.Entry, name string) (storage.Entry, error) {
+	p := join(parent.Path, name)
+	if err := f.validate(p, name); err != nil {
+		return storage.Entry{}, storage.NewError("mkdir", p, storage.ErrInvalidName, err)
+	}
+	it, err := f.c.CreateFolder(ctx, f.driveID, f.parentID(parent), name, ConflictFail)
+	if err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			ex, serr := f.c.GetByPath(ctx, f.driveID, f.parentID(parent), name)
+			if serr == nil && ex.IsDir() {
+				f.remember(ex)
+				return f.entry(ex, join(parent.Path, ex.Name)), Wrap("mkdir", p, err)
+			}
+		}
+		return storage.Entry{}, Wrap("mkdir", p, err)
+	}
+	f.remember(it)
+	return f.entry(it, join(parent.Path, it.Name)), nil
+}
+
+func (f *FS) validate(p, name string) error {
+	if err := f.rules.Validate(name); err != nil {
+		return err
+	}
+	return f.rules.ValidatePath(p)
+}
+
+// Move renames e and/or moves it into newParent (PATCH; the ID stays).
+func (f *FS) Move(ctx context.Context, e storage.Entry, newParent storage.Entry, newName string) (storage.Entry, error) {
+	p := join(newParent.Path, newName)
+	if err := f.validate(p, newName); err != nil {
+		return storage.Entry{}, storage.NewError("move", p, storage.ErrInvalidName, err)
+	}
+	if e.ID == "" || e.ID == f.rootID {
+		return storage.Entry{}, storage.NewError("move", e.Path, storage.ErrUnsupported, errors.New("cannot move the root"))
+	}
+	patch := ItemPatch{Name: newName, ParentReference: &ItemReference{ID: f.parentID(newParent)}}
+	it, err := f.c.Update(ctx, f.driveID, e.ID, "", patch)
+	if err != nil {
+		return storage.Entry{}, Wrap("move", e.Path, err)
+	}
+	f.remember(it)
+	return f.entry(it, join(newParent.Path, it.Name)), nil
+}
+
+// Delete moves e (with its contents) to the recycle bin.
+func (f *FS) Delete(ctx context.Context, e storage.Entry) error {
+	if e.ID == "" || e.ID == f.rootID {
+		return storage.NewError("delete", e.Path, storage.ErrUnsupported, errors.New("cannot delete the root"))
+	}
+	if err := f.c.Delete(ctx, f.driveID, e.ID, ""); err != nil {
+		return Wrap("delete", e.Path, err)
+	}
+	// The index keeps the item until the change feed reports the deletion,
+	// so that the deletion gets its path.
+	return nil
+}
+
+// Put writes r as file name in parent: a simple PUT up to the simple-upload
+// limit (zero-byte files always, which sessions reject), an upload session
+// above it. The conflict behaviour is explicit: replace (a new version),
+// or fail with PutOptions.NoOverwrite; ExpectedVersion is sent as If-Match.
+// Office documents are re-read after the upload, so the returned entry
+// carries the size, hash and version of the bytes SharePoint keeps.
+func (f *FS) Put(ctx context.Context, parent storage.Entry, name string, r io.Reader, size int64, opt storage.PutOptions) (storage.Entry, error) {
+	p := join(parent.Path, name)
+	if err := f.validate(p, name); err != nil {
+		return storage.Entry{}, storage.NewError("put", p, storage.ErrInvalidName, err)
+	}
+	simple, _ := f.chunking()
+	cb := ConflictReplace
+	if opt.NoOverwrite {
+		cb = ConflictFail
+	}
+	if opt.NoOverwrite && opt.ExpectedVersion != "" {
+		return storage.Entry{}, storage.NewError("put", p, storage.ErrPreconditionFailed, errors.New("NoOverwrite with ExpectedVersion"))
+	}
+	if size < 0 {
+		data, err := io.ReadAll(io.LimitReader(r, MaxUnknownSize+1))
+		if err != nil {
+			return storage.Entry{}, storage.NewError("put", p, nil, err)
+		}
+		if len(data) > MaxUnknownSize {
+			return storage.Entry{}, storage.NewError("put", p, storage.ErrTooLarge, errors.New("a file of unknown size over 256 MiB"))
+		}
+		r, size = bytes.NewReader(data), int64(len(data))
+	}
+	if size > MaxFileSize {
+		return storage.Entry{}, storage.NewError("put", p, storage.ErrTooLarge, nil)
+	}
+	var it *DriveItem
+	var sum string
+	if size <= simple || size == 0 {
+		data := make([]byte, size)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return storage.Entry{}, storage.NewError("put", p, nil, fmt.Errorf("reading the content: %w", err))
+		}
+		sum = quickxorhash.Base64(data)
+		var err error
+		it, err = f.c.PutSmall(ctx, f.driveID, f.parentID(parent), name, "", data, cb, opt.ExpectedVersion)
+		if err != nil {
+			return storage.Entry{}, Wrap("put", p, err)
+		}
+		if !opt.ModTime.IsZero() {
+			mt := opt.ModTime.UTC().Truncate(time.Second)
+			it2, err := f.c.Update(ctx, f.driveID, it.ID, "", ItemPatch{FileSystemInfo: &FileSystemInfo{LastModifiedDateTime: &mt}})
+			if err != nil {
+				return storage.Entry{}, Wrap("put", p, err)
+			}
+			it = it2
+		}
+	} else {
+		sess, err := f.c.CreateUploadSession(ctx, f.driveID, f.parentID(parent), name, "",
+			SessionOptions{Conflict: cb, FileSize: size, ModTime: opt.ModTime, IfMatch: opt.ExpectedVersion})
+		if err != nil {
+			return storage.Entry{}, Wrap("put", p, err)
+		}
+		st := storage.UploadState{ParentID: f.parentID(parent), Name: name, Size: size}
+		if sess.ExpirationDateTime != nil {
+			st.Expires = *sess.ExpirationDateTime
+		}
+		st.Token = encodeToken(sessionToken{URL: sess.UploadURL, Drive: f.driveID, ParentPath: parent.Path})
+		h := quickxorhash.New()
+		it, err = f.upload(ctx, sess.UploadURL, io.TeeReader(r, h), 0, st, opt, true)
+		if err != nil {
+			return storage.Entry{}, Wrap("put", p, err)
+		}
+		sum = base64.StdEncoding.EncodeToString(h.Sum(nil))
+	}
+	return f.finish(ctx, it, parent.Path, p, size, sum)
+}
+
+// finish takes the server's view of an uploaded file as the baseline: an
+// Office file SharePoint rewrote is re-read; any other file must carry the
+// size and hash that was sent.
+func (f *FS) finish(ctx context.Context, it *DriveItem, parentPath, p string, size int64, sum string) (storage.Entry, error) {
+	if isOffice(it.Name) {
+		if again, err := f.c.GetItem(ctx, f.driveID, it.ID); err == nil {
+			it = again
+		} else {
+			return storage.Entry{}, Wrap("put", p, err)
+		}
+	} else {
+		got := ""
+		if it.File != nil && it.File.Hashes != nil {
+			got = it.File.Hashes.QuickXorHash
+		}
+		if it.SizeOrZero() != size || (sum != "" && got != "" && got != sum) {
+			return storage.Entry{}, storage.NewError("put", p, nil,
+				fmt.Errorf("graph: the service holds %d bytes (quickXorHash %s) after sending %d bytes (%s)", it.SizeOrZero(), got, size, sum))
+		}
+	}
+	f.remember(it)
+	return f.entry(it, join(parentPath, it.Name)), nil
+}
+
+func isOffice(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".docx", ".xlsx", ".pptx", ".docm", ".xlsm", ".pptm", ".doc", ".xls", ".ppt", ".vsdx", ".one":
+		return true
+	}
+	return false
+}
+
+// sessionToken is the UploadState.Token of an upload session. URL is the
+// pre-authenticated session URL: a secret.
+type sessionToken struct {
+	URL        string `json:"u"`
+	Drive      string `json:"d"`
+	ParentPath string `json:"p"`
+}
+
+func encodeToken(t sessionToken) string {
+	b, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeToken(s string) (sessionToken, error) {
+	var t sessionToken
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	if err == nil && t.URL == "" {
+		err = errors.New("no session URL")
+	}
+	return t, err
+}
+
+// upload sends r (the file's bytes from offset on) to a session in
+// fragments, reporting each confirmed fragment through opt.OnUploadState.
+// fresh is true for a session just created (its 404s are the service's
+// eventual consistency and are retried).
+func (f *FS) upload(ctx context.Context, uploadURL string, r io.Reader, offset int64, st storage.UploadState, opt storage.PutOptions, fresh bool) (*DriveItem, error) {
+	_, fragment := f.chunking()
+	size := st.Size
+	buf := make([]byte, min(fragment, max(size-offset, 1)))
+	bufStart, bufLen := offset, int64(0) // buf holds [bufStart, bufStart+bufLen)
+	tries404 := 0
+	for {
+		if offset >= bufStart+bufLen {
+			// Read the next fragment.
+			n := min(int64(len(buf)), size-offset)
+			if _, err := io.ReadFull(r, buf[:n]); err != nil {
+				_ = f.c.CancelSession(context.WithoutCancel(ctx), uploadURL)
+				return nil, fmt.Errorf("reading the content at offset %d: %w", offset, err)
+			}
+			bufStart, bufLen = offset, n
+		}
+		data := buf[offset-bufStart : bufLen]
+		res, err := f.c.PutFragment(ctx, uploadURL, offset, size, data)
+		var ge *Error
+		switch {
+		case err == nil:
+		case errors.As(err, &ge) && ge.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+			// The service has more (or other) bytes than we thought: ask it.
+			s, serr := f.c.SessionStatus(ctx, uploadURL)
+			if serr != nil {
+				return nil, serr
+			}
+			next, nerr := NextOffset(s)
+			if nerr != nil {
+				return nil, nerr
+			}
+			if next < bufStart || next > bufStart+bufLen || next == offset {
+				return nil, fmt.Errorf("graph: the upload session expects offset %d, which cannot be resent: %w", next, err)
+			}
+			offset = next
+			continue
+		case errors.As(err, &ge) && ge.StatusCode == http.StatusNotFound && fresh && tries404 < f.retry404:
+			// A just-created session may not be visible yet.
+			tries404++
+			if serr := f.c.cfg.Sleep(ctx, time.Duration(tries404)*time.Second); serr != nil {
+				return nil, serr
+			}
+			continue
+		default:
+			return nil, err
+		}
+		fresh = false
+		if res.Item != nil {
+			if opt.OnUploadState != nil {
+				// The last fragment is confirmed too; the file exists now,
+				// so an error from the callback can no longer abort.
+				st.Offset = size
+				_ = opt.OnUploadState(st)
+			}
+			return res.Item, nil
+		}
+		offset += int64(len(data))
+		if res.Session != nil && len(res.Session.NextExpectedRanges) > 0 {
+			if next, nerr := NextOffset(res.Session); nerr == nil && next != offset {
+				if next < bufStart || next > bufStart+bufLen {
+					return nil, fmt.Errorf("graph: the upload session jumped to offset %d", next)
+				}
+				offset = next
+			}
+		}
+		if offset >= size {
+			return nil, errors.New("graph: every byte was sent but the upload session did not complete")
+		}
+		st.Offset = offset
+		if res.Session != nil && res.Session.ExpirationDateTime != nil {
+			st.Expires = *res.Session.ExpirationDateTime
+		}
+		if opt.OnUploadState != nil {
+			if err := opt.OnUploadState(st); err != nil {
+				// The session stays open: the caller may have saved the
+				// state to resume from.
+				return nil, err
+			}
+		}
+	}
+}
+
+// ResumeUpload continues an upload from its saved state; r yields the
+// file's bytes from st.Offset on. A session the service forgot gives
+// storage.ErrNotFound.
+func (f *FS) ResumeUpload(ctx context.Context, st storage.UploadState, r io.Reader, opt storage.PutOptions) (storage.Entry, error) {
+	p := st.Name
+	tok, err := decodeToken(st.Token)
+	if err != nil {
+		return storage.Entry{}, storage.NewError("put", p, storage.ErrNotFound, fmt.Errorf("malformed upload state: %w", err))
+	}
+	p = join(tok.ParentPath, st.Name)
+	if tok.Drive != f.driveID {
+		return storage.Entry{}, storage.NewError("put", p, storage.ErrNotFound, errors.New("the upload belongs to another drive"))
+	}
+	s, err := f.c.SessionStatus(ctx, tok.URL)
+	if err != nil {
+		return storage.Entry{}, Wrap("put", p, err)
+	}
+	next, err := NextOffset(s)
+	if err != nil {
+		return storage.Entry{}, storage.NewError("put", p, storage.ErrNotFound, err)
+	}
+	if next < st.Offset {
+		return storage.Entry{}, storage.NewError("put", p, nil, fmt.Errorf("the session expects offset %d before the saved offset %d", next, st.Offset))
+	}
+	if next > st.Offset {
+		if _, err := io.CopyN(io.Discard, r, next-st.Offset); err != nil {
+			return storage.Entry{}, storage.NewError("put", p, nil, err)
+		}
+	}
+	it, err := f.upload(ctx, tok.URL, r, next, st, opt, false)
+	if err != nil {
+		return storage.Entry{}, Wrap("put", p, err)
+	}
+	return f.finish(ctx, it, tok.ParentPath, p, st.Size, "")
+}
+
+var _ hash.Hash = quickxorhash.New()

@@ -1,0 +1,190 @@
+// Package onedrive is a storage.Storage for a user's OneDrive (for Business
+// or personal) through Microsoft Graph: /me/drive with delegated
+// authentication, /users/{id}/drive with app-only authentication, or a
+// drive by ID, rooted at any folder.
+//
+// It shares its Graph client with package sharepoint: create one Client
+// per tenant (NewClient) and hand it to every Storage of that tenant, so
+// that a throttled tenant pauses all of them.
+//
+// The Storage implements storage.ChangeFeed (drive delta, with the delta
+// link as the cursor), storage.ResumableUploader (upload sessions whose URL
+// and offset survive a restart) and storage.RangeOpener. Change
+// notifications: serve a Notifier at a public URL, Subscribe, and use
+// WithNotifier to get a storage.Watcher.
+//
+// Test against the in-process fake in package graphtest.
+package onedrive
+
+import (
+	"context"
+	"errors"
+	"hash"
+	"strings"
+	"time"
+
+	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/internal/graph"
+	"github.com/procoresync/procoresync/storage/internal/graph/quickxorhash"
+	"golang.org/x/oauth2"
+)
+
+// Client is the Microsoft Graph drives client shared with package
+// sharepoint.
+type Client = graph.Client
+
+// Config configures a Client: base URL (national clouds), token source,
+// pacer, retries.
+type Config = graph.Config
+
+// Cloud names a Microsoft cloud's login and Graph hosts.
+type Cloud = graph.Cloud
+
+// TokenStore persists a delegated token and its rotating refresh token.
+type TokenStore = graph.TokenStore
+
+// Notifier receives Graph change notifications (mount it at the
+// subscription's notificationUrl).
+type Notifier = graph.Notifier
+
+// Subscription is a Graph change-notification subscription.
+type Subscription = graph.Subscription
+
+// Error is a failed Graph call; it matches the storage error kinds.
+type Error = graph.Error
+
+// The Microsoft clouds.
+var (
+	Global  = graph.Global
+	USGov   = graph.USGov
+	Germany = graph.Germany
+	China   = graph.China
+)
+
+// NewClient returns a Graph client.
+func NewClient(cfg Config) (*Client, error) { return graph.NewClient(cfg) }
+
+// DelegatedConfig returns the authorization-code configuration to sign a
+// user in (offline_access is always asked for).
+func DelegatedConfig(c Cloud, tenant, clientID, clientSecret, redirectURL string, scopes ...string) *oauth2.Config {
+	return graph.DelegatedConfig(c, tenant, clientID, clientSecret, redirectURL, scopes...)
+}
+
+// DelegatedSource returns a token source that refreshes through cfg and
+// saves every new token in store before using it.
+func DelegatedSource(ctx context.Context, cfg *oauth2.Config, store TokenStore) (oauth2.TokenSource, error) {
+	return graph.DelegatedSource(ctx, cfg, store)
+}
+
+// Exchange trades an authorization code for a token and saves it.
+func Exchange(ctx context.Context, cfg *oauth2.Config, store TokenStore, code string) error {
+	return graph.Exchange(ctx, cfg, store, code)
+}
+
+// AppOnlySource returns a client-credentials token source (scope
+// {graph}/.default) for app-only service accounts.
+func AppOnlySource(ctx context.Context, c Cloud, tenant, clientID, clientSecret string) oauth2.TokenSource {
+	return graph.AppOnlySource(ctx, c, tenant, clientID, clientSecret)
+}
+
+// NewQuickXorHash returns a QuickXorHash, the hash OneDrive and SharePoint
+// report (storage.HashQuickXor, base64 of Sum).
+func NewQuickXorHash() hash.Hash { return quickxorhash.New() }
+
+// Rules returns the OneDrive and SharePoint naming rules for a Storage
+// rooted at the drive root.
+func Rules() storage.NameRules { return graph.Rules(0) }
+
+// Options choose the drive and the root folder.
+type Options struct {
+	// User, with app-only authentication, is the ID or principal name of
+	// the user whose drive to use (/users/{User}/drive). Empty means the
+	// signed-in user (/me/drive, delegated authentication).
+	User string
+	// DriveID, when set, names the drive directly.
+	DriveID string
+	// RootPath is the root folder's path below the drive root ("" for the
+	// drive root). The folder must exist.
+	RootPath string
+	// RootID names the root folder by ID instead (it wins over RootPath).
+	RootID string
+}
+
+// Storage is a OneDrive folder as a storage.Storage.
+type Storage struct {
+	*graph.FS
+}
+
+// New opens the Storage.
+func New(ctx context.Context, c *Client, opt Options) (*Storage, error) {
+	if c == nil {
+		return nil, errors.New("onedrive: nil client")
+	}
+	driveID := opt.DriveID
+	if driveID == "" {
+		var d *graph.Drive
+		var err error
+		if opt.User != "" {
+			d, err = c.UserDrive(ctx, opt.User)
+		} else {
+			d, err = c.MyDrive(ctx)
+		}
+		if err != nil {
+			return nil, graph.Wrap("open", "", err)
+		}
+		driveID = d.ID
+	}
+	fs, err := OpenFolder(ctx, c, driveID, opt.RootID, opt.RootPath)
+	if err != nil {
+		return nil, err
+	}
+	return &Storage{FS: fs}, nil
+}
+
+// OpenFolder opens folder rootID (or the folder at rootPath, or the drive
+// root when both are empty) of drive driveID. Package sharepoint uses it
+// too.
+func OpenFolder(ctx context.Context, c *Client, driveID, rootID, rootPath string) (*graph.FS, error) {
+	if rootID == "" && strings.Trim(rootPath, "/") != "" {
+		root, err := c.GetRoot(ctx, driveID)
+		if err != nil {
+			return nil, graph.Wrap("open", "", err)
+		}
+		it, err := c.GetByPath(ctx, driveID, root.ID, strings.Trim(rootPath, "/"))
+		if err != nil {
+			return nil, graph.Wrap("open", rootPath, err)
+		}
+		rootID = it.ID
+	}
+	return graph.NewFS(ctx, c, driveID, rootID)
+}
+
+// Subscribe creates a change-notification subscription on the drive's
+// root (Graph's only supported resource for Business drives), after
+// Graph's validation handshake with the Notifier at notificationURL.
+// Renew it with Client().RenewSubscription before it expires (at most
+// 42,300 minutes).
+func (s *Storage) Subscribe(ctx context.Context, notificationURL, clientState string, expires time.Time) (*Subscription, error) {
+	return s.Client().Subscribe(ctx, "/drives/"+s.DriveID()+"/root", notificationURL, clientState, expires)
+}
+
+// Watched is a Storage that is also a storage.Watcher, woken by a
+// Notifier's change notifications.
+type Watched struct {
+	*Storage
+	n *Notifier
+}
+
+// WithNotifier returns s as a storage.Watcher woken by n.
+func (s *Storage) WithNotifier(n *Notifier) *Watched { return &Watched{Storage: s, n: n} }
+
+// Watch implements storage.Watcher.
+func (w *Watched) Watch(ctx context.Context) (<-chan struct{}, error) { return w.n.Watch(ctx) }
+
+var (
+	_ storage.Storage           = (*Storage)(nil)
+	_ storage.ChangeFeed        = (*Storage)(nil)
+	_ storage.ResumableUploader = (*Storage)(nil)
+	_ storage.RangeOpener       = (*Storage)(nil)
+	_ storage.Watcher           = (*Watched)(nil)
+)

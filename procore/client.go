@@ -1,0 +1,547 @@
+// Package procore is a typed client for the Procore REST API and the
+// connectors that expose Procore's Documents (project and company) as a
+// storage.Storage.
+//
+// The client follows google/go-github: one Client, services per area
+// (Companies, Projects, Users, Folders, Files, FileVersions, Documents,
+// Uploads), methods shaped (ctx, …, opts) (T, *Response, error), a Response
+// that carries pagination and rate-limit state, typed errors
+// (*ErrorResponse, *RateLimitError) and listings as iterators.
+//
+// Every request carries the Procore-Company-Id header, a User-Agent and,
+// on Procore hosts only, the bearer token from an oauth2.TokenSource (see
+// Config and TokenStore for the authorization code flow with single-use
+// refresh tokens, and client credentials). Retries live in one place
+// (hashicorp/go-retryablehttp with Procore's policy), and every response
+// feeds a storage.Pacer so that all users of one token share one budget.
+package procore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/oauth2"
+
+	"github.com/procoresync/procoresync/storage"
+)
+
+// DefaultUserAgent is sent when Options.UserAgent is empty.
+const DefaultUserAgent = "procoresync-go/0.1 (+https://github.com/procoresync/procoresync)"
+
+// ErrMalformedResponse is matched (errors.Is) by errors about a response
+// body that could not be decoded: malformed or truncated JSON.
+var ErrMalformedResponse = errors.New("procore: malformed response")
+
+// Options configure a Client.
+type Options struct {
+	// BaseURL is the API host, e.g. Production.APIURL (the default).
+	BaseURL string
+	// CompanyID is sent as Procore-Company-Id on every request.
+	CompanyID int64
+	// TokenSource supplies bearer tokens (Config.TokenSource,
+	// Config.ClientCredentials, or oauth2.StaticTokenSource).
+	TokenSource oauth2.TokenSource
+	// HTTPClient is the underlying client (default: a fresh pooled client).
+	// Its CheckRedirect is not used: the Client handles redirects itself.
+	HTTPClient *http.Client
+	// UserAgent overrides DefaultUserAgent.
+	UserAgent string
+	// Pacer, when set, is waited on before and told about every API call
+	// (the sync engine's Limiter satisfies it). PaceKey names the budget:
+	// use one key per Procore app and token (default "procore:" + the API
+	// host).
+	Pacer   storage.Pacer
+	PaceKey string
+	// RetryMax is how many times one request may be retried (default 4;
+	// negative: never).
+	RetryMax int
+	// RetryWaitMin and RetryWaitMax bound the jittered exponential backoff
+	// for 5xx and connection errors (defaults 500 ms and 30 s).
+	RetryWaitMin, RetryWaitMax time.Duration
+	// MaxRateLimitWait is the longest a 429 or 503 may make a request wait
+	// before it is retried; when the service asks for longer, the call
+	// returns a *RateLimitError at once so the caller can stop cleanly
+	// (default 2 minutes; negative: never wait).
+	MaxRateLimitWait time.Duration
+	// RetryBudget caps retries across the client: it starts with this many
+	// tokens, each retry spends one, each request earns a tenth of one
+	// (default 20). An empty budget stops retry storms.
+	RetryBudget int
+	// TrustedHost reports whether a host (host or host:port, as in
+	// URL.Host) may receive the bearer token when a download redirects to
+	// it. The default trusts procore.com and its subdomains (on the default
+	// port) and the BaseURL host and port.
+	TrustedHost func(host string) bool
+	// Now is the clock used to compute waits from X-Rate-Limit-Reset
+	// (default time.Now).
+	Now func() time.Time
+}
+
+// Client talks to one Procore environment for one company.
+type Client struct {
+	// BaseURL is the API host.
+	BaseURL *url.URL
+	// CompanyID is sent as Procore-Company-Id.
+	CompanyID int64
+
+	opts   Options
+	api    *retryablehttp.Client // API host calls
+	raw    *http.Client          // no redirects, no retries: streaming and presigned calls
+	budget *retryBudget
+
+	// Services.
+	Users        *UsersService
+	Companies    *CompaniesService
+	Projects     *ProjectsService
+	Folders      *FoldersService
+	Files        *FilesService
+	FileVersions *FileVersionsService
+	Documents    *DocumentsService
+	Uploads      *UploadsService
+	Webhooks     *WebhooksService
+	// ImageCategories and Images handle project Photos.
+	ImageCategories *ImageCategoriesService
+	Images          *ImagesService
+}
+
+type service struct{ c *Client }
+
+// NewClient returns a Client. TokenSource and CompanyID are required.
+func NewClient(opts Options) (*Client, error) {
+	if opts.TokenSource == nil {
+		return nil, errors.New("procore: Options.TokenSource is required")
+	}
+	if opts.CompanyID == 0 {
+		return nil, errors.New("procore: Options.CompanyID is required")
+	}
+	if opts.BaseURL == "" {
+		opts.BaseURL = Production.APIURL
+	}
+	base, err := url.Parse(strings.TrimSuffix(opts.BaseURL, "/"))
+	if err != nil || base.Host == "" {
+		return nil, fmt.Errorf("procore: invalid BaseURL %q", opts.BaseURL)
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = DefaultUserAgent
+	}
+	if opts.PaceKey == "" {
+		opts.PaceKey = "procore:" + base.Host
+	}
+	if opts.RetryMax == 0 {
+		opts.RetryMax = 4
+	}
+	if opts.RetryMax < 0 {
+		opts.RetryMax = 0
+	}
+	if opts.RetryWaitMin == 0 {
+		opts.RetryWaitMin = 500 * time.Millisecond
+	}
+	if opts.RetryWaitMax == 0 {
+		opts.RetryWaitMax = 30 * time.Second
+	}
+	if opts.MaxRateLimitWait == 0 {
+		opts.MaxRateLimitWait = 2 * time.Minute
+	}
+	if opts.RetryBudget == 0 {
+		opts.RetryBudget = 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.TrustedHost == nil {
+		apiHost := strings.ToLower(base.Host)
+		opts.TrustedHost = func(h string) bool {
+			h = strings.ToLower(h)
+			if h == apiHost {
+				return true
+			}
+			h = strings.TrimSuffix(h, ":443")
+			return h == "procore.com" || strings.HasSuffix(h, ".procore.com")
+		}
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	c := &Client{BaseURL: base, CompanyID: opts.CompanyID, opts: opts,
+		budget: &retryBudget{tokens: float64(opts.RetryBudget), max: float64(opts.RetryBudget)}}
+	tr := hc.Transport
+	if tr == nil {
+		tr = http.DefaultTransport
+	}
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.raw = &http.Client{Transport: &transport{c: c, base: tr}, CheckRedirect: noRedirect, Timeout: hc.Timeout, Jar: hc.Jar}
+	c.api = &retryablehttp.Client{
+		HTTPClient:   c.raw,
+		Logger:       nil, // never log: URLs may carry signatures
+		RetryWaitMin: opts.RetryWaitMin,
+		RetryWaitMax: opts.RetryWaitMax,
+		RetryMax:     opts.RetryMax,
+		CheckRetry:   c.checkRetry,
+		Backoff:      c.backoff,
+		ErrorHandler: func(resp *http.Response, err error, _ int) (*http.Response, error) {
+			if resp != nil && err == nil {
+				return resp, nil
+			}
+			if resp != nil {
+				resp.Body.Close()
+			}
+			return nil, err
+		},
+	}
+	c.Users = &UsersService{c}
+	c.Companies = &CompaniesService{c}
+	c.Projects = &ProjectsService{c}
+	c.Folders = &FoldersService{c}
+	c.Files = &FilesService{c}
+	c.FileVersions = &FileVersionsService{c}
+	c.Documents = &DocumentsService{c}
+	c.Uploads = &UploadsService{c}
+	c.Webhooks = &WebhooksService{c}
+	c.ImageCategories = &ImageCategoriesService{c}
+	c.Images = &ImagesService{c}
+	return c, nil
+}
+
+// ---- request plumbing ----
+
+type ctxKey int
+
+const (
+	keyCall ctxKey = iota
+)
+
+// callInfo travels in the request context to the transport and the retry
+// policy.
+type callInfo struct {
+	auth       bool // send the bearer token (Procore host)
+	pace       bool // count against the Procore budget
+	idempotent bool
+	stream     bool // do not buffer the response body
+}
+
+func withCall(ctx context.Context, ci callInfo) context.Context {
+	return context.WithValue(ctx, keyCall, ci)
+}
+
+func callOf(ctx context.Context) callInfo {
+	ci, _ := ctx.Value(keyCall).(callInfo)
+	return ci
+}
+
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// transport paces, authenticates and observes each attempt, and buffers
+// API responses so that a truncated body is a retryable transport error.
+type transport struct {
+	c    *Client
+	base http.RoundTripper
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c := t.c
+	ci := callOf(req.Context())
+	req = req.Clone(req.Context())
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	if ci.auth && c.opts.TrustedHost(req.URL.Host) {
+		tok, err := c.opts.TokenSource.Token()
+		if err != nil {
+			return nil, &AuthError{Err: err}
+		}
+		tok.SetAuthHeader(req)
+		req.Header.Set("Procore-Company-Id", strconv.FormatInt(c.CompanyID, 10))
+	} else {
+		req.Header.Del("Authorization")
+	}
+	if ci.pace && c.opts.Pacer != nil {
+		if err := c.opts.Pacer.Wait(req.Context(), c.opts.PaceKey, 1); err != nil {
+			return nil, err
+		}
+	}
+	c.budget.earn()
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, redactErr(err)
+	}
+	if ci.pace && c.opts.Pacer != nil {
+		c.opts.Pacer.Observe(c.opts.PaceKey, feedback(resp.Header, c.opts.Now()))
+	}
+	if !ci.stream {
+		body, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if rerr != nil {
+			return nil, fmt.Errorf("procore: reading response of %s %s: %w", req.Method, req.URL.Path, rerr)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return resp, nil
+}
+
+// redactErr strips query strings (presigned signatures) from URL errors.
+func redactErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery = ""
+			u.User = nil
+			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
+		}
+	}
+	return err
+}
+
+// newRequest builds a request for an API path (relative to BaseURL) or an
+// absolute URL, with a JSON body when body is not nil.
+func (c *Client) newRequest(ctx context.Context, method, urlStr string, body any) (*retryablehttp.Request, error) {
+	u := urlStr
+	if !strings.HasPrefix(urlStr, "http://") && !strings.HasPrefix(urlStr, "https://") {
+		u = c.BaseURL.String() + urlStr
+	}
+	var raw any
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		raw = b
+	}
+	ctx = withCall(ctx, callInfo{auth: true, pace: true, idempotent: idempotent(method)})
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, u, raw)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+// do sends req and decodes a 2xx JSON body into v (when not nil). Non-2xx
+// responses become *ErrorResponse or *RateLimitError.
+func (c *Client) do(req *retryablehttp.Request, v any) (*Response, error) {
+	resp, err := c.api.Do(req)
+	if err != nil {
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, err
+	}
+	defer resp.Body.Close()
+	r := newResponse(resp)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return r, fmt.Errorf("%w: %v", ErrMalformedResponse, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return r, newError(resp, body, c.opts.Now())
+	}
+	if v != nil && len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, v); err != nil {
+			return r, fmt.Errorf("%w: %s %s: %v", ErrMalformedResponse, req.Method, req.URL.Path, err)
+		}
+	}
+	return r, nil
+}
+
+// get is newRequest + do for GET.
+func (c *Client) get(ctx context.Context, path string, v any) (*Response, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(req, v)
+}
+
+// send is newRequest + do with a JSON body.
+func (c *Client) send(ctx context.Context, method, path string, body, v any) (*Response, error) {
+	req, err := c.newRequest(ctx, method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(req, v)
+}
+
+// ---- Response, pagination, rate state ----
+
+// Rate is the rate-limit state a response reported (X-Rate-Limit-*).
+type Rate struct {
+	Limit     int       // X-Rate-Limit-Limit
+	Remaining int       // X-Rate-Limit-Remaining
+	Reset     time.Time // X-Rate-Limit-Reset
+}
+
+// Response wraps an http.Response with Procore's pagination and rate-limit
+// headers.
+type Response struct {
+	*http.Response
+	// NextPage, PrevPage, FirstPage and LastPage are the page numbers from
+	// the Link header (0: absent).
+	NextPage, PrevPage, FirstPage, LastPage int
+	// NextURL is the rel="next" link, if any.
+	NextURL string
+	// Total and PerPage are the Total and Per-Page headers (0: absent).
+	Total, PerPage int
+	// Rate is the rate-limit state.
+	Rate Rate
+}
+
+func newResponse(r *http.Response) *Response {
+	resp := &Response{Response: r}
+	h := r.Header
+	resp.Total, _ = strconv.Atoi(h.Get("Total"))
+	resp.PerPage, _ = strconv.Atoi(h.Get("Per-Page"))
+	resp.Rate = parseRate(h)
+	for _, link := range strings.Split(h.Get("Link"), ",") {
+		segs := strings.Split(strings.TrimSpace(link), ";")
+		if len(segs) < 2 {
+			continue
+		}
+		raw := strings.Trim(strings.TrimSpace(segs[0]), "<>")
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		page, _ := strconv.Atoi(u.Query().Get("page"))
+		for _, p := range segs[1:] {
+			switch strings.ReplaceAll(strings.TrimSpace(p), " ", "") {
+			case `rel="next"`:
+				resp.NextPage, resp.NextURL = page, raw
+			case `rel="prev"`:
+				resp.PrevPage = page
+			case `rel="first"`:
+				resp.FirstPage = page
+			case `rel="last"`:
+				resp.LastPage = page
+			}
+		}
+	}
+	return resp
+}
+
+func parseRate(h http.Header) Rate {
+	var r Rate
+	r.Limit, _ = strconv.Atoi(h.Get("X-Rate-Limit-Limit"))
+	r.Remaining, _ = strconv.Atoi(h.Get("X-Rate-Limit-Remaining"))
+	if s, err := strconv.ParseInt(h.Get("X-Rate-Limit-Reset"), 10, 64); err == nil {
+		r.Reset = time.Unix(s, 0)
+	}
+	return r
+}
+
+// retryAfter parses a Retry-After header (seconds or an HTTP date).
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		return max(time.Duration(s)*time.Second, 0), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+func feedback(h http.Header, now time.Time) storage.Feedback {
+	r := parseRate(h)
+	fb := storage.Feedback{Limit: r.Limit, Remaining: r.Remaining, Reset: r.Reset}
+	if h.Get("X-Rate-Limit-Remaining") == "" {
+		fb.Remaining = 0
+		fb.Limit = 0
+	}
+	if d, ok := retryAfter(h, now); ok {
+		fb.RetryAfter = d
+	}
+	return fb
+}
+
+// ListOptions are the page and per_page query parameters.
+type ListOptions struct {
+	Page    int // 1-based (0: first)
+	PerPage int // 0: the endpoint's default
+}
+
+func (o *ListOptions) apply(q url.Values) {
+	if o == nil {
+		return
+	}
+	if o.Page > 0 {
+		q.Set("page", strconv.Itoa(o.Page))
+	}
+	if o.PerPage > 0 {
+		q.Set("per_page", strconv.Itoa(o.PerPage))
+	}
+}
+
+// paginate turns a page fetcher into an iterator that follows NextPage.
+func paginate[T any](ctx context.Context, first int, fetch func(page int) ([]T, *Response, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		page := max(first, 1)
+		for {
+			items, resp, err := fetch(page)
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			if resp == nil || resp.NextPage == 0 || resp.NextPage <= page || len(items) == 0 {
+				return
+			}
+			page = resp.NextPage
+			if ctx.Err() != nil {
+				var zero T
+				yield(zero, ctx.Err())
+				return
+			}
+		}
+	}
+}
+
+// retryBudget is a token bucket of retries shared by the client.
+type retryBudget struct {
+	mu          sync.Mutex
+	tokens, max float64
+}
+
+func (b *retryBudget) earn() {
+	b.mu.Lock()
+	b.tokens = min(b.tokens+0.1, b.max)
+	b.mu.Unlock()
+}
+
+func (b *retryBudget) take() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -1,0 +1,487 @@
+// Package procoretest is an in-process fake of the Procore REST API, in the
+// manner of net/http/httptest: it serves the same paths, query parameters,
+// headers, status codes and JSON shapes as the real API (as described in
+// Procore's published endpoint descriptions and the project's research
+// note), keeps companies, projects, documents, uploads and photos in memory,
+// and adds what tests and benchmarks need: a call counter by operation and
+// by host, rate limits on a fake clock, fault injection, and helpers that
+// change data as a person would in Procore's web UI.
+//
+// The fake listens on two hosts: the API host (also the OAuth host), and a
+// storage host standing in for the presigned object store that uploads go
+// to and downloads are redirected to. The storage host rejects requests that
+// carry an Authorization header, as presigned S3 URLs do.
+package procoretest
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Host names the fake's two hosts in call counts.
+type Host string
+
+// The fake's hosts.
+const (
+	HostAPI     Host = "api"     // the Procore API and OAuth host
+	HostStorage Host = "storage" // the presigned object store
+)
+
+// Options configure a Server. The zero value gives Procore's documented
+// defaults.
+type Options struct {
+	// Now is the fake's clock (default time.Now). Token expiry, rate-limit
+	// windows, timestamps and upload expiry all read it.
+	Now func() time.Time
+	// HourlyLimit and SpikeLimit are the calls one access token may make
+	// per hour and per 10 seconds (defaults 3600 and 100; negative: no
+	// limit).
+	HourlyLimit, SpikeLimit int
+	// RetryAfterOn429 adds a Retry-After header to 429 responses (the
+	// research note could not establish whether Procore sends one).
+	RetryAfterOn429 bool
+	// MissingCompanyStatus is the status of a request without the
+	// Procore-Company-Id header (default 400; the status is undocumented).
+	MissingCompanyStatus int
+	// MaxPerPage caps per_page (default 10000, the historical maximum).
+	MaxPerPage int
+	// TokenLifetime is the access token lifetime (default 5400 s).
+	TokenLifetime time.Duration
+	// WebhookRetry paces webhook delivery retries (real time).
+	WebhookRetry WebhookRetry
+	// OnExchange, when set, is called after every request with the
+	// operation, the request, its body, and the response status and body.
+	// Contract tests use it to validate traffic.
+	OnExchange func(Exchange)
+}
+
+// Exchange is one request and its response, as seen by the fake.
+type Exchange struct {
+	Op         string // operation id, e.g. "RestV10FoldersIdGet"
+	Host       Host
+	Request    *http.Request
+	ReqBody    []byte
+	Status     int
+	Header     http.Header
+	RespBody   []byte
+	PathParams map[string]string
+}
+
+// Server is a running fake. Create it with New and Close it when done.
+type Server struct {
+	// URL is the base URL of the API and OAuth host, e.g.
+	// "http://127.0.0.1:40123".
+	URL string
+	// StorageURL is the base URL of the storage host.
+	StorageURL string
+	// ClientID and ClientSecret are the credentials of the app the fake
+	// knows from the start.
+	ClientID, ClientSecret string
+	// CompanyID, ProjectID and UserID name the company, project and user
+	// the fake holds from the start.
+	CompanyID, ProjectID, UserID int64
+
+	api, store *httptest.Server
+	opts       Options
+	secret     []byte
+
+	mu        sync.Mutex
+	nextID    int64
+	companies map[int64]*company
+	projects  map[int64]*project
+	users     map[int64]*user
+	apps      map[string]string // client id → secret
+	codes     map[string]*grant
+	access    map[string]*accessToken
+	refresh   map[string]*grant
+	windows   map[string]*rateWindows
+
+	scopes  map[string]*docScope
+	nodes   map[int64]*node
+	uploads map[string]*upload
+	blobs   map[string][]byte // storage key → content
+
+	wh *webhookState
+	ph *photoState
+
+	calls     map[string]int
+	hostCalls map[Host]int
+	faults    map[string][]*Fault
+}
+
+type company struct {
+	ID   int64
+	Name string
+}
+
+type project struct {
+	ID, CompanyID int64
+	Name          string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+type user struct {
+	ID          int64
+	Login, Name string
+}
+
+type grant struct {
+	UserID      int64
+	RedirectURI string
+	ClientID    string
+	Expires     time.Time
+}
+
+type accessToken struct {
+	UserID            int64
+	ClientID          string
+	ClientCredentials bool
+	Created, Expires  time.Time
+	Scopes            []string
+}
+
+// New starts a fake holding one company, one project, one user and one
+// OAuth app. Close it when done (t.Cleanup(srv.Close)).
+func New(opts Options) *Server {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.HourlyLimit == 0 {
+		opts.HourlyLimit = 3600
+	}
+	if opts.SpikeLimit == 0 {
+		opts.SpikeLimit = 100
+	}
+	if opts.MissingCompanyStatus == 0 {
+		opts.MissingCompanyStatus = http.StatusBadRequest
+	}
+	if opts.MaxPerPage == 0 {
+		opts.MaxPerPage = 10000
+	}
+	if opts.TokenLifetime == 0 {
+		opts.TokenLifetime = 5400 * time.Second
+	}
+	s := &Server{
+		opts:      opts,
+		secret:    randBytes(32),
+		nextID:    5_000_000_000, // beyond 32 bits, as in new Procore regions
+		companies: map[int64]*company{},
+		projects:  map[int64]*project{},
+		users:     map[int64]*user{},
+		apps:      map[string]string{},
+		codes:     map[string]*grant{},
+		access:    map[string]*accessToken{},
+		refresh:   map[string]*grant{},
+		windows:   map[string]*rateWindows{},
+		scopes:    map[string]*docScope{},
+		nodes:     map[int64]*node{},
+		uploads:   map[string]*upload{},
+		blobs:     map[string][]byte{},
+		calls:     map[string]int{},
+		hostCalls: map[Host]int{},
+		faults:    map[string][]*Fault{},
+	}
+	s.ClientID = "fake-client-" + hex.EncodeToString(randBytes(6))
+	s.ClientSecret = hex.EncodeToString(randBytes(16))
+	s.apps[s.ClientID] = s.ClientSecret
+	s.UserID = s.newID()
+	s.users[s.UserID] = &user{ID: s.UserID, Login: "builder@example.com", Name: "Bob Builder"}
+	s.CompanyID = s.AddCompany("Acme Construction")
+	s.ProjectID = s.AddProject(s.CompanyID, "Main Street Tower")
+
+	s.api = httptest.NewServer(s.apiMux())
+	s.store = httptest.NewServer(s.storageMux())
+	s.URL = s.api.URL
+	s.StorageURL = s.store.URL
+	return s
+}
+
+// Close shuts both hosts down.
+func (s *Server) Close() {
+	s.api.Close()
+	s.store.Close()
+}
+
+func randBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return b
+}
+
+func (s *Server) now() time.Time { return s.opts.Now().UTC() }
+
+// newID returns a fresh int64 ID. Callers hold s.mu or run before serving.
+func (s *Server) newID() int64 {
+	s.nextID++
+	return s.nextID
+}
+
+// AddCompany adds a company and returns its ID. Its company Documents
+// tool starts with an empty root folder.
+func (s *Server) AddCompany(name string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.newID()
+	s.companies[id] = &company{ID: id, Name: name}
+	s.newScope(companyScopeKey(id), id, 0)
+	return id
+}
+
+// AddProject adds a project to a company and returns its ID. Its Documents
+// tool starts with an empty root folder and an empty recycle bin.
+func (s *Server) AddProject(companyID int64, name string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.newID()
+	now := s.now()
+	s.projects[id] = &project{ID: id, CompanyID: companyID, Name: name, CreatedAt: now, UpdatedAt: now}
+	s.newScope(projectScopeKey(id), companyID, id)
+	return id
+}
+
+// IssueToken returns a valid access token for the fake's user, as if the
+// user had gone through the authorization code flow.
+func (s *Server) IssueToken() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, _ := s.issueLocked(s.UserID, s.ClientID, false, false)
+	return tok["access_token"].(string)
+}
+
+// AuthorizationCode returns a single-use authorization code for the fake's
+// user, valid for 10 minutes, as Procore's /oauth/authorize would hand to
+// redirectURI.
+func (s *Server) AuthorizationCode(redirectURI string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	code := hex.EncodeToString(randBytes(16))
+	s.codes[code] = &grant{UserID: s.UserID, RedirectURI: redirectURI, ClientID: s.ClientID, Expires: s.now().Add(10 * time.Minute)}
+	return code
+}
+
+// ExpireTokens makes every access token issued so far invalid, as if they
+// had expired.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.access {
+		delete(s.access, k)
+	}
+}
+
+// sign returns an HMAC signature of parts, used for presigned URLs.
+func (s *Server) sign(parts ...string) string {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte(strings.Join(parts, "\n")))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// ---- call counting and fault injection ----
+
+// Calls returns how many requests operation op (an operation id such as
+// "RestV10ProjectsProjectIdDocumentsGet") has received.
+func (s *Server) Calls(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op]
+}
+
+// CallsByHost returns how many requests host h has received.
+func (s *Server) CallsByHost(h Host) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hostCalls[h]
+}
+
+// CallCounts returns a copy of the counts by operation.
+func (s *Server) CallCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		m[k] = v
+	}
+	return m
+}
+
+// ResetCalls sets every call count to zero.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = map[string]int{}
+	s.hostCalls = map[Host]int{}
+}
+
+// String lists the call counts, for benchmark output.
+func (s *Server) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(s.calls))
+	for k := range s.calls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "api=%d storage=%d", s.hostCalls[HostAPI], s.hostCalls[HostStorage])
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%d", k, s.calls[k])
+	}
+	return b.String()
+}
+
+// Fault is a failure injected into an operation.
+type Fault struct {
+	// Status, when not zero, is returned instead of serving the request
+	// (e.g. 500, 502, 503, 429).
+	Status int
+	// RetryAfter, when not empty, is sent as the Retry-After header.
+	RetryAfter string
+	// Body is the response body sent with Status (default a JSON error).
+	Body string
+	// ResetConn closes the connection without a response.
+	ResetConn bool
+	// Truncate serves the request but cuts the body short (the
+	// Content-Length header promises more than is sent).
+	Truncate bool
+	// Latency delays the response (real time; use in benchmarks and
+	// integration tests, not in unit tests).
+	Latency time.Duration
+	// Times is how many requests the fault applies to (0: every request
+	// until ClearFaults).
+	Times int
+}
+
+// InjectFault makes the next requests of operation op fail as f says. op
+// is an operation id, or "*" for every operation (both hosts).
+func (s *Server) InjectFault(op string, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fc := f
+	s.faults[op] = append(s.faults[op], &fc)
+}
+
+// ClearFaults removes every injected fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = map[string][]*Fault{}
+}
+
+// takeFault returns the fault to apply to op, if any. Caller holds s.mu.
+func (s *Server) takeFault(op string) *Fault {
+	for _, key := range []string{op, "*"} {
+		list := s.faults[key]
+		for i, f := range list {
+			if f.Times > 0 {
+				f.Times--
+				if f.Times == 0 {
+					s.faults[key] = append(list[:i:i], list[i+1:]...)
+				}
+			}
+			return f
+		}
+	}
+	return nil
+}
+
+// ---- rate limiting ----
+
+type rateWindows struct {
+	hourStart  time.Time
+	hourCount  int
+	spikeStart time.Time
+	spikeCount int
+}
+
+// rateCheck counts a call for token key and returns the headers to send
+// and whether the call is over a limit. Caller holds s.mu.
+func (s *Server) rateCheck(key string) (limit, remaining int, reset time.Time, exceeded bool) {
+	now := s.now()
+	w := s.windows[key]
+	if w == nil {
+		w = &rateWindows{hourStart: now, spikeStart: now}
+		s.windows[key] = w
+	}
+	if now.Sub(w.hourStart) >= time.Hour {
+		w.hourStart, w.hourCount = now, 0
+	}
+	if now.Sub(w.spikeStart) >= 10*time.Second {
+		w.spikeStart, w.spikeCount = now, 0
+	}
+	hl, sl := s.opts.HourlyLimit, s.opts.SpikeLimit
+	hourOver := hl > 0 && w.hourCount >= hl
+	spikeOver := sl > 0 && w.spikeCount >= sl
+	exceeded = hourOver || spikeOver
+	if !exceeded {
+		w.hourCount++
+		w.spikeCount++
+	}
+	hRem, sRem := hl-w.hourCount, sl-w.spikeCount
+	hReset, sReset := w.hourStart.Add(time.Hour), w.spikeStart.Add(10*time.Second)
+	switch {
+	case hl < 0 && sl < 0:
+		return 0, 0, time.Time{}, false
+	case sl < 0 || (hl >= 0 && (hourOver || (!spikeOver && hRem <= sRem))):
+		return hl, max(hRem, 0), hReset, exceeded
+	default:
+		return sl, max(sRem, 0), sReset, exceeded
+	}
+}
+
+// ---- JSON helpers ----
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// writeError writes Procore's generic v1.0 error shape
+// {"error":{"code","message","details"}} (research note §7).
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg, "details": []any{}}})
+}
+
+// writeErrors writes the Rails-style {"errors":{"base":[…]}} shape.
+func writeErrors(w http.ResponseWriter, status int, msg string, extra map[string]any) {
+	body := map[string]any{"errors": map[string]any{"base": []string{msg}}}
+	for k, v := range extra {
+		body[k] = v
+	}
+	writeJSON(w, status, body)
+}
+
+// ts formats a timestamp as Procore does (UTC, RFC 3339, milliseconds).
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+func nullableTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
+}

@@ -1,0 +1,167 @@
+package procore
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/procoresync/procoresync/storage"
+)
+
+var _ storage.ResumableUploader = (*DocumentsStorage)(nil)
+
+// SetChunkSize makes Put upload every file larger than chunk bytes (read
+// from an io.ReaderAt) in segments of chunk bytes. It reports false when
+// chunk is below MinSegmentSize, Procore's smallest segment.
+func (d *DocumentsStorage) SetChunkSize(chunk int64) bool {
+	if chunk < MinSegmentSize {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.opts.ChunkThreshold, d.opts.SegmentSize = chunk+1, chunk
+	return true
+}
+
+// uploadToken is the state of a segmented upload, persisted through
+// storage.UploadState.Token. It holds no presigned URL: those are asked
+// for again (GET …/uploads/{uuid}) when resuming.
+type uploadToken struct {
+	UUID       string          `json:"uuid"`
+	Scope      Scope           `json:"scope"`
+	ParentPath string          `json:"parent_path"`
+	FileID     int64           `json:"file_id,omitempty"` // a new version of this file (ExpectedVersion)
+	NoOverwrt  bool            `json:"no_overwrite,omitempty"`
+	Segments   []UploadSegment `json:"segments"` // size, sha256, md5 and, once sent, etag
+}
+
+func (t *uploadToken) offset() int64 {
+	var off int64
+	for _, sg := range t.Segments {
+		if sg.ETag == "" {
+			break
+		}
+		off += sg.Size
+	}
+	return off
+}
+
+// putSegmented uploads a large file in segments, reporting state after
+// each confirmed segment.
+func (d *DocumentsStorage) putSegmented(ctx context.Context, parent storage.Entry, parentID int64, name string, r io.ReaderAt, size int64, opt storage.PutOptions, existing *File) (storage.Entry, error) {
+	p := joinPath(parent.Path, name)
+	d.mu.Lock()
+	segSize := d.opts.SegmentSize
+	d.mu.Unlock()
+	segs, err := HashSegments(r, size, segSize)
+	if err != nil {
+		return storage.Entry{}, storage.NewError("put", p, nil, err)
+	}
+	up, _, err := d.c.Uploads.Create(ctx, d.sc, UploadCreate{ResponseFilename: name, Size: size, Segments: segs})
+	if err != nil {
+		return storage.Entry{}, mapErr("put", p, err)
+	}
+	tok := &uploadToken{UUID: up.UUID, Scope: d.sc, ParentPath: parent.Path, NoOverwrt: opt.NoOverwrite, Segments: segs}
+	if existing != nil {
+		tok.FileID = existing.ID
+	}
+	st := storage.UploadState{ParentID: parent.ID, Name: name, Size: size, Expires: d.c.opts.Now().Add(7 * 24 * time.Hour)}
+	offsets := make([]int64, len(segs))
+	for i := 1; i < len(segs); i++ {
+		offsets[i] = offsets[i-1] + segs[i-1].Size
+	}
+	body := func(i int) (func() io.Reader, error) {
+		return func() io.Reader { return io.NewSectionReader(r, offsets[i], segs[i].Size) }, nil
+	}
+	return d.sendSegments(ctx, parentID, name, up, tok, st, body, opt, existing)
+}
+
+// sendSegments sends the segments without an ETag, then completes the
+// upload and associates it.
+func (d *DocumentsStorage) sendSegments(ctx context.Context, parentID int64, name string, up *Upload, tok *uploadToken,
+	st storage.UploadState, body func(i int) (func() io.Reader, error), opt storage.PutOptions, existing *File) (storage.Entry, error) {
+	p := joinPath(tok.ParentPath, name)
+	if len(up.Segments) != len(tok.Segments) {
+		return storage.Entry{}, storage.NewError("put", p, nil, fmt.Errorf("%w: upload has %d segments, want %d", ErrMalformedResponse, len(up.Segments), len(tok.Segments)))
+	}
+	for i := range tok.Segments {
+		if tok.Segments[i].ETag != "" {
+			continue
+		}
+		b, err := body(i)
+		if err != nil {
+			return storage.Entry{}, storage.NewError("put", p, nil, err)
+		}
+		sg := up.Segments[i]
+		sg.Size = tok.Segments[i].Size
+		etag, err := d.c.Uploads.PutSegment(ctx, sg, b)
+		if err != nil {
+			return storage.Entry{}, mapErr("put", p, err)
+		}
+		tok.Segments[i].ETag = etag
+		if opt.OnUploadState != nil {
+			raw, err := json.Marshal(tok)
+			if err != nil {
+				return storage.Entry{}, err
+			}
+			st.Offset, st.Token = tok.offset(), string(raw)
+			if err := opt.OnUploadState(st); err != nil {
+				return storage.Entry{}, storage.NewError("put", p, nil, fmt.Errorf("upload stopped at byte %d: %w", st.Offset, err))
+			}
+		}
+	}
+	if err := d.c.Uploads.complete(ctx, d.sc, tok.UUID, tok.Segments); err != nil {
+		return storage.Entry{}, mapErr("put", p, err)
+	}
+	return d.associate(ctx, tok.ParentPath, parentID, name, tok.UUID, tok.NoOverwrt, existing)
+}
+
+// ResumeUpload continues a segmented upload after a restart: it asks
+// Procore for fresh segment URLs, sends the segments after st.Offset
+// (read from r, which starts at st.Offset; each segment is checked
+// against the SHA-256 declared when the upload began), completes the
+// upload and creates the file or version. An unknown or expired upload
+// gives ErrNotFound.
+func (d *DocumentsStorage) ResumeUpload(ctx context.Context, st storage.UploadState, r io.Reader, opt storage.PutOptions) (storage.Entry, error) {
+	var tok uploadToken
+	if err := json.Unmarshal([]byte(st.Token), &tok); err != nil || tok.UUID == "" || tok.Scope != d.sc {
+		return storage.Entry{}, storage.NewError("put", st.Name, storage.ErrNotFound, errors.New("unknown upload session"))
+	}
+	p := joinPath(tok.ParentPath, st.Name)
+	if tok.offset() != st.Offset {
+		return storage.Entry{}, storage.NewError("put", p, storage.ErrNotFound, fmt.Errorf("upload state offset %d does not match its segments", st.Offset))
+	}
+	parentID, err := parseID("put", storage.Entry{ID: st.ParentID, Path: tok.ParentPath})
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	up, _, err := d.c.Uploads.Get(ctx, d.sc, tok.UUID)
+	if err != nil {
+		return storage.Entry{}, mapErr("put", p, err)
+	}
+	var existing *File
+	if tok.FileID != 0 {
+		if existing, _, err = d.c.Files.Get(ctx, d.sc, tok.FileID); err != nil {
+			return storage.Entry{}, mapErr("put", p, err)
+		}
+	}
+	body := func(i int) (func() io.Reader, error) {
+		want := tok.Segments[i]
+		buf := make([]byte, want.Size)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, fmt.Errorf("reading segment %d: %w", i+1, err)
+		}
+		sum := sha256.Sum256(buf)
+		if hex.EncodeToString(sum[:]) != want.SHA256 {
+			return nil, fmt.Errorf("segment %d differs from the one declared when the upload began", i+1)
+		}
+		return func() io.Reader { return bytes.NewReader(buf) }, nil
+	}
+	return d.sendSegments(ctx, parentID, st.Name, up, &tok, st, body, opt, existing)
+}

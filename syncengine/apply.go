@@ -1,0 +1,1232 @@
+package syncengine
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/procoresync/procoresync/storage"
+)
+
+// errParentFailed is the error recorded for an action that was not tried
+// because the folder it goes into could not be created in the same run.
+var errParentFailed = errors.New("syncengine: the parent folder could not be created")
+
+// errSourceChanged is the error recorded when the source of a transfer did
+// not yield the size or content that was planned: it changed meanwhile.
+var errSourceChanged = errors.New("syncengine: the source changed during the transfer")
+
+// applyResult is what applying a plan did.
+type applyResult struct {
+	counts      RunCounts
+	deferred    int      // actions not tried: their item waits for its retry time
+	held        []string // paths of deletions held back
+	quarantined []string // paths quarantined in this run
+	drift       []string // paths that drifted (one-way pairs)
+}
+
+// failKey identifies an item's failure record.
+type failKey struct {
+	side Side
+	path string
+}
+
+// movedKey identifies an item moved in this run: its baseline Key and side.
+type movedKey struct {
+	key  int64
+	side Side
+}
+
+// applier executes one plan of one pair.
+type applier struct {
+	e      *Engine
+	p      *Pair
+	pairID string
+	runID  int64
+	force  bool
+	log    *slog.Logger
+
+	failures map[failKey]Failure // the pair's failure records when the run started
+
+	mu         sync.Mutex
+	res        applyResult
+	failedDirs [2]map[string]bool          // folders whose Mkdir failed, per side
+	dirs       [2]map[string]storage.Entry // known folder entries, per side
+	moved      map[movedKey]storage.Entry  // the result of this run's Moves, for later actions on the item
+	failedKeys map[int64]bool              // baseline records an action failed on in this run
+}
+
+// newApplier prepares to apply a plan of pair p for run runID.
+func (e *Engine) newApplier(ctx context.Context, p *Pair, runID int64, force bool) (*applier, error) {
+	ap := &applier{e: e, p: p, pairID: p.ID, runID: runID, force: force,
+		log:        e.log.With("pair", p.ID, "run", runID),
+		failures:   map[failKey]Failure{},
+		moved:      map[movedKey]storage.Entry{},
+		failedKeys: map[int64]bool{},
+	}
+	for s := range 2 {
+		ap.failedDirs[s] = map[string]bool{}
+		ap.dirs[s] = map[string]storage.Entry{}
+	}
+	fs, err := e.store.Failures(ctx, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("syncengine: loading failures of pair %s: %w", p.ID, err)
+	}
+	for _, f := range fs {
+		ap.failures[failKey{f.Side, f.Path}] = f
+	}
+	return ap, nil
+}
+
+// actionClass groups action kinds that may run side by side.
+type actionClass uint8
+
+const (
+	classMkdir actionClass = iota
+	classMove
+	classTransfer
+	classDelete
+)
+
+func classOf(k ActionKind) actionClass {
+	switch k {
+	case Mkdir:
+		return classMkdir
+	case Move:
+		return classMove
+	case Delete:
+		return classDelete
+	}
+	return classTransfer
+}
+
+// depth returns the number of segments of p ("" has none).
+func depth(p string) int {
+	if p == "" {
+		return 0
+	}
+	return strings.Count(p, "/") + 1
+}
+
+// parentPath returns the folder that holds p ("" for top-level items).
+func parentPath(p string) string {
+	d := path.Dir(p)
+	if d == "." || d == "/" {
+		return ""
+	}
+	return d
+}
+
+// schedule splits a plan into batches that run one after the other; the
+// actions of one batch are split into chains that may run concurrently,
+// each chain in order. The plan's order is kept wherever it matters:
+// consecutive folder creations run level by level, top-down; consecutive
+// deletions level by level, deepest first; moves one at a time; other
+// actions concurrently, except that actions on the same baseline Key (or
+// the same path on the same side) stay in plan order within one chain.
+func schedule(actions []Action) [][][]int {
+	var out [][][]int
+	for i := 0; i < len(actions); {
+		c := classOf(actions[i].Kind)
+		j := i
+		for j < len(actions) && classOf(actions[j].Kind) == c {
+			j++
+		}
+		seg := make([]int, 0, j-i)
+		for k := i; k < j; k++ {
+			seg = append(seg, k)
+		}
+		switch c {
+		case classMove:
+			for _, k := range seg {
+				out = append(out, [][]int{{k}})
+			}
+		case classMkdir, classDelete:
+			sign := 1
+			if c == classDelete {
+				sign = -1
+			}
+			slices.SortStableFunc(seg, func(a, b int) int {
+				return sign * (depth(actions[a].Path) - depth(actions[b].Path))
+			})
+			for s := 0; s < len(seg); {
+				d := depth(actions[seg[s]].Path)
+				t := s
+				var batch [][]int
+				for t < len(seg) && depth(actions[seg[t]].Path) == d {
+					batch = append(batch, []int{seg[t]})
+					t++
+				}
+				out = append(out, batch)
+				s = t
+			}
+		default:
+			type chainKey struct {
+				key  int64
+				side Side
+				path string
+			}
+			idx := map[chainKey]int{}
+			var batch [][]int
+			for _, k := range seg {
+				a := actions[k]
+				ck := chainKey{key: a.Key}
+				if a.Key == 0 {
+					ck = chainKey{side: a.Side, path: a.Path}
+				}
+				if n, ok := idx[ck]; ok {
+					batch[n] = append(batch[n], k)
+					continue
+				}
+				idx[ck] = len(batch)
+				batch = append(batch, []int{k})
+			}
+			out = append(out, batch)
+		}
+		i = j
+	}
+	return out
+}
+
+// apply executes plan. It returns early, leaving the journal pending for
+// recovery, when ctx is done; otherwise every action is tried once and
+// failures are recorded item by item.
+func (ap *applier) apply(ctx context.Context, plan Plan) applyResult {
+	workers := ap.p.Concurrency
+	if workers <= 0 {
+		workers = defaultConcurrency
+	}
+	for _, batch := range schedule(plan.Actions) {
+		if ctx.Err() != nil {
+			break
+		}
+		ch := make(chan []int)
+		var wg sync.WaitGroup
+		for range min(workers, len(batch)) {
+			wg.Go(func() {
+				for chain := range ch {
+					for _, k := range chain {
+						if ctx.Err() != nil {
+							break
+						}
+						ap.run(ctx, plan.Actions[k])
+					}
+				}
+			})
+		}
+		for _, chain := range batch {
+			ch <- chain
+		}
+		close(ch)
+		wg.Wait()
+	}
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	return ap.res
+}
+
+// failurePath returns the path that identifies a's item in the failure
+// records: its path on the source side where there is one.
+func failurePath(a Action) string {
+	switch a.Kind {
+	case Delete, HoldDelete:
+		if a.Target.Path != "" {
+			return a.Target.Path
+		}
+	default:
+		if a.Source.Path != "" {
+			return a.Source.Path
+		}
+	}
+	return a.Path
+}
+
+// journalled reports whether an action kind writes to a storage or to the
+// baseline and is therefore journalled.
+func journalled(k ActionKind) bool {
+	switch k {
+	case Drift, Skip:
+		return false
+	}
+	return true
+}
+
+// run applies one action and records its outcome.
+func (ap *applier) run(ctx context.Context, a Action) {
+	now := ap.e.clock.Now()
+	switch a.Kind {
+	case Skip:
+		ap.activity(ctx, a, 0, "skipped: "+a.Reason)
+		return
+	case Drift:
+		ap.activity(ctx, a, a.Source.Size, "drift: "+a.Reason)
+		ap.mu.Lock()
+		ap.res.drift = append(ap.res.drift, a.Path)
+		ap.mu.Unlock()
+		return
+	}
+	fk := failKey{a.Side, failurePath(a)}
+	prev, hadFailure := ap.failures[fk]
+	if hadFailure && !ap.force && (prev.Quarantined || prev.NextAttempt.After(now)) {
+		if !prev.Quarantined {
+			ap.mu.Lock()
+			ap.res.deferred++
+			ap.mu.Unlock()
+		}
+		return
+	}
+	if a.Key != 0 && ap.keyFailed(a.Key) {
+		// A later step on an item whose earlier step failed (say, a Link
+		// that records where a failed Move would have put it): not done,
+		// the next run plans the item again.
+		ap.mu.Lock()
+		ap.res.deferred++
+		ap.mu.Unlock()
+		return
+	}
+	if dir := parentPath(a.Path); ap.parentFailed(a.Side, dir) {
+		ap.fail(ctx, a, storage.NewError(a.Kind.String(), a.Path, nil, errParentFailed))
+		return
+	}
+	for _, key := range ap.p.Budgets {
+		if err := ap.e.limiter.Wait(ctx, key, 1); err != nil {
+			return // cancelled: nothing was done
+		}
+	}
+	var jid int64
+	if journalled(a.Kind) {
+		id, err := ap.e.store.BeginAction(ctx, JournalRecord{PairID: ap.pairID, RunID: ap.runID,
+			Action: a, State: JournalPending, Started: now})
+		if err != nil {
+			if ctx.Err() == nil {
+				ap.fail(ctx, a, fmt.Errorf("syncengine: journalling: %w", err))
+			}
+			return
+		}
+		jid = id
+	}
+	size, detail, err := ap.do(ctx, a)
+	if err != nil {
+		if ctx.Err() != nil {
+			// Cancelled: the journal stays pending; recovery resolves it.
+			return
+		}
+		if jid != 0 {
+			if e2 := ap.e.store.EndAction(context.WithoutCancel(ctx), jid, JournalFailed, err.Error()); e2 != nil {
+				ap.log.Warn("syncengine: journal", "error", e2)
+			}
+		}
+		ap.fail(ctx, a, err)
+		return
+	}
+	wctx := context.WithoutCancel(ctx)
+	if jid != 0 {
+		if e2 := ap.e.store.EndAction(wctx, jid, JournalDone, ""); e2 != nil {
+			ap.log.Warn("syncengine: journal", "error", e2)
+		}
+	}
+	if hadFailure {
+		if e2 := ap.e.store.ClearFailure(wctx, ap.pairID, fk.side, fk.path); e2 != nil {
+			ap.log.Warn("syncengine: clearing failure", "error", e2)
+		}
+	}
+	ap.activity(wctx, a, size, detail)
+}
+
+// clearObsoleteFailures forgets the failure records that were due for a
+// retry when the run started but for which the plan had nothing to do: the
+// item is gone or in sync by now. Quarantined records stay until an admin
+// releases them.
+func (ap *applier) clearObsoleteFailures(ctx context.Context, plan Plan, started time.Time) {
+	planned := map[failKey]bool{}
+	for _, a := range plan.Actions {
+		planned[failKey{a.Side, failurePath(a)}] = true
+	}
+	for k, f := range ap.failures {
+		if f.Quarantined || f.NextAttempt.After(started) || planned[k] {
+			continue
+		}
+		if err := ap.e.store.ClearFailure(context.WithoutCancel(ctx), ap.pairID, k.side, k.path); err != nil {
+			ap.log.Warn("syncengine: clearing failure", "error", err)
+		}
+	}
+}
+
+// keyFailed reports whether an action on baseline record key failed in
+// this run.
+func (ap *applier) keyFailed(key int64) bool {
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	return ap.failedKeys[key]
+}
+
+// parentFailed reports whether folder dir, or one above it, failed to be
+// created on side s in this run.
+func (ap *applier) parentFailed(s Side, dir string) bool {
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	if len(ap.failedDirs[s]) == 0 {
+		return false
+	}
+	for d := dir; d != ""; d = parentPath(d) {
+		if ap.failedDirs[s][d] {
+			return true
+		}
+	}
+	return false
+}
+
+// activity logs an applied action.
+func (ap *applier) activity(ctx context.Context, a Action, size int64, detail string) {
+	if detail == "" {
+		detail = a.Reason
+	}
+	act := Activity{PairID: ap.pairID, RunID: ap.runID, Time: ap.e.clock.Now(), Kind: a.Kind,
+		Side: a.Side, Path: a.Path, Size: size, Detail: detail}
+	if err := ap.e.store.AddActivity(context.WithoutCancel(ctx), []Activity{act}); err != nil {
+		ap.log.Warn("syncengine: activity log", "error", err)
+	}
+	ap.log.Debug("syncengine: applied", "action", a.Kind.String(), "side", a.Side.String(), "path", a.Path)
+}
+
+// backoff returns the delay before attempt n+1 after n consecutive
+// failures: RetryBackoff doubled per failure, capped at MaxRetryBackoff.
+func (e *Engine) backoff(n int) time.Duration {
+	d := e.opts.RetryBackoff
+	for i := 1; i < n && d < e.opts.MaxRetryBackoff; i++ {
+		d *= 2
+	}
+	return min(d, e.opts.MaxRetryBackoff)
+}
+
+// fail records a failed action: error log, failure record with backoff or
+// quarantine, and the Limiter's feedback for throttling.
+func (ap *applier) fail(ctx context.Context, a Action, err error) {
+	wctx := context.WithoutCancel(ctx)
+	now := ap.e.clock.Now()
+	fk := failKey{a.Side, failurePath(a)}
+	ap.log.Warn("syncengine: action failed", "action", a.Kind.String(), "side", a.Side.String(),
+		"path", a.Path, "error", err)
+	if e2 := ap.e.store.AddError(wctx, ErrorRecord{PairID: ap.pairID, RunID: ap.runID, Time: now,
+		Side: a.Side, Path: a.Path, Op: a.Kind.String(), Error: err.Error()}); e2 != nil {
+		ap.log.Warn("syncengine: error log", "error", e2)
+	}
+	f, ok := ap.failures[fk]
+	if !ok {
+		f = Failure{PairID: ap.pairID, Side: fk.side, Path: fk.path}
+	}
+	f.Error = err.Error()
+	f.Updated = now
+	quarantined := false
+	if d, throttled := storage.RetryAfter(err); throttled {
+		// Throttling is the service's state, not the item's: back off the
+		// pair's budgets and retry the item without counting an attempt.
+		for _, key := range ap.p.Budgets {
+			ap.e.limiter.Observe(key, Feedback{RetryAfter: d})
+		}
+		f.NextAttempt = now.Add(d)
+	} else {
+		f.Attempts++
+		f.NextAttempt = now.Add(ap.e.backoff(f.Attempts))
+		if f.Attempts >= ap.e.opts.MaxAttempts && !f.Quarantined {
+			f.Quarantined = true
+			quarantined = true
+		}
+	}
+	if e2 := ap.e.store.PutFailure(wctx, f); e2 != nil {
+		ap.log.Warn("syncengine: failure record", "error", e2)
+	}
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	ap.res.counts.Failed++
+	if quarantined {
+		ap.res.quarantined = append(ap.res.quarantined, a.Path)
+	}
+	if a.Kind == Mkdir {
+		ap.failedDirs[a.Side][a.Path] = true
+	}
+	if a.Key != 0 {
+		ap.failedKeys[a.Key] = true
+	}
+}
+
+// count adds to the run's counts.
+func (ap *applier) count(f func(c *RunCounts)) {
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	f(&ap.res.counts)
+}
+
+// dir returns the entry of folder p on side s, from the run's cache or the
+// storage.
+func (ap *applier) dir(ctx context.Context, s Side, p string) (storage.Entry, error) {
+	ap.mu.Lock()
+	e, ok := ap.dirs[s][p]
+	ap.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	e, err := ap.p.storage(s).Stat(ctx, p)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	if !e.IsDir {
+		return storage.Entry{}, storage.NewError("stat", p, storage.ErrNotDir, nil)
+	}
+	ap.rememberDir(s, e)
+	return e, nil
+}
+
+// rememberDir caches folder e of side s.
+func (ap *applier) rememberDir(s Side, e storage.Entry) {
+	if !e.IsDir {
+		return
+	}
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	ap.dirs[s][e.Path] = e
+}
+
+// forgetDirs drops the cached folders of side s at or below p.
+func (ap *applier) forgetDirs(s Side, p string) {
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	for k := range ap.dirs[s] {
+		if k == p || strings.HasPrefix(k, p+"/") {
+			delete(ap.dirs[s], k)
+		}
+	}
+}
+
+// fresh returns e, an entry on side s of baseline record key, as a Move
+// earlier in this run left it (a new path, and a new version on storages
+// that change it on a move).
+func (ap *applier) fresh(key int64, s Side, e storage.Entry) storage.Entry {
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	if m, ok := ap.moved[movedKey{key, s}]; ok && key != 0 && m.ID == e.ID {
+		return m
+	}
+	return e
+}
+
+// itemOf builds a baseline item from an entry on side s and one on the
+// other side.
+func itemOf(key int64, isDir bool, s Side, onSide, onOther storage.Entry) Item {
+	it := Item{Key: key, IsDir: isDir}
+	*it.Side(s) = StateOf(onSide)
+	*it.Side(s.Other()) = StateOf(onOther)
+	return it
+}
+
+// putItem writes one baseline item. It runs after the storage confirmed the
+// action, so it is not cancelled with the run.
+func (ap *applier) putItem(ctx context.Context, it Item, del ...int64) error {
+	if err := ap.e.store.PutItems(context.WithoutCancel(ctx), ap.pairID, []Item{it}, del); err != nil {
+		return fmt.Errorf("syncengine: baseline: %w", err)
+	}
+	return nil
+}
+
+// do performs action a and advances the baseline. It returns the bytes
+// concerned and a detail for the activity log.
+func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
+	p := ap.p
+	st := p.storage(a.Side)
+	if a.Kind != Move {
+		a.Target = ap.fresh(a.Key, a.Side, a.Target)
+	}
+	a.Source = ap.fresh(a.Key, a.Side.Other(), a.Source)
+	switch a.Kind {
+	case Mkdir:
+		parent, err := ap.dir(ctx, a.Side, parentPath(a.Path))
+		if err != nil {
+			return 0, "", err
+		}
+		e, err := st.MakeDir(ctx, parent, path.Base(a.Path))
+		detail := ""
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			exists := err
+			if e.ID == "" || !e.IsDir {
+				e, err = st.Stat(ctx, a.Path)
+				if err == nil && !e.IsDir {
+					err = storage.NewError("mkdir", a.Path, storage.ErrAlreadyExists, errors.New("a file is in the way"))
+				}
+			} else {
+				err = nil
+			}
+			if err == nil {
+				if ok, aerr := ap.adoptable(ctx, a.Side, e, a.Key); aerr != nil || !ok {
+					err = errors.Join(exists, aerr)
+				}
+			}
+			detail = "folder existed: adopted"
+		}
+		if err != nil {
+			return 0, "", err
+		}
+		ap.rememberDir(a.Side, e)
+		if err := ap.putItem(ctx, itemOf(a.Key, true, a.Side, e, a.Source)); err != nil {
+			return 0, "", err
+		}
+		ap.count(func(c *RunCounts) { c.FoldersMade++ })
+		return 0, detail, nil
+
+	case Copy:
+		e, adopted, err := ap.copyNew(ctx, a, a.Path)
+		if err != nil {
+			return 0, "", err
+		}
+		if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
+			return 0, "", err
+		}
+		if adopted {
+			ap.count(func(c *RunCounts) { c.Linked++ })
+			return e.Size, "already there with the same content: adopted", nil
+		}
+		return e.Size, "", nil
+
+	case Update:
+		t := a.Target
+		parent, err := ap.dir(ctx, a.Side, t.Dir())
+		if err != nil {
+			return 0, "", err
+		}
+		e, err := ap.transfer(ctx, a, parent, t.Name(), storage.PutOptions{ExpectedVersion: t.Version,
+			ModTime: a.Source.ModTime})
+		if err != nil {
+			return 0, "", err
+		}
+		if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
+			return 0, "", err
+		}
+		return e.Size, "", nil
+
+	case Move:
+		return ap.move(ctx, a)
+
+	case Delete:
+		return ap.delete(ctx, a)
+
+	case Link:
+		if err := ap.putItem(ctx, itemOf(a.Key, a.IsDir, a.Side, a.Target, a.Source)); err != nil {
+			return 0, "", err
+		}
+		ap.count(func(c *RunCounts) { c.Linked++ })
+		return a.Source.Size, "", nil
+
+	case Forget:
+		del, _, err := ap.subtree(ctx, a.Side, a.Key, a.Path, a.IsDir)
+		if err != nil {
+			return 0, "", err
+		}
+		if len(del) > 0 {
+			if err := ap.e.store.PutItems(context.WithoutCancel(ctx), ap.pairID, nil, del); err != nil {
+				return 0, "", fmt.Errorf("syncengine: baseline: %w", err)
+			}
+		}
+		return 0, "", nil
+
+	case Conflict:
+		return ap.conflict(ctx, a)
+
+	case HoldDelete:
+		h := HeldDelete{PairID: ap.pairID, Key: a.Key, DeletedOn: a.Side.Other(), Path: a.Target.Path,
+			IsDir: a.IsDir, Size: a.Target.Size, Held: ap.e.clock.Now()}
+		if h.Path == "" {
+			h.Path = a.Path
+		}
+		if err := ap.e.store.HoldDeletes(context.WithoutCancel(ctx), []HeldDelete{h}); err != nil {
+			return 0, "", fmt.Errorf("syncengine: holding a deletion: %w", err)
+		}
+		ap.mu.Lock()
+		ap.res.counts.Held++
+		ap.res.held = append(ap.res.held, h.Path)
+		ap.mu.Unlock()
+		return h.Size, "deletion held: " + a.Reason, nil
+	}
+	return 0, "", fmt.Errorf("syncengine: unknown action kind %d", a.Kind)
+}
+
+// subtree returns the baseline keys of the item key at p on side s and, for
+// folders, of everything below it, with the total size of the files.
+func (ap *applier) subtree(ctx context.Context, s Side, key int64, p string, isDir bool) ([]int64, int64, error) {
+	var del []int64
+	var size int64
+	if key != 0 {
+		del = append(del, key)
+	}
+	if isDir && p != "" {
+		for it, err := range ap.e.store.ItemsUnder(ctx, ap.pairID, s, p) {
+			if err != nil {
+				return nil, 0, fmt.Errorf("syncengine: baseline: %w", err)
+			}
+			del = append(del, it.Key)
+			if !it.IsDir {
+				size += it.Side(s).Size
+			}
+		}
+	}
+	return del, size, nil
+}
+
+// copyNew copies a.Source to path p on a.Side as a new file. An item
+// already there with the same content is adopted (adopted is true).
+func (ap *applier) copyNew(ctx context.Context, a Action, p string) (storage.Entry, bool, error) {
+	parent, err := ap.dir(ctx, a.Side, parentPath(p))
+	if err != nil {
+		return storage.Entry{}, false, err
+	}
+	e, err := ap.transfer(ctx, a, parent, path.Base(p), storage.PutOptions{NoOverwrite: true, ModTime: a.Source.ModTime})
+	if err == nil {
+		return e, false, nil
+	}
+	if !errors.Is(err, storage.ErrAlreadyExists) {
+		return storage.Entry{}, false, err
+	}
+	// Something is there already, e.g. because a crash came after the
+	// upload and before the baseline was written: adopt it if it is the
+	// same content.
+	cur, serr := ap.p.storage(a.Side).Stat(ctx, p)
+	if serr != nil {
+		return storage.Entry{}, false, errors.Join(err, serr)
+	}
+	same, serr := sameContent(ctx, ap.p.storage(a.Side.Other()), a.Source, ap.p.storage(a.Side), cur)
+	if serr != nil {
+		return storage.Entry{}, false, errors.Join(err, serr)
+	}
+	if !same {
+		return storage.Entry{}, false, err
+	}
+	if ok, aerr := ap.adoptable(ctx, a.Side, cur, a.Key); aerr != nil || !ok {
+		return storage.Entry{}, false, errors.Join(err, aerr)
+	}
+	return cur, true, nil
+}
+
+// adoptable reports whether entry e, found on side s where an action on
+// baseline record key expected to create it, may be taken as that item: it
+// must not be another record's item (say, a folder that a later move of the
+// same plan takes away).
+func (ap *applier) adoptable(ctx context.Context, s Side, e storage.Entry, key int64) (bool, error) {
+	it, err := ap.e.store.ItemByID(ctx, ap.pairID, s, e.ID)
+	if errors.Is(err, ErrNoItem) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return key != 0 && it.Key == key, nil
+}
+
+// move applies a Move action.
+func (ap *applier) move(ctx context.Context, a Action) (int64, string, error) {
+	st := ap.p.storage(a.Side)
+	t := a.Target
+	parent, err := ap.dir(ctx, a.Side, parentPath(a.Path))
+	if err != nil {
+		return 0, "", err
+	}
+	e, err := st.Move(ctx, t, parent, path.Base(a.Path))
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		// Already moved (a retry after a crash)?
+		if cur, serr := st.Stat(ctx, a.Path); serr == nil && cur.ID == t.ID {
+			e, err = cur, nil
+		}
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	if a.IsDir {
+		ap.forgetDirs(a.Side, t.Path)
+		ap.forgetDirs(a.Side, a.Path)
+		ap.rememberDir(a.Side, e)
+	}
+	ap.mu.Lock()
+	if a.Key != 0 {
+		ap.moved[movedKey{a.Key, a.Side}] = e
+	}
+	ap.mu.Unlock()
+	if err := ap.moveBaseline(context.WithoutCancel(ctx), a, e); err != nil {
+		return 0, "", err
+	}
+	ap.count(func(c *RunCounts) { c.Moved++ })
+	return 0, "from " + t.Path, nil
+}
+
+// moveBaseline records in the baseline that a's item now lies at e on
+// a.Side and at a.Source on the other side. Only locations are taken from
+// them: the content the two sides last agreed on stays as it was, unless
+// the target was unchanged when planned (then e's version stands for it),
+// so that a content change still pending is not forgotten.
+func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) error {
+	store := ap.e.store
+	old, err := store.ItemByID(ctx, ap.pairID, a.Side, e.ID)
+	if errors.Is(err, ErrNoItem) && a.Source.ID != "" {
+		old, err = store.ItemByID(ctx, ap.pairID, a.Side.Other(), a.Source.ID)
+	}
+	if errors.Is(err, ErrNoItem) {
+		return ap.putItem(ctx, itemOf(a.Key, a.IsDir, a.Side, e, a.Source))
+	}
+	if err != nil {
+		return fmt.Errorf("syncengine: baseline: %w", err)
+	}
+	o := a.Side.Other()
+	if a.IsDir {
+		// Descendants first: a crash between these and PutItems leaves the
+		// folder's own record with its old paths, which recovery redoes.
+		if oldP := old.Side(a.Side).Path; oldP != e.Path && oldP != "" {
+			if err := store.MovePrefix(ctx, ap.pairID, a.Side, oldP, e.Path); err != nil {
+				return fmt.Errorf("syncengine: baseline: %w", err)
+			}
+		}
+		if oldP := old.Side(o).Path; a.Source.Path != "" && oldP != a.Source.Path && oldP != "" {
+			if err := store.MovePrefix(ctx, ap.pairID, o, oldP, a.Source.Path); err != nil {
+				return fmt.Errorf("syncengine: baseline: %w", err)
+			}
+		}
+	}
+	it := old
+	if a.Key != 0 {
+		it.Key = a.Key
+	}
+	ss := it.Side(a.Side)
+	if a.Target.Version == ss.Version || a.IsDir {
+		*ss = StateOf(e)
+	} else {
+		ss.ID, ss.ParentID, ss.Path = e.ID, e.ParentID, e.Path
+	}
+	if a.Source.ID != "" {
+		os := it.Side(o)
+		os.ID, os.ParentID, os.Path = a.Source.ID, a.Source.ParentID, a.Source.Path
+		if a.IsDir {
+			*os = StateOf(a.Source)
+		}
+	}
+	return ap.putItem(ctx, it)
+}
+
+// delete applies a Delete action.
+func (ap *applier) delete(ctx context.Context, a Action) (int64, string, error) {
+	t := a.Target
+	if t.ID == "" && t.Path == "" {
+		return 0, "", fmt.Errorf("syncengine: delete %q: no target entry", a.Path)
+	}
+	del, size, err := ap.subtree(ctx, a.Side, a.Key, t.Path, a.IsDir)
+	if err != nil {
+		return 0, "", err
+	}
+	if !a.IsDir {
+		size = t.Size
+	}
+	detail := ""
+	err = ap.p.storage(a.Side).Delete(ctx, t)
+	if errors.Is(err, storage.ErrNotFound) {
+		err, detail = nil, "already gone"
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	if a.IsDir {
+		ap.forgetDirs(a.Side, t.Path)
+	}
+	wctx := context.WithoutCancel(ctx)
+	if err := ap.e.store.RecordDeletes(wctx, ap.pairID, ap.e.clock.Now(), 1); err != nil {
+		ap.log.Warn("syncengine: delete ledger", "error", err)
+	}
+	if len(del) > 0 {
+		if err := ap.e.store.PutItems(wctx, ap.pairID, nil, del); err != nil {
+			return 0, "", fmt.Errorf("syncengine: baseline: %w", err)
+		}
+	}
+	ap.count(func(c *RunCounts) {
+		c.Deleted++
+		c.BytesDeleted += size
+	})
+	return size, detail, nil
+}
+
+// conflict applies a Conflict action: the winner (a.Source) replaces the
+// loser (a.Target) on a.Side, the loser preserved as a version or a
+// conflict copy.
+func (ap *applier) conflict(ctx context.Context, a Action) (int64, string, error) {
+	if a.Conflict == nil {
+		return 0, "", errors.New("syncengine: conflict action without resolution")
+	}
+	st := ap.p.storage(a.Side)
+	t := a.Target
+	if a.Conflict.LoserCopy == "" {
+		var e storage.Entry
+		var err error
+		if t.ID == "" {
+			e, _, err = ap.copyNew(ctx, a, a.Path)
+		} else {
+			var parent storage.Entry
+			parent, err = ap.dir(ctx, a.Side, t.Dir())
+			if err == nil {
+				e, err = ap.transfer(ctx, a, parent, t.Name(), storage.PutOptions{ExpectedVersion: t.Version,
+					ModTime: a.Source.ModTime})
+			}
+		}
+		if err != nil {
+			return 0, "", err
+		}
+		if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
+			return 0, "", err
+		}
+		ap.count(func(c *RunCounts) { c.Conflicts++ })
+		return e.Size, fmt.Sprintf("winner %s written over the loser, kept as a version", a.Conflict.Winner), nil
+	}
+	if t.ID != "" {
+		parent, err := ap.dir(ctx, a.Side, t.Dir())
+		if err != nil {
+			return 0, "", err
+		}
+		// The conflict copy is not in the baseline, so its name is free to
+		// choose: when the planned one is taken (an earlier conflict of
+		// the same day), number it.
+		for n := 1; ; n++ {
+			name := numbered(a.Conflict.LoserCopy, n)
+			_, err := st.Move(ctx, t, parent, name)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, storage.ErrAlreadyExists) {
+				return 0, "", err
+			}
+			cur, serr := st.Stat(ctx, path.Join(t.Dir(), name))
+			if serr == nil && cur.ID == t.ID {
+				break // moved already (a retry)
+			}
+			if n == 20 {
+				return 0, "", err
+			}
+		}
+	}
+	e, _, err := ap.copyNew(ctx, a, a.Path)
+	if err != nil {
+		if a.Key != 0 && t.ID != "" {
+			// The loser was renamed but the winner is not in place: drop
+			// the record so that the next run copies the winner to this
+			// side and the conflict copy to the other side as new files.
+			if e2 := ap.e.store.PutItems(context.WithoutCancel(ctx), ap.pairID, nil, []int64{a.Key}); e2 != nil {
+				err = errors.Join(err, e2)
+			}
+		}
+		return 0, "", err
+	}
+	if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
+		return 0, "", err
+	}
+	ap.count(func(c *RunCounts) { c.Conflicts++ })
+	return e.Size, fmt.Sprintf("winner %s copied, loser kept as %q", a.Conflict.Winner, a.Conflict.LoserCopy), nil
+}
+
+// numbered returns name for n = 1 and "base (n).ext" after that.
+func numbered(name string, n int) string {
+	if n <= 1 {
+		return name
+	}
+	ext := path.Ext(name)
+	if ext == name {
+		ext = ""
+	}
+	return fmt.Sprintf("%s (%d)%s", strings.TrimSuffix(name, ext), n, ext)
+}
+
+// uploadKey names the resumable-upload state of a transfer: the target
+// side and path and the source's identity and version, so that a state is
+// resumed only for the very content it was started with.
+func uploadKey(a Action, name string, parent storage.Entry) string {
+	return fmt.Sprintf("%s|%s|%s|%s|%s|%d", a.Side, parent.ID, name, a.Source.ID, a.Source.Version, a.Source.Size)
+}
+
+// transfer streams a.Source from the other side into parent/name on
+// a.Side: straight from Open to Put, never through a temporary file. When
+// the target can resume uploads, the upload state is saved as it goes and a
+// saved state is resumed first.
+func (ap *applier) transfer(ctx context.Context, a Action, parent storage.Entry, name string, opt storage.PutOptions) (storage.Entry, error) {
+	if a.Source.IsDir {
+		return storage.Entry{}, storage.NewError("copy", a.Source.Path, storage.ErrIsDir, nil)
+	}
+	src := ap.p.storage(a.Side.Other())
+	dst := ap.p.storage(a.Side)
+	store := ap.e.store
+	start := ap.e.clock.Now()
+	var e storage.Entry
+	var err error
+	ru, resumable := dst.(storage.ResumableUploader)
+	key := uploadKey(a, name, parent)
+	saved := false
+	if resumable {
+		e, saved, err = ap.resume(ctx, a, ru, src, key, opt)
+		if err != nil {
+			return storage.Entry{}, err
+		}
+	}
+	if e.ID == "" {
+		if resumable {
+			opt.OnUploadState = func(us storage.UploadState) error {
+				saved = true
+				return store.SaveUpload(ctx, ap.pairID, key, us)
+			}
+		}
+		var rc io.ReadCloser
+		rc, err = src.Open(ctx, a.Source)
+		if err != nil {
+			return storage.Entry{}, err
+		}
+		r := newCheckedReader(rc, a.Source.Size, a.Source.Hashes)
+		e, err = dst.Put(ctx, parent, name, r, a.Source.Size, opt)
+		rc.Close()
+		if err == nil && r.err != nil {
+			err = r.err // the connector must not succeed on a failed read, but be safe
+		}
+		if err != nil {
+			if errors.Is(r.err, errSourceChanged) || errors.Is(err, errSourceChanged) {
+				err = storage.NewError("copy", a.Source.Path, nil, errSourceChanged)
+			}
+			return storage.Entry{}, err
+		}
+	}
+	if saved {
+		if err := store.DeleteUpload(context.WithoutCancel(ctx), ap.pairID, key); err != nil && !errors.Is(err, ErrNoItem) {
+			ap.log.Warn("syncengine: deleting upload state", "error", err)
+		}
+	}
+	elapsed := ap.e.clock.Now().Sub(start)
+	ap.count(func(c *RunCounts) {
+		c.FilesCopied++
+		c.BytesCopied += e.Size
+		c.TransferNanos += int64(elapsed)
+	})
+	return e, nil
+}
+
+// resume continues a saved upload of the same content, if there is one. It
+// returns the new entry (zero ID when there was nothing to resume or the
+// session had expired) and whether a state is saved under key.
+func (ap *applier) resume(ctx context.Context, a Action, ru storage.ResumableUploader, src storage.Storage, key string, opt storage.PutOptions) (storage.Entry, bool, error) {
+	store := ap.e.store
+	us, err := store.LoadUpload(ctx, ap.pairID, key)
+	if errors.Is(err, ErrNoItem) {
+		return storage.Entry{}, false, nil
+	}
+	if err != nil {
+		return storage.Entry{}, false, fmt.Errorf("syncengine: loading upload state: %w", err)
+	}
+	if us.Offset < 0 || us.Offset > a.Source.Size || (us.Size >= 0 && us.Size != a.Source.Size) {
+		return storage.Entry{}, true, nil // not ours to resume: start over
+	}
+	rc, err := openAt(ctx, src, a.Source, us.Offset)
+	if err != nil {
+		return storage.Entry{}, true, err
+	}
+	defer rc.Close()
+	r := newCheckedReader(rc, a.Source.Size-us.Offset, nil)
+	opt.OnUploadState = func(st storage.UploadState) error { return store.SaveUpload(ctx, ap.pairID, key, st) }
+	e, err := ru.ResumeUpload(ctx, us, r, opt)
+	if errors.Is(err, storage.ErrNotFound) {
+		if e2 := store.DeleteUpload(context.WithoutCancel(ctx), ap.pairID, key); e2 != nil && !errors.Is(e2, ErrNoItem) {
+			ap.log.Warn("syncengine: deleting upload state", "error", e2)
+		}
+		return storage.Entry{}, false, nil // the session is gone: start over
+	}
+	if err != nil {
+		return storage.Entry{}, true, err
+	}
+	ap.log.Info("syncengine: resumed upload", "path", a.Path, "offset", us.Offset)
+	return e, true, nil
+}
+
+// openAt opens e from offset on: with RangeOpener where the storage has it,
+// else by reading and discarding the first offset bytes.
+func openAt(ctx context.Context, s storage.Storage, e storage.Entry, offset int64) (io.ReadCloser, error) {
+	if offset == 0 {
+		return s.Open(ctx, e)
+	}
+	if ro, ok := s.(storage.RangeOpener); ok {
+		return ro.OpenAt(ctx, e, offset)
+	}
+	rc, err := s.Open(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.CopyN(io.Discard, rc, offset); err != nil {
+		rc.Close()
+		if errors.Is(err, io.EOF) {
+			err = errSourceChanged
+		}
+		return nil, err
+	}
+	return rc, nil
+}
+
+// checkedReader passes a source through and fails, instead of ending, when
+// the source yields another number of bytes than planned or, where it
+// carries a hash this package can compute, other content. A failing read
+// makes Put fail and leave nothing behind.
+type checkedReader struct {
+	r     io.Reader
+	left  int64 // bytes still expected (-1: unknown size)
+	h     hash.Hash
+	want  string
+	err   error
+	extra [1]byte
+}
+
+func newCheckedReader(r io.Reader, size int64, hs storage.Hashes) *checkedReader {
+	c := &checkedReader{r: r, left: size}
+	if size < 0 {
+		c.left = -1
+	}
+	for _, k := range []storage.HashKind{storage.HashSHA256, storage.HashSHA1, storage.HashMD5} {
+		if v := hs[k]; v != "" {
+			c.want = strings.ToLower(v)
+			switch k {
+			case storage.HashSHA256:
+				c.h = sha256.New()
+			case storage.HashSHA1:
+				c.h = sha1.New()
+			case storage.HashMD5:
+				c.h = md5.New()
+			}
+			break
+		}
+	}
+	return c
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.left == 0 {
+		// All expected bytes came: the source must end here.
+		n, err := io.ReadFull(c.r, c.extra[:])
+		if n > 0 {
+			c.err = errSourceChanged
+			return 0, c.err
+		}
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			c.err = err
+			return 0, err
+		}
+		if c.h != nil && hex.EncodeToString(c.h.Sum(nil)) != c.want {
+			c.err = errSourceChanged
+			return 0, c.err
+		}
+		return 0, io.EOF
+	}
+	if c.left > 0 && int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	if c.h != nil {
+		c.h.Write(p[:n])
+	}
+	if c.left > 0 {
+		c.left -= int64(n)
+	}
+	if errors.Is(err, io.EOF) {
+		if c.left > 0 {
+			c.err = errSourceChanged
+			return n, c.err
+		}
+		if c.left == 0 {
+			_, err = c.Read(nil) // check the end now
+			return n, err
+		}
+		return n, io.EOF
+	}
+	if err != nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// sameContent reports whether file a on storage sa and file b on storage sb
+// hold the same bytes: by size, then a hash both carry (or one a Hasher
+// computes), else by reading both.
+func sameContent(ctx context.Context, sa storage.Storage, a storage.Entry, sb storage.Storage, b storage.Entry) (bool, error) {
+	if a.IsDir || b.IsDir {
+		return a.IsDir == b.IsDir, nil
+	}
+	if a.Size != b.Size {
+		return false, nil
+	}
+	if eq, ok := a.Hashes.Equal(b.Hashes); ok {
+		return eq, nil
+	}
+	// A hash one side has and the other can compute.
+	for _, try := range []struct {
+		have storage.Hashes
+		s    storage.Storage
+		e    storage.Entry
+	}{{a.Hashes, sb, b}, {b.Hashes, sa, a}} {
+		h, ok := try.s.(storage.Hasher)
+		if !ok {
+			continue
+		}
+		for k, v := range try.have {
+			if v == "" {
+				continue
+			}
+			got, err := h.Hash(ctx, try.e, k)
+			if err == nil {
+				return got == v, nil
+			}
+			if !errors.Is(err, storage.ErrUnsupported) {
+				return false, err
+			}
+		}
+	}
+	ra, err := sa.Open(ctx, a)
+	if err != nil {
+		return false, err
+	}
+	defer ra.Close()
+	rb, err := sb.Open(ctx, b)
+	if err != nil {
+		return false, err
+	}
+	defer rb.Close()
+	return readersEqual(ra, rb)
+}
+
+// readersEqual compares two streams in bounded memory.
+func readersEqual(a, b io.Reader) (bool, error) {
+	const chunk = 32 << 10
+	ba, bb := make([]byte, chunk), make([]byte, chunk)
+	for {
+		na, ea := io.ReadFull(a, ba)
+		nb, eb := io.ReadFull(b, bb)
+		if !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		endA := errors.Is(ea, io.EOF) || errors.Is(ea, io.ErrUnexpectedEOF)
+		endB := errors.Is(eb, io.EOF) || errors.Is(eb, io.ErrUnexpectedEOF)
+		if ea != nil && !endA {
+			return false, ea
+		}
+		if eb != nil && !endB {
+			return false, eb
+		}
+		if endA || endB {
+			return endA && endB, nil
+		}
+	}
+}

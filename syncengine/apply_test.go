@@ -1,0 +1,153 @@
+package syncengine
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/memory"
+)
+
+func TestScheduleKeepsDependencies(t *testing.T) {
+	acts := []Action{
+		{Kind: Mkdir, Side: SideB, Path: "a"},          // 0
+		{Kind: Mkdir, Side: SideB, Path: "a/b"},        // 1
+		{Kind: Mkdir, Side: SideB, Path: "a/b/c"},      // 2
+		{Kind: Mkdir, Side: SideA, Path: "z"},          // 3
+		{Kind: Move, Side: SideB, Path: "m", Key: 7},   // 4
+		{Kind: Move, Side: SideB, Path: "n", Key: 8},   // 5
+		{Kind: Copy, Side: SideB, Path: "a/b/f"},       // 6
+		{Kind: Update, Side: SideB, Path: "m", Key: 7}, // 7
+		{Kind: Copy, Side: SideA, Path: "z/g"},         // 8
+		{Kind: Link, Side: SideB, Path: "n", Key: 8},   // 9
+		{Kind: Delete, Side: SideA, Path: "x"},         // 10
+		{Kind: Delete, Side: SideA, Path: "x/y"},       // 11
+		{Kind: Delete, Side: SideB, Path: "q/r/s"},     // 12
+	}
+	got := schedule(acts)
+	want := [][][]int{
+		{{0}, {3}},           // top level folders
+		{{1}},                // then the level below
+		{{2}},                // and below
+		{{4}},                // moves one by one
+		{{5}},                //
+		{{6}, {7}, {8}, {9}}, // transfers side by side
+		{{12}},               // deepest deletion first
+		{{11}},               //
+		{{10}},               // parents last
+	}
+	require.Equal(t, want, got)
+
+	// Actions on the same key stay in one chain, in plan order.
+	got = schedule([]Action{
+		{Kind: Update, Side: SideB, Path: "f", Key: 3},
+		{Kind: Copy, Side: SideB, Path: "g"},
+		{Kind: Link, Side: SideA, Path: "f", Key: 3},
+	})
+	require.Equal(t, [][][]int{{{0, 2}, {1}}}, got)
+	require.Empty(t, schedule(nil))
+}
+
+func sha(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func TestCheckedReader(t *testing.T) {
+	read := func(src string, size int64, hs storage.Hashes) (string, error) {
+		r := newCheckedReader(iotest.OneByteReader(strings.NewReader(src)), size, hs)
+		b, err := io.ReadAll(r)
+		return string(b), err
+	}
+	got, err := read("hello", 5, storage.Hashes{storage.HashSHA256: sha("hello")})
+	require.NoError(t, err)
+	require.Equal(t, "hello", got)
+
+	_, err = read("hell", 5, nil)
+	require.ErrorIs(t, err, errSourceChanged, "short source")
+	_, err = read("hello!", 5, nil)
+	require.ErrorIs(t, err, errSourceChanged, "longer source")
+	_, err = read("jello", 5, storage.Hashes{storage.HashSHA256: sha("hello")})
+	require.ErrorIs(t, err, errSourceChanged, "same size, other content")
+
+	got, err = read("anything", -1, nil)
+	require.NoError(t, err, "unknown size")
+	require.Equal(t, "anything", got)
+
+	got, err = read("", 0, storage.Hashes{storage.HashSHA256: sha("")})
+	require.NoError(t, err, "empty file")
+	require.Empty(t, got)
+
+	boom := errors.New("boom")
+	_, err = io.ReadAll(newCheckedReader(iotest.ErrReader(boom), 3, nil))
+	require.ErrorIs(t, err, boom)
+}
+
+func TestReadersEqual(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789"), 10000)
+	other := bytes.Clone(big)
+	other[len(other)-1] = 'x'
+	for _, tc := range []struct {
+		a, b []byte
+		want bool
+	}{
+		{nil, nil, true},
+		{big, big, true},
+		{big, other, false},
+		{big, big[:len(big)-1], false},
+		{[]byte("a"), nil, false},
+	} {
+		eq, err := readersEqual(iotest.HalfReader(bytes.NewReader(tc.a)), bytes.NewReader(tc.b))
+		require.NoError(t, err)
+		require.Equal(t, tc.want, eq, "%d vs %d bytes", len(tc.a), len(tc.b))
+	}
+}
+
+func TestSameContent(t *testing.T) {
+	ctx := context.Background()
+	withHash := memory.New()
+	noHash := memory.New(memory.WithHashes())
+	a1, err := withHash.WriteFile("f", []byte("same"))
+	require.NoError(t, err)
+	a2, err := withHash.WriteFile("g", []byte("diff"))
+	require.NoError(t, err)
+	b1, err := noHash.WriteFile("f", []byte("same"))
+	require.NoError(t, err)
+	require.Empty(t, b1.Hashes)
+
+	eq, err := sameContent(ctx, withHash, a1, withHash, a1)
+	require.NoError(t, err)
+	require.True(t, eq, "by hash")
+	eq, err = sameContent(ctx, withHash, a1, withHash, a2)
+	require.NoError(t, err)
+	require.False(t, eq, "by hash")
+	eq, err = sameContent(ctx, withHash, a1, noHash, b1)
+	require.NoError(t, err)
+	require.True(t, eq, "by a Hasher or the bytes")
+	eq, err = sameContent(ctx, noHash, b1, withHash, a2)
+	require.NoError(t, err)
+	require.False(t, eq)
+	b2, err := noHash.WriteFile("g", []byte("sane"))
+	require.NoError(t, err)
+	eq, err = sameContent(ctx, noHash, b1, noHash, b2)
+	require.NoError(t, err)
+	require.False(t, eq, "by the bytes")
+}
+
+func TestBackoffIsExponentialAndCapped(t *testing.T) {
+	e := &Engine{opts: Options{RetryBackoff: 1, MaxRetryBackoff: 10}}
+	var got []int64
+	for n := 1; n <= 6; n++ {
+		got = append(got, int64(e.backoff(n)))
+	}
+	require.Equal(t, []int64{1, 2, 4, 8, 10, 10}, got)
+}

@@ -1,0 +1,817 @@
+package syncengine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/procoresync/procoresync/storage"
+)
+
+// Errors of the Engine. Test for them with errors.Is.
+var (
+	// ErrUnknownPair: no pair of that ID was added to the engine.
+	ErrUnknownPair = errors.New("syncengine: unknown pair")
+	// ErrPaused: the pair is paused; Resume it first.
+	ErrPaused = errors.New("syncengine: pair is paused")
+	// ErrInvalidPair: AddPair was given a pair it cannot run.
+	ErrInvalidPair = errors.New("syncengine: invalid pair")
+	// ErrEngineRunning: Run was called while the engine's scheduler runs.
+	ErrEngineRunning = errors.New("syncengine: the scheduler is already running")
+)
+
+// Defaults applied by New and AddPair.
+const (
+	defaultInterval        = 5 * time.Minute
+	defaultConcurrency     = 4
+	defaultMassDeleteShare = 0.5
+	defaultReplacement     = "-"
+	defaultMaxAttempts     = 5
+	defaultRetryBackoff    = time.Minute
+	defaultMaxRetryBackoff = 6 * time.Hour
+	defaultConcurrentPairs = 4
+	defaultLowBudget       = 50
+)
+
+// Options configure an Engine. Only Store is required.
+type Options struct {
+	// Store keeps baselines, cursors, journal, history and logs (required;
+	// sqlitestore is the embedded default).
+	Store MetadataStore
+	// Limiter paces calls per budget key (default: a RateLimiter without
+	// configured budgets, which only follows what services report).
+	Limiter Limiter
+	// Notifier receives events (default: a slog notifier on Logger).
+	Notifier Notifier
+	// Clock is the source of time (default SystemClock).
+	Clock Clock
+	// Logger receives the engine's logs (default slog.Default()).
+	Logger *slog.Logger
+	// DefaultInterval is the run interval of pairs that set none (default
+	// 5 minutes).
+	DefaultInterval time.Duration
+	// MaxAttempts is how many consecutive failures of an item are retried
+	// before it is quarantined (default 5).
+	MaxAttempts int
+	// RetryBackoff is the wait after an item's first failure, doubled after
+	// each further failure up to MaxRetryBackoff (defaults 1 minute and 6
+	// hours).
+	RetryBackoff    time.Duration
+	MaxRetryBackoff time.Duration
+	// MaxConcurrentPairs bounds how many pairs Run syncs at once (default 4).
+	MaxConcurrentPairs int
+	// LowBudget is the Remaining count of a budget below which Run holds
+	// back initial syncs (bulk work) so that incremental runs of other
+	// pairs keep going (default 50).
+	LowBudget int
+}
+
+// RunOptions tune one run.
+type RunOptions struct {
+	// Force bypasses the mass-delete guard and the retry backoff of failing
+	// items (quarantined items stay quarantined; release them).
+	Force bool
+	// Full lists both sides completely instead of reading change feeds.
+	Full bool
+}
+
+// Engine keeps many pairs in sync: on demand (RunOnce), or on a schedule
+// and on wake-ups (Run). Its methods are safe for concurrent use; a pair
+// never runs twice at the same time.
+type Engine struct {
+	opts     Options
+	store    MetadataStore
+	limiter  Limiter
+	notifier Notifier
+	clock    Clock
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	pairs   map[string]*pairSlot
+	order   []string
+	running bool
+	changed chan struct{} // wakes the scheduler (buffered 1)
+}
+
+// pairSlot is the engine's record of one pair.
+type pairSlot struct {
+	pair    Pair
+	lock    chan struct{} // held (one value inside) while a run or an admin action works on the pair
+	stateMu sync.Mutex    // serialises load-modify-save of the PairState
+
+	// Scheduler state, guarded by Engine.mu.
+	woken       bool
+	next        time.Time
+	busy        bool // a scheduled run is in progress
+	initialized int  // 0 unknown, 1 no, 2 yes
+	watching    bool
+}
+
+// New returns an Engine. It fails when opts.Store is nil or an option is
+// out of range.
+func New(opts Options) (*Engine, error) {
+	if opts.Store == nil {
+		return nil, errors.New("syncengine: Options.Store is required")
+	}
+	if opts.DefaultInterval < 0 || opts.MaxAttempts < 0 || opts.RetryBackoff < 0 || opts.MaxRetryBackoff < 0 ||
+		opts.MaxConcurrentPairs < 0 || opts.LowBudget < 0 {
+		return nil, errors.New("syncengine: negative engine option")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Clock == nil {
+		opts.Clock = SystemClock{}
+	}
+	if opts.Limiter == nil {
+		opts.Limiter = NewRateLimiter(RateLimiterOptions{Clock: opts.Clock})
+	}
+	if opts.Notifier == nil {
+		opts.Notifier = NewSlogNotifier(opts.Logger)
+	}
+	if opts.DefaultInterval == 0 {
+		opts.DefaultInterval = defaultInterval
+	}
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = defaultMaxAttempts
+	}
+	if opts.RetryBackoff == 0 {
+		opts.RetryBackoff = defaultRetryBackoff
+	}
+	if opts.MaxRetryBackoff == 0 {
+		opts.MaxRetryBackoff = defaultMaxRetryBackoff
+	}
+	opts.MaxRetryBackoff = max(opts.MaxRetryBackoff, opts.RetryBackoff)
+	if opts.MaxConcurrentPairs == 0 {
+		opts.MaxConcurrentPairs = defaultConcurrentPairs
+	}
+	if opts.LowBudget == 0 {
+		opts.LowBudget = defaultLowBudget
+	}
+	return &Engine{opts: opts, store: opts.Store, limiter: opts.Limiter, notifier: opts.Notifier,
+		clock: opts.Clock, log: opts.Logger, pairs: map[string]*pairSlot{}, changed: make(chan struct{}, 1)}, nil
+}
+
+// AddPair validates p, applies its defaults (Interval: the engine's
+// DefaultInterval; Concurrency 4; MassDeleteShare 0.5; Replacement "-";
+// Name: the ID; AName "A" and BName "B") and adds it to the engine. A
+// running scheduler picks it up at once.
+func (e *Engine) AddPair(p Pair) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w %q: %s", ErrInvalidPair, p.ID, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case p.ID == "":
+		return fmt.Errorf("%w: empty ID", ErrInvalidPair)
+	case p.A == nil || p.B == nil:
+		return bad("both storages must be set")
+	case p.Direction > OneWayAB:
+		return bad("unknown direction %d", p.Direction)
+	case p.Conflict > KeepBoth:
+		return bad("unknown conflict policy %d", p.Conflict)
+	case p.Initial > Merge:
+		return bad("unknown initial mode %d", p.Initial)
+	case p.Deletes > KeepDeletes:
+		return bad("unknown delete policy %d", p.Deletes)
+	case p.DeleteLimit < 0:
+		return bad("negative delete limit")
+	case p.Concurrency < 0:
+		return bad("negative concurrency")
+	case p.Interval < 0:
+		return bad("negative interval")
+	case p.MassDeleteShare > 1:
+		return bad("mass-delete share %v above 1", p.MassDeleteShare)
+	}
+	if p.Name == "" {
+		p.Name = p.ID
+	}
+	if p.AName == "" {
+		p.AName = "A"
+	}
+	if p.BName == "" {
+		p.BName = "B"
+	}
+	if p.Interval == 0 {
+		p.Interval = e.opts.DefaultInterval
+	}
+	if p.Concurrency == 0 {
+		p.Concurrency = defaultConcurrency
+	}
+	if p.MassDeleteShare == 0 {
+		p.MassDeleteShare = defaultMassDeleteShare
+	}
+	if p.Replacement == "" {
+		p.Replacement = defaultReplacement
+	}
+	p.Budgets = slices.Clone(p.Budgets)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.pairs[p.ID]; ok {
+		return bad("a pair with this ID was already added")
+	}
+	e.pairs[p.ID] = &pairSlot{pair: p, lock: make(chan struct{}, 1)}
+	e.order = append(e.order, p.ID)
+	e.signal()
+	return nil
+}
+
+// Pair returns the pair of that ID as AddPair stored it (with defaults).
+func (e *Engine) Pair(pairID string) (Pair, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.pairs[pairID]
+	if !ok {
+		return Pair{}, false
+	}
+	return s.pair, true
+}
+
+// Pairs returns the IDs of the engine's pairs, in the order they were added.
+func (e *Engine) Pairs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.order)
+}
+
+func (e *Engine) slot(pairID string) (*pairSlot, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.pairs[pairID]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownPair, pairID)
+	}
+	return s, nil
+}
+
+// acquire takes the pair's lock, waiting for a run in progress.
+func (s *pairSlot) acquire(ctx context.Context) error {
+	select {
+	case s.lock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *pairSlot) tryAcquire() bool {
+	select {
+	case s.lock <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *pairSlot) release() { <-s.lock }
+
+// unlock releases the pair's lock taken outside the scheduler and tells
+// the scheduler, which may have a due run waiting for it.
+func (e *Engine) unlock(s *pairSlot) {
+	s.release()
+	e.signal()
+}
+
+// signal wakes the scheduler (e.mu may or may not be held).
+func (e *Engine) signal() {
+	select {
+	case e.changed <- struct{}{}:
+	default:
+	}
+}
+
+// notify sends an event, filling in the pair and the time.
+func (e *Engine) notify(ctx context.Context, p *Pair, ev Event) {
+	ev.PairID, ev.PairName = p.ID, p.Name
+	if ev.Time.IsZero() {
+		ev.Time = e.clock.Now()
+	}
+	e.notifier.Notify(context.WithoutCancel(ctx), ev)
+}
+
+// RunOnce runs pair pairID now, waiting for a run of it in progress to end.
+// The Run returned describes what happened; the error is set when the run
+// could not start (unknown or paused pair), was cancelled, or failed as a
+// whole. A run refused by the safety guards returns a Run with Status
+// RunRefused and no error.
+func (e *Engine) RunOnce(ctx context.Context, pairID string, opt RunOptions) (Run, error) {
+	s, err := e.slot(pairID)
+	if err != nil {
+		return Run{}, err
+	}
+	if err := s.acquire(ctx); err != nil {
+		return Run{}, err
+	}
+	defer e.unlock(s)
+	return e.runPair(ctx, s, opt, nil)
+}
+
+// DryRun returns the plan a run of the pair would apply now, without
+// applying anything or saving any state.
+func (e *Engine) DryRun(ctx context.Context, pairID string) (Plan, error) {
+	s, err := e.slot(pairID)
+	if err != nil {
+		return Plan{}, err
+	}
+	ps, err := e.store.LoadPair(ctx, pairID)
+	if err != nil {
+		return Plan{}, err
+	}
+	in, _, err := Detect(ctx, &s.pair, e.store, ps, DetectOptions{Now: e.clock.Now()})
+	if err != nil {
+		return Plan{}, err
+	}
+	return BuildPlan(in), nil
+}
+
+// SyncFolderLevel runs the pair but applies only the actions for items
+// directly in folder (a path on side A; "" is the pair root) and the
+// folder creations leading to it. The change-feed cursors are not moved,
+// so the next regular run still sees every change.
+func (e *Engine) SyncFolderLevel(ctx context.Context, pairID, folder string) (Run, error) {
+	s, err := e.slot(pairID)
+	if err != nil {
+		return Run{}, err
+	}
+	folder = cleanFolder(folder)
+	if err := s.acquire(ctx); err != nil {
+		return Run{}, err
+	}
+	defer e.unlock(s)
+	folderB := folder
+	if folder != "" {
+		if it, err := e.store.ItemByPath(ctx, pairID, SideA, folder); err == nil {
+			folderB = it.B.Path
+		} else if !errors.Is(err, ErrNoItem) {
+			return Run{}, err
+		}
+	}
+	dirs := [2]string{folder, folderB}
+	only := func(a Action) bool {
+		f := dirs[a.Side]
+		if parentPath(a.Path) == f {
+			return true
+		}
+		// Folders leading to it.
+		return a.Kind == Mkdir && (f == a.Path || len(f) > len(a.Path) && f[:len(a.Path)+1] == a.Path+"/")
+	}
+	return e.runPair(ctx, s, RunOptions{}, only)
+}
+
+// cleanFolder normalises a folder path given by a caller.
+func cleanFolder(f string) string {
+	for len(f) > 0 && f[0] == '/' {
+		f = f[1:]
+	}
+	for len(f) > 0 && f[len(f)-1] == '/' {
+		f = f[:len(f)-1]
+	}
+	if f == "." {
+		return ""
+	}
+	return f
+}
+
+// runPair runs one pair; the caller holds its lock. When only is set, only
+// the actions it accepts are applied and the pair state is not saved.
+func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only func(Action) bool) (Run, error) {
+	p := &s.pair
+	store := e.store
+	ps, err := store.LoadPair(ctx, p.ID)
+	if err != nil {
+		return Run{}, fmt.Errorf("syncengine: loading pair %s: %w", p.ID, err)
+	}
+	if ps.Paused {
+		return Run{PairID: p.ID, Status: RunRefused, Error: ps.PauseReason},
+			fmt.Errorf("%w: %s: %s", ErrPaused, p.ID, ps.PauseReason)
+	}
+	for _, key := range p.Budgets {
+		if err := e.limiter.Wait(ctx, key, 1); err != nil {
+			return Run{}, err
+		}
+	}
+	now := e.clock.Now()
+	run := Run{PairID: p.ID, Initial: !ps.Initialized, Started: now, Status: RunRunning}
+	if run.ID, err = store.StartRun(ctx, run); err != nil {
+		return Run{}, fmt.Errorf("syncengine: recording run: %w", err)
+	}
+	log := e.log.With("pair", p.ID, "run", run.ID)
+	finish := func(status RunStatus, runErr error) (Run, error) {
+		run.Status = status
+		if runErr != nil {
+			run.Error = runErr.Error()
+		}
+		run.Ended = e.clock.Now()
+		if err := store.FinishRun(context.WithoutCancel(ctx), run); err != nil {
+			log.Warn("syncengine: recording run end", "error", err)
+		}
+		switch status {
+		case RunFailed:
+			log.Error("syncengine: run failed", "error", runErr)
+			if err := store.AddError(context.WithoutCancel(ctx), ErrorRecord{PairID: p.ID, RunID: run.ID,
+				Time: run.Ended, Op: "run", Error: run.Error}); err != nil {
+				log.Warn("syncengine: error log", "error", err)
+			}
+			e.notify(ctx, p, Event{Kind: EventRunFailed, Message: fmt.Sprintf("Sync of %s failed", p.Name),
+				Err: run.Error})
+		case RunCancelled:
+			log.Info("syncengine: run cancelled")
+		default:
+			log.Info("syncengine: run finished", "status", string(status), "copied", run.Counts.FilesCopied,
+				"failed", run.Counts.Failed)
+		}
+		if status == RunFailed || status == RunCancelled {
+			return run, runErr
+		}
+		return run, nil
+	}
+	fail := func(err error) (Run, error) {
+		if ctx.Err() != nil {
+			return finish(RunCancelled, ctx.Err())
+		}
+		return finish(RunFailed, err)
+	}
+
+	if err := e.recover(ctx, p, run.ID); err != nil {
+		return fail(err)
+	}
+	in, newPS, err := Detect(ctx, p, store, ps, DetectOptions{Now: now, Force: opt.Force, Full: opt.Full})
+	if err != nil {
+		return fail(err)
+	}
+	plan := BuildPlan(in)
+	if plan.Refused != "" {
+		if in.RootGone != "" {
+			if err := e.setPaused(ctx, s, true, plan.Refused); err != nil {
+				return fail(err)
+			}
+			e.notify(ctx, p, Event{Kind: EventPairPaused, Err: plan.Refused,
+				Message: fmt.Sprintf("Sync of %s paused: %s", p.Name, plan.Refused)})
+		} else {
+			var paths []string
+			for _, a := range plan.Actions {
+				if a.Kind == Delete {
+					paths = append(paths, a.Side.String()+":"+a.Path)
+				}
+			}
+			e.notify(ctx, p, Event{Kind: EventMassDeleteRefused, Paths: paths, Err: plan.Refused,
+				Message: fmt.Sprintf("Sync of %s refused: %s", p.Name, plan.Refused)})
+		}
+		return finish(RunRefused, errors.New(plan.Refused))
+	}
+	if only != nil {
+		plan.Actions = slices.DeleteFunc(plan.Actions, func(a Action) bool { return !only(a) })
+	}
+	ap, err := e.newApplier(ctx, p, run.ID, opt.Force)
+	if err != nil {
+		return fail(err)
+	}
+	res := ap.apply(ctx, plan)
+	run.Counts = res.counts
+	if ctx.Err() != nil {
+		return finish(RunCancelled, ctx.Err())
+	}
+	if only == nil {
+		ap.clearObsoleteFailures(ctx, plan, now)
+	}
+	status := RunSucceeded
+	if res.counts.Failed > 0 || res.counts.Held > 0 {
+		status = RunPartial
+	}
+	if only == nil {
+		initialDone := !ps.Initialized
+		if res.counts.Failed > 0 || res.deferred > 0 {
+			// Keep the cursors: the next run reads these changes again, so
+			// that an item that failed is looked at on both sides (items
+			// applied meanwhile match their baseline and plan nothing).
+			// Quarantined items do not hold the cursors back.
+			newPS.CursorA, newPS.CursorB = ps.CursorA, ps.CursorB
+		}
+		if err := e.saveState(ctx, s, newPS, now, status == RunSucceeded); err != nil {
+			return fail(err)
+		}
+		if initialDone {
+			e.setInitialized(s)
+			dir := "Two way"
+			if p.Direction == OneWayAB {
+				dir = "One way"
+			}
+			e.notify(ctx, p, Event{Kind: EventInitialSyncCompleted,
+				Message: fmt.Sprintf("%s sync initiated for %s", dir, p.Name)})
+		}
+	}
+	if len(res.held) > 0 && p.Deletes == PropagateDeletes {
+		e.notify(ctx, p, Event{Kind: EventDeleteLimitReached, Paths: res.held,
+			Message: fmt.Sprintf("Delete limit of %s reached: %d deletions held for approval", p.Name, len(res.held))})
+	}
+	if len(res.quarantined) > 0 {
+		e.notify(ctx, p, Event{Kind: EventItemsQuarantined, Paths: res.quarantined,
+			Message: fmt.Sprintf("%d items of %s failed %d times and are no longer retried automatically",
+				len(res.quarantined), p.Name, e.opts.MaxAttempts)})
+	}
+	if len(res.drift) > 0 {
+		e.notify(ctx, p, Event{Kind: EventDrift, Paths: res.drift,
+			Message: fmt.Sprintf("%d items changed on %s of one-way pair %s; they will be overwritten", len(res.drift), p.BName, p.Name)})
+	}
+	return finish(status, nil)
+}
+
+// saveState stores the pair state Detect returned (its cursors), marks the
+// pair initialised and records the run times, keeping a pause set
+// meanwhile.
+func (e *Engine) saveState(ctx context.Context, s *pairSlot, ps PairState, started time.Time, success bool) error {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	ctx = context.WithoutCancel(ctx)
+	cur, err := e.store.LoadPair(ctx, s.pair.ID)
+	if err != nil {
+		return err
+	}
+	ps.Paused, ps.PauseReason = cur.Paused, cur.PauseReason
+	ps.Initialized = true
+	ps.LastRun = started
+	ps.LastSuccess = cur.LastSuccess
+	if success {
+		ps.LastSuccess = started
+	}
+	return e.store.SavePair(ctx, s.pair.ID, ps)
+}
+
+func (e *Engine) setInitialized(s *pairSlot) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s.initialized = 2
+}
+
+// setPaused pauses or resumes a pair in the store.
+func (e *Engine) setPaused(ctx context.Context, s *pairSlot, paused bool, reason string) error {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	ps, err := e.store.LoadPair(ctx, s.pair.ID)
+	if err != nil {
+		return err
+	}
+	ps.Paused, ps.PauseReason = paused, reason
+	if !paused {
+		ps.PauseReason = ""
+	}
+	return e.store.SavePair(ctx, s.pair.ID, ps)
+}
+
+// Pause stops the pair from running until Resume; reason is reported. A
+// run in progress finishes.
+func (e *Engine) Pause(ctx context.Context, pairID, reason string) error {
+	s, err := e.slot(pairID)
+	if err != nil {
+		return err
+	}
+	if reason == "" {
+		reason = "paused by an administrator"
+	}
+	if err := e.setPaused(ctx, s, true, reason); err != nil {
+		return err
+	}
+	e.notify(ctx, &s.pair, Event{Kind: EventPairPaused, Message: fmt.Sprintf("Sync of %s paused: %s", s.pair.Name, reason)})
+	return nil
+}
+
+// Resume lets a paused pair run again and wakes it. Resuming a pair that
+// was paused because a protected root disappeared is the admin's statement
+// that the root is back (or that its replacement is right): the next run
+// checks it again.
+func (e *Engine) Resume(ctx context.Context, pairID string) error {
+	s, err := e.slot(pairID)
+	if err != nil {
+		return err
+	}
+	if err := e.setPaused(ctx, s, false, ""); err != nil {
+		return err
+	}
+	e.Wake(pairID)
+	return nil
+}
+
+// Wake asks the scheduler to run the pair as soon as it can, without
+// waiting for its interval (webhook receivers call this). Several wake-ups
+// before the run starts give one run. Unknown pairs are ignored.
+func (e *Engine) Wake(pairID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s, ok := e.pairs[pairID]; ok {
+		s.woken = true
+		e.signal()
+	}
+}
+
+// Run schedules the pairs until ctx is done: each runs every Interval and
+// as soon as it is woken (Wake, or a storage that is a storage.Watcher),
+// one run per pair at a time, at most MaxConcurrentPairs at once. When a
+// budget a pair draws on runs low (Remaining below LowBudget), pairs that
+// still need their initial sync wait and incremental runs go first. When
+// ctx is done Run starts no more runs, cancels the running ones (their
+// journals stay pending and the next run resolves them), waits for them
+// and returns nil.
+func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	if e.running {
+		e.mu.Unlock()
+		return ErrEngineRunning
+	}
+	e.running = true
+	e.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		e.mu.Lock()
+		e.running = false
+		for _, s := range e.pairs {
+			s.watching = false
+			s.busy = false
+		}
+		e.mu.Unlock()
+	}()
+	done := make(chan *pairSlot)
+	active := 0
+	var timerAt time.Time
+	var timer <-chan time.Time
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		e.startWatchers(ctx, &wg)
+		now := e.clock.Now()
+		for _, s := range e.pick(ctx, now, e.opts.MaxConcurrentPairs-active) {
+			active++
+			wg.Go(func() {
+				e.scheduledRun(ctx, s)
+				select {
+				case done <- s:
+				case <-ctx.Done():
+				}
+			})
+		}
+		// One timer for the earliest due pair. A pair already due but not
+		// started (all slots taken, or its lock held by RunOnce) is
+		// started when a run ends or the lock is released, which signal.
+		if at, ok := e.nextDue(); ok && at.After(now) {
+			if timer == nil || !at.Equal(timerAt) {
+				timerAt, timer = at, e.clock.After(at.Sub(now))
+			}
+		} else {
+			timer = nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.changed:
+		case <-done:
+			active--
+		case <-timer:
+			timer = nil
+		}
+	}
+}
+
+// scheduledRun runs one pair for the scheduler; the caller set s.busy and
+// holds its lock.
+func (e *Engine) scheduledRun(ctx context.Context, s *pairSlot) {
+	defer s.release()
+	run, err := e.runPair(ctx, s, RunOptions{}, nil)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrPaused) && run.Status != RunFailed {
+		e.log.Warn("syncengine: scheduled run", "pair", s.pair.ID, "error", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s.busy = false
+	s.next = e.clock.Now().Add(s.pair.Interval)
+}
+
+// pick chooses up to n pairs to run now and marks them busy: woken pairs
+// first, then pairs whose time came, incremental runs before initial ones;
+// initial runs wait while a budget they draw on is low.
+func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
+	if n <= 0 {
+		return nil
+	}
+	e.mu.Lock()
+	var cands []*pairSlot
+	var unknown []*pairSlot
+	for _, id := range e.order {
+		s := e.pairs[id]
+		if s.busy || !(s.woken || !s.next.After(now)) {
+			continue
+		}
+		cands = append(cands, s)
+		if s.initialized == 0 {
+			unknown = append(unknown, s)
+		}
+	}
+	e.mu.Unlock()
+	for _, s := range unknown {
+		ps, err := e.store.LoadPair(ctx, s.pair.ID)
+		if err != nil {
+			continue
+		}
+		e.mu.Lock()
+		s.initialized = 1
+		if ps.Initialized {
+			s.initialized = 2
+		}
+		e.mu.Unlock()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	slices.SortStableFunc(cands, func(a, b *pairSlot) int {
+		if a.woken != b.woken {
+			if a.woken {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(b.initialized, a.initialized), a.next.Compare(b.next))
+	})
+	var out []*pairSlot
+	for _, s := range cands {
+		if len(out) == n {
+			break
+		}
+		if s.initialized != 2 && e.budgetLow(s, now) {
+			// Bulk work waits for the budget; look again in a while.
+			s.next = now.Add(min(s.pair.Interval, time.Minute))
+			continue
+		}
+		if !s.tryAcquire() {
+			continue // a RunOnce or an admin action holds it; the wake-up stays pending
+		}
+		s.woken, s.busy = false, true
+		out = append(out, s)
+	}
+	return out
+}
+
+// budgetLow reports whether a budget the pair draws on is nearly spent or
+// blocked.
+func (e *Engine) budgetLow(s *pairSlot, now time.Time) bool {
+	for _, key := range s.pair.Budgets {
+		b := e.limiter.Budget(key)
+		if b.BlockedUntil.After(now) || (b.Remaining >= 0 && b.Remaining < e.opts.LowBudget && !b.Reset.IsZero() && b.Reset.After(now)) {
+			return true
+		}
+	}
+	return false
+}
+
+// nextDue returns the earliest time a pair not running is due.
+func (e *Engine) nextDue() (time.Time, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var at time.Time
+	found := false
+	for _, s := range e.pairs {
+		if s.busy {
+			continue
+		}
+		if !found || s.next.Before(at) {
+			at, found = s.next, true
+		}
+	}
+	return at, found
+}
+
+// startWatchers starts watching the storages of pairs that are not watched
+// yet; a signal from a storage.Watcher wakes its pair.
+func (e *Engine) startWatchers(ctx context.Context, wg *sync.WaitGroup) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range e.order {
+		s := e.pairs[id]
+		if s.watching {
+			continue
+		}
+		s.watching = true
+		for _, st := range []storage.Storage{s.pair.A, s.pair.B} {
+			w, ok := st.(storage.Watcher)
+			if !ok {
+				continue
+			}
+			wg.Go(func() {
+				ch, err := w.Watch(ctx)
+				if err != nil {
+					if ctx.Err() == nil {
+						e.log.Warn("syncengine: watching a storage failed; polling only", "pair", id, "error", err)
+					}
+					return
+				}
+				for range ch {
+					e.Wake(id)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,1020 @@
+package syncengine
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/procoresync/procoresync/storage"
+)
+
+// ErrTargetNotEmpty is returned (wrapped) by Detect when a pair's Standard
+// initial sync finds data on side B, which must be empty.
+var ErrTargetNotEmpty = errors.New("syncengine: standard initial sync needs an empty target (side B holds data)")
+
+// MassDeleteFloor is the number of deletions per side that the mass-delete
+// guard always allows: a run deleting at most this many items on a side is
+// never refused, however small the side (a pair of 3 items deleting 2 is
+// fine). Above it, a run that would delete more than Pair.MassDeleteShare
+// of a side's items is refused unless forced.
+const MassDeleteFloor = 10
+
+// DefaultMassDeleteShare is the mass-delete guard's share when
+// Pair.MassDeleteShare is zero.
+const DefaultMassDeleteShare = 0.5
+
+// Verdict is what Detect found out about two files' content.
+type Verdict uint8
+
+// Content verdicts.
+const (
+	VerdictUnknown   Verdict = iota // not compared (BuildPlan falls back on common hashes, then treats the files as different)
+	VerdictEqual                    // same bytes
+	VerdictDifferent                // different bytes
+)
+
+// Observation is one item as Detect saw it on both sides, against its
+// baseline record. Items that changed on neither side are not observed.
+type Observation struct {
+	// Base is the baseline record (nil for an item the baseline does not know).
+	Base *Item
+	// Entry holds the current entry on each side (indexed by Side); nil
+	// means the item is absent on that side (deleted, or never there).
+	Entry [2]*storage.Entry
+	// FromBase[s] is true when side s was not re-read because it did not
+	// change: Entry[s] is then the baseline state, whose path may lag behind
+	// a move of one of its ancestors (BuildPlan corrects it).
+	FromBase [2]bool
+	// Same is the content verdict when both sides hold a file whose content
+	// may differ (both modified, or created on both sides).
+	Same Verdict
+}
+
+// PlanInput is everything BuildPlan needs; Detect builds it. It is plain
+// data: tests build it by hand.
+type PlanInput struct {
+	Pair  *Pair
+	State PairState
+	Now   time.Time
+	// Force bypasses the mass-delete guard.
+	Force bool
+	// Initial is true for the pair's initial sync (State.Initialized false).
+	Initial bool
+	// RootGone, when set, says which protected root is gone or was replaced
+	// (e.g. `root of side B (SharePoint) is gone: …`). BuildPlan then
+	// refuses the plan with this reason and plans nothing at all (never
+	// deletions); the engine pauses the pair and notifies.
+	RootGone string
+	// Observations are the items that changed on either side since the
+	// baseline (and items whose failures are due for a retry).
+	Observations []Observation
+	// Parents holds baseline folder records by side and ID (Parents[s][id]
+	// is the item whose side-s ID is id) for the parents of observed
+	// entries that are not observed themselves.
+	Parents [2]map[string]Item
+	// Occupied[s] holds, sorted, the pathKey hashes of every path present
+	// on side s that BuildPlan might collide with (all of them after a full
+	// listing; the candidate paths after a change feed). See OccupiedHash.
+	Occupied [2][]uint64
+	// Count[s] is the number of items on side s, for the mass-delete guard.
+	Count [2]int
+	// DeletesInWindow is how many deletions were applied in the 24 hours
+	// before Now (the rolling delete limit).
+	DeletesInWindow int
+	// Held holds the baseline keys whose deletion is already held: they are
+	// never planned for deletion again.
+	Held map[int64]bool
+	// Quarantined lists failures no longer retried automatically; each gets
+	// a Skip action and its item is left alone.
+	Quarantined []Failure
+}
+
+// OccupiedHash returns the value PlanInput.Occupied holds for path p on a
+// storage with rules r: a hash of the path as r compares names.
+func OccupiedHash(r storage.NameRules, p string) uint64 { return pathKeyHash(r, p) }
+
+// content operations a node may need.
+type contentOp uint8
+
+const (
+	opNone     contentOp = iota
+	opCopy               // create or restore on copyTo
+	opUpdate             // update on updateOn
+	opConflict           // conflict, winner
+	opLink
+	opForget
+	opDrift
+	opSkip
+)
+
+// node is one observation while planning.
+type pnode struct {
+	o    Observation
+	base *Item
+	e    [2]*storage.Entry
+	dir  bool
+
+	present, moved, modified, touched, fromBase [2]bool
+	now                                         [2]string
+	dead                                        bool
+
+	decided   bool
+	fromOther [2]bool // the item's location on this side comes from the other side
+	exists    [2]bool // the item exists on this side after the plan
+	op        contentOp
+	opSide    Side // copy/update target side, conflict winner
+	reason    string
+	delOn     int8 // side to delete on (-1: none)
+	keep      bool // a restored folder (deletion turned into restore)
+	quar      bool
+
+	fstate  [2]uint8
+	final   [2]string
+	fok     [2]bool
+	freason [2]string
+}
+
+type planner struct {
+	in      *PlanInput
+	p       *Pair
+	nm      namer
+	nodes   []*pnode
+	byID    [2]map[string]*pnode
+	byNow   [2]map[string]*pnode
+	nowKey  [2]map[string]*pnode
+	baseNow [2]map[string]string
+	claimed [2]map[string]*pnode
+	out     []Action
+}
+
+// BuildPlan is a pure function: the same input always gives the same plan.
+// No I/O. It applies the reconciliation table (see the package
+// documentation), the pair's direction, conflict, delete and name-mapping
+// policies, its filter, the delete limit and the mass-delete guard, and
+// orders the actions: folder creations top-down, then moves, then copies,
+// updates, conflicts and links, then deletions bottom-up, then drift and
+// skip reports; within a class by path.
+func BuildPlan(in *PlanInput) Plan {
+	if in == nil || in.Pair == nil {
+		return Plan{Refused: "no pair to plan"}
+	}
+	plan := Plan{PairID: in.Pair.ID}
+	if in.RootGone != "" {
+		plan.Refused = in.RootGone
+		return plan
+	}
+	pl := newPlanner(in)
+	pl.match()
+	for _, n := range pl.nodes {
+		if !n.dead {
+			pl.decide(n)
+		}
+	}
+	pl.resolveDeletes()
+	pl.resetPaths()
+	for _, n := range pl.nodes {
+		if !n.dead {
+			pl.emit(n)
+		}
+	}
+	for _, f := range in.Quarantined {
+		pl.out = append(pl.out, Action{Kind: Skip, Side: f.Side, Path: f.Path,
+			Reason: fmt.Sprintf("quarantined after %d failed attempts: %s", f.Attempts, f.Error)})
+	}
+	refused := pl.limitDeletes()
+	sortPlanActions(pl.out)
+	plan.Actions = pl.out
+	plan.Refused = refused
+	return plan
+}
+
+func newPlanner(in *PlanInput) *planner {
+	pl := &planner{in: in, p: in.Pair, nm: newNamer(in.Pair)}
+	for s := range 2 {
+		pl.byID[s] = map[string]*pnode{}
+		pl.byNow[s] = map[string]*pnode{}
+		pl.nowKey[s] = map[string]*pnode{}
+		pl.baseNow[s] = map[string]string{}
+		pl.claimed[s] = map[string]*pnode{}
+	}
+	quar := map[[2]string]bool{}
+	for _, f := range in.Quarantined {
+		quar[[2]string{f.Side.String(), f.Path}] = true
+	}
+	for i := range in.Observations {
+		o := in.Observations[i]
+		n := &pnode{o: o, base: o.Base, e: o.Entry, fromBase: o.FromBase, delOn: -1}
+		if n.base == nil && n.e[0] == nil && n.e[1] == nil {
+			continue
+		}
+		for s := range 2 {
+			if e := n.e[s]; e != nil {
+				ec := *e
+				n.e[s] = &ec
+				n.present[s] = true
+				n.dir = e.IsDir
+				if !pl.p.Filter.Allows(ec) {
+					n.dead = true // filtered: neither copied nor deleted
+				}
+				if quar[[2]string{Side(1 - s).String(), ec.Path}] {
+					n.dead, n.quar = true, true
+				}
+			}
+		}
+		if n.base != nil {
+			n.dir = n.base.IsDir
+			if n.present[0] && n.present[1] && n.e[0].IsDir != n.e[1].IsDir {
+				n.dead = true
+			}
+		}
+		if n.dead {
+			continue
+		}
+		pl.classify(n)
+		pl.nodes = append(pl.nodes, n)
+	}
+	// Observed folder moves: baseline path → current path, per side.
+	for _, n := range pl.nodes {
+		for s := range 2 {
+			if n.base != nil && n.present[s] && !n.fromBase[s] && n.dir {
+				if bp := n.base.Side(Side(s)).Path; bp != n.e[s].Path {
+					pl.baseNow[s][bp] = n.e[s].Path
+				}
+			}
+		}
+	}
+	for _, n := range pl.nodes {
+		for s := range 2 {
+			if !n.present[s] {
+				continue
+			}
+			if n.fromBase[s] {
+				n.now[s] = pl.baseToNow(Side(s), n.e[s].Path)
+			} else {
+				n.now[s] = n.e[s].Path
+			}
+			pl.index(n, Side(s))
+		}
+	}
+	sort.SliceStable(pl.nodes, func(i, j int) bool {
+		a, b := pl.nodes[i], pl.nodes[j]
+		if da, db := a.minDepth(), b.minDepth(); da != db {
+			return da < db
+		}
+		return a.primary() < b.primary()
+	})
+	return pl
+}
+
+func (pl *planner) index(n *pnode, s Side) {
+	pl.byNow[s][n.now[s]] = n
+	pl.nowKey[s][pl.nm.key(s, n.now[s])] = n
+	if n.e[s].ID != "" {
+		pl.byID[s][n.e[s].ID] = n
+	}
+	if n.base != nil && n.base.Side(s).ID != "" && n.byIDFree(pl, s) {
+		pl.byID[s][n.base.Side(s).ID] = n
+	}
+}
+
+func (n *pnode) byIDFree(pl *planner, s Side) bool {
+	_, taken := pl.byID[s][n.base.Side(s).ID]
+	return !taken
+}
+
+func (n *pnode) minDepth() int {
+	d := 1 << 30
+	for s := range 2 {
+		if n.present[s] {
+			d = min(d, segDepth(n.now[s]))
+		}
+	}
+	if d == 1<<30 && n.base != nil {
+		d = segDepth(n.base.A.Path)
+	}
+	return d
+}
+
+func (n *pnode) primary() string {
+	switch {
+	case n.present[0]:
+		return n.now[0]
+	case n.present[1]:
+		return n.now[1]
+	case n.base != nil:
+		return n.base.A.Path
+	}
+	return ""
+}
+
+// classify compares each side with the baseline.
+func (pl *planner) classify(n *pnode) {
+	for s := range 2 {
+		n.moved[s], n.modified[s], n.touched[s] = false, false, false
+		e := n.e[s]
+		if e == nil || n.base == nil {
+			continue
+		}
+		b := n.base.Side(Side(s))
+		if e.ParentID != "" || b.ParentID != "" {
+			n.moved[s] = e.ParentID != b.ParentID || e.Name() != baseOf(b.Path)
+		} else {
+			n.moved[s] = e.Path != b.Path
+		}
+		if n.fromBase[s] {
+			n.moved[s] = false
+		}
+		if e.ID != b.ID && !n.dir {
+			n.modified[s] = true // the item was replaced by another one
+			continue
+		}
+		if e.ID != b.ID {
+			n.touched[s] = true
+		}
+		if n.dir || e.Version == b.Version {
+			continue
+		}
+		if eq, ok := e.Hashes.Equal(b.Hashes); ok && eq && e.Size == b.Size {
+			n.touched[s] = true // metadata-only change
+		} else {
+			n.modified[s] = true
+		}
+	}
+}
+
+func (n *pnode) changed(s Side) bool { return n.moved[s] || n.modified[s] }
+
+// baseToNow rewrites a baseline path on side s through the folder moves
+// observed on s.
+func (pl *planner) baseToNow(s Side, p string) string {
+	for q := p; q != ""; q = dirOf(q) {
+		if np, ok := pl.baseNow[s][q]; ok {
+			return np + p[len(q):]
+		}
+	}
+	return p
+}
+
+// match pairs items created on one side with items at the same place on
+// the other: items created on both sides (merge), or an item that replaced
+// a deleted one of the same name (an update of that item).
+func (pl *planner) match() {
+	for _, n := range pl.nodes {
+		if n.dead || n.base != nil || n.present[0] == n.present[1] {
+			continue
+		}
+		s := SideA
+		if n.present[SideB] {
+			s = SideB
+		}
+		t := s.Other()
+		parent, ok := pl.parentOn(n, s, t)
+		if !ok {
+			continue
+		}
+		name := n.e[s].Name()
+		if nm, err := pl.nm.name(t, name); err == nil {
+			name = nm
+		}
+		m := pl.nowKey[t][pl.nm.key(t, joinPath(parent, name))]
+		if m == nil || m == n || m.dead || m.dir != n.dir || m.present[s] {
+			continue
+		}
+		if m.base != nil && (m.changed(t) || m.decided) {
+			continue
+		}
+		if m.base == nil && m.decided {
+			continue
+		}
+		// Merge n into m.
+		m.e[s], m.present[s], m.now[s], m.fromBase[s] = n.e[s], true, n.now[s], false
+		if m.base == nil && n.o.Same != VerdictUnknown {
+			m.o.Same = n.o.Same
+		}
+		pl.classify(m)
+		if m.base != nil {
+			m.moved[s] = false
+		}
+		n.dead = true
+		pl.index(m, s)
+	}
+}
+
+// decide applies the reconciliation table to one node.
+func (pl *planner) decide(n *pnode) {
+	if n.decided {
+		return
+	}
+	n.decided = true
+	two := pl.p.Direction == TwoWay
+	A, B := n.present[SideA], n.present[SideB]
+	n.exists = n.present
+	switch {
+	case n.base == nil && A && B:
+		if !n.dir {
+			pl.decideContent(n, true)
+		} else {
+			n.op = opLink
+		}
+	case n.base == nil:
+		s := SideA
+		if B {
+			s = SideB
+		}
+		if s == SideB && !two {
+			n.op, n.reason = opDrift, "created on B of a one-way pair"
+			return
+		}
+		n.op, n.opSide = opCopy, s.Other()
+		n.exists[s.Other()], n.fromOther[s.Other()] = true, true
+	case !A && !B:
+		n.op = opForget
+	case !A || !B:
+		d := SideA
+		if A {
+			d = SideB
+		}
+		t := d.Other()
+		if pl.in.Held[n.base.Key] {
+			return // already held: only an admin resolves it
+		}
+		restore := two && n.changed(t)
+		if !two && d == SideB {
+			if n.changed(SideA) {
+				restore = true
+			} else {
+				n.op, n.reason = opDrift, "deleted on B of a one-way pair"
+				return
+			}
+		}
+		if restore {
+			n.op, n.opSide = opCopy, d
+			n.exists[d], n.fromOther[d] = true, true
+			n.reason = "deleted on " + pl.p.sideName(d) + " but changed on " + pl.p.sideName(t) + ": restored"
+			return
+		}
+		n.delOn = int8(t)
+		if !two && n.changed(SideB) {
+			n.reason = "deleted on A; B's changes (drift) are not kept in a one-way pair"
+		}
+	default:
+		// Location.
+		if two {
+			switch {
+			case n.moved[SideA] && n.moved[SideB]:
+				w := pl.newer(n)
+				n.fromOther[w.Other()] = true
+			case n.moved[SideA]:
+				n.fromOther[SideB] = true
+			case n.moved[SideB]:
+				n.fromOther[SideA] = true
+			}
+		} else if n.moved[SideA] || (n.moved[SideB] && n.changed(SideA)) {
+			n.fromOther[SideB] = true
+		}
+		if n.dir {
+			if !two && n.moved[SideB] && !n.changed(SideA) {
+				n.op, n.reason = opDrift, "moved on B of a one-way pair"
+			} else if n.touched[SideA] || n.touched[SideB] {
+				n.op = opLink
+			}
+			return
+		}
+		pl.decideContent(n, false)
+	}
+}
+
+// decideContent picks what happens to a file present on both sides.
+func (pl *planner) decideContent(n *pnode, created bool) {
+	two := pl.p.Direction == TwoWay
+	modA, modB := n.modified[SideA], n.modified[SideB]
+	switch {
+	case created || (modA && modB):
+		if pl.sameContent(n) {
+			n.op = opLink
+			return
+		}
+		if !two && !created {
+			n.op, n.opSide = opUpdate, SideB
+			n.reason = "changed on both sides of a one-way pair: A overwrites B"
+			return
+		}
+		n.op, n.opSide = opConflict, pl.winner(n)
+	case modA:
+		n.op, n.opSide = opUpdate, SideB
+	case modB && two:
+		n.op, n.opSide = opUpdate, SideA
+	case modB:
+		n.op, n.reason = opDrift, "changed on B of a one-way pair"
+	case n.moved[SideB] && !two && !n.fromOther[SideB]:
+		n.op, n.reason = opDrift, "moved on B of a one-way pair"
+	case n.touched[SideA] || n.touched[SideB]:
+		n.op = opLink
+	}
+}
+
+func (pl *planner) sameContent(n *pnode) bool {
+	a, b := n.e[SideA], n.e[SideB]
+	switch n.o.Same {
+	case VerdictEqual:
+		return true
+	case VerdictDifferent:
+		return false
+	}
+	if a.Size != b.Size {
+		return false
+	}
+	eq, ok := a.Hashes.Equal(b.Hashes)
+	return ok && eq
+}
+
+// newer returns the side whose entry is newer (ties: A).
+func (pl *planner) newer(n *pnode) Side {
+	if n.e[SideB].ModTime.After(n.e[SideA].ModTime) {
+		return SideB
+	}
+	return SideA
+}
+
+func (pl *planner) winner(n *pnode) Side {
+	switch pl.p.Conflict {
+	case PreferA, KeepBoth:
+		return SideA
+	case PreferB:
+		if pl.p.Direction == TwoWay {
+			return SideB
+		}
+		return SideA
+	}
+	if pl.p.Direction != TwoWay {
+		return SideA
+	}
+	return pl.newer(n)
+}
+
+// final returns the node's path on side t after the plan, and false when
+// the item will not be there (its freason says why, if it is a refusal).
+func (pl *planner) final(n *pnode, t Side) (string, bool) {
+	switch n.fstate[t] {
+	case 2:
+		return n.final[t], n.fok[t]
+	case 1: // a cycle of moves: keep the current place
+		return n.now[t], n.present[t]
+	}
+	pl.decide(n)
+	n.fstate[t] = 1
+	var p string
+	ok := n.exists[t]
+	if ok {
+		if n.fromOther[t] {
+			p, ok = pl.placeFrom(n, t)
+		} else {
+			p = pl.place(t, n.now[t], false)
+		}
+	}
+	n.final[t], n.fok[t], n.fstate[t] = p, ok, 2
+	return p, ok
+}
+
+// place returns where the item now at p on side t will be after the plan:
+// p rewritten through the deepest observed ancestor (or p itself when self).
+func (pl *planner) place(t Side, p string, self bool) string {
+	q := p
+	if !self {
+		q = dirOf(p)
+	}
+	for ; q != ""; q = dirOf(q) {
+		if a := pl.byNow[t][q]; a != nil && a.dir && (q != p || self) {
+			f, ok := pl.final(a, t)
+			if !ok {
+				return p
+			}
+			return f + p[len(q):]
+		}
+	}
+	return p
+}
+
+// parentOn returns the path on side t, after the plan, of the folder that
+// holds node n on side s.
+func (pl *planner) parentOn(n *pnode, s, t Side) (string, bool) {
+	e := n.e[s]
+	dir := dirOf(n.now[s])
+	if dir == "" {
+		return "", true
+	}
+	if e.ParentID != "" {
+		if pn := pl.byID[s][e.ParentID]; pn != nil && pn != n && !pn.dead {
+			return pl.parentFinal(pn, t)
+		}
+	}
+	if pn := pl.byNow[s][dir]; pn != nil && pn != n && !pn.dead {
+		return pl.parentFinal(pn, t)
+	}
+	if n.base != nil && e.ParentID == n.base.Side(s).ParentID && n.base.Side(t).Path != "" {
+		return pl.place(t, pl.baseToNow(t, dirOf(n.base.Side(t).Path)), true), true
+	}
+	if it, ok := pl.in.Parents[s][e.ParentID]; ok && e.ParentID != "" {
+		return pl.place(t, pl.baseToNow(t, it.Side(t).Path), true), true
+	}
+	// No record of the parent: map the folder path itself.
+	segs := strings.Split(dir, "/")
+	for i, seg := range segs {
+		m, err := pl.nm.name(t, seg)
+		if err != nil {
+			n.freason[t] = err.Error()
+			return "", false
+		}
+		segs[i] = m
+	}
+	return pl.place(t, strings.Join(segs, "/"), true), true
+}
+
+func (pl *planner) parentFinal(pn *pnode, t Side) (string, bool) {
+	f, ok := pl.final(pn, t)
+	if !ok {
+		return "", false
+	}
+	return f, true
+}
+
+// placeFrom computes node n's path on side t from its place on the other
+// side: the other side's parent, mapped, under the remembered name where
+// the name did not change, disambiguated on collision.
+func (pl *planner) placeFrom(n *pnode, t Side) (string, bool) {
+	s := t.Other()
+	e := n.e[s]
+	if e == nil {
+		return "", false
+	}
+	parent, ok := pl.parentOn(n, s, t)
+	if !ok {
+		if n.freason[t] == "" {
+			n.freason[t] = "its folder is not synced to " + pl.p.sideName(t)
+		}
+		return "", false
+	}
+	var name string
+	if n.base != nil && n.base.Side(t).Path != "" && e.Name() == baseOf(n.base.Side(s).Path) {
+		name = baseOf(n.base.Side(t).Path)
+	} else {
+		m, err := pl.nm.name(t, e.Name())
+		if err != nil {
+			n.freason[t] = err.Error()
+			return "", false
+		}
+		name = m
+	}
+	p := joinPath(parent, name)
+	if pl.collides(n, t, p) {
+		p = joinPath(parent, pl.nm.disambiguate(t, e.Name()))
+	}
+	pl.claimed[t][pl.nm.key(t, p)] = n
+	return p, true
+}
+
+// collides reports whether path p on side t is taken by another item.
+func (pl *planner) collides(n *pnode, t Side, p string) bool {
+	k := pl.nm.key(t, p)
+	if c := pl.claimed[t][k]; c != nil && c != n {
+		return true
+	}
+	if m := pl.nowKey[t][k]; m != nil {
+		if m == n {
+			return false
+		}
+		if m.fstate[t] == 1 {
+			return true
+		}
+		f, ok := pl.final(m, t)
+		// m is deleted on t last, so its path stays taken meanwhile.
+		return !ok || pl.nm.key(t, f) == k || m.delOn == int8(t)
+	}
+	h := fnv64(fnvOffset, k)
+	_, found := slices.BinarySearch(pl.in.Occupied[t], h)
+	return found
+}
+
+// resolveDeletes turns the deletion of a folder that still holds kept
+// items into a restore on the side where it was deleted, holds a folder
+// deletion that would take held items with it, and drops deletions made
+// redundant by the deletion of an ancestor.
+func (pl *planner) resolveDeletes() {
+	var cands []*pnode
+	kept := [2]map[string]bool{{}, {}}
+	held := [2]map[string]bool{{}, {}}
+	mark := func(m map[string]bool, p string) {
+		for q := dirOf(p); q != ""; q = dirOf(q) {
+			if m[q] {
+				return
+			}
+			m[q] = true
+		}
+	}
+	for _, n := range pl.nodes {
+		if n.dead {
+			continue
+		}
+		for s := range 2 {
+			if !n.present[s] {
+				continue
+			}
+			switch {
+			case n.delOn == int8(s):
+			case n.base != nil && pl.in.Held[n.base.Key] && !(n.present[0] && n.present[1]):
+				mark(held[s], n.now[s])
+			default:
+				mark(kept[s], n.now[s])
+			}
+		}
+		if n.delOn >= 0 {
+			cands = append(cands, n)
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		da, db := segDepth(a.now[a.delOn]), segDepth(b.now[b.delOn])
+		if da != db {
+			return da > db
+		}
+		return a.now[a.delOn] < b.now[b.delOn]
+	})
+	for _, n := range cands {
+		t := Side(n.delOn)
+		if !n.dir {
+			continue
+		}
+		if kept[t][n.now[t]] {
+			d := t.Other()
+			n.delOn, n.keep = -1, true
+			n.op, n.opSide = opCopy, d
+			n.exists[d], n.fromOther[d] = true, true
+			n.reason = "deleted on " + pl.p.sideName(d) + " but items inside changed: folder restored"
+			mark(kept[t], n.now[t])
+		} else if held[t][n.now[t]] {
+			n.reason = "holds items whose deletion is held"
+			mark(held[t], n.now[t])
+		}
+	}
+}
+
+// resetPaths forgets the paths computed so far (matching and deletion
+// resolution may have changed where items end up).
+func (pl *planner) resetPaths() {
+	for _, n := range pl.nodes {
+		n.fstate = [2]uint8{}
+		n.freason = [2]string{}
+	}
+	pl.claimed = [2]map[string]*pnode{{}, {}}
+}
+
+// delItem is one deletion the planner would apply.
+type delItem struct {
+	n    *pnode
+	side Side
+	path string
+	cost int
+}
+
+func (pl *planner) deleteAction(d delItem, kind ActionKind, reason string) Action {
+	e := *d.n.e[d.side]
+	e.Path = d.path
+	return Action{Kind: kind, Side: d.side, Path: d.path, IsDir: d.n.dir, Target: e,
+		Key: d.n.base.Key, Reason: reason}
+}
+
+// limitDeletes emits Delete and HoldDelete actions under the delete policy,
+// the rolling delete limit and the mass-delete guard, and returns the
+// refusal reason if the guard trips.
+func (pl *planner) limitDeletes() string {
+	var dels []delItem
+	for _, n := range pl.nodes {
+		if n.dead || n.delOn < 0 {
+			continue
+		}
+		t := Side(n.delOn)
+		dels = append(dels, delItem{n: n, side: t, path: pl.place(t, n.now[t], false), cost: 1})
+	}
+	// Drop deletions below a deleted folder: the folder's deletion takes
+	// them along, and they count towards its cost.
+	sort.SliceStable(dels, func(i, j int) bool {
+		if dels[i].side != dels[j].side {
+			return dels[i].side < dels[j].side
+		}
+		return dels[i].path < dels[j].path
+	})
+	var top []delItem
+	for _, d := range dels {
+		if k := len(top) - 1; k >= 0 && top[k].side == d.side && top[k].n.dir && isUnder(d.path, top[k].path) {
+			top[k].cost++
+			continue
+		}
+		top = append(top, d)
+	}
+	remaining := -1
+	if pl.p.DeleteLimit > 0 {
+		remaining = max(0, pl.p.DeleteLimit-pl.in.DeletesInWindow)
+	}
+	var deleted [2]int
+	var deletedPaths [2][]string
+	for _, d := range top {
+		switch {
+		case d.n.reason == "holds items whose deletion is held":
+			pl.out = append(pl.out, pl.deleteAction(d, HoldDelete, d.n.reason))
+		case pl.p.Deletes == KeepDeletes:
+			pl.out = append(pl.out, pl.deleteAction(d, HoldDelete,
+				"deleted on "+pl.p.sideName(d.side.Other())+"; deletes are not synced"))
+		case remaining >= 0 && d.cost > remaining:
+			pl.out = append(pl.out, pl.deleteAction(d, HoldDelete,
+				fmt.Sprintf("delete limit of %d per 24 hours reached", pl.p.DeleteLimit)))
+		default:
+			if remaining >= 0 {
+				remaining -= d.cost
+			}
+			reason := "deleted on " + pl.p.sideName(d.side.Other())
+			if d.n.reason != "" {
+				reason = d.n.reason
+			}
+			if d.cost > 1 {
+				reason += fmt.Sprintf(" (%d items)", d.cost)
+			}
+			pl.out = append(pl.out, pl.deleteAction(d, Delete, reason))
+			deleted[d.side] += d.cost
+			deletedPaths[d.side] = append(deletedPaths[d.side], d.path)
+		}
+	}
+	share := pl.p.MassDeleteShare
+	if share == 0 {
+		share = DefaultMassDeleteShare
+	}
+	if share < 0 || pl.in.Force {
+		return ""
+	}
+	for s := range 2 {
+		n := deleted[s]
+		if n <= MassDeleteFloor {
+			continue
+		}
+		total := max(pl.in.Count[s], n)
+		if float64(n) > share*float64(total) {
+			return fmt.Sprintf("mass-delete guard: the run would delete %d of %d items on %s (more than %.0f%%); run with Force to apply",
+				n, total, pl.p.sideName(Side(s)), share*100)
+		}
+	}
+	return ""
+}
+
+// entryAt returns a copy of node n's side-s entry with path p.
+func entryAt(n *pnode, s Side, p string) storage.Entry {
+	if n.e[s] == nil {
+		return storage.Entry{}
+	}
+	e := *n.e[s]
+	e.Path = p
+	return e
+}
+
+// emit appends the node's actions (deletions come later).
+func (pl *planner) emit(n *pnode) {
+	var key int64
+	if n.base != nil {
+		key = n.base.Key
+	}
+	var fin [2]string
+	var ok [2]bool
+	for s := range 2 {
+		fin[s], ok[s] = pl.final(n, Side(s))
+	}
+	// Refused names and unsynced parents.
+	for s := range 2 {
+		if n.exists[s] && !ok[s] {
+			o := Side(s).Other()
+			reason := n.freason[s]
+			if reason == "" {
+				reason = "cannot place the item on " + pl.p.sideName(Side(s))
+			}
+			pl.out = append(pl.out, Action{Kind: Skip, Side: Side(s), Path: n.now[o], IsDir: n.dir,
+				Source: entryAt(n, o, n.now[o]), Key: key, Reason: reason})
+			return
+		}
+	}
+	// Moves.
+	for s := range 2 {
+		t := Side(s)
+		if !n.present[t] || !n.fromOther[t] || n.e[t.Other()] == nil {
+			continue
+		}
+		cur := pl.place(t, n.now[t], false)
+		if cur == fin[t] {
+			continue
+		}
+		pl.out = append(pl.out, Action{Kind: Move, Side: t, Path: fin[t], IsDir: n.dir,
+			Source: entryAt(n, t.Other(), fin[t.Other()]), Target: entryAt(n, t, cur), Key: key,
+			Reason: "moved on " + pl.p.sideName(t.Other())})
+	}
+	switch n.op {
+	case opCopy:
+		t := n.opSide
+		k := Copy
+		if n.dir {
+			k = Mkdir
+		}
+		pl.out = append(pl.out, Action{Kind: k, Side: t, Path: fin[t], IsDir: n.dir,
+			Source: entryAt(n, t.Other(), fin[t.Other()]), Key: key, Reason: n.reasonOr("new on " + pl.p.sideName(t.Other()))})
+	case opUpdate:
+		t := n.opSide
+		pl.out = append(pl.out, Action{Kind: Update, Side: t, Path: fin[t],
+			Source: entryAt(n, t.Other(), fin[t.Other()]), Target: entryAt(n, t, fin[t]), Key: key,
+			Reason: n.reasonOr("changed on " + pl.p.sideName(t.Other()))})
+	case opConflict:
+		w := n.opSide
+		l := w.Other()
+		ci := &ConflictInfo{Winner: w}
+		if pl.p.Conflict == KeepBoth || !featuresOf(pl.p.storage(l)).VersionHistory {
+			ci.LoserCopy = ConflictName(baseOf(fin[l]), pl.in.Now, pl.p.sideName(l))
+		}
+		pl.out = append(pl.out, Action{Kind: Conflict, Side: l, Path: fin[l],
+			Source: entryAt(n, w, fin[w]), Target: entryAt(n, l, fin[l]), Key: key, Conflict: ci,
+			Reason: "changed on both sides"})
+	case opLink:
+		pl.out = append(pl.out, Action{Kind: Link, Side: SideB, Path: fin[SideB], IsDir: n.dir,
+			Source: entryAt(n, SideA, fin[SideA]), Target: entryAt(n, SideB, fin[SideB]), Key: key,
+			Reason: n.reasonOr("same content")})
+	case opForget:
+		pl.out = append(pl.out, Action{Kind: Forget, Side: SideA, Path: n.base.A.Path, IsDir: n.dir,
+			Key: key, Reason: "deleted on both sides"})
+	case opDrift:
+		p := n.now[SideB]
+		if !n.present[SideB] && n.base != nil {
+			p = n.base.B.Path
+		}
+		pl.out = append(pl.out, Action{Kind: Drift, Side: SideB, Path: p, IsDir: n.dir,
+			Target: entryAt(n, SideB, p), Key: key, Reason: n.reason})
+	}
+}
+
+func (n *pnode) reasonOr(def string) string {
+	if n.reason != "" {
+		return n.reason
+	}
+	return def
+}
+
+// class orders actions: folder creations, moves, content, deletions,
+// reports.
+func planClass(k ActionKind) int {
+	switch k {
+	case Mkdir:
+		return 0
+	case Move:
+		return 1
+	case Delete, HoldDelete:
+		return 3
+	case Drift, Skip:
+		return 4
+	}
+	return 2
+}
+
+func sortPlanActions(as []Action) {
+	sort.SliceStable(as, func(i, j int) bool {
+		a, b := &as[i], &as[j]
+		ca, cb := planClass(a.Kind), planClass(b.Kind)
+		if ca != cb {
+			return ca < cb
+		}
+		switch ca {
+		case 1:
+			if da, db := segDepth(a.Target.Path), segDepth(b.Target.Path); da != db {
+				return da < db
+			}
+			if a.Target.Path != b.Target.Path {
+				return a.Target.Path < b.Target.Path
+			}
+		case 3:
+			if a.Path != b.Path {
+				return a.Path > b.Path
+			}
+		default:
+			if a.Path != b.Path {
+				return a.Path < b.Path
+			}
+		}
+		if a.Side != b.Side {
+			return a.Side < b.Side
+		}
+		return a.Kind < b.Kind
+	})
+}
+
+// featuresOf returns st's features (none for a nil storage, as in
+// hand-built plan inputs).
+func featuresOf(st storage.Storage) storage.Features {
+	if st == nil {
+		return storage.Features{}
+	}
+	return st.Features()
+}

@@ -1,0 +1,250 @@
+package syncengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+
+	"github.com/procoresync/procoresync/storage"
+)
+
+// errInterrupted is the journal outcome of an intent that a crash or a
+// cancellation interrupted before the storage did anything.
+const errInterrupted = "interrupted before it took effect; the next plan redoes it"
+
+// recover resolves the pair's pending journal intents, left by a run that
+// crashed or was cancelled, against what the storages show now: work the
+// storage confirmed is adopted into the baseline (so that it is not done
+// again, and an uploaded file is not uploaded twice); work that did not
+// happen is closed as failed and left to the planner, which sees it again.
+// Runs left "running" are closed as cancelled.
+func (e *Engine) recover(ctx context.Context, p *Pair, runID int64) error {
+	recs, err := e.store.OpenActions(ctx, p.ID)
+	if err != nil {
+		return fmt.Errorf("syncengine: reading the journal: %w", err)
+	}
+	if len(recs) > 0 {
+		ap, err := e.newApplier(ctx, p, runID, false)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if r.RunID == runID {
+				continue
+			}
+			state, msg, err := ap.resolve(ctx, r.Action)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				state, msg = JournalFailed, "recovery: "+err.Error()
+			}
+			if state == JournalDone {
+				e.log.Info("syncengine: recovered an interrupted action", "pair", p.ID,
+					"action", r.Action.Kind.String(), "side", r.Action.Side.String(), "path", r.Action.Path)
+			}
+			if err := e.store.EndAction(ctx, r.ID, state, msg); err != nil {
+				return fmt.Errorf("syncengine: closing a journal record: %w", err)
+			}
+		}
+	}
+	// One run per pair at a time: only the latest before this one can have
+	// been left running.
+	runs, err := e.store.Runs(ctx, p.ID, Page{Limit: 2})
+	if err != nil {
+		return fmt.Errorf("syncengine: reading the run history: %w", err)
+	}
+	for _, r := range runs {
+		if r.Status != RunRunning || r.ID == runID {
+			continue
+		}
+		r.Status, r.Error, r.Ended = RunCancelled, "interrupted", e.clock.Now()
+		if err := e.store.FinishRun(ctx, r); err != nil {
+			return fmt.Errorf("syncengine: closing an interrupted run: %w", err)
+		}
+	}
+	return nil
+}
+
+// known reports whether the baseline already records entry e on side s at
+// e's version (the action's baseline write happened).
+func (ap *applier) known(ctx context.Context, s Side, e storage.Entry) (bool, error) {
+	it, err := ap.e.store.ItemByID(ctx, ap.pairID, s, e.ID)
+	if errors.Is(err, ErrNoItem) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return it.Side(s).Version == e.Version && it.Side(s).Path == e.Path, nil
+}
+
+// stat returns the entry at p on side s; found is false when there is none.
+func (ap *applier) stat(ctx context.Context, s Side, p string) (storage.Entry, bool, error) {
+	e, err := ap.p.storage(s).Stat(ctx, p)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Entry{}, false, nil
+	}
+	if err != nil {
+		return storage.Entry{}, false, err
+	}
+	return e, true, nil
+}
+
+// resolve decides the outcome of one interrupted action and adopts what
+// the storage confirmed.
+func (ap *applier) resolve(ctx context.Context, a Action) (JournalState, string, error) {
+	s := a.Side
+	switch a.Kind {
+	case Mkdir:
+		e, ok, err := ap.stat(ctx, s, a.Path)
+		if err != nil || !ok || !e.IsDir {
+			return JournalFailed, errInterrupted, err
+		}
+		return ap.adopt(ctx, s, e, itemOf(a.Key, true, s, e, a.Source))
+
+	case Copy:
+		e, ok, err := ap.stat(ctx, s, a.Path)
+		if err != nil || !ok || e.IsDir {
+			return JournalFailed, errInterrupted, err
+		}
+		same, err := sameContent(ctx, ap.p.storage(s.Other()), a.Source, ap.p.storage(s), e)
+		if err != nil || !same {
+			return JournalFailed, errInterrupted, ignoreNotFound(err)
+		}
+		return ap.adopt(ctx, s, e, itemOf(a.Key, false, s, e, a.Source))
+
+	case Update:
+		return ap.resolveOverwrite(ctx, a)
+
+	case Conflict:
+		if a.Conflict == nil || a.Conflict.LoserCopy == "" {
+			return ap.resolveOverwrite(ctx, a)
+		}
+		e, ok, err := ap.stat(ctx, s, a.Path)
+		if err != nil {
+			return JournalFailed, "", err
+		}
+		if ok && !e.IsDir && e.ID != a.Target.ID {
+			same, err := sameContent(ctx, ap.p.storage(s.Other()), a.Source, ap.p.storage(s), e)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return JournalFailed, "", err
+			}
+			if same {
+				return ap.adopt(ctx, s, e, itemOf(a.Key, false, s, e, a.Source))
+			}
+		}
+		if a.Target.ID != "" && a.Key != 0 {
+			cp, ok, err := ap.stat(ctx, s, path.Join(a.Target.Dir(), a.Conflict.LoserCopy))
+			if err != nil {
+				return JournalFailed, "", err
+			}
+			if ok && cp.ID == a.Target.ID {
+				// The loser was renamed, the winner is not in place: forget
+				// the record so that the next run copies both as new files.
+				if err := ap.e.store.PutItems(ctx, ap.pairID, nil, []int64{a.Key}); err != nil {
+					return JournalFailed, "", err
+				}
+				return JournalFailed, "interrupted after the loser was renamed; the next run copies both", nil
+			}
+		}
+		return JournalFailed, errInterrupted, nil
+
+	case Move:
+		e, ok, err := ap.stat(ctx, s, a.Path)
+		if err != nil || !ok || e.ID != a.Target.ID {
+			return JournalFailed, errInterrupted, err
+		}
+		if err := ap.moveBaseline(ctx, a, e); err != nil {
+			return JournalFailed, "", err
+		}
+		return JournalDone, "", nil
+
+	case Delete:
+		e, ok, err := ap.stat(ctx, s, a.Target.Path)
+		if err != nil {
+			return JournalFailed, "", err
+		}
+		if ok && (e.ID == a.Target.ID || a.Target.ID == "") {
+			return JournalFailed, errInterrupted, nil
+		}
+		if a.Target.ID != "" {
+			if _, err := ap.e.store.ItemByID(ctx, ap.pairID, s, a.Target.ID); errors.Is(err, ErrNoItem) {
+				return JournalDone, "", nil // the baseline was updated too
+			} else if err != nil {
+				return JournalFailed, "", err
+			}
+		}
+		del, _, err := ap.subtree(ctx, s, a.Key, a.Target.Path, a.IsDir)
+		if err != nil {
+			return JournalFailed, "", err
+		}
+		if err := ap.e.store.RecordDeletes(ctx, ap.pairID, ap.e.clock.Now(), 1); err != nil {
+			return JournalFailed, "", err
+		}
+		if len(del) > 0 {
+			if err := ap.e.store.PutItems(ctx, ap.pairID, nil, del); err != nil {
+				return JournalFailed, "", err
+			}
+		}
+		return JournalDone, "", nil
+	}
+	// Link, Forget, HoldDelete only write to the store: the planner sees
+	// the item again and redoes them.
+	return JournalFailed, errInterrupted, nil
+}
+
+// resolveOverwrite resolves an Update or an in-place Conflict: the new
+// version is adopted when the target now holds the source's content.
+func (ap *applier) resolveOverwrite(ctx context.Context, a Action) (JournalState, string, error) {
+	s := a.Side
+	e, ok, err := ap.stat(ctx, s, a.Path)
+	if err == nil && !ok && a.Target.Path != a.Path {
+		e, ok, err = ap.stat(ctx, s, a.Target.Path)
+	}
+	if err != nil || !ok || e.IsDir || (a.Target.ID != "" && e.ID != a.Target.ID) || e.Version == a.Target.Version {
+		return JournalFailed, errInterrupted, err
+	}
+	same, err := sameContent(ctx, ap.p.storage(s.Other()), a.Source, ap.p.storage(s), e)
+	if err != nil || !same {
+		return JournalFailed, errInterrupted, ignoreNotFound(err)
+	}
+	return ap.adopt(ctx, s, e, itemOf(a.Key, false, s, e, a.Source))
+}
+
+// adopt writes it into the baseline unless the baseline already records e.
+func (ap *applier) adopt(ctx context.Context, s Side, e storage.Entry, it Item) (JournalState, string, error) {
+	done, err := ap.known(ctx, s, e)
+	if err != nil {
+		return JournalFailed, "", err
+	}
+	if done {
+		return JournalDone, "", nil
+	}
+	if ok, err := ap.adoptable(ctx, s, e, it.Key); err != nil || !ok {
+		return JournalFailed, errInterrupted, err
+	}
+	if it.Key == 0 {
+		// A record for the same item on the other side (written by an
+		// earlier recovery or run) is replaced rather than duplicated.
+		o := s.Other()
+		if old, err := ap.e.store.ItemByID(ctx, ap.pairID, o, it.Side(o).ID); err == nil {
+			it.Key = old.Key
+		} else if !errors.Is(err, ErrNoItem) {
+			return JournalFailed, "", err
+		}
+	}
+	if err := ap.e.store.PutItems(ctx, ap.pairID, []Item{it}, nil); err != nil {
+		return JournalFailed, "", err
+	}
+	return JournalDone, "adopted after a restart", nil
+}
+
+// ignoreNotFound treats a vanished item as "nothing to adopt".
+func ignoreNotFound(err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	return err
+}

@@ -1,13 +1,18 @@
 package procore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +48,10 @@ type Config struct {
 	// RefreshMargin is how long before expiry a token is refreshed
 	// (default 60 s). Expiry comes from the token response's expires_in.
 	RefreshMargin time.Duration
+	// Now is the clock that token expiry and the refresh margin are
+	// measured on (default: the Options.Now of the Client the token
+	// source is given to, else time.Now).
+	Now func() time.Time
 }
 
 func (c Config) env() Environment {
@@ -70,12 +79,14 @@ func (c Config) ctx(ctx context.Context) context.Context {
 func (c Config) AuthCodeURL(state string) string { return c.oauth().AuthCodeURL(state) }
 
 // Exchange trades an authorization code for a token pair and saves it in
-// store before returning it.
+// store before returning it. The pair's expiry is stamped on Config.Now
+// (default time.Now).
 func (c Config) Exchange(ctx context.Context, code string, store TokenStore) (*oauth2.Token, error) {
 	tok, err := c.oauth().Exchange(c.ctx(ctx), code)
 	if err != nil {
 		return nil, &AuthError{Err: redactErr(err)}
 	}
+	stampExpiry(tok, c.clock(nil))
 	if err := store.Save(ctx, tok); err != nil {
 		return nil, &AuthError{Err: fmt.Errorf("saving token: %w", err)}
 	}
@@ -92,6 +103,59 @@ func (c Config) TokenSource(ctx context.Context, store TokenStore) oauth2.TokenS
 	return &storeSource{conf: c, ctx: c.ctx(ctx), store: store}
 }
 
+// TokenInvalidator is implemented by the token sources of Config
+// (TokenSource and ClientCredentials). The Client calls InvalidateToken
+// when the API answers 401 to a token that had not reached its recorded
+// expiry (expired early or revoked): the source drops that token so that
+// the next Token call refreshes it (authorization code: the rotated pair
+// is saved in the TokenStore before it is used) or fetches a new one
+// (client credentials). InvalidateToken reports whether a retry can get
+// a different token. Custom token sources may implement it too.
+type TokenInvalidator interface {
+	InvalidateToken(accessToken string) bool
+}
+
+// clockSetter lets NewClient hand its clock to a token source whose
+// Config has none.
+type clockSetter interface {
+	setDefaultClock(now func() time.Time)
+}
+
+// clock returns the clock to measure expiry on: Config.Now, else def,
+// else time.Now.
+func (c Config) clock(def func() time.Time) func() time.Time {
+	switch {
+	case c.Now != nil:
+		return c.Now
+	case def != nil:
+		return def
+	}
+	return time.Now
+}
+
+// stampExpiry sets t.Expiry from expires_in on the given clock (the oauth2
+// package uses the real clock).
+func stampExpiry(t *oauth2.Token, now func() time.Time) {
+	if t == nil {
+		return
+	}
+	secs := t.ExpiresIn
+	if secs <= 0 {
+		// JSON token responses leave ExpiresIn empty; read the raw field.
+		switch v := t.Extra("expires_in").(type) {
+		case float64:
+			secs = int64(v)
+		case json.Number:
+			secs, _ = v.Int64()
+		case string:
+			secs, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	if secs > 0 {
+		t.Expiry = now().Add(time.Duration(secs) * time.Second)
+	}
+}
+
 // ClientCredentials returns a token source for the client credentials
 // grant (a Developer Managed Service Account): it fetches a new token when
 // the current one expires, since these tokens come without a refresh token.
@@ -99,7 +163,53 @@ func (c Config) ClientCredentials(ctx context.Context) oauth2.TokenSource {
 	e := c.env()
 	cc := &clientcredentials.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 		TokenURL: e.AuthURL + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams}
-	return &errSource{oauth2.ReuseTokenSourceWithExpiry(nil, cc.TokenSource(c.ctx(ctx)), c.margin())}
+	return &ccSource{conf: c, cc: cc, ctx: c.ctx(ctx)}
+}
+
+// ccSource caches a client credentials token until RefreshMargin before
+// its expiry (on the configured clock), or until it is invalidated.
+type ccSource struct {
+	conf Config
+	cc   *clientcredentials.Config
+	ctx  context.Context
+
+	mu       sync.Mutex
+	defClock func() time.Time
+	cur      *oauth2.Token
+}
+
+func (s *ccSource) setDefaultClock(now func() time.Time) {
+	s.mu.Lock()
+	s.defClock = now
+	s.mu.Unlock()
+}
+
+// Token returns the cached token, or fetches a new one.
+func (s *ccSource) Token() (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.conf.clock(s.defClock)
+	if s.cur != nil && (s.cur.Expiry.IsZero() || now().Add(s.conf.margin()).Before(s.cur.Expiry)) {
+		return s.cur, nil
+	}
+	t, err := s.cc.Token(s.ctx)
+	if err != nil {
+		return nil, &AuthError{Err: redactErr(err)}
+	}
+	stampExpiry(t, now)
+	s.cur = t
+	return t, nil
+}
+
+// InvalidateToken drops accessToken so that the next Token call fetches
+// a new one.
+func (s *ccSource) InvalidateToken(accessToken string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil && s.cur.AccessToken == accessToken {
+		s.cur = nil
+	}
+	return true
 }
 
 func (c Config) margin() time.Duration {
@@ -109,17 +219,6 @@ func (c Config) margin() time.Duration {
 	return c.RefreshMargin
 }
 
-// errSource wraps token errors in *AuthError with redacted URLs.
-type errSource struct{ src oauth2.TokenSource }
-
-func (s *errSource) Token() (*oauth2.Token, error) {
-	t, err := s.src.Token()
-	if err != nil {
-		return nil, &AuthError{Err: redactErr(err)}
-	}
-	return t, nil
-}
-
 type storeSource struct {
 	conf    Config
 	ctx     context.Context
@@ -127,6 +226,14 @@ type storeSource struct {
 	mu      sync.Mutex
 	cur     *oauth2.Token
 	pending bool // cur is not yet saved
+	// defClock is the Client's clock, used when conf.Now is nil.
+	defClock func() time.Time
+}
+
+func (s *storeSource) setDefaultClock(now func() time.Time) {
+	s.mu.Lock()
+	s.defClock = now
+	s.mu.Unlock()
 }
 
 func (s *storeSource) Token() (*oauth2.Token, error) {
@@ -145,7 +252,8 @@ func (s *storeSource) Token() (*oauth2.Token, error) {
 		}
 		s.pending = false
 	}
-	if s.cur.AccessToken != "" && (s.cur.Expiry.IsZero() || time.Now().Add(s.conf.margin()).Before(s.cur.Expiry)) {
+	now := s.conf.clock(s.defClock)
+	if s.cur.AccessToken != "" && (s.cur.Expiry.IsZero() || now().Add(s.conf.margin()).Before(s.cur.Expiry)) {
 		return s.cur, nil
 	}
 	if s.cur.RefreshToken == "" {
@@ -157,12 +265,38 @@ func (s *storeSource) Token() (*oauth2.Token, error) {
 	if err != nil {
 		return nil, &AuthError{Err: redactErr(err)}
 	}
+	stampExpiry(t, now)
 	s.cur = t
 	if err := s.store.Save(s.ctx, t); err != nil {
 		s.pending = true
 		return nil, &AuthError{Err: fmt.Errorf("saving rotated token: %w", err)}
 	}
 	return t, nil
+}
+
+// InvalidateToken marks accessToken as rejected by the API. If the store
+// already holds a different pair (another process sharing the store has
+// rotated it), that pair is used; otherwise the next Token call refreshes.
+// It reports false when there is no refresh token to try.
+func (s *storeSource) InvalidateToken(accessToken string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil || s.cur.AccessToken != accessToken {
+		return true // not loaded yet, or already replaced
+	}
+	if !s.pending {
+		if t, err := s.store.Load(s.ctx); err == nil && t.AccessToken != "" && t.AccessToken != accessToken {
+			s.cur = t
+			return true
+		}
+	}
+	if s.cur.RefreshToken == "" {
+		return false
+	}
+	stale := *s.cur // copy: callers may still hold the old *Token
+	stale.Expiry = time.Unix(1, 0)
+	s.cur = &stale
+	return true
 }
 
 // ErrNoToken is returned by TokenStore.Load when nothing is stored.
@@ -273,4 +407,90 @@ func (m *MemoryTokenStore) Save(_ context.Context, t *oauth2.Token) error {
 	m.tok = &c
 	m.Saves++
 	return nil
+}
+
+// TokenInfo is what /oauth/token/info says about an access token.
+type TokenInfo struct {
+	ResourceOwnerID  int64    `json:"resource_owner_id"`
+	Scopes           []string `json:"scopes"`
+	ExpiresInSeconds int64    `json:"expires_in_seconds"`
+	Application      struct {
+		UID string `json:"uid"`
+	} `json:"application"`
+	CreatedAt int64 `json:"created_at"` // UNIX seconds
+}
+
+func (c Config) httpClient() *http.Client {
+	if c.HTTPClient != nil {
+		return c.HTTPClient
+	}
+	return http.DefaultClient
+}
+
+// oauthCall sends req to the OAuth host and decodes a 200 JSON body into
+// v. Non-2xx answers become *ErrorResponse (401: matches
+// ErrUnauthorized); the token is never part of an error.
+func (c Config) oauthCall(req *http.Request, v any) error {
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", DefaultUserAgent)
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		if req.Context().Err() != nil {
+			return req.Context().Err()
+		}
+		return redactErr(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedResponse, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return newError(resp, body, c.clock(nil)())
+	}
+	if v != nil && len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, v); err != nil {
+			return fmt.Errorf("%w: %s %s: %v", ErrMalformedResponse, req.Method, req.URL.Path, err)
+		}
+	}
+	return nil
+}
+
+// TokenInfo introspects an access token with GET /oauth/token/info on the
+// environment's OAuth host. An expired or revoked token gives an
+// *ErrorResponse matching ErrUnauthorized.
+func (c Config) TokenInfo(ctx context.Context, accessToken string) (*TokenInfo, error) {
+	if accessToken == "" {
+		return nil, &AuthError{Err: errors.New("no access token given")}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.env().AuthURL+"/oauth/token/info", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	var out TokenInfo
+	if err := c.oauthCall(req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Revoke revokes token (an access or a refresh token) with POST
+// /oauth/revoke; Procore revokes the access token and the refresh token
+// of the pair together, and answers 200 also for an unknown token
+// (research note §2), so a nil error does not prove the token existed.
+func (c Config) Revoke(ctx context.Context, token string) error {
+	if token == "" {
+		return &AuthError{Err: errors.New("no token given")}
+	}
+	form := url.Values{"token": {token}, "client_id": {c.ClientID}}
+	if c.ClientSecret != "" {
+		form.Set("client_secret", c.ClientSecret)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.env().AuthURL+"/oauth/revoke", strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.oauthCall(req, nil)
 }

@@ -11,7 +11,10 @@
 // Every request carries the Procore-Company-Id header, a User-Agent and,
 // on Procore hosts only, the bearer token from an oauth2.TokenSource (see
 // Config and TokenStore for the authorization code flow with single-use
-// refresh tokens, and client credentials). Retries live in one place
+// refresh tokens, and client credentials). A 401 to a token that had not
+// reached its recorded expiry makes the token source refresh once (see
+// TokenInvalidator) and the request is retried once; a second 401 is an
+// *ErrorResponse matching ErrUnauthorized. Retries live in one place
 // (hashicorp/go-retryablehttp with Procore's policy), and every response
 // feeds a storage.Pacer so that all users of one token share one budget.
 package procore
@@ -159,6 +162,8 @@ func NewClient(opts Options) (*Client, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	} else if cs, ok := opts.TokenSource.(clockSetter); ok {
+		cs.setDefaultClock(opts.Now) // Config.Now, when set, still wins
 	}
 	if opts.TrustedHost == nil {
 		apiHost := strings.ToLower(base.Host)
@@ -339,6 +344,11 @@ func (c *Client) newRequest(ctx context.Context, method, urlStr string, body any
 // responses become *ErrorResponse or *RateLimitError.
 func (c *Client) do(req *retryablehttp.Request, v any) (*Response, error) {
 	resp, err := c.api.Do(req)
+	if err == nil && c.reauth(resp) {
+		// One refresh and one retry after a 401; a second 401 is returned.
+		resp.Body.Close()
+		resp, err = c.api.Do(req)
+	}
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -360,6 +370,22 @@ func (c *Client) do(req *retryablehttp.Request, v any) (*Response, error) {
 		}
 	}
 	return r, nil
+}
+
+// reauth reports whether resp is a 401 to an authenticated request whose
+// token the token source has now dropped, so that one retry will carry a
+// fresh token (research note §2: "The access token is invalid" for
+// expired and revoked tokens alike).
+func (c *Client) reauth(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusUnauthorized || resp.Request == nil {
+		return false
+	}
+	stale, ok := strings.CutPrefix(resp.Request.Header.Get("Authorization"), "Bearer ")
+	if !ok || stale == "" {
+		return false
+	}
+	inv, ok := c.opts.TokenSource.(TokenInvalidator)
+	return ok && inv.InvalidateToken(stale)
 }
 
 // get is newRequest + do for GET.

@@ -148,7 +148,18 @@ func TestContract(t *testing.T) {
 		"RestV10WebhooksHooksHookIdDeliveriesGet", "RestV10WebhooksHooksIdDelete",
 		"RestV10ImageCategoriesGet", "RestV10ImageCategoriesPost", "RestV10ImageCategoriesIdPatch",
 		"RestV10ImageCategoriesIdDelete", "RestV10ImagesGet", "RestV10ImagesPost", "RestV10ImagesIdGet",
-		"RestV10ImagesIdPatch", "RestV10ImagesIdDelete"} {
+		"RestV10ImagesIdPatch", "RestV10ImagesIdDelete", "OauthTokenInfoGet", "OauthRevokePost",
+		"RestV20CompaniesCompanyIdProjectsProjectIdWebhooksHooksGet", "RestV20CompaniesCompanyIdProjectsProjectIdWebhooksHooksPost",
+		"RestV20CompaniesCompanyIdProjectsProjectIdWebhooksHooksHookIdTriggersGet",
+		"RestV20CompaniesCompanyIdProjectsProjectIdWebhooksHooksHookIdTriggersBulkPost",
+		"RestV20CompaniesCompanyIdProjectsProjectIdWebhooksResourcesGet",
+		"RestV20CompaniesCompanyIdWebhooksHooksPost", "RestV20CompaniesCompanyIdWebhooksHooksGet",
+		"RestV20CompaniesCompanyIdWebhooksHooksIdGet", "RestV20CompaniesCompanyIdWebhooksHooksIdPatch",
+		"RestV20CompaniesCompanyIdWebhooksHooksIdDelete", "RestV20CompaniesCompanyIdWebhooksHooksHookIdTriggersPost",
+		"RestV20CompaniesCompanyIdWebhooksHooksHookIdTriggersGet", "RestV20CompaniesCompanyIdWebhooksHooksHookIdTriggersBulkPost",
+		"RestV20CompaniesCompanyIdWebhooksHooksHookIdTriggersBulkDelete",
+		"RestV20CompaniesCompanyIdWebhooksHooksHookIdTriggersIdDelete",
+		"RestV20CompaniesCompanyIdWebhooksHooksHookIdDeliveriesGet", "RestV20CompaniesCompanyIdWebhooksResourcesGet"} {
 		require.Containsf(t, seen, op, "the scenario did not exercise %s", op)
 	}
 }
@@ -228,6 +239,54 @@ func exerciseClient(t *testing.T, srv *procoretest.Server, c *procore.Client) {
 	require.NotEmpty(t, dels)
 	_, err = c.Webhooks.DeleteHook(ctx, wsc, h.ID)
 	require.NoError(t, err)
+	// v1.0 hooks and triggers directly.
+	h1, _, err := c.Webhooks.CreateHook(ctx, wsc, procore.Hook{APIVersion: "v2.0", Namespace: "contract-v1", DestinationURL: hs.URL})
+	require.NoError(t, err)
+	_, _, err = c.Webhooks.CreateTrigger(ctx, wsc, h1.ID, "v2.0", procore.Trigger{ResourceName: "Project Files", EventType: "create"})
+	require.NoError(t, err)
+	_, _, err = c.Webhooks.ListTriggers(ctx, wsc, h1.ID)
+	require.NoError(t, err)
+	_, _, err = c.Webhooks.ListHooks(ctx, wsc, "contract-v1")
+	require.NoError(t, err)
+	// v2.0 at company level: every hooks, triggers, deliveries and
+	// resources endpoint.
+	csc := procore.WebhookScope{CompanyID: srv.CompanyID}
+	res, _, err := c.Webhooks.ListResources(ctx, csc, "v2.0", nil)
+	require.NoError(t, err)
+	require.NotEmpty(t, res)
+	h2, _, err := c.Webhooks.CreateHookV2(ctx, csc, "contract-v2", hs.URL, "Bearer y-secret", "v2.0")
+	require.NoError(t, err)
+	hooks2, _, err := c.Webhooks.ListHooksV2(ctx, csc, "contract-v2", "v2.0", &procore.ListOptions{PerPage: 100})
+	require.NoError(t, err)
+	require.Len(t, hooks2, 1)
+	_, _, err = c.Webhooks.GetHookV2(ctx, csc, h2.ID)
+	require.NoError(t, err)
+	_, _, err = c.Webhooks.UpdateHookV2(ctx, csc, h2.ID, procore.HookV2Update{Status: "active", Authorization: "Bearer z-secret"})
+	require.NoError(t, err)
+	tr, _, err := c.Webhooks.CreateTriggerV2(ctx, csc, h2.ID, "Company Files", "create")
+	require.NoError(t, err)
+	bulk, err := c.Webhooks.CreateTriggersBulk(ctx, csc, h2.ID, []procore.TriggerV2{
+		{ResourceName: "Company Files", EventType: "update"}, {ResourceName: "Company Folders", EventType: "create"}})
+	require.NoError(t, err)
+	_, _, err = c.Webhooks.ListTriggersV2(ctx, csc, h2.ID, nil)
+	require.NoError(t, err)
+	_, err = srv.UIPutFile(procoretest.CompanyDocs(srv.CompanyID), "hooked-v2.txt", []byte("x"))
+	require.NoError(t, err)
+	srv.WaitWebhooks()
+	dv, _, err := c.Webhooks.ListDeliveriesV2(ctx, csc, h2.ID, &procore.DeliveryListOptions{Status: "succeeded", EventType: "create"})
+	require.NoError(t, err)
+	require.NotEmpty(t, dv)
+	_, err = c.Webhooks.DeleteTriggersBulk(ctx, csc, h2.ID, []string{bulk[0].ID, bulk[1].ID})
+	require.NoError(t, err)
+	_, err = c.Webhooks.DeleteTriggerV2(ctx, csc, h2.ID, tr.ID)
+	require.NoError(t, err)
+	_, err = c.Webhooks.DeleteHookV2(ctx, csc, h2.ID)
+	require.NoError(t, err)
+	// OAuth introspection and revocation.
+	info, err := conf.TokenInfo(ctx, srv.IssueToken())
+	require.NoError(t, err)
+	require.Equal(t, srv.UserID, info.ResourceOwnerID)
+	require.NoError(t, conf.Revoke(ctx, srv.IssueToken()))
 
 	// Photos through the storage: albums and images.
 	ps := procore.NewProjectPhotos(c, srv.ProjectID, nil)
@@ -313,7 +372,7 @@ func checkRequest(t *testing.T, spec *endpointSpec, ex procoretest.Exchange) {
 	// also takes JSON (SOURCE.md item 6); the research note (§9.1, §10.1)
 	// lists JSON as accepted, and the OAuth token endpoint declares JSON
 	// while the docs use forms (§2). So the body is checked by structure.
-	var body map[string]any
+	var body any // an object, or an array for the v2.0 bulk endpoints
 	ct := ex.Request.Header.Get("Content-Type")
 	if strings.HasPrefix(ct, "application/json") {
 		require.NoError(t, json.Unmarshal(ex.ReqBody, &body), "request body is not JSON")

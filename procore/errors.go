@@ -18,7 +18,7 @@ import (
 // Code, Message, Details and Errors, and Body keeps the raw text. It
 // matches storage error kinds with errors.Is (404 → storage.ErrNotFound,
 // 409 → ErrAlreadyExists, 403 → ErrPermissionDenied, 413 → ErrTooLarge,
-// 429 → ErrThrottled).
+// 429 → ErrThrottled) and 401 with ErrUnauthorized.
 type ErrorResponse struct {
 	StatusCode int
 	Method     string
@@ -63,6 +63,8 @@ func (e *ErrorResponse) Error() string {
 // Is maps the status to a storage error kind.
 func (e *ErrorResponse) Is(target error) bool {
 	switch e.StatusCode {
+	case http.StatusUnauthorized:
+		return target == ErrUnauthorized
 	case http.StatusNotFound, http.StatusGone:
 		return target == storage.ErrNotFound
 	case http.StatusConflict:
@@ -76,6 +78,12 @@ func (e *ErrorResponse) Is(target error) bool {
 	}
 	return false
 }
+
+// ErrUnauthorized is matched (errors.Is) by an *ErrorResponse with status
+// 401: the API rejected the access token (expired early, revoked, or the
+// app was disconnected) even after the Client refreshed it once and
+// retried, or the token source could not offer another token.
+var ErrUnauthorized = errors.New("procore: access token rejected (401)")
 
 // RateLimitError is a 429 (or a 503 with Retry-After) that the client did
 // not retry, because retries were exhausted or the wait exceeded

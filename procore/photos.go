@@ -218,6 +218,22 @@ type PhotosOptions struct {
 // content, so Move with a new name gives ErrUnsupported and Put over an
 // existing name replaces the image (a new ID). Version is updated_at.
 // Watch is fed by the webhook receiver ("Images", "Image Categories").
+//
+// PhotosStorage deliberately has no storage.ChangeFeed, so the engine
+// lists it in full. The research note (§11, §22) offers no deletion
+// signal: deleted images leave /images listings, filters[updated_at]
+// shows only live images, and ids_with_images and the albums' count only
+// describe what is live now. A count-based check (live images created up
+// to a bound, compared with the count the cursor recorded, plus
+// filters[updated_at] for creations and moves) can detect that some
+// deletion happened, but never which image, and it cannot see an image
+// that was created after the cursor was taken, listed by the engine's
+// full listing, then deleted: the engine takes LatestCursor before it
+// lists, so that image is covered by neither the cursor's count nor any
+// later listing. Closing that gap needs state shared between List and the
+// cursor that does not survive a restart, and the feed would still fall
+// back (ErrCursorExpired) on every deletion. Webhooks ("Images" delete
+// events) plus the full listing are the correct, cheap-enough path.
 type PhotosStorage struct {
 	c         *Client
 	projectID int64

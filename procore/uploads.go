@@ -348,6 +348,7 @@ func (s *UploadsService) complete(ctx context.Context, sc Scope, uuid string, se
 // non-zero offset asks for a byte range.
 func (c *Client) Download(ctx context.Context, rawURL string, offset int64) (io.ReadCloser, error) {
 	u := rawURL
+	reauthed := false
 	for hop := 0; hop < 10; hop++ {
 		pu, err := url.Parse(u)
 		if err != nil {
@@ -363,6 +364,12 @@ func (c *Client) Download(ctx context.Context, rawURL string, offset int64) (io.
 			req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
 		}
 		resp, err := c.api.Do(req)
+		if err == nil && trusted && !reauthed && c.reauth(resp) {
+			// One refresh and one retry after a 401 (see Client.do).
+			reauthed = true
+			resp.Body.Close()
+			resp, err = c.api.Do(req)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

@@ -154,48 +154,19 @@ var (
 // cheap and safe. authorization, when not empty, is sent by Procore as the
 // Authorization header of each delivery (check it with
 // Receiver.Authorization).
+//
+// It uses the v2.0 endpoints the research note describes as current
+// (§21.3: scoped paths, bulk triggers, and the resource list as the
+// authority on resource names); see RegisterHookV2, whose
+// *UnsubscribableError it passes on next to the hook. The returned Hook
+// is the v2.0 hook in the v1.0 shape (v1.0 and v2.0 manage the same
+// hooks, so its ID works with ListDeliveries and DeleteHook).
 func (s *WebhooksService) RegisterHook(ctx context.Context, sc WebhookScope, namespace, destination, authorization, payloadVersion string, resources []string) (*Hook, error) {
-	if payloadVersion == "" {
-		payloadVersion = "v2.0"
-	}
-	hooks, _, err := s.ListHooks(ctx, sc, namespace)
-	if err != nil {
-		return nil, err
-	}
-	var h *Hook
-	for i := range hooks {
-		if hooks[i].DestinationURL == destination {
-			h = &hooks[i]
-		}
-	}
+	h, err := s.RegisterHookV2(ctx, sc, namespace, destination, authorization, payloadVersion, resources)
 	if h == nil {
-		nh := Hook{APIVersion: payloadVersion, Namespace: namespace, DestinationURL: destination}
-		if authorization != "" {
-			nh.DestinationHeaders = map[string]string{"Authorization": authorization}
-		}
-		if h, _, err = s.CreateHook(ctx, sc, nh); err != nil {
-			return nil, err
-		}
-	}
-	have := map[string]bool{}
-	ts, _, err := s.ListTriggers(ctx, sc, h.ID)
-	if err != nil {
 		return nil, err
 	}
-	for _, t := range ts {
-		have[t.ResourceName+"\x00"+strings.ToLower(t.EventType)] = true
-	}
-	for _, r := range resources {
-		for _, ev := range []string{"create", "update", "delete"} {
-			if have[r+"\x00"+ev] {
-				continue
-			}
-			if _, _, err := s.CreateTrigger(ctx, sc, h.ID, payloadVersion, Trigger{ResourceName: r, EventType: ev}); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return h, nil
+	return hookV1(h), err
 }
 
 // ---- receiver ----

@@ -27,6 +27,7 @@ func (s *Server) issueLocked(userID int64, clientID string, clientCredentials bo
 	if withRefresh {
 		rt := hex.EncodeToString(randBytes(24))
 		s.refresh[rt] = &grant{UserID: userID, ClientID: clientID}
+		s.access[at].Refresh = rt
 		resp["refresh_token"] = rt
 	}
 	return resp, at
@@ -105,7 +106,9 @@ func (c *call) oauthTokenInfo() {
 	})
 }
 
-// oauthRevoke always answers 200, as Procore does, and revokes the token.
+// oauthRevoke always answers 200, as Procore does (also for an unknown
+// token: research note §2), and revokes the token together with the
+// other half of its pair.
 func (c *call) oauthRevoke() {
 	f, ok := c.form()
 	if !ok {
@@ -113,8 +116,7 @@ func (c *call) oauthRevoke() {
 	}
 	t, _ := str(f, "token")
 	c.s.mu.Lock()
-	delete(c.s.access, t)
-	delete(c.s.refresh, t)
+	c.s.revokeLocked(t)
 	c.s.mu.Unlock()
 	writeJSON(c.w, http.StatusOK, map[string]any{})
 }

@@ -150,6 +150,7 @@ type accessToken struct {
 	ClientCredentials bool
 	Created, Expires  time.Time
 	Scopes            []string
+	Refresh           string // the refresh token issued with it ("" for client credentials)
 }
 
 // New starts a fake holding one company, one project, one user and one
@@ -281,6 +282,76 @@ func (s *Server) ExpireTokens() {
 	for k := range s.access {
 		delete(s.access, k)
 	}
+}
+
+// ExpireToken makes one access token expire now, before the expiry its
+// token response announced (as when Procore shortens lifetimes or the
+// clocks disagree): the API answers 401 "The access token is invalid".
+// Its refresh token stays valid. It reports whether the token was known.
+func (s *Server) ExpireToken(accessToken string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok := s.access[accessToken]
+	if tok == nil {
+		return false
+	}
+	tok.Expires = s.now()
+	return true
+}
+
+// RevokeToken revokes a token as POST /oauth/revoke does (or as a user
+// disconnecting the app would): an access token and the refresh token
+// of its pair are both revoked, whichever of the two is given. It reports
+// whether the token was known.
+func (s *Server) RevokeToken(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.revokeLocked(token)
+}
+
+// revokeLocked revokes token and its pair. Caller holds s.mu.
+func (s *Server) revokeLocked(token string) bool {
+	known := false
+	if at := s.access[token]; at != nil {
+		known = true
+		delete(s.access, token)
+		if at.Refresh != "" {
+			delete(s.refresh, at.Refresh)
+		}
+	}
+	if _, ok := s.refresh[token]; ok {
+		known = true
+		delete(s.refresh, token)
+		for k, at := range s.access {
+			if at.Refresh == token {
+				delete(s.access, k)
+			}
+		}
+	}
+	return known
+}
+
+// RevokeAll revokes every access and refresh token issued so far, as
+// when the app is uninstalled: only a new authorization (or, for client
+// credentials, a new token request) gets access again.
+func (s *Server) RevokeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access = map[string]*accessToken{}
+	s.refresh = map[string]*grant{}
+}
+
+// ValidTokens returns how many access tokens are currently valid.
+func (s *Server) ValidTokens() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, at := range s.access {
+		if s.now().Before(at.Expires) {
+			n++
+		}
+	}
+	return n
 }
 
 // sign returns an HMAC signature of parts, used for presigned URLs.

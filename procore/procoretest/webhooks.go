@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +25,8 @@ type hook struct {
 	Namespace            string
 	DestinationURL       string
 	Headers              map[string]string
+	Status               string // active or disabled (v2.0)
+	CreatedAt, UpdatedAt time.Time
 }
 
 type trigger struct {
@@ -80,6 +83,7 @@ func (s *Server) webhookRoutes(r func(pattern, op string, mode authMode, h handl
 	r("GET "+p+"/{hook_id}/triggers", "RestV10WebhooksHooksHookIdTriggersGet", authCompany, (*call).listTriggers)
 	r("DELETE "+p+"/{hook_id}/triggers/{id}", "RestV10WebhooksHooksHookIdTriggersIdDelete", authCompany, (*call).deleteTrigger)
 	r("GET "+p+"/{hook_id}/deliveries", "RestV10WebhooksHooksHookIdDeliveriesGet", authCompany, (*call).listDeliveries)
+	s.webhookV2Routes(r)
 }
 
 // webhookScope reads company_id or project_id from m (body or query) and
@@ -139,7 +143,8 @@ func (c *call) createHook() {
 		return
 	}
 	body := obj(f, "hook")
-	h := &hook{CompanyID: cid, ProjectID: pid, UserID: c.token.UserID, Headers: map[string]string{}}
+	now := c.s.now()
+	h := &hook{CompanyID: cid, ProjectID: pid, UserID: c.token.UserID, Headers: map[string]string{}, CreatedAt: now, UpdatedAt: now}
 	h.APIVersion, _ = str(body, "api_version")
 	h.Namespace, _ = str(body, "namespace")
 	h.DestinationURL, _ = str(body, "destination_url")
@@ -358,7 +363,7 @@ func (s *Server) emit(companyID, projectID int64, resource, event string, resour
 	wh.mu.Lock()
 	defer wh.mu.Unlock()
 	for _, h := range wh.hooks {
-		if !(h.ProjectID != 0 && h.ProjectID == projectID) && !(h.ProjectID == 0 && h.CompanyID == companyID) {
+		if !(h.ProjectID != 0 && h.ProjectID == projectID) && !(h.ProjectID == 0 && h.CompanyID == companyID) || h.Status == "disabled" {
 			continue
 		}
 		matched := false
@@ -457,4 +462,536 @@ func (s *Server) Deliveries() (total, ok int) {
 		}
 	}
 	return total, ok
+}
+
+// ---- v2.0 (research note §21.3): company- and project-scoped paths,
+// {"data": …} bodies, string IDs, page/per_page pagination. v2.0 and v1.0
+// share the same hooks and triggers. ----
+
+func (s *Server) webhookV2Routes(r func(pattern, op string, mode authMode, h handler)) {
+	for _, sc := range []struct{ path, op string }{
+		{"/rest/v2.0/companies/{company_id}/webhooks", "RestV20CompaniesCompanyIdWebhooks"},
+		{"/rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks", "RestV20CompaniesCompanyIdProjectsProjectIdWebhooks"},
+	} {
+		p, op := sc.path, sc.op
+		r("POST "+p+"/hooks", op+"HooksPost", authCompany, (*call).createHookV2)
+		r("GET "+p+"/hooks", op+"HooksGet", authCompany, (*call).listHooksV2)
+		r("GET "+p+"/hooks/{id}", op+"HooksIdGet", authCompany, (*call).getHookV2)
+		r("PATCH "+p+"/hooks/{id}", op+"HooksIdPatch", authCompany, (*call).patchHookV2)
+		r("DELETE "+p+"/hooks/{id}", op+"HooksIdDelete", authCompany, (*call).deleteHookV2)
+		r("GET "+p+"/hooks/{hook_id}/triggers", op+"HooksHookIdTriggersGet", authCompany, (*call).listTriggersV2)
+		r("POST "+p+"/hooks/{hook_id}/triggers", op+"HooksHookIdTriggersPost", authCompany, (*call).createTriggerV2)
+		r("POST "+p+"/hooks/{hook_id}/triggers/bulk", op+"HooksHookIdTriggersBulkPost", authCompany, (*call).bulkCreateTriggersV2)
+		r("DELETE "+p+"/hooks/{hook_id}/triggers/bulk", op+"HooksHookIdTriggersBulkDelete", authCompany, (*call).bulkDeleteTriggersV2)
+		r("DELETE "+p+"/hooks/{hook_id}/triggers/{id}", op+"HooksHookIdTriggersIdDelete", authCompany, (*call).deleteTriggerV2)
+		r("GET "+p+"/hooks/{hook_id}/deliveries", op+"HooksHookIdDeliveriesGet", authCompany, (*call).listDeliveriesV2)
+		r("GET "+p+"/resources", op+"ResourcesGet", authCompany, (*call).listResourcesV2)
+	}
+}
+
+// MaxBulkTriggers is how many triggers one bulk request may carry (the
+// v1.0 description says "Max 500 triggers"; more gives 413).
+const MaxBulkTriggers = 500
+
+// v2Scope resolves the path's company (and project) against the company
+// header.
+func (c *call) v2Scope() (companyID, projectID int64, ok bool) {
+	cid, err := strconv.ParseInt(c.r.PathValue("company_id"), 10, 64)
+	if err != nil || cid != c.companyID {
+		writeV2Error(c.w, http.StatusNotFound, "Company not found")
+		return 0, 0, false
+	}
+	if raw := c.r.PathValue("project_id"); raw != "" {
+		pid, err := strconv.ParseInt(raw, 10, 64)
+		c.s.mu.Lock()
+		sc := c.s.scopes[projectScopeKey(pid)]
+		c.s.mu.Unlock()
+		if err != nil || sc == nil || sc.companyID != cid {
+			writeV2Error(c.w, http.StatusNotFound, "Project not found")
+			return 0, 0, false
+		}
+		return 0, pid, true
+	}
+	return cid, 0, true
+}
+
+// writeV2Error writes the v2.x standard error {"error":{"code":
+// "NOT_FOUND","message",…}} (research note §7).
+func writeV2Error(w http.ResponseWriter, status int, msg string) {
+	code := strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg, "details": []any{}}})
+}
+
+func strID(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return itoa(v)
+}
+
+func (wh *webhookState) hookJSONV2(h *hook, companyID int64) map[string]any {
+	n := 0
+	for _, t := range wh.triggers {
+		if t.HookID == h.ID {
+			n++
+		}
+	}
+	status := h.Status
+	if status == "" {
+		status = "active"
+	}
+	cid := h.CompanyID
+	if cid == 0 {
+		cid = companyID
+	}
+	return map[string]any{"id": itoa(h.ID), "status": status, "payload_version": h.APIVersion, "namespace": h.Namespace,
+		"destination_headers": maskAuth(h.Headers), "destination_url": h.DestinationURL, "trigger_count": n,
+		"company_id": strID(cid), "project_id": strID(h.ProjectID), "created_at": ts(h.CreatedAt), "updated_at": ts(h.UpdatedAt)}
+}
+
+func triggerJSONV2(t *trigger) map[string]any {
+	return map[string]any{"id": itoa(t.ID), "webhook_hook_id": itoa(t.HookID), "resource_name": t.ResourceName,
+		"event_type": t.EventType, "company_id": strID(t.CompanyID), "project_id": strID(t.ProjectID)}
+}
+
+// hookV2 resolves {param} to a hook of the path's scope.
+func (c *call) hookV2(param string) (*hook, int64) {
+	cid, pid, ok := c.v2Scope()
+	if !ok {
+		return nil, 0
+	}
+	id, _ := strconv.ParseInt(c.r.PathValue(param), 10, 64)
+	wh := c.s.webhooks()
+	wh.mu.Lock()
+	h := wh.hooks[id]
+	wh.mu.Unlock()
+	if h == nil || h.CompanyID != cid || h.ProjectID != pid {
+		writeV2Error(c.w, http.StatusNotFound, "Hook not found")
+		return nil, 0
+	}
+	return h, c.companyID
+}
+
+// applyHookBody sets the hook fields present in body; it reports a
+// validation failure (already written) as false.
+func (c *call) applyHookBody(h *hook, body map[string]any, create bool) bool {
+	if v, ok := str(body, "payload_version"); ok || create {
+		switch v {
+		case "v2.0", "v3.0", "v4.0":
+			h.APIVersion = v
+		default:
+			writeV2Error(c.w, http.StatusBadRequest, "payload_version must be v2.0, v3.0 or v4.0")
+			return false
+		}
+	}
+	if v, ok := str(body, "namespace"); ok || create {
+		if v == "" {
+			writeV2Error(c.w, http.StatusBadRequest, "namespace is required")
+			return false
+		}
+		h.Namespace = v
+	}
+	if v, ok := str(body, "destination_url"); ok || create {
+		if !strings.HasPrefix(v, "http") {
+			writeV2Error(c.w, http.StatusBadRequest, "destination_url must be an http(s) URL")
+			return false
+		}
+		h.DestinationURL = v
+	}
+	if hdrs := obj(body, "destination_headers"); hdrs != nil {
+		h.Headers = map[string]string{}
+		for k, v := range hdrs {
+			if sv, ok := v.(string); ok {
+				h.Headers[k] = sv
+			}
+		}
+	}
+	if v, ok := str(body, "status"); ok {
+		if v != "active" && v != "disabled" {
+			writeV2Error(c.w, http.StatusBadRequest, "status must be active or disabled")
+			return false
+		}
+		h.Status = v
+	}
+	return true
+}
+
+func (c *call) createHookV2() {
+	cid, pid, ok := c.v2Scope()
+	if !ok {
+		return
+	}
+	f, ok := c.form()
+	if !ok {
+		return
+	}
+	now := c.s.now()
+	h := &hook{CompanyID: cid, ProjectID: pid, UserID: c.token.UserID, Headers: map[string]string{}, Status: "active",
+		CreatedAt: now, UpdatedAt: now}
+	if !c.applyHookBody(h, f, true) {
+		return
+	}
+	wh := c.s.webhooks()
+	c.s.mu.Lock()
+	h.ID = c.s.newID()
+	c.s.mu.Unlock()
+	wh.mu.Lock()
+	wh.hooks[h.ID] = h
+	out := wh.hookJSONV2(h, c.companyID)
+	wh.mu.Unlock()
+	writeJSON(c.w, http.StatusCreated, map[string]any{"data": out})
+}
+
+func (c *call) listHooksV2() {
+	cid, pid, ok := c.v2Scope()
+	if !ok {
+		return
+	}
+	q := c.r.URL.Query()
+	wh := c.s.webhooks()
+	wh.mu.Lock()
+	var list []*hook
+	for _, h := range wh.hooks {
+		if h.CompanyID == cid && h.ProjectID == pid && (q.Get("namespace") == "" || q.Get("namespace") == h.Namespace) &&
+			(q.Get("payload_version") == "" || q.Get("payload_version") == h.APIVersion) {
+			list = append(list, h)
+		}
+	}
+	wh.mu.Unlock()
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	lo, hi, ok := c.paginateV2(len(list))
+	if !ok {
+		return
+	}
+	out := []any{}
+	wh.mu.Lock()
+	for _, h := range list[lo:hi] {
+		out = append(out, wh.hookJSONV2(h, c.companyID))
+	}
+	wh.mu.Unlock()
+	writeJSON(c.w, http.StatusOK, map[string]any{"data": out})
+}
+
+// paginateV2 paginates as v2.x does: default 10 per page, at most 100.
+func (c *call) paginateV2(n int) (lo, hi int, ok bool) {
+	q := c.r.URL.Query()
+	if v := q.Get("per_page"); v == "" {
+		q.Set("per_page", "10")
+	} else if p, err := strconv.Atoi(v); err == nil && p > 100 {
+		q.Set("per_page", "100")
+	}
+	c.r.URL.RawQuery = q.Encode()
+	return c.paginate(n)
+}
+
+func (c *call) getHookV2() {
+	h, company := c.hookV2("id")
+	if h == nil {
+		return
+	}
+	wh := c.s.webhooks()
+	wh.mu.Lock()
+	out := wh.hookJSONV2(h, company)
+	wh.mu.Unlock()
+	writeJSON(c.w, http.StatusOK, map[string]any{"data": out})
+}
+
+func (c *call) patchHookV2() {
+	h, company := c.hookV2("id")
+	if h == nil {
+		return
+	}
+	f, ok := c.form()
+	if !ok {
+		return
+	}
+	wh := c.s.webhooks()
+	wh.mu.Lock()
+	updated := *h
+	wh.mu.Unlock()
+	if !c.applyHookBody(&updated, f, false) {
+		return
+	}
+	updated.UpdatedAt = c.s.now()
+	wh.mu.Lock()
+	*h = updated
+	out := wh.hookJSONV2(h, company)
+	wh.mu.Unlock()
+	writeJSON(c.w, http.StatusOK, map[string]any{"data": out})
+}
+
+func (c *call) deleteHookV2() {
+	h, _ := c.hookV2("id")
+	if h == nil {
+		return
+	}
+	wh := c.s.webhooks()
+	wh.mu.Lock()
+	delete(wh.hooks, h.ID)
+	for id, t := range wh.triggers {
+		if t.HookID == h.ID {
+			delete(wh.triggers, id)
+		}
+	}
+	wh.mu.Unlock()
+	c.w.WriteHeader(http.StatusNoContent)
+}
+
+func (c *call) listTriggersV2() {
+	h, _ := c.hookV2("hook_id")
+	if h == nil {
+		return
+	}
+	wh := c.s.webhooks()
+	wh.mu.Lock()
+	var list []*trigger
+	for _, t := range wh.triggers {
+		if t.HookID == h.ID {
+			list = append(list, t)
+		}
+	}
+	wh.mu.Unlock()
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	lo, hi, ok := c.paginateV2(len(list))
+	if !ok {
+		return
+	}
+	out := []any{}
+	for _, t := range list[lo:hi] {
+		out = append(out, triggerJSONV2(t))
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"data": out})
+}
+
+// newTriggerV2 validates and stores one trigger; it returns the trigger
+// or the reason it was refused.
+func (c *call) newTriggerV2(h *hook, body map[string]any) (*trigger, string) {
+	t := &trigger{HookID: h.ID, CompanyID: h.CompanyID, ProjectID: h.ProjectID, UserID: c.token.UserID}
+	t.ResourceName, _ = str(body, "resource_name")
+	ev, _ := str(body, "event_type")
+	t.EventType = strings.ToLower(ev)
+	if t.ResourceName == "" || (t.EventType != "create" && t.EventType != "update" && t.EventType != "delete") {
+		return nil, "resource_name and event_type (create, update, delete) are required"
+	}
+	if r, ok := webhookResources[t.ResourceName]; !ok || r.project != (h.ProjectID != 0) || slices.Contains(r.except, t.EventType) {
+		return nil, "Resource " + t.ResourceName + " cannot be subscribed to for " + t.EventType + " events in this scope"
+	}
+	wh := c.s.webhooks()
+	wh.mu.Lock()
+	defer wh.mu.Unlock()
+	for _, o := range wh.triggers {
+		if o.HookID == h.ID && o.ResourceName == t.ResourceName && o.EventType == t.EventType {
+			return nil, "Trigger already exists"
+		}
+	}
+	c.s.mu.Lock()
+	t.ID = c.s.newID()
+	c.s.mu.Unlock()
+	wh.triggers[t.ID] = t
+	return t, ""
+}
+
+func (c *call) createTriggerV2() {
+	h, _ := c.hookV2("hook_id")
+	if h == nil {
+		return
+	}
+	f, ok := c.form()
+	if !ok {
+		return
+	}
+	t, why := c.newTriggerV2(h, f)
+	if t == nil {
+		writeV2Error(c.w, http.StatusBadRequest, why)
+		return
+	}
+	writeJSON(c.w, http.StatusCreated, map[string]any{"data": triggerJSONV2(t)})
+}
+
+// bulkCreateTriggersV2 takes a JSON array of {resource_name, event_type}:
+// 201 when all were created, 207 with data and errors when some failed,
+// 413 beyond MaxBulkTriggers.
+func (c *call) bulkCreateTriggersV2() {
+	h, _ := c.hookV2("hook_id")
+	if h == nil {
+		return
+	}
+	var items []map[string]any
+	if err := json.Unmarshal(c.body, &items); err != nil {
+		writeV2Error(c.w, http.StatusBadRequest, "body must be a JSON array of triggers")
+		return
+	}
+	if len(items) > MaxBulkTriggers {
+		writeV2Error(c.w, http.StatusRequestEntityTooLarge, "at most "+strconv.Itoa(MaxBulkTriggers)+" triggers per request")
+		return
+	}
+	created, failed := []any{}, []any{}
+	for _, it := range items {
+		if t, why := c.newTriggerV2(h, it); t != nil {
+			created = append(created, triggerJSONV2(t))
+		} else {
+			failed = append(failed, map[string]any{"trigger": it, "errors": []string{why}})
+		}
+	}
+	if len(failed) > 0 {
+		writeJSON(c.w, http.StatusMultiStatus, map[string]any{"data": created, "errors": failed})
+		return
+	}
+	writeJSON(c.w, http.StatusCreated, map[string]any{"data": created})
+}
+
+// bulkDeleteTriggersV2 takes a JSON array of trigger IDs: 200 with
+// data.succeeded, 207 with errors for unknown IDs.
+func (c *call) bulkDeleteTriggersV2() {
+	h, _ := c.hookV2("hook_id")
+	if h == nil {
+		return
+	}
+	var ids []string
+	if err := json.Unmarshal(c.body, &ids); err != nil {
+		writeV2Error(c.w, http.StatusBadRequest, "body must be a JSON array of trigger IDs")
+		return
+	}
+	if len(ids) > MaxBulkTriggers {
+		writeV2Error(c.w, http.StatusRequestEntityTooLarge, "at most "+strconv.Itoa(MaxBulkTriggers)+" triggers per request")
+		return
+	}
+	wh := c.s.webhooks()
+	wh.mu.Lock()
+	succeeded, failed := []string{}, []any{}
+	for _, raw := range ids {
+		id, _ := strconv.ParseInt(raw, 10, 64)
+		if t := wh.triggers[id]; t != nil && t.HookID == h.ID {
+			delete(wh.triggers, id)
+			succeeded = append(succeeded, raw)
+		} else {
+			failed = append(failed, map[string]any{"id": raw, "errors": []string{"Trigger not found"}})
+		}
+	}
+	wh.mu.Unlock()
+	if len(failed) > 0 {
+		writeJSON(c.w, http.StatusMultiStatus, map[string]any{"data": map[string]any{"succeeded": succeeded}, "errors": failed})
+		return
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"data": map[string]any{"succeeded": succeeded}})
+}
+
+func (c *call) deleteTriggerV2() {
+	h, _ := c.hookV2("hook_id")
+	if h == nil {
+		return
+	}
+	id, _ := strconv.ParseInt(c.r.PathValue("id"), 10, 64)
+	wh := c.s.webhooks()
+	wh.mu.Lock()
+	t := wh.triggers[id]
+	if t != nil && t.HookID == h.ID {
+		delete(wh.triggers, id)
+	}
+	wh.mu.Unlock()
+	if t == nil || t.HookID != h.ID {
+		writeV2Error(c.w, http.StatusNotFound, "Trigger not found")
+		return
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+}
+
+// listDeliveriesV2 filters on filter[status] (succeeded, failed, …),
+// filter[resource_name], filter[event_type], and pages with page/per_page.
+func (c *call) listDeliveriesV2() {
+	h, _ := c.hookV2("hook_id")
+	if h == nil {
+		return
+	}
+	q := c.r.URL.Query()
+	status := map[string]string{"ok": "delivered", "failed": "failed", "retried": "retrying"}
+	want := map[string]string{"succeeded": "delivered", "failed": "failed", "retrying": "retrying",
+		"discarded": "discarded", "enqueued": "enqueued"}[q.Get("filter[status]")]
+	wh := c.s.webhooks()
+	wh.mu.Lock()
+	var list []map[string]any
+	for _, d := range wh.deliveries {
+		st := status[d.Outcome]
+		if d.HookID != h.ID || (want != "" && st != want) ||
+			(q.Get("filter[resource_name]") != "" && d.Event["resource_name"] != q.Get("filter[resource_name]")) ||
+			(q.Get("filter[event_type]") != "" && d.Event["event_type"] != q.Get("filter[event_type]")) {
+			continue
+		}
+		attempts := []any{}
+		for i := range d.Attempts {
+			attempts = append(attempts, map[string]any{"attempt": i + 1, "response_status": d.ResponseStatus})
+		}
+		list = append(list, map[string]any{"id": itoa(d.ID), "status": st, "payload": d.Event, "delivery_attempts": attempts})
+	}
+	wh.mu.Unlock()
+	lo, hi, ok := c.paginateV2(len(list))
+	if !ok {
+		return
+	}
+	out := []any{}
+	for _, d := range list[lo:hi] {
+		out = append(out, d)
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"data": out})
+}
+
+// webhookResource is one resource webhooks can be subscribed to.
+type webhookResource struct {
+	category, tool string
+	project        bool     // project scope (else company scope)
+	except         []string // event types that cannot be subscribed to
+}
+
+// webhookResources are the resources the fake offers: those this SDK
+// syncs, with the event types of the research note §21.4 (third-party
+// sandbox dump, UNCERTAIN).
+var webhookResources = map[string]webhookResource{
+	"Project Folders":       {"Project Management", "Documents", true, nil},
+	"Project Files":         {"Project Management", "Documents", true, nil},
+	"Project File Versions": {"Project Management", "Documents", true, nil},
+	"Images":                {"Project Management", "Photos", true, nil},
+	"Image Categories":      {"Project Management", "Photos", true, nil},
+	"Company Folders":       {"Company Admin", "Documents", false, nil},
+	"Company Files":         {"Company Admin", "Documents", false, nil},
+	"Company File Versions": {"Company Admin", "Documents", false, nil},
+	"Projects":              {"Company Admin", "Portfolio", false, []string{"delete"}},
+	"Company Users":         {"Company Admin", "Directory", false, []string{"delete"}},
+}
+
+// listResourcesV2 lists the scope's resources for payload_version
+// (required). Each action is an object {"event_type": …} (the endpoint
+// description collapses the action items; UNCERTAIN).
+func (c *call) listResourcesV2() {
+	_, pid, ok := c.v2Scope()
+	if !ok {
+		return
+	}
+	pv := c.r.URL.Query().Get("payload_version")
+	if pv != "v2.0" && pv != "v3.0" && pv != "v4.0" {
+		writeV2Error(c.w, http.StatusBadRequest, "payload_version is required (v2.0, v3.0 or v4.0)")
+		return
+	}
+	names := make([]string, 0, len(webhookResources))
+	for n, r := range webhookResources {
+		if r.project == (pid != 0) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	lo, hi, ok := c.paginateV2(len(names))
+	if !ok {
+		return
+	}
+	out := []any{}
+	for _, n := range names[lo:hi] {
+		r := webhookResources[n]
+		actions := []any{}
+		for _, ev := range []string{"create", "update", "delete"} {
+			if !slices.Contains(r.except, ev) {
+				actions = append(actions, map[string]any{"event_type": ev})
+			}
+		}
+		out = append(out, map[string]any{"category": r.category, "tool": r.tool, "name": n, "payload_version": pv, "actions": actions})
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"data": out})
 }

@@ -281,11 +281,16 @@ func (ap *applier) run(ctx context.Context, a Action) {
 	fk := failKey{a.Side, failurePath(a)}
 	prev, hadFailure := ap.failures[fk]
 	if hadFailure && !ap.force && (prev.Quarantined || prev.NextAttempt.After(now)) {
+		ap.mu.Lock()
 		if !prev.Quarantined {
-			ap.mu.Lock()
 			ap.res.deferred++
-			ap.mu.Unlock()
 		}
+		if a.Key != 0 {
+			// Later steps on the item (a Link recording where a deferred
+			// Move would have put it) wait with it.
+			ap.failedKeys[a.Key] = true
+		}
+		ap.mu.Unlock()
 		return
 	}
 	if a.Key != 0 && ap.keyFailed(a.Key) {
@@ -301,10 +306,11 @@ func (ap *applier) run(ctx context.Context, a Action) {
 		ap.fail(ctx, a, storage.NewError(a.Kind.String(), a.Path, nil, errParentFailed))
 		return
 	}
-	for _, key := range ap.p.Budgets {
-		if err := ap.e.limiter.Wait(ctx, key, 1); err != nil {
-			return // cancelled: nothing was done
-		}
+	// Connectors pace each of their calls through the shared limiter
+	// themselves; the engine only honours a block the service imposed
+	// (a 429's Retry-After), without drawing on the budget a second time.
+	if err := ap.e.waitUnblocked(ctx, ap.p.Budgets); err != nil {
+		return // cancelled: nothing was done
 	}
 	var jid int64
 	if journalled(a.Kind) {
@@ -622,7 +628,13 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 		return ap.delete(ctx, a)
 
 	case Link:
-		if err := ap.putItem(ctx, itemOf(a.Key, a.IsDir, a.Side, a.Target, a.Source)); err != nil {
+		if a.IsDir && a.Key != 0 && a.Target.ID != "" {
+			// A folder moved to the same place on both sides: its record
+			// and those below it take the new paths.
+			if err := ap.moveBaseline(context.WithoutCancel(ctx), a, a.Target); err != nil {
+				return 0, "", err
+			}
+		} else if err := ap.putItem(ctx, itemOf(a.Key, a.IsDir, a.Side, a.Target, a.Source)); err != nil {
 			return 0, "", err
 		}
 		ap.count(func(c *RunCounts) { c.Linked++ })
@@ -911,7 +923,7 @@ func (ap *applier) conflict(ctx context.Context, a Action) (int64, string, error
 			if serr == nil && cur.ID == t.ID {
 				break // moved already (a retry)
 			}
-			if n == 20 {
+			if n == maxConflictNumber {
 				return 0, "", err
 			}
 		}

@@ -389,10 +389,8 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 		return Run{PairID: p.ID, Status: RunRefused, Error: ps.PauseReason},
 			fmt.Errorf("%w: %s: %s", ErrPaused, p.ID, ps.PauseReason)
 	}
-	for _, key := range p.Budgets {
-		if err := e.limiter.Wait(ctx, key, 1); err != nil {
-			return Run{}, err
-		}
+	if err := e.waitUnblocked(ctx, p.Budgets); err != nil {
+		return Run{}, err
 	}
 	now := e.clock.Now()
 	run := Run{PairID: p.ID, Initial: !ps.Initialized, Started: now, Status: RunRunning}
@@ -753,6 +751,31 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 		out = append(out, s)
 	}
 	return out
+}
+
+// waitUnblocked waits while a service has blocked any of the budget keys
+// (Limiter.Budget().BlockedUntil, set from a Retry-After), or until ctx is
+// done. It draws nothing from the budgets: the connectors pace every call
+// they make through the same limiter, so drawing here too would count each
+// call twice.
+func (e *Engine) waitUnblocked(ctx context.Context, keys []string) error {
+	for {
+		var until time.Time
+		for _, key := range keys {
+			if b := e.limiter.Budget(key); b.BlockedUntil.After(until) {
+				until = b.BlockedUntil
+			}
+		}
+		d := until.Sub(e.clock.Now())
+		if until.IsZero() || d <= 0 {
+			return ctx.Err()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.clock.After(d):
+		}
+	}
 }
 
 // budgetLow reports whether a budget the pair draws on is nearly spent or

@@ -117,8 +117,12 @@ type Pair struct {
 	// Interval is how often the engine runs the pair when nothing wakes it
 	// earlier (default 5 minutes).
 	Interval time.Duration
-	// Budgets are the Limiter keys this pair's work draws on, e.g. the
-	// Procore app+token key and the SharePoint tenant key.
+	// Budgets are the Limiter keys that this pair's connectors draw on
+	// (the keys they give their storage.Pacer: one per Procore app and
+	// token, one per Microsoft tenant). The engine draws nothing from them
+	// itself — the connectors pace every call — but it waits while a
+	// service has blocked one (Retry-After) and holds initial syncs back
+	// while one runs low, so that incremental runs keep going.
 	Budgets []string
 	// Concurrency bounds simultaneous transfers (default 4).
 	Concurrency int

@@ -437,7 +437,11 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 	if err := e.recover(ctx, p, run.ID); err != nil {
 		return fail(err)
 	}
-	in, newPS, err := Detect(ctx, p, store, ps, DetectOptions{Now: now, Force: opt.Force, Full: opt.Full})
+	dp, err := e.resumeInitial(ctx, p, ps)
+	if err != nil {
+		return fail(err)
+	}
+	in, newPS, err := Detect(ctx, dp, store, ps, DetectOptions{Now: now, Force: opt.Force, Full: opt.Full})
 	if err != nil {
 		return fail(err)
 	}
@@ -751,6 +755,29 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 		out = append(out, s)
 	}
 	return out
+}
+
+// resumeInitial returns the pair to plan with. A Standard initial sync
+// that was interrupted after it wrote to B (the baseline already holds
+// items, adopted by recovery where the crash came before they were
+// recorded) resumes as a Merge: B is no longer empty, but what it holds is
+// the sync's own work, which Merge matches by path and content instead of
+// refusing. A Standard sync that never wrote anything still requires an
+// empty B.
+func (e *Engine) resumeInitial(ctx context.Context, p *Pair, ps PairState) (*Pair, error) {
+	if ps.Initialized || p.Initial != Standard {
+		return p, nil
+	}
+	n, err := e.store.CountItems(ctx, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("syncengine: counting the baseline: %w", err)
+	}
+	if n == 0 {
+		return p, nil
+	}
+	resumed := *p
+	resumed.Initial = Merge
+	return &resumed, nil
 }
 
 // waitUnblocked waits while a service has blocked any of the budget keys

@@ -83,10 +83,22 @@ type Options struct {
 	// (default 20). An empty budget stops retry storms.
 	RetryBudget int
 	// TrustedHost reports whether a host (host or host:port, as in
-	// URL.Host) may receive the bearer token when a download redirects to
-	// it. The default trusts procore.com and its subdomains (on the default
-	// port) and the BaseURL host and port.
+	// URL.Host) may receive the bearer token, on a file download URL or a
+	// hop its redirects lead to. The default trusts procore.com and its
+	// subdomains on the default port (which covers Procore's file hosts
+	// such as storage.procore.com, research note §9.3) and the BaseURL host
+	// name on any port (as net/http itself forwards Authorization on a
+	// redirect). Every other host, such as the presigned AWS URLs that
+	// file hosts redirect to, gets no token.
 	TrustedHost func(host string) bool
+	// FileHosts lists further hosts (host or host:port, as in URL.Host;
+	// without a port, any port) that serve Procore file URLs and so
+	// receive the bearer token, in addition to those TrustedHost trusts.
+	// Real Procore needs none (its file hosts are *.procore.com); a fake
+	// or proxy on other hosts lists them here (procoretest:
+	// Server.FileHosts). Calls to these hosts, like all calls off the API
+	// host, are not paced: Procore's rate limit is on the API host.
+	FileHosts []string
 	// Now is the clock used to compute waits from X-Rate-Limit-Reset
 	// (default time.Now).
 	Now func() time.Time
@@ -166,10 +178,10 @@ func NewClient(opts Options) (*Client, error) {
 		cs.setDefaultClock(opts.Now) // Config.Now, when set, still wins
 	}
 	if opts.TrustedHost == nil {
-		apiHost := strings.ToLower(base.Host)
+		apiName := strings.ToLower(base.Hostname())
 		opts.TrustedHost = func(h string) bool {
 			h = strings.ToLower(h)
-			if h == apiHost {
+			if hostName(h) == apiName {
 				return true
 			}
 			h = strings.TrimSuffix(h, ":443")
@@ -180,6 +192,7 @@ func NewClient(opts Options) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
+	opts.FileHosts = append([]string(nil), opts.FileHosts...)
 	c := &Client{BaseURL: base, CompanyID: opts.CompanyID, opts: opts,
 		budget: &retryBudget{tokens: float64(opts.RetryBudget), max: float64(opts.RetryBudget)}}
 	tr := hc.Transport
@@ -266,7 +279,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ci := callOf(req.Context())
 	req = req.Clone(req.Context())
 	req.Header.Set("User-Agent", c.opts.UserAgent)
-	if ci.auth && c.opts.TrustedHost(req.URL.Host) {
+	if ci.auth && c.trusted(req.URL.Host) {
 		tok, err := c.opts.TokenSource.Token()
 		if err != nil {
 			return nil, &AuthError{Err: err}
@@ -298,6 +311,41 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	return resp, nil
+}
+
+// trusted reports whether host (as in URL.Host) may receive the bearer
+// token: a host TrustedHost trusts or one listed in FileHosts.
+func (c *Client) trusted(host string) bool {
+	if c.opts.TrustedHost(host) {
+		return true
+	}
+	h := strings.ToLower(host)
+	for _, fh := range c.opts.FileHosts {
+		fh = strings.ToLower(strings.TrimSpace(fh))
+		if fh == "" {
+			continue
+		}
+		if fh == h {
+			return true
+		}
+		if u := (url.URL{Host: fh}); u.Port() == "" && u.Hostname() == hostName(h) {
+			return true // no port listed: any port
+		}
+	}
+	return false
+}
+
+// isAPIHost reports whether host (as in URL.Host) is the configured API
+// host, whose calls count against Procore's rate limit and are paced.
+func (c *Client) isAPIHost(host string) bool {
+	norm := func(h string) string { return strings.TrimSuffix(strings.ToLower(h), ":443") }
+	return norm(host) == norm(c.BaseURL.Host)
+}
+
+// hostName returns the host name of a URL.Host value, without the port
+// and IPv6 brackets.
+func hostName(host string) string {
+	return (&url.URL{Host: host}).Hostname()
 }
 
 // redactErr strips query strings (presigned signatures) from URL errors.

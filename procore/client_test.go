@@ -540,6 +540,8 @@ func TestUploadsAndDownloadsKeepTheTokenOnProcoreHosts(t *testing.T) {
 	f, _, err := c.Files.Create(ctx, sc, procore.FileCreate{Name: "a.bin", UploadUUID: uuid})
 	require.NoError(t, err)
 	url := f.CurrentVersion().URL
+	require.True(t, strings.HasPrefix(url, srv.FileURL+"/"), "file URLs live on the file host: %s", url)
+	srv.ResetCalls()
 	for _, tc := range []struct {
 		offset int64
 		want   string
@@ -550,6 +552,9 @@ func TestUploadsAndDownloadsKeepTheTokenOnProcoreHosts(t *testing.T) {
 		rc.Close()
 		require.Equal(t, tc.want, string(b))
 	}
+	require.Equal(t, 2, srv.CallsByHost(procoretest.HostFile))
+	require.Equal(t, 2, srv.CallsByHost(procoretest.HostStorage))
+	require.Zero(t, srv.CallsByHost(procoretest.HostAPI), "downloads cost no API-host call")
 	require.Equal(t, []string{"a.bin"}, srv.UIPaths(procoretest.ProjectDocs(srv.ProjectID)))
 
 	// A client that (wrongly) trusts every host leaks the token to the
@@ -566,7 +571,7 @@ func TestUploadsAndDownloadsKeepTheTokenOnProcoreHosts(t *testing.T) {
 	require.NotContains(t, err.Error(), "X-Amz-Signature=")
 	require.NotContains(t, err.Error(), "sig=")
 
-	// Without the token the Procore-host URL is refused.
+	// Without the token the file-host URL is refused.
 	resp, err := http.Get(url)
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -595,3 +600,130 @@ func TestTimestampLenient(t *testing.T) {
 		}
 	}
 }
+
+// TestDownloadSendsTheTokenOnlyToProcoreHosts: the bearer token goes to
+// the API host name, *.procore.com and Options.FileHosts; a presigned
+// host a file host redirects to never gets it, nor does a URL on an
+// unknown host. Only API-host calls are paced.
+func TestDownloadSendsTheTokenOnlyToProcoreHosts(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string][]string{} // server → Authorization headers received
+	record := func(name string, r *http.Request) {
+		mu.Lock()
+		seen[name] = append(seen[name], r.Header.Get("Authorization"))
+		mu.Unlock()
+	}
+	presigned := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		record("presigned", r)
+		if r.Header.Get("Authorization") != "" {
+			http.Error(w, "only one auth mechanism allowed", http.StatusBadRequest)
+			return
+		}
+		_, _ = io.WriteString(w, "content")
+	}))
+	t.Cleanup(presigned.Close)
+	// The presigned host goes by another name than the file host.
+	presignedURL := strings.Replace(presigned.URL, "127.0.0.1", "localhost", 1) + "/obj?X-Amz-Signature=s3cr3t"
+	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		record("file", r)
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			http.Error(w, `{"error":{"message":"The access token is invalid"}}`, http.StatusUnauthorized)
+			return
+		}
+		http.Redirect(w, r, presignedURL, http.StatusFound)
+	}))
+	t.Cleanup(files.Close)
+	fileHost := strings.TrimPrefix(files.URL, "http://")
+	fileURL := files.URL + "/api/v5/files/us-east-1/pro-core.com/k?sig=abc"
+
+	pacer := &recordingPacer{}
+	newClient := func(base string, fileHosts ...string) *procore.Client {
+		c, err := procore.NewClient(procore.Options{BaseURL: base, CompanyID: 1, FileHosts: fileHosts, Pacer: pacer,
+			TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "tok"}), RetryMax: -1})
+		require.NoError(t, err)
+		return c
+	}
+	download := func(c *procore.Client, u string) (string, error) {
+		rc, err := c.Download(context.Background(), u, 0)
+		if err != nil {
+			return "", err
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		return string(b), err
+	}
+	reset := func() {
+		mu.Lock()
+		seen = map[string][]string{}
+		mu.Unlock()
+	}
+
+	for _, tc := range []struct {
+		name      string
+		c         *procore.Client
+		wantToken bool
+	}{
+		{"listed file host", newClient("https://api.example.invalid", fileHost), true},
+		{"listed file host name, any port", newClient("https://api.example.invalid", "127.0.0.1"), true},
+		{"API host name on another port", newClient("http://127.0.0.1:1"), true},
+		{"unknown host", newClient("https://api.example.invalid"), false},
+		{"another port listed", newClient("https://api.example.invalid", "127.0.0.1:1"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reset()
+			got, err := download(tc.c, fileURL)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, h := range seen["presigned"] {
+				require.Empty(t, h, "the presigned host never gets the token")
+			}
+			if tc.wantToken {
+				require.NoError(t, err)
+				require.Equal(t, "content", got)
+				require.Equal(t, []string{"Bearer tok"}, seen["file"])
+				require.Equal(t, []string{""}, seen["presigned"])
+			} else {
+				require.Error(t, err)
+				require.NotContains(t, err.Error(), "sig=")
+				require.Equal(t, []string{""}, seen["file"], "an unknown host never gets the token")
+				require.Empty(t, seen["presigned"])
+			}
+		})
+	}
+
+	// A URL on the presigned (unknown) host itself: no token.
+	reset()
+	got, err := download(newClient("https://api.example.invalid", fileHost), presignedURL)
+	require.NoError(t, err)
+	require.Equal(t, "content", got)
+	require.Equal(t, []string{""}, seen["presigned"])
+
+	require.Zero(t, pacer.waits, "file-host and presigned downloads are not paced")
+
+	// By default *.procore.com (on the default port) and the API host name
+	// get the token; look-alikes and AWS do not. Only the API host is paced.
+	var hdrs sync.Map
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		hdrs.Store(r.URL.Host, r.Header.Get("Authorization"))
+		return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader("x")), Header: http.Header{}, Request: r}, nil
+	})
+	pacer = &recordingPacer{}
+	c, err := procore.NewClient(procore.Options{CompanyID: 1, Pacer: pacer, HTTPClient: &http.Client{Transport: rt},
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "tok"})})
+	require.NoError(t, err)
+	for host, want := range map[string]bool{
+		"api.procore.com": true, "storage.procore.com": true, "storage.procore.com:443": true, "procore.com": true,
+		"storage.procore.com:8443": false, "procore.com.example.com": false, "evilprocore.com": false,
+		"pro-core.com.s3.amazonaws.com": false,
+	} {
+		_, err := download(c, "https://"+host+"/api/v5/files/k?sig=abc")
+		require.NoError(t, err, host)
+		got, _ := hdrs.Load(host)
+		require.Equal(t, want, got == "Bearer tok", host)
+	}
+	require.Equal(t, 1, pacer.waits, "only the API host is paced")
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -302,6 +302,11 @@ func exerciseClient(t *testing.T, srv *procoretest.Server, c *procore.Client) {
 	rc0, err := ps.Open(ctx, pic)
 	require.NoError(t, err)
 	rc0.Close()
+	stale := pic // a version other than the listed one: the image is read first
+	stale.Version = "2000-01-01T00:00:00Z"
+	rc0, err = ps.Open(ctx, stale)
+	require.NoError(t, err)
+	rc0.Close()
 	pic, err = ps.Move(ctx, pic, proot, "p.jpg")
 	require.NoError(t, err)
 	_, err = ps.Move(ctx, alb, proot, "Album 2")

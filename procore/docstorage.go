@@ -417,10 +417,11 @@ func parseID(op string, e storage.Entry) (int64, error) {
 }
 
 // Open downloads the file's current version. When the entry's version is
-// the one last listed, the listed URL is used (one call on the Procore
-// host, which redirects to the storage host); otherwise the file is read
-// first (one more API call). A file deleted in Procore since it was listed
-// may still open from its listed URL.
+// the one last listed, the listed URL is used: no API call, one call on
+// the Procore file host, which redirects to the storage host. Otherwise,
+// or when the listed URL fails (it may have expired), the file is read
+// first (one API call). A file deleted in Procore since it was listed may
+// still open from its listed URL.
 func (d *DocumentsStorage) Open(ctx context.Context, e storage.Entry) (io.ReadCloser, error) {
 	return d.OpenAt(ctx, e, 0)
 }

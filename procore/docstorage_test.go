@@ -91,6 +91,8 @@ func TestDocumentsOpenAfterListCostsOneProcoreCall(t *testing.T) {
 	rc.Close()
 	require.Equal(t, "hello", string(b))
 	require.Equal(t, map[string]int{"FileDownload": 1, "StorageGetObject": 1}, srv.CallCounts())
+	require.Zero(t, srv.CallsByHost(procoretest.HostAPI), "no API-host call")
+	require.Equal(t, 1, srv.CallsByHost(procoretest.HostFile))
 
 	// A newer version than the listed one: the file is read again.
 	_, err = srv.UIPutFile(procoretest.ProjectDocs(srv.ProjectID), "d/x.txt", []byte("hello 2"))

@@ -12,12 +12,15 @@ import (
 )
 
 // newFake starts a fake and a client for its company with a static token.
+// The client lists the fake's file host in Options.FileHosts (the default
+// trust, the API host name on any port, would cover it too).
 func newFake(t testing.TB, opts procoretest.Options, mod func(*procore.Options)) (*procoretest.Server, *procore.Client) {
 	t.Helper()
 	srv := procoretest.New(opts)
 	t.Cleanup(srv.Close)
 	o := procore.Options{
 		BaseURL:      srv.URL,
+		FileHosts:    srv.FileHosts(),
 		CompanyID:    srv.CompanyID,
 		TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.IssueToken()}),
 		RetryWaitMin: time.Millisecond,

@@ -241,6 +241,7 @@ type PhotosStorage struct {
 
 	mu       sync.Mutex
 	watchers map[chan struct{}]struct{}
+	urls     map[string]cachedURL // image entry ID → URL as last listed
 }
 
 // NewProjectPhotos returns project projectID's Photos.
@@ -252,7 +253,7 @@ func NewProjectPhotos(c *Client, projectID int64, opts *PhotosOptions) *PhotosSt
 	if o.PerPage <= 0 {
 		o.PerPage = 1000
 	}
-	return &PhotosStorage{c: c, projectID: projectID, opts: o, watchers: map[chan struct{}]struct{}{}}
+	return &PhotosStorage{c: c, projectID: projectID, opts: o, watchers: map[chan struct{}]struct{}{}, urls: map[string]cachedURL{}}
 }
 
 var (
@@ -310,6 +311,18 @@ func imageEntry(im *Image, dir, parentID string) storage.Entry {
 	return e
 }
 
+// entry returns im's entry and remembers its download URL, so that Open
+// needs no API call while the entry's version is the one seen here.
+func (p *PhotosStorage) entry(im *Image, dir, parentID string) storage.Entry {
+	e := imageEntry(im, dir, parentID)
+	if im.URL != "" && e.Version != "" {
+		p.mu.Lock()
+		p.urls[e.ID] = cachedURL{version: e.Version, url: im.URL}
+		p.mu.Unlock()
+	}
+	return e
+}
+
 // albums returns the albums by ID.
 func (p *PhotosStorage) albums(ctx context.Context) (map[int64]ImageCategory, error) {
 	out := map[int64]ImageCategory{}
@@ -346,7 +359,7 @@ func (p *PhotosStorage) List(ctx context.Context) iter.Seq2[storage.Entry, error
 			if cat, ok := albums[im.ImageCategoryID]; ok {
 				dir, parent = p.AlbumName(cat.Name), "a"+itoa(cat.ID)
 			}
-			if !yield(imageEntry(&im, dir, parent), nil) {
+			if !yield(p.entry(&im, dir, parent), nil) {
 				return
 			}
 		}
@@ -418,7 +431,7 @@ func (p *PhotosStorage) Stat(ctx context.Context, path string) (storage.Entry, e
 	if im == nil {
 		return storage.Entry{}, storage.NewError("stat", path, storage.ErrNotFound, nil)
 	}
-	return imageEntry(im, dir, parent), nil
+	return p.entry(im, dir, parent), nil
 }
 
 // parsePhotoID splits "a123" / "i123" IDs.
@@ -444,7 +457,12 @@ func (p *PhotosStorage) albumOf(op string, parent storage.Entry, p2 string) (int
 	return parsePhotoID(op, parent, 'a')
 }
 
-// Open downloads an image.
+// Open downloads an image. When the entry's version is the one last
+// listed (or returned by Stat, Put or Move), the listed URL is used: no
+// API call, one call on the Procore file host, which redirects to the
+// storage host. Otherwise, or when the listed URL fails (it may have
+// expired), the image is read first (one API call). An image deleted
+// since it was listed may still open from its listed URL.
 func (p *PhotosStorage) Open(ctx context.Context, e storage.Entry) (io.ReadCloser, error) {
 	if e.IsDir {
 		return nil, storage.NewError("open", e.Path, storage.ErrIsDir, nil)
@@ -452,6 +470,24 @@ func (p *PhotosStorage) Open(ctx context.Context, e storage.Entry) (io.ReadClose
 	id, err := parsePhotoID("open", e, 'i')
 	if err != nil {
 		return nil, err
+	}
+	p.mu.Lock()
+	cached, ok := p.urls[e.ID]
+	p.mu.Unlock()
+	if ok && cached.version == e.Version && e.Version != "" {
+		if e.Size == 0 {
+			return io.NopCloser(strings.NewReader("")), nil
+		}
+		rc, err := p.c.Download(ctx, cached.url, 0)
+		if err == nil {
+			return rc, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		p.mu.Lock()
+		delete(p.urls, e.ID)
+		p.mu.Unlock()
 	}
 	im, _, err := p.c.Images.Get(ctx, p.projectID, id)
 	if err != nil {
@@ -511,7 +547,7 @@ func (p *PhotosStorage) Put(ctx context.Context, parent storage.Entry, name stri
 			return storage.Entry{}, mapErr("put", path, err)
 		}
 	}
-	return imageEntry(im, parent.Path, parent.ID), nil
+	return p.entry(im, parent.Path, parent.ID), nil
 }
 
 // MakeDir creates an album at the root; deeper folders are refused with
@@ -577,7 +613,7 @@ func (p *PhotosStorage) Move(ctx context.Context, e storage.Entry, newParent sto
 	if err != nil {
 		return storage.Entry{}, p.albumErr(ctx, "move", path, catID, err)
 	}
-	return imageEntry(im, newParent.Path, newParent.ID), nil
+	return p.entry(im, newParent.Path, newParent.ID), nil
 }
 
 // albumErr maps a failed image write: a 422 because the album is gone
@@ -607,6 +643,9 @@ func (p *PhotosStorage) Delete(ctx context.Context, e storage.Entry) error {
 	if err != nil {
 		return err
 	}
+	p.mu.Lock()
+	delete(p.urls, e.ID)
+	p.mu.Unlock()
 	_, err = p.c.Images.Delete(ctx, p.projectID, id, false)
 	return mapErr("delete", e.Path, err)
 }

@@ -71,3 +71,46 @@ func TestPhotos(t *testing.T) {
 	require.NoError(t, p.Delete(ctx, moved))
 	require.Equal(t, []string{`Site #3: "North"/IMG_1.jpg`, "loose.jpg"}, srv.UIPhotos(srv.ProjectID))
 }
+
+// TestPhotosOpenAfterListCostsNoAPICall: Open uses the URL the listing
+// carried while the image is unchanged: one file-host and one storage
+// call, none on the API host.
+func TestPhotosOpenAfterListCostsNoAPICall(t *testing.T) {
+	srv, c := newFake(t, procoretest.Options{}, nil)
+	ctx := context.Background()
+	_, err := srv.UIAddPhoto(srv.ProjectID, "Site", "IMG_1.jpg", []byte("jpeg-1"))
+	require.NoError(t, err)
+	p := procore.NewProjectPhotos(c, srv.ProjectID, nil)
+	var img storage.Entry
+	for e, err := range p.List(ctx) {
+		require.NoError(t, err)
+		if !e.IsDir {
+			img = e
+		}
+	}
+	srv.ResetCalls()
+	rc, err := p.Open(ctx, img)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	require.Equal(t, "jpeg-1", string(b))
+	require.Equal(t, map[string]int{"FileDownload": 1, "StorageGetObject": 1}, srv.CallCounts())
+	require.Zero(t, srv.CallsByHost(procoretest.HostAPI))
+
+	// An entry of another version (or never listed) reads the image first.
+	srv.ResetCalls()
+	other := img
+	other.Version = "2000-01-01T00:00:00Z"
+	rc, err = p.Open(ctx, other)
+	require.NoError(t, err)
+	b, _ = io.ReadAll(rc)
+	rc.Close()
+	require.Equal(t, "jpeg-1", string(b))
+	require.Equal(t, 1, srv.Calls("RestV10ImagesIdGet"))
+
+	// A deleted image: a storage that has no listed URL for it reports it
+	// gone.
+	require.NoError(t, p.Delete(ctx, img))
+	_, err = procore.NewProjectPhotos(c, srv.ProjectID, nil).Open(ctx, img)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+}

@@ -342,9 +342,13 @@ func (s *UploadsService) complete(ctx context.Context, sc Scope, uuid string, se
 	return nil
 }
 
-// Download opens a file version URL. The bearer token goes only to
-// trusted (Procore) hosts; redirects are followed by hand so that the
-// token is re-added for *.procore.com hops and never sent elsewhere. A
+// Download opens a file version or image URL. The bearer token goes only
+// to trusted hosts (*.procore.com, the API host and Options.FileHosts; see
+// Options.TrustedHost); redirects are followed by hand so that the token
+// is re-added for trusted hops (net/http would drop it between Procore
+// hosts) and never sent elsewhere, such as to the presigned storage URL a
+// file host redirects to. Only calls to the API host itself are paced:
+// Procore's rate limit is on the API host, not on its file hosts. A
 // non-zero offset asks for a byte range.
 func (c *Client) Download(ctx context.Context, rawURL string, offset int64) (io.ReadCloser, error) {
 	u := rawURL
@@ -354,8 +358,8 @@ func (c *Client) Download(ctx context.Context, rawURL string, offset int64) (io.
 		if err != nil {
 			return nil, fmt.Errorf("procore: bad download URL")
 		}
-		trusted := c.opts.TrustedHost(pu.Host)
-		ctx2 := withCall(ctx, callInfo{auth: trusted, pace: trusted, idempotent: true, stream: true})
+		trusted := c.trusted(pu.Host)
+		ctx2 := withCall(ctx, callInfo{auth: trusted, pace: trusted && c.isAPIHost(pu.Host), idempotent: true, stream: true})
 		req, err := retryablehttp.NewRequestWithContext(ctx2, http.MethodGet, u, nil)
 		if err != nil {
 			return nil, err

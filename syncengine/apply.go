@@ -254,6 +254,13 @@ func failurePath(a Action) string {
 	return a.Path
 }
 
+// invalidNameSkip reports whether a Skip stands for an item whose name is
+// invalid on the target side (the planner gives the *storage.InvalidNameError
+// text as the reason).
+func invalidNameSkip(a Action) bool {
+	return a.Kind == Skip && strings.HasPrefix(a.Reason, "invalid name ")
+}
+
 // journalled reports whether an action kind writes to a storage or to the
 // baseline and is therefore journalled.
 func journalled(k ActionKind) bool {
@@ -270,6 +277,21 @@ func (ap *applier) run(ctx context.Context, a Action) {
 	switch a.Kind {
 	case Skip:
 		ap.activity(ctx, a, 0, "skipped: "+a.Reason)
+		if invalidNameSkip(a) {
+			// Not a choice but a failure of the item (name mapping is off
+			// and its name is invalid on the target): error log, and the
+			// run is partial. Retrying cannot help, so no failure record.
+			ap.log.Warn("syncengine: item cannot be synced", "side", a.Side.String(), "path", a.Path,
+				"reason", a.Reason)
+			if err := ap.e.store.AddError(context.WithoutCancel(ctx), ErrorRecord{PairID: ap.pairID,
+				RunID: ap.runID, Time: now, Side: a.Side, Path: a.Path, Op: "copy",
+				Error: a.Reason}); err != nil {
+				ap.log.Warn("syncengine: error log", "error", err)
+			}
+			ap.mu.Lock()
+			ap.res.counts.Failed++
+			ap.mu.Unlock()
+		}
 		return
 	case Drift:
 		ap.activity(ctx, a, a.Source.Size, "drift: "+a.Reason)
@@ -923,7 +945,7 @@ func (ap *applier) conflict(ctx context.Context, a Action) (int64, string, error
 			if serr == nil && cur.ID == t.ID {
 				break // moved already (a retry)
 			}
-			if n == maxConflictNumber {
+			if n == 20 {
 				return 0, "", err
 			}
 		}

@@ -1,20 +1,21 @@
-// Command quickstart shows procoresync end to end on embedded defaults: no
-// server and no credentials. It builds a construction project's document
-// tree in an in-memory "Procore" storage, an empty in-memory "SharePoint"
-// document library with SharePoint's naming rules, and an SQLite metadata
-// store in a temporary folder; then it runs the initial sync, plays a
-// person on each side (an edit in SharePoint, a rename and a move in
-// Procore, a new photo, a deletion), runs the regular sync and prints the
-// dashboard.
+// Command quickstart shows procoresync end to end with nothing to set up:
+// it starts the Procore and Microsoft Graph fakes in-process, fills a
+// construction project (nested Documents with drawings and specs, empty
+// folders, odd names, zero-byte files, a file large enough for an upload
+// session, photo albums, company Documents), keeps its state in an SQLite
+// file, and syncs project Documents, project Photos and company Documents
+// two-way into a SharePoint library under <root>/<project>/Documents|Photos
+// and <root>/Company Documents. It shows the initial sync's progress, plays
+// a person on each side, runs the regular sync and prints the dashboard.
 //
 //	go run ./examples/quickstart
 //
-// Flags: -dir keeps the SQLite store in a folder of your choice (run it
-// twice to see the second run find nothing to do); -v logs every action.
+// With real credentials (flags or environment variables: see -h and
+// examples/README.md) the same program syncs the real Procore project into
+// the real SharePoint site instead, and skips the play-acting.
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -22,216 +23,281 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
+	"github.com/procoresync/procoresync/examples/internal/app"
+	"github.com/procoresync/procoresync/procore/procoretest"
 	"github.com/procoresync/procoresync/storage"
-	"github.com/procoresync/procoresync/storage/memory"
 	"github.com/procoresync/procoresync/syncengine"
-	"github.com/procoresync/procoresync/syncengine/sqlitestore"
 )
 
 func main() {
-	dir := flag.String("dir", "", "folder for the SQLite metadata store (default: a temporary folder, removed at exit)")
+	cfg := app.Config{Target: app.SharePoint}
+	app.Flags(flag.CommandLine, &cfg)
 	verbose := flag.Bool("v", false, "log every action")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, *dir, *verbose); err != nil {
+	storeSet := false
+	flag.Visit(func(f *flag.Flag) { storeSet = storeSet || f.Name == "store" })
+	if !storeSet && os.Getenv("PROCORESYNC_STORE") == "" {
+		cfg.Store = "" // a temporary file
+	}
+	if err := run(context.Background(), os.Stdout, &cfg, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-// sharePointNames are SharePoint Online's naming rules, as the SharePoint
-// connector declares them.
-var sharePointNames = storage.NameRules{
-	InvalidChars:       `"*:<>?/\|`,
-	NoControlChars:     true,
-	ReservedNames:      []string{".lock", "desktop.ini", "_vti_"},
-	ReservedStems:      []string{"CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9"},
-	ReservedPrefixes:   []string{"~$"},
-	ReservedSubstrings: []string{"_vti_"},
-	NoLeadingSpace:     true,
-	NoTrailingSpace:    true,
-	NoTrailingPeriod:   true,
-	MaxNameLength:      255,
-	MaxPathLength:      400,
-	CaseInsensitive:    true,
-	Normalization:      storage.NormNFC,
-}
-
-func run(ctx context.Context, out io.Writer, dir string, verbose bool) error {
-	if dir == "" {
+// run is the whole demo; out receives the report.
+func run(ctx context.Context, out io.Writer, cfg *app.Config, verbose bool) error {
+	if cfg.Store == "" {
 		tmp, err := os.MkdirTemp("", "procoresync-quickstart-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		dir = tmp
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		cfg.Store = filepath.Join(tmp, "procoresync.db")
 	}
-	store, err := sqlitestore.Open(filepath.Join(dir, "procoresync.db"))
-	if err != nil {
-		return err
+	var fakes *app.Fakes
+	var total int
+	var totalBytes int64
+	if !cfg.Real() {
+		fakes = app.StartFakes(cfg)
+		defer fakes.Close()
+		var err error
+		if total, totalBytes, err = fakes.Seed(); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "== In-process fakes: Procore at %s, Microsoft Graph at %s\n", cfg.ProcoreAPIURL, cfg.MSGraphURL)
+		fmt.Fprintf(out, "   project %q: %d files (%s) in Documents, Photos and company Documents\n", app.ProjectName, total, size(totalBytes))
 	}
-	defer store.Close()
-
 	level := slog.LevelWarn
 	if verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	events := &syncengine.Recorder{}
-	eng, err := syncengine.New(syncengine.Options{
-		Store:    store,
-		Logger:   logger,
-		Notifier: syncengine.Fanout(events, syncengine.NewSlogNotifier(logger)),
-	})
+	prog := &progress{}
+	s, err := app.New(ctx, cfg, app.Options{Logger: logger, Wrap: prog.wrap})
 	if err != nil {
 		return err
 	}
+	defer s.Close()
+	fmt.Fprintf(out, "== Metadata store: %s\n", cfg.Store)
 
-	procore := memory.New(memory.WithNameRules(storage.NameRules{}))
-	sharepoint := memory.New(memory.WithNameRules(sharePointNames), memory.CaseInsensitive())
-	procore.SetUser("Pat Procore (Project Engineer)")
-	sharepoint.SetUser("Sam SharePoint (Site Super)")
-	if err := fillProject(procore); err != nil {
-		return err
-	}
-	pair := syncengine.Pair{
-		ID: "tower-3/documents", Name: "Tower 3 / Documents",
-		A: procore, B: sharepoint, AName: "Procore", BName: "SharePoint",
-		NameMapping: true, DeleteLimit: 25,
-	}
-	if err := eng.AddPair(pair); err != nil {
-		return err
-	}
-
-	fmt.Fprintln(out, "== Dry run of the initial sync (first 8 actions)")
-	plan, err := eng.DryRun(ctx, pair.ID)
+	fmt.Fprintf(out, "\n== Initial sync into %s, folder %s/\n", cfg.Target, cfg.Root)
+	stop := prog.show(out, total, totalBytes)
+	runs, err := runAll(ctx, s)
+	stop()
 	if err != nil {
 		return err
 	}
-	for i, a := range plan.Actions {
-		if i == 8 {
-			fmt.Fprintf(out, "  … and %d more\n", len(plan.Actions)-8)
-			break
-		}
-		fmt.Fprintln(out, " ", a)
-	}
-
-	fmt.Fprintln(out, "\n== Initial sync")
-	r, err := eng.RunOnce(ctx, pair.ID, syncengine.RunOptions{})
-	if err != nil {
-		return err
-	}
-	printRun(out, r)
-	for _, ev := range events.OfKind(syncengine.EventInitialSyncCompleted) {
+	printRuns(out, s, runs)
+	for _, ev := range s.Events.OfKind(syncengine.EventInitialSyncCompleted) {
 		fmt.Fprintf(out, "  notification: %s\n", ev.Message)
 	}
 
-	fmt.Fprintln(out, "\n== People at work")
+	if fakes != nil {
+		fmt.Fprintln(out, "\n== People at work")
+		if err := playPeople(out, cfg, fakes, s); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "\n== Regular sync")
+		if runs, err = runAll(ctx, s); err != nil {
+			return err
+		}
+		printRuns(out, s, runs)
+		if err := showResults(out, cfg, fakes, s); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "\n== A second regular sync finds nothing to do")
+		if runs, err = runAll(ctx, s); err != nil {
+			return err
+		}
+		printRuns(out, s, runs)
+	}
+	return dashboard(ctx, out, s, fakes)
+}
+
+// runAll runs every pair once.
+func runAll(ctx context.Context, s *app.Sync) ([]syncengine.Run, error) {
+	var runs []syncengine.Run
+	for _, id := range s.Pairs {
+		r, err := s.Engine.RunOnce(ctx, id, syncengine.RunOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", id, err)
+		}
+		runs = append(runs, r)
+	}
+	return runs, nil
+}
+
+func printRuns(out io.Writer, s *app.Sync, runs []syncengine.Run) {
+	for _, r := range runs {
+		p, _ := s.Engine.Pair(r.PairID)
+		c := r.Counts
+		fmt.Fprintf(out, "  %-32s %s: %d files copied (%s), %d folders made, %d moved, %d deleted, %d linked, %d conflicts, %d held, %d failed\n",
+			p.Name, r.Status, c.FilesCopied, size(c.BytesCopied), c.FoldersMade, c.Moved, c.Deleted, c.Linked, c.Conflicts, c.Held, c.Failed)
+		if r.Error != "" {
+			fmt.Fprintf(out, "    error: %s\n", r.Error)
+		}
+	}
+}
+
+const (
+	specPath   = "02 Specifications/Division 03/03 30 00 Cast-in-Place Concrete.pdf"
+	renamed    = "A-101 Level 1 Floor Plan (Rev 2).pdf"
+	movedFrom  = "06 Reports/Geotechnical Report.pdf"
+	movedInto  = "02 Specifications"
+	deletedRFI = "03 RFIs/RFI Log (old).xlsx"
+)
+
+// playPeople changes both sides as people would in the two web UIs.
+func playPeople(out io.Writer, cfg *app.Config, f *app.Fakes, s *app.Sync) error {
+	docsRoot := filepath.ToSlash(filepath.Join(cfg.Root, strings.ReplaceAll(app.ProjectName, "/", "-"), "Documents"))
 	steps := []struct {
 		who string
 		do  func() error
 	}{
-		{"SharePoint: the site super edits the concrete spec", func() error {
-			_, err := sharepoint.WriteFile("Specifications/03 30 00 Cast-in-Place Concrete.pdf", pdf("03 30 00 rev B: 5000 psi at 28 days"))
+		{"SharePoint: the site super saves rev B of the concrete spec", func() error {
+			_, err := f.Graph.WebUpload(f.Drive, docsRoot+"/"+specPath, []byte("%PDF-1.7\n% 03 30 00 rev B: 5000 psi at 28 days\n%%EOF\n"))
 			return err
 		}},
-		{"Procore: the engineer renames a drawing", func() error {
-			_, err := procore.Rename("Drawings/Architectural/A-101 Floor Plan.pdf", "Drawings/Architectural/A-101 Level 1 Floor Plan.pdf")
+		{"Procore: the engineer renames A-101", func() error {
+			return f.Procore.UIRename(f.Docs(), "01 Drawings/A - Architectural/A-101 Level 1 Floor Plan.pdf", renamed)
+		}},
+		{"Procore: the engineer moves the geotech report into Specifications", func() error {
+			return f.Procore.UIMove(f.Docs(), movedFrom, movedInto)
+		}},
+		{"Procore: the superintendent adds a photo to the East album", func() error {
+			_, err := f.Procore.UIAddPhoto(f.ProjectID, `Site #3: "East" <Level 2>`, "IMG_0420.jpg", []byte("jpeg IMG_0420"))
 			return err
 		}},
-		{"Procore: the engineer moves the geotech report into Reports", func() error {
-			_, err := procore.Rename("Geotechnical Report.pdf", "Reports/Geotechnical Report.pdf")
-			return err
-		}},
-		{"Procore: a new site photo", func() error {
-			_, err := procore.WriteFile("Photos/Site #3: East/IMG_0420.jpg", jpeg(420))
-			return err
-		}},
-		{"SharePoint: someone deletes an obsolete RFI log", func() error {
-			return sharepoint.Remove("RFIs/RFI Log (old).xlsx")
+		{"SharePoint: someone deletes the obsolete RFI log", func() error {
+			return f.Graph.WebDelete(f.Drive, docsRoot+"/"+deletedRFI)
 		}},
 	}
-	for _, s := range steps {
-		if err := s.do(); err != nil {
-			return fmt.Errorf("%s: %w", s.who, err)
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			return fmt.Errorf("%s: %w", st.who, err)
 		}
-		fmt.Fprintln(out, "  "+s.who)
+		fmt.Fprintln(out, "  "+st.who)
 	}
-
-	fmt.Fprintln(out, "\n== Regular sync")
-	if r, err = eng.RunOnce(ctx, pair.ID, syncengine.RunOptions{}); err != nil {
-		return err
-	}
-	printRun(out, r)
-	acts, err := eng.Activity(ctx, pair.ID, syncengine.Page{Limit: 8})
-	if err != nil {
-		return err
-	}
-	for _, a := range acts {
-		if a.RunID == r.ID {
-			fmt.Fprintf(out, "  %-7s on %-10s %s\n", a.Kind, sideName(pair, a.Side), a.Path)
-		}
-	}
-	if spec, err := procore.ReadFile("Specifications/03 30 00 Cast-in-Place Concrete.pdf"); err == nil {
-		fmt.Fprintf(out, "  Procore now has the edited spec: %v\n", bytes.Contains(spec, []byte("rev B")))
-	}
-	for e, err := range sharepoint.List(ctx) {
-		if err != nil {
-			return err
-		}
-		if e.Name() == "IMG_0420.jpg" {
-			fmt.Fprintf(out, "  the photo album %q arrived in SharePoint as %q (\":\" is invalid there)\n", "Site #3: East", e.Dir())
-		}
-	}
-	fmt.Fprintln(out, "\n== A second regular sync finds nothing to do")
-	if r, err = eng.RunOnce(ctx, pair.ID, syncengine.RunOptions{}); err != nil {
-		return err
-	}
-	printRun(out, r)
-
-	st, err := eng.Stats(ctx, pair.ID)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "\n== Dashboard")
-	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "pair\tfiles\tfolders\tin sync\tcopied\tbytes copied\tdeleted\tbytes deleted\tavg speed\truns\tlast run")
-	fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%s\t%d\t%s\t%s/s\t%d\t%s\n", st.Name, st.Files, st.Folders,
-		size(st.BytesInSync), st.FilesCopied, size(st.BytesCopied), st.Deleted, size(st.BytesDeleted),
-		size(int64(st.AverageBytesPerSecond)), st.Runs, st.LastRun.Status)
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	calls := func(s *memory.Storage) int {
-		total := 0
-		for _, n := range s.Calls() {
-			total += n
-		}
-		return total
-	}
-	fmt.Fprintf(out, "Storage calls: Procore %d, SharePoint %d\n", calls(procore), calls(sharepoint))
 	return nil
 }
 
-func printRun(out io.Writer, r syncengine.Run) {
-	c := r.Counts
-	fmt.Fprintf(out, "  run %d %s in %s: %d files copied (%s), %d folders made, %d moved, %d deleted, %d linked, %d conflicts, %d held, %d failed\n",
-		r.ID, r.Status, r.Ended.Sub(r.Started).Round(time.Millisecond), c.FilesCopied, size(c.BytesCopied),
-		c.FoldersMade, c.Moved, c.Deleted, c.Linked, c.Conflicts, c.Held, c.Failed)
-	if r.Error != "" {
-		fmt.Fprintf(out, "  error: %s\n", r.Error)
-	}
+// showResults checks, on the fakes, that the people's changes arrived.
+func showResults(out io.Writer, cfg *app.Config, f *app.Fakes, s *app.Sync) error {
+	spec, _ := f.Procore.UIFile(f.Docs(), specPath)
+	n, _ := f.Procore.UIVersions(f.Docs(), specPath)
+	fmt.Fprintf(out, "  Procore has rev B of the spec: %v (version %d)\n", strings.Contains(string(spec), "rev B"), n)
+	project := app.ProjectName
+	_, ok := f.Graph.Stat(f.Drive, cfg.Root+"/"+project+"/Documents/01 Drawings/A - Architectural/"+renamed)
+	fmt.Fprintf(out, "  SharePoint has the renamed drawing: %v\n", ok)
+	_, ok = f.Graph.Stat(f.Drive, cfg.Root+"/"+project+"/Documents/02 Specifications/Geotechnical Report.pdf")
+	fmt.Fprintf(out, "  SharePoint has the moved report: %v\n", ok)
+	_, ok = f.Graph.Stat(f.Drive, cfg.Root+"/"+project+"/Photos/Site -3- -East- -Level 2-/IMG_0420.jpg")
+	fmt.Fprintf(out, "  the new photo arrived in SharePoint album %q: %v\n", "Site -3- -East- -Level 2-", ok)
+	_, err := f.Procore.UIFile(f.Docs(), deletedRFI)
+	fmt.Fprintf(out, "  the RFI log is in Procore's recycle bin: %v\n", err != nil)
+	return nil
 }
 
-func sideName(p syncengine.Pair, s syncengine.Side) string {
-	if s == syncengine.SideA {
-		return p.AName
+// dashboard prints each pair's dashboard and the API calls spent.
+func dashboard(ctx context.Context, out io.Writer, s *app.Sync, f *app.Fakes) error {
+	fmt.Fprintln(out, "\n== Dashboard")
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "pair\tfiles\tfolders\tsize\tcopied\tbytes copied\tdeleted\tconflicts\theld\tavg speed\truns\tlast run")
+	for _, id := range s.Pairs {
+		st, err := s.Engine.Stats(ctx, id)
+		if err != nil {
+			return err
+		}
+		hist, err := s.Engine.History(ctx, id, syncengine.Page{})
+		if err != nil {
+			return err
+		}
+		conflicts := 0
+		for _, r := range hist {
+			conflicts += r.Counts.Conflicts
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%s\t%d\t%d\t%d\t%s/s\t%d\t%s\n", st.Name, st.Files, st.Folders, size(st.BytesInSync),
+			st.FilesCopied, size(st.BytesCopied), st.Deleted, conflicts, st.Held, size(int64(st.AverageBytesPerSecond)), st.Runs, st.LastRun.Status)
 	}
-	return p.BName
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if f != nil {
+		gs := 0
+		for _, n := range f.Graph.Calls() {
+			gs += n
+		}
+		fmt.Fprintf(out, "API calls: Procore %d (API host) + %d (file storage host), Microsoft Graph %d\n",
+			f.Procore.CallsByHost(procoretest.HostAPI), f.Procore.CallsByHost(procoretest.HostStorage), gs)
+	}
+	return nil
+}
+
+// progress counts what the initial sync wrote to the targets.
+type progress struct {
+	files atomic.Int64
+	bytes atomic.Int64
+}
+
+// wrap counts the files written to target s.
+func (p *progress) wrap(_ string, s storage.Storage) storage.Storage {
+	return &counted{Storage: s, p: p}
+}
+
+// show draws a progress bar on out until the returned stop is called.
+func (p *progress) show(out io.Writer, total int, totalBytes int64) (stop func()) {
+	start := time.Now()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	draw := func() {
+		f, b := p.files.Load(), p.bytes.Load()
+		frac := 0.0
+		if total > 0 {
+			frac = min(1, float64(f)/float64(total))
+		}
+		const width = 30
+		bar := strings.Repeat("#", int(frac*width)) + strings.Repeat(".", width-int(frac*width))
+		rate := float64(b) / max(time.Since(start).Seconds(), 0.001)
+		fmt.Fprintf(out, "\r  [%s] %d/%d files  %s/%s  %s/s ", bar, f, total, size(b), size(totalBytes), size(int64(rate)))
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				draw()
+				fmt.Fprintln(out)
+				return
+			case <-t.C:
+				draw()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+type counted struct {
+	storage.Storage
+	p *progress
+}
+
+func (c *counted) Put(ctx context.Context, parent storage.Entry, name string, r io.Reader, n int64, opt storage.PutOptions) (storage.Entry, error) {
+	e, err := c.Storage.Put(ctx, parent, name, r, n, opt)
+	if err == nil {
+		c.p.files.Add(1)
+		c.p.bytes.Add(n)
+	}
+	return e, err
 }
 
 func size(n int64) string {
@@ -244,47 +310,4 @@ func size(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
-}
-
-// fillProject builds a realistic project Documents tree in s.
-func fillProject(s *memory.Storage) error {
-	files := map[string][]byte{
-		"Drawings/Architectural/A-101 Floor Plan.pdf":        pdf("A-101"),
-		"Drawings/Architectural/A-201 Elevations.pdf":        pdf("A-201"),
-		"Drawings/Structural/S-001 General Notes.pdf":        pdf("S-001"),
-		"Drawings/Structural/S-101 Foundation Plan.pdf":      pdf("S-101"),
-		"Drawings/MEP/M-101 HVAC Level 1.pdf":                pdf("M-101"),
-		"Specifications/03 30 00 Cast-in-Place Concrete.pdf": pdf("03 30 00 rev A"),
-		"Specifications/05 12 00 Structural Steel.pdf":       pdf("05 12 00"),
-		"Specifications/Division 01 - General.docx":          pdf("Div 01"),
-		"RFIs/RFI Log (old).xlsx":                            pdf("RFI log"),
-		"RFIs/RFI #012: Footing depth?.pdf":                  pdf("RFI 12"),
-		"Contracts/Subcontract - Steel <Draft> .pdf":         pdf("draft"),
-		"Geotechnical Report.pdf":                            bytes.Repeat([]byte("boring log "), 300_000),
-		"Meeting Minutes/OAC 2026-11-05.docx":                pdf("OAC"),
-		"Meeting Minutes/Empty Placeholder.txt":              {},
-		"Photos/Site #3: East/IMG_0001.jpg":                  jpeg(1),
-		"Photos/Site #3: East/IMG_0002.jpg":                  jpeg(2),
-		"Photos/Level 2 Deck/IMG_0100.jpg":                   jpeg(100),
-	}
-	for p, data := range files {
-		if _, err := s.WriteFile(p, data); err != nil {
-			return err
-		}
-	}
-	for _, d := range []string{"Submittals/Pending", "Closeout", "Reports"} {
-		if _, err := s.Mkdirs(d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func pdf(text string) []byte {
-	return []byte("%PDF-1.7\n% " + text + "\n%%EOF\n")
-}
-
-func jpeg(n int) []byte {
-	b := bytes.Repeat([]byte{0xFF, 0xD8, 0xFF, 0xE0, byte(n)}, 20_000+n)
-	return b
 }

@@ -196,14 +196,15 @@ func parentJSON(n *node) any {
 	return n.ParentID
 }
 
-// downloadURL is the Procore-host URL of a version's content: it needs the
-// bearer token and redirects to the storage host.
+// downloadURL is the file-host URL of a version's content, shaped like
+// Procore's storage.procore.com URLs: it needs the bearer token and
+// redirects to the storage host.
 func (s *Server) downloadURL(sc *docScope, v *version) string {
 	q := url.Values{"companyId": {itoa(sc.companyID)}, "sig": {s.sign("download", v.Key)}}
 	if sc.projectID != 0 {
 		q.Set("projectId", itoa(sc.projectID))
 	}
-	return s.URL + "/api/v5/files/us-east-1/pro-core.com/" + v.Key + "?" + q.Encode()
+	return s.FileURL + "/api/v5/files/us-east-1/pro-core.com/" + v.Key + "?" + q.Encode()
 }
 
 func (s *Server) versionJSON(n *node, v *version) map[string]any {
@@ -786,8 +787,8 @@ func (s *Server) documentJSON(n *node) map[string]any {
 	return doc
 }
 
-// download serves a Procore-host file URL: it checks the signature and
-// redirects to a presigned URL on the storage host.
+// download serves a file-host URL: it checks the signature and redirects
+// to a presigned URL on the storage host.
 func (c *call) download() {
 	key := c.r.PathValue("key")
 	if c.r.URL.Query().Get("sig") != c.s.sign("download", key) {

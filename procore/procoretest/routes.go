@@ -19,7 +19,7 @@ type authMode int
 
 const (
 	authNone    authMode = iota // OAuth endpoints
-	authBearer                  // a valid token, no company header (file download URLs)
+	authBearer                  // a valid token, no company header, no rate limit (file host download URLs)
 	authUser                    // a token; company header required for client-credentials tokens only (/me, /companies)
 	authCompany                 // a token and the Procore-Company-Id header
 )
@@ -57,10 +57,20 @@ func (s *Server) apiMux() http.Handler {
 	s.uploadRoutes(r)
 	s.webhookRoutes(r)
 	s.photoRoutes(r)
-	// File download URLs on a Procore host: bearer token required, then a
-	// redirect to the storage host (§9.3).
-	r("GET /api/v5/files/{region}/{bucket}/{key...}", "FileDownload", authBearer, (*call).download)
 	mux.Handle("/", s.wrap(HostAPI, "Unknown", authNone, "", func(c *call) {
+		writeError(c.w, http.StatusNotFound, "not_found", "No route matches "+c.r.Method+" "+c.r.URL.Path)
+	}))
+	return mux
+}
+
+// fileMux serves the Procore file host (storage.procore.com in
+// production): download URLs that need the bearer token, are not
+// rate-limited, and redirect to the storage host (research note §9.3).
+func (s *Server) fileMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/v5/files/{region}/{bucket}/{key...}",
+		s.wrap(HostFile, "FileDownload", authBearer, "GET /api/v5/files/{region}/{bucket}/{key...}", (*call).download))
+	mux.Handle("/", s.wrap(HostFile, "FileUnknown", authNone, "", func(c *call) {
 		writeError(c.w, http.StatusNotFound, "not_found", "No route matches "+c.r.Method+" "+c.r.URL.Path)
 	}))
 	return mux

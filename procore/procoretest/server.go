@@ -7,10 +7,25 @@
 // by host, rate limits on a fake clock, fault injection, and helpers that
 // change data as a person would in Procore's web UI.
 //
-// The fake listens on two hosts: the API host (also the OAuth host), and a
-// storage host standing in for the presigned object store that uploads go
-// to and downloads are redirected to. The storage host rejects requests that
-// carry an Authorization header, as presigned S3 URLs do.
+// The fake listens on three hosts (research note §9.3):
+//
+//   - the API host (URL), also the OAuth host: the REST API, which counts
+//     every call against the token's rate limit and reports it in the
+//     X-Rate-Limit-* headers;
+//   - the Procore file host (FileURL), standing in for storage.procore.com:
+//     the file URLs that listings and shows carry (file_versions[].url,
+//     prostore_file.url, image url) live there. It requires the bearer
+//     token (401 without), is not rate-limited, sends no X-Rate-Limit-*
+//     headers, and redirects (302) to a presigned URL on the storage host;
+//   - the storage host (StorageURL), standing in for the presigned object
+//     store (AWS S3) that uploads go to and downloads are redirected to. It
+//     rejects requests that carry an Authorization header, as presigned S3
+//     URLs do.
+//
+// The file host and the API host share a host name (127.0.0.1) on
+// different ports, while the storage host is named "localhost": a client
+// that trusts the API host name, as procore.Client does by default, sends
+// its token to the file host and never to the storage host.
 package procoretest
 
 import (
@@ -29,13 +44,18 @@ import (
 	"time"
 )
 
-// Host names the fake's two hosts in call counts.
+// Host names the fake's three hosts in call counts.
 type Host string
 
-// The fake's hosts.
+// The fake's hosts. HostAPI counts only REST API and OAuth calls (the
+// calls Procore's rate limit applies to), HostStorage only presigned
+// object-store calls (upload form POSTs, part PUTs, redirected downloads),
+// and HostFile the Procore file host's download URLs, which before the
+// file host existed were served, and counted, on the API host.
 const (
-	HostAPI     Host = "api"     // the Procore API and OAuth host
-	HostStorage Host = "storage" // the presigned object store
+	HostAPI     Host = "api"     // the Procore API and OAuth host (api.procore.com)
+	HostFile    Host = "file"    // the Procore file host (storage.procore.com)
+	HostStorage Host = "storage" // the presigned object store (S3)
 )
 
 // Options configure a Server. The zero value gives Procore's documented
@@ -83,7 +103,11 @@ type Server struct {
 	// URL is the base URL of the API and OAuth host, e.g.
 	// "http://127.0.0.1:40123".
 	URL string
-	// StorageURL is the base URL of the storage host.
+	// FileURL is the base URL of the Procore file host, which serves the
+	// file and image download URLs (e.g. "http://127.0.0.1:40125").
+	FileURL string
+	// StorageURL is the base URL of the storage host (the presigned object
+	// store), e.g. "http://localhost:40124".
 	StorageURL string
 	// ClientID and ClientSecret are the credentials of the app the fake
 	// knows from the start.
@@ -92,9 +116,9 @@ type Server struct {
 	// the fake holds from the start.
 	CompanyID, ProjectID, UserID int64
 
-	api, store *httptest.Server
-	opts       Options
-	secret     []byte
+	api, files, store *httptest.Server
+	opts              Options
+	secret            []byte
 
 	mu        sync.Mutex
 	nextID    int64
@@ -203,15 +227,28 @@ func New(opts Options) *Server {
 	s.ProjectID = s.AddProject(s.CompanyID, "Main Street Tower")
 
 	s.api = httptest.NewServer(s.apiMux())
+	s.files = httptest.NewServer(s.fileMux())
 	s.store = httptest.NewServer(s.storageMux())
 	s.URL = s.api.URL
-	s.StorageURL = s.store.URL
+	s.FileURL = s.files.URL
+	// The storage host goes by another name than the API and file hosts
+	// (same listener address), so that trusting the API host name never
+	// trusts the object store.
+	s.StorageURL = strings.Replace(s.store.URL, "://127.0.0.1:", "://localhost:", 1)
 	return s
 }
 
-// Close shuts both hosts down.
+// FileHosts returns the Procore file host (host:port), for
+// procore.Options.FileHosts: the hosts besides the API host that may
+// receive the bearer token.
+func (s *Server) FileHosts() []string {
+	return []string{strings.TrimPrefix(s.FileURL, "http://")}
+}
+
+// Close shuts the three hosts down.
 func (s *Server) Close() {
 	s.api.Close()
+	s.files.Close()
 	s.store.Close()
 }
 
@@ -407,7 +444,7 @@ func (s *Server) String() string {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	fmt.Fprintf(&b, "api=%d storage=%d", s.hostCalls[HostAPI], s.hostCalls[HostStorage])
+	fmt.Fprintf(&b, "api=%d file=%d storage=%d", s.hostCalls[HostAPI], s.hostCalls[HostFile], s.hostCalls[HostStorage])
 	for _, k := range keys {
 		fmt.Fprintf(&b, " %s=%d", k, s.calls[k])
 	}
@@ -437,7 +474,7 @@ type Fault struct {
 }
 
 // InjectFault makes the next requests of operation op fail as f says. op
-// is an operation id, or "*" for every operation (both hosts).
+// is an operation id, or "*" for every operation (all three hosts).
 func (s *Server) InjectFault(op string, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

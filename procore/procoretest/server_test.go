@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -210,4 +211,85 @@ func TestOAuthAuthorizeInfoRevokeAndLatency(t *testing.T) {
 	srv.InjectFault("OauthTokenInfoGet", procoretest.Fault{Latency: time.Millisecond, Times: 1})
 	tok = srv.IssueToken()
 	require.Equal(t, http.StatusOK, info(), "latency delays but serves")
+}
+
+// TestFileHost: file URLs live on the Procore file host, which needs the
+// bearer token, is not rate-limited and redirects to the storage host.
+func TestFileHost(t *testing.T) {
+	srv := procoretest.New(procoretest.Options{SpikeLimit: 2})
+	t.Cleanup(srv.Close)
+	id, err := srv.UIPutFile(procoretest.ProjectDocs(srv.ProjectID), "a/b.txt", []byte("hello"))
+	require.NoError(t, err)
+	tok := srv.IssueToken()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(u string, auth bool) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if auth {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		req.Header.Set("Procore-Company-Id", strconv.FormatInt(srv.CompanyID, 10))
+		resp, err := noRedirect.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+
+	resp := get(srv.URL+"/rest/v1.0/files/"+strconv.FormatInt(id, 10)+"?project_id="+strconv.FormatInt(srv.ProjectID, 10), true)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var f struct {
+		FileVersions []struct {
+			URL          string `json:"url"`
+			ProstoreFile struct {
+				URL string `json:"url"`
+			} `json:"prostore_file"`
+		} `json:"file_versions"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&f))
+	require.Len(t, f.FileVersions, 1)
+	fileURL := f.FileVersions[0].URL
+	require.Equal(t, fileURL, f.FileVersions[0].ProstoreFile.URL)
+	require.True(t, strings.HasPrefix(fileURL, srv.FileURL+"/api/v5/files/us-east-1/pro-core.com/"), fileURL)
+	require.Contains(t, fileURL, "sig=")
+	require.Equal(t, []string{strings.TrimPrefix(srv.FileURL, "http://")}, srv.FileHosts())
+
+	srv.ResetCalls()
+	require.Equal(t, http.StatusUnauthorized, get(fileURL, false).StatusCode)
+	// More calls than the spike limit: the file host is not rate-limited
+	// and reports no rate-limit headers.
+	var loc string
+	for range 3 {
+		resp = get(fileURL, true)
+		require.Equal(t, http.StatusFound, resp.StatusCode)
+		require.Empty(t, resp.Header.Get("X-Rate-Limit-Limit"))
+		require.Empty(t, resp.Header.Get("X-Rate-Limit-Remaining"))
+		loc = resp.Header.Get("Location")
+	}
+	require.True(t, strings.HasPrefix(loc, srv.StorageURL+"/"), loc)
+	require.NotEqual(t, hostname(t, srv.URL), hostname(t, srv.StorageURL), "the storage host goes by another name")
+	require.Equal(t, hostname(t, srv.URL), hostname(t, srv.FileURL))
+
+	// The presigned URL refuses the token and serves the content without.
+	require.Equal(t, http.StatusBadRequest, get(loc, true).StatusCode)
+	resp = get(loc, false)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b, _ := io.ReadAll(resp.Body)
+	require.Equal(t, "hello", string(b))
+
+	// The API host no longer serves file URLs.
+	apiURL := srv.URL + strings.TrimPrefix(fileURL, srv.FileURL)
+	require.Equal(t, http.StatusNotFound, get(apiURL, true).StatusCode)
+
+	require.Equal(t, 4, srv.CallsByHost(procoretest.HostFile))
+	require.Equal(t, 4, srv.Calls("FileDownload"))
+	require.Equal(t, 2, srv.CallsByHost(procoretest.HostStorage))
+	require.Equal(t, 1, srv.CallsByHost(procoretest.HostAPI))
+	require.Contains(t, srv.String(), "api=1 file=4 storage=2")
+}
+
+func hostname(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	require.NoError(t, err)
+	return u.Hostname()
 }

@@ -1,0 +1,14 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/procoresync/procoresync/examples/internal/app"
+	"github.com/procoresync/procoresync/examples/internal/apptest"
+)
+
+// TestService starts the service against the fakes and checks that a
+// change made on either side arrives on the other.
+func TestService(t *testing.T) {
+	apptest.RoundTrip(t, app.OneDrive, serve)
+}

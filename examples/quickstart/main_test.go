@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,12 +14,7 @@ import (
 // TestQuickstart runs the README's main job on the fakes and checks what
 // it claims.
 func TestQuickstart(t *testing.T) {
-	var out bytes.Buffer
-	cfg := &app.Config{Target: app.SharePoint, Root: "Procore", Store: filepath.Join(t.TempDir(), "q.db"), DeleteLimit: 25}
-	if err := run(context.Background(), &out, cfg, false); err != nil {
-		t.Fatalf("quickstart failed: %v\n%s", err, out.String())
-	}
-	got := out.String()
+	got := runQuickstart(t)
 	for _, want := range []string{
 		"Two way sync initiated for " + app.ProjectName + " / Documents",
 		"Two way sync initiated for " + app.ProjectName + " / Photos",
@@ -30,13 +26,78 @@ func TestQuickstart(t *testing.T) {
 		`the new photo arrived in SharePoint album "Site -3- -East- -Level 2-": true`,
 		"the RFI log is in Procore's recycle bin: true",
 		"0 files copied (0 B), 0 folders made, 0 moved, 0 deleted, 0 linked, 0 conflicts, 0 held, 0 failed",
-		"API calls: Procore ",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
 	}
+	c := apiCalls(t, got)
+	// Every file of the initial sync came from Procore, through the file
+	// host (not rate-limited) and on to the storage host.
+	if c.file < 24 || c.storage < c.file {
+		t.Errorf("%d file-host and %d storage-host calls for 24 files from Procore", c.file, c.storage)
+	}
+	t.Logf("24 files: %+v", c)
+}
+
+// TestQuickstartAPICalls: with 1,000 files in the project the Procore API
+// host (the rate-limited one) sees at most 0.1 calls per file over the
+// whole demo (three initial syncs and six regular ones): listings, not
+// transfers.
+func TestQuickstartAPICalls(t *testing.T) {
+	const extra = 976 // the demo's 24 make 1,000
+	seedMore = func(f *app.Fakes) (int, int64, error) {
+		var size int64
+		for i := range extra {
+			b := fmt.Appendf(nil, "%%PDF-1.7\n%% sheet S-%03d\n%%%%EOF\n", i)
+			if _, err := f.Procore.UIPutFile(f.Docs(), fmt.Sprintf("07 Sheets/S-%03d.pdf", i), b); err != nil {
+				return 0, 0, err
+			}
+			size += int64(len(b))
+		}
+		return extra, size, nil
+	}
+	t.Cleanup(func() { seedMore = nil })
+	got := runQuickstart(t)
+	if !strings.Contains(got, "] 1000/1000 files") {
+		t.Errorf("the initial sync did not copy 1,000 files:\n%s", got)
+	}
+	c := apiCalls(t, got)
+	if float64(c.api)/1000 > 0.1 {
+		t.Errorf("%d Procore API-host calls for 1,000 files (%.3f per file)", c.api, float64(c.api)/1000)
+	}
+	if c.file < 1000 {
+		t.Errorf("%d file-host calls for 1,000 files from Procore", c.file)
+	}
+	t.Logf("1,000 files: %+v (%.3f API-host calls per file)", c, float64(c.api)/1000)
+}
+
+// runQuickstart runs the demo on the fakes and returns its report.
+func runQuickstart(t *testing.T) string {
+	t.Helper()
+	var out bytes.Buffer
+	cfg := &app.Config{Target: app.SharePoint, Root: "Procore", Store: filepath.Join(t.TempDir(), "q.db"), DeleteLimit: 25}
+	if err := run(context.Background(), &out, cfg, false); err != nil {
+		t.Fatalf("quickstart failed: %v\n%s", err, out.String())
+	}
+	got := out.String()
 	if strings.Contains(got, "error:") || strings.Contains(got, " partial") || strings.Contains(got, " failed:") {
 		t.Errorf("a run did not succeed:\n%s", got)
 	}
+	return got
+}
+
+type calls struct{ api, file, storage, graph int }
+
+// apiCalls reads the dashboard's API calls line.
+func apiCalls(t *testing.T, report string) calls {
+	t.Helper()
+	var c calls
+	_, line, _ := strings.Cut(report, "API calls: ")
+	line, _, _ = strings.Cut(line, "\n")
+	if _, err := fmt.Sscanf(line, "Procore API host %d, Procore file host %d, storage host %d; Microsoft Graph %d",
+		&c.api, &c.file, &c.storage, &c.graph); err != nil {
+		t.Fatalf("API calls line %q: %v", line, err)
+	}
+	return c
 }

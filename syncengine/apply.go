@@ -574,9 +574,9 @@ func (ap *applier) putItem(ctx context.Context, it Item, del ...int64) error {
 func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 	p := ap.p
 	st := p.storage(a.Side)
-	if a.Kind != Move {
-		a.Target = ap.fresh(a.Key, a.Side, a.Target)
-	}
+	// After a Move of the item earlier in the run (a Move aside in a cycle
+	// of moves, then this one), act on the entry that Move left.
+	a.Target = ap.fresh(a.Key, a.Side, a.Target)
 	a.Source = ap.fresh(a.Key, a.Side.Other(), a.Source)
 	switch a.Kind {
 	case Mkdir:
@@ -945,7 +945,7 @@ func (ap *applier) conflict(ctx context.Context, a Action) (int64, string, error
 			if serr == nil && cur.ID == t.ID {
 				break // moved already (a retry)
 			}
-			if n == 20 {
+			if n == maxConflictNumber {
 				return 0, "", err
 			}
 		}

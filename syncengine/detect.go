@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/procoresync/procoresync/storage"
@@ -39,8 +39,10 @@ type DetectOptions struct {
 // ps holds a cursor for it; otherwise (no feed, no cursor, an expired
 // cursor — for that side only — or opt.Full) it is listed in full, taking
 // the feed's LatestCursor before listing so that nothing is missed. A full
-// listing is compared with the baseline through a compact index (a few
-// dozen bytes per item), so only the items that differ are kept. Moves are
+// listing is compared with the baseline through a compact index (under a
+// hundred bytes per item, built from MetadataStore.ScanBaseline), so only
+// the items that differ are kept; when both sides are listed, they are
+// listed at once. Moves are
 // recognised by ID. Failures due for a retry are looked at again (Stat on
 // their source side), so that they are retried after a feed cursor moved
 // on; quarantined ones are passed on to be reported as skipped.
@@ -104,10 +106,97 @@ func rootOf(ps *PairState, s Side) *string {
 	return &ps.RootB
 }
 
-// compactRec is what the full-listing index keeps of one baseline item.
+// compactRec is what the full-listing index keeps of one baseline item:
+// its Key, and per side the fingerprint (see fingerprint) and the hash of
+// the ID (see idHash; 0 when the side has no ID or is not listed).
 type compactRec struct {
 	key int64
 	fp  [2]uint64
+	id  [2]uint64
+}
+
+// idTable finds baseline records by the hash of one side's ID. It is an
+// open-addressing table with linear probing over a power-of-two number of
+// slots, at most half of them used: a slot holds the index of a record
+// plus one (0: empty) in its low 32 bits and the high 32 bits of the
+// record's ID hash in its high bits, which spares visits to records whose
+// hash differs. It takes 16 to 32 bytes per record, about half the
+// footprint of a map from hash to index, and is faster to fill and probe.
+type idTable struct {
+	slots []uint64
+	n     int  // slots used
+	shift uint // 64 - log2(len(slots))
+}
+
+// newIDTable returns a table sized for n records.
+func newIDTable(n int) idTable {
+	bits := uint(4)
+	for 1<<bits < 2*n {
+		bits++
+	}
+	return idTable{slots: make([]uint64, 1<<bits), shift: 64 - bits}
+}
+
+// slot returns the home slot of ID hash h.
+func (t *idTable) slot(h uint64) uint64 { return (h * 0x9E3779B97F4A7C15) >> t.shift }
+
+// put records that record i of recs has ID hash h on side s, replacing a
+// record with the same hash (the later record wins, as in a map).
+func (t *idTable) put(recs []compactRec, s Side, h uint64, i int32) {
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow(recs, s)
+	}
+	mask := uint64(len(t.slots) - 1)
+	v := h&^0xFFFFFFFF | uint64(uint32(i)+1)
+	for j := t.slot(h); ; j = (j + 1) & mask {
+		c := t.slots[j]
+		if c == 0 {
+			t.slots[j] = v
+			t.n++
+			return
+		}
+		if c>>32 == h>>32 && recs[uint32(c)-1].id[s] == h {
+			t.slots[j] = v
+			return
+		}
+	}
+}
+
+// grow doubles the table.
+func (t *idTable) grow(recs []compactRec, s Side) {
+	old := t.slots
+	*t = idTable{slots: make([]uint64, 2*len(old)), shift: t.shift - 1}
+	mask := uint64(len(t.slots) - 1)
+	for _, c := range old {
+		if c == 0 {
+			continue
+		}
+		j := t.slot(recs[uint32(c)-1].id[s])
+		for t.slots[j] != 0 {
+			j = (j + 1) & mask
+		}
+		t.slots[j] = c
+		t.n++
+	}
+}
+
+// get returns the index of the record with ID hash h on side s.
+func (t *idTable) get(recs []compactRec, s Side, h uint64) (int32, bool) {
+	if len(t.slots) == 0 {
+		return -1, false
+	}
+	mask := uint64(len(t.slots) - 1)
+	for j := t.slot(h); ; j = (j + 1) & mask {
+		c := t.slots[j]
+		if c == 0 {
+			return -1, false
+		}
+		if c>>32 == h>>32 {
+			if i := int32(uint32(c) - 1); recs[i].id[s] == h {
+				return i, true
+			}
+		}
+	}
 }
 
 type detector struct {
@@ -122,7 +211,7 @@ type detector struct {
 	feed [2]bool
 	// Full-listing state.
 	recs    []compactRec
-	ids     [2]map[uint64]int32
+	ids     [2]idTable
 	seen    [2][]uint64
 	changed [2]map[int32]storage.Entry
 	newEnt  [2][]storage.Entry
@@ -226,34 +315,84 @@ func (d *detector) run(ctx context.Context, next *PairState) error {
 	return nil
 }
 
-// fingerprint identifies an item's place and version on one side.
-func fingerprint(parentID, p string, isDir bool, version string, size int64) uint64 {
+// fingerprint identifies an item's place and version on one side. It
+// hashes strings (a listed entry) and bytes (a baseline row) alike, so
+// that both give the same value for the same item.
+func fingerprint[T string | []byte](parentID, p T, isDir bool, version T, size int64) uint64 {
 	h := uint64(fnvOffset)
-	if parentID != "" {
-		h = fnv64(h, parentID)
-		h = fnv64(h, "\x00")
-		h = fnv64(h, baseOf(p))
+	if len(parentID) != 0 {
+		h = fnvAdd(h, parentID)
+		h = fnvByte(h, 0)
+		h = fnvAdd(h, fpBase(p))
 	} else {
-		h = fnv64(h, "\x01")
-		h = fnv64(h, p)
+		h = fnvByte(h, 1)
+		h = fnvAdd(h, p)
 	}
 	if isDir {
-		return fnv64(h, "\x00d")
+		return fnvByte(fnvByte(h, 0), 'd')
 	}
-	h = fnv64(h, "\x00")
-	h = fnv64(h, version)
-	return fnv64(h, "\x00"+strconv.FormatInt(size, 10))
+	h = fnvByte(h, 0)
+	h = fnvAdd(h, version)
+	h = fnvByte(h, 0)
+	for i := range 8 {
+		h = fnvByte(h, byte(uint64(size)>>(8*i)))
+	}
+	return h
 }
 
-func stateFP(st *SideState, isDir bool) uint64 {
+// fnvAdd extends FNV-1a hash h (see fnv64) with s.
+func fnvAdd[T string | []byte](h uint64, s T) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = fnvByte(h, s[i])
+	}
+	return h
+}
+
+// fnvByte extends FNV-1a hash h with c.
+func fnvByte(h uint64, c byte) uint64 {
+	const prime = 1099511628211
+	return (h ^ uint64(c)) * prime
+}
+
+// fpBase returns the last element of slash path p as path.Base does, but
+// "" for "".
+func fpBase[T string | []byte](p T) T {
+	if len(p) == 0 {
+		return p
+	}
+	q := p
+	for len(q) > 0 && q[len(q)-1] == '/' {
+		q = q[:len(q)-1]
+	}
+	if len(q) == 0 {
+		return p[:1] // all slashes: "/"
+	}
+	for i := len(q) - 1; i >= 0; i-- {
+		if q[i] == '/' {
+			return q[i+1:]
+		}
+	}
+	return q
+}
+
+// rowFP is the fingerprint of one side of a baseline row.
+func rowFP(st *BaselineSide, isDir bool) uint64 {
 	return fingerprint(st.ParentID, st.Path, isDir, st.Version, st.Size)
 }
 
+// entryFP is the fingerprint of a listed entry.
 func entryFP(e *storage.Entry) uint64 {
 	return fingerprint(e.ParentID, e.Path, e.IsDir, e.Version, e.Size)
 }
 
-func idHash(id string) uint64 { return fnv64(fnvOffset, id) }
+// idHash hashes an item ID for the compact index. It is never 0, which
+// stands for "no ID" there.
+func idHash[T string | []byte](id T) uint64 {
+	if h := fnvAdd(fnvOffset, id); h != 0 {
+		return h
+	}
+	return 1
+}
 
 // listFull indexes the baseline compactly and lists the sides without a
 // usable feed, keeping only the entries that differ from the baseline.
@@ -270,66 +409,62 @@ func (d *detector) listFull(ctx context.Context) error {
 	}
 	for s := range 2 {
 		if full[s] {
-			d.ids[s] = make(map[uint64]int32, size)
 			d.changed[s] = map[int32]storage.Entry{}
 			d.parents[s] = map[uint64]int32{}
 		}
 	}
 	d.recs = make([]compactRec, 0, size)
 	if size > 0 {
-		for it, err := range d.store.Items(ctx, p.ID) {
-			if err != nil {
-				return fmt.Errorf("syncengine: read baseline: %w", err)
-			}
-			i := int32(len(d.recs))
-			d.recs = append(d.recs, compactRec{key: it.Key,
-				fp: [2]uint64{stateFP(&it.A, it.IsDir), stateFP(&it.B, it.IsDir)}})
+		err := d.store.ScanBaseline(ctx, p.ID, func(r *BaselineRow) error {
+			rec := compactRec{key: r.Key, fp: [2]uint64{rowFP(&r.A, r.IsDir), rowFP(&r.B, r.IsDir)}}
 			for s := range 2 {
-				if full[s] {
-					if id := it.Side(Side(s)).ID; id != "" {
-						d.ids[s][idHash(id)] = i
+				if id := r.Side(Side(s)).ID; full[s] && len(id) != 0 {
+					rec.id[s] = idHash(id)
+				}
+			}
+			d.recs = append(d.recs, rec)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("syncengine: read baseline: %w", err)
+		}
+	}
+	// List the sides, both at once when both are listed (two services, or
+	// two cores for in-memory ones).
+	if full[0] && full[1] {
+		lctx, cancel := context.WithCancel(ctx)
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			first error
+		)
+		for s := range 2 {
+			wg.Go(func() {
+				if err := d.listSide(lctx, Side(s)); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err // the other side then fails with the cancellation
 					}
+					mu.Unlock()
+					cancel()
+				}
+			})
+		}
+		wg.Wait()
+		cancel()
+		if first != nil {
+			return first
+		}
+	} else {
+		for s := range 2 {
+			if full[s] {
+				if err := d.listSide(ctx, Side(s)); err != nil {
+					return err
 				}
 			}
 		}
 	}
-	for s := range 2 {
-		if !full[s] {
-			continue
-		}
-		side := Side(s)
-		d.seen[s] = make([]uint64, (len(d.recs)+63)/64)
-		rules := p.storage(side).Features().Names
-		occ := make([]uint64, 0, len(d.recs)+16)
-		count := 0
-		for e, err := range p.storage(side).List(ctx) {
-			if err != nil {
-				return fmt.Errorf("syncengine: list %s: %w", p.sideName(side), err)
-			}
-			if e.Path == "" {
-				continue
-			}
-			count++
-			occ = append(occ, pathKeyHash(rules, e.Path))
-			i, ok := int32(-1), false
-			if e.ID != "" {
-				i, ok = d.ids[s][idHash(e.ID)]
-			}
-			if !ok {
-				d.newEnt[s] = append(d.newEnt[s], e)
-				d.noteParent(side, e.ParentID)
-				continue
-			}
-			d.seen[s][i/64] |= 1 << (uint(i) % 64)
-			if entryFP(&e) != d.recs[i].fp[s] {
-				d.changed[s][i] = e
-				d.noteParent(side, e.ParentID)
-			}
-		}
-		slices.Sort(occ)
-		d.in.Occupied[s] = slices.Compact(occ)
-		d.in.Count[s] = count
-	}
+	d.ids = [2]idTable{}
 	// Fetch the full records of what changed, and of their parents.
 	want := map[int32]bool{}
 	for s := range 2 {
@@ -352,7 +487,6 @@ func (d *detector) listFull(ctx context.Context) error {
 		}
 	}
 	if len(want) == 0 && len(parentIdx) == 0 {
-		d.ids = [2]map[uint64]int32{}
 		return nil
 	}
 	i := int32(-1)
@@ -385,7 +519,56 @@ func (d *detector) listFull(ctx context.Context) error {
 			}
 		}
 	}
-	d.ids = [2]map[uint64]int32{}
+	return nil
+}
+
+// listSide indexes the baseline records by their side-s ID, lists side s
+// in full and compares each entry with the record of the same ID through
+// the compact index: entries it does not
+// know are new, entries whose fingerprint differs changed, and records it
+// does not see are gone (seen). It also records the paths taken on s and
+// their number. It touches only side s's state, so that both sides can be
+// listed at once.
+func (d *detector) listSide(ctx context.Context, side Side) error {
+	p, s := d.p, int(side)
+	d.ids[s] = newIDTable(len(d.recs))
+	for i := range d.recs {
+		if h := d.recs[i].id[s]; h != 0 {
+			d.ids[s].put(d.recs, side, h, int32(i))
+		}
+	}
+	seen := make([]uint64, (len(d.recs)+63)/64)
+	rules := p.storage(side).Features().Names
+	occ := make([]uint64, 0, len(d.recs)+16)
+	count := 0
+	for e, err := range p.storage(side).List(ctx) {
+		if err != nil {
+			return fmt.Errorf("syncengine: list %s: %w", p.sideName(side), err)
+		}
+		if e.Path == "" {
+			continue
+		}
+		count++
+		occ = append(occ, pathKeyHash(rules, e.Path))
+		i, ok := int32(-1), false
+		if e.ID != "" {
+			i, ok = d.ids[s].get(d.recs, side, idHash(e.ID))
+		}
+		if !ok {
+			d.newEnt[s] = append(d.newEnt[s], e)
+			d.noteParent(side, e.ParentID)
+			continue
+		}
+		seen[i/64] |= 1 << (uint(i) % 64)
+		if entryFP(&e) != d.recs[i].fp[s] {
+			d.changed[s][i] = e
+			d.noteParent(side, e.ParentID)
+		}
+	}
+	slices.Sort(occ)
+	d.seen[s] = seen
+	d.in.Occupied[s] = slices.Compact(occ)
+	d.in.Count[s] = count
 	return nil
 }
 
@@ -396,7 +579,7 @@ func (d *detector) noteParent(s Side, pid string) {
 		return
 	}
 	h := idHash(pid)
-	if i, ok := d.ids[s][h]; ok {
+	if i, ok := d.ids[s].get(d.recs, s, h); ok {
 		d.parents[s][h] = i
 	}
 }
@@ -474,14 +657,25 @@ func (d *detector) applyFeed(ctx context.Context, s Side, changes []storage.Chan
 		if !base.IsDir {
 			continue
 		}
+		// Everything below the folder went with it, except what was moved
+		// out first (reported alive), with everything below that.
+		var under []Item
+		var out []string
 		for it, err := range d.store.ItemsUnder(ctx, d.p.ID, s, base.Side(s).Path) {
 			if err != nil {
 				return err
 			}
 			if alive[it.Side(s).ID] {
+				out = append(out, it.Side(s).Path)
 				continue
 			}
-			item := it
+			under = append(under, it)
+		}
+		for i := range under {
+			item := under[i]
+			if slices.ContainsFunc(out, func(q string) bool { return isUnder(item.Side(s).Path, q) }) {
+				continue
+			}
 			d.observe(d.observation(&item), d.obs[item.Key].Base, s, nil)
 		}
 	}
@@ -489,13 +683,19 @@ func (d *detector) applyFeed(ctx context.Context, s Side, changes []storage.Chan
 }
 
 // retryDue looks again at items whose failure is due for a retry, on
-// sides read through a feed (a listing sees them anyway).
+// sides read through a feed (a listing sees them anyway): on the source
+// side (Stat of the failure's path) and on the target side (rereadTarget
+// for baseline items; finish for new ones), so that a change the failed
+// run's feed reported on either side is not forgotten once the cursor
+// moved on.
 func (d *detector) retryDue(ctx context.Context, due []Failure) error {
+	var lost [2][]*Observation // baseline items not found where the baseline has them on a target side
 	for _, f := range due {
 		src := f.Side.Other()
 		if !d.feed[src] {
 			continue
 		}
+		var o *Observation
 		e, err := d.p.storage(src).Stat(ctx, f.Path)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
@@ -509,15 +709,16 @@ func (d *detector) retryDue(ctx context.Context, due []Failure) error {
 			if o := d.obs[base.Key]; o != nil {
 				continue
 			}
-			d.observe(d.observation(&base), &base, src, nil)
+			o = d.observation(&base)
+			d.observe(o, o.Base, src, nil)
 		case err != nil:
 			return err
 		default:
-			if d.observed[src][e.ID] {
-				continue
-			}
 			base, err := d.store.ItemByID(ctx, d.p.ID, src, e.ID)
 			if errors.Is(err, ErrNoItem) {
+				// New on src: the target's side of it (an item created
+				// there too) is looked at by finish, at the path the plan
+				// would give it.
 				if !slices.ContainsFunc(d.newEnt[src], func(x storage.Entry) bool { return x.ID == e.ID }) {
 					d.newEnt[src] = append(d.newEnt[src], e)
 				}
@@ -526,15 +727,97 @@ func (d *detector) retryDue(ctx context.Context, due []Failure) error {
 			if err != nil {
 				return err
 			}
-			d.observe(d.observation(&base), &base, src, &e)
+			o = d.observation(&base)
+			if !d.set[base.Key][src] {
+				d.observe(o, o.Base, src, &e)
+			}
+		}
+		found, err := d.rereadTarget(ctx, o, f.Side)
+		if err != nil {
+			return err
+		}
+		if !found {
+			lost[f.Side] = append(lost[f.Side], o)
+		}
+	}
+	for s := range 2 {
+		if err := d.locate(ctx, Side(s), lost[s]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rereadTarget looks again at side t of a baseline item whose failure is
+// due, when t is read through a feed and the feed did not report it in
+// this run: it may have reported a change of it in the run that failed,
+// and has moved on since. Found at its baseline path with its ID, the item
+// is observed as it is now, so that a change on t is not mistaken for "no
+// change"; found is false when it is not there (moved or deleted).
+func (d *detector) rereadTarget(ctx context.Context, o *Observation, t Side) (found bool, err error) {
+	ss := o.Base.Side(t)
+	if !d.feed[t] || d.set[o.Base.Key][t] || ss.ID == "" || ss.Path == "" {
+		return true, nil
+	}
+	e, err := d.p.storage(t).Stat(ctx, ss.Path)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if e.ID != ss.ID {
+		// Another item at its path: one the baseline does not know (a
+		// file replaced by a new one, say) is taken in as new, for the
+		// planner to match with this record.
+		if e.ID != "" && !d.observed[t][e.ID] &&
+			!slices.ContainsFunc(d.newEnt[t], func(x storage.Entry) bool { return x.ID == e.ID }) {
+			if _, err := d.store.ItemByID(ctx, d.p.ID, t, e.ID); errors.Is(err, ErrNoItem) {
+				d.newEnt[t] = append(d.newEnt[t], e)
+			} else if err != nil {
+				return false, err
+			}
+		}
+		return false, nil
+	}
+	d.observe(o, o.Base, t, &e)
+	return true, nil
+}
+
+// locate finds on side s, by ID, the baseline items of a due failure that
+// are not where the baseline has them, with one listing of s (rare: the
+// failed run's feed reported them moved or deleted): each is observed
+// where it is now, or deleted when it is nowhere.
+func (d *detector) locate(ctx context.Context, s Side, lost []*Observation) error {
+	if len(lost) == 0 {
+		return nil
+	}
+	want := make(map[string]*Observation, len(lost))
+	for _, o := range lost {
+		want[o.Base.Side(s).ID] = o
+	}
+	for e, err := range d.p.storage(s).List(ctx) {
+		if err != nil {
+			return fmt.Errorf("syncengine: list %s: %w", d.p.sideName(s), err)
+		}
+		if o := want[e.ID]; o != nil && e.ID != "" {
+			delete(want, e.ID)
+			d.observe(o, o.Base, s, &e)
+		}
+	}
+	for _, o := range lost {
+		if o := want[o.Base.Side(s).ID]; o != nil {
+			d.observe(o, o.Base, s, nil)
 		}
 	}
 	return nil
 }
 
 // finish fills unobserved sides from the baseline, fetches parents,
-// matches items created on both sides, compares their content, and
-// records paths the plan may collide with on feed sides.
+// matches items created on both sides (taking in, on feed sides, unsynced
+// items at the paths new items would take: see candidates), compares their
+// content, and records paths the plan may collide with on feed sides
+// (candidate paths and conflict-copy names).
 func (d *detector) finish(ctx context.Context) error {
 	in := d.in
 	keys := make([]int64, 0, len(d.obs))
@@ -563,8 +846,64 @@ func (d *detector) finish(ctx context.Context) error {
 			in.Observations = append(in.Observations, o)
 		}
 	}
-	// Parents of entries read from a feed or a retry.
-	for _, o := range in.Observations {
+	if err := d.fetchParents(ctx, in.Observations); err != nil {
+		return err
+	}
+	for s := range 2 {
+		if d.feed[s] && deletions {
+			n, err := d.store.CountItems(ctx, d.p.ID)
+			if err != nil {
+				return err
+			}
+			in.Count[s] = n
+		}
+	}
+	// Match creations with the planner's own rules.
+	pl := newPlanner(in)
+	pl.match()
+	extra, err := d.candidates(ctx, pl)
+	if err != nil {
+		return err
+	}
+	if len(extra) > 0 {
+		if err := d.fetchParents(ctx, extra); err != nil {
+			return err
+		}
+		in.Observations = append(in.Observations, extra...)
+		pl = newPlanner(in)
+		pl.match()
+	}
+	// Compare the content of files present on both sides.
+	var out []Observation
+	for _, n := range pl.nodes {
+		if n.dead {
+			continue
+		}
+		o := n.o
+		o.Entry, o.FromBase = n.e, n.fromBase
+		if o.Entry[0] != nil && o.Entry[1] != nil && !n.dir && o.Same == VerdictUnknown &&
+			(n.base == nil || (n.modified[0] && n.modified[1])) {
+			o.Same = d.compare(ctx, *o.Entry[0], *o.Entry[1])
+		}
+		n.o = o
+		out = append(out, o)
+		if err := d.conflictNames(ctx, n); err != nil {
+			return err
+		}
+	}
+	for s := range 2 {
+		slices.Sort(in.Occupied[s])
+		in.Occupied[s] = slices.Compact(in.Occupied[s])
+	}
+	in.Observations = out
+	return nil
+}
+
+// fetchParents records the baseline records of the parents of entries read
+// from a feed or a retry (PlanInput.Parents).
+func (d *detector) fetchParents(ctx context.Context, obs []Observation) error {
+	in := d.in
+	for _, o := range obs {
 		for s := range 2 {
 			e := o.Entry[s]
 			if e == nil || o.FromBase[s] || !d.feed[s] || e.ParentID == "" || e.ParentID == d.root[s] ||
@@ -584,35 +923,35 @@ func (d *detector) finish(ctx context.Context) error {
 			d.addParent(Side(s), it)
 		}
 	}
+	return nil
+}
+
+// candidates looks, on sides read from a feed, at the paths that new items
+// would take there. An item found at such a path that the baseline does
+// not know and the feed did not report (it was reported in a run whose
+// action on it failed, and the cursor moved on since) is returned as a new
+// observation, as a full listing would have seen it, so that it is matched
+// with the new item (a merge or a conflict) rather than collided with;
+// other items found there are recorded in Occupied.
+func (d *detector) candidates(ctx context.Context, pl *planner) ([]Observation, error) {
+	var extra []Observation
+	taken := [2]map[string]bool{{}, {}}
 	for s := range 2 {
-		if d.feed[s] && deletions {
-			n, err := d.store.CountItems(ctx, d.p.ID)
-			if err != nil {
-				return err
-			}
-			in.Count[s] = n
+		for _, e := range d.newEnt[s] {
+			taken[s][e.ID] = true
 		}
 	}
-	// Match creations with the planner's own rules, then compare content.
-	pl := newPlanner(in)
-	pl.match()
-	var out []Observation
 	for _, n := range pl.nodes {
 		if n.dead {
 			continue
 		}
-		o := n.o
-		o.Entry, o.FromBase = n.e, n.fromBase
-		if o.Entry[0] != nil && o.Entry[1] != nil && !n.dir && o.Same == VerdictUnknown &&
-			(n.base == nil || (n.modified[0] && n.modified[1])) {
-			o.Same = d.compare(ctx, *o.Entry[0], *o.Entry[1])
+		if n.base != nil {
+			if err := d.moveTargets(ctx, pl, n); err != nil {
+				return nil, err
+			}
+			continue
 		}
-		n.o = o
-		out = append(out, o)
-	}
-	// Paths that new items would take on a side read from a feed.
-	for _, n := range pl.nodes {
-		if n.dead || n.base != nil || n.present[0] == n.present[1] {
+		if n.present[0] == n.present[1] {
 			continue
 		}
 		s := SideA
@@ -632,17 +971,103 @@ func (d *detector) finish(ctx context.Context) error {
 			continue
 		}
 		cand := joinPath(parent, name)
-		if _, err := d.p.storage(t).Stat(ctx, cand); err == nil {
-			in.Occupied[t] = append(in.Occupied[t], pathKeyHash(d.nm.rules[t], cand))
-		} else if !errors.Is(err, storage.ErrNotFound) {
-			return err
+		e, err := d.p.storage(t).Stat(ctx, cand)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
 		}
+		if err != nil {
+			return nil, err
+		}
+		if e.ID != "" && !taken[t][e.ID] && !d.observed[t][e.ID] {
+			_, err := d.store.ItemByID(ctx, d.p.ID, t, e.ID)
+			if errors.Is(err, ErrNoItem) {
+				taken[t][e.ID] = true
+				var o Observation
+				o.Entry[t] = &e
+				extra = append(extra, o)
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		d.in.Occupied[t] = append(d.in.Occupied[t], pathKeyHash(d.nm.rules[t], cand))
+	}
+	return extra, nil
+}
+
+// moveTargets records in Occupied, on a side t read from a feed, the path
+// that baseline item n would be moved to there after a move on the other
+// side, when another item lies there: one the feed did not report (say,
+// an item whose name differs between the sides, "b (~ffa0da).txt" on one,
+// "b.txt" on the other) is unknown to the planner otherwise, and the
+// Move would fail with "already exists" in every run.
+func (d *detector) moveTargets(ctx context.Context, pl *planner, n *pnode) error {
+	if !n.present[0] || !n.present[1] {
+		return nil
 	}
 	for s := range 2 {
-		slices.Sort(in.Occupied[s])
-		in.Occupied[s] = slices.Compact(in.Occupied[s])
+		s := Side(s)
+		t := s.Other()
+		if !d.feed[t] || !n.moved[s] || n.fromBase[s] {
+			continue
+		}
+		parent, ok := pl.parentOn(n, s, t)
+		if !ok {
+			continue
+		}
+		name := baseOf(n.base.Side(t).Path)
+		if e := n.e[s]; e.Name() != baseOf(n.base.Side(s).Path) || name == "" {
+			m, err := d.nm.name(t, e.Name())
+			if err != nil {
+				continue
+			}
+			name = m
+		}
+		cand := joinPath(parent, name)
+		if cand == n.now[t] {
+			continue
+		}
+		e, err := d.p.storage(t).Stat(ctx, cand)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if e.ID == "" || e.ID != n.e[t].ID {
+			d.in.Occupied[t] = append(d.in.Occupied[t], pathKeyHash(d.nm.rules[t], cand))
+		}
 	}
-	in.Observations = out
+	return nil
+}
+
+// conflictNames records, on a side read from a feed, the conflict-copy
+// names already taken next to a file that may become a conflict loser
+// there, so that BuildPlan picks a free one.
+func (d *detector) conflictNames(ctx context.Context, n *pnode) error {
+	if n.dir || n.e[0] == nil || n.e[1] == nil || n.o.Same == VerdictEqual ||
+		!(n.base == nil || (n.modified[0] && n.modified[1])) {
+		return nil
+	}
+	for s := range 2 {
+		l := Side(s)
+		if !d.feed[l] || (d.p.Conflict != KeepBoth && featuresOf(d.p.storage(l)).VersionHistory) {
+			continue
+		}
+		name := ConflictName(baseOf(n.now[l]), d.in.Now, d.p.sideName(l))
+		for i := 1; i <= maxConflictNumber; i++ {
+			p := joinPath(dirOf(n.now[l]), numbered(name, i))
+			_, err := d.p.storage(l).Stat(ctx, p)
+			if errors.Is(err, storage.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			d.in.Occupied[l] = append(d.in.Occupied[l], pathKeyHash(d.nm.rules[l], p))
+		}
+	}
 	return nil
 }
 

@@ -265,3 +265,162 @@ func TestDetectRetriesDueFailures(t *testing.T) {
 	pl, _, _ := f.plan(t, se.DetectOptions{})
 	require.Equal(t, []string{"copy B failed.txt", "skip B stuck.txt"}, kinds(pl))
 }
+
+// advance moves both feed cursors to now, as after a run whose actions
+// failed (the feeds' reports of the failed items are not read again).
+func (f *fixture) advance(t *testing.T) {
+	ctx := context.Background()
+	var err error
+	f.ps.CursorA, err = f.a.LatestCursor(ctx)
+	require.NoError(t, err)
+	f.ps.CursorB, err = f.b.LatestCursor(ctx)
+	require.NoError(t, err)
+}
+
+func (f *fixture) failed(t *testing.T, target se.Side, srcPath string) {
+	require.NoError(t, f.store.PutFailure(context.Background(), se.Failure{PairID: f.p.ID, Side: target,
+		Path: srcPath, Error: "boom", Attempts: 1, NextAttempt: now.Add(-time.Minute)}))
+}
+
+func TestDetectRetryRereadsTheTargetSide(t *testing.T) {
+	noHistory := func(f *fixture) { f.b = memory.New(memory.WithVersionHistory(false)); f.p.B = f.b }
+	tests := []struct {
+		name  string
+		pair  func(*fixture)
+		setup func(t *testing.T, f *fixture) // after linkAll; then cursors advance and the failure is recorded
+		side  se.Side                        // failure's target side
+		path  string                         // failure's source path
+		want  []string
+	}{
+		{"created on both sides, conflict failed: conflict again, no copy under another name", nil,
+			func(t *testing.T, f *fixture) {
+				write(t, f.b, "f.txt", "from B!")
+				write(t, f.a, "f.txt", "from A")
+			}, se.SideB, "f.txt", []string{"conflict B f.txt"}},
+		{"modified on both sides, conflict failed: not an update over B's change", nil,
+			func(t *testing.T, f *fixture) {
+				write(t, f.b, "g.txt", "B22")
+				write(t, f.a, "g.txt", "A2")
+			}, se.SideB, "g.txt", []string{"conflict B g.txt"}},
+		{"deleted on A, modified on B, restore failed: restored again", nil,
+			func(t *testing.T, f *fixture) {
+				require.NoError(t, f.a.Remove("g.txt"))
+				write(t, f.b, "g.txt", "B2")
+			}, se.SideA, "g.txt", []string{"copy A g.txt"}},
+		{"moved on A, modified on B, update failed: found where it moved", nil,
+			func(t *testing.T, f *fixture) {
+				_, err := f.a.Rename("g.txt", "h.txt")
+				require.NoError(t, err)
+				write(t, f.b, "g.txt", "B2")
+			}, se.SideA, "g.txt", []string{"move B h.txt <- g.txt", "update A h.txt"}},
+		{"conflict failed, B keeps no versions: a free conflict-copy name", noHistory,
+			func(t *testing.T, f *fixture) {
+				write(t, f.b, "g (conflict 2026-11-22 from SharePoint).txt", "old loser")
+				write(t, f.b, "g.txt", "B22")
+				write(t, f.a, "g.txt", "A2")
+			}, se.SideB, "g.txt", []string{"conflict B g.txt"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tc.pair != nil {
+				tc.pair(f)
+			}
+			for _, s := range []*memory.Storage{f.a, f.b} {
+				write(t, s, "g.txt", "g")
+			}
+			f.linkAll(t)
+			tc.setup(t, f)
+			f.advance(t)
+			f.failed(t, tc.side, tc.path)
+			pl, _, _ := f.plan(t, se.DetectOptions{})
+			require.Equal(t, tc.want, kinds(pl), "%s", pl)
+			for _, a := range pl.Actions {
+				if a.Conflict != nil && a.Conflict.LoserCopy != "" {
+					require.Equal(t, "g (conflict 2026-11-22 from SharePoint) (2).txt", a.Conflict.LoserCopy)
+				}
+			}
+		})
+	}
+}
+
+func TestDetectReplacedFileIsAnUpdate(t *testing.T) {
+	// An editor saves by writing a new file and renaming it over the old
+	// one: a new ID at the same path, the old ID deleted.
+	for _, side := range []se.Side{se.SideA, se.SideB} {
+		for _, full := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s full=%v", side, full), func(t *testing.T) {
+				f := newFixture(t, func(p *se.Pair) { p.DeleteLimit = 1 })
+				for _, s := range []*memory.Storage{f.a, f.b} {
+					write(t, s, "d/f.txt", "v1")
+				}
+				f.linkAll(t)
+				st := f.a
+				if side == se.SideB {
+					st = f.b
+				}
+				write(t, st, "d/.f.txt.tmp", "v2 saved")
+				require.NoError(t, st.Remove("d/f.txt"))
+				_, err := st.Rename("d/.f.txt.tmp", "d/f.txt")
+				require.NoError(t, err)
+				pl, _, _ := f.plan(t, se.DetectOptions{Full: full})
+				require.Equal(t, []string{fmt.Sprintf("update %s d/f.txt", side.Other())}, kinds(pl), "%s", pl)
+				require.NotZero(t, pl.Actions[0].Key, "the existing record")
+			})
+		}
+	}
+}
+
+func TestDetectReorganiseThenDeleteFolder(t *testing.T) {
+	// Items moved out of a folder that is deleted afterwards arrive moved,
+	// not deleted and created again.
+	for _, full := range []bool{false, true} {
+		t.Run(fmt.Sprint("full=", full), func(t *testing.T) {
+			f := newFixture(t)
+			for _, s := range []*memory.Storage{f.a, f.b} {
+				write(t, s, "old/x.txt", "x")
+				write(t, s, "old/sub/y.txt", "y")
+				write(t, s, "old/z.txt", "z")
+				_, err := s.Mkdirs("new")
+				require.NoError(t, err)
+			}
+			f.linkAll(t)
+			_, err := f.a.Rename("old/x.txt", "new/x.txt")
+			require.NoError(t, err)
+			_, err = f.a.Rename("old/sub", "new/sub")
+			require.NoError(t, err)
+			require.NoError(t, f.a.Remove("old"))
+			pl, _, _ := f.plan(t, se.DetectOptions{Full: full})
+			got := slices.DeleteFunc(kinds(pl), func(k string) bool { return k == "link B new/x.txt" }) // versions change on a move
+			require.Equal(t, []string{"move B new/sub <- old/sub", "move B new/x.txt <- old/x.txt", "delete B old"},
+				got, "%s", pl)
+			require.Contains(t, pl.Actions[len(pl.Actions)-1].Reason, "(2 items)", "the folder and z.txt")
+		})
+	}
+}
+
+func TestDetectNewItemInHeldDeletedFolder(t *testing.T) {
+	// A folder deleted on A whose deletion is held on B: a file written
+	// into it on B is not copied into a folder A no longer has (nor is the
+	// folder recreated behind the admin's back): it is skipped, saying why.
+	ctx := context.Background()
+	for _, full := range []bool{false, true} {
+		t.Run(fmt.Sprint("full=", full), func(t *testing.T) {
+			f := newFixture(t, func(p *se.Pair) { p.Deletes = se.KeepDeletes })
+			for _, s := range []*memory.Storage{f.a, f.b} {
+				write(t, s, "d/x.txt", "x")
+			}
+			f.linkAll(t)
+			require.NoError(t, f.a.Remove("d"))
+			pl, _, next := f.plan(t, se.DetectOptions{})
+			require.Equal(t, []string{"hold-delete B d"}, kinds(pl))
+			require.NoError(t, f.store.HoldDeletes(ctx, []se.HeldDelete{{PairID: f.p.ID, Key: pl.Actions[0].Key,
+				DeletedOn: se.SideA, Path: "d", IsDir: true, Held: now}}))
+			f.ps = next
+			write(t, f.b, "d/new.txt", "written after the deletion")
+			pl, _, _ = f.plan(t, se.DetectOptions{Full: full})
+			require.Equal(t, []string{"skip A d/new.txt"}, kinds(pl), "%s", pl)
+			require.Contains(t, pl.Actions[0].Reason, "deletion is held")
+		})
+	}
+}

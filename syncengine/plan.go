@@ -1,10 +1,12 @@
 package syncengine
 
 import (
+	"container/heap"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -148,6 +150,8 @@ type planner struct {
 	baseNow [2]map[string]string
 	claimed [2]map[string]*pnode
 	out     []Action
+	// origin holds the path before the plan of each item a Move moves.
+	origin map[movedKey]string
 }
 
 // BuildPlan is a pure function: the same input always gives the same plan.
@@ -156,7 +160,28 @@ type planner struct {
 // policies, its filter, the delete limit and the mass-delete guard, and
 // orders the actions: folder creations top-down, then moves, then copies,
 // updates, conflicts and links, then deletions bottom-up, then drift and
-// skip reports; within a class by path.
+// skip reports; within a class by path. Folder creations and moves are then
+// ordered by what they need (see orderStructure): a Mkdir or Move to a path
+// that a Move frees comes after that Move, and a cycle of moves (a swap of
+// two names) goes through a temporary name in the same run.
+//
+// Paths: every action's Path is the item's path after the plan. Target.Path
+// of a Move is where its item is when the Move runs (after the moves of its
+// ancestors before it); Target.Path of every later action (Update, Link,
+// Conflict, Delete, and Moves of descendants) is the item's path after the
+// moves before it, which for content actions is its final path. The other
+// fields of those entries (ParentID, Version) are as read before the plan:
+// where a Move of the same Key in the same run changed them, the applier
+// substitutes the entry that Move returned.
+//
+// Held deletions: an item whose deletion is held is left alone until an
+// admin approves or rejects it. A new item that arrives inside a folder
+// whose deletion is held (the folder is gone on one side and kept on the
+// other) gets a Skip saying so, on the side where the folder was deleted:
+// it stays where it was written (nothing is lost) and the folder is not
+// recreated there behind the admin's back; once the deletion is rejected
+// (the folder comes back) it syncs, and if it is approved the folder goes
+// to the recycle bin with it.
 func BuildPlan(in *PlanInput) Plan {
 	if in == nil || in.Pair == nil {
 		return Plan{Refused: "no pair to plan"}
@@ -186,6 +211,7 @@ func BuildPlan(in *PlanInput) Plan {
 	}
 	refused := pl.limitDeletes()
 	sortPlanActions(pl.out)
+	pl.out = pl.orderStructure(pl.out)
 	plan.Actions = pl.out
 	plan.Refused = refused
 	return plan
@@ -383,8 +409,8 @@ func (pl *planner) match() {
 		if m == nil || m == n || m.dead || m.dir != n.dir || m.present[s] {
 			continue
 		}
-		if m.base != nil && (m.changed(t) || m.decided) {
-			continue
+		if m.base != nil && (m.moved[t] || m.decided) {
+			continue // m left for elsewhere: n is not its replacement
 		}
 		if m.base == nil && m.decided {
 			continue
@@ -608,16 +634,20 @@ func (pl *planner) parentOn(n *pnode, s, t Side) (string, bool) {
 	}
 	if e.ParentID != "" {
 		if pn := pl.byID[s][e.ParentID]; pn != nil && pn != n && !pn.dead {
-			return pl.parentFinal(pn, t)
+			return pl.parentFinal(n, pn, s, t)
 		}
 	}
 	if pn := pl.byNow[s][dir]; pn != nil && pn != n && !pn.dead {
-		return pl.parentFinal(pn, t)
+		return pl.parentFinal(n, pn, s, t)
 	}
 	if n.base != nil && e.ParentID == n.base.Side(s).ParentID && n.base.Side(t).Path != "" {
 		return pl.place(t, pl.baseToNow(t, dirOf(n.base.Side(t).Path)), true), true
 	}
 	if it, ok := pl.in.Parents[s][e.ParentID]; ok && e.ParentID != "" {
+		if pl.in.Held[it.Key] {
+			n.freason[t] = pl.heldReason(pl.baseToNow(s, it.Side(s).Path), t)
+			return "", false
+		}
 		return pl.place(t, pl.baseToNow(t, it.Side(t).Path), true), true
 	}
 	// No record of the parent: map the folder path itself.
@@ -633,12 +663,22 @@ func (pl *planner) parentOn(n *pnode, s, t Side) (string, bool) {
 	return pl.place(t, strings.Join(segs, "/"), true), true
 }
 
-func (pl *planner) parentFinal(pn *pnode, t Side) (string, bool) {
+func (pl *planner) parentFinal(n, pn *pnode, s, t Side) (string, bool) {
 	f, ok := pl.final(pn, t)
 	if !ok {
+		if pn.base != nil && pl.in.Held[pn.base.Key] && !pn.present[t] && n.freason[t] == "" {
+			n.freason[t] = pl.heldReason(pn.now[s], t)
+		}
 		return "", false
 	}
 	return f, true
+}
+
+// heldReason is the Skip reason of an item inside folder dir (a path on the
+// other side) whose deletion on side t is held.
+func (pl *planner) heldReason(dir string, t Side) string {
+	return fmt.Sprintf("its folder %q was deleted on %s and that deletion is held: "+
+		"it syncs once an admin approves or rejects the held deletion", dir, pl.p.sideName(t))
 }
 
 // placeFrom computes node n's path on side t from its place on the other
@@ -687,7 +727,10 @@ func (pl *planner) collides(n *pnode, t Side, p string) bool {
 			return false
 		}
 		if m.fstate[t] == 1 {
-			return true
+			// m's place is being worked out (a cycle of moves, as in a
+			// swap of two names): the path is free when m is renamed
+			// away from it; orderStructure then orders the moves.
+			return !pl.renamedAway(m, t, k)
 		}
 		f, ok := pl.final(m, t)
 		// m is deleted on t last, so its path stays taken meanwhile.
@@ -696,6 +739,20 @@ func (pl *planner) collides(n *pnode, t Side, p string) bool {
 	h := fnv64(fnvOffset, k)
 	_, found := slices.BinarySearch(pl.in.Occupied[t], h)
 	return found
+}
+
+// renamedAway reports whether node m, now at the path whose key is k on
+// side t, takes another name there from the other side (so leaves k).
+func (pl *planner) renamedAway(m *pnode, t Side, k string) bool {
+	o := t.Other()
+	if !m.present[t] || !m.fromOther[t] || m.e[o] == nil || m.base == nil {
+		return false
+	}
+	if m.e[o].Name() == baseOf(m.base.Side(o).Path) {
+		return false // not renamed: it keeps its name on t
+	}
+	name, err := pl.nm.name(t, m.e[o].Name())
+	return err == nil && pl.nm.key(t, name) != pl.nm.key(t, baseOf(k))
 }
 
 // resolveDeletes turns the deletion of a folder that still holds kept
@@ -722,18 +779,46 @@ func (pl *planner) resolveDeletes() {
 			if !n.present[s] {
 				continue
 			}
+			p := n.now[s]
+			if n.fromOther[s] {
+				// Moved on s by the plan (out of a folder deleted on the
+				// other side, say): it keeps the folders it goes to.
+				if f, ok := pl.final(n, Side(s)); ok {
+					p = f
+				}
+			}
 			switch {
 			case n.delOn == int8(s):
 			case n.base != nil && pl.in.Held[n.base.Key] && !(n.present[0] && n.present[1]):
-				mark(held[s], n.now[s])
+				mark(held[s], p)
 			default:
-				mark(kept[s], n.now[s])
+				mark(kept[s], p)
 			}
 		}
 		if n.delOn >= 0 {
 			cands = append(cands, n)
 		}
 	}
+	// Deletions inside a folder whose deletion is held wait with it (its
+	// HoldDelete covers them): they are not applied, nor held, one by one.
+	var heldDirs [2][]string
+	for _, n := range pl.nodes {
+		if !n.dead && n.dir && n.base != nil && pl.in.Held[n.base.Key] && n.present[0] != n.present[1] {
+			s := SideA
+			if n.present[SideB] {
+				s = SideB
+			}
+			heldDirs[s] = append(heldDirs[s], n.now[s])
+		}
+	}
+	cands = slices.DeleteFunc(cands, func(n *pnode) bool {
+		t := Side(n.delOn)
+		if slices.ContainsFunc(heldDirs[t], func(d string) bool { return isUnder(n.now[t], d) }) {
+			n.delOn = -1
+			return true
+		}
+		return false
+	})
 	sort.SliceStable(cands, func(i, j int) bool {
 		a, b := cands[i], cands[j]
 		da, db := segDepth(a.now[a.delOn]), segDepth(b.now[b.delOn])
@@ -902,6 +987,7 @@ func (pl *planner) emit(n *pnode) {
 		}
 	}
 	// Moves.
+	movedHere := false
 	for s := range 2 {
 		t := Side(s)
 		if !n.present[t] || !n.fromOther[t] || n.e[t.Other()] == nil {
@@ -911,9 +997,22 @@ func (pl *planner) emit(n *pnode) {
 		if cur == fin[t] {
 			continue
 		}
+		movedHere = true
+		if pl.origin == nil {
+			pl.origin = map[movedKey]string{}
+		}
+		pl.origin[movedKey{key, t}] = n.now[t]
 		pl.out = append(pl.out, Action{Kind: Move, Side: t, Path: fin[t], IsDir: n.dir,
 			Source: entryAt(n, t.Other(), fin[t.Other()]), Target: entryAt(n, t, cur), Key: key,
 			Reason: "moved on " + pl.p.sideName(t.Other())})
+	}
+	if n.op == opNone && !movedHere && n.base != nil && n.delOn < 0 && n.present[0] && n.present[1] &&
+		(n.moved[0] || n.moved[1]) {
+		// Moved on both sides to the same place (or moved on one side to
+		// where the other already is): nothing to do on the storages, but
+		// the baseline must learn the new locations (and, for a folder,
+		// those of everything below it).
+		n.op, n.reason = opLink, "moved to the same place on both sides"
 	}
 	switch n.op {
 	case opCopy:
@@ -934,7 +1033,7 @@ func (pl *planner) emit(n *pnode) {
 		l := w.Other()
 		ci := &ConflictInfo{Winner: w}
 		if pl.p.Conflict == KeepBoth || !featuresOf(pl.p.storage(l)).VersionHistory {
-			ci.LoserCopy = ConflictName(baseOf(fin[l]), pl.in.Now, pl.p.sideName(l))
+			ci.LoserCopy = pl.conflictCopy(n, l, fin[l])
 		}
 		pl.out = append(pl.out, Action{Kind: Conflict, Side: l, Path: fin[l],
 			Source: entryAt(n, w, fin[w]), Target: entryAt(n, l, fin[l]), Key: key, Conflict: ci,
@@ -954,6 +1053,27 @@ func (pl *planner) emit(n *pnode) {
 		pl.out = append(pl.out, Action{Kind: Drift, Side: SideB, Path: p, IsDir: n.dir,
 			Target: entryAt(n, SideB, p), Key: key, Reason: n.reason})
 	}
+}
+
+// maxConflictNumber bounds the numbering of conflict copies of one name
+// ("name (conflict …) (2).ext" …) by the planner and the applier.
+const maxConflictNumber = 20
+
+// conflictCopy returns the name the loser of node n, at path p on side l,
+// is renamed to: ConflictName, numbered "(2)", "(3)"… when an earlier
+// conflict copy of the same day holds the name (as far as the plan can see
+// side l: Occupied, and the other items of the plan). The applier numbers
+// on as a fallback when the name turns out to be taken after all.
+func (pl *planner) conflictCopy(n *pnode, l Side, p string) string {
+	name := ConflictName(baseOf(p), pl.in.Now, pl.p.sideName(l))
+	for i := 1; i <= maxConflictNumber; i++ {
+		c := numbered(name, i)
+		if cp := joinPath(dirOf(p), c); !pl.collides(n, l, cp) {
+			pl.claimed[l][pl.nm.key(l, cp)] = n
+			return c
+		}
+	}
+	return name
 }
 
 func (n *pnode) reasonOr(def string) string {
@@ -1017,4 +1137,179 @@ func featuresOf(st storage.Storage) storage.Features {
 		return storage.Features{}
 	}
 	return st.Features()
+}
+
+// orderStructure orders the folder creations and moves that open a sorted
+// plan so that each runs when the storage allows it:
+//
+//   - an action that puts an item at a path (Mkdir, Move) comes after the
+//     Move that takes away what is at that path before the plan (a folder
+//     renamed "d" → "e" and a new "d" created: the move first);
+//   - it comes after the action that creates or moves into place the
+//     nearest folder above its path that the plan creates or moves;
+//   - a Move's Target.Path is where its item is at that point (after the
+//     moves of its ancestors that came before it).
+//
+// Otherwise the sorted order is kept (folder creations top-down, then
+// moves, by path). Moves that wait for one another (a swap "a" ↔ "b", or a
+// longer cycle) are broken with a temporary name: one item of the cycle is
+// first moved aside, next to where it is, to "name (moving N).ext", and
+// moved to its place once the path it needs is free, in the same run. The
+// aside move carries no Source: the baseline then records the item at the
+// temporary name on its side and at its old place on the other, so that a
+// run interrupted between the two moves replays the move from there.
+func (pl *planner) orderStructure(as []Action) []Action {
+	k := 0
+	for k < len(as) && (as[k].Kind == Mkdir || as[k].Kind == Move) {
+		k++
+	}
+	hasMove := false
+	for _, a := range as[:k] {
+		hasMove = hasMove || a.Kind == Move
+	}
+	if !hasMove {
+		return as // folder creations alone: top-down is right
+	}
+	st := as[:k]
+	key := func(s Side, p string) string { return pl.nm.key(s, p) }
+	origin := make([]string, k)    // path before the plan of a Move's item
+	produce := [2]map[string]int{} // path → action putting an item there
+	from := [2]map[string]int{}    // path before the plan → Move taking its item away
+	for s := range 2 {
+		produce[s], from[s] = map[string]int{}, map[string]int{}
+	}
+	for i, a := range st {
+		produce[a.Side][key(a.Side, a.Path)] = i
+		if a.Kind == Move {
+			origin[i] = a.Target.Path
+			if o, ok := pl.origin[movedKey{a.Key, a.Side}]; ok {
+				origin[i] = o
+			}
+			from[a.Side][key(a.Side, origin[i])] = i
+		}
+	}
+	need := make([]int, k)
+	occOut := make([][]int, k)  // actions waiting for i's item to leave its place
+	prodOut := make([][]int, k) // actions waiting for i to be done
+	for i, a := range st {
+		s := a.Side
+		for q := dirOf(a.Path); q != ""; q = dirOf(q) {
+			if j, ok := produce[s][key(s, q)]; ok && j != i {
+				prodOut[j] = append(prodOut[j], i)
+				need[i]++
+				break
+			}
+		}
+		if j, ok := from[s][key(s, a.Path)]; ok && j != i {
+			occOut[j] = append(occOut[j], i)
+			need[i]++
+		}
+	}
+	ready := &intHeap{}
+	for i := range st {
+		if need[i] == 0 {
+			heap.Push(ready, i)
+		}
+	}
+	done := make([]bool, k)
+	vacated := make([]bool, k)
+	var moves [2][][2]string // moves done so far per side: path before → after
+	current := func(s Side, p string) string {
+		for _, m := range moves[s] {
+			if p == m[0] {
+				p = m[1]
+			} else if isUnder(p, m[0]) {
+				p = m[1] + p[len(m[0]):]
+			}
+		}
+		return p
+	}
+	release := func(list []int) {
+		for _, j := range list {
+			if need[j]--; need[j] == 0 {
+				heap.Push(ready, j)
+			}
+		}
+	}
+	out := make([]Action, 0, len(as)+1)
+	for {
+		if ready.Len() == 0 {
+			// Waiting on one another (a cycle): move aside the first
+			// waiting move that others wait for to leave its place.
+			m := -1
+			for i := range st {
+				if !done[i] && !vacated[i] && st[i].Kind == Move && len(occOut[i]) > 0 {
+					m = i
+					break
+				}
+			}
+			if m < 0 {
+				break // all done (or, which cannot happen, stuck: the rest follows in order)
+			}
+			a := st[m]
+			cur := current(a.Side, origin[m])
+			tmp := joinPath(dirOf(cur), pl.asideName(a.Side, cur))
+			t := a.Target
+			t.Path = cur
+			out = append(out, Action{Kind: Move, Side: a.Side, Path: tmp, IsDir: a.IsDir, Target: t, Key: a.Key,
+				Reason: "moved aside to free a path another move needs; moved on to " + strconv.Quote(a.Path) + " next"})
+			moves[a.Side] = append(moves[a.Side], [2]string{cur, tmp})
+			vacated[m] = true
+			release(occOut[m])
+			continue
+		}
+		i := heap.Pop(ready).(int)
+		a := st[i]
+		if a.Kind == Move {
+			cur := current(a.Side, origin[i])
+			a.Target.Path = cur
+			moves[a.Side] = append(moves[a.Side], [2]string{cur, a.Path})
+		}
+		out = append(out, a)
+		done[i] = true
+		if !vacated[i] {
+			release(occOut[i])
+		}
+		release(prodOut[i])
+	}
+	for i := range st {
+		if !done[i] {
+			out = append(out, st[i])
+		}
+	}
+	return append(out, as[k:]...)
+}
+
+// asideName returns a temporary name, free as far as the plan can tell,
+// for the item at path cur on side s that a cycle of moves moves aside.
+func (pl *planner) asideName(s Side, cur string) string {
+	stem, ext := storage.SplitExt(baseOf(cur))
+	for i := 1; ; i++ {
+		c := stem + " (moving " + strconv.Itoa(i) + ")" + ext
+		if m, err := pl.nm.name(s, c); err == nil {
+			c = m
+		}
+		k := pl.nm.key(s, joinPath(dirOf(cur), c))
+		_, claimed := pl.claimed[s][k]
+		_, occupied := slices.BinarySearch(pl.in.Occupied[s], fnv64(fnvOffset, k))
+		if i < 100 && (claimed || occupied || pl.nowKey[s][k] != nil) {
+			continue
+		}
+		pl.claimed[s][k] = nil
+		return c
+	}
+}
+
+// intHeap is a min-heap of action indexes.
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

@@ -524,3 +524,186 @@ func TestPlanString(t *testing.T) {
 	require.True(t, strings.Contains(pl.String(), `copy        B "n.txt"`), pl.String())
 	require.Equal(t, "no pair to plan", BuildPlan(nil).Refused)
 }
+
+// simulate applies the folder creations and moves of side s of a plan to
+// a tree of paths, failing where a storage would refuse: a Move whose item
+// is not at Target.Path, an item put where one is, or into a missing
+// folder. It returns the tree after the plan's structural actions.
+func simulate(t *testing.T, pl Plan, s Side, tree ...string) map[string]bool {
+	t.Helper()
+	have := map[string]bool{"": true}
+	for _, p := range tree {
+		have[p] = true
+	}
+	for _, a := range pl.Actions {
+		if a.Side != s || (a.Kind != Mkdir && a.Kind != Move) {
+			continue
+		}
+		require.True(t, have[dirOf(a.Path)], "%s: folder %q missing\n%s", a, dirOf(a.Path), pl)
+		require.False(t, have[a.Path], "%s: %q is taken\n%s", a, a.Path, pl)
+		if a.Kind == Mkdir {
+			have[a.Path] = true
+			continue
+		}
+		require.True(t, have[a.Target.Path], "%s: nothing at %q\n%s", a, a.Target.Path, pl)
+		for p := range have {
+			if p == a.Target.Path || isUnder(p, a.Target.Path) {
+				delete(have, p)
+				have[a.Path+p[len(a.Target.Path):]] = true
+			}
+		}
+	}
+	return have
+}
+
+func TestPlanStructureOrder(t *testing.T) {
+	later := t0.Add(time.Hour)
+	// Folder records: A and B IDs "a"+name, "b"+name.
+	dir := func(key int64, id, parent, p string) (*storage.Entry, *storage.Entry, *Item) {
+		pa, pb := "", ""
+		if parent != "" {
+			pa, pb = "a"+parent, "b"+parent
+		}
+		a, b := de("a"+id, pa, p), de("b"+id, pb, p)
+		return a, b, baseOfEntries(key, a, b)
+	}
+	file := func(key int64, id, parent, p string) (*storage.Entry, *storage.Entry, *Item) {
+		pa, pb := "", ""
+		if parent != "" {
+			pa, pb = "a"+parent, "b"+parent
+		}
+		a, b := fe("a"+id, pa, p, "1", 1), fe("b"+id, pb, p, "1", 1)
+		return a, b, baseOfEntries(key, a, b)
+	}
+	tests := []struct {
+		name string
+		obs  func() []Observation
+		tree []string // side B before the plan
+		want []string // side B after it
+	}{
+		{"mkdir at the path a move frees", func() []Observation {
+			da, _, d := dir(1, "d", "", "d")
+			return []Observation{
+				same(obs(d, moved(da, "", "e"), nil), SideB),
+				obs(nil, de("anew", "", "d"), nil),
+			}
+		}, []string{"d"}, []string{"d", "e"}},
+		{"move into a folder created where a moved one was", func() []Observation {
+			da, _, d := dir(1, "d", "", "d")
+			xa, _, x := file(2, "x", "", "x.txt")
+			return []Observation{
+				same(obs(d, moved(da, "", "e"), nil), SideB),
+				obs(nil, de("anew", "", "d"), nil),
+				same(obs(x, moved(xa, "anew", "d/x.txt"), nil), SideB),
+			}
+		}, []string{"d", "x.txt"}, []string{"d", "d/x.txt", "e"}},
+		{"swap of two names", func() []Observation {
+			aa, _, a := file(1, "1", "", "a.txt")
+			ba, _, b := file(2, "2", "", "b.txt")
+			return []Observation{
+				same(obs(a, moved(aa, "", "b.txt"), nil), SideB),
+				same(obs(b, moved(ba, "", "a.txt"), nil), SideB),
+			}
+		}, []string{"a.txt", "b.txt"}, []string{"a.txt", "b.txt"}},
+		{"rotation of three folders", func() []Observation {
+			xa, _, x := dir(1, "x", "", "x")
+			ya, _, y := dir(2, "y", "", "y")
+			za, _, z := dir(3, "z", "", "z")
+			return []Observation{
+				same(obs(x, moved(xa, "", "y"), nil), SideB),
+				same(obs(y, moved(ya, "", "z"), nil), SideB),
+				same(obs(z, moved(za, "", "x"), nil), SideB),
+			}
+		}, []string{"x", "y", "z", "x/f", "y/g"}, []string{"x", "y", "z", "y/f", "z/g"}},
+		{"child moved out before its folder sorts", func() []Observation {
+			za, _, z := dir(1, "z", "", "z")
+			zb, _, zbi := dir(2, "zb", "z", "z/b")
+			xa, _, x := file(3, "x", "zb", "z/b/x")
+			return []Observation{
+				same(same(obs(z, nil, nil), SideA), SideB),
+				same(obs(zbi, moved(zb, "", "c"), nil), SideB),
+				same(obs(x, moved(xa, "", "a.txt"), nil), SideB),
+				same(obs(baseOfEntries(9, za, za), nil, nil), SideA), // unrelated, ignored
+			}[:3]
+		}, []string{"z", "z/b", "z/b/x"}, []string{"z", "c", "a.txt"}},
+		{"folder moved into its own former child", func() []Observation {
+			aa, _, a := dir(1, "a", "", "a")
+			ba, _, b := dir(2, "b", "a", "a/b")
+			return []Observation{
+				same(obs(a, moved(aa, "ab", "b/a"), nil), SideB),
+				same(obs(b, moved(ba, "", "b"), nil), SideB),
+			}
+		}, []string{"a", "a/b"}, []string{"b", "b/a"}},
+	}
+	_ = later
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := &PlanInput{Pair: testPair(), Now: t0, Observations: tc.obs()}
+			pl := BuildPlan(in)
+			require.Empty(t, pl.Refused)
+			got := simulate(t, pl, SideB, tc.tree...)
+			delete(got, "")
+			var paths []string
+			for p := range got {
+				paths = append(paths, p)
+			}
+			slices.Sort(paths)
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			require.Equal(t, want, paths, "%s", pl)
+			require.Equal(t, pl, BuildPlan(in), "deterministic")
+		})
+	}
+}
+
+func TestPlanLinksAndPaths(t *testing.T) {
+	noHist := func(p *Pair) { p.B = memory.New(memory.WithVersionHistory(false)) }
+	da, db := de("ad", "", "d"), de("bd", "", "d")
+	dbase := baseOfEntries(1, da, db)
+	xa, xb := fe("ax", "ad", "d/x", "1", 1), fe("bx", "bd", "d/x", "1", 1)
+	xbase := baseOfEntries(2, xa, xb)
+	fa, fb := fe("af", "", "f.txt", "1", 1), fe("bf", "", "f.txt", "1", 1)
+	fbase := baseOfEntries(3, fa, fb)
+	later := t0.Add(time.Hour)
+	tests := []struct {
+		name   string
+		pair   []func(*Pair)
+		obs    []Observation
+		occB   []string
+		want   []string
+		target map[string]string // action summary → its Target.Path
+	}{
+		{"folder moved to the same place on both sides: link", nil,
+			[]Observation{obs(dbase, moved(da, "", "e"), moved(db, "", "e"))},
+			nil, []string{"link B e"}, map[string]string{"link B e": "e"}},
+		{"conflict copy name taken: numbered", []func(*Pair){noHist},
+			[]Observation{obs(fbase, mod(fa, "2", 2, later), mod(fb, "3", 3, t0))},
+			[]string{"f (conflict 2026-11-22 from SharePoint).txt"},
+			[]string{`conflict B f.txt winner=A copy="f (conflict 2026-11-22 from SharePoint) (2).txt"`}, nil},
+		{"update of a child of a moved folder targets its new path", nil, []Observation{
+			same(obs(dbase, moved(da, "", "e"), nil), SideB),
+			same(obs(xbase, mod(xa, "2", 2, later), nil), SideB)},
+			nil, []string{"move B e <- d", "update B e/x"}, map[string]string{"update B e/x": "e/x"}},
+		{"moved and changed on both sides equal: move then link at the new path", nil, []Observation{func() Observation {
+			o := obs(fbase, mod(moved(fa, "", "g.txt"), "2", 2, later), mod(fb, "3", 2, t0))
+			o.Same = VerdictEqual
+			return o
+		}()}, nil, []string{"move B g.txt <- f.txt", "link B g.txt"}, map[string]string{"link B g.txt": "g.txt"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := &PlanInput{Pair: testPair(tc.pair...), Now: t0, Observations: tc.obs}
+			for _, p := range tc.occB {
+				in.Occupied[SideB] = append(in.Occupied[SideB], OccupiedHash(storage.NameRules{}, p))
+			}
+			slices.Sort(in.Occupied[SideB])
+			pl := BuildPlan(in)
+			require.Equal(t, tc.want, summary(pl))
+			for i, s := range summary(pl) {
+				if want, ok := tc.target[s]; ok {
+					require.Equal(t, want, pl.Actions[i].Target.Path, s)
+				}
+			}
+		})
+	}
+}

@@ -136,11 +136,11 @@ func (ap *applier) resolve(ctx context.Context, a Action) (JournalState, string,
 			}
 		}
 		if a.Target.ID != "" && a.Key != 0 {
-			cp, ok, err := ap.stat(ctx, s, path.Join(a.Target.Dir(), a.Conflict.LoserCopy))
+			renamed, err := ap.loserRenamed(ctx, a)
 			if err != nil {
 				return JournalFailed, "", err
 			}
-			if ok && cp.ID == a.Target.ID {
+			if renamed {
 				// The loser was renamed, the winner is not in place: forget
 				// the record so that the next run copies both as new files.
 				if err := ap.e.store.PutItems(ctx, ap.pairID, nil, []int64{a.Key}); err != nil {
@@ -193,6 +193,24 @@ func (ap *applier) resolve(ctx context.Context, a Action) (JournalState, string,
 	// Link, Forget, HoldDelete only write to the store: the planner sees
 	// the item again and redoes them.
 	return JournalFailed, errInterrupted, nil
+}
+
+// loserRenamed reports whether the loser of Conflict a (a.Target) was
+// renamed to its conflict copy: under the planned name or, as the applier
+// numbers on when that name is taken, under a numbered one.
+func (ap *applier) loserRenamed(ctx context.Context, a Action) (bool, error) {
+	for n := 1; n <= maxConflictNumber; n++ {
+		cp, ok, err := ap.stat(ctx, a.Side, path.Join(a.Target.Dir(), numbered(a.Conflict.LoserCopy, n)))
+		if err != nil {
+			return false, err
+		}
+		if ok && cp.ID == a.Target.ID {
+			return true, nil
+		}
+		// A gap does not end the search: the applier took the first free
+		// name, but a copy below it may have been deleted since.
+	}
+	return false, nil
 }
 
 // resolveOverwrite resolves an Update or an in-place Conflict: the new

@@ -341,6 +341,10 @@ func compareStatus(a, b *storage.Entry, base Item, hasBase bool) SyncStatus {
 // on the side where the deletion was held (to its recycle bin), counted in
 // the delete ledger and dropped from the baseline. Approval overrides the
 // delete limit. Deletions that fail stay held; the others are released.
+// A held deletion whose baseline record is gone since (the item was deleted
+// on the side that kept it too) is released without deleting anything.
+// After a folder's, the pair's next run lists both sides in full (see
+// relistAfterHeld).
 func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) error {
 	s, hs, err := e.heldFor(ctx, pairID, ids)
 	if err != nil {
@@ -356,10 +360,19 @@ func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) er
 	}
 	var errs []error
 	var done []int64
+	var relist bool
 	loc := &locator{ap: ap}
 	for _, h := range hs {
 		side := h.DeletedOn.Other()
-		base, err := loc.baseline(ctx, h)
+		base, known, err := loc.baseline(ctx, h)
+		if err == nil && !known {
+			// The record is gone (the item was deleted on the other side
+			// too, say): whatever is at its path now is another item,
+			// which must not be deleted. Nothing is left to approve.
+			done = append(done, h.ID)
+			continue
+		}
+		relist = relist || h.IsDir
 		p := h.Path
 		if err == nil && base.Key != 0 {
 			p = base.Side(side).Path
@@ -403,6 +416,11 @@ func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) er
 			errs = append(errs, err)
 		}
 	}
+	if relist {
+		if err := e.relistAfterHeld(ctx, s, pairID); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -410,6 +428,9 @@ func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) er
 // with everything the baseline knows below it) is copied back from the
 // side where it was kept to the side where it was deleted, and the
 // baseline records the restored copies. Restorations that fail stay held.
+// A held deletion whose baseline record is gone since restores nothing.
+// After a folder's, the pair's next run lists both sides in full (see
+// relistAfterHeld).
 func (e *Engine) RejectHeld(ctx context.Context, pairID string, ids []int64) error {
 	s, hs, err := e.heldFor(ctx, pairID, ids)
 	if err != nil {
@@ -425,19 +446,44 @@ func (e *Engine) RejectHeld(ctx context.Context, pairID string, ids []int64) err
 	}
 	var errs []error
 	var done []int64
+	var relist bool
 	for _, h := range hs {
 		if err := ap.restore(ctx, h); err != nil {
 			errs = append(errs, fmt.Errorf("restoring %q: %w", h.Path, err))
 			continue
 		}
 		done = append(done, h.ID)
+		relist = relist || h.IsDir
 	}
 	if len(done) > 0 {
 		if err := e.store.ReleaseHeld(ctx, pairID, done); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	if relist {
+		if err := e.relistAfterHeld(ctx, s, pairID); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// relistAfterHeld makes the pair's next run list both sides in full after
+// an admin resolved the held deletion of a folder. While it was held, the
+// items that changed in or into it were skipped (see BuildPlan): items
+// written into it on the side that kept it, and the other side's changes
+// of items moved into it (deleted, moved or edited there). A change feed
+// reported those changes once and does not report them again, so only a
+// listing of both sides sees them now.
+func (e *Engine) relistAfterHeld(ctx context.Context, s *pairSlot, pairID string) error {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	ps, err := e.store.LoadPair(ctx, pairID)
+	if err != nil {
+		return err
+	}
+	*ps.Cursor(SideA), *ps.Cursor(SideB) = "", ""
+	return e.store.SavePair(ctx, pairID, ps)
 }
 
 // heldFor returns the pair and its held deletions with the given IDs; an
@@ -471,8 +517,12 @@ func (ap *applier) restore(ctx context.Context, h HeldDelete) error {
 	from, to := h.DeletedOn.Other(), h.DeletedOn
 	store := ap.e.store
 	loc := &locator{ap: ap}
-	root, err := loc.baseline(ctx, h)
-	if err != nil {
+	root, known, err := loc.baseline(ctx, h)
+	if err != nil || !known {
+		// A record gone since the deletion was held (the item was deleted
+		// on the side that kept it too, say) leaves nothing to restore:
+		// whatever is at its path now is another item, which the planner
+		// syncs as such. Copying it would make a duplicate.
 		return err
 	}
 	if back, err := loc.backOn(ctx, h, root); err != nil || back {
@@ -571,22 +621,26 @@ type locator struct {
 }
 
 // baseline returns the baseline record of a held deletion (a record with
-// only the held path when the baseline has none).
-func (l *locator) baseline(ctx context.Context, h HeldDelete) (Item, error) {
+// only the held path when the deletion names no record). known is false
+// when the record it names is gone from the baseline: the item was
+// forgotten since (deleted on both sides, or with a folder deleted on the
+// side that kept it), and nothing of it is left to delete or restore.
+func (l *locator) baseline(ctx context.Context, h HeldDelete) (it Item, known bool, err error) {
 	if h.Key != 0 {
 		for it, err := range l.ap.e.store.Items(ctx, l.ap.pairID) {
 			if err != nil {
-				return Item{}, err
+				return Item{}, false, err
 			}
 			if it.Key == h.Key {
-				return it, nil
+				return it, true, nil
 			}
 		}
+		return Item{}, false, nil
 	}
-	it := Item{IsDir: h.IsDir}
+	it = Item{IsDir: h.IsDir}
 	it.Side(h.DeletedOn.Other()).Path = h.Path
 	it.Side(h.DeletedOn).Path = h.Path
-	return it, nil
+	return it, true, nil
 }
 
 // gone returns the baseline keys to drop once held deletion h was applied

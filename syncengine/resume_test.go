@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -27,10 +28,10 @@ func TestStandardInitialResumesAfterCrash(t *testing.T) {
 				}
 			}
 			ctx, cancel := context.WithCancel(context.Background())
-			puts := 0
+			var puts atomic.Int32 // Puts run concurrently
 			e.b.SetHook(func(op memory.Op) error {
 				if op == memory.OpPut {
-					if puts++; puts > cut {
+					if puts.Add(1) > int32(cut) {
 						cancel()
 						return context.Canceled
 					}

@@ -183,6 +183,30 @@ type Page struct {
 	Since         time.Time
 }
 
+// BaselineRow is the lean view of a baseline item that
+// MetadataStore.ScanBaseline passes to its callback. Its byte slices
+// belong to the store and are only valid during the callback.
+type BaselineRow struct {
+	Key   int64
+	IsDir bool
+	A, B  BaselineSide
+}
+
+// BaselineSide is the lean view of one side of a baseline item: the
+// fields of its SideState but ModTime and Hashes, the strings as bytes.
+type BaselineSide struct {
+	ID, ParentID, Path, Version []byte
+	Size                        int64
+}
+
+// Side returns the lean view of side s.
+func (r *BaselineRow) Side(s Side) *BaselineSide {
+	if s == SideA {
+		return &r.A
+	}
+	return &r.B
+}
+
 // MetadataStore keeps everything the engine must remember. The default is
 // sqlitestore; storetest is the conformance suite every implementation
 // must pass. All methods are safe for concurrent use.
@@ -194,6 +218,14 @@ type MetadataStore interface {
 
 	// Items streams every baseline item of the pair, ordered by Key.
 	Items(ctx context.Context, pairID string) iter.Seq2[Item, error]
+	// ScanBaseline calls fn with a lean view of every baseline item of
+	// the pair, ordered by Key, as Items would yield them but without
+	// hashes or modification times: what comparing a full listing with
+	// the baseline needs, at a fraction of the cost. The row and the
+	// bytes it refers to are only valid until fn returns (they are reused
+	// for the next row): fn must not keep or modify them. An error from
+	// fn ends the scan and ScanBaseline returns it unwrapped.
+	ScanBaseline(ctx context.Context, pairID string, fn func(*BaselineRow) error) error
 	// CountItems returns the number of baseline items of the pair.
 	CountItems(ctx context.Context, pairID string) (int, error)
 	// ItemByID returns the item whose side-s ID is id, or ErrNoItem.

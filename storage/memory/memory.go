@@ -147,7 +147,12 @@ func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 					continue
 				}
 				for _, c := range d.n.children {
-					p := join(d.p, c.name)
+					// The cached path, when c is still below root (the
+					// tree may change between batches).
+					p, ok := pathBelow(c, root)
+					if !ok {
+						p = join(d.p, c.name)
+					}
 					batch = append(batch, t.entry(c, p, root))
 					if c.isDir() {
 						stack = append(stack, dirRef{c, p})

@@ -554,3 +554,71 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestListPathsAfterMoves checks that List reports current paths, in the
+// whole tree and in Subs, after folders above, at and below a Sub's root
+// were renamed and moved.
+func TestListPathsAfterMoves(t *testing.T) {
+	s := memory.New()
+	must(s.WriteFile("p/q/r/f.txt", []byte("1")))
+	must(s.WriteFile("p/q/g.txt", []byte("2")))
+	must(s.WriteFile("p/h.txt", []byte("3")))
+	sub := s.Sub(must(s.Stat(ctx, "p/q")).ID)
+	check := func(st *memory.Storage, want ...string) {
+		t.Helper()
+		if got := paths(t, st); !slices.Equal(got, want) {
+			t.Fatalf("lists %q, want %q", got, want)
+		}
+		for e, err := range st.List(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := must(st.Stat(ctx, e.Path)); got.ID != e.ID {
+				t.Fatalf("List says %s is %s, Stat says %s", e.Path, e.ID, got.ID)
+			}
+		}
+	}
+	check(s, "p", "p/h.txt", "p/q", "p/q/g.txt", "p/q/r", "p/q/r/f.txt")
+	check(sub, "g.txt", "r", "r/f.txt")
+	must(s.Rename("p", "P2"))                   // above the Sub's root
+	must(s.Rename("P2/q/r", "P2/q/r2"))         // below it
+	must(s.Rename("P2/q/r2/f.txt", "P2/f.txt")) // out of it
+	check(s, "P2", "P2/f.txt", "P2/h.txt", "P2/q", "P2/q/g.txt", "P2/q/r2")
+	check(sub, "g.txt", "r2")
+	must(s.Mkdirs("top"))
+	must(s.Rename("P2/q", "top/q")) // the Sub's root itself
+	must(s.Rename("P2/h.txt", "top/q/r2/h.txt"))
+	check(s, "P2", "P2/f.txt", "top", "top/q", "top/q/g.txt", "top/q/r2", "top/q/r2/h.txt")
+	check(sub, "g.txt", "r2", "r2/h.txt")
+}
+
+// TestListWhileMoving lists while folders move, for the race detector:
+// every path listed must be well formed.
+func TestListWhileMoving(t *testing.T) {
+	s := memory.New()
+	for i := range 2000 {
+		must(s.WriteFile("a/"+strings.Repeat("x", 1+i%7)+"/d"+string(rune('a'+i%20))+"/f"+string(rune('0'+i%10)), []byte("x")))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			from, to := "a", "b"
+			if i%2 == 1 {
+				from, to = "b", "a"
+			}
+			must(s.Rename(from, to))
+		}
+	}()
+	for range 20 {
+		for e, err := range s.List(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Path == "" || strings.HasPrefix(e.Path, "/") || strings.HasSuffix(e.Path, "/") || strings.Contains(e.Path, "//") {
+				t.Fatalf("malformed path %q", e.Path)
+			}
+		}
+	}
+	<-done
+}

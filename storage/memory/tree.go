@@ -30,6 +30,7 @@ type node struct {
 	name       string
 	key        string // rules.Key(name)
 	parent     *node
+	path       string           // below the tree's top folder, kept up to date by place
 	children   map[string]*node // by key; folders only
 	blob       *blob            // files only
 	modTime    time.Time
@@ -41,6 +42,35 @@ type node struct {
 }
 
 func (n *node) isDir() bool { return n.children != nil }
+
+// place makes n a child of parent (without adding it to parent's
+// children) and updates the cached paths of n and everything below it.
+// Caller holds the tree's write lock.
+func (n *node) place(parent *node) {
+	n.parent = parent
+	n.repath()
+}
+
+// repath recomputes the cached paths of n and everything below it.
+func (n *node) repath() {
+	n.path = join(n.parent.path, n.name)
+	for _, c := range n.children {
+		c.repath()
+	}
+}
+
+// pathBelow returns n's path below folder root from the cached paths,
+// without allocating, and whether n lies below root.
+func pathBelow(n, root *node) (string, bool) {
+	rp := root.path
+	if rp == "" { // root is the top folder, the only one with an empty path
+		return n.path, n.path != ""
+	}
+	if len(n.path) > len(rp) && n.path[len(rp)] == '/' && n.path[:len(rp)] == rp {
+		return n.path[len(rp)+1:], true
+	}
+	return "", false
+}
 
 // blob is one immutable content version: its bytes and hashes, computed
 // once. Blobs are shared (by Copy, by Open's readers), never modified.
@@ -409,7 +439,7 @@ func (t *tree) mkdir(parent *node, pp, name, user string) (*node, error) {
 		return nil, errorf("mkdir", p, storage.ErrUnsupported, "folders may nest at most %d deep", t.cfg.maxDepth)
 	}
 	n := t.newNode(name, true)
-	n.parent = parent
+	n.place(parent)
 	n.modTime = t.now(time.Time{})
 	n.createdBy, n.modifiedBy = user, user
 	parent.children[n.key] = n
@@ -454,7 +484,7 @@ func (t *tree) commit(parent *node, pp, name string, b *blob, opt PutOptionsMemo
 		return ex, nil
 	}
 	n := t.newNode(name, false)
-	n.parent = parent
+	n.place(parent)
 	n.blob = b
 	n.modTime = mt
 	n.createdBy, n.modifiedBy = user, user
@@ -489,8 +519,8 @@ func (t *tree) move(root, n, newParent *node, pp, newName string) error {
 	oldPath, _ := relPath(n, t.top)
 	rec := logRec{id: n.id, kind: chMove, isDir: n.isDir(), path: oldPath, anc: ancestors(n)}
 	delete(n.parent.children, n.key)
-	n.parent = newParent
 	n.name, n.key = newName, key
+	n.place(newParent)
 	newParent.children[key] = n
 	n.version = t.newVersion()
 	t.record(rec)

@@ -249,6 +249,83 @@ func (s *Store) Items(ctx context.Context, pairID string) iter.Seq2[syncengine.I
 	return s.queryItems(ctx, pairID, `SELECT `+itemCols+` FROM items WHERE pair = ? ORDER BY key`, func(pid int64) []any { return []any{pid} })
 }
 
+// unpackLean decodes rest into the fields of r but Key, without copying:
+// r's byte slices point into rest. Modification times and hashes are
+// skipped.
+func unpackLean(rest []byte, r *syncengine.BaselineRow) error {
+	if len(rest) < 1 {
+		return errCorrupt
+	}
+	r.IsDir = rest[0]&1 != 0
+	b := rest[1:]
+	for _, sd := range [2]*syncengine.BaselineSide{&r.A, &r.B} {
+		for _, f := range [4]*[]byte{&sd.ID, &sd.ParentID, &sd.Path, &sd.Version} {
+			v, rb, ok := field(b)
+			if !ok {
+				return errCorrupt
+			}
+			*f, b = v, rb
+		}
+		size, w := binary.Varint(b)
+		if w <= 0 {
+			return errCorrupt
+		}
+		sd.Size, b = size, b[w:]
+		if _, w = binary.Varint(b); w <= 0 { // the modification time
+			return errCorrupt
+		}
+		var ok bool
+		if _, b, ok = field(b[w:]); !ok { // the hashes
+			return errCorrupt
+		}
+	}
+	if len(b) != 0 {
+		return errCorrupt
+	}
+	return nil
+}
+
+// ScanBaseline calls fn with a lean view of every baseline item of the
+// pair, ordered by Key. It reads the same two columns as Items, but the
+// row's byte slices point into the record as the driver read it (through
+// sql.RawBytes): a row costs no allocation beyond the driver's own (the
+// record's bytes and the key), where Items makes the item's strings and
+// hash maps. The scan holds a read connection until it returns.
+func (s *Store) ScanBaseline(ctx context.Context, pairID string, fn func(*syncengine.BaselineRow) error) error {
+	pid, ok, err := s.readPID(ctx, pairID)
+	if err != nil || !ok {
+		return err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT key, rest FROM items WHERE pair = ? ORDER BY key`, pid)
+	if err != nil {
+		return wrap(err)
+	}
+	defer rows.Close()
+	var (
+		row  syncengine.BaselineRow
+		rest sql.RawBytes
+	)
+	dest := []any{&row.Key, &rest}
+	done := ctx.Done()
+	for rows.Next() {
+		select {
+		case <-done:
+			return ctx.Err()
+		default:
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return wrap(err)
+		}
+		if err := unpackLean(rest, &row); err != nil {
+			return wrap(fmt.Errorf("item %d: %w", row.Key, err))
+		}
+		if err := fn(&row); err != nil {
+			return err
+		}
+	}
+	return wrap(rows.Err())
+}
+
 // CountItems returns the number of baseline items of the pair.
 func (s *Store) CountItems(ctx context.Context, pairID string) (int, error) {
 	pid, ok, err := s.readPID(ctx, pairID)

@@ -152,8 +152,9 @@ func CacheSize(kib int) Option { return func(o *options) { o.cacheKiB = kib } }
 func MmapSize(bytes int64) Option { return func(o *options) { o.mmapBytes = bytes } }
 
 // MaxReadConns bounds the pool of read connections (default 0: unbounded).
-// Each iteration of Items or ItemsUnder holds one until it ends, so a bound
-// smaller than the number of nested iterations would deadlock.
+// Each iteration of Items or ItemsUnder, and each ScanBaseline, holds one
+// until it ends, so a bound smaller than the number of nested iterations
+// would deadlock.
 func MaxReadConns(n int) Option { return func(o *options) { o.readConns = n } }
 
 // WithClock sets the clock that stamps the Ended time of journal records in

@@ -74,6 +74,9 @@ func testBadInput(t *testing.T, s syncengine.MetadataStore) {
 			return nil
 		}},
 		{"MovePrefix bad side", func() error { return s.MovePrefix(ctx, "p", bad, "a", "b") }},
+		{"ScanBaseline empty pair", func() error {
+			return s.ScanBaseline(ctx, "", func(*syncengine.BaselineRow) error { return nil })
+		}},
 		{"BeginAction empty pair", func() error { _, err := s.BeginAction(ctx, syncengine.JournalRecord{}); return err }},
 		{"StartRun empty pair", func() error { _, err := s.StartRun(ctx, syncengine.Run{}); return err }},
 		{"Runs negative limit", func() error { _, err := s.Runs(ctx, "p", syncengine.Page{Limit: -1}); return err }},

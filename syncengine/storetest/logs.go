@@ -500,6 +500,9 @@ func testCancelled(t *testing.T, s syncengine.MetadataStore) {
 		{"SavePair", func() error { return s.SavePair(ctx, "p", syncengine.PairState{}) }},
 		{"Items", func() error { return first(s.Items(ctx, "p")) }},
 		{"CountItems", func() error { _, err := s.CountItems(ctx, "p"); return err }},
+		{"ScanBaseline", func() error {
+			return s.ScanBaseline(ctx, "p", func(*syncengine.BaselineRow) error { return nil })
+		}},
 		{"ItemByID", func() error { _, err := s.ItemByID(ctx, "p", syncengine.SideA, "a:a"); return err }},
 		{"ItemByPath", func() error { _, err := s.ItemByPath(ctx, "p", syncengine.SideA, "a"); return err }},
 		{"ItemsUnder", func() error { return first(s.ItemsUnder(ctx, "p", syncengine.SideA, "")) }},

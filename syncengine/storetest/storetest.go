@@ -37,7 +37,11 @@
 //     Time), newest first; a negative Page.Limit or Page.Offset is an error.
 //   - A cancelled context makes every method fail with an error matching
 //     context.Canceled, and cancelling it during an iteration of Items or
-//     ItemsUnder ends the iteration with such an error at the next item.
+//     ItemsUnder, or during ScanBaseline, ends the iteration with such an
+//     error at the next item.
+//   - ScanBaseline reports the same items as Items, in the same order, with
+//     the fields of BaselineRow equal to theirs; an error returned by its
+//     callback comes back from ScanBaseline as it is (not wrapped).
 package storetest
 
 import (
@@ -76,6 +80,7 @@ func Run(t *testing.T, newStore func(t *testing.T) syncengine.MetadataStore) {
 		{"ItemsOrderedByKey", testItemsOrder},
 		{"ItemsEarlyStopAndNesting", testItemsNesting},
 		{"ItemsUnder", testItemsUnder},
+		{"ScanBaseline", testScanBaseline},
 		{"MovePrefix", testMovePrefix},
 		{"PairsIsolated", testPairsIsolated},
 		{"Journal", testJournal},

@@ -1,0 +1,124 @@
+package syncengine_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/procoresync/procoresync/syncengine"
+)
+
+// heldFolderEnv syncs folder x and file f.txt, then deletes x on A: with
+// deletes kept, its deletion on B is held.
+func heldFolderEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Deletes = syncengine.KeepDeletes })
+	_, err := e.a.Mkdirs("x")
+	require.NoError(t, err)
+	e.write(e.a, "f.txt", "f")
+	e.run()
+	require.NoError(t, e.a.Remove("x"))
+	require.Equal(t, 1, e.run().Counts.Held)
+	return e
+}
+
+// heldIDs returns the IDs of the pair's held deletions.
+func (e *env) heldIDs() []int64 {
+	e.t.Helper()
+	held, err := e.eng.Held(e.ctx, e.pair.ID)
+	require.NoError(e.t, err)
+	var ids []int64
+	for _, h := range held {
+		ids = append(ids, h.ID)
+	}
+	return ids
+}
+
+// An item moved on B into a folder whose deletion is held, and deleted on
+// A, is skipped while the deletion is held; the change feed of A does not
+// report the deletion again. Rejecting the held deletion must still see
+// it: the item is restored on A inside the restored folder, not moved on A
+// from where the baseline had it (which failed with "not found" forever).
+func TestRejectHeldFolderReplaysADeletionSkippedMeanwhile(t *testing.T) {
+	e := heldFolderEnv(t)
+	_, err := e.b.Rename("f.txt", "x/f.txt")
+	require.NoError(t, err)
+	require.NoError(t, e.a.Remove("f.txt"))
+	plan, err := e.eng.DryRun(e.ctx, "p1")
+	require.NoError(t, err)
+	require.Len(t, plan.Actions, 1)
+	require.Equal(t, syncengine.Skip, plan.Actions[0].Kind, "%s", plan)
+	e.run()
+
+	require.NoError(t, e.eng.RejectHeld(e.ctx, "p1", e.heldIDs()))
+	e.settle()
+	want := map[string]string{"x": "/", "x/f.txt": "f"}
+	require.Equal(t, want, tree(t, e.a))
+	require.Equal(t, want, tree(t, e.b))
+	fs, err := e.eng.Failures(e.ctx, "p1")
+	require.NoError(t, err)
+	require.Empty(t, fs)
+}
+
+// Likewise, an edit on A of an item moved on B into the held folder is not
+// forgotten when the deletion is approved: the item deleted on B with the
+// folder but edited on A comes back to B.
+func TestApproveHeldFolderKeepsAnEditSkippedMeanwhile(t *testing.T) {
+	e := heldFolderEnv(t)
+	_, err := e.b.Rename("f.txt", "x/f.txt")
+	require.NoError(t, err)
+	e.write(e.a, "f.txt", "edited on A")
+	e.run()
+
+	require.NoError(t, e.eng.ApproveHeld(e.ctx, "p1", e.heldIDs()))
+	e.settle()
+	require.Empty(t, e.heldIDs())
+	want := map[string]string{"f.txt": "edited on A"}
+	require.Equal(t, want, tree(t, e.a))
+	require.Equal(t, want, tree(t, e.b))
+}
+
+// heldGoneEnv holds the deletion on B of b.txt, deleted on A; then b.txt
+// is deleted on B too (its record is forgotten) and a new b.txt written on
+// A is synced to B. The held deletion stays, naming the forgotten record.
+func heldGoneEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Deletes = syncengine.KeepDeletes })
+	e.write(e.a, "b.txt", "old")
+	e.run()
+	require.NoError(t, e.a.Remove("b.txt"))
+	require.Equal(t, 1, e.run().Counts.Held)
+	require.NoError(t, e.b.Remove("b.txt"))
+	// A full listing sees it gone from both sides: the record is forgotten.
+	_, err := e.eng.RunOnce(e.ctx, "p1", syncengine.RunOptions{Full: true})
+	require.NoError(t, err)
+	e.write(e.a, "b.txt", "new")
+	e.run()
+	require.Equal(t, map[string]string{"b.txt": "new"}, tree(t, e.b))
+	return e
+}
+
+// Rejecting a held deletion whose item is gone since restores nothing: the
+// new b.txt at its path is another item, already in sync; copying it as
+// "b (2).txt" made a duplicate.
+func TestRejectHeldOfAForgottenItemMakesNoDuplicate(t *testing.T) {
+	e := heldGoneEnv(t)
+	require.NoError(t, e.eng.RejectHeld(e.ctx, "p1", e.heldIDs()))
+	require.Empty(t, e.heldIDs())
+	e.settle()
+	want := map[string]string{"b.txt": "new"}
+	require.Equal(t, want, tree(t, e.a))
+	require.Equal(t, want, tree(t, e.b))
+}
+
+// Approving it deletes nothing either: the new b.txt on B is not the item
+// whose deletion was held.
+func TestApproveHeldOfAForgottenItemDeletesNothing(t *testing.T) {
+	e := heldGoneEnv(t)
+	require.NoError(t, e.eng.ApproveHeld(e.ctx, "p1", e.heldIDs()))
+	require.Empty(t, e.heldIDs())
+	e.settle()
+	want := map[string]string{"b.txt": "new"}
+	require.Equal(t, want, tree(t, e.a))
+	require.Equal(t, want, tree(t, e.b))
+}

@@ -55,7 +55,7 @@ type DocumentsStorage struct {
 	toolRoot int64
 	folders  map[int64]dirInfo // folder id → parent and name, learned from listings
 	urls     map[string]cachedURL
-	watchers map[chan struct{}]struct{}
+	wake     wakers
 }
 
 // cachedURL is a file's current download URL as last listed, so that Open
@@ -119,7 +119,7 @@ func newDocuments(c *Client, sc Scope, opts *DocumentsOptions) *DocumentsStorage
 	if o.SegmentSize < MinSegmentSize {
 		o.SegmentSize = 16 << 20
 	}
-	return &DocumentsStorage{c: c, sc: sc, opts: o, folders: map[int64]dirInfo{}, urls: map[string]cachedURL{}, watchers: map[chan struct{}]struct{}{}}
+	return &DocumentsStorage{c: c, sc: sc, opts: o, folders: map[int64]dirInfo{}, urls: map[string]cachedURL{}}
 }
 
 var (
@@ -825,45 +825,11 @@ func maxTime(a, b time.Time) time.Time {
 // Watch returns a channel that receives a signal whenever Notify is
 // called (by the webhook receiver, for this tool's project or company).
 func (d *DocumentsStorage) Watch(ctx context.Context) (<-chan struct{}, error) {
-	in := make(chan struct{}, 1)
-	out := make(chan struct{})
-	d.mu.Lock()
-	d.watchers[in] = struct{}{}
-	d.mu.Unlock()
-	go func() {
-		defer close(out)
-		defer func() {
-			d.mu.Lock()
-			delete(d.watchers, in)
-			d.mu.Unlock()
-		}()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-in:
-				select {
-				case out <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out, nil
+	return d.wake.watch(ctx), nil
 }
 
 // Notify wakes every watcher (coalesced: a pending signal absorbs more).
-func (d *DocumentsStorage) Notify() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for ch := range d.watchers {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-}
+func (d *DocumentsStorage) Notify() { d.wake.notify() }
 
 // Scope returns the tool's scope (project or company).
 func (d *DocumentsStorage) Scope() Scope { return d.sc }

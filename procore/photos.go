@@ -239,9 +239,9 @@ type PhotosStorage struct {
 	projectID int64
 	opts      PhotosOptions
 
-	mu       sync.Mutex
-	watchers map[chan struct{}]struct{}
-	urls     map[string]cachedURL // image entry ID → URL as last listed
+	mu   sync.Mutex
+	wake wakers
+	urls map[string]cachedURL // image entry ID → URL as last listed
 }
 
 // NewProjectPhotos returns project projectID's Photos.
@@ -253,7 +253,7 @@ func NewProjectPhotos(c *Client, projectID int64, opts *PhotosOptions) *PhotosSt
 	if o.PerPage <= 0 {
 		o.PerPage = 1000
 	}
-	return &PhotosStorage{c: c, projectID: projectID, opts: o, watchers: map[chan struct{}]struct{}{}, urls: map[string]cachedURL{}}
+	return &PhotosStorage{c: c, projectID: projectID, opts: o, urls: map[string]cachedURL{}}
 }
 
 var (
@@ -652,45 +652,11 @@ func (p *PhotosStorage) Delete(ctx context.Context, e storage.Entry) error {
 
 // Watch returns a channel signalled by Notify.
 func (p *PhotosStorage) Watch(ctx context.Context) (<-chan struct{}, error) {
-	in := make(chan struct{}, 1)
-	out := make(chan struct{})
-	p.mu.Lock()
-	p.watchers[in] = struct{}{}
-	p.mu.Unlock()
-	go func() {
-		defer close(out)
-		defer func() {
-			p.mu.Lock()
-			delete(p.watchers, in)
-			p.mu.Unlock()
-		}()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-in:
-				select {
-				case out <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out, nil
+	return p.wake.watch(ctx), nil
 }
 
 // Notify wakes every watcher.
-func (p *PhotosStorage) Notify() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for ch := range p.watchers {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-}
+func (p *PhotosStorage) Notify() { p.wake.notify() }
 
 // ProjectID returns the project whose Photos these are.
 func (p *PhotosStorage) ProjectID() int64 { return p.projectID }

@@ -10,49 +10,9 @@
 //
 // With -fake it runs against the in-process fakes (no credentials).
 // See examples/README.md for the real-tenant set-up.
+
 package main
 
-import (
-	"context"
-	"flag"
-	"fmt"
-	"log/slog"
-	"net"
-	"os"
-	"os/signal"
-	"syscall"
+import "github.com/procoresync/procoresync/examples/internal/app"
 
-	"github.com/procoresync/procoresync/examples/internal/app"
-)
-
-func main() {
-	cfg := app.Config{Target: app.SharePoint}
-	app.Flags(flag.CommandLine, &cfg)
-	fake := flag.Bool("fake", false, "run against the in-process Procore and Graph fakes (seeded with a demo project)")
-	flag.Parse()
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := serve(ctx, &cfg, *fake, logger); err != nil {
-		logger.Error("procore-sharepoint failed", "err", err)
-		os.Exit(1)
-	}
-}
-
-// serve runs the service until ctx is done.
-func serve(ctx context.Context, cfg *app.Config, fake bool, logger *slog.Logger) error {
-	if fake {
-		f := app.StartFakes(cfg)
-		defer f.Close()
-		if _, _, err := f.Seed(); err != nil {
-			return err
-		}
-	} else if !cfg.Real() {
-		return fmt.Errorf("no credentials: set the Procore and Microsoft flags or environment variables (see -h), or use -fake")
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
-	return app.Serve(ctx, cfg, ln, logger)
-}
+func main() { app.Main(app.SharePoint, "procore-sharepoint") }

@@ -10,5 +10,5 @@ import (
 // TestService starts the service against the fakes and checks that a
 // change made on either side arrives on the other.
 func TestService(t *testing.T) {
-	apptest.RoundTrip(t, app.SharePoint, serve)
+	apptest.RoundTrip(t, app.SharePoint, app.RunService)
 }

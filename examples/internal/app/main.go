@@ -1,0 +1,50 @@
+package app
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Main is the whole main function of a reference service for target:
+// flags and environment, JSON logs on stderr, SIGINT/SIGTERM for a graceful
+// stop, exit status 1 on failure. name labels the log line of a failure.
+func Main(target Target, name string) {
+	cfg := Config{Target: target}
+	Flags(flag.CommandLine, &cfg)
+	fake := flag.Bool("fake", false, "run against the in-process Procore and Graph fakes (seeded with a demo project)")
+	flag.Parse()
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := RunService(ctx, &cfg, *fake, logger); err != nil {
+		logger.Error(name+" failed", "err", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// RunService runs the service until ctx is done: against the in-process
+// fakes, seeded with a demo project, when fake is set; otherwise against
+// the real services that cfg names.
+func RunService(ctx context.Context, cfg *Config, fake bool, logger *slog.Logger) error {
+	if fake {
+		f := StartFakes(cfg)
+		defer f.Close()
+		if _, _, err := f.Seed(); err != nil {
+			return err
+		}
+	} else if !cfg.Real() {
+		return fmt.Errorf("no credentials: set the Procore and Microsoft flags or environment variables (see -h), or use -fake")
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	return Serve(ctx, cfg, ln, logger)
+}

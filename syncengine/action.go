@@ -85,6 +85,10 @@ type Action struct {
 	Conflict *ConflictInfo
 	// Reason says why, in words for the dry run and the activity log.
 	Reason string
+	// Failed marks a Skip that is a failure of the item rather than a
+	// choice (its name is invalid on Side and name mapping is off): the
+	// applier records it in the error log and the run is partial.
+	Failed bool
 }
 
 func (a Action) String() string {

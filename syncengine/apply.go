@@ -254,13 +254,6 @@ func failurePath(a Action) string {
 	return a.Path
 }
 
-// invalidNameSkip reports whether a Skip stands for an item whose name is
-// invalid on the target side (the planner gives the *storage.InvalidNameError
-// text as the reason).
-func invalidNameSkip(a Action) bool {
-	return a.Kind == Skip && strings.HasPrefix(a.Reason, "invalid name ")
-}
-
 // journalled reports whether an action kind writes to a storage or to the
 // baseline and is therefore journalled.
 func journalled(k ActionKind) bool {
@@ -277,7 +270,7 @@ func (ap *applier) run(ctx context.Context, a Action) {
 	switch a.Kind {
 	case Skip:
 		ap.activity(ctx, a, 0, "skipped: "+a.Reason)
-		if invalidNameSkip(a) {
+		if a.Failed {
 			// Not a choice but a failure of the item (name mapping is off
 			// and its name is invalid on the target): error log, and the
 			// run is partial. Retrying cannot help, so no failure record.

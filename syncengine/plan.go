@@ -137,6 +137,8 @@ type pnode struct {
 	final   [2]string
 	fok     [2]bool
 	freason [2]string
+	// finvalid is set when freason is a name the side cannot hold.
+	finvalid [2]bool
 }
 
 type planner struct {
@@ -656,6 +658,7 @@ func (pl *planner) parentOn(n *pnode, s, t Side) (string, bool) {
 		m, err := pl.nm.name(t, seg)
 		if err != nil {
 			n.freason[t] = err.Error()
+			n.finvalid[t] = errors.Is(err, storage.ErrInvalidName)
 			return "", false
 		}
 		segs[i] = m
@@ -704,6 +707,7 @@ func (pl *planner) placeFrom(n *pnode, t Side) (string, bool) {
 		m, err := pl.nm.name(t, e.Name())
 		if err != nil {
 			n.freason[t] = err.Error()
+			n.finvalid[t] = errors.Is(err, storage.ErrInvalidName)
 			return "", false
 		}
 		name = m
@@ -982,7 +986,7 @@ func (pl *planner) emit(n *pnode) {
 				reason = "cannot place the item on " + pl.p.sideName(Side(s))
 			}
 			pl.out = append(pl.out, Action{Kind: Skip, Side: Side(s), Path: n.now[o], IsDir: n.dir,
-				Source: entryAt(n, o, n.now[o]), Key: key, Reason: reason})
+				Source: entryAt(n, o, n.now[o]), Key: key, Reason: reason, Failed: n.finvalid[s]})
 			return
 		}
 	}

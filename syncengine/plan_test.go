@@ -454,6 +454,9 @@ func TestPlanNameMapping(t *testing.T) {
 			for _, a := range pl.Actions {
 				if a.Kind == Skip {
 					require.Contains(t, a.Reason, storage.InvalidName("q?.txt", `contains '?'`).Error())
+					require.True(t, a.Failed, "an invalid name is a failure of the item, not a choice")
+				} else {
+					require.False(t, a.Failed)
 				}
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -510,4 +511,38 @@ func TestOfficeRewrite(t *testing.T) {
 	st, _, m = r.do("PUT", "/me/drive/root:/notes.txt:/content", []byte("txt"))
 	require.Equal(t, 201, st)
 	require.Equal(t, float64(3), m["size"])
+}
+
+func TestSubscriptionsExpireAndRemove(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	r := newRaw(t, graphtest.Options{Now: clock, NoAuth: true})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, req.URL.Query().Get("validationToken"))
+	}))
+	defer hook.Close()
+	create := func() string {
+		exp := clock().Add(time.Hour).Format(time.RFC3339)
+		st, _, m := r.do("POST", "/subscriptions", []byte(`{"changeType":"updated","notificationUrl":"`+hook.URL+
+			`","resource":"/me/drive/root","expirationDateTime":"`+exp+`"}`))
+		require.Equal(t, 201, st, "%v", m)
+		return m["id"].(string)
+	}
+	id := create()
+	require.Len(t, r.srv.Subscriptions(), 1)
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	require.Empty(t, r.srv.Subscriptions(), "expired on the fake's clock")
+	renew := []byte(`{"expirationDateTime":"` + clock().Add(time.Hour).Format(time.RFC3339) + `"}`)
+	st, _, _ := r.do("PATCH", "/subscriptions/"+id, renew)
+	require.Equal(t, 404, st, "an expired subscription cannot be renewed")
+
+	id = create()
+	require.True(t, r.srv.RemoveSubscription(id))
+	require.False(t, r.srv.RemoveSubscription(id))
+	st, _, _ = r.do("PATCH", "/subscriptions/"+id, renew)
+	require.Equal(t, 404, st, "removed by the service")
 }

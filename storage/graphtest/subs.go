@@ -23,6 +23,53 @@ type subscription struct {
 
 func (s *Server) routeSubscriptions(method, id string) (string, handler) {
 	id, _ = url.PathUnescape(id)
+	op, h := s.routeSubscription(method, id)
+	if h == nil {
+		return op, nil
+	}
+	return op, func(w *recorder, r *http.Request, body []byte) *apiError {
+		s.dropExpiredSubscriptions()
+		return h(w, r, body)
+	}
+}
+
+// dropExpiredSubscriptions removes the subscriptions whose expiration has
+// passed on the fake's clock, as Graph does: renewing or deleting one then
+// answers 404 (the caller holds the lock).
+func (s *Server) dropExpiredSubscriptions() {
+	now := s.now()
+	for id, sub := range s.subs {
+		if now.After(*sub.sub.ExpirationDateTime) {
+			delete(s.subs, id)
+		}
+	}
+}
+
+// Subscriptions returns the subscriptions the service holds now, sorted by
+// ID (expired ones are gone).
+func (s *Server) Subscriptions() []graph.Subscription {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropExpiredSubscriptions()
+	out := []graph.Subscription{}
+	for _, k := range sortedKeys(s.subs) {
+		out = append(out, s.subs[k].sub)
+	}
+	return out
+}
+
+// RemoveSubscription removes a subscription on the service side, as Graph
+// does when it drops one (the app then gets 404 on renewal). It reports
+// whether the subscription existed.
+func (s *Server) RemoveSubscription(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.subs[id]
+	delete(s.subs, id)
+	return ok
+}
+
+func (s *Server) routeSubscription(method, id string) (string, handler) {
 	switch {
 	case id == "" && method == http.MethodPost:
 		return "subscriptions.Create", s.handleSubscribe

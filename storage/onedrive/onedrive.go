@@ -10,8 +10,9 @@
 // The Storage implements storage.ChangeFeed (drive delta, with the delta
 // link as the cursor), storage.ResumableUploader (upload sessions whose URL
 // and offset survive a restart) and storage.RangeOpener. Change
-// notifications: serve a Notifier at a public URL, Subscribe, and use
-// WithNotifier to get a storage.Watcher.
+// notifications: serve a Notifier at a public URL, run KeepSubscription
+// for as long as the service runs (it creates, renews and re-creates the
+// subscription), and use WithNotifier to get a storage.Watcher.
 //
 // Test against the in-process fake in package graphtest.
 package onedrive
@@ -49,6 +50,33 @@ type Notifier = graph.Notifier
 
 // Subscription is a Graph change-notification subscription.
 type Subscription = graph.Subscription
+
+// SubscriptionSpec describes a subscription that KeepSubscription keeps
+// alive.
+type SubscriptionSpec = graph.SubscriptionSpec
+
+// SubscriptionEvent reports a change of a kept subscription's state; it
+// holds no secret and implements slog.LogValuer.
+type SubscriptionEvent = graph.SubscriptionEvent
+
+// SubscriptionState is what happened to a kept subscription.
+type SubscriptionState = graph.SubscriptionState
+
+// The states of a kept subscription (see graph's documentation of each in
+// SubscriptionEvent): created (Recreated after a loss: run delta to catch
+// up), renewed, lost (404 on renewal; re-created at once), failing
+// (retried after RetryIn) and deleted (when the keep-alive ends).
+const (
+	SubscriptionCreated = graph.SubscriptionCreated
+	SubscriptionRenewed = graph.SubscriptionRenewed
+	SubscriptionLost    = graph.SubscriptionLost
+	SubscriptionFailing = graph.SubscriptionFailing
+	SubscriptionDeleted = graph.SubscriptionDeleted
+)
+
+// MaxSubscriptionLifetime is the longest expiration Graph accepts for a
+// drive subscription (42,300 minutes).
+const MaxSubscriptionLifetime = graph.MaxSubscriptionLifetime
 
 // Error is a failed Graph call; it matches the storage error kinds.
 type Error = graph.Error
@@ -163,9 +191,24 @@ func OpenFolder(ctx context.Context, c *Client, driveID, rootID, rootPath string
 // root (Graph's only supported resource for Business drives), after
 // Graph's validation handshake with the Notifier at notificationURL.
 // Renew it with Client().RenewSubscription before it expires (at most
-// 42,300 minutes).
+// 42,300 minutes), or let KeepSubscription do all of that.
 func (s *Storage) Subscribe(ctx context.Context, notificationURL, clientState string, expires time.Time) (*Subscription, error) {
 	return s.Client().Subscribe(ctx, "/drives/"+s.DriveID()+"/root", notificationURL, clientState, expires)
+}
+
+// KeepSubscription keeps a change-notification subscription on the drive's
+// root (spec.Resource, when empty) alive until ctx is done: it creates it,
+// renews it at two thirds of its lifetime, re-creates it when the service
+// lost it, retries failures with back-off, and deletes it when ctx ends,
+// returning ctx's error. It returns early only when the first creation
+// fails for good (e.g. the Notifier at spec.NotificationURL is not
+// reachable). Run it on its own goroutine; spec.OnEvent hears what
+// happens. See Client.KeepSubscription.
+func (s *Storage) KeepSubscription(ctx context.Context, spec SubscriptionSpec) error {
+	if spec.Resource == "" {
+		spec.Resource = "/drives/" + s.DriveID() + "/root"
+	}
+	return s.Client().KeepSubscription(ctx, spec)
 }
 
 // Watched is a Storage that is also a storage.Watcher, woken by a

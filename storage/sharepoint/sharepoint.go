@@ -115,9 +115,23 @@ func New(ctx context.Context, c *onedrive.Client, opt Options) (*Storage, error)
 
 // Subscribe creates a change-notification subscription on the library's
 // root after Graph's validation handshake with the Notifier at
-// notificationURL.
+// notificationURL. Prefer KeepSubscription, which also renews it.
 func (s *Storage) Subscribe(ctx context.Context, notificationURL, clientState string, expires time.Time) (*onedrive.Subscription, error) {
 	return s.Client().Subscribe(ctx, "/drives/"+s.DriveID()+"/root", notificationURL, clientState, expires)
+}
+
+// KeepSubscription keeps a change-notification subscription on the
+// library's root (spec.Resource, when empty) alive until ctx is done:
+// created, renewed at two thirds of its lifetime, re-created when the
+// service lost it, failures retried with back-off, deleted when ctx ends
+// (it then returns ctx's error). It returns early only when the first
+// creation fails for good. Run it on its own goroutine; spec.OnEvent hears
+// what happens. See onedrive.Storage.KeepSubscription.
+func (s *Storage) KeepSubscription(ctx context.Context, spec onedrive.SubscriptionSpec) error {
+	if spec.Resource == "" {
+		spec.Resource = "/drives/" + s.DriveID() + "/root"
+	}
+	return s.Client().KeepSubscription(ctx, spec)
 }
 
 // Watched is a Storage that is also a storage.Watcher.

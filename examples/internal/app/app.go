@@ -323,10 +323,9 @@ func (s *Sync) Handler(c *Config) (http.Handler, *onedrive.Notifier) {
 	return mux, n
 }
 
-// Subscribe registers the Procore hooks (project and company) and one
-// Graph subscription on the target drive, delivering to publicURL, and
-// wakes the engine's pairs when notifications arrive.
-func (s *Sync) Subscribe(ctx context.Context, c *Config, publicURL string, n *onedrive.Notifier) error {
+// registerHooks registers (or re-enables) the Procore hooks of the project
+// and the company, delivering to publicURL.
+func (s *Sync) registerHooks(ctx context.Context, c *Config, publicURL string) error {
 	auth := ""
 	if c.HookSecret != "" {
 		auth = "Bearer " + c.HookSecret
@@ -339,29 +338,6 @@ func (s *Sync) Subscribe(ctx context.Context, c *Config, publicURL string, n *on
 	if _, err := wh.RegisterHook(ctx, procore.WebhookScope{CompanyID: c.ProcoreCompanyID}, "procoresync", publicURL+"/procore/webhook", auth, "v2.0", procore.CompanyDocumentResources); err != nil {
 		return fmt.Errorf("procore company hook: %w", err)
 	}
-	b := s.Targets[s.Pairs[0]]
-	type subscriber interface {
-		Subscribe(ctx context.Context, url, state string, exp time.Time) (*onedrive.Subscription, error)
-	}
-	sub, ok := b.(subscriber)
-	if !ok {
-		return nil
-	}
-	if _, err := sub.Subscribe(ctx, publicURL+"/graph/notify", c.HookSecret, time.Now().Add(72*time.Hour)); err != nil {
-		return fmt.Errorf("graph subscription: %w", err)
-	}
-	// One subscription covers the drive: every pair on it is woken.
-	ch, err := n.Watch(ctx)
-	if err != nil {
-		return err
-	}
-	go func() {
-		for range ch {
-			for _, id := range s.Pairs {
-				s.Engine.Wake(id)
-			}
-		}
-	}()
 	return nil
 }
 

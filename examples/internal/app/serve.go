@@ -3,18 +3,24 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/procoresync/procoresync/storage/onedrive"
 )
 
 // Serve runs the long-running service until ctx is done: the engine's
 // scheduler (interval fallback and wake-ups), and on ln the HTTP listener
 // for Procore webhook deliveries and Graph change notifications, which are
-// registered at publicURL ("" : http://<ln's address>). It shuts down
+// registered at publicURL ("" : http://<ln's address>). The Graph
+// subscription is kept alive (renewed, re-created when lost) for as long
+// as the service runs and deleted when it stops. It shuts down
 // gracefully: no new runs, running ones cancelled (their journals make the
-// next start converge), in-flight requests drained.
+// next start converge), the subscription deleted, in-flight requests
+// drained.
 func Serve(ctx context.Context, c *Config, ln net.Listener, logger *slog.Logger) error {
 	s, err := New(ctx, c, Options{Logger: logger})
 	if err != nil {
@@ -31,7 +37,8 @@ func Serve(ctx context.Context, c *Config, ln net.Listener, logger *slog.Logger)
 	}
 	subCtx, cancelSubs := context.WithCancel(ctx)
 	defer cancelSubs()
-	if err := s.Subscribe(subCtx, c, public, n); err != nil {
+	kept, err := s.keepNotifications(subCtx, c, public, n, logger)
+	if err != nil {
 		// Without push notifications the interval still syncs.
 		logger.Warn("notifications not set up; relying on the interval", "err", err)
 	}
@@ -47,6 +54,8 @@ func Serve(ctx context.Context, c *Config, ln net.Listener, logger *slog.Logger)
 	}
 	logger.Info("shutting down")
 	stopRuns()
+	cancelSubs()
+	<-kept // the subscription is deleted (best effort, bounded)
 	shCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shCtx)
@@ -55,4 +64,85 @@ func Serve(ctx context.Context, c *Config, ln net.Listener, logger *slog.Logger)
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// keepNotifications registers the Procore hooks (project and company) and
+// keeps one Graph subscription on the target drive alive until ctx is
+// done, delivering to publicURL; notifications wake the engine's pairs,
+// and so does a re-created subscription (changes made while it was lost
+// sent no notification). It returns once the first creation was tried,
+// with a channel closed when the keep-alive has ended (and deleted the
+// subscription). Neither the notification URL nor the client state is
+// logged.
+func (s *Sync) keepNotifications(ctx context.Context, c *Config, publicURL string, n *onedrive.Notifier, logger *slog.Logger) (<-chan struct{}, error) {
+	ended := make(chan struct{})
+	if err := s.registerHooks(ctx, c, publicURL); err != nil {
+		close(ended)
+		return ended, err
+	}
+	type keeper interface {
+		KeepSubscription(ctx context.Context, spec onedrive.SubscriptionSpec) error
+	}
+	k, ok := s.Targets[s.Pairs[0]].(keeper)
+	if !ok {
+		close(ended)
+		return ended, nil
+	}
+	wakeAll := func() {
+		for _, id := range s.Pairs {
+			s.Engine.Wake(id)
+		}
+	}
+	// One subscription covers the drive: every pair on it is woken.
+	ch, err := n.Watch(ctx)
+	if err != nil {
+		close(ended)
+		return ended, err
+	}
+	go func() {
+		for range ch {
+			wakeAll()
+		}
+	}()
+	first := make(chan error, 1) // the first creation's outcome
+	report := func(err error) {
+		select {
+		case first <- err:
+		default:
+		}
+	}
+	spec := onedrive.SubscriptionSpec{
+		NotificationURL: publicURL + "/graph/notify", ClientState: c.HookSecret,
+		OnEvent: func(e onedrive.SubscriptionEvent) {
+			switch e.State {
+			case onedrive.SubscriptionCreated:
+				report(nil)
+				if e.Recreated {
+					wakeAll()
+				}
+				logger.Info("graph subscription", "subscription", e)
+			case onedrive.SubscriptionRenewed, onedrive.SubscriptionDeleted:
+				logger.Info("graph subscription", "subscription", e)
+			case onedrive.SubscriptionFailing:
+				report(nil) // retried; the interval covers the gap
+				logger.Warn("graph subscription", "subscription", e)
+			default:
+				logger.Warn("graph subscription", "subscription", e)
+			}
+		},
+	}
+	go func() {
+		defer close(ended)
+		// It returns before ctx ends only when the first creation failed
+		// for good (Serve logs that).
+		if err := k.KeepSubscription(ctx, spec); err != nil && ctx.Err() == nil {
+			report(fmt.Errorf("graph subscription: %w", err))
+		}
+	}()
+	select {
+	case err := <-first:
+		return ended, err
+	case <-ctx.Done():
+		return ended, ctx.Err()
+	}
 }

@@ -1,0 +1,60 @@
+package sharepoint_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/procoresync/procoresync/storage/graphtest"
+	"github.com/procoresync/procoresync/storage/onedrive"
+	"github.com/procoresync/procoresync/storage/sharepoint"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+)
+
+// TestKeepSubscription: the library's keep-alive subscribes its root,
+// notifications wake the watcher, and cancellation deletes it. (Renewal
+// is tested in package graph on a fake clock.)
+func TestKeepSubscription(t *testing.T) {
+	srv, _, lib := newProjects(t)
+	c, err := onedrive.NewClient(onedrive.Config{
+		BaseURL:     srv.BaseURL(),
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token(), Expiry: time.Now().Add(time.Hour)}),
+		// Time stands still: the keep-alive waits for its renewal until
+		// cancelled.
+		Sleep: func(ctx context.Context, d time.Duration) error { <-ctx.Done(); return ctx.Err() },
+	})
+	require.NoError(t, err)
+	s, err := sharepoint.New(t.Context(), c, sharepoint.Options{
+		Host: graphtest.SharePointHost, SitePath: "sites/Projects", Library: "Project Files"})
+	require.NoError(t, err)
+	n := &onedrive.Notifier{ClientState: "secret-state-2"}
+	hook := httptest.NewServer(n)
+	t.Cleanup(hook.Close)
+	w := s.WithNotifier(n)
+	watch, err := w.Watch(t.Context())
+	require.NoError(t, err)
+
+	events := make(chan onedrive.SubscriptionEvent, 8)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.KeepSubscription(ctx, onedrive.SubscriptionSpec{NotificationURL: hook.URL + "/hook", ClientState: n.ClientState,
+			OnEvent: func(e onedrive.SubscriptionEvent) { events <- e }})
+	}()
+	ev := <-events
+	require.Equal(t, onedrive.SubscriptionCreated, ev.State)
+	subs := srv.Subscriptions()
+	require.Len(t, subs, 1)
+	require.Equal(t, "/drives/"+lib+"/root", subs[0].Resource)
+
+	_, err = srv.WebUpload(lib, "Plans/A-101.pdf", []byte("%PDF"))
+	require.NoError(t, err)
+	<-watch
+
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Equal(t, onedrive.SubscriptionDeleted, (<-events).State)
+	require.Empty(t, srv.Subscriptions())
+}

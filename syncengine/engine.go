@@ -36,6 +36,7 @@ const (
 	defaultMaxRetryBackoff = 6 * time.Hour
 	defaultConcurrentPairs = 4
 	defaultLowBudget       = 50
+	defaultWakeDelay       = time.Second
 )
 
 // Options configure an Engine. Only Store is required.
@@ -69,6 +70,17 @@ type Options struct {
 	// back initial syncs (bulk work) so that incremental runs of other
 	// pairs keep going (default 50).
 	LowBudget int
+	// WakeDelay coalesces the wake-ups of a pair (Wake, and signals of a
+	// storage that is a storage.Watcher) under Run: a wake-up of an idle
+	// pair whose last run ended at least WakeDelay ago runs the pair at
+	// once, so the first change after a quiet period is synced without
+	// added latency; wake-ups during a run or within WakeDelay of its end
+	// (a burst of webhooks, or the change notifications caused by the
+	// run's own writes) give a single run, WakeDelay after that end. Runs
+	// due to the Interval are not delayed. Default 1 second; a negative
+	// value turns coalescing off (every wake-up runs the pair as soon as
+	// it is idle).
+	WakeDelay time.Duration
 }
 
 // RunOptions tune one run.
@@ -105,10 +117,11 @@ type pairSlot struct {
 	stateMu sync.Mutex    // serialises load-modify-save of the PairState
 
 	// Scheduler state, guarded by Engine.mu.
-	woken       bool
-	next        time.Time
-	busy        bool // a scheduled run is in progress
-	initialized int  // 0 unknown, 1 no, 2 yes
+	woken       bool      // a wake-up is pending
+	next        time.Time // when the Interval is due
+	lastEnd     time.Time // when the pair's last run ended (zero: none yet)
+	busy        bool      // a scheduled run is in progress
+	initialized int       // 0 unknown, 1 no, 2 yes
 	watching    bool
 }
 
@@ -118,6 +131,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.Store == nil {
 		return nil, errors.New("syncengine: Options.Store is required")
 	}
+	// A negative WakeDelay is allowed: it turns coalescing off.
 	if opts.DefaultInterval < 0 || opts.MaxAttempts < 0 || opts.RetryBackoff < 0 || opts.MaxRetryBackoff < 0 ||
 		opts.MaxConcurrentPairs < 0 || opts.LowBudget < 0 {
 		return nil, errors.New("syncengine: negative engine option")
@@ -152,6 +166,12 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.LowBudget == 0 {
 		opts.LowBudget = defaultLowBudget
+	}
+	switch {
+	case opts.WakeDelay == 0:
+		opts.WakeDelay = defaultWakeDelay
+	case opts.WakeDelay < 0:
+		opts.WakeDelay = 0 // off
 	}
 	return &Engine{opts: opts, store: opts.Store, limiter: opts.Limiter, notifier: opts.Notifier,
 		clock: opts.Clock, log: opts.Logger, pairs: map[string]*pairSlot{}, changed: make(chan struct{}, 1)}, nil
@@ -307,7 +327,21 @@ func (e *Engine) RunOnce(ctx context.Context, pairID string, opt RunOptions) (Ru
 		return Run{}, err
 	}
 	defer e.unlock(s)
-	return e.runPair(ctx, s, opt, nil)
+	run, err := e.runPair(ctx, s, opt, nil)
+	e.ranAt(s, run)
+	return run, err
+}
+
+// ranAt records, for the coalescing of wake-ups, that a run of s which
+// started (and so may have spent API calls) ended now. The caller holds
+// the pair's lock, not e.mu.
+func (e *Engine) ranAt(s *pairSlot, run Run) {
+	if run.Started.IsZero() {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s.lastEnd = e.clock.Now()
 }
 
 // DryRun returns the plan a run of the pair would apply now, without
@@ -359,7 +393,9 @@ func (e *Engine) SyncFolderLevel(ctx context.Context, pairID, folder string) (Ru
 		// Folders leading to it.
 		return a.Kind == Mkdir && (f == a.Path || len(f) > len(a.Path) && f[:len(a.Path)+1] == a.Path+"/")
 	}
-	return e.runPair(ctx, s, RunOptions{}, only)
+	run, err := e.runPair(ctx, s, RunOptions{}, only)
+	e.ranAt(s, run)
+	return run, err
 }
 
 // cleanFolder normalises a folder path given by a caller.
@@ -597,9 +633,12 @@ func (e *Engine) Resume(ctx context.Context, pairID string) error {
 	return nil
 }
 
-// Wake asks the scheduler to run the pair as soon as it can, without
-// waiting for its interval (webhook receivers call this). Several wake-ups
-// before the run starts give one run. Unknown pairs are ignored.
+// Wake asks the scheduler (Run) to run the pair soon, without waiting for
+// its interval (webhook receivers call this). An idle pair whose last run
+// ended at least Options.WakeDelay ago runs at once; wake-ups during a run
+// or within WakeDelay of its end are coalesced into one run, WakeDelay
+// after that end. Several wake-ups before the run starts give one run.
+// Unknown pairs are ignored.
 func (e *Engine) Wake(pairID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -610,13 +649,13 @@ func (e *Engine) Wake(pairID string) {
 }
 
 // Run schedules the pairs until ctx is done: each runs every Interval and
-// as soon as it is woken (Wake, or a storage that is a storage.Watcher),
-// one run per pair at a time, at most MaxConcurrentPairs at once. When a
-// budget a pair draws on runs low (Remaining below LowBudget), pairs that
-// still need their initial sync wait and incremental runs go first. When
-// ctx is done Run starts no more runs, cancels the running ones (their
-// journals stay pending and the next run resolves them), waits for them
-// and returns nil.
+// when it is woken (Wake, or a storage that is a storage.Watcher; see
+// Options.WakeDelay for how wake-ups are coalesced), one run per pair at a
+// time, at most MaxConcurrentPairs at once. When a budget a pair draws on
+// runs low (Remaining below LowBudget), pairs that still need their
+// initial sync wait and incremental runs go first. When ctx is done Run
+// starts no more runs, cancels the running ones (their journals stay
+// pending and the next run resolves them), waits for them and returns nil.
 func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	if e.running {
@@ -658,10 +697,11 @@ func (e *Engine) Run(ctx context.Context) error {
 				}
 			})
 		}
-		// One timer for the earliest due pair. A pair already due but not
-		// started (all slots taken, or its lock held by RunOnce) is
-		// started when a run ends or the lock is released, which signal.
-		if at, ok := e.nextDue(); ok && at.After(now) {
+		// One timer for the earliest time a pair falls due. A pair already
+		// due but not started (all slots taken, or its lock held by
+		// RunOnce) is started when a run ends or the lock is released,
+		// which signal.
+		if at, ok := e.nextDue(now); ok {
 			if timer == nil || !at.Equal(timerAt) {
 				timerAt, timer = at, e.clock.After(at.Sub(now))
 			}
@@ -690,13 +730,31 @@ func (e *Engine) scheduledRun(ctx context.Context, s *pairSlot) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	now := e.clock.Now()
 	s.busy = false
-	s.next = e.clock.Now().Add(s.pair.Interval)
+	s.next = now.Add(s.pair.Interval)
+	if !run.Started.IsZero() {
+		s.lastEnd = now
+	}
 }
 
-// pick chooses up to n pairs to run now and marks them busy: woken pairs
-// first, then pairs whose time came, incremental runs before initial ones;
-// initial runs wait while a budget they draw on is low.
+// wakeAt returns when a pending wake-up of s may run it: WakeDelay after
+// its last run ended (in the past for a pair that was quiet). e.mu is
+// held.
+func (e *Engine) wakeAt(s *pairSlot) time.Time {
+	return s.lastEnd.Add(e.opts.WakeDelay)
+}
+
+// wakeDue reports whether s has a wake-up pending that may run it at now.
+// e.mu is held.
+func (e *Engine) wakeDue(s *pairSlot, now time.Time) bool {
+	return s.woken && !e.wakeAt(s).After(now)
+}
+
+// pick chooses up to n pairs to run now and marks them busy: pairs whose
+// wake-up is due first (see Options.WakeDelay), then pairs whose interval
+// came, incremental runs before initial ones; initial runs wait while a
+// budget they draw on is low. A run clears the pair's pending wake-up.
 func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	if n <= 0 {
 		return nil
@@ -706,7 +764,7 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	var unknown []*pairSlot
 	for _, id := range e.order {
 		s := e.pairs[id]
-		if s.busy || !(s.woken || !s.next.After(now)) {
+		if s.busy || !(e.wakeDue(s, now) || !s.next.After(now)) {
 			continue
 		}
 		cands = append(cands, s)
@@ -730,8 +788,8 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	slices.SortStableFunc(cands, func(a, b *pairSlot) int {
-		if a.woken != b.woken {
-			if a.woken {
+		if aw, bw := e.wakeDue(a, now), e.wakeDue(b, now); aw != bw {
+			if aw {
 				return -1
 			}
 			return 1
@@ -817,18 +875,29 @@ func (e *Engine) budgetLow(s *pairSlot, now time.Time) bool {
 	return false
 }
 
-// nextDue returns the earliest time a pair not running is due.
-func (e *Engine) nextDue() (time.Time, bool) {
+// nextDue returns the earliest time after now that a pair not running
+// falls due: its interval, or its pending wake-up (the wake-ups of a
+// running pair fall due WakeDelay after the run, which signals when it
+// ends). Times not after now are left out: such pairs were due already and
+// wait for a signal (a run ending, a lock released) or were deferred by
+// pick to a later next.
+func (e *Engine) nextDue(now time.Time) (time.Time, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var at time.Time
 	found := false
+	consider := func(t time.Time) {
+		if t.After(now) && (!found || t.Before(at)) {
+			at, found = t, true
+		}
+	}
 	for _, s := range e.pairs {
 		if s.busy {
 			continue
 		}
-		if !found || s.next.Before(at) {
-			at, found = s.next, true
+		consider(s.next)
+		if s.woken {
+			consider(e.wakeAt(s))
 		}
 	}
 	return at, found

@@ -528,7 +528,7 @@ func finished(runs []syncengine.Run) int {
 }
 
 func TestWatcherWakesWithoutWaitingForTheInterval(t *testing.T) {
-	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Interval = time.Hour })
+	e := newEnv(t, func(p *syncengine.Pair, o *syncengine.Options) { p.Interval, o.WakeDelay = time.Hour, -1 })
 	e.write(e.a, "a.txt", "a")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -552,7 +552,7 @@ func TestWatcherWakesWithoutWaitingForTheInterval(t *testing.T) {
 }
 
 func TestIntervalRunsThePair(t *testing.T) {
-	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Interval = time.Hour })
+	e := newEnv(t, func(p *syncengine.Pair, o *syncengine.Options) { p.Interval, o.WakeDelay = time.Hour, -1 })
 	e.pair.A = plainStorage{e.a} // no watcher
 	e.restart()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -970,30 +970,63 @@ func (d *detector) candidates(ctx context.Context, pl *planner) ([]Observation, 
 		if err != nil {
 			continue
 		}
-		cand := joinPath(parent, name)
-		e, err := d.p.storage(t).Stat(ctx, cand)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if e.ID != "" && !taken[t][e.ID] && !d.observed[t][e.ID] {
-			_, err := d.store.ItemByID(ctx, d.p.ID, t, e.ID)
-			if errors.Is(err, ErrNoItem) {
-				taken[t][e.ID] = true
-				var o Observation
-				o.Entry[t] = &e
-				extra = append(extra, o)
-				continue
+		// The name, then (when it is taken) the alternatives BuildPlan
+		// tries in turn, up to the first free one.
+		for i := 0; i <= maxDisambiguations; i++ {
+			cand := joinPath(parent, name)
+			if i > 0 {
+				cand = joinPath(parent, d.nm.alternative(t, n.e[s].Name(), i))
+			}
+			e, err := d.p.storage(t).Stat(ctx, cand)
+			if errors.Is(err, storage.ErrNotFound) {
+				break
 			}
 			if err != nil {
 				return nil, err
 			}
+			if e.ID != "" && !taken[t][e.ID] && !d.observed[t][e.ID] {
+				_, err := d.store.ItemByID(ctx, d.p.ID, t, e.ID)
+				if errors.Is(err, ErrNoItem) {
+					taken[t][e.ID] = true
+					var o Observation
+					o.Entry[t] = &e
+					extra = append(extra, o)
+					if i == 0 {
+						break // matched with the new item
+					}
+					continue // a new item there, as a full listing would see it
+				}
+				if err != nil {
+					return nil, err
+				}
+			}
+			d.in.Occupied[t] = append(d.in.Occupied[t], pathKeyHash(d.nm.rules[t], cand))
+		}
+	}
+	return extra, nil
+}
+
+// occupyAlternatives records in Occupied, on a side t read from a feed,
+// the alternative names BuildPlan tries for an item called original on the
+// other side whose name is taken in folder parent on t, up to the first
+// free one (or the one item self already holds): items there that the
+// feed did not report are unknown to the planner otherwise.
+func (d *detector) occupyAlternatives(ctx context.Context, t Side, parent, original, self string) error {
+	for i := 1; i <= maxDisambiguations; i++ {
+		cand := joinPath(parent, d.nm.alternative(t, original, i))
+		e, err := d.p.storage(t).Stat(ctx, cand)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if self != "" && e.ID == self {
+			return nil
 		}
 		d.in.Occupied[t] = append(d.in.Occupied[t], pathKeyHash(d.nm.rules[t], cand))
 	}
-	return extra, nil
+	return nil
 }
 
 // moveTargets records in Occupied, on a side t read from a feed, the path
@@ -1037,6 +1070,9 @@ func (d *detector) moveTargets(ctx context.Context, pl *planner, n *pnode) error
 		}
 		if e.ID == "" || e.ID != n.e[t].ID {
 			d.in.Occupied[t] = append(d.in.Occupied[t], pathKeyHash(d.nm.rules[t], cand))
+			if err := d.occupyAlternatives(ctx, t, parent, n.e[s].Name(), n.e[t].ID); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -117,6 +117,21 @@ func (n namer) disambiguate(t Side, original string) string {
 	return n.rules[t].MapDisambiguated(original, n.rep)
 }
 
+// maxDisambiguations bounds the alternatives the planner tries (and Detect
+// looks at on feed sides) for a name that is taken.
+const maxDisambiguations = 20
+
+// alternative returns the i-th (from 1) collision-free variant of
+// original's mapped name on side t: the disambiguated name for i = 1, and
+// for i > 1 that of original numbered i ("a.txt" gives "a (~18b7cb).txt",
+// then "a (2) (~…).txt", …). The planner takes the first one that is free.
+func (n namer) alternative(t Side, original string, i int) string {
+	if i > 1 {
+		original = numbered(original, i)
+	}
+	return n.disambiguate(t, original)
+}
+
 // key returns the form of p that side t compares paths by.
 func (n namer) key(t Side, p string) string {
 	r := n.rules[t]

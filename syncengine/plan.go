@@ -714,10 +714,30 @@ func (pl *planner) placeFrom(n *pnode, t Side) (string, bool) {
 	}
 	p := joinPath(parent, name)
 	if pl.collides(n, t, p) {
-		p = joinPath(parent, pl.nm.disambiguate(t, e.Name()))
+		p = joinPath(parent, pl.disambiguated(n, t, parent, e.Name()))
 	}
 	pl.claimed[t][pl.nm.key(t, p)] = n
 	return p, true
+}
+
+// disambiguated returns the name node n, called original on the other
+// side, takes in folder parent on side t when its own name is taken there:
+// the first of the namer's alternatives (see namer.alternative) that is
+// free as far as the plan can see side t (Occupied, and the other items of
+// the plan). When all are taken it returns the first: the applier then
+// fails on it, and the item is retried.
+func (pl *planner) disambiguated(n *pnode, t Side, parent, original string) string {
+	first := pl.nm.alternative(t, original, 1)
+	for i := 1; i <= maxDisambiguations; i++ {
+		c := first
+		if i > 1 {
+			c = pl.nm.alternative(t, original, i)
+		}
+		if !pl.collides(n, t, joinPath(parent, c)) {
+			return c
+		}
+	}
+	return first
 }
 
 // collides reports whether path p on side t is taken by another item.

@@ -710,3 +710,19 @@ func TestPlanLinksAndPaths(t *testing.T) {
 		})
 	}
 }
+
+func TestPlanDisambiguatedNameTakenPicksAnother(t *testing.T) {
+	// A new a.txt on A: B's a.txt and its first alternative, "a (~…).txt",
+	// are taken by items the plan does not observe (Occupied, as after a
+	// full listing). The copy takes the next free alternative.
+	in := &PlanInput{Pair: testPair(), Now: t0, Observations: []Observation{
+		obs(nil, fe("a9", "", "a.txt", "1", 10), nil),
+	}}
+	first := storage.Disambiguate("a.txt", "a.txt")
+	second := storage.Disambiguate("a (2).txt", "a (2).txt")
+	for _, p := range []string{"a.txt", first} {
+		in.Occupied[SideB] = append(in.Occupied[SideB], OccupiedHash(storage.NameRules{}, p))
+	}
+	slices.Sort(in.Occupied[SideB])
+	require.Equal(t, []string{"copy B " + second}, summary(BuildPlan(in)))
+}

@@ -89,27 +89,19 @@ func (s *Store) OpenActions(ctx context.Context, pairID string) ([]syncengine.Jo
 	if err := checkPair(pairID); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, pair, run_id, action, state, error, started, ended
-		FROM journal INDEXED BY journal_pending WHERE pair = ? AND state = 0 ORDER BY id`, pairID)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	var out []syncengine.JournalRecord
-	for rows.Next() {
-		var r syncengine.JournalRecord
+	return queryList(ctx, s.r, func(rows *sql.Rows, r *syncengine.JournalRecord) error {
 		var action []byte
 		var started, ended int64
 		if err := rows.Scan(&r.ID, &r.PairID, &r.RunID, &action, &r.State, &r.Error, &started, &ended); err != nil {
-			return nil, wrap(err)
+			return wrap(err)
 		}
 		if err := json.Unmarshal(action, &r.Action); err != nil {
-			return nil, fmt.Errorf("sqlitestore: journal record %d: %w", r.ID, err)
+			return fmt.Errorf("sqlitestore: journal record %d: %w", r.ID, err)
 		}
 		r.Started, r.Ended = dec(started), dec(ended)
-		out = append(out, r)
-	}
-	return out, wrap(rows.Err())
+		return nil
+	}, `SELECT id, pair, run_id, action, state, error, started, ended
+		FROM journal INDEXED BY journal_pending WHERE pair = ? AND state = 0 ORDER BY id`, pairID)
 }
 
 // SaveUpload stores resumable-upload state under key, replacing any.
@@ -247,30 +239,22 @@ func (s *Store) Runs(ctx context.Context, pairID string, p syncengine.Page) ([]s
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, pair, initial, started, ended, status, error,
-		files_copied, folders_made, moved, deleted, linked, conflicts, held, failed,
-		bytes_copied, bytes_deleted, transfer_nanos FROM runs
-		WHERE pair = ? AND started >= ? ORDER BY started DESC, id DESC LIMIT ? OFFSET ?`,
-		pairID, since, limit, offset)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	var out []syncengine.Run
-	for rows.Next() {
-		var r syncengine.Run
+	return queryList(ctx, s.r, func(rows *sql.Rows, r *syncengine.Run) error {
 		var started, ended int64
 		var status string
 		c := &r.Counts
 		if err := rows.Scan(&r.ID, &r.PairID, &r.Initial, &started, &ended, &status, &r.Error,
 			&c.FilesCopied, &c.FoldersMade, &c.Moved, &c.Deleted, &c.Linked, &c.Conflicts, &c.Held,
 			&c.Failed, &c.BytesCopied, &c.BytesDeleted, &c.TransferNanos); err != nil {
-			return nil, wrap(err)
+			return wrap(err)
 		}
 		r.Started, r.Ended, r.Status = dec(started), dec(ended), syncengine.RunStatus(status)
-		out = append(out, r)
-	}
-	return out, wrap(rows.Err())
+		return nil
+	}, `SELECT id, pair, initial, started, ended, status, error,
+		files_copied, folders_made, moved, deleted, linked, conflicts, held, failed,
+		bytes_copied, bytes_deleted, transfer_nanos FROM runs
+		WHERE pair = ? AND started >= ? ORDER BY started DESC, id DESC LIMIT ? OFFSET ?`,
+		pairID, since, limit, offset)
 }
 
 // AddActivity appends a to the activity logs, in one transaction.
@@ -318,24 +302,16 @@ func (s *Store) Activity(ctx context.Context, pairID string, p syncengine.Page) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, pair, run_id, time, kind, side, path, size, detail
-		FROM activity WHERE pair = ? AND time >= ? ORDER BY time DESC, id DESC LIMIT ? OFFSET ?`,
-		pairID, since, limit, offset)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	var out []syncengine.Activity
-	for rows.Next() {
-		var a syncengine.Activity
+	return queryList(ctx, s.r, func(rows *sql.Rows, a *syncengine.Activity) error {
 		var t int64
 		if err := rows.Scan(&a.ID, &a.PairID, &a.RunID, &t, &a.Kind, &a.Side, &a.Path, &a.Size, &a.Detail); err != nil {
-			return nil, wrap(err)
+			return wrap(err)
 		}
 		a.Time = dec(t)
-		out = append(out, a)
-	}
-	return out, wrap(rows.Err())
+		return nil
+	}, `SELECT id, pair, run_id, time, kind, side, path, size, detail
+		FROM activity WHERE pair = ? AND time >= ? ORDER BY time DESC, id DESC LIMIT ? OFFSET ?`,
+		pairID, since, limit, offset)
 }
 
 // AddError appends e to its pair's error log.
@@ -366,24 +342,16 @@ func (s *Store) Errors(ctx context.Context, pairID string, p syncengine.Page) ([
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, pair, run_id, time, side, path, op, error
-		FROM errors WHERE pair = ? AND time >= ? ORDER BY time DESC, id DESC LIMIT ? OFFSET ?`,
-		pairID, since, limit, offset)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	var out []syncengine.ErrorRecord
-	for rows.Next() {
-		var e syncengine.ErrorRecord
+	return queryList(ctx, s.r, func(rows *sql.Rows, e *syncengine.ErrorRecord) error {
 		var t int64
 		if err := rows.Scan(&e.ID, &e.PairID, &e.RunID, &t, &e.Side, &e.Path, &e.Op, &e.Error); err != nil {
-			return nil, wrap(err)
+			return wrap(err)
 		}
 		e.Time = dec(t)
-		out = append(out, e)
-	}
-	return out, wrap(rows.Err())
+		return nil
+	}, `SELECT id, pair, run_id, time, side, path, op, error
+		FROM errors WHERE pair = ? AND time >= ? ORDER BY time DESC, id DESC LIMIT ? OFFSET ?`,
+		pairID, since, limit, offset)
 }
 
 // PutFailure records or replaces the failure state of an item, keyed by
@@ -433,23 +401,15 @@ func (s *Store) Failures(ctx context.Context, pairID string) ([]syncengine.Failu
 	if err := checkPair(pairID); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT pair, side, path, error, attempts, next_attempt, quarantined,
-		updated FROM failures WHERE pair = ? ORDER BY side, path`, pairID)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	var out []syncengine.Failure
-	for rows.Next() {
-		var f syncengine.Failure
+	return queryList(ctx, s.r, func(rows *sql.Rows, f *syncengine.Failure) error {
 		var next, updated int64
 		if err := rows.Scan(&f.PairID, &f.Side, &f.Path, &f.Error, &f.Attempts, &next, &f.Quarantined, &updated); err != nil {
-			return nil, wrap(err)
+			return wrap(err)
 		}
 		f.NextAttempt, f.Updated = dec(next), dec(updated)
-		out = append(out, f)
-	}
-	return out, wrap(rows.Err())
+		return nil
+	}, `SELECT pair, side, path, error, attempts, next_attempt, quarantined,
+		updated FROM failures WHERE pair = ? ORDER BY side, path`, pairID)
 }
 
 // RecordDeletes notes that n deletions were applied at time t. n must not
@@ -527,23 +487,15 @@ func (s *Store) HeldDeletes(ctx context.Context, pairID string) ([]syncengine.He
 	if err := checkPair(pairID); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, pair, key, deleted_on, path, is_dir, size, held
-		FROM held_deletes WHERE pair = ? ORDER BY held, id`, pairID)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	var out []syncengine.HeldDelete
-	for rows.Next() {
-		var h syncengine.HeldDelete
+	return queryList(ctx, s.r, func(rows *sql.Rows, h *syncengine.HeldDelete) error {
 		var held int64
 		if err := rows.Scan(&h.ID, &h.PairID, &h.Key, &h.DeletedOn, &h.Path, &h.IsDir, &h.Size, &held); err != nil {
-			return nil, wrap(err)
+			return wrap(err)
 		}
 		h.Held = dec(held)
-		out = append(out, h)
-	}
-	return out, wrap(rows.Err())
+		return nil
+	}, `SELECT id, pair, key, deleted_on, path, is_dir, size, held
+		FROM held_deletes WHERE pair = ? ORDER BY held, id`, pairID)
 }
 
 // ReleaseHeld removes the given held deletions of the pair; unknown IDs
@@ -568,4 +520,23 @@ func (s *Store) ReleaseHeld(ctx context.Context, pairID string, ids []int64) err
 		}
 		return nil
 	})
+}
+
+// queryList runs a read query and returns one value per row, each filled in
+// by scan (which wraps its own errors).
+func queryList[T any](ctx context.Context, db *sql.DB, scan func(rows *sql.Rows, v *T) error, query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, wrap(rows.Err())
 }

@@ -55,6 +55,21 @@
 //   - [RangeOpener]: open a file from an offset (used to resume uploads).
 //   - [Copier]: server-side copy.
 //   - [Hasher]: content hashes computed on demand.
+//   - [IDStater]: look an item up by ID (to confirm a deletion, or find
+//     where a person moved an item).
+//   - [SubtreeLister]: list below one folder (to verify a folder before
+//     deleting it); [ListUnder] falls back to filtering a full listing.
+//
+// # People work while a sync runs
+//
+// Between a listing and an action anyone may edit, move or delete anything,
+// and a listing is not a snapshot. A caller never destroys on the strength
+// of an old reading alone: Delete and Move act only on the Version they are
+// given where Features.ConditionalDelete and ConditionalMove say the
+// service checks it (an If-Match), Put only over ExpectedVersion; where the
+// service cannot, the caller reads the item again right before the call
+// ([StatCurrent]). An item missing from a listing is confirmed gone by ID
+// before it is taken as deleted.
 //
 // # Conformance
 //

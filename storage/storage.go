@@ -5,6 +5,7 @@ import (
 	"io"
 	"iter"
 	"path"
+	"strings"
 	"time"
 )
 
@@ -146,8 +147,9 @@ type Storage interface {
 	// Put writes r as the file name in folder parent: a new file, or a new
 	// version of the existing file of that name (keeping its ID). size is
 	// the number of bytes r yields, or -1 if unknown. If r yields fewer
-	// bytes than size, or fails, Put returns an error and leaves neither a
-	// new file nor a changed one behind.
+	// bytes than size, more bytes than size, or fails (even after exactly
+	// size bytes), Put returns an error and leaves neither a new file nor a
+	// changed one behind: a torn or grown source never becomes a version.
 	Put(ctx context.Context, parent Entry, name string, r io.Reader, size int64, opt PutOptions) (Entry, error)
 	// MakeDir creates folder name in parent. If a folder of that name
 	// exists already it returns that folder's entry and an error matching
@@ -155,10 +157,19 @@ type Storage interface {
 	MakeDir(ctx context.Context, parent Entry, name string) (Entry, error)
 	// Move renames e and/or moves it into newParent. The ID stays the same.
 	// An item already at the destination gives ErrAlreadyExists; a missing
-	// newParent gives ErrNotFound.
+	// newParent gives ErrNotFound. Where Features.ConditionalMove is true
+	// and e.Version is not empty, the move happens only if the item still
+	// has that Version; otherwise it fails with ErrPreconditionFailed and
+	// nothing moves.
 	Move(ctx context.Context, e Entry, newParent Entry, newName string) (Entry, error)
 	// Delete removes e (a folder with everything in it), to the recycle bin
 	// where the Storage has one. Deleting a missing item gives ErrNotFound.
+	// Where Features.ConditionalDelete is true and e.Version is not empty,
+	// the item is deleted only if it still has that Version; otherwise
+	// Delete fails with ErrPreconditionFailed and deletes nothing. (For a
+	// folder that is the folder's own Version: callers that must not lose
+	// what a person added inside verify the subtree themselves, see
+	// ListUnder.) An Entry with an empty Version deletes whatever is there.
 	Delete(ctx context.Context, e Entry) error
 	// Features describes what the Storage can do.
 	Features() Features
@@ -183,6 +194,14 @@ type Features struct {
 	RecycleBin bool
 	// ConditionalPut is true when Put enforces ExpectedVersion atomically.
 	ConditionalPut bool
+	// ConditionalDelete is true when Delete acts only on the Version it is
+	// given (an If-Match on the service, or an equally atomic check).
+	// Where it is false, callers confirm the item with a fresh read
+	// right before deleting it.
+	ConditionalDelete bool
+	// ConditionalMove is true when Move acts only on the Version it is
+	// given, as ConditionalDelete does for Delete.
+	ConditionalMove bool
 	// SetModTime is true when Put records PutOptions.ModTime.
 	SetModTime bool
 	// ModTimePrecision is how precisely modification times are kept.
@@ -277,4 +296,65 @@ type Hasher interface {
 	// Hash returns file e's content hash of kind k, or an error matching
 	// ErrUnsupported when the Storage cannot compute that kind.
 	Hash(ctx context.Context, e Entry, k HashKind) (string, error)
+}
+
+// IDStater is implemented by Storages that can look an item up by its ID.
+// Callers use it to confirm that an item missing from a listing is really
+// gone (a listing is not a snapshot: an item moved during a walk can be
+// missed) and to find where an item is now before acting on it.
+type IDStater interface {
+	// StatID returns the item with ID id as it is now, with its Path
+	// relative to the root. An item that was deleted, is in the recycle
+	// bin, or now lies outside the root gives ErrNotFound.
+	StatID(ctx context.Context, id string) (Entry, error)
+}
+
+// SubtreeLister is implemented by Storages that can list the items below
+// one folder without listing the whole tree.
+type SubtreeLister interface {
+	// ListUnder yields every file and folder below folder dir (not dir
+	// itself), with Paths relative to the Storage root, once each. A
+	// missing dir gives ErrNotFound.
+	ListUnder(ctx context.Context, dir Entry) iter.Seq2[Entry, error]
+}
+
+// ListUnder yields every item below folder dir of s: with s's
+// SubtreeLister where it has one, else by filtering a listing of the whole
+// tree by dir's path (or, for the root, the whole listing).
+func ListUnder(ctx context.Context, s Storage, dir Entry) iter.Seq2[Entry, error] {
+	if sl, ok := s.(SubtreeLister); ok {
+		return sl.ListUnder(ctx, dir)
+	}
+	return func(yield func(Entry, error) bool) {
+		prefix := dir.Path + "/"
+		for e, err := range s.List(ctx) {
+			if err != nil {
+				yield(Entry{}, err)
+				return
+			}
+			if dir.Path != "" && !strings.HasPrefix(e.Path, prefix) {
+				continue
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// StatCurrent returns e as it is now on s: by ID where s is an IDStater
+// and e has an ID (the item may have moved), else by e's path. An entry
+// found at e's path with another ID gives ErrNotFound: e itself is gone.
+func StatCurrent(ctx context.Context, s Storage, e Entry) (Entry, error) {
+	if is, ok := s.(IDStater); ok && e.ID != "" {
+		return is.StatID(ctx, e.ID)
+	}
+	cur, err := s.Stat(ctx, e.Path)
+	if err != nil {
+		return Entry{}, err
+	}
+	if e.ID != "" && cur.ID != e.ID {
+		return Entry{}, NewError("stat", e.Path, ErrNotFound, nil)
+	}
+	return cur, nil
 }

@@ -751,7 +751,7 @@ func (s *Server) handleGetContent(w *recorder, r *http.Request, _ []byte, d *dri
 	}
 	tok := randomToken(24)
 	s.downloads[tok] = ticket{drive: d.id, item: it.id, expires: s.now().Add(time.Hour)}
-	w.header.Set("Location", s.Content.URL+"/download/"+tok+"/"+url.PathEscape(it.name))
+	w.header.Set("Location", s.downloadURL(tok, it.name))
 	w.WriteHeader(http.StatusFound)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -109,7 +110,19 @@ func (s *Server) handleCreateSession(w *recorder, r *http.Request, body []byte, 
 	tok := randomToken(24)
 	s.sessions[tok] = ses
 	exp := ses.expires
-	return writeJSON(w, 200, graph.UploadSession{UploadURL: s.Content.URL + "/up/" + tok, ExpirationDateTime: &exp, NextExpectedRanges: []string{"0-"}})
+	// Upload-session URLs carry tempauth in both modes.
+	return writeJSON(w, 200, graph.UploadSession{UploadURL: s.Content.URL + "/up/" + tok + "?tempauth=" + tok, ExpirationDateTime: &exp, NextExpectedRanges: []string{"0-"}})
+}
+
+// downloadURL is the content URL a download of ticket tok is redirected
+// to: pre-authenticated with tempauth by default, without it when
+// pre-authenticated URLs are switched off. Called with s.mu held.
+func (s *Server) downloadURL(tok, name string) string {
+	u := s.Content.URL + "/download/" + tok + "/" + url.PathEscape(name)
+	if !s.opt.PreAuthDisabled {
+		u += "?tempauth=" + tok
+	}
+	return u
 }
 
 // serveContent serves the second host: downloads and upload sessions.
@@ -141,20 +154,36 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	preauth := func(h handler) handler {
+	// preauth checks a content URL's credential: tempauth (the URL's own
+	// token) without an Authorization header, or, for downloads when
+	// pre-authenticated URLs are off, a bearer token for the SharePoint
+	// resource.
+	preauth := func(tok string, bearer bool, h handler) handler {
 		return func(w *recorder, r *http.Request, body []byte) *apiError {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if bearer {
+				if r.URL.Query().Has("tempauth") {
+					return errf(401, "unauthenticated", "Pre-authenticated URLs are disabled for this tenant.")
+				}
+				if e := s.checkContentAuth(r); e != nil {
+					return e
+				}
+				return h(w, r, body)
+			}
 			if r.Header.Get("Authorization") != "" && !s.opt.AllowAuthOnPreauthenticated {
 				return errf(401, "unauthenticated", "An Authorization header must not be sent to a pre-authenticated URL.")
 			}
-			s.mu.Lock()
-			defer s.mu.Unlock()
+			if r.URL.Query().Get("tempauth") != tok {
+				return errf(401, "unauthenticated", "The URL is not pre-authenticated (tempauth is missing or wrong).")
+			}
 			return h(w, r, body)
 		}
 	}
 	switch {
 	case strings.HasPrefix(p, "/download/") && r.Method == http.MethodGet:
 		tok, _, _ := strings.Cut(strings.TrimPrefix(p, "/download/"), "/")
-		s.serve(w, r, "download.Get", nil, preauth(func(w *recorder, r *http.Request, _ []byte) *apiError {
+		s.serve(w, r, "download.Get", nil, preauth(tok, s.opt.PreAuthDisabled, func(w *recorder, r *http.Request, _ []byte) *apiError {
 			return s.handleDownload(w, r, tok)
 		}))
 	case strings.HasPrefix(p, "/up/"):
@@ -165,7 +194,7 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		s.serve(w, r, op, body, preauth(func(w *recorder, r *http.Request, body []byte) *apiError {
+		s.serve(w, r, op, body, preauth(tok, false, func(w *recorder, r *http.Request, body []byte) *apiError {
 			return s.handleSession(w, r, op, tok, body)
 		}))
 	default:

@@ -20,6 +20,7 @@ package graphtest
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -63,6 +64,15 @@ type Options struct {
 	QuotaBytes int64
 	// Tenant is the tenant ID reported in notifications (default a GUID).
 	Tenant string
+	// PreAuthDisabled behaves like a tenant that switched pre-authenticated
+	// content URLs off (Set-SPOTenantPreAuthSettings), as every OneDrive for
+	// Business and SharePoint tenant will be once they are retired:
+	// download URLs carry no tempauth and need a bearer token for the
+	// SharePoint resource (scope {ContentResource}/.default); SharePoint
+	// refuses app-only tokens obtained with a client secret there. By
+	// default download URLs carry tempauth and refuse an Authorization
+	// header.
+	PreAuthDisabled bool
 }
 
 // Exchange is one request the fake served and its response, given to the
@@ -99,7 +109,9 @@ type Server struct {
 	sites     map[string]*site // id -> site
 	siteList  []string
 	tokens    map[string]time.Time // access token -> expiry
-	refresh   map[string]bool
+	refresh   map[string]time.Time // refresh token -> expiry
+	content   map[string]contentToken
+	certs     map[string][]*x509.Certificate // client id -> certificates
 	codes     map[string]bool
 	sessions  map[string]*session
 	downloads map[string]ticket
@@ -153,7 +165,8 @@ func New(opt Options) *Server {
 	}
 	s := &Server{
 		opt: opt, drives: map[string]*drive{}, users: map[string]string{}, userDrive: map[string]string{},
-		sites: map[string]*site{}, tokens: map[string]time.Time{}, refresh: map[string]bool{},
+		sites: map[string]*site{}, tokens: map[string]time.Time{}, refresh: map[string]time.Time{},
+		content: map[string]contentToken{}, certs: map[string][]*x509.Certificate{},
 		codes: map[string]bool{}, sessions: map[string]*session{}, downloads: map[string]ticket{},
 		subs: map[string]*subscription{}, calls: map[string]int{},
 		notify: make(chan struct{}, 1), done: make(chan struct{}),

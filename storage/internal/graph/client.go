@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -57,6 +58,19 @@ type Config struct {
 	// PageSize is the $top asked for children and delta pages (default
 	// 1000).
 	PageSize int
+	// ContentTokens gives bearer tokens for the SharePoint resource, sent
+	// to download URLs that carry no tempauth parameter (tenants that
+	// switched pre-authenticated URLs off, and every OneDrive for Business
+	// and SharePoint tenant once they are retired). URLs with tempauth
+	// never get an Authorization header. See AppOnlyContentTokens (which
+	// needs a certificate) and DelegatedContentTokens.
+	ContentTokens ContentTokens
+	// ContentHosts are further hosts (host or host:port) trusted with
+	// ContentTokens tokens, besides the SharePoint hosts of the Microsoft
+	// clouds (*.sharepoint.com, *.sharepoint.us, *.sharepoint.de,
+	// *.sharepoint.cn, *.sharepoint-mil.us). Tokens go to a host only over
+	// https (plain http only to loopback addresses).
+	ContentHosts []string
 }
 
 // Client is a Microsoft Graph drives client. It is safe for concurrent
@@ -64,9 +78,26 @@ type Config struct {
 type Client struct {
 	base     *url.URL
 	api      *retryablehttp.Client
+	apiOnce  *retryablehttp.Client // the same without retries
 	preauth  *retryablehttp.Client
 	throttle *Throttle
 	cfg      Config
+
+	contentMu  sync.Mutex
+	contentSrc map[string]oauth2.TokenSource // resource -> source
+}
+
+// NewTransport returns the default HTTP transport: the standard library's
+// defaults with dial, TLS handshake, response-header and idle timeouts, so
+// that no request waits forever on a stalled server.
+func NewTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ResponseHeaderTimeout = 2 * time.Minute
+	t.ExpectContinueTimeout = time.Second
+	t.IdleConnTimeout = 90 * time.Second
+	return t
 }
 
 // Throttle pauses every request of a tenant while the service has asked
@@ -100,11 +131,14 @@ func NewClient(cfg Config) (*Client, error) {
 	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("graph: invalid BaseURL %q", cfg.BaseURL)
 	}
+	if !secureOrigin(base) {
+		return nil, fmt.Errorf("graph: BaseURL %q: tokens are only sent over https (plain http only to a loopback address)", cfg.BaseURL)
+	}
 	if cfg.TokenSource == nil {
 		return nil, errors.New("graph: Config.TokenSource is required")
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
+		cfg.Transport = NewTransport()
 	}
 	if cfg.PacerKey == "" {
 		cfg.PacerKey = "graph"
@@ -135,13 +169,80 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	c := &Client{base: base, throttle: cfg.Throttle, cfg: cfg}
 	gate := &gateTransport{c: c, next: cfg.Transport}
-	c.api = c.newRetry(&http.Client{
-		Transport: &authTransport{src: cfg.TokenSource, next: gate},
+	api := &http.Client{
+		Transport: &bearerTransport{pick: c.pickAPI, next: gate},
 		// Redirects (downloads) are followed by hand, without the token.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	})
-	c.preauth = c.newRetry(&http.Client{Transport: &stripAuth{gate}})
+	}
+	c.api = c.newRetry(api)
+	c.apiOnce = c.newRetry(api)
+	c.apiOnce.RetryMax = 0
+	// Content URLs: a token only where pickContent allows it, decided again
+	// on every redirect hop.
+	c.preauth = c.newRetry(&http.Client{Transport: &bearerTransport{pick: c.pickContent, next: gate}})
 	return c, nil
+}
+
+// pickAPI allows the Graph token only to the Graph origin (scheme and
+// host of BaseURL).
+func (c *Client) pickAPI(req *http.Request) (oauth2.TokenSource, error) {
+	if !strings.EqualFold(req.URL.Scheme, c.base.Scheme) || !strings.EqualFold(req.URL.Host, c.base.Host) || !secureOrigin(req.URL) {
+		return nil, fmt.Errorf("graph: refusing to send the token to %s://%s", req.URL.Scheme, req.URL.Host)
+	}
+	return c.cfg.TokenSource, nil
+}
+
+// pickContent chooses the token for a content URL (download, upload
+// session): none for a pre-authenticated URL (tempauth), the SharePoint
+// resource's token for one without it on a trusted SharePoint host, none
+// anywhere else.
+func (c *Client) pickContent(req *http.Request) (oauth2.TokenSource, error) {
+	u := req.URL
+	if c.cfg.ContentTokens == nil || u.Query().Has("tempauth") || !c.contentTrusted(u) {
+		return nil, nil
+	}
+	resource := strings.ToLower(u.Scheme + "://" + u.Host)
+	c.contentMu.Lock()
+	defer c.contentMu.Unlock()
+	if src, ok := c.contentSrc[resource]; ok {
+		return src, nil
+	}
+	src, err := c.cfg.ContentTokens(resource)
+	if err != nil {
+		return nil, fmt.Errorf("graph: a token for %s: %w", resource, err)
+	}
+	if c.contentSrc == nil {
+		c.contentSrc = map[string]oauth2.TokenSource{}
+	}
+	c.contentSrc[resource] = src
+	return src, nil
+}
+
+// sharePointSuffixes are the SharePoint host domains of the Microsoft
+// clouds.
+var sharePointSuffixes = []string{".sharepoint.com", ".sharepoint.us", ".sharepoint-mil.us", ".sharepoint.de", ".sharepoint.cn"}
+
+// contentTrusted reports whether a SharePoint token may go to u: a secure
+// origin on a SharePoint host or one of Config.ContentHosts.
+func (c *Client) contentTrusted(u *url.URL) bool {
+	if !secureOrigin(u) {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, h := range c.cfg.ContentHosts {
+		if strings.EqualFold(h, u.Host) || strings.EqualFold(h, host) && u.Port() == "" {
+			return true
+		}
+	}
+	if !strings.EqualFold(u.Scheme, "https") || u.Port() != "" && u.Port() != "443" {
+		return false
+	}
+	for _, sfx := range sharePointSuffixes {
+		if strings.HasSuffix(host, sfx) {
+			return true
+		}
+	}
+	return false
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -179,6 +280,12 @@ func (c *Client) newRetry(hc *http.Client) *retryablehttp.Client {
 			return false, ctx.Err()
 		}
 		if err != nil {
+			// A refusal by the token endpoint does not pass by retrying,
+			// unless the endpoint itself failed.
+			var te *TokenError
+			if errors.As(err, &te) && !te.Temporary() {
+				return false, err
+			}
 			// Transport errors: retry, except for ones that cannot pass.
 			var ue *url.Error
 			if errors.As(err, &ue) && (strings.Contains(ue.Error(), "unsupported protocol scheme") ||
@@ -260,19 +367,6 @@ func (g *gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// stripAuth makes sure no Authorization header reaches a
-// pre-authenticated URL.
-type stripAuth struct{ next http.RoundTripper }
-
-// RoundTrip sends req without an Authorization header.
-func (s *stripAuth) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Header.Get("Authorization") != "" {
-		req = req.Clone(req.Context())
-		req.Header.Del("Authorization")
-	}
-	return s.next.RoundTrip(req)
-}
-
 // apiURL builds an API URL from an escaped path (starting with "/").
 func (c *Client) apiURL(escPath string, q url.Values) string {
 	s := strings.TrimRight(c.base.String(), "/") + escPath
@@ -303,7 +397,8 @@ type request struct {
 	raw     []byte
 	ctype   string
 	header  map[string]string
-	preauth bool // a pre-authenticated URL: no token, host not checked
+	preauth bool // a content URL: no Graph token, host not checked
+	once    bool // no retries
 }
 
 // do sends r and returns the response with its body read (for non-2xx an
@@ -360,8 +455,11 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		req.Header.Set(k, v)
 	}
 	hc := c.api
-	if r.preauth {
+	switch {
+	case r.preauth:
 		hc = c.preauth
+	case r.once:
+		hc = c.apiOnce
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

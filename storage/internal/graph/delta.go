@@ -2,8 +2,10 @@ package graph
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -81,13 +83,47 @@ func (c *Client) DeleteSubscription(ctx context.Context, id string) error {
 // notificationUrl of a subscription. It answers the validation handshake,
 // checks clientState, and wakes whoever watches it. Notifications carry no
 // detail; the watcher runs delta.
+//
+// ClientState is required: a Notifier without it refuses to watch (Watch
+// returns an error) and answers every delivery 500 without waking anyone,
+// since anybody could forge a notification with an empty clientState.
 type Notifier struct {
 	// ClientState is the secret given to Subscribe; notifications with any
-	// other value are ignored.
+	// other value are ignored. Required; at most 128 characters.
 	ClientState string
 
 	mu       sync.Mutex
 	watchers map[chan struct{}]struct{}
+}
+
+// MaxNotificationBody bounds a notification delivery's body (Graph sends
+// batches of up to a few hundred small notifications).
+const MaxNotificationBody = 1 << 20
+
+// maxValidationToken bounds the validation token echoed back.
+const maxValidationToken = 1024
+
+// ErrNoClientState is returned (and logged nowhere) when a Notifier has no
+// ClientState.
+var ErrNoClientState = errors.New("graph: Notifier.ClientState is empty: set the subscription's clientState secret")
+
+// NewNotifier returns a Notifier for clientState, which must be set and at
+// most 128 characters long (Graph's limit).
+func NewNotifier(clientState string) (*Notifier, error) {
+	if err := checkClientState(clientState); err != nil {
+		return nil, err
+	}
+	return &Notifier{ClientState: clientState}, nil
+}
+
+func checkClientState(s string) error {
+	if s == "" {
+		return ErrNoClientState
+	}
+	if len(s) > 128 {
+		return errors.New("graph: a subscription's clientState is limited to 128 characters")
+	}
+	return nil
 }
 
 // ServeHTTP answers the validation handshake and notification deliveries.
@@ -96,7 +132,15 @@ func (n *Notifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	if err := checkClientState(n.ClientState); err != nil {
+		http.Error(w, "notification endpoint not configured", http.StatusInternalServerError)
+		return
+	}
 	if tok := r.URL.Query().Get("validationToken"); tok != "" {
+		if len(tok) > maxValidationToken {
+			http.Error(w, "validation token too long", http.StatusBadRequest)
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusOK)
@@ -104,13 +148,23 @@ func (n *Notifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body ChangeNotificationCollection
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxNotificationBody))
+	if err := dec.Decode(&body); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, "notification too large", http.StatusRequestEntityTooLarge)
+			return
+		}
 		http.Error(w, "malformed notification", http.StatusBadRequest)
 		return
 	}
+	want := sha256.Sum256([]byte(n.ClientState))
 	valid := false
 	for _, v := range body.Value {
-		if subtle.ConstantTimeCompare([]byte(v.ClientState), []byte(n.ClientState)) == 1 {
+		// Hashes of equal length, compared in constant time: neither the
+		// content nor the length of the secret leaks through timing.
+		got := sha256.Sum256([]byte(v.ClientState))
+		if subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
 			valid = true
 		}
 	}
@@ -132,8 +186,12 @@ func (n *Notifier) wake() {
 }
 
 // Watch returns a channel that receives a value whenever a valid
-// notification arrived; it is closed when ctx is done.
+// notification arrived; it is closed when ctx is done. It fails with
+// ErrNoClientState when ClientState is empty.
 func (n *Notifier) Watch(ctx context.Context) (<-chan struct{}, error) {
+	if err := checkClientState(n.ClientState); err != nil {
+		return nil, err
+	}
 	ch := make(chan struct{}, 1)
 	n.mu.Lock()
 	if n.watchers == nil {

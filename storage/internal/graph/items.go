@@ -214,8 +214,10 @@ func (c *Client) Delete(ctx context.Context, driveID, itemID, ifMatch string) er
 }
 
 // Download opens an item's content from offset on. The API answers with a
-// redirect to a pre-authenticated URL, which is fetched without the
-// Authorization header; Range travels to it.
+// redirect to a content URL; Range travels to it. A pre-authenticated URL
+// (one with tempauth) is fetched without an Authorization header; one
+// without it, on a SharePoint host, with a token for the SharePoint
+// resource from Config.ContentTokens.
 func (c *Client) Download(ctx context.Context, driveID, itemID string, offset int64) (io.ReadCloser, error) {
 	resp, err := c.send(ctx, request{method: http.MethodGet, url: c.apiURL(itemPath(driveID, itemID)+"/content", nil)})
 	if err != nil {
@@ -246,7 +248,8 @@ func (c *Client) Download(ctx context.Context, driveID, itemID string, offset in
 	}
 }
 
-// fetch GETs a pre-authenticated download URL from offset on.
+// fetch GETs a download URL from offset on (see Download for which
+// token it carries).
 func (c *Client) fetch(ctx context.Context, loc string, offset int64) (io.ReadCloser, error) {
 	h := map[string]string{}
 	if offset > 0 {
@@ -276,7 +279,13 @@ func (c *Client) fetch(ctx context.Context, loc string, offset int64) (io.ReadCl
 	default:
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return nil, decodeError(resp, body, c.op(r))
+		err := decodeError(resp, body, c.op(r))
+		if resp.StatusCode == http.StatusUnauthorized && c.cfg.ContentTokens == nil {
+			if u, perr := url.Parse(loc); perr == nil && !u.Query().Has("tempauth") {
+				return nil, fmt.Errorf("%w (the download URL is not pre-authenticated: configure Config.ContentTokens for the SharePoint resource)", err)
+			}
+		}
+		return nil, err
 	}
 }
 

@@ -41,6 +41,10 @@ type SubscriptionSpec struct {
 	// Retry-After from the service wins. The Client's own per-request
 	// retries come first.
 	RetryWaitMin, RetryWaitMax time.Duration
+	// DeleteTimeout bounds the best-effort delete of the subscription
+	// when the keep-alive ends (default DefaultDeleteTimeout). The delete
+	// is tried once: a subscription left behind expires on its own.
+	DeleteTimeout time.Duration
 	// OnEvent, when set, is told every change of state. It runs on the
 	// keep-alive's goroutine; it must not block for long.
 	OnEvent func(SubscriptionEvent)
@@ -106,15 +110,16 @@ func (e SubscriptionEvent) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// deleteTimeout bounds the best-effort delete when the keep-alive ends.
-const deleteTimeout = 30 * time.Second
+// DefaultDeleteTimeout bounds the best-effort delete when the keep-alive
+// ends, so that a failing or stalled service does not hold up shutdown.
+const DefaultDeleteTimeout = 5 * time.Second
 
 // KeepSubscription creates a change-notification subscription and keeps it
 // alive until ctx is done: it renews it when two thirds of its lifetime
 // have passed, re-creates it when a renewal answers 404 (the service let
 // it expire or removed it), retries failures with exponential back-off
-// (honouring Retry-After), and when ctx ends deletes it (best effort,
-// bounded by 30 seconds) and returns ctx's error. State changes go to
+// (honouring Retry-After), and when ctx ends deletes it (best effort: one
+// attempt, bounded by spec.DeleteTimeout) and returns ctx's error. State changes go to
 // spec.OnEvent.
 //
 // If the very first creation fails with an error that retrying cannot fix
@@ -144,6 +149,9 @@ func (c *Client) KeepSubscription(ctx context.Context, spec SubscriptionSpec) er
 		spec.RetryWaitMax = 30 * time.Minute
 	}
 	spec.RetryWaitMax = max(spec.RetryWaitMax, spec.RetryWaitMin)
+	if spec.DeleteTimeout <= 0 {
+		spec.DeleteTimeout = DefaultDeleteTimeout
+	}
 	k := &keeper{c: c, spec: spec}
 	return k.run(ctx)
 }
@@ -273,8 +281,8 @@ func (k *keeper) failed(err error, limit time.Time) time.Time {
 // stop deletes the subscription, if any, and returns ctx's error.
 func (k *keeper) stop(ctx context.Context) error {
 	if k.sub != nil {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
-		err := k.c.DeleteSubscription(dctx, k.sub.ID)
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.spec.DeleteTimeout)
+		_, _, err := k.c.do(dctx, request{method: http.MethodDelete, url: k.c.apiURL("/subscriptions/"+esc(k.sub.ID), nil), once: true})
 		cancel()
 		if isStatus(err, http.StatusNotFound) {
 			err = nil // gone already

@@ -35,8 +35,8 @@ const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bea
 // contentToken is an access token for the SharePoint resource (the
 // content host).
 type contentToken struct {
-	expires         time.Time
-	appOnlySecret   bool // client credentials with a client secret
+	expires          time.Time
+	appOnlySecret    bool // client credentials with a client secret
 	appOnlyAssertion bool // client credentials with a certificate
 }
 

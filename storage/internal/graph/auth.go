@@ -582,7 +582,7 @@ func AppOnlyCertSource(ctx context.Context, c Cloud, tenant, clientID string, ce
 			return nil, err
 		}
 		cc := &clientcredentials.Config{ClientID: clientID, TokenURL: tokenURL, Scopes: []string{scope},
-			AuthStyle: oauth2.AuthStyleInParams,
+			AuthStyle:      oauth2.AuthStyleInParams,
 			EndpointParams: url.Values{"client_assertion_type": {ClientAssertionType}, "client_assertion": {a}}}
 		return cc.Token(ctx)
 	})

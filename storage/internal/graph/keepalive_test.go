@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -305,4 +306,62 @@ func TestKeepSubscriptionStops(t *testing.T) {
 		e := newKeepEnv(t, false, nil)
 		require.Error(t, e.c.KeepSubscription(t.Context(), graph.SubscriptionSpec{Resource: "/drives/x/root"}))
 	})
+}
+
+// stallDeletes is a transport that holds every DELETE of a subscription
+// until the request's context ends, and counts them.
+type stallDeletes struct {
+	next    http.RoundTripper
+	deletes atomic.Int32
+}
+
+func (s *stallDeletes) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/subscriptions/") {
+		s.deletes.Add(1)
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	}
+	return s.next.RoundTrip(r)
+}
+
+func TestKeepSubscriptionShutdownIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		stall bool
+	}{{"a failing delete is tried once", false}, {"a stalled delete is cut off", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := graphtest.NewServer(t, graphtest.Options{NoAuth: true})
+			n := &graph.Notifier{ClientState: keepState}
+			hook := httptest.NewServer(n)
+			t.Cleanup(hook.Close)
+			tr := &stallDeletes{next: http.DefaultTransport}
+			cfg := graph.Config{BaseURL: srv.BaseURL(), TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}),
+				RetryWaitMin: 20 * time.Millisecond, RetryWaitMax: 20 * time.Millisecond}
+			if tc.stall {
+				cfg.Transport = tr
+			}
+			c, err := graph.NewClient(cfg)
+			require.NoError(t, err)
+			events := make(chan graph.SubscriptionEvent, 16)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- c.KeepSubscription(ctx, graph.SubscriptionSpec{Resource: "/drives/" + srv.MyDriveID() + "/root",
+					NotificationURL: hook.URL, ClientState: keepState, DeleteTimeout: 300 * time.Millisecond,
+					OnEvent: func(e graph.SubscriptionEvent) { events <- e }})
+			}()
+			require.Equal(t, graph.SubscriptionCreated, (<-events).State)
+			srv.Inject(graphtest.Fault{Op: "subscriptions.Delete", Status: 500, Times: 100})
+			cancel()
+			within(t, "KeepSubscription's shutdown", func() { require.ErrorIs(t, <-done, context.Canceled) })
+			ev := <-events
+			require.Equal(t, graph.SubscriptionDeleted, ev.State)
+			require.Error(t, ev.Err)
+			if tc.stall {
+				require.Equal(t, int32(1), tr.deletes.Load())
+			} else {
+				require.Equal(t, 1, srv.CallCount("subscriptions.Delete"), "no retries when shutting down")
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -69,4 +70,70 @@ func TestNotifier(t *testing.T) {
 	cancel()
 	for range ch {
 	} // closed when the context ends
+}
+
+func TestNotifierRequiresClientState(t *testing.T) {
+	_, err := graph.NewNotifier("")
+	require.ErrorIs(t, err, graph.ErrNoClientState)
+	_, err = graph.NewNotifier(strings.Repeat("x", 129))
+	require.Error(t, err)
+	n, err := graph.NewNotifier("s3cret")
+	require.NoError(t, err)
+	require.Equal(t, "s3cret", n.ClientState)
+
+	// A Notifier without a clientState neither watches nor wakes: a
+	// notification with an empty clientState is what anyone can forge.
+	empty := &graph.Notifier{}
+	_, err = empty.Watch(context.Background())
+	require.ErrorIs(t, err, graph.ErrNoClientState)
+	forged := `{"value":[{"subscriptionId":"s1","clientState":"","changeType":"updated","resource":"/drives/d/root","tenantId":"t"}]}`
+	rec := httptest.NewRecorder()
+	empty.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(forged)))
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	require.NotContains(t, rec.Body.String(), "clientState")
+
+	// The same forgery against a configured Notifier is ignored.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := n.Watch(ctx)
+	require.NoError(t, err)
+	rec = httptest.NewRecorder()
+	n.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(forged)))
+	require.Equal(t, http.StatusAccepted, rec.Code)
+	select {
+	case <-ch:
+		t.Fatal("a notification with an empty clientState woke the watcher")
+	default:
+	}
+}
+
+func TestNotifierBoundsRequests(t *testing.T) {
+	n := &graph.Notifier{ClientState: "s3cret"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := n.Watch(ctx)
+	require.NoError(t, err)
+
+	// A body over the limit is refused as too large, not read to the end.
+	big := `{"value":[{"clientState":"s3cret","resource":"` + strings.Repeat("a", graph.MaxNotificationBody) + `"}]}`
+	rec := httptest.NewRecorder()
+	n.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(big)))
+	require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	select {
+	case <-ch:
+		t.Fatal("an oversized body woke the watcher")
+	default:
+	}
+
+	// The validation token comes back verbatim, also with characters that
+	// need escaping; an absurdly long one is refused.
+	tok := `Validation: Testing client application reachability for subscription Request-Id: 6e9d0bb9 <&>"'`
+	rec = httptest.NewRecorder()
+	n.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/hook?validationToken="+url.QueryEscape(tok), nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, tok, rec.Body.String())
+	require.Equal(t, "text/plain", rec.Header().Get("Content-Type"))
+	rec = httptest.NewRecorder()
+	n.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/hook?validationToken="+strings.Repeat("v", 5000), nil))
+	require.Equal(t, http.StatusBadRequest, rec.Code)
 }

@@ -228,6 +228,9 @@ func DelegatedSource(ctx context.Context, cfg *oauth2.Config, store TokenStore) 
 
 // Exchange trades an authorization code for a token and saves it in store.
 func Exchange(ctx context.Context, cfg *oauth2.Config, store TokenStore, code string, opts ...oauth2.AuthCodeOption) error {
+	if _, ok := ctx.Value(oauth2.HTTPClient).(*http.Client); !ok {
+		ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: NewTransport(), Timeout: DefaultTokenTimeout})
+	}
 	t, err := cfg.Exchange(ctx, code, opts...)
 	if err != nil {
 		return sanitizeOAuthErr(err, cfg.ClientSecret, code)

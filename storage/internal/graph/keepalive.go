@@ -29,7 +29,8 @@ type SubscriptionSpec struct {
 	// or events. Required.
 	NotificationURL string
 	// ClientState is the secret Graph echoes in each notification (the
-	// Notifier's ClientState). It is never logged.
+	// Notifier's ClientState). Required (at most 128 characters); it is
+	// never logged.
 	ClientState string
 	// Lifetime is the expiration asked for at each creation and renewal
 	// (default DefaultSubscriptionLifetime, at most
@@ -134,8 +135,8 @@ func (c *Client) KeepSubscription(ctx context.Context, spec SubscriptionSpec) er
 	if spec.Resource == "" || spec.NotificationURL == "" {
 		return errors.New("graph: KeepSubscription needs a Resource and a NotificationURL")
 	}
-	if len(spec.ClientState) > 128 {
-		return errors.New("graph: a subscription's clientState is limited to 128 characters")
+	if err := checkClientState(spec.ClientState); err != nil {
+		return err
 	}
 	if spec.Lifetime <= 0 {
 		spec.Lifetime = DefaultSubscriptionLifetime

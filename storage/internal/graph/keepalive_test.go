@@ -365,3 +365,11 @@ func TestKeepSubscriptionShutdownIsBounded(t *testing.T) {
 		})
 	}
 }
+
+func TestKeepSubscriptionRequiresClientState(t *testing.T) {
+	e := newKeepEnv(t, false, nil)
+	spec := e.spec()
+	spec.ClientState = ""
+	require.ErrorIs(t, e.c.KeepSubscription(t.Context(), spec), graph.ErrNoClientState)
+	require.Zero(t, e.srv.CallCount("subscriptions.Create"))
+}

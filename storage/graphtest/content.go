@@ -111,6 +111,7 @@ func (s *Server) handleCreateSession(w *recorder, r *http.Request, body []byte, 
 	s.sessions[tok] = ses
 	exp := ses.expires
 	// Upload-session URLs carry tempauth in both modes.
+	// Unconfirmed against a live tenant: whether createUploadSession's uploadUrl keeps tempauth once pre-authentication is off.
 	return writeJSON(w, 200, graph.UploadSession{UploadURL: s.Content.URL + "/up/" + tok + "?tempauth=" + tok, ExpirationDateTime: &exp, NextExpectedRanges: []string{"0-"}})
 }
 

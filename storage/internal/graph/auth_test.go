@@ -174,6 +174,16 @@ func TestTokensOnlyOverHTTPS(t *testing.T) {
 		_, err := graph.NewClient(graph.Config{BaseURL: base, TokenSource: src})
 		require.NoError(t, err, base)
 	}
+	// Links from the service are followed only on the Graph origin.
+	tr := &scripted{}
+	c, err := graph.NewClient(graph.Config{BaseURL: "https://graph.microsoft.com/v1.0", TokenSource: src, Transport: tr, RetryMax: -1})
+	require.NoError(t, err)
+	for _, link := range []string{"http://graph.microsoft.com/v1.0/drives/d/root/delta?token=x",
+		"https://graph.microsoft.com.evil.example/v1.0/drives/d/root/delta?token=x"} {
+		_, err = c.Delta(context.Background(), link)
+		require.Error(t, err, link)
+	}
+	require.Empty(t, tr.hops, "no request left with the token")
 }
 
 // hop is one request seen by the scripted transport.

@@ -198,6 +198,7 @@ func (c *Client) pickAPI(req *http.Request) (oauth2.TokenSource, error) {
 // anywhere else.
 func (c *Client) pickContent(req *http.Request) (oauth2.TokenSource, error) {
 	u := req.URL
+	// Unconfirmed against a live tenant: a content URL without tempauth (the GET /drives/{id}/items/{id}/content redirect) takes a token for https://{its host}/.default.
 	if c.cfg.ContentTokens == nil || u.Query().Has("tempauth") || !c.contentTrusted(u) {
 		return nil, nil
 	}

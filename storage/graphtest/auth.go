@@ -148,8 +148,9 @@ func (s *Server) handleToken(w *recorder, r *http.Request, body []byte) *apiErro
 		return &apiError{status: 400, code: "invalid_request", msg: "malformed form"}
 	}
 	oauthErrStatus := func(status int, code, desc string) *apiError {
-		b, _ := json.Marshal(map[string]any{"error": code, "error_description": desc + " Trace ID: " + randomToken(8) +
-			" Correlation ID: " + randomToken(8) + " Timestamp: " + s.now().Format("2006-01-02 15:04:05Z"),
+		// The identity platform appends trace, correlation and time lines.
+		b, _ := json.Marshal(map[string]any{"error": code, "error_description": desc + "\r\nTrace ID: " + randomToken(8) +
+			"\r\nCorrelation ID: " + randomToken(8) + "\r\nTimestamp: " + s.now().Format("2006-01-02 15:04:05Z"),
 			"error_codes": []int{}, "timestamp": s.now().Format("2006-01-02 15:04:05Z"), "trace_id": randomToken(8)})
 		w.header.Set("Content-Type", "application/json")
 		w.WriteHeader(status)

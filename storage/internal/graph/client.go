@@ -29,8 +29,9 @@ type Config struct {
 	// TokenSource gives bearer tokens (see AppOnlySource and
 	// DelegatedSource). Required.
 	TokenSource oauth2.TokenSource
-	// Transport is the base HTTP transport (default a clone of
-	// http.DefaultTransport).
+	// Transport is the base HTTP transport (default NewTransport():
+	// timeouts on dial, TLS handshake, response headers and idle
+	// connections).
 	Transport http.RoundTripper
 	// Pacer, when set, is waited on before every request and told what
 	// throttled responses said (the engine's limiter satisfies it).

@@ -23,6 +23,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/procoresync/procoresync/storage"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -268,6 +269,12 @@ func (e *TokenError) Error() string {
 // throttling at the token endpoint).
 func (e *TokenError) Temporary() bool {
 	return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || e.Code == "temporarily_unavailable"
+}
+
+// Is makes a refusal that retrying cannot fix (a bad secret, certificate
+// or grant) match storage.ErrPermissionDenied.
+func (e *TokenError) Is(target error) bool {
+	return target == storage.ErrPermissionDenied && !e.Temporary()
 }
 
 // sanitizeOAuthErr turns a token-endpoint failure into an error that holds

@@ -143,6 +143,7 @@ func TestTokenEndpointErrorsAreSanitised(t *testing.T) {
 			var te *graph.TokenError
 			require.ErrorAs(t, err, &te)
 			require.Equal(t, tc.status, te.StatusCode)
+			require.Equal(t, tc.status < 500, errors.Is(err, storage.ErrPermissionDenied))
 			msg := err.Error()
 			for _, w := range tc.want {
 				require.Contains(t, msg, w)
@@ -161,6 +162,7 @@ func TestTokenEndpointErrorsAreSanitised(t *testing.T) {
 		require.Error(t, err)
 		require.NotContains(t, err.Error(), secret)
 		require.Contains(t, err.Error(), "invalid_client")
+		require.ErrorIs(t, err, storage.ErrPermissionDenied)
 	})
 }
 

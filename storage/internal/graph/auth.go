@@ -220,7 +220,11 @@ func DelegatedSource(ctx context.Context, cfg *oauth2.Config, store TokenStore) 
 		if old == nil || old.RefreshToken == "" {
 			return nil, errors.New("graph: no refresh token")
 		}
-		return cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: old.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
+		t, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: old.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
+		if err != nil {
+			return nil, sanitizeOAuthErr(err, cfg.ClientSecret, old.RefreshToken)
+		}
+		return t, nil
 	}, cfg.ClientSecret)
 	s.cur = t
 	s.save = store.Save
@@ -637,7 +641,11 @@ func DelegatedContentTokens(ctx context.Context, cfg *oauth2.Config, store Token
 			cc := &clientcredentials.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 				TokenURL: cfg.Endpoint.TokenURL, Scopes: []string{scope}, AuthStyle: oauth2.AuthStyleInParams,
 				EndpointParams: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t.RefreshToken}}}
-			return cc.Token(ctx)
+			tok, err := cc.Token(ctx)
+			if err != nil {
+				return nil, sanitizeOAuthErr(err, cfg.ClientSecret, t.RefreshToken)
+			}
+			return tok, nil
 		}, cfg.ClientSecret), nil
 	}
 }

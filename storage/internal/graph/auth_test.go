@@ -469,3 +469,26 @@ func TestCertificateCredentials(t *testing.T) {
 		require.Equal(t, 1, srv.CallCount("oauth2.Token"))
 	})
 }
+
+func TestRefreshErrorsHideTheRefreshToken(t *testing.T) {
+	const rt = "M.R3_refresh-s3cret"
+	login := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(400)
+		_, _ = io.WriteString(w, `{"error":"invalid_grant","error_description":"AADSTS70000: grant `+rt+` is malformed."}`)
+	}))
+	t.Cleanup(login.Close)
+	cloud := graph.Cloud{Name: "x", Login: login.URL, Graph: "https://graph.microsoft.com"}
+	cfg := graph.DelegatedConfig(cloud, "common", "app", "app-s3cret", "http://localhost/cb")
+	store := &memStore{tok: &oauth2.Token{AccessToken: "old", RefreshToken: rt, Expiry: time.Unix(1, 0)}}
+	src, err := graph.DelegatedSource(context.Background(), cfg, store)
+	require.NoError(t, err)
+	_, err = src.Token()
+	require.ErrorContains(t, err, "invalid_grant")
+	require.NotContains(t, err.Error(), rt)
+	ts, err := graph.DelegatedContentTokens(context.Background(), cfg, store)("https://contoso.sharepoint.com")
+	require.NoError(t, err)
+	_, err = ts.Token()
+	require.ErrorContains(t, err, "invalid_grant")
+	require.NotContains(t, err.Error(), rt)
+}

@@ -100,11 +100,12 @@ type Notifier struct {
 // batches of up to a few hundred small notifications).
 const MaxNotificationBody = 1 << 20
 
-// maxValidationToken bounds the validation token echoed back.
-const maxValidationToken = 1024
+// maxValidationToken bounds the validation token echoed back (Graph's
+// are about a hundred characters).
+const maxValidationToken = 4096
 
-// ErrNoClientState is returned (and logged nowhere) when a Notifier has no
-// ClientState.
+// ErrNoClientState is the error of a Notifier or a kept subscription
+// without a clientState secret.
 var ErrNoClientState = errors.New("graph: Notifier.ClientState is empty: set the subscription's clientState secret")
 
 // NewNotifier returns a Notifier for clientState, which must be set and at

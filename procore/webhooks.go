@@ -2,9 +2,12 @@ package procore
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -238,6 +241,9 @@ func ParseEvent(body []byte) (Event, error) {
 	if e.ID == "" || e.ResourceName == "" {
 		return Event{}, errors.New("procore: webhook payload without id or resource")
 	}
+	if len(e.ID) > MaxWebhookEventID {
+		return Event{}, errors.New("procore: webhook payload id longer than " + strconv.Itoa(MaxWebhookEventID) + " characters")
+	}
 	return e, nil
 }
 
@@ -247,22 +253,61 @@ type Notifier interface {
 	Notify()
 }
 
+// ErrNoWebhookSecret is returned by NewReceiver for an empty secret; a
+// Receiver without one refuses every delivery.
+var ErrNoWebhookSecret = errors.New("procore: webhook receiver needs a secret (the Authorization header value registered as the hook's destination_headers)")
+
+// Limits of what a Receiver reads and remembers.
+const (
+	// MaxWebhookBody is the largest delivery body a Receiver reads; Procore
+	// payloads carry only IDs and are far smaller.
+	MaxWebhookBody = 64 << 10
+	// MaxWebhookEventID is the longest event ID a Receiver accepts (a ULID
+	// has 26 characters, a numeric ID at most 20).
+	MaxWebhookEventID = 64
+	// maxSeen is how many event IDs a Receiver remembers to drop duplicates.
+	maxSeen = 4096
+)
+
 // Receiver is an http.Handler for Procore webhook deliveries. It checks
-// the configured Authorization header, ignores duplicates (Procore may
-// deliver an event more than once), maps each event to its project and
-// tool, and wakes the storages registered for them. It answers 200 fast,
-// as Procore expects.
+// the delivery's Authorization header (in constant time) against the
+// secret given at registration (destination_headers), ignores duplicates
+// (Procore may deliver an event more than once), maps each event to its
+// project and tool, and wakes the storages registered for them.
+//
+// Procore pauses every delivery to an endpoint after one non-2xx answer
+// (retrying with backoff for up to 12 hours, then discarding the queue),
+// so the Receiver answers 200 to every authentic delivery, including one
+// it cannot parse or that is too large: it logs and drops those. Only an
+// unauthenticated request gets 401, and nothing of it is read or
+// remembered. Build it with NewReceiver; a Receiver whose Authorization
+// is empty refuses every delivery (500) rather than accept anyone.
 type Receiver struct {
-	// Authorization, when set, must equal the delivery's Authorization
-	// header (the destination_headers value given at registration).
+	// Authorization must equal the delivery's Authorization header (the
+	// destination_headers value given at registration, e.g. "Bearer
+	// <secret>"). It is required.
 	Authorization string
 	// OnEvent, when set, is called with every new (non-duplicate) event.
 	OnEvent func(Event)
+	// Logger receives a line for each authentic delivery that is dropped
+	// (default slog.Default()). Secrets and bodies are never logged.
+	Logger *slog.Logger
 
 	mu      sync.Mutex
 	targets map[string][]Notifier // "p<project>/<tool>" or "c<company>/<tool>"
 	seen    map[string]struct{}
 	order   []string
+	dropped int
+}
+
+// NewReceiver returns a Receiver that accepts deliveries whose
+// Authorization header equals authorization; an empty authorization
+// gives ErrNoWebhookSecret.
+func NewReceiver(authorization string) (*Receiver, error) {
+	if strings.TrimSpace(authorization) == "" {
+		return nil, ErrNoWebhookSecret
+	}
+	return &Receiver{Authorization: authorization}, nil
 }
 
 // The tools a webhook event is mapped to.
@@ -313,7 +358,37 @@ func (r *Receiver) WatchDocuments(d *DocumentsStorage) {
 	r.Watch(sc.CompanyID, sc.ProjectID, ToolDocuments, d)
 }
 
-const maxSeen = 10000
+// Dropped returns how many authentic deliveries were acknowledged but
+// dropped because they could not be read or parsed.
+func (r *Receiver) Dropped() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dropped
+}
+
+func (r *Receiver) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
+
+// authentic compares the delivery's Authorization header with the
+// configured one in constant time.
+func (r *Receiver) authentic(req *http.Request) bool {
+	got := sha256.Sum256([]byte(req.Header.Get("Authorization")))
+	want := sha256.Sum256([]byte(r.Authorization))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
+}
+
+// drop acknowledges an authentic delivery it cannot use.
+func (r *Receiver) drop(w http.ResponseWriter, reason string) {
+	r.mu.Lock()
+	r.dropped++
+	r.mu.Unlock()
+	r.logger().Warn("procore webhook: authentic delivery dropped", "reason", reason)
+	w.WriteHeader(http.StatusOK)
+}
 
 // ServeHTTP handles one delivery.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -322,18 +397,27 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if r.Authorization != "" && req.Header.Get("Authorization") != r.Authorization {
+	if strings.TrimSpace(r.Authorization) == "" {
+		http.Error(w, "webhook receiver has no secret configured", http.StatusInternalServerError)
+		return
+	}
+	if !r.authentic(req) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxWebhookBody))
 	if err != nil {
-		http.Error(w, "bad body", http.StatusBadRequest)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			r.drop(w, "body larger than "+strconv.Itoa(MaxWebhookBody)+" bytes")
+			return
+		}
+		r.drop(w, "body could not be read")
 		return
 	}
 	ev, err := ParseEvent(body)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		r.drop(w, err.Error())
 		return
 	}
 	r.mu.Lock()

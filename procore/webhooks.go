@@ -60,7 +60,8 @@ type Trigger struct {
 
 // Delivery is one recorded delivery attempt series.
 type Delivery struct {
-	EventID        int64           `json:"event_id"` // the page_start cursor
+	ID             int64           `json:"id"` // the delivery's id: the page_start cursor
+	EventID        int64           `json:"event_id"`
 	Event          json.RawMessage `json:"event"`
 	Outcome        string          `json:"outcome"`
 	ResponseStatus int             `json:"response_status"`
@@ -122,9 +123,9 @@ func (s *WebhooksService) ListTriggers(ctx context.Context, sc WebhookScope, hoo
 	return out, resp, nil
 }
 
-// ListDeliveries returns up to pageSize deliveries after event id
-// pageStart (the v1.0 deliveries cursor: the last EventID of the previous
-// page).
+// ListDeliveries returns up to pageSize deliveries after delivery id
+// pageStart (the v1.0 deliveries cursor: the last Delivery.ID of the
+// previous page, which is not its EventID).
 func (s *WebhooksService) ListDeliveries(ctx context.Context, sc WebhookScope, hookID int64, pageSize int, pageStart int64) ([]Delivery, *Response, error) {
 	q := sc.values()
 	if pageSize > 0 {
@@ -135,6 +136,28 @@ func (s *WebhooksService) ListDeliveries(ctx context.Context, sc WebhookScope, h
 	}
 	var out []Delivery
 	resp, err := s.c.get(ctx, "/rest/v1.0/webhooks/hooks/"+itoa(hookID)+"/deliveries?"+q.Encode(), &out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return out, resp, nil
+}
+
+// WebhookResourceV1 is an item of GET /rest/v1.0/webhooks/resources.
+type WebhookResourceV1 struct {
+	APIVersion      string   `json:"api_version"`
+	ProductCategory string   `json:"product_category"`
+	Tools           string   `json:"tools"`
+	Except          []string `json:"except"` // event types that cannot be subscribed to
+	Create          string   `json:"create"`
+	Update          string   `json:"update"`
+	Delete          string   `json:"delete"`
+}
+
+// ListResourcesV1 lists the resources hooks of the scope can subscribe to
+// (GET /rest/v1.0/webhooks/resources).
+func (s *WebhooksService) ListResourcesV1(ctx context.Context, sc WebhookScope) ([]WebhookResourceV1, *Response, error) {
+	var out []WebhookResourceV1
+	resp, err := s.c.get(ctx, "/rest/v1.0/webhooks/resources?"+sc.values().Encode(), &out)
 	if err != nil {
 		return nil, resp, err
 	}

@@ -777,7 +777,7 @@ func (c Config) TokenInfo(ctx context.Context, accessToken string) (*TokenInfo, 
 // Revoke revokes token (an access or a refresh token) with POST
 // /oauth/revoke; Procore revokes the access token and the refresh token
 // of the pair together, and answers 200 also for an unknown token
-// (research note §2), so a nil error does not prove the token existed.
+// too, so a nil error does not prove the token existed.
 func (c Config) Revoke(ctx context.Context, token string) error {
 	if token == "" {
 		return &AuthError{Err: errors.New("no token given")}

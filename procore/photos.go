@@ -217,8 +217,7 @@ func (s *ImagesService) CreateImage(ctx context.Context, projectID int64, ic Ima
 }
 
 // Move puts an image into album categoryID (0: out of any album, sent as
-// null, which the research note does not confirm). Procore cannot rename
-// images.
+// null) with PATCH /rest/v1.0/images/{id}. Procore cannot rename images.
 func (s *ImagesService) Move(ctx context.Context, projectID, id, categoryID int64) (*Image, *Response, error) {
 	var cat any = categoryID
 	if categoryID == 0 {
@@ -252,6 +251,11 @@ type PhotosOptions struct {
 	ReplaceSpecialChars bool
 	// PerPage is the page size of listings (default 1000).
 	PerPage int
+	// OnReplace, when set, is told each time an image was replaced by a
+	// new one because Procore cannot change an image in place: a rename
+	// or a new content (Put over an existing photo). oldID is the entry ID
+	// of the image now in Procore's recycle bin, e the new image.
+	OnReplace func(oldID string, e storage.Entry, reason string)
 }
 
 // PhotosStorage exposes a project's Photos as a storage.Storage: albums
@@ -830,7 +834,18 @@ func (p *PhotosStorage) Put(ctx context.Context, parent storage.Entry, name stri
 		}
 		p.forget("i" + itoa(old.ID))
 	}
-	return p.placed(im, siblings, old, parent), nil
+	e := p.placed(im, siblings, old, parent)
+	if old != nil {
+		p.replaced("i"+itoa(old.ID), e, "new content: Procore images cannot be updated in place")
+	}
+	return e, nil
+}
+
+// replaced reports a replacement to OnReplace.
+func (p *PhotosStorage) replaced(oldID string, e storage.Entry, reason string) {
+	if p.opts.OnReplace != nil {
+		p.opts.OnReplace(oldID, e, reason)
+	}
 }
 
 // placed returns the entry of new image im in album parent, whose other
@@ -965,7 +980,9 @@ func (p *PhotosStorage) Move(ctx context.Context, e storage.Entry, newParent sto
 		return storage.Entry{}, mapErr("move", e.Path, err)
 	}
 	p.forget(e.ID)
-	return p.placed(im, siblings, old, newParent), nil
+	ne := p.placed(im, siblings, old, newParent)
+	p.replaced(e.ID, ne, "renamed: Procore images cannot be renamed, the old one is in the recycle bin")
+	return ne, nil
 }
 
 // albumErr maps a failed image write: a 422 because the album is gone

@@ -132,7 +132,10 @@ func TestPhotosRenameByReplacement(t *testing.T) {
 	id, err := srv.UIAddPhoto(srv.ProjectID, "Roof", "IMG_7.jpg", []byte("roof photo"))
 	require.NoError(t, err)
 	require.NoError(t, srv.UISetPhotoDetails(id, "north edge", 42))
-	p := procore.NewProjectPhotos(c, srv.ProjectID, nil)
+	var reports []string
+	p := procore.NewProjectPhotos(c, srv.ProjectID, &procore.PhotosOptions{OnReplace: func(oldID string, e storage.Entry, reason string) {
+		reports = append(reports, oldID+" -> "+e.ID+": "+reason)
+	}})
 	old := listPhotos(t, p)["Roof/IMG_7.jpg"]
 	album, err := p.Stat(ctx, "Roof")
 	require.NoError(t, err)
@@ -141,6 +144,8 @@ func TestPhotosRenameByReplacement(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "Roof/IMG_7 (conflict).jpg", e.Path)
 	require.NotEqual(t, old.ID, e.ID)
+	require.Len(t, reports, 1)
+	require.Contains(t, reports[0], old.ID+" -> "+e.ID+": renamed")
 	var gotNew, gotOld procoretest.UIPhoto
 	for _, ph := range srv.UIPhotoList(srv.ProjectID) {
 		switch "i" + itoa(ph.ID) {

@@ -166,8 +166,9 @@ func (s *WebhooksService) ListResourcesV1(ctx context.Context, sc WebhookScope) 
 
 // DocumentResources are the webhook resource names of project Documents;
 // CompanyDocumentResources those of company Documents; PhotoResources
-// those of project Photos (research note §21.4, from a third-party
-// sandbox dump: UNCERTAIN, check GET /webhooks/resources).
+// those of project Photos. GET …/webhooks/resources is the authority;
+// these names come from a sandbox listing and are unconfirmed against a
+// live tenant.
 var (
 	DocumentResources        = []string{"Project Folders", "Project Files", "Project File Versions"}
 	CompanyDocumentResources = []string{"Company Folders", "Company Files", "Company File Versions"}
@@ -181,8 +182,8 @@ var (
 // Authorization header of each delivery (check it with
 // Receiver.Authorization).
 //
-// It uses the v2.0 endpoints the research note describes as current
-// (§21.3: scoped paths, bulk triggers, and the resource list as the
+// It uses the current v2.0 endpoints (scoped paths, bulk triggers, and
+// the resource list as the
 // authority on resource names); see RegisterHookV2, whose
 // *UnsubscribableError it passes on next to the hook. The returned Hook
 // is the v2.0 hook in the v1.0 shape (v1.0 and v2.0 manage the same

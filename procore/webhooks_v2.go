@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// Webhooks v2.0 (research note §21.3): company- and project-scoped paths
+// Webhooks v2.0: company- and project-scoped paths
 // (/rest/v2.0/companies/{company_id}[/projects/{project_id}]/webhooks/…),
 // bodies wrapped in {"data": …}, string IDs, page/per_page pagination
 // (default 10, at most 100 per page).
@@ -78,7 +78,7 @@ type WebhookResource struct {
 	Name           string `json:"name"`
 	PayloadVersion string `json:"payload_version"`
 	// Actions are the event types that can be subscribed to. Procore's
-	// description does not give their shape (UNCERTAIN); see EventTypes.
+	// description does not give their shape; see EventTypes.
 	Actions []json.RawMessage `json:"actions"`
 }
 
@@ -432,7 +432,7 @@ func (s *WebhooksService) ListDeliveriesV2(ctx context.Context, sc WebhookScope,
 
 // ListResources returns one page of the resources the scope's hooks can
 // subscribe to, for payloadVersion (default v2.0). This is the
-// authoritative list of resource names (research note §21.4).
+// authoritative list of resource names.
 func (s *WebhooksService) ListResources(ctx context.Context, sc WebhookScope, payloadVersion string, opts *ListOptions) ([]WebhookResource, *Response, error) {
 	p, err := s.v2Path(sc)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Photos (research note §11): image categories (albums) and images.
+// Photos: image categories (albums) and images.
 
 type category struct {
 	ID, ProjectID int64
@@ -328,7 +328,7 @@ func (c *call) lookupImage(sc *docScope) *image {
 
 // createImage takes the OAS shape (upload_uuid and image_name at the top
 // level) and the attachments tutorial's shape (upload{uuid,image_name});
-// the research note could not tell which is canonical.
+// which one the service requires is unsettled (see SetPhotoCreateForm).
 func (c *call) createImage() {
 	sc := c.projectScope()
 	if sc == nil {
@@ -444,7 +444,7 @@ func (c *call) patchImage() {
 		return
 	}
 	if raw, present := body["image_category_id"]; present && raw == nil {
-		im.CategoryID = 0 // null takes the image out of its album (UNCERTAIN for the real API)
+		im.CategoryID = 0 // null takes the image out of its album (unconfirmed against a live tenant)
 	} else if v, ok := num(body, "image_category_id"); ok {
 		if cat := s.photos().categories[v]; cat == nil || cat.ProjectID != sc.projectID {
 			writeErrors(c.w, http.StatusUnprocessableEntity, "Image category not found", nil)

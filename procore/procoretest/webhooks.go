@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Webhooks (research note §21): v1.0 hooks, triggers and deliveries, and
+// Webhooks: v1.0 hooks, triggers and deliveries, and
 // an outbound dispatcher that POSTs events to a hook's destination and
 // retries failed deliveries with exponential backoff.
 
@@ -548,7 +548,7 @@ func (s *Server) Deliveries() (total, ok int) {
 	return total, ok
 }
 
-// ---- v2.0 (research note §21.3): company- and project-scoped paths,
+// ---- v2.0: company- and project-scoped paths,
 // {"data": …} bodies, string IDs, page/per_page pagination. v2.0 and v1.0
 // share the same hooks and triggers. ----
 
@@ -600,7 +600,7 @@ func (c *call) v2Scope() (companyID, projectID int64, ok bool) {
 }
 
 // writeV2Error writes the v2.x standard error {"error":{"code":
-// "NOT_FOUND","message",…}} (research note §7).
+// "NOT_FOUND","message",…}}.
 func writeV2Error(w http.ResponseWriter, status int, msg string) {
 	code := strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
 	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg, "details": []any{}}})
@@ -1027,8 +1027,8 @@ type webhookResource struct {
 }
 
 // webhookResources are the resources the fake offers: those this SDK
-// syncs, with the event types of the research note §21.4 (third-party
-// sandbox dump, UNCERTAIN).
+// syncs, with the event types of a third-party sandbox listing
+// (unconfirmed against a live tenant).
 var webhookResources = map[string]webhookResource{
 	"Project Folders":       {"Project Management", "Documents", true, nil},
 	"Project Files":         {"Project Management", "Documents", true, nil},
@@ -1044,7 +1044,7 @@ var webhookResources = map[string]webhookResource{
 
 // listResourcesV2 lists the scope's resources for payload_version
 // (required). Each action is an object {"event_type": …} (the endpoint
-// description collapses the action items; UNCERTAIN).
+// description collapses the action items).
 func (c *call) listResourcesV2() {
 	_, pid, ok := c.v2Scope()
 	if !ok {

@@ -268,7 +268,9 @@ type PhotosOptions struct {
 // paths are made distinct: of the images whose shown names are equal in
 // one album, the one with the lowest ID keeps the name, each other one is
 // shown as "<stem> (id <image id>)<ext>" (e.g. "IMG_0001 (id 5123).jpg").
-// A "/" in an image's file name is shown as "-". Version is
+// A "/" in an image's file name is shown as "-"; an image without a
+// usable file name ("", "." or "..") is shown as "image <image id>".
+// Version is
 // "<image id>@<updated_at>": an image's content never changes in
 // Procore, so the ID names the content and the stamp its metadata.
 //
@@ -379,7 +381,10 @@ func imageNames(images []Image) map[int64]string {
 	out := make(map[int64]string, len(images))
 	for _, im := range images {
 		n := shownName(im.Filename)
-		if lowest[key{im.ImageCategoryID, n}] != im.ID {
+		switch {
+		case n == "" || n == "." || n == "..":
+			n = "image " + itoa(im.ID) // a name no path can hold
+		case lowest[key{im.ImageCategoryID, n}] != im.ID:
 			n = disambiguated(n, im.ID)
 		}
 		out[im.ID] = n

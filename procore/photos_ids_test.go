@@ -279,8 +279,19 @@ func TestPhotosNamesWithSlash(t *testing.T) {
 	ctx := context.Background()
 	_, err := srv.UIAddPhoto(srv.ProjectID, "Site", "level 2/east.jpg", []byte("east"))
 	require.NoError(t, err)
+	var odd []int64
+	for _, n := range []string{"", ".", ".."} {
+		id, err := srv.UIAddPhoto(srv.ProjectID, "Site", n, []byte("odd"))
+		require.NoError(t, err)
+		odd = append(odd, id)
+	}
 	p := procore.NewProjectPhotos(c, srv.ProjectID, nil)
 	got := listPhotos(t, p)
+	for _, id := range odd {
+		e, ok := got["Site/image "+itoa(id)]
+		require.True(t, ok, "an image without a usable name is shown by ID: %v", got)
+		require.Equal(t, "odd", readEntry(t, p, e))
+	}
 	e, ok := got["Site/level 2-east.jpg"]
 	require.True(t, ok, "listed: %v", got)
 	require.Equal(t, "east", readEntry(t, p, e))

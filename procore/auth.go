@@ -28,12 +28,82 @@ type Environment struct {
 	APIURL  string // the API host
 }
 
-// The Procore environments (research note §1).
+// The Procore environments. FederalZone is Procore for U.S. government
+// customers, a separate environment on procoregov.com hosts: its tokens
+// work only there, and its file hosts (subdomains of procoregov.com)
+// receive the bearer token as those of procore.com do in the others.
 var (
 	Production     = Environment{Name: "production", AuthURL: "https://login.procore.com", APIURL: "https://api.procore.com"}
 	Sandbox        = Environment{Name: "sandbox", AuthURL: "https://login-sandbox.procore.com", APIURL: "https://sandbox.procore.com"}
 	MonthlySandbox = Environment{Name: "monthly-sandbox", AuthURL: "https://login-sandbox-monthly.procore.com", APIURL: "https://api-monthly.procore.com"}
+	// The Federal Zone's file host names are unconfirmed against a live tenant: *.procoregov.com is trusted for GET file URLs.
+	FederalZone = Environment{Name: "federal", AuthURL: "https://login.procoregov.com", APIURL: "https://api.procoregov.com"}
 )
+
+// Environments lists the named environments, for flags and configuration.
+var Environments = []Environment{Production, Sandbox, MonthlySandbox, FederalZone}
+
+// EnvironmentByName returns the environment named name (as in
+// Environment.Name).
+func EnvironmentByName(name string) (Environment, bool) {
+	for _, e := range Environments {
+		if strings.EqualFold(e.Name, name) {
+			return e, true
+		}
+	}
+	return Environment{}, false
+}
+
+// procoreDomains are the registrable domains whose hosts (the domain and
+// its subdomains, on the default HTTPS port) receive the bearer token of
+// a Client whose API host is in the same domain.
+var procoreDomains = []string{"procore.com", "procoregov.com"}
+
+// procoreDomainOf returns the Procore domain apiHost belongs to ("" for
+// none: a fake or a proxy).
+func procoreDomainOf(apiHost string) string {
+	h := strings.ToLower(hostName(apiHost))
+	for _, d := range procoreDomains {
+		if h == d || strings.HasSuffix(h, "."+d) {
+			return d
+		}
+	}
+	return ""
+}
+
+// defaultTrustedHost is the Options.TrustedHost default for API host
+// base: the API host name on any port, and the hosts of base's Procore
+// domain (procore.com, or procoregov.com for the Federal Zone) on the
+// default port; an API host outside both trusts procore.com hosts.
+func defaultTrustedHost(base *url.URL) func(string) bool {
+	apiName := strings.ToLower(base.Hostname())
+	domain := procoreDomainOf(base.Host)
+	if domain == "" {
+		domain = "procore.com"
+	}
+	return func(h string) bool {
+		h = strings.ToLower(h)
+		if hostName(h) == apiName {
+			return true
+		}
+		h = strings.TrimSuffix(h, ":443")
+		return h == domain || strings.HasSuffix(h, "."+domain)
+	}
+}
+
+// mayCarryToken reports whether a request to u may carry the bearer
+// token of a Client whose API host is base: never over plain http (not
+// even after a redirect to the same host name), unless base itself is
+// plain http, which only a fake or a local proxy the caller chose is.
+func mayCarryToken(base, u *url.URL) bool {
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return true
+	case "http":
+		return strings.EqualFold(base.Scheme, "http")
+	}
+	return false
+}
 
 // Config is a Procore OAuth app in one environment.
 type Config struct {
@@ -52,6 +122,145 @@ type Config struct {
 	// measured on (default: the Options.Now of the Client the token
 	// source is given to, else time.Now).
 	Now func() time.Time
+	// Timeout bounds every call to the OAuth host: a token fetch or
+	// refresh, Exchange, TokenInfo and Revoke (default 30 s).
+	Timeout time.Duration
+}
+
+// DefaultOAuthTimeout is Config.Timeout's default.
+const DefaultOAuthTimeout = 30 * time.Second
+
+func (c Config) timeout() time.Duration {
+	if c.Timeout <= 0 {
+		return DefaultOAuthTimeout
+	}
+	return c.Timeout
+}
+
+// ContextTokenSource is an oauth2.TokenSource that also takes the
+// caller's context: the Client passes each request's context, so that a
+// cancelled or timed-out call stops waiting for a token at once. The token
+// sources of Config implement it: a fetch or refresh is done once for
+// every caller waiting (single-flight), bounded by Config.Timeout, and
+// goes on for the others when one caller gives up.
+type ContextTokenSource interface {
+	oauth2.TokenSource
+	TokenContext(ctx context.Context) (*oauth2.Token, error)
+}
+
+// tokenFor gets a token from ts for a call made under ctx.
+func tokenFor(ctx context.Context, ts oauth2.TokenSource) (*oauth2.Token, error) {
+	if cts, ok := ts.(ContextTokenSource); ok {
+		return cts.TokenContext(ctx)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	type result struct {
+		t   *oauth2.Token
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		t, err := ts.Token()
+		ch <- result{t, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.t, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// tokenFlight is one token fetch shared by every caller waiting for it.
+type tokenFlight struct {
+	done chan struct{}
+	tok  *oauth2.Token
+	err  error
+}
+
+// wait returns the flight's result, or ctx's error as soon as ctx ends.
+func (f *tokenFlight) wait(ctx context.Context) (*oauth2.Token, error) {
+	select {
+	case <-f.done:
+		return f.tok, f.err
+	case <-ctx.Done():
+		return nil, &AuthError{Err: ctx.Err()}
+	}
+}
+
+// OAuthError is an error answer of Procore's token endpoint, reduced to
+// the OAuth error code and a short description with anything but
+// printable ASCII removed: the body itself is never kept, as it may echo
+// what was sent.
+type OAuthError struct {
+	StatusCode  int
+	Code        string // e.g. invalid_grant, invalid_client
+	Description string // at most 200 characters
+}
+
+// Error describes the failure.
+func (e *OAuthError) Error() string {
+	msg := "procore: token endpoint: " + strconv.Itoa(e.StatusCode)
+	if e.Code != "" {
+		msg += " " + e.Code
+	}
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	return msg
+}
+
+// Is matches ErrUnauthorized for rejected grants and clients.
+func (e *OAuthError) Is(target error) bool {
+	return target == ErrUnauthorized && (e.StatusCode == http.StatusUnauthorized || e.Code == "invalid_grant" || e.Code == "invalid_client")
+}
+
+// sanitize keeps the printable ASCII of s (runs of spaces collapsed), cut
+// to max bytes; allowed, when not empty, limits the characters further.
+func sanitize(s string, max int, allowed func(rune) bool) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e || (allowed != nil && !allowed(r)) {
+			if allowed != nil {
+				continue
+			}
+			r = ' '
+		}
+		if r == ' ' {
+			if space || b.Len() == 0 {
+				continue
+			}
+			space = true
+		} else {
+			space = false
+		}
+		if b.Len() >= max {
+			return strings.TrimSpace(b.String()) + "..."
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func oauthCodeRune(r rune) bool {
+	return r == '_' || r == '-' || r == '.' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+}
+
+// oauthErr reduces a token request failure to an *OAuthError (the
+// endpoint answered) or a redacted transport error.
+func oauthErr(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		e := &OAuthError{Code: sanitize(re.ErrorCode, 64, oauthCodeRune), Description: sanitize(re.ErrorDescription, 200, nil)}
+		if re.Response != nil {
+			e.StatusCode = re.Response.StatusCode
+		}
+		return e
+	}
+	return redactErr(err)
 }
 
 func (c Config) env() Environment {
@@ -82,9 +291,11 @@ func (c Config) AuthCodeURL(state string) string { return c.oauth().AuthCodeURL(
 // store before returning it. The pair's expiry is stamped on Config.Now
 // (default time.Now).
 func (c Config) Exchange(ctx context.Context, code string, store TokenStore) (*oauth2.Token, error) {
-	tok, err := c.oauth().Exchange(c.ctx(ctx), code)
+	tctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	tok, err := c.oauth().Exchange(c.ctx(tctx), code)
 	if err != nil {
-		return nil, &AuthError{Err: redactErr(err)}
+		return nil, &AuthError{Err: oauthErr(err)}
 	}
 	stampExpiry(tok, c.clock(nil))
 	if err := store.Save(ctx, tok); err != nil {
@@ -176,7 +387,13 @@ type ccSource struct {
 	mu       sync.Mutex
 	defClock func() time.Time
 	cur      *oauth2.Token
+	flight   *tokenFlight
 }
+
+var (
+	_ ContextTokenSource = (*ccSource)(nil)
+	_ ContextTokenSource = (*storeSource)(nil)
+)
 
 func (s *ccSource) setDefaultClock(now func() time.Time) {
 	s.mu.Lock()
@@ -184,21 +401,45 @@ func (s *ccSource) setDefaultClock(now func() time.Time) {
 	s.mu.Unlock()
 }
 
-// Token returns the cached token, or fetches a new one.
-func (s *ccSource) Token() (*oauth2.Token, error) {
+// Token returns the cached token, or fetches a new one (bounded by
+// Config.Timeout).
+func (s *ccSource) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
+
+// TokenContext returns the cached token, or waits for the one fetch in
+// flight (starting it if needed) until ctx ends.
+func (s *ccSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.conf.clock(s.defClock)
 	if s.cur != nil && (s.cur.Expiry.IsZero() || now().Add(s.conf.margin()).Before(s.cur.Expiry)) {
-		return s.cur, nil
+		t := s.cur
+		s.mu.Unlock()
+		return t, nil
 	}
-	t, err := s.cc.Token(s.ctx)
+	f := s.flight
+	if f == nil {
+		f = &tokenFlight{done: make(chan struct{})}
+		s.flight = f
+		go s.fetch(f, now)
+	}
+	s.mu.Unlock()
+	return f.wait(ctx)
+}
+
+// fetch gets a new token for flight f.
+func (s *ccSource) fetch(f *tokenFlight, now func() time.Time) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.conf.timeout())
+	defer cancel()
+	t, err := s.cc.Token(ctx)
+	s.mu.Lock()
 	if err != nil {
-		return nil, &AuthError{Err: redactErr(err)}
+		f.err = &AuthError{Err: oauthErr(err)}
+	} else {
+		stampExpiry(t, now)
+		s.cur, f.tok = t, t
 	}
-	stampExpiry(t, now)
-	s.cur = t
-	return t, nil
+	s.flight = nil
+	s.mu.Unlock()
+	close(f.done)
 }
 
 // InvalidateToken drops accessToken so that the next Token call fetches
@@ -226,6 +467,7 @@ type storeSource struct {
 	mu      sync.Mutex
 	cur     *oauth2.Token
 	pending bool // cur is not yet saved
+	flight  *tokenFlight
 	// defClock is the Client's clock, used when conf.Now is nil.
 	defClock func() time.Time
 }
@@ -236,39 +478,83 @@ func (s *storeSource) setDefaultClock(now func() time.Time) {
 	s.mu.Unlock()
 }
 
-func (s *storeSource) Token() (*oauth2.Token, error) {
+// Token returns a valid access token (bounded by Config.Timeout).
+func (s *storeSource) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
+
+// TokenContext returns the current access token, or waits until ctx ends
+// for the one load, save or refresh in flight (starting it if needed).
+func (s *storeSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cur == nil {
-		t, err := s.store.Load(s.ctx)
+	now := s.conf.clock(s.defClock)
+	if s.cur != nil && !s.pending && s.cur.AccessToken != "" &&
+		(s.cur.Expiry.IsZero() || now().Add(s.conf.margin()).Before(s.cur.Expiry)) {
+		t := s.cur
+		s.mu.Unlock()
+		return t, nil
+	}
+	f := s.flight
+	if f == nil {
+		f = &tokenFlight{done: make(chan struct{})}
+		s.flight = f
+		go func() {
+			t, err := s.refresh(now)
+			s.mu.Lock()
+			f.tok, f.err = t, err
+			s.flight = nil
+			s.mu.Unlock()
+			close(f.done)
+		}()
+	}
+	s.mu.Unlock()
+	return f.wait(ctx)
+}
+
+// refresh loads the pair, saves a pending one, and refreshes it when it
+// is due. Only one runs at a time (the flight).
+func (s *storeSource) refresh(now func() time.Time) (*oauth2.Token, error) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.conf.timeout())
+	defer cancel()
+	s.mu.Lock()
+	cur, pending := s.cur, s.pending
+	s.mu.Unlock()
+	if cur == nil {
+		t, err := s.store.Load(ctx)
 		if err != nil {
 			return nil, &AuthError{Err: fmt.Errorf("loading token: %w", err)}
 		}
+		cur = t
+		s.mu.Lock()
 		s.cur = t
+		s.mu.Unlock()
 	}
-	if s.pending {
-		if err := s.store.Save(s.ctx, s.cur); err != nil {
+	if pending {
+		if err := s.store.Save(ctx, cur); err != nil {
 			return nil, &AuthError{Err: fmt.Errorf("saving rotated token: %w", err)}
 		}
+		s.mu.Lock()
 		s.pending = false
+		s.mu.Unlock()
 	}
-	now := s.conf.clock(s.defClock)
-	if s.cur.AccessToken != "" && (s.cur.Expiry.IsZero() || now().Add(s.conf.margin()).Before(s.cur.Expiry)) {
-		return s.cur, nil
+	if cur.AccessToken != "" && (cur.Expiry.IsZero() || now().Add(s.conf.margin()).Before(cur.Expiry)) {
+		return cur, nil
 	}
-	if s.cur.RefreshToken == "" {
+	if cur.RefreshToken == "" {
 		return nil, &AuthError{Err: errors.New("access token expired and no refresh token")}
 	}
-	old := *s.cur
+	old := *cur
 	old.Expiry = time.Unix(1, 0) // force a refresh
-	t, err := s.conf.oauth().TokenSource(s.ctx, &old).Token()
+	t, err := s.conf.oauth().TokenSource(ctx, &old).Token()
 	if err != nil {
-		return nil, &AuthError{Err: redactErr(err)}
+		return nil, &AuthError{Err: oauthErr(err)}
 	}
 	stampExpiry(t, now)
+	s.mu.Lock()
 	s.cur = t
-	if err := s.store.Save(s.ctx, t); err != nil {
+	s.mu.Unlock()
+	if err := s.store.Save(ctx, t); err != nil {
+		s.mu.Lock()
 		s.pending = true
+		s.mu.Unlock()
 		return nil, &AuthError{Err: fmt.Errorf("saving rotated token: %w", err)}
 	}
 	return t, nil
@@ -446,7 +732,18 @@ func (c Config) oauthCall(req *http.Request, v any) error {
 		return fmt.Errorf("%w: %v", ErrMalformedResponse, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return newError(resp, body, c.clock(nil)())
+		// Keep only the OAuth error code and a short, sanitised
+		// description: the body may echo what was sent.
+		var oe struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		_ = json.Unmarshal(body, &oe)
+		e := newError(resp, nil, c.clock(nil)())
+		if er, ok := e.(*ErrorResponse); ok {
+			er.Code, er.Message, er.Body = sanitize(oe.Error, 64, oauthCodeRune), sanitize(oe.Description, 200, nil), nil
+		}
+		return e
 	}
 	if v != nil && len(bytes.TrimSpace(body)) > 0 {
 		if err := json.Unmarshal(body, v); err != nil {
@@ -463,6 +760,8 @@ func (c Config) TokenInfo(ctx context.Context, accessToken string) (*TokenInfo, 
 	if accessToken == "" {
 		return nil, &AuthError{Err: errors.New("no access token given")}
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.env().AuthURL+"/oauth/token/info", nil)
 	if err != nil {
 		return nil, err
@@ -478,7 +777,7 @@ func (c Config) TokenInfo(ctx context.Context, accessToken string) (*TokenInfo, 
 // Revoke revokes token (an access or a refresh token) with POST
 // /oauth/revoke; Procore revokes the access token and the refresh token
 // of the pair together, and answers 200 also for an unknown token
-// (research note §2), so a nil error does not prove the token existed.
+// too, so a nil error does not prove the token existed.
 func (c Config) Revoke(ctx context.Context, token string) error {
 	if token == "" {
 		return &AuthError{Err: errors.New("no token given")}
@@ -487,6 +786,8 @@ func (c Config) Revoke(ctx context.Context, token string) error {
 	if c.ClientSecret != "" {
 		form.Set("client_secret", c.ClientSecret)
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.env().AuthURL+"/oauth/revoke", strings.NewReader(form.Encode()))
 	if err != nil {
 		return err

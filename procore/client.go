@@ -86,10 +86,13 @@ type Options struct {
 	// URL.Host) may receive the bearer token, on a file download URL or a
 	// hop its redirects lead to. The default trusts procore.com and its
 	// subdomains on the default port (which covers Procore's file hosts
-	// such as storage.procore.com, research note §9.3) and the BaseURL host
+	// such as storage.procore.com), procoregov.com and its subdomains
+	// instead when BaseURL is in the Federal Zone, and the BaseURL host
 	// name on any port (as net/http itself forwards Authorization on a
 	// redirect). Every other host, such as the presigned AWS URLs that
-	// file hosts redirect to, gets no token.
+	// file hosts redirect to, gets no token. Whatever the host, the token
+	// never goes over plain http unless BaseURL itself is plain http
+	// (a fake) and the request is on its host name.
 	TrustedHost func(host string) bool
 	// FileHosts lists further hosts (host or host:port, as in URL.Host;
 	// without a port, any port) that serve Procore file URLs and so
@@ -178,15 +181,7 @@ func NewClient(opts Options) (*Client, error) {
 		cs.setDefaultClock(opts.Now) // Config.Now, when set, still wins
 	}
 	if opts.TrustedHost == nil {
-		apiName := strings.ToLower(base.Hostname())
-		opts.TrustedHost = func(h string) bool {
-			h = strings.ToLower(h)
-			if hostName(h) == apiName {
-				return true
-			}
-			h = strings.TrimSuffix(h, ":443")
-			return h == "procore.com" || strings.HasSuffix(h, ".procore.com")
-		}
+		opts.TrustedHost = defaultTrustedHost(base)
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
@@ -279,8 +274,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ci := callOf(req.Context())
 	req = req.Clone(req.Context())
 	req.Header.Set("User-Agent", c.opts.UserAgent)
-	if ci.auth && c.trusted(req.URL.Host) {
-		tok, err := c.opts.TokenSource.Token()
+	if ci.auth && c.trusted(req.URL.Host) && mayCarryToken(c.BaseURL, req.URL) {
+		tok, err := tokenFor(req.Context(), c.opts.TokenSource)
 		if err != nil {
 			return nil, &AuthError{Err: err}
 		}

@@ -663,8 +663,11 @@ func TestDownloadSendsTheTokenOnlyToProcoreHosts(t *testing.T) {
 		c         *procore.Client
 		wantToken bool
 	}{
-		{"listed file host", newClient("https://api.example.invalid", fileHost), true},
-		{"listed file host name, any port", newClient("https://api.example.invalid", "127.0.0.1"), true},
+		{"listed file host", newClient("http://api.example.invalid", fileHost), true},
+		{"listed file host name, any port", newClient("http://api.example.invalid", "127.0.0.1"), true},
+		// A client on an https API host never sends the token over plain
+		// http, not even to a listed host.
+		{"listed file host over plain http", newClient("https://api.example.invalid", fileHost), false},
 		{"API host name on another port", newClient("http://127.0.0.1:1"), true},
 		{"unknown host", newClient("https://api.example.invalid"), false},
 		{"another port listed", newClient("https://api.example.invalid", "127.0.0.1:1"), false},
@@ -693,7 +696,7 @@ func TestDownloadSendsTheTokenOnlyToProcoreHosts(t *testing.T) {
 
 	// A URL on the presigned (unknown) host itself: no token.
 	reset()
-	got, err := download(newClient("https://api.example.invalid", fileHost), presignedURL)
+	got, err := download(newClient("http://api.example.invalid", fileHost), presignedURL)
 	require.NoError(t, err)
 	require.Equal(t, "content", got)
 	require.Equal(t, []string{""}, seen["presigned"])

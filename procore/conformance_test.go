@@ -80,21 +80,21 @@ func TestPhotosConformance(t *testing.T) {
 			srv, c := newFake(t, procoretest.Options{HourlyLimit: -1, SpikeLimit: -1,
 				WebhookRetry: procoretest.WebhookRetry{Base: time.Millisecond}}, nil)
 			p := procore.NewProjectPhotos(c, srv.ProjectID, nil)
-			rcv := &procore.Receiver{}
+			rcv := &procore.Receiver{Authorization: "Bearer hook-secret"}
 			rcv.WatchPhotos(p)
 			hs := httptest.NewServer(rcv)
 			t.Cleanup(hs.Close)
 			t.Cleanup(srv.WaitWebhooks)
 			_, err := c.Webhooks.RegisterHook(context.Background(), procore.WebhookScope{ProjectID: srv.ProjectID},
-				"procoresync-test", hs.URL, "", "v2.0", procore.PhotoResources)
+				"procoresync-test", hs.URL, "Bearer hook-secret", "v2.0", procore.PhotoResources)
 			require.NoError(t, err)
 			return p
 		},
 		Skip: map[string]string{
 			"Put/Update":        "Procore images have no versions and no content update: Put over an existing photo replaces it with a new image (new ID)",
-			"Move/RenameFile":   "Procore's image PATCH has no file name: photos cannot be renamed (ErrUnsupported)",
-			"Move/MoveFile":     "the check renames while moving; photos cannot be renamed (moving between albums keeping the name works, see TestPhotos)",
-			"Move/OntoExisting": "the check renames onto an existing name; photos cannot be renamed",
+			"Move/RenameFile":   "Procore's image PATCH has no file name: a rename is a new image (new ID) plus the old one in the recycle bin, see TestPhotosRenameByReplacement",
+			"Move/MoveFile":     "the check renames while moving and expects the ID kept; a photo rename gives a new image (see TestPhotosRenameByReplacement)",
+			"Move/OntoExisting": "the check renames onto an existing name; photos cannot be renamed in place",
 		},
 	})
 }

@@ -145,7 +145,7 @@ func TestContract(t *testing.T) {
 		"RestV11ProjectsProjectIdUploadsUuidPatch", "RestV11ProjectsProjectIdUploadsUuidGet",
 		"RestV11CompaniesCompanyIdUploadsPost", "RestV10WebhooksHooksGet", "RestV10WebhooksHooksPost",
 		"RestV10WebhooksHooksHookIdTriggersGet", "RestV10WebhooksHooksHookIdTriggersPost",
-		"RestV10WebhooksHooksHookIdDeliveriesGet", "RestV10WebhooksHooksIdDelete",
+		"RestV10WebhooksHooksHookIdDeliveriesGet", "RestV10WebhooksHooksIdDelete", "RestV10WebhooksResourcesGet",
 		"RestV10ImageCategoriesGet", "RestV10ImageCategoriesPost", "RestV10ImageCategoriesIdPatch",
 		"RestV10ImageCategoriesIdDelete", "RestV10ImagesGet", "RestV10ImagesPost", "RestV10ImagesIdGet",
 		"RestV10ImagesIdPatch", "RestV10ImagesIdDelete", "OauthTokenInfoGet", "OauthRevokePost",
@@ -225,7 +225,7 @@ func exerciseClient(t *testing.T, srv *procoretest.Server, c *procore.Client) {
 	}
 	// Webhooks: a hook with triggers, a delivery to a receiver, the
 	// deliveries log.
-	rcv := &procore.Receiver{}
+	rcv := &procore.Receiver{Authorization: "Bearer x-secret"}
 	hs := httptest.NewServer(rcv)
 	defer hs.Close()
 	wsc := procore.WebhookScope{ProjectID: srv.ProjectID}
@@ -240,7 +240,8 @@ func exerciseClient(t *testing.T, srv *procoretest.Server, c *procore.Client) {
 	_, err = c.Webhooks.DeleteHook(ctx, wsc, h.ID)
 	require.NoError(t, err)
 	// v1.0 hooks and triggers directly.
-	h1, _, err := c.Webhooks.CreateHook(ctx, wsc, procore.Hook{APIVersion: "v2.0", Namespace: "contract-v1", DestinationURL: hs.URL})
+	h1, _, err := c.Webhooks.CreateHook(ctx, wsc, procore.Hook{APIVersion: "v2.0", Namespace: "contract-v1", DestinationURL: hs.URL,
+		DestinationHeaders: map[string]string{"Authorization": "Bearer x-secret"}})
 	require.NoError(t, err)
 	_, _, err = c.Webhooks.CreateTrigger(ctx, wsc, h1.ID, "v2.0", procore.Trigger{ResourceName: "Project Files", EventType: "create"})
 	require.NoError(t, err)
@@ -248,6 +249,9 @@ func exerciseClient(t *testing.T, srv *procoretest.Server, c *procore.Client) {
 	require.NoError(t, err)
 	_, _, err = c.Webhooks.ListHooks(ctx, wsc, "contract-v1")
 	require.NoError(t, err)
+	resV1, _, err := c.Webhooks.ListResourcesV1(ctx, wsc)
+	require.NoError(t, err)
+	require.NotEmpty(t, resV1)
 	// v2.0 at company level: every hooks, triggers, deliveries and
 	// resources endpoint.
 	csc := procore.WebhookScope{CompanyID: srv.CompanyID}
@@ -261,7 +265,7 @@ func exerciseClient(t *testing.T, srv *procoretest.Server, c *procore.Client) {
 	require.Len(t, hooks2, 1)
 	_, _, err = c.Webhooks.GetHookV2(ctx, csc, h2.ID)
 	require.NoError(t, err)
-	_, _, err = c.Webhooks.UpdateHookV2(ctx, csc, h2.ID, procore.HookV2Update{Status: "active", Authorization: "Bearer z-secret"})
+	_, _, err = c.Webhooks.UpdateHookV2(ctx, csc, h2.ID, procore.HookV2Update{Status: "active", Authorization: "Bearer x-secret"})
 	require.NoError(t, err)
 	tr, _, err := c.Webhooks.CreateTriggerV2(ctx, csc, h2.ID, "Company Files", "create")
 	require.NoError(t, err)

@@ -63,12 +63,16 @@ func TestPhotos(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, img.ID, moved.ID)
 	require.Equal(t, "Site -3- -North-/roof.jpg", moved.Path)
-	_, err = p.Move(ctx, moved, other, "renamed.jpg")
-	require.ErrorIs(t, err, storage.ErrUnsupported)
+	// A rename is replayed as a new image plus the old one in the
+	// recycle bin (see TestPhotosRenameByReplacement).
+	renamedImg, err := p.Move(ctx, moved, other, "renamed.jpg")
+	require.NoError(t, err)
+	require.NotEqual(t, moved.ID, renamedImg.ID)
+	require.Equal(t, "Site -3- -North-/renamed.jpg", renamedImg.Path)
 	renamed, err := p.Move(ctx, album, root, "Roof 2")
 	require.NoError(t, err)
 	require.Equal(t, album.ID, renamed.ID)
-	require.NoError(t, p.Delete(ctx, moved))
+	require.NoError(t, p.Delete(ctx, renamedImg))
 	require.Equal(t, []string{`Site #3: "North"/IMG_1.jpg`, "loose.jpg"}, srv.UIPhotos(srv.ProjectID))
 }
 

@@ -2,9 +2,12 @@ package procore
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -57,7 +60,8 @@ type Trigger struct {
 
 // Delivery is one recorded delivery attempt series.
 type Delivery struct {
-	EventID        int64           `json:"event_id"` // the page_start cursor
+	ID             int64           `json:"id"` // the delivery's id: the page_start cursor
+	EventID        int64           `json:"event_id"`
 	Event          json.RawMessage `json:"event"`
 	Outcome        string          `json:"outcome"`
 	ResponseStatus int             `json:"response_status"`
@@ -119,9 +123,9 @@ func (s *WebhooksService) ListTriggers(ctx context.Context, sc WebhookScope, hoo
 	return out, resp, nil
 }
 
-// ListDeliveries returns up to pageSize deliveries after event id
-// pageStart (the v1.0 deliveries cursor: the last EventID of the previous
-// page).
+// ListDeliveries returns up to pageSize deliveries after delivery id
+// pageStart (the v1.0 deliveries cursor: the last Delivery.ID of the
+// previous page, which is not its EventID).
 func (s *WebhooksService) ListDeliveries(ctx context.Context, sc WebhookScope, hookID int64, pageSize int, pageStart int64) ([]Delivery, *Response, error) {
 	q := sc.values()
 	if pageSize > 0 {
@@ -138,10 +142,33 @@ func (s *WebhooksService) ListDeliveries(ctx context.Context, sc WebhookScope, h
 	return out, resp, nil
 }
 
+// WebhookResourceV1 is an item of GET /rest/v1.0/webhooks/resources.
+type WebhookResourceV1 struct {
+	APIVersion      string   `json:"api_version"`
+	ProductCategory string   `json:"product_category"`
+	Tools           string   `json:"tools"`
+	Except          []string `json:"except"` // event types that cannot be subscribed to
+	Create          string   `json:"create"`
+	Update          string   `json:"update"`
+	Delete          string   `json:"delete"`
+}
+
+// ListResourcesV1 lists the resources hooks of the scope can subscribe to
+// (GET /rest/v1.0/webhooks/resources).
+func (s *WebhooksService) ListResourcesV1(ctx context.Context, sc WebhookScope) ([]WebhookResourceV1, *Response, error) {
+	var out []WebhookResourceV1
+	resp, err := s.c.get(ctx, "/rest/v1.0/webhooks/resources?"+sc.values().Encode(), &out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return out, resp, nil
+}
+
 // DocumentResources are the webhook resource names of project Documents;
 // CompanyDocumentResources those of company Documents; PhotoResources
-// those of project Photos (research note §21.4, from a third-party
-// sandbox dump: UNCERTAIN, check GET /webhooks/resources).
+// those of project Photos. GET …/webhooks/resources is the authority;
+// these names come from a sandbox listing and are unconfirmed against a
+// live tenant.
 var (
 	DocumentResources        = []string{"Project Folders", "Project Files", "Project File Versions"}
 	CompanyDocumentResources = []string{"Company Folders", "Company Files", "Company File Versions"}
@@ -155,8 +182,8 @@ var (
 // Authorization header of each delivery (check it with
 // Receiver.Authorization).
 //
-// It uses the v2.0 endpoints the research note describes as current
-// (§21.3: scoped paths, bulk triggers, and the resource list as the
+// It uses the current v2.0 endpoints (scoped paths, bulk triggers, and
+// the resource list as the
 // authority on resource names); see RegisterHookV2, whose
 // *UnsubscribableError it passes on next to the hook. The returned Hook
 // is the v2.0 hook in the v1.0 shape (v1.0 and v2.0 manage the same
@@ -238,6 +265,9 @@ func ParseEvent(body []byte) (Event, error) {
 	if e.ID == "" || e.ResourceName == "" {
 		return Event{}, errors.New("procore: webhook payload without id or resource")
 	}
+	if len(e.ID) > MaxWebhookEventID {
+		return Event{}, errors.New("procore: webhook payload id longer than " + strconv.Itoa(MaxWebhookEventID) + " characters")
+	}
 	return e, nil
 }
 
@@ -247,22 +277,61 @@ type Notifier interface {
 	Notify()
 }
 
+// ErrNoWebhookSecret is returned by NewReceiver for an empty secret; a
+// Receiver without one refuses every delivery.
+var ErrNoWebhookSecret = errors.New("procore: webhook receiver needs a secret (the Authorization header value registered as the hook's destination_headers)")
+
+// Limits of what a Receiver reads and remembers.
+const (
+	// MaxWebhookBody is the largest delivery body a Receiver reads; Procore
+	// payloads carry only IDs and are far smaller.
+	MaxWebhookBody = 64 << 10
+	// MaxWebhookEventID is the longest event ID a Receiver accepts (a ULID
+	// has 26 characters, a numeric ID at most 20).
+	MaxWebhookEventID = 64
+	// maxSeen is how many event IDs a Receiver remembers to drop duplicates.
+	maxSeen = 4096
+)
+
 // Receiver is an http.Handler for Procore webhook deliveries. It checks
-// the configured Authorization header, ignores duplicates (Procore may
-// deliver an event more than once), maps each event to its project and
-// tool, and wakes the storages registered for them. It answers 200 fast,
-// as Procore expects.
+// the delivery's Authorization header (in constant time) against the
+// secret given at registration (destination_headers), ignores duplicates
+// (Procore may deliver an event more than once), maps each event to its
+// project and tool, and wakes the storages registered for them.
+//
+// Procore pauses every delivery to an endpoint after one non-2xx answer
+// (retrying with backoff for up to 12 hours, then discarding the queue),
+// so the Receiver answers 200 to every authentic delivery, including one
+// it cannot parse or that is too large: it logs and drops those. Only an
+// unauthenticated request gets 401, and nothing of it is read or
+// remembered. Build it with NewReceiver; a Receiver whose Authorization
+// is empty refuses every delivery (500) rather than accept anyone.
 type Receiver struct {
-	// Authorization, when set, must equal the delivery's Authorization
-	// header (the destination_headers value given at registration).
+	// Authorization must equal the delivery's Authorization header (the
+	// destination_headers value given at registration, e.g. "Bearer
+	// <secret>"). It is required.
 	Authorization string
 	// OnEvent, when set, is called with every new (non-duplicate) event.
 	OnEvent func(Event)
+	// Logger receives a line for each authentic delivery that is dropped
+	// (default slog.Default()). Secrets and bodies are never logged.
+	Logger *slog.Logger
 
 	mu      sync.Mutex
 	targets map[string][]Notifier // "p<project>/<tool>" or "c<company>/<tool>"
 	seen    map[string]struct{}
 	order   []string
+	dropped int
+}
+
+// NewReceiver returns a Receiver that accepts deliveries whose
+// Authorization header equals authorization; an empty authorization
+// gives ErrNoWebhookSecret.
+func NewReceiver(authorization string) (*Receiver, error) {
+	if strings.TrimSpace(authorization) == "" {
+		return nil, ErrNoWebhookSecret
+	}
+	return &Receiver{Authorization: authorization}, nil
 }
 
 // The tools a webhook event is mapped to.
@@ -313,7 +382,37 @@ func (r *Receiver) WatchDocuments(d *DocumentsStorage) {
 	r.Watch(sc.CompanyID, sc.ProjectID, ToolDocuments, d)
 }
 
-const maxSeen = 10000
+// Dropped returns how many authentic deliveries were acknowledged but
+// dropped because they could not be read or parsed.
+func (r *Receiver) Dropped() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dropped
+}
+
+func (r *Receiver) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
+
+// authentic compares the delivery's Authorization header with the
+// configured one in constant time.
+func (r *Receiver) authentic(req *http.Request) bool {
+	got := sha256.Sum256([]byte(req.Header.Get("Authorization")))
+	want := sha256.Sum256([]byte(r.Authorization))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
+}
+
+// drop acknowledges an authentic delivery it cannot use.
+func (r *Receiver) drop(w http.ResponseWriter, reason string) {
+	r.mu.Lock()
+	r.dropped++
+	r.mu.Unlock()
+	r.logger().Warn("procore webhook: authentic delivery dropped", "reason", reason)
+	w.WriteHeader(http.StatusOK)
+}
 
 // ServeHTTP handles one delivery.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -322,18 +421,27 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if r.Authorization != "" && req.Header.Get("Authorization") != r.Authorization {
+	if strings.TrimSpace(r.Authorization) == "" {
+		http.Error(w, "webhook receiver has no secret configured", http.StatusInternalServerError)
+		return
+	}
+	if !r.authentic(req) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxWebhookBody))
 	if err != nil {
-		http.Error(w, "bad body", http.StatusBadRequest)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			r.drop(w, "body larger than "+strconv.Itoa(MaxWebhookBody)+" bytes")
+			return
+		}
+		r.drop(w, "body could not be read")
 		return
 	}
 	ev, err := ParseEvent(body)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		r.drop(w, err.Error())
 		return
 	}
 	r.mu.Lock()

@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// Webhooks v2.0 (research note §21.3): company- and project-scoped paths
+// Webhooks v2.0: company- and project-scoped paths
 // (/rest/v2.0/companies/{company_id}[/projects/{project_id}]/webhooks/…),
 // bodies wrapped in {"data": …}, string IDs, page/per_page pagination
 // (default 10, at most 100 per page).
@@ -78,7 +78,7 @@ type WebhookResource struct {
 	Name           string `json:"name"`
 	PayloadVersion string `json:"payload_version"`
 	// Actions are the event types that can be subscribed to. Procore's
-	// description does not give their shape (UNCERTAIN); see EventTypes.
+	// description does not give their shape; see EventTypes.
 	Actions []json.RawMessage `json:"actions"`
 }
 
@@ -432,7 +432,7 @@ func (s *WebhooksService) ListDeliveriesV2(ctx context.Context, sc WebhookScope,
 
 // ListResources returns one page of the resources the scope's hooks can
 // subscribe to, for payloadVersion (default v2.0). This is the
-// authoritative list of resource names (research note §21.4).
+// authoritative list of resource names.
 func (s *WebhooksService) ListResources(ctx context.Context, sc WebhookScope, payloadVersion string, opts *ListOptions) ([]WebhookResource, *Response, error) {
 	p, err := s.v2Path(sc)
 	if err != nil {
@@ -477,15 +477,24 @@ func (e *UnsubscribableError) Error() string {
 	return "procore: webhooks: not subscribable in this scope: " + strings.Join(e.Missing, ", ")
 }
 
-// RegisterHookV2 makes sure a v2.0 hook of namespace delivering to
-// destination exists in the scope, subscribed to create, update and
-// delete of each resource, in a handful of calls: hooks are found by
-// namespace, the resource list (GET …/webhooks/resources) says which
-// resource names and event types exist, and missing triggers are added
-// in one bulk call. Existing hooks and triggers are reused, so calling it
-// again is cheap and safe (4 calls when nothing is missing). Resources or
-// event types the scope does not offer are skipped and reported with an
-// *UnsubscribableError next to the hook.
+// RegisterHookV2 makes sure a v2.0 hook of namespace exists in the scope
+// and matches the configuration: it delivers to destination, with
+// authorization as its Authorization header (destination_headers), in
+// payloadVersion, active, and subscribed to exactly create, update and
+// delete of each resource. Hooks are found by namespace (one per app and
+// scope; the one delivering to destination is preferred), the resource
+// list (GET …/webhooks/resources) says which resource names and event
+// types exist, missing triggers are added in one bulk call and triggers
+// of other resources are removed in one bulk call.
+//
+// An existing hook is reconciled: its destination, payload version and
+// status are patched when they differ, and its Authorization header is
+// patched whenever authorization is not empty, since Procore masks it in
+// responses and a rotated secret cannot be told from the old one
+// otherwise (a hook delivering the old secret would have every delivery
+// refused). Calling it again is cheap and safe (5 calls when nothing is
+// missing). Resources or event types the scope does not offer are skipped
+// and reported with an *UnsubscribableError next to the hook.
 func (s *WebhooksService) RegisterHookV2(ctx context.Context, sc WebhookScope, namespace, destination, authorization, payloadVersion string, resources []string) (*HookV2, error) {
 	if payloadVersion == "" {
 		payloadVersion = "v2.0"
@@ -494,19 +503,23 @@ func (s *WebhooksService) RegisterHookV2(ctx context.Context, sc WebhookScope, n
 		return nil, errors.New("procore: RegisterHook needs a namespace and a destination")
 	}
 	var h *HookV2
-	for page := 1; h == nil; page++ {
+	var found []HookV2
+	for page := 1; page <= maxPages; page++ {
 		hooks, resp, err := s.ListHooksV2(ctx, sc, namespace, "", &ListOptions{Page: page, PerPage: 100})
 		if err != nil {
 			return nil, err
 		}
-		for i := range hooks {
-			if hooks[i].DestinationURL == destination {
-				h = &hooks[i]
-				break
-			}
-		}
+		found = append(found, hooks...)
 		if resp.NextPage <= page || len(hooks) == 0 {
 			break
+		}
+	}
+	for i := range found {
+		if found[i].Namespace != namespace {
+			continue
+		}
+		if h == nil || (found[i].DestinationURL == destination && h.DestinationURL != destination) {
+			h = &found[i]
 		}
 	}
 	if h == nil {
@@ -515,12 +528,24 @@ func (s *WebhooksService) RegisterHookV2(ctx context.Context, sc WebhookScope, n
 			return nil, err
 		}
 		h = nh
-	} else if h.Status == "disabled" {
-		uh, _, err := s.UpdateHookV2(ctx, sc, h.ID, HookV2Update{Status: "active"})
-		if err != nil {
-			return nil, err
+	} else {
+		u := HookV2Update{Authorization: authorization}
+		if h.DestinationURL != destination {
+			u.DestinationURL = destination
 		}
-		h = uh
+		if h.PayloadVersion != payloadVersion {
+			u.PayloadVersion = payloadVersion
+		}
+		if h.Status == "disabled" {
+			u.Status = "active"
+		}
+		if u != (HookV2Update{}) {
+			uh, _, err := s.UpdateHookV2(ctx, sc, h.ID, u)
+			if err != nil {
+				return nil, err
+			}
+			h = uh
+		}
 	}
 	offered, err := s.AllResources(ctx, sc, payloadVersion)
 	if err != nil {
@@ -538,11 +563,13 @@ func (s *WebhooksService) RegisterHookV2(ctx context.Context, sc WebhookScope, n
 	for _, t := range existing {
 		have[t.ResourceName+"\x00"+strings.ToLower(t.EventType)] = true
 	}
+	wanted := map[string]bool{}
 	var want []TriggerV2
 	var missing []string
 	for _, r := range resources {
 		evs, known := events[r]
 		for _, ev := range []string{"create", "update", "delete"} {
+			wanted[r+"\x00"+ev] = true
 			switch {
 			case have[r+"\x00"+ev]:
 			case !known || !containsStr(evs, ev):
@@ -552,17 +579,31 @@ func (s *WebhooksService) RegisterHookV2(ctx context.Context, sc WebhookScope, n
 			}
 		}
 	}
+	var extra []string
+	for _, t := range existing {
+		if !wanted[t.ResourceName+"\x00"+strings.ToLower(t.EventType)] && t.ID != "" {
+			extra = append(extra, t.ID)
+		}
+	}
+	if len(extra) > 0 {
+		if _, err := s.DeleteTriggersBulk(ctx, sc, h.ID, extra); err != nil {
+			return nil, err
+		}
+	}
 	if len(want) > 0 {
 		if _, err := s.CreateTriggersBulk(ctx, sc, h.ID, want); err != nil {
 			return nil, err
 		}
-		h.TriggerCount = len(existing) + len(want)
 	}
+	h.TriggerCount = len(existing) - len(extra) + len(want)
 	if len(missing) > 0 {
 		return h, &UnsubscribableError{Missing: missing}
 	}
 	return h, nil
 }
+
+// maxPages bounds the hook pages RegisterHookV2 reads.
+const maxPages = 100
 
 func containsStr(list []string, s string) bool {
 	for _, v := range list {

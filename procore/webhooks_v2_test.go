@@ -28,12 +28,13 @@ func TestRegisterHookV2(t *testing.T) {
 	require.Equal(t, "v2.0", h.PayloadVersion)
 	require.NotContains(t, h.DestinationHeaders["Authorization"], "s3cret"[:3], "masked in responses")
 
-	// Again: found by namespace, nothing created; one bulk call at most.
+	// Again: found by namespace, nothing created; the secret is
+	// re-applied (Procore masks it, so a rotation cannot be seen).
 	srv.ResetCalls()
-	h2, err := c.Webhooks.RegisterHookV2(ctx, psc, "sync", hs.URL, "Bearer s3cret", "", procore.DocumentResources)
+	h2, err := c.Webhooks.RegisterHookV2(ctx, psc, "sync", hs.URL, "Bearer s3cret", "", append(procore.DocumentResources, procore.PhotoResources...))
 	require.NoError(t, err)
 	require.Equal(t, h.ID, h2.ID)
-	require.Equal(t, 3, srv.CallsByHost(procoretest.HostAPI), "list hooks, list resources, list triggers: %s", srv)
+	require.Equal(t, 4, srv.CallsByHost(procoretest.HostAPI), "list hooks, patch secret, list resources, list triggers: %s", srv)
 
 	// A resource the scope does not offer is reported, the rest registered.
 	h3, err := c.Webhooks.RegisterHookV2(ctx, psc, "other", hs.URL, "", "v4.0", []string{"Project Files", "No Such Thing"})
@@ -52,7 +53,7 @@ func TestRegisterHookV2(t *testing.T) {
 	d, _, err := c.Webhooks.ListDeliveriesV2(ctx, psc, h.ID, nil)
 	require.NoError(t, err)
 	require.Empty(t, d, "a disabled hook delivers nothing")
-	h4, err := c.Webhooks.RegisterHookV2(ctx, psc, "sync", hs.URL, "Bearer s3cret", "", procore.DocumentResources)
+	h4, err := c.Webhooks.RegisterHookV2(ctx, psc, "sync", hs.URL, "Bearer s3cret", "", append(procore.DocumentResources, procore.PhotoResources...))
 	require.NoError(t, err)
 	require.Equal(t, "active", h4.Status)
 	_, err = srv.UIPutFile(procoretest.ProjectDocs(srv.ProjectID), "loud.txt", []byte("x"))

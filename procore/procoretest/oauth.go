@@ -107,7 +107,7 @@ func (c *call) oauthTokenInfo() {
 }
 
 // oauthRevoke always answers 200, as Procore does (also for an unknown
-// token: research note §2), and revokes the token together with the
+// token), and revokes the token together with the
 // other half of its pair.
 func (c *call) oauthRevoke() {
 	f, ok := c.form()
@@ -155,7 +155,7 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// ---- companies, projects, me (§8) ----
+// ---- companies, projects, me ----
 
 func (c *call) me() {
 	c.s.mu.Lock()

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Photos (research note §11): image categories (albums) and images.
+// Photos: image categories (albums) and images.
 
 type category struct {
 	ID, ProjectID int64
@@ -28,11 +28,30 @@ type image struct {
 	CreatedAt, UpdatedAt      time.Time
 	DeletedAt                 time.Time
 	UploaderID                int64
+	LocationID                int64 // 0: none
 }
 
 type photoState struct {
 	categories map[int64]*category
 	images     map[int64]*image
+	createForm string // "", PhotoCreateNested or PhotoCreateTopLevel
+}
+
+// The bodies POST /rest/v1.0/images accepts: Procore's current attachments
+// guide nests the upload ({"upload": {"uuid", "image_name"}}), the
+// operation description puts upload_uuid and image_name at the top level.
+const (
+	PhotoCreateNested   = "nested"
+	PhotoCreateTopLevel = "top-level"
+)
+
+// SetPhotoCreateForm makes image creation accept only one body form
+// (PhotoCreateNested or PhotoCreateTopLevel; "" accepts both, the
+// default): the other gets 422, as a server that requires one would.
+func (s *Server) SetPhotoCreateForm(form string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.photos().createForm = form
 }
 
 // photos returns the photo state. Caller holds s.mu.
@@ -83,9 +102,14 @@ func (s *Server) imageJSON(sc *docScope, im *image) map[string]any {
 	}
 	u := s.downloadURL(sc, &version{Key: im.Key})
 	self := s.URL + "/rest/v1.0/images/" + itoa(im.ID) + "?project_id=" + itoa(im.ProjectID)
+	var loc any
+	if im.LocationID != 0 {
+		loc = map[string]any{"id": im.LocationID, "name": "Location " + itoa(im.LocationID), "node_name": "Location " + itoa(im.LocationID),
+			"parent_id": nil, "created_at": ts(im.CreatedAt), "updated_at": ts(im.CreatedAt)}
+	}
 	return map[string]any{"id": im.ID, "url": u, "size": im.Size, "filename": im.Filename, "description": im.Description,
 		"thumbnail_url": u, "taken_at": nil, "created_at": ts(im.CreatedAt), "updated_at": ts(im.UpdatedAt),
-		"location": nil, "image_category_name": catName, "image_category_id": catID, "permanently_deleted": false,
+		"location": loc, "image_category_name": catName, "image_category_id": catID, "permanently_deleted": false,
 		"private": false, "projection": "regular", "starred": false, "width": nil, "height": nil,
 		"image_category_private": false, "origin_id": nil, "daily_log_header_id": nil, "daily_log_segment_id": nil,
 		"daily_log_segment": nil, "gps_lat": nil, "gps_long": nil, "uploader": s.userJSON(im.UploaderID),
@@ -304,7 +328,7 @@ func (c *call) lookupImage(sc *docScope) *image {
 
 // createImage takes the OAS shape (upload_uuid and image_name at the top
 // level) and the attachments tutorial's shape (upload{uuid,image_name});
-// the research note could not tell which is canonical.
+// which one the service requires is unsettled (see SetPhotoCreateForm).
 func (c *call) createImage() {
 	sc := c.projectScope()
 	if sc == nil {
@@ -316,6 +340,13 @@ func (c *call) createImage() {
 	}
 	uuid, _ := str(f, "upload_uuid")
 	name, _ := str(f, "image_name")
+	c.s.mu.Lock()
+	form := c.s.photos().createForm
+	c.s.mu.Unlock()
+	if up := obj(f, "upload"); up != nil && form == PhotoCreateTopLevel || (uuid != "" || name != "") && form == PhotoCreateNested {
+		writeJSON(c.w, http.StatusUnprocessableEntity, map[string]any{"errors": map[string]any{"base": []string{"unexpected upload parameters"}}})
+		return
+	}
 	if up := obj(f, "upload"); up != nil {
 		if uuid == "" {
 			uuid, _ = str(up, "uuid")
@@ -365,6 +396,9 @@ func (c *call) createImage() {
 	}
 	desc, _ := str(body, "description")
 	im := s.addImage(sc, catID, name, desc, key, size, c.token.UserID)
+	if v, ok := num(body, "location_id"); ok {
+		im.LocationID = v
+	}
 	writeJSON(c.w, http.StatusCreated, s.imageJSON(sc, im))
 }
 
@@ -410,7 +444,7 @@ func (c *call) patchImage() {
 		return
 	}
 	if raw, present := body["image_category_id"]; present && raw == nil {
-		im.CategoryID = 0 // null takes the image out of its album (UNCERTAIN for the real API)
+		im.CategoryID = 0 // null takes the image out of its album (unconfirmed against a live tenant)
 	} else if v, ok := num(body, "image_category_id"); ok {
 		if cat := s.photos().categories[v]; cat == nil || cat.ProjectID != sc.projectID {
 			writeErrors(c.w, http.StatusUnprocessableEntity, "Image category not found", nil)
@@ -420,6 +454,9 @@ func (c *call) patchImage() {
 	}
 	if d, ok := str(body, "description"); ok {
 		im.Description = d
+	}
+	if v, ok := num(body, "location_id"); ok {
+		im.LocationID = v
 	}
 	im.UpdatedAt = s.now()
 	s.emit(sc.companyID, sc.projectID, "Images", "update", im.ID, c.token.UserID)
@@ -491,5 +528,50 @@ func (s *Server) UIPhotos(projectID int64) []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// UISetPhotoDetails sets an image's description and location, as a
+// person would in the web UI.
+func (s *Server) UISetPhotoDetails(imageID int64, description string, locationID int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	im := s.photos().images[imageID]
+	if im == nil || !im.DeletedAt.IsZero() {
+		return fmt.Errorf("procoretest: no live image %d", imageID)
+	}
+	im.Description, im.LocationID, im.UpdatedAt = description, locationID, s.now()
+	return nil
+}
+
+// UIPhoto describes a live or deleted image for tests.
+type UIPhoto struct {
+	ID          int64
+	Album       string
+	Filename    string
+	Description string
+	LocationID  int64
+	Deleted     bool // in the recycle bin
+	Content     []byte
+}
+
+// UIPhotoList returns every image of project projectID, live and in the
+// recycle bin, by ID.
+func (s *Server) UIPhotoList(projectID int64) []UIPhoto {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []UIPhoto
+	for _, im := range s.photos().images {
+		if im.ProjectID != projectID {
+			continue
+		}
+		p := UIPhoto{ID: im.ID, Filename: im.Filename, Description: im.Description, LocationID: im.LocationID,
+			Deleted: !im.DeletedAt.IsZero(), Content: append([]byte(nil), s.blobs[im.Key]...)}
+		if cat := s.photos().categories[im.CategoryID]; cat != nil {
+			p.Album = cat.Name
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }

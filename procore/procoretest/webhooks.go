@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Webhooks (research note §21): v1.0 hooks, triggers and deliveries, and
+// Webhooks: v1.0 hooks, triggers and deliveries, and
 // an outbound dispatcher that POSTs events to a hook's destination and
 // retries failed deliveries with exponential backoff.
 
@@ -22,6 +22,7 @@ type hook struct {
 	CompanyID, ProjectID int64 // one is set: the hook's scope
 	UserID               int64
 	APIVersion           string // payload version: v2.0, v3.0, v4.0
+	SentVersion          string // api_version as the v1.0 create sent it (echoed)
 	Namespace            string
 	DestinationURL       string
 	Headers              map[string]string
@@ -38,13 +39,16 @@ type trigger struct {
 }
 
 type delivery struct {
-	ID, HookID int64 // ID is the event id
+	ID      int64 // the delivery's own id (the v1.0 page_start cursor)
+	EventID int64
+	HookID  int64
 
 	Event          map[string]any
-	Outcome        string // ok, retried, failed
+	Outcome        string // ok, retried, discarded
 	ResponseStatus int
 	Attempts       int
 	Started, Done  time.Time
+	raw            []byte // sent as is instead of Event (DeliverRaw)
 }
 
 type webhookState struct {
@@ -54,6 +58,11 @@ type webhookState struct {
 	deliveries []*delivery
 	wg         sync.WaitGroup
 	client     *http.Client
+	// pausedUntil holds, per destination URL, when deliveries to it may
+	// resume: Procore pauses every delivery to an endpoint after one
+	// non-2xx answer or failure, and retries with backoff.
+	pausedUntil map[string]time.Time
+	pauses      int // how many times an endpoint was paused
 }
 
 // WebhookRetry configures the dispatcher's retries (real time): the first
@@ -69,7 +78,8 @@ func (s *Server) webhooks() *webhookState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.wh == nil {
-		s.wh = &webhookState{hooks: map[int64]*hook{}, triggers: map[int64]*trigger{}, client: &http.Client{Timeout: 5 * time.Second}}
+		s.wh = &webhookState{hooks: map[int64]*hook{}, triggers: map[int64]*trigger{}, client: &http.Client{Timeout: 5 * time.Second},
+			pausedUntil: map[string]time.Time{}}
 	}
 	return s.wh
 }
@@ -83,6 +93,7 @@ func (s *Server) webhookRoutes(r func(pattern, op string, mode authMode, h handl
 	r("GET "+p+"/{hook_id}/triggers", "RestV10WebhooksHooksHookIdTriggersGet", authCompany, (*call).listTriggers)
 	r("DELETE "+p+"/{hook_id}/triggers/{id}", "RestV10WebhooksHooksHookIdTriggersIdDelete", authCompany, (*call).deleteTrigger)
 	r("GET "+p+"/{hook_id}/deliveries", "RestV10WebhooksHooksHookIdDeliveriesGet", authCompany, (*call).listDeliveries)
+	r("GET /rest/v1.0/webhooks/resources", "RestV10WebhooksResourcesGet", authCompany, (*call).listResourcesV1)
 	s.webhookV2Routes(r)
 }
 
@@ -119,7 +130,11 @@ func maskAuth(h map[string]string) map[string]any {
 }
 
 func hookJSON(h *hook) map[string]any {
-	return map[string]any{"id": h.ID, "api_version": h.APIVersion, "destination_headers": maskAuth(h.Headers),
+	v := h.SentVersion
+	if v == "" {
+		v = h.APIVersion
+	}
+	return map[string]any{"id": h.ID, "api_version": v, "destination_headers": maskAuth(h.Headers),
 		"destination_url": h.DestinationURL, "owned_by_company_id": nullID(h.CompanyID),
 		"owned_by_project_id": nullID(h.ProjectID), "owned_by_user_id": h.UserID, "namespace": h.Namespace}
 }
@@ -153,9 +168,14 @@ func (c *call) createHook() {
 			h.Headers[k] = sv
 		}
 	}
+	h.SentVersion = h.APIVersion // echoed as sent
 	switch h.APIVersion {
 	case "", "v2":
 		h.APIVersion = "v2.0"
+	case "v3":
+		h.APIVersion = "v3.0"
+	case "v4":
+		h.APIVersion = "v4.0"
 	case "v2.0", "v3.0", "v4.0":
 	default:
 		writeError(c.w, http.StatusUnprocessableEntity, "invalid_api_version", "Unknown api_version "+h.APIVersion)
@@ -320,8 +340,9 @@ func (c *call) deleteTrigger() {
 	writeJSON(c.w, http.StatusOK, map[string]any{})
 }
 
-// listDeliveries pages with page_size and page_start (the last event_id
-// of the previous page), as the v1.0 deliveries endpoint does.
+// listDeliveries pages with page_size and page_start (the last delivery
+// id of the previous page, distinct from the event id), as the v1.0
+// deliveries endpoint does.
 func (c *call) listDeliveries() {
 	h := c.hookFor("hook_id")
 	if h == nil {
@@ -341,10 +362,11 @@ func (c *call) listDeliveries() {
 		if d.HookID != h.ID || d.ID <= start || len(out) >= size {
 			continue
 		}
-		if (status == "successful" && d.Outcome != "ok") || (status == "failing" && d.Outcome == "ok") {
+		if (status == "successful" && d.Outcome != "ok") || (status == "failing" && d.Outcome != "retried") ||
+			(status == "discarded" && d.Outcome != "discarded") {
 			continue
 		}
-		out = append(out, map[string]any{"event": d.Event, "event_id": d.ID, "outcome": d.Outcome,
+		out = append(out, map[string]any{"id": d.ID, "event": d.Event, "event_id": d.EventID, "outcome": d.Outcome,
 			"response_status": d.ResponseStatus, "response_headers": map[string]any{}, "response_body": "",
 			"response_error": nil, "started_at": ts(d.Started), "completed_at": nullableTime(d.Done)})
 	}
@@ -392,17 +414,62 @@ func (s *Server) emit(companyID, projectID int64, resource, event string, resour
 				payload["project_id"] = nil
 			}
 		}
-		d := &delivery{ID: eventID, HookID: h.ID, Event: payload, Outcome: "retried", Started: now}
+		d := &delivery{ID: s.newID(), EventID: eventID, HookID: h.ID, Event: payload, Outcome: "retried", Started: now}
 		wh.deliveries = append(wh.deliveries, d)
 		wh.wg.Add(1)
 		go s.deliver(wh, h, d)
 	}
 }
 
-// deliver POSTs one event, retrying with exponential backoff.
+// DeliverRaw sends body, as it is, to every active hook of project
+// projectID (or, with projectID 0, of company companyID) through the
+// dispatcher, as an odd or unexpected event from Procore would arrive. It
+// returns how many hooks it was sent to.
+func (s *Server) DeliverRaw(companyID, projectID int64, body []byte) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wh := s.wh
+	if wh == nil {
+		return 0
+	}
+	var ev map[string]any
+	_ = json.Unmarshal(body, &ev)
+	wh.mu.Lock()
+	defer wh.mu.Unlock()
+	n := 0
+	for _, h := range wh.hooks {
+		if h.Status == "disabled" || !(h.ProjectID != 0 && h.ProjectID == projectID) && !(h.ProjectID == 0 && h.CompanyID == companyID) {
+			continue
+		}
+		d := &delivery{ID: s.newID(), HookID: h.ID, Event: ev, raw: append([]byte(nil), body...), Outcome: "retried", Started: s.now()}
+		wh.deliveries = append(wh.deliveries, d)
+		wh.wg.Add(1)
+		go s.deliver(wh, h, d)
+		n++
+	}
+	return n
+}
+
+// EndpointPauses returns how many times a destination was paused because
+// it answered a delivery with a non-2xx status (or failed to answer).
+// Every pause holds back all deliveries to that destination.
+func (s *Server) EndpointPauses() int {
+	wh := s.webhooks()
+	wh.mu.Lock()
+	defer wh.mu.Unlock()
+	return wh.pauses
+}
+
+// deliver POSTs one event, retrying with exponential backoff. A non-2xx
+// answer (or none) pauses every delivery to the same destination until
+// the retry is due; a success lifts the pause. After the last attempt the
+// event is discarded (Procore: after 12 hours).
 func (s *Server) deliver(wh *webhookState, h *hook, d *delivery) {
 	defer wh.wg.Done()
-	body, _ := json.Marshal(d.Event)
+	body := d.raw
+	if body == nil {
+		body, _ = json.Marshal(d.Event)
+	}
 	retry := s.opts.WebhookRetry
 	if retry.Base <= 0 {
 		retry.Base = time.Second
@@ -412,6 +479,16 @@ func (s *Server) deliver(wh *webhookState, h *hook, d *delivery) {
 	}
 	wait := retry.Base
 	for attempt := 1; ; attempt++ {
+		for {
+			wh.mu.Lock()
+			until := wh.pausedUntil[h.DestinationURL]
+			wh.mu.Unlock()
+			if d := time.Until(until); d > 0 {
+				time.Sleep(d)
+				continue
+			}
+			break
+		}
 		req, err := http.NewRequest(http.MethodPost, h.DestinationURL, bytes.NewReader(body))
 		status := 0
 		if err == nil {
@@ -430,14 +507,21 @@ func (s *Server) deliver(wh *webhookState, h *hook, d *delivery) {
 		wh.mu.Lock()
 		d.Attempts, d.ResponseStatus = attempt, status
 		ok := err == nil && status/100 == 2
+		if ok {
+			delete(wh.pausedUntil, h.DestinationURL)
+		} else {
+			wh.pauses++
+			if until := time.Now().Add(wait); until.After(wh.pausedUntil[h.DestinationURL]) {
+				wh.pausedUntil[h.DestinationURL] = until
+			}
+		}
 		if ok || attempt >= retry.Attempts {
-			d.Outcome = map[bool]string{true: "ok", false: "failed"}[ok]
+			d.Outcome = map[bool]string{true: "ok", false: "discarded"}[ok]
 			d.Done = time.Now().UTC()
 			wh.mu.Unlock()
 			return
 		}
 		wh.mu.Unlock()
-		time.Sleep(wait)
 		wait *= 2
 	}
 }
@@ -464,7 +548,7 @@ func (s *Server) Deliveries() (total, ok int) {
 	return total, ok
 }
 
-// ---- v2.0 (research note §21.3): company- and project-scoped paths,
+// ---- v2.0: company- and project-scoped paths,
 // {"data": …} bodies, string IDs, page/per_page pagination. v2.0 and v1.0
 // share the same hooks and triggers. ----
 
@@ -516,7 +600,7 @@ func (c *call) v2Scope() (companyID, projectID int64, ok bool) {
 }
 
 // writeV2Error writes the v2.x standard error {"error":{"code":
-// "NOT_FOUND","message",…}} (research note §7).
+// "NOT_FOUND","message",…}}.
 func writeV2Error(w http.ResponseWriter, status int, msg string) {
 	code := strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
 	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg, "details": []any{}}})
@@ -904,7 +988,7 @@ func (c *call) listDeliveriesV2() {
 		return
 	}
 	q := c.r.URL.Query()
-	status := map[string]string{"ok": "delivered", "failed": "failed", "retried": "retrying"}
+	status := map[string]string{"ok": "delivered", "discarded": "discarded", "retried": "retrying"}
 	want := map[string]string{"succeeded": "delivered", "failed": "failed", "retrying": "retrying",
 		"discarded": "discarded", "enqueued": "enqueued"}[q.Get("filter[status]")]
 	wh := c.s.webhooks()
@@ -921,7 +1005,7 @@ func (c *call) listDeliveriesV2() {
 		for i := range d.Attempts {
 			attempts = append(attempts, map[string]any{"attempt": i + 1, "response_status": d.ResponseStatus})
 		}
-		list = append(list, map[string]any{"id": itoa(d.ID), "status": st, "payload": d.Event, "delivery_attempts": attempts})
+		list = append(list, map[string]any{"id": itoa(d.EventID), "status": st, "payload": d.Event, "delivery_attempts": attempts})
 	}
 	wh.mu.Unlock()
 	lo, hi, ok := c.paginateV2(len(list))
@@ -943,8 +1027,8 @@ type webhookResource struct {
 }
 
 // webhookResources are the resources the fake offers: those this SDK
-// syncs, with the event types of the research note §21.4 (third-party
-// sandbox dump, UNCERTAIN).
+// syncs, with the event types of a third-party sandbox listing
+// (unconfirmed against a live tenant).
 var webhookResources = map[string]webhookResource{
 	"Project Folders":       {"Project Management", "Documents", true, nil},
 	"Project Files":         {"Project Management", "Documents", true, nil},
@@ -960,7 +1044,7 @@ var webhookResources = map[string]webhookResource{
 
 // listResourcesV2 lists the scope's resources for payload_version
 // (required). Each action is an object {"event_type": …} (the endpoint
-// description collapses the action items; UNCERTAIN).
+// description collapses the action items).
 func (c *call) listResourcesV2() {
 	_, pid, ok := c.v2Scope()
 	if !ok {
@@ -994,4 +1078,35 @@ func (c *call) listResourcesV2() {
 		out = append(out, map[string]any{"category": r.category, "tool": r.tool, "name": n, "payload_version": pv, "actions": actions})
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"data": out})
+}
+
+// listResourcesV1 answers GET /rest/v1.0/webhooks/resources: one item per
+// resource of the scope, naming it in tools and its subscribable event
+// types in create, update and delete (the endpoint description gives
+// these fields as strings; their exact values are unconfirmed).
+func (c *call) listResourcesV1() {
+	q := c.r.URL.Query()
+	_, pid, ok := c.webhookScope(q.Get("company_id"), q.Get("project_id"))
+	if !ok {
+		return
+	}
+	names := make([]string, 0, len(webhookResources))
+	for n, r := range webhookResources {
+		if r.project == (pid != 0) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	out := []any{}
+	for _, n := range names {
+		r := webhookResources[n]
+		item := map[string]any{"api_version": "v2.0", "product_category": r.category, "tools": n, "except": append([]string{}, r.except...)}
+		for _, ev := range []string{"create", "update", "delete"} {
+			if !slices.Contains(r.except, ev) {
+				item[ev] = ev
+			}
+		}
+		out = append(out, item)
+	}
+	writeJSON(c.w, http.StatusOK, out)
 }

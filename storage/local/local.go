@@ -385,16 +385,20 @@ func (s *Storage) inodeKey(dev, ino uint64) string {
 }
 
 // version returns the Version token for fi: size, modification time,
-// inode number and inode change time for files; the same without the size
-// for folders. The change time moves on renames, permission and attribute
-// changes too, so a Version may change when the content did not.
+// inode number and birth stamp for files; the same without the size for
+// folders (whose modification time moves when an item is added, removed or
+// renamed inside). A rename, a move or a change of permissions keeps the
+// Version; so does an edit that restores both size and modification time.
 func version(fi fs.FileInfo) string {
-	c := "." + strconv.FormatInt(changeTime(fi), 36)
+	st := ""
+	if b := stampOf(fi); b != "" {
+		st = "." + b
+	}
 	if fi.IsDir() {
 		_, ino, _, _ := fileKey(fi)
-		return "d" + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + "." + strconv.FormatUint(ino, 36) + c
+		return "d" + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + "." + strconv.FormatUint(ino, 36) + st
 	}
-	return contentKey(fi) + c
+	return contentKey(fi) + st
 }
 
 // contentKey identifies a file's content as far as metadata can: size,

@@ -50,8 +50,7 @@ func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 		stopped := false
 		err := s.walk(ctx, func(rel string, fi fs.FileInfo, id, parentID string) bool {
 			if !s.xattr {
-				dev, ino, _, _ := fileKey(fi)
-				key := s.inodeKey(dev, ino)
+				key := s.identityKey(fi)
 				live[key] = true
 				if id != key && !strings.Contains(id, "@") {
 					derived[key] = id
@@ -171,14 +170,24 @@ func (s *Storage) Stat(ctx context.Context, p string) (storage.Entry, error) {
 // rootEntry returns the root's entry, or ErrNotFound once the root folder
 // has been removed.
 func (s *Storage) rootEntry(op string) (storage.Entry, error) {
-	fi, err := s.root.Stat(".")
+	fi, err := s.rootInfo(op)
 	if err != nil {
-		return storage.Entry{}, wrap(op, "", err)
-	}
-	if _, _, nlink, _ := fileKey(fi); nlink == 0 {
-		return storage.Entry{}, storage.NewError(op, "", storage.ErrNotFound, errors.New("the root folder was removed"))
+		return storage.Entry{}, err
 	}
 	return s.entry("", fi, s.rootID, ""), nil
+}
+
+// rootInfo returns the root folder's FileInfo with its birth stamp, or
+// ErrNotFound once the root folder has been removed.
+func (s *Storage) rootInfo(op string) (fs.FileInfo, error) {
+	fi, err := s.root.Stat(".")
+	if err != nil {
+		return nil, wrap(op, "", err)
+	}
+	if _, _, nlink, _ := fileKey(fi); nlink == 0 {
+		return nil, storage.NewError(op, "", storage.ErrNotFound, errors.New("the root folder was removed"))
+	}
+	return withStamp(fi, s.stampAt("")), nil
 }
 
 // lookupErr maps a failed lookup of p.
@@ -257,13 +266,9 @@ func (s *Storage) locate(ctx context.Context, op string, e storage.Entry, want b
 		return "", nil, nil, "", err
 	}
 	if p == "" && (e.ID == "" || e.ID == s.rootID) {
-		re, err := s.rootEntry(op)
+		fi, err := s.rootInfo(op)
 		if err != nil {
 			return "", nil, nil, "", err
-		}
-		fi, err := s.root.Stat(".")
-		if err != nil {
-			return "", nil, nil, "", wrap(op, "", err)
 		}
 		if want {
 			f, err = s.root.Open(".")
@@ -271,7 +276,7 @@ func (s *Storage) locate(ctx context.Context, op string, e storage.Entry, want b
 				return "", nil, nil, "", wrap(op, "", err)
 			}
 		}
-		return "", f, fi, re.ID, nil
+		return "", f, fi, s.rootID, nil
 	}
 	if p != "" {
 		rel = s.resolve(p)
@@ -516,6 +521,7 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 	if err != nil {
 		return storage.Entry{}, wrap(op, target, err)
 	}
+	tfi = withStamp(tfi, birthStamp(f))
 	if err := s.stampID(f, tfi, id); err != nil {
 		return storage.Entry{}, wrap(op, target, err)
 	}
@@ -547,7 +553,7 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 	if err != nil {
 		return storage.Entry{}, wrap(op, target, err)
 	}
-	if os.SameFile(fi, tfi) { // still the file written here
+	if sameFile(fi, tfi) { // still the file written here
 		s.setHash(nid, fi, sum)
 	}
 	return s.entry(target, fi, nid, pid), nil
@@ -677,7 +683,7 @@ func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string
 	}
 	tfi, err := f.Stat()
 	if err == nil {
-		err = s.stampID(f, tfi, "")
+		err = s.stampID(f, withStamp(tfi, birthStamp(f)), "")
 	}
 	f.Close()
 	if err != nil {
@@ -741,7 +747,7 @@ func (s *Storage) Move(ctx context.Context, e storage.Entry, newParent storage.E
 	}
 	if exists {
 		dfi, err := s.root.Lstat(join(nprel, actual))
-		if err != nil || !os.SameFile(dfi, fi) {
+		if err != nil || !sameFile(dfi, fi) {
 			return storage.Entry{}, storage.NewError("move", target, storage.ErrAlreadyExists, err)
 		}
 		// The same item under another case: a plain rename.
@@ -879,11 +885,11 @@ func (s *Storage) dropHash(id string) {
 // that a new item on a reused inode number does not inherit its ID. keep,
 // when not nil, is an inode that must keep its entry.
 func (s *Storage) forgetInode(gone, keep fs.FileInfo) {
-	dev, ino, nlink, _ := fileKey(gone)
-	if s.xattr || nlink > 1 || (keep != nil && os.SameFile(gone, keep)) {
+	_, _, nlink, _ := fileKey(gone)
+	if s.xattr || nlink > 1 || (keep != nil && sameFile(gone, keep)) {
 		return
 	}
-	key := s.inodeKey(dev, ino)
+	key := s.identityKey(gone)
 	_ = s.updateIndex(func(m map[string]string, _ map[string]bool) bool {
 		if _, ok := m[key]; !ok {
 			return false

@@ -223,8 +223,7 @@ func (s *Storage) walkTrashKeys(live map[string]bool) {
 			if err != nil {
 				continue
 			}
-			dev, ino, _, _ := fileKey(fi)
-			live[s.inodeKey(dev, ino)] = true
+			live[s.identityKey(withStamp(fi, s.stampAt(p)))] = true
 			if fi.IsDir() {
 				walk(p)
 			}

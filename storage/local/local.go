@@ -108,6 +108,7 @@ type Storage struct {
 	hash    map[string]hashEntry // by ID
 	index   map[string]string    // inode key → ID (index mode only)
 	carried map[string]bool      // inode-based IDs now held by another inode
+	paths   map[string]string    // ID → where it was last seen (a hint for StatID)
 }
 
 type hashEntry struct {
@@ -116,11 +117,13 @@ type hashEntry struct {
 }
 
 var (
-	_ storage.Storage     = (*Storage)(nil)
-	_ storage.Watcher     = (*Storage)(nil)
-	_ storage.Hasher      = (*Storage)(nil)
-	_ storage.RangeOpener = (*Storage)(nil)
-	_ storage.Copier      = (*Storage)(nil)
+	_ storage.Storage       = (*Storage)(nil)
+	_ storage.Watcher       = (*Storage)(nil)
+	_ storage.Hasher        = (*Storage)(nil)
+	_ storage.RangeOpener   = (*Storage)(nil)
+	_ storage.Copier        = (*Storage)(nil)
+	_ storage.IDStater      = (*Storage)(nil)
+	_ storage.SubtreeLister = (*Storage)(nil)
 )
 
 // New opens the existing directory root as a Storage. It fails with an error
@@ -201,6 +204,8 @@ func nameRules(cfg config) storage.NameRules {
 		MaxNameLength:    MaxNameBytes,
 		ReservedNames:    reserved,
 		ReservedPrefixes: []string{TempPrefix},
+		// Linux file systems take any bytes but '/' and NUL.
+		AllowInvalidUTF8: !cfg.windowsNames,
 	}
 	if cfg.windowsNames {
 		r.InvalidChars = `<>:"\|?*`

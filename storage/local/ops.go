@@ -36,7 +36,25 @@ func (s *Storage) entry(rel string, fi fs.FileInfo, id, parentID string) storage
 			e.Hashes = storage.Hashes{storage.HashSHA256: sum}
 		}
 	}
+	s.remember(id, rel)
 	return e
+}
+
+// maxPaths bounds the memory of where items were last seen.
+const maxPaths = 1 << 20
+
+// remember notes that item id was last seen at rel, so that StatID looks
+// there first.
+func (s *Storage) remember(id, rel string) {
+	if rel == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paths == nil || len(s.paths) >= maxPaths {
+		s.paths = map[string]string{}
+	}
+	s.paths[id] = rel
 }
 
 // List walks the whole tree below the root. Symbolic links, special files,
@@ -80,8 +98,13 @@ func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 // the second and later paths get the derived ID "<id>@<n>" so that every
 // item walked has its own.
 func (s *Storage) walk(ctx context.Context, fn func(rel string, fi fs.FileInfo, id, parentID string) bool) error {
+	return s.walkFrom(ctx, "", s.rootID, fn)
+}
+
+// walkFrom is walk for the items below folder dir (ID dirID).
+func (s *Storage) walkFrom(ctx context.Context, dir, dirID string, fn func(rel string, fi fs.FileInfo, id, parentID string) bool) error {
 	seen := map[string]int{}
-	_, err := s.walkDir(ctx, "", s.rootID, func(rel string, fi fs.FileInfo, id, parentID string) bool {
+	_, err := s.walkDir(ctx, dir, dirID, func(rel string, fi fs.FileInfo, id, parentID string) bool {
 		if !fi.IsDir() {
 			if _, _, nlink, _ := fileKey(fi); nlink > 1 {
 				if n := seen[id]; n > 0 {
@@ -95,6 +118,53 @@ func (s *Storage) walk(ctx context.Context, fn func(rel string, fi fs.FileInfo, 
 		return fn(rel, fi, id, parentID)
 	})
 	return err
+}
+
+// StatID returns the item with ID id as it is now (storage.IDStater): at
+// the path where this Storage last saw it when it is still there, else
+// wherever a walk of the tree finds it. Items in the recycle bin, deleted
+// ones and ones moved out of the root give storage.ErrNotFound.
+func (s *Storage) StatID(ctx context.Context, id string) (storage.Entry, error) {
+	if id == "" {
+		return storage.Entry{}, storage.NewError("stat", "", storage.ErrNotFound, errors.New("empty ID"))
+	}
+	if id == s.rootID {
+		return s.rootEntry("stat")
+	}
+	s.mu.Lock()
+	hint := s.paths[id]
+	s.mu.Unlock()
+	rel, _, fi, fid, err := s.locate(ctx, "stat", storage.Entry{ID: id, Path: hint}, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	return s.entry(rel, fi, fid, s.parentID(rel)), nil
+}
+
+// ListUnder yields every item below folder dir (storage.SubtreeLister),
+// with paths relative to the root, as List does. dir is found by ID when it
+// has moved. A missing dir gives storage.ErrNotFound, a file
+// storage.ErrNotDir. A file with several hard links inside the subtree is
+// numbered as in a walk of the subtree alone.
+func (s *Storage) ListUnder(ctx context.Context, dir storage.Entry) iter.Seq2[storage.Entry, error] {
+	return func(yield func(storage.Entry, error) bool) {
+		rel, id, err := s.locateDir(ctx, "list", dir)
+		if err != nil {
+			yield(storage.Entry{}, err)
+			return
+		}
+		stopped := false
+		err = s.walkFrom(ctx, rel, id, func(r string, fi fs.FileInfo, id, parentID string) bool {
+			if !yield(s.entry(r, fi, id, parentID), nil) {
+				stopped = true
+				return false
+			}
+			return true
+		})
+		if err != nil && !stopped {
+			yield(storage.Entry{}, wrap("list", rel, err))
+		}
+	}
 }
 
 func (s *Storage) walkDir(ctx context.Context, dir, dirID string, fn func(rel string, fi fs.FileInfo, id, parentID string) bool) (bool, error) {

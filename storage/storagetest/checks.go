@@ -570,6 +570,7 @@ func HostileNames() []HostileName {
 		HostileName{"NFC", "caf\u00e9.txt"},
 		HostileName{"NFD", "cafe\u0301 d.txt"},
 		HostileName{"unicode", "Hello, 世界 ≠ êé 😀.txt"},
+		HostileName{"invalid UTF-8", "bad \xff\xfe\xc3 name.txt"},
 		HostileName{"long 300", strings.Repeat("x", 296) + ".txt"},
 		HostileName{"long unicode 260", strings.Repeat("é", 256) + ".txt"},
 		HostileName{"spaces", "a  b   c.txt"},

@@ -1,0 +1,151 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/procoresync/procoresync/storage"
+	"github.com/stretchr/testify/require"
+)
+
+func inodeOf(t *testing.T, p string) uint64 {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	require.NoError(t, err)
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+// reuseInode makes items in dir with mk (named "new 0", "new 1", …) until
+// one gets inode number ino, and returns its name. File systems such as
+// ext4 hand a freed inode number out again at once; the loop is bounded.
+func reuseInode(t *testing.T, dir string, ino uint64, mk func(p string) error) string {
+	t.Helper()
+	for i := range 2000 {
+		name := fmt.Sprintf("new %d", i)
+		require.NoError(t, mk(filepath.Join(dir, name)))
+		if inodeOf(t, filepath.Join(dir, name)) == ino {
+			return name
+		}
+	}
+	t.Fatalf("no new item reused inode %d within 2000 tries: this test needs a file system that reuses inode numbers (ext4, XFS)", ino)
+	return ""
+}
+
+func mkFile(p string) error { return os.WriteFile(p, []byte("new content"), 0o644) }
+func mkDir(p string) error  { return os.Mkdir(p, 0o755) }
+
+// TestReusedInodeGetsNewID: a file deleted by a person and a new file or
+// folder that the file system puts on the freed inode number are two
+// items, never one renamed (issue 9.14).
+func TestReusedInodeGetsNewID(t *testing.T) {
+	for _, m := range modes {
+		for _, kind := range []struct {
+			name string
+			mk   func(string) error
+		}{{"file", mkFile}, {"folder", mkDir}} {
+			for _, madeBy := range []string{"person", "storage"} {
+				t.Run(m.name+"/"+kind.name+"/"+madeBy, func(t *testing.T) {
+					ctx := context.Background()
+					s, dir := newStorage(t, m.opts...)
+					var old storage.Entry
+					if madeBy == "person" {
+						require.NoError(t, os.WriteFile(filepath.Join(dir, "old.txt"), []byte("old"), 0o644))
+						var err error
+						old, err = s.Stat(ctx, "old.txt")
+						require.NoError(t, err)
+					} else {
+						old = put(t, s, root(t, s), "old.txt", "old")
+					}
+					require.Contains(t, list(t, s), "old.txt") // the index (if any) has seen it
+					ino := inodeOf(t, filepath.Join(dir, "old.txt"))
+					require.NoError(t, os.Remove(filepath.Join(dir, "old.txt")))
+					name := reuseInode(t, dir, ino, kind.mk)
+
+					n, err := s.Stat(ctx, name)
+					require.NoError(t, err)
+					require.NotEqual(t, old.ID, n.ID, "the new item on the reused inode took the deleted file's ID")
+					_, err = s.StatID(ctx, old.ID)
+					require.ErrorIs(t, err, storage.ErrNotFound)
+					_, err = storage.StatCurrent(ctx, s, old)
+					require.ErrorIs(t, err, storage.ErrNotFound)
+					for _, e := range list(t, s) {
+						require.NotEqual(t, old.ID, e.ID, "listed %q with the deleted file's ID", e.Path)
+					}
+					// A stale entry of the deleted file finds nothing.
+					err = s.Delete(ctx, storage.Entry{ID: old.ID, Path: name})
+					require.ErrorIs(t, err, storage.ErrNotFound)
+					_, err = s.Stat(ctx, name)
+					require.NoError(t, err, "the new item must survive a delete of the old one")
+
+					// After a restart, too.
+					s2, err := New(dir, m.opts...)
+					require.NoError(t, err)
+					defer s2.Close()
+					n2, err := s2.Stat(ctx, name)
+					require.NoError(t, err)
+					require.Equal(t, n.ID, n2.ID)
+				})
+			}
+		}
+	}
+}
+
+// TestIdentityKeyKind: a folder never has a file's identity, even where
+// the file system keeps no birth times.
+func TestIdentityKeyKind(t *testing.T) {
+	s, dir := newStorage(t, WithoutXattrs())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), nil, 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "d"), 0o755))
+	f, err := os.Lstat(filepath.Join(dir, "f"))
+	require.NoError(t, err)
+	d, err := os.Lstat(filepath.Join(dir, "d"))
+	require.NoError(t, err)
+	fk, dk := s.identityKey(withStamp(f, "")), s.identityKey(withStamp(d, ""))
+	require.False(t, strings.HasSuffix(fk, "-d"), fk)
+	require.True(t, strings.HasSuffix(dk, "-d"), dk)
+	if s.stampAt("f") == "" {
+		t.Log("this file system keeps no birth times: identities are inode number and kind")
+	}
+}
+
+// TestVersionKeptByRename: renaming, moving or changing the permissions
+// of a file keeps its Version (a rename must not look like an edit, which
+// would send every byte again); an edit changes it.
+func TestVersionKeptByRename(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, dir := newStorage(t, m.opts...)
+			r := root(t, s)
+			a := mkdir(t, s, r, "a")
+			f := put(t, s, r, "f.txt", "content")
+			mv, err := s.Move(ctx, f, a, "g.txt")
+			require.NoError(t, err)
+			require.Equal(t, f.Version, mv.Version)
+			st, err := s.Stat(ctx, "a/g.txt")
+			require.NoError(t, err)
+			require.Equal(t, f.Version, st.Version)
+			require.NoError(t, os.Rename(filepath.Join(dir, "a/g.txt"), filepath.Join(dir, "h.txt")))
+			require.NoError(t, os.Chmod(filepath.Join(dir, "h.txt"), 0o600))
+			st, err = s.Stat(ctx, "h.txt")
+			require.NoError(t, err)
+			require.Equal(t, f.Version, st.Version)
+			require.Equal(t, f.ID, st.ID)
+			require.Equal(t, f.Hashes, st.Hashes, "the cached hash survives a rename")
+
+			upd := put(t, s, r, "h.txt", "content 2")
+			require.NotEqual(t, f.Version, upd.Version)
+			// A Put with the same size and modification time writes a new
+			// inode: the Version still changes.
+			e1 := put(t, s, r, "same.txt", "aaaa")
+			e2, err := s.Put(ctx, r, "same.txt", strings.NewReader("bbbb"), 4, storage.PutOptions{ModTime: e1.ModTime})
+			require.NoError(t, err)
+			require.NotEqual(t, e1.Version, e2.Version)
+		})
+	}
+}

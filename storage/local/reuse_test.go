@@ -21,19 +21,21 @@ func inodeOf(t *testing.T, p string) uint64 {
 }
 
 // reuseInode makes items in dir with mk (named "new 0", "new 1", …) until
-// one gets inode number ino, and returns its name. File systems such as
-// ext4 hand a freed inode number out again at once; the loop is bounded.
-func reuseInode(t *testing.T, dir string, ino uint64, mk func(p string) error) string {
+// one gets one of the inode numbers inos, and returns its name and that
+// number. File systems such as ext4 hand a freed inode number out again at
+// once; other programs on the machine may take it first, hence several
+// candidates and a bounded loop.
+func reuseInode(t *testing.T, dir string, inos map[uint64]bool, mk func(p string) error) (string, uint64) {
 	t.Helper()
-	for i := range 2000 {
+	for i := range 20000 {
 		name := fmt.Sprintf("new %d", i)
 		require.NoError(t, mk(filepath.Join(dir, name)))
-		if inodeOf(t, filepath.Join(dir, name)) == ino {
-			return name
+		if ino := inodeOf(t, filepath.Join(dir, name)); inos[ino] {
+			return name, ino
 		}
 	}
-	t.Fatalf("no new item reused inode %d within 2000 tries: this test needs a file system that reuses inode numbers (ext4, XFS)", ino)
-	return ""
+	t.Fatalf("no new item reused one of the %d freed inode numbers within 20000 tries: this test needs a file system that reuses inode numbers (ext4, XFS)", len(inos))
+	return "", 0
 }
 
 func mkFile(p string) error { return os.WriteFile(p, []byte("new content"), 0o644) }
@@ -52,19 +54,29 @@ func TestReusedInodeGetsNewID(t *testing.T) {
 				t.Run(m.name+"/"+kind.name+"/"+madeBy, func(t *testing.T) {
 					ctx := context.Background()
 					s, dir := newStorage(t, m.opts...)
-					var old storage.Entry
-					if madeBy == "person" {
-						require.NoError(t, os.WriteFile(filepath.Join(dir, "old.txt"), []byte("old"), 0o644))
-						var err error
-						old, err = s.Stat(ctx, "old.txt")
-						require.NoError(t, err)
-					} else {
-						old = put(t, s, root(t, s), "old.txt", "old")
+					const victims = 8
+					byIno := map[uint64]storage.Entry{}
+					inos := map[uint64]bool{}
+					for i := range victims {
+						vn := fmt.Sprintf("old %d.txt", i)
+						var e storage.Entry
+						if madeBy == "person" {
+							require.NoError(t, os.WriteFile(filepath.Join(dir, vn), []byte("old"), 0o644))
+							var err error
+							e, err = s.Stat(ctx, vn)
+							require.NoError(t, err)
+						} else {
+							e = put(t, s, root(t, s), vn, "old")
+						}
+						ino := inodeOf(t, filepath.Join(dir, vn))
+						byIno[ino], inos[ino] = e, true
 					}
-					require.Contains(t, list(t, s), "old.txt") // the index (if any) has seen it
-					ino := inodeOf(t, filepath.Join(dir, "old.txt"))
-					require.NoError(t, os.Remove(filepath.Join(dir, "old.txt")))
-					name := reuseInode(t, dir, ino, kind.mk)
+					require.Len(t, list(t, s), victims) // the index (if any) has seen them
+					for _, e := range byIno {
+						require.NoError(t, os.Remove(filepath.Join(dir, e.Path)))
+					}
+					name, ino := reuseInode(t, dir, inos, kind.mk)
+					old := byIno[ino]
 
 					n, err := s.Stat(ctx, name)
 					require.NoError(t, err)

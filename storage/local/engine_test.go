@@ -92,36 +92,39 @@ func TestEngineReusedInode(t *testing.T) {
 	for _, folder := range []bool{false, true} {
 		t.Run(fmt.Sprintf("folder=%v", folder), func(t *testing.T) {
 			p := newSyncPair(t)
-			// Several candidates: another program may take a freed inode
-			// number first.
-			const victims = 8
-			for i := range victims {
-				require.NoError(t, os.WriteFile(filepath.Join(p.a, fmt.Sprintf("old %d.txt", i)), []byte("old"), 0o644))
-			}
-			p.run()
-			byIno := map[uint64]string{}
-			for i := range victims {
-				name := fmt.Sprintf("old %d.txt", i)
-				require.Equal(t, "old", readString(t, filepath.Join(p.b, name)))
-				byIno[inode(t, filepath.Join(p.a, name))] = name
-			}
-			for _, name := range byIno {
-				require.NoError(t, os.Remove(filepath.Join(p.a, name)))
-			}
+			// Several candidates a round, several rounds: another program
+			// may take a freed inode number first, and folders are spread
+			// over the disk.
+			const rounds, victims, tries = 20, 8, 300
 			newName, oldName := "", ""
-			for i := range 20000 {
-				n := filepath.Join(p.a, fmt.Sprintf("new %d", i))
-				if folder {
-					require.NoError(t, os.Mkdir(n, 0o755))
-				} else {
-					require.NoError(t, os.WriteFile(n, []byte("brand new"), 0o644))
+			for round := 0; round < rounds && newName == ""; round++ {
+				for i := range victims {
+					require.NoError(t, os.WriteFile(filepath.Join(p.a, fmt.Sprintf("old %d-%d.txt", round, i)), []byte("old"), 0o644))
 				}
-				if name, ok := byIno[inode(t, n)]; ok {
-					newName, oldName = filepath.Base(n), name
-					break
+				p.run()
+				byIno := map[uint64]string{}
+				for i := range victims {
+					name := fmt.Sprintf("old %d-%d.txt", round, i)
+					require.Equal(t, "old", readString(t, filepath.Join(p.b, name)))
+					byIno[inode(t, filepath.Join(p.a, name))] = name
+				}
+				for _, name := range byIno {
+					require.NoError(t, os.Remove(filepath.Join(p.a, name)))
+				}
+				for i := range tries {
+					n := filepath.Join(p.a, fmt.Sprintf("new %d-%d", round, i))
+					if folder {
+						require.NoError(t, os.Mkdir(n, 0o755))
+					} else {
+						require.NoError(t, os.WriteFile(n, []byte("brand new"), 0o644))
+					}
+					if name, ok := byIno[inode(t, n)]; ok {
+						newName, oldName = filepath.Base(n), name
+						break
+					}
 				}
 			}
-			require.NotEmpty(t, newName, "no new item reused a freed inode number within 20000 tries: the test needs ext4 or XFS")
+			require.NotEmpty(t, newName, "no new item reused a freed inode number: the test needs ext4 or XFS")
 			if folder {
 				require.NoError(t, os.WriteFile(filepath.Join(p.a, newName, "inside.txt"), []byte("inside"), 0o644))
 			}

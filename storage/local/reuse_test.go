@@ -20,21 +20,31 @@ func inodeOf(t *testing.T, p string) uint64 {
 	return fi.Sys().(*syscall.Stat_t).Ino
 }
 
-// reuseInode makes items in dir with mk (named "new 0", "new 1", …) until
-// one gets one of the inode numbers inos, and returns its name and that
-// number. File systems such as ext4 hand a freed inode number out again at
-// once; other programs on the machine may take it first, hence several
-// candidates and a bounded loop.
-func reuseInode(t *testing.T, dir string, inos map[uint64]bool, mk func(p string) error) (string, uint64) {
+// reuseInode deletes items and makes new ones until a new one gets a
+// freed inode number. File systems such as ext4 hand a freed inode number
+// out again at once, but not always to the next folder (folders are spread
+// over the disk) and another program may take it first: so each round
+// frees several (victims makes them and returns them by inode number; it
+// is called with the round's number) and makes a bounded number of new
+// items with mk, in rounds. It returns the new item's name and the freed
+// inode number it got.
+func reuseInode(t *testing.T, dir string, victims func(round int) map[uint64]string, mk func(p string) error) (string, uint64) {
 	t.Helper()
-	for i := range 20000 {
-		name := fmt.Sprintf("new %d", i)
-		require.NoError(t, mk(filepath.Join(dir, name)))
-		if ino := inodeOf(t, filepath.Join(dir, name)); inos[ino] {
-			return name, ino
+	const rounds, tries = 20, 300
+	for round := range rounds {
+		freed := victims(round)
+		for _, rel := range freed {
+			require.NoError(t, os.Remove(filepath.Join(dir, rel)))
+		}
+		for i := range tries {
+			name := fmt.Sprintf("new %d-%d", round, i)
+			require.NoError(t, mk(filepath.Join(dir, name)))
+			if ino := inodeOf(t, filepath.Join(dir, name)); freed[ino] != "" {
+				return name, ino
+			}
 		}
 	}
-	t.Fatalf("no new item reused one of the %d freed inode numbers within 20000 tries: this test needs a file system that reuses inode numbers (ext4, XFS)", len(inos))
+	t.Fatalf("no new item reused a freed inode number in %d rounds of %d: this test needs a file system that reuses inode numbers (ext4, XFS)", rounds, tries)
 	return "", 0
 }
 
@@ -54,28 +64,26 @@ func TestReusedInodeGetsNewID(t *testing.T) {
 				t.Run(m.name+"/"+kind.name+"/"+madeBy, func(t *testing.T) {
 					ctx := context.Background()
 					s, dir := newStorage(t, m.opts...)
-					const victims = 8
 					byIno := map[uint64]storage.Entry{}
-					inos := map[uint64]bool{}
-					for i := range victims {
-						vn := fmt.Sprintf("old %d.txt", i)
-						var e storage.Entry
-						if madeBy == "person" {
-							require.NoError(t, os.WriteFile(filepath.Join(dir, vn), []byte("old"), 0o644))
-							var err error
-							e, err = s.Stat(ctx, vn)
-							require.NoError(t, err)
-						} else {
-							e = put(t, s, root(t, s), vn, "old")
+					name, ino := reuseInode(t, dir, func(round int) map[uint64]string {
+						freed := map[uint64]string{}
+						for i := range 8 {
+							vn := fmt.Sprintf("old %d-%d.txt", round, i)
+							var e storage.Entry
+							if madeBy == "person" {
+								require.NoError(t, os.WriteFile(filepath.Join(dir, vn), []byte("old"), 0o644))
+								var err error
+								e, err = s.Stat(ctx, vn)
+								require.NoError(t, err)
+							} else {
+								e = put(t, s, root(t, s), vn, "old")
+							}
+							ino := inodeOf(t, filepath.Join(dir, vn))
+							byIno[ino], freed[ino] = e, vn
 						}
-						ino := inodeOf(t, filepath.Join(dir, vn))
-						byIno[ino], inos[ino] = e, true
-					}
-					require.Len(t, list(t, s), victims) // the index (if any) has seen them
-					for _, e := range byIno {
-						require.NoError(t, os.Remove(filepath.Join(dir, e.Path)))
-					}
-					name, ino := reuseInode(t, dir, inos, kind.mk)
+						require.Contains(t, list(t, s), fmt.Sprintf("old %d-0.txt", round)) // the index (if any) has seen them
+						return freed
+					}, kind.mk)
 					old := byIno[ino]
 
 					n, err := s.Stat(ctx, name)

@@ -122,8 +122,9 @@ func (s *Storage) walkFrom(ctx context.Context, dir, dirID string, fn func(rel s
 
 // StatID returns the item with ID id as it is now (storage.IDStater): at
 // the path where this Storage last saw it when it is still there, else
-// wherever a walk of the tree finds it. Items in the recycle bin, deleted
-// ones and ones moved out of the root give storage.ErrNotFound.
+// wherever a walk of the tree finds it (so confirming that an item is gone
+// costs a walk of the tree). Items in the recycle bin, deleted ones and
+// ones moved out of the root give storage.ErrNotFound.
 func (s *Storage) StatID(ctx context.Context, id string) (storage.Entry, error) {
 	if id == "" {
 		return storage.Entry{}, storage.NewError("stat", "", storage.ErrNotFound, errors.New("empty ID"))
@@ -374,6 +375,7 @@ func (s *Storage) locate(ctx context.Context, op string, e storage.Entry, want b
 	found := ""
 	ok := false
 	werr := s.walk(ctx, func(r string, _ fs.FileInfo, id, _ string) bool {
+		s.remember(id, r) // later lookups of other moved items start there
 		if id == e.ID {
 			found, ok = r, true
 			return false

@@ -202,6 +202,13 @@ func (b *broken) Changes(ctx context.Context, cursor string) ([]storage.Change, 
 	return ch, next, err
 }
 
+func (b *broken) ResumeUpload(ctx context.Context, st storage.UploadState, r io.Reader, opt storage.PutOptions) (storage.Entry, error) {
+	if b.fault == "resume-truncates" {
+		r = &exactly{r: r, n: st.Size - st.Offset}
+	}
+	return b.Storage.ResumeUpload(ctx, st, r, opt)
+}
+
 func (b *broken) StatID(ctx context.Context, id string) (storage.Entry, error) {
 	switch b.fault {
 	case "statid-finds-trashed":
@@ -289,6 +296,7 @@ var faults = []struct {
 	{"statid-ignores-root", "IDStater/OutsideRoot"},
 	{"listunder-prefix", "SubtreeLister/Exact"},
 	{"listunder-missing-empty", "SubtreeLister/Missing"},
+	{"resume-truncates", "ResumableUpload/TornSource"},
 }
 
 // newBroken makes the Storage under test: a Sub of a memory tree (so that

@@ -79,6 +79,7 @@ var groups = []group{
 	}},
 	{"ResumableUpload", []check{
 		{"Resume", checkResume},
+		{"TornSource", checkResumeTorn},
 	}},
 	{"RangeOpener", []check{
 		{"OpenAt", checkOpenAt},

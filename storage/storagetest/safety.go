@@ -377,3 +377,49 @@ func checkListUnderMissing(t *testing.T, s *suite) {
 		t.Error(err)
 	}
 }
+
+// checkResumeTorn: ResumeUpload of a source that yields fewer bytes than
+// the rest of the file, more, or fails after exactly the rest commits
+// nothing.
+func checkResumeTorn(t *testing.T, s *suite) {
+	ru, ok := s.s.(storage.ResumableUploader)
+	if !ok {
+		logNA(t, "not implemented: the Storage is no storage.ResumableUploader")
+		return
+	}
+	c := s.tornChunk(t)
+	if c == 0 {
+		logNA(t, "no chunked upload can be forced within Opt.MaxFileSize")
+		return
+	}
+	d := s.workDir(t, "resume torn")
+	n := 3*c + c/2
+	data := content("resume torn", int(n+c))
+	cases := []struct {
+		what string
+		r    func(off int64) io.Reader
+	}{
+		{"fewer bytes than the rest", func(off int64) io.Reader { return bytes.NewReader(data[off : n-1]) }},
+		{"more bytes than the rest", func(off int64) io.Reader { return bytes.NewReader(data[off:]) }},
+		{"an error after exactly the rest", func(off int64) io.Reader { return &failingReader{data: data[off:n], err: errBroken} }},
+	}
+	for i, tc := range cases {
+		name := fmt.Sprintf("big-%d.bin", i)
+		var saved []storage.UploadState
+		_, err := s.s.Put(s.ctx, d, name, bytes.NewReader(data[:n]), n, storage.PutOptions{OnUploadState: func(st storage.UploadState) error {
+			saved = append(saved, st)
+			return errStop
+		}})
+		if err == nil || len(saved) != 1 {
+			t.Fatalf("an interrupted Put gave %v after %d upload states, want an error after 1", err, len(saved))
+		}
+		st := saved[0]
+		s.within(t, "ResumeUpload of a torn source", func(ctx context.Context) {
+			_, err = ru.ResumeUpload(ctx, st, tc.r(st.Offset), storage.PutOptions{})
+		})
+		if err == nil {
+			t.Errorf("ResumeUpload of %q (%d of %d bytes confirmed) with a reader of %s succeeded", name, st.Offset, n, tc.what)
+		}
+		s.wantNotFound(t, join(d.Path, name))
+	}
+}

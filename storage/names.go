@@ -61,6 +61,11 @@ type NameRules struct {
 	// NoLeadingSpace, NoTrailingSpace and NoTrailingPeriod forbid names that
 	// start with a space, end with a space, or end with a period.
 	NoLeadingSpace, NoTrailingSpace, NoTrailingPeriod bool
+	// AllowInvalidUTF8 accepts names that are not valid UTF-8: any byte
+	// string without '/' and NUL, as Linux file systems store them. Map then
+	// keeps such bytes as they are. Lengths count each invalid byte as one
+	// character.
+	AllowInvalidUTF8 bool
 	// MaxNameLength is the longest name in characters (0: no limit).
 	MaxNameLength int
 	// MaxPathLength is the longest path below the root in characters,
@@ -154,7 +159,7 @@ func (r NameRules) Validate(name string) error {
 		return InvalidName(name, "empty name")
 	case name == "." || name == "..":
 		return InvalidName(name, "relative path element")
-	case !utf8.ValidString(name):
+	case !r.AllowInvalidUTF8 && !utf8.ValidString(name):
 		return InvalidName(name, "not valid UTF-8")
 	}
 	for _, c := range name {
@@ -226,7 +231,8 @@ func (r NameRules) ValidatePath(p string) error {
 // of printable, non-space characters other than '.' falls back to "_" (and,
 // should that be invalid too, to "-" or "x"). Map
 //
-//   - replaces each byte of invalid UTF-8 with the replacement;
+//   - replaces each byte of invalid UTF-8 with the replacement (unless
+//     AllowInvalidUTF8 is set);
 //   - brings the name into the rules' normal form (NFC or NFD);
 //   - replaces each invalid character ('/', NUL, InvalidChars, and control
 //     characters when they are forbidden) with the replacement;
@@ -402,7 +408,7 @@ func (r NameRules) mapWith(name, rep string) string {
 // not undo earlier ones for ordinary rule sets. mapWith repeats it for the
 // rest.
 func (r NameRules) mapPass(s, rep string) string {
-	if !utf8.ValidString(s) {
+	if !r.AllowInvalidUTF8 && !utf8.ValidString(s) {
 		var b strings.Builder
 		for i := 0; i < len(s); {
 			c, n := utf8.DecodeRuneInString(s[i:])
@@ -468,12 +474,14 @@ func (r NameRules) replaceInvalidRunes(s, rep string) string {
 		return s
 	}
 	var b strings.Builder
-	for _, c := range s {
+	for i := 0; i < len(s); {
+		c, n := utf8.DecodeRuneInString(s[i:])
 		if r.invalidRune(c) {
 			b.WriteString(rep)
 		} else {
-			b.WriteRune(c)
+			b.WriteString(s[i : i+n]) // keeps bytes of invalid UTF-8 as they are
 		}
+		i += n
 	}
 	return b.String()
 }

@@ -8,13 +8,21 @@
 // # Paths and confinement
 //
 // Paths are slash-separated and relative to the root. Every access goes
-// through an [os.Root], so nothing outside the root is ever read or
-// written: paths with "..", absolute paths and NUL are refused with
+// through an [os.Root], so no path leads out of the root (but see hard
+// links below): paths with "..", absolute paths and NUL are refused with
 // storage.ErrInvalidName, and a symbolic link leading out of the root gives
 // storage.ErrPermissionDenied. Symbolic links are not items of the tree:
 // List neither reports them nor descends into them, and Stat or Open of a
 // path naming one gives storage.ErrNotFound (a link loop too). Special files
 // (FIFOs, sockets, devices) are skipped the same way.
+//
+// Hard links are followed: a file inside the root that is a hard link to a
+// file elsewhere is an ordinary file of the tree, and its content is read
+// and synced like any other (a hard link cannot be told from the original).
+// A local user who can create files in the root and read a file elsewhere
+// on the same file system can therefore expose that file by linking it into
+// the root. Keep the root writable only by people trusted with what the
+// sync sends out, or on a file system of its own.
 //
 // # IDs and Versions
 //
@@ -29,12 +37,25 @@
 //     (copied by cp -a or rsync -X, or a file moved between file systems) is
 //     ignored, so copies never share an ID.
 //   - Items without the attribute (made by people or other programs) have
-//     the inode-based ID "i<inode>" ("i<device>-<inode>" on another file
-//     system mounted below the root).
+//     an identity-based ID: "i<inode>" ("i<device>-<inode>" on another file
+//     system mounted below the root), then "-b<birth time>" where the file
+//     system keeps birth times (statx; ext4, XFS, Btrfs, tmpfs), then "-d"
+//     for folders. File systems hand a freed inode number to the next new
+//     item at once (ext4 does), so the inode number alone would make a new
+//     file or folder look like a deleted file renamed; the birth time tells
+//     them apart, and a folder never takes a file's identity. Where no
+//     birth time is kept (some network file systems) a file deleted and a
+//     new file that reuses its inode number can still be taken for one.
 //   - Where extended attributes are unavailable (or WithoutXattrs is given)
-//     IDs are inode-based and a small persistent index in the hidden folder
-//     MetaDir maps the current inode of an updated file to its first ID.
-//     List prunes the index of inodes that are gone.
+//     IDs are identity-based and a small persistent index in the hidden
+//     folder MetaDir maps the identity of an updated file to its first ID.
+//     List prunes the index of identities that are gone.
+//
+// An item found at a path is only taken for the item of a given ID when its
+// identity says so; otherwise the item is looked up by ID (a walk of the
+// tree), and a missing one gives storage.ErrNotFound. StatID
+// (storage.IDStater) does this, looking first where the item was last
+// seen; ListUnder (storage.SubtreeLister) walks one folder.
 //
 // An editor that saves by writing a new file and renaming it over the old
 // one gives the file a new inode, hence a new ID: the engine sees a delete
@@ -42,9 +63,16 @@
 // second and later paths the derived ID "<id>@<n>".
 //
 // A file's Version is built from its size, modification time, inode number
-// and inode change time; a folder's from its modification time, inode
-// number and change time. It changes whenever the item changes, and also on
-// renames and permission changes.
+// and birth time; a folder's from its modification time, inode number and
+// birth time. Renames, moves and permission changes keep it (the inode
+// change time is deliberately left out), so a rename never looks like an
+// edit. An edit that leaves both size and modification time as they were
+// (a program that restores the modification time) is not seen.
+//
+// Delete and Move are not conditional (Features.ConditionalDelete and
+// ConditionalMove are false): a file system offers no atomic "delete or
+// rename only if unchanged", so callers confirm an item with a fresh Stat
+// right before destroying it.
 //
 // # Writes
 //
@@ -79,13 +107,15 @@
 // # Names
 //
 // By default the rules of Linux file systems apply: only "/" and NUL are
-// invalid, names are case-sensitive and at most 255 bytes (MaxNameBytes;
-// NameRules counts characters, so the byte limit is checked on top and
-// reported as a *storage.InvalidNameError). WithWindowsNames applies the
-// rules of shares served by Windows. The names of the recycle bin and the
-// metadata folder are reserved, and so is the TempPrefix prefix.
+// invalid, so any other byte string is a name, including ones that are not
+// valid UTF-8 (NameRules.AllowInvalidUTF8); names are case-sensitive and at
+// most 255 bytes (MaxNameBytes; NameRules counts characters, so the byte
+// limit is checked on top and reported as a *storage.InvalidNameError).
+// WithWindowsNames applies the rules of shares served by Windows (valid
+// UTF-8 only). The names of the recycle bin and the metadata folder are
+// reserved, and so is the TempPrefix prefix.
 //
-// The package runs on Unix-like systems; extended-attribute IDs and
-// renameat2 are used on Linux, the inode index elsewhere. On other systems
+// The package runs on Unix-like systems; extended-attribute IDs, birth
+// times and renameat2 are used on Linux, the inode index elsewhere. On other systems
 // New fails with storage.ErrUnsupported.
 package local

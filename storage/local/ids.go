@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,12 +37,13 @@ func (s *Storage) initIdentity() error {
 	if err := s.loadIndex(); err != nil {
 		return err
 	}
+	f, err := s.root.Open(".")
+	if err != nil {
+		return storage.NewError("open", "", errKind(err), err)
+	}
+	defer f.Close()
+	fi = withStamp(fi, birthStamp(f))
 	if s.xattr {
-		f, err := s.root.Open(".")
-		if err != nil {
-			return storage.NewError("open", "", errKind(err), err)
-		}
-		defer f.Close()
 		v, err := getXattr(f)
 		switch {
 		case errors.Is(err, errAttrUnsupported):
@@ -63,6 +65,61 @@ func (s *Storage) initIdentity() error {
 	}
 	s.rootID = s.idOf(nil, fi)
 	return nil
+}
+
+// itemInfo is the FileInfo of an item together with its birth stamp (see
+// birthStamp), which tells its inode from earlier ones of the same number.
+type itemInfo struct {
+	fs.FileInfo
+	stamp string
+}
+
+// withStamp attaches stamp to fi.
+func withStamp(fi fs.FileInfo, stamp string) fs.FileInfo {
+	if fi == nil {
+		return nil
+	}
+	return &itemInfo{FileInfo: unwrapInfo(fi), stamp: stamp}
+}
+
+// unwrapInfo returns the FileInfo the os package made.
+func unwrapInfo(fi fs.FileInfo) fs.FileInfo {
+	if ii, ok := fi.(*itemInfo); ok {
+		return ii.FileInfo
+	}
+	return fi
+}
+
+// stampOf returns fi's birth stamp ("" when unknown).
+func stampOf(fi fs.FileInfo) string {
+	if ii, ok := fi.(*itemInfo); ok {
+		return ii.stamp
+	}
+	return ""
+}
+
+// sameFile is os.SameFile for FileInfos that may carry a stamp.
+func sameFile(a, b fs.FileInfo) bool {
+	return os.SameFile(unwrapInfo(a), unwrapInfo(b))
+}
+
+// identityKey names one item for its whole life: its inode (inodeKey),
+// its birth stamp where the file system keeps birth times, and whether it
+// is a folder. File systems reuse a freed inode number at once (ext4 does),
+// so the inode number alone would give a new item a deleted one's identity;
+// the birth time tells them apart, and the kind keeps a folder from ever
+// taking a file's identity. Where birth times are not kept (some network
+// file systems) the key is the inode number and kind only.
+func (s *Storage) identityKey(fi fs.FileInfo) string {
+	dev, ino, _, _ := fileKey(fi)
+	k := s.inodeKey(dev, ino)
+	if st := stampOf(fi); st != "" {
+		k += "-b" + st
+	}
+	if fi.IsDir() {
+		k += "-d"
+	}
+	return k
 }
 
 // attrValue is what the ID attribute holds: the ID and the inode it was
@@ -91,8 +148,8 @@ func validAttr(v string, ino uint64) bool { _, ok := parseAttr(v, ino); return o
 // idOf returns the ID of the item open as f (nil when it could not be
 // opened) with file info fi.
 func (s *Storage) idOf(f *os.File, fi fs.FileInfo) string {
-	dev, ino, _, _ := fileKey(fi)
-	key := s.inodeKey(dev, ino)
+	_, ino, _, _ := fileKey(fi)
+	key := s.identityKey(fi)
 	if s.xattr && f != nil {
 		if v, err := getXattr(f); err == nil {
 			if id, ok := parseAttr(v, ino); ok {
@@ -125,8 +182,8 @@ func isInodeID(id string) bool { return strings.HasPrefix(id, "i") }
 // An empty id asks for a new identity: the inode-based one, or a random one
 // when an update carried that inode number's ID onto another inode.
 func (s *Storage) stampID(f *os.File, fi fs.FileInfo, id string) error {
-	dev, ino, _, _ := fileKey(fi)
-	key := s.inodeKey(dev, ino)
+	_, ino, _, _ := fileKey(fi)
+	key := s.identityKey(fi)
 	if id != "" && id != key && isInodeID(id) {
 		if err := s.updateIndex(func(_ map[string]string, carried map[string]bool) bool {
 			if carried[id] {
@@ -186,6 +243,7 @@ func (s *Storage) openItem(rel string) (f *os.File, fi fs.FileInfo, id string, e
 		}
 		f, err := s.root.OpenFile(osPath(rel), os.O_RDONLY|openNoBlock, 0)
 		if errors.Is(err, fs.ErrPermission) {
+			lfi = withStamp(lfi, s.stampAt(rel))
 			return nil, lfi, s.idOf(nil, lfi), nil
 		}
 		if err != nil {
@@ -200,9 +258,29 @@ func (s *Storage) openItem(rel string) (f *os.File, fi fs.FileInfo, id string, e
 			f.Close()
 			continue // replaced between the two looks: look again
 		}
+		fi = withStamp(fi, birthStamp(f))
 		return f, fi, s.idOf(f, fi), nil
 	}
 	return nil, nil, "", errRaced
+}
+
+// stampAt returns the birth stamp of the item at rel without opening it
+// ("" when unknown).
+func (s *Storage) stampAt(rel string) string {
+	if rel == "" {
+		d, err := s.root.Open(".")
+		if err != nil {
+			return ""
+		}
+		defer d.Close()
+		return birthStamp(d)
+	}
+	d, err := s.root.Open(osPath(parentOf(rel)))
+	if err != nil {
+		return ""
+	}
+	defer d.Close()
+	return birthStampAt(d, path.Base(rel))
 }
 
 // identify is openItem without keeping the file open.

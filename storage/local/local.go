@@ -108,6 +108,7 @@ type Storage struct {
 	hash    map[string]hashEntry // by ID
 	index   map[string]string    // inode key → ID (index mode only)
 	carried map[string]bool      // inode-based IDs now held by another inode
+	paths   map[string]string    // ID → where it was last seen (a hint for StatID)
 }
 
 type hashEntry struct {
@@ -116,11 +117,13 @@ type hashEntry struct {
 }
 
 var (
-	_ storage.Storage     = (*Storage)(nil)
-	_ storage.Watcher     = (*Storage)(nil)
-	_ storage.Hasher      = (*Storage)(nil)
-	_ storage.RangeOpener = (*Storage)(nil)
-	_ storage.Copier      = (*Storage)(nil)
+	_ storage.Storage       = (*Storage)(nil)
+	_ storage.Watcher       = (*Storage)(nil)
+	_ storage.Hasher        = (*Storage)(nil)
+	_ storage.RangeOpener   = (*Storage)(nil)
+	_ storage.Copier        = (*Storage)(nil)
+	_ storage.IDStater      = (*Storage)(nil)
+	_ storage.SubtreeLister = (*Storage)(nil)
 )
 
 // New opens the existing directory root as a Storage. It fails with an error
@@ -201,6 +204,8 @@ func nameRules(cfg config) storage.NameRules {
 		MaxNameLength:    MaxNameBytes,
 		ReservedNames:    reserved,
 		ReservedPrefixes: []string{TempPrefix},
+		// Linux file systems take any bytes but '/' and NUL.
+		AllowInvalidUTF8: !cfg.windowsNames,
 	}
 	if cfg.windowsNames {
 		r.InvalidChars = `<>:"\|?*`
@@ -385,16 +390,20 @@ func (s *Storage) inodeKey(dev, ino uint64) string {
 }
 
 // version returns the Version token for fi: size, modification time,
-// inode number and inode change time for files; the same without the size
-// for folders. The change time moves on renames, permission and attribute
-// changes too, so a Version may change when the content did not.
+// inode number and birth stamp for files; the same without the size for
+// folders (whose modification time moves when an item is added, removed or
+// renamed inside). A rename, a move or a change of permissions keeps the
+// Version; so does an edit that restores both size and modification time.
 func version(fi fs.FileInfo) string {
-	c := "." + strconv.FormatInt(changeTime(fi), 36)
+	st := ""
+	if b := stampOf(fi); b != "" {
+		st = "." + b
+	}
 	if fi.IsDir() {
 		_, ino, _, _ := fileKey(fi)
-		return "d" + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + "." + strconv.FormatUint(ino, 36) + c
+		return "d" + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + "." + strconv.FormatUint(ino, 36) + st
 	}
-	return contentKey(fi) + c
+	return contentKey(fi) + st
 }
 
 // contentKey identifies a file's content as far as metadata can: size,

@@ -1,6 +1,8 @@
 package local
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/procoresync/procoresync/storage"
@@ -22,10 +24,18 @@ func TestConformance(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			storagetest.Run(t, storagetest.Opt{
 				NewStorage: func(t *testing.T) storage.Storage {
-					s, err := New(t.TempDir(), tt.opts...)
+					// The root is a folder below another, so that items
+					// can be moved out of it.
+					dir := filepath.Join(t.TempDir(), "root")
+					require.NoError(t, os.Mkdir(dir, 0o755))
+					s, err := New(dir, tt.opts...)
 					require.NoError(t, err)
 					t.Cleanup(func() { s.Close() })
 					return s
+				},
+				MoveOut: func(t *testing.T, s storage.Storage, e storage.Entry) {
+					root := s.(*Storage).Root()
+					require.NoError(t, os.Rename(filepath.Join(root, filepath.FromSlash(e.Path)), filepath.Join(filepath.Dir(root), "out "+e.Name())))
 				},
 			})
 		})

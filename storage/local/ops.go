@@ -36,7 +36,25 @@ func (s *Storage) entry(rel string, fi fs.FileInfo, id, parentID string) storage
 			e.Hashes = storage.Hashes{storage.HashSHA256: sum}
 		}
 	}
+	s.remember(id, rel)
 	return e
+}
+
+// maxPaths bounds the memory of where items were last seen.
+const maxPaths = 1 << 20
+
+// remember notes that item id was last seen at rel, so that StatID looks
+// there first.
+func (s *Storage) remember(id, rel string) {
+	if rel == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paths == nil || len(s.paths) >= maxPaths {
+		s.paths = map[string]string{}
+	}
+	s.paths[id] = rel
 }
 
 // List walks the whole tree below the root. Symbolic links, special files,
@@ -50,8 +68,7 @@ func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 		stopped := false
 		err := s.walk(ctx, func(rel string, fi fs.FileInfo, id, parentID string) bool {
 			if !s.xattr {
-				dev, ino, _, _ := fileKey(fi)
-				key := s.inodeKey(dev, ino)
+				key := s.identityKey(fi)
 				live[key] = true
 				if id != key && !strings.Contains(id, "@") {
 					derived[key] = id
@@ -81,8 +98,13 @@ func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 // the second and later paths get the derived ID "<id>@<n>" so that every
 // item walked has its own.
 func (s *Storage) walk(ctx context.Context, fn func(rel string, fi fs.FileInfo, id, parentID string) bool) error {
+	return s.walkFrom(ctx, "", s.rootID, fn)
+}
+
+// walkFrom is walk for the items below folder dir (ID dirID).
+func (s *Storage) walkFrom(ctx context.Context, dir, dirID string, fn func(rel string, fi fs.FileInfo, id, parentID string) bool) error {
 	seen := map[string]int{}
-	_, err := s.walkDir(ctx, "", s.rootID, func(rel string, fi fs.FileInfo, id, parentID string) bool {
+	_, err := s.walkDir(ctx, dir, dirID, func(rel string, fi fs.FileInfo, id, parentID string) bool {
 		if !fi.IsDir() {
 			if _, _, nlink, _ := fileKey(fi); nlink > 1 {
 				if n := seen[id]; n > 0 {
@@ -96,6 +118,54 @@ func (s *Storage) walk(ctx context.Context, fn func(rel string, fi fs.FileInfo, 
 		return fn(rel, fi, id, parentID)
 	})
 	return err
+}
+
+// StatID returns the item with ID id as it is now (storage.IDStater): at
+// the path where this Storage last saw it when it is still there, else
+// wherever a walk of the tree finds it (so confirming that an item is gone
+// costs a walk of the tree). Items in the recycle bin, deleted ones and
+// ones moved out of the root give storage.ErrNotFound.
+func (s *Storage) StatID(ctx context.Context, id string) (storage.Entry, error) {
+	if id == "" {
+		return storage.Entry{}, storage.NewError("stat", "", storage.ErrNotFound, errors.New("empty ID"))
+	}
+	if id == s.rootID {
+		return s.rootEntry("stat")
+	}
+	s.mu.Lock()
+	hint := s.paths[id]
+	s.mu.Unlock()
+	rel, _, fi, fid, err := s.locate(ctx, "stat", storage.Entry{ID: id, Path: hint}, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	return s.entry(rel, fi, fid, s.parentID(rel)), nil
+}
+
+// ListUnder yields every item below folder dir (storage.SubtreeLister),
+// with paths relative to the root, as List does. dir is found by ID when it
+// has moved. A missing dir gives storage.ErrNotFound, a file
+// storage.ErrNotDir. A file with several hard links inside the subtree is
+// numbered as in a walk of the subtree alone.
+func (s *Storage) ListUnder(ctx context.Context, dir storage.Entry) iter.Seq2[storage.Entry, error] {
+	return func(yield func(storage.Entry, error) bool) {
+		rel, id, err := s.locateDir(ctx, "list", dir)
+		if err != nil {
+			yield(storage.Entry{}, err)
+			return
+		}
+		stopped := false
+		err = s.walkFrom(ctx, rel, id, func(r string, fi fs.FileInfo, id, parentID string) bool {
+			if !yield(s.entry(r, fi, id, parentID), nil) {
+				stopped = true
+				return false
+			}
+			return true
+		})
+		if err != nil && !stopped {
+			yield(storage.Entry{}, wrap("list", rel, err))
+		}
+	}
 }
 
 func (s *Storage) walkDir(ctx context.Context, dir, dirID string, fn func(rel string, fi fs.FileInfo, id, parentID string) bool) (bool, error) {
@@ -171,14 +241,24 @@ func (s *Storage) Stat(ctx context.Context, p string) (storage.Entry, error) {
 // rootEntry returns the root's entry, or ErrNotFound once the root folder
 // has been removed.
 func (s *Storage) rootEntry(op string) (storage.Entry, error) {
-	fi, err := s.root.Stat(".")
+	fi, err := s.rootInfo(op)
 	if err != nil {
-		return storage.Entry{}, wrap(op, "", err)
-	}
-	if _, _, nlink, _ := fileKey(fi); nlink == 0 {
-		return storage.Entry{}, storage.NewError(op, "", storage.ErrNotFound, errors.New("the root folder was removed"))
+		return storage.Entry{}, err
 	}
 	return s.entry("", fi, s.rootID, ""), nil
+}
+
+// rootInfo returns the root folder's FileInfo with its birth stamp, or
+// ErrNotFound once the root folder has been removed.
+func (s *Storage) rootInfo(op string) (fs.FileInfo, error) {
+	fi, err := s.root.Stat(".")
+	if err != nil {
+		return nil, wrap(op, "", err)
+	}
+	if _, _, nlink, _ := fileKey(fi); nlink == 0 {
+		return nil, storage.NewError(op, "", storage.ErrNotFound, errors.New("the root folder was removed"))
+	}
+	return withStamp(fi, s.stampAt("")), nil
 }
 
 // lookupErr maps a failed lookup of p.
@@ -257,13 +337,9 @@ func (s *Storage) locate(ctx context.Context, op string, e storage.Entry, want b
 		return "", nil, nil, "", err
 	}
 	if p == "" && (e.ID == "" || e.ID == s.rootID) {
-		re, err := s.rootEntry(op)
+		fi, err := s.rootInfo(op)
 		if err != nil {
 			return "", nil, nil, "", err
-		}
-		fi, err := s.root.Stat(".")
-		if err != nil {
-			return "", nil, nil, "", wrap(op, "", err)
 		}
 		if want {
 			f, err = s.root.Open(".")
@@ -271,7 +347,7 @@ func (s *Storage) locate(ctx context.Context, op string, e storage.Entry, want b
 				return "", nil, nil, "", wrap(op, "", err)
 			}
 		}
-		return "", f, fi, re.ID, nil
+		return "", f, fi, s.rootID, nil
 	}
 	if p != "" {
 		rel = s.resolve(p)
@@ -299,6 +375,7 @@ func (s *Storage) locate(ctx context.Context, op string, e storage.Entry, want b
 	found := ""
 	ok := false
 	werr := s.walk(ctx, func(r string, _ fs.FileInfo, id, _ string) bool {
+		s.remember(id, r) // later lookups of other moved items start there
 		if id == e.ID {
 			found, ok = r, true
 			return false
@@ -516,6 +593,7 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 	if err != nil {
 		return storage.Entry{}, wrap(op, target, err)
 	}
+	tfi = withStamp(tfi, birthStamp(f))
 	if err := s.stampID(f, tfi, id); err != nil {
 		return storage.Entry{}, wrap(op, target, err)
 	}
@@ -547,7 +625,7 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 	if err != nil {
 		return storage.Entry{}, wrap(op, target, err)
 	}
-	if os.SameFile(fi, tfi) { // still the file written here
+	if sameFile(fi, tfi) { // still the file written here
 		s.setHash(nid, fi, sum)
 	}
 	return s.entry(target, fi, nid, pid), nil
@@ -677,7 +755,7 @@ func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string
 	}
 	tfi, err := f.Stat()
 	if err == nil {
-		err = s.stampID(f, tfi, "")
+		err = s.stampID(f, withStamp(tfi, birthStamp(f)), "")
 	}
 	f.Close()
 	if err != nil {
@@ -741,7 +819,7 @@ func (s *Storage) Move(ctx context.Context, e storage.Entry, newParent storage.E
 	}
 	if exists {
 		dfi, err := s.root.Lstat(join(nprel, actual))
-		if err != nil || !os.SameFile(dfi, fi) {
+		if err != nil || !sameFile(dfi, fi) {
 			return storage.Entry{}, storage.NewError("move", target, storage.ErrAlreadyExists, err)
 		}
 		// The same item under another case: a plain rename.
@@ -879,11 +957,11 @@ func (s *Storage) dropHash(id string) {
 // that a new item on a reused inode number does not inherit its ID. keep,
 // when not nil, is an inode that must keep its entry.
 func (s *Storage) forgetInode(gone, keep fs.FileInfo) {
-	dev, ino, nlink, _ := fileKey(gone)
-	if s.xattr || nlink > 1 || (keep != nil && os.SameFile(gone, keep)) {
+	_, _, nlink, _ := fileKey(gone)
+	if s.xattr || nlink > 1 || (keep != nil && sameFile(gone, keep)) {
 		return
 	}
-	key := s.inodeKey(dev, ino)
+	key := s.identityKey(gone)
 	_ = s.updateIndex(func(m map[string]string, _ map[string]bool) bool {
 		if _, ok := m[key]; !ok {
 			return false

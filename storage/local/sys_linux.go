@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -68,4 +69,37 @@ func changeTime(fi fs.FileInfo) int64 {
 		return st.Ctim.Nano()
 	}
 	return 0
+}
+
+// birthStamp returns the birth time of the item open as f (statx
+// STATX_BTIME), base 36 in nanoseconds, or "" where the file system does
+// not keep one. With the inode number it tells an item from an earlier one
+// whose freed inode number the file system gave it.
+func birthStamp(f *os.File) string {
+	st := ""
+	_ = withFd(f, func(fd int) error {
+		st = statxBirth(fd, "", unix.AT_EMPTY_PATH)
+		return nil
+	})
+	return st
+}
+
+// birthStampAt is birthStamp for the item name in the open folder dir,
+// without following a symbolic link.
+func birthStampAt(dir *os.File, name string) string {
+	st := ""
+	_ = withFd(dir, func(fd int) error {
+		st = statxBirth(fd, name, unix.AT_SYMLINK_NOFOLLOW)
+		return nil
+	})
+	return st
+}
+
+func statxBirth(fd int, name string, flags int) string {
+	var stx unix.Statx_t
+	err := unix.Statx(fd, name, flags|unix.AT_STATX_DONT_SYNC, unix.STATX_BTIME|unix.STATX_INO, &stx)
+	if err != nil || stx.Mask&unix.STATX_BTIME == 0 {
+		return ""
+	}
+	return strconv.FormatInt(stx.Btime.Sec*1e9+int64(stx.Btime.Nsec), 36)
 }

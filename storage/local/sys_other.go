@@ -41,3 +41,8 @@ func isNoReplaceUnsupported(err error) bool { return false }
 const openNoBlock = 0
 
 func changeTime(fi fs.FileInfo) int64 { return 0 }
+
+// birthStamp is "": birth times are only read on Linux.
+func birthStamp(f *os.File) string { return "" }
+
+func birthStampAt(dir *os.File, name string) string { return "" }

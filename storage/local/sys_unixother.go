@@ -24,3 +24,8 @@ func setXattr(f *os.File, v string) error { return errAttrUnsupported }
 
 // changeTime is 0: the inode change time is only read on Linux.
 func changeTime(fi fs.FileInfo) int64 { return 0 }
+
+// birthStamp is "": birth times are only read on Linux.
+func birthStamp(f *os.File) string { return "" }
+
+func birthStampAt(dir *os.File, name string) string { return "" }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/procoresync/procoresync/storage"
 )
@@ -30,7 +31,10 @@ type TrashItem struct {
 // trashInfo is the record kept beside each deletion, as
 // <trash>/<deletion ID>.json; the item itself is <trash>/<deletion ID>/<name>.
 type trashInfo struct {
-	Path      string    `json:"path"`
+	Path string `json:"path"`
+	// RawPath holds Path's bytes when Path is not valid UTF-8 (JSON
+	// strings cannot carry such bytes).
+	RawPath   []byte    `json:"raw_path,omitempty"`
 	ItemID    string    `json:"item_id"`
 	IsDir     bool      `json:"is_dir"`
 	DeletedAt time.Time `json:"deleted_at"`
@@ -43,7 +47,11 @@ var errNoTrash = errors.New("the recycle bin is off")
 func (s *Storage) toTrash(rel string, fi fs.FileInfo, id string) error {
 	now := time.Now().UTC()
 	tid := now.Format("20060102T150405.000000000Z") + "-" + newID()[:8]
-	info, err := json.Marshal(trashInfo{Path: rel, ItemID: id, IsDir: fi.IsDir(), DeletedAt: now})
+	rec := trashInfo{Path: rel, ItemID: id, IsDir: fi.IsDir(), DeletedAt: now}
+	if !utf8.ValidString(rel) {
+		rec.RawPath = []byte(rel)
+	}
+	info, err := json.Marshal(rec)
 	if err != nil {
 		return storage.NewError("delete", rel, nil, err)
 	}
@@ -117,6 +125,9 @@ func (s *Storage) trashInfo(tid string) (trashInfo, error) {
 	}
 	if err := json.Unmarshal(b, &info); err != nil {
 		return info, storage.NewError("restore", tid, storage.ErrNotFound, err)
+	}
+	if len(info.RawPath) > 0 {
+		info.Path = string(info.RawPath)
 	}
 	if _, err := cleanPath("restore", info.Path); err != nil || info.Path == "" {
 		return info, storage.NewError("restore", tid, storage.ErrNotFound, errors.New("damaged record"))
@@ -223,8 +234,7 @@ func (s *Storage) walkTrashKeys(live map[string]bool) {
 			if err != nil {
 				continue
 			}
-			dev, ino, _, _ := fileKey(fi)
-			live[s.inodeKey(dev, ino)] = true
+			live[s.identityKey(withStamp(fi, s.stampAt(p)))] = true
 			if fi.IsDir() {
 				walk(p)
 			}

@@ -1,6 +1,8 @@
 package memory_test
 
 import (
+	"context"
+	"sync"
 	"testing"
 
 	"github.com/procoresync/procoresync/storage"
@@ -43,6 +45,7 @@ func TestConformance(t *testing.T) {
 		{"Bare", []memory.Option{memory.WithVersionHistory(false), memory.WithRecycleBin(false), memory.WithHashes()}},
 		{"Chunked", []memory.Option{memory.WithChunking(4096, 1024), memory.WithMaxFileSize(1 << 20)}},
 		{"Albums", []memory.Option{memory.WithMaxDepth(1), memory.CaseInsensitive()}},
+		{"NoIfMatch", []memory.Option{memory.WithConditionalDeleteMove(false)}},
 	}
 	for _, c := range configs {
 		t.Run(c.name, func(t *testing.T) {
@@ -55,7 +58,17 @@ func TestConformance(t *testing.T) {
 }
 
 func TestConformanceSub(t *testing.T) {
+	var parents sync.Map // *memory.Storage (Sub) → *memory.Storage (its parent)
 	storagetest.Run(t, storagetest.Opt{
+		MoveOut: func(t *testing.T, s storage.Storage, e storage.Entry) {
+			p, ok := parents.Load(s)
+			if !ok {
+				t.Fatal("no parent storage")
+			}
+			if _, err := p.(*memory.Storage).Move(context.Background(), storage.Entry{ID: e.ID}, storage.Entry{}, "moved out "+e.ID); err != nil {
+				t.Fatalf("moving %q out of the root: %v", e.Path, err)
+			}
+		},
 		NewStorage: func(t *testing.T) storage.Storage {
 			parent := memory.New()
 			if _, err := parent.WriteFile("outside.txt", []byte("noise")); err != nil {
@@ -65,7 +78,9 @@ func TestConformanceSub(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return parent.Sub(d.ID)
+			sub := parent.Sub(d.ID)
+			parents.Store(sub, parent)
+			return sub
 		},
 		SetChunkSize: setChunk,
 	})

@@ -2,12 +2,14 @@
 // concurrency-safe implementation of the contract and of every optional
 // capability ([storage.ChangeFeed], [storage.Watcher],
 // [storage.ResumableUploader], [storage.RangeOpener], [storage.Copier],
-// [storage.Hasher]), built for tests and benchmarks of code that uses
-// storages.
+// [storage.Hasher], [storage.IDStater], [storage.SubtreeLister]), built for
+// tests and benchmarks of code that uses storages.
 //
 // New makes an empty tree; options choose case-insensitivity and name rules,
-// version history, recycle bin, size and depth limits, hash kinds, the clock
-// and chunked-upload sizes. Sub gives a Storage rooted at a folder of the
+// version history, recycle bin, size and depth limits, hash kinds, the clock,
+// chunked-upload sizes, and whether Delete and Move check the Version they
+// are given (as Graph's If-Match does; on by default, off with
+// WithConditionalDeleteMove(false) to act like a service without it). Sub gives a Storage rooted at a folder of the
 // same tree that follows the folder by ID, as real connectors do.
 //
 // For tests it offers fault injection (FailNext, FailAlways, SetLatency,

@@ -31,6 +31,8 @@ const (
 	OpLatestCursor Op = "LatestCursor"
 	OpChanges      Op = "Changes"
 	OpWatch        Op = "Watch"
+	OpStatID       Op = "StatID"
+	OpListUnder    Op = "ListUnder"
 )
 
 // failRule fails one call (the countdown-th from when it was set) or every

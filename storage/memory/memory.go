@@ -33,6 +33,8 @@ var (
 	_ storage.RangeOpener       = (*Storage)(nil)
 	_ storage.Copier            = (*Storage)(nil)
 	_ storage.Hasher            = (*Storage)(nil)
+	_ storage.IDStater          = (*Storage)(nil)
+	_ storage.SubtreeLister     = (*Storage)(nil)
 )
 
 // New returns an empty Storage: a tree holding just its root folder.
@@ -95,15 +97,17 @@ func (s *Storage) root(op string) (*node, error) {
 func (s *Storage) Features() storage.Features {
 	c := s.t.cfg
 	return storage.Features{
-		Hashes:           append([]storage.HashKind(nil), c.hashes...),
-		Names:            c.rules,
-		MaxFileSize:      c.maxFileSize,
-		MaxDepth:         c.maxDepth,
-		VersionHistory:   c.versionHistory,
-		RecycleBin:       c.recycleBin,
-		ConditionalPut:   true,
-		SetModTime:       true,
-		ModTimePrecision: c.precision,
+		Hashes:            append([]storage.HashKind(nil), c.hashes...),
+		Names:             c.rules,
+		MaxFileSize:       c.maxFileSize,
+		MaxDepth:          c.maxDepth,
+		VersionHistory:    c.versionHistory,
+		RecycleBin:        c.recycleBin,
+		ConditionalPut:    true,
+		ConditionalDelete: !c.noConditional,
+		ConditionalMove:   !c.noConditional,
+		SetModTime:        true,
+		ModTimePrecision:  c.precision,
 		Upload: storage.UploadConstraints{
 			ChunkThreshold: s.t.chunkThreshold.Load(),
 			MinChunk:       1,
@@ -277,7 +281,10 @@ func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string
 
 // Move renames e and/or moves it into newParent, keeping its ID. The
 // item's Version changes. Moving a folder into itself or below itself, or
-// moving the root, gives an error matching storage.ErrUnsupported.
+// moving the root, gives an error matching storage.ErrUnsupported. Unless
+// WithConditionalDeleteMove(false) was given, an e.Version that is not
+// empty and not the item's current Version gives
+// storage.ErrPreconditionFailed and nothing moves.
 func (s *Storage) Move(ctx context.Context, e, newParent storage.Entry, newName string) (storage.Entry, error) {
 	if err := s.f.before(ctx, OpMove); err != nil {
 		return storage.Entry{}, err
@@ -295,6 +302,9 @@ func (s *Storage) Move(ctx context.Context, e, newParent storage.Entry, newName 
 	if n == root {
 		return storage.Entry{}, errorf("move", "", storage.ErrUnsupported, "%v", errRoot)
 	}
+	if err := s.checkVersion("move", n, p, e.Version); err != nil {
+		return storage.Entry{}, err
+	}
 	pn, pp, err := s.t.lookupDir("move", root, newParent)
 	if err != nil {
 		return storage.Entry{}, err
@@ -308,6 +318,10 @@ func (s *Storage) Move(ctx context.Context, e, newParent storage.Entry, newName 
 
 // Delete removes e and everything below it, into the recycle bin when it is
 // on. Deleting the root gives an error matching storage.ErrPermissionDenied.
+// Unless WithConditionalDeleteMove(false) was given, an e.Version that is
+// not empty and not the item's current Version gives
+// storage.ErrPreconditionFailed and nothing is deleted (for a folder, its
+// own Version: what was added inside does not change it).
 func (s *Storage) Delete(ctx context.Context, e storage.Entry) error {
 	if err := s.f.before(ctx, OpDelete); err != nil {
 		return err
@@ -318,15 +332,97 @@ func (s *Storage) Delete(ctx context.Context, e storage.Entry) error {
 	if err != nil {
 		return err
 	}
-	n, _, err := s.t.lookup("delete", root, e)
+	n, p, err := s.t.lookup("delete", root, e)
 	if err != nil {
 		return err
 	}
 	if n == root {
 		return errorf("delete", "", storage.ErrPermissionDenied, "%v", errRoot)
 	}
+	if err := s.checkVersion("delete", n, p, e.Version); err != nil {
+		return err
+	}
 	s.t.remove(n)
 	return nil
+}
+
+// checkVersion refuses to act on n when version is set, conditional
+// deletes and moves are on, and n has another Version. Caller holds mu.
+func (s *Storage) checkVersion(op string, n *node, p, version string) error {
+	if version == "" || s.t.cfg.noConditional || version == n.version {
+		return nil
+	}
+	return errorf(op, p, storage.ErrPreconditionFailed, "the item changed: Version %s, not %s", n.version, version)
+}
+
+// StatID returns the item with ID id as it is now, with its path below
+// this Storage's root. An item that was deleted (it may be in the recycle
+// bin) or now lies outside the root gives storage.ErrNotFound.
+func (s *Storage) StatID(ctx context.Context, id string) (storage.Entry, error) {
+	if err := s.f.before(ctx, OpStatID); err != nil {
+		return storage.Entry{}, err
+	}
+	if id == "" {
+		return storage.Entry{}, errorf("stat", "", storage.ErrNotFound, "empty ID")
+	}
+	s.t.mu.RLock()
+	defer s.t.mu.RUnlock()
+	root, err := s.root("stat")
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	n, p, err := s.t.lookup("stat", root, storage.Entry{ID: id})
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	return s.t.entry(n, p, root), nil
+}
+
+// ListUnder yields every item below folder dir (found by ID, or by path
+// when the ID is empty), with paths relative to the root, in the manner of
+// List. A missing dir gives storage.ErrNotFound; a file storage.ErrNotDir.
+func (s *Storage) ListUnder(ctx context.Context, dir storage.Entry) iter.Seq2[storage.Entry, error] {
+	return func(yield func(storage.Entry, error) bool) {
+		if err := s.f.before(ctx, OpListUnder); err != nil {
+			yield(storage.Entry{}, err)
+			return
+		}
+		s.t.mu.RLock()
+		var out []storage.Entry
+		root, err := s.root("list")
+		var d *node
+		var dp string
+		if err == nil {
+			d, dp, err = s.t.lookupDir("list", root, dir)
+		}
+		if err == nil {
+			var walk func(n *node, p string)
+			walk = func(n *node, p string) {
+				for _, c := range n.children {
+					cp := join(p, c.name)
+					out = append(out, s.t.entry(c, cp, root))
+					if c.isDir() {
+						walk(c, cp)
+					}
+				}
+			}
+			walk(d, dp)
+		}
+		s.t.mu.RUnlock()
+		if err != nil {
+			yield(storage.Entry{}, err)
+			return
+		}
+		for _, e := range out {
+			if err := ctx.Err(); err != nil {
+				yield(storage.Entry{}, err)
+				return
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
 }
 
 // Copy copies file e into newParent as newName. The copy shares the

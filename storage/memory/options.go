@@ -21,6 +21,7 @@ type config struct {
 	chunkSize      int64
 	logSize        int
 	sessionTTL     time.Duration
+	noConditional  bool
 }
 
 func defaultConfig() config {
@@ -146,4 +147,14 @@ func WithUploadSessionTTL(d time.Duration) Option {
 			c.sessionTTL = d
 		}
 	}
+}
+
+// WithConditionalDeleteMove turns the Version checks of Delete and Move on
+// (the default) or off. When on, Features reports ConditionalDelete and
+// ConditionalMove and an Entry whose Version is not the item's current one
+// is refused with storage.ErrPreconditionFailed; when off, Delete and Move
+// act on whatever the item is now, as on a service without If-Match, so
+// that callers can exercise the path where they must re-read first.
+func WithConditionalDeleteMove(on bool) Option {
+	return func(c *config) { c.noConditional = !on }
 }

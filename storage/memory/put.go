@@ -134,9 +134,8 @@ func readAll(p string, r io.Reader, size, limit int64) ([]byte, error) {
 			}
 			return nil, errorf("put", p, nil, "reading content: %w", err)
 		}
-		var one [1]byte
-		if k, _ := io.ReadFull(r, one[:]); k > 0 {
-			return nil, errorf("put", p, nil, "%v", errTooMany)
+		if err := checkEnd(p, r); err != nil {
+			return nil, err
 		}
 		return buf.Bytes(), nil
 	}
@@ -151,6 +150,21 @@ func readAll(p string, r io.Reader, size, limit int64) ([]byte, error) {
 		return nil, errorf("put", p, storage.ErrTooLarge, "larger than %d bytes", limit)
 	}
 	return buf.Bytes(), nil
+}
+
+// checkEnd checks that r, having yielded the declared number of bytes, is
+// at its end: more bytes are a grown source, and an error (rather than
+// io.EOF) means the content cannot be trusted either.
+func checkEnd(p string, r io.Reader) error {
+	var one [1]byte
+	k, err := io.ReadFull(r, one[:])
+	switch {
+	case k > 0:
+		return errorf("put", p, nil, "%v", errTooMany)
+	case err != nil && !errors.Is(err, io.EOF):
+		return errorf("put", p, nil, "reading content after the declared size: %w", err)
+	}
+	return nil
 }
 
 // commit hashes data and writes it as file name in the folder parentID.
@@ -209,9 +223,8 @@ func (s *Storage) upload(ctx context.Context, sess *session, r io.Reader, opt st
 			want = min(want, sess.size-int64(len(sess.buf)))
 		}
 		if want == 0 {
-			var one [1]byte
-			if k, _ := io.ReadFull(r, one[:]); k > 0 {
-				return storage.Entry{}, errorf("put", p, nil, "%v", errTooMany)
+			if err := checkEnd(p, r); err != nil {
+				return storage.Entry{}, err
 			}
 			break
 		}

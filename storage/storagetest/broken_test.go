@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +26,49 @@ const faultEnv = "STORAGETEST_BROKEN_FAULT"
 // optional capabilities).
 type broken struct {
 	*memory.Storage
-	fault string
+	parent *memory.Storage // the tree the broken Storage is a Sub of
+	fault  string
+
+	mu    sync.Mutex
+	first map[string]storage.Entry // StatID's first answer by ID ("statid-stale-path")
+}
+
+// exactly yields at most n bytes of r and then io.EOF, never reading
+// further: what a connector does that reads exactly the declared size.
+type exactly struct {
+	r io.Reader
+	n int64
+}
+
+// hidesLateError passes r on but turns an error after n bytes into io.EOF.
+type hidesLateError struct {
+	r    io.Reader
+	n    int64
+	read int64
+}
+
+func (h *hidesLateError) Read(p []byte) (int, error) {
+	k, err := h.r.Read(p)
+	h.read += int64(k)
+	if h.read >= h.n && err != nil && !errors.Is(err, io.EOF) {
+		err = io.EOF
+	}
+	return k, err
+}
+
+func (e *exactly) Read(p []byte) (int, error) {
+	if e.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.n {
+		p = p[:e.n]
+	}
+	k, err := e.r.Read(p)
+	e.n -= int64(k)
+	if e.n == 0 && err != nil && !errors.Is(err, io.EOF) {
+		err = io.EOF // the error after the last byte goes unnoticed
+	}
+	return k, err
 }
 
 // List omits every item named "many 03.txt" (a listing that loses an item).
@@ -55,6 +98,18 @@ func (b *broken) Stat(ctx context.Context, p string) (storage.Entry, error) {
 
 func (b *broken) Put(ctx context.Context, parent storage.Entry, name string, r io.Reader, size int64, opt storage.PutOptions) (storage.Entry, error) {
 	switch b.fault {
+	case "put-truncates-long":
+		if size >= 0 {
+			r = io.MultiReader(&exactly{r: r, n: size}) // stops at size: extra bytes are never seen
+		}
+	case "put-ignores-error-after-size":
+		if size >= 0 {
+			r = &hidesLateError{r: r, n: size}
+		}
+	case "chunked-truncates":
+		if t := b.Features().Upload.ChunkThreshold; t > 0 && size > t {
+			r = &exactly{r: r, n: size}
+		}
 	case "put-keeps-partial":
 		var buf bytes.Buffer
 		e, err := b.Storage.Put(ctx, parent, name, io.TeeReader(r, &buf), size, opt)
@@ -105,6 +160,9 @@ func (b *broken) MakeDir(ctx context.Context, parent storage.Entry, name string)
 }
 
 func (b *broken) Move(ctx context.Context, e, newParent storage.Entry, newName string) (storage.Entry, error) {
+	if b.fault == "move-ignores-version" {
+		e.Version = ""
+	}
 	if b.fault == "move-changes-id" && !e.IsDir {
 		data, err := b.ReadFile(e.Path)
 		if err != nil {
@@ -120,6 +178,9 @@ func (b *broken) Move(ctx context.Context, e, newParent storage.Entry, newName s
 }
 
 func (b *broken) Delete(ctx context.Context, e storage.Entry) error {
+	if b.fault == "delete-ignores-version" {
+		e.Version = ""
+	}
 	err := b.Storage.Delete(ctx, e)
 	if b.fault == "delete-missing-ok" && errors.Is(err, storage.ErrNotFound) {
 		return nil
@@ -139,6 +200,67 @@ func (b *broken) Changes(ctx context.Context, cursor string) ([]storage.Change, 
 		ch = kept
 	}
 	return ch, next, err
+}
+
+func (b *broken) ResumeUpload(ctx context.Context, st storage.UploadState, r io.Reader, opt storage.PutOptions) (storage.Entry, error) {
+	if b.fault == "resume-truncates" {
+		r = &exactly{r: r, n: st.Size - st.Offset}
+	}
+	return b.Storage.ResumeUpload(ctx, st, r, opt)
+}
+
+func (b *broken) StatID(ctx context.Context, id string) (storage.Entry, error) {
+	switch b.fault {
+	case "statid-finds-trashed":
+		for _, tr := range b.Trash() {
+			if tr.Entry.ID == id {
+				return tr.Entry, nil
+			}
+		}
+	case "statid-stale-path":
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if e, ok := b.first[id]; ok {
+			return e, nil
+		}
+		e, err := b.Storage.StatID(ctx, id)
+		if err == nil {
+			b.first[id] = e
+		}
+		return e, err
+	case "statid-ignores-root":
+		if _, err := b.Storage.StatID(ctx, id); errors.Is(err, storage.ErrNotFound) {
+			return b.parent.StatID(ctx, id)
+		}
+	}
+	return b.Storage.StatID(ctx, id)
+}
+
+func (b *broken) ListUnder(ctx context.Context, dir storage.Entry) iter.Seq2[storage.Entry, error] {
+	switch b.fault {
+	case "listunder-prefix":
+		return func(yield func(storage.Entry, error) bool) {
+			for e, err := range b.Storage.List(ctx) {
+				if err != nil || strings.HasPrefix(e.Path, dir.Path) && e.Path != dir.Path {
+					if !yield(e, err) {
+						return
+					}
+				}
+			}
+		}
+	case "listunder-missing-empty":
+		return func(yield func(storage.Entry, error) bool) {
+			for e, err := range b.Storage.ListUnder(ctx, dir) {
+				if errors.Is(err, storage.ErrNotFound) {
+					return
+				}
+				if !yield(e, err) {
+					return
+				}
+			}
+		}
+	}
+	return b.Storage.ListUnder(ctx, dir)
 }
 
 func join(dir, name string) string {
@@ -164,6 +286,48 @@ var faults = []struct {
 	{"mangle-names", "Names/Hostile/char_U+003A"},
 	{"mkdir-twice-ok", "Folders/MakeDirTwice"},
 	{"delete-missing-ok", "Delete/Missing"},
+	{"put-truncates-long", "Put/DeclaredSizeTooSmall"},
+	{"put-ignores-error-after-size", "Put/ReaderErrorAfterSize"},
+	{"chunked-truncates", "Chunked/TornSource"},
+	{"delete-ignores-version", "Delete/Conditional"},
+	{"move-ignores-version", "Move/Conditional"},
+	{"statid-finds-trashed", "IDStater/Deleted"},
+	{"statid-stale-path", "IDStater/Follows"},
+	{"statid-ignores-root", "IDStater/OutsideRoot"},
+	{"listunder-prefix", "SubtreeLister/Exact"},
+	{"listunder-missing-empty", "SubtreeLister/Missing"},
+	{"resume-truncates", "ResumableUpload/TornSource"},
+}
+
+// newBroken makes the Storage under test: a Sub of a memory tree (so that
+// items can be moved out of its root) broken by fault.
+func newBroken(t *testing.T, fault string) storage.Storage {
+	parent := memory.New()
+	if _, err := parent.WriteFile("outside.txt", []byte("noise")); err != nil {
+		t.Fatal(err)
+	}
+	d, err := parent.Mkdirs("root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &broken{Storage: parent.Sub(d.ID), parent: parent, fault: fault, first: map[string]storage.Entry{}}
+}
+
+// brokenOpt is the suite's configuration for the broken Storages.
+func brokenOpt(fault string, timeout time.Duration) storagetest.Opt {
+	return storagetest.Opt{
+		NewStorage: func(t *testing.T) storage.Storage { return newBroken(t, fault) },
+		SetChunkSize: func(s storage.Storage, chunk int64) bool {
+			s.(*broken).SetChunking(chunk, chunk)
+			return true
+		},
+		MoveOut: func(t *testing.T, s storage.Storage, e storage.Entry) {
+			if _, err := s.(*broken).parent.Move(context.Background(), storage.Entry{ID: e.ID}, storage.Entry{}, "out "+e.ID); err != nil {
+				t.Fatalf("moving %q out: %v", e.Path, err)
+			}
+		},
+		Timeout: timeout,
+	}
 }
 
 // TestBrokenTarget runs the suite against a broken Storage. It does
@@ -175,10 +339,7 @@ func TestBrokenTarget(t *testing.T) {
 		t.Log("runs only as a child of TestSuiteCatchesFaults")
 		return
 	}
-	storagetest.Run(t, storagetest.Opt{
-		NewStorage: func(*testing.T) storage.Storage { return &broken{Storage: memory.New(), fault: fault} },
-		Timeout:    300 * time.Millisecond,
-	})
+	storagetest.Run(t, brokenOpt(fault, 300*time.Millisecond))
 }
 
 // TestSuiteCatchesFaults proves that the suite fails on each broken rule
@@ -204,8 +365,5 @@ func TestSuiteCatchesFaults(t *testing.T) {
 
 // TestMemoryPasses is the control: the unbroken wrapper passes.
 func TestMemoryPasses(t *testing.T) {
-	storagetest.Run(t, storagetest.Opt{
-		NewStorage: func(*testing.T) storage.Storage { return &broken{Storage: memory.New()} },
-		Timeout:    5 * time.Second,
-	})
+	storagetest.Run(t, brokenOpt("", 5*time.Second))
 }

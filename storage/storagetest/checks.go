@@ -31,6 +31,7 @@ var groups = []group{
 		{"ReaderError", checkPutReaderError},
 		{"DeclaredSizeTooLarge", checkPutShort},
 		{"DeclaredSizeTooSmall", checkPutLong},
+		{"ReaderErrorAfterSize", checkPutErrorAfterSize},
 		{"Update", checkPutUpdate},
 		{"ExpectedVersion", checkExpectedVersion},
 		{"NoOverwrite", checkNoOverwrite},
@@ -41,6 +42,7 @@ var groups = []group{
 	}},
 	{"Chunked", []check{
 		{"Sweep", checkChunkSweep},
+		{"TornSource", checkChunkTorn},
 	}},
 	{"Names", []check{
 		{"Hostile", checkHostileNames},
@@ -60,12 +62,14 @@ var groups = []group{
 		{"MoveFolder", checkMoveFolder},
 		{"MissingParent", checkMoveMissingParent},
 		{"OntoExisting", checkMoveOntoExisting},
+		{"Conditional", checkMoveConditional},
 	}},
 	{"Delete", []check{
 		{"File", checkDeleteFile},
 		{"Folder", checkDeleteFolder},
 		{"Missing", checkDeleteMissing},
 		{"RecycleBin", checkRecycleBin},
+		{"Conditional", checkDeleteConditional},
 	}},
 	{"ChangeFeed", []check{
 		{"Reports", checkChangeFeed},
@@ -75,6 +79,7 @@ var groups = []group{
 	}},
 	{"ResumableUpload", []check{
 		{"Resume", checkResume},
+		{"TornSource", checkResumeTorn},
 	}},
 	{"RangeOpener", []check{
 		{"OpenAt", checkOpenAt},
@@ -84,6 +89,15 @@ var groups = []group{
 	}},
 	{"Hasher", []check{
 		{"Hash", checkHasher},
+	}},
+	{"IDStater", []check{
+		{"Follows", checkStatIDFollows},
+		{"Deleted", checkStatIDDeleted},
+		{"OutsideRoot", checkStatIDOutsideRoot},
+	}},
+	{"SubtreeLister", []check{
+		{"Exact", checkListUnderExact},
+		{"Missing", checkListUnderMissing},
 	}},
 	{"Hashes", []check{
 		{"Advertised", checkHashesAdvertised},
@@ -258,34 +272,71 @@ func checkPutReaderError(t *testing.T, s *suite) {
 func checkPutShort(t *testing.T, s *suite) {
 	d := s.workDir(t, "short")
 	data := content("short", 1000)
-	var err error
-	s.within(t, "Put with a declared size larger than the data", func(ctx context.Context) {
-		_, err = s.s.Put(ctx, d, "short.bin", bytes.NewReader(data), 5000, storage.PutOptions{})
-	})
-	if err == nil {
-		t.Errorf("Put of 1000 bytes declared as 5000 succeeded")
+	old := s.put(t, d, "existing.bin", content("existing", 300))
+	for _, name := range []string{"short.bin", old.Name()} {
+		var err error
+		s.within(t, "Put with a declared size larger than the data", func(ctx context.Context) {
+			_, err = s.s.Put(ctx, d, name, bytes.NewReader(data), 5000, storage.PutOptions{})
+		})
+		if err == nil {
+			t.Errorf("Put of %q: 1000 bytes declared as 5000 succeeded", name)
+		}
 	}
 	s.wantNotFound(t, join(d.Path, "short.bin"))
+	s.wantUnchanged(t, old, content("existing", 300))
 }
 
+// checkPutLong: a reader with more data than the declared size is a source
+// that grew after it was measured; storing its first size bytes would
+// commit a torn version.
 func checkPutLong(t *testing.T, s *suite) {
 	d := s.workDir(t, "long")
 	data := content("long", 1000)
-	var (
-		e   storage.Entry
-		err error
-	)
-	s.within(t, "Put with a declared size smaller than the data", func(ctx context.Context) {
-		e, err = s.s.Put(ctx, d, "long.bin", bytes.NewReader(data), 600, storage.PutOptions{})
-	})
+	old := s.put(t, d, "existing.bin", content("existing", 300))
+	for _, name := range []string{"long.bin", old.Name()} {
+		var err error
+		s.within(t, "Put with a declared size smaller than the data", func(ctx context.Context) {
+			_, err = s.s.Put(ctx, d, name, bytes.NewReader(data), 600, storage.PutOptions{})
+		})
+		if err == nil {
+			t.Errorf("Put of %q: 1000 bytes declared as 600 succeeded: a grown source must not become a version", name)
+		}
+	}
+	s.wantNotFound(t, join(d.Path, "long.bin"))
+	s.wantUnchanged(t, old, content("existing", 300))
+}
+
+// checkPutErrorAfterSize: a reader that fails right after yielding exactly
+// the declared bytes has not delivered trustworthy content.
+func checkPutErrorAfterSize(t *testing.T, s *suite) {
+	d := s.workDir(t, "error after size")
+	data := content("error after size", 1000)
+	old := s.put(t, d, "existing.bin", content("existing", 300))
+	for _, name := range []string{"new.bin", old.Name()} {
+		var err error
+		s.within(t, "Put of a reader that fails after the declared size", func(ctx context.Context) {
+			_, err = s.s.Put(ctx, d, name, &failingReader{data: data, err: errBroken}, int64(len(data)), storage.PutOptions{})
+		})
+		if err == nil {
+			t.Errorf("Put of %q whose reader fails after exactly the declared %d bytes succeeded", name, len(data))
+		}
+	}
+	s.wantNotFound(t, join(d.Path, "new.bin"))
+	s.wantUnchanged(t, old, content("existing", 300))
+}
+
+// wantUnchanged checks that file old still has its ID, Version and content.
+func (s *suite) wantUnchanged(t *testing.T, old storage.Entry, data []byte) {
+	t.Helper()
+	st, err := s.s.Stat(s.ctx, old.Path)
 	if err != nil {
-		t.Logf("Put of 1000 bytes declared as 600 failed: %v", err)
-		s.wantNotFound(t, join(d.Path, "long.bin"))
+		t.Errorf("Stat(%q) after a failed Put over it: %v", old.Path, err)
 		return
 	}
-	// Storing exactly the declared bytes is acceptable too.
-	s.checkFileEntry(t, e, d, join(d.Path, "long.bin"), data[:600])
-	s.checkContent(t, e, data[:600])
+	if st.ID != old.ID || st.Version != old.Version || st.Size != old.Size {
+		t.Errorf("after a failed Put the file is %+v, want it unchanged: %+v", st, old)
+	}
+	s.checkContent(t, st, data)
 }
 
 func checkPutUpdate(t *testing.T, s *suite) {
@@ -520,6 +571,7 @@ func HostileNames() []HostileName {
 		HostileName{"NFC", "caf\u00e9.txt"},
 		HostileName{"NFD", "cafe\u0301 d.txt"},
 		HostileName{"unicode", "Hello, 世界 ≠ êé 😀.txt"},
+		HostileName{"invalid UTF-8", "bad \xff\xfe\xc3 name.txt"},
 		HostileName{"long 300", strings.Repeat("x", 296) + ".txt"},
 		HostileName{"long unicode 260", strings.Repeat("é", 256) + ".txt"},
 		HostileName{"spaces", "a  b   c.txt"},

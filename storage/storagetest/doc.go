@@ -24,16 +24,17 @@
 // Run calls NewStorage afresh for every check, so checks are independent.
 // The checks are grouped (Root, Folders, Put, Chunked, Names, List,
 // NotFound, Move, Delete, ChangeFeed, Watcher, ResumableUpload,
-// RangeOpener, Copier, Hasher, Hashes, Concurrent) and each works in
+// RangeOpener, Copier, Hasher, IDStater, SubtreeLister, Hashes, Concurrent) and each works in
 // top-level folders of its own. Every check is a named subtest (for
 // example "Put/ReaderError"), so a failure names the rule that was broken
 // and `go test -run 'Conformance/Put/'` re-runs a part.
 //
 // The suite is capability-gated: checks of an optional interface
 // ([storage.ChangeFeed], [storage.Watcher], [storage.ResumableUploader],
-// [storage.RangeOpener], [storage.Copier], [storage.Hasher]) and of
-// declared features (ConditionalPut, SetModTime, MaxDepth, RecycleBin,
-// case-insensitive names) run only where the Storage says it can; otherwise
+// [storage.RangeOpener], [storage.Copier], [storage.Hasher],
+// [storage.IDStater], [storage.SubtreeLister]) and of declared features
+// (ConditionalPut, ConditionalDelete, ConditionalMove, SetModTime,
+// MaxDepth, RecycleBin, case-insensitive names) run only where the Storage says it can; otherwise
 // the subtest logs why and passes. Opt.Skip turns single checks off with a
 // logged reason, for the quirks of a real service; Opt.SkipNames does the
 // same for single hostile names.
@@ -42,7 +43,12 @@
 // and periods, reserved names, NFC and NFD forms, long names, names that
 // differ only in case) must either round-trip — Put succeeds, List shows the
 // same name, Stat finds it, Open gives the content — or fail with an error
-// matching [storage.ErrInvalidName]. Operations that could hang (a reader
-// that yields fewer bytes than declared) are guarded by Opt.Timeout and fail
-// the check instead of hanging the test binary.
+// matching [storage.ErrInvalidName].
+//
+// A Put whose reader yields fewer bytes than declared, more, or fails even
+// after exactly the declared bytes must fail and commit nothing: no new
+// file, and an existing file keeps its ID, Version and content (Put
+// checks, and Chunked/TornSource for chunked uploads). Operations that
+// could hang (a reader that yields fewer bytes than declared) are guarded
+// by Opt.Timeout and fail the check instead of hanging the test binary.
 package storagetest

@@ -67,6 +67,12 @@ type Opt struct {
 	// unverified.
 	HashFuncs map[storage.HashKind]func() hash.Hash
 
+	// MoveOut, when not nil, moves item e of s out of s's root by other
+	// means than s (through the service's root, or a Storage rooted higher
+	// up), for Storages that can be rooted below their service's root. The
+	// IDStater/OutsideRoot check uses it; it fails t when it cannot.
+	MoveOut func(t *testing.T, s storage.Storage, e storage.Entry)
+
 	// Timeout bounds operations that a broken connector could hang in (a
 	// Put whose reader yields fewer bytes than declared, a change feed or
 	// watcher that never answers). Exceeding it fails the check. Default

@@ -1,0 +1,144 @@
+package local_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/procoresync/procoresync/storage/local"
+	"github.com/procoresync/procoresync/syncengine"
+	"github.com/procoresync/procoresync/syncengine/sqlitestore"
+	"github.com/stretchr/testify/require"
+)
+
+// syncPair syncs two local roots with the engine.
+type syncPair struct {
+	t      *testing.T
+	eng    *syncengine.Engine
+	a, b   string // the roots' directories
+	as, bs *local.Storage
+}
+
+func newSyncPair(t *testing.T, opts ...local.Option) *syncPair {
+	t.Helper()
+	p := &syncPair{t: t, a: t.TempDir(), b: t.TempDir()}
+	var err error
+	p.as, err = local.New(p.a, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { p.as.Close() })
+	p.bs, err = local.New(p.b, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { p.bs.Close() })
+	store, err := sqlitestore.Open(filepath.Join(t.TempDir(), "sync.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	p.eng, err = syncengine.New(syncengine.Options{Store: store, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	require.NoError(t, p.eng.AddPair(syncengine.Pair{
+		ID: "pair", A: p.as, B: p.bs, AName: "A", BName: "B",
+		Initial: syncengine.Merge, MassDeleteShare: -1,
+	}))
+	return p
+}
+
+func (p *syncPair) run() syncengine.Run {
+	p.t.Helper()
+	r, err := p.eng.RunOnce(context.Background(), "pair", syncengine.RunOptions{})
+	require.NoError(p.t, err)
+	return r
+}
+
+func readString(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// TestEngineInvalidUTF8Names: names that are not valid UTF-8 sync between
+// two Linux folders unchanged, both ways (issue 9.15).
+func TestEngineInvalidUTF8Names(t *testing.T) {
+	p := newSyncPair(t)
+	dir, name := "d\xe9p\xf4t", "plan \xff\xfe.txt"
+	require.NoError(t, os.Mkdir(filepath.Join(p.a, dir), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(p.a, dir, name), []byte("from A"), 0o644))
+	r := p.run()
+	require.Equal(t, syncengine.RunSucceeded, r.Status, "run: %+v", r)
+	require.Equal(t, "from A", readString(t, filepath.Join(p.b, dir, name)))
+
+	require.NoError(t, os.WriteFile(filepath.Join(p.b, dir, "r\xe9ponse \x80.txt"), []byte("from B"), 0o644))
+	r = p.run()
+	require.Equal(t, syncengine.RunSucceeded, r.Status, "run: %+v", r)
+	require.Equal(t, "from B", readString(t, filepath.Join(p.a, dir, "r\xe9ponse \x80.txt")))
+}
+
+func inode(t *testing.T, p string) uint64 {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	require.NoError(t, err)
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+// TestEngineReusedInode: a person deletes a file on A and makes a new file
+// or folder that the file system puts on the freed inode number, while
+// someone edits the old file on B. That is a delete and a create, not a
+// rename: the new item is created on B, and the edit on B (deleted on A,
+// modified on B: modified wins) is kept under its own name (issue 9.14).
+func TestEngineReusedInode(t *testing.T) {
+	for _, folder := range []bool{false, true} {
+		t.Run(fmt.Sprintf("folder=%v", folder), func(t *testing.T) {
+			p := newSyncPair(t)
+			// Several candidates a round, several rounds: another program
+			// may take a freed inode number first, and folders are spread
+			// over the disk.
+			const rounds, victims, tries = 20, 8, 300
+			newName, oldName := "", ""
+			for round := 0; round < rounds && newName == ""; round++ {
+				for i := range victims {
+					require.NoError(t, os.WriteFile(filepath.Join(p.a, fmt.Sprintf("old %d-%d.txt", round, i)), []byte("old"), 0o644))
+				}
+				p.run()
+				byIno := map[uint64]string{}
+				for i := range victims {
+					name := fmt.Sprintf("old %d-%d.txt", round, i)
+					require.Equal(t, "old", readString(t, filepath.Join(p.b, name)))
+					byIno[inode(t, filepath.Join(p.a, name))] = name
+				}
+				for _, name := range byIno {
+					require.NoError(t, os.Remove(filepath.Join(p.a, name)))
+				}
+				for i := range tries {
+					n := filepath.Join(p.a, fmt.Sprintf("new %d-%d", round, i))
+					if folder {
+						require.NoError(t, os.Mkdir(n, 0o755))
+					} else {
+						require.NoError(t, os.WriteFile(n, []byte("brand new"), 0o644))
+					}
+					if name, ok := byIno[inode(t, n)]; ok {
+						newName, oldName = filepath.Base(n), name
+						break
+					}
+				}
+			}
+			require.NotEmpty(t, newName, "no new item reused a freed inode number: the test needs ext4 or XFS")
+			if folder {
+				require.NoError(t, os.WriteFile(filepath.Join(p.a, newName, "inside.txt"), []byte("inside"), 0o644))
+			}
+			require.NoError(t, os.WriteFile(filepath.Join(p.b, oldName), []byte("edited on B meanwhile"), 0o644))
+
+			p.run()
+			p.run()
+			if folder {
+				require.Equal(t, "inside", readString(t, filepath.Join(p.b, newName, "inside.txt")))
+			} else {
+				require.Equal(t, "brand new", readString(t, filepath.Join(p.b, newName)))
+			}
+			require.Equal(t, "edited on B meanwhile", readString(t, filepath.Join(p.b, oldName)), "the edit on B was lost")
+			require.Equal(t, "edited on B meanwhile", readString(t, filepath.Join(p.a, oldName)), "modified wins: the edited file comes back on A")
+		})
+	}
+}

@@ -229,5 +229,8 @@ var (
 	_ storage.ChangeFeed        = (*Storage)(nil)
 	_ storage.ResumableUploader = (*Storage)(nil)
 	_ storage.RangeOpener       = (*Storage)(nil)
+	_ storage.Copier            = (*Storage)(nil)
+	_ storage.IDStater          = (*Storage)(nil)
+	_ storage.SubtreeLister     = (*Storage)(nil)
 	_ storage.Watcher           = (*Watched)(nil)
 )

@@ -746,7 +746,7 @@ func (s *Server) handleDelete(w *recorder, r *http.Request, _ []byte, d *drive, 
 	if it.id == d.rootID {
 		return errf(403, "accessDenied", "The root cannot be deleted.")
 	}
-	if e := s.checkLocked(it); e != nil {
+	if e := s.checkLockedTree(d, it); e != nil {
 		return e
 	}
 	s.deleteItem(d, it)
@@ -955,4 +955,21 @@ func (s *Server) handleMonitor(w *recorder, r *http.Request, tok string) *apiErr
 		return writeJSON(w, http.StatusOK, graph.AsyncJobStatus{Operation: "ItemCopy", Status: "failed", ErrorCode: job.errorCode})
 	}
 	return writeJSON(w, http.StatusOK, graph.AsyncJobStatus{Operation: "ItemCopy", PercentageComplete: 100, Status: "completed", ResourceID: job.resourceID})
+}
+
+// checkLockedTree refuses to delete it when it, or for a folder any file
+// below it, is checked out: SharePoint keeps a folder that holds a
+// checked-out file (423, as for the file itself).
+func (s *Server) checkLockedTree(d *drive, it *item) *apiError {
+	if e := s.checkLocked(it); e != nil {
+		return e
+	}
+	if it.isDir {
+		for _, c := range d.children(it.id) {
+			if e := s.checkLockedTree(d, c); e != nil {
+				return e
+			}
+		}
+	}
+	return nil
 }

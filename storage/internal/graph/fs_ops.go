@@ -90,13 +90,34 @@ func (f *FS) firstUnknown(id string) (string, error) {
 	}
 }
 
+// forgetChain drops id and its ancestors from the index.
+func (f *FS) forgetChain(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for cur, n := id, 0; n <= maxDepth; n++ {
+		nd, known := f.idx[cur]
+		if !known {
+			return
+		}
+		delete(f.idx, cur)
+		cur = nd.parent
+	}
+}
+
 // pathOf builds the path of id, fetching unknown ancestors by ID.
 func (f *FS) pathOf(ctx context.Context, id string) (string, bool, error) {
+	refreshed := false
 	for range maxDepth {
 		if err := ctx.Err(); err != nil {
 			return "", false, err
 		}
 		p, inside, ok, err := f.cachedPath(id)
+		if err == errParentCycle && !refreshed {
+			// The index may hold a stale parent: read the chain afresh.
+			f.forgetChain(id)
+			refreshed = true
+			continue
+		}
 		if err != nil {
 			return "", false, err
 		}
@@ -346,10 +367,9 @@ func (f *FS) Changes(ctx context.Context, cursor string) ([]storage.Change, stri
 	outside := map[string]bool{}
 	for _, it := range items {
 		p, inside, ok, err := f.cachedPath(it.ID)
-		if err != nil {
-			return nil, "", Wrap("changes", "", err)
-		}
 		switch {
+		case err != nil:
+			// A cycle in the index: nothing is known of the item.
 		case ok && inside:
 			before[it.ID] = p
 		case ok:
@@ -804,7 +824,7 @@ func (f *FS) upload(ctx context.Context, uploadURL string, r io.Reader, offset i
 	size := st.Size
 	buf := make([]byte, min(fragment, max(size-offset, 1)))
 	bufStart, bufLen := offset, int64(0) // buf holds [bufStart, bufStart+bufLen)
-	tries404 := 0
+	tries404, tries416 := 0, 0
 	for {
 		if offset >= bufStart+bufLen {
 			// Read the next fragment.
@@ -828,6 +848,9 @@ func (f *FS) upload(ctx context.Context, uploadURL string, r io.Reader, offset i
 		switch {
 		case err == nil:
 		case errors.As(err, &ge) && ge.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+			if tries416++; tries416 > 8 {
+				return nil, fmt.Errorf("graph: the upload session keeps refusing the range at offset %d: %w", offset, err)
+			}
 			// The service has more (or other) bytes than we thought: ask it.
 			s, serr := f.c.SessionStatus(ctx, uploadURL)
 			if serr != nil {
@@ -852,7 +875,7 @@ func (f *FS) upload(ctx context.Context, uploadURL string, r io.Reader, offset i
 		default:
 			return nil, err
 		}
-		fresh = false
+		fresh, tries416 = false, 0
 		if res.Item != nil {
 			if opt.OnUploadState != nil {
 				// The last fragment is confirmed too; the file exists now,

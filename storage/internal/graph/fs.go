@@ -24,12 +24,6 @@ const DefaultFragment = 32 * FragmentMultiple
 // the limit every tenant honours).
 const DefaultSimpleLimit = 4 << 20
 
-// MaxUnknownSize was the largest file Put accepted with size -1. A file of
-// unknown size is now spooled to a temporary file once it outgrows the
-// simple-upload limit, so only MaxFileSize applies; the constant stays for
-// callers that refer to it.
-const MaxUnknownSize = MaxFileSize
-
 // maxDepth bounds a parent chain: a path of at most 400 characters cannot
 // nest deeper, so a longer chain is a cycle or a broken tree.
 const maxDepth = 512

@@ -234,7 +234,9 @@ func (c *Client) Copy(ctx context.Context, driveID, itemID, parentID, name strin
 }
 
 // CopyStatus reads a copy's monitor URL, which needs no token (the
-// Authorization header is not sent).
+// Authorization header is not sent). A finished job answers 200 with
+// status completed and resourceId.
+// Unconfirmed against a live tenant: whether GET {monitor URL} answers 303 See Other instead.
 func (c *Client) CopyStatus(ctx context.Context, monitorURL string) (*AsyncJobStatus, error) {
 	_, raw, err := c.do(ctx, request{method: http.MethodGet, url: monitorURL, preauth: true})
 	if err != nil {

@@ -660,9 +660,8 @@ func (f *FS) Put(ctx context.Context, parent storage.Entry, name string, r io.Re
 			it = it2
 		}
 	} else {
-		// The session's item.fileSystemInfo sets the time with the content
-		// in one version (unconfirmed against a live SharePoint tenant:
-		// POST …:/{name}:/createUploadSession).
+		// The session's item.fileSystemInfo sets the time with the content.
+		// Unconfirmed against a live tenant: that POST …:/{name}:/createUploadSession with fileSystemInfo makes one SharePoint version.
 		sess, err := f.c.CreateUploadSession(ctx, f.driveID, f.parentID(parent), name, "",
 			SessionOptions{Conflict: cb, FileSize: size, ModTime: opt.ModTime, IfMatch: opt.ExpectedVersion})
 		if err != nil {
@@ -998,6 +997,7 @@ func (f *FS) Copy(ctx context.Context, e storage.Entry, newParent storage.Entry,
 			return f.entry(it, join(newParent.Path, it.Name)), nil
 		case "failed", "deleteFailed":
 			ge := &Error{StatusCode: http.StatusOK, Code: st.ErrorCode, Op: "GET copy monitor", Message: "the copy failed"}
+			// Unconfirmed against a live tenant: how GET {monitor URL} names a taken destination (a 409 to POST …/copy is handled by Wrap).
 			if strings.EqualFold(st.ErrorCode, "nameAlreadyExists") {
 				return storage.Entry{}, storage.NewError("copy", p, storage.ErrAlreadyExists, ge)
 			}

@@ -413,6 +413,16 @@ func TestEndlessListingsAreBounded(t *testing.T) {
 		})
 		require.ErrorContains(t, err, "did not end after 50 pages")
 	})
+	t.Run("site libraries repeat a next link", func(t *testing.T) {
+		c := stub(t, func(w http.ResponseWriter, r *http.Request, base string) {
+			fmt.Fprintf(w, `{"value":[{"id":"D","name":"Documents","driveType":"documentLibrary"}],"@odata.nextLink":%q}`, base+"/sites/S/drives?$skiptoken=same")
+		})
+		err := finish(t, func() error {
+			_, err := c.SiteDrives(ctx, "S")
+			return err
+		})
+		require.ErrorContains(t, err, "repeats an earlier page")
+	})
 	t.Run("delta repeats a next link", func(t *testing.T) {
 		c := stub(t, func(w http.ResponseWriter, r *http.Request, base string) {
 			fmt.Fprintf(w, `{"value":[],"@odata.nextLink":%q}`, base+"/drives/D/root/delta?token=same")

@@ -490,3 +490,33 @@ func TestEndlessListingsAreBounded(t *testing.T) {
 		require.ErrorContains(t, err, "cycle")
 	})
 }
+
+func TestWalkYieldsAnItemMovedDuringItOnce(t *testing.T) {
+	e := newEnv(t, graphtest.Options{})
+	d := e.srv.MyDriveID()
+	f := e.fs(t, "Root")
+	_, err := e.srv.WebUpload(d, "Root/a/x.txt", []byte("x"))
+	require.NoError(t, err)
+	_, err = e.srv.WebMkdir(d, "Root/b")
+	require.NoError(t, err)
+	a, _ := e.srv.Stat(d, "Root/a")
+	x, _ := e.srv.Stat(d, "Root/a/x.txt")
+	moved := false
+	e.srv.Observe(func(ex graphtest.Exchange) {
+		// A person moves x from a (just listed) into b (not yet listed).
+		if ex.Op == "drives.ListChildren" && strings.Contains(ex.Request.URL.Path, a.ID) && !moved {
+			moved = true
+			_, err := e.srv.WebMove(d, "Root/a/x.txt", "Root/b")
+			require.NoError(t, err)
+		}
+	})
+	seen := 0
+	for ent, err := range f.List(ctx) {
+		require.NoError(t, err)
+		if ent.ID == x.ID {
+			seen++
+		}
+	}
+	require.True(t, moved)
+	require.Equal(t, 1, seen, "an item met twice in one walk is yielded once")
+}

@@ -675,7 +675,12 @@ func (f *FS) Put(ctx context.Context, parent storage.Entry, name string, r io.Re
 		h := quickxorhash.New()
 		it, err = f.upload(ctx, sess.UploadURL, io.TeeReader(r, h), 0, st, opt, true)
 		if err != nil {
-			return storage.Entry{}, Wrap("put", p, err)
+			err = Wrap("put", p, err)
+			if opt.OnUploadState == nil || !storage.IsRetryable(err) {
+				// Nobody can resume it: the service need not keep the bytes.
+				f.cancel(ctx, sess.UploadURL)
+			}
+			return storage.Entry{}, err
 		}
 		sum = base64.StdEncoding.EncodeToString(h.Sum(nil))
 	}

@@ -520,3 +520,23 @@ func TestWalkYieldsAnItemMovedDuringItOnce(t *testing.T) {
 	require.True(t, moved)
 	require.Equal(t, 1, seen, "an item met twice in one walk is yielded once")
 }
+
+func TestSessionCancelledWhenTheNameIsTakenAtCompletion(t *testing.T) {
+	e := newEnv(t, graphtest.Options{})
+	d := e.srv.MyDriveID()
+	f := e.fs(t, "Root")
+	f.SetChunking(graph.FragmentMultiple, graph.FragmentMultiple)
+	e.srv.Observe(func(ex graphtest.Exchange) {
+		if ex.Op == "drives.CreateUploadSessionNew" {
+			// A person saves a file of that name while we upload.
+			_, err := e.srv.WebUpload(d, "Root/n.bin", []byte("person's"))
+			require.NoError(t, err)
+		}
+	})
+	n := 2*graph.FragmentMultiple + 5
+	_, err := f.Put(ctx, rootDir, "n.bin", bytes.NewReader(data(n)), int64(n), storage.PutOptions{NoOverwrite: true})
+	require.ErrorIs(t, err, storage.ErrAlreadyExists)
+	got, _ := e.srv.FileContent(d, "Root/n.bin")
+	require.Equal(t, "person's", string(got))
+	require.Zero(t, e.srv.SessionCount(), "the session was left open")
+}

@@ -9,7 +9,7 @@ import (
 
 // Operation name fragments of the two fakes, for the counters.
 var (
-	graphUploadOps   = []string{"UploadByPath", "UploadNewFile", "ReplaceContent", "CreateUploadSession", "PutFragment"}
+	graphUploadOps   = []string{"UploadByPath", "UploadNewFile", "ReplaceContent", "CreateUploadSession"} // one per upload: a session's fragments are not counted
 	graphDownloadOps = []string{"GetContent", "download.Get"}
 	graphDeleteOps   = []string{"DeleteItem"}
 	procoreUploadOps = []string{"Uploads", "StoragePostObject", "StorageUploadPart", "FilesPost", "FileVersionsPost"}

@@ -62,7 +62,7 @@ func (s *Server) handleCreateSession(w *recorder, r *http.Request, body []byte, 
 			return errf(400, "invalidRequest", "Invalid request body.")
 		}
 	}
-	conflict := "fail" // the default for createUploadSession
+	conflict := "replace" // without conflictBehavior an existing file is replaced
 	var size int64 = -1
 	var fsMod *time.Time
 	if b.Item != nil {

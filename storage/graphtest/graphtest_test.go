@@ -270,7 +270,8 @@ func TestConflictDefaults(t *testing.T) {
 		{"POST children rename", "POST", "/me/drive/root/children", []byte(`{"name":"dir","folder":{},"@microsoft.graph.conflictBehavior":"rename"}`), 201, ""},
 		{"PUT content replaces by default", "PUT", "/me/drive/root:/F.TXT:/content", []byte("two"), 200, ""},
 		{"PUT content fail", "PUT", "/me/drive/root:/f.txt:/content?@microsoft.graph.conflictBehavior=fail", []byte("3"), 409, "nameAlreadyExists"},
-		{"createUploadSession fails by default", "POST", "/me/drive/root:/f.txt:/createUploadSession", []byte(`{}`), 409, "nameAlreadyExists"},
+		{"createUploadSession replaces by default", "POST", "/me/drive/root:/f.txt:/createUploadSession", []byte(`{}`), 200, ""},
+		{"createUploadSession fail", "POST", "/me/drive/root:/f.txt:/createUploadSession", []byte(`{"item":{"@microsoft.graph.conflictBehavior":"fail"}}`), 409, "nameAlreadyExists"},
 		{"createUploadSession replace", "POST", "/me/drive/root:/f.txt:/createUploadSession", []byte(`{"item":{"@microsoft.graph.conflictBehavior":"replace"}}`), 200, ""},
 		{"invalid name", "POST", "/me/drive/root/children", []byte(`{"name":"a:b","folder":{}}`), 400, "invalidRequest"},
 		{"reserved name", "PUT", "/me/drive/root:/CON.txt:/content", []byte("x"), 400, "invalidRequest"},
@@ -545,4 +546,91 @@ func TestSubscriptionsExpireAndRemove(t *testing.T) {
 	require.False(t, r.srv.RemoveSubscription(id))
 	st, _, _ = r.do("PATCH", "/subscriptions/"+id, renew)
 	require.Equal(t, 404, st, "removed by the service")
+}
+
+func TestCopyWithMonitor(t *testing.T) {
+	r := newRaw(t, graphtest.Options{})
+	d := r.srv.MyDriveID()
+	src, err := r.srv.WebUpload(d, "a/src.txt", []byte("hello"))
+	require.NoError(t, err)
+	dst, err := r.srv.WebMkdir(d, "b")
+	require.NoError(t, err)
+	body := []byte(fmt.Sprintf(`{"parentReference":{"driveId":%q,"id":%q},"name":"copy.txt"}`, d, dst.ID))
+	st, h, _ := r.do("POST", "/drives/"+d+"/items/"+src.ID+"/copy", body)
+	require.Equal(t, http.StatusAccepted, st)
+	mon := h.Get("Location")
+	require.NotEmpty(t, mon)
+
+	// The monitor URL takes no token.
+	st, _, m := r.do("GET", mon, nil)
+	require.Equal(t, http.StatusUnauthorized, st, "%v", m)
+	get := func() (int, map[string]any) {
+		resp, err := http.Get(mon)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var m map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+		return resp.StatusCode, m
+	}
+	st, m = get()
+	require.Equal(t, http.StatusAccepted, st)
+	require.Equal(t, "inProgress", m["status"])
+	st, m = get()
+	require.Equal(t, http.StatusOK, st)
+	require.Equal(t, "completed", m["status"])
+	cp, ok := r.srv.ItemByID(d, m["resourceId"].(string))
+	require.True(t, ok)
+	require.Equal(t, "b/copy.txt", cp.Path)
+	require.Equal(t, src.QuickXorHash, cp.QuickXorHash)
+
+	// The name is taken (conflictBehavior fail by default): the job fails.
+	st, h, _ = r.do("POST", "/drives/"+d+"/items/"+src.ID+"/copy", body)
+	require.Equal(t, http.StatusAccepted, st)
+	mon = h.Get("Location")
+	get()
+	_, m = get()
+	require.Equal(t, "failed", m["status"])
+	require.Equal(t, "nameAlreadyExists", m["errorCode"])
+}
+
+func TestVersionsAsSharePointKeepsThem(t *testing.T) {
+	r := newRaw(t, graphtest.Options{})
+	d := r.srv.MyDriveID()
+	st, _, m := r.do("PUT", "/me/drive/root:/v.txt:/content", []byte("one"))
+	require.Equal(t, http.StatusCreated, st)
+	id := m["id"].(string)
+	n, ok := r.srv.Versions(d, id)
+	require.True(t, ok)
+	require.Equal(t, 1, n)
+	// Setting the time after the upload is a second version.
+	st, _, _ = r.do("PATCH", "/me/drive/items/"+id, []byte(`{"fileSystemInfo":{"lastModifiedDateTime":"2020-01-02T03:04:05Z"}}`))
+	require.Equal(t, http.StatusOK, st)
+	n, _ = r.srv.Versions(d, id)
+	require.Equal(t, 2, n)
+	// An upload session carrying fileSystemInfo makes one.
+	st, _, m = r.do("POST", "/me/drive/root:/w.txt:/createUploadSession", []byte(`{"item":{"fileSystemInfo":{"lastModifiedDateTime":"2020-01-02T03:04:05Z"}}}`))
+	require.Equal(t, http.StatusOK, st)
+	st, _, m = r.do("PUT", m["uploadUrl"].(string), []byte("two"), "Content-Range", "bytes 0-2/3")
+	require.Equal(t, http.StatusCreated, st, "%v", m)
+	n, _ = r.srv.Versions(d, m["id"].(string))
+	require.Equal(t, 1, n)
+	w, _ := r.srv.Stat(d, "w.txt")
+	require.Equal(t, time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC), w.ModTime)
+}
+
+func TestCheckedOutFileKeepsItsFolder(t *testing.T) {
+	r := newRaw(t, graphtest.Options{})
+	d := r.srv.MyDriveID()
+	_, err := r.srv.WebUpload(d, "dir/f.txt", []byte("x"))
+	require.NoError(t, err)
+	dir, _ := r.srv.Stat(d, "dir")
+	require.NoError(t, r.srv.SetLocked(d, "dir/f.txt", true))
+	st, _, m := r.do("DELETE", "/me/drive/items/"+dir.ID, nil)
+	require.Equal(t, http.StatusLocked, st)
+	require.Contains(t, inner(m), "resourceLocked")
+	_, ok := r.srv.Stat(d, "dir/f.txt")
+	require.True(t, ok)
+	require.NoError(t, r.srv.SetLocked(d, "dir/f.txt", false))
+	st, _, _ = r.do("DELETE", "/me/drive/items/"+dir.ID, nil)
+	require.Equal(t, http.StatusNoContent, st)
 }

@@ -10,6 +10,9 @@
 // and case-sensitive IDs; eTag and cTag semantics; children paging with
 // absolute @odata.nextLink; delta with next and delta links, token=latest
 // and 410 resync with Location; conflict-behaviour defaults per operation;
+// If-Match on PATCH, DELETE, PUT and createUploadSession; SharePoint's
+// versions (every content write, and every PATCH of a file's
+// fileSystemInfo, adds one); server-side copy with a monitor URL;
 // upload sessions on a second host; downloads redirected to that host with
 // Range; injectable 429/503 with Retry-After, 423, 507 and pathIsTooLong;
 // subscriptions with the validation handshake and notifications; an OAuth
@@ -116,6 +119,7 @@ type Server struct {
 	sessions  map[string]*session
 	downloads map[string]ticket
 	subs      map[string]*subscription
+	jobs      map[string]*copyJob
 	faults    []*Fault
 	calls     map[string]int
 	rewrite   bool
@@ -168,7 +172,7 @@ func New(opt Options) *Server {
 		sites: map[string]*site{}, tokens: map[string]time.Time{}, refresh: map[string]time.Time{},
 		content: map[string]contentToken{}, certs: map[string][]*x509.Certificate{},
 		codes: map[string]bool{}, sessions: map[string]*session{}, downloads: map[string]ticket{},
-		subs: map[string]*subscription{}, calls: map[string]int{},
+		subs: map[string]*subscription{}, jobs: map[string]*copyJob{}, calls: map[string]int{},
 		notify: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	s.buffers.New = func() any { return new([]byte) }

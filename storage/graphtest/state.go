@@ -53,6 +53,7 @@ type item struct {
 	created, modified  time.Time
 	fsCreated, fsMod   time.Time
 	deleted, locked    bool
+	versions           int // SharePoint versions of a file
 	createdBy, modBy   string
 	guid               string
 }
@@ -301,6 +302,7 @@ func (s *Server) setContent(d *drive, it *item, data []byte, size int64, qxh str
 	}
 	it.size = size
 	it.qxh = qxh
+	it.versions++
 	now := s.now()
 	it.fsMod = now
 	s.touch(d, it, true, true)
@@ -396,4 +398,23 @@ func (it *item) eTag() string { return fmt.Sprintf("\"{%s},%d\"", it.guid, it.ve
 func (it *item) cTag() string { return fmt.Sprintf("\"c:{%s},%d\"", it.guid, it.cver) }
 func (it *item) matches(tag string) bool {
 	return tag == "*" || tag == it.eTag() || tag == it.cTag()
+}
+
+// Versions returns how many versions the file with ID id of drive driveID
+// has, as SharePoint counts them: every content write adds one, and so
+// does every PATCH of the file's fileSystemInfo (setting the modification
+// time after a simple upload makes a second version). ok is false for a
+// missing item.
+func (s *Server) Versions(driveID, id string) (n int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.drives[driveID]
+	if d == nil {
+		return 0, false
+	}
+	it := d.live(id)
+	if it == nil {
+		return 0, false
+	}
+	return it.versions, true
 }

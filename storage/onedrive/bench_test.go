@@ -108,3 +108,46 @@ func BenchmarkUpload1GiB(b *testing.B) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(srv.CallCount("uploadSession.PutFragment"))/float64(b.N), "fragments/op")
 }
+
+// onlyReader hides everything but Read (no size, no Seek, no WriterTo).
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
+
+// BenchmarkUnknownSizeUpload1GiB uploads 1 GiB of unknown size (-1): it is
+// spooled to a temporary file, then sent through an upload session. It
+// reports the peak heap of the whole process, as BenchmarkUpload1GiB does.
+func BenchmarkUnknownSizeUpload1GiB(b *testing.B) {
+	const size = 1 << 30
+	srv := graphtest.NewServer(b, graphtest.Options{DiscardContent: true})
+	s, err := onedrive.New(context.Background(), newClient(b, srv), onedrive.Options{})
+	require.NoError(b, err)
+	s.SetSpoolDir(b.TempDir())
+	var peak uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			peak = max(peak, m.HeapInuse)
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	b.SetBytes(size)
+	for b.Loop() {
+		e, err := s.Put(context.Background(), storage.Entry{IsDir: true}, "big.bin", onlyReader{&zeros{size}}, -1, storage.PutOptions{})
+		require.NoError(b, err)
+		require.Equal(b, int64(size), e.Size)
+	}
+	close(stop)
+	wg.Wait()
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(srv.CallCount("drives.CreateUploadSessionNew"))/float64(b.N), "sessions/op")
+}

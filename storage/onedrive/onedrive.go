@@ -9,7 +9,12 @@
 //
 // The Storage implements storage.ChangeFeed (drive delta, with the delta
 // link as the cursor), storage.ResumableUploader (upload sessions whose URL
-// and offset survive a restart) and storage.RangeOpener. Change
+// and offset survive a restart), storage.RangeOpener, storage.Copier
+// (server-side copy), storage.IDStater and storage.SubtreeLister. Delete
+// and Move send the entry's Version as If-Match
+// (Features.ConditionalDelete and ConditionalMove). A file written with a
+// modification time goes through an upload session that carries it, so
+// that each write is one version. Change
 // notifications: serve a Notifier at a public URL, run KeepSubscription
 // for as long as the service runs (it creates, renews and re-creates the
 // subscription), and use WithNotifier to get a storage.Watcher.
@@ -229,5 +234,8 @@ var (
 	_ storage.ChangeFeed        = (*Storage)(nil)
 	_ storage.ResumableUploader = (*Storage)(nil)
 	_ storage.RangeOpener       = (*Storage)(nil)
+	_ storage.Copier            = (*Storage)(nil)
+	_ storage.IDStater          = (*Storage)(nil)
+	_ storage.SubtreeLister     = (*Storage)(nil)
 	_ storage.Watcher           = (*Watched)(nil)
 )

@@ -4,7 +4,8 @@
 //
 // It shares the Graph client (and its types) with package onedrive:
 // create one onedrive.Client per tenant and hand it to every Storage of
-// that tenant. Test against the in-process fake in package graphtest.
+// that tenant; it offers the same capabilities (see package onedrive).
+// Test against the in-process fake in package graphtest.
 package sharepoint
 
 import (
@@ -150,5 +151,9 @@ var (
 	_ storage.Storage           = (*Storage)(nil)
 	_ storage.ChangeFeed        = (*Storage)(nil)
 	_ storage.ResumableUploader = (*Storage)(nil)
+	_ storage.RangeOpener       = (*Storage)(nil)
+	_ storage.Copier            = (*Storage)(nil)
+	_ storage.IDStater          = (*Storage)(nil)
+	_ storage.SubtreeLister     = (*Storage)(nil)
 	_ storage.Watcher           = (*Watched)(nil)
 )

@@ -112,7 +112,7 @@ func (c *contract) route(method, escPath string) (*routers.Route, map[string]str
 // observe returns the fake's hook that validates each exchange.
 func (c *contract) observe(t *testing.T) func(graphtest.Exchange) {
 	return func(ex graphtest.Exchange) {
-		if ex.Op == "oauth2.Token" || ex.Op == "download.Get" {
+		if ex.Op == "oauth2.Token" || ex.Op == "download.Get" || ex.Op == "copy.Monitor" {
 			c.mu.Lock()
 			c.notModelled[ex.Op]++
 			c.mu.Unlock()
@@ -253,6 +253,11 @@ func TestContract(t *testing.T) {
 		sess, err := e.c.CreateUploadSession(ctx, d, f.RootID(), "cancel.bin", "", graph.SessionOptions{Conflict: graph.ConflictFail, FileSize: 10})
 		require.NoError(t, err)
 		require.NoError(t, e.c.CancelSession(ctx, sess.UploadURL))
+		cp, err := f.Copy(ctx, big, storage.Entry{IsDir: true}, "copy.bin")
+		require.NoError(t, err)
+		require.Equal(t, big.Size, cp.Size)
+		_, err = f.StatID(ctx, cp.ID)
+		require.NoError(t, err)
 		rc, err := f.OpenAt(ctx, big, 5)
 		require.NoError(t, err)
 		require.NoError(t, rc.Close())
@@ -273,7 +278,7 @@ func TestContract(t *testing.T) {
 		"drives.GetRoot", "drives.GetItem", "drives.GetItemByRelativePath", "drives.ListChildren", "drives.CreateChild",
 		"drives.UpdateItem", "drives.DeleteItem", "drives.GetContent", "drives.UploadNewFile",
 		"drives.CreateUploadSessionNew", "uploadSession.PutFragment", "uploadSession.GetStatus", "uploadSession.Cancel",
-		"drives.RootDelta", "subscriptions.Create", "subscriptions.Renew", "subscriptions.Delete"} {
+		"drives.RootDelta", "drives.CopyItem", "subscriptions.Create", "subscriptions.Renew", "subscriptions.Delete"} {
 		if c.seen[op] == 0 {
 			missing = append(missing, op)
 		}

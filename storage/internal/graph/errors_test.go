@@ -33,6 +33,7 @@ func TestDecodeError(t *testing.T) {
 		{"other conflict", 409, nil, `{"error":{"code":"conflict","message":"x"}}`, "conflict", nil, nil, 0},
 		{"precondition", 412, nil, `{"error":{"code":"resourceModified","message":"x","innerError":{"code":"entityTagDoesNotMatch"}}}`, "resourceModified", []string{"entityTagDoesNotMatch"}, storage.ErrPreconditionFailed, 0},
 		{"locked", 423, nil, `{"error":{"code":"notAllowed","message":"locked","innerError":{"code":"resourceLocked"}}}`, "notAllowed", []string{"resourceLocked"}, storage.ErrLocked, 0},
+		{"checked out: 423 accessDenied", 423, nil, `{"error":{"code":"accessDenied","message":"The file is currently checked out or locked for editing by another user."}}`, "accessDenied", nil, storage.ErrLocked, 0},
 		{"locked as accessDenied", 403, nil, `{"error":{"code":"accessDenied","message":"x","innererror":{"code":"resourceLocked"}}}`, "accessDenied", []string{"resourceLocked"}, storage.ErrLocked, 0},
 		{"quota", 507, nil, `{"error":{"code":"quotaLimitReached","message":"full"}}`, "quotaLimitReached", nil, storage.ErrQuotaExceeded, 0},
 		{"path too long", 400, nil, `{"error":{"code":"invalidRequest","message":"x","innerError":{"code":"pathIsTooLong"}}}`, "invalidRequest", []string{"pathIsTooLong"}, storage.ErrInvalidName, 0},

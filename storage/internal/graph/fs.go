@@ -24,10 +24,18 @@ const DefaultFragment = 32 * FragmentMultiple
 // the limit every tenant honours).
 const DefaultSimpleLimit = 4 << 20
 
-// MaxUnknownSize is the largest file Put accepts with size -1: without a
-// size, an upload session cannot be opened before the end of the stream,
-// so the content is held in memory.
-const MaxUnknownSize = 256 << 20
+// maxDepth bounds a parent chain: a path of at most 400 characters cannot
+// nest deeper, so a longer chain is a cycle or a broken tree.
+const maxDepth = 512
+
+// maxPages bounds every paginated listing (children, delta, site drives):
+// a server that keeps answering with new next links is stopped with an
+// error instead of being followed forever.
+var maxPages = 1_000_000
+
+// errParentCycle reports items whose parent chain comes back to itself.
+var errParentCycle = &Error{StatusCode: 200, Code: "invalidResponse", Op: "parent chain",
+	Message: "the items' parent references form a cycle"}
 
 // MaxFileSize is the largest file OneDrive and SharePoint hold (250 GB).
 const MaxFileSize = 250 << 30
@@ -80,6 +88,7 @@ type FS struct {
 	simple   int64
 	idx      map[string]node
 	retry404 int
+	spoolDir string
 }
 
 // NewFS returns an FS rooted at folder rootID of drive driveID ("" for the
@@ -133,6 +142,15 @@ func (f *FS) SetChunking(simpleLimit, fragment int64) bool {
 	return ok
 }
 
+// SetSpoolDir sets the folder where Put keeps a file of unknown size while
+// it reads it (default os.TempDir()): an upload session needs the size
+// before the first byte is sent.
+func (f *FS) SetSpoolDir(dir string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.spoolDir = dir
+}
+
 func (f *FS) chunking() (simple, fragment int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -143,14 +161,17 @@ func (f *FS) chunking() (simple, fragment int64) {
 func (f *FS) Features() storage.Features {
 	simple, _ := f.chunking()
 	return storage.Features{
-		Hashes:           []storage.HashKind{storage.HashQuickXor},
-		Names:            f.rules,
-		MaxFileSize:      MaxFileSize,
-		VersionHistory:   true,
-		RecycleBin:       true,
-		ConditionalPut:   true,
-		SetModTime:       true,
-		ModTimePrecision: time.Second,
+		Hashes:         []storage.HashKind{storage.HashQuickXor},
+		Names:          f.rules,
+		MaxFileSize:    MaxFileSize,
+		VersionHistory: true,
+		RecycleBin:     true,
+		ConditionalPut: true,
+		// DELETE and PATCH /drives/{id}/items/{id} carry If-Match: the eTag.
+		ConditionalDelete: true,
+		ConditionalMove:   true,
+		SetModTime:        true,
+		ModTimePrecision:  time.Second,
 		Upload: storage.UploadConstraints{ChunkThreshold: simple + 1, MinChunk: FragmentMultiple,
 			MaxChunk: MaxFragment, ChunkMultiple: FragmentMultiple},
 	}

@@ -194,3 +194,15 @@ type ChangeNotification struct {
 type ChangeNotificationCollection struct {
 	Value []ChangeNotification `json:"value"`
 }
+
+// AsyncJobStatus is what the monitor URL of a long-running action (a
+// copy) reports.
+type AsyncJobStatus struct {
+	Operation          string  `json:"operation,omitempty"`
+	PercentageComplete float64 `json:"percentageComplete,omitempty"`
+	// Status is notStarted, inProgress, completed, updating, failed,
+	// deletePending, deleteFailed or waiting.
+	Status     string `json:"status,omitempty"`
+	ResourceID string `json:"resourceId,omitempty"`
+	ErrorCode  string `json:"errorCode,omitempty"`
+}

@@ -95,6 +95,7 @@ func TestPhotosConformance(t *testing.T) {
 			"Move/RenameFile":   "Procore's image PATCH has no file name: a rename is a new image (new ID) plus the old one in the recycle bin, see TestPhotosRenameByReplacement",
 			"Move/MoveFile":     "the check renames while moving and expects the ID kept; a photo rename gives a new image (see TestPhotosRenameByReplacement)",
 			"Move/OntoExisting": "the check renames onto an existing name; photos cannot be renamed in place",
+			"IDStater/Follows":  "the check renames and expects the ID kept; a photo rename gives a new image (StatID of photos: TestPhotosStatID)",
 		},
 	})
 }

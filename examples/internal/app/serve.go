@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/procoresync/procoresync/storage/onedrive"
@@ -15,30 +14,51 @@ import (
 // Serve runs the long-running service until ctx is done: the engine's
 // scheduler (interval fallback and wake-ups), and on ln the HTTP listener
 // for Procore webhook deliveries and Graph change notifications, which are
-// registered at publicURL ("" : http://<ln's address>). The Graph
-// subscription is kept alive (renewed, re-created when lost) for as long
-// as the service runs and deleted when it stops. It shuts down
+// registered at c.PublicURL (when empty, the listener's own URL if that is
+// a loopback address; else none are registered and the interval syncs).
+// It refuses to start without the listener's secrets (see CheckService).
+// The Graph subscription is kept alive (renewed, re-created when lost) for
+// as long as the service runs and deleted when it stops. It shuts down
 // gracefully: no new runs, running ones cancelled (their journals make the
 // next start converge), the subscription deleted, in-flight requests
 // drained.
 func Serve(ctx context.Context, c *Config, ln net.Listener, logger *slog.Logger) error {
+	if err := c.CheckService(); err != nil {
+		return err
+	}
 	s, err := New(ctx, c, Options{Logger: logger})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	h, n := s.Handler(c)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return s.Serve(ctx, c, ln, logger)
+}
+
+// Serve is the package-level Serve on an opened Sync.
+func (s *Sync) Serve(ctx context.Context, c *Config, ln net.Listener, logger *slog.Logger) error {
+	h, n, err := s.Handler(c)
+	if err != nil {
+		return err
+	}
+	ln = LimitListener(ln, c.MaxConns)
+	srv := newServer(h)
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	public := c.PublicURL
 	if public == "" {
-		public = "http://" + ln.Addr().String()
+		if u, ok := listenerURL(ln.Addr()); ok {
+			public = u
+		}
 	}
 	subCtx, cancelSubs := context.WithCancel(ctx)
 	defer cancelSubs()
-	kept, err := s.keepNotifications(subCtx, c, public, n, logger)
-	if err != nil {
+	var kept <-chan struct{}
+	if public == "" {
+		ended := make(chan struct{})
+		close(ended)
+		kept = ended
+		logger.Warn("no public URL (-public-url): webhooks and notifications not set up; relying on the interval")
+	} else if kept, err = s.keepNotifications(subCtx, c, public, n, logger); err != nil {
 		// Without push notifications the interval still syncs.
 		logger.Warn("notifications not set up; relying on the interval", "err", err)
 	}
@@ -112,7 +132,7 @@ func (s *Sync) keepNotifications(ctx context.Context, c *Config, publicURL strin
 		}
 	}
 	spec := onedrive.SubscriptionSpec{
-		NotificationURL: publicURL + "/graph/notify", ClientState: c.HookSecret,
+		NotificationURL: publicURL + "/graph/notify", ClientState: c.GraphClientState,
 		OnEvent: func(e onedrive.SubscriptionEvent) {
 			switch e.State {
 			case onedrive.SubscriptionCreated:

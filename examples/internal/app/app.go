@@ -67,6 +67,11 @@ type Config struct {
 	Store string
 	// Interval is the fallback polling interval.
 	Interval time.Duration
+	// WakeDelay coalesces a pair's wake-ups (webhooks, notifications):
+	// the first after a quiet period runs the pair at once, later ones at
+	// most one run per WakeDelay after a run's end (0: the engine's
+	// default), however many deliveries arrive.
+	WakeDelay time.Duration
 	// DeleteLimit is the delete limit per pair and 24 hours.
 	DeleteLimit int
 	// Listen is the address of the HTTP listener (services); PublicURL is
@@ -138,6 +143,7 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	s(&c.Root, "root", "PROCORESYNC_ROOT", "Procore", "folder below the library or drive root")
 	s(&c.Store, "store", "PROCORESYNC_STORE", "procoresync.db", "SQLite metadata store")
 	fs.DurationVar(&c.Interval, "interval", 5*time.Minute, "fallback polling interval")
+	fs.DurationVar(&c.WakeDelay, "wake-delay", time.Second, "after a run, wait this long before another run for webhooks and notifications (they are coalesced)")
 	fs.IntVar(&c.DeleteLimit, "delete-limit", 25, "deletions per pair and 24 hours before they are held")
 	s(&c.Listen, "listen", "PROCORESYNC_LISTEN", "127.0.0.1:8080", "HTTP listener for webhooks and notifications")
 	s(&c.PublicURL, "public-url", "PROCORESYNC_PUBLIC_URL", "", "public https URL of the listener (default: http://<listen>, on loopback only)")
@@ -323,7 +329,7 @@ func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 	}
 	s := &Sync{Store: store, Events: &syncengine.Recorder{}, Limiter: lim, Conn: conn, Targets: map[string]storage.Storage{}}
 	s.Engine, err = syncengine.New(syncengine.Options{
-		Store: store, Logger: o.Logger, Limiter: lim, DefaultInterval: c.Interval,
+		Store: store, Logger: o.Logger, Limiter: lim, DefaultInterval: c.Interval, WakeDelay: max(c.WakeDelay, 0),
 		Notifier: syncengine.Fanout(s.Events, syncengine.NewSlogNotifier(o.Logger)),
 	})
 	if err != nil {

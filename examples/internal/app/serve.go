@@ -58,9 +58,12 @@ func (s *Sync) Serve(ctx context.Context, c *Config, ln net.Listener, logger *sl
 		close(ended)
 		kept = ended
 		logger.Warn("no public URL (-public-url): webhooks and notifications not set up; relying on the interval")
-	} else if kept, err = s.keepNotifications(subCtx, c, public, n, logger); err != nil {
-		// Without push notifications the interval still syncs.
-		logger.Warn("notifications not set up; relying on the interval", "err", err)
+	} else {
+		var nerr error
+		if kept, nerr = s.keepNotifications(subCtx, c, public, n, logger); nerr != nil && ctx.Err() == nil {
+			// Without push notifications the interval still syncs.
+			logger.Warn("notifications not set up; relying on the interval", "err", nerr)
+		}
 	}
 	logger.Info("procoresync serving", "listen", ln.Addr().String(), "public", public, "pairs", s.Pairs, "interval", c.Interval)
 	runCtx, stopRuns := context.WithCancel(ctx)

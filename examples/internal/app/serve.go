@@ -78,7 +78,11 @@ func (s *Sync) Serve(ctx context.Context, c *Config, ln net.Listener, logger *sl
 	logger.Info("shutting down")
 	stopRuns()
 	cancelSubs()
-	<-kept // the subscription is deleted (best effort, bounded)
+	select {
+	case <-kept: // the subscription is deleted (best effort)
+	case <-time.After(subscriptionStopWait):
+		logger.Warn("graph subscription not deleted in time; it expires on its own")
+	}
 	shCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shCtx)
@@ -88,6 +92,10 @@ func (s *Sync) Serve(ctx context.Context, c *Config, ln net.Listener, logger *sl
 	logger.Info("stopped")
 	return err
 }
+
+// subscriptionStopWait bounds how long a stopping service waits for the
+// Graph subscription's delete (Graph may be failing or slow).
+var subscriptionStopWait = 5 * time.Second
 
 // keepNotifications registers the Procore hooks (project and company) and
 // keeps one Graph subscription on the target drive alive until ctx is

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/procoresync/procoresync/procore/procoretest"
+	"github.com/procoresync/procoresync/storage/graphtest"
 )
 
 // service is a reference service running against the fakes.
@@ -370,6 +370,23 @@ func TestServiceConnectionLimit(t *testing.T) {
 	resp.Body.Close()
 }
 
+// TestServiceStopsWhenSubscriptionDeleteFails: a failing Graph does not
+// hold up the shutdown for the subscription delete's full timeout.
+func TestServiceStopsWhenSubscriptionDeleteFails(t *testing.T) {
+	sv := startService(t, nil)
+	sv.settle(t)
+	if len(sv.f.Graph.Subscriptions()) != 1 {
+		t.Fatalf("subscriptions: %v", sv.f.Graph.Subscriptions())
+	}
+	sv.f.Graph.Inject(graphtest.Fault{Op: "subscriptions.Delete", Status: http.StatusServiceUnavailable, Times: 1000})
+	start := time.Now()
+	sv.stop()
+	// A bound on a hang, not a measurement: the delete alone may take 30 s.
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("the service took %s to stop", d)
+	}
+}
+
 // TestPublicURL: the public URL (where deliveries carry the secrets) is
 // https; plain http only on a loopback host.
 func TestPublicURL(t *testing.T) {
@@ -499,5 +516,4 @@ func TestFlagsNeverShowSecrets(t *testing.T) {
 	if err := c.LoadSecrets(nil); err == nil || !strings.Contains(err.Error(), "PROCORESYNC_GRAPH_CLIENT_STATE") || strings.Contains(err.Error(), "old-shared") {
 		t.Errorf("old variable: %v", err)
 	}
-	_ = errors.New
 }

@@ -43,16 +43,32 @@ const fileMode fs.FileMode = 0o600
 
 // createPrivate creates the database file with fileMode when it does not
 // exist yet (before SQLite would create it with 0644 less the umask). An
-// existing file keeps its permission.
+// existing database (and its -wal and -shm files) that every local user
+// may read, as earlier versions created it, loses the permissions of
+// "others"; its owner's and group's stay.
 func createPrivate(abs string) error {
 	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
-	if errors.Is(err, fs.ErrExist) {
-		return nil
+	if err == nil {
+		return f.Close()
 	}
-	if err != nil {
+	if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	return f.Close()
+	for _, name := range []string{abs, abs + "-wal", abs + "-shm"} {
+		fi, err := os.Stat(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if perm := fi.Mode().Perm(); fi.Mode().IsRegular() && perm&0o007 != 0 {
+			if err := os.Chmod(name, perm&^0o007); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // storeLock is the exclusive lock on "<database>.lock", held while the

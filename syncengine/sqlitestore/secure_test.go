@@ -38,6 +38,26 @@ func TestFilesPrivate(t *testing.T) {
 	}
 }
 
+// TestExistingWorldReadableStoreTightened: a store that an earlier
+// version created world-readable loses the permissions of others on Open;
+// the group's stay (a deliberate backup group keeps working).
+func TestExistingWorldReadableStoreTightened(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix permission bits")
+	}
+	path := filepath.Join(t.TempDir(), "meta.db")
+	s, err := sqlitestore.Open(path)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, os.Chmod(path, 0o644))
+	s, err = sqlitestore.Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
+}
+
 // TestDeletedUploadURLLeavesNoTrace: once an upload's state is deleted,
 // its URL (a bearer credential: whoever has it can write the file) is not
 // left in the database's free space, nor in a WAL file.

@@ -10,7 +10,8 @@
 // SynchronousNormal option trades that for faster commits.
 //
 // The file is created readable by its owner only (0600), and so are its
-// -wal and -shm files; deleted rows are overwritten with zeros
+// -wal and -shm files (an existing file loses the permissions of others);
+// deleted rows are overwritten with zeros
 // (secure_delete), so that an upload URL, a bearer credential, is gone from
 // the file once its row is. A lock file next to the database ("<path>.lock",
 // holding the holder's PID) is held while the Store is open: a second Open

@@ -319,12 +319,15 @@ func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 	lim := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{
 		Budgets: map[string]syncengine.BudgetConfig{ProcoreBudgetKey(c): syncengine.ProcoreBudget()},
 	})
-	conn, err := Connect(ctx, c, lim)
+	// The store first: its lock tells a second process on the same store
+	// to stop before it calls any API.
+	store, err := sqlitestore.Open(c.Store)
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlitestore.Open(c.Store)
+	conn, err := Connect(ctx, c, lim)
 	if err != nil {
+		store.Close()
 		return nil, err
 	}
 	s := &Sync{Store: store, Events: &syncengine.Recorder{}, Limiter: lim, Conn: conn, Targets: map[string]storage.Storage{}}

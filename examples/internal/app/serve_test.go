@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/procoresync/procoresync/procore/procoretest"
 	"github.com/procoresync/procoresync/storage/graphtest"
+	"github.com/procoresync/procoresync/syncengine/sqlitestore"
 )
 
 // service is a reference service running against the fakes.
@@ -187,6 +189,25 @@ func TestServiceRefusesWithoutSecrets(t *testing.T) {
 				t.Errorf("%d Procore API calls before refusing", n)
 			}
 		})
+	}
+}
+
+// TestSecondServiceOnStoreRefused: a second service on the same store
+// stops at once, before any API call, naming the first one's PID.
+func TestSecondServiceOnStoreRefused(t *testing.T) {
+	sv := startService(t, nil)
+	cfg := *sv.cfg
+	f := StartFakes(&cfg) // its own fakes, to count its calls
+	defer f.Close()
+	cfg.RandomSecrets()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := RunService(ctx, &cfg, false, slog.New(slog.DiscardHandler))
+	if !errors.Is(err, sqlitestore.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprint("process ", os.Getpid())) {
+		t.Fatalf("second service on the store: %v", err)
+	}
+	if n := f.Procore.CallsByHost(procoretest.HostAPI); n != 0 {
+		t.Errorf("%d Procore API calls before refusing", n)
 	}
 }
 

@@ -405,7 +405,7 @@ func (s *Sync) Close() error { return s.Store.Close() }
 // deliveries at /procore/webhook and Graph change notifications at
 // /graph/notify, plus /healthz, each with a body size limit. The Procore
 // storages are woken by the receiver; the Graph targets by the notifier
-// (see Subscribe). It fails when c lacks the listener's secrets (see
+// (see Serve). It fails when c lacks the listener's secrets (see
 // CheckService).
 func (s *Sync) Handler(c *Config) (http.Handler, *onedrive.Notifier, error) {
 	rcv, n, err := s.endpoints(c)

@@ -34,7 +34,8 @@ func Serve(ctx context.Context, c *Config, ln net.Listener, logger *slog.Logger)
 	return s.Serve(ctx, c, ln, logger)
 }
 
-// Serve is the package-level Serve on an opened Sync.
+// Serve does what the package-level Serve does, on s (which the caller
+// closes afterwards).
 func (s *Sync) Serve(ctx context.Context, c *Config, ln net.Listener, logger *slog.Logger) error {
 	h, n, err := s.Handler(c)
 	if err != nil {

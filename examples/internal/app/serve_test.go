@@ -240,8 +240,10 @@ func TestServiceSeparateSecrets(t *testing.T) {
 
 // TestServiceFloodCoalesced: a flood of authentic-looking deliveries and
 // notifications (a leaked secret, or Procore retrying), 8 a second as in
-// the security review, costs what two wake-ups cost, not one run each:
-// the engine coalesces a pair's wake-ups into one run per WakeDelay.
+// the security review, costs about what two wake-ups cost (at most three,
+// for a slow machine), not one run each: the engine coalesces a pair's
+// wake-ups into one run per WakeDelay. Without coalescing it costs about
+// six times as much.
 func TestServiceFloodCoalesced(t *testing.T) {
 	sv := startService(t, func(c *Config) { c.WakeDelay = 3 * time.Second })
 	c0, r0 := sv.settle(t)
@@ -272,7 +274,7 @@ func TestServiceFloodCoalesced(t *testing.T) {
 	}
 	c2, r2 := sv.settle(t)
 	t.Logf("one wake-up of every pair: %d Procore API calls in %d runs; %d deliveries: %d calls in %d runs", one, r1-r0, n, c2-c1, r2-r1)
-	if c2-c1 > 2*one {
+	if c2-c1 > 3*one {
 		t.Errorf("%d deliveries made %d Procore API calls (%d runs); one wake-up of every pair makes %d (%d runs)", n, c2-c1, r2-r1, one, r1-r0)
 	}
 }

@@ -313,6 +313,9 @@ type Options struct {
 // New connects to both services, opens the store and sets up the engine
 // and the three pairs of the configured project.
 func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
+	if err := c.checkClientSecrets(); err != nil {
+		return nil, err
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

@@ -51,6 +51,17 @@ func (c *Config) CheckService() error {
 	return nil
 }
 
+// checkClientSecrets reports a missing app client secret by the variable
+// or flag that sets it.
+func (c *Config) checkClientSecrets() error {
+	for _, src := range c.secretSources()[:2] { // the two apps' client secrets
+		if *src.value == "" {
+			return fmt.Errorf("no client secret: set $%s or -%s", src.env, src.flag)
+		}
+	}
+	return nil
+}
+
 // checkSecret checks one listener secret (without showing it).
 func checkSecret(v string) error {
 	switch {

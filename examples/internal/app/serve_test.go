@@ -211,6 +211,22 @@ func TestSecondServiceOnStoreRefused(t *testing.T) {
 	}
 }
 
+// TestMissingClientSecretNamed: a missing app client secret is reported
+// by the variable or flag that sets it, before any API call.
+func TestMissingClientSecretNamed(t *testing.T) {
+	cfg := &Config{Target: SharePoint, Root: "Procore", Store: filepath.Join(t.TempDir(), "svc.db")}
+	f := StartFakes(cfg)
+	defer f.Close()
+	cfg.MSClientSecret = ""
+	_, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "MS_CLIENT_SECRET") || !strings.Contains(err.Error(), "-ms-client-secret-file") {
+		t.Errorf("New without the Microsoft client secret: %v", err)
+	}
+	if n := f.Procore.CallsByHost(procoretest.HostAPI); n != 0 {
+		t.Errorf("%d Procore API calls", n)
+	}
+}
+
 // TestServiceSeparateSecrets: the Procore receiver takes only the Procore
 // hook secret and the Graph notifier only the Graph clientState: one
 // leaked secret does not open the other endpoint.

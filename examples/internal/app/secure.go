@@ -115,12 +115,21 @@ func isLoopback(host string) bool {
 	return err == nil && a.Unmap().IsLoopback()
 }
 
-// listenerURL is the default public URL, http://<ln's address>, and
-// whether it may be used: only on a loopback address.
-func listenerURL(addr net.Addr) (string, bool) {
+// defaultPublicURL is the public URL when none is configured,
+// http://<ln's address>, and whether it may be used: only when the
+// listener is on a loopback address and so are Procore and Graph (the
+// fakes, tests); a real service would register an address the services
+// cannot reach.
+func defaultPublicURL(c *Config, addr net.Addr) (string, bool) {
 	u := "http://" + addr.String()
 	host, _, err := net.SplitHostPort(addr.String())
-	return u, err == nil && isLoopback(host)
+	return u, err == nil && isLoopback(host) && urlOnLoopback(c.ProcoreAPIURL) && urlOnLoopback(c.MSGraphURL)
+}
+
+// urlOnLoopback reports whether raw is a URL on a loopback host.
+func urlOnLoopback(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && isLoopback(u.Hostname())
 }
 
 // RandomSecrets sets the listener secrets that are empty to fresh random

@@ -14,8 +14,8 @@ import (
 // Serve runs the long-running service until ctx is done: the engine's
 // scheduler (interval fallback and wake-ups), and on ln the HTTP listener
 // for Procore webhook deliveries and Graph change notifications, which are
-// registered at c.PublicURL (when empty, the listener's own URL if that is
-// a loopback address; else none are registered and the interval syncs).
+// registered at c.PublicURL (when empty, none are registered and the
+// interval syncs, except on the fakes: see defaultPublicURL).
 // It refuses to start without the listener's secrets (see CheckService).
 // The Graph subscription is kept alive (renewed, re-created when lost) for
 // as long as the service runs and deleted when it stops. It shuts down
@@ -47,7 +47,7 @@ func (s *Sync) Serve(ctx context.Context, c *Config, ln net.Listener, logger *sl
 	go func() { srvErr <- srv.Serve(ln) }()
 	public := c.PublicURL
 	if public == "" {
-		if u, ok := listenerURL(ln.Addr()); ok {
+		if u, ok := defaultPublicURL(c, ln.Addr()); ok {
 			public = u
 		}
 	}

@@ -453,16 +453,23 @@ func TestPublicURL(t *testing.T) {
 			t.Errorf("%s: error shows the password: %v", tc.url, err)
 		}
 	}
+	fakes := &Config{ProcoreAPIURL: "http://127.0.0.1:4001", MSGraphURL: "http://127.0.0.1:4002"}
+	real := &Config{ProcoreAPIURL: "https://api.procore.com", MSGraphURL: ""}
 	for _, tc := range []struct {
+		c    *Config
 		addr string
 		ok   bool
-	}{{"127.0.0.1:8080", true}, {"[::1]:8080", true}, {"0.0.0.0:8080", false}, {"[::]:8080", false}, {"192.0.2.7:80", false}} {
+	}{
+		{fakes, "127.0.0.1:8080", true}, {fakes, "[::1]:8080", true}, {fakes, "0.0.0.0:8080", false},
+		{fakes, "[::]:8080", false}, {fakes, "192.0.2.7:80", false},
+		{real, "127.0.0.1:8080", false}, {real, "0.0.0.0:8080", false},
+	} {
 		a, err := net.ResolveTCPAddr("tcp", tc.addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := listenerURL(a); ok != tc.ok {
-			t.Errorf("listener %s: default public URL usable %v, want %v", tc.addr, ok, tc.ok)
+		if _, ok := defaultPublicURL(tc.c, a); ok != tc.ok {
+			t.Errorf("listener %s, Procore %s: default public URL usable %v, want %v", tc.addr, tc.c.ProcoreAPIURL, ok, tc.ok)
 		}
 	}
 	// The service refuses an http public URL.

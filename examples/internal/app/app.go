@@ -76,8 +76,8 @@ type Config struct {
 	DeleteLimit int
 	// Listen is the address of the HTTP listener (services); PublicURL is
 	// how Procore and Graph reach it: an https URL, or an http one on a
-	// loopback host ("": the listener's own URL, used only when that is
-	// on a loopback address).
+	// loopback host ("": none is registered, except on the fakes; see
+	// defaultPublicURL).
 	Listen, PublicURL string
 	// MaxConns bounds the listener's open connections (0: DefaultMaxConns).
 	MaxConns int
@@ -146,7 +146,7 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.WakeDelay, "wake-delay", time.Second, "after a run, wait this long before another run for webhooks and notifications (they are coalesced)")
 	fs.IntVar(&c.DeleteLimit, "delete-limit", 25, "deletions per pair and 24 hours before they are held")
 	s(&c.Listen, "listen", "PROCORESYNC_LISTEN", "127.0.0.1:8080", "HTTP listener for webhooks and notifications")
-	s(&c.PublicURL, "public-url", "PROCORESYNC_PUBLIC_URL", "", "public https URL of the listener (default: http://<listen>, on loopback only)")
+	s(&c.PublicURL, "public-url", "PROCORESYNC_PUBLIC_URL", "", "public https URL of the listener, where Procore and Graph deliver (none: no webhooks or notifications, the interval syncs)")
 	fs.IntVar(&c.MaxConns, "max-conns", DefaultMaxConns, "most connections the listener keeps open")
 	for _, src := range c.secretSources() {
 		s(src.file, src.flag, src.env+"_FILE", "", "file holding the secret that $"+src.env+" otherwise holds")

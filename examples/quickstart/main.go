@@ -40,6 +40,10 @@ func main() {
 	app.Flags(flag.CommandLine, &cfg)
 	verbose := flag.Bool("v", false, "log every action")
 	flag.Parse()
+	if err := cfg.LoadSecrets(os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(2)
+	}
 	storeSet := false
 	flag.Visit(func(f *flag.Flag) { storeSet = storeSet || f.Name == "store" })
 	if !storeSet && os.Getenv("PROCORESYNC_STORE") == "" {

@@ -9,6 +9,14 @@
 // (synchronous=FULL), so that "what was synced" survives a power loss; the
 // SynchronousNormal option trades that for faster commits.
 //
+// The file is created readable by its owner only (0600), and so are its
+// -wal and -shm files (an existing file loses the permissions of others);
+// deleted rows are overwritten with zeros
+// (secure_delete), so that an upload URL, a bearer credential, is gone from
+// the file once its row is. A lock file next to the database ("<path>.lock",
+// holding the holder's PID) is held while the Store is open: a second Open
+// of the same file, in this process or another, fails with a *LockedError.
+//
 // The schema is versioned (PRAGMA user_version) and migrated forward on
 // Open, in one transaction. A database written by a newer version of this
 // package is refused with a *SchemaError.
@@ -170,6 +178,7 @@ type Store struct {
 	r     *sql.DB // read-only connections
 
 	pids sync.Map // pair ID → pairs.pid, only for committed rows
+	lock *storeLock
 
 	closeOnce sync.Once
 	closeErr  error
@@ -197,6 +206,9 @@ func dsn(abs string, o *options, readOnly bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous("+syncMode+")")
+	// Deleted content (an upload URL is a bearer credential) is
+	// overwritten with zeros instead of lingering in free space.
+	q.Add("_pragma", "secure_delete(1)")
 	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cache))
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
@@ -207,10 +219,12 @@ func dsn(abs string, o *options, readOnly bool) string {
 	return "file:" + p + "?" + q.Encode()
 }
 
-// Open opens (creating it if needed) the store in the SQLite file at path
-// and migrates its schema to the current version. ":memory:" and empty paths
-// are refused: the store needs a file that its read and write connections
-// share.
+// Open opens (creating it if needed, readable by its owner only) the store
+// in the SQLite file at path and migrates its schema to the current version.
+// ":memory:" and empty paths are refused: the store needs a file that its
+// read and write connections share. While another Store has the file open,
+// Open fails with a *LockedError (matching ErrLocked) naming the holder's
+// PID.
 func Open(path string, opts ...Option) (*Store, error) {
 	o := options{busyTimeout: 10 * time.Second, cacheKiB: 16 << 10, mmapBytes: 1 << 30, clock: syncengine.SystemClock{}}
 	for _, opt := range opts {
@@ -226,7 +240,25 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	w, err := sql.Open("sqlite", dsn(abs, &o, false))
+	lock, err := acquireLock(path, abs)
+	if err != nil {
+		return nil, err
+	}
+	st, err := open(path, abs, &o)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	st.lock = lock
+	return st, nil
+}
+
+// open opens the connections of the store at abs; the caller holds its lock.
+func open(path, abs string, o *options) (*Store, error) {
+	if err := createPrivate(abs); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	w, err := sql.Open("sqlite", dsn(abs, o, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
@@ -238,7 +270,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn(abs, &o, true))
+	r, err := sql.Open("sqlite", dsn(abs, o, true))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
@@ -289,10 +321,11 @@ func migrate(w *sql.DB, path string) error {
 	return nil
 }
 
-// Close closes the store's connections. Iterations still running fail.
+// Close closes the store's connections and releases its lock. Iterations
+// still running fail.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
+		s.closeErr = errors.Join(s.r.Close(), s.w.Close(), s.lock.release())
 	})
 	return s.closeErr
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -39,7 +40,8 @@ const (
 )
 
 // Config says what to sync where. Fields come from flags or environment
-// variables (see Flags); zero values mean "not configured".
+// variables (see Flags); secrets come from the environment or from files
+// only (see LoadSecrets); zero values mean "not configured".
 type Config struct {
 	Target Target
 
@@ -65,17 +67,57 @@ type Config struct {
 	Store string
 	// Interval is the fallback polling interval.
 	Interval time.Duration
+	// WakeDelay coalesces a pair's wake-ups (webhooks, notifications):
+	// the first after a quiet period runs the pair at once, later ones at
+	// most one run per WakeDelay after a run's end (0: the engine's
+	// default), however many deliveries arrive.
+	WakeDelay time.Duration
 	// DeleteLimit is the delete limit per pair and 24 hours.
 	DeleteLimit int
 	// Listen is the address of the HTTP listener (services); PublicURL is
-	// how Procore and Graph reach it ("" : the listener's own URL).
+	// how Procore and Graph reach it: an https URL, or an http one on a
+	// loopback host ("": none is registered, except on the fakes; see
+	// defaultPublicURL).
 	Listen, PublicURL string
-	// HookSecret authenticates webhook deliveries and notifications.
-	HookSecret string
+	// MaxConns bounds the listener's open connections (0: DefaultMaxConns).
+	MaxConns int
+	// ProcoreHookSecret authenticates Procore webhook deliveries: Procore
+	// sends "Authorization: Bearer <secret>" with each. GraphClientState
+	// authenticates Graph change notifications (their clientState). The
+	// services refuse to listen without both, and they must differ.
+	ProcoreHookSecret, GraphClientState string
+
+	// Files to read the secrets from (see LoadSecrets).
+	ProcoreClientSecretFile, MSClientSecretFile string
+	ProcoreHookSecretFile, GraphClientStateFile string
+}
+
+// DefaultMaxConns is the listener's default connection limit.
+const DefaultMaxConns = 64
+
+// secretSource names where one secret of a Config comes from.
+type secretSource struct {
+	value *string
+	env   string  // the environment variable holding the secret
+	flag  string  // the flag naming a file that holds it
+	file  *string // that flag's value
+}
+
+func (c *Config) secretSources() []secretSource {
+	return []secretSource{
+		{&c.ProcoreClientSecret, "PROCORE_CLIENT_SECRET", "procore-client-secret-file", &c.ProcoreClientSecretFile},
+		{&c.MSClientSecret, "MS_CLIENT_SECRET", "ms-client-secret-file", &c.MSClientSecretFile},
+		{&c.ProcoreHookSecret, "PROCORESYNC_PROCORE_HOOK_SECRET", "procore-hook-secret-file", &c.ProcoreHookSecretFile},
+		{&c.GraphClientState, "PROCORESYNC_GRAPH_CLIENT_STATE", "graph-client-state-file", &c.GraphClientStateFile},
+	}
 }
 
 // Flags registers the configuration flags on fs, with defaults from the
-// environment variables named in each flag's usage.
+// environment variables named in each flag's usage. Secrets are not flags
+// (every local user can read a process's command line) and their values
+// never appear in the usage text: for each, a flag names a file holding
+// it, or an environment variable holds it; LoadSecrets reads them after
+// fs is parsed.
 func Flags(fs *flag.FlagSet, c *Config) {
 	s := func(p *string, name, env, def, usage string) {
 		if v := os.Getenv(env); v != "" {
@@ -88,14 +130,12 @@ func Flags(fs *flag.FlagSet, c *Config) {
 		fs.Int64Var(p, name, v, usage+" ($"+env+")")
 	}
 	s(&c.ProcoreClientID, "procore-client-id", "PROCORE_CLIENT_ID", "", "Procore app client ID")
-	s(&c.ProcoreClientSecret, "procore-client-secret", "PROCORE_CLIENT_SECRET", "", "Procore app client secret")
 	s(&c.ProcoreAPIURL, "procore-api", "PROCORE_API_URL", procore.Production.APIURL, "Procore API host")
 	s(&c.ProcoreAuthURL, "procore-login", "PROCORE_LOGIN_URL", procore.Production.AuthURL, "Procore OAuth host")
 	i(&c.ProcoreCompanyID, "procore-company", "PROCORE_COMPANY_ID", "Procore company ID")
 	i(&c.ProcoreProjectID, "procore-project", "PROCORE_PROJECT_ID", "Procore project ID")
 	s(&c.MSTenant, "ms-tenant", "MS_TENANT_ID", "", "Microsoft Entra tenant ID or domain")
 	s(&c.MSClientID, "ms-client-id", "MS_CLIENT_ID", "", "Microsoft app (client) ID")
-	s(&c.MSClientSecret, "ms-client-secret", "MS_CLIENT_SECRET", "", "Microsoft app client secret")
 	s(&c.SiteHost, "sp-host", "SHAREPOINT_HOST", "", "SharePoint host, e.g. contoso.sharepoint.com")
 	s(&c.SitePath, "sp-site", "SHAREPOINT_SITE", "", "SharePoint site path, e.g. sites/Projects")
 	s(&c.Library, "sp-library", "SHAREPOINT_LIBRARY", "", "document library (default: the site's default library)")
@@ -103,10 +143,65 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	s(&c.Root, "root", "PROCORESYNC_ROOT", "Procore", "folder below the library or drive root")
 	s(&c.Store, "store", "PROCORESYNC_STORE", "procoresync.db", "SQLite metadata store")
 	fs.DurationVar(&c.Interval, "interval", 5*time.Minute, "fallback polling interval")
+	fs.DurationVar(&c.WakeDelay, "wake-delay", time.Second, "after a run, wait this long before another run for webhooks and notifications (they are coalesced)")
 	fs.IntVar(&c.DeleteLimit, "delete-limit", 25, "deletions per pair and 24 hours before they are held")
 	s(&c.Listen, "listen", "PROCORESYNC_LISTEN", "127.0.0.1:8080", "HTTP listener for webhooks and notifications")
-	s(&c.PublicURL, "public-url", "PROCORESYNC_PUBLIC_URL", "", "public https URL of the listener (default: http://<listen>)")
-	s(&c.HookSecret, "hook-secret", "PROCORESYNC_HOOK_SECRET", "", "secret that authenticates webhook deliveries")
+	s(&c.PublicURL, "public-url", "PROCORESYNC_PUBLIC_URL", "", "public https URL of the listener, where Procore and Graph deliver (none: no webhooks or notifications, the interval syncs)")
+	fs.IntVar(&c.MaxConns, "max-conns", DefaultMaxConns, "most connections the listener keeps open")
+	for _, src := range c.secretSources() {
+		s(src.file, src.flag, src.env+"_FILE", "", "file holding the secret that $"+src.env+" otherwise holds")
+	}
+}
+
+// LoadSecrets sets the secrets of c from the files named by the *-file
+// flags, else from the environment variables (getenv; nil: os.Getenv).
+// A secret with neither keeps its value. A file's surrounding white space
+// is dropped. Errors name the flag or variable, never the value.
+func (c *Config) LoadSecrets(getenv func(string) string) error {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if getenv("PROCORESYNC_HOOK_SECRET") != "" {
+		return errors.New("$PROCORESYNC_HOOK_SECRET is no longer read: set two different secrets, " +
+			"$PROCORESYNC_PROCORE_HOOK_SECRET (Procore webhooks) and $PROCORESYNC_GRAPH_CLIENT_STATE (Graph notifications)")
+	}
+	for _, src := range c.secretSources() {
+		env := getenv(src.env)
+		switch {
+		case *src.file != "" && env != "":
+			return fmt.Errorf("both -%s and $%s are set: use one", src.flag, src.env)
+		case *src.file != "":
+			v, err := readSecretFile(*src.file)
+			if err != nil {
+				return fmt.Errorf("-%s: %w", src.flag, err)
+			}
+			*src.value = v
+		case env != "":
+			*src.value = env
+		}
+	}
+	return nil
+}
+
+// readSecretFile reads a secret (at most 4 KiB) from name.
+func readSecretFile(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4<<10+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > 4<<10 {
+		return "", fmt.Errorf("%s: longer than 4 KiB", name)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("%s is empty", name)
+	}
+	return v, nil
 }
 
 // Real reports whether c names real credentials for both services.
@@ -218,23 +313,29 @@ type Options struct {
 // New connects to both services, opens the store and sets up the engine
 // and the three pairs of the configured project.
 func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
+	if err := c.checkClientSecrets(); err != nil {
+		return nil, err
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	lim := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{
 		Budgets: map[string]syncengine.BudgetConfig{ProcoreBudgetKey(c): syncengine.ProcoreBudget()},
 	})
-	conn, err := Connect(ctx, c, lim)
-	if err != nil {
-		return nil, err
-	}
+	// The store first: its lock tells a second process on the same store
+	// to stop before it calls any API.
 	store, err := sqlitestore.Open(c.Store)
 	if err != nil {
 		return nil, err
 	}
+	conn, err := Connect(ctx, c, lim)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	s := &Sync{Store: store, Events: &syncengine.Recorder{}, Limiter: lim, Conn: conn, Targets: map[string]storage.Storage{}}
 	s.Engine, err = syncengine.New(syncengine.Options{
-		Store: store, Logger: o.Logger, Limiter: lim, DefaultInterval: c.Interval,
+		Store: store, Logger: o.Logger, Limiter: lim, DefaultInterval: c.Interval, WakeDelay: max(c.WakeDelay, 0),
 		Notifier: syncengine.Fanout(s.Events, syncengine.NewSlogNotifier(o.Logger)),
 	})
 	if err != nil {
@@ -305,31 +406,53 @@ func (s *Sync) Close() error { return s.Store.Close() }
 
 // Handler returns the HTTP handler of the service: Procore webhook
 // deliveries at /procore/webhook and Graph change notifications at
-// /graph/notify, plus /healthz. The Procore storages are woken by the
-// receiver; the Graph targets by the notifier (see Subscribe).
-func (s *Sync) Handler(c *Config) (http.Handler, *onedrive.Notifier) {
-	rcv := &procore.Receiver{}
-	if c.HookSecret != "" {
-		rcv.Authorization = "Bearer " + c.HookSecret
+// /graph/notify, plus /healthz, each with a body size limit. The Procore
+// storages are woken by the receiver; the Graph targets by the notifier
+// (see Serve). It fails when c lacks the listener's secrets (see
+// CheckService).
+func (s *Sync) Handler(c *Config) (http.Handler, *onedrive.Notifier, error) {
+	rcv, n, err := s.endpoints(c)
+	if err != nil {
+		return nil, nil, err
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/procore/webhook", limitBody(maxProcoreBody, rcv))
+	mux.Handle("/graph/notify", limitBody(maxGraphBody, n))
+	mux.Handle("/healthz", limitBody(maxOtherBody, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})))
+	mux.Handle("/", limitBody(maxOtherBody, http.NotFoundHandler()))
+	return mux, n, nil
+}
+
+// endpoints builds the Procore webhook receiver and the Graph notifier,
+// each with its own secret, and registers the Procore storages with the
+// receiver. It is the one place that builds them.
+func (s *Sync) endpoints(c *Config) (*procore.Receiver, *onedrive.Notifier, error) {
+	if err := c.CheckService(); err != nil {
+		return nil, nil, err
+	}
+	rcv := &procore.Receiver{Authorization: procoreHookAuthorization(c)}
 	rcv.WatchDocuments(s.Docs)
 	rcv.WatchPhotos(s.Photos)
 	rcv.WatchDocuments(s.CompanyDocs)
-	n := &onedrive.Notifier{ClientState: c.HookSecret}
-	mux := http.NewServeMux()
-	mux.Handle("/procore/webhook", rcv)
-	mux.Handle("/graph/notify", n)
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	return mux, n
+	n := &onedrive.Notifier{ClientState: c.GraphClientState}
+	return rcv, n, nil
 }
 
+// procoreHookAuthorization is the Authorization header value that Procore
+// sends with each delivery (given at hook registration).
+func procoreHookAuthorization(c *Config) string { return "Bearer " + c.ProcoreHookSecret }
+
 // registerHooks registers (or re-enables) the Procore hooks of the project
-// and the company, delivering to publicURL.
+// and the company, delivering to publicURL with the hook secret.
 func (s *Sync) registerHooks(ctx context.Context, c *Config, publicURL string) error {
-	auth := ""
-	if c.HookSecret != "" {
-		auth = "Bearer " + c.HookSecret
-	}
+	auth := procoreHookAuthorization(c)
 	wh := s.Conn.Procore.Webhooks
 	resources := append(append([]string{}, procore.DocumentResources...), procore.PhotoResources...)
 	if _, err := wh.RegisterHook(ctx, procore.WebhookScope{ProjectID: c.ProcoreProjectID}, "procoresync", publicURL+"/procore/webhook", auth, "v2.0", resources); err != nil {

@@ -19,6 +19,10 @@ func Main(target Target, name string) {
 	Flags(flag.CommandLine, &cfg)
 	fake := flag.Bool("fake", false, "run against the in-process Procore and Graph fakes (seeded with a demo project)")
 	flag.Parse()
+	if err := cfg.LoadSecrets(os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(2)
+	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -31,16 +35,21 @@ func Main(target Target, name string) {
 
 // RunService runs the service until ctx is done: against the in-process
 // fakes, seeded with a demo project, when fake is set; otherwise against
-// the real services that cfg names.
+// the real services that cfg names. It refuses to listen without the
+// listener's secrets (on the fakes it makes random ones).
 func RunService(ctx context.Context, cfg *Config, fake bool, logger *slog.Logger) error {
 	if fake {
 		f := StartFakes(cfg)
 		defer f.Close()
+		cfg.RandomSecrets() // nobody else needs them
 		if _, _, err := f.Seed(); err != nil {
 			return err
 		}
 	} else if !cfg.Real() {
 		return fmt.Errorf("no credentials: set the Procore and Microsoft flags or environment variables (see -h), or use -fake")
+	}
+	if err := cfg.CheckService(); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

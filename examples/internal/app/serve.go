@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/procoresync/procoresync/storage/onedrive"
@@ -15,32 +14,57 @@ import (
 // Serve runs the long-running service until ctx is done: the engine's
 // scheduler (interval fallback and wake-ups), and on ln the HTTP listener
 // for Procore webhook deliveries and Graph change notifications, which are
-// registered at publicURL ("" : http://<ln's address>). The Graph
-// subscription is kept alive (renewed, re-created when lost) for as long
-// as the service runs and deleted when it stops. It shuts down
+// registered at c.PublicURL (when empty, none are registered and the
+// interval syncs, except on the fakes: see defaultPublicURL).
+// It refuses to start without the listener's secrets (see CheckService).
+// The Graph subscription is kept alive (renewed, re-created when lost) for
+// as long as the service runs and deleted when it stops. It shuts down
 // gracefully: no new runs, running ones cancelled (their journals make the
 // next start converge), the subscription deleted, in-flight requests
 // drained.
 func Serve(ctx context.Context, c *Config, ln net.Listener, logger *slog.Logger) error {
+	if err := c.CheckService(); err != nil {
+		return err
+	}
 	s, err := New(ctx, c, Options{Logger: logger})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	h, n := s.Handler(c)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return s.Serve(ctx, c, ln, logger)
+}
+
+// Serve does what the package-level Serve does, on s (which the caller
+// closes afterwards).
+func (s *Sync) Serve(ctx context.Context, c *Config, ln net.Listener, logger *slog.Logger) error {
+	h, n, err := s.Handler(c)
+	if err != nil {
+		return err
+	}
+	ln = LimitListener(ln, c.MaxConns)
+	srv := newServer(h)
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	public := c.PublicURL
 	if public == "" {
-		public = "http://" + ln.Addr().String()
+		if u, ok := defaultPublicURL(c, ln.Addr()); ok {
+			public = u
+		}
 	}
 	subCtx, cancelSubs := context.WithCancel(ctx)
 	defer cancelSubs()
-	kept, err := s.keepNotifications(subCtx, c, public, n, logger)
-	if err != nil {
-		// Without push notifications the interval still syncs.
-		logger.Warn("notifications not set up; relying on the interval", "err", err)
+	var kept <-chan struct{}
+	if public == "" {
+		ended := make(chan struct{})
+		close(ended)
+		kept = ended
+		logger.Warn("no public URL (-public-url): webhooks and notifications not set up; relying on the interval")
+	} else {
+		var nerr error
+		if kept, nerr = s.keepNotifications(subCtx, c, public, n, logger); nerr != nil && ctx.Err() == nil {
+			// Without push notifications the interval still syncs.
+			logger.Warn("notifications not set up; relying on the interval", "err", nerr)
+		}
 	}
 	logger.Info("procoresync serving", "listen", ln.Addr().String(), "public", public, "pairs", s.Pairs, "interval", c.Interval)
 	runCtx, stopRuns := context.WithCancel(ctx)
@@ -55,7 +79,11 @@ func Serve(ctx context.Context, c *Config, ln net.Listener, logger *slog.Logger)
 	logger.Info("shutting down")
 	stopRuns()
 	cancelSubs()
-	<-kept // the subscription is deleted (best effort, bounded)
+	select {
+	case <-kept: // the subscription is deleted (best effort)
+	case <-time.After(subscriptionStopWait):
+		logger.Warn("graph subscription not deleted in time; it expires on its own")
+	}
 	shCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shCtx)
@@ -65,6 +93,10 @@ func Serve(ctx context.Context, c *Config, ln net.Listener, logger *slog.Logger)
 	logger.Info("stopped")
 	return err
 }
+
+// subscriptionStopWait bounds how long a stopping service waits for the
+// Graph subscription's delete (Graph may be failing or slow).
+var subscriptionStopWait = 5 * time.Second
 
 // keepNotifications registers the Procore hooks (project and company) and
 // keeps one Graph subscription on the target drive alive until ctx is
@@ -112,7 +144,7 @@ func (s *Sync) keepNotifications(ctx context.Context, c *Config, publicURL strin
 		}
 	}
 	spec := onedrive.SubscriptionSpec{
-		NotificationURL: publicURL + "/graph/notify", ClientState: c.HookSecret,
+		NotificationURL: publicURL + "/graph/notify", ClientState: c.GraphClientState,
 		OnEvent: func(e onedrive.SubscriptionEvent) {
 			switch e.State {
 			case onedrive.SubscriptionCreated:

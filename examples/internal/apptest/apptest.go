@@ -23,7 +23,7 @@ type Serve func(ctx context.Context, cfg *app.Config, fake bool, logger *slog.Lo
 // hour), and that the service stops cleanly when its context ends.
 func RoundTrip(t *testing.T, target app.Target, serve Serve) {
 	cfg := &app.Config{Target: target, Root: "Procore", Store: filepath.Join(t.TempDir(), "svc.db"),
-		Interval: time.Hour, DeleteLimit: 25, Listen: "127.0.0.1:0", HookSecret: "s3cret"}
+		Interval: time.Hour, DeleteLimit: 25, Listen: "127.0.0.1:0", ProcoreHookSecret: "procore-hook-0123456789", GraphClientState: "graph-state-0123456789"}
 	f := app.StartFakes(cfg)
 	t.Cleanup(f.Close)
 	if _, _, err := f.Seed(); err != nil {

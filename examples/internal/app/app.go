@@ -301,6 +301,8 @@ type Sync struct {
 	Photos      *procore.PhotosStorage
 	CompanyDocs *procore.DocumentsStorage
 	Targets     map[string]storage.Storage
+
+	log *slog.Logger
 }
 
 // Options tune New.
@@ -333,7 +335,7 @@ func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 		store.Close()
 		return nil, err
 	}
-	s := &Sync{Store: store, Events: &syncengine.Recorder{}, Limiter: lim, Conn: conn, Targets: map[string]storage.Storage{}}
+	s := &Sync{Store: store, Events: &syncengine.Recorder{}, Limiter: lim, Conn: conn, Targets: map[string]storage.Storage{}, log: o.Logger}
 	s.Engine, err = syncengine.New(syncengine.Options{
 		Store: store, Logger: o.Logger, Limiter: lim, DefaultInterval: c.Interval, WakeDelay: max(c.WakeDelay, 0),
 		Notifier: syncengine.Fanout(s.Events, syncengine.NewSlogNotifier(o.Logger)),
@@ -437,11 +439,18 @@ func (s *Sync) endpoints(c *Config) (*procore.Receiver, *onedrive.Notifier, erro
 	if err := c.CheckService(); err != nil {
 		return nil, nil, err
 	}
-	rcv := &procore.Receiver{Authorization: procoreHookAuthorization(c)}
+	rcv, err := procore.NewReceiver(procoreHookAuthorization(c))
+	if err != nil {
+		return nil, nil, fmt.Errorf("the Procore webhook receiver (PROCORESYNC_PROCORE_HOOK_SECRET): %w", err)
+	}
+	rcv.Logger = s.log
 	rcv.WatchDocuments(s.Docs)
 	rcv.WatchPhotos(s.Photos)
 	rcv.WatchDocuments(s.CompanyDocs)
-	n := &onedrive.Notifier{ClientState: c.GraphClientState}
+	n, err := onedrive.NewNotifier(c.GraphClientState)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the Graph notification endpoint (PROCORESYNC_GRAPH_CLIENT_STATE): %w", err)
+	}
 	return rcv, n, nil
 }
 

@@ -82,7 +82,7 @@ type env struct {
 	token string
 }
 
-func newEnv(t *testing.T, opt graphtest.Options, mod ...func(*graph.Config)) *env {
+func newEnv(t *testing.T, opt graphtest.Options, mod ...func(*graph.Options)) *env {
 	t.Helper()
 	e := &env{srv: graphtest.NewServer(t, opt), clock: newClock(), pacer: &pacer{}}
 	e.token = e.srv.Token()
@@ -90,12 +90,12 @@ func newEnv(t *testing.T, opt graphtest.Options, mod ...func(*graph.Config)) *en
 	return e
 }
 
-func (e *env) client(t *testing.T, mod ...func(*graph.Config)) *graph.Client {
-	cfg := graph.Config{
+func (e *env) client(t *testing.T, mod ...func(*graph.Options)) *graph.Client {
+	cfg := graph.Options{
 		BaseURL:      e.srv.BaseURL(),
 		TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.token}),
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
-		Sleep: e.clock.Sleep, Now: e.clock.Now, Pacer: e.pacer, PacerKey: "graph:contoso",
+		Sleep: e.clock.Sleep, Now: e.clock.Now, Pacer: e.pacer, PaceKey: "graph:contoso",
 	}
 	for _, m := range mod {
 		m(&cfg)
@@ -145,8 +145,8 @@ func TestRetryAfterPausesTheTenant(t *testing.T) {
 	// A client that gives up at once still pauses its whole tenant: a
 	// second client sharing the throttle waits before sending anything.
 	shared := &graph.Throttle{}
-	noRetry := e.client(t, func(c *graph.Config) { c.RetryMax = -1; c.Throttle = shared })
-	other := e.client(t, func(c *graph.Config) { c.Throttle = shared })
+	noRetry := e.client(t, func(c *graph.Options) { c.RetryMax = -1; c.Throttle = shared })
+	other := e.client(t, func(c *graph.Options) { c.Throttle = shared })
 	e.srv.Inject(graphtest.Fault{Op: "drives.GetRoot", Status: 503, RetryAfter: 45 * time.Second})
 	_, err = noRetry.GetRoot(ctx, e.srv.MyDriveID())
 	require.ErrorIs(t, err, storage.ErrThrottled)
@@ -182,7 +182,7 @@ func TestRetries(t *testing.T) {
 		{"a truncated body is an error, never a panic", graphtest.Fault{Truncate: true, Times: 1}, 1, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, graphtest.Options{}, func(c *graph.Config) { c.RetryMax = 3 })
+			e := newEnv(t, graphtest.Options{}, func(c *graph.Options) { c.RetryMax = 3 })
 			tc.fault.Op = "drives.GetRoot"
 			e.srv.Inject(tc.fault)
 			_, err := e.c.GetRoot(ctx, e.srv.MyDriveID())
@@ -234,7 +234,7 @@ func TestAuth(t *testing.T) {
 
 	t.Run("client credentials", func(t *testing.T) {
 		src := graph.AppOnlySource(ctx, cloud, "contoso.onmicrosoft.com", "app-id", "app-secret")
-		c := e.client(t, func(c *graph.Config) { c.TokenSource = src })
+		c := e.client(t, func(c *graph.Options) { c.TokenSource = src })
 		e.srv.ResetCalls()
 		d, err := c.UserDrive(ctx, graphtest.MeUPN)
 		require.NoError(t, err)
@@ -256,7 +256,7 @@ func TestAuth(t *testing.T) {
 		require.Error(t, graph.Exchange(ctx, cfg, &memStore{}, "M.Cused"), "a bad code is refused")
 		src, err := graph.DelegatedSource(ctx, cfg, store)
 		require.NoError(t, err)
-		c := e.client(t, func(c *graph.Config) { c.TokenSource = src })
+		c := e.client(t, func(c *graph.Options) { c.TokenSource = src })
 		_, err = c.MyDrive(ctx)
 		require.NoError(t, err)
 		e.srv.ExpireAccessTokens()
@@ -268,7 +268,7 @@ func TestAuth(t *testing.T) {
 		require.Error(t, err, "no refresh token stored")
 	})
 	t.Run("refused token", func(t *testing.T) {
-		c := e.client(t, func(c *graph.Config) {
+		c := e.client(t, func(c *graph.Options) {
 			c.TokenSource = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "SECRET-TOKEN-123"})
 		})
 		_, err := c.MyDrive(ctx)
@@ -278,7 +278,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestSecretsStayOutOfErrors(t *testing.T) {
-	e := newEnv(t, graphtest.Options{}, func(c *graph.Config) { c.RetryMax = 1 })
+	e := newEnv(t, graphtest.Options{}, func(c *graph.Options) { c.RetryMax = 1 })
 	f := e.fs(t, "")
 	ent, err := f.Put(ctx, storage.Entry{IsDir: true}, "f.bin", bytes.NewReader(data(10)), 10, storage.PutOptions{})
 	require.NoError(t, err)
@@ -567,7 +567,7 @@ func TestMalformedResponses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			hs := httptest.NewServer(tc.h)
 			defer hs.Close()
-			c, err := graph.NewClient(graph.Config{BaseURL: hs.URL + "/v1.0", RetryMax: -1,
+			c, err := graph.NewClient(graph.Options{BaseURL: hs.URL + "/v1.0", RetryMax: -1,
 				TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})})
 			require.NoError(t, err)
 			_, err = c.GetItem(ctx, "d", "i")

@@ -22,7 +22,7 @@ func Example() {
 	c, err := onedrive.NewClient(onedrive.ClientOptions{
 		BaseURL:     srv.BaseURL(),
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token()}),
-		PaceKey:    "graph:contoso",
+		PaceKey:     "graph:contoso",
 	})
 	if err != nil {
 		panic(err)

@@ -61,11 +61,11 @@ func Jitter(d time.Duration) time.Duration {
 // *Budget allows every retry.
 type Budget struct {
 	mu          sync.Mutex
-	tokens, max float64
+	tenths, max int // in tenths of a retry, so that ten requests earn exactly one
 }
 
 // NewBudget returns a full budget of n retries.
-func NewBudget(n int) *Budget { return &Budget{tokens: float64(n), max: float64(n)} }
+func NewBudget(n int) *Budget { return &Budget{tenths: 10 * n, max: 10 * n} }
 
 // Earn credits one request (a tenth of a retry).
 func (b *Budget) Earn() {
@@ -73,7 +73,7 @@ func (b *Budget) Earn() {
 		return
 	}
 	b.mu.Lock()
-	b.tokens = min(b.tokens+0.1, b.max)
+	b.tenths = min(b.tenths+1, b.max)
 	b.mu.Unlock()
 }
 
@@ -84,10 +84,10 @@ func (b *Budget) Take() bool {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.tokens < 1 {
+	if b.tenths < 10 {
 		return false
 	}
-	b.tokens--
+	b.tenths -= 10
 	return true
 }
 

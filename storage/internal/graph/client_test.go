@@ -178,7 +178,7 @@ func TestRetries(t *testing.T) {
 		{"404 is not retried", graphtest.Fault{Status: 404, Times: 1}, 1, storage.ErrNotFound, true},
 		{"423 is not retried", graphtest.Fault{Status: 423, Inner: []string{"resourceLocked"}, Times: 1}, 1, storage.ErrLocked, true},
 		{"pathIsTooLong is not retried", graphtest.Fault{Status: 400, Inner: []string{"pathIsTooLong"}, Times: 1}, 1, storage.ErrInvalidName, true},
-		{"a dropped connection is retried", graphtest.Fault{Disconnect: true, Times: 2}, 3, nil, false},
+		{"a dropped connection is retried", graphtest.Fault{Reset: true, Times: 2}, 3, nil, false},
 		{"a truncated body is an error, never a panic", graphtest.Fault{Truncate: true, Times: 1}, 1, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -239,7 +239,7 @@ func TestAuth(t *testing.T) {
 		d, err := c.UserDrive(ctx, graphtest.MeUPN)
 		require.NoError(t, err)
 		require.Equal(t, e.srv.MyDriveID(), d.ID)
-		e.srv.ExpireAccessTokens()
+		e.srv.ExpireTokens()
 		_, err = c.UserDrive(ctx, graphtest.MeUser)
 		require.NoError(t, err, "an expired token is replaced and the call retried")
 		require.Equal(t, 2, e.srv.CallCount("oauth2.Token"))
@@ -259,7 +259,7 @@ func TestAuth(t *testing.T) {
 		c := e.client(t, func(c *graph.Options) { c.TokenSource = src })
 		_, err = c.MyDrive(ctx)
 		require.NoError(t, err)
-		e.srv.ExpireAccessTokens()
+		e.srv.ExpireTokens()
 		_, err = c.MyDrive(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 2, store.saves, "the refreshed pair is saved before use")

@@ -6,4 +6,6 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-func retryableFrom(r *http.Request) (*retryablehttp.Request, error) { return retryablehttp.FromRequest(r) }
+func retryableFrom(r *http.Request) (*retryablehttp.Request, error) {
+	return retryablehttp.FromRequest(r)
+}

@@ -164,7 +164,7 @@ func New(opt Options) *Server {
 	}
 	s := &Server{
 		opt: opt, drives: map[string]*drive{}, users: map[string]string{}, userDrive: map[string]string{},
-		sites: map[string]*site{},
+		sites:   map[string]*site{},
 		content: map[string]contentToken{}, certs: map[string][]*x509.Certificate{},
 		codes: map[string]bool{}, sessions: map[string]*session{}, downloads: map[string]ticket{},
 		subs: map[string]*subscription{}, jobs: map[string]*copyJob{},

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procoresync/procoresync/internal/fakeservice"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
 	"github.com/procoresync/procoresync/storage/internal/graph"
@@ -20,33 +21,9 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// clock is a fake clock that moves only when the client sleeps.
-type clock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	return ctx.Err()
-}
-
-func (c *clock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
+// newClock is a fake clock that moves only when the client sleeps.
+func newClock() *fakeservice.Clock {
+	return fakeservice.NewClock(time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC))
 }
 
 // pacer records what the client tells the engine's limiter.
@@ -76,7 +53,7 @@ func (p *pacer) Observe(key string, fb storage.Feedback) {
 
 type env struct {
 	srv   *graphtest.Server
-	clock *clock
+	clock *fakeservice.Clock
 	pacer *pacer
 	c     *graph.Client
 	token string

@@ -139,6 +139,26 @@ func TestRetryAfterPausesTheTenant(t *testing.T) {
 	require.Equal(t, before+1, e.srv.CallCount(""))
 }
 
+// An HTTP-date Retry-After is measured on the client's clock (Options.Now),
+// not the wall clock: a fake clock set weeks from today still waits
+// exactly what the date says.
+func TestRetryAfterDateOnTheClientsClock(t *testing.T) {
+	e := newEnv(t, graphtest.Options{})
+	date := e.clock.Now().Add(40 * time.Second).Format(http.TimeFormat)
+	e.srv.Inject(graphtest.Fault{Op: "drives.GetRoot", Status: 429, RetryAfterHeader: date})
+	_, err := e.c.GetRoot(ctx, e.srv.MyDriveID())
+	require.NoError(t, err)
+	require.Equal(t, []time.Duration{40 * time.Second}, e.clock.Sleeps(), "waited until the date on the client's clock")
+
+	noRetry := e.client(t, func(c *graph.Options) { c.RetryMax = -1 })
+	date = e.clock.Now().Add(25 * time.Second).Format(http.TimeFormat)
+	e.srv.Inject(graphtest.Fault{Op: "drives.GetRoot", Status: 503, RetryAfterHeader: date})
+	_, err = noRetry.GetRoot(ctx, e.srv.MyDriveID())
+	var ge *graph.Error
+	require.ErrorAs(t, err, &ge)
+	require.Equal(t, 25*time.Second, ge.RetryAfter)
+}
+
 func TestRetries(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

@@ -53,6 +53,8 @@ func TestFaultsTake(t *testing.T) {
 			[]call{{"api", "a"}, {"api", "b"}, {"api", "a"}, {"api", "a"}, {"api", "a"}}, []int{0, 0, 0, 502, 0}},
 		{"forever", []fakeservice.Fault{{Op: "a", Status: 503, Times: fakeservice.Forever}},
 			[]call{{"api", "a"}, {"api", "a"}, {"api", "a"}}, []int{503, 503, 503}},
+		{"every matching call counts towards After", []fakeservice.Fault{{Op: "a", Status: 500}, {Op: "a", Status: 502, After: 2}},
+			[]call{{"api", "a"}, {"api", "a"}, {"api", "a"}, {"api", "a"}}, []int{500, 0, 502, 0}},
 		{"only its host", []fakeservice.Fault{{Host: "content", Status: 401}},
 			[]call{{"api", "a"}, {"content", "a"}, {"content", "a"}}, []int{0, 401, 0}},
 		{"in the order injected", []fakeservice.Fault{{Op: "a", Status: 503}, {Op: "a", Status: 429}},

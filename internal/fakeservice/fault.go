@@ -103,10 +103,12 @@ func (q *Faults) Pending() int {
 }
 
 // Take returns a copy of the fault that applies to this call of op on
-// host, if any, and uses it up.
+// host, if any, and uses it up. Every matching call counts towards the
+// After of every pending fault, whichever fault it got.
 func (q *Faults) Take(host, op string) *Fault {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	hit := -1
 	for i, f := range q.list {
 		if !f.matches(host, op) {
 			continue
@@ -115,14 +117,20 @@ func (q *Faults) Take(host, op string) *Fault {
 			f.After--
 			continue
 		}
-		if f.Times > 0 {
-			f.Times--
-			if f.Times == 0 {
-				q.list = append(q.list[:i:i], q.list[i+1:]...)
-			}
+		if hit < 0 {
+			hit = i
 		}
-		c := *f
-		return &c
 	}
-	return nil
+	if hit < 0 {
+		return nil
+	}
+	f := q.list[hit]
+	c := *f
+	if f.Times > 0 {
+		f.Times--
+		if f.Times == 0 {
+			q.list = append(q.list[:hit:hit], q.list[hit+1:]...)
+		}
+	}
+	return &c
 }

@@ -50,25 +50,18 @@ func (c *Calls) Host(host string) int {
 }
 
 // ByOp returns a copy of the counts by operation.
-func (c *Calls) ByOp() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := maps.Clone(c.byOp)
-	if m == nil {
-		m = map[string]int{}
-	}
-	return m
-}
+func (c *Calls) ByOp() map[string]int { return c.snapshot(&c.byOp) }
 
 // ByHost returns a copy of the counts by host.
-func (c *Calls) ByHost() map[string]int {
+func (c *Calls) ByHost() map[string]int { return c.snapshot(&c.byHost) }
+
+// snapshot returns a copy of *m, never nil.
+func (c *Calls) snapshot(m *map[string]int) map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m := maps.Clone(c.byHost)
-	if m == nil {
-		m = map[string]int{}
-	}
-	return m
+	out := make(map[string]int, len(*m))
+	maps.Copy(out, *m)
+	return out
 }
 
 // Reset sets every count to zero.

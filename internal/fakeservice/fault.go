@@ -103,18 +103,31 @@ func (q *Faults) Pending() int {
 }
 
 // Take returns a copy of the fault that applies to this call of op on
-// host, if any, and uses it up. Every matching call counts towards the
-// After of every pending fault, whichever fault it got.
+// host, if any, and uses it up.
 func (q *Faults) Take(host, op string) *Fault {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	var f *Fault
+	q.list, f = Pick(q.list, func(f *Fault) bool { return f.matches(host, op) },
+		func(f *Fault) (after, times *int) { return &f.After, &f.Times })
+	return f
+}
+
+// Pick is the schedule every fake's faults follow (the fakes of this
+// module and storage/memory): among the faults that match a call, each
+// lets its first After matching calls through (every matching call counts
+// towards the After of every pending fault, whichever fault it got); the
+// first one with none left applies, and is dropped from list once it has
+// applied Times times (Forever: never). Pick returns the list without the
+// used-up fault and a copy of the fault that applies (nil: none).
+func Pick[F any](list []*F, matches func(*F) bool, count func(*F) (after, times *int)) ([]*F, *F) {
 	hit := -1
-	for i, f := range q.list {
-		if !f.matches(host, op) {
+	for i, f := range list {
+		if !matches(f) {
 			continue
 		}
-		if f.After > 0 {
-			f.After--
+		if after, _ := count(f); *after > 0 {
+			*after--
 			continue
 		}
 		if hit < 0 {
@@ -122,15 +135,14 @@ func (q *Faults) Take(host, op string) *Fault {
 		}
 	}
 	if hit < 0 {
-		return nil
+		return list, nil
 	}
-	f := q.list[hit]
+	f := list[hit]
 	c := *f
-	if f.Times > 0 {
-		f.Times--
-		if f.Times == 0 {
-			q.list = append(q.list[:hit:hit], q.list[hit+1:]...)
+	if _, times := count(f); *times > 0 {
+		if *times--; *times == 0 {
+			list = append(list[:hit:hit], list[hit+1:]...)
 		}
 	}
-	return &c
+	return list, &c
 }

@@ -409,11 +409,17 @@ func TestSleep(t *testing.T) {
 	require.NoError(t, httpclient.Sleep(context.Background(), -time.Second))
 }
 
-func TestNewTransportHasTimeouts(t *testing.T) {
+func TestNewTransport(t *testing.T) {
 	tr := httpclient.NewTransport()
-	require.NotZero(t, tr.TLSHandshakeTimeout)
-	require.NotZero(t, tr.ResponseHeaderTimeout)
-	require.NotZero(t, tr.IdleConnTimeout)
-	require.NotNil(t, tr.DialContext)
-	require.NotSame(t, http.DefaultTransport, tr)
+	for name, got := range map[string]time.Duration{
+		"TLS handshake":   tr.TLSHandshakeTimeout,
+		"response header": tr.ResponseHeaderTimeout,
+		"idle connection": tr.IdleConnTimeout,
+		"expect continue": tr.ExpectContinueTimeout,
+	} {
+		require.Positive(t, got, name)
+	}
+	require.NotNil(t, tr.DialContext, "a dialer with a timeout")
+	require.NotSame(t, http.DefaultTransport, tr, "a clone, never the shared default")
+	require.Equal(t, http.DefaultTransport.(*http.Transport).MaxIdleConns, tr.MaxIdleConns, "the standard library's pooling")
 }

@@ -105,32 +105,12 @@ func (f *faults) before(ctx context.Context, op Op) error {
 }
 
 // take returns the fault that applies to this call of op, if any, and
-// uses it up. Caller holds mu.
+// uses it up (the fakes' schedule, fakeservice.Pick). Caller holds mu.
 func (f *faults) take(op Op) *Fault {
-	hit := -1
-	for i, fl := range f.faults {
-		if fl.Op != "" && fl.Op != op {
-			continue
-		}
-		if fl.After > 0 {
-			fl.After--
-			continue
-		}
-		if hit < 0 {
-			hit = i
-		}
-	}
-	if hit < 0 {
-		return nil
-	}
-	fl := f.faults[hit]
-	c := *fl
-	if fl.Times > 0 {
-		if fl.Times--; fl.Times == 0 {
-			f.faults = append(f.faults[:hit:hit], f.faults[hit+1:]...)
-		}
-	}
-	return &c
+	var hit *Fault
+	f.faults, hit = fakeservice.Pick(f.faults, func(fl *Fault) bool { return fl.Op == "" || fl.Op == op },
+		func(fl *Fault) (after, times *int) { return &fl.After, &fl.Times })
+	return hit
 }
 
 // wait waits d or until ctx is done, and returns ctx's error.

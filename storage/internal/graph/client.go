@@ -325,18 +325,19 @@ func (c *Client) apiURL(escPath string, q url.Values) string {
 // bearer token may be sent there.
 func (c *Client) sameHost(link string) bool {
 	u, err := url.Parse(link)
-	return err == nil && strings.EqualFold(u.Host, c.base.Host) && u.Scheme == c.base.Scheme
+	return err == nil && httpclient.SameOrigin(c.base, u)
 }
 
 // opName describes a request without secrets: method and path, IDs kept,
 // query dropped.
 func opName(method, rawURL string) string {
-	return method + " " + strings.TrimPrefix(httpclient.RedactURL(rawURL, true), "")
+	return method + " " + httpclient.RedactURL(rawURL, true)
 }
 
 // maxResponse bounds an API response body held in memory (the largest
-// are delta and children pages of a few MB).
-const maxResponse = 64 << 20
+// are delta and children pages of a few MB); a longer one is an
+// *httpclient.TooLargeError, never decoded from its first part.
+var maxResponse int64 = 64 << 20
 
 // request is one API call.
 type request struct {

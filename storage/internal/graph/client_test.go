@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/procoresync/procoresync/internal/fakeservice"
+	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
 	"github.com/procoresync/procoresync/storage/internal/graph"
@@ -573,6 +574,24 @@ func TestMalformedResponses(t *testing.T) {
 			require.Error(t, err)
 		})
 	}
+}
+
+// A response longer than the limit is a typed error, not JSON decoded from
+// its first part.
+func TestOversizedResponseIsTyped(t *testing.T) {
+	defer graph.SetMaxResponse(1 << 10)()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"i","name":"`+strings.Repeat("x", 2<<10)+`"}`)
+	}))
+	defer hs.Close()
+	c, err := graph.NewClient(graph.Options{BaseURL: hs.URL + "/v1.0", RetryMax: -1,
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})})
+	require.NoError(t, err)
+	_, err = c.GetItem(ctx, "d", "i")
+	var tl *httpclient.TooLargeError
+	require.ErrorAs(t, err, &tl)
+	require.Equal(t, int64(1<<10), tl.Limit)
 }
 
 func TestLinksToOtherHostsAreRefused(t *testing.T) {

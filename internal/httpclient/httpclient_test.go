@@ -162,6 +162,24 @@ func TestHostListed(t *testing.T) {
 	}
 }
 
+func TestSubdomainOf(t *testing.T) {
+	domains := []string{"sharepoint.com", ".SharePoint.us"}
+	for host, want := range map[string]bool{
+		"contoso.sharepoint.com":         true,
+		"Contoso-My.SharePoint.com":      true,
+		"contoso.sharepoint.com:443":     true,
+		"a.b.sharepoint.us":              true,
+		"sharepoint.com":                 false,
+		"contoso.sharepoint.com:8443":    false,
+		"evilsharepoint.com":             false,
+		"contoso.sharepoint.com.evil.io": false,
+		"":                               false,
+	} {
+		require.Equal(t, want, httpclient.SubdomainOf(host, domains...), host)
+	}
+	require.False(t, httpclient.SubdomainOf("a.example", ""))
+}
+
 func TestHasQueryParam(t *testing.T) {
 	u, _ := url.Parse("https://h/x?UniqueId=1&tempauth=t")
 	require.True(t, httpclient.HasQueryParam(u, "tempauth"))

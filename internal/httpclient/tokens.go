@@ -72,6 +72,25 @@ func HostListed(list []string, host string, rule PortRule) bool {
 	return false
 }
 
+// SubdomainOf reports whether host (as in URL.Host) is a subdomain of one
+// of domains (e.g. "contoso.sharepoint.com" of "sharepoint.com"; never
+// the domain itself) on the default port, compared without regard to
+// case. It is how a client trusts a vendor's file hosts with its token.
+func SubdomainOf(host string, domains ...string) bool {
+	u := url.URL{Host: strings.ToLower(host)}
+	if p := u.Port(); p != "" && p != "443" {
+		return false
+	}
+	name := u.Hostname()
+	for _, d := range domains {
+		d = strings.Trim(strings.ToLower(d), ".")
+		if d != "" && strings.HasSuffix(name, "."+d) {
+			return true
+		}
+	}
+	return false
+}
+
 // HasQueryParam reports whether u carries any of the query parameters
 // names, the mark of a pre-authenticated URL (Graph's tempauth, S3's
 // X-Amz-Signature, Dropbox's and Box's signed links) that must never get

@@ -200,9 +200,9 @@ func (c *Client) pickContent(req *http.Request) (oauth2.TokenSource, error) {
 	return src, nil
 }
 
-// sharePointSuffixes are the SharePoint host domains of the Microsoft
+// sharePointDomains are the SharePoint host domains of the Microsoft
 // clouds.
-var sharePointSuffixes = []string{".sharepoint.com", ".sharepoint.us", ".sharepoint-mil.us", ".sharepoint.de", ".sharepoint.cn"}
+var sharePointDomains = []string{"sharepoint.com", "sharepoint.us", "sharepoint-mil.us", "sharepoint.de", "sharepoint.cn"}
 
 // contentTrusted reports whether a SharePoint token may go to u: a secure
 // origin on a SharePoint host or one of Options.ContentHosts.
@@ -213,16 +213,7 @@ func (c *Client) contentTrusted(u *url.URL) bool {
 	if httpclient.HostListed(c.opts.ContentHosts, u.Host, httpclient.DefaultPortOnly) {
 		return true
 	}
-	if !strings.EqualFold(u.Scheme, "https") || u.Port() != "" && u.Port() != "443" {
-		return false
-	}
-	host := strings.ToLower(u.Hostname())
-	for _, sfx := range sharePointSuffixes {
-		if strings.HasSuffix(host, sfx) {
-			return true
-		}
-	}
-	return false
+	return strings.EqualFold(u.Scheme, "https") && httpclient.SubdomainOf(u.Host, sharePointDomains...)
 }
 
 // newRetry returns the retrying client for hc: Graph's retryable statuses
@@ -244,7 +235,7 @@ func (c *Client) newRetry(hc *http.Client, retryMax int) *retryablehttp.Client {
 		},
 		Backoff: func(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
 			d := httpclient.ExpBackoff(lo, hi, attempt)
-			if resp != nil && (resp.StatusCode == 429 || resp.StatusCode == 503) && c.retryAfter(resp) > 0 {
+			if httpclient.Throttled(resp) && c.retryAfter(resp) > 0 {
 				// The throttle gate already holds every request of the
 				// tenant until Retry-After has passed.
 				return 0
@@ -291,7 +282,7 @@ func (g *gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	fb := storage.Feedback{}
-	if resp.StatusCode == 429 || resp.StatusCode == 503 {
+	if httpclient.Throttled(resp) {
 		if d := c.retryAfter(resp); d > 0 {
 			fb.RetryAfter = d
 			c.throttle.Pause(c.opts.Now().Add(d))

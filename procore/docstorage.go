@@ -2,6 +2,8 @@ package procore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -123,10 +125,12 @@ func newDocuments(c *Client, sc Scope, opts *DocumentsOptions) *DocumentsStorage
 }
 
 var (
-	_ storage.Storage     = (*DocumentsStorage)(nil)
-	_ storage.ChangeFeed  = (*DocumentsStorage)(nil)
-	_ storage.Watcher     = (*DocumentsStorage)(nil)
-	_ storage.RangeOpener = (*DocumentsStorage)(nil)
+	_ storage.Storage       = (*DocumentsStorage)(nil)
+	_ storage.ChangeFeed    = (*DocumentsStorage)(nil)
+	_ storage.Watcher       = (*DocumentsStorage)(nil)
+	_ storage.RangeOpener   = (*DocumentsStorage)(nil)
+	_ storage.IDStater      = (*DocumentsStorage)(nil)
+	_ storage.SubtreeLister = (*DocumentsStorage)(nil)
 )
 
 // DocumentNameRules are the names Procore Documents accepts: the research
@@ -251,8 +255,115 @@ func documentEntry(doc *Document, p string) storage.Entry {
 	return e
 }
 
-// List reads the flat /documents index in large pages (one call per
-// PerPage items) and rebuilds paths from parent ids.
+// errStopScan ends a scan early without an error.
+var errStopScan = errors.New("stop")
+
+// maxScanCalls bounds one scan of the index (with MaxPages it makes every
+// listing finite).
+const maxScanCalls = MaxPages
+
+// maxScanRestarts is how often a scan re-reads a range whose Total changed
+// between its pages before it gives up with ErrListingUnstable.
+const maxScanRestarts = 20
+
+// ErrListingUnstable is matched by the error of a listing that kept
+// shifting (items added or removed between its pages) even after being
+// re-read maxScanRestarts times.
+var ErrListingUnstable = errors.New("procore: the documents index kept changing while it was read")
+
+// scan reads the /documents index (view=extended, which carries the file
+// object) with base's filters and calls fn once per item ID.
+//
+// The index is paged by offset, so an item deleted (or added) during a
+// listing would shift later items across a page boundary and one would be
+// missed. scan therefore sorts by updated_at and pages by time (keyset):
+// each next request asks for filters[updated_at] from the last item's
+// second on, so removals before that point shift nothing, and an item
+// updated during the scan moves to the end, where it is read. Items of one
+// second that fill a whole page are paged by offset, and a change of the
+// Total header between such pages (an item removed or added) re-reads that
+// range from its first page. Items seen twice are reported once. A server
+// whose pages never end stops the scan with a *PaginationError.
+func (d *DocumentsStorage) scan(ctx context.Context, base DocumentListOptions, fn func(doc *Document) error) (time.Time, error) {
+	var served time.Time
+	perPage := d.opts.PerPage
+	from := base.UpdatedFrom
+	if from.IsZero() {
+		from = time.Unix(0, 0).UTC()
+	}
+	to := base.UpdatedTo
+	if to.IsZero() {
+		to = d.c.opts.Now().UTC().Add(24 * time.Hour)
+	}
+	from = from.UTC().Truncate(time.Second)
+	seen := map[int64]bool{}
+	page, total, restarts := 1, -1, 0
+	for calls := 1; ; calls++ {
+		if calls > maxScanCalls {
+			return served, &PaginationError{Path: d.sc.documentsPath(nil), Page: page, Reason: fmt.Sprintf("more than %d requests", maxScanCalls)}
+		}
+		o := base
+		o.ListOptions = ListOptions{Page: page, PerPage: perPage}
+		o.UpdatedFrom, o.UpdatedTo, o.Sort, o.View = from, to, "updated_at", "extended"
+		list, resp, err := d.c.Documents.List(ctx, d.sc, &o)
+		if err != nil {
+			return served, err
+		}
+		if calls == 1 {
+			served = d.serverNow(resp)
+		}
+		hasTotal := resp.Header.Get("Total") != ""
+		if page > 1 && hasTotal && total >= 0 && resp.Total != total {
+			// Items were added or removed in this range since its first
+			// page: offsets moved, so read the range again.
+			if restarts++; restarts > maxScanRestarts {
+				return served, fmt.Errorf("%w (%s)", ErrListingUnstable, d.sc.documentsPath(nil))
+			}
+			page, total = 1, -1
+			continue
+		}
+		if hasTotal {
+			total = resp.Total
+		}
+		fresh := 0
+		for i := range list {
+			if seen[list[i].ID] {
+				continue
+			}
+			seen[list[i].ID] = true
+			fresh++
+			if err := fn(&list[i]); err != nil {
+				return served, err
+			}
+		}
+		if len(list) == 0 || len(list) < perPage {
+			return served, nil
+		}
+		if fresh == 0 {
+			return served, &PaginationError{Path: resp.Request.URL.Path, Page: page, Reason: "a full page with nothing new"}
+		}
+		if hasTotal && (page-1)*perPage+len(list) >= resp.Total {
+			return served, nil
+		}
+		// Advance by time only when the page spans more than one second:
+		// then the next page (from the last second on) repeats fewer than a
+		// page of items and moves on.
+		first := list[0].UpdatedAt.UTC().Truncate(time.Second)
+		if last := list[len(list)-1].UpdatedAt.UTC().Truncate(time.Second); last.After(first) && last.After(from) {
+			from, page, total = last, 1, -1
+		} else {
+			page++
+		}
+		if err := ctx.Err(); err != nil {
+			return served, err
+		}
+	}
+}
+
+// List reads the flat /documents index (see scan): folders first, which it
+// keeps to build paths from parent ids, then files, which it yields page by
+// page as they arrive (memory grows with the number of folders, not of
+// files).
 func (d *DocumentsStorage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 	return func(yield func(storage.Entry, error) bool) {
 		rootID, err := d.root(ctx)
@@ -260,45 +371,212 @@ func (d *DocumentsStorage) List(ctx context.Context) iter.Seq2[storage.Entry, er
 			yield(storage.Entry{}, mapErr("list", "", err))
 			return
 		}
-		no := false
-		opts := &DocumentListOptions{ListOptions: ListOptions{PerPage: d.opts.PerPage}, InRecycleBin: &no}
-		if rootID != d.toolRoot {
-			opts.FolderID = rootID
+		d.listUnder(ctx, rootID, rootID != d.toolRootID(), "list", yield)
+	}
+}
+
+// ListUnder yields everything below folder dir (the index's
+// filters[folder_id], which returns the folder itself and its subtree).
+// A dir that is gone, in the recycle bin or outside the root gives
+// ErrNotFound.
+func (d *DocumentsStorage) ListUnder(ctx context.Context, dir storage.Entry) iter.Seq2[storage.Entry, error] {
+	return func(yield func(storage.Entry, error) bool) {
+		rootID, err := d.root(ctx)
+		if err != nil {
+			yield(storage.Entry{}, mapErr("list", dir.Path, err))
+			return
 		}
-		var docs []Document
-		for doc, err := range d.c.Documents.All(ctx, d.sc, opts) {
-			if err != nil {
-				yield(storage.Entry{}, mapErr("list", "", err))
+		if !dir.IsDir {
+			yield(storage.Entry{}, storage.NewError("list", dir.Path, storage.ErrNotDir, nil))
+			return
+		}
+		id := rootID
+		if dir.Path != "" || dir.ID != "" {
+			if id, err = parseID("list", dir); err != nil {
+				yield(storage.Entry{}, err)
 				return
 			}
-			if doc.IsDeleted || doc.IsRecycleBin || doc.ID == rootID {
-				continue
-			}
-			docs = append(docs, doc)
 		}
-		d.mu.Lock()
-		for _, doc := range docs {
-			if doc.IsFolder() {
-				d.folders[doc.ID] = dirInfo{parent: doc.ParentID, name: doc.Name}
-			}
-		}
-		d.mu.Unlock()
-		for i := range docs {
-			p, inside, err := d.pathOf(ctx, rootID, docs[i].ParentID, docs[i].Name, false)
-			if err != nil {
-				yield(storage.Entry{}, mapErr("list", "", err))
+		if id != rootID {
+			if _, inside, err := d.pathOf(ctx, rootID, id, "", true); err != nil || !inside {
+				if err == nil {
+					err = storage.NewError("list", dir.Path, storage.ErrNotFound, nil)
+				}
+				yield(storage.Entry{}, mapErr("list", dir.Path, err))
 				return
 			}
-			if !inside {
-				continue
-			}
-			e := documentEntry(&docs[i], p)
-			d.remember(e, docURL(&docs[i]))
-			if !yield(e, nil) {
-				return
-			}
+		}
+		d.listUnder(ctx, id, id != d.toolRootID(), "list", yield)
+	}
+}
+
+func (d *DocumentsStorage) toolRootID() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.toolRoot
+}
+
+// listUnder yields the items below folder dirID (filtered by folder_id
+// when filter is set), with paths relative to the Storage root.
+func (d *DocumentsStorage) listUnder(ctx context.Context, dirID int64, filter bool, op string, yield func(storage.Entry, error) bool) {
+	rootID, err := d.root(ctx)
+	if err != nil {
+		yield(storage.Entry{}, mapErr(op, "", err))
+		return
+	}
+	no := false
+	base := DocumentListOptions{InRecycleBin: &no}
+	if filter {
+		base.FolderID = dirID
+	}
+	// Pass 1: the folders.
+	base.DocumentType = "folder"
+	var folders []Document
+	found := !filter
+	_, err = d.scan(ctx, base, func(doc *Document) error {
+		if doc.ID == dirID {
+			found = !doc.IsDeleted && !doc.IsRecycleBin
+			return nil
+		}
+		if doc.IsDeleted || doc.IsRecycleBin || doc.ID == rootID || !doc.IsFolder() {
+			return nil
+		}
+		folders = append(folders, *doc)
+		return nil
+	})
+	if err != nil {
+		yield(storage.Entry{}, mapErr(op, "", err))
+		return
+	}
+	if !found {
+		yield(storage.Entry{}, storage.NewError(op, "", storage.ErrNotFound, nil))
+		return
+	}
+	d.mu.Lock()
+	for _, doc := range folders {
+		d.folders[doc.ID] = dirInfo{parent: doc.ParentID, name: doc.Name}
+	}
+	d.mu.Unlock()
+	yielded := map[int64]bool{}
+	for i := range folders {
+		p, inside, err := d.pathOf(ctx, rootID, folders[i].ParentID, folders[i].Name, false)
+		if err != nil {
+			yield(storage.Entry{}, mapErr(op, "", err))
+			return
+		}
+		if !inside {
+			continue
+		}
+		yielded[folders[i].ID] = true
+		if !yield(documentEntry(&folders[i], p), nil) {
+			return
 		}
 	}
+	folders = nil
+	// Pass 2: the files, streamed.
+	base.DocumentType = "file"
+	stopped := false
+	_, err = d.scan(ctx, base, func(doc *Document) error {
+		if doc.IsDeleted || doc.IsFolder() {
+			return nil
+		}
+		var learned []Folder
+		p, inside, err := d.pathOfLearning(ctx, rootID, doc.ParentID, doc.Name, &learned)
+		if err != nil {
+			return err
+		}
+		if !inside {
+			return nil
+		}
+		// A folder created after pass 1 is yielded before its first file.
+		for i := len(learned) - 1; i >= 0; i-- {
+			f := &learned[i]
+			if yielded[f.ID] {
+				continue
+			}
+			fp, ok, err := d.pathOf(ctx, rootID, f.ParentID, f.Name, false)
+			if err != nil {
+				return err
+			}
+			if ok {
+				yielded[f.ID] = true
+				if !yield(folderEntry(f, fp), nil) {
+					stopped = true
+					return errStopScan
+				}
+			}
+		}
+		e := documentEntry(doc, p)
+		d.remember(e, docURL(doc))
+		if !yield(e, nil) {
+			stopped = true
+			return errStopScan
+		}
+		return nil
+	})
+	if err != nil && !stopped {
+		yield(storage.Entry{}, mapErr(op, "", err))
+	}
+}
+
+// StatID returns the folder or file with that id as it is now (GET
+// /files/{id}, else GET /folders/{id}); items in the recycle bin or outside
+// the root give ErrNotFound.
+func (d *DocumentsStorage) StatID(ctx context.Context, id string) (storage.Entry, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return storage.Entry{}, storage.NewError("stat", "", storage.ErrNotFound, fmt.Errorf("bad id %q", id))
+	}
+	rootID, err := d.root(ctx)
+	if err != nil {
+		return storage.Entry{}, mapErr("stat", "", err)
+	}
+	if n == rootID {
+		return d.Stat(ctx, "")
+	}
+	notFound := storage.NewError("stat", "", storage.ErrNotFound, fmt.Errorf("no item %s below the root", id))
+	// Procore numbers files and folders in separate tables: a file id is
+	// tried first, then a folder id (GET /rest/v1.0/files/{id}, /folders/{id}).
+	f, _, err := d.c.Files.Get(ctx, d.sc, n)
+	if err == nil {
+		if f.IsDeleted {
+			return storage.Entry{}, notFound
+		}
+		p, inside, err := d.pathOf(ctx, rootID, f.ParentID, f.Name, true)
+		if err != nil {
+			return storage.Entry{}, mapErr("stat", "", err)
+		}
+		if !inside {
+			return storage.Entry{}, notFound
+		}
+		e := fileEntry(f, p)
+		d.remember(e, fileURL(f))
+		return e, nil
+	}
+	if !errors.Is(err, storage.ErrNotFound) {
+		return storage.Entry{}, mapErr("stat", "", err)
+	}
+	fo, _, err := d.c.Folders.Get(ctx, d.sc, n, &FolderOptions{ExcludeFiles: true, ExcludeFolders: true})
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Entry{}, notFound
+	}
+	if err != nil {
+		return storage.Entry{}, mapErr("stat", "", err)
+	}
+	if fo.IsDeleted || fo.IsRecycleBin {
+		return storage.Entry{}, notFound
+	}
+	p, inside, err := d.pathOf(ctx, rootID, fo.ParentID, fo.Name, true)
+	if err != nil {
+		return storage.Entry{}, mapErr("stat", "", err)
+	}
+	if !inside {
+		return storage.Entry{}, notFound
+	}
+	d.mu.Lock()
+	d.folders[fo.ID] = dirInfo{parent: fo.ParentID, name: fo.Name}
+	d.mu.Unlock()
+	return folderEntry(fo, p), nil
 }
 
 // pathOf builds the path of an item named name in folder parent, relative
@@ -306,6 +584,16 @@ func (d *DocumentsStorage) List(ctx context.Context) iter.Seq2[storage.Entry, er
 // cached) when fetch is true. inside is false when the chain does not reach
 // rootID.
 func (d *DocumentsStorage) pathOf(ctx context.Context, rootID, parent int64, name string, fetch bool) (string, bool, error) {
+	if fetch {
+		return d.pathOfLearning(ctx, rootID, parent, name, new([]Folder))
+	}
+	return d.pathOfLearning(ctx, rootID, parent, name, nil)
+}
+
+// pathOfLearning is pathOf that fetches unknown ancestors when learned is
+// not nil, and appends the folders it fetched to *learned (nearest first).
+func (d *DocumentsStorage) pathOfLearning(ctx context.Context, rootID, parent int64, name string, learned *[]Folder) (string, bool, error) {
+	fetch := learned != nil
 	parts := []string{name}
 	for id, hops := parent, 0; ; hops++ {
 		if id == rootID {
@@ -336,6 +624,7 @@ func (d *DocumentsStorage) pathOf(ctx context.Context, rootID, parent int64, nam
 				return "", false, nil
 			}
 			info = dirInfo{parent: f.ParentID, name: f.Name}
+			*learned = append(*learned, *f)
 			d.mu.Lock()
 			d.folders[id] = info
 			d.mu.Unlock()
@@ -678,7 +967,7 @@ func (d *DocumentsStorage) LatestCursor(ctx context.Context) (string, error) {
 	if _, err := d.root(ctx); err != nil {
 		return "", mapErr("changes", "", err)
 	}
-	_, resp, err := d.c.Documents.List(ctx, d.sc, &DocumentListOptions{ListOptions: ListOptions{PerPage: 1}, Sort: "-updated_at"})
+	_, resp, err := d.c.Documents.List(ctx, d.sc, &DocumentListOptions{ListOptions: ListOptions{PerPage: 1}, Sort: "-updated_at", View: "extended"})
 	if err != nil {
 		return "", mapErr("changes", "", err)
 	}
@@ -713,24 +1002,14 @@ func (d *DocumentsStorage) Changes(ctx context.Context, cursor string) ([]storag
 		return nil, "", mapErr("changes", "", err)
 	}
 	now := d.c.opts.Now().UTC()
-	opts := &DocumentListOptions{ListOptions: ListOptions{PerPage: d.opts.PerPage},
-		UpdatedFrom: since.Add(-d.opts.Overlap), UpdatedTo: maxTime(now, since).Add(24 * time.Hour), Sort: "updated_at"}
+	base := DocumentListOptions{UpdatedFrom: since.Add(-d.opts.Overlap), UpdatedTo: maxTime(now, since).Add(24 * time.Hour)}
 	var docs []Document
-	var next time.Time
-	for page := 1; ; {
-		opts.Page = page
-		list, resp, err := d.c.Documents.List(ctx, d.sc, opts)
-		if err != nil {
-			return nil, "", mapErr("changes", "", err)
-		}
-		if page == 1 {
-			next = d.serverNow(resp)
-		}
-		docs = append(docs, list...)
-		if resp.NextPage <= page || len(list) == 0 {
-			break
-		}
-		page = resp.NextPage
+	next, err := d.scan(ctx, base, func(doc *Document) error {
+		docs = append(docs, *doc)
+		return nil
+	})
+	if err != nil {
+		return nil, "", mapErr("changes", "", err)
 	}
 	if next.Before(since) {
 		next = since
@@ -752,7 +1031,7 @@ func (d *DocumentsStorage) Changes(ctx context.Context, cursor string) ([]storag
 		if doc.ID == rootID || doc.IsRecycleBin {
 			continue
 		}
-		key := itoa(doc.ID) + "@" + strconv.FormatInt(doc.UpdatedAt.UnixNano(), 36)
+		key := changeKey(doc)
 		if !doc.UpdatedAt.Before(next.Add(-d.opts.Overlap)) {
 			remember[key] = true
 		}
@@ -777,6 +1056,20 @@ func (d *DocumentsStorage) Changes(ctx context.Context, cursor string) ([]storag
 		out = append(out, storage.Change{Entry: e})
 	}
 	return out, formatCursor(next, remember), nil
+}
+
+// changeKey identifies one state of an item for the change feed's
+// overlap window: its id with a digest of everything a change can alter
+// (updated_at, the current file version, parent, name, recycle-bin state).
+// Two versions saved within one second (or one updated_at) differ by their
+// file version id, so neither is skipped.
+func changeKey(doc *Document) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d|%d|%s|%t|%s", doc.UpdatedAt.UnixNano(), doc.ParentID, doc.Name, doc.IsDeleted, doc.DocumentType)
+	if doc.File != nil && doc.File.CurrentVersion != nil {
+		fmt.Fprintf(h, "|v%d", doc.File.CurrentVersion.ID)
+	}
+	return itoa(doc.ID) + "@" + hex.EncodeToString(h.Sum(nil)[:6])
 }
 
 // A cursor is the server time of the last query and the items (id and

@@ -250,7 +250,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	ci := callOf(ctx)
 	if err != nil {
 		var ae *AuthError
-		if errors.As(err, &ae) || !ci.idempotent {
+		if errors.As(err, &ae) || errors.Is(err, ErrResponseTooLarge) || !ci.idempotent {
 			return false, err
 		}
 		if !c.budget.take() {

@@ -380,7 +380,7 @@ func (c *call) paginate(n int) (lo, hi int, ok bool) {
 		links = append(links, link(page+1, "next"), link(last, "last"))
 	}
 	h := c.w.Header()
-	if len(links) > 0 {
+	if len(links) > 0 && !c.s.opts.OmitLink {
 		h.Set("Link", strings.Join(links, ", "))
 	}
 	h.Set("Total", strconv.Itoa(n))

@@ -30,12 +30,20 @@ type DocumentsOptions struct {
 	// cursor, to absorb clock skew and same-second updates (default 2 min).
 	Overlap time.Duration
 	// ChunkThreshold is the size from which Put uses a segmented upload
-	// when the reader is an io.ReaderAt (default 100 MiB; smaller files,
-	// and readers that cannot be read twice, go in one presigned POST).
+	// (default 100 MiB; smaller files go in one presigned POST). Segmented
+	// uploads report their state after every segment
+	// (PutOptions.OnUploadState) and resume after a restart (ResumeUpload).
 	ChunkThreshold int64
 	// SegmentSize is the segment size of segmented uploads (default 16 MiB,
-	// at least MinSegmentSize).
+	// at least MinSegmentSize; larger when a file would need more than
+	// MaxSegments segments).
 	SegmentSize int64
+	// SpoolDir is where Put keeps a large file that arrives as a plain
+	// stream while it is uploaded (default os.TempDir()): Procore wants
+	// every segment's SHA-256 before the first byte is sent, so a stream
+	// is read once to a temporary file, hashed on the way, and sent from
+	// there. The file is removed when Put returns.
+	SpoolDir string
 }
 
 // DocumentsStorage exposes a project's or a company's Documents tool (or a
@@ -787,8 +795,17 @@ func (d *DocumentsStorage) Put(ctx context.Context, parent storage.Entry, name s
 		}
 		existing = f.file
 	}
-	if ra, ok := r.(io.ReaderAt); ok && size >= d.opts.ChunkThreshold && size > MinSegmentSize {
-		return d.putSegmented(ctx, parent, parentID, name, ra, size, opt, existing)
+	d.mu.Lock()
+	threshold := d.opts.ChunkThreshold
+	d.mu.Unlock()
+	if size >= threshold && size > MinSegmentSize {
+		if ra, ok := r.(io.ReaderAt); ok {
+			if err := checkReaderAtSize(ra, size); err != nil {
+				return storage.Entry{}, storage.NewError("put", p, nil, err)
+			}
+			return d.putSegmented(ctx, parent, parentID, name, ra, size, opt, existing, nil)
+		}
+		return d.putSpooled(ctx, parent, parentID, name, r, size, opt, existing)
 	}
 	uuid, err := d.c.Uploads.Send(ctx, d.sc, name, "", r, size)
 	if err != nil {

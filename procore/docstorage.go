@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/procoresync/procoresync/storage"
 )
@@ -63,6 +64,7 @@ type DocumentsStorage struct {
 	mu       sync.Mutex
 	rootID   int64
 	toolRoot int64
+	rootPath string            // the root's path below the tool root ("" for the tool root)
 	folders  map[int64]dirInfo // folder id → parent and name, learned from listings
 	urls     map[string]cachedURL
 	wake     wakers
@@ -141,19 +143,46 @@ var (
 	_ storage.SubtreeLister = (*DocumentsStorage)(nil)
 )
 
-// DocumentNameRules are the names Procore Documents accepts: the research
-// notes say Procore Documents already sanitises the characters that sync
-// products replace (`# % * : < > ? / \ | ~ "`), so they are invalid here;
-// names compare without regard to case (the fake's 409 on name clashes
-// follows this; UNCERTAIN for the real service).
+// DocumentNameRules are the names Procore Documents accepts: without the
+// characters that Procore sync products replace (`# % * : < > ? / \ | ~ "`),
+// control characters, leading or trailing spaces, or whitespace before the
+// extension ("report .pdf"); names of at most 255 characters in paths of
+// at most 255 characters (counted below the tool's root folder, with the
+// Storage root's own path when it is a subfolder: Put, MakeDir and Move
+// refuse longer paths with ErrInvalidName before calling Procore). Names
+// compare without regard to case.
 var DocumentNameRules = storage.NameRules{
-	InvalidChars:    storage.DefaultInvalidChars,
-	NoControlChars:  true,
-	NoLeadingSpace:  true,
-	NoTrailingSpace: true,
-	MaxNameLength:   255,
-	CaseInsensitive: true,
-	Normalization:   storage.NormNFC,
+	InvalidChars:     storage.DefaultInvalidChars,
+	NoControlChars:   true,
+	NoLeadingSpace:   true,
+	NoTrailingSpace:  true,
+	NoSpaceBeforeExt: true,
+	MaxNameLength:    255,
+	MaxPathLength:    255,
+	CaseInsensitive:  true,
+	Normalization:    storage.NormNFC,
+}
+
+// checkPath refuses a new item name in parent when its path, counted from
+// the tool's root folder, would exceed DocumentNameRules.MaxPathLength.
+func (d *DocumentsStorage) checkPath(ctx context.Context, op string, parent storage.Entry, name string) error {
+	p := joinPath(parent.Path, name)
+	if err := DocumentNameRules.Validate(name); err != nil {
+		return storage.NewError(op, p, storage.ErrInvalidName, err)
+	}
+	if _, err := d.root(ctx); err != nil {
+		return mapErr(op, p, err)
+	}
+	d.mu.Lock()
+	full := joinPath(d.rootPath, p)
+	d.mu.Unlock()
+	// Procore's 255-character limit is taken to count the path below the
+	// tool root, unconfirmed against a live tenant (POST /rest/v1.0/files).
+	if n := utf8.RuneCountInString(full); n > DocumentNameRules.MaxPathLength {
+		return storage.NewError(op, p, storage.ErrInvalidName,
+			storage.InvalidName(full, fmt.Sprintf("path of %d characters, longer than %d", n, DocumentNameRules.MaxPathLength)))
+	}
+	return nil
 }
 
 // Features describes Procore Documents.
@@ -206,10 +235,29 @@ func (d *DocumentsStorage) root(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	rootPath := ""
+	if id := d.opts.RootFolderID; id != 0 && id != tool.ID {
+		d.mu.Lock()
+		d.toolRoot = tool.ID
+		d.mu.Unlock()
+		f, _, err := d.c.Folders.Get(ctx, d.sc, id, &FolderOptions{ExcludeFiles: true, ExcludeFolders: true})
+		if err != nil {
+			return 0, err
+		}
+		p, inside, err := d.pathOf(ctx, tool.ID, f.ParentID, f.Name, true)
+		if err != nil {
+			return 0, err
+		}
+		if !inside || f.IsDeleted || f.IsRecycleBin {
+			return 0, storage.NewError("root", "", storage.ErrNotFound, fmt.Errorf("folder %d is not in the tool", id))
+		}
+		rootPath = p
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.toolRoot = tool.ID
 	d.rootID = tool.ID
+	d.rootPath = rootPath
 	if d.opts.RootFolderID != 0 {
 		d.rootID = d.opts.RootFolderID
 	}
@@ -773,8 +821,8 @@ func (d *DocumentsStorage) OpenAt(ctx context.Context, e storage.Entry, offset i
 // small file costs two API calls (upload, file creation).
 func (d *DocumentsStorage) Put(ctx context.Context, parent storage.Entry, name string, r io.Reader, size int64, opt storage.PutOptions) (storage.Entry, error) {
 	p := joinPath(parent.Path, name)
-	if err := DocumentNameRules.Validate(name); err != nil {
-		return storage.Entry{}, storage.NewError("put", p, storage.ErrInvalidName, err)
+	if err := d.checkPath(ctx, "put", parent, name); err != nil {
+		return storage.Entry{}, err
 	}
 	if !parent.IsDir {
 		return storage.Entry{}, storage.NewError("put", p, storage.ErrNotDir, nil)
@@ -884,8 +932,8 @@ func (d *DocumentsStorage) child(ctx context.Context, parentID int64, name strin
 // with ErrAlreadyExists.
 func (d *DocumentsStorage) MakeDir(ctx context.Context, parent storage.Entry, name string) (storage.Entry, error) {
 	p := joinPath(parent.Path, name)
-	if err := DocumentNameRules.Validate(name); err != nil {
-		return storage.Entry{}, storage.NewError("mkdir", p, storage.ErrInvalidName, err)
+	if err := d.checkPath(ctx, "mkdir", parent, name); err != nil {
+		return storage.Entry{}, err
 	}
 	if !parent.IsDir {
 		return storage.Entry{}, storage.NewError("mkdir", p, storage.ErrNotDir, nil)
@@ -917,8 +965,8 @@ func (d *DocumentsStorage) MakeDir(ctx context.Context, parent storage.Entry, na
 // Move renames and/or moves a folder or file (one PATCH).
 func (d *DocumentsStorage) Move(ctx context.Context, e storage.Entry, newParent storage.Entry, newName string) (storage.Entry, error) {
 	np := joinPath(newParent.Path, newName)
-	if err := DocumentNameRules.Validate(newName); err != nil {
-		return storage.Entry{}, storage.NewError("move", np, storage.ErrInvalidName, err)
+	if err := d.checkPath(ctx, "move", newParent, newName); err != nil {
+		return storage.Entry{}, err
 	}
 	if e.Path == "" {
 		return storage.Entry{}, storage.NewError("move", e.Path, storage.ErrUnsupported, errors.New("cannot move the root"))

@@ -499,3 +499,46 @@ func TestSegmentedPutFromStreamResumes(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(data, got))
 }
+
+// TestDocumentNames: Procore's naming rules are enforced before calling
+// Procore (a 255-character path limit, no whitespace before the
+// extension), and name mapping keeps extensions intact.
+func TestDocumentNames(t *testing.T) {
+	r := procore.DocumentNameRules
+	require.Error(t, r.Validate("report .pdf"))
+	require.Equal(t, "report-.pdf", r.Map("report .pdf", ""))
+	require.Equal(t, "report-.pdf", r.Map("report.pdf ", ""))
+	require.Equal(t, 255, r.MaxPathLength)
+
+	srv, c := newFake(t, procoretest.Options{HourlyLimit: -1, SpikeLimit: -1}, nil)
+	ctx := context.Background()
+	docs := procoretest.ProjectDocs(srv.ProjectID)
+	long := strings.Repeat("d", 100)
+	rootID, err := srv.UIMakeFolders(docs, long+"/"+long) // 201 characters
+	require.NoError(t, err)
+	s := procore.NewProjectDocuments(c, srv.ProjectID, &procore.DocumentsOptions{RootFolderID: rootID})
+	root, err := s.Stat(ctx, "")
+	require.NoError(t, err)
+	name := strings.Repeat("n", 50) + ".pdf" // 201 + 1 + 54 = 256
+	srv.ResetCalls()
+	_, err = s.Put(ctx, root, name, strings.NewReader("x"), 1, storage.PutOptions{})
+	require.ErrorIs(t, err, storage.ErrInvalidName)
+	_, err = s.MakeDir(ctx, root, name)
+	require.ErrorIs(t, err, storage.ErrInvalidName)
+	require.Zero(t, srv.CallsByHost(procoretest.HostStorage), "refused before uploading")
+	require.Zero(t, srv.Calls("RestV10FilesPost")+srv.Calls("RestV10FoldersPost"))
+	_, err = s.Put(ctx, root, name[1:], strings.NewReader("x"), 1, storage.PutOptions{})
+	require.NoError(t, err, "255 characters fit")
+	_, err = s.Put(ctx, root, "report .pdf", strings.NewReader("x"), 1, storage.PutOptions{})
+	require.ErrorIs(t, err, storage.ErrInvalidName)
+
+	// The fake refuses what Procore refuses.
+	sc := procore.ProjectScope(srv.ProjectID)
+	_, _, err = c.Folders.Create(ctx, sc, procore.FolderCreate{ParentID: rootID, Name: name})
+	var er *procore.ErrorResponse
+	require.ErrorAs(t, err, &er)
+	require.Equal(t, http.StatusUnprocessableEntity, er.StatusCode)
+	_, _, err = c.Folders.Create(ctx, sc, procore.FolderCreate{Name: "report .pdf"})
+	require.ErrorAs(t, err, &er)
+	require.Equal(t, http.StatusUnprocessableEntity, er.StatusCode)
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -374,8 +375,13 @@ func validName(name string) string {
 		return "can't be blank"
 	case strings.ContainsAny(name, invalidNameChars):
 		return "contains invalid characters"
-	case len(name) > 255:
+	case utf8.RuneCountInString(name) > 255:
 		return "is too long (maximum is 255 characters)"
+	case strings.TrimSpace(name) != name:
+		return "can't start or end with a space"
+	}
+	if ext := path.Ext(name); ext != "" && ext != name && strings.TrimRightFunc(strings.TrimSuffix(name, ext), unicode.IsSpace) != strings.TrimSuffix(name, ext) {
+		return "can't have a space before the extension"
 	}
 	return ""
 }

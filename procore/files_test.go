@@ -542,3 +542,31 @@ func TestDocumentNames(t *testing.T) {
 	require.ErrorAs(t, err, &er)
 	require.Equal(t, http.StatusUnprocessableEntity, er.StatusCode)
 }
+
+// TestListStreamsFiles: List yields files page by page as they arrive,
+// not after reading the whole index (issue 11.8).
+func TestListStreamsFiles(t *testing.T) {
+	srv, c := newFake(t, procoretest.Options{HourlyLimit: -1, SpikeLimit: -1}, nil)
+	docs := procoretest.ProjectDocs(srv.ProjectID)
+	for i := range 50 {
+		_, err := srv.UIPutFile(docs, fmt.Sprintf("d/f%02d.txt", i), []byte("x"))
+		require.NoError(t, err)
+	}
+	s := procore.NewProjectDocuments(c, srv.ProjectID, &procore.DocumentsOptions{PerPage: 10})
+	ctx := context.Background()
+	_, err := s.Stat(ctx, "")
+	require.NoError(t, err)
+	srv.ResetCalls()
+	callsAtFirstFile, n := 0, 0
+	for e, err := range s.List(ctx) {
+		require.NoError(t, err)
+		if !e.IsDir && callsAtFirstFile == 0 {
+			callsAtFirstFile = srv.Calls(docsIndexOp)
+		}
+		n++
+	}
+	require.Equal(t, 51, n)
+	total := srv.Calls(docsIndexOp)
+	require.Equal(t, 2, callsAtFirstFile, "one page of folders, then the first page of files")
+	require.Greater(t, total, callsAtFirstFile+3, "the other file pages are read after the first files were yielded")
+}

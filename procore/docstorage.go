@@ -52,6 +52,10 @@ type DocumentsOptions struct {
 // /documents index's filters[updated_at] and a Watcher woken by Notify
 // (the webhook receiver calls it).
 //
+// It also implements storage.IDStater (StatID) and storage.SubtreeLister
+// (ListUnder), with which a caller confirms that an item missing from a
+// listing is really gone.
+//
 // Entry.ID is the folder or file id; Version is "v<file version id>" for
 // files and the updated_at stamp for folders. Procore exposes no content
 // hashes. Put over an existing file adds a file version, which is how a
@@ -358,6 +362,7 @@ func (d *DocumentsStorage) scan(ctx context.Context, base DocumentListOptions, f
 		if calls > maxScanCalls {
 			return served, &PaginationError{Path: d.sc.documentsPath(nil), Page: page, Reason: fmt.Sprintf("more than %d requests", maxScanCalls)}
 		}
+		// Keyset paging with filters[updated_at] over the whole index is unconfirmed against a live tenant (GET /rest/v1.0/projects/{project_id}/documents).
 		o := base
 		o.ListOptions = ListOptions{Page: page, PerPage: perPage}
 		o.UpdatedFrom, o.UpdatedTo, o.Sort, o.View = from, to, "updated_at", "extended"

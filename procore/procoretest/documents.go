@@ -377,7 +377,19 @@ func validName(name string) string {
 		return "contains invalid characters"
 	case utf8.RuneCountInString(name) > 255:
 		return "is too long (maximum is 255 characters)"
-	case strings.TrimSpace(name) != name:
+	}
+	return ""
+}
+
+// apiValidName is validName plus what the API refuses on create, rename
+// and move: leading or trailing spaces and whitespace before the extension
+// ("report .pdf"). The UI helpers accept such names, as items made before
+// or outside the API can carry them.
+func apiValidName(name string) string {
+	if why := validName(name); why != "" {
+		return why
+	}
+	if strings.TrimSpace(name) != name {
 		return "can't start or end with a space"
 	}
 	if ext := path.Ext(name); ext != "" && ext != name && strings.TrimRightFunc(strings.TrimSuffix(name, ext), unicode.IsSpace) != strings.TrimSuffix(name, ext) {
@@ -470,7 +482,7 @@ func (c *call) createFolder(sc *docScope) {
 	}
 	body := obj(f, "folder")
 	name, _ := str(body, "name")
-	if why := validName(name); why != "" {
+	if why := apiValidName(name); why != "" {
 		writeJSON(c.w, http.StatusUnprocessableEntity, map[string]any{"errors": map[string]any{"name": []string{why}}})
 		return
 	}
@@ -560,7 +572,7 @@ func (c *call) createFile(sc *docScope) {
 	}
 	body := obj(f, "file")
 	name, _ := str(body, "name")
-	if why := validName(name); why != "" {
+	if why := apiValidName(name); why != "" {
 		writeJSON(c.w, http.StatusUnprocessableEntity, map[string]any{"errors": map[string]any{"name": []string{why}}})
 		return
 	}
@@ -661,7 +673,7 @@ func (c *call) patchNode(sc *docScope) {
 	}
 	name := n.Name
 	if v, ok := str(body, "name"); ok {
-		if why := validName(v); why != "" {
+		if why := apiValidName(v); why != "" {
 			writeJSON(c.w, http.StatusUnprocessableEntity, map[string]any{"errors": map[string]any{"name": []string{why}}})
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"iter"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -847,6 +848,19 @@ func (d *DocumentsStorage) Put(ctx context.Context, parent storage.Entry, name s
 			return storage.Entry{}, storage.NewError("put", p, storage.ErrPreconditionFailed, nil)
 		}
 		existing = f.file
+	}
+	if size < 0 {
+		// Unknown size: spool the stream to a temporary file first, so
+		// that memory stays bounded and the size is known.
+		f, n, err := d.spool(ctx, r)
+		if err != nil {
+			return storage.Entry{}, storage.NewError("put", p, nil, err)
+		}
+		defer func() {
+			f.Close()
+			os.Remove(f.Name())
+		}()
+		r, size = io.NewSectionReader(f, 0, n), n
 	}
 	d.mu.Lock()
 	threshold := d.opts.ChunkThreshold

@@ -570,3 +570,24 @@ func TestListStreamsFiles(t *testing.T) {
 	require.Equal(t, 2, callsAtFirstFile, "one page of folders, then the first page of files")
 	require.Greater(t, total, callsAtFirstFile+3, "the other file pages are read after the first files were yielded")
 }
+
+// TestPutUnknownSize: a stream of unknown size (-1) is uploaded whole,
+// small or segmented, without holding it in memory.
+func TestPutUnknownSize(t *testing.T) {
+	srv, c := newFake(t, procoretest.Options{HourlyLimit: -1, SpikeLimit: -1}, nil)
+	ctx := context.Background()
+	s := procore.NewProjectDocuments(c, srv.ProjectID, &procore.DocumentsOptions{SpoolDir: t.TempDir()})
+	require.True(t, s.SetChunkSize(procore.MinSegmentSize))
+	root, err := s.Stat(ctx, "")
+	require.NoError(t, err)
+	for _, n := range []int{0, 10, 2*procore.MinSegmentSize + 3} {
+		data := bytes.Repeat([]byte{'u'}, n)
+		name := fmt.Sprintf("u%d.bin", n)
+		e, err := s.Put(ctx, root, name, io.MultiReader(bytes.NewReader(data)), -1, storage.PutOptions{})
+		require.NoError(t, err)
+		require.Equal(t, int64(n), e.Size)
+		got, err := srv.UIFile(procoretest.ProjectDocs(srv.ProjectID), name)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(data, got))
+	}
+}

@@ -121,6 +121,25 @@ func (d *DocumentsStorage) putSpooled(ctx context.Context, parent storage.Entry,
 	return d.putSegmented(ctx, parent, parentID, name, f, size, opt, existing, segs)
 }
 
+// spool copies all of r to a new temporary file in SpoolDir and returns
+// it with its size. The caller closes and removes it.
+func (d *DocumentsStorage) spool(ctx context.Context, r io.Reader) (*os.File, int64, error) {
+	d.mu.Lock()
+	dir := d.opts.SpoolDir
+	d.mu.Unlock()
+	f, err := os.CreateTemp(dir, "procoresync-upload-*")
+	if err != nil {
+		return nil, 0, fmt.Errorf("spooling the upload: %w", err)
+	}
+	n, err := io.Copy(f, ctxReader{ctx, r})
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, 0, err
+	}
+	return f, n, nil
+}
+
 // ctxReader stops reading when ctx is done.
 type ctxReader struct {
 	ctx context.Context

@@ -162,7 +162,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // Send uploads size bytes of r (size -1: unknown; the content is then
-// buffered in memory) as one presigned form POST and returns the upload's
+// buffered in memory: DocumentsStorage.Put spools such streams to a file
+// instead) as one presigned form POST and returns the upload's
 // uuid, ready to be associated with a file, file version or image. It costs
 // one API call plus one storage-host call. The body is streamed and not
 // retried; on any failure nothing is associated and the upload expires.

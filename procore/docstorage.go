@@ -358,7 +358,10 @@ func (d *DocumentsStorage) scan(ctx context.Context, base DocumentListOptions, f
 	}
 	from = from.UTC().Truncate(time.Second)
 	seen := map[int64]bool{}
-	page, total, restarts := 1, -1, 0
+	// page and total are the offset page and Total within the current
+	// range (from…to); read counts the items of the range read so far;
+	// reread is set once the range was read again after a shift.
+	page, total, read, restarts, reread := 1, -1, 0, 0, false
 	for calls := 1; ; calls++ {
 		if calls > maxScanCalls {
 			return served, &PaginationError{Path: d.sc.documentsPath(nil), Page: page, Reason: fmt.Sprintf("more than %d requests", maxScanCalls)}
@@ -381,7 +384,7 @@ func (d *DocumentsStorage) scan(ctx context.Context, base DocumentListOptions, f
 			if restarts++; restarts > maxScanRestarts {
 				return served, fmt.Errorf("%w (%s)", ErrListingUnstable, d.sc.documentsPath(nil))
 			}
-			page, total = 1, -1
+			page, total, read, reread = 1, -1, 0, true
 			continue
 		}
 		if hasTotal {
@@ -398,21 +401,29 @@ func (d *DocumentsStorage) scan(ctx context.Context, base DocumentListOptions, f
 				return served, err
 			}
 		}
-		if len(list) == 0 || len(list) < perPage {
-			return served, nil
+		read += len(list)
+		pp := perPage
+		if resp.PerPage > 0 {
+			pp = resp.PerPage // the server may cap per_page
 		}
-		if fresh == 0 {
-			return served, &PaginationError{Path: resp.Request.URL.Path, Page: page, Reason: "a full page with nothing new"}
-		}
-		if hasTotal && (page-1)*perPage+len(list) >= resp.Total {
+		switch {
+		case len(list) == 0:
 			return served, nil
+		case hasTotal && read >= resp.Total:
+			return served, nil
+		case !hasTotal && len(list) < pp:
+			return served, nil
+		case fresh == 0 && page > 1 && !reread:
+			// Offset pages of a stable range never repeat a whole page: the
+			// server ignores the page parameter.
+			return served, &PaginationError{Path: resp.Request.URL.Path, Page: page, Reason: "a page with nothing new"}
 		}
 		// Advance by time only when the page spans more than one second:
 		// then the next page (from the last second on) repeats fewer than a
 		// page of items and moves on.
 		first := list[0].UpdatedAt.UTC().Truncate(time.Second)
 		if last := list[len(list)-1].UpdatedAt.UTC().Truncate(time.Second); last.After(first) && last.After(from) {
-			from, page, total = last, 1, -1
+			from, page, total, read, reread = last, 1, -1, 0, false
 		} else {
 			page++
 		}

@@ -261,20 +261,23 @@ func TestPaginationNeverLoops(t *testing.T) {
 // make a later item slip off a page unseen (issue 9.2).
 func TestListingSurvivesDeletionBetweenPages(t *testing.T) {
 	for _, advancing := range []bool{false, true} {
-		t.Run(fmt.Sprintf("distinct_timestamps=%t", advancing), func(t *testing.T) {
-			clk := newClock()
-			var srv *procoretest.Server
-			var once sync.Once
-			var victim atomic.Value
-			srv, c := newFake(t, procoretest.Options{Now: clk.Now, HourlyLimit: -1, SpikeLimit: -1, TokenLifetime: 48 * time.Hour,
-				OnExchange: func(e procoretest.Exchange) {
-					q := e.Request.URL.Query()
-					if e.Op != docsIndexOp || q.Get("filters[document_type]") != "file" || e.Status != 200 {
-						return
-					}
-					once.Do(func() {
-						// After the first page of files, a person deletes
-						// one of the files that page held.
+		for _, afterPage := range []int{1, 2} {
+			t.Run(fmt.Sprintf("distinct_timestamps=%t/after_page_%d", advancing, afterPage), func(t *testing.T) {
+				clk := newClock()
+				var srv *procoretest.Server
+				var filePages atomic.Int64
+				var victim atomic.Value
+				srv, c := newFake(t, procoretest.Options{Now: clk.Now, HourlyLimit: -1, SpikeLimit: -1, TokenLifetime: 48 * time.Hour,
+					OnExchange: func(e procoretest.Exchange) {
+						q := e.Request.URL.Query()
+						if e.Op != docsIndexOp || q.Get("filters[document_type]") != "file" || e.Status != 200 {
+							return
+						}
+						if filePages.Add(1) != int64(afterPage) {
+							return
+						}
+						// After this page of files, a person deletes the
+						// first file it held.
 						var page []map[string]any
 						if json.Unmarshal(e.RespBody, &page) == nil && len(page) > 0 {
 							name := page[0]["name"].(string)
@@ -283,34 +286,34 @@ func TestListingSurvivesDeletionBetweenPages(t *testing.T) {
 								panic(err)
 							}
 						}
-					})
-				}}, nil)
-			docs := procoretest.ProjectDocs(srv.ProjectID)
-			for i := range 20 {
-				_, err := srv.UIPutFile(docs, fmt.Sprintf("d/f%02d.txt", i), []byte("x"))
-				require.NoError(t, err)
-				if advancing {
-					clk.Advance(time.Second)
+					}}, nil)
+				docs := procoretest.ProjectDocs(srv.ProjectID)
+				for i := range 20 {
+					_, err := srv.UIPutFile(docs, fmt.Sprintf("d/f%02d.txt", i), []byte("x"))
+					require.NoError(t, err)
+					if advancing {
+						clk.Advance(time.Second)
+					}
 				}
-			}
-			clk.Advance(time.Minute)
-			s := procore.NewProjectDocuments(c, srv.ProjectID, &procore.DocumentsOptions{PerPage: 5})
-			got := map[string]bool{}
-			for e, err := range s.List(context.Background()) {
-				require.NoError(t, err)
-				require.False(t, got[e.Path], "listed twice: %s", e.Path)
-				got[e.Path] = true
-			}
-			gone, _ := victim.Load().(string)
-			require.NotEmpty(t, gone)
-			for i := range 20 {
-				p := fmt.Sprintf("d/f%02d.txt", i)
-				if "d/"+gone == p {
-					continue
+				clk.Advance(time.Minute)
+				s := procore.NewProjectDocuments(c, srv.ProjectID, &procore.DocumentsOptions{PerPage: 5})
+				got := map[string]bool{}
+				for e, err := range s.List(context.Background()) {
+					require.NoError(t, err)
+					require.False(t, got[e.Path], "listed twice: %s", e.Path)
+					got[e.Path] = true
 				}
-				require.True(t, got[p], "missed %s", p)
-			}
-		})
+				gone, _ := victim.Load().(string)
+				require.NotEmpty(t, gone)
+				for i := range 20 {
+					p := fmt.Sprintf("d/f%02d.txt", i)
+					if "d/"+gone == p {
+						continue
+					}
+					require.True(t, got[p], "missed %s", p)
+				}
+			})
+		}
 	}
 }
 

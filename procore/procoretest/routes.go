@@ -196,7 +196,9 @@ func (c *call) authorize(mode authMode) bool {
 	if !reset.IsZero() {
 		c.w.Header().Set("X-Rate-Limit-Limit", strconv.Itoa(limit))
 		c.w.Header().Set("X-Rate-Limit-Remaining", strconv.Itoa(remaining))
-		c.w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		// Whole seconds, rounded up: a client that waits until Reset finds
+		// the window renewed.
+		c.w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Add(time.Second-time.Nanosecond).Unix(), 10))
 	}
 	if exceeded {
 		if s.opts.RetryAfterOn429 {

@@ -698,7 +698,9 @@ func pageDone(resp *Response, page, n, read int) (next int, err error) {
 		}
 		return resp.NextPage, nil
 	}
-	if pp := requestedPerPage(resp); pp > 0 && n < pp {
+	if pp := requestedPerPage(resp); pp > 0 && n != pp {
+		// A short page ends the listing; a longer one than asked for
+		// comes from an endpoint that does not paginate and gave it all.
 		return 0, nil
 	}
 	if resp.Total > 0 && read >= resp.Total {

@@ -1079,10 +1079,14 @@ func (d *DocumentsStorage) serverNow(resp *Response) time.Time {
 }
 
 // Changes lists what changed since cursor with the /documents index and
-// filters[updated_at] (one call when nothing changed). The query reaches
-// Overlap before the cursor to absorb index lag; items already reported
-// within that window are remembered in the cursor (up to 500) and not
-// reported again. Deletions: items in Procore's recycle bin carry
+// filters[updated_at] (one call when nothing changed; see scan for the
+// paging). The query reaches Overlap before the cursor to absorb index lag
+// and same-second updates; the states already reported within that window
+// are remembered in the cursor (up to 500; beyond that they are reported
+// again, which is safe) and not reported again. A state is keyed on the
+// item's id, updated_at, current file version, parent, name and
+// recycle-bin flag, so two versions saved within one updated_at are both
+// reported. Deletions: items in Procore's recycle bin carry
 // is_deleted (and their updated_at moves when they are deleted), so the
 // query deliberately includes the recycle bin and reports such items as
 // deleted; an item moved out of the root is reported as deleted too.

@@ -594,3 +594,28 @@ func TestPutUnknownSize(t *testing.T) {
 		require.True(t, bytes.Equal(data, got))
 	}
 }
+
+// TestPaginationOfUnpagedEndpoint: an endpoint that ignores page and
+// per_page and answers with everything is read once.
+func TestPaginationOfUnpagedEndpoint(t *testing.T) {
+	var calls atomic.Int64
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		items := make([]string, 150)
+		for i := range items {
+			items[i] = fmt.Sprintf(`{"id":%d,"name":"c%d"}`, i+1, i+1)
+		}
+		_, _ = io.WriteString(w, "["+strings.Join(items, ",")+"]")
+	}))
+	t.Cleanup(hs.Close)
+	c, err := procore.NewClient(procore.Options{BaseURL: hs.URL, CompanyID: 1,
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})})
+	require.NoError(t, err)
+	n := 0
+	for _, err := range c.Companies.All(context.Background()) {
+		require.NoError(t, err)
+		n++
+	}
+	require.Equal(t, 150, n)
+	require.Equal(t, int64(1), calls.Load())
+}

@@ -522,8 +522,17 @@ func (d *DocumentsStorage) listUnder(ctx context.Context, dirID int64, filter bo
 		return
 	}
 	if !found {
-		yield(storage.Entry{}, storage.NewError(op, "", storage.ErrNotFound, nil))
-		return
+		// filters[folder_id] is documented to return the folder itself;
+		// should it not, ask for the folder (GET /rest/v1.0/folders/{id}).
+		f, _, err := d.c.Folders.Get(ctx, d.sc, dirID, &FolderOptions{ExcludeFiles: true, ExcludeFolders: true})
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			yield(storage.Entry{}, mapErr(op, "", err))
+			return
+		}
+		if err != nil || f.IsDeleted || f.IsRecycleBin {
+			yield(storage.Entry{}, storage.NewError(op, "", storage.ErrNotFound, err))
+			return
+		}
 	}
 	d.mu.Lock()
 	for _, doc := range folders {

@@ -152,3 +152,27 @@ func TestLargeStreamedUploadWithRestart(t *testing.T) {
 	// 16 MiB part into memory), never the file.
 	require.Less(t, peak, uint64(256<<20), "peak heap")
 }
+
+// BenchmarkPutStreamedSegmented measures a 64 MiB upload from a plain
+// stream (spooled, hashed, sent in 16 MiB segments) and reports the peak
+// heap.
+func BenchmarkPutStreamedSegmented(b *testing.B) {
+	const size = 64 << 20
+	// The fake keeps only digests, so that the heap is mostly the client's.
+	srv, c := newFake(b, procoretest.Options{HourlyLimit: -1, SpikeLimit: -1, LargeUploadBytes: 1}, nil)
+	ctx := context.Background()
+	s := procore.NewProjectDocuments(c, srv.ProjectID, &procore.DocumentsOptions{SpoolDir: b.TempDir(),
+		ChunkThreshold: 32 << 20, SegmentSize: 16 << 20})
+	root, err := s.Stat(ctx, "")
+	require.NoError(b, err)
+	runtime.GC()
+	stop := heapPeak()
+	b.SetBytes(size)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, err := s.Put(ctx, root, "bench.bin", &genReader{size: size}, size, storage.PutOptions{})
+		require.NoError(b, err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(stop())/(1<<20), "peak-heap-MiB")
+}

@@ -418,12 +418,14 @@ func (d *DocumentsStorage) scan(ctx context.Context, base DocumentListOptions, f
 			// server ignores the page parameter.
 			return served, &PaginationError{Path: resp.Request.URL.Path, Page: page, Reason: "a page with nothing new"}
 		}
-		// Advance by time only when the page spans more than one second:
-		// then the next page (from the last second on) repeats fewer than a
-		// page of items and moves on.
-		first := list[0].UpdatedAt.UTC().Truncate(time.Second)
-		if last := list[len(list)-1].UpdatedAt.UTC().Truncate(time.Second); last.After(first) && last.After(from) {
-			from, page, total, read, reread = last, 1, -1, 0, false
+		// Advance by time when the page reaches past the range's start:
+		// the next range starts one second before the last item's second
+		// (whether Procore's range start is inclusive is unconfirmed, so
+		// a second of overlap; repeats are skipped). Otherwise page on by
+		// offset within the range.
+		next := list[len(list)-1].UpdatedAt.UTC().Truncate(time.Second).Add(-time.Second)
+		if next.After(from) {
+			from, page, total, read, reread = next, 1, -1, 0, false
 		} else {
 			page++
 		}

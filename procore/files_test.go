@@ -36,11 +36,15 @@ func TestDocumentsIndexExtendedView(t *testing.T) {
 	clk := newClock()
 	var mu sync.Mutex
 	var views []string
+	var normalBody []byte
 	srv, c := newFake(t, procoretest.Options{Now: clk.Now, HourlyLimit: -1, SpikeLimit: -1, TokenLifetime: 48 * time.Hour,
 		OnExchange: func(e procoretest.Exchange) {
 			if e.Op == docsIndexOp {
 				mu.Lock()
 				views = append(views, e.Request.URL.Query().Get("view"))
+				if e.Request.URL.Query().Get("view") == "" && normalBody == nil {
+					normalBody = e.RespBody
+				}
 				mu.Unlock()
 			}
 		}}, nil)
@@ -55,6 +59,17 @@ func TestDocumentsIndexExtendedView(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	require.Nil(t, list[0].File, "the normal view has no file object")
+	var raw []map[string]any
+	mu.Lock()
+	require.NoError(t, json.Unmarshal(normalBody, &raw))
+	mu.Unlock()
+	var keys []string
+	for k := range raw[0] {
+		keys = append(keys, k)
+	}
+	require.ElementsMatch(t, []string{"id", "created_at", "created_by", "custom_fields", "document_type", "is_deleted",
+		"is_recycle_bin", "name", "name_with_path", "parent_id", "private", "read_only", "updated_at"}, keys,
+		"exactly the keys of Procore's normal view")
 	list, _, err = c.Documents.List(ctx, sc, &procore.DocumentListOptions{DocumentType: "file", View: "extended"})
 	require.NoError(t, err)
 	require.NotNil(t, list[0].File)

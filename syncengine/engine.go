@@ -143,7 +143,11 @@ func New(opts Options) (*Engine, error) {
 		opts.Clock = SystemClock{}
 	}
 	if opts.Limiter == nil {
-		opts.Limiter = NewRateLimiter(RateLimiterOptions{Clock: opts.Clock})
+		rl, err := NewRateLimiter(RateLimiterOptions{Clock: opts.Clock})
+		if err != nil {
+			return nil, err
+		}
+		opts.Limiter = rl
 	}
 	if opts.Notifier == nil {
 		opts.Notifier = NewSlogNotifier(opts.Logger)

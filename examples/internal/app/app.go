@@ -221,9 +221,12 @@ func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	lim := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{
+	lim, err := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{
 		Budgets: map[string]syncengine.BudgetConfig{ProcoreBudgetKey(c): syncengine.ProcoreBudget()},
 	})
+	if err != nil {
+		return nil, err
+	}
 	conn, err := Connect(ctx, c, lim)
 	if err != nil {
 		return nil, err

@@ -80,7 +80,8 @@ func eventLevel(ev Event) slog.Level {
 	case ev.Err != "" || ev.Kind == EventRunFailed:
 		return slog.LevelError
 	case ev.Kind == EventDeleteLimitReached, ev.Kind == EventMassDeleteRefused,
-		ev.Kind == EventPairPaused, ev.Kind == EventItemsQuarantined, ev.Kind == EventDrift:
+		ev.Kind == EventPairPaused, ev.Kind == EventItemsQuarantined, ev.Kind == EventDrift,
+		ev.Kind == EventRunIncomplete, ev.Kind == EventHeldDeleteCancelled:
 		return slog.LevelWarn
 	default:
 		return slog.LevelInfo

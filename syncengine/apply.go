@@ -630,6 +630,7 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 	st := p.storage(a.Side)
 	// After a Move of the item earlier in the run (a Move aside in a cycle
 	// of moves, then this one), act on the entry that Move left.
+	planned := a.Target
 	a.Target = ap.fresh(a.Key, a.Side, a.Target)
 	a.Source = ap.fresh(a.Key, a.Side.Other(), a.Source)
 	switch a.Kind {
@@ -713,8 +714,17 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 			if err := ap.moveBaseline(context.WithoutCancel(ctx), a, a.Target); err != nil {
 				return 0, "", err
 			}
-		} else if err := ap.putItem(ctx, itemOf(a.Key, a.IsDir, a.Side, a.Target, a.Source)); err != nil {
-			return 0, "", err
+		} else {
+			t := a.Target
+			if !a.IsDir && t.Version != planned.Version && !sameMeta(planned, t) {
+				// Moved in this run, and its content is not what the plan
+				// saw (a person saved a new version meanwhile): record the
+				// new location only, so that the new content is synced.
+				t.Version, t.Size, t.ModTime, t.Hashes = planned.Version, planned.Size, planned.ModTime, planned.Hashes
+			}
+			if err := ap.putItem(ctx, itemOf(a.Key, a.IsDir, a.Side, t, a.Source)); err != nil {
+				return 0, "", err
+			}
 		}
 		ap.count(func(c *RunCounts) { c.Linked++ })
 		return a.Source.Size, "", nil
@@ -923,7 +933,7 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 		it.Key = a.Key
 	}
 	ss := it.Side(a.Side)
-	if a.Target.Version == ss.Version || a.IsDir {
+	if a.IsDir || (a.Target.Version == ss.Version && sameMeta(a.Target, e)) {
 		*ss = StateOf(e)
 	} else {
 		ss.ID, ss.ParentID, ss.Path = e.ID, e.ParentID, e.Path
@@ -936,6 +946,20 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 		}
 	}
 	return ap.putItem(ctx, it)
+}
+
+// sameMeta reports whether entry e, the result of moving planned, still
+// holds the content planned held, as far as their size and hashes tell
+// (with no hash in common, the confirmation right before the move
+// stands). A person may save a new version between that confirmation and
+// the move: the baseline must then not record content the engine did not
+// transfer.
+func sameMeta(planned, e storage.Entry) bool {
+	if planned.Size != e.Size {
+		return false
+	}
+	eq, ok := planned.Hashes.Equal(e.Hashes)
+	return eq || !ok
 }
 
 // delete applies a Delete action.

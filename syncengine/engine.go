@@ -552,7 +552,7 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 	plan := BuildPlan(in)
 	if plan.Refused != "" {
 		if in.RootGone != "" {
-			if err := e.setPaused(ctx, s, true, plan.Refused); err != nil {
+			if err := e.setPaused(ctx, s, true, rootPausePrefix+plan.Refused); err != nil {
 				return fail(err)
 			}
 			e.notify(ctx, p, Event{Kind: EventPairPaused, Err: plan.Refused,
@@ -736,20 +736,99 @@ func (e *Engine) Pause(ctx context.Context, pairID, reason string) error {
 	return nil
 }
 
+// rootPausePrefix starts the PauseReason of a pair paused because a
+// protected root is gone or was replaced.
+const rootPausePrefix = "protected root: "
+
 // Resume lets a paused pair run again and wakes it. Resuming a pair that
-// was paused because a protected root disappeared is the admin's statement
-// that the root is back (or that its replacement is right): the next run
-// checks it again.
+// was paused because a protected root disappeared or was replaced is the
+// admin's statement that the root is back or that its replacement is
+// right: a root that exists now is accepted as the pair's root (see
+// AcceptRoot), and the next run checks both roots again (a root still
+// missing pauses the pair again).
 func (e *Engine) Resume(ctx context.Context, pairID string) error {
 	s, err := e.slot(pairID)
 	if err != nil {
 		return err
+	}
+	ps, err := e.store.LoadPair(ctx, pairID)
+	if err != nil {
+		return err
+	}
+	if ps.Paused && strings.HasPrefix(ps.PauseReason, rootPausePrefix) {
+		if _, err := e.acceptRoots(ctx, s, false); err != nil {
+			return err
+		}
 	}
 	if err := e.setPaused(ctx, s, false, ""); err != nil {
 		return err
 	}
 	e.Wake(pairID)
 	return nil
+}
+
+// ErrRootMissing: AcceptRoot found no root folder on a side.
+var ErrRootMissing = errors.New("syncengine: the pair's root folder is missing")
+
+// AcceptRoot accepts the root folders the pair's storages show now as the
+// pair's protected roots: a root replaced by another folder of the same
+// name (another ID) stops pausing the pair. Nothing else changes: the
+// items of the new root are compared with the baseline like any others by
+// the next run (the mass-delete guard still applies). A side whose root
+// is missing gives an error wrapping ErrRootMissing and nothing is
+// accepted. AcceptRoot does not resume a paused pair; Resume does (and
+// accepts the roots itself when the pair was paused for them).
+func (e *Engine) AcceptRoot(ctx context.Context, pairID string) error {
+	s, err := e.slot(pairID)
+	if err != nil {
+		return err
+	}
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer e.unlock(s)
+	_, err = e.acceptRoots(ctx, s, true)
+	return err
+}
+
+// acceptRoots stores the current root IDs of both sides as the remembered
+// ones. With strict, a missing root is an error and nothing is stored;
+// otherwise the sides whose root exists are accepted.
+func (e *Engine) acceptRoots(ctx context.Context, s *pairSlot, strict bool) (bool, error) {
+	var ids [2]string
+	for side := range 2 {
+		root, err := s.pair.storage(Side(side)).Stat(ctx, "")
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			if strict {
+				return false, fmt.Errorf("%w: side %s (%s)", ErrRootMissing, Side(side), s.pair.sideName(Side(side)))
+			}
+		case err != nil:
+			return false, fmt.Errorf("syncengine: stat root of %s: %w", s.pair.sideName(Side(side)), err)
+		default:
+			ids[side] = root.ID
+		}
+	}
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	ps, err := e.store.LoadPair(ctx, s.pair.ID)
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	for side := range 2 {
+		if r := rootOf(&ps, Side(side)); ids[side] != "" && *r != ids[side] {
+			if *r != "" {
+				e.log.Info("syncengine: replacement root accepted", "pair", s.pair.ID, "side", Side(side).String(),
+					"old", *r, "new", ids[side])
+			}
+			*r, changed = ids[side], true
+		}
+	}
+	if !changed {
+		return false, nil
+	}
+	return true, e.store.SavePair(ctx, s.pair.ID, ps)
 }
 
 // Wake asks the scheduler (Run) to run the pair soon, without waiting for

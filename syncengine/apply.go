@@ -77,6 +77,7 @@ type applier struct {
 	failedDirs [2]map[string]bool          // folders whose Mkdir failed, per side
 	dirs       [2]map[string]storage.Entry // known folder entries, per side
 	moved      map[movedKey]storage.Entry  // the result of this run's Moves, for later actions on the item
+	held       map[int64]HeldDelete        // the pair's held deletions by baseline Key, when the run started
 	failedKeys map[int64]bool              // baseline records an action failed on in this run
 }
 
@@ -98,6 +99,16 @@ func (e *Engine) newApplier(ctx context.Context, p *Pair, runID int64, force boo
 	}
 	for _, f := range fs {
 		ap.failures[failKey{f.Side, f.Path}] = f
+	}
+	hs, err := e.store.HeldDeletes(ctx, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("syncengine: loading held deletions of pair %s: %w", p.ID, err)
+	}
+	ap.held = map[int64]HeldDelete{}
+	for _, h := range hs {
+		if h.Key != 0 {
+			ap.held[h.Key] = h
+		}
 	}
 	return ap, nil
 }
@@ -408,6 +419,7 @@ func (ap *applier) run(ctx context.Context, a Action) {
 			ap.log.Warn("syncengine: journal", "error", e2)
 		}
 	}
+	ap.releaseRestoredHold(wctx, a)
 	if hadFailure {
 		if e2 := ap.e.store.ClearFailure(wctx, ap.pairID, fk.side, fk.path); e2 != nil {
 			ap.log.Warn("syncengine: clearing failure", "error", e2)
@@ -684,6 +696,17 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 
 	case Update:
 		t := a.Target
+		if h, ok := ap.heldOn(a); ok {
+			// The deletion of this item on a.Side is held and the kept
+			// copy was edited since: the copy on a.Side is gone, so the
+			// edit restores it (a change wins over a deletion) instead of
+			// updating a deleted file.
+			if _, err := storage.StatCurrent(ctx, st, t); errors.Is(err, storage.ErrNotFound) {
+				return ap.restoreHeld(ctx, a, h)
+			} else if err != nil {
+				return 0, "", err
+			}
+		}
 		if err := ap.beforeOverwrite(ctx, a); err != nil {
 			return 0, "", err
 		}
@@ -746,7 +769,7 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 
 	case HoldDelete:
 		h := HeldDelete{PairID: ap.pairID, Key: a.Key, DeletedOn: a.Side.Other(), Path: a.Target.Path,
-			IsDir: a.IsDir, Size: a.Target.Size, Held: ap.e.clock.Now()}
+			IsDir: a.IsDir, Size: a.Target.Size, Held: ap.e.clock.Now(), Version: a.Target.Version}
 		if h.Path == "" {
 			h.Path = a.Path
 		}

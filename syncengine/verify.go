@@ -168,3 +168,69 @@ func (r *applyResult) summary(p *Pair) string {
 	lines = append(lines, r.undone...)
 	return strings.Join(lines, "\n")
 }
+
+// heldOn returns the held deletion of a's item when it was deleted on
+// a.Side (the side a writes to) and its deletion on the other side is held.
+func (ap *applier) heldOn(a Action) (HeldDelete, bool) {
+	if a.Key == 0 {
+		return HeldDelete{}, false
+	}
+	h, ok := ap.held[a.Key]
+	return h, ok && h.DeletedOn == a.Side
+}
+
+// restoreHeld copies the edited kept copy of a held item back to a.Side,
+// where it was deleted.
+func (ap *applier) restoreHeld(ctx context.Context, a Action, h HeldDelete) (int64, string, error) {
+	e, _, err := ap.copyNew(ctx, a, a.Path)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
+		return 0, "", err
+	}
+	return e.Size, fmt.Sprintf("edited on %s after its deletion was held: the hold is cancelled and the item restored",
+		ap.p.sideName(h.DeletedOn.Other())), nil
+}
+
+// releaseRestoredHold releases the held deletion of a's item once a
+// brought the item back to the side it was deleted from (a restore that an
+// edit of the kept copy caused), and notes it for the admin.
+func (ap *applier) releaseRestoredHold(ctx context.Context, a Action) {
+	switch a.Kind {
+	case Copy, Update, Conflict:
+	default:
+		return
+	}
+	h, ok := ap.heldOn(a)
+	if !ok {
+		return
+	}
+	if err := ap.e.store.ReleaseHeld(ctx, ap.pairID, []int64{h.ID}); err != nil {
+		ap.log.Warn("syncengine: releasing a held deletion", "error", err)
+		return
+	}
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	delete(ap.held, a.Key)
+	ap.res.heldCancelled = append(ap.res.heldCancelled, h.DeletedOn.Other().String()+":"+h.Path)
+}
+
+// confirmHeld checks, right before an approved held deletion is applied,
+// that the item found at en (side h.DeletedOn.Other()) is the version that
+// was held: a file with another Version, or a folder with something below
+// it that the baseline does not know as it is, changed since the hold.
+func (ap *applier) confirmHeld(ctx context.Context, h HeldDelete, base Item, en storage.Entry) error {
+	side := h.DeletedOn.Other()
+	if !en.IsDir {
+		if h.Version != "" && en.Version != h.Version {
+			return changed(side, en.Path, "a new version was saved after its deletion was held")
+		}
+		return nil
+	}
+	planned := base.Side(side).Entry(true)
+	if planned.Path == "" {
+		planned.Path = en.Path
+	}
+	return ap.confirmSubtree(ctx, side, planned, en)
+}

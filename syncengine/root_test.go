@@ -35,7 +35,9 @@ func (w *swapRoot) swap(s *memory.Storage) {
 	w.s = s
 }
 
-func (w *swapRoot) List(ctx context.Context) iter.Seq2[storage.Entry, error] { return w.cur().List(ctx) }
+func (w *swapRoot) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
+	return w.cur().List(ctx)
+}
 func (w *swapRoot) Stat(ctx context.Context, p string) (storage.Entry, error) {
 	return w.cur().Stat(ctx, p)
 }
@@ -52,7 +54,7 @@ func (w *swapRoot) Move(ctx context.Context, e, parent storage.Entry, name strin
 	return w.cur().Move(ctx, e, parent, name)
 }
 func (w *swapRoot) Delete(ctx context.Context, e storage.Entry) error { return w.cur().Delete(ctx, e) }
-func (w *swapRoot) Features() storage.Features                     { return w.cur().Features() }
+func (w *swapRoot) Features() storage.Features                        { return w.cur().Features() }
 
 // A protected root replaced by another folder of the same name pauses the
 // pair; Resume accepts the replacement, as documented, and the pair runs

@@ -1115,6 +1115,12 @@ func (ap *applier) conflict(ctx context.Context, a Action) (int64, string, error
 			if err == nil {
 				break
 			}
+			if errors.Is(err, storage.ErrUnsupported) && !t.IsDir {
+				// The losing side cannot rename this item (Procore
+				// Photos cannot rename an image): keep the loser as a
+				// conflict copy on the winning side instead.
+				return ap.conflictCopyOnWinner(ctx, a)
+			}
 			if !errors.Is(err, storage.ErrAlreadyExists) {
 				return 0, "", err
 			}

@@ -358,3 +358,50 @@ func TestRunSaysWhatItSkipped(t *testing.T) {
 	require.Equal(t, 1, r.Counts.Skipped)
 	require.True(t, strings.Contains(r.Undone, "skipped"), r.Undone)
 }
+
+// noFileRename is a memory storage that cannot rename or move files (as
+// Procore Photos cannot rename an image) and keeps no version history.
+type noFileRename struct{ *memory.Storage }
+
+func (n *noFileRename) Move(ctx context.Context, e, parent storage.Entry, name string) (storage.Entry, error) {
+	if !e.IsDir {
+		return storage.Entry{}, storage.NewError("move", e.Path, storage.ErrUnsupported, errors.New("images cannot be renamed"))
+	}
+	return n.Storage.Move(ctx, e, parent, name)
+}
+
+// A conflict whose loser lies on a side that cannot rename files keeps the
+// loser another way: as a conflict copy on the winning side, which then
+// syncs back as a new item. (Before, renaming the loser failed on every
+// run until the item was quarantined, and the conflict never resolved.)
+func TestConflictLoserKeptWhereItCannotBeRenamed(t *testing.T) {
+	e := newEnv(t, nil)
+	e.b = memory.New(memory.WithClock(e.clk.Now), memory.WithVersionHistory(false))
+	e.pair.B = &noFileRename{Storage: e.b}
+	e.restart()
+	e.write(e.a, "f.txt", "v1")
+	e.run()
+	e.clk.Advance(time.Minute)
+	e.write(e.b, "f.txt", "edited on B")
+	e.clk.Advance(time.Minute)
+	e.write(e.a, "f.txt", "edited on A") // newer: A wins
+	r := e.run()
+	require.Zero(t, r.Counts.Failed, "%+v", r)
+	require.Equal(t, 1, r.Counts.Conflicts)
+	e.settle()
+	got := tree(t, e.a)
+	require.Equal(t, got, tree(t, e.b))
+	require.Len(t, got, 2, "%v", got)
+	require.Equal(t, "edited on A", got["f.txt"])
+	var loser string
+	for p, c := range got {
+		if p != "f.txt" {
+			require.Contains(t, p, "conflict")
+			loser = c
+		}
+	}
+	require.Equal(t, "edited on B", loser, "the loser is kept")
+	fs, err := e.eng.Failures(e.ctx, "p1")
+	require.NoError(t, err)
+	require.Empty(t, fs)
+}

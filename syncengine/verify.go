@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/procoresync/procoresync/storage"
@@ -233,4 +234,57 @@ func (ap *applier) confirmHeld(ctx context.Context, h HeldDelete, base Item, en 
 		planned.Path = en.Path
 	}
 	return ap.confirmSubtree(ctx, side, planned, en)
+}
+
+// conflictCopyOnWinner resolves Conflict a where the loser (a.Target)
+// cannot be renamed on a.Side: the loser's content is first copied to the
+// winning side as the conflict copy (next to the winner, numbered when
+// the name is taken); only once that copy is safe is the winner written
+// over the loser (conditionally, as an Update is). The next run syncs the
+// conflict copy back to a.Side as a new item, so the loser lives on both
+// sides under the conflict copy's name.
+func (ap *applier) conflictCopyOnWinner(ctx context.Context, a Action) (int64, string, error) {
+	w := a.Side.Other()
+	t := a.Target
+	dir := a.Source.Dir()
+	parent, err := ap.dir(ctx, w, dir)
+	if err != nil {
+		return 0, "", err
+	}
+	keep := Action{Kind: Copy, Side: w, Source: t, Reason: "conflict loser kept"}
+	var kept storage.Entry
+	for n := 1; ; n++ {
+		name := numbered(a.Conflict.LoserCopy, n)
+		keep.Path = path.Join(dir, name)
+		kept, err = ap.transfer(ctx, keep, parent, name, storage.PutOptions{NoOverwrite: true, ModTime: t.ModTime})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, storage.ErrAlreadyExists) || n == maxConflictNumber {
+			return 0, "", fmt.Errorf("syncengine: keeping the conflict loser on %s: %w", ap.p.sideName(w), err)
+		}
+		if cur, serr := ap.p.storage(w).Stat(ctx, keep.Path); serr == nil && !cur.IsDir {
+			if same, cerr := sameContent(ctx, ap.p.storage(a.Side), t, ap.p.storage(w), cur); cerr == nil && same {
+				kept = cur // kept already (a retry)
+				break
+			}
+		}
+	}
+	if err := ap.beforeOverwrite(ctx, a); err != nil {
+		return 0, "", err
+	}
+	tp, err := ap.dir(ctx, a.Side, t.Dir())
+	if err != nil {
+		return 0, "", err
+	}
+	e, err := ap.transfer(ctx, a, tp, t.Name(), storage.PutOptions{ExpectedVersion: t.Version, ModTime: a.Source.ModTime})
+	if err != nil {
+		return 0, "", preconditionChanged(err, a.Side, t.Path)
+	}
+	if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
+		return 0, "", err
+	}
+	ap.count(func(c *RunCounts) { c.Conflicts++ })
+	return e.Size, fmt.Sprintf("winner %s written; the loser cannot be renamed on %s, so it is kept as %q on %s",
+		a.Conflict.Winner, ap.p.sideName(a.Side), kept.Path, ap.p.sideName(w)), nil
 }

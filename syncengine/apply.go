@@ -79,15 +79,19 @@ type applier struct {
 	moved      map[movedKey]storage.Entry  // the result of this run's Moves, for later actions on the item
 	held       map[int64]HeldDelete        // the pair's held deletions by baseline Key, when the run started
 	failedKeys map[int64]bool              // baseline records an action failed on in this run
+	// changedKeys are the baseline records whose item changed during this
+	// pass (a destructive action on it was not done): planned again.
+	changedKeys map[int64]bool
 }
 
 // newApplier prepares to apply a plan of pair p for run runID.
 func (e *Engine) newApplier(ctx context.Context, p *Pair, runID int64, force bool) (*applier, error) {
 	ap := &applier{e: e, p: p, pairID: p.ID, runID: runID, force: force,
-		log:        e.log.With("pair", p.ID, "run", runID),
-		failures:   map[failKey]Failure{},
-		moved:      map[movedKey]storage.Entry{},
-		failedKeys: map[int64]bool{},
+		log:         e.log.With("pair", p.ID, "run", runID),
+		failures:    map[failKey]Failure{},
+		moved:       map[movedKey]storage.Entry{},
+		failedKeys:  map[int64]bool{},
+		changedKeys: map[int64]bool{},
 	}
 	for s := range 2 {
 		ap.failedDirs[s] = map[string]bool{}
@@ -341,6 +345,11 @@ func (ap *applier) run(ctx context.Context, a Action) {
 		// that records where a failed Move would have put it): not done,
 		// the next run plans the item again.
 		ap.mu.Lock()
+		if ap.changedKeys[a.Key] {
+			// Its item changed during the run: the next pass plans it.
+			ap.mu.Unlock()
+			return
+		}
 		ap.res.deferred++
 		ap.res.counts.Waiting++
 		ap.res.waiting = append(ap.res.waiting, a.Side.String()+":"+a.Path)
@@ -401,6 +410,7 @@ func (ap *applier) run(ctx context.Context, a Action) {
 			ap.res.changed = append(ap.res.changed, a.Side.String()+":"+a.Path)
 			if a.Key != 0 {
 				ap.failedKeys[a.Key] = true
+				ap.changedKeys[a.Key] = true
 			}
 			ap.mu.Unlock()
 			return

@@ -405,3 +405,88 @@ func TestConflictLoserKeptWhereItCannotBeRenamed(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, fs)
 }
+
+// ifMatch is a memory storage with look-up by ID and conditional Delete
+// and Move, as Graph's If-Match gives them. before, when set, runs at the
+// start of each Delete (a person acting in the instant before the call).
+type ifMatch struct {
+	*memory.Storage
+	before func()
+}
+
+func (m *ifMatch) Features() storage.Features {
+	f := m.Storage.Features()
+	f.ConditionalDelete, f.ConditionalMove = true, true
+	return f
+}
+
+func (m *ifMatch) StatID(ctx context.Context, id string) (storage.Entry, error) {
+	for e, err := range m.Storage.List(ctx) {
+		if err != nil {
+			return storage.Entry{}, err
+		}
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return storage.Entry{}, storage.NewError("stat", id, storage.ErrNotFound, nil)
+}
+
+func (m *ifMatch) check(ctx context.Context, e storage.Entry) error {
+	if e.Version == "" {
+		return nil
+	}
+	cur, err := m.StatID(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	if cur.Version != e.Version {
+		return storage.NewError("delete", e.Path, storage.ErrPreconditionFailed, errors.New("412"))
+	}
+	return nil
+}
+
+func (m *ifMatch) Delete(ctx context.Context, e storage.Entry) error {
+	if m.before != nil {
+		m.before()
+	}
+	if err := m.check(ctx, e); err != nil {
+		return err
+	}
+	return m.Storage.Delete(ctx, e)
+}
+
+func (m *ifMatch) Move(ctx context.Context, e, parent storage.Entry, name string) (storage.Entry, error) {
+	if err := m.check(ctx, e); err != nil {
+		return storage.Entry{}, err
+	}
+	return m.Storage.Move(ctx, e, parent, name)
+}
+
+// Where the storage deletes conditionally (If-Match), the planned Version
+// goes with the Delete: an edit saved in the instant before the call makes
+// it fail with ErrPreconditionFailed, which the engine takes as "changed":
+// nothing is deleted and the edit is restored on the other side.
+func TestConditionalDeleteRefusedByTheStorageIsReplanned(t *testing.T) {
+	e := newEnv(t, nil)
+	im := &ifMatch{Storage: e.b}
+	e.pair.B = im
+	e.restart()
+	e.write(e.a, "f.txt", "v1")
+	e.run()
+	require.NoError(t, e.a.Remove("f.txt"))
+	var once sync.Once
+	im.before = func() {
+		once.Do(func() {
+			_, err := e.b.WriteFile("f.txt", []byte("saved just before the delete"))
+			require.NoError(t, err)
+		})
+	}
+	r := e.run()
+	require.Equal(t, 1, r.Counts.Replanned, "%+v", r)
+	require.Zero(t, r.Counts.Deleted)
+	require.Zero(t, r.Counts.Failed)
+	want := map[string]string{"f.txt": "saved just before the delete"}
+	require.Equal(t, want, tree(t, e.a))
+	require.Equal(t, want, tree(t, e.b))
+}

@@ -322,6 +322,8 @@ func TestStuckActionIsCancelledAtActionTimeout(t *testing.T) {
 	require.NotEmpty(t, errs)
 	require.Contains(t, errs[0].Error, syncengine.ErrActionTimeout.Error())
 	e.b.SetLatency(memory.OpPut, 0)
+	e.opts.ActionTimeout = 0 // the default, for the runs that follow
+	e.restart()
 	e.settle()
 	require.Equal(t, tree(t, e.a), tree(t, e.b))
 }
@@ -339,6 +341,8 @@ func TestStuckRunFailsAtRunTimeout(t *testing.T) {
 	require.ErrorIs(t, err, syncengine.ErrRunTimeout)
 	require.Equal(t, syncengine.RunFailed, r.Status)
 	e.b.SetLatency(memory.OpPut, 0)
+	e.opts.RunTimeout, e.opts.ActionTimeout = 0, 0 // the defaults, for the runs that follow
+	e.restart()
 	e.settle()
 	require.Equal(t, tree(t, e.a), tree(t, e.b))
 }

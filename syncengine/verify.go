@@ -25,8 +25,8 @@ type changedError struct {
 }
 
 func (e *changedError) Error() string {
-	return fmt.Sprintf("syncengine: %s %q on side %s changed since it was read (%s): not done, planned again",
-		"item", e.path, e.side, e.why)
+	return fmt.Sprintf("syncengine: item %q on side %s changed since it was read (%s): not done, planned again",
+		e.path, e.side, e.why)
 }
 
 func (e *changedError) Is(target error) bool { return target == errChanged }

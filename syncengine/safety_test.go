@@ -494,3 +494,32 @@ func TestConditionalDeleteRefusedByTheStorageIsReplanned(t *testing.T) {
 	require.Equal(t, want, tree(t, e.a))
 	require.Equal(t, want, tree(t, e.b))
 }
+
+// A rename on A is not replayed on B over a move a person made on B after
+// the engine read B (the Move, by ID, would have pulled the item out of
+// the folder the person just put it in without the planner ever seeing
+// that move): the run plans again and both moves meet as moved/moved,
+// which the conflict rules resolve; nothing is lost and the sides
+// converge.
+func TestMoveIsNotAppliedOverAPersonsMove(t *testing.T) {
+	e := newEnv(t, nil)
+	e.write(e.a, "f.txt", "v1")
+	_, err := e.a.Mkdirs("sub")
+	require.NoError(t, err)
+	e.run()
+	_, err = e.a.Rename("f.txt", "g.txt")
+	require.NoError(t, err)
+	acted := duringRun(t, e.b, func() {
+		e.clk.Advance(time.Minute) // the person's move is the newer one
+		_, err := e.b.Rename("f.txt", "sub/f.txt")
+		require.NoError(t, err)
+	})
+	r := e.run()
+	require.True(t, acted())
+	require.Equal(t, 1, r.Counts.Replanned, "%+v", r)
+	e.settle()
+	got := tree(t, e.b)
+	require.Equal(t, got, tree(t, e.a))
+	require.Len(t, got, 2, "%v", got)
+	require.Contains(t, got, "sub")
+}

@@ -378,7 +378,7 @@ func (ap *applier) run(ctx context.Context, a Action) {
 		}
 		jid = id
 	}
-	actx, cancel := ap.e.actionContext(ctx)
+	actx, cancel := ap.e.actionContext(ctx, a)
 	size, detail, err := ap.do(actx, a)
 	timedOut := actx.Err() != nil && ctx.Err() == nil
 	cancel()
@@ -391,7 +391,7 @@ func (ap *applier) run(ctx context.Context, a Action) {
 			// A stuck storage call, cancelled at Options.ActionTimeout:
 			// whether the storage did anything is unknown, so the journal
 			// stays pending for recovery to resolve; the item is retried.
-			ap.fail(ctx, a, fmt.Errorf("%w (%v): %w", ErrActionTimeout, ap.e.opts.ActionTimeout, err))
+			ap.fail(ctx, a, fmt.Errorf("%w (%v): %w", ErrActionTimeout, ap.e.actionTimeout(a), err))
 			return
 		}
 		if errors.Is(err, errChanged) && !ap.lastPass {

@@ -45,7 +45,8 @@ const (
 	defaultLowBudget       = 50
 	defaultWakeDelay       = time.Second
 	defaultLockedBackoff   = 15 * time.Minute
-	defaultActionTimeout   = time.Hour
+	defaultActionTimeout   = 30 * time.Minute
+	defaultMinTransferRate = 128 << 10
 	defaultRunTimeout      = 12 * time.Hour
 	defaultMaxPasses       = 3
 )
@@ -99,11 +100,18 @@ type Options struct {
 	// quarantined for it and syncs once it is checked in (default 15
 	// minutes).
 	LockedBackoff time.Duration
-	// ActionTimeout bounds one action (a transfer, a move, a delete, with
-	// the reads that confirm it): a storage call stuck longer is cancelled
-	// and the item is recorded as a failure to retry (default 1 hour,
-	// enough for a multi-gigabyte upload; a negative value turns it off).
+	// ActionTimeout bounds one action (a move, a delete, a folder
+	// creation, with the reads that confirm it; for a transfer, see
+	// MinTransferRate): a storage call stuck longer is cancelled and the
+	// item is recorded as a failure to retry (default 30 minutes; a
+	// negative value turns it off).
 	ActionTimeout time.Duration
+	// MinTransferRate, in bytes per second, extends the deadline of an
+	// action that transfers a file by the time the file takes at that
+	// rate, so that a large upload on a slow link is not cut while it
+	// progresses (default 128 KiB/s: a 6 GiB file gets about 14 hours
+	// more; a negative value adds nothing).
+	MinTransferRate int64
 	// RunTimeout bounds one run of a pair, listing included: a run still
 	// going after it is cancelled, recorded as failed with ErrRunTimeout,
 	// and its unfinished actions are resolved by the next run (default 12
@@ -211,6 +219,12 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.MaxPasses == 0 {
 		opts.MaxPasses = defaultMaxPasses
+	}
+	switch {
+	case opts.MinTransferRate == 0:
+		opts.MinTransferRate = defaultMinTransferRate
+	case opts.MinTransferRate < 0:
+		opts.MinTransferRate = 0 // no allowance
 	}
 	switch {
 	case opts.ActionTimeout == 0:
@@ -1133,11 +1147,32 @@ func (e *Engine) startWatchers(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// actionContext returns the context of one action: ctx bounded by
-// Options.ActionTimeout.
-func (e *Engine) actionContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if e.opts.ActionTimeout <= 0 {
+// actionContext returns the context of action a: ctx bounded by
+// Options.ActionTimeout, plus for a transfer the time its file takes at
+// Options.MinTransferRate.
+func (e *Engine) actionContext(ctx context.Context, a Action) (context.Context, context.CancelFunc) {
+	d := e.actionTimeout(a)
+	if d <= 0 {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeoutCause(ctx, e.opts.ActionTimeout, ErrActionTimeout)
+	return context.WithTimeoutCause(ctx, d, ErrActionTimeout)
+}
+
+// actionTimeout returns the deadline of action a (0: none).
+func (e *Engine) actionTimeout(a Action) time.Duration {
+	d := e.opts.ActionTimeout
+	if d <= 0 {
+		return 0
+	}
+	switch a.Kind {
+	case Copy, Update, Conflict:
+		if r := e.opts.MinTransferRate; r > 0 && a.Source.Size > 0 {
+			extra := time.Duration(float64(a.Source.Size) / float64(r) * float64(time.Second))
+			if extra < 0 || extra > 1000*time.Hour {
+				extra = 1000 * time.Hour
+			}
+			d += extra
+		}
+	}
+	return d
 }

@@ -155,7 +155,8 @@ func (e *Engine) WriteHistoryCSV(ctx context.Context, w io.Writer, pairID string
 	}
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"run", "pair", "initial", "started", "ended", "status", "error", "files_copied",
-		"folders_made", "moved", "deleted", "linked", "conflicts", "held", "failed", "bytes_copied", "bytes_deleted"})
+		"folders_made", "moved", "deleted", "linked", "conflicts", "held", "failed", "bytes_copied", "bytes_deleted",
+		"waiting", "replanned", "skipped", "undone"})
 	ts := func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -168,7 +169,8 @@ func (e *Engine) WriteHistoryCSV(ctx context.Context, w io.Writer, pairID string
 			ts(r.Ended), string(r.Status), r.Error, strconv.Itoa(c.FilesCopied), strconv.Itoa(c.FoldersMade),
 			strconv.Itoa(c.Moved), strconv.Itoa(c.Deleted), strconv.Itoa(c.Linked), strconv.Itoa(c.Conflicts),
 			strconv.Itoa(c.Held), strconv.Itoa(c.Failed), strconv.FormatInt(c.BytesCopied, 10),
-			strconv.FormatInt(c.BytesDeleted, 10)})
+			strconv.FormatInt(c.BytesDeleted, 10), strconv.Itoa(c.Waiting), strconv.Itoa(c.Replanned),
+			strconv.Itoa(c.Skipped), r.Undone})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -198,3 +198,19 @@ func TestApproveHeldDeletesTheUnchangedVersion(t *testing.T) {
 	require.Empty(t, tree(t, e.a))
 	require.Empty(t, tree(t, e.b))
 }
+
+// Approving the held deletion of a folder into which a person saved a
+// file since does not delete the folder: the file is kept (and synced),
+// and the admin is told. (Before, approval deleted the folder with the new
+// file in it.)
+func TestApproveHeldFolderKeepsAFileSavedIntoItSince(t *testing.T) {
+	e := heldFolderEnv(t)
+	e.write(e.b, "x/new.txt", "new work")
+	e.run()
+	require.NoError(t, e.eng.ApproveHeld(e.ctx, "p1", e.heldIDs()))
+	require.Equal(t, "new work", tree(t, e.b)["x/new.txt"])
+	require.Len(t, e.ev.of(syncengine.EventHeldDeleteCancelled), 1)
+	e.settle()
+	require.Equal(t, "new work", tree(t, e.b)["x/new.txt"])
+	require.Equal(t, tree(t, e.a), tree(t, e.b))
+}

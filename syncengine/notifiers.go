@@ -81,7 +81,7 @@ func eventLevel(ev Event) slog.Level {
 		return slog.LevelError
 	case ev.Kind == EventDeleteLimitReached, ev.Kind == EventMassDeleteRefused,
 		ev.Kind == EventPairPaused, ev.Kind == EventItemsQuarantined, ev.Kind == EventDrift,
-		ev.Kind == EventRunIncomplete, ev.Kind == EventHeldDeleteCancelled:
+		ev.Kind == EventHeldDeleteCancelled:
 		return slog.LevelWarn
 	default:
 		return slog.LevelInfo

@@ -25,7 +25,8 @@ const slogMaxPaths = 5
 //	err         Err                   (when set)
 //
 // Failures (an Err, or EventRunFailed) log at Error, events that need an
-// admin's attention (delete limit, mass delete, pause, quarantine, drift)
+// admin's attention (delete limit, mass delete, pause, quarantine, drift,
+// a held deletion cancelled by an edit)
 // at Warn, the rest at Info.
 func NewSlogNotifier(logger *slog.Logger) Notifier {
 	if logger == nil {

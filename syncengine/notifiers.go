@@ -26,8 +26,7 @@ const slogMaxPaths = 5
 //
 // Failures (an Err, or EventRunFailed) log at Error, events that need an
 // admin's attention (delete limit, mass delete, pause, quarantine, drift,
-// a held deletion cancelled by an edit)
-// at Warn, the rest at Info.
+// a held deletion cancelled by an edit) at Warn, the rest at Info.
 func NewSlogNotifier(logger *slog.Logger) Notifier {
 	if logger == nil {
 		logger = slog.Default()

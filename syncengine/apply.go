@@ -1010,11 +1010,16 @@ func (ap *applier) delete(ctx context.Context, a Action) (int64, string, error) 
 	}
 	detail := ""
 	target, gone := t, false
-	if a.IsDir || !ap.conditional(a.Side, Delete) || t.Version == "" {
+	_, byID := ap.p.storage(a.Side).(storage.IDStater)
+	if a.IsDir || !ap.conditional(a.Side, Delete) || t.Version == "" || byID {
 		// Right before destroying: is it still what the plan saw? For a
 		// folder, also everything below it (a file a person just saved
 		// into it must not go with it); its own entry is refreshed, so
-		// that a conditional delete acts on its current Version.
+		// that a conditional delete acts on its current Version. Where
+		// the storage looks items up by ID, this is done even for a
+		// conditional delete: an item a person moved elsewhere keeps its
+		// Version on some services, and must not be deleted where it is
+		// now.
 		var cur storage.Entry
 		cur, gone, err = ap.current(ctx, a.Side, t)
 		if err != nil {

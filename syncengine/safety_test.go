@@ -416,6 +416,12 @@ func TestConflictLoserKeptWhereItCannotBeRenamed(t *testing.T) {
 type ifMatch struct {
 	*memory.Storage
 	before func()
+	// keepVersion, when set, is taken as the current Version of any
+	// item by the conditional checks: a service whose Version does not
+	// change when an item is moved.
+	keepVersion string
+	// beforeLookup, when set, runs at the start of each StatID.
+	beforeLookup func()
 }
 
 func (m *ifMatch) Features() storage.Features {
@@ -425,6 +431,9 @@ func (m *ifMatch) Features() storage.Features {
 }
 
 func (m *ifMatch) StatID(ctx context.Context, id string) (storage.Entry, error) {
+	if m.beforeLookup != nil {
+		m.beforeLookup()
+	}
 	for e, err := range m.Storage.List(ctx) {
 		if err != nil {
 			return storage.Entry{}, err
@@ -443,6 +452,9 @@ func (m *ifMatch) check(ctx context.Context, e storage.Entry) error {
 	cur, err := m.StatID(ctx, e.ID)
 	if err != nil {
 		return err
+	}
+	if m.keepVersion != "" {
+		cur.Version = m.keepVersion
 	}
 	if cur.Version != e.Version {
 		return storage.NewError("delete", e.Path, storage.ErrPreconditionFailed, errors.New("412"))
@@ -522,4 +534,39 @@ func TestMoveIsNotAppliedOverAPersonsMove(t *testing.T) {
 	require.Equal(t, got, tree(t, e.a))
 	require.Len(t, got, 2, "%v", got)
 	require.Contains(t, got, "sub")
+}
+
+// Where the storage deletes conditionally but a move keeps the Version, an
+// item a person moved elsewhere during the run is still not deleted where
+// it now is: the engine looks it up by ID first and sees another path.
+func TestConditionalDeleteDoesNotFollowAnItemMovedDuringTheRun(t *testing.T) {
+	e := newEnv(t, nil)
+	im := &ifMatch{Storage: e.b}
+	e.pair.B = im
+	e.restart()
+	e.write(e.a, "f.txt", "keep me")
+	_, err := e.b.Mkdirs("elsewhere")
+	require.NoError(t, err)
+	e.run()
+	require.NoError(t, e.a.Remove("f.txt"))
+	before, err := e.b.Stat(e.ctx, "f.txt")
+	require.NoError(t, err)
+	var once sync.Once
+	acted := false
+	im.beforeLookup = func() { // the instant before the engine's last look
+		once.Do(func() {
+			acted = true
+			_, err := e.b.Rename("f.txt", "elsewhere/f.txt")
+			require.NoError(t, err)
+		})
+	}
+	// The service keeps the Version on a move: the Delete's If-Match
+	// alone would not notice.
+	im.keepVersion = before.Version
+	r := e.run()
+	require.True(t, acted)
+	require.Zero(t, r.Counts.Deleted, "%+v", r)
+	got, err := e.b.ReadFile("elsewhere/f.txt")
+	require.NoError(t, err)
+	require.Equal(t, "keep me", string(got))
 }

@@ -32,9 +32,11 @@
 // the applier confirms that the item is still what the plan saw: the
 // storage checks the planned Version itself where it declares
 // Features.ConditionalDelete, ConditionalMove or ConditionalPut (an
-// If-Match), otherwise the item is read again (storage.StatCurrent), and a
-// folder's subtree is listed again (storage.ListUnder) and compared with
-// the baseline. An item that changed is left alone and the run plans
+// If-Match), otherwise the item is read again (storage.StatCurrent; before
+// a delete also where the storage can look it up by ID, so that an item a
+// person moved elsewhere is not deleted where it is now), and a folder's
+// subtree is listed again (storage.ListUnder) and compared with the
+// baseline. An item that changed is left alone and the run plans
 // again from a fresh reading (Options.MaxPasses), where the change wins
 // over the deletion. A held deletion is on the version that was held: an
 // edit of the kept copy cancels it. The baseline records only what the

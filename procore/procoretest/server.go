@@ -101,9 +101,11 @@ type Options struct {
 	TokenLifetime time.Duration
 	// WebhookRetry paces webhook delivery retries (real time).
 	WebhookRetry WebhookRetry
-	// OnExchange, when set, is called after every request with the
-	// operation, the request, its body, and the response status and body.
-	// Contract tests use it to validate traffic.
+	// OnExchange, when set, is called for every request with the
+	// operation, the request, its body, and the response status and body,
+	// before the response is sent (a connection reset by a Fault is not
+	// shown). Contract tests use it to validate traffic. Server.Observe
+	// changes it later.
 	OnExchange func(Exchange)
 }
 

@@ -81,16 +81,18 @@ func TestDelegated(t *testing.T) {
 	require.NoError(t, msauth.Exchange(ctx, cfg, store, srv.AuthCode()))
 	first := store.tok.RefreshToken
 	require.NotEmpty(t, first)
+	require.Equal(t, 1, store.saves)
+	// The access token saved has expired since: the first call refreshes.
+	expired := *store.tok
+	expired.Expiry = time.Now().Add(-time.Minute)
+	store.tok = &expired
 	src, err := msauth.DelegatedSource(ctx, cfg, store)
 	require.NoError(t, err)
 
 	s, err := onedrive.New(ctx, newClient(t, srv, src, msauth.DelegatedContentTokens(ctx, cfg, store)), onedrive.Options{})
 	require.NoError(t, err)
 	require.Equal(t, "%PDF-1.7", read(t, s, "Plans/A-101.pdf"))
-
-	srv.ExpireAccessTokens()
-	_, err = s.Stat(ctx, "Plans")
-	require.NoError(t, err, "an expired token is replaced")
+	require.Equal(t, 2, store.saves, "the refreshed token is saved before use")
 	require.NotEqual(t, first, store.tok.RefreshToken, "the rotated refresh token is saved")
 }
 

@@ -25,7 +25,6 @@ package msauth
 import (
 	"context"
 	"errors"
-	"slices"
 
 	"github.com/procoresync/procoresync/storage/internal/graph"
 	"golang.org/x/oauth2"
@@ -46,11 +45,11 @@ type Cloud struct {
 
 // The Microsoft clouds.
 var (
-	Global   = Cloud(graph.Global)
-	USGov    = Cloud(graph.USGov)
-	USGovDoD = Cloud(graph.USGovDoD)
-	Germany  = Cloud(graph.Germany)
-	China    = Cloud(graph.China)
+	Global   = Cloud{"global", "https://login.microsoftonline.com", "https://graph.microsoft.com"}
+	USGov    = Cloud{"us", "https://login.microsoftonline.us", "https://graph.microsoft.us"}
+	USGovDoD = Cloud{"dod", "https://login.microsoftonline.us", "https://dod-graph.microsoft.us"}
+	Germany  = Cloud{"de", "https://login.microsoftonline.de", "https://graph.microsoft.de"}
+	China    = Cloud{"cn", "https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"}
 )
 
 func (c Cloud) graph() graph.Cloud { return graph.Cloud(c) }
@@ -66,7 +65,7 @@ func (c Cloud) Endpoint(tenant string) oauth2.Endpoint { return c.graph().Endpoi
 
 // DefaultDelegatedScopes are the scopes DelegatedConfig asks for when it
 // is given none.
-var DefaultDelegatedScopes = slices.Clone(graph.DefaultDelegatedScopes)
+var DefaultDelegatedScopes = []string{"Files.ReadWrite.All", "Sites.ReadWrite.All", "offline_access"}
 
 // TokenStore persists a signed-in user's token with its refresh token.
 // Save is called with every new token before it is used: the identity

@@ -4,8 +4,9 @@
 // drive by ID, rooted at any folder.
 //
 // It shares its Graph client with package sharepoint: create one Client
-// per tenant (NewClient) and hand it to every Storage of that tenant, so
-// that a throttled tenant pauses all of them.
+// per tenant (NewClient, with a token source from package msauth) and
+// hand it to every Storage of that tenant, so that a throttled tenant
+// pauses all of them.
 //
 // The Storage implements storage.ChangeFeed (drive delta, with the delta
 // link as the cursor), storage.ResumableUploader (upload sessions whose URL

@@ -2,9 +2,15 @@
 // document library through Microsoft Graph: resolve a site by host name
 // and path, list its document libraries, pick a library and a root folder.
 //
-// It shares the Graph client (and its types) with package onedrive:
-// create one onedrive.Client per tenant and hand it to every Storage of
-// that tenant; it offers the same capabilities (see package onedrive).
+// It shares the Graph client with package onedrive: create one
+// onedrive.Client per tenant (its token source from package msauth) and
+// hand it to every Storage of that tenant, so that a throttled tenant
+// pauses all of them. The Storage offers what a OneDrive Storage offers:
+// storage.ChangeFeed (the library's delta), storage.ResumableUploader,
+// storage.RangeOpener, storage.Copier, storage.IDStater and
+// storage.SubtreeLister; If-Match on deletes and moves
+// (Features.ConditionalDelete and ConditionalMove); change notifications
+// through a Notifier with KeepSubscription and WithNotifier.
 // Test against the in-process fake in package graphtest.
 package sharepoint
 
@@ -23,28 +29,54 @@ import (
 )
 
 // Site is a SharePoint site.
-type Site = graph.Site
+type Site struct {
+	// ID is the site's composite ID ("{host},{site collection ID},{web
+	// ID}"), what Options.SiteID takes.
+	ID string
+	// Name is the site's URL name, DisplayName its title.
+	Name, DisplayName string
+	// WebURL is the site's address in a browser.
+	WebURL string
+}
 
-// Library is a document library (a Graph drive).
-type Library = graph.Drive
+// Library is a document library of a site (a Graph drive of driveType
+// "documentLibrary").
+type Library struct {
+	// ID is the drive ID, what Options.LibraryID takes.
+	ID string
+	// Name is the library's name as the site shows it, what
+	// Options.Library takes.
+	Name string
+	// Description is the library's description.
+	Description string
+	// DriveType is "documentLibrary" for a SharePoint library.
+	DriveType string
+	// WebURL is the library's address in a browser.
+	WebURL string
+}
 
 // ResolveSite finds a site by host name (e.g. contoso.sharepoint.com) and
-// server-relative path (e.g. "sites/Projects"; "" for the root site).
+// server-relative path (e.g. "sites/Projects"; "" for the root site):
+// GET /sites/{host}:/{path}.
 func ResolveSite(ctx context.Context, c *onedrive.Client, host, sitePath string) (*Site, error) {
 	s, err := c.SiteByPath(ctx, host, sitePath)
 	if err != nil {
 		return nil, graph.Wrap("site", sitePath, err)
 	}
-	return s, nil
+	return &Site{ID: s.ID, Name: s.Name, DisplayName: s.DisplayName, WebURL: s.WebURL}, nil
 }
 
-// Libraries lists a site's document libraries.
+// Libraries lists a site's document libraries (GET /sites/{id}/drives).
 func Libraries(ctx context.Context, c *onedrive.Client, siteID string) ([]Library, error) {
 	ds, err := c.SiteDrives(ctx, siteID)
 	if err != nil {
 		return nil, graph.Wrap("libraries", "", err)
 	}
-	return ds, nil
+	libs := make([]Library, len(ds))
+	for i, d := range ds {
+		libs[i] = Library{ID: d.ID, Name: d.Name, Description: d.Description, DriveType: d.DriveType, WebURL: d.WebURL}
+	}
+	return libs, nil
 }
 
 // Options choose the site, the library and the root folder.

@@ -45,40 +45,6 @@ type Client = graph.Client
 // pacer, retries.
 type Config = graph.Config
 
-// Notifier receives Graph change notifications (mount it at the
-// subscription's notificationUrl).
-type Notifier = graph.Notifier
-
-// Subscription is a Graph change-notification subscription.
-type Subscription = graph.Subscription
-
-// SubscriptionSpec describes a subscription that KeepSubscription keeps
-// alive.
-type SubscriptionSpec = graph.SubscriptionSpec
-
-// SubscriptionEvent reports a change of a kept subscription's state; it
-// holds no secret and implements slog.LogValuer.
-type SubscriptionEvent = graph.SubscriptionEvent
-
-// SubscriptionState is what happened to a kept subscription.
-type SubscriptionState = graph.SubscriptionState
-
-// The states of a kept subscription (see graph's documentation of each in
-// SubscriptionEvent): created (Recreated after a loss: run delta to catch
-// up), renewed, lost (404 on renewal; re-created at once), failing
-// (retried after RetryIn) and deleted (when the keep-alive ends).
-const (
-	SubscriptionCreated = graph.SubscriptionCreated
-	SubscriptionRenewed = graph.SubscriptionRenewed
-	SubscriptionLost    = graph.SubscriptionLost
-	SubscriptionFailing = graph.SubscriptionFailing
-	SubscriptionDeleted = graph.SubscriptionDeleted
-)
-
-// MaxSubscriptionLifetime is the longest expiration Graph accepts for a
-// drive subscription (42,300 minutes).
-const MaxSubscriptionLifetime = graph.MaxSubscriptionLifetime
-
 // Error is a failed Graph call; it matches the storage error kinds.
 type Error = graph.Error
 
@@ -90,14 +56,6 @@ func NewClient(cfg Config) (*Client, error) { return graph.NewClient(cfg) }
 // NewTransport returns the default HTTP transport, with dial, TLS,
 // response-header and idle timeouts.
 func NewTransport() *http.Transport { return graph.NewTransport() }
-
-// NewNotifier returns a Notifier for clientState, the secret that every
-// notification of the subscription carries; it must be set.
-func NewNotifier(clientState string) (*Notifier, error) { return graph.NewNotifier(clientState) }
-
-// ErrNoClientState is the error of a Notifier or a kept subscription
-// without a clientState secret.
-var ErrNoClientState = graph.ErrNoClientState
 
 // NewQuickXorHash returns a QuickXorHash, the hash OneDrive and SharePoint
 // report (storage.HashQuickXor, base64 of Sum).
@@ -275,11 +233,14 @@ func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change,
 // Subscribe creates a change-notification subscription on the drive's
 // root (Graph's only supported resource for OneDrive for Business),
 // after Graph's validation handshake with the Notifier at
-// notificationURL. Renew it with Client().RenewSubscription before it
-// expires (at most MaxSubscriptionLifetime ahead), or let
-// KeepSubscription do all of that.
+// notificationURL. It expires at expires (at most
+// MaxSubscriptionLifetime ahead); KeepSubscription also renews it.
 func (s *Storage) Subscribe(ctx context.Context, notificationURL, clientState string, expires time.Time) (*Subscription, error) {
-	return s.fs.Subscribe(ctx, notificationURL, clientState, expires)
+	sub, err := s.fs.Subscribe(ctx, notificationURL, clientState, expires)
+	if err != nil {
+		return nil, err
+	}
+	return subscription(sub), nil
 }
 
 // KeepSubscription keeps a change-notification subscription on the
@@ -291,7 +252,7 @@ func (s *Storage) Subscribe(ctx context.Context, notificationURL, clientState st
 // spec.NotificationURL is not reachable). Run it on its own goroutine;
 // spec.OnEvent hears what happens.
 func (s *Storage) KeepSubscription(ctx context.Context, spec SubscriptionSpec) error {
-	return s.fs.KeepSubscription(ctx, spec)
+	return s.fs.KeepSubscription(ctx, spec.graph())
 }
 
 // Watched is a Storage that is also a storage.Watcher, woken by a

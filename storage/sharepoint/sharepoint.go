@@ -95,7 +95,7 @@ type Options struct {
 // Storage is a folder of a SharePoint document library as a
 // storage.Storage. It is safe for concurrent use.
 type Storage struct {
-	fs *graph.FS
+	od *onedrive.Storage // the library is a drive
 	// SiteID and LibraryID say where the Storage is.
 	SiteID, LibraryID string
 }
@@ -145,70 +145,70 @@ func New(ctx context.Context, c *onedrive.Client, opt Options) (*Storage, error)
 			}
 		}
 	}
-	fs, err := graph.OpenFolder(ctx, c, libID, "", opt.RootPath)
+	od, err := onedrive.New(ctx, c, onedrive.Options{DriveID: libID, RootPath: opt.RootPath})
 	if err != nil {
 		return nil, err
 	}
-	return &Storage{fs: fs, SiteID: siteID, LibraryID: libID}, nil
+	return &Storage{od: od, SiteID: siteID, LibraryID: libID}, nil
 }
 
 // Client returns the Graph client the Storage uses.
-func (s *Storage) Client() *onedrive.Client { return s.fs.Client() }
+func (s *Storage) Client() *onedrive.Client { return s.od.Client() }
 
 // DriveID returns the library's drive ID (the same as LibraryID).
-func (s *Storage) DriveID() string { return s.fs.DriveID() }
+func (s *Storage) DriveID() string { return s.od.DriveID() }
 
 // RootID returns the ID of the Storage's root folder.
-func (s *Storage) RootID() string { return s.fs.RootID() }
+func (s *Storage) RootID() string { return s.od.RootID() }
 
 // Features describes a SharePoint library: QuickXorHash, SharePoint's
 // naming rules (shortened by the root folder's path), files up to 250 GB,
 // version history, recycle bin, If-Match on writes, deletions and moves,
 // upload sessions in multiples of 320 KiB.
-func (s *Storage) Features() storage.Features { return s.fs.Features() }
+func (s *Storage) Features() storage.Features { return s.od.Features() }
 
 // SetChunking sets the size above which Put uses an upload session
 // instead of one PUT (default 4 MiB) and the fragment size (default
 // 10 MiB; rounded down to a multiple of 320 KiB, at least 320 KiB and
 // below 60 MiB). It reports whether fragment was usable as given.
 func (s *Storage) SetChunking(simpleLimit, fragment int64) bool {
-	return s.fs.SetChunking(simpleLimit, fragment)
+	return s.od.SetChunking(simpleLimit, fragment)
 }
 
 // SetSpoolDir sets the folder where Put keeps a file of unknown size
 // while it reads it (default os.TempDir()).
-func (s *Storage) SetSpoolDir(dir string) { s.fs.SetSpoolDir(dir) }
+func (s *Storage) SetSpoolDir(dir string) { s.od.SetSpoolDir(dir) }
 
 // List yields every item below the root: the library's delta when the
 // Storage is rooted at the library root, else a walk of the folders'
 // children.
-func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] { return s.fs.List(ctx) }
+func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] { return s.od.List(ctx) }
 
 // ListUnder yields every item below folder dir where it is now, walking
 // its children.
 func (s *Storage) ListUnder(ctx context.Context, dir storage.Entry) iter.Seq2[storage.Entry, error] {
-	return s.fs.ListUnder(ctx, dir)
+	return s.od.ListUnder(ctx, dir)
 }
 
 // Stat returns the item at path p (relative to the root; "" is the root).
 func (s *Storage) Stat(ctx context.Context, p string) (storage.Entry, error) {
-	return s.fs.Stat(ctx, p)
+	return s.od.Stat(ctx, p)
 }
 
 // StatID returns the item with ID id as it is now: an item deleted, in
 // the site's recycle bin or outside the root gives storage.ErrNotFound.
 func (s *Storage) StatID(ctx context.Context, id string) (storage.Entry, error) {
-	return s.fs.StatID(ctx, id)
+	return s.od.StatID(ctx, id)
 }
 
 // Open streams file e's content from its download URL.
 func (s *Storage) Open(ctx context.Context, e storage.Entry) (io.ReadCloser, error) {
-	return s.fs.Open(ctx, e)
+	return s.od.Open(ctx, e)
 }
 
 // OpenAt streams file e's content from offset on.
 func (s *Storage) OpenAt(ctx context.Context, e storage.Entry, offset int64) (io.ReadCloser, error) {
-	return s.fs.OpenAt(ctx, e, offset)
+	return s.od.OpenAt(ctx, e, offset)
 }
 
 // Put writes file name in parent as a new file or a new version, with
@@ -218,51 +218,51 @@ func (s *Storage) OpenAt(ctx context.Context, e storage.Entry, offset int64) (io
 // are read again after the upload, because SharePoint rewrites their
 // properties: the entry returned describes the bytes SharePoint keeps.
 func (s *Storage) Put(ctx context.Context, parent storage.Entry, name string, r io.Reader, size int64, opt storage.PutOptions) (storage.Entry, error) {
-	return s.fs.Put(ctx, parent, name, r, size, opt)
+	return s.od.Put(ctx, parent, name, r, size, opt)
 }
 
 // ResumeUpload continues an upload session from its saved state.
 func (s *Storage) ResumeUpload(ctx context.Context, st storage.UploadState, r io.Reader, opt storage.PutOptions) (storage.Entry, error) {
-	return s.fs.ResumeUpload(ctx, st, r, opt)
+	return s.od.ResumeUpload(ctx, st, r, opt)
 }
 
 // MakeDir creates folder name in parent.
 func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string) (storage.Entry, error) {
-	return s.fs.MakeDir(ctx, parent, name)
+	return s.od.MakeDir(ctx, parent, name)
 }
 
 // Move renames e and/or moves it into newParent; the ID stays. With
 // e.Version set, an item changed since gives
 // storage.ErrPreconditionFailed and stays where it is.
 func (s *Storage) Move(ctx context.Context, e, newParent storage.Entry, newName string) (storage.Entry, error) {
-	return s.fs.Move(ctx, e, newParent, newName)
+	return s.od.Move(ctx, e, newParent, newName)
 }
 
 // Copy copies file e into newParent as newName on the server.
 func (s *Storage) Copy(ctx context.Context, e, newParent storage.Entry, newName string) (storage.Entry, error) {
-	return s.fs.Copy(ctx, e, newParent, newName)
+	return s.od.Copy(ctx, e, newParent, newName)
 }
 
 // Delete moves e, with its contents, to the site's recycle bin. With
 // e.Version set, an item changed since gives
 // storage.ErrPreconditionFailed and nothing is deleted.
-func (s *Storage) Delete(ctx context.Context, e storage.Entry) error { return s.fs.Delete(ctx, e) }
+func (s *Storage) Delete(ctx context.Context, e storage.Entry) error { return s.od.Delete(ctx, e) }
 
 // LatestCursor returns the library's delta link for "now".
-func (s *Storage) LatestCursor(ctx context.Context) (string, error) { return s.fs.LatestCursor(ctx) }
+func (s *Storage) LatestCursor(ctx context.Context) (string, error) { return s.od.LatestCursor(ctx) }
 
 // Changes reads the library's delta from cursor and returns what changed
 // below the root (deletions by ID where the path is unknown); an expired
 // cursor gives storage.ErrCursorExpired.
 func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
-	return s.fs.Changes(ctx, cursor)
+	return s.od.Changes(ctx, cursor)
 }
 
 // Subscribe creates a change-notification subscription on the library's
 // root after Graph's validation handshake with the Notifier at
 // notificationURL. Prefer KeepSubscription, which also renews it.
 func (s *Storage) Subscribe(ctx context.Context, notificationURL, clientState string, expires time.Time) (*onedrive.Subscription, error) {
-	return s.fs.Subscribe(ctx, notificationURL, clientState, expires)
+	return s.od.Subscribe(ctx, notificationURL, clientState, expires)
 }
 
 // KeepSubscription keeps a change-notification subscription on the
@@ -272,7 +272,7 @@ func (s *Storage) Subscribe(ctx context.Context, notificationURL, clientState st
 // (it then returns ctx's error). It returns early only when the first
 // creation fails for good. Run it on its own goroutine.
 func (s *Storage) KeepSubscription(ctx context.Context, spec onedrive.SubscriptionSpec) error {
-	return s.fs.KeepSubscription(ctx, spec)
+	return s.od.KeepSubscription(ctx, spec)
 }
 
 // Watched is a Storage that is also a storage.Watcher.

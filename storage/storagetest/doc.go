@@ -9,7 +9,7 @@
 //		storagetest.Run(t, storagetest.Opt{
 //			NewStorage: func(t *testing.T) storage.Storage {
 //				srv := graphtest.NewServer(t, graphtest.Options{})
-//				return newOneDrive(t, srv) // onedrive.New on srv's drive
+//				return newOneDrive(t, srv) // onedrive.New on a folder of srv's drive
 //			},
 //			SetChunkSize: func(s storage.Storage, chunk int64) bool {
 //				return s.(*onedrive.Storage).SetChunking(chunk, chunk)
@@ -20,7 +20,7 @@
 //		})
 //	}
 //
-// (the Run example spells newOneDrive out; storage/local and
+// (the Run example spells the OneDrive set-up out; storage/local and
 // storage/memory run the suite the same way).
 //
 // Run calls NewStorage afresh for every check, so checks are independent.

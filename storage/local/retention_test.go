@@ -2,6 +2,8 @@ package local
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -135,4 +137,46 @@ func TestTrashRetentionOff(t *testing.T) {
 
 	_, err := New(t.TempDir(), WithTrashRetention(TrashRetention{MaxAge: -time.Hour}))
 	require.Error(t, err)
+}
+
+// BenchmarkDeleteWithRetention measures a Delete into a recycle bin that
+// already holds 2,000 deletions, with a size and age limit that keep
+// them all: the retention works on its in-memory view of the bin, so a
+// Delete costs what it deletes, not what the bin holds.
+func BenchmarkDeleteWithRetention(b *testing.B) {
+	for _, ret := range []TrashRetention{{}, {MaxAge: 24 * time.Hour, MaxBytes: 1 << 30}} {
+		b.Run(fmt.Sprintf("MaxAge=%v,MaxBytes=%d", ret.MaxAge, ret.MaxBytes), func(b *testing.B) {
+			ctx := context.Background()
+			s, err := New(b.TempDir(), WithTrashRetention(ret))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			r, err := s.Stat(ctx, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			put := func(i int) storage.Entry {
+				e, err := s.Put(ctx, r, fmt.Sprintf("f%d", i), strings.NewReader("content"), 7, storage.PutOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return e
+			}
+			for i := range 2000 {
+				if err := s.Delete(ctx, put(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				e := put(2000 + i)
+				b.StartTimer()
+				if err := s.Delete(ctx, e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -344,9 +344,12 @@ func maxIn(stamps []time.Time, d time.Duration) int {
 func rateLimitedSync(t *testing.T, tg target, n int, dir direction, pairBudgets bool) rateResult {
 	clk := manualclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	const key = "procore:app:token"
-	lim := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{Clock: clk, Budgets: map[string]syncengine.BudgetConfig{
+	lim, err := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{Clock: clk, Budgets: map[string]syncengine.BudgetConfig{
 		key: {Windows: []syncengine.Window{{Limit: 200, Per: time.Hour}, {Limit: 100, Per: 10 * time.Second}}},
 	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	pc := &countingPacer{Pacer: lim}
 	var (
 		mu     sync.Mutex

@@ -22,11 +22,13 @@ package procore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,6 +41,37 @@ import (
 
 	"github.com/procoresync/procoresync/storage"
 )
+
+// DefaultMaxResponseBytes is the default Options.MaxResponseBytes.
+const DefaultMaxResponseBytes = 64 << 20
+
+// ErrResponseTooLarge is matched (errors.Is) by the error of a call whose
+// response body is longer than Options.MaxResponseBytes.
+var ErrResponseTooLarge = errors.New("procore: response body too large")
+
+// The timeouts of NewDefaultTransport.
+const (
+	DefaultDialTimeout           = 30 * time.Second
+	DefaultTLSHandshakeTimeout   = 10 * time.Second
+	DefaultResponseHeaderTimeout = 2 * time.Minute
+	DefaultIdleConnTimeout       = 90 * time.Second
+)
+
+// NewDefaultTransport returns the transport a Client uses when
+// Options.HTTPClient is nil: http.DefaultTransport's settings (proxy from
+// the environment, HTTP/2, pooling) with a dial timeout and TCP keep-alive,
+// a TLS handshake timeout, a response-header timeout (a server that accepts
+// a request and never answers cannot hang a call whose context has no
+// deadline) and an idle-connection timeout.
+func NewDefaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
+	t.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
+	t.IdleConnTimeout = DefaultIdleConnTimeout
+	t.ExpectContinueTimeout = time.Second
+	return t
+}
 
 // DefaultUserAgent is sent when Options.UserAgent is empty.
 const DefaultUserAgent = "procoresync-go/0.1 (+https://github.com/procoresync/procoresync)"
@@ -56,9 +89,16 @@ type Options struct {
 	// TokenSource supplies bearer tokens (Config.TokenSource,
 	// Config.ClientCredentials, or oauth2.StaticTokenSource).
 	TokenSource oauth2.TokenSource
-	// HTTPClient is the underlying client (default: a fresh pooled client).
-	// Its CheckRedirect is not used: the Client handles redirects itself.
+	// HTTPClient is the underlying client (default: one on
+	// NewDefaultTransport, with dial, TLS handshake, response-header and
+	// idle-connection timeouts). Its CheckRedirect is not used: the Client
+	// handles redirects itself.
 	HTTPClient *http.Client
+	// MaxResponseBytes caps the body of an API response the client reads
+	// into memory (default 64 MiB); a longer body fails the call with an
+	// error matching ErrResponseTooLarge. Downloads are streamed and not
+	// capped.
+	MaxResponseBytes int64
 	// UserAgent overrides DefaultUserAgent.
 	UserAgent string
 	// Pacer, when set, is waited on before and told about every API call
@@ -183,9 +223,12 @@ func NewClient(opts Options) (*Client, error) {
 	if opts.TrustedHost == nil {
 		opts.TrustedHost = defaultTrustedHost(base)
 	}
+	if opts.MaxResponseBytes <= 0 {
+		opts.MaxResponseBytes = DefaultMaxResponseBytes
+	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		hc = &http.Client{Transport: NewDefaultTransport()}
 	}
 	opts.FileHosts = append([]string(nil), opts.FileHosts...)
 	c := &Client{BaseURL: base, CompanyID: opts.CompanyID, opts: opts,
@@ -298,15 +341,39 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.opts.Pacer.Observe(c.opts.PaceKey, feedback(resp.Header, c.opts.Now()))
 	}
 	if !ci.stream {
-		body, rerr := io.ReadAll(resp.Body)
+		limit := c.opts.MaxResponseBytes
+		if resp.ContentLength > limit {
+			resp.Body.Close()
+			return nil, &ResponseTooLargeError{Method: req.Method, Path: req.URL.Path, Limit: limit}
+		}
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		resp.Body.Close()
 		if rerr != nil {
 			return nil, fmt.Errorf("procore: reading response of %s %s: %w", req.Method, req.URL.Path, rerr)
+		}
+		if int64(len(body)) > limit {
+			return nil, &ResponseTooLargeError{Method: req.Method, Path: req.URL.Path, Limit: limit}
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	return resp, nil
 }
+
+// ResponseTooLargeError is a response whose body exceeds
+// Options.MaxResponseBytes. It matches ErrResponseTooLarge and is not
+// retried.
+type ResponseTooLargeError struct {
+	Method, Path string
+	Limit        int64
+}
+
+// Error names the call and the limit.
+func (e *ResponseTooLargeError) Error() string {
+	return fmt.Sprintf("procore: %s %s: response body larger than %d bytes", e.Method, e.Path, e.Limit)
+}
+
+// Is reports whether target is ErrResponseTooLarge.
+func (e *ResponseTooLargeError) Is(target error) bool { return target == ErrResponseTooLarge }
 
 // trusted reports whether host (as in URL.Host) may receive the bearer
 // token: a host TrustedHost trusts or one listed in FileHosts.
@@ -407,6 +474,7 @@ func (c *Client) do(req *retryablehttp.Request, v any) (*Response, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return r, newError(resp, body, c.opts.Now())
 	}
+	r.digest = sha256.Sum256(body)
 	if v != nil && len(bytes.TrimSpace(body)) > 0 {
 		if err := json.Unmarshal(body, v); err != nil {
 			return r, fmt.Errorf("%w: %s %s: %v", ErrMalformedResponse, req.Method, req.URL.Path, err)
@@ -471,6 +539,8 @@ type Response struct {
 	Total, PerPage int
 	// Rate is the rate-limit state.
 	Rate Rate
+
+	digest [32]byte // SHA-256 of the body (2xx responses)
 }
 
 func newResponse(r *http.Response) *Response {
@@ -562,28 +632,131 @@ func (o *ListOptions) apply(q url.Values) {
 	}
 }
 
-// paginate turns a page fetcher into an iterator that follows NextPage.
+// MaxPages is the most pages one listing reads before it stops with a
+// *PaginationError: a sanity cap (at 2,000 items a page, 200 million
+// items) so that no listing can run forever.
+const MaxPages = 100_000
+
+// ErrPagination is matched (errors.Is) by a *PaginationError.
+var ErrPagination = errors.New("procore: pagination does not end")
+
+// PaginationError stops a listing whose pages do not end: a Link rel="next"
+// that points back to a page already read, the same full page served
+// twice, or more than MaxPages pages.
+type PaginationError struct {
+	Path   string // the request path, without its query
+	Page   int    // the page at which the listing stopped
+	Reason string
+}
+
+// Error describes where and why the listing stopped.
+func (e *PaginationError) Error() string {
+	return fmt.Sprintf("procore: listing %s stopped at page %d: %s", e.Path, e.Page, e.Reason)
+}
+
+// Is reports whether target is ErrPagination.
+func (e *PaginationError) Is(target error) bool { return target == ErrPagination }
+
+// requestedPerPage is the per_page a response's request asked for, or its
+// Per-Page header (0: unknown).
+func requestedPerPage(resp *Response) int {
+	if resp.PerPage > 0 {
+		return resp.PerPage
+	}
+	if resp.Response != nil && resp.Request != nil {
+		n, _ := strconv.Atoi(resp.Request.URL.Query().Get("per_page"))
+		return n
+	}
+	return 0
+}
+
+// pageDone decides how a listing goes on after a page of n items (the
+// Procore pagination guide; independent clients page until a short or
+// empty page, and not every endpoint sends Link): it follows Link
+// rel="next" when the response has a Link header, and otherwise reads the
+// next page until a short or empty page or Total items. It returns the next
+// page, or 0 when the listing is complete.
+func pageDone(resp *Response, page, n, read int) (next int, err error) {
+	if n == 0 || resp == nil {
+		return 0, nil
+	}
+	path := ""
+	if resp.Response != nil && resp.Request != nil {
+		path = resp.Request.URL.Path
+	}
+	if resp.Header.Get("Link") != "" {
+		if resp.NextPage == 0 {
+			return 0, nil
+		}
+		if resp.NextPage <= page {
+			return 0, &PaginationError{Path: path, Page: page, Reason: fmt.Sprintf("Link rel=\"next\" points back to page %d", resp.NextPage)}
+		}
+		return resp.NextPage, nil
+	}
+	if pp := requestedPerPage(resp); pp > 0 && n != pp {
+		// A short page ends the listing; a longer one than asked for
+		// comes from an endpoint that does not paginate and gave it all.
+		return 0, nil
+	}
+	if resp.Total > 0 && read >= resp.Total {
+		return 0, nil
+	}
+	return page + 1, nil
+}
+
+// pageDigest fingerprints a page's body, to recognise a page served twice.
+func pageDigest(resp *Response) [32]byte {
+	if resp == nil {
+		return [32]byte{}
+	}
+	return resp.digest
+}
+
+// paginate turns a page fetcher into an iterator over every item of every
+// page (see pageDone), bounded by MaxPages; the same full page served
+// twice (a server that ignores the page parameter) stops it with a
+// *PaginationError.
 func paginate[T any](ctx context.Context, first int, fetch func(page int) ([]T, *Response, error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
+		var zero T
 		page := max(first, 1)
-		for {
+		seen := map[[32]byte]int{}
+		read := 0
+		for pages := 1; ; pages++ {
 			items, resp, err := fetch(page)
 			if err != nil {
-				var zero T
 				yield(zero, err)
 				return
+			}
+			if len(items) > 0 && resp != nil {
+				d := pageDigest(resp)
+				if prev, dup := seen[d]; dup && d != ([32]byte{}) {
+					yield(zero, &PaginationError{Path: resp.Request.URL.Path, Page: page,
+						Reason: fmt.Sprintf("page %d repeats page %d", page, prev)})
+					return
+				}
+				seen[d] = page
 			}
 			for _, it := range items {
 				if !yield(it, nil) {
 					return
 				}
 			}
-			if resp == nil || resp.NextPage == 0 || resp.NextPage <= page || len(items) == 0 {
+			read += len(items)
+			next, err := pageDone(resp, page, len(items), read)
+			if err != nil {
+				yield(zero, err)
 				return
 			}
-			page = resp.NextPage
+			if next == 0 {
+				return
+			}
+			if pages >= MaxPages {
+				yield(zero, &PaginationError{Path: resp.Request.URL.Path, Page: page, Reason: fmt.Sprintf("more than %d pages", MaxPages)})
+				return
+			}
+			page = next
 			if ctx.Err() != nil {
-				var zero T
 				yield(zero, ctx.Err())
 				return
 			}

@@ -56,12 +56,13 @@ func TestCompanyHeaderEnforcement(t *testing.T) {
 		name, path, token, company string
 		want                       int
 	}{
-		{"projects without header", "/rest/v1.0/projects?company_id=" + itoa(srv.CompanyID), user, "", http.StatusBadRequest},
+		// A request without Procore-Company-Id has been observed to give 404.
+		{"projects without header", "/rest/v1.0/projects?company_id=" + itoa(srv.CompanyID), user, "", http.StatusNotFound},
 		{"projects with header", "/rest/v1.0/projects?company_id=" + itoa(srv.CompanyID), user, itoa(srv.CompanyID), http.StatusOK},
 		{"projects with unknown company", "/rest/v1.0/projects?company_id=1", user, "1", http.StatusNotFound},
 		{"me user token without header", "/rest/v1.0/me", user, "", http.StatusOK},
 		{"companies user token without header", "/rest/v1.0/companies", user, "", http.StatusOK},
-		{"me client credentials without header", "/rest/v1.0/me", cc, "", http.StatusBadRequest},
+		{"me client credentials without header", "/rest/v1.0/me", cc, "", http.StatusNotFound},
 		{"me client credentials with header", "/rest/v1.0/me", cc, itoa(srv.CompanyID), http.StatusOK},
 		{"no token", "/rest/v1.0/me", "", "", http.StatusUnauthorized},
 		{"bad token", "/rest/v1.0/me", "nope", "", http.StatusUnauthorized},
@@ -80,7 +81,7 @@ func TestCompanyHeaderEnforcement(t *testing.T) {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			require.Equal(t, tc.want, resp.StatusCode, string(body))
-			if tc.want == http.StatusBadRequest {
+			if tc.company == "" && tc.want == http.StatusNotFound {
 				require.Contains(t, string(body), "Missing Procore-Company-Id header!")
 			}
 		})
@@ -242,7 +243,9 @@ func TestRequestHeadersAndPacing(t *testing.T) {
 	})
 	_, resp, err := c.Users.Me(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, 100, resp.Rate.Limit, "the spike window is the one closest to exceeding")
+	require.Equal(t, procoretest.DefaultSpikeLimit, resp.Rate.Limit, "the spike window is the one closest to exceeding")
+	require.Equal(t, 25, procoretest.DefaultSpikeLimit, "Procore's current guide shows 25 per 10 s")
+	require.Equal(t, 600, procoretest.DefaultHourlyLimit, "Procore's current guide shows 600 per hour")
 	require.Len(t, seen, 1)
 	h := seen[0].Request.Header
 	require.Equal(t, itoa(srv.CompanyID), h.Get("Procore-Company-Id"))
@@ -419,15 +422,15 @@ func TestPaginationHeadersAndIterator(t *testing.T) {
 	ctx := context.Background()
 	sc := procore.ProjectScope(srv.ProjectID)
 	no := false
-	// 24 files + folder d + the recycle bin folder are 26 items; without
-	// the recycle bin 25.
+	// 24 files + folder d + the tool root (named after the project) + the
+	// recycle bin folder are 27 items; without the recycle bin 26.
 	for _, tc := range []struct {
 		page                                int
 		items, next, prev, first, last, tot int
 	}{
-		{1, 10, 2, 0, 0, 3, 25},
-		{2, 10, 3, 1, 1, 3, 25},
-		{3, 5, 0, 2, 1, 0, 25},
+		{1, 10, 2, 0, 0, 3, 26},
+		{2, 10, 3, 1, 1, 3, 26},
+		{3, 6, 0, 2, 1, 0, 26},
 	} {
 		list, resp, err := c.Documents.List(ctx, sc, &procore.DocumentListOptions{ListOptions: procore.ListOptions{Page: tc.page, PerPage: 10}, InRecycleBin: &no})
 		require.NoError(t, err)
@@ -446,7 +449,7 @@ func TestPaginationHeadersAndIterator(t *testing.T) {
 		require.NotZero(t, d.ID)
 		n++
 	}
-	require.Equal(t, 25, n)
+	require.Equal(t, 26, n)
 	require.Equal(t, 3, srv.Calls("RestV10ProjectsProjectIdDocumentsGet"))
 }
 
@@ -467,7 +470,7 @@ func TestUpdatedAtFilterAndRecycleBin(t *testing.T) {
 		var out []string
 		for d, err := range c.Documents.All(ctx, sc, o) {
 			require.NoError(t, err)
-			out = append(out, d.NameWithPath+map[bool]string{true: " (deleted)"}[d.IsDeleted])
+			out = append(out, strings.TrimPrefix(d.NameWithPath, "Main Street Tower/")+map[bool]string{true: " (deleted)"}[d.IsDeleted])
 		}
 		return out
 	}
@@ -479,6 +482,18 @@ func TestUpdatedAtFilterAndRecycleBin(t *testing.T) {
 	require.ElementsMatch(t, []string{"Recycle Bin", "old (deleted)", "old/a.txt (deleted)"},
 		names(&procore.DocumentListOptions{InRecycleBin: &yes}))
 	require.ElementsMatch(t, []string{"new.txt"}, names(&procore.DocumentListOptions{DocumentType: "file", InRecycleBin: &no}))
+	// The tool's root folder is in the index, named after the project,
+	// with parent_id null.
+	var roots []procore.Document
+	for d, err := range c.Documents.All(ctx, sc, &procore.DocumentListOptions{DocumentType: "folder", InRecycleBin: &no}) {
+		require.NoError(t, err)
+		if d.ParentID == 0 {
+			roots = append(roots, d)
+		}
+	}
+	require.Len(t, roots, 1)
+	require.Equal(t, "Main Street Tower", roots[0].Name)
+	require.Equal(t, "Main Street Tower", roots[0].NameWithPath)
 	// A deleted file still reads, flagged; writes to it are 404.
 	root, _, err := c.Folders.Root(ctx, sc, nil)
 	require.NoError(t, err)
@@ -511,8 +526,16 @@ func TestNameClashAndUniqueName(t *testing.T) {
 	_, _, err = c.Files.Create(ctx, sc, procore.FileCreate{Name: "A.TXT", UploadUUID: send()})
 	var er *procore.ErrorResponse
 	require.ErrorAs(t, err, &er)
-	require.Equal(t, http.StatusConflict, er.StatusCode)
-	require.Equal(t, "duplicate_name", er.ErrorType)
+	// POST /files answers a taken name with 400 "has already been taken"
+	// (409 is only documented for PATCH /files/{id}).
+	require.Equal(t, http.StatusBadRequest, er.StatusCode)
+	require.ErrorIs(t, err, storage.ErrAlreadyExists)
+	_, _, err = c.Folders.Create(ctx, sc, procore.FolderCreate{Name: "dir"})
+	require.NoError(t, err)
+	_, _, err = c.Folders.Create(ctx, sc, procore.FolderCreate{Name: "DIR"})
+	require.ErrorAs(t, err, &er)
+	require.Equal(t, http.StatusBadRequest, er.StatusCode)
+	require.ErrorIs(t, err, storage.ErrAlreadyExists)
 	f, _, err := c.Files.Create(ctx, sc, procore.FileCreate{Name: "a.txt", UploadUUID: send(), UniqueName: true})
 	require.NoError(t, err)
 	require.Equal(t, "a (1).txt", f.Name)

@@ -105,7 +105,9 @@ func TestContract(t *testing.T) {
 	dir := specDir(t)
 	var mu sync.Mutex
 	var exchanges []procoretest.Exchange
-	srv, c := newFake(t, procoretest.Options{OnExchange: func(e procoretest.Exchange) {
+	// Generous limits: the rate-limit headers are sent, but the scenario
+	// (some 200 calls) is not slowed down by the default spike window.
+	srv, c := newFake(t, procoretest.Options{HourlyLimit: 100000, SpikeLimit: 10000, OnExchange: func(e procoretest.Exchange) {
 		mu.Lock()
 		exchanges = append(exchanges, e)
 		mu.Unlock()
@@ -191,7 +193,7 @@ func exerciseClient(t *testing.T, srv *procoretest.Server, c *procore.Client) {
 		require.NoError(t, err)
 		b, _, err := c.Folders.Create(ctx, sc, procore.FolderCreate{Name: "B"})
 		require.NoError(t, err)
-		_, _, err = c.Folders.Create(ctx, sc, procore.FolderCreate{Name: "B"}) // 409
+		_, _, err = c.Folders.Create(ctx, sc, procore.FolderCreate{Name: "B"}) // 400: the name is taken
 		require.Error(t, err)
 		_, _, err = c.Folders.Update(ctx, sc, b.ID, procore.Update{ParentID: a.ID, Name: "B2"})
 		require.NoError(t, err)
@@ -333,6 +335,36 @@ func exerciseClient(t *testing.T, srv *procoretest.Server, c *procore.Client) {
 	rc.Close()
 	require.NoError(t, err)
 	require.Equal(t, data, got)
+
+	// The Documents storage: the index in the extended view with keyset
+	// paging (filters[updated_at], sort, document_type), a subtree
+	// (filters[folder_id]), lookups by ID and the change feed.
+	_, err = srv.UIPutFile(procoretest.ProjectDocs(srv.ProjectID), "Contract/Sub/c.txt", []byte("c"))
+	require.NoError(t, err)
+	ds := procore.NewProjectDocuments(c, srv.ProjectID, &procore.DocumentsOptions{PerPage: 2})
+	var dir, file storage.Entry
+	for e, err := range ds.List(ctx) {
+		require.NoError(t, err)
+		switch e.Path {
+		case "Contract":
+			dir = e
+		case "Contract/Sub/c.txt":
+			file = e
+		}
+	}
+	require.NotEmpty(t, dir.ID)
+	require.NotEmpty(t, file.ID)
+	for _, err := range ds.ListUnder(ctx, dir) {
+		require.NoError(t, err)
+	}
+	_, err = ds.StatID(ctx, file.ID)
+	require.NoError(t, err)
+	_, err = ds.StatID(ctx, dir.ID)
+	require.NoError(t, err)
+	cur, err := ds.LatestCursor(ctx)
+	require.NoError(t, err)
+	_, _, err = ds.Changes(ctx, cur)
+	require.NoError(t, err)
 }
 
 func checkRequest(t *testing.T, spec *endpointSpec, ex procoretest.Exchange) {

@@ -252,8 +252,8 @@ type FolderCreate struct {
 	Name     string `json:"name"`
 }
 
-// Create makes a folder. A name taken in the parent gives a 409
-// (errors.Is(err, storage.ErrAlreadyExists)).
+// Create makes a folder. A name taken in the parent gives a 400 "has
+// already been taken" (errors.Is(err, storage.ErrAlreadyExists)).
 func (s *FoldersService) Create(ctx context.Context, sc Scope, body FolderCreate) (*Folder, *Response, error) {
 	var f Folder
 	resp, err := s.c.send(ctx, http.MethodPost, sc.path("folders", 0, nil), map[string]any{"folder": body}, &f)
@@ -296,7 +296,7 @@ type FileCreate struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	// UniqueName asks Procore to pick a free name instead of failing with
-	// 409 when the name is taken.
+	// 400 "has already been taken" when the name is taken.
 	UniqueName bool `json:"unique_name,omitempty"`
 	// UploadUUID is the uuid of a completed upload (Uploads service).
 	UploadUUID string `json:"upload_uuid"`
@@ -386,7 +386,9 @@ type DocumentListOptions struct {
 	FolderID int64
 	// Sort is a sort field, "-" prefixed for descending.
 	Sort string
-	// View is "normal" (default) or "extended".
+	// View is "normal" (the server's default) or "extended". Only the
+	// extended view carries the file object (current version, size, URL)
+	// and the children summary; the storages always ask for it.
 	View string
 }
 

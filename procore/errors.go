@@ -17,7 +17,7 @@ import (
 // error body shapes (research note §7); they are decoded leniently into
 // Code, Message, Details and Errors, and Body keeps the raw text. It
 // matches storage error kinds with errors.Is (404 → storage.ErrNotFound,
-// 409 → ErrAlreadyExists, 403 → ErrPermissionDenied, 413 → ErrTooLarge,
+// 409, and 400 "has already been taken", → ErrAlreadyExists, 403 → ErrPermissionDenied, 413 → ErrTooLarge,
 // 429 → ErrThrottled) and 401 with ErrUnauthorized.
 type ErrorResponse struct {
 	StatusCode int
@@ -69,12 +69,32 @@ func (e *ErrorResponse) Is(target error) bool {
 		return target == storage.ErrNotFound
 	case http.StatusConflict:
 		return target == storage.ErrAlreadyExists
+	case http.StatusBadRequest:
+		// POST /rest/v1.0/folders and /files answer a name taken in the
+		// folder with 400 "has already been taken".
+		return target == storage.ErrAlreadyExists && e.nameTaken()
 	case http.StatusForbidden:
 		return target == storage.ErrPermissionDenied
 	case http.StatusRequestEntityTooLarge:
 		return target == storage.ErrTooLarge
 	case http.StatusTooManyRequests:
 		return target == storage.ErrThrottled
+	}
+	return false
+}
+
+// nameTaken reports whether the error says a name is already taken.
+func (e *ErrorResponse) nameTaken() bool {
+	const taken = "already been taken"
+	if strings.Contains(strings.ToLower(e.Message), taken) {
+		return true
+	}
+	for _, msgs := range e.Errors {
+		for _, m := range msgs {
+			if strings.Contains(strings.ToLower(m), taken) {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -250,7 +270,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	ci := callOf(ctx)
 	if err != nil {
 		var ae *AuthError
-		if errors.As(err, &ae) || !ci.idempotent {
+		if errors.As(err, &ae) || errors.Is(err, ErrResponseTooLarge) || !ci.idempotent {
 			return false, err
 		}
 		if !c.budget.take() {

@@ -6,7 +6,6 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -163,7 +162,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // Send uploads size bytes of r (size -1: unknown; the content is then
-// buffered in memory) as one presigned form POST and returns the upload's
+// buffered in memory: DocumentsStorage.Put spools such streams to a file
+// instead) as one presigned form POST and returns the upload's
 // uuid, ready to be associated with a file, file version or image. It costs
 // one API call plus one storage-host call. The body is streamed and not
 // retried; on any failure nothing is associated and the upload expires.
@@ -248,8 +248,9 @@ func randomBoundary() string {
 }
 
 // HashSegments splits size bytes of r into segments of segSize (at least
-// MinSegmentSize) and computes each one's SHA-256 (hex) and MD5 (base64),
-// as an upload creation needs them.
+// MinSegmentSize) and computes each one's SHA-256 and MD5, both as
+// lower-case hex, as an upload creation sends them (Procore answers each
+// segment with the headers its PUT must carry, content-md5 in base64).
 func HashSegments(r io.ReaderAt, size, segSize int64) ([]UploadSegment, error) {
 	if segSize < MinSegmentSize {
 		segSize = MinSegmentSize
@@ -265,7 +266,7 @@ func HashSegments(r io.ReaderAt, size, segSize int64) ([]UploadSegment, error) {
 			return nil, err
 		}
 		segs = append(segs, UploadSegment{Size: n, SHA256: hex.EncodeToString(sh.Sum(nil)),
-			MD5: base64.StdEncoding.EncodeToString(mh.Sum(nil))})
+			MD5: hex.EncodeToString(mh.Sum(nil))})
 	}
 	return segs, nil
 }

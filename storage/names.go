@@ -66,6 +66,9 @@ type NameRules struct {
 	// keeps such bytes as they are. Lengths count each invalid byte as one
 	// character.
 	AllowInvalidUTF8 bool
+	// NoSpaceBeforeExt forbids whitespace right before a name's extension
+	// (see SplitExt), as in "report .pdf".
+	NoSpaceBeforeExt bool
 	// MaxNameLength is the longest name in characters (0: no limit).
 	MaxNameLength int
 	// MaxPathLength is the longest path below the root in characters,
@@ -182,6 +185,11 @@ func (r NameRules) Validate(name string) error {
 	if r.NoTrailingPeriod && strings.HasSuffix(name, ".") {
 		return InvalidName(name, "ends with a period")
 	}
+	if r.NoSpaceBeforeExt {
+		if stem, ext := SplitExt(name); ext != "" && strings.TrimRightFunc(stem, unicode.IsSpace) != stem {
+			return InvalidName(name, "whitespace before the extension")
+		}
+	}
 	if r.MaxNameLength > 0 && utf8.RuneCountInString(name) > r.MaxNameLength {
 		return InvalidName(name, fmt.Sprintf("longer than %d characters", r.MaxNameLength))
 	}
@@ -238,7 +246,9 @@ func (r NameRules) ValidatePath(p string) error {
 //     characters when they are forbidden) with the replacement;
 //   - replaces forbidden leading spaces and trailing spaces and periods
 //     each with the replacement (rather than deleting them, which could
-//     empty a name or merge two names);
+//     empty a name or merge two names), before the extension when the
+//     rest has one ("a.pdf " → "a-.pdf"), and forbidden whitespace before
+//     the extension ("a .pdf" → "a-.pdf");
 //   - appends the replacement to the stem of a reserved name or stem
 //     ("CON" → "CON-", "con.txt" → "con-.txt", "desktop.ini" →
 //     "desktop-.ini");
@@ -432,6 +442,12 @@ func (r NameRules) mapPass(s, rep string) string {
 		s = rep
 	}
 	s = r.replaceEdges(s, rep)
+	if r.NoSpaceBeforeExt {
+		if stem, ext := SplitExt(s); ext != "" {
+			t := strings.TrimRightFunc(stem, unicode.IsSpace)
+			s = t + strings.Repeat(rep, utf8.RuneCountInString(stem[len(t):])) + ext
+		}
+	}
 	if _, ok := r.reservedName(s); ok {
 		stem, ext := SplitExt(s)
 		s = r.appendToStem(stem, ext, rep)
@@ -487,7 +503,9 @@ func (r NameRules) replaceInvalidRunes(s, rep string) string {
 }
 
 // replaceEdges replaces forbidden leading spaces and trailing spaces and
-// periods, each with rep.
+// periods, each with rep. When what precedes trailing ones has an extension,
+// the replacements go before the extension, so that it stays intact
+// ("report.pdf " → "report-.pdf", not "report.pdf-").
 func (r NameRules) replaceEdges(s, rep string) string {
 	if r.NoLeadingSpace {
 		t := strings.TrimLeft(s, " ")
@@ -498,7 +516,11 @@ func (r NameRules) replaceEdges(s, rep string) string {
 		end--
 	}
 	if end < len(s) {
-		s = s[:end] + strings.Repeat(rep, len(s)-end)
+		reps := strings.Repeat(rep, len(s)-end)
+		if stem, ext := SplitExt(s[:end]); ext != "" && !strings.ContainsFunc(ext, unicode.IsSpace) {
+			return stem + reps + ext
+		}
+		s = s[:end] + reps
 	}
 	return s
 }

@@ -62,6 +62,8 @@ var ruleSets = map[string]NameRules{
 	"sharepoint": sharePointRules,
 	"tight":      tightRules,
 	"hostile":    hostileRules,
+	"procore-documents": {InvalidChars: DefaultInvalidChars, NoControlChars: true, NoLeadingSpace: true,
+		NoTrailingSpace: true, NoSpaceBeforeExt: true, MaxNameLength: 255, CaseInsensitive: true, Normalization: NormNFC},
 }
 
 // nameGen draws arbitrary strings, including invalid UTF-8 and strings
@@ -146,6 +148,11 @@ func TestMap(t *testing.T) {
 		{"leading spaces", sharePointRules, "  a", "", "--a"},
 		{"trailing spaces and periods", sharePointRules, "a. .", "", "a---"},
 		{"only trailing period forbidden", NameRules{NoTrailingPeriod: true}, "a. .", "", "a. -"},
+		{"trailing space keeps the extension", sharePointRules, "report.pdf ", "", "report-.pdf"},
+		{"trailing spaces and periods keep the extension", sharePointRules, "a.tar.gz. .", "", "a.tar---.gz"},
+		{"space before the extension", NameRules{NoSpaceBeforeExt: true}, "report .pdf", "", "report-.pdf"},
+		{"space before the extension allowed", NameRules{}, "report .pdf", "", "report .pdf"},
+		{"space before the extension and trailing", NameRules{NoSpaceBeforeExt: true, NoTrailingSpace: true}, "report .pdf ", "", "report -.pdf"},
 		{"only spaces", sharePointRules, "   ", "", "---"},
 		{"reserved name", sharePointRules, "desktop.ini", "", "desktop-.ini"},
 		{"reserved dot name", sharePointRules, ".LOCK", "", ".LOCK-"},

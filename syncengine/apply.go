@@ -36,6 +36,14 @@ type applyResult struct {
 	held        []string // paths of deletions held back
 	quarantined []string // paths quarantined in this run
 	drift       []string // paths that drifted (one-way pairs)
+	changed     []string // side:path of items not destroyed because they changed during the run
+	waiting     []string // side:path of items not tried: they wait for their retry time
+	skipped     []string // side:path: reason of items left alone because they cannot be synced
+	locked      []string // side:path of items checked out (locked) on their storage
+	// heldCancelled lists side:path of items whose held deletion a later
+	// edit cancelled.
+	heldCancelled []string
+	undone        []string // further reasons, in words
 }
 
 // failKey identifies an item's failure record.
@@ -58,6 +66,9 @@ type applier struct {
 	runID  int64
 	force  bool
 	log    *slog.Logger
+	// lastPass is set on the run's last planning pass: an item that
+	// changed during it is recorded as a failure, retried later.
+	lastPass bool
 
 	failures map[failKey]Failure // the pair's failure records when the run started
 
@@ -66,16 +77,21 @@ type applier struct {
 	failedDirs [2]map[string]bool          // folders whose Mkdir failed, per side
 	dirs       [2]map[string]storage.Entry // known folder entries, per side
 	moved      map[movedKey]storage.Entry  // the result of this run's Moves, for later actions on the item
+	held       map[int64]HeldDelete        // the pair's held deletions by baseline Key, when the run started
 	failedKeys map[int64]bool              // baseline records an action failed on in this run
+	// changedKeys are the baseline records whose item changed during this
+	// pass (a destructive action on it was not done): planned again.
+	changedKeys map[int64]bool
 }
 
 // newApplier prepares to apply a plan of pair p for run runID.
 func (e *Engine) newApplier(ctx context.Context, p *Pair, runID int64, force bool) (*applier, error) {
 	ap := &applier{e: e, p: p, pairID: p.ID, runID: runID, force: force,
-		log:        e.log.With("pair", p.ID, "run", runID),
-		failures:   map[failKey]Failure{},
-		moved:      map[movedKey]storage.Entry{},
-		failedKeys: map[int64]bool{},
+		log:         e.log.With("pair", p.ID, "run", runID),
+		failures:    map[failKey]Failure{},
+		moved:       map[movedKey]storage.Entry{},
+		failedKeys:  map[int64]bool{},
+		changedKeys: map[int64]bool{},
 	}
 	for s := range 2 {
 		ap.failedDirs[s] = map[string]bool{}
@@ -87,6 +103,16 @@ func (e *Engine) newApplier(ctx context.Context, p *Pair, runID int64, force boo
 	}
 	for _, f := range fs {
 		ap.failures[failKey{f.Side, f.Path}] = f
+	}
+	hs, err := e.store.HeldDeletes(ctx, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("syncengine: loading held deletions of pair %s: %w", p.ID, err)
+	}
+	ap.held = map[int64]HeldDelete{}
+	for _, h := range hs {
+		if h.Key != 0 {
+			ap.held[h.Key] = h
+		}
 	}
 	return ap, nil
 }
@@ -270,6 +296,10 @@ func (ap *applier) run(ctx context.Context, a Action) {
 	switch a.Kind {
 	case Skip:
 		ap.activity(ctx, a, 0, "skipped: "+a.Reason)
+		ap.mu.Lock()
+		ap.res.counts.Skipped++
+		ap.res.skipped = append(ap.res.skipped, a.Side.String()+":"+a.Path)
+		ap.mu.Unlock()
 		if a.Failed {
 			// Not a choice but a failure of the item (name mapping is off
 			// and its name is invalid on the target): error log, and the
@@ -299,6 +329,8 @@ func (ap *applier) run(ctx context.Context, a Action) {
 		ap.mu.Lock()
 		if !prev.Quarantined {
 			ap.res.deferred++
+			ap.res.counts.Waiting++
+			ap.res.waiting = append(ap.res.waiting, a.Side.String()+":"+a.Path)
 		}
 		if a.Key != 0 {
 			// Later steps on the item (a Link recording where a deferred
@@ -313,7 +345,14 @@ func (ap *applier) run(ctx context.Context, a Action) {
 		// that records where a failed Move would have put it): not done,
 		// the next run plans the item again.
 		ap.mu.Lock()
+		if ap.changedKeys[a.Key] {
+			// Its item changed during the run: the next pass plans it.
+			ap.mu.Unlock()
+			return
+		}
 		ap.res.deferred++
+		ap.res.counts.Waiting++
+		ap.res.waiting = append(ap.res.waiting, a.Side.String()+":"+a.Path)
 		ap.mu.Unlock()
 		return
 	}
@@ -339,10 +378,41 @@ func (ap *applier) run(ctx context.Context, a Action) {
 		}
 		jid = id
 	}
-	size, detail, err := ap.do(ctx, a)
+	actx, cancel := ap.e.actionContext(ctx, a)
+	size, detail, err := ap.do(actx, a)
+	timedOut := actx.Err() != nil && ctx.Err() == nil
+	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
 			// Cancelled: the journal stays pending; recovery resolves it.
+			return
+		}
+		if timedOut {
+			// A stuck storage call, cancelled at Options.ActionTimeout:
+			// whether the storage did anything is unknown, so the journal
+			// stays pending for recovery to resolve; the item is retried.
+			ap.fail(ctx, a, fmt.Errorf("%w (%v): %w", ErrActionTimeout, ap.e.actionTimeout(a), err))
+			return
+		}
+		if errors.Is(err, errChanged) && !ap.lastPass {
+			// Not done, nothing destroyed: the run plans the item again
+			// from a fresh reading.
+			if jid != 0 {
+				if e2 := ap.e.store.EndAction(context.WithoutCancel(ctx), jid, JournalFailed, err.Error()); e2 != nil {
+					ap.log.Warn("syncengine: journal", "error", e2)
+				}
+			}
+			ap.log.Info("syncengine: item changed during the run; planned again", "action", a.Kind.String(),
+				"side", a.Side.String(), "path", a.Path, "reason", err)
+			ap.activity(context.WithoutCancel(ctx), a, 0, "not done: "+err.Error())
+			ap.mu.Lock()
+			ap.res.counts.Replanned++
+			ap.res.changed = append(ap.res.changed, a.Side.String()+":"+a.Path)
+			if a.Key != 0 {
+				ap.failedKeys[a.Key] = true
+				ap.changedKeys[a.Key] = true
+			}
+			ap.mu.Unlock()
 			return
 		}
 		if jid != 0 {
@@ -359,6 +429,7 @@ func (ap *applier) run(ctx context.Context, a Action) {
 			ap.log.Warn("syncengine: journal", "error", e2)
 		}
 	}
+	ap.releaseRestoredHold(wctx, a)
 	if hadFailure {
 		if e2 := ap.e.store.ClearFailure(wctx, ap.pairID, fk.side, fk.path); e2 != nil {
 			ap.log.Warn("syncengine: clearing failure", "error", e2)
@@ -459,6 +530,18 @@ func (ap *applier) fail(ctx context.Context, a Action, err error) {
 			ap.e.limiter.Observe(key, Feedback{RetryAfter: d})
 		}
 		f.NextAttempt = now.Add(d)
+	} else if errors.Is(err, storage.ErrLocked) {
+		// Checked out or locked by a person: transient, however long it
+		// lasts. Retried after its own longer backoff, never quarantined
+		// for it; it syncs once it is checked in.
+		f.NextAttempt = now.Add(ap.e.opts.LockedBackoff)
+		ap.mu.Lock()
+		ap.res.locked = append(ap.res.locked, a.Side.String()+":"+a.Path)
+		ap.mu.Unlock()
+	} else if errors.Is(err, errChanged) {
+		// Still changing after the run's last pass: not the item's fault
+		// either; a later run plans it again.
+		f.NextAttempt = now.Add(ap.e.opts.RetryBackoff)
 	} else {
 		f.Attempts++
 		f.NextAttempt = now.Add(ap.e.backoff(f.Attempts))
@@ -569,6 +652,7 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 	st := p.storage(a.Side)
 	// After a Move of the item earlier in the run (a Move aside in a cycle
 	// of moves, then this one), act on the entry that Move left.
+	planned := a.Target
 	a.Target = ap.fresh(a.Key, a.Side, a.Target)
 	a.Source = ap.fresh(a.Key, a.Side.Other(), a.Source)
 	switch a.Kind {
@@ -622,6 +706,20 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 
 	case Update:
 		t := a.Target
+		if h, ok := ap.heldOn(a); ok {
+			// The deletion of this item on a.Side is held and the kept
+			// copy was edited since: the copy on a.Side is gone, so the
+			// edit restores it (a change wins over a deletion) instead of
+			// updating a deleted file.
+			if _, err := storage.StatCurrent(ctx, st, t); errors.Is(err, storage.ErrNotFound) {
+				return ap.restoreHeld(ctx, a, h)
+			} else if err != nil {
+				return 0, "", err
+			}
+		}
+		if err := ap.beforeOverwrite(ctx, a); err != nil {
+			return 0, "", err
+		}
 		parent, err := ap.dir(ctx, a.Side, t.Dir())
 		if err != nil {
 			return 0, "", err
@@ -629,7 +727,7 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 		e, err := ap.transfer(ctx, a, parent, t.Name(), storage.PutOptions{ExpectedVersion: t.Version,
 			ModTime: a.Source.ModTime})
 		if err != nil {
-			return 0, "", err
+			return 0, "", preconditionChanged(err, a.Side, t.Path)
 		}
 		if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
 			return 0, "", err
@@ -649,8 +747,17 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 			if err := ap.moveBaseline(context.WithoutCancel(ctx), a, a.Target); err != nil {
 				return 0, "", err
 			}
-		} else if err := ap.putItem(ctx, itemOf(a.Key, a.IsDir, a.Side, a.Target, a.Source)); err != nil {
-			return 0, "", err
+		} else {
+			t := a.Target
+			if !a.IsDir && t.Version != planned.Version && !sameMeta(planned, t) {
+				// Moved in this run, and its content is not what the plan
+				// saw (a person saved a new version meanwhile): record the
+				// new location only, so that the new content is synced.
+				t.Version, t.Size, t.ModTime, t.Hashes = planned.Version, planned.Size, planned.ModTime, planned.Hashes
+			}
+			if err := ap.putItem(ctx, itemOf(a.Key, a.IsDir, a.Side, t, a.Source)); err != nil {
+				return 0, "", err
+			}
 		}
 		ap.count(func(c *RunCounts) { c.Linked++ })
 		return a.Source.Size, "", nil
@@ -672,7 +779,7 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 
 	case HoldDelete:
 		h := HeldDelete{PairID: ap.pairID, Key: a.Key, DeletedOn: a.Side.Other(), Path: a.Target.Path,
-			IsDir: a.IsDir, Size: a.Target.Size, Held: ap.e.clock.Now()}
+			IsDir: a.IsDir, Size: a.Target.Size, Held: ap.e.clock.Now(), Version: a.Target.Version}
 		if h.Path == "" {
 			h.Path = a.Path
 		}
@@ -767,7 +874,29 @@ func (ap *applier) move(ctx context.Context, a Action) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	e, err := st.Move(ctx, t, parent, path.Base(a.Path))
+	if !ap.conditional(a.Side, Move) || t.Version == "" || t.IsDir {
+		// Confirm that the item is still where and what the plan saw: a
+		// person may have moved it elsewhere or saved a new version.
+		if _, gone, err := ap.current(ctx, a.Side, t); err != nil || gone {
+			if gone {
+				err = changed(a.Side, t.Path, "deleted")
+			}
+			if errors.Is(err, errChanged) {
+				// Already moved (a retry after a crash)?
+				if cur, serr := st.Stat(ctx, a.Path); serr == nil && cur.ID == t.ID && t.ID != "" {
+					return ap.moved2(ctx, a, cur)
+				}
+			}
+			return 0, "", err
+		}
+	}
+	mt := t
+	if mt.IsDir {
+		// A folder's own Version may change with what is inside it (our
+		// own earlier actions included): it was confirmed above.
+		mt.Version = ""
+	}
+	e, err := st.Move(ctx, mt, parent, path.Base(a.Path))
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		// Already moved (a retry after a crash)?
 		if cur, serr := st.Stat(ctx, a.Path); serr == nil && cur.ID == t.ID {
@@ -775,8 +904,14 @@ func (ap *applier) move(ctx context.Context, a Action) (int64, string, error) {
 		}
 	}
 	if err != nil {
-		return 0, "", err
+		return 0, "", preconditionChanged(err, a.Side, t.Path)
 	}
+	return ap.moved2(ctx, a, e)
+}
+
+// moved2 records a Move's result e: the run's caches and the baseline.
+func (ap *applier) moved2(ctx context.Context, a Action, e storage.Entry) (int64, string, error) {
+	t := a.Target
 	if a.IsDir {
 		ap.forgetDirs(a.Side, t.Path)
 		ap.forgetDirs(a.Side, a.Path)
@@ -831,7 +966,7 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 		it.Key = a.Key
 	}
 	ss := it.Side(a.Side)
-	if a.Target.Version == ss.Version || a.IsDir {
+	if a.IsDir || (a.Target.Version == ss.Version && sameMeta(a.Target, e)) {
 		*ss = StateOf(e)
 	} else {
 		ss.ID, ss.ParentID, ss.Path = e.ID, e.ParentID, e.Path
@@ -844,6 +979,20 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 		}
 	}
 	return ap.putItem(ctx, it)
+}
+
+// sameMeta reports whether entry e, the result of moving planned, still
+// holds the content planned held, as far as their size and hashes tell
+// (with no hash in common, the confirmation right before the move
+// stands). A person may save a new version between that confirmation and
+// the move: the baseline must then not record content the engine did not
+// transfer.
+func sameMeta(planned, e storage.Entry) bool {
+	if planned.Size != e.Size {
+		return false
+	}
+	eq, ok := planned.Hashes.Equal(e.Hashes)
+	return eq || !ok
 }
 
 // delete applies a Delete action.
@@ -860,12 +1009,41 @@ func (ap *applier) delete(ctx context.Context, a Action) (int64, string, error) 
 		size = t.Size
 	}
 	detail := ""
-	err = ap.p.storage(a.Side).Delete(ctx, t)
-	if errors.Is(err, storage.ErrNotFound) {
-		err, detail = nil, "already gone"
+	target, gone := t, false
+	_, byID := ap.p.storage(a.Side).(storage.IDStater)
+	if a.IsDir || !ap.conditional(a.Side, Delete) || t.Version == "" || byID {
+		// Right before destroying: is it still what the plan saw? For a
+		// folder, also everything below it (a file a person just saved
+		// into it must not go with it); its own entry is refreshed, so
+		// that a conditional delete acts on its current Version. Where
+		// the storage looks items up by ID, this is done even for a
+		// conditional delete: an item a person moved elsewhere keeps its
+		// Version on some services, and must not be deleted where it is
+		// now.
+		var cur storage.Entry
+		cur, gone, err = ap.current(ctx, a.Side, t)
+		if err != nil {
+			return 0, "", err
+		}
+		if !gone && a.IsDir {
+			if err := ap.confirmSubtree(ctx, a.Side, t, cur); err != nil {
+				return 0, "", err
+			}
+		}
+		if !gone {
+			target = cur
+		}
 	}
-	if err != nil {
-		return 0, "", err
+	if gone {
+		detail = "already gone"
+	} else {
+		err = ap.p.storage(a.Side).Delete(ctx, target)
+		if errors.Is(err, storage.ErrNotFound) {
+			err, detail = nil, "already gone"
+		}
+		if err != nil {
+			return 0, "", preconditionChanged(err, a.Side, t.Path)
+		}
 	}
 	if a.IsDir {
 		ap.forgetDirs(a.Side, t.Path)
@@ -895,17 +1073,38 @@ func (ap *applier) conflict(ctx context.Context, a Action) (int64, string, error
 	}
 	st := ap.p.storage(a.Side)
 	t := a.Target
+	if t.ID != "" && !t.IsDir && a.Source.Size == t.Size {
+		// Both changed, possibly to the same bytes (an upload applied
+		// whose response was lost, then compared again): equal content is
+		// linked, never written again. A comparison that fails fails the
+		// action, to be retried; it never falls through to writing.
+		same, err := sameContent(ctx, ap.p.storage(a.Side.Other()), a.Source, st, t)
+		if err != nil {
+			return 0, "", fmt.Errorf("syncengine: comparing content before resolving a conflict: %w", err)
+		}
+		if same {
+			if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, t, a.Source)); err != nil {
+				return 0, "", err
+			}
+			ap.count(func(c *RunCounts) { c.Linked++ })
+			return t.Size, "same content on both sides: linked, nothing written", nil
+		}
+	}
 	if a.Conflict.LoserCopy == "" {
 		var e storage.Entry
 		var err error
 		if t.ID == "" {
 			e, _, err = ap.copyNew(ctx, a, a.Path)
 		} else {
+			err = ap.beforeOverwrite(ctx, a)
 			var parent storage.Entry
-			parent, err = ap.dir(ctx, a.Side, t.Dir())
+			if err == nil {
+				parent, err = ap.dir(ctx, a.Side, t.Dir())
+			}
 			if err == nil {
 				e, err = ap.transfer(ctx, a, parent, t.Name(), storage.PutOptions{ExpectedVersion: t.Version,
 					ModTime: a.Source.ModTime})
+				err = preconditionChanged(err, a.Side, t.Path)
 			}
 		}
 		if err != nil {
@@ -930,6 +1129,12 @@ func (ap *applier) conflict(ctx context.Context, a Action) (int64, string, error
 			_, err := st.Move(ctx, t, parent, name)
 			if err == nil {
 				break
+			}
+			if errors.Is(err, storage.ErrUnsupported) && !t.IsDir {
+				// The losing side cannot rename this item (Procore
+				// Photos cannot rename an image): keep the loser as a
+				// conflict copy on the winning side instead.
+				return ap.conflictCopyOnWinner(ctx, a)
 			}
 			if !errors.Is(err, storage.ErrAlreadyExists) {
 				return 0, "", err
@@ -1256,4 +1461,23 @@ func readersEqual(a, b io.Reader) (bool, error) {
 			return endA && endB, nil
 		}
 	}
+}
+
+// beforeOverwrite confirms, right before a.Target is overwritten (Update,
+// or a Conflict written over the loser), that it is still what the plan
+// saw, where the target's storage does not enforce PutOptions.ExpectedVersion
+// itself; with ConditionalPut the Put does it atomically.
+func (ap *applier) beforeOverwrite(ctx context.Context, a Action) error {
+	t := a.Target
+	if t.ID == "" && t.Path == "" {
+		return nil
+	}
+	if ap.conditional(a.Side, Update) && t.Version != "" {
+		return nil
+	}
+	_, gone, err := ap.current(ctx, a.Side, t)
+	if gone {
+		return changed(a.Side, t.Path, "deleted")
+	}
+	return err
 }

@@ -26,4 +26,21 @@
 //	moved                 modified              move on B, then update content
 //	moved                 moved elsewhere       newest wins for the location, content follows
 //	folder deleted        something inside changed keep the folder and the changed items
+//
+// People work while a pair syncs, so nothing is destroyed on the strength
+// of an old reading alone. Right before a delete, an overwrite or a move,
+// the applier confirms that the item is still what the plan saw: the
+// storage checks the planned Version itself where it declares
+// Features.ConditionalDelete, ConditionalMove or ConditionalPut (an
+// If-Match), otherwise the item is read again (storage.StatCurrent; before
+// a delete also where the storage can look it up by ID, so that an item a
+// person moved elsewhere is not deleted where it is now), and a folder's
+// subtree is listed again (storage.ListUnder) and compared with the
+// baseline. An item that changed is left alone and the run plans
+// again from a fresh reading (Options.MaxPasses), where the change wins
+// over the deletion. A held deletion is on the version that was held: an
+// edit of the kept copy cancels it. The baseline records only what the
+// engine itself made true. A Run says what it left undone (Run.Undone,
+// RunCounts.Waiting, Replanned, Skipped, Run.Partial) and each run and
+// action has a deadline (Options.RunTimeout, Options.ActionTimeout).
 package syncengine

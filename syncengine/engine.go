@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,12 @@ var (
 	ErrInvalidPair = errors.New("syncengine: invalid pair")
 	// ErrEngineRunning: Run was called while the engine's scheduler runs.
 	ErrEngineRunning = errors.New("syncengine: the scheduler is already running")
+	// ErrActionTimeout: an action took longer than Options.ActionTimeout;
+	// it was cancelled and is retried later.
+	ErrActionTimeout = errors.New("syncengine: action timed out")
+	// ErrRunTimeout: a run took longer than Options.RunTimeout; it was
+	// cancelled (its unfinished actions are resolved by the next run).
+	ErrRunTimeout = errors.New("syncengine: run timed out")
 )
 
 // Defaults applied by New and AddPair.
@@ -37,6 +44,11 @@ const (
 	defaultConcurrentPairs = 4
 	defaultLowBudget       = 50
 	defaultWakeDelay       = time.Second
+	defaultLockedBackoff   = 15 * time.Minute
+	defaultActionTimeout   = 30 * time.Minute
+	defaultMinTransferRate = 128 << 10
+	defaultRunTimeout      = 12 * time.Hour
+	defaultMaxPasses       = 3
 )
 
 // Options configure an Engine. Only Store is required.
@@ -81,6 +93,37 @@ type Options struct {
 	// value turns coalescing off (every wake-up runs the pair as soon as
 	// it is idle).
 	WakeDelay time.Duration
+	// LockedBackoff is the wait before an item that its storage reports
+	// checked out or locked (storage.ErrLocked, e.g. SharePoint's 423) is
+	// tried again. Locked is a person's state, not the item's fault: it
+	// does not count towards MaxAttempts, so such an item is never
+	// quarantined for it and syncs once it is checked in (default 15
+	// minutes).
+	LockedBackoff time.Duration
+	// ActionTimeout bounds one action (a move, a delete, a folder
+	// creation, with the reads that confirm it; for a transfer, see
+	// MinTransferRate): a storage call stuck longer is cancelled and the
+	// item is recorded as a failure to retry (default 30 minutes; a
+	// negative value turns it off).
+	ActionTimeout time.Duration
+	// MinTransferRate, in bytes per second, extends the deadline of an
+	// action that transfers a file by the time the file takes at that
+	// rate, so that a large upload on a slow link is not cut while it
+	// progresses (default 128 KiB/s: a 6 GiB file gets about 14 hours
+	// more; a negative value adds nothing).
+	MinTransferRate int64
+	// RunTimeout bounds one run of a pair, listing included: a run still
+	// going after it is cancelled, recorded as failed with ErrRunTimeout,
+	// and its unfinished actions are resolved by the next run (default 12
+	// hours; a negative value turns it off).
+	RunTimeout time.Duration
+	// MaxPasses bounds how often one run plans again when items changed
+	// between the reading a plan was based on and a destructive action
+	// (a delete, an overwrite or a move, which are then not done): the
+	// run lists and plans again from the first pass's cursors, so that a
+	// change wins over a deletion. Items still changing after MaxPasses
+	// passes are retried by a later run (default 3).
+	MaxPasses int
 }
 
 // RunOptions tune one run.
@@ -133,7 +176,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	// A negative WakeDelay is allowed: it turns coalescing off.
 	if opts.DefaultInterval < 0 || opts.MaxAttempts < 0 || opts.RetryBackoff < 0 || opts.MaxRetryBackoff < 0 ||
-		opts.MaxConcurrentPairs < 0 || opts.LowBudget < 0 {
+		opts.MaxConcurrentPairs < 0 || opts.LowBudget < 0 || opts.LockedBackoff < 0 || opts.MaxPasses < 0 {
 		return nil, errors.New("syncengine: negative engine option")
 	}
 	if opts.Logger == nil {
@@ -143,7 +186,11 @@ func New(opts Options) (*Engine, error) {
 		opts.Clock = SystemClock{}
 	}
 	if opts.Limiter == nil {
-		opts.Limiter = NewRateLimiter(RateLimiterOptions{Clock: opts.Clock})
+		rl, err := NewRateLimiter(RateLimiterOptions{Clock: opts.Clock})
+		if err != nil {
+			return nil, err
+		}
+		opts.Limiter = rl
 	}
 	if opts.Notifier == nil {
 		opts.Notifier = NewSlogNotifier(opts.Logger)
@@ -166,6 +213,30 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.LowBudget == 0 {
 		opts.LowBudget = defaultLowBudget
+	}
+	if opts.LockedBackoff == 0 {
+		opts.LockedBackoff = defaultLockedBackoff
+	}
+	if opts.MaxPasses == 0 {
+		opts.MaxPasses = defaultMaxPasses
+	}
+	switch {
+	case opts.MinTransferRate == 0:
+		opts.MinTransferRate = defaultMinTransferRate
+	case opts.MinTransferRate < 0:
+		opts.MinTransferRate = 0 // no allowance
+	}
+	switch {
+	case opts.ActionTimeout == 0:
+		opts.ActionTimeout = defaultActionTimeout
+	case opts.ActionTimeout < 0:
+		opts.ActionTimeout = 0 // off
+	}
+	switch {
+	case opts.RunTimeout == 0:
+		opts.RunTimeout = defaultRunTimeout
+	case opts.RunTimeout < 0:
+		opts.RunTimeout = 0 // off
 	}
 	switch {
 	case opts.WakeDelay == 0:
@@ -415,6 +486,12 @@ func cleanFolder(f string) string {
 // runPair runs one pair; the caller holds its lock. When only is set, only
 // the actions it accepts are applied and the pair state is not saved.
 func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only func(Action) bool) (Run, error) {
+	parent := ctx
+	if e.opts.RunTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, e.opts.RunTimeout, ErrRunTimeout)
+		defer cancel()
+	}
 	p := &s.pair
 	store := e.store
 	ps, err := store.LoadPair(ctx, p.ID)
@@ -465,6 +542,11 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 	}
 	fail := func(err error) (Run, error) {
 		if ctx.Err() != nil {
+			if parent.Err() == nil {
+				// Our own deadline, not the caller's cancellation: the
+				// run failed (its pending actions are resolved next run).
+				return finish(RunFailed, fmt.Errorf("%w after %v", ErrRunTimeout, e.opts.RunTimeout))
+			}
 			return finish(RunCancelled, ctx.Err())
 		}
 		return finish(RunFailed, err)
@@ -484,7 +566,7 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 	plan := BuildPlan(in)
 	if plan.Refused != "" {
 		if in.RootGone != "" {
-			if err := e.setPaused(ctx, s, true, plan.Refused); err != nil {
+			if err := e.setPaused(ctx, s, true, rootPausePrefix+plan.Refused); err != nil {
 				return fail(err)
 			}
 			e.notify(ctx, p, Event{Kind: EventPairPaused, Err: plan.Refused,
@@ -504,20 +586,57 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 	if only != nil {
 		plan.Actions = slices.DeleteFunc(plan.Actions, func(a Action) bool { return !only(a) })
 	}
-	ap, err := e.newApplier(ctx, p, run.ID, opt.Force)
-	if err != nil {
-		return fail(err)
-	}
-	res := ap.apply(ctx, plan)
-	run.Counts = res.counts
-	if ctx.Err() != nil {
-		return finish(RunCancelled, ctx.Err())
+	var res applyResult
+	var ap *applier
+	for pass := 1; ; pass++ {
+		ap, err = e.newApplier(ctx, p, run.ID, opt.Force)
+		if err != nil {
+			return fail(err)
+		}
+		ap.lastPass = pass >= e.opts.MaxPasses
+		r := ap.apply(ctx, plan)
+		res.merge(r, pass == 1)
+		run.Counts = res.counts
+		if ctx.Err() != nil {
+			return fail(ctx.Err())
+		}
+		if len(r.changed) == 0 || ap.lastPass {
+			break
+		}
+		// Items changed between the reading this plan was based on and a
+		// destructive action, which was not done: read both sides again
+		// from the first pass's cursors (a feed reports the person's
+		// change, and again the changes this run acted on) and plan
+		// again, where a change wins over a deletion.
+		log.Info("syncengine: items changed during the run; planning again", "pass", pass+1,
+			"changed", len(r.changed))
+		if dp, err = e.resumeInitial(ctx, p, ps); err != nil {
+			return fail(err)
+		}
+		in, newPS, err = Detect(ctx, dp, store, ps, DetectOptions{Now: e.clock.Now(), Force: opt.Force, Full: opt.Full})
+		if err != nil {
+			return fail(err)
+		}
+		plan = BuildPlan(in)
+		if plan.Refused != "" {
+			// Left to the next run, which refuses or pauses as usual.
+			res.undone = append(res.undone, "planning again was refused: "+plan.Refused)
+			res.deferred++
+			e.Wake(p.ID)
+			break
+		}
+		if only != nil {
+			plan.Actions = slices.DeleteFunc(plan.Actions, func(a Action) bool { return !only(a) })
+		}
 	}
 	if only == nil {
 		ap.clearObsoleteFailures(ctx, plan, now)
 	}
+	run.Counts = res.counts
+	run.Undone = res.summary(p)
 	status := RunSucceeded
-	if res.counts.Failed > 0 || res.counts.Held > 0 {
+	if res.counts.Failed > 0 || res.counts.Held > 0 || res.counts.Waiting > 0 || res.counts.Skipped > 0 ||
+		len(res.undone) > 0 {
 		status = RunPartial
 	}
 	if only == nil {
@@ -554,6 +673,20 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 	if len(res.drift) > 0 {
 		e.notify(ctx, p, Event{Kind: EventDrift, Paths: res.drift,
 			Message: fmt.Sprintf("%d items changed on %s of one-way pair %s; they will be overwritten", len(res.drift), p.BName, p.Name)})
+	}
+	if len(res.heldCancelled) > 0 {
+		e.notify(ctx, p, Event{Kind: EventHeldDeleteCancelled, Paths: res.heldCancelled,
+			Message: fmt.Sprintf("%d items of %s whose deletion was held were changed since: the change wins, "+
+				"they were restored where they had been deleted", len(res.heldCancelled), p.Name)})
+	}
+	if c := res.counts; c.Waiting > 0 || len(res.locked) > 0 || c.Skipped > 0 || c.Replanned > 0 || len(res.undone) > 0 {
+		var paths []string
+		paths = append(paths, res.waiting...)
+		paths = append(paths, res.locked...)
+		paths = append(paths, res.changed...)
+		paths = append(paths, res.skipped...)
+		e.notify(ctx, p, Event{Kind: EventRunIncomplete, Paths: paths,
+			Message: fmt.Sprintf("Sync of %s left items undone: %s", p.Name, strings.ReplaceAll(run.Undone, "\n", "; "))})
 	}
 	return finish(status, nil)
 }
@@ -617,20 +750,99 @@ func (e *Engine) Pause(ctx context.Context, pairID, reason string) error {
 	return nil
 }
 
+// rootPausePrefix starts the PauseReason of a pair paused because a
+// protected root is gone or was replaced.
+const rootPausePrefix = "protected root: "
+
 // Resume lets a paused pair run again and wakes it. Resuming a pair that
-// was paused because a protected root disappeared is the admin's statement
-// that the root is back (or that its replacement is right): the next run
-// checks it again.
+// was paused because a protected root disappeared or was replaced is the
+// admin's statement that the root is back or that its replacement is
+// right: a root that exists now is accepted as the pair's root (see
+// AcceptRoot), and the next run checks both roots again (a root still
+// missing pauses the pair again).
 func (e *Engine) Resume(ctx context.Context, pairID string) error {
 	s, err := e.slot(pairID)
 	if err != nil {
 		return err
+	}
+	ps, err := e.store.LoadPair(ctx, pairID)
+	if err != nil {
+		return err
+	}
+	if ps.Paused && strings.HasPrefix(ps.PauseReason, rootPausePrefix) {
+		if _, err := e.acceptRoots(ctx, s, false); err != nil {
+			return err
+		}
 	}
 	if err := e.setPaused(ctx, s, false, ""); err != nil {
 		return err
 	}
 	e.Wake(pairID)
 	return nil
+}
+
+// ErrRootMissing: AcceptRoot found no root folder on a side.
+var ErrRootMissing = errors.New("syncengine: the pair's root folder is missing")
+
+// AcceptRoot accepts the root folders the pair's storages show now as the
+// pair's protected roots: a root replaced by another folder of the same
+// name (another ID) stops pausing the pair. Nothing else changes: the
+// items of the new root are compared with the baseline like any others by
+// the next run (the mass-delete guard still applies). A side whose root
+// is missing gives an error wrapping ErrRootMissing and nothing is
+// accepted. AcceptRoot does not resume a paused pair; Resume does (and
+// accepts the roots itself when the pair was paused for them).
+func (e *Engine) AcceptRoot(ctx context.Context, pairID string) error {
+	s, err := e.slot(pairID)
+	if err != nil {
+		return err
+	}
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer e.unlock(s)
+	_, err = e.acceptRoots(ctx, s, true)
+	return err
+}
+
+// acceptRoots stores the current root IDs of both sides as the remembered
+// ones. With strict, a missing root is an error and nothing is stored;
+// otherwise the sides whose root exists are accepted.
+func (e *Engine) acceptRoots(ctx context.Context, s *pairSlot, strict bool) (bool, error) {
+	var ids [2]string
+	for side := range 2 {
+		root, err := s.pair.storage(Side(side)).Stat(ctx, "")
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			if strict {
+				return false, fmt.Errorf("%w: side %s (%s)", ErrRootMissing, Side(side), s.pair.sideName(Side(side)))
+			}
+		case err != nil:
+			return false, fmt.Errorf("syncengine: stat root of %s: %w", s.pair.sideName(Side(side)), err)
+		default:
+			ids[side] = root.ID
+		}
+	}
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	ps, err := e.store.LoadPair(ctx, s.pair.ID)
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	for side := range 2 {
+		if r := rootOf(&ps, Side(side)); ids[side] != "" && *r != ids[side] {
+			if *r != "" {
+				e.log.Info("syncengine: replacement root accepted", "pair", s.pair.ID, "side", Side(side).String(),
+					"old", *r, "new", ids[side])
+			}
+			*r, changed = ids[side], true
+		}
+	}
+	if !changed {
+		return false, nil
+	}
+	return true, e.store.SavePair(ctx, s.pair.ID, ps)
 }
 
 // Wake asks the scheduler (Run) to run the pair soon, without waiting for
@@ -933,4 +1145,34 @@ func (e *Engine) startWatchers(ctx context.Context, wg *sync.WaitGroup) {
 			})
 		}
 	}
+}
+
+// actionContext returns the context of action a: ctx bounded by
+// Options.ActionTimeout, plus for a transfer the time its file takes at
+// Options.MinTransferRate.
+func (e *Engine) actionContext(ctx context.Context, a Action) (context.Context, context.CancelFunc) {
+	d := e.actionTimeout(a)
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeoutCause(ctx, d, ErrActionTimeout)
+}
+
+// actionTimeout returns the deadline of action a (0: none).
+func (e *Engine) actionTimeout(a Action) time.Duration {
+	d := e.opts.ActionTimeout
+	if d <= 0 {
+		return 0
+	}
+	switch a.Kind {
+	case Copy, Update, Conflict:
+		if r := e.opts.MinTransferRate; r > 0 && a.Source.Size > 0 {
+			extra := time.Duration(float64(a.Source.Size) / float64(r) * float64(time.Second))
+			if extra < 0 || extra > 1000*time.Hour {
+				extra = 1000 * time.Hour
+			}
+			d += extra
+		}
+	}
+	return d
 }

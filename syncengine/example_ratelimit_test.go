@@ -14,11 +14,15 @@ import (
 // limits from the X-Rate-Limit-* headers; Graph keys are unlimited until
 // Microsoft answers with Retry-After.
 func ExampleNewRateLimiter() {
-	rl := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{
+	rl, err := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{
 		Budgets: map[string]syncengine.BudgetConfig{
 			"procore:*": syncengine.ProcoreBudget(),
 		},
 	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	var _ storage.Pacer = rl // what connectors consume
 
 	ctx := context.Background()

@@ -61,8 +61,10 @@ func TestRejectHeldFolderReplaysADeletionSkippedMeanwhile(t *testing.T) {
 }
 
 // Likewise, an edit on A of an item moved on B into the held folder is not
-// forgotten when the deletion is approved: the item deleted on B with the
-// folder but edited on A comes back to B.
+// forgotten when the deletion is approved. The folder is no longer what
+// was held (a person moved an item into it since), so approval does not
+// delete it: the hold is cancelled, the admin is told, and the folder
+// with the moved item, now holding A's edit, is kept on both sides.
 func TestApproveHeldFolderKeepsAnEditSkippedMeanwhile(t *testing.T) {
 	e := heldFolderEnv(t)
 	_, err := e.b.Rename("f.txt", "x/f.txt")
@@ -71,9 +73,10 @@ func TestApproveHeldFolderKeepsAnEditSkippedMeanwhile(t *testing.T) {
 	e.run()
 
 	require.NoError(t, e.eng.ApproveHeld(e.ctx, "p1", e.heldIDs()))
+	require.Len(t, e.ev.of(syncengine.EventHeldDeleteCancelled), 1)
 	e.settle()
 	require.Empty(t, e.heldIDs())
-	want := map[string]string{"f.txt": "edited on A"}
+	want := map[string]string{"x": "/", "x/f.txt": "edited on A"}
 	require.Equal(t, want, tree(t, e.a))
 	require.Equal(t, want, tree(t, e.b))
 }
@@ -121,4 +124,93 @@ func TestApproveHeldOfAForgottenItemDeletesNothing(t *testing.T) {
 	want := map[string]string{"b.txt": "new"}
 	require.Equal(t, want, tree(t, e.a))
 	require.Equal(t, want, tree(t, e.b))
+}
+
+// heldFileEnv holds the deletion on B of f.txt, deleted on A.
+func heldFileEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Deletes = syncengine.KeepDeletes })
+	e.write(e.a, "f.txt", "v1")
+	e.run()
+	require.NoError(t, e.a.Remove("f.txt"))
+	require.Equal(t, 1, e.run().Counts.Held)
+	held, err := e.eng.Held(e.ctx, "p1")
+	require.NoError(t, err)
+	require.Len(t, held, 1)
+	require.NotEmpty(t, held[0].Version, "the hold is on a version")
+	return e
+}
+
+// An edit of the kept copy after the hold cancels the hold: the change
+// wins, the item is restored on A and the admin is told. (Before, the edit
+// was planned as an update of A's deleted copy, which failed every run
+// with a misleading 412 until it was quarantined.)
+func TestEditAfterHoldCancelsIt(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		name := "feed"
+		if full {
+			name = "full listing"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := heldFileEnv(t)
+			e.write(e.b, "f.txt", "edited on B")
+			r, err := e.eng.RunOnce(e.ctx, "p1", syncengine.RunOptions{Full: full})
+			require.NoError(t, err)
+			require.Zero(t, r.Counts.Failed, "%+v", r)
+			want := map[string]string{"f.txt": "edited on B"}
+			require.Equal(t, want, tree(t, e.a))
+			require.Equal(t, want, tree(t, e.b))
+			require.Empty(t, e.heldIDs())
+			require.Len(t, e.ev.of(syncengine.EventHeldDeleteCancelled), 1)
+			fs, err := e.eng.Failures(e.ctx, "p1")
+			require.NoError(t, err)
+			require.Empty(t, fs)
+			e.settle()
+			require.Equal(t, want, tree(t, e.a))
+			require.Equal(t, want, tree(t, e.b))
+		})
+	}
+}
+
+// Approval deletes only the version that was held: a copy edited since is
+// not deleted, the admin is told, and the edit is restored on A.
+// (Before, ApproveHeld deleted whatever was there now.)
+func TestApproveHeldDeletesOnlyTheHeldVersion(t *testing.T) {
+	e := heldFileEnv(t)
+	e.write(e.b, "f.txt", "edited on B")
+	require.NoError(t, e.eng.ApproveHeld(e.ctx, "p1", e.heldIDs()))
+	require.Equal(t, "edited on B", tree(t, e.b)["f.txt"], "the edited copy is not deleted")
+	require.Len(t, e.ev.of(syncengine.EventHeldDeleteCancelled), 1)
+	require.Empty(t, e.heldIDs())
+	e.settle()
+	want := map[string]string{"f.txt": "edited on B"}
+	require.Equal(t, want, tree(t, e.a))
+	require.Equal(t, want, tree(t, e.b))
+}
+
+// Approving an unchanged held deletion still deletes it.
+func TestApproveHeldDeletesTheUnchangedVersion(t *testing.T) {
+	e := heldFileEnv(t)
+	require.NoError(t, e.eng.ApproveHeld(e.ctx, "p1", e.heldIDs()))
+	require.Empty(t, tree(t, e.b))
+	require.Empty(t, e.ev.of(syncengine.EventHeldDeleteCancelled))
+	e.settle()
+	require.Empty(t, tree(t, e.a))
+	require.Empty(t, tree(t, e.b))
+}
+
+// Approving the held deletion of a folder into which a person saved a
+// file since does not delete the folder: the file is kept (and synced),
+// and the admin is told. (Before, approval deleted the folder with the new
+// file in it.)
+func TestApproveHeldFolderKeepsAFileSavedIntoItSince(t *testing.T) {
+	e := heldFolderEnv(t)
+	e.write(e.b, "x/new.txt", "new work")
+	e.run()
+	require.NoError(t, e.eng.ApproveHeld(e.ctx, "p1", e.heldIDs()))
+	require.Equal(t, "new work", tree(t, e.b)["x/new.txt"])
+	require.Len(t, e.ev.of(syncengine.EventHeldDeleteCancelled), 1)
+	e.settle()
+	require.Equal(t, "new work", tree(t, e.b)["x/new.txt"])
+	require.Equal(t, tree(t, e.a), tree(t, e.b))
 }

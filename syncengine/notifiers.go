@@ -25,8 +25,8 @@ const slogMaxPaths = 5
 //	err         Err                   (when set)
 //
 // Failures (an Err, or EventRunFailed) log at Error, events that need an
-// admin's attention (delete limit, mass delete, pause, quarantine, drift)
-// at Warn, the rest at Info.
+// admin's attention (delete limit, mass delete, pause, quarantine, drift,
+// a held deletion cancelled by an edit) at Warn, the rest at Info.
 func NewSlogNotifier(logger *slog.Logger) Notifier {
 	if logger == nil {
 		logger = slog.Default()
@@ -80,7 +80,8 @@ func eventLevel(ev Event) slog.Level {
 	case ev.Err != "" || ev.Kind == EventRunFailed:
 		return slog.LevelError
 	case ev.Kind == EventDeleteLimitReached, ev.Kind == EventMassDeleteRefused,
-		ev.Kind == EventPairPaused, ev.Kind == EventItemsQuarantined, ev.Kind == EventDrift:
+		ev.Kind == EventPairPaused, ev.Kind == EventItemsQuarantined, ev.Kind == EventDrift,
+		ev.Kind == EventHeldDeleteCancelled:
 		return slog.LevelWarn
 	default:
 		return slog.LevelInfo

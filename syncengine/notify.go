@@ -28,6 +28,16 @@ const (
 	EventItemsQuarantined EventKind = "items_quarantined"
 	// EventDrift: B changed in a one-way pair; Paths lists what.
 	EventDrift EventKind = "drift"
+	// EventRunIncomplete: a run finished but left items undone (waiting
+	// for a retry, checked out, skipped, changed during the run);
+	// Message says what and why, Paths lists them as "side:path".
+	EventRunIncomplete EventKind = "run_incomplete"
+	// EventHeldDeleteCancelled: an item whose deletion was held was
+	// changed on the side that kept it after the deletion was held: the
+	// hold is cancelled (the change wins; the item is restored where it
+	// was deleted) or, on approval, the item is not deleted. Paths lists
+	// it.
+	EventHeldDeleteCancelled EventKind = "held_delete_cancelled"
 )
 
 // Event is a notification for people: admins, a portal, a mail.

@@ -466,8 +466,11 @@ func (pl *planner) decide(n *pnode) {
 			d = SideB
 		}
 		t := d.Other()
-		if pl.in.Held[n.base.Key] {
-			return // already held: only an admin resolves it
+		if pl.in.Held[n.base.Key] && !(two && !n.dir && n.modified[t]) {
+			// Already held: only an admin resolves it, or an edit of the
+			// kept copy, which cancels the hold (restored below; the
+			// applier releases the hold).
+			return
 		}
 		restore := two && n.changed(t)
 		if !two && d == SideB {

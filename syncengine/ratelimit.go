@@ -131,10 +131,14 @@ type prefixBudget struct {
 
 var _ Limiter = (*RateLimiter)(nil)
 
-// NewRateLimiter returns a RateLimiter configured by opts. It panics if a
-// window has a non-positive Limit or Per or a negative Burst: budgets are
-// part of the program, not input.
-func NewRateLimiter(opts RateLimiterOptions) *RateLimiter {
+// ErrInvalidWindow is returned by NewRateLimiter for a window with a
+// non-positive Limit or Per or a negative Burst.
+var ErrInvalidWindow = errors.New("syncengine: invalid rate-limit window")
+
+// NewRateLimiter returns a RateLimiter configured by opts. It fails with an
+// error wrapping ErrInvalidWindow if a window has a non-positive Limit or
+// Per or a negative Burst.
+func NewRateLimiter(opts RateLimiterOptions) (*RateLimiter, error) {
 	rl := &RateLimiter{
 		clock: opts.Clock,
 		exact: make(map[string]BudgetConfig),
@@ -144,7 +148,10 @@ func NewRateLimiter(opts RateLimiterOptions) *RateLimiter {
 		rl.clock = SystemClock{}
 	}
 	for k, cfg := range opts.Budgets {
-		cfg = checkBudget(k, cfg)
+		cfg, err := checkBudget(k, cfg)
+		if err != nil {
+			return nil, err
+		}
 		if p, ok := strings.CutSuffix(k, "*"); ok {
 			rl.prefixes = append(rl.prefixes, prefixBudget{prefix: p, cfg: cfg})
 		} else {
@@ -155,19 +162,22 @@ func NewRateLimiter(opts RateLimiterOptions) *RateLimiter {
 		return cmp.Or(cmp.Compare(len(b.prefix), len(a.prefix)), strings.Compare(a.prefix, b.prefix))
 	})
 	if opts.Default != nil {
-		def := checkBudget("default", *opts.Default)
+		def, err := checkBudget("default", *opts.Default)
+		if err != nil {
+			return nil, err
+		}
 		rl.def = &def
 	}
-	return rl
+	return rl, nil
 }
 
-func checkBudget(name string, cfg BudgetConfig) BudgetConfig {
+func checkBudget(name string, cfg BudgetConfig) (BudgetConfig, error) {
 	for _, w := range cfg.Windows {
 		if w.Limit <= 0 || w.Per <= 0 || w.Burst < 0 {
-			panic(fmt.Sprintf("syncengine: invalid rate-limit window %+v in budget %q", w, name))
+			return BudgetConfig{}, fmt.Errorf("%w %+v in budget %q", ErrInvalidWindow, w, name)
 		}
 	}
-	return BudgetConfig{Windows: slices.Clone(cfg.Windows)}
+	return BudgetConfig{Windows: slices.Clone(cfg.Windows)}, nil
 }
 
 // config returns the configured budget for key.

@@ -27,7 +27,11 @@ func failAfter(t *testing.T) context.Context {
 }
 
 func newTestLimiter(clk *manualclock.Clock, budgets map[string]syncengine.BudgetConfig) *syncengine.RateLimiter {
-	return syncengine.NewRateLimiter(syncengine.RateLimiterOptions{Clock: clk, Budgets: budgets})
+	rl, err := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{Clock: clk, Budgets: budgets})
+	if err != nil {
+		panic(err)
+	}
+	return rl
 }
 
 // waitAsync starts Wait in a goroutine.
@@ -416,7 +420,8 @@ func TestRateLimiterKeys(t *testing.T) {
 			if tt.withDef {
 				opts.Default = &def
 			}
-			rl := syncengine.NewRateLimiter(opts)
+			rl, err := syncengine.NewRateLimiter(opts)
+			require.NoError(t, err)
 			// Spend another key under the same prefix first.
 			_ = rl.Wait(failAfter(t), "procore:app:tok0", 2)
 			if tt.wantGrants >= 0 {
@@ -457,9 +462,12 @@ func TestRateLimiterBudget(t *testing.T) {
 
 func TestNewRateLimiterRejectsBadWindows(t *testing.T) {
 	for _, w := range []syncengine.Window{{Limit: 0, Per: time.Second}, {Limit: 1}, {Limit: 1, Per: time.Second, Burst: -1}} {
-		require.Panics(t, func() {
-			syncengine.NewRateLimiter(syncengine.RateLimiterOptions{Budgets: map[string]syncengine.BudgetConfig{"k": {Windows: []syncengine.Window{w}}}})
-		})
+		rl, err := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{Budgets: map[string]syncengine.BudgetConfig{"k": {Windows: []syncengine.Window{w}}}})
+		require.ErrorIs(t, err, syncengine.ErrInvalidWindow)
+		require.Nil(t, rl)
+		def := syncengine.BudgetConfig{Windows: []syncengine.Window{w}}
+		_, err = syncengine.NewRateLimiter(syncengine.RateLimiterOptions{Default: &def})
+		require.ErrorIs(t, err, syncengine.ErrInvalidWindow)
 	}
 }
 

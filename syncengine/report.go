@@ -155,7 +155,8 @@ func (e *Engine) WriteHistoryCSV(ctx context.Context, w io.Writer, pairID string
 	}
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"run", "pair", "initial", "started", "ended", "status", "error", "files_copied",
-		"folders_made", "moved", "deleted", "linked", "conflicts", "held", "failed", "bytes_copied", "bytes_deleted"})
+		"folders_made", "moved", "deleted", "linked", "conflicts", "held", "failed", "bytes_copied", "bytes_deleted",
+		"waiting", "replanned", "skipped", "undone"})
 	ts := func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -168,7 +169,8 @@ func (e *Engine) WriteHistoryCSV(ctx context.Context, w io.Writer, pairID string
 			ts(r.Ended), string(r.Status), r.Error, strconv.Itoa(c.FilesCopied), strconv.Itoa(c.FoldersMade),
 			strconv.Itoa(c.Moved), strconv.Itoa(c.Deleted), strconv.Itoa(c.Linked), strconv.Itoa(c.Conflicts),
 			strconv.Itoa(c.Held), strconv.Itoa(c.Failed), strconv.FormatInt(c.BytesCopied, 10),
-			strconv.FormatInt(c.BytesDeleted, 10)})
+			strconv.FormatInt(c.BytesDeleted, 10), strconv.Itoa(c.Waiting), strconv.Itoa(c.Replanned),
+			strconv.Itoa(c.Skipped), r.Undone})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -361,7 +363,16 @@ func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) er
 	var errs []error
 	var done []int64
 	var relist bool
+	var cancelled []string
 	loc := &locator{ap: ap}
+	defer func() {
+		if len(cancelled) > 0 {
+			e.notify(ctx, &s.pair, Event{Kind: EventHeldDeleteCancelled, Paths: cancelled,
+				Message: fmt.Sprintf("%d approved deletions of %s were not applied: the items changed after their "+
+					"deletion was held; they are kept and restored where they were deleted", len(cancelled), s.pair.Name)})
+			e.Wake(pairID)
+		}
+	}()
 	for _, h := range hs {
 		side := h.DeletedOn.Other()
 		base, known, err := loc.baseline(ctx, h)
@@ -392,7 +403,30 @@ func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) er
 			en, ok, err = loc.find(ctx, side, base)
 		}
 		if err == nil && ok {
-			err = ignoreNotFound(s.pair.storage(side).Delete(ctx, en))
+			// The hold is on the version that was held: a copy edited
+			// since (for a folder: anything below it that the baseline
+			// does not know as it is) is not deleted; the change wins and
+			// the next run restores it where it was deleted.
+			if cerr := ap.confirmHeld(ctx, h, base, en); errors.Is(cerr, errChanged) {
+				cancelled = append(cancelled, side.String()+":"+en.Path)
+				done = append(done, h.ID)
+				relist = true
+				ap.log.Info("syncengine: held deletion not applied: the item changed since it was held",
+					"path", en.Path, "reason", cerr)
+				continue
+			} else if cerr != nil {
+				err = cerr
+			}
+		}
+		if err == nil && ok {
+			err = preconditionChanged(s.pair.storage(side).Delete(ctx, en), side, en.Path)
+			err = ignoreNotFound(err)
+			if errors.Is(err, errChanged) {
+				cancelled = append(cancelled, side.String()+":"+en.Path)
+				done = append(done, h.ID)
+				relist = true
+				continue
+			}
 		}
 		if err == nil {
 			var del []int64

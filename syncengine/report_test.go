@@ -142,6 +142,8 @@ func TestHistoryActivityErrorsAndCSV(t *testing.T) {
 	require.Equal(t, "run", rows[0][0])
 	require.Equal(t, "succeeded", rows[1][5])
 	require.Equal(t, "1", rows[1][7], "files copied")
+	require.Equal(t, "undone", rows[0][len(rows[0])-1])
+	require.Equal(t, "", rows[1][len(rows[1])-1], "nothing left undone")
 
 	st, err := e.eng.Stats(e.ctx, "p1")
 	require.NoError(t, err)

@@ -68,7 +68,7 @@ type RunStatus string
 const (
 	RunRunning   RunStatus = "running"
 	RunSucceeded RunStatus = "succeeded"
-	RunPartial   RunStatus = "partial" // finished, but some items failed or are held
+	RunPartial   RunStatus = "partial" // finished, but some items failed, wait for a retry, are held, changed during the run or were skipped
 	RunFailed    RunStatus = "failed"
 	RunRefused   RunStatus = "refused" // mass-delete guard or protected root
 	RunCancelled RunStatus = "cancelled"
@@ -84,6 +84,9 @@ type RunCounts struct {
 	Conflicts     int   // conflicts resolved
 	Held          int   // deletions held back
 	Failed        int   // items that failed this run
+	Waiting       int   // items not tried: they wait for their retry time (failed earlier, or locked)
+	Replanned     int   // destructive actions not done because their item changed during the run
+	Skipped       int   // items left alone because they cannot be synced (invalid, quarantined, …)
 	BytesCopied   int64 // bytes transferred
 	BytesDeleted  int64 // bytes of deleted files
 	TransferNanos int64 // time spent transferring, for the average speed
@@ -99,6 +102,9 @@ func (c *RunCounts) Add(o RunCounts) {
 	c.Conflicts += o.Conflicts
 	c.Held += o.Held
 	c.Failed += o.Failed
+	c.Waiting += o.Waiting
+	c.Replanned += o.Replanned
+	c.Skipped += o.Skipped
 	c.BytesCopied += o.BytesCopied
 	c.BytesDeleted += o.BytesDeleted
 	c.TransferNanos += o.TransferNanos
@@ -114,7 +120,24 @@ type Run struct {
 	Status  RunStatus
 	Error   string
 	Counts  RunCounts
+	// Undone says in words what the run left undone and why (items
+	// waiting for a retry, deletions held, items changed during the run,
+	// items skipped), one reason per line; empty when everything is in
+	// sync.
+	Undone string
 }
+
+// Partial reports whether the run finished but left something undone:
+// see Counts and Undone for what and why.
+func (r Run) Partial() bool { return r.Status == RunPartial }
+
+// Refused reports whether the run applied nothing because a safety guard
+// refused its plan (the mass-delete guard, a protected root gone or
+// replaced, a paused pair): see Error for why.
+func (r Run) Refused() bool { return r.Status == RunRefused }
+
+// Succeeded reports whether the run finished with everything in sync.
+func (r Run) Succeeded() bool { return r.Status == RunSucceeded }
 
 // Activity is one line of a pair's activity log: something the engine did.
 type Activity struct {
@@ -174,6 +197,13 @@ type HeldDelete struct {
 	IsDir bool
 	Size  int64
 	Held  time.Time
+	// Version is the Version of the item on the side where the deletion
+	// is held, as it was when the deletion was held: the hold is on that
+	// version only. An edit after it cancels the hold (the item is
+	// restored on the side where it was deleted), and approval deletes
+	// only that version. Empty for holds recorded before versions were
+	// kept: approval then confirms nothing but the item's identity.
+	Version string
 }
 
 // Page bounds a log query: the newest entries first, Limit at most (0: all),

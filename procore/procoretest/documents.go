@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // invalidNameChars are the characters Procore Documents does not accept in
@@ -59,8 +61,17 @@ type version struct {
 func (s *Server) newScope(key string, companyID, projectID int64) {
 	sc := &docScope{key: key, companyID: companyID, projectID: projectID}
 	now := s.now()
-	sc.root = &node{ID: s.newID(), Name: "", IsDir: true, CreatedAt: now, UpdatedAt: now, scope: sc, kids: map[int64]*node{}}
+	// The tool's root folder is named after the project (or company) and
+	// is listed in the /documents index with parent_id null.
+	rootName := ""
+	if p := s.projects[projectID]; projectID != 0 && p != nil {
+		rootName = p.Name
+	} else if c := s.companies[companyID]; c != nil {
+		rootName = c.Name
+	}
+	sc.root = &node{ID: s.newID(), Name: rootName, IsDir: true, CreatedAt: now, UpdatedAt: now, scope: sc, kids: map[int64]*node{}}
 	s.nodes[sc.root.ID] = sc.root
+	sc.order = append(sc.order, sc.root)
 	sc.bin = &node{ID: s.newID(), ParentID: sc.root.ID, Name: "Recycle Bin", IsDir: true, IsRecycleBin: true,
 		CreatedAt: now, UpdatedAt: now, scope: sc, kids: map[int64]*node{}}
 	s.nodes[sc.bin.ID] = sc.bin
@@ -177,10 +188,11 @@ func (s *Server) userJSON(id int64) any {
 	return map[string]any{"id": u.ID, "login": u.Login, "name": u.Name}
 }
 
-// namePath is the node's path from the tool root, excluding the root.
+// namePath is the node's name_with_path: its path from the tool root,
+// starting with the root's name (the project's or company's).
 func (s *Server) namePath(n *node) string {
 	var parts []string
-	for m := n; m != nil && m != m.scope.root; m = s.nodes[m.ParentID] {
+	for m := n; m != nil; m = s.nodes[m.ParentID] {
 		parts = append(parts, m.Name)
 	}
 	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
@@ -214,7 +226,29 @@ func (s *Server) versionJSON(n *node, v *version) map[string]any {
 		"prostore_file": map[string]any{"id": v.ProstoreID, "name": n.Name, "filename": n.Name, "url": u}}
 }
 
-func fileType(name string) string { return strings.TrimPrefix(strings.ToLower(path.Ext(name)), ".") }
+// fileTypes are the descriptions Procore gives as file_type for common
+// extensions.
+var fileTypes = map[string]string{
+	"pdf": "Adobe Acrobat PDF", "doc": "Microsoft Word Document", "docx": "Microsoft Word Document",
+	"xls": "Microsoft Excel Spreadsheet", "xlsx": "Microsoft Excel Spreadsheet",
+	"ppt": "Microsoft PowerPoint Presentation", "pptx": "Microsoft PowerPoint Presentation",
+	"txt": "Plain Text", "csv": "Comma Separated Values", "jpg": "JPEG Image", "jpeg": "JPEG Image",
+	"png": "PNG Image", "gif": "GIF Image", "tif": "TIFF Image", "tiff": "TIFF Image",
+	"dwg": "AutoCAD Drawing", "zip": "ZIP Archive",
+}
+
+// fileType is a file's file_type: a description of its kind ("Adobe
+// Acrobat PDF"), not its extension.
+func fileType(name string) string {
+	ext := strings.TrimPrefix(strings.ToLower(path.Ext(name)), ".")
+	if d, ok := fileTypes[ext]; ok {
+		return d
+	}
+	if ext == "" {
+		return "File"
+	}
+	return strings.ToUpper(ext) + " File"
+}
 
 func (s *Server) fileJSON(n *node, latestOnly bool) map[string]any {
 	versions := []any{}
@@ -341,10 +375,79 @@ func validName(name string) string {
 		return "can't be blank"
 	case strings.ContainsAny(name, invalidNameChars):
 		return "contains invalid characters"
-	case len(name) > 255:
+	case utf8.RuneCountInString(name) > 255:
 		return "is too long (maximum is 255 characters)"
 	}
 	return ""
+}
+
+// apiValidName is validName plus what the API refuses on create, rename
+// and move: leading or trailing spaces and whitespace before the extension
+// ("report .pdf"). The UI helpers accept such names, as items made before
+// or outside the API can carry them.
+func apiValidName(name string) string {
+	if why := validName(name); why != "" {
+		return why
+	}
+	if strings.TrimSpace(name) != name {
+		return "can't start or end with a space"
+	}
+	if ext := path.Ext(name); ext != "" && ext != name && strings.TrimRightFunc(strings.TrimSuffix(name, ext), unicode.IsSpace) != strings.TrimSuffix(name, ext) {
+		return "can't have a space before the extension"
+	}
+	return ""
+}
+
+// nameTaken answers a create whose name is taken in the folder as Procore
+// does: 400 with a Rails-style error body ("has already been taken").
+func nameTaken(w http.ResponseWriter) {
+	writeJSON(w, http.StatusBadRequest, map[string]any{"errors": map[string]any{"name": []string{"has already been taken"}}})
+}
+
+// MaxPathLength is the longest path Procore Documents accepts, in
+// characters, counted from the tool's root folder (excluded) with slashes.
+const MaxPathLength = 255
+
+// pathTooLong reports why naming an item name in parent (self, when it
+// exists, with its subtree) would exceed MaxPathLength, or "". Caller
+// holds s.mu.
+func (s *Server) pathTooLong(parent *node, name string, self *node) string {
+	// The 255-character limit is counted below the tool root here; whether
+	// Procore counts the project name too is unconfirmed (POST /rest/v1.0/files).
+	base := utf8.RuneCountInString(s.relPath(parent))
+	if base > 0 {
+		base++
+	}
+	longest := utf8.RuneCountInString(name)
+	if self != nil && self.IsDir {
+		var walk func(n *node, l int)
+		walk = func(n *node, l int) {
+			longest = max(longest, l)
+			for _, k := range n.kids {
+				if !k.Deleted {
+					walk(k, l+1+utf8.RuneCountInString(k.Name))
+				}
+			}
+		}
+		walk(self, utf8.RuneCountInString(name))
+	}
+	if base+longest > MaxPathLength {
+		return "makes a path longer than 255 characters"
+	}
+	return ""
+}
+
+// relPath is the node's path below the tool root ("" for the root).
+// Caller holds s.mu.
+func (s *Server) relPath(n *node) string {
+	var parts []string
+	for m := n; m != nil && m != m.scope.root; m = s.nodes[m.ParentID] {
+		parts = append(parts, m.Name)
+	}
+	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
+		parts[i], parts[j] = parts[j], parts[i]
+	}
+	return strings.Join(parts, "/")
 }
 
 // clash returns a live sibling named name in parent (other than self).
@@ -379,7 +482,7 @@ func (c *call) createFolder(sc *docScope) {
 	}
 	body := obj(f, "folder")
 	name, _ := str(body, "name")
-	if why := validName(name); why != "" {
+	if why := apiValidName(name); why != "" {
 		writeJSON(c.w, http.StatusUnprocessableEntity, map[string]any{"errors": map[string]any{"name": []string{why}}})
 		return
 	}
@@ -391,7 +494,11 @@ func (c *call) createFolder(sc *docScope) {
 		return
 	}
 	if other := clash(parent, name, nil); other != nil {
-		writeErrors(c.w, http.StatusConflict, "Name has already been taken", map[string]any{"error_type": "duplicate_name"})
+		nameTaken(c.w)
+		return
+	}
+	if why := c.s.pathTooLong(parent, name, nil); why != "" {
+		writeJSON(c.w, http.StatusUnprocessableEntity, map[string]any{"errors": map[string]any{"name": []string{why}}})
 		return
 	}
 	n := s.addNode(sc, parent, name, true, c.token.UserID)
@@ -445,6 +552,9 @@ func (c *call) contentFrom(sc *docScope, body map[string]any) (key string, size 
 		if !ok {
 			return "", 0, false, false
 		}
+		if lb := c.s.large[u.key]; lb != nil {
+			return u.key, lb.size, true, true
+		}
 		return u.key, int64(len(c.s.blobs[u.key])), true, true
 	}
 	if data, present := str(body, "data"); present {
@@ -462,7 +572,7 @@ func (c *call) createFile(sc *docScope) {
 	}
 	body := obj(f, "file")
 	name, _ := str(body, "name")
-	if why := validName(name); why != "" {
+	if why := apiValidName(name); why != "" {
 		writeJSON(c.w, http.StatusUnprocessableEntity, map[string]any{"errors": map[string]any{"name": []string{why}}})
 		return
 	}
@@ -475,11 +585,7 @@ func (c *call) createFile(sc *docScope) {
 	}
 	if other := clash(parent, name, nil); other != nil {
 		if !boolean(body, "unique_name") {
-			extra := map[string]any{"error_type": "duplicate_name"}
-			if !other.IsDir {
-				extra["file"] = s.fileJSON(other, true)
-			}
-			writeErrors(c.w, http.StatusConflict, "Name has already been taken", extra)
+			nameTaken(c.w)
 			return
 		}
 		ext := path.Ext(name)
@@ -487,6 +593,10 @@ func (c *call) createFile(sc *docScope) {
 		for i := 1; clash(parent, name, nil) != nil; i++ {
 			name = stem + " (" + strconv.Itoa(i) + ")" + ext
 		}
+	}
+	if why := c.s.pathTooLong(parent, name, nil); why != "" {
+		writeJSON(c.w, http.StatusUnprocessableEntity, map[string]any{"errors": map[string]any{"name": []string{why}}})
+		return
 	}
 	key, size, has, ok := c.contentFrom(sc, body)
 	if !ok {
@@ -563,7 +673,7 @@ func (c *call) patchNode(sc *docScope) {
 	}
 	name := n.Name
 	if v, ok := str(body, "name"); ok {
-		if why := validName(v); why != "" {
+		if why := apiValidName(v); why != "" {
 			writeJSON(c.w, http.StatusUnprocessableEntity, map[string]any{"errors": map[string]any{"name": []string{why}}})
 			return
 		}
@@ -580,6 +690,10 @@ func (c *call) patchNode(sc *docScope) {
 				return
 			}
 		}
+	}
+	if why := s.pathTooLong(parent, name, n); why != "" {
+		writeJSON(c.w, http.StatusUnprocessableEntity, map[string]any{"errors": map[string]any{"name": []string{why}}})
+		return
 	}
 	if other := clash(parent, name, n); other != nil {
 		extra := map[string]any{"error_type": "duplicate_name"}
@@ -719,8 +833,9 @@ func (c *call) documentsIndex(sc *docScope) {
 	}
 	s.mu.Lock()
 	out := make([]any, 0, hi-lo)
+	extended := q.Get("view") == "extended"
 	for _, n := range list[lo:hi] {
-		out = append(out, s.documentJSON(n))
+		out = append(out, s.documentJSON(n, extended))
 	}
 	s.mu.Unlock()
 	writeJSON(c.w, http.StatusOK, out)
@@ -762,14 +877,23 @@ func sortNodes(list []*node, by string) {
 	})
 }
 
-// documentJSON renders an item of the /documents index. Caller holds s.mu.
-func (s *Server) documentJSON(n *node) map[string]any {
+// documentJSON renders an item of the /documents index: in the default
+// (normal) view exactly the keys Procore's normal view has, and with
+// extended also is_tracked, private_parent, tracked_folder, children and
+// the file object (current version, size, URL). Caller holds s.mu.
+func (s *Server) documentJSON(n *node, extended bool) map[string]any {
 	doc := map[string]any{"id": n.ID, "name": n.Name, "name_with_path": s.namePath(n), "parent_id": parentJSON(n),
 		"created_at": ts(n.CreatedAt), "created_by": s.userJSON(n.CreatedBy), "updated_at": ts(n.UpdatedAt),
-		"read_only": false, "is_deleted": n.Deleted, "is_recycle_bin": n.IsRecycleBin, "is_tracked": false,
-		"private": false, "private_parent": nil, "tracked_folder": nil, "custom_fields": map[string]any{}}
+		"read_only": false, "is_deleted": n.Deleted, "is_recycle_bin": n.IsRecycleBin,
+		"private": false, "custom_fields": map[string]any{}, "document_type": "file"}
 	if n.IsDir {
 		doc["document_type"] = "folder"
+	}
+	if !extended {
+		return doc
+	}
+	doc["is_tracked"], doc["private_parent"], doc["tracked_folder"] = false, nil, nil
+	if n.IsDir {
 		folders, files := s.visibleKids(n)
 		doc["children"] = map[string]any{"has_children": len(folders)+len(files) > 0,
 			"has_children_files": len(files) > 0, "has_children_folders": len(folders) > 0}

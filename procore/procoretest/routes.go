@@ -196,7 +196,9 @@ func (c *call) authorize(mode authMode) bool {
 	if !reset.IsZero() {
 		c.w.Header().Set("X-Rate-Limit-Limit", strconv.Itoa(limit))
 		c.w.Header().Set("X-Rate-Limit-Remaining", strconv.Itoa(remaining))
-		c.w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		// Whole seconds, rounded up: a client that waits until Reset finds
+		// the window renewed.
+		c.w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Add(time.Second-time.Nanosecond).Unix(), 10))
 	}
 	if exceeded {
 		if s.opts.RetryAfterOn429 {
@@ -380,7 +382,7 @@ func (c *call) paginate(n int) (lo, hi int, ok bool) {
 		links = append(links, link(page+1, "next"), link(last, "last"))
 	}
 	h := c.w.Header()
-	if len(links) > 0 {
+	if len(links) > 0 && !c.s.opts.OmitLink {
 		h.Set("Link", strings.Join(links, ", "))
 	}
 	h.Set("Total", strconv.Itoa(n))

@@ -58,6 +58,15 @@ const (
 	HostStorage Host = "storage" // the presigned object store (S3)
 )
 
+// The default rate limits: the budgets shown in Procore's current
+// rate-limiting guide (600 calls an hour, 25 in 10 seconds; the historical
+// figures were 3,600 and 100). Clients must read the X-Rate-Limit-*
+// headers rather than assume a figure.
+const (
+	DefaultHourlyLimit = 600
+	DefaultSpikeLimit  = 25
+)
+
 // Options configure a Server. The zero value gives Procore's documented
 // defaults.
 type Options struct {
@@ -65,17 +74,29 @@ type Options struct {
 	// windows, timestamps and upload expiry all read it.
 	Now func() time.Time
 	// HourlyLimit and SpikeLimit are the calls one access token may make
-	// per hour and per 10 seconds (defaults 3600 and 100; negative: no
-	// limit).
+	// per hour and per 10 seconds (defaults DefaultHourlyLimit and
+	// DefaultSpikeLimit, the figures of Procore's current rate-limiting
+	// guide; negative: no limit).
 	HourlyLimit, SpikeLimit int
 	// RetryAfterOn429 adds a Retry-After header to 429 responses (the
 	// research note could not establish whether Procore sends one).
 	RetryAfterOn429 bool
 	// MissingCompanyStatus is the status of a request without the
-	// Procore-Company-Id header (default 400; the status is undocumented).
+	// Procore-Company-Id header (default 404, as observed; the status is
+	// undocumented).
 	MissingCompanyStatus int
 	// MaxPerPage caps per_page (default 10000, the historical maximum).
 	MaxPerPage int
+	// OmitLink leaves the Link header out of paginated responses (Procore
+	// says not every endpoint sends it): clients must then page until a
+	// short or empty page, or Total items.
+	OmitLink bool
+	// LargeUploadBytes is the size from which a completed upload keeps
+	// only its size and per-segment SHA-256 digests instead of its bytes
+	// (default 256 MiB; negative: always keep the bytes), so that tests
+	// can upload files of many GiB. Such content cannot be downloaded; see
+	// Server.Content.
+	LargeUploadBytes int64
 	// TokenLifetime is the access token lifetime (default 5400 s).
 	TokenLifetime time.Duration
 	// WebhookRetry paces webhook delivery retries (real time).
@@ -134,7 +155,8 @@ type Server struct {
 	scopes  map[string]*docScope
 	nodes   map[int64]*node
 	uploads map[string]*upload
-	blobs   map[string][]byte // storage key → content
+	blobs   map[string][]byte     // storage key → content
+	large   map[string]*largeBlob // storage key → digests of content too large to keep
 
 	wh *webhookState
 	ph *photoState
@@ -184,13 +206,16 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	if opts.HourlyLimit == 0 {
-		opts.HourlyLimit = 3600
+		opts.HourlyLimit = DefaultHourlyLimit
 	}
 	if opts.SpikeLimit == 0 {
-		opts.SpikeLimit = 100
+		opts.SpikeLimit = DefaultSpikeLimit
 	}
 	if opts.MissingCompanyStatus == 0 {
-		opts.MissingCompanyStatus = http.StatusBadRequest
+		opts.MissingCompanyStatus = http.StatusNotFound
+	}
+	if opts.LargeUploadBytes == 0 {
+		opts.LargeUploadBytes = 256 << 20
 	}
 	if opts.MaxPerPage == 0 {
 		opts.MaxPerPage = 10000
@@ -214,6 +239,7 @@ func New(opts Options) *Server {
 		nodes:     map[int64]*node{},
 		uploads:   map[string]*upload{},
 		blobs:     map[string][]byte{},
+		large:     map[string]*largeBlob{},
 		calls:     map[string]int{},
 		hostCalls: map[Host]int{},
 		faults:    map[string][]*Fault{},

@@ -27,17 +27,25 @@ type upload struct {
 	created               time.Time
 	filename, contentType string
 	segmented             bool
+	large                 bool // keeps only sizes and digests
 	segments              []*segment
 	status                string // ready, complete
 }
 
 type segment struct {
 	size         int64
-	sha256, md5  string
+	sha256, md5  string // as declared: lower-case hex
 	etag         string
-	data         []byte
+	data         []byte // nil for a large upload, which keeps only digests
 	received     bool
 	confirmedTag string
+}
+
+// largeBlob is the content of a large upload, kept as its size and the
+// SHA-256 of each segment (Options.LargeUploadBytes).
+type largeBlob struct {
+	size     int64
+	segments []string
 }
 
 func (s *Server) uploadRoutes(r func(pattern, op string, mode authMode, h handler)) {
@@ -101,8 +109,15 @@ func (c *call) createUpload(param string) {
 			size, okSize := num(m, "size")
 			sum, _ := str(m, "sha256")
 			md, _ := str(m, "md5")
-			if !okSize || size <= 0 || len(sum) != 64 {
+			if !okSize || size <= 0 || !isHex(sum, 64) {
 				writeErrors(c.w, http.StatusUnprocessableEntity, "Each segment needs a size and a sha256", nil)
+				return
+			}
+			// md5 is optional and, as in Procore's upload tutorial, the
+			// lower-case hex digest; the part's content-md5 header is
+			// derived from it.
+			if md != "" && !isHex(md, 32) {
+				writeErrors(c.w, http.StatusUnprocessableEntity, "Segment md5 must be a hex digest", nil)
 				return
 			}
 			if i < len(segs)-1 && size < MinSegmentSize {
@@ -112,8 +127,35 @@ func (c *call) createUpload(param string) {
 			u.segments = append(u.segments, &segment{size: size, sha256: strings.ToLower(sum), md5: md})
 		}
 	}
+	var total int64
+	for _, sg := range u.segments {
+		total += sg.size
+	}
+	u.large = s.opts.LargeUploadBytes > 0 && total >= s.opts.LargeUploadBytes
 	s.uploads[u.uuid] = u
 	writeJSON(c.w, http.StatusCreated, s.uploadJSON(u))
+}
+
+// isHex reports whether v is n lower-case hexadecimal digits.
+func isHex(v string, n int) bool {
+	if len(v) != n {
+		return false
+	}
+	for _, c := range v {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// md5Header is the Content-MD5 header value (base64) of a hex MD5 digest.
+func md5Header(hexSum string) string {
+	b, err := hex.DecodeString(hexSum)
+	if err != nil {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 // uploadJSON renders an upload with fresh presigned instructions. Caller
@@ -141,7 +183,7 @@ func (s *Server) uploadJSON(u *upload) map[string]any {
 			"X-Amz-Signature": {s.sign("put", u.key, n, exp)}}
 		headers := map[string]any{"x-amz-content-sha256": sg.sha256, "content-length": strconv.FormatInt(sg.size, 10)}
 		if sg.md5 != "" {
-			headers["content-md5"] = sg.md5
+			headers["content-md5"] = md5Header(sg.md5)
 		}
 		var etag any
 		if sg.confirmedTag != "" {
@@ -186,6 +228,7 @@ func (c *call) showUpload(param string, complete bool) {
 			return
 		}
 		var all bytes.Buffer
+		var digests []string
 		for i, raw := range segs {
 			m, _ := raw.(map[string]any)
 			tag, _ := str(m, "etag")
@@ -196,11 +239,19 @@ func (c *call) showUpload(param string, complete bool) {
 			}
 			sg.confirmedTag = tag
 			all.Write(sg.data)
+			digests = append(digests, sg.sha256)
 		}
+		var size int64
 		for _, sg := range u.segments {
 			sg.data = nil
+			size += sg.size
 		}
-		s.blobs[u.key] = all.Bytes()
+		if u.large {
+			s.large[u.key] = &largeBlob{size: size, segments: digests}
+			s.blobs[u.key] = nil
+		} else {
+			s.blobs[u.key] = all.Bytes()
+		}
 		u.status = "complete"
 	}
 	writeJSON(c.w, http.StatusOK, s.uploadJSON(u))
@@ -346,14 +397,36 @@ func (c *call) storagePut() {
 		s3Error(c.w, http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
 		return
 	}
-	if sg.md5 != "" && c.r.Header.Get("Content-MD5") != sg.md5 {
+	bodyMD5 := md5hex(c.body)
+	if sg.md5 != "" && (c.r.Header.Get("Content-MD5") != md5Header(sg.md5) || bodyMD5 != sg.md5) {
 		s3Error(c.w, http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received.")
 		return
 	}
-	sg.data, sg.received = append([]byte(nil), c.body...), true
-	sg.etag = `"` + md5hex(c.body) + `"`
+	if !u.large {
+		sg.data = append([]byte(nil), c.body...)
+	}
+	sg.received = true
+	sg.etag = `"` + bodyMD5 + `"`
 	c.w.Header().Set("ETag", sg.etag)
 	c.w.WriteHeader(http.StatusOK)
+}
+
+// LargeContent returns the size and the per-segment SHA-256 digests
+// (lower-case hex, in order) of the current version of file fileID when
+// its content came from a large upload (Options.LargeUploadBytes), whose
+// bytes the fake does not keep; ok is false otherwise.
+func (s *Server) LargeContent(fileID int64) (size int64, segments []string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nodes[fileID]
+	if n == nil || n.IsDir || len(n.Versions) == 0 {
+		return 0, nil, false
+	}
+	lb := s.large[n.Versions[len(n.Versions)-1].Key]
+	if lb == nil {
+		return 0, nil, false
+	}
+	return lb.size, append([]string(nil), lb.segments...), true
 }
 
 // storageGet serves a presigned download.
@@ -363,6 +436,7 @@ func (c *call) storageGet() {
 	s := c.s
 	s.mu.Lock()
 	data, ok := s.blobs[key]
+	_, large := s.large[key]
 	valid := q.Get("X-Amz-Signature") == s.sign("get", key, exp)
 	e, _ := strconv.ParseInt(exp, 10, 64)
 	expired := !s.now().Before(time.Unix(e, 0))
@@ -374,6 +448,8 @@ func (c *call) storageGet() {
 		s3Error(c.w, http.StatusForbidden, "AccessDenied", "Request has expired")
 	case !ok:
 		s3Error(c.w, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+	case large:
+		s3Error(c.w, http.StatusNotImplemented, "NotImplemented", "procoretest keeps only the digests of large uploads.")
 	default:
 		c.w.Header().Set("ETag", `"`+md5hex(data)+`"`)
 		http.ServeContent(c.w, c.r, "", time.Time{}, bytes.NewReader(data))

@@ -161,7 +161,8 @@ func runArgs(r *syncengine.Run) ([]any, error) {
 	}
 	c := &r.Counts
 	return []any{ended, string(r.Status), r.Error, c.FilesCopied, c.FoldersMade, c.Moved, c.Deleted,
-		c.Linked, c.Conflicts, c.Held, c.Failed, c.BytesCopied, c.BytesDeleted, c.TransferNanos}, nil
+		c.Linked, c.Conflicts, c.Held, c.Failed, c.BytesCopied, c.BytesDeleted, c.TransferNanos,
+		c.Waiting, c.Replanned, c.Skipped, r.Undone}, nil
 }
 
 // StartRun records a new run and returns its ID. An empty Status is stored
@@ -185,7 +186,8 @@ func (s *Store) StartRun(ctx context.Context, r syncengine.Run) (int64, error) {
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO runs (pair, initial, started, ended, status, error,
 			files_copied, folders_made, moved, deleted, linked, conflicts, held, failed,
-			bytes_copied, bytes_deleted, transfer_nanos) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			bytes_copied, bytes_deleted, transfer_nanos, waiting, replanned, skipped, undone)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			append([]any{r.PairID, b2i(r.Initial), started}, rest...)...)
 		if err != nil {
 			return err
@@ -209,7 +211,8 @@ func (s *Store) FinishRun(ctx context.Context, r syncengine.Run) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET ended = ?, status = ?, error = ?,
 			files_copied = ?, folders_made = ?, moved = ?, deleted = ?, linked = ?, conflicts = ?,
-			held = ?, failed = ?, bytes_copied = ?, bytes_deleted = ?, transfer_nanos = ?
+			held = ?, failed = ?, bytes_copied = ?, bytes_deleted = ?, transfer_nanos = ?,
+			waiting = ?, replanned = ?, skipped = ?, undone = ?
 			WHERE id = ? AND pair = ?`, append(args, r.ID, r.PairID)...)
 		if err != nil {
 			return err
@@ -245,14 +248,15 @@ func (s *Store) Runs(ctx context.Context, pairID string, p syncengine.Page) ([]s
 		c := &r.Counts
 		if err := rows.Scan(&r.ID, &r.PairID, &r.Initial, &started, &ended, &status, &r.Error,
 			&c.FilesCopied, &c.FoldersMade, &c.Moved, &c.Deleted, &c.Linked, &c.Conflicts, &c.Held,
-			&c.Failed, &c.BytesCopied, &c.BytesDeleted, &c.TransferNanos); err != nil {
+			&c.Failed, &c.BytesCopied, &c.BytesDeleted, &c.TransferNanos,
+			&c.Waiting, &c.Replanned, &c.Skipped, &r.Undone); err != nil {
 			return wrap(err)
 		}
 		r.Started, r.Ended, r.Status = dec(started), dec(ended), syncengine.RunStatus(status)
 		return nil
 	}, `SELECT id, pair, initial, started, ended, status, error,
 		files_copied, folders_made, moved, deleted, linked, conflicts, held, failed,
-		bytes_copied, bytes_deleted, transfer_nanos FROM runs
+		bytes_copied, bytes_deleted, transfer_nanos, waiting, replanned, skipped, undone FROM runs
 		WHERE pair = ? AND started >= ? ORDER BY started DESC, id DESC LIMIT ? OFFSET ?`,
 		pairID, since, limit, offset)
 }
@@ -464,11 +468,11 @@ func (s *Store) HoldDeletes(ctx context.Context, h []syncengine.HeldDelete) erro
 		if err != nil {
 			return err
 		}
-		args[i] = []any{x.PairID, x.Key, int64(x.DeletedOn), x.Path, b2i(x.IsDir), x.Size, held}
+		args[i] = []any{x.PairID, x.Key, int64(x.DeletedOn), x.Path, b2i(x.IsDir), x.Size, held, x.Version}
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO held_deletes (pair, key, deleted_on, path, is_dir, size, held)
-			VALUES (?,?,?,?,?,?,?) ON CONFLICT (pair, key, deleted_on) DO NOTHING`)
+		st, err := tx.PrepareContext(ctx, `INSERT INTO held_deletes (pair, key, deleted_on, path, is_dir, size, held, version)
+			VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (pair, key, deleted_on) DO NOTHING`)
 		if err != nil {
 			return err
 		}
@@ -489,12 +493,12 @@ func (s *Store) HeldDeletes(ctx context.Context, pairID string) ([]syncengine.He
 	}
 	return queryList(ctx, s.r, func(rows *sql.Rows, h *syncengine.HeldDelete) error {
 		var held int64
-		if err := rows.Scan(&h.ID, &h.PairID, &h.Key, &h.DeletedOn, &h.Path, &h.IsDir, &h.Size, &held); err != nil {
+		if err := rows.Scan(&h.ID, &h.PairID, &h.Key, &h.DeletedOn, &h.Path, &h.IsDir, &h.Size, &held, &h.Version); err != nil {
 			return wrap(err)
 		}
 		h.Held = dec(held)
 		return nil
-	}, `SELECT id, pair, key, deleted_on, path, is_dir, size, held
+	}, `SELECT id, pair, key, deleted_on, path, is_dir, size, held, version
 		FROM held_deletes WHERE pair = ? ORDER BY held, id`, pairID)
 }
 

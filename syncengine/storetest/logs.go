@@ -143,7 +143,9 @@ func testRuns(t *testing.T, s syncengine.MetadataStore) {
 	runs[0].Status = syncengine.RunPartial
 	runs[0].Error = "3 items failed"
 	runs[0].Counts = syncengine.RunCounts{FilesCopied: 1, FoldersMade: 2, Moved: 3, Deleted: 4, Linked: 5,
-		Conflicts: 6, Held: 7, Failed: 8, BytesCopied: 1 << 40, BytesDeleted: 10, TransferNanos: int64(time.Hour)}
+		Conflicts: 6, Held: 7, Failed: 8, BytesCopied: 1 << 40, BytesDeleted: 10, TransferNanos: int64(time.Hour),
+		Waiting: 9, Replanned: 11, Skipped: 12}
+	runs[0].Undone = "9 items wait for a retry\n11 items changed during the run"
 	require.NoError(t, s.FinishRun(ctx, runs[0]))
 
 	newest := []syncengine.Run{runs[1], runs[2], runs[0]}
@@ -351,7 +353,7 @@ func testDeleteLedger(t *testing.T, s syncengine.MetadataStore) {
 func testHeldDeletes(t *testing.T, s syncengine.MetadataStore) {
 	ctx := context.Background()
 	hs := []syncengine.HeldDelete{
-		{PairID: "p", Key: 1, DeletedOn: syncengine.SideA, Path: "one.pdf", Size: 10, Held: at(time.Hour)},
+		{PairID: "p", Key: 1, DeletedOn: syncengine.SideA, Path: "one.pdf", Size: 10, Held: at(time.Hour), Version: "v7"},
 		{PairID: "p", Key: 2, DeletedOn: syncengine.SideA, Path: "Folder", IsDir: true, Held: t0},
 		{PairID: "p", Key: 1, DeletedOn: syncengine.SideB, Path: "one-b.pdf", Size: 10, Held: at(2 * time.Hour)},
 		{PairID: "q", Key: 1, DeletedOn: syncengine.SideA, Path: "q.pdf", Held: t0},

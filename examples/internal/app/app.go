@@ -322,9 +322,12 @@ func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	lim := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{
+	lim, err := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{
 		Budgets: map[string]syncengine.BudgetConfig{ProcoreBudgetKey(c): syncengine.ProcoreBudget()},
 	})
+	if err != nil {
+		return nil, err
+	}
 	// The store first: its lock tells a second process on the same store
 	// to stop before it calls any API.
 	store, err := sqlitestore.Open(c.Store)

@@ -27,7 +27,10 @@ type Fakes struct {
 // then talks to the fakes as it would to the real services).
 func StartFakes(c *Config) *Fakes {
 	f := &Fakes{
-		Procore: procoretest.New(procoretest.Options{}),
+		// An app with the budget the engine's default limiter assumes
+		// (syncengine.ProcoreBudget); the fake's own defaults follow the
+		// smaller figures of Procore's current documentation.
+		Procore: procoretest.New(procoretest.Options{HourlyLimit: 3600, SpikeLimit: 100}),
 		Graph:   graphtest.New(graphtest.Options{}),
 	}
 	f.ProjectID = f.Procore.AddProject(f.Procore.CompanyID, ProjectName)

@@ -4,7 +4,7 @@
 // published API description gives, with in-memory state, so that
 // procoresync's own tests and users' integration tests run offline.
 //
-// It follows the fake-server checklist of the project's research note:
+// It serves:
 // drive, user-drive and site/document-library addressing including the
 // root:/path: and items/{id}:/path: colon syntax; case-insensitive names
 // and case-sensitive IDs; eTag and cTag semantics; children paging with

@@ -216,6 +216,14 @@ type detector struct {
 	changed [2]map[int32]storage.Entry
 	newEnt  [2][]storage.Entry
 	parents [2]map[uint64]int32 // parent ID hashes of changed entries → record index
+	// Listing anomalies to confirm (see confirmListing): baseline records
+	// whose ID the listing did not yield, records and new IDs it yielded
+	// twice as different entries.
+	dupRec  [2]map[int32]bool
+	newIdx  [2]map[string]int
+	dupNew  [2]map[string]bool
+	missing [2][]*Observation
+	dupObs  [2][]*Observation
 	// Observations by baseline key.
 	obs      map[int64]*Observation
 	set      map[int64]*[2]bool // sides explicitly observed
@@ -411,6 +419,9 @@ func (d *detector) listFull(ctx context.Context) error {
 		if full[s] {
 			d.changed[s] = map[int32]storage.Entry{}
 			d.parents[s] = map[uint64]int32{}
+			d.dupRec[s] = map[int32]bool{}
+			d.newIdx[s] = map[string]int{}
+			d.dupNew[s] = map[string]bool{}
 		}
 	}
 	d.recs = make([]compactRec, 0, size)
@@ -487,7 +498,7 @@ func (d *detector) listFull(ctx context.Context) error {
 		}
 	}
 	if len(want) == 0 && len(parentIdx) == 0 {
-		return nil
+		return d.confirmListings(ctx, full)
 	}
 	i := int32(-1)
 	for it, err := range d.store.Items(ctx, p.ID) {
@@ -514,12 +525,179 @@ func (d *detector) listFull(ctx context.Context) error {
 			}
 			if e, ok := d.changed[s][i]; ok {
 				d.observe(o, &item, Side(s), &e)
+				if d.dupRec[s][i] {
+					d.dupObs[s] = append(d.dupObs[s], o)
+				}
 			} else if d.seen[s][i/64]&(1<<(uint(i)%64)) == 0 {
-				d.observe(o, &item, Side(s), nil)
+				if item.Side(Side(s)).ID != "" {
+					d.missing[s] = append(d.missing[s], o) // gone, unless confirmListings finds it
+				} else {
+					d.observe(o, &item, Side(s), nil)
+				}
 			}
 		}
 	}
+	return d.confirmListings(ctx, full)
+}
+
+// maxConfirmStats is how many items of one side confirmListings looks up
+// by ID (storage.IDStater) in one run; beyond that, one more listing of
+// the side is cheaper.
+const maxConfirmStats = 100
+
+// confirmListings confirms, on each side listed in full, what the listing
+// cannot be trusted with, because a listing is not a snapshot: an item
+// moved between folders while a walk was under way, or shifted from one
+// offset page to another by a deletion, is missing from it, and an item
+// renamed between two pages is listed twice. Before a baseline item is
+// taken as deleted, and before an ID listed twice as two different
+// entries is taken in, the side is asked again: by ID where its storage is
+// a storage.IDStater and there are at most maxConfirmStats such items,
+// else with one more listing of the side. A missing item found again is
+// observed as it is now (moved, changed or unchanged); an item found
+// nowhere is deleted; of an ID listed twice, the entry the side confirms
+// is kept.
+func (d *detector) confirmListings(ctx context.Context, full [2]bool) error {
+	for s := range 2 {
+		if !full[s] {
+			continue
+		}
+		if err := d.confirmSide(ctx, Side(s)); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+func (d *detector) confirmSide(ctx context.Context, side Side) error {
+	s, st := int(side), d.p.storage(side)
+	var ids []string
+	for _, o := range d.missing[s] {
+		ids = append(ids, o.Base.Side(side).ID)
+	}
+	for _, o := range d.dupObs[s] {
+		ids = append(ids, o.Base.Side(side).ID)
+	}
+	for id := range d.dupNew[s] {
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	found := make(map[string]storage.Entry, len(ids))
+	if is, ok := st.(storage.IDStater); ok && len(ids) <= maxConfirmStats {
+		for _, id := range ids {
+			e, err := is.StatID(ctx, id)
+			if errors.Is(err, storage.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("syncengine: confirm %s on %s: %w", id, d.p.sideName(side), err)
+			}
+			if e.Path != "" && e.ID == id {
+				found[id] = e
+			}
+		}
+	} else {
+		want := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			want[id] = true
+		}
+		for e, err := range st.List(ctx) {
+			if err != nil {
+				return fmt.Errorf("syncengine: list %s again: %w", d.p.sideName(side), err)
+			}
+			if want[e.ID] && e.Path != "" {
+				found[e.ID] = e
+			}
+		}
+	}
+	rules := st.Features().Names
+	occupied := false
+	confirm := func(o *Observation, listed bool) error {
+		ss := o.Base.Side(side)
+		e, ok := found[ss.ID]
+		switch {
+		case !ok:
+			d.observe(o, o.Base, side, nil)
+			return nil
+		case entryFP(&e) == fingerprint(ss.ParentID, ss.Path, o.Base.IsDir, ss.Version, ss.Size):
+			// As in the baseline: nothing to observe on this side.
+			o.Entry[side], o.FromBase[side] = nil, false
+			d.set[o.Base.Key][side] = false
+			d.observed[side][ss.ID] = true
+		default:
+			d.observe(o, o.Base, side, &e)
+			if err := d.confirmedParent(ctx, side, e.ParentID); err != nil {
+				return err
+			}
+		}
+		if !listed {
+			d.in.Count[s]++
+			d.in.Occupied[s] = append(d.in.Occupied[s], pathKeyHash(rules, e.Path))
+			occupied = true
+		}
+		return nil
+	}
+	for _, o := range d.missing[s] {
+		if err := confirm(o, false); err != nil {
+			return err
+		}
+	}
+	for _, o := range d.dupObs[s] {
+		if err := confirm(o, true); err != nil {
+			return err
+		}
+	}
+	if len(d.dupNew[s]) > 0 {
+		kept := d.newEnt[s][:0]
+		for _, e := range d.newEnt[s] {
+			if !d.dupNew[s][e.ID] {
+				kept = append(kept, e)
+			} else if f, ok := found[e.ID]; ok {
+				kept = append(kept, f)
+				if err := d.confirmedParent(ctx, side, f.ParentID); err != nil {
+					return err
+				}
+			}
+		}
+		d.newEnt[s] = kept
+	}
+	if occupied {
+		slices.Sort(d.in.Occupied[s])
+		d.in.Occupied[s] = slices.Compact(d.in.Occupied[s])
+	}
+	d.missing[s], d.dupObs[s], d.dupNew[s] = nil, nil, nil
+	return nil
+}
+
+// confirmedParent records the baseline record of folder pid on side s as
+// a parent (PlanInput.Parents), for an entry that confirmListings found
+// again, after the listing's parents were fetched.
+func (d *detector) confirmedParent(ctx context.Context, s Side, pid string) error {
+	if pid == "" || pid == d.root[s] {
+		return nil
+	}
+	if _, ok := d.in.Parents[s][pid]; ok {
+		return nil
+	}
+	it, err := d.store.ItemByID(ctx, d.p.ID, s, pid)
+	if errors.Is(err, ErrNoItem) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if it.IsDir {
+		d.addParent(s, it)
+	}
+	return nil
+}
+
+// sameEntry reports whether two entries of one ID say the same.
+func sameEntry(a, b *storage.Entry) bool {
+	return a.Path == b.Path && a.ParentID == b.ParentID && a.IsDir == b.IsDir &&
+		a.Version == b.Version && a.Size == b.Size
 }
 
 // listSide indexes the baseline records by their side-s ID, lists side s
@@ -555,12 +733,38 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 			i, ok = d.ids[s].get(d.recs, side, idHash(e.ID))
 		}
 		if !ok {
+			if e.ID != "" {
+				// The same ID twice: a listing is not a snapshot (an item
+				// renamed or moved between two pages or folders of a walk
+				// is listed at both places). One entry is kept; two that
+				// differ are resolved by confirmListing.
+				if j, dup := d.newIdx[s][e.ID]; dup {
+					count--
+					if !sameEntry(&d.newEnt[s][j], &e) {
+						d.dupNew[s][e.ID] = true
+					}
+					continue
+				}
+				d.newIdx[s][e.ID] = len(d.newEnt[s])
+			}
 			d.newEnt[s] = append(d.newEnt[s], e)
 			d.noteParent(side, e.ParentID)
 			continue
 		}
+		fp := entryFP(&e)
+		if seen[i/64]&(1<<(uint(i)%64)) != 0 {
+			count--
+			prev := d.recs[i].fp[s]
+			if c, ok := d.changed[s][i]; ok {
+				prev = entryFP(&c)
+			}
+			if fp == prev {
+				continue
+			}
+			d.dupRec[s][i] = true
+		}
 		seen[i/64] |= 1 << (uint(i) % 64)
-		if entryFP(&e) != d.recs[i].fp[s] {
+		if fp != d.recs[i].fp[s] {
 			d.changed[s][i] = e
 			d.noteParent(side, e.ParentID)
 		}

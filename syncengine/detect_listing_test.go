@@ -1,0 +1,357 @@
+package syncengine_test
+
+import (
+	"context"
+	"iter"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/memory"
+	"github.com/procoresync/procoresync/syncengine"
+)
+
+// pagedStorage lists a memory storage as an offset-paged index does
+// (Procore's /documents): every page is a fresh read of the sorted tree at
+// an offset, so a deletion between two pages shifts an item off the next
+// page and a rename between two pages lists an item twice. It hides the
+// memory storage's optional capabilities (no change feed: every run lists
+// it in full).
+type pagedStorage struct {
+	storage.Storage
+	mem      *memory.Storage
+	pageSize int
+	mu       sync.Mutex
+	between  func(page int) // a person acting before page (page ≥ 1); nil: nobody
+	lists    int
+}
+
+func newPaged(mem *memory.Storage, pageSize int) *pagedStorage {
+	return &pagedStorage{Storage: mem, mem: mem, pageSize: pageSize}
+}
+
+// sortedList is the memory storage's whole tree, sorted by path.
+func sortedList(ctx context.Context, mem *memory.Storage) ([]storage.Entry, error) {
+	var all []storage.Entry
+	for e, err := range mem.List(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, e)
+	}
+	slices.SortFunc(all, func(a, b storage.Entry) int { return strings.Compare(a.Path, b.Path) })
+	return all, nil
+}
+
+func (p *pagedStorage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
+	p.mu.Lock()
+	p.lists++
+	between := p.between
+	p.mu.Unlock()
+	return func(yield func(storage.Entry, error) bool) {
+		for page, off := 0, 0; ; page, off = page+1, off+p.pageSize {
+			if page > 0 && between != nil {
+				between(page)
+			}
+			all, err := sortedList(ctx, p.mem)
+			if err != nil {
+				yield(storage.Entry{}, err)
+				return
+			}
+			if off >= len(all) {
+				return
+			}
+			for _, e := range all[off:min(off+p.pageSize, len(all))] {
+				if !yield(e, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (p *pagedStorage) listings() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lists
+}
+
+// walkStorage lists a memory storage folder by folder, as a walk of a
+// folder tree does (a Graph children walk): every folder's children are
+// read when the walk reaches it, so an item moved from a folder not yet
+// walked into one already walked is missed.
+type walkStorage struct {
+	storage.Storage
+	mem     *memory.Storage
+	mu      sync.Mutex
+	between func(dir string) // a person acting before folder dir is read; nil: nobody
+	lists   int
+}
+
+func (w *walkStorage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
+	w.mu.Lock()
+	w.lists++
+	between := w.between
+	w.mu.Unlock()
+	return func(yield func(storage.Entry, error) bool) {
+		type dir struct{ id, path string }
+		queue := []dir{{w.mem.RootID(), ""}}
+		for len(queue) > 0 {
+			d := queue[0]
+			queue = queue[1:]
+			if between != nil {
+				between(d.path)
+			}
+			all, err := sortedList(ctx, w.mem)
+			if err != nil {
+				yield(storage.Entry{}, err)
+				return
+			}
+			for _, e := range all {
+				if e.ParentID != d.id {
+					continue
+				}
+				if e.IsDir {
+					queue = append(queue, dir{e.ID, e.Path})
+				}
+				if !yield(e, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (w *walkStorage) listings() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lists
+}
+
+// statByID adds storage.IDStater to a wrapper: the item of that ID as the
+// memory storage holds it now.
+type statByID struct {
+	storage.Storage
+	mem   *memory.Storage
+	mu    sync.Mutex
+	stats int
+}
+
+func (s *statByID) StatID(ctx context.Context, id string) (storage.Entry, error) {
+	s.mu.Lock()
+	s.stats++
+	s.mu.Unlock()
+	all, err := sortedList(ctx, s.mem)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	for _, e := range all {
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return storage.Entry{}, storage.NewError("statid", id, storage.ErrNotFound, nil)
+}
+
+// once returns f wrapped to run only on its first call for which
+// when(arg) is true.
+func once[T any](when func(T) bool, f func()) func(T) {
+	var done sync.Once
+	return func(v T) {
+		if when(v) {
+			done.Do(f)
+		}
+	}
+}
+
+// withIDLookup returns s as the engine sees it: with StatID when byID.
+func withIDLookup(s storage.Storage, mem *memory.Storage, byID bool) (storage.Storage, *statByID) {
+	if !byID {
+		return s, nil
+	}
+	w := &statByID{Storage: s, mem: mem}
+	return w, w
+}
+
+// An item a person moves from a folder the walk has not reached yet into
+// one it has already read is missing from the listing. It must not be
+// deleted on the other side: its absence is confirmed by ID (one StatID)
+// or, where the storage cannot look items up by ID, by one more listing.
+func TestMovedDuringWalkIsNotDeleted(t *testing.T) {
+	for _, byID := range []bool{true, false} {
+		t.Run(map[bool]string{true: "StatID", false: "relist"}[byID], func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.write(e.a, "x/keep.txt", "keep")
+			e.write(e.a, "y/f.txt", "precious")
+			e.run()
+			require.Equal(t, "precious", tree(t, e.b)["y/f.txt"])
+
+			walk := &walkStorage{Storage: e.a, mem: e.a}
+			e.pair.A, _ = withIDLookup(walk, e.a, byID)
+			var stats func() int
+			if byID {
+				st := e.pair.A.(*statByID)
+				stats = func() int { st.mu.Lock(); defer st.mu.Unlock(); return st.stats }
+			}
+			e.restart()
+			// The walk reads x before y: the person moves y/f.txt into x
+			// after x was read and before y is.
+			walk.between = once(func(dir string) bool { return dir == "y" }, func() {
+				_, err := e.a.Rename("y/f.txt", "x/f.txt")
+				require.NoError(t, err)
+			})
+			e.b.ResetCalls()
+			e.run()
+			require.Zero(t, e.b.Calls()[memory.OpDelete], "nothing is deleted on B")
+			require.Equal(t, "precious", tree(t, e.b)["x/f.txt"], "the move is replayed on B")
+			if byID {
+				require.Equal(t, 1, stats(), "one lookup by ID confirms the missing item")
+				require.Equal(t, 1, walk.listings(), "no second listing")
+			} else {
+				require.Equal(t, 2, walk.listings(), "one more listing confirms the missing item")
+			}
+			walk.between = nil
+			e.settle()
+			require.Equal(t, tree(t, e.a), tree(t, e.b))
+			require.Equal(t, map[string]string{"x": "/", "y": "/", "x/keep.txt": "keep", "x/f.txt": "precious"}, tree(t, e.b))
+		})
+	}
+}
+
+// A deletion between two pages of an offset-paged listing shifts the first
+// item of the next page onto the page already read: the listing misses it.
+// It must not be deleted on the other side.
+func TestOffsetPageShiftIsNotDeleted(t *testing.T) {
+	for _, byID := range []bool{true, false} {
+		t.Run(map[bool]string{true: "StatID", false: "relist"}[byID], func(t *testing.T) {
+			e := newEnv(t, nil)
+			for _, n := range []string{"a", "b", "c", "d"} {
+				e.write(e.a, n+".txt", "content of "+n)
+			}
+			e.run()
+			paged := newPaged(e.a, 2)
+			e.pair.A, _ = withIDLookup(paged, e.a, byID)
+			e.restart()
+			// Page 1 is a.txt, b.txt; a person deletes a.txt before page 2
+			// is read, which then starts at d.txt: c.txt is never listed.
+			paged.between = once(func(page int) bool { return page == 1 }, func() {
+				require.NoError(t, e.a.Remove("a.txt"))
+			})
+			e.b.ResetCalls()
+			e.run()
+			require.Zero(t, e.b.Calls()[memory.OpDelete], "nothing is deleted on B")
+			require.Equal(t, "content of c", tree(t, e.b)["c.txt"])
+			want := 1
+			if !byID {
+				want = 2 // c.txt is confirmed by one more listing
+			}
+			require.Equal(t, want, paged.listings())
+			paged.between = nil
+			e.settle()
+			// a.txt really was deleted: that deletion syncs.
+			require.Equal(t, map[string]string{"b.txt": "content of b", "c.txt": "content of c", "d.txt": "content of d"}, tree(t, e.b))
+			require.Equal(t, tree(t, e.a), tree(t, e.b))
+		})
+	}
+}
+
+// A rename between two pages of an offset-paged listing lists the item
+// twice, under its old name and its new one. It must be created once on
+// the other side, under the name it has now, never as a duplicate
+// ("a (~18b7cb).txt").
+func TestListedTwiceMakesNoDuplicate(t *testing.T) {
+	for _, synced := range []bool{false, true} {
+		for _, byID := range []bool{true, false} {
+			name := map[bool]string{true: "synced", false: "new"}[synced] + "/" + map[bool]string{true: "StatID", false: "relist"}[byID]
+			t.Run(name, func(t *testing.T) {
+				e := newEnv(t, nil)
+				e.write(e.a, "m.txt", "m")
+				if synced {
+					e.write(e.a, "a.txt", "renamed file")
+				}
+				e.run()
+				if !synced {
+					e.write(e.a, "a.txt", "renamed file")
+				}
+				e.write(e.a, "b.txt", "b")
+				paged := newPaged(e.a, 2)
+				e.pair.A, _ = withIDLookup(paged, e.a, byID)
+				e.restart()
+				// Page 1 is a.txt, b.txt; a.txt becomes z.txt before page 2
+				// (m.txt, z.txt) is read.
+				paged.between = once(func(page int) bool { return page == 1 }, func() {
+					_, err := e.a.Rename("a.txt", "z.txt")
+					require.NoError(t, err)
+				})
+				e.run()
+				tb := tree(t, e.b)
+				require.NotContains(t, tb, "a.txt", "the old name is not created on B")
+				require.Equal(t, "renamed file", tb["z.txt"])
+				require.Equal(t, "m", tb["m.txt"], "m.txt, shifted off page 2, is not deleted")
+				paged.between = nil
+				e.settle()
+				want := map[string]string{"b.txt": "b", "m.txt": "m", "z.txt": "renamed file"}
+				require.Equal(t, want, tree(t, e.a))
+				require.Equal(t, want, tree(t, e.b), "one copy, at the name it has now")
+			})
+		}
+	}
+}
+
+// A change feed may report a deletion by ID alone (Graph's delta after a
+// restart, for items its path cache has not seen; an item moved out of the
+// synced folder). The engine resolves the ID against its baseline: files
+// and folders (with what was inside), on either side, after a restart.
+func TestFeedDeletionsByIDOnly(t *testing.T) {
+	for _, side := range []syncengine.Side{syncengine.SideA, syncengine.SideB} {
+		t.Run(side.String(), func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.write(e.a, "a.txt", "a")
+			e.write(e.a, "keep.txt", "keep")
+			e.write(e.a, "d/sub/f.txt", "f")
+			e.write(e.a, "d/g.txt", "g")
+			e.run()
+			src, dst := e.a, e.b
+			if side == syncengine.SideB {
+				src, dst = e.b, e.a
+			}
+			bare := &bareDeletions{Storage: src}
+			if side == syncengine.SideA {
+				e.pair.A = bare
+			} else {
+				e.pair.B = bare
+			}
+			e.restart() // a new process: nothing but the store remembers the paths
+			require.NoError(t, src.Remove("a.txt"))
+			require.NoError(t, src.Remove("d"))
+			e.run()
+			require.Positive(t, bare.bare, "the feed reported deletions without paths")
+			require.Equal(t, map[string]string{"keep.txt": "keep"}, tree(t, dst))
+			e.settle()
+			require.Equal(t, tree(t, e.a), tree(t, e.b))
+		})
+	}
+}
+
+// bareDeletions is a memory storage whose change feed reports deletions by
+// ID only, with neither Path nor IsDir.
+type bareDeletions struct {
+	*memory.Storage
+	bare int
+}
+
+func (b *bareDeletions) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
+	ch, next, err := b.Storage.Changes(ctx, cursor)
+	for i := range ch {
+		if ch[i].Deleted {
+			ch[i].Entry = storage.Entry{ID: ch[i].Entry.ID}
+			b.bare++
+		}
+	}
+	return ch, next, err
+}
+

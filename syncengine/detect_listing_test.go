@@ -354,4 +354,3 @@ func (b *bareDeletions) Changes(ctx context.Context, cursor string) ([]storage.C
 	}
 	return ch, next, err
 }
-

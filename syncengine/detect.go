@@ -1095,6 +1095,9 @@ func (d *detector) finish(ctx context.Context) error {
 			return err
 		}
 	}
+	for _, n := range pl.invalid {
+		out = append(out, n.o) // reported by BuildPlan
+	}
 	for s := range 2 {
 		slices.Sort(in.Occupied[s])
 		in.Occupied[s] = slices.Compact(in.Occupied[s])

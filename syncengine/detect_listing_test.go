@@ -354,3 +354,61 @@ func (b *bareDeletions) Changes(ctx context.Context, cursor string) ([]storage.C
 	}
 	return ch, next, err
 }
+
+// negativeSize lists file path of a memory storage with a negative size,
+// as a service that answers with a corrupt entry would.
+type negativeSize struct {
+	storage.Storage
+	mem  *memory.Storage
+	path string
+}
+
+func (n *negativeSize) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
+	return func(yield func(storage.Entry, error) bool) {
+		for e, err := range n.mem.List(ctx) {
+			if e.Path == n.path {
+				e.Size = -7
+			}
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// An entry listed with a negative size is an item error in the error log
+// (the run is partial), neither a silent skip nor a copy of whatever the
+// file holds; and a synced file that a listing suddenly reports so is not
+// deleted or overwritten on the other side.
+func TestNegativeSizeIsAnItemError(t *testing.T) {
+	e := newEnv(t, nil)
+	e.write(e.a, "synced.txt", "synced")
+	e.run()
+	e.write(e.a, "new.txt", "new")
+	e.write(e.a, "good.txt", "good")
+	for _, p := range []string{"new.txt", "synced.txt"} {
+		t.Run(p, func(t *testing.T) {
+			e.pair.A = &negativeSize{Storage: e.a, mem: e.a, path: p}
+			e.restart()
+			r := e.run()
+			require.Equal(t, syncengine.RunPartial, r.Status)
+			require.Equal(t, 1, r.Counts.Failed)
+			errs, err := e.eng.Errors(e.ctx, e.pair.ID, syncengine.Page{Limit: 1})
+			require.NoError(t, err)
+			require.Len(t, errs, 1)
+			require.Equal(t, p, errs[0].Path)
+			require.Contains(t, errs[0].Error, "negative size (-7)")
+			tb := tree(t, e.b)
+			require.Equal(t, "good", tb["good.txt"])
+			if p == "new.txt" {
+				require.NotContains(t, tb, "new.txt")
+			} else {
+				require.Equal(t, "synced", tb["synced.txt"], "not deleted on B")
+			}
+		})
+	}
+	e.pair.A = e.a
+	e.restart()
+	e.settle()
+	require.Equal(t, tree(t, e.a), tree(t, e.b))
+}

@@ -152,6 +152,10 @@ type planner struct {
 	baseNow [2]map[string]string
 	claimed [2]map[string]*pnode
 	out     []Action
+	// invalid holds the nodes left alone because a side lists them
+	// impossibly (a file with a negative size): each is reported as a
+	// failed Skip.
+	invalid []*pnode
 	// origin holds the path before the plan of each item a Move moves.
 	origin map[movedKey]string
 }
@@ -207,6 +211,15 @@ func BuildPlan(in *PlanInput) Plan {
 			pl.emit(n)
 		}
 	}
+	for _, n := range pl.invalid {
+		s := n.opSide
+		var key int64
+		if n.base != nil {
+			key = n.base.Key
+		}
+		pl.out = append(pl.out, Action{Kind: Skip, Side: s.Other(), Path: n.e[s].Path, Source: *n.e[s],
+			Key: key, Reason: n.reason, Failed: true})
+	}
 	for _, f := range in.Quarantined {
 		pl.out = append(pl.out, Action{Kind: Skip, Side: f.Side, Path: f.Path,
 			Reason: fmt.Sprintf("quarantined after %d failed attempts: %s", f.Attempts, f.Error)})
@@ -244,7 +257,17 @@ func newPlanner(in *PlanInput) *planner {
 				n.e[s] = &ec
 				n.present[s] = true
 				n.dir = e.IsDir
-				if !pl.p.Filter.Allows(ec) {
+				if !ec.IsDir && ec.Size < 0 && !n.dead {
+					// Neither copied, updated nor deleted anywhere (nor
+					// taken as filtered out by size): the entry says
+					// nothing reliable about the file.
+					n.dead = true
+					n.reason = fmt.Sprintf("%s lists %q with a negative size (%d): not synced",
+						pl.p.sideName(Side(s)), ec.Path, ec.Size)
+					n.opSide = Side(s)
+					pl.invalid = append(pl.invalid, n)
+				}
+				if !n.dead && !pl.p.Filter.Allows(ec) {
 					n.dead = true // filtered: neither copied nor deleted
 				}
 				if quar[[2]string{Side(1 - s).String(), ec.Path}] {

@@ -43,7 +43,11 @@ type DetectOptions struct {
 // hundred bytes per item, built from MetadataStore.ScanBaseline), so only
 // the items that differ are kept; when both sides are listed, they are
 // listed at once. Moves are
-// recognised by ID. Failures due for a retry are looked at again (Stat on
+// recognised by ID. A listing is not a snapshot: a baseline item it misses
+// is confirmed gone before it is observed deleted, and an ID it yields
+// twice as two different entries is resolved, by ID (storage.IDStater, up
+// to 100 items per side) or else with one more listing of that side (see
+// confirmListings). Failures due for a retry are looked at again (Stat on
 // their source side), so that they are retried after a feed cursor moved
 // on; quarantined ones are passed on to be reported as skipped.
 //

@@ -208,7 +208,7 @@ type world struct {
 	kind   [2]string
 	lister [2]*unstable
 	person [2]*memory.Storage // a person's own handle on each side: no faults, no hooks
-	notes  []string // what people did from inside a run, to log
+	notes  []string           // what people did from inside a run, to log
 }
 
 var (

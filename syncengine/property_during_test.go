@@ -19,12 +19,17 @@ import (
 
 // personDuringRunDestroys enables the person-during-run steps that race a
 // destructive action of the engine: a person edits a file, moves an item
-// or saves a new file into a folder after the engine read the side and
-// before it acts, while the plan deletes, overwrites or moves that item or
-// folder. They hold only when the applier confirms every destructive
-// action against the item as it is now (conditional requests, or a fresh
-// read right before the call). The steps that cannot race a destruction
-// (a person deleting, or creating a file at the top level) run always.
+// or saves a new file (at the top level or into a folder) after the engine
+// read the side and before it acts, while the plan deletes, overwrites,
+// moves or copies over that item or folder, or reads the file to copy it.
+// They hold only when the applier confirms every destructive action
+// against the item as it is now (conditional requests, or a fresh read
+// right before the call) and Put refuses a source that changed under it
+// (storage/memory's Put committing nothing on a read error after size).
+// Off here because this branch has neither; on a tree merged with both it
+// passes (see the report to the lead): turn it on once they are merged. A
+// person deleting during a run cannot race a destruction of what people
+// wrote, and runs always, as do the unstable listings.
 var personDuringRunDestroys = false
 
 // sideKinds are the ways a side is shown to the engine: the memory storage
@@ -210,15 +215,11 @@ type personStep struct {
 	name       string
 }
 
-// personOps are the acts of a person during a run; destroying marks the
-// ones that race a destructive action (see personDuringRunDestroys).
-var personOps = map[string]bool{"delete": false, "create-top": false, "edit": true, "move": true, "create-in": true}
-
 // drawPerson draws a person acting during the next run (nil: nobody).
 func (w *world) drawPerson(t *rapid.T) *personStep {
-	ops := []string{"none", "none", "delete", "create-top"}
+	ops := []string{"none", "none", "delete"}
 	if personDuringRunDestroys {
-		ops = append(ops, "edit", "edit", "move", "create-in", "create-in")
+		ops = append(ops, "create-top", "edit", "edit", "move", "create-in", "create-in")
 	}
 	op := rapid.SampledFrom(ops).Draw(t, "person during run")
 	if op == "none" {
@@ -233,18 +234,27 @@ func (w *world) drawPerson(t *rapid.T) *personStep {
 func (w *world) personHook(p *personStep) func(memory.Op) error {
 	var calls atomic.Int64
 	var fired atomic.Bool
-	return func(memory.Op) error {
+	return func(op memory.Op) error {
 		if fired.Load() || calls.Add(1) < int64(p.at) || !fired.CompareAndSwap(false, true) {
 			return nil
 		}
-		w.act(p)
+		w.act(p, op)
 		return nil
 	}
 }
 
-// act plays a person's step on the storage as it is now. It runs on an
-// engine goroutine: it reports nothing but notes.
-func (w *world) act(p *personStep) {
+// act plays a person's step on the storage as it is now, at the start of
+// the engine's call op. It runs on an engine goroutine: it reports nothing
+// but notes.
+//
+// What a person writes at the start of a Delete lands between the
+// engine's last look and its Delete: for a file, a conditional Delete
+// refuses it; for a folder, whose Version does not follow what is added
+// inside, nothing a client can do without an atomic subtree check stops
+// it, and the recycle bin keeps it. Such content is held to the general
+// invariant (kept somewhere, a recycle bin included), not to the stricter
+// one for writes during a run.
+func (w *world) act(p *personStep, op memory.Op) {
 	ctx := context.Background()
 	s, st := p.side, w.person[p.side]
 	all, err := sortedList(ctx, st)
@@ -271,7 +281,7 @@ func (w *world) act(p *personStep) {
 		e := all[p.pick%len(all)]
 		w.discardUnder(s, e.Path)
 		if st.Remove(e.Path) == nil {
-			w.logf("person %s during the run: delete %q", who, e.Path)
+			w.logf("person %s during the run (at a %s): delete %q", who, op, e.Path)
 		}
 	case "create-top", "create-in", "edit":
 		var dir storage.Entry
@@ -312,10 +322,12 @@ func (w *world) act(p *personStep) {
 			w.logf("person %s during the run: write %q failed: %v", who, target, err)
 			return
 		}
-		w.mu.Lock()
-		w.during[c] = true
-		w.mu.Unlock()
-		w.logf("person %s during the run: write %q = %q", who, target, c)
+		if op != memory.OpDelete {
+			w.mu.Lock()
+			w.during[c] = true
+			w.mu.Unlock()
+		}
+		w.logf("person %s during the run (at a %s): write %q = %q", who, op, target, c)
 	case "move":
 		if len(all) == 0 {
 			return
@@ -327,7 +339,7 @@ func (w *world) act(p *personStep) {
 		}
 		to := path.Join(dir.Path, e.Name())
 		if _, err := st.Rename(e.Path, to); err == nil {
-			w.logf("person %s during the run: move %q → %q", who, e.Path, to)
+			w.logf("person %s during the run (at a %s): move %q → %q", who, op, e.Path, to)
 		}
 	}
 }

@@ -338,7 +338,9 @@ func TestFeedDeletionsByIDOnly(t *testing.T) {
 }
 
 // bareDeletions is a memory storage whose change feed reports deletions by
-// ID only, with neither Path nor IsDir.
+// ID only, with neither Path nor IsDir, and of a deleted folder only the
+// folder itself (its descendants' deletions are left out, as the contract
+// allows).
 type bareDeletions struct {
 	*memory.Storage
 	bare int
@@ -346,13 +348,48 @@ type bareDeletions struct {
 
 func (b *bareDeletions) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
 	ch, next, err := b.Storage.Changes(ctx, cursor)
-	for i := range ch {
-		if ch[i].Deleted {
-			ch[i].Entry = storage.Entry{ID: ch[i].Entry.ID}
+	out := ch[:0]
+	for _, c := range ch {
+		if c.Deleted {
+			if strings.Contains(c.Entry.Path, "/") {
+				continue // inside a deleted folder
+			}
+			c.Entry = storage.Entry{ID: c.Entry.ID}
 			b.bare++
 		}
+		out = append(out, c)
 	}
-	return ch, next, err
+	return out, next, err
+}
+
+// An item moved out of the synced folder is, for a feed rooted at that
+// folder, a deletion reported by ID alone; the engine resolves it too.
+func TestFeedMoveOutOfTheRootByIDOnly(t *testing.T) {
+	e := newEnv(t, nil)
+	whole := memory.New()
+	root, err := whole.Mkdirs("Procore/Tower 3")
+	require.NoError(t, err)
+	_, err = whole.Mkdirs("Archive")
+	require.NoError(t, err)
+	sub := whole.Sub(root.ID)
+	bare := &bareDeletions{Storage: sub}
+	e.pair.A = bare
+	e.restart()
+	e.write(sub, "plans.pdf", "plans")
+	e.write(sub, "specs/s.pdf", "specs")
+	e.write(sub, "keep.txt", "keep")
+	e.run()
+	require.Equal(t, tree(t, sub), tree(t, e.b))
+	e.restart()
+	_, err = whole.Rename("Procore/Tower 3/plans.pdf", "Archive/plans.pdf")
+	require.NoError(t, err)
+	_, err = whole.Rename("Procore/Tower 3/specs", "Archive/specs")
+	require.NoError(t, err)
+	e.run()
+	require.Equal(t, 2, bare.bare, "the feed reported two deletions by ID")
+	require.Equal(t, map[string]string{"keep.txt": "keep"}, tree(t, e.b))
+	e.settle()
+	require.Equal(t, tree(t, sub), tree(t, e.b))
 }
 
 // negativeSize lists file path of a memory storage with a negative size,

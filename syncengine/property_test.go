@@ -491,6 +491,7 @@ func (w *world) run(t *rapid.T) {
 			}
 		}
 	}
+	w.checkLive(t)
 	if mode == "crash" && w.store.crashed.Load() {
 		w.restart()
 	}
@@ -531,6 +532,9 @@ func (w *world) settle(t *rapid.T) {
 			}
 		}
 		w.archiveHistories()
+		for _, h := range held {
+			t.Logf("held deletion %d: deleted on %s, %q (approve %v)", h.ID, h.DeletedOn, h.Path, slices.Contains(approve, h.ID))
+		}
 		if len(approve) > 0 {
 			require.NoError(t, w.eng.ApproveHeld(w.ctx, w.pair.ID, approve))
 		}
@@ -630,9 +634,14 @@ func (w *world) check(t *rapid.T) {
 	slices.Sort(lost)
 	require.Empty(t, lost, "contents lost")
 
-	// What a person wrote during a run is live, or kept as a version or
-	// a conflict copy: not only in a recycle bin. And no version anywhere
-	// holds content nobody wrote (a torn or grown upload).
+	w.checkLive(t)
+}
+
+// checkLive verifies that no version of a live file holds content nobody
+// wrote (a torn or grown upload), and that what a person wrote during the
+// run that just ended is live, or kept as a version or a conflict copy:
+// not only in a recycle bin (the run acted on an older reading of it).
+func (w *world) checkLive(t *rapid.T) {
 	live := map[string]bool{}
 	for s := range 2 {
 		for _, e := range w.entries(s) {
@@ -653,7 +662,8 @@ func (w *world) check(t *rapid.T) {
 		}
 	}
 	slices.Sort(destroyed)
-	require.Empty(t, destroyed, "contents written during a run destroyed (at best in a recycle bin)")
+	require.Empty(t, destroyed, "contents written during the run destroyed by it (at best in a recycle bin)")
+	clear(w.during)
 }
 
 func TestPropertyConvergesLosesNothingNoDuplicates(t *testing.T) {

@@ -2,8 +2,10 @@ package syncengine_test
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -448,4 +450,35 @@ func TestNegativeSizeIsAnItemError(t *testing.T) {
 	e.restart()
 	e.settle()
 	require.Equal(t, tree(t, e.a), tree(t, e.b))
+}
+
+// Confirming absences costs little: one lookup by ID per missing item up
+// to a cap, and past the cap one more listing of the side instead.
+func TestAbsenceConfirmationIsBatched(t *testing.T) {
+	for _, gone := range []int{5, 120} {
+		t.Run(strconv.Itoa(gone), func(t *testing.T) {
+			e := newEnv(t, nil)
+			for i := range 320 {
+				e.write(e.a, fmt.Sprintf("d%d/f%03d.txt", i%4, i), "x")
+			}
+			e.run()
+			paged := newPaged(e.a, 1000)
+			byID := &statByID{Storage: paged, mem: e.a}
+			e.pair.A = byID
+			e.restart()
+			for i := range gone {
+				require.NoError(t, e.a.Remove(fmt.Sprintf("d%d/f%03d.txt", i%4, i)))
+			}
+			r := e.run()
+			require.Equal(t, gone, r.Counts.Deleted)
+			require.Len(t, tree(t, e.b), 4+320-gone)
+			if gone <= 100 {
+				require.Equal(t, gone, byID.stats, "one lookup per missing item")
+				require.Equal(t, 1, paged.listings())
+			} else {
+				require.Zero(t, byID.stats)
+				require.Equal(t, 2, paged.listings(), "one more listing instead of %d lookups", gone)
+			}
+		})
+	}
 }

@@ -310,6 +310,11 @@ func (d *detector) run(ctx context.Context, next *PairState) error {
 		if err := d.listFull(ctx); err != nil {
 			return err
 		}
+		for s := range 2 {
+			if err := d.checkListingWindow(ctx, Side(s), next); err != nil {
+				return err
+			}
+		}
 	}
 	for s := range 2 {
 		if d.feed[s] {
@@ -542,6 +547,46 @@ func (d *detector) listFull(ctx context.Context) error {
 		}
 	}
 	return d.confirmListings(ctx, full)
+}
+
+// checkListingWindow asks the change feed of side s, listed in full, what
+// changed while the listing ran (from the cursor taken before it). A
+// deletion, or a known item moved to a path the listing did not yield,
+// can have shifted an offset-paged listing or a walk so that it missed an
+// item the baseline does not know yet; the feed will never report that
+// item (it did not change). The next run then lists side s in full again
+// (its cursor is cleared), which finds it. Nothing changed, or only
+// creations and edits: the cursor stands.
+func (d *detector) checkListingWindow(ctx context.Context, side Side, next *PairState) error {
+	cur := *next.Cursor(side)
+	cf, ok := d.p.storage(side).(storage.ChangeFeed)
+	if d.feed[side] || !ok || cur == "" {
+		return nil
+	}
+	changes, _, err := cf.Changes(ctx, cur)
+	if err != nil {
+		return nil // the next run reads the feed from cur, or lists again if it expired
+	}
+	rules := d.p.storage(side).Features().Names
+	for _, c := range changes {
+		shifted := c.Deleted
+		if !shifted && c.Entry.ID != "" && c.Entry.Path != "" {
+			if _, listed := slices.BinarySearch(d.in.Occupied[side], pathKeyHash(rules, c.Entry.Path)); !listed {
+				_, err := d.store.ItemByID(ctx, d.p.ID, side, c.Entry.ID)
+				switch {
+				case err == nil:
+					shifted = true // a known item moved during the listing
+				case !errors.Is(err, ErrNoItem):
+					return err
+				}
+			}
+		}
+		if shifted {
+			*next.Cursor(side) = ""
+			return nil
+		}
+	}
+	return nil
 }
 
 // maxConfirmStats is how many items of one side confirmListings looks up

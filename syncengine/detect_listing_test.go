@@ -482,3 +482,50 @@ func TestAbsenceConfirmationIsBatched(t *testing.T) {
 		})
 	}
 }
+
+// pagedFeed is a pagedStorage with the memory storage's change feed.
+type pagedFeed struct {
+	*pagedStorage
+	storage.ChangeFeed
+}
+
+// An item that a deletion during the listing shifted off its page is never
+// reported by the change feed afterwards (it did not change). When the
+// feed shows that something was deleted or moved while the side was
+// listed, the next run lists that side in full again, which finds it.
+func TestShiftedOffItemIsFoundByTheNextRun(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, n := range []string{"a", "b", "d"} {
+		e.write(e.a, n+".txt", "content of "+n)
+	}
+	paged := newPaged(e.a, 2)
+	e.pair.A = pagedFeed{pagedStorage: paged, ChangeFeed: e.a}
+	e.restart()
+	e.run()
+	e.write(e.a, "c.txt", "content of c")
+	// A full run (a periodic reconciliation) lists A: page 1 is a.txt,
+	// b.txt; a person deletes a.txt before page 2, which then starts at
+	// d.txt. The feed's cursor is taken before the listing, after c.txt
+	// was written: the feed never reports c.txt.
+	paged.between = once(func(page int) bool { return page == 1 }, func() {
+		require.NoError(t, e.a.Remove("a.txt"))
+	})
+	r, err := e.eng.RunOnce(e.ctx, e.pair.ID, syncengine.RunOptions{Full: true})
+	require.NoError(t, err)
+	require.Equal(t, syncengine.RunSucceeded, r.Status)
+	require.NotContains(t, tree(t, e.b), "c.txt", "the listing missed c.txt")
+	paged.between = nil
+	before := paged.listings()
+	e.run()
+	// A listing, and one more to confirm that a.txt is gone (no StatID).
+	require.Equal(t, before+2, paged.listings(), "the next run lists A again")
+	require.Equal(t, "content of c", tree(t, e.b)["c.txt"])
+	e.settle()
+	require.Equal(t, map[string]string{"b.txt": "content of b", "c.txt": "content of c", "d.txt": "content of d"}, tree(t, e.b))
+	// With nothing deleted or moved during a listing, runs read the feed.
+	before = paged.listings()
+	e.write(e.a, "e.txt", "e")
+	e.run()
+	require.Equal(t, before, paged.listings())
+	require.Equal(t, "e", tree(t, e.b)["e.txt"])
+}

@@ -223,11 +223,14 @@ type detector struct {
 	// Listing anomalies to confirm (see confirmListing): baseline records
 	// whose ID the listing did not yield, records and new IDs it yielded
 	// twice as different entries.
-	dupRec  [2]map[int32]bool
-	newIdx  [2]map[string]int
-	dupNew  [2]map[string]bool
-	missing [2][]*Observation
-	dupObs  [2][]*Observation
+	dupRec [2]map[int32]bool
+	// staleRec holds baseline folders whose listed path disagrees with
+	// the paths of the items listed in them (renamed while listed).
+	staleRec [2]map[int32]bool
+	newIdx   [2]map[string]int
+	dupNew   [2]map[string]bool
+	missing  [2][]*Observation
+	dupObs   [2][]*Observation
 	// Observations by baseline key.
 	obs      map[int64]*Observation
 	set      map[int64]*[2]bool // sides explicitly observed
@@ -429,6 +432,7 @@ func (d *detector) listFull(ctx context.Context) error {
 			d.changed[s] = map[int32]storage.Entry{}
 			d.parents[s] = map[uint64]int32{}
 			d.dupRec[s] = map[int32]bool{}
+			d.staleRec[s] = map[int32]bool{}
 			d.newIdx[s] = map[string]int{}
 			d.dupNew[s] = map[string]bool{}
 		}
@@ -494,6 +498,9 @@ func (d *detector) listFull(ctx context.Context) error {
 		for i := range d.changed[s] {
 			want[i] = true
 		}
+		for i := range d.staleRec[s] {
+			want[i] = true
+		}
 		for i := range d.recs {
 			if d.seen[s][i/64]&(1<<(uint(i)%64)) == 0 {
 				want[int32(i)] = true
@@ -534,9 +541,11 @@ func (d *detector) listFull(ctx context.Context) error {
 			}
 			if e, ok := d.changed[s][i]; ok {
 				d.observe(o, &item, Side(s), &e)
-				if d.dupRec[s][i] {
+				if d.dupRec[s][i] || d.staleRec[s][i] {
 					d.dupObs[s] = append(d.dupObs[s], o)
 				}
+			} else if d.staleRec[s][i] {
+				d.dupObs[s] = append(d.dupObs[s], o)
 			} else if d.seen[s][i/64]&(1<<(uint(i)%64)) == 0 {
 				if item.Side(Side(s)).ID != "" {
 					d.missing[s] = append(d.missing[s], o) // gone, unless confirmListings finds it
@@ -597,15 +606,15 @@ const maxConfirmStats = 100
 // confirmListings confirms, on each side listed in full, what the listing
 // cannot be trusted with, because a listing is not a snapshot: an item
 // moved between folders while a walk was under way, or shifted from one
-// offset page to another by a deletion, is missing from it, and an item
-// renamed between two pages is listed twice. Before a baseline item is
-// taken as deleted, and before an ID listed twice as two different
-// entries is taken in, the side is asked again: by ID where its storage is
-// a storage.IDStater and there are at most maxConfirmStats such items,
-// else with one more listing of the side. A missing item found again is
-// observed as it is now (moved, changed or unchanged); an item found
-// nowhere is deleted; of an ID listed twice, the entry the side confirms
-// is kept.
+// offset page to another by a deletion, is missing from it; an item
+// renamed between two pages is listed twice; a folder renamed while it is
+// listed is yielded under a path that the items listed in it disagree
+// with. Before a baseline item is taken as deleted, and before an ID
+// listed twice as two different entries or such a folder is taken in,
+// the side is asked again: by ID where its storage is a storage.IDStater
+// and there are at most maxConfirmStats such items, else with one more
+// listing of the side. An item found again is observed as it is now
+// (moved, changed or unchanged); an item found nowhere is deleted.
 func (d *detector) confirmListings(ctx context.Context, full [2]bool) error {
 	for s := range 2 {
 		if !full[s] {
@@ -768,6 +777,12 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 	rules := p.storage(side).Features().Names
 	occ := make([]uint64, 0, len(d.recs)+16)
 	count := 0
+	// Folder paths as listed, to check that the items listed in a folder
+	// agree with it: a folder renamed while it was listed is yielded
+	// under one name and (some of) its items under the other.
+	dirs := map[string]string{}
+	var pending [][2]string // parent ID, listed dir of items listed before their parent
+	stale := map[string]bool{}
 	for e, err := range p.storage(side).List(ctx) {
 		if err != nil {
 			return fmt.Errorf("syncengine: list %s: %w", p.sideName(side), err)
@@ -777,6 +792,18 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 		}
 		count++
 		occ = append(occ, pathKeyHash(rules, e.Path))
+		if e.IsDir && e.ID != "" {
+			if _, ok := dirs[e.ID]; !ok {
+				dirs[e.ID] = e.Path
+			}
+		}
+		if pid := e.ParentID; pid != "" && pid != d.root[s] {
+			if dp, ok := dirs[pid]; !ok {
+				pending = append(pending, [2]string{pid, e.Dir()})
+			} else if dp != e.Dir() {
+				stale[pid] = true
+			}
+		}
 		i, ok := int32(-1), false
 		if e.ID != "" {
 			i, ok = d.ids[s].get(d.recs, side, idHash(e.ID))
@@ -816,6 +843,18 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 		if fp != d.recs[i].fp[s] {
 			d.changed[s][i] = e
 			d.noteParent(side, e.ParentID)
+		}
+	}
+	for _, pd := range pending {
+		if dp, ok := dirs[pd[0]]; ok && dp != pd[1] {
+			stale[pd[0]] = true
+		}
+	}
+	for pid := range stale {
+		if i, ok := d.ids[s].get(d.recs, side, idHash(pid)); ok {
+			d.staleRec[s][i] = true
+		} else if _, ok := d.newIdx[s][pid]; ok {
+			d.dupNew[s][pid] = true
 		}
 	}
 	slices.Sort(occ)

@@ -1,0 +1,61 @@
+package syncengine_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/procoresync/procoresync/storage/memory"
+	"github.com/procoresync/procoresync/syncengine"
+)
+
+// A folder renamed on each side while that side is being listed: A's
+// listing holds the folder under its old name and its file under the new
+// one (an inconsistency Detect resolves by looking the folder up again);
+// then B's listing holds the folder and its file under the old name
+// (stale, but consistent: the next run sees the rename). The engine must end with
+// both sides alike and a baseline that records where every item really
+// is, after every run.
+func TestFolderRenamedDuringListingsOnBothSides(t *testing.T) {
+	e := newEnv(t, nil)
+	e.write(e.a, "x/a.txt", "a")
+	e.clk.Advance(time.Minute) // B's copy of the folder is newer than A's
+	pa, pb := newPaged(e.a, 1), newPaged(e.b, 1)
+	e.pair.A = pagedFeed{pagedStorage: pa, ChangeFeed: e.a}
+	e.pair.B = pb
+	e.restart()
+	pa.between = once(func(page int) bool { return page == 1 }, func() {
+		_, err := e.a.Rename("x", "z3")
+		require.NoError(t, err)
+	})
+	e.run()
+	pa.between = nil
+	requireBaselineTrue(t, e) // A's folder is where it is now, not where the listing saw it
+	require.Equal(t, map[string]string{"z3": "/", "z3/a.txt": "a"}, tree(t, e.b))
+	e.clk.Advance(time.Minute)
+	pb.between = once(func(page int) bool { return page == 1 }, func() {
+		_, err := e.b.Rename("z3", "z4")
+		require.NoError(t, err)
+	})
+	e.run()
+	pb.between = nil
+	e.settle()
+	require.Equal(t, tree(t, e.a), tree(t, e.b))
+	requireBaselineTrue(t, e)
+}
+
+// requireBaselineTrue checks that every baseline item is, on both sides,
+// at the path the baseline records, with the ID it records.
+func requireBaselineTrue(t *testing.T, e *env) {
+	t.Helper()
+	for it, err := range e.store.Items(e.ctx, e.pair.ID) {
+		require.NoError(t, err)
+		for s, st := range []*memory.Storage{e.a, e.b} {
+			ss := it.Side(syncengine.Side(s))
+			got, err := st.Stat(e.ctx, ss.Path)
+			require.NoError(t, err, "baseline path %q on %s", ss.Path, syncengine.Side(s))
+			require.Equal(t, ss.ID, got.ID, "baseline path %q on %s", ss.Path, syncengine.Side(s))
+		}
+	}
+}

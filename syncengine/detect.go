@@ -752,6 +752,12 @@ func (d *detector) confirmedParent(ctx context.Context, s Side, pid string) erro
 	return nil
 }
 
+// samePath reports whether p and q name the same path under rules (case
+// and normal form as the storage compares them).
+func samePath(rules storage.NameRules, p, q string) bool {
+	return p == q || pathKeyHash(rules, p) == pathKeyHash(rules, q)
+}
+
 // sameEntry reports whether two entries of one ID say the same.
 func sameEntry(a, b *storage.Entry) bool {
 	return a.Path == b.Path && a.ParentID == b.ParentID && a.IsDir == b.IsDir &&
@@ -800,7 +806,7 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 		if pid := e.ParentID; pid != "" && pid != d.root[s] {
 			if dp, ok := dirs[pid]; !ok {
 				pending = append(pending, [2]string{pid, e.Dir()})
-			} else if dp != e.Dir() {
+			} else if !samePath(rules, dp, e.Dir()) {
 				stale[pid] = true
 			}
 		}
@@ -846,7 +852,7 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 		}
 	}
 	for _, pd := range pending {
-		if dp, ok := dirs[pd[0]]; ok && dp != pd[1] {
+		if dp, ok := dirs[pd[0]]; ok && !samePath(rules, dp, pd[1]) {
 			stale[pd[0]] = true
 		}
 	}

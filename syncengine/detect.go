@@ -227,10 +227,12 @@ type detector struct {
 	// staleRec holds baseline folders whose listed path disagrees with
 	// the paths of the items listed in them (renamed while listed).
 	staleRec [2]map[int32]bool
-	newIdx   [2]map[string]int
-	dupNew   [2]map[string]bool
-	missing  [2][]*Observation
-	dupObs   [2][]*Observation
+	// dirs holds every folder as listed (the first time), by ID.
+	dirs    [2]map[string]listedDir
+	newIdx  [2]map[string]int
+	dupNew  [2]map[string]bool
+	missing [2][]*Observation
+	dupObs  [2][]*Observation
 	// Observations by baseline key.
 	obs      map[int64]*Observation
 	set      map[int64]*[2]bool // sides explicitly observed
@@ -726,7 +728,63 @@ func (d *detector) confirmSide(ctx context.Context, side Side) error {
 		d.in.Occupied[s] = slices.Compact(d.in.Occupied[s])
 	}
 	d.missing[s], d.dupObs[s], d.dupNew[s] = nil, nil, nil
+	// A folder found elsewhere than it was listed: the items listed in it
+	// under its other path take the path it has now.
+	moved := false
+	for id, e := range found {
+		if !e.IsDir {
+			continue
+		}
+		if ld, ok := d.dirs[s][id]; !ok || !samePath(rules, ld.path, e.Path) {
+			d.dirs[s][id] = listedDir{e.Path, e.ParentID}
+			moved = true
+		}
+	}
+	if moved {
+		d.repath(side)
+	}
 	return nil
+}
+
+// listedDir is a folder as a listing (or a confirmation) saw it.
+type listedDir struct{ path, parent string }
+
+// repath rewrites, on side s, the paths of the new and changed entries of
+// the listing from their folders' paths (d.dirs), after confirmListings
+// found folders elsewhere than the listing had them.
+func (d *detector) repath(side Side) {
+	s := int(side)
+	var resolve func(id string, depth int) (string, bool)
+	resolve = func(id string, depth int) (string, bool) {
+		if id == d.root[s] {
+			return "", true
+		}
+		ld, ok := d.dirs[s][id]
+		if !ok || depth > 256 {
+			return "", false
+		}
+		pp, ok := resolve(ld.parent, depth+1)
+		if !ok {
+			return ld.path, true
+		}
+		return joinPath(pp, baseOf(ld.path)), true
+	}
+	fix := func(e *storage.Entry) {
+		if e.ParentID == "" {
+			return
+		}
+		if pp, ok := resolve(e.ParentID, 0); ok {
+			e.Path = joinPath(pp, e.Name())
+		}
+	}
+	for i := range d.newEnt[s] {
+		fix(&d.newEnt[s][i])
+	}
+	for k, o := range d.obs {
+		if e := o.Entry[s]; e != nil && d.set[k][s] {
+			fix(e)
+		}
+	}
 }
 
 // confirmedParent records the baseline record of folder pid on side s as
@@ -786,7 +844,8 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 	// Folder paths as listed, to check that the items listed in a folder
 	// agree with it: a folder renamed while it was listed is yielded
 	// under one name and (some of) its items under the other.
-	dirs := map[string]string{}
+	dirs := map[string]listedDir{}
+	d.dirs[s] = dirs
 	var pending [][2]string // parent ID, listed dir of items listed before their parent
 	stale := map[string]bool{}
 	for e, err := range p.storage(side).List(ctx) {
@@ -800,13 +859,13 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 		occ = append(occ, pathKeyHash(rules, e.Path))
 		if e.IsDir && e.ID != "" {
 			if _, ok := dirs[e.ID]; !ok {
-				dirs[e.ID] = e.Path
+				dirs[e.ID] = listedDir{e.Path, e.ParentID}
 			}
 		}
 		if pid := e.ParentID; pid != "" && pid != d.root[s] {
 			if dp, ok := dirs[pid]; !ok {
 				pending = append(pending, [2]string{pid, e.Dir()})
-			} else if !samePath(rules, dp, e.Dir()) {
+			} else if !samePath(rules, dp.path, e.Dir()) {
 				stale[pid] = true
 			}
 		}
@@ -852,7 +911,7 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 		}
 	}
 	for _, pd := range pending {
-		if dp, ok := dirs[pd[0]]; ok && !samePath(rules, dp, pd[1]) {
+		if dp, ok := dirs[pd[0]]; ok && !samePath(rules, dp.path, pd[1]) {
 			stale[pd[0]] = true
 		}
 	}

@@ -59,3 +59,29 @@ func requireBaselineTrue(t *testing.T, e *env) {
 		}
 	}
 }
+
+// A folder renamed while it is listed, with a new file listed in it under
+// the old name and an old file under the new one: the folder is looked up
+// again, and the new file is taken in at the path it has now, so that the
+// baseline records where it really is.
+func TestItemsListedUnderAFolderRenamedDuringTheListing(t *testing.T) {
+	e := newEnv(t, nil)
+	e.write(e.b, "x/old.txt", "old")
+	e.run()
+	e.write(e.b, "x/n.txt", "new")
+	pb := newPaged(e.b, 2)
+	e.pair.B = pb
+	e.restart()
+	// Page 1 is x, x/n.txt; x becomes z4 before page 2 (z4/old.txt).
+	pb.between = once(func(page int) bool { return page == 1 }, func() {
+		_, err := e.b.Rename("x", "z4")
+		require.NoError(t, err)
+	})
+	e.run()
+	pb.between = nil
+	requireBaselineTrue(t, e)
+	want := map[string]string{"z4": "/", "z4/old.txt": "old", "z4/n.txt": "new"}
+	require.Equal(t, want, tree(t, e.a))
+	e.settle()
+	require.Equal(t, want, tree(t, e.b))
+}

@@ -666,7 +666,12 @@ func (pl *planner) parentOn(n *pnode, s, t Side) (string, bool) {
 		return pl.parentFinal(n, pn, s, t)
 	}
 	if n.base != nil && e.ParentID == n.base.Side(s).ParentID && n.base.Side(t).Path != "" {
-		return pl.place(t, pl.baseToNow(t, dirOf(n.base.Side(t).Path)), true), true
+		// The folder's own record wins over the item's memory of it when
+		// they disagree (the folder was recreated or moved on t since).
+		bdir := dirOf(n.base.Side(t).Path)
+		if it, ok := pl.in.Parents[s][e.ParentID]; !ok || e.ParentID == "" || it.Side(t).Path == "" || it.Side(t).Path == bdir {
+			return pl.place(t, pl.baseToNow(t, bdir), true), true
+		}
 	}
 	if it, ok := pl.in.Parents[s][e.ParentID]; ok && e.ParentID != "" {
 		if pl.in.Held[it.Key] {

@@ -158,6 +158,10 @@ type planner struct {
 	invalid []*pnode
 	// origin holds the path before the plan of each item a Move moves.
 	origin map[movedKey]string
+	// nowOf holds, for the entries that content actions take as Source or
+	// Target, their path before the plan, by side and path after it (see
+	// followMoves).
+	nowOf [2]map[string]string
 }
 
 // BuildPlan is a pure function: the same input always gives the same plan.
@@ -227,6 +231,7 @@ func BuildPlan(in *PlanInput) Plan {
 	refused := pl.limitDeletes()
 	sortPlanActions(pl.out)
 	pl.out = pl.orderStructure(pl.out)
+	pl.followMoves()
 	plan.Actions = pl.out
 	plan.Refused = refused
 	return plan
@@ -1014,6 +1019,45 @@ func entryAt(n *pnode, s Side, p string) storage.Entry {
 	return e
 }
 
+// followMoves sets the Source and Target paths of the content actions
+// (Copy, Mkdir, Update, Conflict, Link) to where their entries are once
+// the plan's Moves before them have run: each entry's path before the
+// plan, carried through those Moves in order. Where a chain of folder
+// moves on one side (one folder moved into another that then takes its
+// place) makes the planner's own account of a path lag behind, the
+// applier would otherwise record a path the item no longer has.
+func (pl *planner) followMoves() {
+	type mv struct{ from, to string }
+	var moves [2][]mv
+	carry := func(s Side, p string) string {
+		for _, m := range moves[s] {
+			if p == m.from {
+				p = m.to
+			} else if isUnder(p, m.from) {
+				p = m.to + p[len(m.from):]
+			}
+		}
+		return p
+	}
+	for i := range pl.out {
+		a := &pl.out[i]
+		switch a.Kind {
+		case Move:
+			if a.Target.Path != "" && a.Target.Path != a.Path {
+				moves[a.Side] = append(moves[a.Side], mv{a.Target.Path, a.Path})
+			}
+		case Copy, Mkdir, Update, Conflict, Link:
+			o := a.Side.Other()
+			if now, ok := pl.nowOf[o][a.Source.Path]; ok && a.Source.ID != "" {
+				a.Source.Path = carry(o, now)
+			}
+			if now, ok := pl.nowOf[a.Side][a.Target.Path]; ok && a.Target.ID != "" {
+				a.Target.Path = carry(a.Side, now)
+			}
+		}
+	}
+}
+
 // emit appends the node's actions (deletions come later).
 func (pl *planner) emit(n *pnode) {
 	var key int64
@@ -1024,6 +1068,12 @@ func (pl *planner) emit(n *pnode) {
 	var ok [2]bool
 	for s := range 2 {
 		fin[s], ok[s] = pl.final(n, Side(s))
+		if n.present[s] && ok[s] {
+			if pl.nowOf[s] == nil {
+				pl.nowOf[s] = map[string]string{}
+			}
+			pl.nowOf[s][fin[s]] = n.now[s]
+		}
 	}
 	// Refused names and unsynced parents.
 	for s := range 2 {

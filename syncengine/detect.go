@@ -905,7 +905,9 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 			d.dupRec[s][i] = true
 		}
 		seen[i/64] |= 1 << (uint(i) % 64)
-		if fp != d.recs[i].fp[s] {
+		if fp != d.recs[i].fp[s] || d.unknownParent(side, e.ParentID) {
+			// Changed, or in a folder the baseline does not know, whose
+			// moves no baseline record follows: its path is read as it is.
 			d.changed[s][i] = e
 			d.noteParent(side, e.ParentID)
 		}
@@ -927,6 +929,16 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 	d.in.Occupied[s] = slices.Compact(occ)
 	d.in.Count[s] = count
 	return nil
+}
+
+// unknownParent reports whether pid, the parent of a baseline item listed
+// on side s, is a folder the baseline does not know (not the root).
+func (d *detector) unknownParent(s Side, pid string) bool {
+	if pid == "" || pid == d.root[s] {
+		return false
+	}
+	_, ok := d.ids[s].get(d.recs, s, idHash(pid))
+	return !ok
 }
 
 // noteParent remembers the parent of a changed entry, so its baseline

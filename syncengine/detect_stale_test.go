@@ -1,11 +1,14 @@
 package syncengine_test
 
 import (
+	"context"
+	"iter"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/memory"
 	"github.com/procoresync/procoresync/syncengine"
 )
@@ -84,4 +87,54 @@ func TestItemsListedUnderAFolderRenamedDuringTheListing(t *testing.T) {
 	require.Equal(t, want, tree(t, e.a))
 	e.settle()
 	require.Equal(t, want, tree(t, e.b))
+}
+
+// missOnce lists a memory storage, leaving out the items at the given
+// paths in its first listing.
+type missOnce struct {
+	storage.Storage
+	mem  *memory.Storage
+	miss map[string]bool
+	done bool
+}
+
+func (m *missOnce) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
+	miss := m.miss
+	if m.done {
+		miss = nil
+	}
+	m.done = true
+	return func(yield func(storage.Entry, error) bool) {
+		for e, err := range m.mem.List(ctx) {
+			if err == nil && miss[e.Path] {
+				continue
+			}
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// A synced item whose folder the baseline does not know (both sides'
+// folders were missed by the listings of the run that synced the item):
+// when that folder moves, the item's new path is read from the listing
+// and recorded, as no baseline record follows the folder.
+func TestItemInAFolderTheBaselineDoesNotKnow(t *testing.T) {
+	e := newEnv(t, nil)
+	_, err := e.a.Mkdirs("x")
+	require.NoError(t, err)
+	_, err = e.b.Mkdirs("x/x")
+	require.NoError(t, err)
+	e.pair.A = &missOnce{Storage: e.a, mem: e.a, miss: map[string]bool{"x": true}}
+	e.pair.B = &missOnce{Storage: e.b, mem: e.b, miss: map[string]bool{"x": true}}
+	e.restart()
+	e.run()
+	require.Equal(t, map[string]string{"x": "/", "x/x": "/"}, tree(t, e.a))
+	_, err = e.a.Rename("x", "z5")
+	require.NoError(t, err)
+	e.run()
+	requireBaselineTrue(t, e)
+	e.settle()
+	requireBaselineTrue(t, e)
 }

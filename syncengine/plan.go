@@ -1019,6 +1019,19 @@ func entryAt(n *pnode, s Side, p string) storage.Entry {
 	return e
 }
 
+// pathDrift reports whether an item read on a side is at another path
+// than its baseline record says, after the observed folder moves: a
+// folder above it that the baseline does not know moved.
+func (pl *planner) pathDrift(n *pnode) bool {
+	for s := range 2 {
+		bp := n.base.Side(Side(s)).Path
+		if n.present[s] && !n.fromBase[s] && bp != "" && n.now[s] != joinPath(pl.baseToNow(Side(s), dirOf(bp)), baseOf(bp)) {
+			return true
+		}
+	}
+	return false
+}
+
 // followMoves sets the Source and Target paths of the content actions
 // (Copy, Mkdir, Update, Conflict, Link) to where their entries are once
 // the plan's Moves before them have run: each entry's path before the
@@ -1109,7 +1122,7 @@ func (pl *planner) emit(n *pnode) {
 			Reason: "moved on " + pl.p.sideName(t.Other())})
 	}
 	if n.op == opNone && !movedHere && n.base != nil && n.delOn < 0 && n.present[0] && n.present[1] &&
-		(n.moved[0] || n.moved[1]) {
+		(n.moved[0] || n.moved[1] || pl.pathDrift(n)) {
 		// Moved on both sides to the same place (or moved on one side to
 		// where the other already is): nothing to do on the storages, but
 		// the baseline must learn the new locations (and, for a folder,

@@ -1033,8 +1033,8 @@ func (pl *planner) pathDrift(n *pnode) bool {
 }
 
 // followMoves sets the Source and Target paths of the content actions
-// (Copy, Mkdir, Update, Conflict, Link) to where their entries are once
-// the plan's Moves before them have run: each entry's path before the
+// (Copy, Update, Conflict, Link, which come after every Move) to where
+// their entries are once the plan's Moves have run: each entry's path before the
 // plan, carried through those Moves in order. Where a chain of folder
 // moves on one side (one folder moved into another that then takes its
 // place) makes the planner's own account of a path lag behind, the
@@ -1059,7 +1059,7 @@ func (pl *planner) followMoves() {
 			if a.Target.Path != "" && a.Target.Path != a.Path {
 				moves[a.Side] = append(moves[a.Side], mv{a.Target.Path, a.Path})
 			}
-		case Copy, Mkdir, Update, Conflict, Link:
+		case Copy, Update, Conflict, Link: // all after the Moves (Mkdirs are ordered among them)
 			o := a.Side.Other()
 			if now, ok := pl.nowOf[o][a.Source.Path]; ok && a.Source.ID != "" {
 				a.Source.Path = carry(o, now)

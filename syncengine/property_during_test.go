@@ -22,15 +22,12 @@ import (
 // or saves a new file (at the top level or into a folder) after the engine
 // read the side and before it acts, while the plan deletes, overwrites,
 // moves or copies over that item or folder, or reads the file to copy it.
-// They hold only when the applier confirms every destructive action
-// against the item as it is now (conditional requests, or a fresh read
-// right before the call) and Put refuses a source that changed under it
-// (storage/memory's Put committing nothing on a read error after size).
-// Off here because this branch has neither; on a tree merged with both it
-// passes (see the report to the lead): turn it on once they are merged. A
-// person deleting during a run cannot race a destruction of what people
-// wrote, and runs always, as do the unstable listings.
-var personDuringRunDestroys = false
+// They hold because the applier confirms every destructive action against
+// the item as it is now (conditional requests, or a fresh read right before
+// the call) and Put refuses a source that changed under it. Turning it off
+// leaves only the steps that cannot race a destruction (a person deleting
+// during a run, unstable listings), to tell the two kinds of failure apart.
+var personDuringRunDestroys = true
 
 // sideKinds are the ways a side is shown to the engine: the memory storage
 // with every capability (a change feed; lookup by ID), with its change

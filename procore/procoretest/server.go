@@ -450,8 +450,11 @@ func (s *Server) Observe(f func(Exchange)) { s.svc.Observe(f) }
 type Fault = fakeservice.Fault
 
 // Forever as a Fault's Times applies it to every matching request until
-// ClearFaults.
-const Forever = fakeservice.Forever
+// ClearFaults; AllOps as its Op matches every operation.
+const (
+	Forever = fakeservice.Forever
+	AllOps  = fakeservice.AllOps
+)
 
 // Inject adds a fault. Faults are used in the order they were added.
 func (s *Server) Inject(f Fault) { s.svc.Faults.Inject(f) }

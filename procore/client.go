@@ -443,7 +443,7 @@ func (c *Client) do(req *retryablehttp.Request, v any) (*Response, error) {
 
 // reauth reports whether resp is a 401 to an authenticated request whose
 // token the token source has now dropped, so that one retry will carry a
-// fresh token (research note §2: "The access token is invalid" for
+// fresh token (Procore answers 401 "The access token is invalid" for
 // expired and revoked tokens alike).
 func (c *Client) reauth(resp *http.Response) bool {
 	if resp.StatusCode != http.StatusUnauthorized || resp.Request == nil {

@@ -4,8 +4,8 @@ package procore_test
 // response the fake returns, for every endpoint the client uses, are
 // checked against Procore's per-operation endpoint descriptions in
 // ../shared/specs/procore (read there at test time, never copied). Where
-// the descriptions are lossy (../shared/specs/procore/SOURCE.md) the
-// research note wins, as commented at each leniency below.
+// the descriptions are lossy (../shared/specs/procore/SOURCE.md says how)
+// Procore's documented behaviour wins, as commented at each leniency below.
 
 import (
 	"bytes"
@@ -96,7 +96,7 @@ func loadSpec(t *testing.T, dir, op string) (*endpointSpec, bool) {
 }
 
 // fakeOnly are operations of the fake that Procore's API description does
-// not cover: the file download URL on a Procore host (research note §9.3)
+// not cover: the file download URL on a Procore file host (file_versions[].url)
 // and the presigned storage host (S3).
 var fakeOnly = map[string]bool{"FileDownload": true, "StoragePostObject": true, "StorageUploadPart": true,
 	"StorageGetObject": true}
@@ -377,8 +377,8 @@ func checkRequest(t *testing.T, spec *endpointSpec, ex procoretest.Exchange) {
 		case "query":
 			if p.Required {
 				if strings.Contains(spec.Path, "/webhooks/") && (p.Name == "company_id" || p.Name == "project_id") {
-					// The descriptions mark both required; the research
-					// note (§21.2) says one of company_id|project_id.
+					// The descriptions mark both required; Procore's
+					// webhooks guide takes one of company_id|project_id.
 					require.Truef(t, q.Has("company_id") || q.Has("project_id"), "company_id or project_id")
 					continue
 				}
@@ -402,7 +402,7 @@ func checkRequest(t *testing.T, spec *endpointSpec, ex procoretest.Exchange) {
 	}
 	if !strings.HasPrefix(spec.Path, "/oauth/") {
 		// Stripped from the descriptions upstream (SOURCE.md item 1);
-		// required by the research note §2.1 on every call.
+		// Procore requires it on every call (Multiple Procore Regions).
 		require.NotEmpty(t, ex.Request.Header.Get("Procore-Company-Id"), "Procore-Company-Id header")
 		require.NotEmpty(t, ex.Request.Header.Get("User-Agent"))
 	}
@@ -410,9 +410,9 @@ func checkRequest(t *testing.T, spec *endpointSpec, ex procoretest.Exchange) {
 		return
 	}
 	// The descriptions record only multipart/form-data where an operation
-	// also takes JSON (SOURCE.md item 6); the research note (§9.1, §10.1)
-	// lists JSON as accepted, and the OAuth token endpoint declares JSON
-	// while the docs use forms (§2). So the body is checked by structure.
+	// also takes JSON (SOURCE.md item 6); Procore's guides send JSON to
+	// these endpoints, and the OAuth token endpoint declares JSON while
+	// the OAuth guide uses forms. So the body is checked by structure.
 	var body any // an object, or an array for the v2.0 bulk endpoints
 	ct := ex.Request.Header.Get("Content-Type")
 	if strings.HasPrefix(ct, "application/json") {
@@ -448,7 +448,7 @@ func checkParamValue(t *testing.T, name string, s schema, v string) {
 		require.Containsf(t, enum, v, "%s value", name)
 	}
 	if strings.HasSuffix(name, "_at]") {
-		// Ranges "a...b" (research note §4), although the schema says
+		// Ranges "a...b" (Procore's filtering guide), although the schema says
 		// format: date.
 		require.Contains(t, v, "...", name)
 	}
@@ -463,7 +463,7 @@ func checkValue(t require.TestingT, where string, s schema, v any, strictProps b
 	}
 	if v == nil {
 		// Procore returns null for most absent values; the descriptions
-		// do not mark nullability (research note §24.6).
+		// do not mark nullability.
 		return
 	}
 	switch s.Type {
@@ -523,13 +523,13 @@ func checkResponse(t *testing.T, spec *endpointSpec, ex procoretest.Exchange) {
 	r, ok := spec.Responses[code]
 	if !ok {
 		_, hasDefault := spec.Responses["default"]
-		// 404 and 409 and 422 are documented in the research note (§6) for
+		// 404, 409 and 422 are among Procore's documented status codes for
 		// these endpoints even where the description lists only "default".
 		require.Truef(t, hasDefault, "status %d is not in the endpoint description", ex.Status)
 		return
 	}
 	if ex.Status/100 != 2 || r.Schema == nil || (r.Schema.Type == "" && len(r.Schema.Properties) == 0) {
-		return // no usable 2xx schema (SOURCE.md item 4): shapes follow the research note
+		return // no usable 2xx schema (SOURCE.md item 4): the fake's shapes follow Procore's guides
 	}
 	var body any
 	require.NoErrorf(t, json.Unmarshal(ex.RespBody, &body), "response of %s is not JSON", spec.OperationID)

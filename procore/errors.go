@@ -15,7 +15,8 @@ import (
 )
 
 // ErrorResponse is a non-2xx answer from Procore. Procore uses several
-// error body shapes (research note §7); they are decoded leniently into
+// error body shapes ({"error":{…}}, {"errors":{field:[…]}}, {"message"});
+// they are decoded leniently into
 // Code, Message, Details and Errors, and Body keeps the raw text. It
 // matches storage error kinds with errors.Is (404 → storage.ErrNotFound,
 // 409, and 400 "has already been taken", → ErrAlreadyExists, 403 → ErrPermissionDenied, 413 → ErrTooLarge,

@@ -28,9 +28,10 @@ import (
 // the last): 5 MiB.
 const MinSegmentSize = 5 << 20
 
-// UploadsService runs Procore's presigned direct uploads (research note
-// §10.1, the v1.1 endpoints). The presigned storage host never receives
-// the bearer token.
+// UploadsService runs Procore's presigned direct uploads (POST
+// /rest/v1.1/projects/{project_id}/uploads and its company twin, then the
+// parts on the presigned storage host). The presigned storage host never
+// receives the bearer token.
 type UploadsService service
 
 // Upload is an upload's instructions and state.

@@ -15,8 +15,8 @@ import (
 )
 
 // invalidNameChars are the characters Procore Documents does not accept in
-// names (the research notes say Procore Documents "already sanitises" the
-// characters that sync products replace in album names).
+// names: the ones that Procore's sync integrations replace, which Procore
+// itself already sanitises.
 const invalidNameChars = `#%*:<>?/\|~"`
 
 // docScope is one Documents tool: a project's or a company's.
@@ -178,7 +178,7 @@ func (c *call) lookup(sc *docScope, dir bool) *node {
 	return n
 }
 
-// ---- JSON shapes (research note §9.2) ----
+// ---- JSON shapes of folders, files and file versions ----
 
 func (s *Server) userJSON(id int64) any {
 	u := s.users[id]
@@ -769,7 +769,8 @@ func (s *Server) recycle(n *node) {
 	walk(n)
 }
 
-// documentsIndex serves the flat /documents index (research note §9.1).
+// documentsIndex serves the flat index GET /rest/v1.0/projects/{project_id}/documents
+// (and its company twin).
 func (c *call) documentsIndex(sc *docScope) {
 	q := c.r.URL.Query()
 	var upFrom, upTo, crFrom, crTo time.Time

@@ -44,12 +44,12 @@ func (s *Server) apiMux() http.Handler {
 	r := func(pattern, op string, mode authMode, h handler) {
 		mux.Handle(pattern, s.wrap(HostAPI, op, mode, pattern, h))
 	}
-	// OAuth (research note §2).
+	// OAuth 2.0 (login.procore.com in production).
 	r("POST /oauth/token", "OauthTokenPost", authNone, (*call).oauthToken)
 	r("GET /oauth/token/info", "OauthTokenInfoGet", authNone, (*call).oauthTokenInfo)
 	r("POST /oauth/revoke", "OauthRevokePost", authNone, (*call).oauthRevoke)
 	r("GET /oauth/authorize", "OauthAuthorizeGet", authNone, (*call).oauthAuthorize)
-	// Companies, projects, me (§8).
+	// Companies, projects, the current user.
 	r("GET /rest/v1.0/me", "RestV10MeGet", authUser, (*call).me)
 	r("GET /rest/v1.0/companies", "RestV10CompaniesGet", authUser, (*call).listCompanies)
 	r("GET /rest/v1.0/projects", "RestV10ProjectsGet", authCompany, (*call).listProjects)
@@ -66,7 +66,8 @@ func (s *Server) apiMux() http.Handler {
 
 // fileMux serves the Procore file host (storage.procore.com in
 // production): download URLs that need the bearer token, are not
-// rate-limited, and redirect to the storage host (research note §9.3).
+// rate-limited, and redirect to the presigned storage host, as Procore's
+// file URLs do.
 func (s *Server) fileMux() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/v5/files/{region}/{bucket}/{key...}",
@@ -313,7 +314,7 @@ func boolean(m map[string]any, key string) bool {
 	return false
 }
 
-// ---- pagination (research note §3) ----
+// ---- pagination: page/per_page, Link, Total and Per-Page headers ----
 
 // paginate applies page/per_page to n items, sets Total, Per-Page and Link
 // headers, and returns the slice bounds.

@@ -7,7 +7,7 @@
 // by host, rate limits on a fake clock, fault injection, and helpers that
 // change data as a person would in Procore's web UI.
 //
-// The fake listens on three hosts (research note §9.3):
+// The fake listens on three hosts, as Procore serves files:
 //
 //   - the API host (URL), also the OAuth host: the REST API, which counts
 //     every call against the token's rate limit and reports it in the
@@ -78,8 +78,8 @@ type Options struct {
 	// DefaultSpikeLimit, the figures of Procore's current rate-limiting
 	// guide; negative: no limit).
 	HourlyLimit, SpikeLimit int
-	// RetryAfterOn429 adds a Retry-After header to 429 responses (the
-	// research note could not establish whether Procore sends one).
+	// RetryAfterOn429 adds a Retry-After header to 429 responses. Whether
+	// Procore sends one on its 429s is unconfirmed against a live tenant.
 	RetryAfterOn429 bool
 	// MissingCompanyStatus is the status of a request without the
 	// Procore-Company-Id header (default 404, as observed; the status is
@@ -521,7 +521,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeError writes Procore's generic v1.0 error shape
-// {"error":{"code","message","details"}} (research note §7).
+// {"error":{"code","message","details"}}.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg, "details": []any{}}})
 }

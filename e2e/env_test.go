@@ -314,18 +314,6 @@ func (e *env) graphOps(subs ...string) int {
 	return n
 }
 
-// graphWrites counts the Graph calls that transfer content or create items.
-func (e *env) graphUploads() int {
-	n := 0
-	for op, c := range e.gs.Calls() {
-		l := strings.ToLower(op)
-		if strings.Contains(l, "content") && !strings.Contains(l, "get") || strings.Contains(l, "upload") || strings.Contains(l, "fragment") {
-			n += c
-		}
-	}
-	return n
-}
-
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {

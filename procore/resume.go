@@ -156,11 +156,10 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // segmentHasher writes through to w and computes each segment's SHA-256
 // and MD5 (lower-case hex) as the bytes pass.
 type segmentHasher struct {
-	w       io.Writer
-	seg, n  int64 // segment size, bytes in the current segment
-	sh, mh  hash.Hash
-	segs    []UploadSegment
-	written int64
+	w      io.Writer
+	seg, n int64 // segment size, bytes in the current segment
+	sh, mh hash.Hash
+	segs   []UploadSegment
 }
 
 func newSegmentHasher(w io.Writer, seg int64) *segmentHasher {

@@ -475,12 +475,11 @@ func TestNewRateLimiterRejectsBadWindows(t *testing.T) {
 // service would, answers with X-Rate-Limit-* style feedback and refuses
 // calls over its limit with a 429.
 type fakeProcore struct {
-	mu       sync.Mutex
-	limit    int
-	origin   time.Time
-	counts   map[int64]int
-	tooMany  int
-	reported bool // whether feedback carries the limit
+	mu      sync.Mutex
+	limit   int
+	origin  time.Time
+	counts  map[int64]int
+	tooMany int
 }
 
 func (f *fakeProcore) call(now time.Time) syncengine.Feedback {

@@ -81,7 +81,6 @@ func (s *Server) newScope(key string, companyID, projectID int64) {
 }
 
 func (s *Server) documentRoutes(r func(pattern, op string, mode authMode, h handler)) {
-	type route struct{ method, suffix, op string }
 	for _, lvl := range []struct {
 		prefix, opPrefix string
 		scope            func(c *call) *docScope

@@ -356,7 +356,7 @@ func (c *call) createImage() {
 		}
 	}
 	body := obj(f, "image")
-	if body == nil || len(body) == 0 {
+	if len(body) == 0 {
 		writeJSON(c.w, http.StatusUnprocessableEntity, map[string]any{"errors": map[string]any{"image": []string{"at least one attribute is required"}}})
 		return
 	}

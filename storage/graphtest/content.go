@@ -40,7 +40,6 @@ type session struct {
 	expires             time.Time
 	deferCommit         bool
 	fsMod               *time.Time
-	complete            bool
 }
 
 func qxhOf(b []byte) string { return quickxorhash.Base64(b) }

@@ -480,11 +480,11 @@ func TestSubscriptions(t *testing.T) {
 	body := func(url, res string) []byte {
 		return []byte(`{"changeType":"updated","notificationUrl":"` + url + `","resource":"` + res + `","expirationDateTime":"` + exp + `","clientState":"s3cret"}`)
 	}
-	st, _, m := r.do("POST", "/subscriptions", body(bad.URL, "/me/drive/root"))
+	st, _, _ := r.do("POST", "/subscriptions", body(bad.URL, "/me/drive/root"))
 	require.Equal(t, 400, st, "the handshake failed")
 	st, _, _ = r.do("POST", "/subscriptions", body(good.URL, "/me/drive/root/children"))
 	require.Equal(t, 400, st, "only a drive root")
-	st, _, m = r.do("POST", "/subscriptions", body(good.URL, "/drives/"+r.srv.MyDriveID()+"/root"))
+	st, _, m := r.do("POST", "/subscriptions", body(good.URL, "/drives/"+r.srv.MyDriveID()+"/root"))
 	require.Equal(t, 201, st, "%v", m)
 	id := m["id"].(string)
 	_, err := r.srv.WebUpload(r.srv.MyDriveID(), "x.txt", nil)

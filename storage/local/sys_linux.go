@@ -4,10 +4,8 @@ package local
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 	"strconv"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,15 +58,6 @@ func setXattr(f *os.File, v string) error {
 		return errAttrUnsupported
 	}
 	return err
-}
-
-// changeTime returns the inode change time of fi in nanoseconds (0 when
-// unknown).
-func changeTime(fi fs.FileInfo) int64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Ctim.Nano()
-	}
-	return 0
 }
 
 // birthStamp returns the birth time of the item open as f (statx

@@ -989,8 +989,8 @@ func checkChangeFeed(t *testing.T, s *suite) {
 		return
 	}
 	newDir := s.workDir(t, "feed created")
-	file := s.put(t, d, "file.txt", content("1", 10))
-	file = s.put(t, d, "file.txt", content("2", 20))
+	s.put(t, d, "file.txt", content("1", 10))
+	file := s.put(t, d, "file.txt", content("2", 20))
 	moved, err := s.s.Move(s.ctx, file, newDir, "renamed.txt")
 	if err != nil {
 		t.Fatalf("Move: %v", err)
@@ -1024,10 +1024,10 @@ func checkChangeFeed(t *testing.T, s *suite) {
 		)
 		s.within(t, "Changes", func(ctx context.Context) { ch, next, err = cf.Changes(ctx, cur) })
 		if err != nil {
-			return fmt.Errorf("Changes: %w", err)
+			return fmt.Errorf("change feed: %w", err)
 		}
 		if next == "" {
-			return errors.New("Changes returned an empty next cursor")
+			return errors.New("the change feed returned an empty next cursor")
 		}
 		if last == nil {
 			last = map[string]storage.Change{}

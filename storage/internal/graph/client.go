@@ -1,12 +1,10 @@
 package graph
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -427,6 +425,3 @@ func (c *Client) decode(body []byte, v any, op string) error {
 	}
 	return nil
 }
-
-// bodyReader is the body of a request read from a []byte.
-func bodyReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -59,6 +59,8 @@
 //     where a person moved an item).
 //   - [SubtreeLister]: list below one folder (to verify a folder before
 //     deleting it); [ListUnder] falls back to filtering a full listing.
+//   - [SkipReporter]: what the last listing left out and why (symbolic
+//     links, special files), so that a run can say it.
 //
 // # People work while a sync runs
 //

@@ -358,3 +358,19 @@ func StatCurrent(ctx context.Context, s Storage, e Entry) (Entry, error) {
 	}
 	return cur, nil
 }
+
+// SkippedItem is an item a listing left out, and why.
+type SkippedItem struct {
+	Path   string // relative to the root
+	Reason string // e.g. "symbolic link: not followed"
+}
+
+// SkipReporter is implemented by Storages whose listings leave out items
+// they cannot hold as files or folders (symbolic links, devices, sockets),
+// so that callers can say what was not synced instead of passing over it
+// without a word.
+type SkipReporter interface {
+	// Skipped returns the items that the most recent complete List left
+	// out, with the reason for each (none before the first List).
+	Skipped() []SkippedItem
+}

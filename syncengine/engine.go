@@ -632,6 +632,7 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 	if only == nil {
 		ap.clearObsoleteFailures(ctx, plan, now)
 	}
+	e.reportSkipped(ctx, p, run.ID, &res)
 	run.Counts = res.counts
 	run.Undone = res.summary(p)
 	status := RunSucceeded
@@ -1175,4 +1176,28 @@ func (e *Engine) actionTimeout(a Action) time.Duration {
 		}
 	}
 	return d
+}
+
+// reportSkipped adds to res what the sides' listings left out (symbolic
+// links, special files: storage.SkipReporter), so that the run says it
+// and the activity log says why.
+func (e *Engine) reportSkipped(ctx context.Context, p *Pair, runID int64, res *applyResult) {
+	var acts []Activity
+	for _, sd := range []Side{SideA, SideB} {
+		sr, ok := p.storage(sd).(storage.SkipReporter)
+		if !ok {
+			continue
+		}
+		for _, sk := range sr.Skipped() {
+			res.counts.Skipped++
+			res.skipped = append(res.skipped, sd.String()+":"+sk.Path)
+			acts = append(acts, Activity{PairID: p.ID, RunID: runID, Time: e.clock.Now(), Kind: Skip,
+				Side: sd, Path: sk.Path, Detail: "skipped: " + sk.Reason})
+		}
+	}
+	if len(acts) > 0 {
+		if err := e.store.AddActivity(context.WithoutCancel(ctx), acts); err != nil {
+			e.log.Warn("syncengine: activity log", "pair", p.ID, "error", err)
+		}
+	}
 }

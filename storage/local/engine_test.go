@@ -144,3 +144,30 @@ func TestEngineReusedInode(t *testing.T) {
 		})
 	}
 }
+
+// TestEngineSaysWhatItSkipped: a symbolic link and a named pipe are not
+// synced, and the run says so: it is partial, its counts and its Undone
+// text name the skipped items, and the activity log says why (issue 9.16).
+func TestEngineSaysWhatItSkipped(t *testing.T) {
+	p := newSyncPair(t)
+	require.NoError(t, os.WriteFile(filepath.Join(p.a, "real.txt"), []byte("x"), 0o644))
+	require.NoError(t, os.Symlink("real.txt", filepath.Join(p.a, "link.txt")))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(p.a, "pipe"), 0o644))
+	r := p.run()
+	require.Equal(t, syncengine.RunPartial, r.Status, "run: %+v", r)
+	require.Equal(t, 2, r.Counts.Skipped, "run: %+v", r)
+	require.Contains(t, r.Undone, "skipped")
+	require.Equal(t, "x", readString(t, filepath.Join(p.b, "real.txt")))
+	_, err := os.Lstat(filepath.Join(p.b, "link.txt"))
+	require.True(t, os.IsNotExist(err), "the link must not be copied: %v", err)
+	acts, err := p.eng.Activity(context.Background(), "pair", syncengine.Page{Limit: 20})
+	require.NoError(t, err)
+	why := map[string]string{}
+	for _, a := range acts {
+		if a.Kind == syncengine.Skip {
+			why[a.Path] = a.Detail
+		}
+	}
+	require.Contains(t, why["link.txt"], "symbolic link")
+	require.Contains(t, why["pipe"], "not a regular file")
+}

@@ -107,10 +107,11 @@ type Storage struct {
 	putMu sync.Mutex // serialises version checks with the renames they guard
 
 	mu      sync.Mutex
-	hash    map[string]hashEntry // by ID
-	index   map[string]string    // inode key → ID (index mode only)
-	carried map[string]bool      // inode-based IDs now held by another inode
-	paths   map[string]string    // ID → where it was last seen (a hint for StatID)
+	skipped []storage.SkippedItem // what the most recent complete List left out
+	hash    map[string]hashEntry  // by ID
+	index   map[string]string     // inode key → ID (index mode only)
+	carried map[string]bool       // inode-based IDs now held by another inode
+	paths   map[string]string     // ID → where it was last seen (a hint for StatID)
 
 	bin bin // the recycle bin as its retention sees it
 }

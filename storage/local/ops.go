@@ -66,7 +66,8 @@ func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 		live := map[string]bool{}
 		derived := map[string]string{}
 		stopped := false
-		err := s.walk(ctx, func(rel string, fi fs.FileInfo, id, parentID string) bool {
+		sk := &skipCollector{}
+		err := s.walkFromCollecting(ctx, "", s.rootID, sk, func(rel string, fi fs.FileInfo, id, parentID string) bool {
 			if !s.xattr {
 				key := s.identityKey(fi)
 				live[key] = true
@@ -86,6 +87,11 @@ func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 			}
 			return
 		}
+		if !stopped {
+			s.mu.Lock()
+			s.skipped = sk.items
+			s.mu.Unlock()
+		}
 		if !stopped && !s.xattr {
 			s.walkTrashKeys(live)
 			_ = s.syncIndex(live, derived) // best effort: a stale entry only risks a reused inode
@@ -101,10 +107,43 @@ func (s *Storage) walk(ctx context.Context, fn func(rel string, fi fs.FileInfo, 
 	return s.walkFrom(ctx, "", s.rootID, fn)
 }
 
+// skipCollector gathers the items a walk leaves out (nil: not gathered).
+type skipCollector struct{ items []storage.SkippedItem }
+
+func (c *skipCollector) add(rel, reason string) {
+	if c != nil {
+		c.items = append(c.items, storage.SkippedItem{Path: rel, Reason: reason})
+	}
+}
+
+// skipReason says why walkDir leaves out an entry of type t, or "".
+func skipReason(t fs.FileMode) string {
+	switch {
+	case t&fs.ModeSymlink != 0:
+		return "symbolic link: not followed"
+	case !t.IsRegular() && !t.IsDir():
+		return "not a regular file or folder (" + t.Type().String() + ")"
+	}
+	return ""
+}
+
+// Skipped returns the symbolic links and special files that the most
+// recent complete List left out (storage.SkipReporter).
+func (s *Storage) Skipped() []storage.SkippedItem {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.skipped)
+}
+
 // walkFrom is walk for the items below folder dir (ID dirID).
 func (s *Storage) walkFrom(ctx context.Context, dir, dirID string, fn func(rel string, fi fs.FileInfo, id, parentID string) bool) error {
+	return s.walkFromCollecting(ctx, dir, dirID, nil, fn)
+}
+
+// walkFromCollecting is walkFrom that also gathers the items left out in sk.
+func (s *Storage) walkFromCollecting(ctx context.Context, dir, dirID string, sk *skipCollector, fn func(rel string, fi fs.FileInfo, id, parentID string) bool) error {
 	seen := map[string]int{}
-	_, err := s.walkDir(ctx, dir, dirID, func(rel string, fi fs.FileInfo, id, parentID string) bool {
+	_, err := s.walkDir(ctx, dir, dirID, sk, func(rel string, fi fs.FileInfo, id, parentID string) bool {
 		if !fi.IsDir() {
 			if _, _, nlink, _ := fileKey(fi); nlink > 1 {
 				if n := seen[id]; n > 0 {
@@ -168,7 +207,7 @@ func (s *Storage) ListUnder(ctx context.Context, dir storage.Entry) iter.Seq2[st
 	}
 }
 
-func (s *Storage) walkDir(ctx context.Context, dir, dirID string, fn func(rel string, fi fs.FileInfo, id, parentID string) bool) (bool, error) {
+func (s *Storage) walkDir(ctx context.Context, dir, dirID string, sk *skipCollector, fn func(rel string, fi fs.FileInfo, id, parentID string) bool) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -188,7 +227,11 @@ func (s *Storage) walkDir(ctx context.Context, dir, dirID string, fn func(rel st
 		}
 		name := de.Name()
 		t := de.Type()
-		if s.isOwnHidden(dir, name) || t&fs.ModeSymlink != 0 || (!t.IsRegular() && !t.IsDir()) {
+		if s.isOwnHidden(dir, name) {
+			continue
+		}
+		if why := skipReason(t); why != "" {
+			sk.add(join(dir, name), why)
 			continue
 		}
 		rel := join(dir, name)
@@ -203,7 +246,7 @@ func (s *Storage) walkDir(ctx context.Context, dir, dirID string, fn func(rel st
 			return false, nil
 		}
 		if fi.IsDir() {
-			more, err := s.walkDir(ctx, rel, id, fn)
+			more, err := s.walkDir(ctx, rel, id, sk, fn)
 			if err != nil || !more {
 				return false, err
 			}

@@ -419,4 +419,3 @@ func retryAfterBody(b []byte) (time.Duration, bool) {
 	}
 	return time.Duration(*v.Error.RetryAfter) * time.Second, true
 }
-

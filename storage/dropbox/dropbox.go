@@ -436,7 +436,7 @@ func (s *Storage) Delete(ctx context.Context, e storage.Entry) error {
 			return storage.NewError("delete", e.Path, storage.ErrPreconditionFailed, nil)
 		}
 	}
-	m, err := s.c.Delete(ctx, abs, rev)
+	_, err := s.c.Delete(ctx, abs, rev)
 	if err != nil {
 		var ae *APIError
 		if rev != "" && errors.As(err, &ae) && ae.Status == 409 && !ae.Has("not_found") && !ae.Has("too_many_write_operations") {
@@ -445,13 +445,8 @@ func (s *Storage) Delete(ctx context.Context, e storage.Entry) error {
 		}
 		return storageErr("delete", e.Path, err)
 	}
-	s.mu.Lock()
-	for k := range s.ids {
-		if k == m.PathLower || strings.HasPrefix(k, m.PathLower+"/") {
-			delete(s.ids, k)
-		}
-	}
-	s.mu.Unlock()
+	// The IDs of what was deleted stay known, so that the change feed can
+	// name them in its deletions.
 	return nil
 }
 
@@ -524,19 +519,28 @@ func join(dir, name string) string {
 // uploadToken is the ResumeUpload state behind UploadState.Token.
 type uploadToken struct {
 	Session string     `json:"s"`
-	Path    string     `json:"p"` // the file's Dropbox path
+	Rel     string     `json:"r"` // the file's path below the root
 	Commit  CommitInfo `json:"c"`
 }
 
 // commitFor returns the commit info of a Put of name in parent.
 func (s *Storage) commitFor(parent storage.Entry, name string, opt storage.PutOptions) CommitInfo {
-	ci := CommitInfo{Path: s.abs(join(parent.Path, name)), Mode: WriteMode{Tag: "overwrite"}}
+	target := s.abs(join(parent.Path, name))
+	if strings.HasPrefix(parent.ID, "id:") {
+		// Relative to the parent's ID, so that a parent deleted or moved
+		// meanwhile is not silently re-created.
+		// Unconfirmed against a live account: files/upload accepts a CommitInfo.path of the form "id:<folder>/<name>".
+		target = parent.ID + "/" + name
+	}
+	ci := CommitInfo{Path: target, Mode: WriteMode{Tag: "overwrite"}}
 	switch {
 	case opt.ExpectedVersion != "":
 		ci.Mode = WriteMode{Tag: "update", Update: opt.ExpectedVersion}
 		ci.StrictConflict = true
 	case opt.NoOverwrite:
 		ci.Mode = WriteMode{Tag: "add"}
+		// strict_conflict: a file of identical content conflicts too.
+		ci.StrictConflict = true
 	}
 	if !opt.ModTime.IsZero() {
 		ci.ClientModified = opt.ModTime.UTC().Truncate(time.Second).Format(TimeFormat)
@@ -635,7 +639,7 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 				return storage.Entry{}, storage.NewError("put", p, nil, err)
 			}
 		}
-		if last {
+		if last && sid == "" {
 			m, err := s.finish(ctx, sid, off, ci, b)
 			if err != nil {
 				return storage.Entry{}, s.putErr(p, opt, err)
@@ -646,18 +650,27 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 		if sid == "" {
 			sid, err = s.c.UploadSessionStart(ctx, b, false)
 		} else {
-			err = s.c.UploadSessionAppend(ctx, UploadSessionCursor{SessionID: sid, Offset: uint64(off)}, b, false)
+			// The last chunk closes the session (close=true), so that the
+			// finish carries no data.
+			err = s.c.UploadSessionAppend(ctx, UploadSessionCursor{SessionID: sid, Offset: uint64(off)}, b, last)
 		}
 		if err != nil {
 			return storage.Entry{}, s.putErr(p, opt, err)
 		}
 		off += int64(len(b))
 		if opt.OnUploadState != nil {
-			tok, _ := json.Marshal(uploadToken{Session: sid, Path: ci.Path, Commit: ci})
+			tok, _ := json.Marshal(uploadToken{Session: sid, Rel: p, Commit: ci})
 			st.Offset, st.Token = off, string(tok)
 			if err := opt.OnUploadState(st); err != nil {
 				return storage.Entry{}, storage.NewError("put", p, nil, err)
 			}
+		}
+		if last {
+			m, err := s.finish(ctx, sid, off, ci, nil)
+			if err != nil {
+				return storage.Entry{}, s.putErr(p, opt, err)
+			}
+			return s.committed(m, p, parent)
 		}
 	}
 }
@@ -707,10 +720,7 @@ func (s *Storage) ResumeUpload(ctx context.Context, st storage.UploadState, r io
 	if err := json.Unmarshal([]byte(st.Token), &tok); err != nil || tok.Session == "" {
 		return storage.Entry{}, storage.NewError("put", st.Name, storage.ErrNotFound, errors.New("unknown upload state"))
 	}
-	p, ok := s.rel(&Metadata{PathLower: strings.ToLower(tok.Path), PathDisplay: tok.Path})
-	if !ok {
-		return storage.Entry{}, storage.NewError("put", st.Name, storage.ErrNotFound, errors.New("the upload lies outside the root"))
-	}
+	p := tok.Rel
 	parent := storage.Entry{ID: st.ParentID, Path: path.Dir(p), IsDir: true}
 	if parent.Path == "." {
 		parent.Path = ""

@@ -74,6 +74,24 @@ func (w WriteMode) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w.Tag)
 }
 
+// UnmarshalJSON reads either form.
+func (w *WriteMode) UnmarshalJSON(b []byte) error {
+	var tag string
+	if json.Unmarshal(b, &tag) == nil {
+		*w = WriteMode{Tag: tag}
+		return nil
+	}
+	var v struct {
+		Tag    string `json:".tag"`
+		Update string `json:"update"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*w = WriteMode{Tag: v.Tag, Update: v.Update}
+	return nil
+}
+
 // CommitInfo is files.CommitInfo.
 type CommitInfo struct {
 	Path           string    `json:"path"`

@@ -40,7 +40,16 @@ func TestConformance(t *testing.T) {
 		{"TeamFolderNamespace", true, dropboxtest.TeamFolderNS, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			servers := map[storage.Storage]*dropboxtest.Server{}
+			var moveOut func(t *testing.T, s storage.Storage, e storage.Entry)
+			if tc.root != "" {
+				moveOut = func(t *testing.T, s storage.Storage, e storage.Entry) {
+					srv := servers[s]
+					require.NoError(t, srv.WebMove(tc.ns, tc.root+"/"+e.Path, "/Elsewhere/"+e.Name()))
+				}
+			}
 			storagetest.Run(t, storagetest.Opt{
+				MoveOut: moveOut,
 				NewStorage: func(t *testing.T) storage.Storage {
 					srv := dropboxtest.NewServer(t, dropboxtest.Options{})
 					tok := srv.Token()
@@ -62,6 +71,7 @@ func TestConformance(t *testing.T) {
 					}
 					s, err := dropbox.New(context.Background(), newClient(t, srv, tok, mod), dropbox.Options{RootPath: tc.root})
 					require.NoError(t, err)
+					servers[s] = srv
 					return s
 				},
 				SetChunkSize: func(s storage.Storage, chunk int64) bool {

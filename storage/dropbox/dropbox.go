@@ -599,7 +599,7 @@ func (s *Storage) Put(ctx context.Context, parent storage.Entry, name string, r 
 		}
 		m, err := s.c.Upload(ctx, UploadArg{CommitInfo: ci, ContentHash: ContentHash(buf)}, buf)
 		if err != nil {
-			return storage.Entry{}, s.putErr(p, opt, err)
+			return storage.Entry{}, s.putErr(ctx, p, parent, opt, err)
 		}
 		return s.committed(m, p, parent)
 	}
@@ -642,7 +642,7 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 		if last && sid == "" {
 			m, err := s.finish(ctx, sid, off, ci, b)
 			if err != nil {
-				return storage.Entry{}, s.putErr(p, opt, err)
+				return storage.Entry{}, s.putErr(ctx, p, parent, opt, err)
 			}
 			return s.committed(m, p, parent)
 		}
@@ -655,7 +655,7 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 			err = s.c.UploadSessionAppend(ctx, UploadSessionCursor{SessionID: sid, Offset: uint64(off)}, b, last)
 		}
 		if err != nil {
-			return storage.Entry{}, s.putErr(p, opt, err)
+			return storage.Entry{}, s.putErr(ctx, p, parent, opt, err)
 		}
 		off += int64(len(b))
 		if opt.OnUploadState != nil {
@@ -668,7 +668,7 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 		if last {
 			m, err := s.finish(ctx, sid, off, ci, nil)
 			if err != nil {
-				return storage.Entry{}, s.putErr(p, opt, err)
+				return storage.Entry{}, s.putErr(ctx, p, parent, opt, err)
 			}
 			return s.committed(m, p, parent)
 		}
@@ -683,9 +683,16 @@ func (s *Storage) finish(ctx context.Context, sid string, off int64, ci CommitIn
 	return s.c.UploadSessionFinish(ctx, UploadSessionFinishArg{Cursor: UploadSessionCursor{SessionID: sid, Offset: uint64(off)}, Commit: ci}, data)
 }
 
-// putErr maps a failed commit.
-func (s *Storage) putErr(p string, opt storage.PutOptions, err error) error {
+// putErr maps a failed commit. A write into a folder by its ID that
+// failed for another reason than a conflict is checked against the
+// folder: gone means ErrNotFound.
+func (s *Storage) putErr(ctx context.Context, p string, parent storage.Entry, opt storage.PutOptions, err error) error {
 	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == 409 && !ae.Has("conflict") && strings.HasPrefix(parent.ID, "id:") {
+		if _, gerr := s.c.GetMetadata(ctx, parent.ID); errors.Is(gerr, storage.ErrNotFound) {
+			return storage.NewError("put", p, storage.ErrNotFound, err)
+		}
+	}
 	if errors.As(err, &ae) && ae.Has("conflict") {
 		switch {
 		case ae.Has("folder"):

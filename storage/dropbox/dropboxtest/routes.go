@@ -736,7 +736,14 @@ func (s *Server) commit(rc *reqCtx, c commitArg, data []byte, size int64, hash s
 		cm = t
 	}
 	lower, it, tag := s.resolve(rc, c.Path, false)
-	if tag != "" {
+	switch tag {
+	case "":
+	case "not_folder":
+		return nil, wrapErr(wrap, u("conflict", u("file_ancestor", nil)))
+	case "not_found", "malformed_path":
+		// Unconfirmed against a live account: the WriteError of a path relative to a missing folder id: (WriteError has no not_found).
+		return nil, wrapErr(wrap, map[string]any{".tag": "malformed_path"})
+	default:
 		return nil, wrapErr(wrap, u(tag, nil))
 	}
 	conflict := func(kind string) *apiErr { return wrapErr(wrap, u("conflict", u(kind, nil))) }

@@ -62,6 +62,8 @@ type Storage struct {
 	c    *Client
 	opts Options
 
+	batchMu sync.Mutex // one finish_batch at a time per namespace
+
 	mu        sync.Mutex
 	rootID    string // RootID or the root folder's id:
 	rootPath  string // path_display of the root ("" for the account root)

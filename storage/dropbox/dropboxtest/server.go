@@ -70,6 +70,11 @@ type Options struct {
 	DiscardContent bool
 	// MaxRequest is the largest upload body (default 150 MiB).
 	MaxRequest int64
+	// WriteLock, when set, keeps a namespace locked for that long (real
+	// time) after every commit, as other writers do on a busy namespace:
+	// a commit inside the window gets 429 too_many_write_operations.
+	// Upload sessions' data calls are not commits; finish_batch_v2 is one.
+	WriteLock time.Duration
 }
 
 // Server is a fake Dropbox.
@@ -93,7 +98,7 @@ type Server struct {
 	codes     map[string]string // code -> PKCE challenge
 	epoch     int
 	counter   int
-	writing   map[string]bool // namespace trees being written
+	writing   map[string]time.Time // namespace tree -> end of its write lock
 	batching  map[string]bool
 	hookWG    sync.WaitGroup
 	hookDirty bool
@@ -145,7 +150,7 @@ func NewServer(t testing.TB, opt Options) *Server {
 		nsPrefix: map[string]string{HomeNS: "", TeamRootNS: "", TeamFolderNS: "/projects", "3001": ""},
 		nsTree:   map[string]string{HomeNS: HomeNS, TeamRootNS: TeamRootNS, TeamFolderNS: TeamRootNS, "3001": "3001"},
 		team:     map[string]bool{}, sessions: map[string]*session{}, cursors: map[string]*cursor{},
-		codes: map[string]string{}, writing: map[string]bool{}, batching: map[string]bool{}}
+		codes: map[string]string{}, writing: map[string]time.Time{}, batching: map[string]bool{}}
 	s.mu.Lock()
 	s.mkdirLocked(s.trees[TeamRootNS], "/Projects")
 	s.mu.Unlock()

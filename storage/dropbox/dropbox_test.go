@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -126,12 +127,16 @@ func TestLongpollWatch(t *testing.T) {
 	ch, err := s.Watch(ctx)
 	require.NoError(t, err)
 	time.Sleep(50 * time.Millisecond)
-	_, _, err = srv.WebPut(dropboxtest.HomeNS, "/x.txt", []byte("x"))
-	require.NoError(t, err)
-	select {
-	case <-ch:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no signal after a change")
+	// Every change wakes the watcher, even one made while it is between
+	// two longpolls.
+	for i := range 30 {
+		_, _, err = srv.WebPut(dropboxtest.HomeNS, fmt.Sprintf("/x%d.txt", i), []byte("x"))
+		require.NoError(t, err)
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no signal after change %d", i)
+		}
 	}
 	require.GreaterOrEqual(t, srv.Service.Calls.Host(dropboxtest.HostNotify), 1)
 	cancel()
@@ -300,3 +305,5 @@ func TestPutBatchIsOneCommit(t *testing.T) {
 	}
 	require.Equal(t, 21, srv.Calls(""))
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }

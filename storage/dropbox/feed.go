@@ -99,10 +99,14 @@ func (s *Storage) Watch(ctx context.Context) (<-chan struct{}, error) {
 			}
 			fails = 0
 			if res.Changes {
-				signal(ch)
-				if c2, err := s.LatestCursor(ctx); err == nil {
+				// Move past the changes by following the cursor (not by
+				// taking a new one, which would skip changes made since),
+				// then signal: whatever changes after the drain wakes the
+				// next longpoll.
+				if c2, err := s.drain(ctx, cur); err == nil {
 					cur = c2
 				}
+				signal(ch)
 			}
 			if res.Backoff > 0 {
 				if s.c.opts.Sleep(ctx, time.Duration(res.Backoff)*time.Second) != nil {
@@ -112,6 +116,24 @@ func (s *Storage) Watch(ctx context.Context) (<-chan struct{}, error) {
 		}
 	}()
 	return ch, nil
+}
+
+// drain follows cursor to the end of the change log.
+func (s *Storage) drain(ctx context.Context, cursor string) (string, error) {
+	guard := httpclient.NewPageGuard(1 << 20)
+	for {
+		if err := guard.Next(ctx, cursor); err != nil {
+			return "", err
+		}
+		res, err := s.c.ListFolderContinue(ctx, cursor)
+		if err != nil {
+			return "", err
+		}
+		cursor = res.Cursor
+		if !res.HasMore {
+			return cursor, nil
+		}
+	}
 }
 
 // signal sends a coalesced signal.

@@ -529,7 +529,7 @@ func (s *Server) mkdirAllLocked(t *tree, dirLower, p string) {
 		return
 	}
 	s.mkdirAllLocked(t, path.Dir(dirLower), path.Dir(p))
-	s.mkdirLocked(t, path.Dir(p))
+	s.mkdirLocked(t, p)
 }
 
 // removeLocked deletes lower and everything below it, logging each.

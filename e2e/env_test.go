@@ -286,7 +286,7 @@ func (e *env) targetPaths(root string) []string {
 // contains one of subs.
 func (e *env) procoreOps(subs ...string) int {
 	n := 0
-	for op, c := range e.pc.CallCounts() {
+	for op, c := range e.pc.Calls() {
 		for _, s := range subs {
 			if strings.Contains(op, s) {
 				n += c

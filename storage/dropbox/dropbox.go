@@ -244,6 +244,23 @@ func (s *Storage) toEntry(ctx context.Context, m *Metadata) (storage.Entry, bool
 	return s.entry(m, p, pid), true, nil
 }
 
+// rootMoved reports whether the root folder has moved since the Storage
+// last looked (a person renamed or moved it), and follows it by its ID.
+func (s *Storage) rootMoved(ctx context.Context) bool {
+	if s.rootID == RootID {
+		return false
+	}
+	m, err := s.c.GetMetadata(ctx, s.rootID)
+	if err != nil || !m.IsDir() {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	moved := m.PathLower != s.rootLower
+	s.rootPath, s.rootLower = m.PathDisplay, m.PathLower
+	return moved
+}
+
 // rootEntry returns the root folder's entry.
 func (s *Storage) rootEntry(ctx context.Context) (storage.Entry, error) {
 	if s.rootID == RootID {
@@ -268,6 +285,9 @@ func (s *Storage) Stat(ctx context.Context, p string) (storage.Entry, error) {
 		return storage.Entry{}, storage.NewError("stat", p, storage.ErrNotFound, err)
 	}
 	m, err := s.c.GetMetadata(ctx, s.abs(p))
+	if errors.Is(err, storage.ErrNotFound) && s.rootMoved(ctx) {
+		m, err = s.c.GetMetadata(ctx, s.abs(p))
+	}
 	if err != nil {
 		return storage.Entry{}, storageErr("stat", p, err)
 	}
@@ -317,7 +337,15 @@ func (s *Storage) ListUnder(ctx context.Context, dir storage.Entry) iter.Seq2[st
 func (s *Storage) listUnder(ctx context.Context, op, dir string) iter.Seq2[storage.Entry, error] {
 	return func(yield func(storage.Entry, error) bool) {
 		arg := ListFolderArg{Path: s.abs(dir), Recursive: true}
+		if dir == "" && s.rootID != RootID {
+			arg.Path = s.rootID // the root folder wherever it is now
+		}
 		res, err := s.c.ListFolder(ctx, arg)
+		if errors.Is(err, storage.ErrNotFound) && dir != "" && s.rootMoved(ctx) {
+			arg.Path = s.abs(dir)
+			res, err = s.c.ListFolder(ctx, arg)
+		}
+		refreshed := false
 		if err != nil {
 			yield(storage.Entry{}, storageErr(op, dir, err))
 			return
@@ -339,6 +367,12 @@ func (s *Storage) listUnder(ctx context.Context, op, dir string) iter.Seq2[stora
 					continue
 				}
 				p, ok := s.rel(m)
+				if !ok && !refreshed && dir == "" {
+					refreshed = true
+					if s.rootMoved(ctx) {
+						p, ok = s.rel(m)
+					}
+				}
 				if !ok || p == dir || dir != "" && !strings.HasPrefix(strings.ToLower(p), strings.ToLower(dir)+"/") {
 					continue
 				}
@@ -395,7 +429,17 @@ func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string
 	if err := Names.Validate(name); err != nil {
 		return storage.Entry{}, storage.NewError("mkdir", p, storage.ErrInvalidName, err)
 	}
+	if parent.ID == s.rootID && s.rootID != RootID {
+		// create_folder_v2 creates missing parents: follow a moved root
+		// first, so that its old path is not made again.
+		s.rootMoved(ctx)
+	}
 	m, err := s.c.CreateFolder(ctx, s.abs(p))
+	if err == nil {
+		if err := s.checkCreatedIn(ctx, m, parent); err != nil {
+			return storage.Entry{}, storage.NewError("mkdir", p, storage.ErrNotFound, err)
+		}
+	}
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && ae.Has("conflict") {
@@ -415,6 +459,29 @@ func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string
 		rp = p
 	}
 	return s.entry(m, rp, parent.ID), nil
+}
+
+// checkCreatedIn makes sure that folder m, just created by path, lies in
+// parent itself: create_folder_v2 creates missing parents, so a parent
+// that was deleted or moved meanwhile would come back as a new, empty
+// folder. Then the new folder is removed again (the re-created parents
+// are left, as someone may be using them) and an error returned.
+func (s *Storage) checkCreatedIn(ctx context.Context, m *Metadata, parent storage.Entry) error {
+	if !strings.HasPrefix(parent.ID, "id:") || parent.ID == s.rootID {
+		return nil
+	}
+	pm, err := s.c.GetMetadata(ctx, parent.ID)
+	if err == nil && pm.IsDir() && pm.PathLower == path.Dir(m.PathLower) {
+		s.remember(pm)
+		return nil
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil // cannot tell; the folder stays
+	}
+	if _, err := s.c.Delete(ctx, m.ID, ""); err != nil {
+		return fmt.Errorf("the folder went away meanwhile; removing the folder made in its place failed: %w", err)
+	}
+	return errors.New("the folder went away meanwhile")
 }
 
 // Delete removes e to Dropbox's deleted files (restorable for the plan's

@@ -307,3 +307,53 @@ func TestPutBatchIsOneCommit(t *testing.T) {
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+func TestRootFollowedByID(t *testing.T) {
+	srv := dropboxtest.NewServer(t, dropboxtest.Options{})
+	_, err := srv.WebMkdir(dropboxtest.HomeNS, "/Procore/Tower")
+	require.NoError(t, err)
+	ctx := context.Background()
+	s, err := dropbox.New(ctx, newClient(t, srv, srv.Token(), nil), dropbox.Options{RootPath: "/Procore/Tower"})
+	require.NoError(t, err)
+	root, err := s.Stat(ctx, "")
+	require.NoError(t, err)
+	d, err := s.MakeDir(ctx, root, "Plans")
+	require.NoError(t, err)
+	_, err = s.Put(ctx, d, "a.pdf", strings.NewReader("a"), 1, storage.PutOptions{})
+	require.NoError(t, err)
+	// A person renames the root folder.
+	require.NoError(t, srv.WebMove(dropboxtest.HomeNS, "/Procore/Tower", "/Procore/Tower A"))
+	st, err := s.Stat(ctx, "Plans/a.pdf")
+	require.NoError(t, err)
+	require.Equal(t, "Plans/a.pdf", st.Path)
+	n := 0
+	for e, err := range s.List(ctx) {
+		require.NoError(t, err)
+		require.Contains(t, []string{"Plans", "Plans/a.pdf"}, e.Path)
+		n++
+	}
+	require.Equal(t, 2, n)
+	require.NoError(t, srv.WebMove(dropboxtest.HomeNS, "/Procore/Tower A", "/Procore/Tower B"))
+	_, err = s.MakeDir(ctx, root, "Photos")
+	require.NoError(t, err)
+	_, ok := srv.ContentOf(dropboxtest.HomeNS, "/Procore/Tower B/Plans/a.pdf")
+	require.True(t, ok)
+	m, err := s.Client().GetMetadata(ctx, "/Procore/Tower B/Photos")
+	require.NoError(t, err, "the folder is made in the moved root")
+	require.Equal(t, "folder", m.Tag)
+	_, err = s.Client().GetMetadata(ctx, "/Procore/Tower A")
+	require.ErrorIs(t, err, storage.ErrNotFound, "the old root path is not re-created")
+}
+
+func TestMakeDirInADeletedFolder(t *testing.T) {
+	srv, s := setup(t, dropboxtest.Options{}, nil)
+	ctx := context.Background()
+	root, _ := s.Stat(ctx, "")
+	d, err := s.MakeDir(ctx, root, "Gone")
+	require.NoError(t, err)
+	require.NoError(t, srv.WebDelete(dropboxtest.HomeNS, "/Gone"))
+	_, err = s.MakeDir(ctx, d, "sub")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	_, err = s.Client().GetMetadata(ctx, "/Gone/sub")
+	require.ErrorIs(t, err, storage.ErrNotFound, "the folder made in the re-created parent was removed")
+}

@@ -17,6 +17,7 @@ package dropbox
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -666,8 +667,12 @@ func (s *Storage) Put(ctx context.Context, parent storage.Entry, name string, r 
 		if err := atEOF(r); err != nil {
 			return storage.Entry{}, storage.NewError("put", p, nil, err)
 		}
-		m, err := s.c.Upload(ctx, UploadArg{CommitInfo: ci, ContentHash: ContentHash(buf)}, buf)
+		h := ContentHash(buf)
+		m, err := s.c.Upload(ctx, UploadArg{CommitInfo: ci, ContentHash: h}, buf)
 		if err != nil {
+			if mine, ok := s.ownWrite(ctx, ci, h, err); ok {
+				return s.committed(mine, p, parent)
+			}
 			return storage.Entry{}, s.putErr(ctx, p, parent, opt, err)
 		}
 		return s.committed(m, p, parent)
@@ -682,6 +687,10 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 	size := st.Size
 	buf := make([]byte, chunk)
 	off := st.Offset
+	var sum hash.Hash // the whole file's content hash, when Put sees all of it
+	if off == 0 {
+		sum = NewContentHash()
+	}
 	for {
 		n := chunk
 		if size >= 0 {
@@ -708,12 +717,11 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 				return storage.Entry{}, storage.NewError("put", p, nil, err)
 			}
 		}
+		if sum != nil {
+			sum.Write(b)
+		}
 		if last && sid == "" {
-			m, err := s.finish(ctx, sid, off, ci, b)
-			if err != nil {
-				return storage.Entry{}, s.putErr(ctx, p, parent, opt, err)
-			}
-			return s.committed(m, p, parent)
+			return s.finish(ctx, p, parent, opt, sid, off, ci, b, sum)
 		}
 		var err error
 		if sid == "" {
@@ -722,6 +730,11 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 			// The last chunk closes the session (close=true), so that the
 			// finish carries no data.
 			err = s.c.UploadSessionAppend(ctx, UploadSessionCursor{SessionID: sid, Offset: uint64(off)}, b, last)
+			if c, ok := correctOffset(err); ok && c == uint64(off)+uint64(len(b)) {
+				// A retry of an append whose response was lost: Dropbox
+				// has the chunk already.
+				err = nil
+			}
 		}
 		if err != nil {
 			return storage.Entry{}, s.putErr(ctx, p, parent, opt, err)
@@ -735,21 +748,91 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 			}
 		}
 		if last {
-			m, err := s.finish(ctx, sid, off, ci, nil)
-			if err != nil {
-				return storage.Entry{}, s.putErr(ctx, p, parent, opt, err)
-			}
-			return s.committed(m, p, parent)
+			return s.finish(ctx, p, parent, opt, sid, off, ci, nil, sum)
 		}
 	}
 }
 
-// finish commits the session (or uploads at once when none was started).
-func (s *Storage) finish(ctx context.Context, sid string, off int64, ci CommitInfo, data []byte) (*Metadata, error) {
-	if sid == "" {
-		return s.c.Upload(ctx, UploadArg{CommitInfo: ci, ContentHash: ContentHash(data)}, data)
+// finish commits the session (or uploads at once when none was started),
+// with the whole file's content hash where known, so that Dropbox checks
+// it.
+func (s *Storage) finish(ctx context.Context, p string, parent storage.Entry, opt storage.PutOptions, sid string, off int64, ci CommitInfo, data []byte, sum hash.Hash) (storage.Entry, error) {
+	h := ""
+	if sum != nil {
+		h = hex.EncodeToString(sum.Sum(nil))
 	}
-	return s.c.UploadSessionFinish(ctx, UploadSessionFinishArg{Cursor: UploadSessionCursor{SessionID: sid, Offset: uint64(off)}, Commit: ci}, data)
+	var m *Metadata
+	var err error
+	if sid == "" {
+		m, err = s.c.Upload(ctx, UploadArg{CommitInfo: ci, ContentHash: h}, data)
+	} else {
+		m, err = s.c.UploadSessionFinish(ctx, UploadSessionFinishArg{Cursor: UploadSessionCursor{SessionID: sid, Offset: uint64(off)}, Commit: ci, ContentHash: h}, data)
+	}
+	if err != nil {
+		if mine, ok := s.ownWrite(ctx, ci, h, err); ok {
+			return s.committed(mine, p, parent)
+		}
+		return storage.Entry{}, s.putErr(ctx, p, parent, opt, err)
+	}
+	return s.committed(m, p, parent)
+}
+
+// ownWrite recognises a commit over an expected rev that failed with a
+// conflict only because it had already happened (a retry after a lost
+// response) or because the file already had exactly this content
+// (strict_conflict refuses identical content too): the file at the
+// target is then the content being written, and it is returned.
+func (s *Storage) ownWrite(ctx context.Context, ci CommitInfo, h string, err error) (*Metadata, bool) {
+	var ae *APIError
+	if h == "" || ci.Mode.Tag != "update" || !errors.As(err, &ae) || !ae.Has("conflict") || !ae.Has("file") {
+		return nil, false
+	}
+	m, gerr := s.c.GetMetadata(ctx, ci.Path)
+	if gerr != nil || m.Tag != "file" || m.ContentHash != h {
+		return nil, false
+	}
+	if m.Rev != ci.Mode.Update && !s.revFollows(ctx, m, ci.Mode.Update) {
+		return nil, false
+	}
+	return m, true
+}
+
+// revFollows reports whether file m's previous revision is rev (so that
+// the current one is the write just made on top of it).
+func (s *Storage) revFollows(ctx context.Context, m *Metadata, rev string) bool {
+	var r struct {
+		Entries []Metadata `json:"entries"`
+	}
+	if err := s.c.rpc(ctx, "files/list_revisions", map[string]any{"path": m.ID, "mode": "id", "limit": 2}, &r); err != nil {
+		return false
+	}
+	return len(r.Entries) == 2 && r.Entries[0].Rev == m.Rev && r.Entries[1].Rev == rev
+}
+
+// correctOffset reads UploadSessionOffsetError.correct_offset from an
+// append's or finish's incorrect_offset error.
+func correctOffset(err error) (uint64, bool) {
+	var ae *APIError
+	if !errors.As(err, &ae) || !ae.Has("incorrect_offset") {
+		return 0, false
+	}
+	var v map[string]json.RawMessage
+	raw := ae.Body
+	for range 3 {
+		if json.Unmarshal(raw, &v) != nil {
+			return 0, false
+		}
+		if c, ok := v["correct_offset"]; ok {
+			var n uint64
+			return n, json.Unmarshal(c, &n) == nil
+		}
+		next, ok := v["lookup_failed"]
+		if !ok {
+			return 0, false
+		}
+		raw = next
+	}
+	return 0, false
 }
 
 // putErr maps a failed commit. A write into a folder by its ID that

@@ -357,3 +357,38 @@ func TestMakeDirInADeletedFolder(t *testing.T) {
 	_, err = s.Client().GetMetadata(ctx, "/Gone/sub")
 	require.ErrorIs(t, err, storage.ErrNotFound, "the folder made in the re-created parent was removed")
 }
+
+func TestLostResponsesDoNotFailWrites(t *testing.T) {
+	srv, s := setup(t, dropboxtest.Options{}, nil)
+	ctx := context.Background()
+	root, _ := s.Stat(ctx, "")
+	s.SetChunking(4, 4)
+	data := []byte("0123456789abc")
+	// The second append is carried out, but its response is lost: the
+	// retry meets incorrect_offset and goes on.
+	srv.Service.Faults.Inject(fakeservice.Fault{Op: "files/upload_session/append_v2", Status: 503, AfterApply: true, After: 1})
+	e, err := s.Put(ctx, root, "big.bin", bytes.NewReader(data), int64(len(data)), storage.PutOptions{})
+	require.NoError(t, err)
+	require.Equal(t, dropbox.ContentHash(data), e.Hashes[storage.HashDropbox])
+	got, _ := srv.ContentOf(dropboxtest.HomeNS, "/big.bin")
+	require.Equal(t, data, got)
+
+	// A conditional update carried out whose response is lost: the retry
+	// conflicts with the new rev, which is recognised as this write.
+	s.SetChunking(1<<20, 1<<20)
+	srv.Service.Faults.Inject(fakeservice.Fault{Op: "files/upload", Status: 503, AfterApply: true})
+	e2, err := s.Put(ctx, root, "big.bin", strings.NewReader("new"), 3, storage.PutOptions{ExpectedVersion: e.Version})
+	require.NoError(t, err)
+	require.NotEqual(t, e.Version, e2.Version)
+	// Writing the same content again over the current rev is no conflict.
+	e3, err := s.Put(ctx, root, "big.bin", strings.NewReader("new"), 3, storage.PutOptions{ExpectedVersion: e2.Version})
+	require.NoError(t, err)
+	require.Equal(t, e2.Version, e3.Version)
+	// But a stale rev still is, even when a person wrote the same bytes.
+	_, _, err = srv.WebPut(dropboxtest.HomeNS, "/big.bin", []byte("web"))
+	require.NoError(t, err)
+	_, _, err = srv.WebPut(dropboxtest.HomeNS, "/big.bin", []byte("new"))
+	require.NoError(t, err)
+	_, err = s.Put(ctx, root, "big.bin", strings.NewReader("new"), 3, storage.PutOptions{ExpectedVersion: e2.Version})
+	require.ErrorIs(t, err, storage.ErrPreconditionFailed)
+}

@@ -768,7 +768,7 @@ func (s *Server) commit(rc *reqCtx, c commitArg, data []byte, size int64, hash s
 		case same:
 			return s.metadata(it, rc.pre, false), nil
 		}
-		it.revs = append(it.revs, it.rev)
+		it.revs = append(it.revs, oldRev{rev: it.rev, hash: it.hash, size: it.size, clientMod: it.clientMod, serverMod: it.serverMod})
 	} else {
 		if mode == "update" && c.StrictConflict {
 			return nil, conflict("file")
@@ -987,4 +987,49 @@ func (s *Server) finishBatch(rc *reqCtx, raw json.RawMessage, _ []byte, _ *http.
 		out = append(out, u("success", m))
 	}
 	return map[string]any{"entries": out}, nil, nil
+}
+
+func (s *Server) listRevisions(rc *reqCtx, raw json.RawMessage, _ []byte, _ *http.Request) (any, []byte, *apiErr) {
+	var a struct {
+		Path                  string  `json:"path"`
+		Mode                  string  `json:"mode"`
+		Limit                 *int    `json:"limit"`
+		BeforeRev             *string `json:"before_rev"`
+		IncludeRestorableInfo bool    `json:"include_restorable_info"`
+	}
+	if e := decode(rc.route, raw, &a); e != nil {
+		return nil, nil, e
+	}
+	limit := 10
+	if a.Limit != nil {
+		if *a.Limit < 1 || *a.Limit > 100 {
+			return nil, nil, badRequest(rc.route, "request body: limit: value out of range")
+		}
+		limit = *a.Limit
+	}
+	if a.Mode == "id" != strings.HasPrefix(a.Path, "id:") {
+		return nil, nil, lookupErr("path", "malformed_path")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, it, tag := s.resolve(rc, a.Path, false)
+	if tag != "" {
+		return nil, nil, lookupErr("path", tag)
+	}
+	if it == nil {
+		return nil, nil, lookupErr("path", "not_found")
+	}
+	if it.dir {
+		return nil, nil, lookupErr("path", "not_file")
+	}
+	entries := []any{s.metadata(it, rc.pre, false)}
+	for i := len(it.revs) - 1; i >= 0 && len(entries) < limit; i-- {
+		o := it.revs[i]
+		m := s.metadata(it, rc.pre, false)
+		m["rev"], m["content_hash"], m["size"] = o.rev, o.hash, o.size
+		m["client_modified"] = o.clientMod.UTC().Format(dropbox.TimeFormat)
+		m["server_modified"] = o.serverMod.UTC().Format(dropbox.TimeFormat)
+		entries = append(entries, m)
+	}
+	return map[string]any{"is_deleted": false, "entries": entries, "has_more": len(it.revs)+1 > limit}, nil, nil
 }

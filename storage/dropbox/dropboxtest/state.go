@@ -22,7 +22,14 @@ type item struct {
 	hash      string
 	clientMod time.Time
 	serverMod time.Time
-	revs      []string // older revs of the file, restorable
+	revs      []oldRev // older revisions of the file, newest last
+}
+
+// oldRev is an earlier revision of a file.
+type oldRev struct {
+	rev, hash            string
+	size                 int64
+	clientMod, serverMod time.Time
 }
 
 func (it *item) name() string { return path.Base(it.display) }

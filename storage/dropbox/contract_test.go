@@ -257,6 +257,30 @@ func TestContractErrors(t *testing.T) {
 	if !errors.Is(err, storage.ErrPermissionDenied) {
 		t.Errorf("an invalid path root: %v, want ErrPermissionDenied", err)
 	}
-	require.Greater(t, len(c.routes), 8)
-	_ = bytes.MinRead
+	_, errs := s.PutBatch(ctx, root, []dropbox.BatchFile{{Name: "b1.txt", Data: []byte("1")}, {Name: "ä.txt", Data: []byte("2"), Opt: storage.PutOptions{NoOverwrite: true}}})
+	require.NoError(t, errs[0])
+	require.ErrorIs(t, errs[1], storage.ErrAlreadyExists)
+	srv.Service.Faults.Inject(fakeservice.Fault{Op: "files/upload", Status: 503, AfterApply: true})
+	cur2, err := s.Stat(ctx, "ä.txt")
+	require.NoError(t, err)
+	retrying := newClient(t, srv, srv.Token(), nil)
+	s2, err := dropbox.New(ctx, retrying, dropbox.Options{})
+	require.NoError(t, err)
+	_, err = s2.Put(ctx, root, "ä.txt", bytes.NewReader([]byte("three")), 5, storage.PutOptions{ExpectedVersion: cur2.Version})
+	require.NoError(t, err)
+	wctx, cancel := context.WithCancel(ctx)
+	ch, err := s.Watch(wctx)
+	require.NoError(t, err)
+	_, _, err = srv.WebPut(dropboxtest.HomeNS, "/w.txt", []byte("w"))
+	require.NoError(t, err)
+	<-ch
+	cancel()
+	for _, r := range []string{"/2/files/list_folder/longpoll", "/2/files/upload_session/finish_batch_v2", "/2/files/list_revisions",
+		"/2/files/upload_session/start", "/2/files/upload_session/append_v2", "/2/files/list_folder/continue", "/2/files/delete_v2",
+		"/2/files/move_v2", "/2/files/download", "/2/files/create_folder_v2", "/2/files/get_metadata", "/2/files/upload"} {
+		c.mu.Lock()
+		n := c.routes[r]
+		c.mu.Unlock()
+		require.NotZero(t, n, "route %s was not exercised", r)
+	}
 }

@@ -135,23 +135,22 @@ func (s *Server) resolve(rc *reqCtx, p string, allowRoot bool) (lower string, it
 		return rc.pre, nil, ""
 	case strings.HasPrefix(p, "id:"):
 		id, rest, sub := strings.Cut(p, "/")
-		for k, x := range rc.t.items {
-			if x.id == id {
-				if rc.pre != "" && !strings.HasPrefix(k, rc.pre+"/") {
-					return "", nil, "not_found"
-				}
-				if !sub {
-					return k, x, ""
-				}
-				if !x.dir {
-					return "", nil, "not_folder"
-				}
-				l, bad := checkPath("/" + rest)
-				if bad != "" {
-					return "", nil, bad
-				}
-				return k + l, rc.t.items[k+l], ""
+		if x := rc.t.byID[id]; x != nil {
+			k := strings.ToLower(x.display)
+			if rc.pre != "" && !strings.HasPrefix(k, rc.pre+"/") {
+				return "", nil, "not_found"
 			}
+			if !sub {
+				return k, x, ""
+			}
+			if !x.dir {
+				return "", nil, "not_folder"
+			}
+			l, bad := checkPath("/" + rest)
+			if bad != "" {
+				return "", nil, bad
+			}
+			return k + l, rc.t.items[k+l], ""
 		}
 		return "", nil, "not_found"
 	}
@@ -191,10 +190,8 @@ func (s *Server) parentOK(rc *reqCtx, lower string) string {
 // path, or a path relative to a folder's id:).
 func (s *Server) treeDisplay(rc *reqCtx, p string) string {
 	if id, rest, ok := strings.Cut(p, "/"); ok && strings.HasPrefix(id, "id:") {
-		for _, x := range rc.t.items {
-			if x.id == id {
-				return x.display + "/" + rest
-			}
+		if x := rc.t.byID[id]; x != nil {
+			return x.display + "/" + rest
 		}
 	}
 	return rc.pre + p
@@ -219,6 +216,7 @@ func (s *Server) mkdirLocked(t *tree, p string) *item {
 	lower := strings.ToLower(p)
 	it := &item{id: s.newID(), display: displayFor(t, lower, p), dir: true}
 	t.items[lower] = it
+	t.byID[it.id] = it
 	t.record(lower, it, s)
 	return it
 }
@@ -537,7 +535,11 @@ func (s *Server) removeLocked(t *tree, lower string) {
 	for _, x := range t.below(lower) {
 		xl := strings.ToLower(x.display)
 		delete(t.items, xl)
+		delete(t.byID, x.id)
 		t.record(xl, nil, s)
+	}
+	if it := t.items[lower]; it != nil {
+		delete(t.byID, it.id)
 	}
 	delete(t.items, lower)
 	t.record(lower, nil, s)
@@ -637,11 +639,13 @@ func (s *Server) relocate(rc *reqCtx, raw json.RawMessage, copying bool) (any, [
 	if copying {
 		cp := s.cloneItem(it, newDisp)
 		rc.t.items[to] = cp
+		rc.t.byID[cp.id] = cp
 		rc.t.record(to, cp, s)
 		for _, x := range subtree {
 			d := newDisp + x.display[len(it.display):]
 			c := s.cloneItem(x, d)
 			rc.t.items[strings.ToLower(d)] = c
+			rc.t.byID[c.id] = c
 			rc.t.record(strings.ToLower(d), c, s)
 		}
 		return map[string]any{"metadata": s.metadata(cp, rc.pre, true)}, nil, nil
@@ -780,6 +784,7 @@ func (s *Server) commit(rc *reqCtx, c commitArg, data []byte, size int64, hash s
 		s.mkdirAllLocked(rc.t, path.Dir(lower), path.Dir(disp))
 		it = &item{id: s.newID(), display: displayFor(rc.t, lower, disp)}
 		rc.t.items[lower] = it
+		rc.t.byID[it.id] = it
 	}
 	it.rev, it.data, it.size, it.hash = s.newRev(), data, size, hash
 	it.serverMod = s.opt.Now().UTC().Truncate(time.Second)

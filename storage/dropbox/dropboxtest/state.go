@@ -46,13 +46,14 @@ type change struct {
 // root namespace).
 type tree struct {
 	items   map[string]*item // path_lower -> item ("" is not stored)
+	byID    map[string]*item
 	log     []change
 	seq     int
 	changed chan struct{} // closed and replaced on every change
 }
 
 func newTree() *tree {
-	return &tree{items: map[string]*item{}, changed: make(chan struct{})}
+	return &tree{items: map[string]*item{}, byID: map[string]*item{}, changed: make(chan struct{})}
 }
 
 // record logs a change of it (or of a deletion at lower) and wakes

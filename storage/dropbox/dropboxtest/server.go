@@ -133,6 +133,21 @@ func randHex(n int) string {
 
 // NewServer starts a fake and stops it when t ends.
 func NewServer(t testing.TB, opt Options) *Server {
+	s := New(opt)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close stops the fake's hosts and waits for its webhook deliveries.
+func (s *Server) Close() {
+	s.API.Close()
+	s.Content.Close()
+	s.Notify.Close()
+	s.hookWG.Wait()
+}
+
+// New starts a fake; Close stops it.
+func New(opt Options) *Server {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -157,12 +172,6 @@ func NewServer(t testing.TB, opt Options) *Server {
 	s.API = httptest.NewServer(s.handler(HostAPI))
 	s.Content = httptest.NewServer(s.handler(HostContent))
 	s.Notify = httptest.NewServer(s.handler(HostNotify))
-	t.Cleanup(func() {
-		s.API.Close()
-		s.Content.Close()
-		s.Notify.Close()
-		s.hookWG.Wait()
-	})
 	return s
 }
 

@@ -86,6 +86,7 @@ func NamespaceID(ns string) *PathRoot { return &PathRoot{Tag: "namespace_id", Na
 type Client struct {
 	api, content, notify *url.URL
 	hc, hcOnce           *retryablehttp.Client
+	hcNotify             *retryablehttp.Client // longpoll: no response-header timeout
 	opts                 ClientOptions
 }
 
@@ -155,6 +156,19 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	}
 	c.hc = c.newRetry(inner, o.RetryMax)
 	c.hcOnce = c.newRetry(inner, 0)
+	// A longpoll answers after up to its timeout plus 90 s of jitter,
+	// longer than the default transport waits for response headers: the
+	// call's context bounds it instead.
+	ntr := tr
+	if t, ok := tr.(*http.Transport); ok {
+		t = t.Clone()
+		t.ResponseHeaderTimeout = 0
+		ntr = t
+	}
+	c.hcNotify = c.newRetry(&http.Client{
+		Transport:     &gateTransport{c: c, next: ntr},
+		CheckRedirect: inner.CheckRedirect,
+	}, 0)
 	return c, nil
 }
 
@@ -358,7 +372,10 @@ func (c *Client) do(ctx context.Context, cl call, result any) (*http.Response, e
 	}
 	req.Header = hdr
 	hc := c.hc
-	if cl.once {
+	switch {
+	case cl.notify:
+		hc = c.hcNotify
+	case cl.once:
 		hc = c.hcOnce
 	}
 	resp, err := hc.Do(req)

@@ -497,13 +497,16 @@ func (s *Storage) Delete(ctx context.Context, e storage.Entry) error {
 	if !e.IsDir {
 		rev = e.Version
 	}
-	if e.ID != "" && (e.IsDir || rev == "") {
+	if e.ID != "" && rev == "" {
+		// No rev to check (a folder, or a file given without Version):
+		// make sure the item at e's path is still e, not another of the
+		// same name; then e itself is gone. This check is not atomic.
 		m, err := s.c.GetMetadata(ctx, abs)
 		if err != nil {
 			return storageErr("delete", e.Path, err)
 		}
-		if m.ID != e.ID && e.Version != "" {
-			return storage.NewError("delete", e.Path, storage.ErrPreconditionFailed, nil)
+		if m.ID != e.ID {
+			return storage.NewError("delete", e.Path, storage.ErrNotFound, errors.New("another item has taken its place"))
 		}
 	}
 	_, err := s.c.Delete(ctx, abs, rev)

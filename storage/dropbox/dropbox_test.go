@@ -392,3 +392,18 @@ func TestLostResponsesDoNotFailWrites(t *testing.T) {
 	_, err = s.Put(ctx, root, "big.bin", strings.NewReader("new"), 3, storage.PutOptions{ExpectedVersion: e2.Version})
 	require.ErrorIs(t, err, storage.ErrPreconditionFailed)
 }
+
+func TestDeleteNeverTakesAnotherItemOfTheSameName(t *testing.T) {
+	srv, s := setup(t, dropboxtest.Options{}, nil)
+	ctx := context.Background()
+	root, _ := s.Stat(ctx, "")
+	d, err := s.MakeDir(ctx, root, "Plans")
+	require.NoError(t, err)
+	// A person replaces the folder by another of the same name.
+	require.NoError(t, srv.WebDelete(dropboxtest.HomeNS, "/Plans"))
+	_, _, err = srv.WebPut(dropboxtest.HomeNS, "/Plans/theirs.pdf", []byte("keep"))
+	require.NoError(t, err)
+	require.ErrorIs(t, s.Delete(ctx, d), storage.ErrNotFound)
+	_, ok := srv.ContentOf(dropboxtest.HomeNS, "/Plans/theirs.pdf")
+	require.True(t, ok, "the other folder and its file are kept")
+}

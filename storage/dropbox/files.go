@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // ListFolder calls files/list_folder.
@@ -41,6 +42,9 @@ type LongpollResult struct {
 // token (the route's auth is noauth); timeout is clamped to 30..480 s.
 func (c *Client) Longpoll(ctx context.Context, cursor string, timeout int) (*LongpollResult, error) {
 	timeout = min(max(timeout, 30), 480)
+	// Dropbox holds the call up to timeout plus a random 90 s.
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(timeout+120)*time.Second)
+	defer cancel()
 	var r LongpollResult
 	_, err := c.do(ctx, call{route: "files/list_folder/longpoll", notify: true, once: true,
 		arg: map[string]any{"cursor": cursor, "timeout": timeout}}, &r)

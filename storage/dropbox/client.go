@@ -85,7 +85,7 @@ func NamespaceID(ns string) *PathRoot { return &PathRoot{Tag: "namespace_id", Na
 // one per linked account.
 type Client struct {
 	api, content, notify *url.URL
-	hc, hcOnce           *retryablehttp.Client
+	hc                   *retryablehttp.Client
 	hcNotify             *retryablehttp.Client // longpoll: no response-header timeout
 	opts                 ClientOptions
 }
@@ -155,7 +155,6 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		Timeout:       hc.Timeout,
 	}
 	c.hc = c.newRetry(inner, o.RetryMax)
-	c.hcOnce = c.newRetry(inner, 0)
 	// A longpoll answers after up to its timeout plus 90 s of jitter,
 	// longer than the default transport waits for response headers: the
 	// call's context bounds it instead.
@@ -305,7 +304,6 @@ type call struct {
 	arg    any
 	data   []byte // upload body
 	header map[string]string
-	once   bool // no retry (e.g. longpoll)
 }
 
 // do sends c. For RPC and upload calls the JSON result is decoded into
@@ -372,11 +370,8 @@ func (c *Client) do(ctx context.Context, cl call, result any) (*http.Response, e
 	}
 	req.Header = hdr
 	hc := c.hc
-	switch {
-	case cl.notify:
+	if cl.notify {
 		hc = c.hcNotify
-	case cl.once:
-		hc = c.hcOnce
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

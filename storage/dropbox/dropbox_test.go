@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/procoresync/procoresync/internal/fakeservice"
+	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/dropbox"
 	"github.com/procoresync/procoresync/storage/dropbox/dropboxtest"
@@ -406,4 +407,17 @@ func TestDeleteNeverTakesAnotherItemOfTheSameName(t *testing.T) {
 	require.ErrorIs(t, s.Delete(ctx, d), storage.ErrNotFound)
 	_, ok := srv.ContentOf(dropboxtest.HomeNS, "/Plans/theirs.pdf")
 	require.True(t, ok, "the other folder and its file are kept")
+}
+
+func TestLongpollOutlastsTheResponseHeaderTimeout(t *testing.T) {
+	srv := dropboxtest.NewServer(t, dropboxtest.Options{LongpollMax: 300 * time.Millisecond})
+	tr := httpclient.NewTransport()
+	tr.ResponseHeaderTimeout = 50 * time.Millisecond
+	c := newClient(t, srv, srv.Token(), func(o *dropbox.ClientOptions) { o.HTTPClient = &http.Client{Transport: tr} })
+	ctx := context.Background()
+	cur, err := c.GetLatestCursor(ctx, dropbox.ListFolderArg{Path: "", Recursive: true})
+	require.NoError(t, err)
+	res, err := c.Longpoll(ctx, cur, 30)
+	require.NoError(t, err)
+	require.False(t, res.Changes)
 }

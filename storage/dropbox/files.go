@@ -46,7 +46,7 @@ func (c *Client) Longpoll(ctx context.Context, cursor string, timeout int) (*Lon
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(timeout+120)*time.Second)
 	defer cancel()
 	var r LongpollResult
-	_, err := c.do(ctx, call{route: "files/list_folder/longpoll", notify: true, once: true,
+	_, err := c.do(ctx, call{route: "files/list_folder/longpoll", notify: true,
 		arg: map[string]any{"cursor": cursor, "timeout": timeout}}, &r)
 	return &r, err
 }

@@ -2,6 +2,9 @@ package dropbox
 
 import (
 	"context"
+	"errors"
+	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -50,7 +53,55 @@ func (c Config) Exchange(ctx context.Context, code, verifier string) (*oauth2.To
 }
 
 // TokenSource returns a source that refreshes tok's short-lived access
-// token with its refresh token (grant_type=refresh_token) when it expires.
+// token with its refresh token (grant_type=refresh_token) five minutes
+// before it expires, as Dropbox's SDKs do, and at once when the Client
+// is told that Dropbox considers it expired (401 expired_access_token).
 func (c Config) TokenSource(ctx context.Context, tok *oauth2.Token) oauth2.TokenSource {
-	return c.oauth().TokenSource(ctx, tok)
+	return &refresher{ctx: ctx, cfg: c.oauth(), tok: tok}
+}
+
+// Invalidator is a token source that can be told that its current token
+// was refused as expired; the Client then retries the call once with a
+// fresh token.
+type Invalidator interface {
+	Invalidate()
+}
+
+// refresher is Config.TokenSource's source.
+type refresher struct {
+	ctx context.Context
+	cfg *oauth2.Config
+	mu  sync.Mutex
+	tok *oauth2.Token
+}
+
+func (r *refresher) Token() (*oauth2.Token, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tok != nil && r.tok.AccessToken != "" && (r.tok.Expiry.IsZero() || time.Until(r.tok.Expiry) > 5*time.Minute) {
+		return r.tok, nil
+	}
+	if r.tok == nil || r.tok.RefreshToken == "" {
+		return nil, errors.New("dropbox: the access token expired and there is no refresh token")
+	}
+	nt, err := r.cfg.TokenSource(r.ctx, &oauth2.Token{RefreshToken: r.tok.RefreshToken}).Token()
+	if err != nil {
+		return nil, err
+	}
+	if nt.RefreshToken == "" {
+		nt.RefreshToken = r.tok.RefreshToken
+	}
+	r.tok = nt
+	return nt, nil
+}
+
+// Invalidate makes the next Token call refresh.
+func (r *refresher) Invalidate() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tok != nil {
+		t := *r.tok
+		t.AccessToken = ""
+		r.tok = &t
+	}
 }

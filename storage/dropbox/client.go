@@ -1,10 +1,12 @@
 package dropbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -304,6 +306,8 @@ type call struct {
 	arg    any
 	data   []byte // upload body
 	header map[string]string
+	// retried is set on the one retry after refreshing an expired token.
+	retried bool
 }
 
 // do sends c. For RPC and upload calls the JSON result is decoded into
@@ -374,6 +378,18 @@ func (c *Client) do(ctx context.Context, cl call, result any) (*http.Response, e
 		hc = c.hcNotify
 	}
 	resp, err := hc.Do(req)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized && !cl.notify && !cl.retried {
+		if inv, ok := c.opts.TokenSource.(Invalidator); ok {
+			b, _ := httpclient.ReadBody(resp.Body, 1<<16)
+			resp.Body.Close()
+			if ae, _ := decodeError(cl.route, resp, b, c.opts.Now()).(*APIError); ae != nil && ae.Has("expired_access_token") {
+				inv.Invalidate()
+				cl.retried = true
+				return c.do(ctx, cl, result)
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(b))
+		}
+	}
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr

@@ -239,6 +239,12 @@ func TestOAuthPKCEAndRefresh(t *testing.T) {
 	_, err = c.ListFolder(ctx, dropbox.ListFolderArg{Path: ""})
 	require.NoError(t, err)
 	require.Equal(t, 1, srv.Calls("files/list_folder"))
+	// Dropbox refuses the token as expired before its time: one refresh
+	// and one retry.
+	srv.ExpireTokens()
+	_, err = c.ListFolder(ctx, dropbox.ListFolderArg{Path: ""})
+	require.NoError(t, err)
+	require.Equal(t, 3, srv.Calls("files/list_folder"))
 }
 
 func TestTokensStayOnTheirHosts(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/procoresync/procoresync/internal/fakeservice"
 	"golang.org/x/oauth2"
 )
 
@@ -51,7 +52,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			"refresh_token": s.refresh.Issue("rt.", 100*365*24*time.Hour), "scope": "files.content.read files.content.write files.metadata.read",
 			"uid": "12345", "account_id": "dbid:AAAfake"})
 	case "refresh_token":
-		if s.refresh.Check(f.Get("refresh_token")) != 2 {
+		if s.refresh.Check(f.Get("refresh_token")) != fakeservice.TokenValid {
 			writeJSON(w, 400, map[string]string{"error": "invalid_grant", "error_description": "refresh token is invalid or revoked"})
 			return
 		}

@@ -427,3 +427,30 @@ func TestLongpollOutlastsTheResponseHeaderTimeout(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, res.Changes)
 }
+
+func TestResumeAfterTheSessionExpired(t *testing.T) {
+	clk := fakeservice.NewClock(time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC))
+	srv := dropboxtest.NewServer(t, dropboxtest.Options{Now: clk.Now})
+	ctx := context.Background()
+	s, err := dropbox.New(ctx, newClient(t, srv, srv.Token(), func(o *dropbox.ClientOptions) { o.Now = clk.Now }), dropbox.Options{})
+	require.NoError(t, err)
+	s.SetChunking(4, 4)
+	root, _ := s.Stat(ctx, "")
+	data := []byte("0123456789")
+	var st storage.UploadState
+	_, err = s.Put(ctx, root, "a.bin", bytes.NewReader(data), 10, storage.PutOptions{OnUploadState: func(u storage.UploadState) error {
+		st = u
+		return io.ErrClosedPipe
+	}})
+	require.Error(t, err)
+	require.Equal(t, int64(4), st.Offset)
+	require.Equal(t, clk.Now().Add(7*24*time.Hour), st.Expires)
+	clk.Advance(8 * 24 * time.Hour)
+	// The process restarts a week later, with a fresh token.
+	s, err = dropbox.New(ctx, newClient(t, srv, srv.Token(), func(o *dropbox.ClientOptions) { o.Now = clk.Now }), dropbox.Options{})
+	require.NoError(t, err)
+	_, err = s.ResumeUpload(ctx, st, bytes.NewReader(data[4:]), storage.PutOptions{})
+	require.ErrorIs(t, err, storage.ErrNotFound, "an expired session")
+	_, ok := srv.ContentOf(dropboxtest.HomeNS, "/a.bin")
+	require.False(t, ok)
+}

@@ -563,8 +563,17 @@ func (s *Storage) relocate(ctx context.Context, op string, e, newParent storage.
 	} else {
 		m, err = call(ctx, from, s.abs(to))
 	}
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Has("from_lookup") && ae.Has("not_found") && strings.HasPrefix(e.ID, "id:") {
+		// Dropbox may not find an item created a moment ago: when the item
+		// is there by its ID, try once more after a second.
+		if cur, gerr := s.c.GetMetadata(ctx, e.ID); gerr == nil && strings.EqualFold(cur.PathLower, strings.ToLower(from)) {
+			if s.c.opts.Sleep(ctx, time.Second) == nil {
+				m, err = call(ctx, from, s.abs(to))
+			}
+		}
+	}
 	if err != nil {
-		var ae *APIError
 		if errors.As(err, &ae) && ae.Has("from_lookup") && ae.Has("not_found") {
 			return storage.Entry{}, storage.NewError(op, e.Path, storage.ErrNotFound, err)
 		}

@@ -454,3 +454,22 @@ func TestResumeAfterTheSessionExpired(t *testing.T) {
 	_, ok := srv.ContentOf(dropboxtest.HomeNS, "/a.bin")
 	require.False(t, ok)
 }
+
+func TestMoveRightAfterCreation(t *testing.T) {
+	srv, s := setup(t, dropboxtest.Options{}, nil)
+	ctx := context.Background()
+	root, _ := s.Stat(ctx, "")
+	f, err := s.Put(ctx, root, "new.txt", strings.NewReader("n"), 1, storage.PutOptions{})
+	require.NoError(t, err)
+	// Dropbox does not find the file it just created (eventual consistency).
+	srv.Service.Faults.Inject(fakeservice.Fault{Op: "files/move_v2", Status: 409, Code: "from_lookup/not_found"})
+	m, err := s.Move(ctx, f, root, "renamed.txt")
+	require.NoError(t, err)
+	require.Equal(t, f.ID, m.ID)
+	require.Equal(t, 2, srv.Calls("files/move_v2"))
+	// A file that is really gone is not found, without a second move.
+	require.NoError(t, srv.WebDelete(dropboxtest.HomeNS, "/renamed.txt"))
+	_, err = s.Move(ctx, m, root, "again.txt")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	require.Equal(t, 3, srv.Calls("files/move_v2"))
+}

@@ -2,8 +2,8 @@ package dropboxtest
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"path"
 	"strconv"
@@ -849,16 +849,15 @@ func (s *Server) sessionStart(rc *reqCtx, raw json.RawMessage, body []byte, _ *h
 	return map[string]any{"session_id": id}, nil, nil
 }
 
-// add appends data to the session (only its block hashes when discarding).
+// add appends data to the session (only its hash when discarding).
 func (ss *session) add(data []byte, discard bool) {
-	if ss.hash == nil {
-		ss.hash = &bytes.Buffer{}
+	if ss.sum == nil {
+		ss.sum = dropbox.NewContentHash()
 	}
-	if discard {
-		ss.hash.Write([]byte(hashOf(data))) // not the content hash; see hashOfSession
-		return
+	ss.sum.Write(data)
+	if !discard {
+		ss.data = append(ss.data, data...)
 	}
-	ss.data = append(ss.data, data...)
 }
 
 func (s *Server) lookupSession(now time.Time, cur struct {
@@ -907,12 +906,13 @@ func (s *Server) sessionAppend(rc *reqCtx, raw json.RawMessage, body []byte, _ *
 	return nil, nil, nil
 }
 
-// sessionHash is the content hash of a session's data.
+// sessionData returns a session's data (nil when discarded) and content
+// hash.
 func (s *Server) sessionData(ss *session) ([]byte, string) {
-	if s.opt.DiscardContent {
-		return nil, fmt.Sprintf("%x", ss.hash.Len()) + "-discarded"
+	if ss.sum == nil {
+		ss.add(nil, true)
 	}
-	return ss.data, hashOf(ss.data)
+	return ss.data, hex.EncodeToString(ss.sum.Sum(nil))
 }
 
 func (s *Server) sessionFinish(rc *reqCtx, raw json.RawMessage, body []byte, _ *http.Request) (any, []byte, *apiErr) {

@@ -18,12 +18,12 @@
 package dropboxtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -110,7 +110,7 @@ type session struct {
 	size    int64
 	closed  bool
 	expires time.Time
-	hash    *bytes.Buffer
+	sum     hash.Hash // content hash of everything appended
 }
 
 // cursor is list_folder state behind an opaque cursor string.

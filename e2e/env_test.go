@@ -1,6 +1,8 @@
 // Package e2e proves, end to end on the in-process fakes, every behaviour
-// that Procore-to-SharePoint sync products promise (research note
-// sync-anchors §4): the Procore fake on one side, the Microsoft Graph fake
+// that Procore-to-SharePoint sync products promise (standard and merge initial
+// syncs, two-way sync, deletions and the delete limit, conflicts, crash
+// recovery, webhook latency, rate limits, special characters): the
+// Procore fake on one side, the Microsoft Graph fake
 // (a SharePoint document library or a OneDrive) on the other, the engine
 // with its SQLite store in between. Every behaviour runs for both targets.
 package e2e

@@ -308,8 +308,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		req.Header.Del("Authorization")
 	}
-	if ci.pace && c.opts.Pacer != nil {
-		if err := c.opts.Pacer.Wait(req.Context(), c.opts.PaceKey, 1); err != nil {
+	pace := httpclient.Pace{Pacer: c.opts.Pacer, Key: c.opts.PaceKey}
+	if ci.pace {
+		if err := pace.Wait(req.Context()); err != nil {
 			return nil, err
 		}
 	}
@@ -318,8 +319,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, httpclient.RedactError(err, true)
 	}
-	if ci.pace && c.opts.Pacer != nil {
-		c.opts.Pacer.Observe(c.opts.PaceKey, feedback(resp.Header, c.opts.Now()))
+	if ci.pace {
+		pace.Observe(feedback(resp.Header, c.opts.Now()))
 	}
 	if !ci.stream {
 		limit := c.opts.MaxResponseBytes

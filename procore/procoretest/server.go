@@ -101,9 +101,11 @@ type Options struct {
 	TokenLifetime time.Duration
 	// WebhookRetry paces webhook delivery retries (real time).
 	WebhookRetry WebhookRetry
-	// OnExchange, when set, is called after every request with the
-	// operation, the request, its body, and the response status and body.
-	// Contract tests use it to validate traffic.
+	// OnExchange, when set, is called for every request with the
+	// operation, the request, its body, and the response status and body,
+	// before the response is sent (a connection reset by a Fault is not
+	// shown). Contract tests use it to validate traffic. Server.Observe
+	// changes it later.
 	OnExchange func(Exchange)
 }
 
@@ -448,8 +450,11 @@ func (s *Server) Observe(f func(Exchange)) { s.svc.Observe(f) }
 type Fault = fakeservice.Fault
 
 // Forever as a Fault's Times applies it to every matching request until
-// ClearFaults.
-const Forever = fakeservice.Forever
+// ClearFaults; AllOps as its Op matches every operation.
+const (
+	Forever = fakeservice.Forever
+	AllOps  = fakeservice.AllOps
+)
 
 // Inject adds a fault. Faults are used in the order they were added.
 func (s *Server) Inject(f Fault) { s.svc.Faults.Inject(f) }

@@ -9,7 +9,20 @@
 // storage.ResumableUploader (upload sessions), storage.RangeOpener,
 // storage.Copier (copy_v2), storage.IDStater and storage.SubtreeLister.
 // Put over an expected Version commits with WriteMode.update(rev) and
-// strict_conflict; Delete of a file with a Version sends parent_rev.
+// strict_conflict; Delete of a file with a Version sends parent_rev
+// (Features.ConditionalDelete); move_v2 has no revision check
+// (Features.ConditionalMove is false). Put sends the content_hash, so that
+// Dropbox refuses a corrupted upload, and Open checks every whole download
+// against it. Files above the chunk threshold go through an upload session
+// (resumable with ResumeUpload); PutBatch commits many small files with
+// one upload_session/finish_batch_v2. Paths are case-insensitive; the
+// Storage follows its root folder by ID when a person moves it.
+//
+// Authentication: Config runs the OAuth 2 code flow with PKCE and offline
+// refresh tokens; a team app sets ClientOptions.SelectUser (or
+// SelectAdmin) and, for the team space or a team folder, PathRoot. Push:
+// mount a Webhook at the app's webhook URI (X-Dropbox-Signature is
+// verified with the app secret) and use it as a storage.Watcher.
 //
 // Test against the in-process fake in package dropboxtest.
 package dropbox
@@ -417,12 +430,39 @@ func (s *Storage) OpenAt(ctx context.Context, e storage.Entry, offset int64) (io
 	if offset > 0 && offset >= e.Size && e.Size > 0 {
 		return io.NopCloser(bytes.NewReader(nil)), nil
 	}
-	rc, _, err := s.c.Download(ctx, target, offset)
+	rc, m, err := s.c.Download(ctx, target, offset)
 	if err != nil {
 		return nil, storageErr("open", e.Path, err)
 	}
+	if offset == 0 && m.ContentHash != "" {
+		return &verifying{rc: rc, sum: NewContentHash(), want: m.ContentHash, path: e.Path}, nil
+	}
 	return rc, nil
 }
+
+// ErrContentHash is the error of a download whose bytes do not have the
+// content_hash Dropbox gave for them.
+var ErrContentHash = errors.New("dropbox: the downloaded content does not match its content_hash")
+
+// verifying checks a whole download against its content_hash: at the end
+// of the stream a mismatch is an error, not io.EOF.
+type verifying struct {
+	rc   io.ReadCloser
+	sum  hash.Hash
+	want string
+	path string
+}
+
+func (v *verifying) Read(p []byte) (int, error) {
+	n, err := v.rc.Read(p)
+	v.sum.Write(p[:n])
+	if err == io.EOF && hex.EncodeToString(v.sum.Sum(nil)) != v.want {
+		return n, storage.NewError("open", v.path, nil, ErrContentHash)
+	}
+	return n, err
+}
+
+func (v *verifying) Close() error { return v.rc.Close() }
 
 // MakeDir creates folder name in parent (create_folder_v2).
 func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string) (storage.Entry, error) {

@@ -473,3 +473,23 @@ func TestMoveRightAfterCreation(t *testing.T) {
 	require.ErrorIs(t, err, storage.ErrNotFound)
 	require.Equal(t, 3, srv.Calls("files/move_v2"))
 }
+
+func TestDownloadsAreCheckedAgainstTheContentHash(t *testing.T) {
+	srv, s := setup(t, dropboxtest.Options{}, nil)
+	ctx := context.Background()
+	root, _ := s.Stat(ctx, "")
+	f, err := s.Put(ctx, root, "a.txt", strings.NewReader("hello"), 5, storage.PutOptions{})
+	require.NoError(t, err)
+	rc, err := s.Open(ctx, f)
+	require.NoError(t, err)
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	require.NoError(t, err)
+	require.Equal(t, "hello", string(b))
+	require.True(t, srv.Corrupt(dropboxtest.HomeNS, "/a.txt"))
+	rc, err = s.Open(ctx, f)
+	require.NoError(t, err)
+	_, err = io.ReadAll(rc)
+	rc.Close()
+	require.ErrorIs(t, err, dropbox.ErrContentHash)
+}

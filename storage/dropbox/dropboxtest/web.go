@@ -127,3 +127,18 @@ func (s *Server) Sessions() int {
 	defer s.mu.Unlock()
 	return len(s.sessions)
 }
+
+// Corrupt flips a byte of the stored content of the file at p in
+// namespace ns without changing its metadata, as a storage fault would.
+func (s *Server) Corrupt(ns, p string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, pre := s.treeOf(ns)
+	it := t.items[pre+strings.ToLower(p)]
+	if it == nil || it.dir || len(it.data) == 0 {
+		return false
+	}
+	it.data = bytes.Clone(it.data)
+	it.data[0] ^= 0xff
+	return true
+}

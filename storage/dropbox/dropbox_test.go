@@ -493,3 +493,15 @@ func TestDownloadsAreCheckedAgainstTheContentHash(t *testing.T) {
 	rc.Close()
 	require.ErrorIs(t, err, dropbox.ErrContentHash)
 }
+
+func TestPlainTextRateLimit(t *testing.T) {
+	clk := fakeservice.NewClock(time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC))
+	srv, s := setup(t, dropboxtest.Options{}, func(o *dropbox.ClientOptions) { o.Now, o.Sleep = clk.Now, clk.Sleep })
+	ctx := context.Background()
+	srv.Service.Faults.Inject(fakeservice.Fault{Op: "files/list_folder", Status: 429, Code: dropboxtest.PlainText, RetryAfter: 4 * time.Second})
+	for _, err := range s.List(ctx) {
+		require.NoError(t, err)
+	}
+	require.Contains(t, clk.Sleeps(), 4*time.Second)
+	require.Equal(t, 2, srv.Calls("files/list_folder"))
+}

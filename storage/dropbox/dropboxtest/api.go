@@ -85,7 +85,14 @@ func readAll(r *http.Request, limit int64) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// writeFault writes Dropbox's response for an injected fault.
+// PlainText as a 429 Fault's Code makes the fake answer in plain text
+// rather than with a JSON RateLimitError (the Retry-After header stays).
+const PlainText = "text/plain"
+
+// writeFault writes Dropbox's response for an injected fault: a 429 is a
+// RateLimitError whose reason is the Fault's Code (default
+// too_many_requests); a 409's Code is the route error's tags joined with
+// "/" (e.g. "path/conflict/file"); a 401's Code is the AuthError tag.
 func (s *Server) writeFault(w http.ResponseWriter, name string, f *fakeservice.Fault) {
 	if f.Body != "" {
 		w.Header().Set("Content-Type", "application/json")
@@ -95,6 +102,11 @@ func (s *Server) writeFault(w http.ResponseWriter, name string, f *fakeservice.F
 	}
 	switch f.Status {
 	case http.StatusTooManyRequests:
+		if f.Code == PlainText {
+			// Dropbox sometimes answers a rate limit in plain text.
+			writeText(w, 429, "Too many requests")
+			return
+		}
 		reason := f.Code
 		if reason == "" {
 			reason = "too_many_requests"

@@ -268,6 +268,14 @@ func TestContractErrors(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s2.Put(ctx, root, "ä.txt", bytes.NewReader([]byte("three")), 5, storage.PutOptions{ExpectedVersion: cur2.Version})
 	require.NoError(t, err)
+	g, err := s.Put(ctx, root, "r.txt", strings.NewReader("r"), 1, storage.PutOptions{})
+	require.NoError(t, err)
+	require.NoError(t, s.Delete(ctx, g))
+	_, err = s.Restore(ctx, g)
+	require.NoError(t, err)
+	_, err = cl.Restore(ctx, "/r2.txt", "0123456789abc")
+	require.ErrorAs(t, err, &ae)
+	require.True(t, ae.Has("invalid_revision"), "%v", err)
 	wctx, cancel := context.WithCancel(ctx)
 	ch, err := s.Watch(wctx)
 	require.NoError(t, err)
@@ -277,7 +285,7 @@ func TestContractErrors(t *testing.T) {
 	cancel()
 	for _, r := range []string{"/2/files/list_folder/longpoll", "/2/files/upload_session/finish_batch_v2", "/2/files/list_revisions",
 		"/2/files/upload_session/start", "/2/files/upload_session/append_v2", "/2/files/list_folder/continue", "/2/files/delete_v2",
-		"/2/files/move_v2", "/2/files/download", "/2/files/create_folder_v2", "/2/files/get_metadata", "/2/files/upload"} {
+		"/2/files/move_v2", "/2/files/download", "/2/files/restore", "/2/files/create_folder_v2", "/2/files/get_metadata", "/2/files/upload"} {
 		c.mu.Lock()
 		n := c.routes[r]
 		c.mu.Unlock()

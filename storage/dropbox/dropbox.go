@@ -525,6 +525,29 @@ func (s *Storage) checkCreatedIn(ctx context.Context, m *Metadata, parent storag
 	return errors.New("the folder went away meanwhile")
 }
 
+// Restore brings back file e, deleted by Delete (or a person), from
+// Dropbox's deleted files: the file at e's path becomes e's Version again
+// (files/restore). It refuses to replace a file that is there now.
+func (s *Storage) Restore(ctx context.Context, e storage.Entry) (storage.Entry, error) {
+	if e.IsDir || e.Version == "" {
+		return storage.Entry{}, storage.NewError("restore", e.Path, storage.ErrUnsupported, errors.New("only files with a Version can be restored"))
+	}
+	if _, err := s.Stat(ctx, e.Path); err == nil {
+		return storage.Entry{}, storage.NewError("restore", e.Path, storage.ErrAlreadyExists, nil)
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return storage.Entry{}, err
+	}
+	m, err := s.c.Restore(ctx, s.abs(e.Path), e.Version)
+	if err != nil {
+		return storage.Entry{}, storageErr("restore", e.Path, err)
+	}
+	re, ok, err := s.toEntry(ctx, m)
+	if err != nil || !ok {
+		return storage.Entry{}, storageErr("restore", e.Path, err)
+	}
+	return re, nil
+}
+
 // Delete removes e to Dropbox's deleted files (restorable for the plan's
 // history window). A file with a Version is deleted only at that rev
 // (parent_rev); a folder is deleted only while its ID is still at e's path.

@@ -505,3 +505,24 @@ func TestPlainTextRateLimit(t *testing.T) {
 	require.Contains(t, clk.Sleeps(), 4*time.Second)
 	require.Equal(t, 2, srv.Calls("files/list_folder"))
 }
+
+func TestRestoreFromDeletedFiles(t *testing.T) {
+	srv, s := setup(t, dropboxtest.Options{}, nil)
+	ctx := context.Background()
+	root, _ := s.Stat(ctx, "")
+	d, err := s.MakeDir(ctx, root, "Plans")
+	require.NoError(t, err)
+	f, err := s.Put(ctx, d, "a.pdf", strings.NewReader("plan"), 4, storage.PutOptions{})
+	require.NoError(t, err)
+	require.NoError(t, s.Delete(ctx, d))
+	_, err = s.Stat(ctx, "Plans/a.pdf")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	r, err := s.Restore(ctx, f)
+	require.NoError(t, err)
+	require.Equal(t, "Plans/a.pdf", r.Path)
+	require.Equal(t, f.ID, r.ID, "the file comes back with its ID")
+	got, _ := srv.ContentOf(dropboxtest.HomeNS, "/Plans/a.pdf")
+	require.Equal(t, "plan", string(got))
+	_, err = s.Restore(ctx, f)
+	require.ErrorIs(t, err, storage.ErrAlreadyExists, "never over a file that is there")
+}

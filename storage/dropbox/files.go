@@ -162,3 +162,12 @@ func (c *Client) UploadSessionFinishBatch(ctx context.Context, entries []UploadS
 	}
 	return r.Entries, c.rpc(ctx, "files/upload_session/finish_batch_v2", map[string]any{"entries": entries}, &r)
 }
+
+// Restore calls files/restore: the file at path becomes revision rev (a
+// deleted file comes back from Dropbox's deleted files).
+func (c *Client) Restore(ctx context.Context, path, rev string) (*Metadata, error) {
+	var m Metadata
+	err := c.rpc(ctx, "files/restore", map[string]string{"path": path, "rev": rev}, &m)
+	m.Tag = "file"
+	return &m, err
+}

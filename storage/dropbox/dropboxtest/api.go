@@ -27,6 +27,7 @@ func init() {
 		"files/list_folder/get_latest_cursor":  {HostAPI, "rpc", false, (*Server).latestCursor},
 		"files/list_folder/longpoll":           {HostNotify, "rpc", true, nil},
 		"files/list_revisions":                 {HostAPI, "rpc", false, (*Server).listRevisions},
+		"files/restore":                        {HostAPI, "rpc", false, (*Server).restore},
 		"files/get_metadata":                   {HostAPI, "rpc", false, (*Server).getMetadata},
 		"files/create_folder_v2":               {HostAPI, "rpc", false, (*Server).createFolder},
 		"files/delete_v2":                      {HostAPI, "rpc", false, (*Server).deleteItem},

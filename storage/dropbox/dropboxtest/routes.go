@@ -787,6 +787,7 @@ func (s *Server) commit(rc *reqCtx, c commitArg, data []byte, size int64, hash s
 		rc.t.byID[it.id] = it
 	}
 	it.rev, it.data, it.size, it.hash = s.newRev(), data, size, hash
+	rc.t.revData[it.rev] = revision{id: it.id, hash: hash, data: data, size: size}
 	it.serverMod = s.opt.Now().UTC().Truncate(time.Second)
 	it.clientMod = it.serverMod
 	if !cm.IsZero() {
@@ -1037,4 +1038,51 @@ func (s *Server) listRevisions(rc *reqCtx, raw json.RawMessage, _ []byte, _ *htt
 		entries = append(entries, m)
 	}
 	return map[string]any{"is_deleted": false, "entries": entries, "has_more": len(it.revs)+1 > limit}, nil, nil
+}
+
+// restore is files/restore: the file at path becomes revision rev (a
+// deleted file comes back with its ID).
+func (s *Server) restore(rc *reqCtx, raw json.RawMessage, _ []byte, _ *http.Request) (any, []byte, *apiErr) {
+	var a struct {
+		Path string `json:"path"`
+		Rev  string `json:"rev"`
+	}
+	if e := decode(rc.route, raw, &a); e != nil {
+		return nil, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.writeGate(rc); e != nil {
+		return nil, nil, e
+	}
+	lower, it, tag := s.resolve(rc, a.Path, false)
+	if tag != "" || strings.HasPrefix(a.Path, "id:") {
+		return nil, nil, routeErr(u("path_lookup", map[string]any{".tag": "malformed_path"}))
+	}
+	r, ok := rc.t.revData[a.Rev]
+	if !ok {
+		return nil, nil, routeErr(u("invalid_revision", nil))
+	}
+	if it != nil && it.dir {
+		return nil, nil, routeErr(u("path_write", u("conflict", u("folder", nil))))
+	}
+	if it == nil {
+		disp := s.treeDisplay(rc, a.Path)
+		s.mkdirAllLocked(rc.t, path.Dir(lower), path.Dir(disp))
+		id := r.id
+		if rc.t.byID[id] != nil {
+			id = s.newID()
+		}
+		it = &item{id: id, display: displayFor(rc.t, lower, disp)}
+		rc.t.items[lower] = it
+		rc.t.byID[it.id] = it
+	} else {
+		it.revs = append(it.revs, oldRev{rev: it.rev, hash: it.hash, size: it.size, clientMod: it.clientMod, serverMod: it.serverMod})
+	}
+	it.rev, it.data, it.size, it.hash = s.newRev(), r.data, r.size, r.hash
+	it.serverMod = s.opt.Now().UTC().Truncate(time.Second)
+	it.clientMod = it.serverMod
+	rc.t.revData[it.rev] = revision{id: it.id, hash: r.hash, data: r.data, size: r.size}
+	rc.t.record(lower, it, s)
+	return s.metadata(it, rc.pre, false), nil, nil
 }

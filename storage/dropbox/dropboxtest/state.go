@@ -25,6 +25,13 @@ type item struct {
 	revs      []oldRev // older revisions of the file, newest last
 }
 
+// revision is the content of one revision of a file.
+type revision struct {
+	id, hash string
+	data     []byte
+	size     int64
+}
+
 // oldRev is an earlier revision of a file.
 type oldRev struct {
 	rev, hash            string
@@ -47,13 +54,14 @@ type change struct {
 type tree struct {
 	items   map[string]*item // path_lower -> item ("" is not stored)
 	byID    map[string]*item
+	revData map[string]revision // every revision of every file, for restore
 	log     []change
 	seq     int
 	changed chan struct{} // closed and replaced on every change
 }
 
 func newTree() *tree {
-	return &tree{items: map[string]*item{}, byID: map[string]*item{}, changed: make(chan struct{})}
+	return &tree{items: map[string]*item{}, byID: map[string]*item{}, revData: map[string]revision{}, changed: make(chan struct{})}
 }
 
 // record logs a change of it (or of a deletion at lower) and wakes

@@ -257,7 +257,7 @@ func TestTokensStayOnTheirHosts(t *testing.T) {
 	require.NotContains(t, err.Error(), "secret-token")
 }
 
-func TestPutBatchAndWriteContention(t *testing.T) {
+func TestPutBatch(t *testing.T) {
 	srv, s := setup(t, dropboxtest.Options{}, nil)
 	ctx := context.Background()
 	root, _ := s.Stat(ctx, "")

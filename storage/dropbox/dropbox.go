@@ -364,7 +364,6 @@ func (s *Storage) listUnder(ctx context.Context, op, dir string) iter.Seq2[stora
 			yield(storage.Entry{}, storageErr(op, dir, err))
 			return
 		}
-		pending := map[string][]storage.Entry{} // parent path_lower -> entries
 		seen := map[string]struct{}{}
 		for {
 			// Folders come before their contents; remember every ID of the
@@ -408,7 +407,6 @@ func (s *Storage) listUnder(ctx context.Context, op, dir string) iter.Seq2[stora
 				return
 			}
 		}
-		_ = pending
 	}
 }
 

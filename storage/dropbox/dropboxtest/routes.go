@@ -473,7 +473,7 @@ func (s *Server) getMetadata(rc *reqCtx, raw json.RawMessage, _ []byte, _ *http.
 // namespace's lock (too_many_write_operations).
 func (s *Server) writeGate(rc *reqCtx) *apiErr {
 	key := s.nsTree[rc.ns]
-	if time.Now().Before(s.writing[key]) || s.batching[key] {
+	if time.Now().Before(s.writing[key]) {
 		return &apiErr{status: 429, body: map[string]any{"reason": u("too_many_write_operations", nil), "retry_after": 1},
 			header: map[string]string{"Retry-After": "1"}}
 	}

@@ -88,20 +88,18 @@ type Server struct {
 	tokens  *fakeservice.Tokens
 	refresh *fakeservice.Tokens
 
-	mu        sync.Mutex
-	trees     map[string]*tree // by the namespace that roots them
-	nsPrefix  map[string]string
-	nsTree    map[string]string // namespace -> the namespace whose tree holds it
-	team      map[string]bool   // team tokens
-	sessions  map[string]*session
-	cursors   map[string]*cursor
-	codes     map[string]string // code -> PKCE challenge
-	epoch     int
-	counter   int
-	writing   map[string]time.Time // namespace tree -> end of its write lock
-	batching  map[string]bool
-	hookWG    sync.WaitGroup
-	hookDirty bool
+	mu       sync.Mutex
+	trees    map[string]*tree // by the namespace that roots them
+	nsPrefix map[string]string
+	nsTree   map[string]string // namespace -> the namespace whose tree holds it
+	team     map[string]bool   // team tokens
+	sessions map[string]*session
+	cursors  map[string]*cursor
+	codes    map[string]string // code -> PKCE challenge
+	epoch    int
+	counter  int
+	writing  map[string]time.Time // namespace tree -> end of its write lock
+	hookWG   sync.WaitGroup
 }
 
 // session is an upload session.
@@ -165,7 +163,7 @@ func New(opt Options) *Server {
 		nsPrefix: map[string]string{HomeNS: "", TeamRootNS: "", TeamFolderNS: "/projects", "3001": ""},
 		nsTree:   map[string]string{HomeNS: HomeNS, TeamRootNS: TeamRootNS, TeamFolderNS: TeamRootNS, "3001": "3001"},
 		team:     map[string]bool{}, sessions: map[string]*session{}, cursors: map[string]*cursor{},
-		codes: map[string]string{}, writing: map[string]time.Time{}, batching: map[string]bool{}}
+		codes: map[string]string{}, writing: map[string]time.Time{}}
 	s.mu.Lock()
 	s.mkdirLocked(s.trees[TeamRootNS], "/Projects")
 	s.mu.Unlock()
@@ -220,9 +218,9 @@ func (s *Server) Authorize(challenge string) string {
 // TokenURL is the fake's OAuth token endpoint.
 func (s *Server) TokenURL() string { return s.API.URL + "/oauth2/token" }
 
-// tokenInfo checks the Authorization header.
+// reqCtx is what authentication found out about a request: the route
+// and the namespace its paths are in.
 type reqCtx struct {
-	host  string
 	route string
 	ns    string // namespace of the request's paths
 	t     *tree

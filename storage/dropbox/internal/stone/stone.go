@@ -140,33 +140,6 @@ func stripStrings(src string) string {
 	return b.String()
 }
 
-// stringsIn returns the string literals of a line, in order.
-func stringsIn(line string) []string {
-	var out []string
-	for {
-		i := strings.IndexByte(line, '"')
-		if i < 0 {
-			return out
-		}
-		j := i + 1
-		for j < len(line) && line[j] != '"' {
-			if line[j] == '\\' {
-				j++
-			}
-			j++
-		}
-		if j >= len(line) {
-			return out
-		}
-		s, err := strconv.Unquote(line[i : j+1])
-		if err != nil {
-			s = line[i+1 : j]
-		}
-		out = append(out, s)
-		line = line[j+1:]
-	}
-}
-
 func indent(l string) int { return len(l) - len(strings.TrimLeft(l, " ")) }
 
 func (sp *Spec) parseFile(name string) error {

@@ -526,3 +526,28 @@ func TestRestoreFromDeletedFiles(t *testing.T) {
 	_, err = s.Restore(ctx, f)
 	require.ErrorIs(t, err, storage.ErrAlreadyExists, "never over a file that is there")
 }
+
+func TestDeletionsNameTheirIDAfterARestart(t *testing.T) {
+	srv := dropboxtest.NewServer(t, dropboxtest.Options{})
+	ctx := context.Background()
+	id, _, err := srv.WebPut(dropboxtest.HomeNS, "/Plans/a.pdf", []byte("a"))
+	require.NoError(t, err)
+	s, err := dropbox.New(ctx, newClient(t, srv, srv.Token(), nil), dropbox.Options{})
+	require.NoError(t, err)
+	cur, err := s.LatestCursor(ctx)
+	require.NoError(t, err)
+	// A new process, which has not listed anything, reads the feed.
+	s, err = dropbox.New(ctx, newClient(t, srv, srv.Token(), nil), dropbox.Options{})
+	require.NoError(t, err)
+	require.NoError(t, srv.WebDelete(dropboxtest.HomeNS, "/Plans"))
+	ch, _, err := s.Changes(ctx, cur)
+	require.NoError(t, err)
+	found := false
+	for _, c := range ch {
+		if c.Deleted && strings.EqualFold(c.Entry.Path, "Plans/a.pdf") {
+			found = true
+			require.Equal(t, id, c.Entry.ID)
+		}
+	}
+	require.True(t, found, "%+v", ch)
+}

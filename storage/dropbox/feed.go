@@ -24,6 +24,7 @@ func (s *Storage) LatestCursor(ctx context.Context) (string, error) {
 // Deletions carry the ID last seen at their path, where known.
 func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
 	var out []storage.Change
+	lookups := 0
 	guard := httpclient.NewPageGuard(1 << 20)
 	for {
 		if err := guard.Next(ctx, cursor); err != nil {
@@ -43,6 +44,12 @@ func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change,
 				s.mu.Lock()
 				id := s.ids[m.PathLower]
 				s.mu.Unlock()
+				if id == "" && lookups < maxDeletionLookups {
+					// Not seen by this process (e.g. after a restart): a
+					// deleted file's revisions still name its ID.
+					lookups++
+					id = s.deletedID(ctx, m.PathLower)
+				}
 				s.remember(m)
 				out = append(out, storage.Change{Entry: storage.Entry{ID: id, Path: p}, Deleted: true})
 				continue
@@ -64,6 +71,22 @@ func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change,
 			return out, cursor, nil
 		}
 	}
+}
+
+// maxDeletionLookups bounds the list_revisions calls one Changes makes to
+// name the IDs of deletions it had not seen.
+const maxDeletionLookups = 100
+
+// deletedID returns the ID of the file last deleted at path (from
+// files/list_revisions, which lists a deleted file's revisions), or "".
+func (s *Storage) deletedID(ctx context.Context, path string) string {
+	var r struct {
+		Entries []Metadata `json:"entries"`
+	}
+	if err := s.c.rpc(ctx, "files/list_revisions", map[string]any{"path": path, "mode": "path", "limit": 1}, &r); err != nil || len(r.Entries) == 0 {
+		return ""
+	}
+	return r.Entries[0].ID
 }
 
 // Watch signals when something below the root may have changed, by

@@ -536,10 +536,16 @@ func (s *Server) removeLocked(t *tree, lower string) {
 		xl := strings.ToLower(x.display)
 		delete(t.items, xl)
 		delete(t.byID, x.id)
+		if !x.dir {
+			t.deleted[xl] = x
+		}
 		t.record(xl, nil, s)
 	}
 	if it := t.items[lower]; it != nil {
 		delete(t.byID, it.id)
+		if !it.dir {
+			t.deleted[lower] = it
+		}
 	}
 	delete(t.items, lower)
 	t.record(lower, nil, s)
@@ -1022,6 +1028,12 @@ func (s *Server) listRevisions(rc *reqCtx, raw json.RawMessage, _ []byte, _ *htt
 	if tag != "" {
 		return nil, nil, lookupErr("path", tag)
 	}
+	isDeleted := false
+	if it == nil && a.Mode != "id" {
+		if l, _, _ := s.resolve(rc, a.Path, false); rc.t.deleted[l] != nil {
+			it, isDeleted = rc.t.deleted[l], true
+		}
+	}
 	if it == nil {
 		return nil, nil, lookupErr("path", "not_found")
 	}
@@ -1037,7 +1049,7 @@ func (s *Server) listRevisions(rc *reqCtx, raw json.RawMessage, _ []byte, _ *htt
 		m["server_modified"] = o.serverMod.UTC().Format(dropbox.TimeFormat)
 		entries = append(entries, m)
 	}
-	return map[string]any{"is_deleted": false, "entries": entries, "has_more": len(it.revs)+1 > limit}, nil, nil
+	return map[string]any{"is_deleted": isDeleted, "entries": entries, "has_more": len(it.revs)+1 > limit}, nil, nil
 }
 
 // restore is files/restore: the file at path becomes revision rev (a

@@ -55,13 +55,14 @@ type tree struct {
 	items   map[string]*item // path_lower -> item ("" is not stored)
 	byID    map[string]*item
 	revData map[string]revision // every revision of every file, for restore
+	deleted map[string]*item    // path_lower -> the file last deleted there
 	log     []change
 	seq     int
 	changed chan struct{} // closed and replaced on every change
 }
 
 func newTree() *tree {
-	return &tree{items: map[string]*item{}, byID: map[string]*item{}, revData: map[string]revision{}, changed: make(chan struct{})}
+	return &tree{items: map[string]*item{}, byID: map[string]*item{}, revData: map[string]revision{}, deleted: map[string]*item{}, changed: make(chan struct{})}
 }
 
 // record logs a change of it (or of a deletion at lower) and wakes

@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/procoresync/procoresync/internal/specdir"
 	"io"
 	"math"
 	"net/http/httptest"
@@ -61,27 +62,11 @@ type endpointSpec struct {
 	} `json:"requestBody"`
 }
 
-// specDir finds ../shared/specs/procore relative to the module root, or
-// skips the test loudly when it is absent (as in a user's clone).
+// specDir finds the Procore endpoint descriptions in
+// ../shared/specs/procore, or skips the test loudly where they are absent.
 func specDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("CONTRACT TESTS SKIPPED: no go.mod above the working directory, so ../shared/specs/procore cannot be located")
-		}
-		dir = parent
-	}
-	specs := filepath.Join(dir, "..", "shared", "specs", "procore", "endpoint-details")
-	if _, err := os.Stat(specs); err != nil {
-		t.Skipf("CONTRACT TESTS SKIPPED: Procore endpoint descriptions not found at %s (they live outside the repository; CI always has them)", specs)
-	}
-	return specs
+	return filepath.Join(specdir.Find(t, "procore", "endpoint-details"), "endpoint-details")
 }
 
 func loadSpec(t *testing.T, dir, op string) (*endpointSpec, bool) {

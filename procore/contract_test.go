@@ -12,7 +12,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/procoresync/procoresync/internal/specdir"
 	"io"
 	"math"
 	"net/http/httptest"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/procoresync/procoresync/internal/specdir"
 	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/procore/procoretest"
 	"github.com/procoresync/procoresync/storage"

@@ -123,7 +123,7 @@ func newEnv(t *testing.T, tg target, o envOptions) *env {
 
 	e.gs = graphtest.New(graphtest.Options{Now: e.clk.Now})
 	t.Cleanup(e.gs.Close)
-	e.gc, err = onedrive.NewClient(onedrive.Config{
+	e.gc, err = onedrive.NewClient(onedrive.ClientOptions{
 		BaseURL:      e.gs.BaseURL(),
 		TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.gs.Token(), Expiry: time.Now().Add(24 * time.Hour)}),
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,

@@ -18,7 +18,7 @@ func writeJSON(w *recorder, status int, v any) *apiError {
 	if err != nil {
 		return errf(500, "generalException", "encode: %v", err)
 	}
-	w.header.Set("Content-Type", "application/json; odata.metadata=minimal")
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 	return nil
@@ -143,13 +143,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if tok, ok := strings.CutPrefix(p, monitorPrefix); ok && r.Method == http.MethodGet {
-		s.serve(w, r, "copy.Monitor", body, func(w *recorder, r *http.Request, _ []byte) *apiError {
+		s.serve(w, r, HostAPI, "copy.Monitor", body, func(w *recorder, r *http.Request, _ []byte) *apiError {
 			return s.handleMonitor(w, r, tok)
 		})
 		return
 	}
 	if strings.HasSuffix(p, "/oauth2/v2.0/token") && r.Method == http.MethodPost {
-		s.serve(w, r, "oauth2.Token", body, s.handleToken)
+		s.serve(w, r, HostAPI, "oauth2.Token", body, s.handleToken)
 		return
 	}
 	op, h := "unknown", handler(nil)
@@ -161,7 +161,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return errf(http.StatusBadRequest, "invalidRequest", "Unsupported request %s %s", r.Method, r.URL.Path)
 		}
 	}
-	s.serve(w, r, op, body, func(w *recorder, r *http.Request, body []byte) *apiError {
+	s.serve(w, r, HostAPI, op, body, func(w *recorder, r *http.Request, body []byte) *apiError {
 		if e := s.checkAuth(r); e != nil {
 			return e
 		}
@@ -764,7 +764,7 @@ func (s *Server) handleGetContent(w *recorder, r *http.Request, _ []byte, d *dri
 	}
 	tok := randomToken(24)
 	s.downloads[tok] = ticket{drive: d.id, item: it.id, expires: s.now().Add(time.Hour)}
-	w.header.Set("Location", s.downloadURL(tok, it.name))
+	w.Header().Set("Location", s.downloadURL(tok, it.name))
 	w.WriteHeader(http.StatusFound)
 	return nil
 }
@@ -918,7 +918,7 @@ func (s *Server) handleCopy(w *recorder, r *http.Request, body []byte, d *drive,
 		}
 		job.resourceID = s.copyTree(d, it, parent, name).id
 	}
-	w.header.Set("Location", s.API.URL+monitorPrefix+tok)
+	w.Header().Set("Location", s.API.URL+monitorPrefix+tok)
 	w.WriteHeader(http.StatusAccepted)
 	return nil
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/procoresync/procoresync/internal/fakeservice"
 )
 
 // TokenLifetime is how long access tokens issued by the fake live.
@@ -41,13 +43,7 @@ type contentToken struct {
 }
 
 // Token returns a fresh access token the fake accepts.
-func (s *Server) Token() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok := "eyJ0eXAi." + randomToken(16)
-	s.tokens[tok] = s.now().Add(TokenLifetime)
-	return tok
-}
+func (s *Server) Token() string { return s.tokens.Issue("eyJ0eXAi.", TokenLifetime) }
 
 // ContentResource is the resource (audience) of the fake's content host,
 // the counterpart of a tenant's https://{tenant}.sharepoint.com: a token
@@ -84,35 +80,35 @@ func (s *Server) AddCertificate(clientID string, cert *x509.Certificate) {
 	s.certs[clientID] = append(s.certs[clientID], cert)
 }
 
-// ExpireAccessTokens makes every access token issued so far expired; API
-// calls with them answer 401 with an expired_token challenge.
-func (s *Server) ExpireAccessTokens() {
+// ExpireTokens makes every access token issued so far expired (Graph's and
+// the SharePoint resource's); API calls with them answer 401 with an
+// expired_token challenge. Refresh tokens stay valid.
+func (s *Server) ExpireTokens() {
+	s.tokens.ExpireTokens()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k := range s.tokens {
-		s.tokens[k] = time.Time{}
-	}
 	for k, v := range s.content {
 		v.expires = time.Time{}
 		s.content[k] = v
 	}
 }
 
+// ExpireToken makes one Graph access token expire now, before the expiry
+// its token response announced; it reports whether the token was known.
+func (s *Server) ExpireToken(accessToken string) bool { return s.tokens.ExpireToken(accessToken) }
+
 func (s *Server) checkAuth(r *http.Request) *apiError {
 	if s.opt.NoAuth {
 		return nil
 	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	s.mu.Lock()
-	exp, known := s.tokens[tok]
-	now := s.now()
-	s.mu.Unlock()
-	if !ok || !known {
+	state := s.tokens.Check(tok)
+	if !ok || state == fakeservice.TokenUnknown {
 		e := errf(401, "InvalidAuthenticationToken", "Access token is empty or invalid.")
 		e.header = map[string]string{"WWW-Authenticate": `Bearer realm="", error="invalid_token"`}
 		return e
 	}
-	if !now.Before(exp) {
+	if state == fakeservice.TokenExpired {
 		e := errf(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
 		e.header = map[string]string{"WWW-Authenticate": `Bearer realm="", error="invalid_token", error_description="expired_token"`}
 		return e
@@ -152,7 +148,7 @@ func (s *Server) handleToken(w *recorder, r *http.Request, body []byte) *apiErro
 		b, _ := json.Marshal(map[string]any{"error": code, "error_description": desc + "\r\nTrace ID: " + randomToken(8) +
 			"\r\nCorrelation ID: " + randomToken(8) + "\r\nTimestamp: " + s.now().Format("2006-01-02 15:04:05Z"),
 			"error_codes": []int{}, "timestamp": s.now().Format("2006-01-02 15:04:05Z"), "trace_id": randomToken(8)})
-		w.header.Set("Content-Type", "application/json")
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		_, _ = w.Write(b)
 		return nil
@@ -206,8 +202,7 @@ func (s *Server) handleToken(w *recorder, r *http.Request, body []byte) *apiErro
 		delete(s.codes, form.Get("code"))
 		issueRefresh = true // codes from AuthCode were granted offline_access
 	case "refresh_token":
-		exp, ok := s.refresh[form.Get("refresh_token")]
-		if !ok || !s.now().Before(exp) {
+		if s.refresh.Check(form.Get("refresh_token")) != fakeservice.TokenValid {
 			return oauthErr("invalid_grant", "AADSTS700082: the refresh token has expired or is invalid")
 		}
 		// Redeeming does not revoke it: it stays valid until it expires.
@@ -220,16 +215,14 @@ func (s *Server) handleToken(w *recorder, r *http.Request, body []byte) *apiErro
 		tok = "eyJ0eXAiSP." + randomToken(16)
 		s.content[tok] = contentToken{expires: s.now().Add(TokenLifetime), appOnlySecret: appOnly && !assertion, appOnlyAssertion: appOnly && assertion}
 	} else {
-		tok = "eyJ0eXAi." + randomToken(16)
-		s.tokens[tok] = s.now().Add(TokenLifetime)
+		tok = s.tokens.Issue("eyJ0eXAi.", TokenLifetime)
 	}
 	out := `{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"` + tok + `"`
 	if issueRefresh {
-		rt := "M.R3_" + randomToken(16)
-		s.refresh[rt] = s.now().Add(RefreshTokenLifetime)
+		rt := s.refresh.Issue("M.R3_", RefreshTokenLifetime)
 		out += `,"refresh_token":"` + rt + `"`
 	}
-	w.header.Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
 	_, _ = w.Write([]byte(out + "}"))
 	return nil

@@ -184,7 +184,7 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(p, "/download/") && r.Method == http.MethodGet:
 		tok, _, _ := strings.Cut(strings.TrimPrefix(p, "/download/"), "/")
-		s.serve(w, r, "download.Get", nil, preauth(tok, s.opt.PreAuthDisabled, func(w *recorder, r *http.Request, _ []byte) *apiError {
+		s.serve(w, r, HostContent, "download.Get", nil, preauth(tok, s.opt.PreAuthDisabled, func(w *recorder, r *http.Request, _ []byte) *apiError {
 			return s.handleDownload(w, r, tok)
 		}))
 	case strings.HasPrefix(p, "/up/"):
@@ -195,7 +195,7 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		s.serve(w, r, op, body, preauth(tok, false, func(w *recorder, r *http.Request, body []byte) *apiError {
+		s.serve(w, r, HostContent, op, body, preauth(tok, false, func(w *recorder, r *http.Request, body []byte) *apiError {
 			return s.handleSession(w, r, op, tok, body)
 		}))
 	default:
@@ -216,7 +216,7 @@ func (s *Server) handleDownload(w *recorder, r *http.Request, tok string) *apiEr
 	if s.opt.DiscardContent {
 		return errf(501, "notSupported", "graphtest: content was discarded (Options.DiscardContent)")
 	}
-	w.header.Set("ETag", it.cTag())
+	w.Header().Set("ETag", it.cTag())
 	http.ServeContent(w, r, it.name, time.Time{}, bytes.NewReader(it.content))
 	return nil
 }
@@ -293,7 +293,7 @@ func (s *Server) handleSession(w *recorder, r *http.Request, op, tok string, bod
 	ses.received = end + 1
 	if !last {
 		exp := ses.expires
-		w.header.Set("Content-Type", "application/json")
+		w.Header().Set("Content-Type", "application/json")
 		return writeJSON(w, 202, graph.UploadSession{ExpirationDateTime: &exp, NextExpectedRanges: ses.ranges()})
 	}
 	if ses.deferCommit {

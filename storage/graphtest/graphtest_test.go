@@ -451,7 +451,7 @@ func TestFaultsAndCalls(t *testing.T) {
 	require.Equal(t, 401, st)
 	require.Equal(t, "InvalidAuthenticationToken", code(m))
 	r.tok = r.srv.Token()
-	r.srv.ExpireAccessTokens()
+	r.srv.ExpireTokens()
 	st, h, _ := r.do("GET", "/me/drive", nil)
 	require.Equal(t, 401, st)
 	require.Contains(t, h.Get("WWW-Authenticate"), "expired_token")

@@ -21,12 +21,10 @@
 package graphtest
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -34,6 +32,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/procoresync/procoresync/internal/fakeservice"
 )
 
 // Options configure a Server. The zero value is a OneDrive for Business /
@@ -80,20 +80,16 @@ type Options struct {
 
 // Exchange is one request the fake served and its response, given to the
 // Observe hook (the contract tests validate both against the OpenAPI
-// description).
-type Exchange struct {
-	// Op is the operation, named by the description's operationId where
-	// there is one (e.g. "drives.GetItem", "uploadSession.PutFragment").
-	Op string
-	// Request is the request, with Body re-readable from ReqBody.
-	Request *http.Request
-	// ReqBody is the request body (empty for fragments over 1 MiB).
-	ReqBody []byte
-	// Status, Header and Body are the response.
-	Status int
-	Header http.Header
-	Body   []byte
-}
+// description). Op is named by the description's operationId where there
+// is one (e.g. "drives.GetItem", "uploadSession.PutFragment"); ReqBody is
+// empty for fragments over 1 MiB.
+type Exchange = fakeservice.Exchange
+
+// The fake's hosts, as call counts by host name them.
+const (
+	HostAPI     = "api"     // graph.microsoft.com and the login endpoint
+	HostContent = "content" // pre-authenticated downloads and upload sessions
+)
 
 // Server is a fake Microsoft Graph. API serves graph.microsoft.com and the
 // login endpoint; Content is the second host that serves pre-authenticated
@@ -111,8 +107,8 @@ type Server struct {
 	me        string
 	sites     map[string]*site // id -> site
 	siteList  []string
-	tokens    map[string]time.Time // access token -> expiry
-	refresh   map[string]time.Time // refresh token -> expiry
+	tokens    *fakeservice.Tokens // Graph access tokens
+	refresh   *fakeservice.Tokens // refresh tokens
 	content   map[string]contentToken
 	certs     map[string][]*x509.Certificate // client id -> certificates
 	codes     map[string]bool
@@ -120,11 +116,10 @@ type Server struct {
 	downloads map[string]ticket
 	subs      map[string]*subscription
 	jobs      map[string]*copyJob
-	faults    []*Fault
-	calls     map[string]int
 	rewrite   bool
 	counter   int
-	observe   func(Exchange)
+
+	svc fakeservice.Service
 
 	buffers sync.Pool // *[]byte for upload fragments
 
@@ -169,12 +164,14 @@ func New(opt Options) *Server {
 	}
 	s := &Server{
 		opt: opt, drives: map[string]*drive{}, users: map[string]string{}, userDrive: map[string]string{},
-		sites: map[string]*site{}, tokens: map[string]time.Time{}, refresh: map[string]time.Time{},
+		sites:   map[string]*site{},
 		content: map[string]contentToken{}, certs: map[string][]*x509.Certificate{},
 		codes: map[string]bool{}, sessions: map[string]*session{}, downloads: map[string]ticket{},
-		subs: map[string]*subscription{}, jobs: map[string]*copyJob{}, calls: map[string]int{},
+		subs: map[string]*subscription{}, jobs: map[string]*copyJob{},
 		notify: make(chan struct{}, 1), done: make(chan struct{}),
 	}
+	s.tokens, s.refresh = fakeservice.NewTokens(s.now), fakeservice.NewTokens(s.now)
+	s.svc.MaxRecordedBody = 1 << 20
 	s.buffers.New = func() any { return new([]byte) }
 	s.API = httptest.NewServer(http.HandlerFunc(s.serveAPI))
 	s.Content = httptest.NewServer(http.HandlerFunc(s.serveContent))
@@ -218,76 +215,37 @@ func (s *Server) LoginURL() string { return s.API.URL }
 
 // Observe sets a hook that sees every exchange the fake serves (nil to
 // remove it). The hook runs synchronously before the response is sent.
-func (s *Server) Observe(f func(Exchange)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.observe = f
-}
+func (s *Server) Observe(f func(Exchange)) { s.svc.Observe(f) }
 
 // Calls returns the number of API calls served per operation since the
 // last ResetCalls, including calls answered with injected faults.
-func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		m[k] = v
-	}
-	return m
-}
+func (s *Server) Calls() map[string]int { return s.svc.Calls.ByOp() }
 
 // CallCount returns the calls of operation op ("" for all operations).
-func (s *Server) CallCount(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if op != "" {
-		return s.calls[op]
-	}
-	n := 0
-	for _, v := range s.calls {
-		n += v
-	}
-	return n
-}
+func (s *Server) CallCount(op string) int { return s.svc.Calls.Op(op) }
 
-// ResetCalls zeroes the call counter.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
-}
+// CallsByHost returns the calls served on host (HostAPI or HostContent)
+// since the last ResetCalls.
+func (s *Server) CallsByHost(host string) int { return s.svc.Calls.Host(host) }
 
-// Fault is an injected failure: the next Times calls of operation Op (all
-// operations when Op is empty) are answered with Status and an error body
-// of Code with the nested inner codes Inner, and Retry-After when
-// RetryAfter is set. With AfterApply the request is carried out first and
-// only its response replaced, as when a response is lost on the way.
-// Disconnect drops the connection instead of answering; Truncate sends the
-// real response's headers and half its body, then drops the connection.
-type Fault struct {
-	Op         string
-	Status     int
-	Code       string
-	Inner      []string
-	RetryAfter time.Duration
-	Times      int
-	AfterApply bool
-	Disconnect bool
-	Truncate   bool
-}
+// ResetCalls zeroes the call counts.
+func (s *Server) ResetCalls() { s.svc.Calls.Reset() }
+
+// String lists the call counts by host and operation, for benchmark
+// output.
+func (s *Server) String() string { return s.svc.Calls.String() }
+
+// Fault is an injected failure (see fakeservice.Fault for every field).
+// The fake answers a Status with Graph's error body: Code (default the
+// usual code for the status, e.g. "activityLimitReached" for 429) with
+// the nested inner codes Inner.
+type Fault = fakeservice.Fault
 
 // Inject adds a fault. Faults are used in the order they were added.
-func (s *Server) Inject(f Fault) {
-	if f.Times <= 0 {
-		f.Times = 1
-	}
-	if f.Code == "" {
-		f.Code = defaultCode(f.Status)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &f)
-}
+func (s *Server) Inject(f Fault) { s.svc.Faults.Inject(f) }
+
+// ClearFaults removes every injected fault that has not applied yet.
+func (s *Server) ClearFaults() { s.svc.Faults.Clear() }
 
 // Throttle makes the next n calls of op (all when empty) fail with 429
 // activityLimitReached and Retry-After d.
@@ -322,19 +280,6 @@ func defaultCode(status int) string {
 		return "quotaLimitReached"
 	}
 	return "generalException"
-}
-
-func (s *Server) takeFault(op string) *Fault {
-	for i, f := range s.faults {
-		if f.Op == "" || f.Op == op {
-			f.Times--
-			if f.Times <= 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			return f
-		}
-	}
-	return nil
 }
 
 func (s *Server) now() time.Time { return s.opt.Now().UTC().Truncate(time.Second) }
@@ -384,88 +329,49 @@ func (s *Server) errorBody(e *apiError) []byte {
 	return []byte(b.String())
 }
 
-// recorder buffers a response so that faults, the call hook and
+// recorder buffers a response so that faults, the observer and
 // Retry-After can be applied before it is sent.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
+type recorder = fakeservice.Recorder
 
-func newRecorder() *recorder { return &recorder{header: http.Header{}} }
-
-// Header returns the buffered headers.
-func (r *recorder) Header() http.Header { return r.header }
-
-// Write buffers body bytes.
-func (r *recorder) Write(p []byte) (int, error) {
-	if r.status == 0 {
-		r.status = 200
-	}
-	return r.body.Write(p)
-}
-
-// WriteHeader records the status (the first one wins).
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-}
-
-func (r *recorder) writeError(s *Server, e *apiError) {
-	r.header = http.Header{}
-	r.body.Reset()
-	r.header.Set("Content-Type", "application/json")
+func (s *Server) writeError(r *recorder, e *apiError) {
+	r.Reset()
+	r.Header().Set("Content-Type", "application/json")
 	if e.retryAfter > 0 {
-		r.header.Set("Retry-After", fmt.Sprint(int((e.retryAfter+time.Second-1)/time.Second)))
+		r.Header().Set("Retry-After", fmt.Sprint(int((e.retryAfter+time.Second-1)/time.Second)))
 	}
 	for k, v := range e.header {
-		r.header.Set(k, v)
+		r.Header().Set(k, v)
 	}
-	r.status = e.status
-	r.body.Write(s.errorBody(e))
+	r.WriteHeader(e.status)
+	_, _ = r.Write(s.errorBody(e))
 }
 
 // handler serves one operation into a recorder.
 type handler func(w *recorder, r *http.Request, body []byte) *apiError
 
-// serve runs h for op with fault injection, counting and the hook.
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, op string, body []byte, h handler) {
-	s.mu.Lock()
-	s.calls[op]++
-	f := s.takeFault(op)
-	obs := s.observe
-	s.mu.Unlock()
-	rec := newRecorder()
-	if f == nil || f.AfterApply || f.Truncate {
-		if e := h(rec, r, body); e != nil {
-			rec.writeError(s, e)
-		}
-	}
-	if f != nil && (f.Disconnect || f.Truncate) {
-		s.drop(w, rec, f.Truncate)
-		return
-	}
-	if f != nil {
-		rec.writeError(s, &apiError{status: f.Status, code: f.Code, msg: "injected fault", inner: f.Inner, retryAfter: f.RetryAfter})
-	}
-	if rec.status == 0 {
-		rec.status = 200
-	}
-	if obs != nil {
-		rb := body
-		if len(rb) > 1<<20 {
-			rb = nil
-		}
-		req := r.Clone(r.Context())
-		req.Body = io.NopCloser(bytes.NewReader(rb))
-		obs(Exchange{Op: op, Request: req, ReqBody: rb, Status: rec.status, Header: rec.header.Clone(), Body: rec.body.Bytes()})
-	}
-	for k, v := range rec.header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.status)
-	_, _ = w.Write(rec.body.Bytes())
+// serve runs h for op on host through the shared fake machinery: call
+// counting, fault injection, the observer.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, host, op string, body []byte, h handler) {
+	s.svc.Serve(w, r, fakeservice.Call{Host: host, Op: op, Body: body,
+		Handle: func(rec *recorder) {
+			if e := h(rec, r, body); e != nil {
+				s.writeError(rec, e)
+			}
+		},
+		WriteFault: func(rec *recorder, f *Fault) {
+			code := f.Code
+			if code == "" {
+				code = defaultCode(f.Status)
+			}
+			if f.Body != "" {
+				rec.Header().Set("Content-Type", "application/json")
+				rec.WriteHeader(f.Status)
+				_, _ = rec.Write([]byte(f.Body))
+				return
+			}
+			s.writeError(rec, &apiError{status: f.Status, code: code, msg: "injected fault", inner: f.Inner})
+		},
+	})
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -475,28 +381,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(k)
 	return k
-}
-
-// drop closes the connection, after half of the response when truncate.
-func (s *Server) drop(w http.ResponseWriter, rec *recorder, truncate bool) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("graphtest: the response writer cannot be hijacked")
-	}
-	conn, buf, err := hj.Hijack()
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	if truncate {
-		if rec.status == 0 {
-			rec.status = 200
-		}
-		fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", rec.status, http.StatusText(rec.status))
-		rec.header.Set("Content-Length", fmt.Sprint(rec.body.Len()))
-		_ = rec.header.Write(buf)
-		buf.WriteString("\r\n")
-		_, _ = buf.Write(rec.body.Bytes()[:rec.body.Len()/2])
-		_ = buf.Flush()
-	}
 }

@@ -12,8 +12,10 @@
 // WithConditionalDeleteMove(false) to act like a service without it). Sub gives a Storage rooted at a folder of the
 // same tree that follows the folder by ID, as real connectors do.
 //
-// For tests it offers fault injection (FailNext, FailAlways, SetLatency,
-// SetHook, SetShortRead), per-operation call counters (Calls, ResetCalls),
+// For tests it offers fault injection in the fakes' vocabulary (Inject
+// with a Fault, ClearFaults; shorthands FailNext, FailAlways, SetLatency;
+// SetHook, SetShortRead), per-operation call counters (Calls, CallCount,
+// ResetCalls),
 // a look at old versions and the recycle bin (Versions, Trash) and quick
 // set-up helpers by path (WriteFile, ReadFile, Mkdirs, Remove, Rename).
 //
@@ -21,7 +23,7 @@
 //	if _, err := s.WriteFile("Plans/level 1.pdf", pdf); err != nil { … }
 //	s.FailNext(memory.OpPut, 2, storage.Throttled(time.Second, nil))
 //	… run the code under test …
-//	fmt.Println(s.Calls()[memory.OpPut])
+//	fmt.Println(s.CallCount(memory.OpPut))
 //
 // Content lives in memory once per content version: Open and Copy share it
 // and List copies no content, so a tree of a million small files fits in a

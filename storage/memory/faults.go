@@ -6,6 +6,8 @@ import (
 	"maps"
 	"sync"
 	"time"
+
+	"github.com/procoresync/procoresync/internal/fakeservice"
 )
 
 // Op names an operation of the Storage, for call counting and fault
@@ -35,19 +37,34 @@ const (
 	OpListUnder    Op = "ListUnder"
 )
 
-// failRule fails one call (the countdown-th from when it was set) or every
-// call (always).
-type failRule struct {
-	countdown int
-	always    bool
-	err       error
+// Forever as a Fault's Times applies it to every matching call until
+// ClearFaults.
+const Forever = fakeservice.Forever
+
+// Fault is a failure injected into the Storage's operations, in the
+// vocabulary of the fake services' faults (graphtest.Fault): it matches
+// calls of Op (every operation when Op is ""), lets the first After
+// matching calls through, then applies to the next Times calls (0: one;
+// Forever: every one until ClearFaults). Every matching call counts
+// towards the After of every pending fault.
+//
+// A call it applies to waits Latency (or until its context is done), then
+// fails with Err, returned as it is (so a test can inject
+// storage.Throttled(…), context.Canceled, a plain network-like error …),
+// without any effect; with a nil Err it only waits, then runs.
+type Fault struct {
+	Op      Op
+	Err     error
+	Latency time.Duration
+	After   int
+	Times   int
 }
 
 // faults is the per-Storage (per handle) call counter and fault injector.
 type faults struct {
 	mu        sync.Mutex
 	calls     map[Op]int
-	rules     map[Op][]*failRule
+	faults    []*Fault
 	latency   map[Op]time.Duration
 	hook      func(Op) error
 	shortRead int64 // -1: off
@@ -55,7 +72,7 @@ type faults struct {
 }
 
 func newFaults() *faults {
-	return &faults{calls: map[Op]int{}, rules: map[Op][]*failRule{}, latency: map[Op]time.Duration{}, shortRead: -1}
+	return &faults{calls: map[Op]int{}, latency: map[Op]time.Duration{}, shortRead: -1}
 }
 
 // before runs at the start of every operation: it counts the call, runs the
@@ -64,30 +81,7 @@ func (f *faults) before(ctx context.Context, op Op) error {
 	f.mu.Lock()
 	f.calls[op]++
 	hook := f.hook
-	var injected error
-	rules := f.rules[op]
-	for i := 0; i < len(rules); i++ {
-		r := rules[i]
-		if r.always {
-			if injected == nil {
-				injected = r.err
-			}
-			continue
-		}
-		r.countdown--
-		if r.countdown <= 0 {
-			if injected == nil {
-				injected = r.err
-			}
-			rules = append(rules[:i], rules[i+1:]...)
-			i--
-		}
-	}
-	if len(rules) == 0 {
-		delete(f.rules, op)
-	} else {
-		f.rules[op] = rules
-	}
+	injected := f.take(op)
 	lat := f.latency[op]
 	f.mu.Unlock()
 
@@ -97,8 +91,30 @@ func (f *faults) before(ctx context.Context, op Op) error {
 		}
 	}
 	if injected != nil {
-		return injected
+		lat = max(lat, injected.Latency)
+		if injected.Err != nil {
+			if injected.Latency > 0 {
+				if err := wait(ctx, injected.Latency); err != nil {
+					return err
+				}
+			}
+			return injected.Err
+		}
 	}
+	return wait(ctx, lat)
+}
+
+// take returns the fault that applies to this call of op, if any, and
+// uses it up (the fakes' schedule, fakeservice.Pick). Caller holds mu.
+func (f *faults) take(op Op) *Fault {
+	var hit *Fault
+	f.faults, hit = fakeservice.Pick(f.faults, func(fl *Fault) bool { return fl.Op == "" || fl.Op == op },
+		func(fl *Fault) (after, times *int) { return &fl.After, &fl.Times })
+	return hit
+}
+
+// wait waits d or until ctx is done, and returns ctx's error.
+func wait(ctx context.Context, lat time.Duration) error {
 	if lat > 0 {
 		t := time.NewTimer(lat)
 		select {
@@ -145,22 +161,27 @@ func (s *shortReader) Read(p []byte) (int, error) {
 
 func (s *shortReader) Close() error { return s.r.Close() }
 
-// FailNext makes the nth call of op from now on (n = 1: the very next call)
-// fail with err, returned as it is (so a test can inject
-// storage.Throttled(…), context.Canceled, a plain network-like error …).
-// The failing call has no effect. Several FailNext rules may be pending at
-// once; each fires once. n < 1 is treated as 1.
-func (s *Storage) FailNext(op Op, n int, err error) {
+// Inject adds a fault. Faults are tried in the order they were added.
+func (s *Storage) Inject(f Fault) {
+	if f.Times == 0 {
+		f.Times = 1
+	}
 	s.f.mu.Lock()
 	defer s.f.mu.Unlock()
-	s.f.rules[op] = append(s.f.rules[op], &failRule{countdown: max(n, 1), err: err})
+	s.f.faults = append(s.f.faults, &f)
 }
 
-// FailAlways makes every call of op fail with err until ClearFaults.
+// FailNext makes the nth call of op from now on (n = 1: the very next call)
+// fail with err: Inject(Fault{Op: op, Err: err, After: n - 1}). Several
+// may be pending at once; each fires once. n < 1 is treated as 1.
+func (s *Storage) FailNext(op Op, n int, err error) {
+	s.Inject(Fault{Op: op, Err: err, After: max(n, 1) - 1})
+}
+
+// FailAlways makes every call of op fail with err until ClearFaults:
+// Inject(Fault{Op: op, Err: err, Times: Forever}).
 func (s *Storage) FailAlways(op Op, err error) {
-	s.f.mu.Lock()
-	defer s.f.mu.Unlock()
-	s.f.rules[op] = append(s.f.rules[op], &failRule{always: true, err: err})
+	s.Inject(Fault{Op: op, Err: err, Times: Forever})
 }
 
 // SetLatency makes every call of op wait d before it runs (or until its
@@ -204,7 +225,7 @@ func (s *Storage) SetShortRead(k int64, err error) {
 func (s *Storage) ClearFaults() {
 	s.f.mu.Lock()
 	defer s.f.mu.Unlock()
-	s.f.rules = map[Op][]*failRule{}
+	s.f.faults = nil
 	s.f.latency = map[Op]time.Duration{}
 	s.f.hook = nil
 	s.f.shortRead, s.f.shortErr = -1, nil
@@ -217,6 +238,21 @@ func (s *Storage) Calls() map[Op]int {
 	s.f.mu.Lock()
 	defer s.f.mu.Unlock()
 	return maps.Clone(s.f.calls)
+}
+
+// CallCount returns the calls of op ("" for all operations) since the
+// Storage handle was made or since ResetCalls.
+func (s *Storage) CallCount(op Op) int {
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	if op != "" {
+		return s.f.calls[op]
+	}
+	n := 0
+	for _, c := range s.f.calls {
+		n += c
+	}
+	return n
 }
 
 // ResetCalls sets every call count to zero.

@@ -499,17 +499,7 @@ func (s *Storage) Watch(ctx context.Context) (<-chan struct{}, error) {
 	if err := s.f.before(ctx, OpWatch); err != nil {
 		return nil, err
 	}
-	w := &watcher{ch: make(chan struct{}, 1)}
-	s.t.mu.Lock()
-	s.t.watchers[w] = struct{}{}
-	s.t.mu.Unlock()
-	context.AfterFunc(ctx, func() {
-		s.t.mu.Lock()
-		defer s.t.mu.Unlock()
-		delete(s.t.watchers, w)
-		close(w.ch)
-	})
-	return w.ch, nil
+	return s.t.watchers.Watch(ctx), nil
 }
 
 // Version is one version of a file, as Versions reports it.

@@ -241,6 +241,19 @@ func TestFaults(t *testing.T) {
 		}, 3, []int{1, 2}, boom},
 		{"FailAlways", func(s *memory.Storage) { s.FailAlways(memory.OpStat, boom) }, 3, []int{1, 2, 3}, boom},
 		{"other op", func(s *memory.Storage) { s.FailNext(memory.OpPut, 1, boom) }, 2, nil, nil},
+		{"Inject after N calls, twice", func(s *memory.Storage) {
+			s.Inject(memory.Fault{Op: memory.OpStat, Err: boom, After: 1, Times: 2})
+		}, 4, []int{2, 3}, boom},
+		{"Inject on every operation, forever", func(s *memory.Storage) {
+			s.Inject(memory.Fault{Err: boom, Times: memory.Forever})
+		}, 3, []int{1, 2, 3}, boom},
+		{"Inject latency only", func(s *memory.Storage) {
+			s.Inject(memory.Fault{Op: memory.OpStat, Latency: time.Millisecond})
+		}, 2, nil, nil},
+		{"every matching call counts towards After", func(s *memory.Storage) {
+			s.Inject(memory.Fault{Op: memory.OpStat, Err: boom})
+			s.Inject(memory.Fault{Op: memory.OpStat, Err: throttled, After: 2})
+		}, 4, []int{1, 3}, nil},
 		{"hook", func(s *memory.Storage) {
 			n := 0
 			s.SetHook(func(op memory.Op) error {
@@ -258,7 +271,7 @@ func TestFaults(t *testing.T) {
 			for i := 1; i <= tc.calls; i++ {
 				_, err := s.Stat(ctx, "")
 				if slices.Contains(tc.failAt, i) {
-					if !errors.Is(err, tc.want) {
+					if err == nil || tc.want != nil && !errors.Is(err, tc.want) {
 						t.Errorf("call %d: %v, want %v", i, err, tc.want)
 					}
 				} else if err != nil {
@@ -267,6 +280,9 @@ func TestFaults(t *testing.T) {
 			}
 			if got := s.Calls()[memory.OpStat]; got != tc.calls {
 				t.Errorf("Calls()[Stat] = %d, want %d", got, tc.calls)
+			}
+			if got := s.CallCount(memory.OpStat); got != tc.calls || s.CallCount("") != tc.calls {
+				t.Errorf("CallCount(Stat) = %d, CallCount(\"\") = %d, want %d", got, s.CallCount(""), tc.calls)
 			}
 			s.ResetCalls()
 			s.ClearFaults()

@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/procoresync/procoresync/internal/wake"
+
 	"github.com/procoresync/procoresync/storage"
 )
 
@@ -154,9 +156,6 @@ type PutOptionsMemo struct {
 	ModTime         time.Time
 }
 
-// watcher is one Watch channel.
-type watcher struct{ ch chan struct{} }
-
 // tree is the state shared by a Storage and its Subs.
 type tree struct {
 	mu       sync.RWMutex
@@ -170,7 +169,7 @@ type tree struct {
 	logBase  uint64 // sequence number of log[0]
 	trash    []trashRec
 	sessions map[string]*session
-	watchers map[*watcher]struct{}
+	watchers wake.Broadcaster // Watch channels
 
 	// chunkThreshold and chunkSize can change after New (SetChunking).
 	chunkThreshold, chunkSize atomic.Int64
@@ -182,7 +181,6 @@ func newTree(cfg config) *tree {
 		nonce:    treeNonce.Add(1),
 		nodes:    map[string]*node{},
 		sessions: map[string]*session{},
-		watchers: map[*watcher]struct{}{},
 	}
 	t.chunkThreshold.Store(cfg.chunkThreshold)
 	t.chunkSize.Store(cfg.chunkSize)
@@ -234,12 +232,7 @@ func (t *tree) record(r logRec) {
 		t.log = append([]logRec(nil), t.log[drop:]...)
 		t.logBase += uint64(drop)
 	}
-	for w := range t.watchers {
-		select {
-		case w.ch <- struct{}{}:
-		default:
-		}
-	}
+	t.watchers.Notify()
 }
 
 // relPath returns n's path below root, and whether n is root or below it.

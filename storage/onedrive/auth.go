@@ -14,7 +14,7 @@ import (
 type Certificate = graph.Certificate
 
 // ContentTokens gives the token source for the SharePoint resource of a
-// content URL (Config.ContentTokens).
+// content URL (ClientOptions.ContentTokens).
 type ContentTokens = graph.ContentTokens
 
 // TokenError is a refusal by the token endpoint: the OAuth error code and
@@ -38,13 +38,13 @@ func AppOnlyCertSource(ctx context.Context, c Cloud, tenant, clientID string, ce
 	return graph.AppOnlyCertSource(ctx, c, tenant, clientID, cert, c.Graph)
 }
 
-// AppOnlyContentTokens returns Config.ContentTokens for app-only access
+// AppOnlyContentTokens returns ClientOptions.ContentTokens for app-only access
 // (certificate credentials for each SharePoint resource).
 func AppOnlyContentTokens(ctx context.Context, c Cloud, tenant, clientID string, cert *Certificate) ContentTokens {
 	return graph.AppOnlyContentTokens(ctx, c, tenant, clientID, cert)
 }
 
-// DelegatedContentTokens returns Config.ContentTokens for a signed-in user
+// DelegatedContentTokens returns ClientOptions.ContentTokens for a signed-in user
 // (the refresh token in store, redeemed for the SharePoint resource).
 func DelegatedContentTokens(ctx context.Context, cfg *oauth2.Config, store TokenStore) ContentTokens {
 	return graph.DelegatedContentTokens(ctx, cfg, store)

@@ -17,7 +17,7 @@ import (
 // newClient returns a client for the fake that never really sleeps.
 func newClient(t testing.TB, srv *graphtest.Server) *onedrive.Client {
 	t.Helper()
-	c, err := onedrive.NewClient(onedrive.Config{
+	c, err := onedrive.NewClient(onedrive.ClientOptions{
 		BaseURL:      srv.BaseURL(),
 		TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token(), Expiry: time.Now().Add(time.Hour)}),
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,

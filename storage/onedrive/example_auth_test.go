@@ -26,7 +26,7 @@ func ExampleAppOnlyContentTokens() {
 		log.Fatal(err)
 	}
 	const tenant, appID = "contoso.onmicrosoft.com", "00000000-0000-0000-0000-000000000000"
-	c, err := onedrive.NewClient(onedrive.Config{
+	c, err := onedrive.NewClient(onedrive.ClientOptions{
 		TokenSource:   onedrive.AppOnlyCertSource(ctx, onedrive.Global, tenant, appID, cert),
 		ContentTokens: onedrive.AppOnlyContentTokens(ctx, onedrive.Global, tenant, appID, cert),
 	})

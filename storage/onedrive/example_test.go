@@ -19,10 +19,10 @@ func Example() {
 	defer srv.Close()
 	ctx := context.Background()
 
-	c, err := onedrive.NewClient(onedrive.Config{
+	c, err := onedrive.NewClient(onedrive.ClientOptions{
 		BaseURL:     srv.BaseURL(),
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token()}),
-		PacerKey:    "graph:contoso",
+		PaceKey:     "graph:contoso",
 	})
 	if err != nil {
 		panic(err)

@@ -17,7 +17,7 @@ import (
 // graph on a fake clock.)
 func TestKeepSubscription(t *testing.T) {
 	srv := graphtest.NewServer(t, graphtest.Options{})
-	c, err := onedrive.NewClient(onedrive.Config{
+	c, err := onedrive.NewClient(onedrive.ClientOptions{
 		BaseURL:     srv.BaseURL(),
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token(), Expiry: time.Now().Add(time.Hour)}),
 		// Time stands still: the keep-alive waits for its renewal until

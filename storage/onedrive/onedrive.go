@@ -39,9 +39,14 @@ import (
 // sharepoint.
 type Client = graph.Client
 
-// Config configures a Client: base URL (national clouds), token source,
-// pacer, retries.
-type Config = graph.Config
+// ClientOptions configure a Client: base URL (national clouds), token
+// source, HTTP client, pacer and pace key, retries.
+type ClientOptions = graph.Options
+
+// Config is the former name of ClientOptions.
+//
+// Deprecated: use ClientOptions.
+type Config = ClientOptions
 
 // Cloud names a Microsoft cloud's login and Graph hosts.
 type Cloud = graph.Cloud
@@ -95,7 +100,7 @@ var (
 )
 
 // NewClient returns a Graph client.
-func NewClient(cfg Config) (*Client, error) { return graph.NewClient(cfg) }
+func NewClient(opts ClientOptions) (*Client, error) { return graph.NewClient(opts) }
 
 // DelegatedConfig returns the authorization-code configuration to sign a
 // user in (offline_access is always asked for).

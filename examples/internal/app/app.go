@@ -232,7 +232,7 @@ func Connect(ctx context.Context, c *Config, pacer storage.Pacer) (*Conn, error)
 	if c.MSLoginURL != "" {
 		cloud = onedrive.Cloud{Name: "configured", Login: c.MSLoginURL, Graph: c.MSGraphURL}
 	}
-	gc, err := onedrive.NewClient(onedrive.Config{
+	gc, err := onedrive.NewClient(onedrive.ClientOptions{
 		BaseURL:     cloud.BaseURL(),
 		TokenSource: onedrive.AppOnlySource(ctx, cloud, c.MSTenant, c.MSClientID, c.MSClientSecret),
 		UserAgent:   "ISV|procoresync|examples/0.1",

@@ -14,7 +14,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -299,7 +299,7 @@ func sanitizeOAuthErr(err error, secrets ...string) error {
 		}
 		return te
 	}
-	msg := redactErr(err, false).Error()
+	msg := httpclient.RedactError(err, false).Error()
 	for _, s := range secrets {
 		if s != "" {
 			msg = strings.ReplaceAll(msg, s, "[redacted]")
@@ -365,53 +365,14 @@ func sanitizeDescription(s string, secrets []string) string {
 	return strings.TrimSpace(b.String())
 }
 
-// contextTokenSource is a token source that can be bounded by a context.
-type contextTokenSource interface {
-	TokenContext(ctx context.Context) (*oauth2.Token, error)
-}
-
 // tokenFor gets a token from src, returning when ctx is done even if src
 // is still busy.
 func tokenFor(ctx context.Context, src oauth2.TokenSource) (*oauth2.Token, error) {
-	if cs, ok := src.(contextTokenSource); ok {
-		return cs.TokenContext(ctx)
+	t, err := httpclient.TokenFor(ctx, src)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil, fmt.Errorf("graph: waiting for an access token: %w", err)
 	}
-	type result struct {
-		t   *oauth2.Token
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		t, err := src.Token()
-		ch <- result{t, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.t, r.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("graph: waiting for an access token: %w", ctx.Err())
-	}
-}
-
-// secureOrigin reports whether a bearer token may travel to u at all:
-// over https, or over plain http only to a loopback address (a local test
-// server).
-func secureOrigin(u *url.URL) bool {
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return u.Host != ""
-	case "http":
-		return isLoopback(u.Hostname())
-	}
-	return false
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return t, err
 }
 
 // bearerTransport adds a bearer token to each request (each redirect hop
@@ -605,7 +566,7 @@ func AppOnlyCertSource(ctx context.Context, c Cloud, tenant, clientID string, ce
 // ContentTokens gives the token source for a resource other than Graph
 // that content URLs live on, e.g. "https://contoso.sharepoint.com" (a
 // tenant's SharePoint host, the scheme and host of the URL). See
-// Config.ContentTokens.
+// Options.ContentTokens.
 type ContentTokens func(resource string) (oauth2.TokenSource, error)
 
 // AppOnlyContentTokens returns ContentTokens for app-only access: a

@@ -61,7 +61,7 @@ func TestTokenFetchObeysTheCallersContext(t *testing.T) {
 	fake := graphtest.NewServer(t, graphtest.Options{})
 	cloud := graph.Cloud{Name: "stalled", Login: login.URL, Graph: fake.API.URL}
 	src := graph.AppOnlySource(context.Background(), cloud, "contoso", "app-id", "app-secret")
-	c, err := graph.NewClient(graph.Config{BaseURL: fake.BaseURL(), TokenSource: src, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
+	c, err := graph.NewClient(graph.Options{BaseURL: fake.BaseURL(), TokenSource: src, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
 	require.NoError(t, err)
 
 	// Several callers with short deadlines while the login server stalls:
@@ -156,7 +156,7 @@ func TestTokenEndpointErrorsAreSanitised(t *testing.T) {
 	t.Run("through the client", func(t *testing.T) {
 		status, body = 401, `{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret `+secret+`"}`
 		src := graph.AppOnlySource(context.Background(), cloud, "contoso", "app-id", secret)
-		c, err := graph.NewClient(graph.Config{BaseURL: "https://graph.microsoft.com/v1.0", TokenSource: src})
+		c, err := graph.NewClient(graph.Options{BaseURL: "https://graph.microsoft.com/v1.0", TokenSource: src})
 		require.NoError(t, err)
 		_, err = c.GetRoot(context.Background(), "d")
 		require.Error(t, err)
@@ -169,16 +169,16 @@ func TestTokenEndpointErrorsAreSanitised(t *testing.T) {
 func TestTokensOnlyOverHTTPS(t *testing.T) {
 	src := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "graph-token"})
 	for _, base := range []string{"http://graph.contoso.test/v1.0", "ftp://graph.microsoft.com/v1.0"} {
-		_, err := graph.NewClient(graph.Config{BaseURL: base, TokenSource: src})
+		_, err := graph.NewClient(graph.Options{BaseURL: base, TokenSource: src})
 		require.Error(t, err, base)
 	}
 	for _, base := range []string{"https://graph.microsoft.com/v1.0", "http://127.0.0.1:8080/v1.0", "http://localhost/v1.0"} {
-		_, err := graph.NewClient(graph.Config{BaseURL: base, TokenSource: src})
+		_, err := graph.NewClient(graph.Options{BaseURL: base, TokenSource: src})
 		require.NoError(t, err, base)
 	}
 	// Links from the service are followed only on the Graph origin.
 	tr := &scripted{}
-	c, err := graph.NewClient(graph.Config{BaseURL: "https://graph.microsoft.com/v1.0", TokenSource: src, Transport: tr, RetryMax: -1})
+	c, err := graph.NewClient(graph.Options{BaseURL: "https://graph.microsoft.com/v1.0", TokenSource: src, HTTPClient: &http.Client{Transport: tr}, RetryMax: -1})
 	require.NoError(t, err)
 	for _, link := range []string{"http://graph.microsoft.com/v1.0/drives/d/root/delta?token=x",
 		"https://graph.microsoft.com.evil.example/v1.0/drives/d/root/delta?token=x"} {
@@ -239,10 +239,10 @@ func content(s string) func(*http.Request) *http.Response {
 func TestContentTokensStayOnTrustedHosts(t *testing.T) {
 	const item = "https://graph.microsoft.com/v1.0/drives/d/items/i/content"
 	newClient := func(tr *scripted, resources *[]string) *graph.Client {
-		c, err := graph.NewClient(graph.Config{
+		c, err := graph.NewClient(graph.Options{
 			BaseURL:     "https://graph.microsoft.com/v1.0",
 			TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "graph-token"}),
-			Transport:   tr, RetryMax: -1,
+			HTTPClient:  &http.Client{Transport: tr}, RetryMax: -1,
 			ContentTokens: func(resource string) (oauth2.TokenSource, error) {
 				*resources = append(*resources, resource)
 				return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "sp-token"}), nil
@@ -320,7 +320,7 @@ func TestContentTokensStayOnTrustedHosts(t *testing.T) {
 // client whose content tokens come from tokens.
 func contentFS(t *testing.T, srv *graphtest.Server, src oauth2.TokenSource, tokens graph.ContentTokens) *graph.FS {
 	t.Helper()
-	c, err := graph.NewClient(graph.Config{BaseURL: srv.BaseURL(), TokenSource: src, RetryMax: -1,
+	c, err := graph.NewClient(graph.Options{BaseURL: srv.BaseURL(), TokenSource: src, RetryMax: -1,
 		ContentTokens: tokens, ContentHosts: []string{strings.TrimPrefix(srv.Content.URL, "http://")}})
 	require.NoError(t, err)
 	f, err := graph.NewFS(context.Background(), c, srv.MyDriveID(), "")
@@ -432,7 +432,7 @@ func TestCertificateCredentials(t *testing.T) {
 		cert, err := graph.ParseCertificate(certPEM, keyPEM)
 		require.NoError(t, err)
 		src := graph.AppOnlyCertSource(context.Background(), cloud, "contoso", appID, cert, cloud.Graph)
-		c, err := graph.NewClient(graph.Config{BaseURL: srv.BaseURL(), TokenSource: src})
+		c, err := graph.NewClient(graph.Options{BaseURL: srv.BaseURL(), TokenSource: src})
 		require.NoError(t, err)
 		d, err := c.UserDrive(context.Background(), graphtest.MeUPN)
 		require.NoError(t, err)
@@ -460,7 +460,7 @@ func TestCertificateCredentials(t *testing.T) {
 		cert, err := graph.ParseCertificate(otherCert, otherKey)
 		require.NoError(t, err)
 		src := graph.AppOnlyCertSource(context.Background(), cloud, "contoso", appID, cert, cloud.Graph)
-		c, err := graph.NewClient(graph.Config{BaseURL: srv.BaseURL(), TokenSource: src, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
+		c, err := graph.NewClient(graph.Options{BaseURL: srv.BaseURL(), TokenSource: src, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
 		require.NoError(t, err)
 		srv.ResetCalls()
 		_, err = c.UserDrive(context.Background(), graphtest.MeUPN)

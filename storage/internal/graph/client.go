@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,27 +15,29 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
 	"golang.org/x/oauth2"
 )
 
-// Config configures a Client.
-type Config struct {
+// Options configure a Client.
+type Options struct {
 	// BaseURL is the Graph v1.0 endpoint (default Global.BaseURL();
 	// national clouds: USGov.BaseURL(), China.BaseURL(), …).
 	BaseURL string
 	// TokenSource gives bearer tokens (see AppOnlySource and
 	// DelegatedSource). Required.
 	TokenSource oauth2.TokenSource
-	// Transport is the base HTTP transport (default NewTransport():
-	// timeouts on dial, TLS handshake, response headers and idle
-	// connections).
-	Transport http.RoundTripper
+	// HTTPClient is the underlying client: its Transport carries every
+	// request (default a client on NewTransport(): timeouts on dial, TLS
+	// handshake, response headers and idle connections). Its
+	// CheckRedirect is not used: redirects are followed by hand.
+	HTTPClient *http.Client
 	// Pacer, when set, is waited on before every request and told what
 	// throttled responses said (the engine's limiter satisfies it).
 	Pacer storage.Pacer
-	// PacerKey is the budget key, one per tenant (default "graph").
-	PacerKey string
+	// PaceKey is the budget key, one per tenant (default "graph").
+	PaceKey string
 	// Throttle is the gate that pauses every request for the tenant while
 	// it is throttled. Clients of one tenant may share it; by default each
 	// Client has its own.
@@ -51,7 +51,8 @@ type Config struct {
 	// Sleep waits d or until ctx is done (default a timer); tests inject a
 	// fake clock here.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Now is the clock (default time.Now).
+	// Now is the clock (default time.Now); Retry-After dates and
+	// RateLimit-Reset are measured on it.
 	Now func() time.Time
 	// UserAgent decorates traffic, e.g. "ISV|Contoso|Sync/1.0" (Microsoft
 	// throttles undecorated traffic sooner).
@@ -82,7 +83,7 @@ type Client struct {
 	apiOnce  *retryablehttp.Client // the same without retries
 	preauth  *retryablehttp.Client
 	throttle *Throttle
-	cfg      Config
+	opts     Options
 
 	contentMu  sync.Mutex
 	contentSrc map[string]oauth2.TokenSource // resource -> source
@@ -91,106 +92,85 @@ type Client struct {
 // NewTransport returns the default HTTP transport: the standard library's
 // defaults with dial, TLS handshake, response-header and idle timeouts, so
 // that no request waits forever on a stalled server.
-func NewTransport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	t.ResponseHeaderTimeout = 2 * time.Minute
-	t.ExpectContinueTimeout = time.Second
-	t.IdleConnTimeout = 90 * time.Second
-	return t
-}
+func NewTransport() *http.Transport { return httpclient.NewTransport() }
 
 // Throttle pauses every request of a tenant while the service has asked
 // to wait (Retry-After on a 429 or 503).
-type Throttle struct {
-	mu    sync.Mutex
-	until time.Time
-}
+type Throttle = httpclient.Throttle
 
-// Until returns when the pause ends (zero when never paused).
-func (t *Throttle) Until() time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.until
-}
-
-func (t *Throttle) pause(until time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if until.After(t.until) {
-		t.until = until
+// NewClient returns a Client for opts.
+func NewClient(opts Options) (*Client, error) {
+	if opts.BaseURL == "" {
+		opts.BaseURL = Global.BaseURL()
 	}
-}
-
-// NewClient returns a Client for cfg.
-func NewClient(cfg Config) (*Client, error) {
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = Global.BaseURL()
-	}
-	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	base, err := url.Parse(strings.TrimRight(opts.BaseURL, "/"))
 	if err != nil || base.Host == "" {
-		return nil, fmt.Errorf("graph: invalid BaseURL %q", cfg.BaseURL)
+		return nil, fmt.Errorf("graph: invalid BaseURL %q", opts.BaseURL)
 	}
-	if !secureOrigin(base) {
-		return nil, fmt.Errorf("graph: BaseURL %q: tokens are only sent over https (plain http only to a loopback address)", cfg.BaseURL)
+	if !httpclient.SecureOrigin(base) {
+		return nil, fmt.Errorf("graph: BaseURL %q: tokens are only sent over https (plain http only to a loopback address)", opts.BaseURL)
 	}
-	if cfg.TokenSource == nil {
-		return nil, errors.New("graph: Config.TokenSource is required")
+	if opts.TokenSource == nil {
+		return nil, errors.New("graph: Options.TokenSource is required")
 	}
-	if cfg.Transport == nil {
-		cfg.Transport = NewTransport()
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: NewTransport()}
 	}
-	if cfg.PacerKey == "" {
-		cfg.PacerKey = "graph"
+	tr := hc.Transport
+	if tr == nil {
+		tr = http.DefaultTransport
 	}
-	if cfg.Throttle == nil {
-		cfg.Throttle = &Throttle{}
+	if opts.PaceKey == "" {
+		opts.PaceKey = "graph"
+	}
+	if opts.Throttle == nil {
+		opts.Throttle = &Throttle{}
 	}
 	switch {
-	case cfg.RetryMax == 0:
-		cfg.RetryMax = 6
-	case cfg.RetryMax < 0:
-		cfg.RetryMax = 0
+	case opts.RetryMax == 0:
+		opts.RetryMax = 6
+	case opts.RetryMax < 0:
+		opts.RetryMax = 0
 	}
-	if cfg.RetryWaitMin <= 0 {
-		cfg.RetryWaitMin = time.Second
+	if opts.RetryWaitMin <= 0 {
+		opts.RetryWaitMin = time.Second
 	}
-	if cfg.RetryWaitMax <= 0 {
-		cfg.RetryWaitMax = 30 * time.Second
+	if opts.RetryWaitMax <= 0 {
+		opts.RetryWaitMax = 30 * time.Second
 	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+	if opts.Sleep == nil {
+		opts.Sleep = httpclient.Sleep
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	if cfg.PageSize <= 0 {
-		cfg.PageSize = 1000
+	if opts.PageSize <= 0 {
+		opts.PageSize = 1000
 	}
-	c := &Client{base: base, throttle: cfg.Throttle, cfg: cfg}
-	gate := &gateTransport{c: c, next: cfg.Transport}
+	c := &Client{base: base, throttle: opts.Throttle, opts: opts}
+	gate := &gateTransport{c: c, next: tr}
 	api := &http.Client{
 		Transport: &bearerTransport{pick: c.pickAPI, next: gate},
 		// Redirects (downloads) are followed by hand, without the token.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       hc.Timeout,
 	}
-	c.api = c.newRetry(api)
-	c.apiOnce = c.newRetry(api)
-	c.apiOnce.RetryMax = 0
+	c.api = c.newRetry(api, opts.RetryMax)
+	c.apiOnce = c.newRetry(api, 0)
 	// Content URLs: a token only where pickContent allows it, decided again
 	// on every redirect hop.
-	c.preauth = c.newRetry(&http.Client{Transport: &bearerTransport{pick: c.pickContent, next: gate}})
+	c.preauth = c.newRetry(&http.Client{Transport: &bearerTransport{pick: c.pickContent, next: gate}, Timeout: hc.Timeout}, opts.RetryMax)
 	return c, nil
 }
 
 // pickAPI allows the Graph token only to the Graph origin (scheme and
 // host of BaseURL).
 func (c *Client) pickAPI(req *http.Request) (oauth2.TokenSource, error) {
-	if !strings.EqualFold(req.URL.Scheme, c.base.Scheme) || !strings.EqualFold(req.URL.Host, c.base.Host) || !secureOrigin(req.URL) {
+	if !httpclient.SameOrigin(c.base, req.URL) || !httpclient.SecureOrigin(req.URL) {
 		return nil, fmt.Errorf("graph: refusing to send the token to %s://%s", req.URL.Scheme, req.URL.Host)
 	}
-	return c.cfg.TokenSource, nil
+	return c.opts.TokenSource, nil
 }
 
 // pickContent chooses the token for a content URL (download, upload
@@ -200,7 +180,7 @@ func (c *Client) pickAPI(req *http.Request) (oauth2.TokenSource, error) {
 func (c *Client) pickContent(req *http.Request) (oauth2.TokenSource, error) {
 	u := req.URL
 	// Unconfirmed against a live tenant: a content URL without tempauth (the GET /drives/{id}/items/{id}/content redirect) takes a token for https://{its host}/.default.
-	if c.cfg.ContentTokens == nil || u.Query().Has("tempauth") || !c.contentTrusted(u) {
+	if c.opts.ContentTokens == nil || httpclient.HasQueryParam(u, "tempauth") || !c.contentTrusted(u) {
 		return nil, nil
 	}
 	resource := strings.ToLower(u.Scheme + "://" + u.Host)
@@ -209,7 +189,7 @@ func (c *Client) pickContent(req *http.Request) (oauth2.TokenSource, error) {
 	if src, ok := c.contentSrc[resource]; ok {
 		return src, nil
 	}
-	src, err := c.cfg.ContentTokens(resource)
+	src, err := c.opts.ContentTokens(resource)
 	if err != nil {
 		return nil, fmt.Errorf("graph: a token for %s: %w", resource, err)
 	}
@@ -220,99 +200,60 @@ func (c *Client) pickContent(req *http.Request) (oauth2.TokenSource, error) {
 	return src, nil
 }
 
-// sharePointSuffixes are the SharePoint host domains of the Microsoft
+// sharePointDomains are the SharePoint host domains of the Microsoft
 // clouds.
-var sharePointSuffixes = []string{".sharepoint.com", ".sharepoint.us", ".sharepoint-mil.us", ".sharepoint.de", ".sharepoint.cn"}
+var sharePointDomains = []string{"sharepoint.com", "sharepoint.us", "sharepoint-mil.us", "sharepoint.de", "sharepoint.cn"}
 
 // contentTrusted reports whether a SharePoint token may go to u: a secure
-// origin on a SharePoint host or one of Config.ContentHosts.
+// origin on a SharePoint host or one of Options.ContentHosts.
 func (c *Client) contentTrusted(u *url.URL) bool {
-	if !secureOrigin(u) {
+	if !httpclient.SecureOrigin(u) {
 		return false
 	}
-	host := strings.ToLower(u.Hostname())
-	for _, h := range c.cfg.ContentHosts {
-		if strings.EqualFold(h, u.Host) || strings.EqualFold(h, host) && u.Port() == "" {
-			return true
-		}
-	}
-	if !strings.EqualFold(u.Scheme, "https") || u.Port() != "" && u.Port() != "443" {
-		return false
-	}
-	for _, sfx := range sharePointSuffixes {
-		if strings.HasSuffix(host, sfx) {
-			return true
-		}
-	}
-	return false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// retryable reports whether a status is worth retrying (rclone's list).
-func retryableStatus(code int) bool {
-	switch code {
-	case 429, 500, 502, 503, 504, 509:
+	if httpclient.HostListed(c.opts.ContentHosts, u.Host, httpclient.DefaultPortOnly) {
 		return true
 	}
-	return false
+	return strings.EqualFold(u.Scheme, "https") && httpclient.SubdomainOf(u.Host, sharePointDomains...)
 }
 
-func (c *Client) newRetry(hc *http.Client) *retryablehttp.Client {
-	rc := retryablehttp.NewClient()
-	rc.HTTPClient = hc
-	rc.Logger = nil
-	rc.RetryMax = c.cfg.RetryMax
-	rc.RetryWaitMin, rc.RetryWaitMax = c.cfg.RetryWaitMin, c.cfg.RetryWaitMax
-	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		if err != nil {
+// newRetry returns the retrying client for hc: Graph's retryable statuses
+// and transport errors, no retry of a refusal by the token endpoint, and
+// back-off that leaves throttling to the tenant's throttle gate.
+func (c *Client) newRetry(hc *http.Client, retryMax int) *retryablehttp.Client {
+	return httpclient.NewRetryClient(hc, httpclient.Policy{
+		RetryMax:     retryMax,
+		RetryWaitMin: c.opts.RetryWaitMin,
+		RetryWaitMax: c.opts.RetryWaitMax,
+		Retry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 			// A refusal by the token endpoint does not pass by retrying,
 			// unless the endpoint itself failed.
 			var te *TokenError
-			if errors.As(err, &te) && !te.Temporary() {
+			if err != nil && errors.As(err, &te) && !te.Temporary() {
 				return false, err
 			}
-			// Transport errors: retry, except for ones that cannot pass.
-			var ue *url.Error
-			if errors.As(err, &ue) && (strings.Contains(ue.Error(), "unsupported protocol scheme") ||
-				strings.Contains(ue.Error(), "stopped after")) {
-				return false, err
+			return httpclient.DefaultRetry(ctx, resp, err)
+		},
+		Backoff: func(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+			d := httpclient.ExpBackoff(lo, hi, attempt)
+			if httpclient.Throttled(resp) && c.retryAfter(resp) > 0 {
+				// The throttle gate already holds every request of the
+				// tenant until Retry-After has passed.
+				return 0
 			}
-			return true, nil
-		}
-		return retryableStatus(resp.StatusCode), nil
-	}
-	rc.Backoff = func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-		if resp != nil && (resp.StatusCode == 429 || resp.StatusCode == 503) && retryAfter(resp) > 0 {
-			// The throttle gate already holds every request of the tenant
-			// until Retry-After has passed.
-			return 0
-		}
-		if resp != nil && resp.StatusCode == 429 {
-			// Throttled without a delay: pause the tenant too.
-			d := time.Duration(math.Min(float64(max), float64(min)*math.Pow(2, float64(attempt))))
-			c.throttle.pause(c.cfg.Now().Add(d))
-			return 0
-		}
-		return time.Duration(math.Min(float64(max), float64(min)*math.Pow(2, float64(attempt))))
-	}
-	return rc
+			if resp != nil && resp.StatusCode == 429 {
+				// Throttled without a delay: pause the tenant too.
+				c.throttle.Pause(c.opts.Now().Add(d))
+				return 0
+			}
+			return d
+		},
+	})
+}
+
+// retryAfter is the delay a response's Retry-After asks for (0: none).
+func (c *Client) retryAfter(resp *http.Response) time.Duration {
+	d, _ := httpclient.RetryAfter(resp.Header, c.opts.Now())
+	return d
 }
 
 // gateTransport holds requests while the tenant is throttled, paces them
@@ -326,32 +267,25 @@ type gateTransport struct {
 func (g *gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	c := g.c
-	for {
-		wait := c.throttle.Until().Sub(c.cfg.Now())
-		if wait <= 0 {
-			break
-		}
-		if err := c.cfg.Sleep(ctx, wait); err != nil {
-			return nil, err
-		}
+	if err := c.throttle.Wait(ctx, c.opts.Now, c.opts.Sleep); err != nil {
+		return nil, err
 	}
-	if c.cfg.Pacer != nil {
-		if err := c.cfg.Pacer.Wait(ctx, c.cfg.PacerKey, 1); err != nil {
-			return nil, err
-		}
+	pace := httpclient.Pace{Pacer: c.opts.Pacer, Key: c.opts.PaceKey}
+	if err := pace.Wait(ctx); err != nil {
+		return nil, err
 	}
-	if c.cfg.UserAgent != "" {
-		req.Header.Set("User-Agent", c.cfg.UserAgent)
+	if c.opts.UserAgent != "" {
+		req.Header.Set("User-Agent", c.opts.UserAgent)
 	}
 	resp, err := g.next.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
 	fb := storage.Feedback{}
-	if resp.StatusCode == 429 || resp.StatusCode == 503 {
-		if d := retryAfter(resp); d > 0 {
+	if httpclient.Throttled(resp) {
+		if d := c.retryAfter(resp); d > 0 {
 			fb.RetryAfter = d
-			c.throttle.pause(c.cfg.Now().Add(d))
+			c.throttle.Pause(c.opts.Now().Add(d))
 		}
 	}
 	if v, err := strconv.Atoi(resp.Header.Get("RateLimit-Limit")); err == nil {
@@ -361,10 +295,10 @@ func (g *gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		fb.Remaining = v
 	}
 	if v, err := strconv.Atoi(resp.Header.Get("RateLimit-Reset")); err == nil {
-		fb.Reset = c.cfg.Now().Add(time.Duration(v) * time.Second)
+		fb.Reset = c.opts.Now().Add(time.Duration(v) * time.Second)
 	}
-	if c.cfg.Pacer != nil && fb != (storage.Feedback{}) {
-		c.cfg.Pacer.Observe(c.cfg.PacerKey, fb)
+	if fb != (storage.Feedback{}) {
+		pace.Observe(fb)
 	}
 	return resp, nil
 }
@@ -382,14 +316,19 @@ func (c *Client) apiURL(escPath string, q url.Values) string {
 // bearer token may be sent there.
 func (c *Client) sameHost(link string) bool {
 	u, err := url.Parse(link)
-	return err == nil && strings.EqualFold(u.Host, c.base.Host) && u.Scheme == c.base.Scheme
+	return err == nil && httpclient.SameOrigin(c.base, u)
 }
 
 // opName describes a request without secrets: method and path, IDs kept,
 // query dropped.
 func opName(method, rawURL string) string {
-	return method + " " + strings.TrimPrefix(redactURL(rawURL, true), "")
+	return method + " " + httpclient.RedactURL(rawURL, true)
 }
+
+// maxResponse bounds an API response body held in memory (the largest
+// are delta and children pages of a few MB); a longer one is an
+// *httpclient.TooLargeError, never decoded from its first part.
+var maxResponse int64 = 64 << 20
 
 // request is one API call.
 type request struct {
@@ -411,19 +350,19 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, []byte, err
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	body, err := httpclient.ReadBody(resp.Body, maxResponse)
 	if err != nil {
-		return nil, nil, fmt.Errorf("graph: %s: reading the response: %w", c.op(r), redactErr(err, !r.preauth))
+		return nil, nil, fmt.Errorf("graph: %s: reading the response: %w", c.op(r), httpclient.RedactError(err, !r.preauth))
 	}
 	if resp.StatusCode >= 400 {
-		return resp, body, decodeError(resp, body, c.op(r))
+		return resp, body, decodeError(resp, body, c.op(r), c.opts.Now())
 	}
 	return resp, body, nil
 }
 
 func (c *Client) op(r request) string {
 	if r.preauth {
-		return r.method + " " + redactURL(r.url, false)
+		return r.method + " " + httpclient.RedactURL(r.url, false)
 	}
 	return opName(r.method, r.url)
 }
@@ -432,7 +371,7 @@ func (c *Client) op(r request) string {
 // responses are returned as they are.
 func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	if !r.preauth && !c.sameHost(r.url) {
-		return nil, fmt.Errorf("graph: refusing to send credentials to another host (%s)", redactURL(r.url, false))
+		return nil, fmt.Errorf("graph: refusing to send credentials to another host (%s)", httpclient.RedactURL(r.url, false))
 	}
 	var body any
 	ctype := r.ctype
@@ -448,7 +387,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, r.url, body)
 	if err != nil {
-		return nil, fmt.Errorf("graph: %s: %w", c.op(r), redactErr(err, !r.preauth))
+		return nil, fmt.Errorf("graph: %s: %w", c.op(r), httpclient.RedactError(err, !r.preauth))
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
@@ -468,7 +407,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("graph: %s: %w", c.op(r), redactErr(err, !r.preauth))
+		return nil, fmt.Errorf("graph: %s: %w", c.op(r), httpclient.RedactError(err, !r.preauth))
 	}
 	return resp, nil
 }
@@ -479,7 +418,7 @@ func (c *Client) getJSON(ctx context.Context, u string, v any) error {
 	if err != nil {
 		return err
 	}
-	return c.decode(body, v, http.MethodGet+" "+redactURL(u, true))
+	return c.decode(body, v, http.MethodGet+" "+httpclient.RedactURL(u, true))
 }
 
 func (c *Client) decode(body []byte, v any, op string) error {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procoresync/procoresync/internal/fakeservice"
+	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
 	"github.com/procoresync/procoresync/storage/internal/graph"
@@ -20,33 +22,9 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// clock is a fake clock that moves only when the client sleeps.
-type clock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	return ctx.Err()
-}
-
-func (c *clock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
+// newClock is a fake clock that moves only when the client sleeps.
+func newClock() *fakeservice.Clock {
+	return fakeservice.NewClock(time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC))
 }
 
 // pacer records what the client tells the engine's limiter.
@@ -76,13 +54,13 @@ func (p *pacer) Observe(key string, fb storage.Feedback) {
 
 type env struct {
 	srv   *graphtest.Server
-	clock *clock
+	clock *fakeservice.Clock
 	pacer *pacer
 	c     *graph.Client
 	token string
 }
 
-func newEnv(t *testing.T, opt graphtest.Options, mod ...func(*graph.Config)) *env {
+func newEnv(t *testing.T, opt graphtest.Options, mod ...func(*graph.Options)) *env {
 	t.Helper()
 	e := &env{srv: graphtest.NewServer(t, opt), clock: newClock(), pacer: &pacer{}}
 	e.token = e.srv.Token()
@@ -90,12 +68,12 @@ func newEnv(t *testing.T, opt graphtest.Options, mod ...func(*graph.Config)) *en
 	return e
 }
 
-func (e *env) client(t *testing.T, mod ...func(*graph.Config)) *graph.Client {
-	cfg := graph.Config{
+func (e *env) client(t *testing.T, mod ...func(*graph.Options)) *graph.Client {
+	cfg := graph.Options{
 		BaseURL:      e.srv.BaseURL(),
 		TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.token}),
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
-		Sleep: e.clock.Sleep, Now: e.clock.Now, Pacer: e.pacer, PacerKey: "graph:contoso",
+		Sleep: e.clock.Sleep, Now: e.clock.Now, Pacer: e.pacer, PaceKey: "graph:contoso",
 	}
 	for _, m := range mod {
 		m(&cfg)
@@ -145,8 +123,8 @@ func TestRetryAfterPausesTheTenant(t *testing.T) {
 	// A client that gives up at once still pauses its whole tenant: a
 	// second client sharing the throttle waits before sending anything.
 	shared := &graph.Throttle{}
-	noRetry := e.client(t, func(c *graph.Config) { c.RetryMax = -1; c.Throttle = shared })
-	other := e.client(t, func(c *graph.Config) { c.Throttle = shared })
+	noRetry := e.client(t, func(c *graph.Options) { c.RetryMax = -1; c.Throttle = shared })
+	other := e.client(t, func(c *graph.Options) { c.Throttle = shared })
 	e.srv.Inject(graphtest.Fault{Op: "drives.GetRoot", Status: 503, RetryAfter: 45 * time.Second})
 	_, err = noRetry.GetRoot(ctx, e.srv.MyDriveID())
 	require.ErrorIs(t, err, storage.ErrThrottled)
@@ -160,6 +138,26 @@ func TestRetryAfterPausesTheTenant(t *testing.T) {
 	require.ErrorIs(t, err, storage.ErrNotFound)
 	require.Equal(t, []time.Duration{30 * time.Second, 45 * time.Second}, e.clock.Sleeps())
 	require.Equal(t, before+1, e.srv.CallCount(""))
+}
+
+// An HTTP-date Retry-After is measured on the client's clock (Options.Now),
+// not the wall clock: a fake clock set weeks from today still waits
+// exactly what the date says.
+func TestRetryAfterDateOnTheClientsClock(t *testing.T) {
+	e := newEnv(t, graphtest.Options{})
+	date := e.clock.Now().Add(40 * time.Second).Format(http.TimeFormat)
+	e.srv.Inject(graphtest.Fault{Op: "drives.GetRoot", Status: 429, RetryAfterHeader: date})
+	_, err := e.c.GetRoot(ctx, e.srv.MyDriveID())
+	require.NoError(t, err)
+	require.Equal(t, []time.Duration{40 * time.Second}, e.clock.Sleeps(), "waited until the date on the client's clock")
+
+	noRetry := e.client(t, func(c *graph.Options) { c.RetryMax = -1 })
+	date = e.clock.Now().Add(25 * time.Second).Format(http.TimeFormat)
+	e.srv.Inject(graphtest.Fault{Op: "drives.GetRoot", Status: 503, RetryAfterHeader: date})
+	_, err = noRetry.GetRoot(ctx, e.srv.MyDriveID())
+	var ge *graph.Error
+	require.ErrorAs(t, err, &ge)
+	require.Equal(t, 25*time.Second, ge.RetryAfter)
 }
 
 func TestRetries(t *testing.T) {
@@ -178,11 +176,11 @@ func TestRetries(t *testing.T) {
 		{"404 is not retried", graphtest.Fault{Status: 404, Times: 1}, 1, storage.ErrNotFound, true},
 		{"423 is not retried", graphtest.Fault{Status: 423, Inner: []string{"resourceLocked"}, Times: 1}, 1, storage.ErrLocked, true},
 		{"pathIsTooLong is not retried", graphtest.Fault{Status: 400, Inner: []string{"pathIsTooLong"}, Times: 1}, 1, storage.ErrInvalidName, true},
-		{"a dropped connection is retried", graphtest.Fault{Disconnect: true, Times: 2}, 3, nil, false},
+		{"a dropped connection is retried", graphtest.Fault{Reset: true, Times: 2}, 3, nil, false},
 		{"a truncated body is an error, never a panic", graphtest.Fault{Truncate: true, Times: 1}, 1, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, graphtest.Options{}, func(c *graph.Config) { c.RetryMax = 3 })
+			e := newEnv(t, graphtest.Options{}, func(c *graph.Options) { c.RetryMax = 3 })
 			tc.fault.Op = "drives.GetRoot"
 			e.srv.Inject(tc.fault)
 			_, err := e.c.GetRoot(ctx, e.srv.MyDriveID())
@@ -234,12 +232,12 @@ func TestAuth(t *testing.T) {
 
 	t.Run("client credentials", func(t *testing.T) {
 		src := graph.AppOnlySource(ctx, cloud, "contoso.onmicrosoft.com", "app-id", "app-secret")
-		c := e.client(t, func(c *graph.Config) { c.TokenSource = src })
+		c := e.client(t, func(c *graph.Options) { c.TokenSource = src })
 		e.srv.ResetCalls()
 		d, err := c.UserDrive(ctx, graphtest.MeUPN)
 		require.NoError(t, err)
 		require.Equal(t, e.srv.MyDriveID(), d.ID)
-		e.srv.ExpireAccessTokens()
+		e.srv.ExpireTokens()
 		_, err = c.UserDrive(ctx, graphtest.MeUser)
 		require.NoError(t, err, "an expired token is replaced and the call retried")
 		require.Equal(t, 2, e.srv.CallCount("oauth2.Token"))
@@ -256,10 +254,10 @@ func TestAuth(t *testing.T) {
 		require.Error(t, graph.Exchange(ctx, cfg, &memStore{}, "M.Cused"), "a bad code is refused")
 		src, err := graph.DelegatedSource(ctx, cfg, store)
 		require.NoError(t, err)
-		c := e.client(t, func(c *graph.Config) { c.TokenSource = src })
+		c := e.client(t, func(c *graph.Options) { c.TokenSource = src })
 		_, err = c.MyDrive(ctx)
 		require.NoError(t, err)
-		e.srv.ExpireAccessTokens()
+		e.srv.ExpireTokens()
 		_, err = c.MyDrive(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 2, store.saves, "the refreshed pair is saved before use")
@@ -268,7 +266,7 @@ func TestAuth(t *testing.T) {
 		require.Error(t, err, "no refresh token stored")
 	})
 	t.Run("refused token", func(t *testing.T) {
-		c := e.client(t, func(c *graph.Config) {
+		c := e.client(t, func(c *graph.Options) {
 			c.TokenSource = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "SECRET-TOKEN-123"})
 		})
 		_, err := c.MyDrive(ctx)
@@ -278,7 +276,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestSecretsStayOutOfErrors(t *testing.T) {
-	e := newEnv(t, graphtest.Options{}, func(c *graph.Config) { c.RetryMax = 1 })
+	e := newEnv(t, graphtest.Options{}, func(c *graph.Options) { c.RetryMax = 1 })
 	f := e.fs(t, "")
 	ent, err := f.Put(ctx, storage.Entry{IsDir: true}, "f.bin", bytes.NewReader(data(10)), 10, storage.PutOptions{})
 	require.NoError(t, err)
@@ -567,7 +565,7 @@ func TestMalformedResponses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			hs := httptest.NewServer(tc.h)
 			defer hs.Close()
-			c, err := graph.NewClient(graph.Config{BaseURL: hs.URL + "/v1.0", RetryMax: -1,
+			c, err := graph.NewClient(graph.Options{BaseURL: hs.URL + "/v1.0", RetryMax: -1,
 				TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})})
 			require.NoError(t, err)
 			_, err = c.GetItem(ctx, "d", "i")
@@ -576,6 +574,24 @@ func TestMalformedResponses(t *testing.T) {
 			require.Error(t, err)
 		})
 	}
+}
+
+// A response longer than the limit is a typed error, not JSON decoded from
+// its first part.
+func TestOversizedResponseIsTyped(t *testing.T) {
+	defer graph.SetMaxResponse(1 << 10)()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"i","name":"`+strings.Repeat("x", 2<<10)+`"}`)
+	}))
+	defer hs.Close()
+	c, err := graph.NewClient(graph.Options{BaseURL: hs.URL + "/v1.0", RetryMax: -1,
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})})
+	require.NoError(t, err)
+	_, err = c.GetItem(ctx, "d", "i")
+	var tl *httpclient.TooLargeError
+	require.ErrorAs(t, err, &tl)
+	require.Equal(t, int64(1<<10), tl.Limit)
 }
 
 func TestLinksToOtherHostsAreRefused(t *testing.T) {

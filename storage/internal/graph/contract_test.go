@@ -155,9 +155,9 @@ func (c *contract) observe(t *testing.T) func(graphtest.Exchange) {
 			t.Errorf("contract: request %s %s (%s) violates the description: %v", req.Method, req.URL.EscapedPath(), ex.Op, err)
 		}
 		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: ex.Status, Header: ex.Header, Options: opts}
-		out.SetBodyBytes(ex.Body)
+		out.SetBodyBytes(ex.RespBody)
 		if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-			t.Errorf("contract: response %d to %s %s (%s) violates the description: %v\n%s", ex.Status, req.Method, req.URL.EscapedPath(), ex.Op, err, truncate(ex.Body))
+			t.Errorf("contract: response %d to %s %s (%s) violates the description: %v\n%s", ex.Status, req.Method, req.URL.EscapedPath(), ex.Op, err, truncate(ex.RespBody))
 		}
 		c.mu.Lock()
 		c.seen[ex.Op]++

@@ -10,8 +10,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/procoresync/procoresync/internal/wake"
 )
 
 // DeltaPage is one page of a drive's delta.
@@ -25,7 +26,7 @@ type DeltaPage struct {
 // enumeration) when token is empty, "latest" for only what changes from
 // now on, or a previous token.
 func (c *Client) DeltaURL(driveID, token string) string {
-	q := url.Values{"$top": {strconv.Itoa(c.cfg.PageSize)}}
+	q := url.Values{"$top": {strconv.Itoa(c.opts.PageSize)}}
 	if token != "" {
 		q.Set("token", token)
 	}
@@ -92,8 +93,7 @@ type Notifier struct {
 	// other value are ignored. Required; at most 128 characters.
 	ClientState string
 
-	mu       sync.Mutex
-	watchers map[chan struct{}]struct{}
+	watchers wake.Broadcaster
 }
 
 // MaxNotificationBody bounds a notification delivery's body (Graph sends
@@ -170,20 +170,9 @@ func (n *Notifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if valid {
-		n.wake()
+		n.watchers.Notify()
 	}
 	w.WriteHeader(http.StatusAccepted)
-}
-
-func (n *Notifier) wake() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for ch := range n.watchers {
-		select {
-		case ch <- struct{}{}:
-		default: // coalesced
-		}
-	}
 }
 
 // Watch returns a channel that receives a value whenever a valid
@@ -193,33 +182,5 @@ func (n *Notifier) Watch(ctx context.Context) (<-chan struct{}, error) {
 	if err := checkClientState(n.ClientState); err != nil {
 		return nil, err
 	}
-	ch := make(chan struct{}, 1)
-	n.mu.Lock()
-	if n.watchers == nil {
-		n.watchers = map[chan struct{}]struct{}{}
-	}
-	n.watchers[ch] = struct{}{}
-	n.mu.Unlock()
-	out := make(chan struct{})
-	go func() {
-		defer close(out)
-		defer func() {
-			n.mu.Lock()
-			delete(n.watchers, ch)
-			n.mu.Unlock()
-		}()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ch:
-				select {
-				case out <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out, nil
+	return n.watchers.Watch(ctx), nil
 }

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
 )
 
@@ -123,10 +123,12 @@ type wireInner struct {
 	InnerError *wireInner `json:"innerError"`
 }
 
-// decodeError builds an *Error from a response whose body has been read.
+// decodeError builds an *Error from a response whose body has been read;
+// a Retry-After date is measured from now.
 // A body that is not Graph's error JSON still gives a typed error.
-func decodeError(resp *http.Response, body []byte, op string) *Error {
-	e := &Error{StatusCode: resp.StatusCode, Op: op, RetryAfter: retryAfter(resp), Location: resp.Header.Get("Location")}
+func decodeError(resp *http.Response, body []byte, op string, now time.Time) *Error {
+	ra, _ := httpclient.RetryAfter(resp.Header, now)
+	e := &Error{StatusCode: resp.StatusCode, Op: op, RetryAfter: ra, Location: resp.Header.Get("Location")}
 	var w wireError
 	if json.Unmarshal(body, &w) == nil && w.Error != nil {
 		e.Code, e.Message = w.Error.Code, w.Error.Message
@@ -149,27 +151,6 @@ func decodeError(resp *http.Response, body []byte, op string) *Error {
 		e.RequestID = resp.Header.Get("request-id")
 	}
 	return e
-}
-
-// retryAfter reads Retry-After in seconds or as an HTTP date.
-func retryAfter(resp *http.Response) time.Duration {
-	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	var secs int
-	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && fmt.Sprint(secs) == v {
-		if secs < 0 {
-			return 0
-		}
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 // Wrap turns err from a Graph call into the storage error for op on path p:
@@ -199,29 +180,4 @@ func Wrap(op, p string, err error) error {
 		return storage.NewError(op, p, storage.ErrInvalidName, err)
 	}
 	return storage.NewError(op, p, nil, err)
-}
-
-// redactURL keeps only what is safe to show of u: scheme and host, and the
-// path for the Graph API host (never the query, never the path of a
-// pre-authenticated URL).
-func redactURL(raw string, keepPath bool) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "[url]"
-	}
-	out := u.Scheme + "://" + u.Host
-	if keepPath {
-		return out + u.EscapedPath()
-	}
-	return out + "/[redacted]"
-}
-
-// redactErr removes URLs from transport errors (a *url.Error names the
-// URL, which may be pre-authenticated).
-func redactErr(err error, keepPath bool) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: redactURL(ue.URL, keepPath), Err: ue.Err}
-	}
-	return err
 }

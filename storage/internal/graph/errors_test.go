@@ -54,7 +54,7 @@ func TestDecodeError(t *testing.T) {
 			for k, v := range tc.header {
 				resp.Header.Set(k, v)
 			}
-			e := decodeError(resp, []byte(tc.body), "GET /drives/x")
+			e := decodeError(resp, []byte(tc.body), "GET /drives/x", time.Now())
 			require.Equal(t, tc.status, e.StatusCode)
 			require.Equal(t, tc.code, e.Code)
 			if tc.name != "deep nesting is bounded" {
@@ -87,23 +87,6 @@ func TestDecodeError(t *testing.T) {
 func TestErrorString(t *testing.T) {
 	e := &Error{StatusCode: 423, Code: "notAllowed", Inner: []string{"resourceLocked"}, Message: "locked", Op: "PUT /drives/d/items/i/content"}
 	require.Equal(t, "graph: PUT /drives/d/items/i/content: 423 notAllowed (resourceLocked): locked", e.Error())
-}
-
-func TestRetryAfterHeader(t *testing.T) {
-	for _, tc := range []struct {
-		v    string
-		want time.Duration
-	}{{"", 0}, {"10", 10 * time.Second}, {"-3", 0}, {"1.5", 0}, {"soon", 0}, {time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), 0}} {
-		resp := &http.Response{Header: http.Header{"Retry-After": {tc.v}}}
-		require.Equal(t, tc.want, retryAfter(resp), tc.v)
-	}
-	future := &http.Response{Header: http.Header{"Retry-After": {time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}}}
-	require.Greater(t, retryAfter(future), 50*time.Minute)
-}
-
-func TestRedact(t *testing.T) {
-	require.Equal(t, "https://up.example/[redacted]", redactURL("https://up.example/up/SECRET?sig=abc", false))
-	require.Equal(t, "https://graph.example/v1.0/drives/x", redactURL("https://graph.example/v1.0/drives/x?token=abc", true))
 }
 
 func TestEscape(t *testing.T) {

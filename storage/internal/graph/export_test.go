@@ -12,3 +12,11 @@ func SetMaxPages(n int) (restore func()) {
 	maxPages = n
 	return func() { maxPages = old }
 }
+
+// SetMaxResponse lowers the response size limit for a test and returns a
+// function that restores it.
+func SetMaxResponse(n int64) (restore func()) {
+	old := maxResponse
+	maxResponse = n
+	return func() { maxResponse = old }
+}

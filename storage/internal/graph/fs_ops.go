@@ -270,20 +270,11 @@ func (f *FS) listChildren(ctx context.Context, id, p string, seen map[string]boo
 func (f *FS) deltaAll(ctx context.Context, link string) ([]DriveItem, string, error) {
 	var order []string
 	items := map[string]DriveItem{}
-	links := map[string]bool{}
-	for pages := 0; ; pages++ {
-		if err := ctx.Err(); err != nil {
+	pages := newPageGuard("GET delta")
+	for {
+		if err := pages.next(ctx, link); err != nil {
 			return nil, "", err
 		}
-		if pages >= maxPages {
-			return nil, "", &Error{StatusCode: http.StatusOK, Code: "invalidResponse", Op: "GET delta",
-				Message: fmt.Sprintf("the delta did not end after %d pages", pages)}
-		}
-		if links[link] {
-			return nil, "", &Error{StatusCode: http.StatusOK, Code: "invalidResponse", Op: "GET delta",
-				Message: "the delta's next link repeats an earlier page"}
-		}
-		links[link] = true
 		p, err := f.c.Delta(ctx, link)
 		if err != nil {
 			return nil, "", err
@@ -872,7 +863,7 @@ func (f *FS) upload(ctx context.Context, uploadURL string, r io.Reader, offset i
 		case errors.As(err, &ge) && ge.StatusCode == http.StatusNotFound && fresh && tries404 < f.retry404:
 			// A just-created session may not be visible yet.
 			tries404++
-			if serr := f.c.cfg.Sleep(ctx, time.Duration(tries404)*time.Second); serr != nil {
+			if serr := f.c.opts.Sleep(ctx, time.Duration(tries404)*time.Second); serr != nil {
 				return nil, serr
 			}
 			continue
@@ -1008,7 +999,7 @@ func (f *FS) Copy(ctx context.Context, e storage.Entry, newParent storage.Entry,
 			}
 			return storage.Entry{}, storage.NewError("copy", p, nil, ge)
 		}
-		if err := f.c.cfg.Sleep(ctx, wait); err != nil {
+		if err := f.c.opts.Sleep(ctx, wait); err != nil {
 			return storage.Entry{}, Wrap("copy", p, err)
 		}
 		wait = min(2*wait, 5*time.Second)

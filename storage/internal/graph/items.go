@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/procoresync/procoresync/internal/httpclient"
 )
 
 // EscapePath escapes each segment of a slash-separated path per RFC 3986
@@ -112,7 +114,7 @@ func (c *Client) getItem(ctx context.Context, u string) (*DriveItem, error) {
 		return nil, err
 	}
 	if it.ID == "" {
-		return nil, &Error{StatusCode: 200, Code: "invalidResponse", Op: "GET " + redactURL(u, true), Message: "a driveItem without id"}
+		return nil, &Error{StatusCode: 200, Code: "invalidResponse", Op: "GET " + httpclient.RedactURL(u, true), Message: "a driveItem without id"}
 	}
 	return &it, nil
 }
@@ -140,7 +142,7 @@ func (c *Client) GetByPath(ctx context.Context, driveID, baseID, relPath string)
 // Children lists a folder's children, following @odata.nextLink.
 func (c *Client) Children(ctx context.Context, driveID, itemID string) iter.Seq2[DriveItem, error] {
 	return func(yield func(DriveItem, error) bool) {
-		next := c.apiURL(itemPath(driveID, itemID)+"/children", url.Values{"$top": {strconv.Itoa(c.cfg.PageSize)}})
+		next := c.apiURL(itemPath(driveID, itemID)+"/children", url.Values{"$top": {strconv.Itoa(c.opts.PageSize)}})
 		pages := newPageGuard("GET children")
 		for next != "" {
 			if err := pages.next(ctx, next); err != nil {
@@ -243,7 +245,7 @@ func (c *Client) CopyStatus(ctx context.Context, monitorURL string) (*AsyncJobSt
 		return nil, err
 	}
 	var s AsyncJobStatus
-	return &s, c.decode(raw, &s, "GET "+redactURL(monitorURL, false))
+	return &s, c.decode(raw, &s, "GET "+httpclient.RedactURL(monitorURL, false))
 }
 
 // Delete moves an item to the recycle bin.
@@ -260,7 +262,7 @@ func (c *Client) Delete(ctx context.Context, driveID, itemID, ifMatch string) er
 // redirect to a content URL; Range travels to it. A pre-authenticated URL
 // (one with tempauth) is fetched without an Authorization header; one
 // without it, on a SharePoint host, with a token for the SharePoint
-// resource from Config.ContentTokens.
+// resource from Options.ContentTokens.
 func (c *Client) Download(ctx context.Context, driveID, itemID string, offset int64) (io.ReadCloser, error) {
 	resp, err := c.send(ctx, request{method: http.MethodGet, url: c.apiURL(itemPath(driveID, itemID)+"/content", nil)})
 	if err != nil {
@@ -287,7 +289,7 @@ func (c *Client) Download(ctx context.Context, driveID, itemID string, offset in
 	default:
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return nil, decodeError(resp, body, op)
+		return nil, decodeError(resp, body, op, c.opts.Now())
 	}
 }
 
@@ -311,7 +313,7 @@ func (c *Client) fetch(ctx context.Context, loc string, offset int64) (io.ReadCl
 			// The range was ignored: skip to the offset.
 			if _, err := io.CopyN(io.Discard, resp.Body, offset); err != nil {
 				resp.Body.Close()
-				return nil, fmt.Errorf("graph: download: skipping to the offset: %w", redactErr(err, false))
+				return nil, fmt.Errorf("graph: download: skipping to the offset: %w", httpclient.RedactError(err, false))
 			}
 		}
 		return resp.Body, nil
@@ -322,10 +324,10 @@ func (c *Client) fetch(ctx context.Context, loc string, offset int64) (io.ReadCl
 	default:
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		err := decodeError(resp, body, c.op(r))
-		if resp.StatusCode == http.StatusUnauthorized && c.cfg.ContentTokens == nil {
+		err := decodeError(resp, body, c.op(r), c.opts.Now())
+		if resp.StatusCode == http.StatusUnauthorized && c.opts.ContentTokens == nil {
 			if u, perr := url.Parse(loc); perr == nil && !u.Query().Has("tempauth") {
-				return nil, fmt.Errorf("%w (the download URL is not pre-authenticated: configure Config.ContentTokens for the SharePoint resource)", err)
+				return nil, fmt.Errorf("%w (the download URL is not pre-authenticated: configure Options.ContentTokens for the SharePoint resource)", err)
 			}
 		}
 		return nil, err
@@ -418,7 +420,7 @@ func (c *Client) PutFragment(ctx context.Context, uploadURL string, start, total
 	if err != nil {
 		return nil, err
 	}
-	op := "PUT " + redactURL(uploadURL, false)
+	op := "PUT " + httpclient.RedactURL(uploadURL, false)
 	if resp.StatusCode == http.StatusAccepted {
 		var s UploadSession
 		return &FragmentResult{Session: &s}, c.decode(raw, &s, op)
@@ -440,7 +442,7 @@ func (c *Client) SessionStatus(ctx context.Context, uploadURL string) (*UploadSe
 		return nil, err
 	}
 	var s UploadSession
-	return &s, c.decode(raw, &s, "GET "+redactURL(uploadURL, false))
+	return &s, c.decode(raw, &s, "GET "+httpclient.RedactURL(uploadURL, false))
 }
 
 // CancelSession cancels an upload session.
@@ -462,28 +464,23 @@ func NextOffset(s *UploadSession) (int64, error) {
 	return n, nil
 }
 
-// pageGuard stops a paginated listing whose server repeats a link or never
-// stops answering with a next page.
+// pageGuard bounds one paginated listing (httpclient.PageGuard) and
+// reports a listing that does not end as Graph's invalidResponse.
 type pageGuard struct {
-	op    string
-	n     int
-	links map[string]bool
+	op string
+	g  *httpclient.PageGuard
 }
 
-func newPageGuard(op string) *pageGuard { return &pageGuard{op: op, links: map[string]bool{}} }
+func newPageGuard(op string) *pageGuard {
+	return &pageGuard{op: op, g: httpclient.NewPageGuard(maxPages)}
+}
 
 // next admits one more page at link, or says why not.
 func (g *pageGuard) next(ctx context.Context, link string) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	err := g.g.Next(ctx, link)
+	var pe *httpclient.PageError
+	if errors.As(err, &pe) {
+		return &Error{StatusCode: http.StatusOK, Code: "invalidResponse", Op: g.op, Message: pe.Error()}
 	}
-	if g.links[link] {
-		return &Error{StatusCode: http.StatusOK, Code: "invalidResponse", Op: g.op, Message: "the next link repeats an earlier page"}
-	}
-	if g.n >= maxPages {
-		return &Error{StatusCode: http.StatusOK, Code: "invalidResponse", Op: g.op, Message: fmt.Sprintf("the listing did not end after %d pages", g.n)}
-	}
-	g.n++
-	g.links[link] = true
-	return nil
+	return err
 }

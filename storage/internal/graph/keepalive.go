@@ -130,7 +130,7 @@ const DefaultDeleteTimeout = 5 * time.Second
 // KeepSubscription returns that error at once. Once a subscription has
 // existed, every failure is retried.
 //
-// The Client's clock (Config.Now and Config.Sleep) times the renewals.
+// The Client's clock (Options.Now and Options.Sleep) times the renewals.
 func (c *Client) KeepSubscription(ctx context.Context, spec SubscriptionSpec) error {
 	if spec.Resource == "" || spec.NotificationURL == "" {
 		return errors.New("graph: KeepSubscription needs a Resource and a NotificationURL")
@@ -173,13 +173,13 @@ func (k *keeper) emit(e SubscriptionEvent) {
 	}
 }
 
-func (k *keeper) now() time.Time { return k.c.cfg.Now() }
+func (k *keeper) now() time.Time { return k.c.opts.Now() }
 
 func (k *keeper) run(ctx context.Context) error {
 	next := k.now() // when to act next
 	for {
 		if d := next.Sub(k.now()); d > 0 {
-			if err := k.c.cfg.Sleep(ctx, d); err != nil || ctx.Err() != nil {
+			if err := k.c.opts.Sleep(ctx, d); err != nil || ctx.Err() != nil {
 				return k.stop(ctx)
 			}
 		}

@@ -104,7 +104,7 @@ func newKeepEnv(t *testing.T, start bool, hook http.Handler) *keepEnv {
 	h := httptest.NewServer(hook)
 	t.Cleanup(h.Close)
 	e.hookURL = h.URL + "/notify?key=url-s3cret"
-	c, err := graph.NewClient(graph.Config{
+	c, err := graph.NewClient(graph.Options{
 		BaseURL:     e.srv.BaseURL(),
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}),
 		RetryMax:    -1, // failures reach the keep-alive at once
@@ -335,10 +335,10 @@ func TestKeepSubscriptionShutdownIsBounded(t *testing.T) {
 			hook := httptest.NewServer(n)
 			t.Cleanup(hook.Close)
 			tr := &stallDeletes{next: http.DefaultTransport}
-			cfg := graph.Config{BaseURL: srv.BaseURL(), TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}),
+			cfg := graph.Options{BaseURL: srv.BaseURL(), TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}),
 				RetryWaitMin: 20 * time.Millisecond, RetryWaitMax: 20 * time.Millisecond}
 			if tc.stall {
-				cfg.Transport = tr
+				cfg.HTTPClient = &http.Client{Transport: tr}
 			}
 			c, err := graph.NewClient(cfg)
 			require.NoError(t, err)

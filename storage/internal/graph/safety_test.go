@@ -358,7 +358,7 @@ func stub(t *testing.T, h func(w http.ResponseWriter, r *http.Request, base stri
 	}))
 	t.Cleanup(srv.Close)
 	base = srv.URL + "/v1.0"
-	c, err := graph.NewClient(graph.Config{BaseURL: base, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}),
+	c, err := graph.NewClient(graph.Options{BaseURL: base, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}),
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
 	require.NoError(t, err)
 	return c

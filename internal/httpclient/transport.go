@@ -1,0 +1,38 @@
+package httpclient
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"time"
+)
+
+// NewTransport returns the default HTTP transport: the standard library's
+// defaults with dial, TLS handshake, response-header and idle timeouts, so
+// that no request waits forever on a stalled server.
+func NewTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ResponseHeaderTimeout = 2 * time.Minute
+	t.ExpectContinueTimeout = time.Second
+	t.IdleConnTimeout = 90 * time.Second
+	return t
+}
+
+// Sleep waits d or until ctx is done, whichever comes first; it returns
+// ctx.Err() in the second case. It is the default of every client's
+// injectable sleep.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

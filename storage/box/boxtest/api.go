@@ -212,8 +212,12 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, host string, r
 		return
 	}
 	s.svc.Serve(w, r, fakeservice.Call{Host: host, Op: "unknown", Body: body,
-		Handle:     func(rec *fakeservice.Recorder) { s.writeError(rec, errf(404, "not_found", "no route %s %s", r.Method, r.URL.Path)) },
-		WriteFault: func(rec *fakeservice.Recorder, f *Fault) { s.writeError(rec, errf(f.Status, defaultCode(f.Status), "injected")) },
+		Handle: func(rec *fakeservice.Recorder) {
+			s.writeError(rec, errf(404, "not_found", "no route %s %s", r.Method, r.URL.Path))
+		},
+		WriteFault: func(rec *fakeservice.Recorder, f *Fault) {
+			s.writeError(rec, errf(f.Status, defaultCode(f.Status), "injected"))
+		},
 	})
 }
 
@@ -276,7 +280,7 @@ func (s *Server) admit(r *http.Request, op string) *apiError {
 
 func (s *Server) writeError(w *fakeservice.Recorder, e *apiError) {
 	b := map[string]any{"type": "error", "status": e.status, "code": e.code, "message": e.msg,
-		"help_url": "https://developer.box.com/guides/api-calls/permissions-and-errors/common-errors/",
+		"help_url":   "https://developer.box.com/guides/api-calls/permissions-and-errors/common-errors/",
 		"request_id": randomHex(8)}
 	if len(e.conflicts) > 0 {
 		s.mu.Lock()
@@ -603,4 +607,3 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
 		WriteFault: func(rec *fakeservice.Recorder, f *Fault) { rec.WriteHeader(f.Status) },
 	})
 }
-

@@ -95,10 +95,16 @@ func (s *Server) realtimeServers(w *fakeservice.Recorder, r *http.Request, _ []b
 }
 
 // longPoll holds a realtime poll until the next event ("new_change") or
-// LongPollTimeout ("reconnect").
+// LongPollTimeout ("reconnect"); a poll from a stream_position that events
+// have passed answers "new_change" at once.
 func (s *Server) longPoll(w *fakeservice.Recorder, r *http.Request, _ []byte, _ []string) *apiError {
 	s.mu.Lock()
 	ch := s.changed
+	if n, err := strconv.ParseInt(r.URL.Query().Get("stream_position"), 10, 64); err == nil && n < s.eventBase+int64(len(s.events)) {
+		s.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"message": "new_change"})
+		return nil
+	}
 	s.mu.Unlock()
 	t := time.NewTimer(s.opt.LongPollTimeout)
 	defer t.Stop()

@@ -1,0 +1,113 @@
+package box_test
+
+import (
+	"context"
+	"crypto/sha1"
+	"hash"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+
+	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/box"
+	"github.com/procoresync/procoresync/storage/box/boxtest"
+	"github.com/procoresync/procoresync/storage/storagetest"
+)
+
+var ctx = context.Background()
+
+// env is a fake with a client that never really sleeps.
+type env struct {
+	srv  *boxtest.Server
+	c    *box.Client
+	part atomic.Int64
+}
+
+func newEnv(t testing.TB, opt boxtest.Options) *env {
+	t.Helper()
+	e := &env{}
+	e.part.Store(8 << 20)
+	if opt.PartSize == nil {
+		opt.PartSize = func(int64) int64 { return e.part.Load() }
+	}
+	if opt.MinChunkedSize == 0 {
+		opt.MinChunkedSize = 1
+	}
+	e.srv = boxtest.NewServer(t, opt)
+	e.c = newClient(t, e.srv, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.srv.Token(), Expiry: time.Now().Add(time.Hour)}))
+	return e
+}
+
+func newClient(t testing.TB, srv *boxtest.Server, ts oauth2.TokenSource) *box.Client {
+	t.Helper()
+	c, err := box.NewClient(box.ClientOptions{BaseURL: srv.BaseURL(), UploadURL: srv.UploadURL(), TokenSource: ts,
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
+		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
+	require.NoError(t, err)
+	return c
+}
+
+func (e *env) storage(t testing.TB, rootPath string) *box.Storage {
+	t.Helper()
+	if rootPath != "" {
+		_, err := e.srv.WebMkdir(rootPath)
+		require.NoError(t, err)
+	}
+	s, err := box.New(ctx, e.c, box.Options{RootPath: rootPath})
+	require.NoError(t, err)
+	return s
+}
+
+// conformance runs storagetest.Run on fakes that newSrv makes.
+func conformance(t *testing.T, rootPath string, observe func(t *testing.T, srv *boxtest.Server)) {
+	var mu sync.Mutex
+	envs := map[*box.Storage]*env{}
+	storagetest.Run(t, storagetest.Opt{
+		NewStorage: func(t *testing.T) storage.Storage {
+			e := newEnv(t, boxtest.Options{PageSize: 3, EventPage: 4})
+			if observe != nil {
+				observe(t, e.srv)
+			}
+			s := e.storage(t, rootPath)
+			mu.Lock()
+			envs[s] = e
+			mu.Unlock()
+			return s
+		},
+		SetChunkSize: func(s storage.Storage, chunk int64) bool {
+			mu.Lock()
+			e := envs[s.(*box.Storage)]
+			mu.Unlock()
+			e.part.Store(chunk)
+			s.(*box.Storage).SetChunking(chunk + 1)
+			return true
+		},
+		ChunkSizes: []int64{1024, 4096, 64 << 10},
+		HashFuncs:  map[storage.HashKind]func() hash.Hash{storage.HashSHA1: sha1.New},
+		MoveOut:    moveOut(rootPath, &mu, envs),
+	})
+}
+
+// moveOut moves an item to the account root, out of a Storage rooted
+// below it (nil for a Storage rooted at the account root: nothing lies
+// outside it).
+func moveOut(rootPath string, mu *sync.Mutex, envs map[*box.Storage]*env) func(t *testing.T, s storage.Storage, ent storage.Entry) {
+	if rootPath == "" {
+		return nil
+	}
+	return func(t *testing.T, s storage.Storage, ent storage.Entry) {
+		mu.Lock()
+		e := envs[s.(*box.Storage)]
+		mu.Unlock()
+		require.NoError(t, e.srv.WebMove(ent.ID, "0", "moved-out-"+ent.ID))
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Run("Folder", func(t *testing.T) { conformance(t, "Procore/Project 1", nil) })
+	t.Run("AccountRoot", func(t *testing.T) { conformance(t, "", nil) })
+}

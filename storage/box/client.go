@@ -157,6 +157,14 @@ func (c *Client) newRetry(hc *http.Client) *retryablehttp.Client {
 			if err != nil && errors.Is(err, errNoToken) {
 				return false, err
 			}
+			var ae *AuthError
+			if err != nil && errors.As(err, &ae) && !ae.Temporary() {
+				return false, err // a refusal of the token endpoint
+			}
+			var te *TokenError
+			if err != nil && errors.As(err, &te) && !errors.As(err, &ae) {
+				return false, err // e.g. a refresh token that could not be saved
+			}
 			if err == nil && resp.StatusCode == http.StatusConflict {
 				b, rerr := httpclient.ReadBody(resp.Body, maxResponse)
 				resp.Body.Close()

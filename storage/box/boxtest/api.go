@@ -185,7 +185,11 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, host string, r
 				params[n] = segs[i]
 			}
 		}
-		s.svc.Serve(w, r, fakeservice.Call{Host: host, Op: rt.op, Body: body, PathParams: params,
+		op := rt.op
+		if op == "post_oauth2_token" && strings.Contains(string(body), "grant_type=refresh_token") {
+			op = "post_oauth2_token#refresh" // the description's operation for a refresh
+		}
+		s.svc.Serve(w, r, fakeservice.Call{Host: host, Op: op, Body: body, PathParams: params,
 			Handle: func(rec *fakeservice.Recorder) {
 				if e := s.admit(r, rt.op); e != nil {
 					s.writeError(rec, e)

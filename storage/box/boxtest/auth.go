@@ -140,3 +140,18 @@ func (s *Server) revoke(w *fakeservice.Recorder, r *http.Request, body []byte, _
 	w.WriteHeader(200)
 	return nil
 }
+
+// SetJWTKey registers the app's public key for JWT server auth.
+func (s *Server) SetJWTKey(k *rsa.PublicKey, kid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opt.JWTKey, s.opt.JWTKeyID = k, kid
+}
+
+// SetWebhookKeys sets the keys that sign webhook deliveries (Box's key
+// rotation changes one at a time).
+func (s *Server) SetWebhookKeys(primary, secondary string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opt.PrimaryKey, s.opt.SecondaryKey = primary, secondary
+}

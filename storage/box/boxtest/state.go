@@ -401,12 +401,15 @@ func (s *Server) Seed(p string, fan, depth int) error {
 	return nil
 }
 
-// ExpireEvents makes every stream position issued so far too old to be
-// honoured, as when events pass Box's retention.
+// ExpireEvents drops every event so far and makes every stream position
+// issued so far too old to be honoured, as when events pass Box's
+// retention.
 func (s *Server) ExpireEvents() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.expiredBelw = s.eventBase + int64(len(s.events))
+	s.eventBase += int64(len(s.events)) + 1_000_000
+	s.expiredBelw = s.eventBase
+	s.events = nil
 }
 
 // move renames and/or moves id; ifMatch, when set, must be its etag.

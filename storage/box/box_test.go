@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/procoresync/procoresync/internal/fakeservice"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/box"
 	"github.com/procoresync/procoresync/storage/box/boxtest"
@@ -44,9 +45,9 @@ func newEnv(t testing.TB, opt boxtest.Options) *env {
 
 func newClient(t testing.TB, srv *boxtest.Server, ts oauth2.TokenSource) *box.Client {
 	t.Helper()
+	clk := fakeservice.NewClock(time.Now())
 	c, err := box.NewClient(box.ClientOptions{BaseURL: srv.BaseURL(), UploadURL: srv.UploadURL(), TokenSource: ts,
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
-		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond, Now: clk.Now, Sleep: clk.Sleep})
 	require.NoError(t, err)
 	return c
 }

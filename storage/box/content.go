@@ -110,8 +110,9 @@ func skipTo(resp *http.Response, offset int64) (io.ReadCloser, error) {
 
 // UploadAttrs are the attributes of an upload.
 type UploadAttrs struct {
-	// ParentID and Name place a new file; for a new version Name, when
-	// set, renames it.
+	// ParentID and Name place a new file; for a new version Name is the
+	// file's name (Box's description requires it; another name renames
+	// the file).
 	ParentID, Name string
 	// ContentModifiedAt, when not zero, is the file's modification time.
 	ContentModifiedAt time.Time
@@ -144,9 +145,14 @@ func (c *Client) UploadFile(ctx context.Context, fileID string, a UploadAttrs, d
 	}
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	if err := mw.WriteField("attributes", string(aj)); err != nil {
+	ah := textproto.MIMEHeader{}
+	ah.Set("Content-Disposition", `form-data; name="attributes"`)
+	ah.Set("Content-Type", "application/json")
+	aw, err := mw.CreatePart(ah)
+	if err != nil {
 		return Item{}, err
 	}
+	_, _ = aw.Write(aj)
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", `form-data; name="file"; filename="file"`)
 	h.Set("Content-Type", "application/octet-stream")

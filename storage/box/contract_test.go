@@ -3,6 +3,7 @@ package box_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"crypto/sha1"
 	"hash"
 	"io"
@@ -87,6 +88,19 @@ func loadContract(t *testing.T) *contract {
 			code.Value.Enum = nil
 		}
 	}
+	// Box's description marks nullable fields (sequence_id, …) as
+	// allOf: [{type, nullable: true}, {nullable: false}]; the second
+	// part only restates the first's description and has no type, but a
+	// validator reads it as refusing null, which Box sends (the root
+	// folder's sequence_id and etag): such parts are read as allowing it.
+	relaxNullable(doc)
+	// An event's source is oneOf(User, EventSource, File, Folder,
+	// GenericSource, AppItemEventSource) without a discriminator, and
+	// every file or folder also matches the all-optional EventSource and
+	// GenericSource: read as anyOf.
+	if es := doc.Components.Schemas["EventSourceResource"]; es != nil && es.Value != nil && len(es.Value.OneOf) > 0 {
+		es.Value.AnyOf, es.Value.OneOf = es.Value.OneOf, nil
+	}
 	c := &contract{doc: doc, seen: map[string]int{}, notModelled: map[string]int{}}
 	for p, item := range doc.Paths.Map() {
 		if strings.Contains(p, "#") {
@@ -109,6 +123,56 @@ func loadContract(t *testing.T) *contract {
 	}
 	sort.Slice(c.routes, func(i, j int) bool { return c.routes[i].literal > c.routes[j].literal })
 	return c
+}
+
+func relaxNullable(doc *openapi3.T) {
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(sr *openapi3.SchemaRef)
+	walk = func(sr *openapi3.SchemaRef) {
+		if sr == nil || sr.Value == nil || seen[sr.Value] {
+			return
+		}
+		v := sr.Value
+		seen[v] = true
+		for _, a := range v.AllOf {
+			if a.Value != nil && a.Value.Type == nil && len(a.Value.Properties) == 0 && len(a.Value.AllOf) == 0 && !a.Value.Nullable {
+				a.Value.Nullable = true
+			}
+			walk(a)
+		}
+		for _, l := range [][]*openapi3.SchemaRef{v.OneOf, v.AnyOf} {
+			for _, x := range l {
+				walk(x)
+			}
+		}
+		for _, p := range v.Properties {
+			walk(p)
+		}
+		walk(v.Items)
+		if v.AdditionalProperties.Schema != nil {
+			walk(v.AdditionalProperties.Schema)
+		}
+	}
+	for _, sr := range doc.Components.Schemas {
+		walk(sr)
+	}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, r := range op.Responses.Map() {
+				if r.Value == nil {
+					continue
+				}
+				for _, mt := range r.Value.Content {
+					walk(mt.Schema)
+				}
+			}
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				for _, mt := range op.RequestBody.Value.Content {
+					walk(mt.Schema)
+				}
+			}
+		}
+	}
 }
 
 func (c *contract) route(method, p string) (*routers.Route, map[string]string) {
@@ -169,7 +233,25 @@ func (c *contract) observe(t *testing.T) func(boxtest.Exchange) {
 			t.Errorf("contract: request %s %s (%s) violates the description: %v", req.Method, req.URL.Path, ex.Op, err)
 		}
 		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: ex.Status, Header: ex.Header, Options: opts}
-		out.SetBodyBytes(ex.RespBody)
+		body := ex.RespBody
+		if ex.Status == http.StatusConflict {
+			// Box sends context_info.conflicts as one object as well as
+			// the array its description gives; the object is validated
+			// as a one-item array.
+			var m map[string]any
+			if json.Unmarshal(body, &m) == nil {
+				if ci, ok := m["context_info"].(map[string]any); ok {
+					if one, ok := ci["conflicts"].(map[string]any); ok {
+						ci["conflicts"] = []any{one}
+						body, _ = json.Marshal(m)
+						c.mu.Lock()
+						c.notModelled["409 conflicts as one object (validated as an array)"]++
+						c.mu.Unlock()
+					}
+				}
+			}
+		}
+		out.SetBodyBytes(body)
 		if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
 			t.Errorf("contract: response %d to %s %s (%s) violates the description: %v\n%s", ex.Status, req.Method, req.URL.Path, ex.Op, err, truncate(ex.RespBody))
 		}

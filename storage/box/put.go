@@ -62,7 +62,7 @@ func (s *Storage) existing(ctx context.Context, pid, name string, size int64) (I
 }
 
 // target is the file a Put writes: fileID "" for a new file.
-type target struct{ fileID, ifMatch string }
+type target struct{ fileID, name, ifMatch string }
 
 // versionTarget finds the file that an ExpectedVersion Put replaces.
 func (s *Storage) versionTarget(ctx context.Context, pid, name string, size int64, opt storage.PutOptions) (target, error) {
@@ -73,7 +73,7 @@ func (s *Storage) versionTarget(ctx context.Context, pid, name string, size int6
 	if !ok || ex.Type != "file" {
 		return target{}, storage.NewError("put", name, storage.ErrPreconditionFailed, errors.New("no file of that name to replace"))
 	}
-	return target{fileID: ex.ID, ifMatch: opt.ExpectedVersion}, nil
+	return target{fileID: ex.ID, name: ex.Name, ifMatch: opt.ExpectedVersion}, nil
 }
 
 // overwriteTarget turns the 409 of a new file into the existing file to
@@ -85,7 +85,7 @@ func overwriteTarget(err error, opt storage.PutOptions) (target, error) {
 	}
 	for _, c := range be.Conflicts {
 		if c.Type == "file" {
-			return target{fileID: c.ID}, nil
+			return target{fileID: c.ID, name: c.Name}, nil
 		}
 	}
 	return target{}, err
@@ -153,7 +153,7 @@ func (s *Storage) putDirect(ctx context.Context, parent storage.Entry, pid, name
 			return storage.Entry{}, err
 		}
 	}
-	it, err = s.c.UploadFile(ctx, t.fileID, UploadAttrs{ContentModifiedAt: opt.ModTime, IfMatch: t.ifMatch}, data)
+	it, err = s.c.UploadFile(ctx, t.fileID, UploadAttrs{Name: t.name, ContentModifiedAt: opt.ModTime, IfMatch: t.ifMatch}, data)
 	if err != nil {
 		return storage.Entry{}, err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/procoresync/procoresync/internal/fakeservice"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/box"
 	"github.com/procoresync/procoresync/storage/box/boxtest"
@@ -189,15 +190,17 @@ func scenarios(t *testing.T, e *env) {
 
 	t.Run("ThrottlingAndTemporaryConflicts", func(t *testing.T) {
 		p := &recPacer{}
+		clk := fakeservice.NewClock(time.Now())
 		c, err := box.NewClient(box.ClientOptions{BaseURL: srv.BaseURL(), UploadURL: srv.UploadURL(), Pacer: p, PaceKey: "box:me",
 			TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token()}),
-			RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
+			RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond, Now: clk.Now, Sleep: clk.Sleep})
 		require.NoError(t, err)
 		srv.Throttle("get_users_me", 2, 7*time.Second)
 		_, err = c.Me(ctx)
 		require.NoError(t, err)
 		require.Len(t, p.fb, 2)
 		require.Equal(t, 7*time.Second, p.fb[0].RetryAfter)
+		require.Equal(t, []time.Duration{7 * time.Second, 7 * time.Second}, clk.Sleeps(), "every request waits out retry-after")
 		srv.Inject(boxtest.Fault{Op: "post_folders", Status: 409, Code: "operation_blocked_temporary"})
 		srv.Inject(boxtest.Fault{Op: "post_folders", Status: 409, Code: "name_temporarily_reserved"})
 		_, err = c.CreateFolder(ctx, root.ID, "retried")

@@ -74,7 +74,7 @@ func (s *Server) writeEvents(w *fakeservice.Recorder, evs []event, next int64) {
 	for _, e := range evs {
 		entries = append(entries, map[string]any{"type": "event", "event_id": e.id, "event_type": e.typ,
 			"created_at": e.at.Format(timeFmt), "recorded_at": e.at.Format(timeFmt), "created_by": userMini(e.by),
-			"source": e.source, "session_id": nil, "additional_details": nil})
+			"source": e.source})
 	}
 	// next_stream_position is a string or an integer; the fake
 	// alternates.

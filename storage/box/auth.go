@@ -181,7 +181,9 @@ func (s *source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 
 // Temporary reports whether the token endpoint may answer otherwise on
 // a retry (it failed, rather than refused).
-func (e *AuthError) Temporary() bool { return e.StatusCode == 0 || e.StatusCode == 429 || e.StatusCode >= 500 }
+func (e *AuthError) Temporary() bool {
+	return e.StatusCode == 0 || e.StatusCode == 429 || e.StatusCode >= 500
+}
 
 // OAuthSource is the token source of the authorization code flow: it
 // refreshes tok with its refresh token. Box's refresh tokens are good for

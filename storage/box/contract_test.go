@@ -3,8 +3,8 @@ package box_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"crypto/sha1"
+	"encoding/json"
 	"hash"
 	"io"
 	"net/http"

@@ -173,7 +173,7 @@ func scenarios(t *testing.T, e *env) {
 		// A new version through a session (409 at creation names the
 		// file), then a torn source: the session is aborted, the file
 		// keeps its content.
-		v2, err := s.Put(ctx, root, "big.bin", bytes.NewReader(data(int(n)+1)[1:]), n, storage.PutOptions{ExpectedVersion: big.Version})
+		v2, err := s.Put(ctx, root, "big.bin", bytes.NewReader(data(int(n) + 1)[1:]), n, storage.PutOptions{ExpectedVersion: big.Version})
 		require.NoError(t, err)
 		require.Equal(t, big.ID, v2.ID)
 		aborts := srv.CallCount("delete_files_upload_sessions_id")
@@ -181,7 +181,7 @@ func scenarios(t *testing.T, e *env) {
 		require.Error(t, err)
 		require.Equal(t, aborts+1, srv.CallCount("delete_files_upload_sessions_id"))
 		got, _ = srv.Content(big.ID)
-		require.Equal(t, data(int(n)+1)[1:], got)
+		require.Equal(t, data(int(n) + 1)[1:], got)
 		_, err = s.ResumeUpload(ctx, states[1], bytes.NewReader(nil), storage.PutOptions{})
 		require.ErrorIs(t, err, storage.ErrNotFound, "a committed session is gone")
 		e.part.Store(8 << 20)
@@ -192,7 +192,7 @@ func scenarios(t *testing.T, e *env) {
 		p := &recPacer{}
 		clk := fakeservice.NewClock(time.Now())
 		c, err := box.NewClient(box.ClientOptions{BaseURL: srv.BaseURL(), UploadURL: srv.UploadURL(), Pacer: p, PaceKey: "box:me",
-			TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token()}),
+			TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token()}),
 			RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond, Now: clk.Now, Sleep: clk.Sleep})
 		require.NoError(t, err)
 		srv.Throttle("get_users_me", 2, 7*time.Second)

@@ -171,8 +171,20 @@ func (s *Storage) Changes(ctx context.Context, raw string) ([]storage.Change, st
 			p, inside := s.relPath(it)
 			if e.EventType == "ITEM_TRASH" || !usable(it) || !inside {
 				ch.Deleted = true
+				if inside {
+					ch.Entry.Path = p
+				}
+				if ch.Entry.IsDir {
+					// Box reports the folder alone: what was below it
+					// went with it.
+					for _, d := range s.forgetUnder(it.ID, ch.Entry.Path) {
+						n++
+						byID[d.Entry.ID] = &latest{ch: d, at: n}
+					}
+				}
 			} else {
 				ch.Entry = s.entry(it, p)
+				s.remember(ch.Entry)
 			}
 			n++
 			l := &latest{ch: ch, seq: seq, at: n}

@@ -163,6 +163,7 @@ func (s *Storage) putDirect(ctx context.Context, parent storage.Entry, pid, name
 func (s *Storage) placed(it Item, parent storage.Entry, pid string) storage.Entry {
 	e := s.entry(it, join(parent.Path, it.Name))
 	e.ParentID = pid
+	s.remember(e)
 	return e
 }
 

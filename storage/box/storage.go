@@ -67,6 +67,9 @@ type Storage struct {
 
 	mu        sync.Mutex
 	threshold int64
+
+	idxMu sync.Mutex
+	idx   map[string]known // items seen, by ID (see remember)
 }
 
 var (
@@ -208,6 +211,7 @@ func (s *Storage) walk(ctx context.Context, id, p string) iter.Seq2[storage.Entr
 				}
 				e := s.entry(it, join(d.path, it.Name))
 				e.ParentID = d.id
+				s.remember(e)
 				if e.IsDir {
 					queue = append(queue, dir{e.ID, e.Path})
 				}
@@ -302,6 +306,7 @@ func (s *Storage) Stat(ctx context.Context, p string) (storage.Entry, error) {
 		if i == len(els)-1 {
 			e := s.entry(it, cur)
 			e.ParentID = id
+			s.remember(e)
 			return e, nil
 		}
 		id = it.ID
@@ -392,6 +397,7 @@ func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string
 	if err == nil {
 		e := s.entry(it, join(parent.Path, it.Name))
 		e.ParentID = pid
+		s.remember(e)
 		return e, nil
 	}
 	var be *Error
@@ -430,6 +436,7 @@ func (s *Storage) Move(ctx context.Context, e storage.Entry, newParent storage.E
 	}
 	out := s.entry(it, join(newParent.Path, it.Name))
 	out.ParentID = pid
+	s.remember(out)
 	return out, nil
 }
 
@@ -460,6 +467,7 @@ func (s *Storage) Copy(ctx context.Context, e storage.Entry, newParent storage.E
 	}
 	out := s.entry(it, join(newParent.Path, it.Name))
 	out.ParentID = pid
+	s.remember(out)
 	return out, nil
 }
 

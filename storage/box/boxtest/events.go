@@ -57,15 +57,18 @@ func (s *Server) getEvents(w *fakeservice.Recorder, r *http.Request, _ []byte, _
 		pos = n
 	}
 	from := pos
-	if !s.opt.NoDuplicateEvents && from > s.eventBase && from > s.expiredBelw {
-		from-- // Box may deliver an event again
+	if !s.opt.NoDuplicateEvents && s.dupAt[pos] && from > s.eventBase && from > s.expiredBelw {
+		from-- // Box may deliver the last event of the previous page again
 	}
 	var out []event
 	for p := from; p < end && len(out) < limit; p++ {
 		out = append(out, s.events[p-s.eventBase])
 	}
-	next := from + int64(len(out))
-	s.writeEvents(w, out, max(next, pos))
+	next := max(from+int64(len(out)), pos)
+	if len(out) > 0 {
+		s.dupAt[next] = true
+	}
+	s.writeEvents(w, out, next)
 	return nil
 }
 

@@ -118,8 +118,9 @@ type Server struct {
 	codes       map[string]bool // live authorization codes
 	jtis        map[string]bool
 	webhooks    map[string]*webhook
-	conflictN   int // alternates the shape of conflicts
-	posN        int // alternates the type of next_stream_position
+	dupAt       map[int64]bool // positions handed out after events (Box may repeat the last)
+	conflictN   int            // alternates the shape of conflicts
+	posN        int            // alternates the type of next_stream_position
 	rateWindow  time.Time
 	rateCount   int
 	changed     chan struct{} // closed and replaced on every event
@@ -174,7 +175,7 @@ func New(opt Options) *Server {
 	s := &Server{opt: opt, tokens: fakeservice.NewTokens(opt.Now), items: map[string]*item{},
 		nextID: 1000, sessions: map[string]*session{}, downloads: map[string]dlink{},
 		refresh: map[string]bool{}, codes: map[string]bool{}, jtis: map[string]bool{}, webhooks: map[string]*webhook{},
-		changed: make(chan struct{}), eventBase: 1}
+		changed: make(chan struct{}), eventBase: 1, dupAt: map[int64]bool{}}
 	now := s.now()
 	s.items["0"] = &item{id: "0", name: "All Files", folder: true, created: now, modified: now, by: MeID}
 	s.API = httptest.NewServer(http.HandlerFunc(s.serveAPI))

@@ -64,14 +64,14 @@ func (e *env) storage(t testing.TB, rootPath string) *box.Storage {
 }
 
 // conformance runs storagetest.Run on fakes that newSrv makes.
-func conformance(t *testing.T, rootPath string, observe func(t *testing.T, srv *boxtest.Server)) {
+func conformance(t *testing.T, rootPath string, observe func(t *testing.T, e *env)) {
 	var mu sync.Mutex
 	envs := map[*box.Storage]*env{}
 	storagetest.Run(t, storagetest.Opt{
 		NewStorage: func(t *testing.T) storage.Storage {
 			e := newEnv(t, boxtest.Options{PageSize: 3, EventPage: 4})
 			if observe != nil {
-				observe(t, e.srv)
+				observe(t, e)
 			}
 			s := e.storage(t, rootPath)
 			mu.Lock()
@@ -111,4 +111,36 @@ func moveOut(rootPath string, mu *sync.Mutex, envs map[*box.Storage]*env) func(t
 func TestConformance(t *testing.T) {
 	t.Run("Folder", func(t *testing.T) { conformance(t, "Procore/Project 1", nil) })
 	t.Run("AccountRoot", func(t *testing.T) { conformance(t, "", nil) })
+	t.Run("ServiceAccountAsUser", func(t *testing.T) { conformance(t, "Procore", serviceAccount) })
+}
+
+// serviceAccount makes the env's client an enterprise service account
+// (Client Credentials Grant) acting as the user.
+func serviceAccount(t *testing.T, e *env) {
+	cfg := box.Config{ClientID: "box-client-id", ClientSecret: "box-client-secret", TokenURL: e.srv.TokenURL()}
+	clk := fakeservice.NewClock(time.Now())
+	c, err := box.NewClient(box.ClientOptions{BaseURL: e.srv.BaseURL(), UploadURL: e.srv.UploadURL(),
+		TokenSource: box.ClientCredentialsSource(cfg, box.Subject{Type: "enterprise", ID: "900001"}), AsUser: boxtest.MeID,
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond, Now: clk.Now, Sleep: clk.Sleep})
+	require.NoError(t, err)
+	e.c = c
+}
+
+func TestAsUser(t *testing.T) {
+	e := newEnv(t, boxtest.Options{})
+	cfg := box.Config{ClientID: "box-client-id", ClientSecret: "box-client-secret", TokenURL: e.srv.TokenURL()}
+	ts := box.ClientCredentialsSource(cfg, box.Subject{Type: "enterprise", ID: "900001"})
+	for _, tc := range []struct {
+		user string
+		ok   bool
+	}{{boxtest.MeID, true}, {"31337", false}} {
+		c, err := box.NewClient(box.ClientOptions{BaseURL: e.srv.BaseURL(), UploadURL: e.srv.UploadURL(), TokenSource: ts, AsUser: tc.user, RetryMax: -1})
+		require.NoError(t, err)
+		_, err = box.New(ctx, c, box.Options{})
+		if tc.ok {
+			require.NoError(t, err)
+		} else {
+			require.ErrorIs(t, err, storage.ErrPermissionDenied)
+		}
+	}
 }

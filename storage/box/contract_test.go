@@ -271,7 +271,7 @@ func truncate(b []byte) string {
 func TestContract(t *testing.T) {
 	c := loadContract(t)
 	t.Run("Conformance", func(t *testing.T) {
-		conformance(t, "Procore", func(t *testing.T, srv *boxtest.Server) { srv.Observe(c.observe(t)) })
+		conformance(t, "Procore", func(t *testing.T, e *env) { e.srv.Observe(c.observe(t)) })
 	})
 	t.Run("Scenarios", func(t *testing.T) {
 		e := newEnv(t, boxtest.Options{PageSize: 2})

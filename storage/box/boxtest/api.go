@@ -296,6 +296,9 @@ func (s *Server) admit(r *http.Request, op string) *apiError {
 		e.header = map[string]string{"WWW-Authenticate": `Bearer realm="Service", error="invalid_token", error_description="The access token provided is invalid."`}
 		return e
 	}
+	if u := r.Header.Get("As-User"); u != "" && u != MeID && u != PersonID {
+		return errf(403, "access_denied_insufficient_permissions", "as-user names no user the token may act for")
+	}
 	if s.opt.RateLimit > 0 {
 		s.mu.Lock()
 		defer s.mu.Unlock()

@@ -119,8 +119,11 @@ type Server struct {
 	jtis        map[string]bool
 	webhooks    map[string]*webhook
 	dupAt       map[int64]bool // positions handed out after events (Box may repeat the last)
-	conflictN   int            // alternates the shape of conflicts
-	posN        int            // alternates the type of next_stream_position
+	gen         int            // changes of the tree, for the children cache
+	kids        map[string][]*item
+	kidsGen     int
+	conflictN   int // alternates the shape of conflicts
+	posN        int // alternates the type of next_stream_position
 	rateWindow  time.Time
 	rateCount   int
 	changed     chan struct{} // closed and replaced on every event

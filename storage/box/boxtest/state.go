@@ -107,13 +107,25 @@ func (s *Server) childNamed(parent, name string) *item {
 	return nil
 }
 
+// children returns the live children of parent, sorted as Box lists
+// them (folders first, then by name). The lists are built once per
+// change of the tree (s.gen).
 func (s *Server) children(parent string) []*item {
-	var out []*item
-	for _, it := range s.items {
-		if it.parent == parent && !it.trashed && it.id != "0" {
-			out = append(out, it)
+	if s.kids == nil || s.kidsGen != s.gen {
+		s.kids, s.kidsGen = map[string][]*item{}, s.gen
+		for _, it := range s.items {
+			if !it.trashed && it.id != "0" {
+				s.kids[it.parent] = append(s.kids[it.parent], it)
+			}
+		}
+		for _, l := range s.kids {
+			sortItems(l)
 		}
 	}
+	return s.kids[parent]
+}
+
+func sortItems(out []*item) {
 	slices.SortFunc(out, func(a, b *item) int {
 		if a.folder != b.folder {
 			if a.folder {
@@ -126,7 +138,6 @@ func (s *Server) children(parent string) []*item {
 		}
 		return strings.Compare(a.id, b.id)
 	})
-	return out
 }
 
 // checkName applies Box's name rules: at most 255 characters, no "/" or
@@ -215,6 +226,7 @@ func sha1hex(b []byte) string {
 
 // emit appends an event about it and wakes long polls and webhooks.
 func (s *Server) emit(typ string, it *item, by string) {
+	s.gen++
 	ev := event{id: randomHex(20), typ: typ, at: s.now(), by: by, source: s.render(it, nil)}
 	s.events = append(s.events, ev)
 	close(s.changed)
@@ -398,6 +410,7 @@ func (s *Server) Seed(p string, fan, depth int) error {
 		}
 	}
 	grow(pid, depth)
+	s.gen++
 	return nil
 }
 

@@ -47,7 +47,7 @@ func TestMergeInitialSync(t *testing.T) {
 		e.pc.ResetCalls()
 		e.gs.ResetCalls()
 		r := e.runOK(id)
-		t.Logf("merge run: %+v; Procore calls %v; Graph calls %v", r.Counts, e.pc.CallCounts(), e.gs.Calls())
+		t.Logf("merge run: %+v; Procore calls %v; Graph calls %v", r.Counts, e.pc.Calls(), e.gs.Calls())
 
 		if r.Counts.Linked < 1 {
 			t.Errorf("nothing linked: %+v", r.Counts)
@@ -59,7 +59,7 @@ func TestMergeInitialSync(t *testing.T) {
 			t.Errorf("%d uploads to %s, want 2 (Only Procore.pdf, Newer in Procore.pdf)", n, tg)
 		}
 		if n := e.procoreOps("FilesPost", "FilesIdPatch", "FileVersionsPost"); n != 2 {
-			t.Errorf("%d file creations/versions in Procore, want 2: %v", n, e.pc.CallCounts())
+			t.Errorf("%d file creations/versions in Procore, want 2: %v", n, e.pc.Calls())
 		}
 		// The newer content won on both sides.
 		for p, want := range map[string]string{
@@ -163,7 +163,7 @@ func TestRegularTwoWaySync(t *testing.T) {
 			t.Errorf("rename+move from %s: %+v", tg, r.Counts)
 		}
 		if n := e.procoreOps(procoreUploadOps...) + e.procoreOps(procoreDeleteOps...) + e.graphOps(graphDownloadOps...); n != 0 {
-			t.Errorf("rename/move from %s cost %d transfers or deletes: %v %v", tg, n, e.pc.CallCounts(), e.gs.Calls())
+			t.Errorf("rename/move from %s cost %d transfers or deletes: %v %v", tg, n, e.pc.Calls(), e.gs.Calls())
 		}
 		if n, _ := e.pc.UIVersions(e.docs, "Drawings/A-102 Elevations.pdf"); n != 1 {
 			t.Errorf("renamed file in Procore has %d versions (want the original, renamed)", n)
@@ -222,7 +222,7 @@ func TestDeletes(t *testing.T) {
 						t.Errorf("%s deletes: %v", tg, e.gs.Calls())
 					}
 					if e.procoreOps("FilesIdDelete") != 1 {
-						t.Errorf("Procore deletes: %v", e.pc.CallCounts())
+						t.Errorf("Procore deletes: %v", e.pc.Calls())
 					}
 					equalPaths(t, "trees", e.targetPaths(e.tpath("Documents", "")), e.procorePaths())
 					return

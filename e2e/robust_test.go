@@ -97,8 +97,8 @@ func resumeMode(t *testing.T, e *env, pairID string) syncengine.InitialMode {
 	return syncengine.Standard
 }
 
-// TestStandardInitialSyncResumes: DESIGN §3 "Kill the process at any
-// instant and start it again: it converges". A standard initial sync
+// TestStandardInitialSyncResumes: a process killed at any instant and
+// started again converges. A standard initial sync
 // interrupted after it created the first folders on the target must run
 // again and finish, although B is no longer empty: what B holds is the
 // pair's own work (in its baseline), so the engine resumes it as a merge.
@@ -222,7 +222,7 @@ func TestRateLimits(t *testing.T) {
 }
 
 // TestBudgetDrawnOnce: one limiter value is handed to the engine and to
-// the Procore client with the same key in Pair.Budgets (DESIGN §2). Only
+// the Procore client with the same key in Pair.Budgets. Only
 // the client draws on it, per HTTP call; the engine must not draw per
 // action as well, or a third of the budget goes unused (an upload to
 // Procore is two calls: with a draw per action as well, the busiest hour

@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/procoresync/procoresync/internal/httpclient"
 )
 
 // Environment pairs a Procore OAuth host with its API host. Tokens are not
@@ -86,8 +88,7 @@ func defaultTrustedHost(base *url.URL) func(string) bool {
 		if hostName(h) == apiName {
 			return true
 		}
-		h = strings.TrimSuffix(h, ":443")
-		return h == domain || strings.HasSuffix(h, "."+domain)
+		return strings.TrimSuffix(h, ":443") == domain || httpclient.SubdomainOf(h, domain)
 	}
 }
 
@@ -150,27 +151,7 @@ type ContextTokenSource interface {
 
 // tokenFor gets a token from ts for a call made under ctx.
 func tokenFor(ctx context.Context, ts oauth2.TokenSource) (*oauth2.Token, error) {
-	if cts, ok := ts.(ContextTokenSource); ok {
-		return cts.TokenContext(ctx)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	type result struct {
-		t   *oauth2.Token
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		t, err := ts.Token()
-		ch <- result{t, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.t, r.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return httpclient.TokenFor(ctx, ts)
 }
 
 // tokenFlight is one token fetch shared by every caller waiting for it.
@@ -260,7 +241,7 @@ func oauthErr(err error) error {
 		}
 		return e
 	}
-	return redactErr(err)
+	return httpclient.RedactError(err, true)
 }
 
 func (c Config) env() Environment {
@@ -724,7 +705,7 @@ func (c Config) oauthCall(req *http.Request, v any) error {
 		if req.Context().Err() != nil {
 			return req.Context().Err()
 		}
-		return redactErr(err)
+		return httpclient.RedactError(err, true)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

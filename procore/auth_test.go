@@ -103,11 +103,11 @@ func TestRejectedTokenRefreshesOnceAndRetries(t *testing.T) {
 			reject: func(f *authFixture, tok string) { f.srv.RevokeToken(tok) }, wantTokens: 1, wantAuth: true},
 		{name: "authorization code, still rejected after refresh", flow: "authorization code",
 			reject: func(f *authFixture, _ string) {
-				f.srv.InjectFault("RestV10MeGet", procoretest.Fault{Status: http.StatusUnauthorized, Times: 2})
+				f.srv.Inject(procoretest.Fault{Op: "RestV10MeGet", Status: http.StatusUnauthorized, Times: 2})
 			}, wantTokens: 1},
 		{name: "client credentials, still rejected after a new token", flow: "client credentials",
 			reject: func(f *authFixture, _ string) {
-				f.srv.InjectFault("RestV10MeGet", procoretest.Fault{Status: http.StatusUnauthorized, Times: 2})
+				f.srv.Inject(procoretest.Fault{Op: "RestV10MeGet", Status: http.StatusUnauthorized, Times: 2})
 			}, wantTokens: 1},
 		{name: "static token cannot be refreshed", flow: "static",
 			reject: func(f *authFixture, tok string) { f.srv.ExpireToken(tok) }, wantTokens: 0},
@@ -123,10 +123,10 @@ func TestRejectedTokenRefreshesOnceAndRetries(t *testing.T) {
 			f.srv.ResetCalls()
 
 			_, _, err = f.c.Users.Me(ctx)
-			require.Equal(t, tc.wantTokens, f.srv.Calls("OauthTokenPost"), "token requests")
+			require.Equal(t, tc.wantTokens, f.srv.CallCount("OauthTokenPost"), "token requests")
 			if tc.wantOK {
 				require.NoError(t, err)
-				require.Equal(t, 2, f.srv.Calls("RestV10MeGet"), "the call and one retry")
+				require.Equal(t, 2, f.srv.CallCount("RestV10MeGet"), "the call and one retry")
 				require.NotEqual(t, old, f.current(t))
 				if tc.wantSaved {
 					require.Equal(t, saves+1, f.store.Saves)
@@ -150,7 +150,7 @@ func TestRejectedTokenRefreshesOnceAndRetries(t *testing.T) {
 			if tc.flow == "static" {
 				calls = 1
 			}
-			require.Equal(t, calls, f.srv.Calls("RestV10MeGet"), "at most one retry")
+			require.Equal(t, calls, f.srv.CallCount("RestV10MeGet"), "at most one retry")
 		})
 	}
 }
@@ -175,7 +175,7 @@ func TestConcurrentRejectionsRefreshOnce(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	require.Equal(t, 1, f.srv.Calls("OauthTokenPost"))
+	require.Equal(t, 1, f.srv.CallCount("OauthTokenPost"))
 }
 
 // TestRefreshMarginUsesClientClock: expiry and the refresh margin are
@@ -203,8 +203,8 @@ func TestRefreshMarginUsesClientClock(t *testing.T) {
 			_, _, err = f.c.Users.Me(ctx)
 			require.NoError(t, err)
 			require.Equal(t, tc.refresh, before != f.current(t))
-			require.Equal(t, map[bool]int{true: 1, false: 0}[tc.refresh], f.srv.Calls("OauthTokenPost"))
-			require.Equal(t, 1, f.srv.Calls("RestV10MeGet"), "a proactive refresh needs no retry")
+			require.Equal(t, map[bool]int{true: 1, false: 0}[tc.refresh], f.srv.CallCount("OauthTokenPost"))
+			require.Equal(t, 1, f.srv.CallCount("RestV10MeGet"), "a proactive refresh needs no retry")
 		})
 	}
 }

@@ -28,17 +28,16 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/oauth2"
 
+	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
 )
 
@@ -51,10 +50,10 @@ var ErrResponseTooLarge = errors.New("procore: response body too large")
 
 // The timeouts of NewDefaultTransport.
 const (
-	DefaultDialTimeout           = 30 * time.Second
-	DefaultTLSHandshakeTimeout   = 10 * time.Second
-	DefaultResponseHeaderTimeout = 2 * time.Minute
-	DefaultIdleConnTimeout       = 90 * time.Second
+	DefaultDialTimeout           = httpclient.DialTimeout
+	DefaultTLSHandshakeTimeout   = httpclient.TLSHandshakeTimeout
+	DefaultResponseHeaderTimeout = httpclient.ResponseHeaderTimeout
+	DefaultIdleConnTimeout       = httpclient.IdleConnTimeout
 )
 
 // NewDefaultTransport returns the transport a Client uses when
@@ -63,15 +62,7 @@ const (
 // a TLS handshake timeout, a response-header timeout (a server that accepts
 // a request and never answers cannot hang a call whose context has no
 // deadline) and an idle-connection timeout.
-func NewDefaultTransport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
-	t.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
-	t.IdleConnTimeout = DefaultIdleConnTimeout
-	t.ExpectContinueTimeout = time.Second
-	return t
-}
+func NewDefaultTransport() *http.Transport { return httpclient.NewTransport() }
 
 // DefaultUserAgent is sent when Options.UserAgent is empty.
 const DefaultUserAgent = "procoresync-go/0.1 (+https://github.com/procoresync/procoresync)"
@@ -157,7 +148,7 @@ type Client struct {
 	opts   Options
 	api    *retryablehttp.Client // API host calls
 	raw    *http.Client          // no redirects, no retries: streaming and presigned calls
-	budget *retryBudget
+	budget *httpclient.Budget
 
 	// Services.
 	Users        *UsersService
@@ -232,31 +223,21 @@ func NewClient(opts Options) (*Client, error) {
 	}
 	opts.FileHosts = append([]string(nil), opts.FileHosts...)
 	c := &Client{BaseURL: base, CompanyID: opts.CompanyID, opts: opts,
-		budget: &retryBudget{tokens: float64(opts.RetryBudget), max: float64(opts.RetryBudget)}}
+		budget: httpclient.NewBudget(opts.RetryBudget)}
 	tr := hc.Transport
 	if tr == nil {
 		tr = http.DefaultTransport
 	}
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.raw = &http.Client{Transport: &transport{c: c, base: tr}, CheckRedirect: noRedirect, Timeout: hc.Timeout, Jar: hc.Jar}
-	c.api = &retryablehttp.Client{
-		HTTPClient:   c.raw,
-		Logger:       nil, // never log: URLs may carry signatures
+	c.api = httpclient.NewRetryClient(c.raw, httpclient.Policy{
+		RetryMax:     opts.RetryMax,
 		RetryWaitMin: opts.RetryWaitMin,
 		RetryWaitMax: opts.RetryWaitMax,
-		RetryMax:     opts.RetryMax,
-		CheckRetry:   c.checkRetry,
+		Budget:       c.budget,
+		Retry:        c.checkRetry,
 		Backoff:      c.backoff,
-		ErrorHandler: func(resp *http.Response, err error, _ int) (*http.Response, error) {
-			if resp != nil && err == nil {
-				return resp, nil
-			}
-			if resp != nil {
-				resp.Body.Close()
-			}
-			return nil, err
-		},
-	}
+	})
 	c.Users = &UsersService{c}
 	c.Companies = &CompaniesService{c}
 	c.Projects = &ProjectsService{c}
@@ -327,18 +308,19 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		req.Header.Del("Authorization")
 	}
-	if ci.pace && c.opts.Pacer != nil {
-		if err := c.opts.Pacer.Wait(req.Context(), c.opts.PaceKey, 1); err != nil {
+	pace := httpclient.Pace{Pacer: c.opts.Pacer, Key: c.opts.PaceKey}
+	if ci.pace {
+		if err := pace.Wait(req.Context()); err != nil {
 			return nil, err
 		}
 	}
-	c.budget.earn()
+	c.budget.Earn()
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
-		return nil, redactErr(err)
+		return nil, httpclient.RedactError(err, true)
 	}
-	if ci.pace && c.opts.Pacer != nil {
-		c.opts.Pacer.Observe(c.opts.PaceKey, feedback(resp.Header, c.opts.Now()))
+	if ci.pace {
+		pace.Observe(feedback(resp.Header, c.opts.Now()))
 	}
 	if !ci.stream {
 		limit := c.opts.MaxResponseBytes
@@ -346,13 +328,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 			return nil, &ResponseTooLargeError{Method: req.Method, Path: req.URL.Path, Limit: limit}
 		}
-		body, rerr := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+		body, rerr := httpclient.ReadBody(resp.Body, limit)
 		resp.Body.Close()
+		var tooLarge *httpclient.TooLargeError
+		if errors.As(rerr, &tooLarge) {
+			return nil, &ResponseTooLargeError{Method: req.Method, Path: req.URL.Path, Limit: limit}
+		}
 		if rerr != nil {
 			return nil, fmt.Errorf("procore: reading response of %s %s: %w", req.Method, req.URL.Path, rerr)
-		}
-		if int64(len(body)) > limit {
-			return nil, &ResponseTooLargeError{Method: req.Method, Path: req.URL.Path, Limit: limit}
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 	}
@@ -381,20 +364,8 @@ func (c *Client) trusted(host string) bool {
 	if c.opts.TrustedHost(host) {
 		return true
 	}
-	h := strings.ToLower(host)
-	for _, fh := range c.opts.FileHosts {
-		fh = strings.ToLower(strings.TrimSpace(fh))
-		if fh == "" {
-			continue
-		}
-		if fh == h {
-			return true
-		}
-		if u := (url.URL{Host: fh}); u.Port() == "" && u.Hostname() == hostName(h) {
-			return true // no port listed: any port
-		}
-	}
-	return false
+	// FileHosts without a port: any port.
+	return httpclient.HostListed(c.opts.FileHosts, host, httpclient.AnyPort)
 }
 
 // isAPIHost reports whether host (as in URL.Host) is the configured API
@@ -408,19 +379,6 @@ func (c *Client) isAPIHost(host string) bool {
 // and IPv6 brackets.
 func hostName(host string) string {
 	return (&url.URL{Host: host}).Hostname()
-}
-
-// redactErr strips query strings (presigned signatures) from URL errors.
-func redactErr(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			u.RawQuery = ""
-			u.User = nil
-			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
-		}
-	}
-	return err
 }
 
 // newRequest builds a request for an API path (relative to BaseURL) or an
@@ -586,21 +544,6 @@ func parseRate(h http.Header) Rate {
 	return r
 }
 
-// retryAfter parses a Retry-After header (seconds or an HTTP date).
-func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		return max(time.Duration(s)*time.Second, 0), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
 func feedback(h http.Header, now time.Time) storage.Feedback {
 	r := parseRate(h)
 	fb := storage.Feedback{Limit: r.Limit, Remaining: r.Remaining, Reset: r.Reset}
@@ -608,7 +551,7 @@ func feedback(h http.Header, now time.Time) storage.Feedback {
 		fb.Remaining = 0
 		fb.Limit = 0
 	}
-	if d, ok := retryAfter(h, now); ok {
+	if d, ok := httpclient.RetryAfter(h, now); ok {
 		fb.RetryAfter = d
 	}
 	return fb
@@ -762,28 +705,6 @@ func paginate[T any](ctx context.Context, first int, fetch func(page int) ([]T, 
 			}
 		}
 	}
-}
-
-// retryBudget is a token bucket of retries shared by the client.
-type retryBudget struct {
-	mu          sync.Mutex
-	tokens, max float64
-}
-
-func (b *retryBudget) earn() {
-	b.mu.Lock()
-	b.tokens = min(b.tokens+0.1, b.max)
-	b.mu.Unlock()
-}
-
-func (b *retryBudget) take() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -277,7 +277,7 @@ func TestRateLimitWindows(t *testing.T) {
 	require.ErrorIs(t, err, storage.ErrThrottled)
 	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
 	require.Equal(t, 10*time.Second, rl.RetryAfter, "wait until X-Rate-Limit-Reset")
-	require.Equal(t, 4, srv.Calls("RestV10MeGet"), "not retried: the wait exceeds MaxRateLimitWait")
+	require.Equal(t, 4, srv.CallCount("RestV10MeGet"), "not retried: the wait exceeds MaxRateLimitWait")
 	last := pacer.fbs[len(pacer.fbs)-1]
 	require.Equal(t, 0, last.Remaining)
 	require.Equal(t, clk.Now().Add(10*time.Second).Unix(), last.Reset.Unix())
@@ -308,18 +308,19 @@ func TestRetryPolicy(t *testing.T) {
 		{"502 GET retried", "RestV10MeGet", procoretest.Fault{Status: 502, Times: 1}, false, false, 2},
 		{"504 GET retried", "RestV10MeGet", procoretest.Fault{Status: 504, Times: 2}, false, false, 3},
 		{"500 not retried", "RestV10MeGet", procoretest.Fault{Status: 500, Times: 1}, false, true, 1},
-		{"connection reset GET retried", "RestV10MeGet", procoretest.Fault{ResetConn: true, Times: 1}, false, false, 2},
+		{"connection reset GET retried", "RestV10MeGet", procoretest.Fault{Reset: true, Times: 1}, false, false, 2},
 		{"truncated body GET retried", "RestV10MeGet", procoretest.Fault{Truncate: true, Times: 1}, false, false, 2},
-		{"429 Retry-After retried", "RestV10MeGet", procoretest.Fault{Status: 429, RetryAfter: "0", Times: 1}, false, false, 2},
-		{"503 Retry-After retried", "RestV10MeGet", procoretest.Fault{Status: 503, RetryAfter: "0", Times: 1}, false, false, 2},
+		{"429 Retry-After retried", "RestV10MeGet", procoretest.Fault{Status: 429, RetryAfterHeader: "0", Times: 1}, false, false, 2},
+		{"503 Retry-After retried", "RestV10MeGet", procoretest.Fault{Status: 503, RetryAfterHeader: "0", Times: 1}, false, false, 2},
 		{"502 POST not retried", "RestV10FoldersPost", procoretest.Fault{Status: 502, Times: 1}, true, true, 1},
-		{"reset POST not retried", "RestV10FoldersPost", procoretest.Fault{ResetConn: true, Times: 1}, true, true, 1},
-		{"503 Retry-After POST retried", "RestV10FoldersPost", procoretest.Fault{Status: 503, RetryAfter: "0", Times: 1}, true, false, 2},
-		{"persistent 502 gives up", "RestV10MeGet", procoretest.Fault{Status: 502}, false, true, 5},
+		{"reset POST not retried", "RestV10FoldersPost", procoretest.Fault{Reset: true, Times: 1}, true, true, 1},
+		{"503 Retry-After POST retried", "RestV10FoldersPost", procoretest.Fault{Status: 503, RetryAfterHeader: "0", Times: 1}, true, false, 2},
+		{"persistent 502 gives up", "RestV10MeGet", procoretest.Fault{Status: 502, Times: procoretest.Forever}, false, true, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, c := newFake(t, procoretest.Options{}, nil)
-			srv.InjectFault(tc.op, tc.fault)
+			tc.fault.Op = tc.op
+			srv.Inject(tc.fault)
 			var err error
 			if tc.post {
 				_, _, err = c.Folders.Create(context.Background(), procore.ProjectScope(srv.ProjectID), procore.FolderCreate{Name: "X"})
@@ -327,7 +328,7 @@ func TestRetryPolicy(t *testing.T) {
 				_, _, err = c.Users.Me(context.Background())
 			}
 			require.Equal(t, tc.wantErr, err != nil, "err = %v", err)
-			require.Equal(t, tc.wantCalls, srv.Calls(tc.op))
+			require.Equal(t, tc.wantCalls, srv.CallCount(tc.op))
 			if err != nil && tc.fault.Status != 0 {
 				var er *procore.ErrorResponse
 				require.ErrorAs(t, err, &er)
@@ -339,13 +340,13 @@ func TestRetryPolicy(t *testing.T) {
 
 func TestRetryBudgetStopsStorms(t *testing.T) {
 	srv, c := newFake(t, procoretest.Options{}, func(o *procore.Options) { o.RetryBudget = 3; o.RetryMax = 10 })
-	srv.InjectFault("RestV10MeGet", procoretest.Fault{Status: 502})
+	srv.Inject(procoretest.Fault{Op: "RestV10MeGet", Status: 502, Times: procoretest.Forever})
 	_, _, err := c.Users.Me(context.Background())
 	require.Error(t, err)
-	require.Equal(t, 4, srv.Calls("RestV10MeGet"), "three retries from the budget")
+	require.Equal(t, 4, srv.CallCount("RestV10MeGet"), "three retries from the budget")
 	_, _, err = c.Users.Me(context.Background())
 	require.Error(t, err)
-	require.Equal(t, 5, srv.Calls("RestV10MeGet"), "budget empty: no retry")
+	require.Equal(t, 5, srv.CallCount("RestV10MeGet"), "budget empty: no retry")
 }
 
 func TestErrorDecoding(t *testing.T) {
@@ -450,7 +451,7 @@ func TestPaginationHeadersAndIterator(t *testing.T) {
 		n++
 	}
 	require.Equal(t, 26, n)
-	require.Equal(t, 3, srv.Calls("RestV10ProjectsProjectIdDocumentsGet"))
+	require.Equal(t, 3, srv.CallCount("RestV10ProjectsProjectIdDocumentsGet"))
 }
 
 func TestUpdatedAtFilterAndRecycleBin(t *testing.T) {

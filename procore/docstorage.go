@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/procoresync/procoresync/internal/wake"
 	"github.com/procoresync/procoresync/storage"
 )
 
@@ -73,7 +74,7 @@ type DocumentsStorage struct {
 	rootPath string            // the root's path below the tool root ("" for the tool root)
 	folders  map[int64]dirInfo // folder id → parent and name, learned from listings
 	urls     map[string]cachedURL
-	wake     wakers
+	wake     wake.Broadcaster
 }
 
 // cachedURL is a file's current download URL as last listed, so that Open
@@ -1238,11 +1239,11 @@ func maxTime(a, b time.Time) time.Time {
 // Watch returns a channel that receives a signal whenever Notify is
 // called (by the webhook receiver, for this tool's project or company).
 func (d *DocumentsStorage) Watch(ctx context.Context) (<-chan struct{}, error) {
-	return d.wake.watch(ctx), nil
+	return d.wake.Watch(ctx), nil
 }
 
 // Notify wakes every watcher (coalesced: a pending signal absorbs more).
-func (d *DocumentsStorage) Notify() { d.wake.notify() }
+func (d *DocumentsStorage) Notify() { d.wake.Notify() }
 
 // Scope returns the tool's scope (project or company).
 func (d *DocumentsStorage) Scope() Scope { return d.sc }

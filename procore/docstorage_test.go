@@ -26,7 +26,7 @@ func TestDocumentsSegmentedPutAndVersions(t *testing.T) {
 	srv.ResetCalls()
 	e, err := s.Put(ctx, root, "big.bin", bytes.NewReader(data), int64(len(data)), storage.PutOptions{})
 	require.NoError(t, err)
-	require.Equal(t, 3, srv.Calls("StorageUploadPart"), "three segments")
+	require.Equal(t, 3, srv.CallCount("StorageUploadPart"), "three segments")
 	require.Equal(t, 3, srv.CallsByHost(procoretest.HostAPI), "create upload, complete it, create the file")
 	rc, err := s.Open(ctx, e)
 	require.NoError(t, err)
@@ -90,7 +90,7 @@ func TestDocumentsOpenAfterListCostsOneProcoreCall(t *testing.T) {
 	b, _ := io.ReadAll(rc)
 	rc.Close()
 	require.Equal(t, "hello", string(b))
-	require.Equal(t, map[string]int{"FileDownload": 1, "StorageGetObject": 1}, srv.CallCounts())
+	require.Equal(t, map[string]int{"FileDownload": 1, "StorageGetObject": 1}, srv.Calls())
 	require.Zero(t, srv.CallsByHost(procoretest.HostAPI), "no API-host call")
 	require.Equal(t, 1, srv.CallsByHost(procoretest.HostFile))
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
 )
 
@@ -156,7 +157,7 @@ func newError(resp *http.Response, body []byte, now time.Time) error {
 	if e.Message == "" {
 		e.Message = http.StatusText(resp.StatusCode)
 	}
-	wait, hasWait := retryAfter(resp.Header, now)
+	wait, hasWait := httpclient.RetryAfter(resp.Header, now)
 	if resp.StatusCode == http.StatusTooManyRequests || (resp.StatusCode == http.StatusServiceUnavailable && hasWait) {
 		rate := parseRate(resp.Header)
 		if !hasWait && !rate.Reset.IsZero() {
@@ -262,18 +263,13 @@ func truncate(s string, n int) string {
 
 // checkRetry is Procore's retry policy: 429 waits for X-Rate-Limit-Reset or
 // Retry-After, 503 honours Retry-After, 502/504 and connection errors are
-// retried for idempotent requests; every retry spends the retry budget.
+// retried for idempotent requests. Every retry spends the retry budget
+// (httpclient.Policy.Budget).
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
 	ci := callOf(ctx)
 	if err != nil {
 		var ae *AuthError
 		if errors.As(err, &ae) || errors.Is(err, ErrResponseTooLarge) || !ci.idempotent {
-			return false, err
-		}
-		if !c.budget.take() {
 			return false, err
 		}
 		return true, nil
@@ -287,9 +283,9 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		if c.opts.MaxRateLimitWait < 0 || wait > c.opts.MaxRateLimitWait {
 			return false, nil
 		}
-		return c.budget.take(), nil
+		return true, nil
 	case http.StatusBadGateway, http.StatusGatewayTimeout:
-		return ci.idempotent && c.budget.take(), nil
+		return ci.idempotent, nil
 	}
 	return false, nil
 }
@@ -297,7 +293,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 // rateWait is how long a 429/503 asks to wait, and whether it said.
 func (c *Client) rateWait(resp *http.Response) (time.Duration, bool) {
 	now := c.opts.Now()
-	if d, ok := retryAfter(resp.Header, now); ok {
+	if d, ok := httpclient.RetryAfter(resp.Header, now); ok {
 		return d, true
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
@@ -316,9 +312,5 @@ func (c *Client) backoff(lo, hi time.Duration, attempt int, resp *http.Response)
 			return wait + rand.N(lo/2+1)
 		}
 	}
-	d := lo << min(attempt, 20)
-	if d <= 0 || d > hi {
-		d = hi
-	}
-	return d/2 + rand.N(d/2+1)
+	return httpclient.Jitter(httpclient.ExpBackoff(lo, hi, attempt))
 }

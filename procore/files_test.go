@@ -207,10 +207,10 @@ func TestPaginationWithoutLink(t *testing.T) {
 	// 24 files, folder d and the tool root.
 	srv.ResetCalls()
 	require.Equal(t, 26, count(10))
-	require.Equal(t, 3, srv.Calls(docsIndexOp), "three pages, the last short")
+	require.Equal(t, 3, srv.CallCount(docsIndexOp), "three pages, the last short")
 	srv.ResetCalls()
 	require.Equal(t, 26, count(13))
-	require.Equal(t, 2, srv.Calls(docsIndexOp), "Total says two full pages are all")
+	require.Equal(t, 2, srv.CallCount(docsIndexOp), "Total says two full pages are all")
 
 	// The storage lists everything without Link too.
 	s := procore.NewProjectDocuments(c, srv.ProjectID, &procore.DocumentsOptions{PerPage: 5})
@@ -503,7 +503,7 @@ func TestSegmentedPutFromStreamResumes(t *testing.T) {
 		}})
 	require.ErrorIs(t, err, crash)
 	require.Equal(t, int64(2*procore.MinSegmentSize), saved.Offset)
-	require.Equal(t, 2, srv.Calls("StorageUploadPart"))
+	require.Equal(t, 2, srv.CallCount("StorageUploadPart"))
 	require.Empty(t, srv.UIPaths(procoretest.ProjectDocs(srv.ProjectID)))
 
 	// A new process: a new storage value resumes from the saved state.
@@ -511,7 +511,7 @@ func TestSegmentedPutFromStreamResumes(t *testing.T) {
 	srv.ResetCalls()
 	e, err := s2.ResumeUpload(ctx, saved, bytes.NewReader(data[saved.Offset:]), storage.PutOptions{})
 	require.NoError(t, err)
-	require.Equal(t, 2, srv.Calls("StorageUploadPart"), "only the segments after the last confirmed one")
+	require.Equal(t, 2, srv.CallCount("StorageUploadPart"), "only the segments after the last confirmed one")
 	require.Equal(t, int64(len(data)), e.Size)
 	got, err := srv.UIFile(procoretest.ProjectDocs(srv.ProjectID), "big.bin")
 	require.NoError(t, err)
@@ -544,7 +544,7 @@ func TestDocumentNames(t *testing.T) {
 	_, err = s.MakeDir(ctx, root, name)
 	require.ErrorIs(t, err, storage.ErrInvalidName)
 	require.Zero(t, srv.CallsByHost(procoretest.HostStorage), "refused before uploading")
-	require.Zero(t, srv.Calls("RestV10FilesPost")+srv.Calls("RestV10FoldersPost"))
+	require.Zero(t, srv.CallCount("RestV10FilesPost")+srv.CallCount("RestV10FoldersPost"))
 	_, err = s.Put(ctx, root, name[1:], strings.NewReader("x"), 1, storage.PutOptions{})
 	require.NoError(t, err, "255 characters fit")
 	_, err = s.Put(ctx, root, "report .pdf", strings.NewReader("x"), 1, storage.PutOptions{})
@@ -579,12 +579,12 @@ func TestListStreamsFiles(t *testing.T) {
 	for e, err := range s.List(ctx) {
 		require.NoError(t, err)
 		if !e.IsDir && callsAtFirstFile == 0 {
-			callsAtFirstFile = srv.Calls(docsIndexOp)
+			callsAtFirstFile = srv.CallCount(docsIndexOp)
 		}
 		n++
 	}
 	require.Equal(t, 51, n)
-	total := srv.Calls(docsIndexOp)
+	total := srv.CallCount(docsIndexOp)
 	require.Equal(t, 2, callsAtFirstFile, "one page of folders, then the first page of files")
 	require.Greater(t, total, callsAtFirstFile+3, "the other file pages are read after the first files were yielded")
 }

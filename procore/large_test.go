@@ -120,14 +120,14 @@ func TestLargeStreamedUploadWithRestart(t *testing.T) {
 	require.ErrorIs(t, err, crash)
 	require.Equal(t, int64(size/2), saved.Offset)
 	require.Empty(t, srv.UIPaths(procoretest.ProjectDocs(srv.ProjectID)), "nothing is committed before the upload completes")
-	sent := srv.Calls("StorageUploadPart")
+	sent := srv.CallCount("StorageUploadPart")
 
 	s2 := procore.NewProjectDocuments(c, srv.ProjectID, nil)
 	e, err := s2.ResumeUpload(ctx, saved, &genReader{off: saved.Offset, size: size}, storage.PutOptions{})
 	require.NoError(t, err)
 	peak := stop()
 	require.Equal(t, int64(size), e.Size)
-	parts := srv.Calls("StorageUploadPart")
+	parts := srv.CallCount("StorageUploadPart")
 	t.Logf("6 GiB: %d segments, %d sent before the restart, %d after; %d state reports; peak heap %.1f MiB",
 		parts, sent, parts-sent, states, float64(peak)/(1<<20))
 	require.Equal(t, 384, parts, "every segment sent once")

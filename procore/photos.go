@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/procoresync/procoresync/internal/wake"
 	"github.com/procoresync/procoresync/storage"
 )
 
@@ -293,7 +294,7 @@ type PhotosStorage struct {
 	opts      PhotosOptions
 
 	mu   sync.Mutex
-	wake wakers
+	wake wake.Broadcaster
 	urls map[string]cachedURL // image entry ID → URL as last listed
 }
 
@@ -1025,11 +1026,11 @@ func (p *PhotosStorage) Delete(ctx context.Context, e storage.Entry) error {
 
 // Watch returns a channel signalled by Notify.
 func (p *PhotosStorage) Watch(ctx context.Context) (<-chan struct{}, error) {
-	return p.wake.watch(ctx), nil
+	return p.wake.Watch(ctx), nil
 }
 
 // Notify wakes every watcher.
-func (p *PhotosStorage) Notify() { p.wake.notify() }
+func (p *PhotosStorage) Notify() { p.wake.Notify() }
 
 // ProjectID returns the project whose Photos these are.
 func (p *PhotosStorage) ProjectID() int64 { return p.projectID }

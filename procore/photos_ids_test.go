@@ -267,7 +267,7 @@ func TestPhotosCreateBodyForms(t *testing.T) {
 		if form == procoretest.PhotoCreateTopLevel {
 			want = 2
 		}
-		require.Equal(t, want, srv.Calls("RestV10ImagesPost"), form)
+		require.Equal(t, want, srv.CallCount("RestV10ImagesPost"), form)
 	}
 }
 

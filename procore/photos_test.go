@@ -98,7 +98,7 @@ func TestPhotosOpenAfterListCostsNoAPICall(t *testing.T) {
 	b, _ := io.ReadAll(rc)
 	rc.Close()
 	require.Equal(t, "jpeg-1", string(b))
-	require.Equal(t, map[string]int{"FileDownload": 1, "StorageGetObject": 1}, srv.CallCounts())
+	require.Equal(t, map[string]int{"FileDownload": 1, "StorageGetObject": 1}, srv.Calls())
 	require.Zero(t, srv.CallsByHost(procoretest.HostAPI))
 
 	// An entry of another version (or never listed) reads the image first.
@@ -110,7 +110,7 @@ func TestPhotosOpenAfterListCostsNoAPICall(t *testing.T) {
 	b, _ = io.ReadAll(rc)
 	rc.Close()
 	require.Equal(t, "jpeg-1", string(b))
-	require.Equal(t, 1, srv.Calls("RestV10ImagesIdGet"))
+	require.Equal(t, 1, srv.CallCount("RestV10ImagesIdGet"))
 
 	// A deleted image: a storage that has no listed URL for it reports it
 	// gone.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
 )
 
@@ -228,7 +229,7 @@ func (s *UploadsService) Send(ctx context.Context, sc Scope, name, contentType s
 		if errors.Is(err, ErrShortBody) {
 			return "", ErrShortBody
 		}
-		return "", redactErr(err)
+		return "", httpclient.RedactError(err, true)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
@@ -291,7 +292,7 @@ func (s *UploadsService) PutSegment(ctx context.Context, sg UploadSegment, body 
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		return "", redactErr(err)
+		return "", httpclient.RedactError(err, true)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
@@ -379,7 +380,7 @@ func (c *Client) Download(ctx context.Context, rawURL string, offset int64) (io.
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, redactErr(err)
+			return nil, httpclient.RedactError(err, true)
 		}
 		switch {
 		case resp.StatusCode >= 300 && resp.StatusCode < 400:

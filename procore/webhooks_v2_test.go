@@ -97,7 +97,7 @@ func TestWebhooksV2BulkAndErrors(t *testing.T) {
 	require.ErrorAs(t, err, &be)
 	require.Len(t, got, 1)
 	require.Len(t, be.Failed, procore.MaxBulkTriggers)
-	require.Equal(t, 2, srv.Calls("RestV20CompaniesCompanyIdWebhooksHooksHookIdTriggersBulkPost"))
+	require.Equal(t, 2, srv.CallCount("RestV20CompaniesCompanyIdWebhooksHooksHookIdTriggersBulkPost"))
 
 	deleted, err := c.Webhooks.DeleteTriggersBulk(ctx, csc, h.ID, []string{got[0].ID, "999"})
 	require.ErrorAs(t, err, &be)

@@ -259,9 +259,48 @@ func (ap *applier) apply(ctx context.Context, plan Plan) applyResult {
 		close(ch)
 		wg.Wait()
 	}
+	ap.unwindMovesNotDone(context.WithoutCancel(ctx), plan)
 	ap.mu.Lock()
 	defer ap.mu.Unlock()
 	return ap.res
+}
+
+// unwindMovesNotDone keeps the baseline true where a folder's Move was
+// planned but not done (its folder changed meanwhile, it failed, or it
+// waits for a retry). Other actions of the plan record paths as they are
+// after its Moves: a folder made, or a file copied, on the other side
+// records its path on the Move's side below the Move's destination. With
+// the Move not done, those paths are taken back below the folder's path as
+// the baseline records it, where the next pass's detection finds the
+// folder (and follows it wherever a person moved it). Later Moves first, so
+// that nested ones unwind in order.
+func (ap *applier) unwindMovesNotDone(ctx context.Context, plan Plan) {
+	for i := len(plan.Actions) - 1; i >= 0; i-- {
+		a := plan.Actions[i]
+		if a.Kind != Move || !a.IsDir || a.Target.ID == "" || a.Path == "" {
+			continue
+		}
+		ap.mu.Lock()
+		m, ok := ap.moved[movedKey{a.Key, a.Side}]
+		ap.mu.Unlock()
+		if ok && a.Key != 0 && m.Path == a.Path {
+			continue // done
+		}
+		it, err := ap.e.store.ItemByID(ctx, ap.pairID, a.Side, a.Target.ID)
+		if err != nil {
+			if !errors.Is(err, ErrNoItem) {
+				ap.log.Warn("syncengine: baseline", "error", err)
+			}
+			continue
+		}
+		at := it.Side(a.Side).Path
+		if at == a.Path || at == "" {
+			continue
+		}
+		if err := ap.e.store.MovePrefix(ctx, ap.pairID, a.Side, a.Path, at); err != nil {
+			ap.log.Warn("syncengine: baseline", "error", err)
+		}
+	}
 }
 
 // failurePath returns the path that identifies a's item in the failure
@@ -952,6 +991,14 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 		// folder's own record with its old paths, which recovery redoes.
 		if oldP := old.Side(a.Side).Path; oldP != e.Path && oldP != "" {
 			if err := store.MovePrefix(ctx, ap.pairID, a.Side, oldP, e.Path); err != nil {
+				return fmt.Errorf("syncengine: baseline: %w", err)
+			}
+		}
+		// Items recorded where the folder really was when it moved (made in
+		// it by an earlier pass while a person had moved it away from
+		// where the baseline records it) follow it too.
+		if from := a.Target.Path; a.Kind == Move && from != "" && from != old.Side(a.Side).Path && from != e.Path {
+			if err := store.MovePrefix(ctx, ap.pairID, a.Side, from, e.Path); err != nil {
 				return fmt.Errorf("syncengine: baseline: %w", err)
 			}
 		}

@@ -43,7 +43,11 @@ type DetectOptions struct {
 // hundred bytes per item, built from MetadataStore.ScanBaseline), so only
 // the items that differ are kept; when both sides are listed, they are
 // listed at once. Moves are
-// recognised by ID. Failures due for a retry are looked at again (Stat on
+// recognised by ID. A listing is not a snapshot: a baseline item it misses
+// is confirmed gone before it is observed deleted, and an ID it yields
+// twice as two different entries is resolved, by ID (storage.IDStater, up
+// to 100 items per side) or else with one more listing of that side (see
+// confirmListings). Failures due for a retry are looked at again (Stat on
 // their source side), so that they are retried after a feed cursor moved
 // on; quarantined ones are passed on to be reported as skipped.
 //
@@ -216,6 +220,19 @@ type detector struct {
 	changed [2]map[int32]storage.Entry
 	newEnt  [2][]storage.Entry
 	parents [2]map[uint64]int32 // parent ID hashes of changed entries → record index
+	// Listing anomalies to confirm (see confirmListing): baseline records
+	// whose ID the listing did not yield, records and new IDs it yielded
+	// twice as different entries.
+	dupRec [2]map[int32]bool
+	// staleRec holds baseline folders whose listed path disagrees with
+	// the paths of the items listed in them (renamed while listed).
+	staleRec [2]map[int32]bool
+	// dirs holds every folder as listed (the first time), by ID.
+	dirs    [2]map[string]listedDir
+	newIdx  [2]map[string]int
+	dupNew  [2]map[string]bool
+	missing [2][]*Observation
+	dupObs  [2][]*Observation
 	// Observations by baseline key.
 	obs      map[int64]*Observation
 	set      map[int64]*[2]bool // sides explicitly observed
@@ -297,6 +314,11 @@ func (d *detector) run(ctx context.Context, next *PairState) error {
 	if !d.feed[0] || !d.feed[1] {
 		if err := d.listFull(ctx); err != nil {
 			return err
+		}
+		for s := range 2 {
+			if err := d.checkListingWindow(ctx, Side(s), next); err != nil {
+				return err
+			}
 		}
 	}
 	for s := range 2 {
@@ -411,6 +433,10 @@ func (d *detector) listFull(ctx context.Context) error {
 		if full[s] {
 			d.changed[s] = map[int32]storage.Entry{}
 			d.parents[s] = map[uint64]int32{}
+			d.dupRec[s] = map[int32]bool{}
+			d.staleRec[s] = map[int32]bool{}
+			d.newIdx[s] = map[string]int{}
+			d.dupNew[s] = map[string]bool{}
 		}
 	}
 	d.recs = make([]compactRec, 0, size)
@@ -474,6 +500,9 @@ func (d *detector) listFull(ctx context.Context) error {
 		for i := range d.changed[s] {
 			want[i] = true
 		}
+		for i := range d.staleRec[s] {
+			want[i] = true
+		}
 		for i := range d.recs {
 			if d.seen[s][i/64]&(1<<(uint(i)%64)) == 0 {
 				want[int32(i)] = true
@@ -487,7 +516,7 @@ func (d *detector) listFull(ctx context.Context) error {
 		}
 	}
 	if len(want) == 0 && len(parentIdx) == 0 {
-		return nil
+		return d.confirmListings(ctx, full)
 	}
 	i := int32(-1)
 	for it, err := range d.store.Items(ctx, p.ID) {
@@ -514,12 +543,283 @@ func (d *detector) listFull(ctx context.Context) error {
 			}
 			if e, ok := d.changed[s][i]; ok {
 				d.observe(o, &item, Side(s), &e)
+				if d.dupRec[s][i] || d.staleRec[s][i] {
+					d.dupObs[s] = append(d.dupObs[s], o)
+				}
+			} else if d.staleRec[s][i] {
+				d.dupObs[s] = append(d.dupObs[s], o)
 			} else if d.seen[s][i/64]&(1<<(uint(i)%64)) == 0 {
-				d.observe(o, &item, Side(s), nil)
+				if item.Side(Side(s)).ID != "" {
+					d.missing[s] = append(d.missing[s], o) // gone, unless confirmListings finds it
+				} else {
+					d.observe(o, &item, Side(s), nil)
+				}
 			}
 		}
 	}
+	return d.confirmListings(ctx, full)
+}
+
+// checkListingWindow asks the change feed of side s, listed in full, what
+// changed while the listing ran (from the cursor taken before it). A
+// deletion, or a known item moved to a path the listing did not yield,
+// can have shifted an offset-paged listing or a walk so that it missed an
+// item the baseline does not know yet; the feed will never report that
+// item (it did not change). The next run then lists side s in full again
+// (its cursor is cleared), which finds it. Nothing changed, or only
+// creations and edits: the cursor stands.
+func (d *detector) checkListingWindow(ctx context.Context, side Side, next *PairState) error {
+	cur := *next.Cursor(side)
+	cf, ok := d.p.storage(side).(storage.ChangeFeed)
+	if d.feed[side] || !ok || cur == "" {
+		return nil
+	}
+	changes, _, err := cf.Changes(ctx, cur)
+	if err != nil {
+		return nil // the next run reads the feed from cur, or lists again if it expired
+	}
+	rules := d.p.storage(side).Features().Names
+	for _, c := range changes {
+		shifted := c.Deleted
+		if !shifted && c.Entry.ID != "" && c.Entry.Path != "" {
+			if _, listed := slices.BinarySearch(d.in.Occupied[side], pathKeyHash(rules, c.Entry.Path)); !listed {
+				_, err := d.store.ItemByID(ctx, d.p.ID, side, c.Entry.ID)
+				switch {
+				case err == nil:
+					shifted = true // a known item moved during the listing
+				case !errors.Is(err, ErrNoItem):
+					return err
+				}
+			}
+		}
+		if shifted {
+			*next.Cursor(side) = ""
+			return nil
+		}
+	}
 	return nil
+}
+
+// maxConfirmStats is how many items of one side confirmListings looks up
+// by ID (storage.IDStater) in one run; beyond that, one more listing of
+// the side is cheaper.
+const maxConfirmStats = 100
+
+// confirmListings confirms, on each side listed in full, what the listing
+// cannot be trusted with, because a listing is not a snapshot: an item
+// moved between folders while a walk was under way, or shifted from one
+// offset page to another by a deletion, is missing from it; an item
+// renamed between two pages is listed twice; a folder renamed while it is
+// listed is yielded under a path that the items listed in it disagree
+// with. Before a baseline item is taken as deleted, and before an ID
+// listed twice as two different entries or such a folder is taken in,
+// the side is asked again: by ID where its storage is a storage.IDStater
+// and there are at most maxConfirmStats such items, else with one more
+// listing of the side. An item found again is observed as it is now
+// (moved, changed or unchanged); an item found nowhere is deleted.
+func (d *detector) confirmListings(ctx context.Context, full [2]bool) error {
+	for s := range 2 {
+		if !full[s] {
+			continue
+		}
+		if err := d.confirmSide(ctx, Side(s)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *detector) confirmSide(ctx context.Context, side Side) error {
+	s, st := int(side), d.p.storage(side)
+	var ids []string
+	for _, o := range d.missing[s] {
+		ids = append(ids, o.Base.Side(side).ID)
+	}
+	for _, o := range d.dupObs[s] {
+		ids = append(ids, o.Base.Side(side).ID)
+	}
+	for id := range d.dupNew[s] {
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	found := make(map[string]storage.Entry, len(ids))
+	if is, ok := st.(storage.IDStater); ok && len(ids) <= maxConfirmStats {
+		for _, id := range ids {
+			e, err := is.StatID(ctx, id)
+			if errors.Is(err, storage.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("syncengine: confirm %s on %s: %w", id, d.p.sideName(side), err)
+			}
+			if e.Path != "" && e.ID == id {
+				found[id] = e
+			}
+		}
+	} else {
+		want := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			want[id] = true
+		}
+		for e, err := range st.List(ctx) {
+			if err != nil {
+				return fmt.Errorf("syncengine: list %s again: %w", d.p.sideName(side), err)
+			}
+			if want[e.ID] && e.Path != "" {
+				found[e.ID] = e
+			}
+		}
+	}
+	rules := st.Features().Names
+	occupied := false
+	confirm := func(o *Observation, listed bool) error {
+		ss := o.Base.Side(side)
+		e, ok := found[ss.ID]
+		switch {
+		case !ok:
+			d.observe(o, o.Base, side, nil)
+			return nil
+		case entryFP(&e) == fingerprint(ss.ParentID, ss.Path, o.Base.IsDir, ss.Version, ss.Size):
+			// As in the baseline: nothing to observe on this side.
+			o.Entry[side], o.FromBase[side] = nil, false
+			d.set[o.Base.Key][side] = false
+			d.observed[side][ss.ID] = true
+		default:
+			d.observe(o, o.Base, side, &e)
+			if err := d.confirmedParent(ctx, side, e.ParentID); err != nil {
+				return err
+			}
+		}
+		if !listed {
+			d.in.Count[s]++
+			d.in.Occupied[s] = append(d.in.Occupied[s], pathKeyHash(rules, e.Path))
+			occupied = true
+		}
+		return nil
+	}
+	for _, o := range d.missing[s] {
+		if err := confirm(o, false); err != nil {
+			return err
+		}
+	}
+	for _, o := range d.dupObs[s] {
+		if err := confirm(o, true); err != nil {
+			return err
+		}
+	}
+	if len(d.dupNew[s]) > 0 {
+		kept := d.newEnt[s][:0]
+		for _, e := range d.newEnt[s] {
+			if !d.dupNew[s][e.ID] {
+				kept = append(kept, e)
+			} else if f, ok := found[e.ID]; ok {
+				kept = append(kept, f)
+				if err := d.confirmedParent(ctx, side, f.ParentID); err != nil {
+					return err
+				}
+			}
+		}
+		d.newEnt[s] = kept
+	}
+	if occupied {
+		slices.Sort(d.in.Occupied[s])
+		d.in.Occupied[s] = slices.Compact(d.in.Occupied[s])
+	}
+	d.missing[s], d.dupObs[s], d.dupNew[s] = nil, nil, nil
+	// A folder found elsewhere than it was listed: the items listed in it
+	// under its other path take the path it has now.
+	moved := false
+	for id, e := range found {
+		if !e.IsDir {
+			continue
+		}
+		if ld, ok := d.dirs[s][id]; !ok || !samePath(rules, ld.path, e.Path) {
+			d.dirs[s][id] = listedDir{e.Path, e.ParentID}
+			moved = true
+		}
+	}
+	if moved {
+		d.repath(side)
+	}
+	return nil
+}
+
+// listedDir is a folder as a listing (or a confirmation) saw it.
+type listedDir struct{ path, parent string }
+
+// repath rewrites, on side s, the paths of the new and changed entries of
+// the listing from their folders' paths (d.dirs), after confirmListings
+// found folders elsewhere than the listing had them.
+func (d *detector) repath(side Side) {
+	s := int(side)
+	var resolve func(id string, depth int) (string, bool)
+	resolve = func(id string, depth int) (string, bool) {
+		if id == d.root[s] {
+			return "", true
+		}
+		ld, ok := d.dirs[s][id]
+		if !ok || depth > 256 {
+			return "", false
+		}
+		pp, ok := resolve(ld.parent, depth+1)
+		if !ok {
+			return ld.path, true
+		}
+		return joinPath(pp, baseOf(ld.path)), true
+	}
+	fix := func(e *storage.Entry) {
+		if e.ParentID == "" {
+			return
+		}
+		if pp, ok := resolve(e.ParentID, 0); ok {
+			e.Path = joinPath(pp, e.Name())
+		}
+	}
+	for i := range d.newEnt[s] {
+		fix(&d.newEnt[s][i])
+	}
+	for k, o := range d.obs {
+		if e := o.Entry[s]; e != nil && d.set[k][s] {
+			fix(e)
+		}
+	}
+}
+
+// confirmedParent records the baseline record of folder pid on side s as
+// a parent (PlanInput.Parents), for an entry that confirmListings found
+// again, after the listing's parents were fetched.
+func (d *detector) confirmedParent(ctx context.Context, s Side, pid string) error {
+	if pid == "" || pid == d.root[s] {
+		return nil
+	}
+	if _, ok := d.in.Parents[s][pid]; ok {
+		return nil
+	}
+	it, err := d.store.ItemByID(ctx, d.p.ID, s, pid)
+	if errors.Is(err, ErrNoItem) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if it.IsDir {
+		d.addParent(s, it)
+	}
+	return nil
+}
+
+// samePath reports whether p and q name the same path under rules (case
+// and normal form as the storage compares them).
+func samePath(rules storage.NameRules, p, q string) bool {
+	return p == q || pathKeyHash(rules, p) == pathKeyHash(rules, q)
+}
+
+// sameEntry reports whether two entries of one ID say the same.
+func sameEntry(a, b *storage.Entry) bool {
+	return a.Path == b.Path && a.ParentID == b.ParentID && a.IsDir == b.IsDir &&
+		a.Version == b.Version && a.Size == b.Size
 }
 
 // listSide indexes the baseline records by their side-s ID, lists side s
@@ -541,6 +841,13 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 	rules := p.storage(side).Features().Names
 	occ := make([]uint64, 0, len(d.recs)+16)
 	count := 0
+	// Folder paths as listed, to check that the items listed in a folder
+	// agree with it: a folder renamed while it was listed is yielded
+	// under one name and (some of) its items under the other.
+	dirs := map[string]listedDir{}
+	d.dirs[s] = dirs
+	var pending [][2]string // parent ID, listed dir of items listed before their parent
+	stale := map[string]bool{}
 	for e, err := range p.storage(side).List(ctx) {
 		if err != nil {
 			return fmt.Errorf("syncengine: list %s: %w", p.sideName(side), err)
@@ -550,19 +857,71 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 		}
 		count++
 		occ = append(occ, pathKeyHash(rules, e.Path))
+		if e.IsDir && e.ID != "" {
+			if _, ok := dirs[e.ID]; !ok {
+				dirs[e.ID] = listedDir{e.Path, e.ParentID}
+			}
+		}
+		if pid := e.ParentID; pid != "" && pid != d.root[s] {
+			if dp, ok := dirs[pid]; !ok {
+				pending = append(pending, [2]string{pid, e.Dir()})
+			} else if !samePath(rules, dp.path, e.Dir()) {
+				stale[pid] = true
+			}
+		}
 		i, ok := int32(-1), false
 		if e.ID != "" {
 			i, ok = d.ids[s].get(d.recs, side, idHash(e.ID))
 		}
 		if !ok {
+			if e.ID != "" {
+				// The same ID twice: a listing is not a snapshot (an item
+				// renamed or moved between two pages or folders of a walk
+				// is listed at both places). One entry is kept; two that
+				// differ are resolved by confirmListing.
+				if j, dup := d.newIdx[s][e.ID]; dup {
+					count--
+					if !sameEntry(&d.newEnt[s][j], &e) {
+						d.dupNew[s][e.ID] = true
+					}
+					continue
+				}
+				d.newIdx[s][e.ID] = len(d.newEnt[s])
+			}
 			d.newEnt[s] = append(d.newEnt[s], e)
 			d.noteParent(side, e.ParentID)
 			continue
 		}
+		fp := entryFP(&e)
+		if seen[i/64]&(1<<(uint(i)%64)) != 0 {
+			count--
+			prev := d.recs[i].fp[s]
+			if c, ok := d.changed[s][i]; ok {
+				prev = entryFP(&c)
+			}
+			if fp == prev {
+				continue
+			}
+			d.dupRec[s][i] = true
+		}
 		seen[i/64] |= 1 << (uint(i) % 64)
-		if entryFP(&e) != d.recs[i].fp[s] {
+		if fp != d.recs[i].fp[s] || d.unknownParent(side, e.ParentID) {
+			// Changed, or in a folder the baseline does not know, whose
+			// moves no baseline record follows: its path is read as it is.
 			d.changed[s][i] = e
 			d.noteParent(side, e.ParentID)
+		}
+	}
+	for _, pd := range pending {
+		if dp, ok := dirs[pd[0]]; ok && !samePath(rules, dp.path, pd[1]) {
+			stale[pd[0]] = true
+		}
+	}
+	for pid := range stale {
+		if i, ok := d.ids[s].get(d.recs, side, idHash(pid)); ok {
+			d.staleRec[s][i] = true
+		} else if _, ok := d.newIdx[s][pid]; ok {
+			d.dupNew[s][pid] = true
 		}
 	}
 	slices.Sort(occ)
@@ -570,6 +929,16 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 	d.in.Occupied[s] = slices.Compact(occ)
 	d.in.Count[s] = count
 	return nil
+}
+
+// unknownParent reports whether pid, the parent of a baseline item listed
+// on side s, is a folder the baseline does not know (not the root).
+func (d *detector) unknownParent(s Side, pid string) bool {
+	if pid == "" || pid == d.root[s] {
+		return false
+	}
+	_, ok := d.ids[s].get(d.recs, s, idHash(pid))
+	return !ok
 }
 
 // noteParent remembers the parent of a changed entry, so its baseline
@@ -890,6 +1259,9 @@ func (d *detector) finish(ctx context.Context) error {
 		if err := d.conflictNames(ctx, n); err != nil {
 			return err
 		}
+	}
+	for _, n := range pl.invalid {
+		out = append(out, n.o) // reported by BuildPlan
 	}
 	for s := range 2 {
 		slices.Sort(in.Occupied[s])

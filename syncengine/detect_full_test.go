@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/memory"
 	se "github.com/procoresync/procoresync/syncengine"
 )
@@ -44,7 +45,13 @@ func TestDetectFullMatchesFeeds(t *testing.T) {
 	fromFeeds, _, _ := f.plan(t, se.DetectOptions{})
 	require.Equal(t, before, lists(), "the feeds are read, nothing is listed")
 	fromLists, in, _ := f.plan(t, se.DetectOptions{Full: true})
-	require.Equal(t, [2]int{before[0] + 1, before[1] + 1}, lists(), "both sides are listed in full")
+	// Both sides lose an item: its absence is confirmed by ID where the
+	// storage can look items up, else with a second listing of that side.
+	again := 1
+	if _, ok := any(f.a).(storage.IDStater); ok {
+		again = 0
+	}
+	require.Equal(t, [2]int{before[0] + 1 + again, before[1] + 1 + again}, lists(), "both sides are listed in full")
 	require.NotEmpty(t, fromFeeds.Actions)
 	require.Equal(t, sorted(fromFeeds), sorted(fromLists))
 	require.Equal(t, [2]int{11, 9}, in.Count, "items listed per side, roots excluded")

@@ -1,6 +1,7 @@
 // Package syncengine keeps two storages in sync: it detects what changed on
-// each side since the last synchronised state (the baseline), decides what
-// must happen (Plan, a pure function), and makes it happen safely (Apply),
+// each side since the last synchronised state (the baseline; Detect),
+// decides what must happen (BuildPlan, a pure function whose Plan DryRun
+// shows), and makes it happen safely (the applier behind RunOnce and Run),
 // journalling every action so that a crash at any point converges on the
 // next run without duplicates or loss.
 //

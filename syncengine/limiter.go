@@ -1,7 +1,6 @@
 package syncengine
 
 import (
-	"context"
 	"time"
 
 	"github.com/procoresync/procoresync/storage"
@@ -23,17 +22,19 @@ type Budget struct {
 	BlockedUntil time.Time
 }
 
-// Limiter paces calls to services. It includes storage.Pacer, the part
-// that connectors consume. Keys name budgets: one per Procore app
+// Limiter paces calls to services. Keys name budgets: one per Procore app
 // and token, one per Microsoft tenant, and so on; every pair and connector
-// sharing a key shares its budget. Connectors declare the subset they use
-// (Wait and Observe) as their own interface, so one Limiter value serves
-// the engine and the connectors alike.
+// sharing a key shares its budget.
+//
+// A Limiter is a storage.Pacer (Wait and Observe), which is what the
+// connectors take (procore.Options.Pacer, the Graph client's
+// Config.Pacer): hand the same value to the engine (Options.Limiter) and
+// to every connector, and name the connectors' keys in Pair.Budgets. The
+// connectors draw on it, one call at a time; the engine draws nothing
+// itself, but reads Budget to wait while a service blocks a key
+// (Retry-After) and to hold initial syncs back while a budget runs low.
 type Limiter interface {
-	// Wait blocks until n calls may be made on key, or ctx is done.
-	Wait(ctx context.Context, key string, n int) error
-	// Observe takes a response's feedback for key.
-	Observe(key string, fb Feedback)
+	storage.Pacer
 	// Budget reports what is known of key's budget.
 	Budget(key string) Budget
 }

@@ -152,8 +152,16 @@ type planner struct {
 	baseNow [2]map[string]string
 	claimed [2]map[string]*pnode
 	out     []Action
+	// invalid holds the nodes left alone because a side lists them
+	// impossibly (a file with a negative size): each is reported as a
+	// failed Skip.
+	invalid []*pnode
 	// origin holds the path before the plan of each item a Move moves.
 	origin map[movedKey]string
+	// nowOf holds, for the entries that content actions take as Source or
+	// Target, their path before the plan, by side and path after it (see
+	// followMoves).
+	nowOf [2]map[string]string
 }
 
 // BuildPlan is a pure function: the same input always gives the same plan.
@@ -207,6 +215,15 @@ func BuildPlan(in *PlanInput) Plan {
 			pl.emit(n)
 		}
 	}
+	for _, n := range pl.invalid {
+		s := n.opSide
+		var key int64
+		if n.base != nil {
+			key = n.base.Key
+		}
+		pl.out = append(pl.out, Action{Kind: Skip, Side: s.Other(), Path: n.e[s].Path, Source: *n.e[s],
+			Key: key, Reason: n.reason, Failed: true})
+	}
 	for _, f := range in.Quarantined {
 		pl.out = append(pl.out, Action{Kind: Skip, Side: f.Side, Path: f.Path,
 			Reason: fmt.Sprintf("quarantined after %d failed attempts: %s", f.Attempts, f.Error)})
@@ -214,6 +231,7 @@ func BuildPlan(in *PlanInput) Plan {
 	refused := pl.limitDeletes()
 	sortPlanActions(pl.out)
 	pl.out = pl.orderStructure(pl.out)
+	pl.followMoves()
 	plan.Actions = pl.out
 	plan.Refused = refused
 	return plan
@@ -244,7 +262,17 @@ func newPlanner(in *PlanInput) *planner {
 				n.e[s] = &ec
 				n.present[s] = true
 				n.dir = e.IsDir
-				if !pl.p.Filter.Allows(ec) {
+				if !ec.IsDir && ec.Size < 0 && !n.dead {
+					// Neither copied, updated nor deleted anywhere (nor
+					// taken as filtered out by size): the entry says
+					// nothing reliable about the file.
+					n.dead = true
+					n.reason = fmt.Sprintf("%s lists %q with a negative size (%d): not synced",
+						pl.p.sideName(Side(s)), ec.Path, ec.Size)
+					n.opSide = Side(s)
+					pl.invalid = append(pl.invalid, n)
+				}
+				if !n.dead && !pl.p.Filter.Allows(ec) {
 					n.dead = true // filtered: neither copied nor deleted
 				}
 				if quar[[2]string{Side(1 - s).String(), ec.Path}] {
@@ -646,7 +674,12 @@ func (pl *planner) parentOn(n *pnode, s, t Side) (string, bool) {
 		return pl.parentFinal(n, pn, s, t)
 	}
 	if n.base != nil && e.ParentID == n.base.Side(s).ParentID && n.base.Side(t).Path != "" {
-		return pl.place(t, pl.baseToNow(t, dirOf(n.base.Side(t).Path)), true), true
+		// The folder's own record wins over the item's memory of it when
+		// they disagree (the folder was recreated or moved on t since).
+		bdir := dirOf(n.base.Side(t).Path)
+		if it, ok := pl.in.Parents[s][e.ParentID]; !ok || e.ParentID == "" || it.Side(t).Path == "" || it.Side(t).Path == bdir {
+			return pl.place(t, pl.baseToNow(t, bdir), true), true
+		}
 	}
 	if it, ok := pl.in.Parents[s][e.ParentID]; ok && e.ParentID != "" {
 		if pl.in.Held[it.Key] {
@@ -989,6 +1022,58 @@ func entryAt(n *pnode, s Side, p string) storage.Entry {
 	return e
 }
 
+// pathDrift reports whether an item read on a side is at another path
+// than its baseline record says, after the observed folder moves: a
+// folder above it that the baseline does not know moved.
+func (pl *planner) pathDrift(n *pnode) bool {
+	for s := range 2 {
+		bp := n.base.Side(Side(s)).Path
+		if n.present[s] && !n.fromBase[s] && bp != "" && n.now[s] != joinPath(pl.baseToNow(Side(s), dirOf(bp)), baseOf(bp)) {
+			return true
+		}
+	}
+	return false
+}
+
+// followMoves sets the Source and Target paths of the content actions
+// (Copy, Update, Conflict, Link, which come after every Move) to where
+// their entries are once the plan's Moves have run: each entry's path before the
+// plan, carried through those Moves in order. Where a chain of folder
+// moves on one side (one folder moved into another that then takes its
+// place) makes the planner's own account of a path lag behind, the
+// applier would otherwise record a path the item no longer has.
+func (pl *planner) followMoves() {
+	type mv struct{ from, to string }
+	var moves [2][]mv
+	carry := func(s Side, p string) string {
+		for _, m := range moves[s] {
+			if p == m.from {
+				p = m.to
+			} else if isUnder(p, m.from) {
+				p = m.to + p[len(m.from):]
+			}
+		}
+		return p
+	}
+	for i := range pl.out {
+		a := &pl.out[i]
+		switch a.Kind {
+		case Move:
+			if a.Target.Path != "" && a.Target.Path != a.Path {
+				moves[a.Side] = append(moves[a.Side], mv{a.Target.Path, a.Path})
+			}
+		case Copy, Update, Conflict, Link: // all after the Moves (Mkdirs are ordered among them)
+			o := a.Side.Other()
+			if now, ok := pl.nowOf[o][a.Source.Path]; ok && a.Source.ID != "" {
+				a.Source.Path = carry(o, now)
+			}
+			if now, ok := pl.nowOf[a.Side][a.Target.Path]; ok && a.Target.ID != "" {
+				a.Target.Path = carry(a.Side, now)
+			}
+		}
+	}
+}
+
 // emit appends the node's actions (deletions come later).
 func (pl *planner) emit(n *pnode) {
 	var key int64
@@ -999,6 +1084,12 @@ func (pl *planner) emit(n *pnode) {
 	var ok [2]bool
 	for s := range 2 {
 		fin[s], ok[s] = pl.final(n, Side(s))
+		if n.present[s] && ok[s] {
+			if pl.nowOf[s] == nil {
+				pl.nowOf[s] = map[string]string{}
+			}
+			pl.nowOf[s][fin[s]] = n.now[s]
+		}
 	}
 	// Refused names and unsynced parents.
 	for s := range 2 {
@@ -1034,7 +1125,7 @@ func (pl *planner) emit(n *pnode) {
 			Reason: "moved on " + pl.p.sideName(t.Other())})
 	}
 	if n.op == opNone && !movedHere && n.base != nil && n.delOn < 0 && n.present[0] && n.present[1] &&
-		(n.moved[0] || n.moved[1]) {
+		(n.moved[0] || n.moved[1] || pl.pathDrift(n)) {
 		// Moved on both sides to the same place (or moved on one side to
 		// where the other already is): nothing to do on the storages, but
 		// the baseline must learn the new locations (and, for a folder,

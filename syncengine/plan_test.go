@@ -726,3 +726,18 @@ func TestPlanDisambiguatedNameTakenPicksAnother(t *testing.T) {
 	slices.Sort(in.Occupied[SideB])
 	require.Equal(t, []string{"copy B " + second}, summary(BuildPlan(in)))
 }
+
+// A file restored on A (deleted there, changed on B) goes into its
+// folder where the folder's own record has it on A, even when the file's
+// record remembers the folder elsewhere (the folder was recreated on A
+// under its new name after being deleted there in the middle of a move).
+func TestRestoreFollowsTheFolderRecord(t *testing.T) {
+	dirA, dirB := de("dA2", "", "z5"), de("dB", "", "z5")
+	folder := baseOfEntries(1, dirA, dirB)
+	fileA, fileB := fe("fA", "dA1", "x/a.txt", "1", 1), fe("fB", "dB", "z5/a.txt", "1", 1)
+	file := baseOfEntries(2, fileA, fileB)
+	o := []Observation{obs(file, nil, mod(fileB, "2", 2, t0.Add(time.Minute)))}
+	pl := BuildPlan(&PlanInput{Pair: testPair(), Now: t0, Observations: o,
+		Parents: [2]map[string]Item{SideB: {"dB": *folder}}})
+	require.Equal(t, []string{"copy A z5/a.txt"}, summary(pl))
+}

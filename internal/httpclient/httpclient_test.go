@@ -429,14 +429,10 @@ func TestSleep(t *testing.T) {
 
 func TestNewTransport(t *testing.T) {
 	tr := httpclient.NewTransport()
-	for name, got := range map[string]time.Duration{
-		"TLS handshake":   tr.TLSHandshakeTimeout,
-		"response header": tr.ResponseHeaderTimeout,
-		"idle connection": tr.IdleConnTimeout,
-		"expect continue": tr.ExpectContinueTimeout,
-	} {
-		require.Positive(t, got, name)
-	}
+	require.Equal(t, httpclient.TLSHandshakeTimeout, tr.TLSHandshakeTimeout)
+	require.Equal(t, httpclient.ResponseHeaderTimeout, tr.ResponseHeaderTimeout)
+	require.Equal(t, httpclient.IdleConnTimeout, tr.IdleConnTimeout)
+	require.Positive(t, tr.ExpectContinueTimeout)
 	require.NotNil(t, tr.DialContext, "a dialer with a timeout")
 	require.NotSame(t, http.DefaultTransport, tr, "a clone, never the shared default")
 	require.Equal(t, http.DefaultTransport.(*http.Transport).MaxIdleConns, tr.MaxIdleConns, "the standard library's pooling")

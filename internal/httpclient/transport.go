@@ -7,16 +7,25 @@ import (
 	"time"
 )
 
+// The timeouts of NewTransport.
+const (
+	DialTimeout           = 30 * time.Second
+	TLSHandshakeTimeout   = 10 * time.Second
+	ResponseHeaderTimeout = 2 * time.Minute
+	IdleConnTimeout       = 90 * time.Second
+)
+
 // NewTransport returns the default HTTP transport: the standard library's
-// defaults with dial, TLS handshake, response-header and idle timeouts, so
-// that no request waits forever on a stalled server.
+// defaults (proxy from the environment, HTTP/2, pooling) with dial, TLS
+// handshake, response-header and idle timeouts, so that no request waits
+// forever on a stalled server, even one whose context has no deadline.
 func NewTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	t.ResponseHeaderTimeout = 2 * time.Minute
+	t.DialContext = (&net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = TLSHandshakeTimeout
+	t.ResponseHeaderTimeout = ResponseHeaderTimeout
 	t.ExpectContinueTimeout = time.Second
-	t.IdleConnTimeout = 90 * time.Second
+	t.IdleConnTimeout = IdleConnTimeout
 	return t
 }
 

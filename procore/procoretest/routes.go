@@ -6,12 +6,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/procoresync/procoresync/internal/fakeservice"
 )
 
 // authMode says what a route requires.
@@ -76,80 +77,50 @@ func (s *Server) fileMux() http.Handler {
 	return mux
 }
 
-// wrap applies counting, fault injection, authentication, the company
-// header check and rate limiting around h.
+// wrap serves op on host through the shared fake machinery (call
+// counting, fault injection, the exchange observer) and applies
+// authentication, the company header check and rate limiting around h.
 func (s *Server) wrap(host Host, op string, mode authMode, pattern string, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<31))
-		s.mu.Lock()
-		s.calls[op]++
-		s.hostCalls[host]++
-		f := s.takeFault(op)
-		s.mu.Unlock()
-
-		rec := httptest.NewRecorder()
-		c := &call{s: s, w: rec, r: r, body: body}
-		switch {
-		case f != nil && f.Latency > 0:
-			time.Sleep(f.Latency)
+		params := map[string]string{}
+		for _, m := range pathParamRe.FindAllStringSubmatch(pattern, -1) {
+			params[m[1]] = r.PathValue(m[1])
 		}
-		if f != nil && f.ResetConn {
-			panic(http.ErrAbortHandler)
-		}
-		if f != nil && f.Status != 0 {
-			s.serveFault(c, f)
-		} else if c.authorize(mode) {
-			h(c)
-		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		s.mu.Lock()
-		w.Header().Set("Date", s.now().Format(http.TimeFormat))
-		s.mu.Unlock()
-		respBody := rec.Body.Bytes()
-		if s.opts.OnExchange != nil {
-			params := map[string]string{}
-			for _, m := range pathParamRe.FindAllStringSubmatch(pattern, -1) {
-				params[m[1]] = r.PathValue(m[1])
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			s.opts.OnExchange(Exchange{Op: op, Host: host, Request: r, ReqBody: body, Status: rec.Code,
-				Header: rec.Header().Clone(), RespBody: respBody, PathParams: params})
-		}
-		if f != nil && f.Truncate && len(respBody) > 1 {
-			w.Header().Set("Content-Length", strconv.Itoa(len(respBody)))
-			w.WriteHeader(rec.Code)
-			_, _ = w.Write(respBody[:len(respBody)/2])
-			if fl, ok := w.(http.Flusher); ok {
-				fl.Flush()
-			}
-			panic(http.ErrAbortHandler)
-		}
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(respBody)
+		s.svc.Serve(w, r, fakeservice.Call{Host: host, Op: op, Body: body, PathParams: params,
+			Handle: func(rec *fakeservice.Recorder) {
+				if c := (&call{s: s, w: rec, r: r, body: body}); c.authorize(mode) {
+					h(c)
+				}
+			},
+			WriteFault: s.serveFault,
+			Finish: func(rec *fakeservice.Recorder) {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				rec.Header().Set("Date", s.now().Format(http.TimeFormat))
+			},
+		})
 	})
 }
 
-func (s *Server) serveFault(c *call, f *Fault) {
-	if f.RetryAfter != "" {
-		c.w.Header().Set("Retry-After", f.RetryAfter)
-	}
+// serveFault writes the response of an injected fault: Procore's error
+// shape (or Fault.Body), with the rate-limit headers of a 429.
+func (s *Server) serveFault(w *fakeservice.Recorder, f *Fault) {
 	if f.Status == http.StatusTooManyRequests {
 		s.mu.Lock()
 		reset := s.now().Add(10 * time.Second)
 		s.mu.Unlock()
-		c.w.Header().Set("X-Rate-Limit-Limit", strconv.Itoa(s.opts.SpikeLimit))
-		c.w.Header().Set("X-Rate-Limit-Remaining", "0")
-		c.w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		w.Header().Set("X-Rate-Limit-Limit", strconv.Itoa(s.opts.SpikeLimit))
+		w.Header().Set("X-Rate-Limit-Remaining", "0")
+		w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
 	}
 	if f.Body != "" {
-		c.w.Header().Set("Content-Type", "application/json")
-		c.w.WriteHeader(f.Status)
-		_, _ = io.WriteString(c.w, f.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(f.Status)
+		_, _ = io.WriteString(w, f.Body)
 		return
 	}
-	writeError(c.w, f.Status, strings.ToLower(strings.ReplaceAll(http.StatusText(f.Status), " ", "_")), http.StatusText(f.Status))
+	writeError(w, f.Status, strings.ToLower(strings.ReplaceAll(http.StatusText(f.Status), " ", "_")), http.StatusText(f.Status))
 }
 
 // authorize checks the token, the company header and the rate limit, and

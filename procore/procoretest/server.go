@@ -34,18 +34,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/procoresync/procoresync/internal/fakeservice"
 )
 
-// Host names the fake's three hosts in call counts.
-type Host string
+// Host names one of the fake's three hosts in call counts and exchanges.
+type Host = string
 
 // The fake's hosts. HostAPI counts only REST API and OAuth calls (the
 // calls Procore's rate limit applies to), HostStorage only presigned
@@ -53,9 +53,9 @@ type Host string
 // and HostFile the Procore file host's download URLs, which before the
 // file host existed were served, and counted, on the API host.
 const (
-	HostAPI     Host = "api"     // the Procore API and OAuth host (api.procore.com)
-	HostFile    Host = "file"    // the Procore file host (storage.procore.com)
-	HostStorage Host = "storage" // the presigned object store (S3)
+	HostAPI     = "api"     // the Procore API and OAuth host (api.procore.com)
+	HostFile    = "file"    // the Procore file host (storage.procore.com)
+	HostStorage = "storage" // the presigned object store (S3)
 )
 
 // The default rate limits: the budgets shown in Procore's current
@@ -101,23 +101,18 @@ type Options struct {
 	TokenLifetime time.Duration
 	// WebhookRetry paces webhook delivery retries (real time).
 	WebhookRetry WebhookRetry
-	// OnExchange, when set, is called after every request with the
-	// operation, the request, its body, and the response status and body.
-	// Contract tests use it to validate traffic.
+	// OnExchange, when set, is called for every request with the
+	// operation, the request, its body, and the response status and body,
+	// before the response is sent (a connection reset by a Fault is not
+	// shown). Contract tests use it to validate traffic. Server.Observe
+	// changes it later.
 	OnExchange func(Exchange)
 }
 
-// Exchange is one request and its response, as seen by the fake.
-type Exchange struct {
-	Op         string // operation id, e.g. "RestV10FoldersIdGet"
-	Host       Host
-	Request    *http.Request
-	ReqBody    []byte
-	Status     int
-	Header     http.Header
-	RespBody   []byte
-	PathParams map[string]string
-}
+// Exchange is one request and its response, as seen by the fake: Op is
+// the operation id (e.g. "RestV10FoldersIdGet"), Host one of HostAPI,
+// HostFile and HostStorage.
+type Exchange = fakeservice.Exchange
 
 // Server is a running fake. Create it with New and Close it when done.
 type Server struct {
@@ -161,9 +156,7 @@ type Server struct {
 	wh *webhookState
 	ph *photoState
 
-	calls     map[string]int
-	hostCalls map[Host]int
-	faults    map[string][]*Fault
+	svc fakeservice.Service // call counts, faults, the exchange observer
 }
 
 type company struct {
@@ -240,10 +233,8 @@ func New(opts Options) *Server {
 		uploads:   map[string]*upload{},
 		blobs:     map[string][]byte{},
 		large:     map[string]*largeBlob{},
-		calls:     map[string]int{},
-		hostCalls: map[Host]int{},
-		faults:    map[string][]*Fault{},
 	}
+	s.svc.Observe(opts.OnExchange)
 	s.ClientID = "fake-client-" + hex.EncodeToString(randBytes(6))
 	s.ClientSecret = hex.EncodeToString(randBytes(16))
 	s.apps[s.ClientID] = s.ClientSecret
@@ -426,111 +417,50 @@ func (s *Server) sign(parts ...string) string {
 
 // ---- call counting and fault injection ----
 
-// Calls returns how many requests operation op (an operation id such as
-// "RestV10ProjectsProjectIdDocumentsGet") has received.
-func (s *Server) Calls(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[op]
-}
+// Calls returns how many requests each operation (by operation id) has
+// received since the last ResetCalls, including those answered with an
+// injected fault.
+func (s *Server) Calls() map[string]int { return s.svc.Calls.ByOp() }
 
-// CallsByHost returns how many requests host h has received.
-func (s *Server) CallsByHost(h Host) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hostCalls[h]
-}
+// CallCount returns how many requests operation op (an operation id such
+// as "RestV10ProjectsProjectIdDocumentsGet"; "" for all) has received.
+func (s *Server) CallCount(op string) int { return s.svc.Calls.Op(op) }
 
-// CallCounts returns a copy of the counts by operation.
-func (s *Server) CallCounts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		m[k] = v
-	}
-	return m
-}
+// CallsByHost returns how many requests host h (HostAPI, HostFile or
+// HostStorage) has received.
+func (s *Server) CallsByHost(h Host) int { return s.svc.Calls.Host(h) }
 
 // ResetCalls sets every call count to zero.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
-	s.hostCalls = map[Host]int{}
-}
+func (s *Server) ResetCalls() { s.svc.Calls.Reset() }
 
-// String lists the call counts, for benchmark output.
-func (s *Server) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	keys := make([]string, 0, len(s.calls))
-	for k := range s.calls {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	fmt.Fprintf(&b, "api=%d file=%d storage=%d", s.hostCalls[HostAPI], s.hostCalls[HostFile], s.hostCalls[HostStorage])
-	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%d", k, s.calls[k])
-	}
-	return b.String()
-}
+// String lists the call counts by host and operation, for benchmark
+// output.
+func (s *Server) String() string { return s.svc.Calls.String() }
 
-// Fault is a failure injected into an operation.
-type Fault struct {
-	// Status, when not zero, is returned instead of serving the request
-	// (e.g. 500, 502, 503, 429).
-	Status int
-	// RetryAfter, when not empty, is sent as the Retry-After header.
-	RetryAfter string
-	// Body is the response body sent with Status (default a JSON error).
-	Body string
-	// ResetConn closes the connection without a response.
-	ResetConn bool
-	// Truncate serves the request but cuts the body short (the
-	// Content-Length header promises more than is sent).
-	Truncate bool
-	// Latency delays the response (real time; use in benchmarks and
-	// integration tests, not in unit tests).
-	Latency time.Duration
-	// Times is how many requests the fault applies to (0: every request
-	// until ClearFaults).
-	Times int
-}
+// Observe sets a hook that sees every exchange the fake serves (nil to
+// remove it), as Options.OnExchange does.
+func (s *Server) Observe(f func(Exchange)) { s.svc.Observe(f) }
 
-// InjectFault makes the next requests of operation op fail as f says. op
-// is an operation id, or "*" for every operation (all three hosts).
-func (s *Server) InjectFault(op string, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fc := f
-	s.faults[op] = append(s.faults[op], &fc)
-}
+// Fault is a failure injected into an operation (see fakeservice.Fault
+// for every field): Op is an operation id ("" or "*": every operation, on
+// all three hosts). A Status is answered with Procore's error shape (or
+// Body), and a 429 with the X-Rate-Limit-* headers of an exhausted
+// window. Latency is real time: use it in benchmarks and integration
+// tests, not in unit tests.
+type Fault = fakeservice.Fault
+
+// Forever as a Fault's Times applies it to every matching request until
+// ClearFaults; AllOps as its Op matches every operation.
+const (
+	Forever = fakeservice.Forever
+	AllOps  = fakeservice.AllOps
+)
+
+// Inject adds a fault. Faults are used in the order they were added.
+func (s *Server) Inject(f Fault) { s.svc.Faults.Inject(f) }
 
 // ClearFaults removes every injected fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = map[string][]*Fault{}
-}
-
-// takeFault returns the fault to apply to op, if any. Caller holds s.mu.
-func (s *Server) takeFault(op string) *Fault {
-	for _, key := range []string{op, "*"} {
-		list := s.faults[key]
-		for i, f := range list {
-			if f.Times > 0 {
-				f.Times--
-				if f.Times == 0 {
-					s.faults[key] = append(list[:i:i], list[i+1:]...)
-				}
-			}
-			return f
-		}
-	}
-	return nil
-}
+func (s *Server) ClearFaults() { s.svc.Faults.Clear() }
 
 // ---- rate limiting ----
 

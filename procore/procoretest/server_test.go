@@ -118,20 +118,21 @@ func TestFaultsAndCounters(t *testing.T) {
 		status int
 		err    bool
 	}{
-		{"503 with Retry-After", procoretest.Fault{Status: 503, RetryAfter: "7", Times: 1}, 503, false},
+		{"503 with Retry-After", procoretest.Fault{Status: 503, RetryAfter: 7 * time.Second, Times: 1}, 503, false},
 		{"429", procoretest.Fault{Status: 429, Times: 1}, 429, false},
-		{"reset", procoretest.Fault{ResetConn: true, Times: 1}, 0, true},
+		{"reset", procoretest.Fault{Reset: true, Times: 1}, 0, true},
 		{"truncated", procoretest.Fault{Truncate: true, Times: 1}, 200, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv.InjectFault("RestV10MeGet", tc.fault)
+			tc.fault.Op = "RestV10MeGet"
+			srv.Inject(tc.fault)
 			st, h, err := get()
 			require.Equal(t, tc.err, err != nil, "err = %v", err)
 			if tc.status != 0 {
 				require.Equal(t, tc.status, st)
 			}
-			if tc.fault.RetryAfter != "" {
-				require.Equal(t, tc.fault.RetryAfter, h.Get("Retry-After"))
+			if tc.fault.RetryAfter != 0 {
+				require.Equal(t, strconv.Itoa(int(tc.fault.RetryAfter/time.Second)), h.Get("Retry-After"))
 			}
 			if tc.status == 429 {
 				require.Equal(t, "0", h.Get("X-Rate-Limit-Remaining"))
@@ -142,11 +143,11 @@ func TestFaultsAndCounters(t *testing.T) {
 			require.NotEmpty(t, h.Get("X-Rate-Limit-Limit"))
 		})
 	}
-	require.Equal(t, 8, srv.Calls("RestV10MeGet"))
+	require.Equal(t, 8, srv.CallCount("RestV10MeGet"))
 	require.Equal(t, 8, srv.CallsByHost(procoretest.HostAPI))
 	require.Equal(t, 0, srv.CallsByHost(procoretest.HostStorage))
 	srv.ResetCalls()
-	require.Zero(t, srv.Calls("RestV10MeGet"))
+	require.Zero(t, srv.CallCount("RestV10MeGet"))
 }
 
 func TestUIHelpers(t *testing.T) {
@@ -208,7 +209,7 @@ func TestOAuthAuthorizeInfoRevokeAndLatency(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "revoke always answers 200")
 
-	srv.InjectFault("OauthTokenInfoGet", procoretest.Fault{Latency: time.Millisecond, Times: 1})
+	srv.Inject(procoretest.Fault{Op: "OauthTokenInfoGet", Latency: time.Millisecond, Times: 1})
 	tok = srv.IssueToken()
 	require.Equal(t, http.StatusOK, info(), "latency delays but serves")
 }
@@ -281,7 +282,7 @@ func TestFileHost(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, get(apiURL, true).StatusCode)
 
 	require.Equal(t, 4, srv.CallsByHost(procoretest.HostFile))
-	require.Equal(t, 4, srv.Calls("FileDownload"))
+	require.Equal(t, 4, srv.CallCount("FileDownload"))
 	require.Equal(t, 2, srv.CallsByHost(procoretest.HostStorage))
 	require.Equal(t, 1, srv.CallsByHost(procoretest.HostAPI))
 	require.Contains(t, srv.String(), "api=1 file=4 storage=2")

@@ -4,7 +4,7 @@
 // published API description gives, with in-memory state, so that
 // procoresync's own tests and users' integration tests run offline.
 //
-// It follows the fake-server checklist of the project's research note:
+// It serves:
 // drive, user-drive and site/document-library addressing including the
 // root:/path: and items/{id}:/path: colon syntax; case-insensitive names
 // and case-sensitive IDs; eTag and cTag semantics; children paging with
@@ -240,6 +240,13 @@ func (s *Server) String() string { return s.svc.Calls.String() }
 // usual code for the status, e.g. "activityLimitReached" for 429) with
 // the nested inner codes Inner.
 type Fault = fakeservice.Fault
+
+// Forever as a Fault's Times applies it to every matching call until
+// ClearFaults; AllOps as its Op matches every operation.
+const (
+	Forever = fakeservice.Forever
+	AllOps  = fakeservice.AllOps
+)
 
 // Inject adds a fault. Faults are used in the order they were added.
 func (s *Server) Inject(f Fault) { s.svc.Faults.Inject(f) }

@@ -102,7 +102,10 @@
 // see WithTrashDir), one uniquely named folder per deletion beside a record
 // of the original path; List never shows it. Trash lists it, Restore puts
 // an item back with its ID, EmptyTrash purges it. WithoutTrash deletes for
-// good.
+// good. WithTrashRetention bounds the bin by age and/or size: after each
+// Delete, and whenever PruneTrash runs (on the embedder's schedule), the
+// oldest deletions beyond the limits are removed for good; without it the
+// bin grows until EmptyTrash.
 //
 // # Names
 //

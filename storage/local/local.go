@@ -49,6 +49,8 @@ type config struct {
 	noTrash      bool
 	windowsNames bool
 	noXattr      bool
+	retention    TrashRetention
+	now          func() time.Time // the clock of the recycle bin (tests)
 }
 
 // WithTrashDir names the recycle bin folder below the root (default
@@ -109,6 +111,8 @@ type Storage struct {
 	index   map[string]string    // inode key → ID (index mode only)
 	carried map[string]bool      // inode-based IDs now held by another inode
 	paths   map[string]string    // ID → where it was last seen (a hint for StatID)
+
+	bin bin // the recycle bin as its retention sees it
 }
 
 type hashEntry struct {
@@ -167,6 +171,14 @@ func New(root string, opts ...Option) (*Storage, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// now is the time the recycle bin records and ages deletions by.
+func (s *Storage) now() time.Time {
+	if s.cfg.now != nil {
+		return s.cfg.now()
+	}
+	return time.Now()
 }
 
 // Close releases the root directory handle.

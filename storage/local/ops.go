@@ -859,7 +859,7 @@ func (s *Storage) Delete(ctx context.Context, e storage.Entry) error {
 			return wrap("delete", rel, err)
 		}
 		s.forgetInode(fi, nil)
-	} else if err := s.toTrash(rel, fi, id); err != nil {
+	} else if err := s.toTrash(ctx, rel, fi, id); err != nil {
 		return err
 	}
 	s.dropHash(id)

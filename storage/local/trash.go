@@ -43,10 +43,11 @@ type trashInfo struct {
 var errNoTrash = errors.New("the recycle bin is off")
 
 // toTrash moves the item at rel into a fresh folder of the recycle bin and
-// records where it came from.
-func (s *Storage) toTrash(rel string, fi fs.FileInfo, id string) error {
-	now := time.Now().UTC()
-	tid := now.Format("20060102T150405.000000000Z") + "-" + newID()[:8]
+// records where it came from, then applies the retention (best effort: a
+// failure there does not undo the deletion; PruneTrash reports it).
+func (s *Storage) toTrash(ctx context.Context, rel string, fi fs.FileInfo, id string) error {
+	now := s.now().UTC()
+	tid := now.Format(trashIDLayout) + "-" + newID()[:8]
 	rec := trashInfo{Path: rel, ItemID: id, IsDir: fi.IsDir(), DeletedAt: now}
 	if !utf8.ValidString(rel) {
 		rec.RawPath = []byte(rel)
@@ -71,6 +72,7 @@ func (s *Storage) toTrash(rel string, fi fs.FileInfo, id string) error {
 		_ = s.root.Remove(t + "/" + tid + ".json")
 		return wrap("delete", rel, err)
 	}
+	_ = s.trashed(ctx, tid, now)
 	return nil
 }
 
@@ -149,6 +151,9 @@ func (s *Storage) Restore(ctx context.Context, tid string) (storage.Entry, error
 	if err := ctx.Err(); err != nil {
 		return storage.Entry{}, storage.NewError("restore", "", nil, err)
 	}
+	// Hold the retention off while the item moves back.
+	s.bin.mu.Lock()
+	defer s.bin.mu.Unlock()
 	info, err := s.trashInfo(tid)
 	if err != nil {
 		return storage.Entry{}, err
@@ -181,6 +186,7 @@ func (s *Storage) Restore(ctx context.Context, tid string) (storage.Entry, error
 		return storage.Entry{}, err
 	}
 	_ = nd.Sync()
+	s.bin.loaded = false
 	_ = s.root.Remove(s.cfg.trashDir + "/" + tid)
 	_ = s.root.Remove(s.cfg.trashDir + "/" + tid + ".json")
 	return s.Stat(ctx, dst)
@@ -196,6 +202,7 @@ func (s *Storage) EmptyTrash(ctx context.Context, before time.Time) error {
 	if err != nil {
 		return err
 	}
+	defer s.forgetBin()
 	for _, it := range items {
 		if !before.IsZero() && !it.DeletedAt.Before(before) {
 			continue

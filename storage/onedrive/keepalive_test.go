@@ -27,7 +27,9 @@ func TestKeepSubscription(t *testing.T) {
 	require.NoError(t, err)
 	s, err := onedrive.New(t.Context(), c, onedrive.Options{})
 	require.NoError(t, err)
-	n := &onedrive.Notifier{ClientState: "secret-state-3"}
+	const clientState = "secret-state-3"
+	n, err := onedrive.NewNotifier(clientState)
+	require.NoError(t, err)
 	hook := httptest.NewServer(n)
 	t.Cleanup(hook.Close)
 
@@ -35,7 +37,7 @@ func TestKeepSubscription(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- s.KeepSubscription(ctx, onedrive.SubscriptionSpec{NotificationURL: hook.URL, ClientState: n.ClientState,
+		done <- s.KeepSubscription(ctx, onedrive.SubscriptionSpec{NotificationURL: hook.URL, ClientState: clientState,
 			OnEvent: func(e onedrive.SubscriptionEvent) { events <- e }})
 	}()
 	ev := <-events

@@ -4,8 +4,9 @@
 // drive by ID, rooted at any folder.
 //
 // It shares its Graph client with package sharepoint: create one Client
-// per tenant (NewClient) and hand it to every Storage of that tenant, so
-// that a throttled tenant pauses all of them.
+// per tenant (NewClient, with a token source from package msauth) and
+// hand it to every Storage of that tenant, so that a throttled tenant
+// pauses all of them.
 //
 // The Storage implements storage.ChangeFeed (drive delta, with the delta
 // link as the cursor), storage.ResumableUploader (upload sessions whose URL
@@ -26,13 +27,14 @@ import (
 	"context"
 	"errors"
 	"hash"
-	"strings"
+	"io"
+	"iter"
+	"net/http"
 	"time"
 
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/internal/graph"
 	"github.com/procoresync/procoresync/storage/internal/graph/quickxorhash"
-	"golang.org/x/oauth2"
 )
 
 // Client is the Microsoft Graph drives client shared with package
@@ -48,82 +50,17 @@ type ClientOptions = graph.Options
 // Deprecated: use ClientOptions.
 type Config = ClientOptions
 
-// Cloud names a Microsoft cloud's login and Graph hosts.
-type Cloud = graph.Cloud
-
-// TokenStore persists a delegated token and its rotating refresh token.
-type TokenStore = graph.TokenStore
-
-// Notifier receives Graph change notifications (mount it at the
-// subscription's notificationUrl).
-type Notifier = graph.Notifier
-
-// Subscription is a Graph change-notification subscription.
-type Subscription = graph.Subscription
-
-// SubscriptionSpec describes a subscription that KeepSubscription keeps
-// alive.
-type SubscriptionSpec = graph.SubscriptionSpec
-
-// SubscriptionEvent reports a change of a kept subscription's state; it
-// holds no secret and implements slog.LogValuer.
-type SubscriptionEvent = graph.SubscriptionEvent
-
-// SubscriptionState is what happened to a kept subscription.
-type SubscriptionState = graph.SubscriptionState
-
-// The states of a kept subscription (see graph's documentation of each in
-// SubscriptionEvent): created (Recreated after a loss: run delta to catch
-// up), renewed, lost (404 on renewal; re-created at once), failing
-// (retried after RetryIn) and deleted (when the keep-alive ends).
-const (
-	SubscriptionCreated = graph.SubscriptionCreated
-	SubscriptionRenewed = graph.SubscriptionRenewed
-	SubscriptionLost    = graph.SubscriptionLost
-	SubscriptionFailing = graph.SubscriptionFailing
-	SubscriptionDeleted = graph.SubscriptionDeleted
-)
-
-// MaxSubscriptionLifetime is the longest expiration Graph accepts for a
-// drive subscription (42,300 minutes).
-const MaxSubscriptionLifetime = graph.MaxSubscriptionLifetime
-
 // Error is a failed Graph call; it matches the storage error kinds.
 type Error = graph.Error
 
-// The Microsoft clouds.
-var (
-	Global  = graph.Global
-	USGov   = graph.USGov
-	Germany = graph.Germany
-	China   = graph.China
-)
-
-// NewClient returns a Graph client.
+// NewClient returns a Graph client. The token source comes from package
+// msauth (AppOnlySource, AppOnlyCertSource or DelegatedSource), and so do
+// ContentTokens.
 func NewClient(opts ClientOptions) (*Client, error) { return graph.NewClient(opts) }
 
-// DelegatedConfig returns the authorization-code configuration to sign a
-// user in (offline_access is always asked for).
-func DelegatedConfig(c Cloud, tenant, clientID, clientSecret, redirectURL string, scopes ...string) *oauth2.Config {
-	return graph.DelegatedConfig(c, tenant, clientID, clientSecret, redirectURL, scopes...)
-}
-
-// DelegatedSource returns a token source that refreshes through cfg and
-// saves every new token in store before using it.
-func DelegatedSource(ctx context.Context, cfg *oauth2.Config, store TokenStore) (oauth2.TokenSource, error) {
-	return graph.DelegatedSource(ctx, cfg, store)
-}
-
-// Exchange trades an authorization code for a token and saves it.
-func Exchange(ctx context.Context, cfg *oauth2.Config, store TokenStore, code string) error {
-	return graph.Exchange(ctx, cfg, store, code)
-}
-
-// AppOnlySource returns a client-credentials token source (scope
-// {graph}/.default) for app-only service accounts.
-func AppOnlySource(ctx context.Context, c Cloud, tenant, clientID, clientSecret string) oauth2.TokenSource {
-	return graph.AppOnlySource(ctx, c, tenant, clientID, clientSecret)
-}
+// NewTransport returns the default HTTP transport, with dial, TLS,
+// response-header and idle timeouts.
+func NewTransport() *http.Transport { return graph.NewTransport() }
 
 // NewQuickXorHash returns a QuickXorHash, the hash OneDrive and SharePoint
 // report (storage.HashQuickXor, base64 of Sum).
@@ -148,12 +85,14 @@ type Options struct {
 	RootID string
 }
 
-// Storage is a OneDrive folder as a storage.Storage.
+// Storage is a folder of a OneDrive as a storage.Storage. It is safe for
+// concurrent use.
 type Storage struct {
-	*graph.FS
+	fs *graph.FS
 }
 
-// New opens the Storage.
+// New opens the Storage: the drive named by opt (GET /me/drive,
+// /users/{user}/drive or /drives/{id}) and the folder below its root.
 func New(ctx context.Context, c *Client, opt Options) (*Storage, error) {
 	if c == nil {
 		return nil, errors.New("onedrive: nil client")
@@ -172,53 +111,153 @@ func New(ctx context.Context, c *Client, opt Options) (*Storage, error) {
 		}
 		driveID = d.ID
 	}
-	fs, err := OpenFolder(ctx, c, driveID, opt.RootID, opt.RootPath)
+	fs, err := graph.OpenFolder(ctx, c, driveID, opt.RootID, opt.RootPath)
 	if err != nil {
 		return nil, err
 	}
-	return &Storage{FS: fs}, nil
+	return &Storage{fs: fs}, nil
 }
 
-// OpenFolder opens folder rootID (or the folder at rootPath, or the drive
-// root when both are empty) of drive driveID. Package sharepoint uses it
-// too.
-func OpenFolder(ctx context.Context, c *Client, driveID, rootID, rootPath string) (*graph.FS, error) {
-	if rootID == "" && strings.Trim(rootPath, "/") != "" {
-		root, err := c.GetRoot(ctx, driveID)
-		if err != nil {
-			return nil, graph.Wrap("open", "", err)
-		}
-		it, err := c.GetByPath(ctx, driveID, root.ID, strings.Trim(rootPath, "/"))
-		if err != nil {
-			return nil, graph.Wrap("open", rootPath, err)
-		}
-		rootID = it.ID
-	}
-	return graph.NewFS(ctx, c, driveID, rootID)
+// Client returns the Graph client the Storage uses.
+func (s *Storage) Client() *Client { return s.fs.Client() }
+
+// DriveID returns the ID of the drive.
+func (s *Storage) DriveID() string { return s.fs.DriveID() }
+
+// RootID returns the ID of the Storage's root folder.
+func (s *Storage) RootID() string { return s.fs.RootID() }
+
+// Features describes OneDrive: QuickXorHash, OneDrive's naming rules
+// (shortened by the root folder's path), files up to 250 GB, version
+// history, recycle bin, If-Match on writes, deletions and moves, upload
+// sessions in multiples of 320 KiB.
+func (s *Storage) Features() storage.Features { return s.fs.Features() }
+
+// SetChunking sets the size above which Put uses an upload session
+// instead of one PUT (default 4 MiB) and the fragment size (default
+// 10 MiB; rounded down to a multiple of 320 KiB, at least 320 KiB and
+// below 60 MiB). It reports whether fragment was usable as given.
+func (s *Storage) SetChunking(simpleLimit, fragment int64) bool {
+	return s.fs.SetChunking(simpleLimit, fragment)
+}
+
+// SetSpoolDir sets the folder where Put keeps a file of unknown size
+// while it reads it (default os.TempDir()): an upload session needs the
+// size before the first byte is sent.
+func (s *Storage) SetSpoolDir(dir string) { s.fs.SetSpoolDir(dir) }
+
+// List yields every item below the root: the drive's delta when the
+// Storage is rooted at the drive root (about one call per thousand
+// items), else a walk of the folders' children.
+func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] { return s.fs.List(ctx) }
+
+// ListUnder yields every item below folder dir where it is now (the
+// folder is looked up by ID first), walking its children.
+func (s *Storage) ListUnder(ctx context.Context, dir storage.Entry) iter.Seq2[storage.Entry, error] {
+	return s.fs.ListUnder(ctx, dir)
+}
+
+// Stat returns the item at path p (relative to the root; "" is the root).
+func (s *Storage) Stat(ctx context.Context, p string) (storage.Entry, error) {
+	return s.fs.Stat(ctx, p)
+}
+
+// StatID returns the item with ID id as it is now (GET
+// /drives/{id}/items/{id}, and its parents up to the root): an item
+// deleted, in the recycle bin or outside the root gives
+// storage.ErrNotFound.
+func (s *Storage) StatID(ctx context.Context, id string) (storage.Entry, error) {
+	return s.fs.StatID(ctx, id)
+}
+
+// Open streams file e's content (GET …/content, following the redirect
+// to the download URL).
+func (s *Storage) Open(ctx context.Context, e storage.Entry) (io.ReadCloser, error) {
+	return s.fs.Open(ctx, e)
+}
+
+// OpenAt streams file e's content from offset on (a Range request on the
+// download URL).
+func (s *Storage) OpenAt(ctx context.Context, e storage.Entry, offset int64) (io.ReadCloser, error) {
+	return s.fs.OpenAt(ctx, e, offset)
+}
+
+// Put writes file name in parent: a new file, or a new version of an
+// existing one. Files up to the simple-upload limit take one PUT, larger
+// ones (and any with a modification time) an upload session. With
+// opt.ExpectedVersion set it is sent as If-Match; opt.NoOverwrite fails
+// on an existing file. r must yield exactly size bytes (or size is -1):
+// otherwise nothing is committed.
+func (s *Storage) Put(ctx context.Context, parent storage.Entry, name string, r io.Reader, size int64, opt storage.PutOptions) (storage.Entry, error) {
+	return s.fs.Put(ctx, parent, name, r, size, opt)
+}
+
+// ResumeUpload continues an upload session from its saved state; r
+// yields the file's bytes from st.Offset on. A session the service
+// forgot gives storage.ErrNotFound.
+func (s *Storage) ResumeUpload(ctx context.Context, st storage.UploadState, r io.Reader, opt storage.PutOptions) (storage.Entry, error) {
+	return s.fs.ResumeUpload(ctx, st, r, opt)
+}
+
+// MakeDir creates folder name in parent (POST …/children; an existing
+// item of that name gives storage.ErrAlreadyExists).
+func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string) (storage.Entry, error) {
+	return s.fs.MakeDir(ctx, parent, name)
+}
+
+// Move renames e and/or moves it into newParent (PATCH; the ID stays).
+// With e.Version set it is sent as If-Match: an item changed since gives
+// storage.ErrPreconditionFailed and stays where it is.
+func (s *Storage) Move(ctx context.Context, e, newParent storage.Entry, newName string) (storage.Entry, error) {
+	return s.fs.Move(ctx, e, newParent, newName)
+}
+
+// Copy copies file e into newParent as newName on the server (POST
+// …/copy, then its monitor URL until the copy completes).
+func (s *Storage) Copy(ctx context.Context, e, newParent storage.Entry, newName string) (storage.Entry, error) {
+	return s.fs.Copy(ctx, e, newParent, newName)
+}
+
+// Delete moves e, with its contents, to the recycle bin. With e.Version
+// set it is sent as If-Match: an item changed since gives
+// storage.ErrPreconditionFailed and nothing is deleted.
+func (s *Storage) Delete(ctx context.Context, e storage.Entry) error { return s.fs.Delete(ctx, e) }
+
+// LatestCursor returns the drive's delta link for "now" (delta with
+// token=latest).
+func (s *Storage) LatestCursor(ctx context.Context) (string, error) { return s.fs.LatestCursor(ctx) }
+
+// Changes reads the drive's delta from cursor and returns what changed
+// below the root. Deletions, and items moved out of the root, are
+// reported by ID where the path is unknown. A delta link the service no
+// longer honours gives storage.ErrCursorExpired.
+func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
+	return s.fs.Changes(ctx, cursor)
 }
 
 // Subscribe creates a change-notification subscription on the drive's
-// root (Graph's only supported resource for Business drives), after
-// Graph's validation handshake with the Notifier at notificationURL.
-// Renew it with Client().RenewSubscription before it expires (at most
-// 42,300 minutes), or let KeepSubscription do all of that.
+// root (Graph's only supported resource for OneDrive for Business),
+// after Graph's validation handshake with the Notifier at
+// notificationURL. It expires at expires (at most
+// MaxSubscriptionLifetime ahead); KeepSubscription also renews it.
 func (s *Storage) Subscribe(ctx context.Context, notificationURL, clientState string, expires time.Time) (*Subscription, error) {
-	return s.Client().Subscribe(ctx, "/drives/"+s.DriveID()+"/root", notificationURL, clientState, expires)
+	sub, err := s.fs.Subscribe(ctx, notificationURL, clientState, expires)
+	if err != nil {
+		return nil, err
+	}
+	return subscription(sub), nil
 }
 
-// KeepSubscription keeps a change-notification subscription on the drive's
-// root (spec.Resource, when empty) alive until ctx is done: it creates it,
-// renews it at two thirds of its lifetime, re-creates it when the service
-// lost it, retries failures with back-off, and deletes it when ctx ends,
-// returning ctx's error. It returns early only when the first creation
-// fails for good (e.g. the Notifier at spec.NotificationURL is not
-// reachable). Run it on its own goroutine; spec.OnEvent hears what
-// happens. See Client.KeepSubscription.
+// KeepSubscription keeps a change-notification subscription on the
+// drive's root (spec.Resource, when empty) alive until ctx is done: it
+// creates it, renews it at two thirds of its lifetime, re-creates it when
+// the service lost it, retries failures with back-off, and deletes it
+// when ctx ends, returning ctx's error. It returns early only when the
+// first creation fails for good (e.g. the Notifier at
+// spec.NotificationURL is not reachable). Run it on its own goroutine;
+// spec.OnEvent hears what happens.
 func (s *Storage) KeepSubscription(ctx context.Context, spec SubscriptionSpec) error {
-	if spec.Resource == "" {
-		spec.Resource = "/drives/" + s.DriveID() + "/root"
-	}
-	return s.Client().KeepSubscription(ctx, spec)
+	return s.fs.KeepSubscription(ctx, spec.graph())
 }
 
 // Watched is a Storage that is also a storage.Watcher, woken by a
@@ -231,7 +270,8 @@ type Watched struct {
 // WithNotifier returns s as a storage.Watcher woken by n.
 func (s *Storage) WithNotifier(n *Notifier) *Watched { return &Watched{Storage: s, n: n} }
 
-// Watch implements storage.Watcher.
+// Watch implements storage.Watcher: a value arrives after each
+// notification n receives.
 func (w *Watched) Watch(ctx context.Context) (<-chan struct{}, error) { return w.n.Watch(ctx) }
 
 var (

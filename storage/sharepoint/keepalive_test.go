@@ -29,7 +29,9 @@ func TestKeepSubscription(t *testing.T) {
 	s, err := sharepoint.New(t.Context(), c, sharepoint.Options{
 		Host: graphtest.SharePointHost, SitePath: "sites/Projects", Library: "Project Files"})
 	require.NoError(t, err)
-	n := &onedrive.Notifier{ClientState: "secret-state-2"}
+	const clientState = "secret-state-2"
+	n, err := onedrive.NewNotifier(clientState)
+	require.NoError(t, err)
 	hook := httptest.NewServer(n)
 	t.Cleanup(hook.Close)
 	w := s.WithNotifier(n)
@@ -40,7 +42,7 @@ func TestKeepSubscription(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- s.KeepSubscription(ctx, onedrive.SubscriptionSpec{NotificationURL: hook.URL + "/hook", ClientState: n.ClientState,
+		done <- s.KeepSubscription(ctx, onedrive.SubscriptionSpec{NotificationURL: hook.URL + "/hook", ClientState: clientState,
 			OnEvent: func(e onedrive.SubscriptionEvent) { events <- e }})
 	}()
 	ev := <-events

@@ -2,9 +2,15 @@
 // document library through Microsoft Graph: resolve a site by host name
 // and path, list its document libraries, pick a library and a root folder.
 //
-// It shares the Graph client (and its types) with package onedrive:
-// create one onedrive.Client per tenant and hand it to every Storage of
-// that tenant; it offers the same capabilities (see package onedrive).
+// It shares the Graph client with package onedrive: create one
+// onedrive.Client per tenant (its token source from package msauth) and
+// hand it to every Storage of that tenant, so that a throttled tenant
+// pauses all of them. The Storage offers what a OneDrive Storage offers:
+// storage.ChangeFeed (the library's delta), storage.ResumableUploader,
+// storage.RangeOpener, storage.Copier, storage.IDStater and
+// storage.SubtreeLister; If-Match on deletes and moves
+// (Features.ConditionalDelete and ConditionalMove); change notifications
+// through a Notifier with KeepSubscription and WithNotifier.
 // Test against the in-process fake in package graphtest.
 package sharepoint
 
@@ -12,6 +18,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"iter"
 	"strings"
 	"time"
 
@@ -21,28 +29,54 @@ import (
 )
 
 // Site is a SharePoint site.
-type Site = graph.Site
+type Site struct {
+	// ID is the site's composite ID ("{host},{site collection ID},{web
+	// ID}"), what Options.SiteID takes.
+	ID string
+	// Name is the site's URL name, DisplayName its title.
+	Name, DisplayName string
+	// WebURL is the site's address in a browser.
+	WebURL string
+}
 
-// Library is a document library (a Graph drive).
-type Library = graph.Drive
+// Library is a document library of a site (a Graph drive of driveType
+// "documentLibrary").
+type Library struct {
+	// ID is the drive ID, what Options.LibraryID takes.
+	ID string
+	// Name is the library's name as the site shows it, what
+	// Options.Library takes.
+	Name string
+	// Description is the library's description.
+	Description string
+	// DriveType is "documentLibrary" for a SharePoint library.
+	DriveType string
+	// WebURL is the library's address in a browser.
+	WebURL string
+}
 
 // ResolveSite finds a site by host name (e.g. contoso.sharepoint.com) and
-// server-relative path (e.g. "sites/Projects"; "" for the root site).
+// server-relative path (e.g. "sites/Projects"; "" for the root site):
+// GET /sites/{host}:/{path}.
 func ResolveSite(ctx context.Context, c *onedrive.Client, host, sitePath string) (*Site, error) {
 	s, err := c.SiteByPath(ctx, host, sitePath)
 	if err != nil {
 		return nil, graph.Wrap("site", sitePath, err)
 	}
-	return s, nil
+	return &Site{ID: s.ID, Name: s.Name, DisplayName: s.DisplayName, WebURL: s.WebURL}, nil
 }
 
-// Libraries lists a site's document libraries.
+// Libraries lists a site's document libraries (GET /sites/{id}/drives).
 func Libraries(ctx context.Context, c *onedrive.Client, siteID string) ([]Library, error) {
 	ds, err := c.SiteDrives(ctx, siteID)
 	if err != nil {
 		return nil, graph.Wrap("libraries", "", err)
 	}
-	return ds, nil
+	libs := make([]Library, len(ds))
+	for i, d := range ds {
+		libs[i] = Library{ID: d.ID, Name: d.Name, Description: d.Description, DriveType: d.DriveType, WebURL: d.WebURL}
+	}
+	return libs, nil
 }
 
 // Options choose the site, the library and the root folder.
@@ -58,14 +92,18 @@ type Options struct {
 	RootPath string
 }
 
-// Storage is a folder of a SharePoint document library.
+// Storage is a folder of a SharePoint document library as a
+// storage.Storage. It is safe for concurrent use.
 type Storage struct {
-	*graph.FS
+	od *onedrive.Storage // the library is a drive
 	// SiteID and LibraryID say where the Storage is.
 	SiteID, LibraryID string
 }
 
-// New opens the Storage.
+// New opens the Storage: the site (GET /sites/{host}:/{path}, unless
+// opt.SiteID names it), the library (the site's default drive, or the one
+// of /sites/{id}/drives named opt.Library, unless opt.LibraryID names it)
+// and the folder below the library's root.
 func New(ctx context.Context, c *onedrive.Client, opt Options) (*Storage, error) {
 	if c == nil {
 		return nil, errors.New("sharepoint: nil client")
@@ -107,18 +145,124 @@ func New(ctx context.Context, c *onedrive.Client, opt Options) (*Storage, error)
 			}
 		}
 	}
-	fs, err := onedrive.OpenFolder(ctx, c, libID, "", opt.RootPath)
+	od, err := onedrive.New(ctx, c, onedrive.Options{DriveID: libID, RootPath: opt.RootPath})
 	if err != nil {
 		return nil, err
 	}
-	return &Storage{FS: fs, SiteID: siteID, LibraryID: libID}, nil
+	return &Storage{od: od, SiteID: siteID, LibraryID: libID}, nil
+}
+
+// Client returns the Graph client the Storage uses.
+func (s *Storage) Client() *onedrive.Client { return s.od.Client() }
+
+// DriveID returns the library's drive ID (the same as LibraryID).
+func (s *Storage) DriveID() string { return s.od.DriveID() }
+
+// RootID returns the ID of the Storage's root folder.
+func (s *Storage) RootID() string { return s.od.RootID() }
+
+// Features describes a SharePoint library: QuickXorHash, SharePoint's
+// naming rules (shortened by the root folder's path), files up to 250 GB,
+// version history, recycle bin, If-Match on writes, deletions and moves,
+// upload sessions in multiples of 320 KiB.
+func (s *Storage) Features() storage.Features { return s.od.Features() }
+
+// SetChunking sets the size above which Put uses an upload session
+// instead of one PUT (default 4 MiB) and the fragment size (default
+// 10 MiB; rounded down to a multiple of 320 KiB, at least 320 KiB and
+// below 60 MiB). It reports whether fragment was usable as given.
+func (s *Storage) SetChunking(simpleLimit, fragment int64) bool {
+	return s.od.SetChunking(simpleLimit, fragment)
+}
+
+// SetSpoolDir sets the folder where Put keeps a file of unknown size
+// while it reads it (default os.TempDir()).
+func (s *Storage) SetSpoolDir(dir string) { s.od.SetSpoolDir(dir) }
+
+// List yields every item below the root: the library's delta when the
+// Storage is rooted at the library root, else a walk of the folders'
+// children.
+func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] { return s.od.List(ctx) }
+
+// ListUnder yields every item below folder dir where it is now, walking
+// its children.
+func (s *Storage) ListUnder(ctx context.Context, dir storage.Entry) iter.Seq2[storage.Entry, error] {
+	return s.od.ListUnder(ctx, dir)
+}
+
+// Stat returns the item at path p (relative to the root; "" is the root).
+func (s *Storage) Stat(ctx context.Context, p string) (storage.Entry, error) {
+	return s.od.Stat(ctx, p)
+}
+
+// StatID returns the item with ID id as it is now: an item deleted, in
+// the site's recycle bin or outside the root gives storage.ErrNotFound.
+func (s *Storage) StatID(ctx context.Context, id string) (storage.Entry, error) {
+	return s.od.StatID(ctx, id)
+}
+
+// Open streams file e's content from its download URL.
+func (s *Storage) Open(ctx context.Context, e storage.Entry) (io.ReadCloser, error) {
+	return s.od.Open(ctx, e)
+}
+
+// OpenAt streams file e's content from offset on.
+func (s *Storage) OpenAt(ctx context.Context, e storage.Entry, offset int64) (io.ReadCloser, error) {
+	return s.od.OpenAt(ctx, e, offset)
+}
+
+// Put writes file name in parent as a new file or a new version, with
+// one PUT up to the simple-upload limit and an upload session above it.
+// opt.ExpectedVersion is sent as If-Match. r must yield exactly size
+// bytes (or size is -1): otherwise nothing is committed. Office documents
+// are read again after the upload, because SharePoint rewrites their
+// properties: the entry returned describes the bytes SharePoint keeps.
+func (s *Storage) Put(ctx context.Context, parent storage.Entry, name string, r io.Reader, size int64, opt storage.PutOptions) (storage.Entry, error) {
+	return s.od.Put(ctx, parent, name, r, size, opt)
+}
+
+// ResumeUpload continues an upload session from its saved state.
+func (s *Storage) ResumeUpload(ctx context.Context, st storage.UploadState, r io.Reader, opt storage.PutOptions) (storage.Entry, error) {
+	return s.od.ResumeUpload(ctx, st, r, opt)
+}
+
+// MakeDir creates folder name in parent.
+func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string) (storage.Entry, error) {
+	return s.od.MakeDir(ctx, parent, name)
+}
+
+// Move renames e and/or moves it into newParent; the ID stays. With
+// e.Version set, an item changed since gives
+// storage.ErrPreconditionFailed and stays where it is.
+func (s *Storage) Move(ctx context.Context, e, newParent storage.Entry, newName string) (storage.Entry, error) {
+	return s.od.Move(ctx, e, newParent, newName)
+}
+
+// Copy copies file e into newParent as newName on the server.
+func (s *Storage) Copy(ctx context.Context, e, newParent storage.Entry, newName string) (storage.Entry, error) {
+	return s.od.Copy(ctx, e, newParent, newName)
+}
+
+// Delete moves e, with its contents, to the site's recycle bin. With
+// e.Version set, an item changed since gives
+// storage.ErrPreconditionFailed and nothing is deleted.
+func (s *Storage) Delete(ctx context.Context, e storage.Entry) error { return s.od.Delete(ctx, e) }
+
+// LatestCursor returns the library's delta link for "now".
+func (s *Storage) LatestCursor(ctx context.Context) (string, error) { return s.od.LatestCursor(ctx) }
+
+// Changes reads the library's delta from cursor and returns what changed
+// below the root (deletions by ID where the path is unknown); an expired
+// cursor gives storage.ErrCursorExpired.
+func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
+	return s.od.Changes(ctx, cursor)
 }
 
 // Subscribe creates a change-notification subscription on the library's
 // root after Graph's validation handshake with the Notifier at
 // notificationURL. Prefer KeepSubscription, which also renews it.
 func (s *Storage) Subscribe(ctx context.Context, notificationURL, clientState string, expires time.Time) (*onedrive.Subscription, error) {
-	return s.Client().Subscribe(ctx, "/drives/"+s.DriveID()+"/root", notificationURL, clientState, expires)
+	return s.od.Subscribe(ctx, notificationURL, clientState, expires)
 }
 
 // KeepSubscription keeps a change-notification subscription on the
@@ -126,13 +270,9 @@ func (s *Storage) Subscribe(ctx context.Context, notificationURL, clientState st
 // created, renewed at two thirds of its lifetime, re-created when the
 // service lost it, failures retried with back-off, deleted when ctx ends
 // (it then returns ctx's error). It returns early only when the first
-// creation fails for good. Run it on its own goroutine; spec.OnEvent hears
-// what happens. See onedrive.Storage.KeepSubscription.
+// creation fails for good. Run it on its own goroutine.
 func (s *Storage) KeepSubscription(ctx context.Context, spec onedrive.SubscriptionSpec) error {
-	if spec.Resource == "" {
-		spec.Resource = "/drives/" + s.DriveID() + "/root"
-	}
-	return s.Client().KeepSubscription(ctx, spec)
+	return s.od.KeepSubscription(ctx, spec)
 }
 
 // Watched is a Storage that is also a storage.Watcher.
@@ -144,7 +284,8 @@ type Watched struct {
 // WithNotifier returns s as a storage.Watcher woken by n.
 func (s *Storage) WithNotifier(n *onedrive.Notifier) *Watched { return &Watched{Storage: s, n: n} }
 
-// Watch implements storage.Watcher.
+// Watch implements storage.Watcher: a value arrives after each
+// notification n receives.
 func (w *Watched) Watch(ctx context.Context) (<-chan struct{}, error) { return w.n.Watch(ctx) }
 
 var (

@@ -48,10 +48,12 @@ func TestConformance(t *testing.T) {
 				Host: graphtest.SharePointHost, SitePath: "/sites/projects", Library: "project files", RootPath: "Sync/Root"})
 			require.NoError(t, err)
 			// Change notifications wake the watcher.
-			n := &onedrive.Notifier{ClientState: "secret-state-1"}
+			const clientState = "secret-state-1"
+			n, err := onedrive.NewNotifier(clientState)
+			require.NoError(t, err)
 			hook := httptest.NewServer(n)
 			t.Cleanup(hook.Close)
-			_, err = s.Subscribe(ctx, hook.URL+"/hook", n.ClientState, time.Now().Add(24*time.Hour))
+			_, err = s.Subscribe(ctx, hook.URL+"/hook", clientState, time.Now().Add(24*time.Hour))
 			require.NoError(t, err)
 			return s.WithNotifier(n)
 		},

@@ -8,18 +8,20 @@
 //	func TestConformance(t *testing.T) {
 //		storagetest.Run(t, storagetest.Opt{
 //			NewStorage: func(t *testing.T) storage.Storage {
-//				srv := boxtest.NewServer(t)
-//				return box.New(srv.Client(), srv.RootFolderID())
+//				srv := graphtest.NewServer(t, graphtest.Options{})
+//				return newOneDrive(t, srv) // onedrive.New on a folder of srv's drive
 //			},
 //			SetChunkSize: func(s storage.Storage, chunk int64) bool {
-//				s.(*box.Storage).SetChunking(chunk, chunk)
-//				return true
+//				return s.(*onedrive.Storage).SetChunking(chunk, chunk)
 //			},
 //			HashFuncs: map[storage.HashKind]func() hash.Hash{
-//				storage.HashQuickXor: quickxor.New,
+//				storage.HashQuickXor: onedrive.NewQuickXorHash,
 //			},
 //		})
 //	}
+//
+// (the Run example spells the OneDrive set-up out; storage/local and
+// storage/memory run the suite the same way).
 //
 // Run calls NewStorage afresh for every check, so checks are independent.
 // The checks are grouped (Root, Folders, Put, Chunked, Names, List,

@@ -24,6 +24,7 @@ import (
 
 	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/msauth"
 	"github.com/procoresync/procoresync/storage/onedrive"
 	"github.com/procoresync/procoresync/storage/sharepoint"
 	"github.com/procoresync/procoresync/syncengine"
@@ -228,13 +229,13 @@ func Connect(ctx context.Context, c *Config, pacer storage.Pacer) (*Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	cloud := onedrive.Global
+	cloud := msauth.Global
 	if c.MSLoginURL != "" {
-		cloud = onedrive.Cloud{Name: "configured", Login: c.MSLoginURL, Graph: c.MSGraphURL}
+		cloud = msauth.Cloud{Name: "configured", Login: c.MSLoginURL, Graph: c.MSGraphURL}
 	}
 	gc, err := onedrive.NewClient(onedrive.ClientOptions{
 		BaseURL:     cloud.BaseURL(),
-		TokenSource: onedrive.AppOnlySource(ctx, cloud, c.MSTenant, c.MSClientID, c.MSClientSecret),
+		TokenSource: msauth.AppOnlySource(ctx, cloud, c.MSTenant, c.MSClientID, c.MSClientSecret),
 		UserAgent:   "ISV|procoresync|examples/0.1",
 	})
 	if err != nil {

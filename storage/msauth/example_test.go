@@ -1,10 +1,11 @@
-package onedrive_test
+package msauth_test
 
 import (
 	"context"
 	"log"
 	"os"
 
+	"github.com/procoresync/procoresync/storage/msauth"
 	"github.com/procoresync/procoresync/storage/onedrive"
 )
 
@@ -21,14 +22,14 @@ func ExampleAppOnlyContentTokens() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cert, err := onedrive.ParseCertificate(certPEM, keyPEM)
+	cert, err := msauth.ParseCertificate(certPEM, keyPEM)
 	if err != nil {
 		log.Fatal(err)
 	}
 	const tenant, appID = "contoso.onmicrosoft.com", "00000000-0000-0000-0000-000000000000"
 	c, err := onedrive.NewClient(onedrive.ClientOptions{
-		TokenSource:   onedrive.AppOnlyCertSource(ctx, onedrive.Global, tenant, appID, cert),
-		ContentTokens: onedrive.AppOnlyContentTokens(ctx, onedrive.Global, tenant, appID, cert),
+		TokenSource:   msauth.AppOnlyCertSource(ctx, msauth.Global, tenant, appID, cert),
+		ContentTokens: msauth.AppOnlyContentTokens(ctx, msauth.Global, tenant, appID, cert),
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -179,6 +179,27 @@ func (s *source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	return t, nil
 }
 
+// invalidator is a token source that can drop an access token the
+// service refused.
+type invalidator interface {
+	// invalidate drops access if it is the current token and reports
+	// whether a new one can be fetched.
+	invalidate(access string) bool
+}
+
+func (s *source) invalidate(access string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tok == nil || s.tok.AccessToken != access {
+		return s.tok != nil // already renewed since
+	}
+	t := *s.tok
+	t.Expiry = time.Time{}.Add(1) // expired: the next call renews it
+	t.AccessToken = ""
+	s.tok = &t
+	return true
+}
+
 // Temporary reports whether the token endpoint may answer otherwise on
 // a retry (it failed, rather than refused).
 func (e *AuthError) Temporary() bool {

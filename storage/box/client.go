@@ -165,6 +165,16 @@ func (c *Client) newRetry(hc *http.Client) *retryablehttp.Client {
 			if err != nil && errors.As(err, &te) && !errors.As(err, &ae) {
 				return false, err // e.g. a refresh token that could not be saved
 			}
+			if err == nil && resp.StatusCode == http.StatusUnauthorized {
+				// An access token Box no longer accepts (expired early,
+				// revoked): renew it and try again, where the source can.
+				inv, ok := c.opts.TokenSource.(invalidator)
+				if !ok || resp.Request == nil {
+					return false, nil
+				}
+				at, _ := strings.CutPrefix(resp.Request.Header.Get("Authorization"), "Bearer ")
+				return inv.invalidate(at), nil
+			}
 			if err == nil && resp.StatusCode == http.StatusConflict {
 				b, rerr := httpclient.ReadBody(resp.Body, maxResponse)
 				resp.Body.Close()

@@ -289,7 +289,16 @@ func authScenarios(t *testing.T, srv *boxtest.Server) {
 	t.Run("ClientCredentials", func(t *testing.T) {
 		require.NoError(t, me(box.ClientCredentialsSource(cfg, box.Subject{Type: "enterprise", ID: "900001"})))
 		require.NoError(t, me(box.ClientCredentialsSource(cfg, box.Subject{Type: "user", ID: boxtest.MeID})))
-		err := me(box.ClientCredentialsSource(cfg, box.Subject{Type: "enterprise", ID: "1"}))
+		// A token Box stops accepting before its expiry is renewed once
+		// and the call retried.
+		src := box.ClientCredentialsSource(cfg, box.Subject{Type: "enterprise", ID: "900001"})
+		c := newClient(t, srv, src)
+		_, err := c.Me(ctx)
+		require.NoError(t, err)
+		srv.ExpireTokens()
+		_, err = c.Me(ctx)
+		require.NoError(t, err, "a 401 renews the token")
+		err = me(box.ClientCredentialsSource(cfg, box.Subject{Type: "enterprise", ID: "1"}))
 		var ae *box.AuthError
 		require.ErrorAs(t, err, &ae)
 		require.Equal(t, "invalid_grant", ae.Code)

@@ -184,6 +184,15 @@ func scenarios(t *testing.T, e *env) {
 		require.Equal(t, data(int(n) + 1)[1:], got)
 		_, err = s.ResumeUpload(ctx, states[1], bytes.NewReader(nil), storage.PutOptions{})
 		require.ErrorIs(t, err, storage.ErrNotFound, "a committed session is gone")
+		// A source of unknown size above the threshold is spooled, then
+		// sent through a session.
+		sessions := srv.CallCount("post_files_upload_sessions")
+		u, err := s.Put(ctx, root, "unknown.bin", io.MultiReader(bytes.NewReader(data(int(n)))), -1, storage.PutOptions{})
+		require.NoError(t, err)
+		require.Equal(t, n, u.Size)
+		require.Equal(t, sessions+1, srv.CallCount("post_files_upload_sessions"))
+		got, _ = srv.Content(u.ID)
+		require.Equal(t, data(int(n)), got)
 		e.part.Store(8 << 20)
 		s.SetChunking(box.MinChunked)
 	})

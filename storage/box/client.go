@@ -193,9 +193,8 @@ func (c *Client) newRetry(hc *http.Client) *retryablehttp.Client {
 		},
 		Backoff: func(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
 			if resp != nil {
-				if d, ok := httpclient.RetryAfter(resp.Header, c.opts.Now()); ok && httpclient.Throttled(resp) {
-					_ = d // the throttle gate holds every request until then
-					return 0
+				if _, ok := httpclient.RetryAfter(resp.Header, c.opts.Now()); ok && httpclient.Throttled(resp) {
+					return 0 // the throttle gate holds every request until then
 				}
 			}
 			return httpclient.Jitter(httpclient.ExpBackoff(lo, hi, attempt))

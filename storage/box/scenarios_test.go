@@ -16,7 +16,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -381,4 +380,3 @@ func jwtConfigJSON(t *testing.T, key *rsa.PrivateKey, kid, pass string) []byte {
 	return b
 }
 
-var _ = http.StatusOK

@@ -379,4 +379,3 @@ func jwtConfigJSON(t *testing.T, key *rsa.PrivateKey, kid, pass string) []byte {
 	require.NoError(t, err)
 	return b
 }
-

@@ -93,9 +93,9 @@ func (t *Tokens) ExpireTokens() {
 func (t *Tokens) Revoke(tok string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_, ok := t.exp[tok]
+	n := len(t.exp)
 	delete(t.exp, tok)
-	return ok
+	return len(t.exp) < n
 }
 
 // Valid returns how many tokens are valid now.

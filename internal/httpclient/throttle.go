@@ -2,32 +2,35 @@ package httpclient
 
 import (
 	"context"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Throttle pauses every request of a tenant (or any budget the clients of
 // one account share) while the service has asked to wait, e.g. with
-// Retry-After on a 429 or 503. The zero value is ready to use.
+// Retry-After on a 429 or 503. The zero value is ready to use; it is safe
+// for concurrent use.
 type Throttle struct {
-	mu    sync.Mutex
-	until time.Time
+	until atomic.Int64 // Unix nanoseconds; 0: never paused
 }
 
 // Until returns when the pause ends (zero when never paused).
 func (t *Throttle) Until() time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.until
+	if n := t.until.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // Pause holds requests until the given time, unless a longer pause is
 // already in force.
 func (t *Throttle) Pause(until time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if until.After(t.until) {
-		t.until = until
+	n := until.UnixNano()
+	for {
+		old := t.until.Load()
+		if n <= old || t.until.CompareAndSwap(old, n) {
+			return
+		}
 	}
 }
 

@@ -241,18 +241,10 @@ func (s *Server) String() string { return s.svc.Calls.String() }
 // the nested inner codes Inner.
 type Fault = fakeservice.Fault
 
-// Forever as a Fault's Times applies it to every matching call until
-// ClearFaults; AllOps as its Op matches every operation.
-const (
-	Forever = fakeservice.Forever
-	AllOps  = fakeservice.AllOps
-)
-
-// Inject adds a fault. Faults are used in the order they were added.
+// Inject adds a fault; faults apply in the order they were added. A
+// Fault's Op is an operation named as Exchange.Op names it, its Host
+// HostAPI or HostContent.
 func (s *Server) Inject(f Fault) { s.svc.Faults.Inject(f) }
-
-// ClearFaults removes every injected fault that has not applied yet.
-func (s *Server) ClearFaults() { s.svc.Faults.Clear() }
 
 // Throttle makes the next n calls of op (all when empty) fail with 429
 // activityLimitReached and Retry-After d.
@@ -260,6 +252,13 @@ func (s *Server) Throttle(op string, n int, d time.Duration) {
 	s.Inject(Fault{Op: op, Status: http.StatusTooManyRequests, Code: "activityLimitReached",
 		Inner: []string{"throttledRequest", "quota"}, RetryAfter: d, Times: n})
 }
+
+// ClearFaults removes every injected fault that has not applied yet.
+func (s *Server) ClearFaults() { s.svc.Faults.Clear() }
+
+// AllOps as a Fault's Op matches every operation on both hosts; Forever
+// as its Times applies it until ClearFaults.
+const AllOps, Forever = fakeservice.AllOps, fakeservice.Forever
 
 func defaultCode(status int) string {
 	switch status {

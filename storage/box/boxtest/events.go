@@ -1,0 +1,272 @@
+package boxtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/procoresync/procoresync/internal/fakeservice"
+)
+
+// getEvents serves GET /events: stream_position "now" gives the current
+// position and no events, "0" everything retained, a number the events
+// from there. Unless NoDuplicateEvents, each page repeats the last event
+// of the previous page (same event_id), as Box may. A position older than
+// the retained events is refused with 400.
+func (s *Server) getEvents(w *fakeservice.Recorder, r *http.Request, _ []byte, _ []string) *apiError {
+	q := r.URL.Query()
+	if t := q.Get("stream_type"); t != "" && t != "all" && t != "changes" && t != "sync" {
+		return errf(403, "forbidden", "admin streams need an admin")
+	}
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return errf(400, "invalid_limit", "invalid limit")
+		}
+		limit = min(n, 500)
+	}
+	limit = min(limit, s.opt.EventPage)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	end := s.eventBase + int64(len(s.events))
+	var pos int64
+	switch v := q.Get("stream_position"); v {
+	case "now":
+		s.writeEvents(w, nil, end)
+		return nil
+	case "", "0":
+		pos = max(s.eventBase, s.expiredBelw)
+	default:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > end {
+			return errf(400, "bad_request", "invalid stream_position")
+		}
+		// An expired position: Box's retention of user events (21 days)
+		// has passed (unconfirmed against a live tenant, GET /events).
+		if n < s.expiredBelw {
+			return errf(400, "bad_request", "stream_position is no longer available")
+		}
+		pos = n
+	}
+	from := pos
+	if !s.opt.NoDuplicateEvents && s.dupAt[pos] && from > s.eventBase && from > s.expiredBelw {
+		from-- // Box may deliver the last event of the previous page again
+	}
+	var out []event
+	for p := from; p < end && len(out) < limit; p++ {
+		out = append(out, s.events[p-s.eventBase])
+	}
+	next := max(from+int64(len(out)), pos)
+	if len(out) > 0 {
+		s.dupAt[next] = true
+	}
+	s.writeEvents(w, out, next)
+	return nil
+}
+
+func (s *Server) writeEvents(w *fakeservice.Recorder, evs []event, next int64) {
+	entries := []any{}
+	for _, e := range evs {
+		entries = append(entries, map[string]any{"type": "event", "event_id": e.id, "event_type": e.typ,
+			"created_at": e.at.Format(timeFmt), "recorded_at": e.at.Format(timeFmt), "created_by": userMini(e.by),
+			"source": e.source})
+	}
+	// next_stream_position is a string or an integer; the fake
+	// alternates.
+	s.posN++
+	var pos any = strconv.FormatInt(next, 10)
+	if s.posN%2 == 0 {
+		pos = next
+	}
+	writeJSON(w, 200, map[string]any{"chunk_size": len(entries), "next_stream_position": pos, "entries": entries})
+}
+
+func (s *Server) realtimeServers(w *fakeservice.Recorder, r *http.Request, _ []byte, _ []string) *apiError {
+	ttl := int64(s.opt.LongPollTimeout / time.Second)
+	writeJSON(w, 200, map[string]any{"chunk_size": 1, "entries": []any{map[string]any{
+		"type": "realtime_server", "url": s.API.URL + "/subscribe?channel=" + randomHex(8) + "&stream_type=all",
+		"ttl": strconv.FormatInt(ttl, 10), "max_retries": "10", "retry_timeout": ttl}}})
+	return nil
+}
+
+// longPoll holds a realtime poll until the next event ("new_change") or
+// LongPollTimeout ("reconnect"); a poll from a stream_position that events
+// have passed answers "new_change" at once.
+func (s *Server) longPoll(w *fakeservice.Recorder, r *http.Request, _ []byte, _ []string) *apiError {
+	s.mu.Lock()
+	ch := s.changed
+	if n, err := strconv.ParseInt(r.URL.Query().Get("stream_position"), 10, 64); err == nil && n < s.eventBase+int64(len(s.events)) {
+		s.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"message": "new_change"})
+		return nil
+	}
+	s.mu.Unlock()
+	t := time.NewTimer(s.opt.LongPollTimeout)
+	defer t.Stop()
+	msg := "reconnect"
+	select {
+	case <-ch:
+		msg = "new_change"
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+	writeJSON(w, 200, map[string]any{"message": msg})
+	return nil
+}
+
+// --- webhooks v2 ---------------------------------------------------------------
+
+func (s *Server) webhookJSON(h *webhook) map[string]any {
+	return map[string]any{"id": h.id, "type": "webhook", "target": map[string]any{"id": h.target, "type": h.targetType},
+		"created_by": userMini(MeID), "created_at": h.created.Format(timeFmt), "address": h.address, "triggers": h.triggers}
+}
+
+func (s *Server) createWebhook(w *fakeservice.Recorder, r *http.Request, body []byte, _ []string) *apiError {
+	var in struct {
+		Target struct {
+			ID   string `json:"id"`
+			Type string `json:"type"`
+		} `json:"target"`
+		Address  string   `json:"address"`
+		Triggers []string `json:"triggers"`
+	}
+	if json.Unmarshal(body, &in) != nil || in.Address == "" || len(in.Triggers) == 0 {
+		return errf(400, "bad_request", "target, address and triggers are required")
+	}
+	if in.Target.ID == "0" {
+		return errf(400, "bad_request", "webhooks v2 cannot be set on the root folder")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.live(in.Target.ID)
+	if t == nil || t.folder != (in.Target.Type == "folder") {
+		return errf(404, "not_found", "Not Found")
+	}
+	for _, h := range s.webhooks {
+		if h.target == in.Target.ID {
+			return errf(409, "conflict", "Webhook already exists for this target")
+		}
+	}
+	h := &webhook{id: s.newID(), target: in.Target.ID, targetType: in.Target.Type, address: in.Address, triggers: in.Triggers, created: s.now()}
+	s.webhooks[h.id] = h
+	writeJSON(w, 201, s.webhookJSON(h))
+	return nil
+}
+
+func (s *Server) listWebhooks(w *fakeservice.Recorder, r *http.Request, _ []byte, _ []string) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	entries := []any{}
+	for _, h := range s.webhooks {
+		entries = append(entries, map[string]any{"id": h.id, "type": "webhook", "target": map[string]any{"id": h.target, "type": h.targetType}})
+	}
+	writeJSON(w, 200, map[string]any{"entries": entries, "limit": 100, "next_marker": nil})
+	return nil
+}
+
+func (s *Server) deleteWebhook(w *fakeservice.Recorder, r *http.Request, _ []byte, p []string) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.webhooks[p[0]] == nil {
+		return errf(404, "not_found", "Not Found")
+	}
+	delete(s.webhooks, p[0])
+	w.WriteHeader(204)
+	return nil
+}
+
+// Delivery is one webhook delivery the fake made.
+type Delivery struct {
+	Trigger string
+	Status  int // the receiver's answer (0: no answer)
+	At      time.Time
+}
+
+// Deliveries returns the webhook deliveries made so far.
+func (s *Server) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.delivered...)
+}
+
+var hookTriggers = map[string][2]string{
+	"ITEM_UPLOAD": {"FILE.UPLOADED", "FOLDER.CREATED"}, "ITEM_CREATE": {"FILE.UPLOADED", "FOLDER.CREATED"},
+	"ITEM_TRASH": {"FILE.TRASHED", "FOLDER.TRASHED"}, "ITEM_MOVE": {"FILE.MOVED", "FOLDER.MOVED"},
+	"ITEM_RENAME": {"FILE.RENAMED", "FOLDER.RENAMED"}, "ITEM_COPY": {"FILE.COPIED", "FOLDER.COPIED"},
+}
+
+// Sign returns Box's webhook v2 signature of body at timestamp with key:
+// base64(HMAC-SHA256(key, body || timestamp)).
+func Sign(key string, body []byte, timestamp string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(body)
+	m.Write([]byte(timestamp))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// deliverHooks posts a signed delivery to every webhook whose target holds
+// it and whose triggers include the event's (s.mu held).
+func (s *Server) deliverHooks(typ string, it *item, by string) {
+	tr, ok := hookTriggers[typ]
+	if !ok {
+		return
+	}
+	trigger := tr[0]
+	if it.folder {
+		trigger = tr[1]
+	}
+	for _, h := range s.webhooks {
+		if !s.inside(it.id, h.target) || !contains(h.triggers, trigger) {
+			continue
+		}
+		body, _ := json.Marshal(map[string]any{"type": "webhook_event", "id": randomHex(16), "created_at": s.now().Format(timeFmt),
+			"trigger": trigger, "webhook": map[string]any{"id": h.id, "type": "webhook"}, "created_by": userMini(by),
+			"source": s.mini(it), "additional_info": []any{}})
+		ts := s.opt.Now().Format(time.RFC3339)
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, h.address, bytes.NewReader(body))
+		if err != nil {
+			continue
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("BOX-DELIVERY-ID", randomHex(16))
+		req.Header.Set("BOX-DELIVERY-TIMESTAMP", ts)
+		req.Header.Set("BOX-SIGNATURE-VERSION", "1")
+		req.Header.Set("BOX-SIGNATURE-ALGORITHM", "HmacSHA256")
+		req.Header.Set("User-Agent", "Box-WH-Client/0.1")
+		if s.opt.PrimaryKey != "" {
+			req.Header.Set("BOX-SIGNATURE-PRIMARY", Sign(s.opt.PrimaryKey, body, ts))
+		}
+		if s.opt.SecondaryKey != "" {
+			req.Header.Set("BOX-SIGNATURE-SECONDARY", Sign(s.opt.SecondaryKey, body, ts))
+		}
+		s.hookWG.Add(1)
+		go func() {
+			defer s.hookWG.Done()
+			d := Delivery{Trigger: trigger, At: time.Now()}
+			if resp, err := s.hookClient.Do(req); err == nil {
+				d.Status = resp.StatusCode
+				resp.Body.Close()
+			}
+			s.mu.Lock()
+			s.delivered = append(s.delivered, d)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, v) {
+			return true
+		}
+	}
+	return false
+}

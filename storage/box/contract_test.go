@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -20,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/stretchr/testify/require"
 
+	"github.com/procoresync/procoresync/internal/specdir"
 	"github.com/procoresync/procoresync/storage/box/boxtest"
 )
 
@@ -28,27 +28,11 @@ import (
 // ../shared/specs/box, read at test time (they skip, saying why, where
 // that folder is absent).
 
-// specFile returns ../shared/specs/box/name next to the module root.
+// specFile returns ../shared/specs/box/name next to the module root, or
+// skips the test, saying why, where it is absent.
 func specFile(t testing.TB, name string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("SKIPPED: no go.mod above the working directory, so ../shared/specs/box cannot be located")
-		}
-		dir = parent
-	}
-	f := filepath.Join(filepath.Dir(dir), "shared", "specs", "box", name)
-	if _, err := os.Stat(f); err != nil {
-		t.Skipf("SKIPPED: the Box description %s is absent (as in a user's clone); "+
-			"these contract tests need ../shared/specs/box next to the module and always run in CI", f)
-	}
-	return f
+	return filepath.Join(specdir.Find(t, "box", name), name)
 }
 
 type specRoute struct {

@@ -37,10 +37,6 @@ func (s *Server) newRefresh() string {
 	return t
 }
 
-func oauthError(status int, code, desc string) *apiError {
-	return &apiError{status: status, code: code, msg: desc}
-}
-
 // token serves POST /oauth2/token (form): authorization_code,
 // refresh_token (the old refresh token dies with its use), client
 // credentials with box_subject_type/box_subject_id, and JWT bearer

@@ -135,7 +135,7 @@ func TestUploadSessionRules(t *testing.T) {
 	require.Equal(t, 201, st)
 	fid, ok := srv.Lookup("s.bin")
 	require.True(t, ok)
-	st, _, h = call(t, srv, "GET", srv.BaseURL()+"/files/"+fid+"/content", nil, nil)
+	st, _, _ = call(t, srv, "GET", srv.BaseURL()+"/files/"+fid+"/content", nil, nil)
 	require.Equal(t, 202, st, "a download right after the upload is not ready")
 	st, _, h = call(t, srv, "GET", srv.BaseURL()+"/files/"+fid+"/content", nil, nil)
 	require.Equal(t, 302, st)

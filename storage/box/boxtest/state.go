@@ -46,7 +46,6 @@ type session struct {
 	expires                    time.Time
 	parts                      map[int64]part // by offset
 	pending                    int
-	ifMatch                    string
 }
 
 type part struct {

@@ -756,6 +756,16 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 				return 0, "", err
 			}
 		}
+		if eq, known := a.Source.Hashes.Equal(t.Hashes); known && eq && a.Source.Size == t.Size && !t.IsDir {
+			// The target already holds these bytes (say, a file replaced
+			// by an identical one at the same path): link, never write a
+			// version with the same content.
+			if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, t, a.Source)); err != nil {
+				return 0, "", err
+			}
+			ap.count(func(c *RunCounts) { c.Linked++ })
+			return 0, "same content already there: linked", nil
+		}
 		if err := ap.beforeOverwrite(ctx, a); err != nil {
 			return 0, "", err
 		}

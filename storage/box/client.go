@@ -122,24 +122,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if opts.Throttle == nil {
 		opts.Throttle = &httpclient.Throttle{}
 	}
-	switch {
-	case opts.RetryMax == 0:
-		opts.RetryMax = 6
-	case opts.RetryMax < 0:
-		opts.RetryMax = 0
-	}
-	if opts.RetryWaitMin <= 0 {
-		opts.RetryWaitMin = time.Second
-	}
-	if opts.RetryWaitMax <= 0 {
-		opts.RetryWaitMax = 30 * time.Second
-	}
-	if opts.Sleep == nil {
-		opts.Sleep = httpclient.Sleep
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	httpclient.RetryDefaults(&opts.RetryMax, &opts.RetryWaitMin, &opts.RetryWaitMax, &opts.Sleep, &opts.Now)
 	c := &Client{base: base, upload: up, opts: opts}
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.api = c.newRetry(&http.Client{Transport: &gate{c: c, next: tr, token: true}, CheckRedirect: noRedirect, Timeout: hc.Timeout})

@@ -122,24 +122,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if o.Throttle == nil {
 		o.Throttle = &httpclient.Throttle{}
 	}
-	switch {
-	case o.RetryMax == 0:
-		o.RetryMax = 6
-	case o.RetryMax < 0:
-		o.RetryMax = 0
-	}
-	if o.RetryWaitMin <= 0 {
-		o.RetryWaitMin = time.Second
-	}
-	if o.RetryWaitMax <= 0 {
-		o.RetryWaitMax = 30 * time.Second
-	}
-	if o.Sleep == nil {
-		o.Sleep = httpclient.Sleep
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	httpclient.RetryDefaults(&o.RetryMax, &o.RetryWaitMin, &o.RetryWaitMax, &o.Sleep, &o.Now)
 	if o.PageSize <= 0 || o.PageSize > 2000 {
 		o.PageSize = 2000
 	}

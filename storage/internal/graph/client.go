@@ -125,24 +125,7 @@ func NewClient(opts Options) (*Client, error) {
 	if opts.Throttle == nil {
 		opts.Throttle = &Throttle{}
 	}
-	switch {
-	case opts.RetryMax == 0:
-		opts.RetryMax = 6
-	case opts.RetryMax < 0:
-		opts.RetryMax = 0
-	}
-	if opts.RetryWaitMin <= 0 {
-		opts.RetryWaitMin = time.Second
-	}
-	if opts.RetryWaitMax <= 0 {
-		opts.RetryWaitMax = 30 * time.Second
-	}
-	if opts.Sleep == nil {
-		opts.Sleep = httpclient.Sleep
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	httpclient.RetryDefaults(&opts.RetryMax, &opts.RetryWaitMin, &opts.RetryWaitMax, &opts.Sleep, &opts.Now)
 	if opts.PageSize <= 0 {
 		opts.PageSize = 1000
 	}

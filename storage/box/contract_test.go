@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/stretchr/testify/require"
 
+	"github.com/procoresync/procoresync/internal/oasroute"
 	"github.com/procoresync/procoresync/internal/specdir"
 	"github.com/procoresync/procoresync/storage/box/boxtest"
 )
@@ -35,23 +34,13 @@ func specFile(t testing.TB, name string) string {
 	return filepath.Join(specdir.Find(t, "box", name), name)
 }
 
-type specRoute struct {
-	re      *regexp.Regexp
-	names   []string
-	path    string
-	item    *openapi3.PathItem
-	literal int
-}
-
 type contract struct {
 	doc         *openapi3.T
-	routes      []specRoute
+	router      *oasroute.Router
 	mu          sync.Mutex
 	seen        map[string]int
 	notModelled map[string]int
 }
-
-var paramRE = regexp.MustCompile(`\{[^}]+\}`)
 
 func loadContract(t *testing.T) *contract {
 	t.Helper()
@@ -82,26 +71,9 @@ func loadContract(t *testing.T) *contract {
 		es.Value.AnyOf, es.Value.OneOf = es.Value.OneOf, nil
 	}
 	c := &contract{doc: doc, seen: map[string]int{}, notModelled: map[string]int{}}
-	for p, item := range doc.Paths.Map() {
-		if strings.Contains(p, "#") {
-			continue // the refresh variant of /oauth2/token, chosen by grant type
-		}
-		var re strings.Builder
-		re.WriteString("^")
-		last, literal := 0, 0
-		var names []string
-		for _, m := range paramRE.FindAllStringIndex(p, -1) {
-			re.WriteString(regexp.QuoteMeta(p[last:m[0]]))
-			literal += m[0] - last
-			names = append(names, p[m[0]+1:m[1]-1])
-			re.WriteString("([^/]+)")
-			last = m[1]
-		}
-		re.WriteString(regexp.QuoteMeta(p[last:]) + "$")
-		literal += len(p) - last
-		c.routes = append(c.routes, specRoute{re: regexp.MustCompile(re.String()), names: names, path: p, item: item, literal: literal})
-	}
-	sort.Slice(c.routes, func(i, j int) bool { return c.routes[i].literal > c.routes[j].literal })
+	// Paths with "#" are variants of one endpoint chosen by the body (the
+	// refresh variant of /oauth2/token, by grant type).
+	c.router = oasroute.New(doc, func(p string) bool { return strings.Contains(p, "#") }, nil)
 	return c
 }
 
@@ -156,22 +128,7 @@ func relaxNullable(doc *openapi3.T) {
 }
 
 func (c *contract) route(method, p string) (*routers.Route, map[string]string) {
-	for _, r := range c.routes {
-		m := r.re.FindStringSubmatch(p)
-		if m == nil {
-			continue
-		}
-		op := r.item.GetOperation(method)
-		if op == nil {
-			continue
-		}
-		params := map[string]string{}
-		for i, n := range r.names {
-			params[n] = m[i+1]
-		}
-		return &routers.Route{Spec: c.doc, Path: r.path, PathItem: r.item, Method: method, Operation: op}, params
-	}
-	return nil, nil
+	return c.router.Find(method, p)
 }
 
 func (c *contract) observe(t *testing.T) func(boxtest.Exchange) {

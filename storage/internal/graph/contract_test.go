@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,13 +17,15 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/stretchr/testify/require"
+
+	"github.com/procoresync/procoresync/internal/oasroute"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
 	"github.com/procoresync/procoresync/storage/internal/graph"
 	"github.com/procoresync/procoresync/storage/internal/graph/graphspec"
 	"github.com/procoresync/procoresync/storage/internal/graph/quickxorhash"
 	"github.com/procoresync/procoresync/storage/storagetest"
-	"github.com/stretchr/testify/require"
 )
 
 // The contract tests validate every request our client sends and every
@@ -33,25 +33,15 @@ import (
 // ../shared/specs/graph, read at test time (they skip, saying why, where
 // that folder is absent).
 
-type specRoute struct {
-	re      *regexp.Regexp
-	names   []string
-	path    string
-	item    *openapi3.PathItem
-	literal int
-}
-
 type contract struct {
 	doc    *openapi3.T
-	routes []specRoute
+	router *oasroute.Router
 	mu     sync.Mutex
 	seen   map[string]int
 	// notModelled are operations of the fake that the description does not
 	// model (the token endpoint, pre-authenticated download URLs).
 	notModelled map[string]int
 }
-
-var paramRE = regexp.MustCompile(`\{[^}]+\}`)
 
 func loadContract(t *testing.T) *contract {
 	t.Helper()
@@ -61,52 +51,19 @@ func loadContract(t *testing.T) *contract {
 	require.NoError(t, err)
 	require.NoError(t, doc.Validate(loader.Context))
 	c := &contract{doc: doc, seen: map[string]int{}, notModelled: map[string]int{}}
-	for p, item := range doc.Paths.Map() {
-		if p == "/" {
-			continue // the opaque upload URL, matched by operation
-		}
-		var re strings.Builder
-		re.WriteString("^")
-		last := 0
-		var names []string
-		literal := 0
-		for _, m := range paramRE.FindAllStringIndex(p, -1) {
-			re.WriteString(regexp.QuoteMeta(p[last:m[0]]))
-			literal += m[0] - last
-			name := p[m[0]+1 : m[1]-1]
-			names = append(names, name)
+	c.router = oasroute.New(doc,
+		func(p string) bool { return p == "/" }, // the opaque upload URL, matched by operation
+		func(name string) string {
 			if strings.HasSuffix(name, "path") {
-				re.WriteString("(.+?)") // multi-segment paths of the colon syntax
-			} else {
-				re.WriteString("([^/:()]+)")
+				return "(.+?)" // multi-segment paths of the colon syntax
 			}
-			last = m[1]
-		}
-		re.WriteString(regexp.QuoteMeta(p[last:]) + "$")
-		literal += len(p) - last
-		c.routes = append(c.routes, specRoute{re: regexp.MustCompile(re.String()), names: names, path: p, item: item, literal: literal})
-	}
-	sort.Slice(c.routes, func(i, j int) bool { return c.routes[i].literal > c.routes[j].literal })
+			return "([^/:()]+)"
+		})
 	return c
 }
 
 func (c *contract) route(method, escPath string) (*routers.Route, map[string]string) {
-	for _, r := range c.routes {
-		m := r.re.FindStringSubmatch(escPath)
-		if m == nil {
-			continue
-		}
-		op := r.item.GetOperation(method)
-		if op == nil {
-			continue
-		}
-		params := map[string]string{}
-		for i, n := range r.names {
-			params[n] = m[i+1]
-		}
-		return &routers.Route{Spec: c.doc, Path: r.path, PathItem: r.item, Method: method, Operation: op}, params
-	}
-	return nil, nil
+	return c.router.Find(method, escPath)
 }
 
 // observe returns the fake's hook that validates each exchange.

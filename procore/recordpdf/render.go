@@ -1,0 +1,239 @@
+package recordpdf
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	"codeberg.org/go-pdf/fpdf"
+)
+
+// Version identifies the renderer's output. It changes whenever the bytes
+// Render produces for the same Document change (layout, fonts, library
+// version), so callers that put it into a record's Version re-export every
+// record after a renderer change.
+const Version = "recordpdf-1"
+
+// PageSize is the paper size of the PDF.
+type PageSize int
+
+const (
+	// A4 is 210 × 297 mm (the default).
+	A4 PageSize = iota
+	// Letter is US Letter, 8.5 × 11 in.
+	Letter
+)
+
+// String returns "A4" or "Letter".
+func (p PageSize) String() string {
+	switch p {
+	case A4:
+		return "A4"
+	case Letter:
+		return "Letter"
+	}
+	return fmt.Sprintf("PageSize(%d)", int(p))
+}
+
+// DefaultMaxPages bounds the length of a PDF when Options.MaxPages is zero.
+// A record with 1 MB of text fills about 300 A4 pages.
+const DefaultMaxPages = 5000
+
+// DefaultMaxTextBytes bounds the text of a Document when
+// Options.MaxTextBytes is zero.
+const DefaultMaxTextBytes = 32 << 20
+
+// Options change how Render lays out a Document. The zero value (or nil)
+// prints A4 pages with the embedded Go fonts and the fallback fonts of
+// DefaultFallbackFonts that are installed.
+type Options struct {
+	// PageSize is A4 (default) or Letter.
+	PageSize PageSize
+	// Location is the time zone dates and times are printed in (UTC when
+	// nil). Dates marked DateOnly are printed as their own calendar date,
+	// never converted.
+	Location *time.Location
+	// FallbackFonts are TrueType font files (.ttf, glyf outlines; not .otf
+	// or .ttc collections) tried in order for characters the embedded Go
+	// fonts lack, such as Chinese, Japanese and Korean. Nil means
+	// DefaultFallbackFonts; an empty non-nil slice means none. Files that
+	// are missing, unreadable or not usable TrueType fonts are skipped.
+	// Only files a Document needs are read.
+	FallbackFonts []string
+	// MaxPages bounds the PDF's length (DefaultMaxPages when zero); a
+	// Document that needs more pages gets ErrTooLarge.
+	MaxPages int
+	// MaxTextBytes bounds the total text of a Document
+	// (DefaultMaxTextBytes when zero); a larger one gets ErrTooLarge.
+	MaxTextBytes int
+}
+
+// DefaultFallbackFonts are well-known Debian paths of TrueType fonts that
+// cover what the Go fonts do not: DejaVu Sans (package fonts-dejavu-core:
+// symbols, Hebrew, Arabic, Armenian, Georgian, …) and Droid Sans Fallback
+// (package fonts-droid-fallback: Chinese, Japanese, Korean).
+var DefaultFallbackFonts = []string{
+	"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+	"/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+	"/usr/share/fonts-droid-fallback/truetype/DroidSansFallback.ttf",
+}
+
+// ErrTooLarge is returned (wrapped) when a Document exceeds
+// Options.MaxTextBytes or needs more than Options.MaxPages pages.
+var ErrTooLarge = errors.New("recordpdf: document too large")
+
+// ErrRender is returned (wrapped) when the PDF library fails; the wrapped
+// message says why.
+var ErrRender = errors.New("recordpdf: rendering failed")
+
+// Render prints doc as a PDF and returns its bytes. opts may be nil.
+//
+// Layout: a header with the project, tool, number, title, status and
+// dates; every field; each section with its entries in order (heading,
+// author and time, the entry's fields, its body wrapped to the page and
+// broken across pages, its attachments); the list of attachments; a footer
+// with the record's number and "Page n of m" on every page.
+//
+// Text: invalid UTF-8 becomes U+FFFD, text is NFC-normalised, line breaks
+// (\n, \r\n, \r) are kept, tabs become spaces, other control and format
+// characters are dropped. Each character is printed in the first font
+// that has it: the embedded Go fonts (Latin, Greek, Cyrillic), then
+// Options.FallbackFonts. A character no font has is printed as a visible
+// U+FFFD "�" whose text, as a PDF ActualText, stays the original
+// character, so copying or extracting the text keeps it. Right-to-left
+// scripts are printed in logical order without shaping.
+//
+// The output is deterministic: the same Document, Options and installed
+// fallback fonts give the same bytes. The PDF's creation and modification
+// dates are doc.Generated (1970-01-01 when zero), never the clock.
+func Render(doc Document, opts *Options) (out []byte, err error) {
+	defer func() {
+		// The PDF library panics on some internal inconsistencies; they
+		// surface as an error, never as a crash of the caller.
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%w: %v", ErrRender, r)
+		}
+	}()
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.FallbackFonts == nil {
+		o.FallbackFonts = DefaultFallbackFonts
+	}
+	if o.MaxPages <= 0 {
+		o.MaxPages = DefaultMaxPages
+	}
+	if o.MaxTextBytes <= 0 {
+		o.MaxTextBytes = DefaultMaxTextBytes
+	}
+	if o.PageSize != A4 && o.PageSize != Letter {
+		return nil, fmt.Errorf("%w: unknown page size %v", ErrRender, o.PageSize)
+	}
+	if n := doc.textBytes(); n > o.MaxTextBytes {
+		return nil, fmt.Errorf("%w: %d bytes of text, limit %d", ErrTooLarge, n, o.MaxTextBytes)
+	}
+
+	d := clean(doc, o.Location)
+
+	fonts, err := newFontSet(o.FallbackFonts)
+	if err != nil {
+		return nil, err
+	}
+	fonts.prepare(d.allText())
+
+	pdf, err := newPDF(o.PageSize, fonts, d)
+	if err != nil {
+		return nil, err
+	}
+	l := newLayout(pdf, fonts, o)
+	pages, err := l.document(d)
+	if err != nil {
+		return nil, err
+	}
+	if err := emit(pdf, fonts, pages); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRender, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// newPDF creates the fpdf document with fixed metadata and the fonts the
+// Document needs registered.
+func newPDF(size PageSize, fonts *fontSet, d cleanDoc) (*fpdf.Fpdf, error) {
+	sz := "A4"
+	if size == Letter {
+		sz = "Letter"
+	}
+	pdf := fpdf.NewCustom(&fpdf.InitType{
+		OrientationStr: "P",
+		UnitStr:        "mm",
+		SizeStr:        sz,
+	})
+	pdf.SetCatalogSort(true)
+	pdf.SetCompression(true)
+	pdf.SetAutoPageBreak(false, 0)
+	pdf.SetMargins(marginLeft, marginTop, marginRight)
+	pdf.SetCellMargin(0)
+	stamp := d.generated
+	if stamp.IsZero() {
+		stamp = time.Unix(0, 0).UTC()
+	}
+	pdf.SetCreationDate(stamp)
+	pdf.SetModificationDate(stamp)
+	pdf.SetProducer("procoresync "+Version, false)
+	pdf.SetCreator("procoresync "+Version, false)
+	pdf.SetTitle(pdfTitle(d), true)
+	pdf.SetSubject(d.tool, true)
+	if err := fonts.register(pdf); err != nil {
+		return nil, err
+	}
+	if pdf.Err() {
+		return nil, fmt.Errorf("%w: %v", ErrRender, pdf.Error())
+	}
+	return pdf, nil
+}
+
+func pdfTitle(d cleanDoc) string {
+	switch {
+	case d.number != "" && d.title != "":
+		return truncateRunes(d.number+" "+d.title, 300)
+	case d.number != "":
+		return truncateRunes(d.number, 300)
+	}
+	return truncateRunes(d.title, 300)
+}
+
+// textBytes is the size of all the text in doc.
+func (doc Document) textBytes() int {
+	n := len(doc.Project) + len(doc.Tool) + len(doc.Number) + len(doc.Title) + len(doc.Status)
+	for _, d := range doc.Dates {
+		n += len(d.Label) + 32
+	}
+	for _, f := range doc.Fields {
+		n += len(f.Label) + len(f.Value)
+	}
+	for _, s := range doc.Sections {
+		n += len(s.Heading)
+		for _, e := range s.Entries {
+			n += len(e.Heading) + len(e.Author) + len(e.Body) + 32
+			for _, f := range e.Fields {
+				n += len(f.Label) + len(f.Value)
+			}
+			for _, a := range e.Attachments {
+				n += len(a)
+			}
+		}
+	}
+	for _, a := range doc.Attachments {
+		n += len(a)
+	}
+	return n
+}

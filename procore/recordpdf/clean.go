@@ -107,7 +107,7 @@ func lines(ss []string) []string {
 // can find the characters the embedded fonts lack before layout starts.
 func (d cleanDoc) allText() func(yield func(string) bool) {
 	return func(yield func(string) bool) {
-		ss := []string{d.project, d.tool, d.number, d.title, d.status, d.generatedText}
+		ss := []string{layoutText, d.project, d.tool, d.number, d.title, d.status, d.generatedText}
 		for _, f := range append(append([]cleanField(nil), d.dates...), d.fields...) {
 			ss = append(ss, f.label, f.value)
 		}

@@ -24,6 +24,7 @@ const noFace = -1
 // fallback TrueType file (regular only; bold text uses it too).
 type face struct {
 	family        string // fpdf family name
+	path          string // file of a fallback face
 	regular, bold []byte
 	sf, sfBold    *sfnt.Font
 	used          bool
@@ -105,11 +106,25 @@ func (fs *fontSet) pick(r rune) int {
 	return c
 }
 
+// usedFallbacks returns the files of the fallback faces in use.
+func (fs *fontSet) usedFallbacks() []string {
+	var out []string
+	for _, f := range fs.faces[1:] {
+		if f.used {
+			out = append(out, f.path)
+		}
+	}
+	return out
+}
+
 // prepare chooses a face for every character of the Document's text, so
 // that only the faces it needs are embedded.
 func (fs *fontSet) prepare(all func(func(string) bool)) {
 	for s := range all {
 		for _, r := range s {
+			if r < 0x80 {
+				continue // ASCII: the Go fonts; \n is no character
+			}
 			if c := fs.pick(r); c > 0 {
 				fs.faces[c].used = true
 			}
@@ -132,10 +147,7 @@ func (fs *fontSet) loadNext() bool {
 			continue
 		}
 		fam := fmt.Sprintf("fb%d", len(fs.faces))
-		if !loadsInFPDF(fam, b) {
-			continue
-		}
-		fs.faces = append(fs.faces, &face{family: fam, regular: b, sf: sf})
+		fs.faces = append(fs.faces, &face{family: fam, path: path, regular: b, sf: sf})
 		return true
 	}
 	return false
@@ -195,39 +207,15 @@ func isTrueType(b []byte) bool {
 	return true
 }
 
-// loadsInFPDF reports whether the PDF library accepts the font, on a
-// scratch document, so that a damaged system font is skipped instead of
-// breaking the render.
-func loadsInFPDF(family string, b []byte) (ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	p := fpdf.New("P", "mm", "A4", "")
-	p.AddUTF8FontFromBytes(family, "", b)
-	p.SetFont(family, "", 10)
-	return !p.Err()
-}
-
 // register adds the faces the Document uses to pdf.
-func (fs *fontSet) register(pdf *fpdf.Fpdf) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: font: %v", ErrRender, r)
-		}
-	}()
+func (fs *fontSet) register(pdf *fpdf.Fpdf) error {
 	for _, f := range fs.faces {
 		if !f.used {
 			continue
 		}
-		pdf.AddUTF8FontFromBytes(f.family, "", f.regular)
-		if f.bold != nil {
-			pdf.AddUTF8FontFromBytes(f.family, "B", f.bold)
+		if err := addFace(pdf, f); err != nil {
+			return fmt.Errorf("%w: font %s: %v", ErrRender, f.family, err)
 		}
-	}
-	if pdf.Err() {
-		return fmt.Errorf("%w: font: %v", ErrRender, pdf.Error())
 	}
 	// Fill the ASCII width tables of the Go fonts.
 	for b, style := range []string{"", "B"} {
@@ -235,6 +223,27 @@ func (fs *fontSet) register(pdf *fpdf.Fpdf) (err error) {
 		for r := rune(0x20); r < 0x7f; r++ {
 			fs.ascii[b][r] = unitsToMM(pdf.GetStringSymbolWidth(string(r)))
 		}
+	}
+	if pdf.Err() {
+		return fmt.Errorf("%w: font: %v", ErrRender, pdf.Error())
+	}
+	return nil
+}
+
+func addFace(pdf *fpdf.Fpdf, f *face) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	pdf.AddUTF8FontFromBytes(f.family, "", f.regular)
+	pdf.SetFont(f.family, "", 10)
+	if f.bold != nil {
+		pdf.AddUTF8FontFromBytes(f.family, "B", f.bold)
+		pdf.SetFont(f.family, "B", 10)
+	}
+	if pdf.Err() {
+		return pdf.Error()
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
@@ -107,14 +108,7 @@ var ErrRender = errors.New("recordpdf: rendering failed")
 // The output is deterministic: the same Document, Options and installed
 // fallback fonts give the same bytes. The PDF's creation and modification
 // dates are doc.Generated (1970-01-01 when zero), never the clock.
-func Render(doc Document, opts *Options) (out []byte, err error) {
-	defer func() {
-		// The PDF library panics on some internal inconsistencies; they
-		// surface as an error, never as a crash of the caller.
-		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("%w: %v", ErrRender, r)
-		}
-	}()
+func Render(doc Document, opts *Options) ([]byte, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -139,30 +133,53 @@ func Render(doc Document, opts *Options) (out []byte, err error) {
 	}
 
 	d := clean(doc, o.Location)
+	fallbacks := o.FallbackFonts
+	for {
+		out, used, err := render(d, o, fallbacks)
+		if err == nil || errors.Is(err, ErrTooLarge) || len(used) == 0 {
+			return out, err
+		}
+		// The PDF library failed while fallback fonts were in use: a
+		// damaged font file that looked sound. Render again without
+		// them, so such a file never stops a render.
+		fallbacks = slices.DeleteFunc(slices.Clone(fallbacks), func(p string) bool { return slices.Contains(used, p) })
+	}
+}
 
-	fonts, err := newFontSet(o.FallbackFonts)
+// render lays out and prints d with the given fallback font files. It
+// returns the fallback files it used.
+func render(d cleanDoc, o Options, fallbacks []string) (out []byte, used []string, err error) {
+	defer func() {
+		// The PDF library panics on some inconsistencies (damaged fonts
+		// among them); they surface as an error, never as a crash.
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%w: %v", ErrRender, r)
+		}
+	}()
+	fonts, err := newFontSet(fallbacks)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fonts.prepare(d.allText())
+	used = fonts.usedFallbacks()
 
 	pdf, err := newPDF(o.PageSize, fonts, d)
 	if err != nil {
-		return nil, err
+		return nil, used, err
 	}
 	l := newLayout(pdf, fonts, o)
 	pages, err := l.document(d)
 	if err != nil {
-		return nil, err
+		return nil, used, err
 	}
 	if err := emit(pdf, fonts, pages); err != nil {
-		return nil, err
+		return nil, used, err
 	}
 	var buf bytes.Buffer
 	if err := pdf.Output(&buf); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRender, err)
+		return nil, used, fmt.Errorf("%w: %v", ErrRender, err)
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), used, nil
 }
 
 // newPDF creates the fpdf document with fixed metadata and the fonts the

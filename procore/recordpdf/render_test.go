@@ -2,6 +2,7 @@ package recordpdf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -397,9 +398,28 @@ func TestRenderSkipsUnusableFallbackFonts(t *testing.T) {
 		write("truncated.ttf", goregular.TTF[:len(goregular.TTF)/2]),
 		write("noise.ttf", noise),
 	}
-	doc := Document{Number: "RFI #3", Title: "東京 Müller"}
+	// A font that passes every check but has a damaged head table: the
+	// PDF library panics on it while writing the file.
+	if dejavu, err := os.ReadFile(dejaVuSans); err == nil {
+		off := binary.BigEndian.Uint32(tableRecord(t, dejavu, "head")[8:])
+		for i := range 54 {
+			dejavu[int(off)+i] = byte(i * 7)
+		}
+		damaged := write("damaged-head.ttf", dejavu)
+		paths = append(paths, damaged)
+		// It passes the checks before rendering: only the retry saves
+		// the render.
+		if fs, err := newFontSet([]string{damaged}); err != nil || fs.pick('ℵ') != 1 {
+			t.Fatalf("the damaged font is not picked up before rendering (%v)", err)
+		}
+	} else if os.Getenv("CI") != "" {
+		t.Fatalf("%s is missing: CI must install fonts-dejavu-core", dejaVuSans)
+	} else {
+		t.Logf("SKIPPING the damaged-font part: %v", err)
+	}
+	doc := Document{Number: "RFI #3", Title: "東京 Müller ℵ ∮"}
 	b := mustRender(t, doc, &Options{FallbackFonts: paths})
-	if text := squash(pdfText(t, b)); !strings.Contains(text, "RFI #3 東京 Müller") {
+	if text := squash(pdfText(t, b)); !strings.Contains(text, "RFI #3 東京 Müller ℵ ∮") {
 		t.Errorf("got %q", text)
 	}
 	if !bytes.Equal(b, mustRender(t, doc, noFallbacks)) {
@@ -407,10 +427,25 @@ func TestRenderSkipsUnusableFallbackFonts(t *testing.T) {
 	}
 }
 
+const dejaVuSans = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+// tableRecord returns the table directory record of tag in a TrueType file.
+func tableRecord(t *testing.T, b []byte, tag string) []byte {
+	t.Helper()
+	n := int(binary.BigEndian.Uint16(b[4:]))
+	for i := range n {
+		if rec := b[12+16*i:]; string(rec[:4]) == tag {
+			return rec[:16]
+		}
+	}
+	t.Fatalf("no %s table", tag)
+	return nil
+}
+
 // TestRenderFallbackFontsOption: a font named in Options.FallbackFonts is
 // used for characters the Go fonts lack.
 func TestRenderFallbackFontsOption(t *testing.T) {
-	path := "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+	path := dejaVuSans
 	if _, err := os.Stat(path); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s is missing: CI must install fonts-dejavu-core", path)

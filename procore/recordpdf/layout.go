@@ -397,15 +397,12 @@ func (l *layout) wrapPara(out []textLine, p string, st style, width float64) []t
 	brk := -1 // a line may end before rs[brk]
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
-		if r == ' ' || (wide(r) && i > start) {
+		if r == ' ' || (i > start && canBreak(rs[i-1], r)) {
 			brk = i
 		}
 		if cum[i+1]-cum[start] > width && i > start {
 			end := i
-			switch {
-			case r == ' ':
-				end = i
-			case brk > start:
+			if r != ' ' && brk > start {
 				end = brk
 			}
 			out = append(out, l.makeLine(start, end))
@@ -415,10 +412,6 @@ func (l *layout) wrapPara(out []textLine, p string, st style, width float64) []t
 			}
 			brk = -1
 			i = start - 1
-			continue
-		}
-		if r == '-' || r == '/' || wide(r) {
-			brk = i + 1
 		}
 	}
 	if start < len(rs) {
@@ -451,6 +444,23 @@ func (l *layout) makeLine(a, b int) textLine {
 	}
 	return tl
 }
+
+// canBreak reports whether a line may break between a and b (neither a
+// space): after a hyphen or slash, and around characters of scripts
+// written without spaces, except before closing punctuation and small
+// kana or after opening punctuation (the basic Japanese line-breaking
+// rules).
+func canBreak(a, b rune) bool {
+	if strings.ContainsRune(noBreakBefore, b) || strings.ContainsRune(noBreakAfter, a) {
+		return false
+	}
+	return a == '-' || a == '/' || wide(a) || wide(b)
+}
+
+const (
+	noBreakBefore = ")]}!,.:;?、。，．・：；？！ー）」』】〕〉》〙〗〟’”ゝゞヽヾぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々〻‐゠〜"
+	noBreakAfter  = "([{（「『【〔〈《〘〖〝‘“"
+)
 
 // wide reports whether r belongs to a script written without spaces, where
 // a line may break before or after any character.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"codeberg.org/go-pdf/fpdf"
 )
@@ -295,41 +296,44 @@ func (l *layout) section(s cleanSection) error {
 func (l *layout) footers(d cleanDoc) {
 	y := l.pageH - footerFromBottom
 	n := len(l.pages)
+	leftText := join(" · ", d.number, d.project)
+	if d.generatedText != "" {
+		leftText = join(" · ", leftText, "Generated "+d.generatedText)
+	}
+	// The widest page number leaves the rest to the left part.
+	widest := l.wrap(fmt.Sprintf("Page %d of %d", n, n), stFooter, l.contentWidth())[0]
+	left := l.fit(leftText, stFooter, l.contentWidth()-widest.w-6)
 	for i := range l.pages {
-		right := fmt.Sprintf("Page %d of %d", i+1, n)
-		rl := l.wrap(right, stFooter, l.contentWidth())[0]
-		x := marginLeft + l.contentWidth() - rl.w
-		leftText := join(" · ", d.number, d.project)
-		if d.generatedText != "" {
-			leftText = join(" · ", leftText, "Generated "+d.generatedText)
-		}
+		rl := l.wrap(fmt.Sprintf("Page %d of %d", i+1, n), stFooter, l.contentWidth())[0]
 		p := &l.pages[i]
 		*p = append(*p, op{rule: true, x: marginLeft, x2: marginLeft + l.contentWidth(), y: y - 4})
-		if leftText != "" {
-			l.drawLineOn(i, l.fit(leftText, stFooter, l.contentWidth()-rl.w-6), stFooter, marginLeft, y)
-		}
-		l.drawLineOn(i, rl, stFooter, x, y)
+		l.drawLineOn(i, left, stFooter, marginLeft, y)
+		l.drawLineOn(i, rl, stFooter, marginLeft+l.contentWidth()-rl.w, y)
 	}
 }
 
 // fit returns s on one line no wider than width, cut with "…" if needed.
 func (l *layout) fit(s string, st style, width float64) textLine {
-	lines := l.wrap(s, st, width)
-	if len(lines) <= 1 {
+	s = truncateRunes(s, 400) // more never fits on a line
+	if lines := l.wrap(s, st, width); len(lines) <= 1 {
 		if len(lines) == 0 {
 			return textLine{}
 		}
 		return lines[0]
 	}
-	r := []rune(s)
-	for len(r) > 0 {
-		r = r[:len(r)-1]
-		c := strings.TrimRight(string(r), " ") + "…"
-		if ls := l.wrap(c, st, width); len(ls) == 1 {
-			return ls[0]
+	room := width - l.fs.width(l.pdf, 0, st.bold, '…')*st.size
+	used, cut := 0.0, 0
+	for i, r := range s {
+		f := l.fs.pick(r)
+		if f == noFace {
+			f, r = 0, l.fs.replacement
 		}
+		if used += l.fs.width(l.pdf, f, st.bold, r) * st.size; used > room {
+			break
+		}
+		cut = i + utf8.RuneLen(r)
 	}
-	return textLine{}
+	return l.wrap(strings.TrimRight(s[:cut], " ")+"…", st, 1e6)[0]
 }
 
 func join(sep string, parts ...string) string {

@@ -58,9 +58,11 @@ type Options struct {
 	// FallbackFonts are TrueType font files (.ttf, glyf outlines; not .otf
 	// or .ttc collections) tried in order for characters the embedded Go
 	// fonts lack, such as Chinese, Japanese and Korean. Nil means
-	// DefaultFallbackFonts; an empty non-nil slice means none. Files that
+	// DefaultFallbackFonts(); an empty non-nil slice means none. Files that
 	// are missing, unreadable or not usable TrueType fonts are skipped.
-	// Only files a Document needs are read.
+	// The files are read, in order, only when a Document has characters
+	// the fonts before them lack, and only the fonts printed from are
+	// embedded (as subsets).
 	FallbackFonts []string
 	// MaxPages bounds the PDF's length (DefaultMaxPages when zero); a
 	// Document that needs more pages gets ErrTooLarge.
@@ -70,14 +72,17 @@ type Options struct {
 	MaxTextBytes int
 }
 
-// DefaultFallbackFonts are well-known Debian paths of TrueType fonts that
-// cover what the Go fonts do not: DejaVu Sans (package fonts-dejavu-core:
-// symbols, Hebrew, Arabic, Armenian, Georgian, …) and Droid Sans Fallback
-// (package fonts-droid-fallback: Chinese, Japanese, Korean).
-var DefaultFallbackFonts = []string{
-	"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-	"/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-	"/usr/share/fonts-droid-fallback/truetype/DroidSansFallback.ttf",
+// DefaultFallbackFonts returns well-known Debian paths of TrueType fonts
+// that cover what the Go fonts do not: DejaVu Sans (package
+// fonts-dejavu-core: symbols, Hebrew, Arabic, Armenian, Georgian, …) and
+// Droid Sans Fallback (package fonts-droid-fallback: Chinese, Japanese,
+// Korean).
+func DefaultFallbackFonts() []string {
+	return []string{
+		"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+		"/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+		"/usr/share/fonts-droid-fallback/truetype/DroidSansFallback.ttf",
+	}
 }
 
 // ErrTooLarge is returned (wrapped) when a Document exceeds
@@ -117,7 +122,7 @@ func Render(doc Document, opts *Options) ([]byte, error) {
 		o.Location = time.UTC
 	}
 	if o.FallbackFonts == nil {
-		o.FallbackFonts = DefaultFallbackFonts
+		o.FallbackFonts = DefaultFallbackFonts()
 	}
 	if o.MaxPages <= 0 {
 		o.MaxPages = DefaultMaxPages
@@ -208,7 +213,7 @@ func newPDF(size PageSize, fonts *fontSet, d cleanDoc) (*fpdf.Fpdf, error) {
 	pdf.SetProducer("procoresync "+Version, false)
 	pdf.SetCreator("procoresync "+Version, false)
 	pdf.SetTitle(pdfTitle(d), true)
-	pdf.SetSubject(d.tool, true)
+	pdf.SetSubject(truncateRunes(d.tool, 300), true)
 	if err := fonts.register(pdf); err != nil {
 		return nil, err
 	}

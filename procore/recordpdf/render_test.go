@@ -159,17 +159,17 @@ func TestRenderUnicodeLatinGreekCyrillic(t *testing.T) {
 // elsewhere.
 func cjkFont(t *testing.T) string {
 	t.Helper()
-	fs, err := newFontSet(DefaultFallbackFonts)
+	fs, err := newFontSet(DefaultFallbackFonts())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c := fs.pick('東'); c > 0 {
-		return DefaultFallbackFonts[0] // any; the set found one
+		return DefaultFallbackFonts()[0] // any; the set found one
 	}
 	if os.Getenv("CI") != "" {
-		t.Fatalf("no CJK font at %v: CI must install fonts-droid-fallback", DefaultFallbackFonts)
+		t.Fatalf("no CJK font at %v: CI must install fonts-droid-fallback", DefaultFallbackFonts())
 	}
-	t.Skipf("SKIPPING: no CJK font at %v (apt-get install -y fonts-droid-fallback)", DefaultFallbackFonts)
+	t.Skipf("SKIPPING: no CJK font at %v (apt-get install -y fonts-droid-fallback)", DefaultFallbackFonts())
 	return ""
 }
 
@@ -323,6 +323,7 @@ func TestRenderHostileInput(t *testing.T) {
 		"1 MB CJK no font": {Number: "N4", Sections: []Section{{Entries: []Entry{{Body: strings.Repeat("東", mb/3)}}}}},
 		"1 MB title":       {Number: "N5", Title: words},
 		"1 MB label":       {Number: "N6", Fields: []Field{{Label: words[:mb/4], Value: "v"}}},
+		"1 MB number":      {Number: strings.Repeat("N", mb), Project: words, Tool: words},
 		"control chars":    {Number: "N7\x00\x07", Title: "t\x1b[31mred\x1b[0m\x7f\u0085", Fields: []Field{{Label: "a\tb", Value: "c\r\nd\re\u2028f"}}},
 		"invalid UTF-8":    {Number: "N8\xff\xfe", Title: "bad \xc3\x28 seq \xed\xa0\x80 surrogate", Attachments: []string{"\x80.pdf"}},
 		"format chars":     {Number: "N9", Title: "zero\u200bwidth \u202eRTL override\u202c \ufeffBOM \u00adsoft"},

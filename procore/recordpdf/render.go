@@ -38,7 +38,7 @@ func (p PageSize) String() string {
 }
 
 // DefaultMaxPages bounds the length of a PDF when Options.MaxPages is zero.
-// A record with 1 MB of text fills about 300 A4 pages.
+// A record with 1 MB of text fills about 200 A4 pages.
 const DefaultMaxPages = 5000
 
 // DefaultMaxTextBytes bounds the text of a Document when
@@ -89,6 +89,9 @@ func DefaultFallbackFonts() []string {
 // Options.MaxTextBytes or needs more than Options.MaxPages pages.
 var ErrTooLarge = errors.New("recordpdf: document too large")
 
+// ErrInvalidOptions is returned (wrapped) for Options Render cannot use.
+var ErrInvalidOptions = errors.New("recordpdf: invalid options")
+
 // ErrRender is returned (wrapped) when the PDF library fails; the wrapped
 // message says why.
 var ErrRender = errors.New("recordpdf: rendering failed")
@@ -131,7 +134,7 @@ func Render(doc Document, opts *Options) ([]byte, error) {
 		o.MaxTextBytes = DefaultMaxTextBytes
 	}
 	if o.PageSize != A4 && o.PageSize != Letter {
-		return nil, fmt.Errorf("%w: unknown page size %v", ErrRender, o.PageSize)
+		return nil, fmt.Errorf("%w: unknown page size %v", ErrInvalidOptions, o.PageSize)
 	}
 	if n := doc.textBytes(); n > o.MaxTextBytes {
 		return nil, fmt.Errorf("%w: %d bytes of text, limit %d", ErrTooLarge, n, o.MaxTextBytes)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,8 +126,8 @@ func TestRenderPageSizes(t *testing.T) {
 			t.Errorf("options %+v: the PDF lacks %s", tc.opts, tc.box)
 		}
 	}
-	if _, err := Render(rfi(1), &Options{PageSize: PageSize(7)}); !errors.Is(err, ErrRender) {
-		t.Errorf("unknown page size: got %v, want ErrRender", err)
+	if _, err := Render(rfi(1), &Options{PageSize: PageSize(7)}); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("unknown page size: got %v, want ErrInvalidOptions", err)
 	}
 }
 
@@ -266,6 +267,28 @@ func TestRenderIsDeterministic(t *testing.T) {
 	doc2.Sections[0].Entries[3].Body += "!"
 	if bytes.Equal(mustRender(t, doc2, nil), mustRender(t, rfi(10), nil)) {
 		t.Errorf("a changed body gives the same bytes")
+	}
+}
+
+// TestRenderConcurrently: renders share no state; in parallel they give the
+// bytes they give one at a time.
+func TestRenderConcurrently(t *testing.T) {
+	docs := []Document{rfi(3), unicodeDoc(), rfi(12), {}}
+	want := make([][]byte, len(docs))
+	for i, d := range docs {
+		want[i] = mustRender(t, d, nil)
+	}
+	got := make([][]byte, len(docs))
+	errs := make([]error, len(docs))
+	var wg sync.WaitGroup
+	for i, d := range docs {
+		wg.Go(func() { got[i], errs[i] = Render(d, nil) })
+	}
+	wg.Wait()
+	for i := range docs {
+		if errs[i] != nil || !bytes.Equal(got[i], want[i]) {
+			t.Errorf("document %d rendered in parallel: err %v, same bytes %v", i, errs[i], bytes.Equal(got[i], want[i]))
+		}
 	}
 }
 

@@ -230,6 +230,9 @@ func (l *layout) document(d cleanDoc) ([][]op, error) {
 
 func (l *layout) sectionHeading(h string) error {
 	l.gap(5)
+	if h == "" {
+		return nil
+	}
 	// Keep the heading with at least two lines of what follows.
 	if err := l.need(stSection.lineHeight() + 2 + 2*stValue.lineHeight()); err != nil {
 		return err
@@ -450,7 +453,7 @@ func (l *layout) makeLine(a, b int) textLine {
 }
 
 // canBreak reports whether a line may break between a and b (neither a
-// space): after a hyphen or slash, and around characters of scripts
+// space): after a hyphen or slash followed by a letter, and around characters of scripts
 // written without spaces, except before closing punctuation and small
 // kana or after opening punctuation (the basic Japanese line-breaking
 // rules).
@@ -458,7 +461,7 @@ func canBreak(a, b rune) bool {
 	if strings.ContainsRune(noBreakBefore, b) || strings.ContainsRune(noBreakAfter, a) {
 		return false
 	}
-	return a == '-' || a == '/' || wide(a) || wide(b)
+	return ((a == '-' || a == '/') && unicode.IsLetter(b)) || wide(a) || wide(b)
 }
 
 const (

@@ -68,6 +68,7 @@ func TestWrapBreaksAtSpacesHyphensSlashesAndCJK(t *testing.T) {
 		{"alpha beta gamma", w("gamma") + 0.01, []string{"alpha", "beta", "gamma"}},
 		{"cast-in-place", w("cast-in-") + 0.01, []string{"cast-in-", "place"}},
 		{"https://a.example/path/to", w("https://a.example/") + 0.01, []string{"https://a.example/", "path/to"}},
+		{"from -5 to 10/12", w("from -5 to 10/1") + 0.01, []string{"from -5 to", "10/12"}},
 		{"abcdefghij", w("abcde") + 0.01, []string{"abcde", "fghij"}},
 		{"東京タワー基礎工事", w("東京タワー") + 0.01, []string{"東京タワー", "基礎工事"}},
 		{"東京タワー基礎", w("東京タワ") + 0.01, []string{"東京タ", "ワー基礎"}},

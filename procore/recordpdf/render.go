@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
@@ -216,7 +217,7 @@ func newPDF(size PageSize, fonts *fontSet, d cleanDoc) (*fpdf.Fpdf, error) {
 	pdf.SetProducer("procoresync "+Version, false)
 	pdf.SetCreator("procoresync "+Version, false)
 	pdf.SetTitle(pdfTitle(d), true)
-	pdf.SetSubject(truncateRunes(d.tool, 300), true)
+	pdf.SetSubject(metadata(d.tool), true)
 	if err := fonts.register(pdf); err != nil {
 		return nil, err
 	}
@@ -227,13 +228,19 @@ func newPDF(size PageSize, fonts *fontSet, d cleanDoc) (*fpdf.Fpdf, error) {
 }
 
 func pdfTitle(d cleanDoc) string {
-	switch {
-	case d.number != "" && d.title != "":
-		return truncateRunes(d.number+" "+d.title, 300)
-	case d.number != "":
-		return truncateRunes(d.number, 300)
-	}
-	return truncateRunes(d.title, 300)
+	return metadata(join(" ", d.number, d.title))
+}
+
+// metadata makes s fit for the PDF's document information: at most 300
+// characters, those outside the Basic Multilingual Plane (which the PDF
+// library encodes wrongly there) replaced by U+FFFD.
+func metadata(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r > 0xFFFF {
+			return '\uFFFD'
+		}
+		return r
+	}, truncateRunes(s, 300))
 }
 
 // textBytes is the size of all the text in doc.

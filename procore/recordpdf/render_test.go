@@ -251,7 +251,7 @@ func TestRenderIsDeterministic(t *testing.T) {
 		if other := renderInChild(t, name); !bytes.Equal(first, other) {
 			t.Errorf("%s: a render in another process differs", name)
 		}
-		if !bytes.Contains(first, []byte("(D:20261205093000)")) {
+		if !bytes.Contains(first, []byte("/CreationDate (D:20261205093000)")) || !bytes.Contains(first, []byte("/ModDate (D:20261205093000)")) {
 			t.Errorf("%s: creation/modification date is not doc.Generated", name)
 		}
 	}
@@ -513,5 +513,35 @@ func TestRenderFallbackFontsOption(t *testing.T) {
 	}
 	if text := squash(pdfText(t, b)); !strings.Contains(text, "RFI #4 ℵ ∮ ⌘ ☂") {
 		t.Errorf("got %q", text)
+	}
+}
+
+func TestRenderMetadata(t *testing.T) {
+	bin, err := exec.LookPath("pdfinfo")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("pdfinfo is not installed (Debian package poppler-utils): %v", err)
+		}
+		t.Skipf("SKIPPING: pdfinfo is not installed (apt-get install -y poppler-utils): %v", err)
+	}
+	doc := unicodeDoc()
+	p := filepath.Join(t.TempDir(), "m.pdf")
+	if err := os.WriteFile(p, mustRender(t, doc, &Options{PageSize: Letter}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-enc", "UTF-8", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdfinfo: %v\n%s", err, out)
+	}
+	info := string(out)
+	for _, want := range []string{
+		"Title:           RFI #12 Ø 12 rebar, Müller, Straße, Καλημέρα, Привет, 東京タワー 基礎工事 \uFFFD\n",
+		"Subject:         RFIs\n",
+		"Producer:        procoresync " + Version + "\n",
+		"Page size:       612 x 792 pts (letter)",
+	} {
+		if !strings.Contains(info, want) {
+			t.Errorf("pdfinfo lacks %q:\n%s", want, info)
+		}
 	}
 }

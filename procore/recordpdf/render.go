@@ -14,7 +14,9 @@ import (
 // Version identifies the renderer's output. It changes whenever the bytes
 // Render produces for the same Document change (layout, fonts, library
 // version), so callers that put it into a record's Version re-export every
-// record after a renderer change.
+// record after a renderer change. Installing or removing a fallback font
+// changes the bytes of the records printed with it without changing
+// Version.
 const Version = "recordpdf-1"
 
 // PageSize is the paper size of the PDF.

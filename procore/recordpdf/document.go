@@ -4,6 +4,12 @@
 // status and dates, every field, the conversation in order, and the list of
 // attachments. The output is deterministic (the same Document always gives
 // the same bytes), its text is extractable, and it is Unicode-safe.
+//
+// Render embeds the Go fonts (Latin, Greek, Cyrillic) and takes other
+// scripts from fallback TrueType fonts installed on the machine
+// (Options.FallbackFonts; on Debian, fonts-droid-fallback for Chinese,
+// Japanese and Korean and fonts-dejavu-core for symbols). What no font has
+// prints as a visible "�" that still extracts as the original text.
 package recordpdf
 
 import "time"

@@ -1,0 +1,5 @@
+//go:build !race
+
+package recordpdf
+
+const raceEnabled = false

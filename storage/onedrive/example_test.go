@@ -7,6 +7,7 @@ import (
 
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
+	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/procoresync/procoresync/storage/onedrive"
 	"golang.org/x/oauth2"
 )
@@ -19,7 +20,7 @@ func Example() {
 	defer srv.Close()
 	ctx := context.Background()
 
-	c, err := onedrive.NewClient(onedrive.ClientOptions{
+	c, err := msgraph.NewClient(msgraph.Options{
 		BaseURL:     srv.BaseURL(),
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token()}),
 		PaceKey:     "graph:contoso",

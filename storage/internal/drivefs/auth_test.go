@@ -1,4 +1,4 @@
-package graph_test
+package drivefs_test
 
 import (
 	"context"
@@ -15,7 +15,9 @@ import (
 
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
-	"github.com/procoresync/procoresync/storage/internal/graph"
+	"github.com/procoresync/procoresync/storage/internal/drivefs"
+	"github.com/procoresync/procoresync/storage/internal/msidentity"
+	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -59,9 +61,9 @@ func stallingLogin(t *testing.T) (*httptest.Server, *atomic.Int32) {
 func TestTokenFetchObeysTheCallersContext(t *testing.T) {
 	login, requests := stallingLogin(t)
 	fake := graphtest.NewServer(t, graphtest.Options{})
-	cloud := graph.Cloud{Name: "stalled", Login: login.URL, Graph: fake.API.URL}
-	src := graph.AppOnlySource(context.Background(), cloud, "contoso", "app-id", "app-secret")
-	c, err := graph.NewClient(graph.Options{BaseURL: fake.BaseURL(), TokenSource: src, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
+	cloud := msidentity.Cloud{Name: "stalled", Login: login.URL, Graph: fake.API.URL}
+	src := msidentity.AppOnlySource(context.Background(), cloud, "contoso", "app-id", "app-secret")
+	c, err := msgraph.NewClient(msgraph.Options{BaseURL: fake.BaseURL(), TokenSource: src, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
 	require.NoError(t, err)
 
 	// Several callers with short deadlines while the login server stalls:
@@ -97,9 +99,9 @@ func TestTokenFetchObeysTheCallersContext(t *testing.T) {
 
 func TestTokenFetchHasATimeout(t *testing.T) {
 	login, _ := stallingLogin(t)
-	cloud := graph.Cloud{Name: "stalled", Login: login.URL, Graph: "https://graph.microsoft.com"}
-	src := graph.AppOnlySource(context.Background(), cloud, "contoso", "app-id", "app-secret")
-	graph.SetTokenTimeout(src, 100*time.Millisecond)
+	cloud := msidentity.Cloud{Name: "stalled", Login: login.URL, Graph: "https://graph.microsoft.com"}
+	src := msidentity.AppOnlySource(context.Background(), cloud, "contoso", "app-id", "app-secret")
+	src.SetTimeout(100 * time.Millisecond)
 	within(t, "Token without a deadline", func() {
 		_, err := src.Token()
 		require.ErrorIs(t, err, context.DeadlineExceeded)
@@ -107,7 +109,7 @@ func TestTokenFetchHasATimeout(t *testing.T) {
 }
 
 func TestDefaultTransportHasTimeouts(t *testing.T) {
-	tr := graph.NewTransport()
+	tr := msgraph.NewTransport()
 	require.NotNil(t, tr.DialContext)
 	require.Positive(t, tr.TLSHandshakeTimeout)
 	require.Positive(t, tr.ResponseHeaderTimeout)
@@ -124,7 +126,7 @@ func TestTokenEndpointErrorsAreSanitised(t *testing.T) {
 		_, _ = io.WriteString(w, body)
 	}))
 	t.Cleanup(login.Close)
-	cloud := graph.Cloud{Name: "x", Login: login.URL, Graph: "https://graph.microsoft.com"}
+	cloud := msidentity.Cloud{Name: "x", Login: login.URL, Graph: "https://graph.microsoft.com"}
 	for _, tc := range []struct {
 		name, body string
 		status     int
@@ -138,9 +140,9 @@ func TestTokenEndpointErrorsAreSanitised(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body = tc.status, tc.body
-			_, err := graph.AppOnlySource(context.Background(), cloud, "contoso", "app-id", secret).Token()
+			_, err := msidentity.AppOnlySource(context.Background(), cloud, "contoso", "app-id", secret).Token()
 			require.Error(t, err)
-			var te *graph.TokenError
+			var te *msidentity.TokenError
 			require.ErrorAs(t, err, &te)
 			require.Equal(t, tc.status, te.StatusCode)
 			require.Equal(t, tc.status < 500, errors.Is(err, storage.ErrPermissionDenied))
@@ -155,8 +157,8 @@ func TestTokenEndpointErrorsAreSanitised(t *testing.T) {
 	}
 	t.Run("through the client", func(t *testing.T) {
 		status, body = 401, `{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret `+secret+`"}`
-		src := graph.AppOnlySource(context.Background(), cloud, "contoso", "app-id", secret)
-		c, err := graph.NewClient(graph.Options{BaseURL: "https://graph.microsoft.com/v1.0", TokenSource: src})
+		src := msidentity.AppOnlySource(context.Background(), cloud, "contoso", "app-id", secret)
+		c, err := msgraph.NewClient(msgraph.Options{BaseURL: "https://graph.microsoft.com/v1.0", TokenSource: src})
 		require.NoError(t, err)
 		_, err = c.GetRoot(context.Background(), "d")
 		require.Error(t, err)
@@ -169,16 +171,16 @@ func TestTokenEndpointErrorsAreSanitised(t *testing.T) {
 func TestTokensOnlyOverHTTPS(t *testing.T) {
 	src := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "graph-token"})
 	for _, base := range []string{"http://graph.contoso.test/v1.0", "ftp://graph.microsoft.com/v1.0"} {
-		_, err := graph.NewClient(graph.Options{BaseURL: base, TokenSource: src})
+		_, err := msgraph.NewClient(msgraph.Options{BaseURL: base, TokenSource: src})
 		require.Error(t, err, base)
 	}
 	for _, base := range []string{"https://graph.microsoft.com/v1.0", "http://127.0.0.1:8080/v1.0", "http://localhost/v1.0"} {
-		_, err := graph.NewClient(graph.Options{BaseURL: base, TokenSource: src})
+		_, err := msgraph.NewClient(msgraph.Options{BaseURL: base, TokenSource: src})
 		require.NoError(t, err, base)
 	}
 	// Links from the service are followed only on the Graph origin.
 	tr := &scripted{}
-	c, err := graph.NewClient(graph.Options{BaseURL: "https://graph.microsoft.com/v1.0", TokenSource: src, HTTPClient: &http.Client{Transport: tr}, RetryMax: -1})
+	c, err := msgraph.NewClient(msgraph.Options{BaseURL: "https://graph.microsoft.com/v1.0", TokenSource: src, HTTPClient: &http.Client{Transport: tr}, RetryMax: -1})
 	require.NoError(t, err)
 	for _, link := range []string{"http://graph.microsoft.com/v1.0/drives/d/root/delta?token=x",
 		"https://graph.microsoft.com.evil.example/v1.0/drives/d/root/delta?token=x"} {
@@ -238,8 +240,8 @@ func content(s string) func(*http.Request) *http.Response {
 
 func TestContentTokensStayOnTrustedHosts(t *testing.T) {
 	const item = "https://graph.microsoft.com/v1.0/drives/d/items/i/content"
-	newClient := func(tr *scripted, resources *[]string) *graph.Client {
-		c, err := graph.NewClient(graph.Options{
+	newClient := func(tr *scripted, resources *[]string) *msgraph.Client {
+		c, err := msgraph.NewClient(msgraph.Options{
 			BaseURL:     "https://graph.microsoft.com/v1.0",
 			TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "graph-token"}),
 			HTTPClient:  &http.Client{Transport: tr}, RetryMax: -1,
@@ -251,7 +253,7 @@ func TestContentTokensStayOnTrustedHosts(t *testing.T) {
 		require.NoError(t, err)
 		return c
 	}
-	read := func(c *graph.Client) (string, error) {
+	read := func(c *msgraph.Client) (string, error) {
 		rc, err := c.Download(context.Background(), "d", "i", 0)
 		if err != nil {
 			return "", err
@@ -318,17 +320,17 @@ func TestContentTokensStayOnTrustedHosts(t *testing.T) {
 
 // contentEnv is a fake with pre-authenticated URLs switched off and a
 // client whose content tokens come from tokens.
-func contentFS(t *testing.T, srv *graphtest.Server, src oauth2.TokenSource, tokens graph.ContentTokens) *graph.FS {
+func contentFS(t *testing.T, srv *graphtest.Server, src oauth2.TokenSource, tokens msgraph.ContentTokens) *drivefs.FS {
 	t.Helper()
-	c, err := graph.NewClient(graph.Options{BaseURL: srv.BaseURL(), TokenSource: src, RetryMax: -1,
+	c, err := msgraph.NewClient(msgraph.Options{BaseURL: srv.BaseURL(), TokenSource: src, RetryMax: -1,
 		ContentTokens: tokens, ContentHosts: []string{strings.TrimPrefix(srv.Content.URL, "http://")}})
 	require.NoError(t, err)
-	f, err := graph.NewFS(context.Background(), c, srv.MyDriveID(), "")
+	f, err := drivefs.NewFS(context.Background(), c, srv.MyDriveID(), "")
 	require.NoError(t, err)
 	return f
 }
 
-func readAll(t *testing.T, f *graph.FS, name string) ([]byte, error) {
+func readAll(t *testing.T, f *drivefs.FS, name string) ([]byte, error) {
 	t.Helper()
 	e, err := f.Stat(context.Background(), name)
 	require.NoError(t, err)
@@ -342,7 +344,7 @@ func readAll(t *testing.T, f *graph.FS, name string) ([]byte, error) {
 
 func TestContentURLsWithoutPreAuthentication(t *testing.T) {
 	certPEM, keyPEM, x509Cert := graphtest.NewCertificate(t)
-	cert, err := graph.ParseCertificate(certPEM, keyPEM)
+	cert, err := msidentity.ParseCertificate(certPEM, keyPEM)
 	require.NoError(t, err)
 	const appID = "00000000-aaaa-bbbb-cccc-000000000001"
 
@@ -350,7 +352,7 @@ func TestContentURLsWithoutPreAuthentication(t *testing.T) {
 		t.Run(fmt.Sprintf("PreAuthDisabled=%v", disabled), func(t *testing.T) {
 			srv := graphtest.NewServer(t, graphtest.Options{PreAuthDisabled: disabled})
 			srv.AddCertificate(appID, x509Cert)
-			cloud := graph.Cloud{Name: "fake", Login: srv.LoginURL(), Graph: srv.API.URL}
+			cloud := msidentity.Cloud{Name: "fake", Login: srv.LoginURL(), Graph: srv.API.URL}
 			_, err := srv.WebUpload(srv.MyDriveID(), "plan.pdf", []byte("the plan"))
 			require.NoError(t, err)
 			var urls []string
@@ -361,8 +363,8 @@ func TestContentURLsWithoutPreAuthentication(t *testing.T) {
 			})
 
 			// App-only with a certificate, for Graph and for SharePoint.
-			graphSrc := graph.AppOnlyCertSource(context.Background(), cloud, "contoso", appID, cert, cloud.Graph)
-			f := contentFS(t, srv, graphSrc, graph.AppOnlyContentTokens(context.Background(), cloud, "contoso", appID, cert))
+			graphSrc := msidentity.AppOnlyCertSource(context.Background(), cloud, "contoso", appID, cert, cloud.Graph)
+			f := contentFS(t, srv, graphSrc, msidentity.AppOnlyContentTokens(context.Background(), cloud, "contoso", appID, cert))
 			b, err := readAll(t, f, "plan.pdf")
 			require.NoError(t, err)
 			require.Equal(t, "the plan", string(b))
@@ -396,12 +398,12 @@ func TestContentURLsWithoutPreAuthentication(t *testing.T) {
 			require.ErrorIs(t, err, storage.ErrPermissionDenied)
 
 			// A signed-in user's refresh token yields the SharePoint token.
-			cfg := graph.DelegatedConfig(cloud, "common", appID, "secret", "http://localhost/cb")
+			cfg := msidentity.DelegatedConfig(cloud, "common", appID, "secret", "http://localhost/cb")
 			store := &memStore{}
-			require.NoError(t, graph.Exchange(context.Background(), cfg, store, srv.AuthCode()))
-			dsrc, err := graph.DelegatedSource(context.Background(), cfg, store)
+			require.NoError(t, msidentity.Exchange(context.Background(), cfg, store, srv.AuthCode()))
+			dsrc, err := msidentity.DelegatedSource(context.Background(), cfg, store)
 			require.NoError(t, err)
-			f = contentFS(t, srv, dsrc, graph.DelegatedContentTokens(context.Background(), cfg, store))
+			f = contentFS(t, srv, dsrc, msidentity.DelegatedContentTokens(context.Background(), cfg, store))
 			b, err = readAll(t, f, "plan.pdf")
 			require.NoError(t, err)
 			require.Equal(t, "the plan", string(b))
@@ -415,56 +417,56 @@ func TestCertificateCredentials(t *testing.T) {
 	const appID = "00000000-aaaa-bbbb-cccc-000000000002"
 	srv := graphtest.NewServer(t, graphtest.Options{})
 	srv.AddCertificate(appID, x509Cert)
-	cloud := graph.Cloud{Name: "fake", Login: srv.LoginURL(), Graph: srv.API.URL}
+	cloud := msidentity.Cloud{Name: "fake", Login: srv.LoginURL(), Graph: srv.API.URL}
 
 	t.Run("parsing", func(t *testing.T) {
-		_, err := graph.ParseCertificate(certPEM, otherKey)
+		_, err := msidentity.ParseCertificate(certPEM, otherKey)
 		require.ErrorContains(t, err, "does not belong")
-		_, err = graph.ParseCertificate(nil, keyPEM)
+		_, err = msidentity.ParseCertificate(nil, keyPEM)
 		require.Error(t, err)
-		_, err = graph.ParseCertificate(certPEM, nil)
+		_, err = msidentity.ParseCertificate(certPEM, nil)
 		require.Error(t, err)
-		c, err := graph.ParseCertificate(append(append([]byte(nil), keyPEM...), certPEM...), nil)
+		c, err := msidentity.ParseCertificate(append(append([]byte(nil), keyPEM...), certPEM...), nil)
 		require.NoError(t, err, "one combined PEM file")
 		require.NotEmpty(t, c.Thumbprint())
 	})
 	t.Run("a registered certificate gets a Graph token", func(t *testing.T) {
-		cert, err := graph.ParseCertificate(certPEM, keyPEM)
+		cert, err := msidentity.ParseCertificate(certPEM, keyPEM)
 		require.NoError(t, err)
-		src := graph.AppOnlyCertSource(context.Background(), cloud, "contoso", appID, cert, cloud.Graph)
-		c, err := graph.NewClient(graph.Options{BaseURL: srv.BaseURL(), TokenSource: src})
+		src := msidentity.AppOnlyCertSource(context.Background(), cloud, "contoso", appID, cert, cloud.Graph)
+		c, err := msgraph.NewClient(msgraph.Options{BaseURL: srv.BaseURL(), TokenSource: src})
 		require.NoError(t, err)
 		d, err := c.UserDrive(context.Background(), graphtest.MeUPN)
 		require.NoError(t, err)
 		require.Equal(t, srv.MyDriveID(), d.ID)
 	})
 	t.Run("an unregistered certificate is refused", func(t *testing.T) {
-		cert, err := graph.ParseCertificate(otherCert, otherKey)
+		cert, err := msidentity.ParseCertificate(otherCert, otherKey)
 		require.NoError(t, err)
-		_, err = graph.AppOnlyCertSource(context.Background(), cloud, "contoso", appID, cert, cloud.Graph).Token()
-		var te *graph.TokenError
+		_, err = msidentity.AppOnlyCertSource(context.Background(), cloud, "contoso", appID, cert, cloud.Graph).Token()
+		var te *msidentity.TokenError
 		require.ErrorAs(t, err, &te)
 		require.Equal(t, "invalid_client", te.Code)
 		require.Contains(t, te.Description, "AADSTS700027")
 		require.NotContains(t, err.Error(), "Trace ID")
 	})
 	t.Run("another app's assertion is refused", func(t *testing.T) {
-		cert, err := graph.ParseCertificate(certPEM, keyPEM)
+		cert, err := msidentity.ParseCertificate(certPEM, keyPEM)
 		require.NoError(t, err)
-		_, err = graph.AppOnlyCertSource(context.Background(), cloud, "contoso", "another-app", cert, cloud.Graph).Token()
-		var te *graph.TokenError
+		_, err = msidentity.AppOnlyCertSource(context.Background(), cloud, "contoso", "another-app", cert, cloud.Graph).Token()
+		var te *msidentity.TokenError
 		require.ErrorAs(t, err, &te)
 		require.Equal(t, "invalid_client", te.Code)
 	})
 	t.Run("a refused token is not retried", func(t *testing.T) {
-		cert, err := graph.ParseCertificate(otherCert, otherKey)
+		cert, err := msidentity.ParseCertificate(otherCert, otherKey)
 		require.NoError(t, err)
-		src := graph.AppOnlyCertSource(context.Background(), cloud, "contoso", appID, cert, cloud.Graph)
-		c, err := graph.NewClient(graph.Options{BaseURL: srv.BaseURL(), TokenSource: src, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
+		src := msidentity.AppOnlyCertSource(context.Background(), cloud, "contoso", appID, cert, cloud.Graph)
+		c, err := msgraph.NewClient(msgraph.Options{BaseURL: srv.BaseURL(), TokenSource: src, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
 		require.NoError(t, err)
 		srv.ResetCalls()
 		_, err = c.UserDrive(context.Background(), graphtest.MeUPN)
-		var te *graph.TokenError
+		var te *msidentity.TokenError
 		require.True(t, errors.As(err, &te), "%v", err)
 		require.Equal(t, 1, srv.CallCount("oauth2.Token"))
 	})
@@ -478,15 +480,15 @@ func TestRefreshErrorsHideTheRefreshToken(t *testing.T) {
 		_, _ = io.WriteString(w, `{"error":"invalid_grant","error_description":"AADSTS70000: grant `+rt+` is malformed."}`)
 	}))
 	t.Cleanup(login.Close)
-	cloud := graph.Cloud{Name: "x", Login: login.URL, Graph: "https://graph.microsoft.com"}
-	cfg := graph.DelegatedConfig(cloud, "common", "app", "app-s3cret", "http://localhost/cb")
+	cloud := msidentity.Cloud{Name: "x", Login: login.URL, Graph: "https://graph.microsoft.com"}
+	cfg := msidentity.DelegatedConfig(cloud, "common", "app", "app-s3cret", "http://localhost/cb")
 	store := &memStore{tok: &oauth2.Token{AccessToken: "old", RefreshToken: rt, Expiry: time.Unix(1, 0)}}
-	src, err := graph.DelegatedSource(context.Background(), cfg, store)
+	src, err := msidentity.DelegatedSource(context.Background(), cfg, store)
 	require.NoError(t, err)
 	_, err = src.Token()
 	require.ErrorContains(t, err, "invalid_grant")
 	require.NotContains(t, err.Error(), rt)
-	ts, err := graph.DelegatedContentTokens(context.Background(), cfg, store)("https://contoso.sharepoint.com")
+	ts, err := msidentity.DelegatedContentTokens(context.Background(), cfg, store)("https://contoso.sharepoint.com")
 	require.NoError(t, err)
 	_, err = ts.Token()
 	require.ErrorContains(t, err, "invalid_grant")

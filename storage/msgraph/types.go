@@ -4,7 +4,7 @@
 // upload sessions, downloads through pre-authenticated URLs, typed errors,
 // retries that honour Retry-After and pause a whole tenant while it is
 // throttled, and a storage.Storage over one drive.
-package graph
+package msgraph
 
 import "time"
 

@@ -25,8 +25,8 @@ type Options struct {
 	// https://graph.microsoft.com/v1.0; national clouds: see the Cloud
 	// values of package msauth and their BaseURL).
 	BaseURL string
-	// TokenSource gives bearer tokens (see AppOnlySource and
-	// DelegatedSource). Required.
+	// TokenSource gives bearer tokens (see msauth.AppOnlySource,
+	// msauth.AppOnlyCertSource and msauth.DelegatedSource). Required.
 	TokenSource oauth2.TokenSource
 	// HTTPClient is the underlying client: its Transport carries every
 	// request (default a client on NewTransport(): timeouts on dial, TLS
@@ -69,8 +69,8 @@ type Options struct {
 	// to download URLs that carry no tempauth parameter (tenants that
 	// switched pre-authenticated URLs off, and every OneDrive for Business
 	// and SharePoint tenant once they are retired). URLs with tempauth
-	// never get an Authorization header. See AppOnlyContentTokens (which
-	// needs a certificate) and DelegatedContentTokens.
+	// never get an Authorization header. See msauth.AppOnlyContentTokens
+	// (which needs a certificate) and msauth.DelegatedContentTokens.
 	ContentTokens ContentTokens
 	// ContentHosts are further hosts (host or host:port) trusted with
 	// ContentTokens tokens, besides the SharePoint hosts of the Microsoft

@@ -371,21 +371,17 @@ func (s *Server) createFolder(w *fakeservice.Recorder, r *http.Request, body []b
 		Name   string `json:"name"`
 		Parent ref    `json:"parent"`
 	}
-	if json.Unmarshal(body, &in) != nil {
-		return errf(400, "bad_request", "malformed JSON")
+	if e := decodeBody(body, &in); e != nil {
+		return e
 	}
 	if e := checkName(in.Name); e != nil {
 		return e
 	}
 	s.mu.Lock()
-	p := s.live(in.Parent.ID)
-	if p == nil || !p.folder {
+	p, e := s.freeSlot(in.Parent.ID, in.Name)
+	if e != nil {
 		s.mu.Unlock()
-		return errf(404, "not_found", "Not Found")
-	}
-	if c := s.childNamed(p.id, in.Name); c != nil {
-		s.mu.Unlock()
-		return s.conflict(c)
+		return e
 	}
 	now := s.now()
 	it := &item{id: s.newID(), name: in.Name, parent: p.id, folder: true, created: now, modified: now, by: MeID}
@@ -469,13 +465,9 @@ func (s *Server) deleteItem(folder bool) handler {
 
 func (s *Server) listItems(w *fakeservice.Recorder, r *http.Request, _ []byte, p []string) *apiError {
 	q := r.URL.Query()
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return errf(400, "invalid_limit", "invalid limit")
-		}
-		limit = min(n, 1000)
+	limit, e := queryLimit(q, 1000)
+	if e != nil {
+		return e
 	}
 	limit = min(limit, s.opt.PageSize)
 	s.mu.Lock()
@@ -530,8 +522,8 @@ func (s *Server) copyFile(w *fakeservice.Recorder, r *http.Request, body []byte,
 		Name   string `json:"name"`
 		Parent ref    `json:"parent"`
 	}
-	if json.Unmarshal(body, &in) != nil {
-		return errf(400, "bad_request", "malformed JSON")
+	if e := decodeBody(body, &in); e != nil {
+		return e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -577,8 +569,8 @@ func (s *Server) preflight(w *fakeservice.Recorder, r *http.Request, body []byte
 		Size   int64  `json:"size"`
 		Parent ref    `json:"parent"`
 	}
-	if json.Unmarshal(body, &in) != nil {
-		return errf(400, "bad_request", "malformed JSON")
+	if e := decodeBody(body, &in); e != nil {
+		return e
 	}
 	if e := checkName(in.Name); e != nil {
 		return e
@@ -645,4 +637,41 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
 		},
 		WriteFault: func(rec *fakeservice.Recorder, f *Fault) { rec.WriteHeader(f.Status) },
 	})
+}
+
+// decodeBody decodes a JSON request body into v (400 bad_request when it
+// is not JSON).
+func decodeBody(body []byte, v any) *apiError {
+	if json.Unmarshal(body, v) != nil {
+		return errf(400, "bad_request", "malformed JSON")
+	}
+	return nil
+}
+
+// queryLimit reads the limit query parameter (default 100, at most max;
+// 400 invalid_limit when it is not a positive number).
+func queryLimit(q url.Values, max int) (int, *apiError) {
+	v := q.Get("limit")
+	if v == "" {
+		return min(100, max), nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, errf(400, "invalid_limit", "invalid limit")
+	}
+	return min(n, max), nil
+}
+
+// freeSlot returns the live folder parentID when it holds no item named
+// name: 404 not_found for a missing folder, 409 item_name_in_use (with the
+// conflicting item) for a taken name. The caller holds s.mu.
+func (s *Server) freeSlot(parentID, name string) (*item, *apiError) {
+	p := s.live(parentID)
+	if p == nil || !p.folder {
+		return nil, errf(404, "not_found", "Not Found")
+	}
+	if c := s.childNamed(p.id, name); c != nil {
+		return nil, s.conflict(c)
+	}
+	return p, nil
 }

@@ -6,10 +6,9 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/procoresync/procoresync/storage/box"
 	"github.com/procoresync/procoresync/storage/box/boxtest"
+	"golang.org/x/oauth2"
 )
 
 // Example runs a Box Storage against the fake: a person uploads a file
@@ -25,7 +24,7 @@ func Example() {
 		return
 	}
 	c, err := box.NewClient(box.ClientOptions{BaseURL: srv.BaseURL(), UploadURL: srv.UploadURL(),
-		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token(), Expiry: time.Now().Add(time.Hour)}),
+		TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token(), Expiry: time.Now().Add(time.Hour)}),
 		RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
 	if err != nil {
 		fmt.Println(err)

@@ -376,28 +376,6 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	if !r.preauth && !c.sameHost(r.url) {
 		return nil, fmt.Errorf("graph: refusing to send credentials to another host (%s)", httpclient.RedactURL(r.url, false))
 	}
-	var body any
-	ctype := r.ctype
-	switch {
-	case r.raw != nil:
-		body = r.raw
-	case r.body != nil:
-		b, err := json.Marshal(r.body)
-		if err != nil {
-			return nil, err
-		}
-		body, ctype = b, "application/json"
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, r.url, body)
-	if err != nil {
-		return nil, fmt.Errorf("graph: %s: %w", c.op(r), httpclient.RedactError(err, !r.preauth))
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	for k, v := range r.header {
-		req.Header.Set(k, v)
-	}
 	hc := c.api
 	switch {
 	case r.preauth:
@@ -405,10 +383,11 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	case r.once:
 		hc = c.apiOnce
 	}
-	resp, err := hc.Do(req)
+	resp, err := httpclient.Send(ctx, hc, httpclient.Request{Method: r.method, URL: r.url, JSON: r.body, Raw: r.raw,
+		ContentType: r.ctype, Header: r.header})
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, err
 		}
 		return nil, fmt.Errorf("graph: %s: %w", c.op(r), httpclient.RedactError(err, !r.preauth))
 	}

@@ -1,6 +1,7 @@
 package boxtest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
@@ -232,14 +233,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, host string, rout
 				}
 			},
 			WriteFault: func(rec *fakeservice.Recorder, f *Fault) {
-				code := f.Code
-				if code == "" {
-					code = defaultCode(f.Status)
-				}
-				if f.Body != "" {
-					rec.Header().Set("Content-Type", "application/json")
-					rec.WriteHeader(f.Status)
-					_, _ = rec.Write([]byte(f.Body))
+				code := cmp.Or(f.Code, defaultCode(f.Status))
+				if f.WriteBody(rec) {
 					return
 				}
 				s.writeError(rec, errf(f.Status, code, "injected"))

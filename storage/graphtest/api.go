@@ -179,6 +179,19 @@ type target struct {
 	hasRel   bool
 }
 
+// writeOp names a write of file content by how the file is addressed:
+// by item ID (existing), by a path from the drive root (byRootPath), or by
+// a path below a folder's ID (byItemPath).
+func (t target) writeOp(byPath bool, existing, byRootPath, byItemPath string) string {
+	switch {
+	case byPath && t.base == "":
+		return byRootPath
+	case byPath:
+		return byItemPath
+	}
+	return existing
+}
+
 func splitColon(rest string) (rel, suffix string, err error) {
 	// rest starts after "root:" or "items/{id}:" and looks like
 	// "/a/b:/content", "/a/b:" or "/a/b".
@@ -447,21 +460,11 @@ func (s *Server) routeDrive(method, ref, rest, getOp string) (string, handler) {
 		}
 		return op, s.withTarget(t, s.handleGetContent)
 	case suffix == "/content" && method == http.MethodPut:
-		op := "drives.ReplaceContent"
-		if byPath && t.base == "" {
-			op = "drives.UploadByPath"
-		} else if byPath {
-			op = "drives.UploadNewFile"
-		}
-		return op, s.withParent(t, s.handlePutContent)
+		return t.writeOp(byPath, "drives.ReplaceContent", "drives.UploadByPath", "drives.UploadNewFile"),
+			s.withParent(t, s.handlePutContent)
 	case suffix == "/createUploadSession" && method == http.MethodPost:
-		op := "drives.CreateUploadSessionExisting"
-		if byPath && t.base == "" {
-			op = "drives.CreateUploadSessionByPath"
-		} else if byPath {
-			op = "drives.CreateUploadSessionNew"
-		}
-		return op, s.withParent(t, s.handleCreateSession)
+		return t.writeOp(byPath, "drives.CreateUploadSessionExisting", "drives.CreateUploadSessionByPath", "drives.CreateUploadSessionNew"),
+			s.withParent(t, s.handleCreateSession)
 	case suffix == "/copy" && method == http.MethodPost && !rootAddr:
 		return "drives.CopyItem", s.withTarget(t, s.handleCopy)
 	case suffix == "/permanentDelete" && method == http.MethodPost:

@@ -25,6 +25,7 @@ package msauth
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/procoresync/procoresync/storage/internal/msidentity"
 	"golang.org/x/oauth2"
@@ -43,13 +44,18 @@ type Cloud struct {
 	Graph string
 }
 
-// The Microsoft clouds.
+// The Microsoft clouds: Global (login.microsoftonline.com,
+// graph.microsoft.com), USGov (login.microsoftonline.us,
+// graph.microsoft.us), USGovDoD (login.microsoftonline.us,
+// dod-graph.microsoft.us), Germany (login.microsoftonline.de,
+// graph.microsoft.de) and China (login.chinacloudapi.cn,
+// microsoftgraph.chinacloudapi.cn).
 var (
-	Global   = Cloud{"global", "https://login.microsoftonline.com", "https://graph.microsoft.com"}
-	USGov    = Cloud{"us", "https://login.microsoftonline.us", "https://graph.microsoft.us"}
-	USGovDoD = Cloud{"dod", "https://login.microsoftonline.us", "https://dod-graph.microsoft.us"}
-	Germany  = Cloud{"de", "https://login.microsoftonline.de", "https://graph.microsoft.de"}
-	China    = Cloud{"cn", "https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"}
+	Global   = Cloud(msidentity.Global)
+	USGov    = Cloud(msidentity.USGov)
+	USGovDoD = Cloud(msidentity.USGovDoD)
+	Germany  = Cloud(msidentity.Germany)
+	China    = Cloud(msidentity.China)
 )
 
 func (c Cloud) id() msidentity.Cloud { return msidentity.Cloud(c) }
@@ -65,7 +71,7 @@ func (c Cloud) Endpoint(tenant string) oauth2.Endpoint { return c.id().Endpoint(
 
 // DefaultDelegatedScopes are the scopes DelegatedConfig asks for when it
 // is given none.
-var DefaultDelegatedScopes = []string{"Files.ReadWrite.All", "Sites.ReadWrite.All", "offline_access"}
+var DefaultDelegatedScopes = slices.Clone(msidentity.DefaultDelegatedScopes)
 
 // TokenStore persists a signed-in user's token with its refresh token.
 // Save is called with every new token before it is used: the identity

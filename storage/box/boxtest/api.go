@@ -352,6 +352,13 @@ type ref struct {
 	ID string `json:"id"`
 }
 
+// placement is the name and parent folder a request body gives an item
+// (POST /folders, POST /files/{id}/copy, OPTIONS /files/content).
+type placement struct {
+	Name   string `json:"name"`
+	Parent ref    `json:"parent"`
+}
+
 func (s *Server) usersMe(w *fakeservice.Recorder, r *http.Request, _ []byte, _ []string) *apiError {
 	u := userMini(MeID)
 	u["max_upload_size"] = s.opt.MaxUploadSize
@@ -362,10 +369,7 @@ func (s *Server) usersMe(w *fakeservice.Recorder, r *http.Request, _ []byte, _ [
 }
 
 func (s *Server) createFolder(w *fakeservice.Recorder, r *http.Request, body []byte, _ []string) *apiError {
-	var in struct {
-		Name   string `json:"name"`
-		Parent ref    `json:"parent"`
-	}
+	var in placement
 	if e := decodeBody(body, &in); e != nil {
 		return e
 	}
@@ -513,10 +517,7 @@ func (s *Server) listItems(w *fakeservice.Recorder, r *http.Request, _ []byte, p
 }
 
 func (s *Server) copyFile(w *fakeservice.Recorder, r *http.Request, body []byte, p []string) *apiError {
-	var in struct {
-		Name   string `json:"name"`
-		Parent ref    `json:"parent"`
-	}
+	var in placement
 	if e := decodeBody(body, &in); e != nil {
 		return e
 	}
@@ -560,9 +561,8 @@ func (s *Server) copyFile(w *fakeservice.Recorder, r *http.Request, body []byte,
 
 func (s *Server) preflight(w *fakeservice.Recorder, r *http.Request, body []byte, _ []string) *apiError {
 	var in struct {
-		Name   string `json:"name"`
-		Size   int64  `json:"size"`
-		Parent ref    `json:"parent"`
+		placement
+		Size int64 `json:"size"`
 	}
 	if e := decodeBody(body, &in); e != nil {
 		return e

@@ -5,12 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-retryablehttp"
-	"github.com/stretchr/testify/require"
-
 	"github.com/procoresync/procoresync/internal/httpclient"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSend(t *testing.T) {
@@ -40,4 +40,16 @@ func TestSend(t *testing.T) {
 	_, err = httpclient.Send(cctx, hc, httpclient.Request{Method: http.MethodGet, URL: srv.URL})
 	require.ErrorIs(t, err, context.Canceled)
 	require.Len(t, got, 2)
+}
+
+func TestContextReader(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := httpclient.ContextReader(ctx, strings.NewReader("abcdef"))
+	b := make([]byte, 3)
+	n, err := r.Read(b)
+	require.NoError(t, err)
+	require.Equal(t, "abc", string(b[:n]))
+	cancel()
+	_, err = r.Read(b)
+	require.ErrorIs(t, err, context.Canceled)
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/procoresync/procoresync/storage/msgraph/quickxorhash"
@@ -665,19 +666,6 @@ func atEOF(r io.Reader, size int64) error {
 	return fmt.Errorf("graph: the content did not end after the %d bytes declared", size)
 }
 
-// ctxReader fails reads once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
 // putUnknown writes a file of unknown size: in memory up to the
 // simple-upload limit, else spooled to a temporary file whose size then
 // opens an upload session (a session needs the total size in every
@@ -686,7 +674,7 @@ func (f *FS) putUnknown(ctx context.Context, parent storage.Entry, name string, 
 	p := join(parent.Path, name)
 	simple, _ := f.chunking()
 	head := make([]byte, simple+1)
-	n, err := io.ReadFull(ctxReader{ctx, r}, head)
+	n, err := io.ReadFull(httpclient.ContextReader(ctx, r), head)
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return f.Put(ctx, parent, name, bytes.NewReader(head[:n]), int64(n), opt)
@@ -707,7 +695,7 @@ func (f *FS) putUnknown(ctx context.Context, parent storage.Entry, name string, 
 	if _, err := tmp.Write(head); err != nil {
 		return storage.Entry{}, storage.NewError("put", p, nil, fmt.Errorf("spooling a file of unknown size: %w", err))
 	}
-	rest, err := io.Copy(tmp, io.LimitReader(ctxReader{ctx, r}, msgraph.MaxFileSize-int64(len(head))+1))
+	rest, err := io.Copy(tmp, io.LimitReader(httpclient.ContextReader(ctx, r), msgraph.MaxFileSize-int64(len(head))+1))
 	if err != nil {
 		return storage.Entry{}, storage.NewError("put", p, nil, fmt.Errorf("reading the content: %w", err))
 	}

@@ -17,17 +17,17 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/procore/procoretest"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
+	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/procoresync/procoresync/storage/onedrive"
 	"github.com/procoresync/procoresync/storage/sharepoint"
 	"github.com/procoresync/procoresync/syncengine"
 	"github.com/procoresync/procoresync/syncengine/manualclock"
 	"github.com/procoresync/procoresync/syncengine/sqlitestore"
+	"golang.org/x/oauth2"
 )
 
 // target names the Microsoft storage a test syncs Procore with.
@@ -75,7 +75,7 @@ type env struct {
 	pc     *procoretest.Server
 	gs     *graphtest.Server
 	client *procore.Client
-	gc     *onedrive.Client
+	gc     *msgraph.Client
 	drive  string // the target drive
 	docs   procoretest.Docs
 	store  *sqlitestore.Store
@@ -125,7 +125,7 @@ func newEnv(t *testing.T, tg target, o envOptions) *env {
 
 	e.gs = graphtest.New(graphtest.Options{Now: e.clk.Now})
 	t.Cleanup(e.gs.Close)
-	e.gc, err = onedrive.NewClient(onedrive.ClientOptions{
+	e.gc, err = msgraph.NewClient(msgraph.Options{
 		BaseURL:      e.gs.BaseURL(),
 		TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.gs.Token(), Expiry: time.Now().Add(24 * time.Hour)}),
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,

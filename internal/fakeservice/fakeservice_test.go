@@ -247,3 +247,13 @@ func TestClock(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, clk.Sleep(ctx, time.Second), context.Canceled)
 }
+
+func TestFaultWriteBody(t *testing.T) {
+	rec := fakeservice.NewRecorder()
+	require.False(t, (&fakeservice.Fault{Status: 503}).WriteBody(rec))
+	require.Empty(t, rec.Body())
+	require.True(t, (&fakeservice.Fault{Status: 409, Body: `{"error":"as sent"}`}).WriteBody(rec))
+	require.Equal(t, 409, rec.Status())
+	require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+	require.Equal(t, `{"error":"as sent"}`, string(rec.Body()))
+}

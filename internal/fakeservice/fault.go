@@ -1,6 +1,8 @@
 package fakeservice
 
 import (
+	"io"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -145,4 +147,17 @@ func Pick[F any](list []*F, matches func(*F) bool, count func(*F) (after, times 
 		}
 	}
 	return list, &c
+}
+
+// WriteBody writes f.Body, when set, as the response as it is: status
+// f.Status, Content-Type application/json. It reports whether it wrote
+// it; a fake writes its own error response otherwise.
+func (f *Fault) WriteBody(w http.ResponseWriter) bool {
+	if f.Body == "" {
+		return false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(f.Status)
+	_, _ = io.WriteString(w, f.Body)
+	return true
 }

@@ -1,6 +1,7 @@
 package httpclient
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,4 +41,20 @@ func DecodeJSON(r io.Reader, limit int64, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// ContextReader returns r that fails every read once ctx is done, so that
+// copying from a slow or endless source (an upload's content) obeys ctx.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -277,32 +277,11 @@ func opName(method, raw string) string { return method + " " + httpclient.Redact
 
 // send sends r; the response is returned as it is, body unread.
 func (c *Client) send(ctx context.Context, hc *retryablehttp.Client, r request) (*http.Response, error) {
-	var body any
-	ctype := r.ctype
-	switch {
-	case r.raw != nil:
-		body = r.raw
-	case r.body != nil:
-		b, err := json.Marshal(r.body)
-		if err != nil {
-			return nil, err
-		}
-		body, ctype = b, "application/json"
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, r.url, body)
-	if err != nil {
-		return nil, fmt.Errorf("box: %s: %w", opName(r.method, r.url), httpclient.RedactError(err, true))
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	for k, v := range r.header {
-		req.Header.Set(k, v)
-	}
-	resp, err := hc.Do(req)
+	resp, err := httpclient.Send(ctx, hc, httpclient.Request{Method: r.method, URL: r.url, JSON: r.body, Raw: r.raw,
+		ContentType: r.ctype, Header: r.header})
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, err
 		}
 		return nil, fmt.Errorf("box: %s: %w", opName(r.method, r.url), httpclient.RedactError(err, true))
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/procoresync/procoresync/storage/internal/graph"
+	"github.com/procoresync/procoresync/storage/msgraph"
 )
 
 func writeJSON(w *recorder, status int, v any) *apiError {
@@ -28,9 +28,9 @@ func tp(t time.Time) *time.Time { return &t }
 
 // renderItem renders it as a driveItem. In delta results parentReference
 // carries no path and deleted items carry only what Business returns.
-func (s *Server) renderItem(d *drive, it *item, delta bool) graph.DriveItem {
-	out := graph.DriveItem{ID: it.id}
-	ref := &graph.ItemReference{DriveID: d.id, DriveType: d.driveType, SiteID: d.siteID}
+func (s *Server) renderItem(d *drive, it *item, delta bool) msgraph.DriveItem {
+	out := msgraph.DriveItem{ID: it.id}
+	ref := &msgraph.ItemReference{DriveID: d.id, DriveType: d.driveType, SiteID: d.siteID}
 	if it.id != d.rootID {
 		ref.ID = it.parentID
 		if !delta {
@@ -43,11 +43,11 @@ func (s *Server) renderItem(d *drive, it *item, delta bool) graph.DriveItem {
 	}
 	out.ParentReference = ref
 	if it.deleted {
-		out.Deleted = &graph.DeletedFacet{State: "deleted"}
+		out.Deleted = &msgraph.DeletedFacet{State: "deleted"}
 		if it.isDir {
-			out.Folder = &graph.FolderFacet{}
+			out.Folder = &msgraph.FolderFacet{}
 		} else {
-			out.File = &graph.FileFacet{}
+			out.File = &msgraph.FileFacet{}
 		}
 		return out
 	}
@@ -60,23 +60,23 @@ func (s *Server) renderItem(d *drive, it *item, delta bool) graph.DriveItem {
 	}
 	out.CreatedDateTime = tp(it.created)
 	out.LastModifiedDateTime = tp(it.modified)
-	out.FileSystemInfo = &graph.FileSystemInfo{CreatedDateTime: tp(it.fsCreated), LastModifiedDateTime: tp(it.fsMod)}
-	by := &graph.IdentitySet{User: &graph.Identity{DisplayName: it.createdBy}}
+	out.FileSystemInfo = &msgraph.FileSystemInfo{CreatedDateTime: tp(it.fsCreated), LastModifiedDateTime: tp(it.fsMod)}
+	by := &msgraph.IdentitySet{User: &msgraph.Identity{DisplayName: it.createdBy}}
 	out.CreatedBy = by
-	out.LastModifiedBy = &graph.IdentitySet{User: &graph.Identity{DisplayName: it.modBy}}
+	out.LastModifiedBy = &msgraph.IdentitySet{User: &msgraph.Identity{DisplayName: it.modBy}}
 	web := "https://" + SharePointHost + "/personal/adele/Documents/" + d.pathOf(it)
 	out.WebURL = (&url.URL{Path: web}).EscapedPath()
 	if it.id == d.rootID {
-		out.Root = &graph.RootFacet{}
+		out.Root = &msgraph.RootFacet{}
 	}
 	if it.isDir {
 		size := s.treeSize(d, it)
 		out.Size = &size
-		out.Folder = &graph.FolderFacet{ChildCount: int32(len(d.children(it.id)))}
+		out.Folder = &msgraph.FolderFacet{ChildCount: int32(len(d.children(it.id)))}
 	} else {
 		size := it.size
 		out.Size = &size
-		out.File = &graph.FileFacet{MimeType: mimeOf(it.name), Hashes: &graph.Hashes{QuickXorHash: it.qxh}}
+		out.File = &msgraph.FileFacet{MimeType: mimeOf(it.name), Hashes: &msgraph.Hashes{QuickXorHash: it.qxh}}
 	}
 	return out
 }
@@ -108,28 +108,28 @@ func mimeOf(name string) string {
 	return "application/octet-stream"
 }
 
-func (s *Server) renderDrive(d *drive) graph.Drive {
-	out := graph.Drive{ID: d.id, Name: d.name, DriveType: d.driveType,
-		Quota: &graph.Quota{Total: s.opt.QuotaBytes, Used: d.used, Remaining: s.opt.QuotaBytes - d.used, State: "normal"}}
+func (s *Server) renderDrive(d *drive) msgraph.Drive {
+	out := msgraph.Drive{ID: d.id, Name: d.name, DriveType: d.driveType,
+		Quota: &msgraph.Quota{Total: s.opt.QuotaBytes, Used: d.used, Remaining: s.opt.QuotaBytes - d.used, State: "normal"}}
 	if d.ownerUser != "" {
-		out.Owner = &graph.IdentitySet{User: &graph.Identity{ID: d.ownerUser, DisplayName: "Adele Vance"}}
+		out.Owner = &msgraph.IdentitySet{User: &msgraph.Identity{ID: d.ownerUser, DisplayName: "Adele Vance"}}
 		out.WebURL = "https://contoso-my.sharepoint.com/personal/adele/Documents"
 	}
 	if st := s.sites[d.siteID]; st != nil {
 		out.WebURL = "https://" + st.host + "/" + strings.TrimPrefix(st.path+"/", "/") + url.PathEscape(d.name)
 		parts := strings.Split(st.id, ",")
-		out.SharePointIDs = &graph.SharepointIDs{SiteID: parts[1], WebID: parts[2], SiteURL: "https://" + st.host + "/" + st.path, TenantID: s.opt.Tenant}
+		out.SharePointIDs = &msgraph.SharepointIDs{SiteID: parts[1], WebID: parts[2], SiteURL: "https://" + st.host + "/" + st.path, TenantID: s.opt.Tenant}
 	}
 	return out
 }
 
-func (s *Server) renderSite(st *site) graph.Site {
+func (s *Server) renderSite(st *site) msgraph.Site {
 	parts := strings.Split(st.id, ",")
-	out := graph.Site{ID: st.id, Name: st.name, DisplayName: st.displayName,
+	out := msgraph.Site{ID: st.id, Name: st.name, DisplayName: st.displayName,
 		WebURL:        "https://" + st.host + strings.TrimSuffix("/"+st.path, "/"),
-		SharepointIDs: &graph.SharepointIDs{SiteID: parts[1], WebID: parts[2], TenantID: s.opt.Tenant}}
+		SharepointIDs: &msgraph.SharepointIDs{SiteID: parts[1], WebID: parts[2], TenantID: s.opt.Tenant}}
 	if st.path == "" {
-		out.Root = &graph.RootFacet{}
+		out.Root = &msgraph.RootFacet{}
 	}
 	return out
 }
@@ -179,6 +179,19 @@ type target struct {
 	hasRel   bool
 }
 
+// writeOp names a write of file content by how the file is addressed:
+// by item ID (existing), by a path from the drive root (byRootPath), or by
+// a path below a folder's ID (byItemPath).
+func (t target) writeOp(byPath bool, existing, byRootPath, byItemPath string) string {
+	switch {
+	case byPath && t.base == "":
+		return byRootPath
+	case byPath:
+		return byItemPath
+	}
+	return existing
+}
+
 func splitColon(rest string) (rel, suffix string, err error) {
 	// rest starts after "root:" or "items/{id}:" and looks like
 	// "/a/b:/content", "/a/b:" or "/a/b".
@@ -217,7 +230,7 @@ func (s *Server) route(method, p string) (string, handler) {
 	case "me":
 		if get(1) == "drives" && len(segs) == 2 && method == http.MethodGet {
 			return "me.ListDrives", func(w *recorder, r *http.Request, _ []byte) *apiError {
-				return writeJSON(w, 200, map[string]any{"value": []graph.Drive{s.renderDrive(s.drives[s.userDrive[s.me]])}})
+				return writeJSON(w, 200, map[string]any{"value": []msgraph.Drive{s.renderDrive(s.drives[s.userDrive[s.me]])}})
 			}
 		}
 		if get(1) == "drive" {
@@ -247,7 +260,7 @@ func (s *Server) routeSite(method, p string) (string, handler) {
 		}
 		return "sites.Search", func(w *recorder, r *http.Request, _ []byte) *apiError {
 			q := strings.ToLower(r.URL.Query().Get("search"))
-			var out []graph.Site
+			var out []msgraph.Site
 			for _, id := range s.siteList {
 				st := s.sites[id]
 				if q == "" || strings.Contains(strings.ToLower(st.displayName+" "+st.path), q) {
@@ -312,7 +325,7 @@ func (s *Server) routeSite(method, p string) (string, handler) {
 			if e != nil {
 				return e
 			}
-			out := []graph.Drive{}
+			out := []msgraph.Drive{}
 			for _, id := range st.drives {
 				out = append(out, s.renderDrive(s.drives[id]))
 			}
@@ -447,21 +460,11 @@ func (s *Server) routeDrive(method, ref, rest, getOp string) (string, handler) {
 		}
 		return op, s.withTarget(t, s.handleGetContent)
 	case suffix == "/content" && method == http.MethodPut:
-		op := "drives.ReplaceContent"
-		if byPath && t.base == "" {
-			op = "drives.UploadByPath"
-		} else if byPath {
-			op = "drives.UploadNewFile"
-		}
-		return op, s.withParent(t, s.handlePutContent)
+		return t.writeOp(byPath, "drives.ReplaceContent", "drives.UploadByPath", "drives.UploadNewFile"),
+			s.withParent(t, s.handlePutContent)
 	case suffix == "/createUploadSession" && method == http.MethodPost:
-		op := "drives.CreateUploadSessionExisting"
-		if byPath && t.base == "" {
-			op = "drives.CreateUploadSessionByPath"
-		} else if byPath {
-			op = "drives.CreateUploadSessionNew"
-		}
-		return op, s.withParent(t, s.handleCreateSession)
+		return t.writeOp(byPath, "drives.CreateUploadSessionExisting", "drives.CreateUploadSessionByPath", "drives.CreateUploadSessionNew"),
+			s.withParent(t, s.handleCreateSession)
 	case suffix == "/copy" && method == http.MethodPost && !rootAddr:
 		return "drives.CopyItem", s.withTarget(t, s.handleCopy)
 	case suffix == "/permanentDelete" && method == http.MethodPost:
@@ -582,7 +585,7 @@ func (s *Server) handleChildren(w *recorder, r *http.Request, _ []byte, d *drive
 	top := s.pageSize(r)
 	end := min(off+top, len(kids))
 	out := map[string]any{}
-	vals := make([]graph.DriveItem, 0, end-off)
+	vals := make([]msgraph.DriveItem, 0, end-off)
 	for _, c := range kids[off:end] {
 		vals = append(vals, s.renderItem(d, c, false))
 	}
@@ -664,9 +667,9 @@ func (s *Server) handleCreateFolder(w *recorder, r *http.Request, body []byte, d
 }
 
 type patchBody struct {
-	Name            *string               `json:"name"`
-	ParentReference *graph.ItemReference  `json:"parentReference"`
-	FileSystemInfo  *graph.FileSystemInfo `json:"fileSystemInfo"`
+	Name            *string                 `json:"name"`
+	ParentReference *msgraph.ItemReference  `json:"parentReference"`
+	FileSystemInfo  *msgraph.FileSystemInfo `json:"fileSystemInfo"`
 }
 
 func (s *Server) handlePatch(w *recorder, r *http.Request, body []byte, d *drive, it *item) *apiError {
@@ -850,8 +853,8 @@ type copyJob struct {
 }
 
 type copyBody struct {
-	ParentReference *graph.ItemReference `json:"parentReference"`
-	Name            string               `json:"name"`
+	ParentReference *msgraph.ItemReference `json:"parentReference"`
+	Name            string                 `json:"name"`
 }
 
 // handleCopy serves POST /drives/{d}/items/{id}/copy: 202 Accepted with a
@@ -950,11 +953,11 @@ func (s *Server) handleMonitor(w *recorder, r *http.Request, tok string) *apiErr
 	job.polls++
 	switch {
 	case job.polls == 1:
-		return writeJSON(w, http.StatusAccepted, graph.AsyncJobStatus{Operation: "ItemCopy", PercentageComplete: 50, Status: "inProgress"})
+		return writeJSON(w, http.StatusAccepted, msgraph.AsyncJobStatus{Operation: "ItemCopy", PercentageComplete: 50, Status: "inProgress"})
 	case job.errorCode != "":
-		return writeJSON(w, http.StatusOK, graph.AsyncJobStatus{Operation: "ItemCopy", Status: "failed", ErrorCode: job.errorCode})
+		return writeJSON(w, http.StatusOK, msgraph.AsyncJobStatus{Operation: "ItemCopy", Status: "failed", ErrorCode: job.errorCode})
 	}
-	return writeJSON(w, http.StatusOK, graph.AsyncJobStatus{Operation: "ItemCopy", PercentageComplete: 100, Status: "completed", ResourceID: job.resourceID})
+	return writeJSON(w, http.StatusOK, msgraph.AsyncJobStatus{Operation: "ItemCopy", PercentageComplete: 100, Status: "completed", ResourceID: job.resourceID})
 }
 
 // checkLockedTree refuses to delete it when it, or for a folder any file

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/procoresync/procoresync/storage/graphtest"
-	"github.com/procoresync/procoresync/storage/internal/graph"
+	"github.com/procoresync/procoresync/storage/internal/msidentity"
 	"github.com/stretchr/testify/require"
 )
 
@@ -115,7 +115,7 @@ func stringOf(m map[string]any) string {
 func TestClientAssertions(t *testing.T) {
 	r := newRaw(t, graphtest.Options{PreAuthDisabled: true})
 	certPEM, keyPEM, x509Cert := graphtest.NewCertificate(t)
-	cert, err := graph.ParseCertificate(certPEM, keyPEM)
+	cert, err := msidentity.ParseCertificate(certPEM, keyPEM)
 	require.NoError(t, err)
 	r.srv.AddCertificate("app", x509Cert)
 	tokenURL := r.srv.LoginURL() + "/contoso/oauth2/v2.0/token"

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/procoresync/procoresync/storage/internal/graph"
-	"github.com/procoresync/procoresync/storage/internal/graph/quickxorhash"
+	"github.com/procoresync/procoresync/storage/msgraph"
+	"github.com/procoresync/procoresync/storage/msgraph/quickxorhash"
 )
 
 // FragmentMultiple is the size every upload fragment but the last must be
@@ -46,10 +46,10 @@ func qxhOf(b []byte) string { return quickxorhash.Base64(b) }
 
 type sessionBody struct {
 	Item *struct {
-		Conflict       string                `json:"@microsoft.graph.conflictBehavior"`
-		Name           string                `json:"name"`
-		FileSize       *int64                `json:"fileSize"`
-		FileSystemInfo *graph.FileSystemInfo `json:"fileSystemInfo"`
+		Conflict       string                  `json:"@microsoft.graph.conflictBehavior"`
+		Name           string                  `json:"name"`
+		FileSize       *int64                  `json:"fileSize"`
+		FileSystemInfo *msgraph.FileSystemInfo `json:"fileSystemInfo"`
 	} `json:"item"`
 	DeferCommit bool `json:"deferCommit"`
 }
@@ -111,7 +111,7 @@ func (s *Server) handleCreateSession(w *recorder, r *http.Request, body []byte, 
 	exp := ses.expires
 	// Upload-session URLs carry tempauth in both modes.
 	// Unconfirmed against a live tenant: whether createUploadSession's uploadUrl keeps tempauth once pre-authentication is off.
-	return writeJSON(w, 200, graph.UploadSession{UploadURL: s.Content.URL + "/up/" + tok + "?tempauth=" + tok, ExpirationDateTime: &exp, NextExpectedRanges: []string{"0-"}})
+	return writeJSON(w, 200, msgraph.UploadSession{UploadURL: s.Content.URL + "/up/" + tok + "?tempauth=" + tok, ExpirationDateTime: &exp, NextExpectedRanges: []string{"0-"}})
 }
 
 // downloadURL is the content URL a download of ticket tok is redirected
@@ -239,7 +239,7 @@ func (s *Server) handleSession(w *recorder, r *http.Request, op, tok string, bod
 	switch op {
 	case "uploadSession.GetStatus":
 		exp := ses.expires
-		return writeJSON(w, 200, graph.UploadSession{ExpirationDateTime: &exp, NextExpectedRanges: ses.ranges()})
+		return writeJSON(w, 200, msgraph.UploadSession{ExpirationDateTime: &exp, NextExpectedRanges: ses.ranges()})
 	case "uploadSession.Cancel":
 		delete(s.sessions, tok)
 		w.WriteHeader(http.StatusNoContent)
@@ -293,11 +293,11 @@ func (s *Server) handleSession(w *recorder, r *http.Request, op, tok string, bod
 	if !last {
 		exp := ses.expires
 		w.Header().Set("Content-Type", "application/json")
-		return writeJSON(w, 202, graph.UploadSession{ExpirationDateTime: &exp, NextExpectedRanges: ses.ranges()})
+		return writeJSON(w, 202, msgraph.UploadSession{ExpirationDateTime: &exp, NextExpectedRanges: ses.ranges()})
 	}
 	if ses.deferCommit {
 		exp := ses.expires
-		return writeJSON(w, 202, graph.UploadSession{ExpirationDateTime: &exp, NextExpectedRanges: []string{}})
+		return writeJSON(w, 202, msgraph.UploadSession{ExpirationDateTime: &exp, NextExpectedRanges: []string{}})
 	}
 	return s.commit(w, tok, ses)
 }

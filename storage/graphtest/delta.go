@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"sort"
 
-	"github.com/procoresync/procoresync/storage/internal/graph"
+	"github.com/procoresync/procoresync/storage/msgraph"
 )
 
 // deltaToken is the state a delta link carries: report items changed after
@@ -43,7 +43,7 @@ func (s *Server) handleDelta(w *recorder, r *http.Request, d *drive, tok string)
 	case "":
 		t = deltaToken{snap: d.seq}
 	case "latest":
-		return writeJSON(w, 200, map[string]any{"value": []graph.DriveItem{}, "@odata.deltaLink": s.deltaLink(d, deltaToken{from: d.seq})})
+		return writeJSON(w, 200, map[string]any{"value": []msgraph.DriveItem{}, "@odata.deltaLink": s.deltaLink(d, deltaToken{from: d.seq})})
 	default:
 		var ok bool
 		t, ok = parseDeltaToken(tok)
@@ -73,7 +73,7 @@ func (s *Server) handleDelta(w *recorder, r *http.Request, d *drive, tok string)
 	top := s.pageSize(r)
 	out := map[string]any{}
 	page := cands[:min(top, len(cands))]
-	vals := make([]graph.DriveItem, 0, len(page))
+	vals := make([]msgraph.DriveItem, 0, len(page))
 	for _, it := range page {
 		vals = append(vals, s.renderItem(d, it, true))
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/procoresync/procoresync/storage/graphtest"
+	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/procoresync/procoresync/storage/onedrive"
 	"github.com/procoresync/procoresync/syncengine/manualclock"
 	"golang.org/x/oauth2"
@@ -29,7 +30,7 @@ func Example() {
 
 	// A manual clock: Retry-After is honoured without waiting for real.
 	clock := manualclock.New(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
-	c, err := onedrive.NewClient(onedrive.ClientOptions{
+	c, err := msgraph.NewClient(msgraph.Options{
 		BaseURL:     srv.BaseURL(),
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token()}),
 		Now:         clock.Now,

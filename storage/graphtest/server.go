@@ -21,6 +21,7 @@
 package graphtest
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
@@ -365,14 +366,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, host, op string, 
 			}
 		},
 		WriteFault: func(rec *recorder, f *Fault) {
-			code := f.Code
-			if code == "" {
-				code = defaultCode(f.Status)
-			}
-			if f.Body != "" {
-				rec.Header().Set("Content-Type", "application/json")
-				rec.WriteHeader(f.Status)
-				_, _ = rec.Write([]byte(f.Body))
+			code := cmp.Or(f.Code, defaultCode(f.Status))
+			if f.WriteBody(rec) {
 				return
 			}
 			s.writeError(rec, &apiError{status: f.Status, code: code, msg: "injected fault", inner: f.Inner})

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/procoresync/procoresync/storage/internal/graph/quickxorhash"
+	"github.com/procoresync/procoresync/storage/msgraph/quickxorhash"
 )
 
 type drive struct {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/procoresync/procoresync/storage/internal/graph"
+	"github.com/procoresync/procoresync/storage/msgraph"
 )
 
 // MaxSubscriptionLifetime is the longest expiration Graph allows for
@@ -17,7 +17,7 @@ import (
 const MaxSubscriptionLifetime = 42300 * time.Minute
 
 type subscription struct {
-	sub   graph.Subscription
+	sub   msgraph.Subscription
 	drive string
 }
 
@@ -47,11 +47,11 @@ func (s *Server) dropExpiredSubscriptions() {
 
 // Subscriptions returns the subscriptions the service holds now, sorted by
 // ID (expired ones are gone).
-func (s *Server) Subscriptions() []graph.Subscription {
+func (s *Server) Subscriptions() []msgraph.Subscription {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dropExpiredSubscriptions()
-	out := []graph.Subscription{}
+	out := []msgraph.Subscription{}
 	for _, k := range sortedKeys(s.subs) {
 		out = append(out, s.subs[k].sub)
 	}
@@ -75,7 +75,7 @@ func (s *Server) routeSubscription(method, id string) (string, handler) {
 		return "subscriptions.Create", s.handleSubscribe
 	case id == "" && method == http.MethodGet:
 		return "subscriptions.List", func(w *recorder, r *http.Request, _ []byte) *apiError {
-			out := []graph.Subscription{}
+			out := []msgraph.Subscription{}
 			for _, k := range sortedKeys(s.subs) {
 				out = append(out, s.subs[k].sub)
 			}
@@ -95,7 +95,7 @@ func (s *Server) routeSubscription(method, id string) (string, handler) {
 			if sub == nil {
 				return errf(404, "itemNotFound", "The subscription was not found.")
 			}
-			var b graph.Subscription
+			var b msgraph.Subscription
 			if err := json.Unmarshal(body, &b); err != nil || b.ExpirationDateTime == nil {
 				return errf(400, "invalidRequest", "expirationDateTime is required.")
 			}
@@ -130,7 +130,7 @@ func (s *Server) checkExpiry(t time.Time) *apiError {
 // handshake: the fake POSTs {notificationUrl}?validationToken=… and wants
 // the token back as text/plain with 200.
 func (s *Server) handleSubscribe(w *recorder, r *http.Request, body []byte) *apiError {
-	var b graph.Subscription
+	var b msgraph.Subscription
 	if err := json.Unmarshal(body, &b); err != nil {
 		return errf(400, "invalidRequest", "Invalid request body.")
 	}
@@ -229,7 +229,7 @@ func (s *Server) deliverLoop() {
 				continue
 			}
 			seen[id] = d.seq
-			body, _ := json.Marshal(graph.ChangeNotificationCollection{Value: []graph.ChangeNotification{{
+			body, _ := json.Marshal(msgraph.ChangeNotificationCollection{Value: []msgraph.ChangeNotification{{
 				SubscriptionID: id, SubscriptionExpirationDateTime: sub.sub.ExpirationDateTime,
 				ClientState: sub.sub.ClientState, ChangeType: "updated", Resource: sub.sub.Resource, TenantID: s.opt.Tenant,
 			}}})

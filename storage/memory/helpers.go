@@ -90,11 +90,7 @@ func (s *Storage) WriteFile(p string, data []byte) (storage.Entry, error) {
 func (s *Storage) ReadFile(p string) ([]byte, error) {
 	s.t.mu.RLock()
 	defer s.t.mu.RUnlock()
-	root, err := s.root("open")
-	if err != nil {
-		return nil, err
-	}
-	n, rp, err := s.t.resolve("open", root, p)
+	_, n, rp, err := s.atPath("open", p)
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +105,7 @@ func (s *Storage) ReadFile(p string) ([]byte, error) {
 func (s *Storage) Remove(p string) error {
 	s.t.mu.Lock()
 	defer s.t.mu.Unlock()
-	root, err := s.root("delete")
-	if err != nil {
-		return err
-	}
-	n, _, err := s.t.resolve("delete", root, p)
+	root, n, _, err := s.atPath("delete", p)
 	if err != nil {
 		return err
 	}
@@ -129,11 +121,7 @@ func (s *Storage) Remove(p string) error {
 func (s *Storage) Rename(from, to string) (storage.Entry, error) {
 	s.t.mu.Lock()
 	defer s.t.mu.Unlock()
-	root, err := s.root("move")
-	if err != nil {
-		return storage.Entry{}, err
-	}
-	n, _, err := s.t.resolve("move", root, from)
+	root, n, _, err := s.atPath("move", from)
 	if err != nil {
 		return storage.Entry{}, err
 	}

@@ -186,11 +186,7 @@ func (s *Storage) Stat(ctx context.Context, p string) (storage.Entry, error) {
 	}
 	s.t.mu.RLock()
 	defer s.t.mu.RUnlock()
-	root, err := s.root("stat")
-	if err != nil {
-		return storage.Entry{}, err
-	}
-	n, rp, err := s.t.resolve("stat", root, p)
+	root, n, rp, err := s.atPath("stat", p)
 	if err != nil {
 		return storage.Entry{}, err
 	}
@@ -291,11 +287,7 @@ func (s *Storage) Move(ctx context.Context, e, newParent storage.Entry, newName 
 	}
 	s.t.mu.Lock()
 	defer s.t.mu.Unlock()
-	root, err := s.root("move")
-	if err != nil {
-		return storage.Entry{}, err
-	}
-	n, p, err := s.t.lookup("move", root, e)
+	root, n, p, err := s.atEntry("move", e)
 	if err != nil {
 		return storage.Entry{}, err
 	}
@@ -328,11 +320,7 @@ func (s *Storage) Delete(ctx context.Context, e storage.Entry) error {
 	}
 	s.t.mu.Lock()
 	defer s.t.mu.Unlock()
-	root, err := s.root("delete")
-	if err != nil {
-		return err
-	}
-	n, p, err := s.t.lookup("delete", root, e)
+	root, n, p, err := s.atEntry("delete", e)
 	if err != nil {
 		return err
 	}
@@ -367,11 +355,7 @@ func (s *Storage) StatID(ctx context.Context, id string) (storage.Entry, error) 
 	}
 	s.t.mu.RLock()
 	defer s.t.mu.RUnlock()
-	root, err := s.root("stat")
-	if err != nil {
-		return storage.Entry{}, err
-	}
-	n, p, err := s.t.lookup("stat", root, storage.Entry{ID: id})
+	root, n, p, err := s.atEntry("stat", storage.Entry{ID: id})
 	if err != nil {
 		return storage.Entry{}, err
 	}
@@ -436,11 +420,7 @@ func (s *Storage) Copy(ctx context.Context, e, newParent storage.Entry, newName 
 	user := s.currentUser()
 	s.t.mu.Lock()
 	defer s.t.mu.Unlock()
-	root, err := s.root("copy")
-	if err != nil {
-		return storage.Entry{}, err
-	}
-	n, p, err := s.t.lookup("copy", root, e)
+	root, n, p, err := s.atEntry("copy", e)
 	if err != nil {
 		return storage.Entry{}, err
 	}
@@ -589,3 +569,23 @@ var errNoSession = errors.New("unknown or expired upload session")
 
 // timeZero asks tree.now for the clock's time.
 var timeZero time.Time
+
+// atPath returns the Storage's root and the node at path p below it (with
+// its path as stored). The caller holds the tree's lock.
+func (s *Storage) atPath(op, p string) (root, n *node, rp string, err error) {
+	if root, err = s.root(op); err != nil {
+		return nil, nil, "", err
+	}
+	n, rp, err = s.t.resolve(op, root, p)
+	return root, n, rp, err
+}
+
+// atEntry returns the Storage's root and the node e names (by ID, else by
+// path) with its path. The caller holds the tree's lock.
+func (s *Storage) atEntry(op string, e storage.Entry) (root, n *node, p string, err error) {
+	if root, err = s.root(op); err != nil {
+		return nil, nil, "", err
+	}
+	n, p, err = s.t.lookup(op, root, e)
+	return root, n, p, err
+}

@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/procoresync/procoresync/storage/msauth"
-	"github.com/procoresync/procoresync/storage/onedrive"
+	"github.com/procoresync/procoresync/storage/msgraph"
 )
 
 // ExampleAppOnlyContentTokens configures app-only access with a
@@ -27,7 +27,7 @@ func ExampleAppOnlyContentTokens() {
 		log.Fatal(err)
 	}
 	const tenant, appID = "contoso.onmicrosoft.com", "00000000-0000-0000-0000-000000000000"
-	c, err := onedrive.NewClient(onedrive.ClientOptions{
+	c, err := msgraph.NewClient(msgraph.Options{
 		TokenSource:   msauth.AppOnlyCertSource(ctx, msauth.Global, tenant, appID, cert),
 		ContentTokens: msauth.AppOnlyContentTokens(ctx, msauth.Global, tenant, appID, cert),
 	})

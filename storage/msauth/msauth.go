@@ -25,8 +25,9 @@ package msauth
 import (
 	"context"
 	"errors"
+	"slices"
 
-	"github.com/procoresync/procoresync/storage/internal/graph"
+	"github.com/procoresync/procoresync/storage/internal/msidentity"
 	"golang.org/x/oauth2"
 )
 
@@ -43,29 +44,34 @@ type Cloud struct {
 	Graph string
 }
 
-// The Microsoft clouds.
+// The Microsoft clouds: Global (login.microsoftonline.com,
+// graph.microsoft.com), USGov (login.microsoftonline.us,
+// graph.microsoft.us), USGovDoD (login.microsoftonline.us,
+// dod-graph.microsoft.us), Germany (login.microsoftonline.de,
+// graph.microsoft.de) and China (login.chinacloudapi.cn,
+// microsoftgraph.chinacloudapi.cn).
 var (
-	Global   = Cloud{"global", "https://login.microsoftonline.com", "https://graph.microsoft.com"}
-	USGov    = Cloud{"us", "https://login.microsoftonline.us", "https://graph.microsoft.us"}
-	USGovDoD = Cloud{"dod", "https://login.microsoftonline.us", "https://dod-graph.microsoft.us"}
-	Germany  = Cloud{"de", "https://login.microsoftonline.de", "https://graph.microsoft.de"}
-	China    = Cloud{"cn", "https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"}
+	Global   = Cloud(msidentity.Global)
+	USGov    = Cloud(msidentity.USGov)
+	USGovDoD = Cloud(msidentity.USGovDoD)
+	Germany  = Cloud(msidentity.Germany)
+	China    = Cloud(msidentity.China)
 )
 
-func (c Cloud) graph() graph.Cloud { return graph.Cloud(c) }
+func (c Cloud) id() msidentity.Cloud { return msidentity.Cloud(c) }
 
 // BaseURL is the cloud's Graph v1.0 endpoint (the Graph client's
 // BaseURL).
-func (c Cloud) BaseURL() string { return c.graph().BaseURL() }
+func (c Cloud) BaseURL() string { return c.id().BaseURL() }
 
 // Endpoint returns the identity platform's v2.0 authorize and token
 // endpoints for tenant (a tenant ID or domain, or "common" /
 // "organizations" for multi-tenant sign-in).
-func (c Cloud) Endpoint(tenant string) oauth2.Endpoint { return c.graph().Endpoint(tenant) }
+func (c Cloud) Endpoint(tenant string) oauth2.Endpoint { return c.id().Endpoint(tenant) }
 
 // DefaultDelegatedScopes are the scopes DelegatedConfig asks for when it
 // is given none.
-var DefaultDelegatedScopes = []string{"Files.ReadWrite.All", "Sites.ReadWrite.All", "offline_access"}
+var DefaultDelegatedScopes = slices.Clone(msidentity.DefaultDelegatedScopes)
 
 // TokenStore persists a signed-in user's token with its refresh token.
 // Save is called with every new token before it is used: the identity
@@ -81,7 +87,7 @@ type TokenStore interface {
 // (TokenContext). The Graph client uses TokenContext and Invalidate when
 // it finds them.
 type Source struct {
-	s *graph.Source
+	s *msidentity.Source
 }
 
 // Token returns a valid token, fetching (and, for a signed-in user,
@@ -108,14 +114,14 @@ func (s *Source) Invalidate(tok string) { s.s.Invalidate(tok) }
 // (oauth2.HTTPClient; by default one with timeouts) and must outlive the
 // source.
 func AppOnlySource(ctx context.Context, c Cloud, tenant, clientID, clientSecret string) *Source {
-	return &Source{graph.AppOnlySource(ctx, c.graph(), tenant, clientID, clientSecret)}
+	return &Source{msidentity.AppOnlySource(ctx, c.id(), tenant, clientID, clientSecret)}
 }
 
 // AppOnlyCertSource returns a client-credentials token source for
 // app-only access to Graph (scope {graph}/.default) authenticated with a
 // certificate credential.
 func AppOnlyCertSource(ctx context.Context, c Cloud, tenant, clientID string, cert *Certificate) *Source {
-	return &Source{graph.AppOnlyCertSource(ctx, c.graph(), tenant, clientID, cert.cert(), c.Graph)}
+	return &Source{msidentity.AppOnlyCertSource(ctx, c.id(), tenant, clientID, cert.cert(), c.Graph)}
 }
 
 // DelegatedConfig returns the OAuth 2.0 authorization-code configuration
@@ -126,13 +132,13 @@ func DelegatedConfig(c Cloud, tenant, clientID, clientSecret, redirectURL string
 	if len(scopes) == 0 {
 		scopes = DefaultDelegatedScopes
 	}
-	return graph.DelegatedConfig(c.graph(), tenant, clientID, clientSecret, redirectURL, scopes...)
+	return msidentity.DelegatedConfig(c.id(), tenant, clientID, clientSecret, redirectURL, scopes...)
 }
 
 // Exchange trades an authorization code (from the redirect after
 // cfg.AuthCodeURL) for a token and saves it in store.
 func Exchange(ctx context.Context, cfg *oauth2.Config, store TokenStore, code string, opts ...oauth2.AuthCodeOption) error {
-	return tokenErr(graph.Exchange(ctx, cfg, store, code, opts...))
+	return tokenErr(msidentity.Exchange(ctx, cfg, store, code, opts...))
 }
 
 // DelegatedSource returns a token source for the signed-in user whose
@@ -142,7 +148,7 @@ func Exchange(ctx context.Context, cfg *oauth2.Config, store TokenStore, code st
 // carries the HTTP client for the token endpoint and must outlive the
 // source.
 func DelegatedSource(ctx context.Context, cfg *oauth2.Config, store TokenStore) (*Source, error) {
-	s, err := graph.DelegatedSource(ctx, cfg, store)
+	s, err := msidentity.DelegatedSource(ctx, cfg, store)
 	if err != nil {
 		return nil, tokenErr(err)
 	}
@@ -154,7 +160,7 @@ func DelegatedSource(ctx context.Context, cfg *oauth2.Config, store TokenStore) 
 // thumbprint) that the identity platform checks against the certificate
 // uploaded to the app.
 type Certificate struct {
-	c *graph.Certificate
+	c *msidentity.Certificate
 }
 
 // ParseCertificate reads a certificate credential from PEM: certPEM
@@ -162,7 +168,7 @@ type Certificate struct {
 // or PKCS #8); both may be the same combined file. The key must belong to
 // the certificate.
 func ParseCertificate(certPEM, keyPEM []byte) (*Certificate, error) {
-	c, err := graph.ParseCertificate(certPEM, keyPEM)
+	c, err := msidentity.ParseCertificate(certPEM, keyPEM)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +179,7 @@ func ParseCertificate(certPEM, keyPEM []byte) (*Certificate, error) {
 // of a client assertion's x5t header.
 func (c *Certificate) Thumbprint() string { return c.c.Thumbprint() }
 
-func (c *Certificate) cert() *graph.Certificate {
+func (c *Certificate) cert() *msidentity.Certificate {
 	if c == nil {
 		return nil
 	}
@@ -186,23 +192,23 @@ func (c *Certificate) cert() *graph.Certificate {
 // names. SharePoint refuses app-only tokens obtained with a client
 // secret, so a certificate is required.
 func AppOnlyContentTokens(ctx context.Context, c Cloud, tenant, clientID string, cert *Certificate) func(resource string) (oauth2.TokenSource, error) {
-	return contentTokens(graph.AppOnlyContentTokens(ctx, c.graph(), tenant, clientID, cert.cert()))
+	return contentTokens(msidentity.AppOnlyContentTokens(ctx, c.id(), tenant, clientID, cert.cert()))
 }
 
 // DelegatedContentTokens returns the Graph client's ContentTokens for a
 // signed-in user: the refresh token in store, redeemed for each
 // SharePoint resource a download URL names.
 func DelegatedContentTokens(ctx context.Context, cfg *oauth2.Config, store TokenStore) func(resource string) (oauth2.TokenSource, error) {
-	return contentTokens(graph.DelegatedContentTokens(ctx, cfg, store))
+	return contentTokens(msidentity.DelegatedContentTokens(ctx, cfg, store))
 }
 
-func contentTokens(f graph.ContentTokens) func(resource string) (oauth2.TokenSource, error) {
+func contentTokens(f func(resource string) (oauth2.TokenSource, error)) func(resource string) (oauth2.TokenSource, error) {
 	return func(resource string) (oauth2.TokenSource, error) {
 		src, err := f(resource)
 		if err != nil {
 			return nil, err
 		}
-		if gs, ok := src.(*graph.Source); ok {
+		if gs, ok := src.(*msidentity.Source); ok {
 			return &Source{gs}, nil
 		}
 		return src, nil
@@ -223,7 +229,7 @@ type TokenError struct {
 	// and correlation IDs, at most 160 characters.
 	Description string
 
-	err *graph.TokenError
+	err *msidentity.TokenError
 }
 
 // Error describes the refusal.
@@ -231,13 +237,13 @@ func (e *TokenError) Error() string {
 	if e.err != nil {
 		return e.err.Error()
 	}
-	return (&graph.TokenError{StatusCode: e.StatusCode, Code: e.Code, Description: e.Description}).Error()
+	return (&msidentity.TokenError{StatusCode: e.StatusCode, Code: e.Code, Description: e.Description}).Error()
 }
 
 // Temporary reports whether retrying may succeed (a server error or
 // throttling at the token endpoint).
 func (e *TokenError) Temporary() bool {
-	return (&graph.TokenError{StatusCode: e.StatusCode, Code: e.Code}).Temporary()
+	return (&msidentity.TokenError{StatusCode: e.StatusCode, Code: e.Code}).Temporary()
 }
 
 // Unwrap returns the refusal as the Graph client classifies it (so that a
@@ -246,13 +252,13 @@ func (e *TokenError) Unwrap() error {
 	if e.err != nil {
 		return e.err
 	}
-	return &graph.TokenError{StatusCode: e.StatusCode, Code: e.Code, Description: e.Description}
+	return &msidentity.TokenError{StatusCode: e.StatusCode, Code: e.Code, Description: e.Description}
 }
 
 // tokenErr turns the Graph client's token refusal into a *TokenError,
 // keeping what wraps it.
 func tokenErr(err error) error {
-	var ge *graph.TokenError
+	var ge *msidentity.TokenError
 	if err == nil || !errors.As(err, &ge) {
 		return err
 	}

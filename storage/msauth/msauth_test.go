@@ -12,6 +12,7 @@ import (
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
 	"github.com/procoresync/procoresync/storage/msauth"
+	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/procoresync/procoresync/storage/onedrive"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -40,9 +41,9 @@ func fakeCloud(srv *graphtest.Server) msauth.Cloud {
 	return msauth.Cloud{Name: "fake", Login: srv.LoginURL(), Graph: srv.API.URL}
 }
 
-func newClient(t *testing.T, srv *graphtest.Server, src oauth2.TokenSource, content func(string) (oauth2.TokenSource, error)) *onedrive.Client {
+func newClient(t *testing.T, srv *graphtest.Server, src oauth2.TokenSource, content func(string) (oauth2.TokenSource, error)) *msgraph.Client {
 	t.Helper()
-	c, err := onedrive.NewClient(onedrive.ClientOptions{
+	c, err := msgraph.NewClient(msgraph.Options{
 		BaseURL: fakeCloud(srv).BaseURL(), TokenSource: src, ContentTokens: content,
 		ContentHosts: []string{strings.TrimPrefix(srv.Content.URL, "http://")},
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,

@@ -8,6 +8,8 @@ import (
 
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
+	"github.com/procoresync/procoresync/storage/msgraph"
+	"github.com/procoresync/procoresync/storage/msgraph/quickxorhash"
 	"github.com/procoresync/procoresync/storage/onedrive"
 	"github.com/procoresync/procoresync/storage/storagetest"
 	"github.com/stretchr/testify/require"
@@ -15,9 +17,9 @@ import (
 )
 
 // newClient returns a client for the fake that never really sleeps.
-func newClient(t testing.TB, srv *graphtest.Server) *onedrive.Client {
+func newClient(t testing.TB, srv *graphtest.Server) *msgraph.Client {
 	t.Helper()
-	c, err := onedrive.NewClient(onedrive.ClientOptions{
+	c, err := msgraph.NewClient(msgraph.Options{
 		BaseURL:      srv.BaseURL(),
 		TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token(), Expiry: time.Now().Add(time.Hour)}),
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
@@ -52,7 +54,7 @@ func TestConformance(t *testing.T) {
 				SetChunkSize: func(s storage.Storage, chunk int64) bool {
 					return s.(*onedrive.Storage).SetChunking(chunk, chunk)
 				},
-				HashFuncs: map[storage.HashKind]func() hash.Hash{storage.HashQuickXor: onedrive.NewQuickXorHash},
+				HashFuncs: map[storage.HashKind]func() hash.Hash{storage.HashQuickXor: quickxorhash.New},
 			})
 		})
 	}

@@ -3,10 +3,10 @@
 // authentication, /users/{id}/drive with app-only authentication, or a
 // drive by ID, rooted at any folder.
 //
-// It shares its Graph client with package sharepoint: create one Client
-// per tenant (NewClient, with a token source from package msauth) and
-// hand it to every Storage of that tenant, so that a throttled tenant
-// pauses all of them.
+// It shares its Graph client with package sharepoint: create one
+// msgraph.Client per tenant (msgraph.NewClient, with a token source from
+// package msauth) and hand it to every Storage of that tenant, so that a
+// throttled tenant pauses all of them.
 //
 // The Storage implements storage.ChangeFeed (drive delta, with the delta
 // link as the cursor), storage.ResumableUploader (upload sessions whose URL
@@ -15,10 +15,12 @@
 // and Move send the entry's Version as If-Match
 // (Features.ConditionalDelete and ConditionalMove). A file written with a
 // modification time goes through an upload session that carries it, so
-// that each write is one version. Change
-// notifications: serve a Notifier at a public URL, run KeepSubscription
-// for as long as the service runs (it creates, renews and re-creates the
-// subscription), and use WithNotifier to get a storage.Watcher.
+// that each write is one version.
+//
+// Change notifications: serve an msgraph.Notifier at a public URL, run
+// msgraph.Client.KeepSubscription for the drive's root
+// (msgraph.DriveRootResource(s.DriveID())) for as long as the service
+// runs, and use WithNotifier to get a storage.Watcher.
 //
 // Test against the in-process fake in package graphtest.
 package onedrive
@@ -26,49 +28,13 @@ package onedrive
 import (
 	"context"
 	"errors"
-	"hash"
 	"io"
 	"iter"
-	"net/http"
-	"time"
 
 	"github.com/procoresync/procoresync/storage"
-	"github.com/procoresync/procoresync/storage/internal/graph"
-	"github.com/procoresync/procoresync/storage/internal/graph/quickxorhash"
+	"github.com/procoresync/procoresync/storage/internal/drivefs"
+	"github.com/procoresync/procoresync/storage/msgraph"
 )
-
-// Client is the Microsoft Graph drives client shared with package
-// sharepoint.
-type Client = graph.Client
-
-// ClientOptions configure a Client: base URL (national clouds), token
-// source, HTTP client, pacer and pace key, retries.
-type ClientOptions = graph.Options
-
-// Config is the former name of ClientOptions.
-//
-// Deprecated: use ClientOptions.
-type Config = ClientOptions
-
-// Error is a failed Graph call; it matches the storage error kinds.
-type Error = graph.Error
-
-// NewClient returns a Graph client. The token source comes from package
-// msauth (AppOnlySource, AppOnlyCertSource or DelegatedSource), and so do
-// ContentTokens.
-func NewClient(opts ClientOptions) (*Client, error) { return graph.NewClient(opts) }
-
-// NewTransport returns the default HTTP transport, with dial, TLS,
-// response-header and idle timeouts.
-func NewTransport() *http.Transport { return graph.NewTransport() }
-
-// NewQuickXorHash returns a QuickXorHash, the hash OneDrive and SharePoint
-// report (storage.HashQuickXor, base64 of Sum).
-func NewQuickXorHash() hash.Hash { return quickxorhash.New() }
-
-// Rules returns the OneDrive and SharePoint naming rules for a Storage
-// rooted at the drive root.
-func Rules() storage.NameRules { return graph.Rules(0) }
 
 // Options choose the drive and the root folder.
 type Options struct {
@@ -88,18 +54,18 @@ type Options struct {
 // Storage is a folder of a OneDrive as a storage.Storage. It is safe for
 // concurrent use.
 type Storage struct {
-	fs *graph.FS
+	fs *drivefs.FS
 }
 
 // New opens the Storage: the drive named by opt (GET /me/drive,
 // /users/{user}/drive or /drives/{id}) and the folder below its root.
-func New(ctx context.Context, c *Client, opt Options) (*Storage, error) {
+func New(ctx context.Context, c *msgraph.Client, opt Options) (*Storage, error) {
 	if c == nil {
 		return nil, errors.New("onedrive: nil client")
 	}
 	driveID := opt.DriveID
 	if driveID == "" {
-		var d *graph.Drive
+		var d *msgraph.Drive
 		var err error
 		if opt.User != "" {
 			d, err = c.UserDrive(ctx, opt.User)
@@ -107,11 +73,11 @@ func New(ctx context.Context, c *Client, opt Options) (*Storage, error) {
 			d, err = c.MyDrive(ctx)
 		}
 		if err != nil {
-			return nil, graph.Wrap("open", "", err)
+			return nil, drivefs.Wrap("open", "", err)
 		}
 		driveID = d.ID
 	}
-	fs, err := graph.OpenFolder(ctx, c, driveID, opt.RootID, opt.RootPath)
+	fs, err := drivefs.OpenFolder(ctx, c, driveID, opt.RootID, opt.RootPath)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +85,7 @@ func New(ctx context.Context, c *Client, opt Options) (*Storage, error) {
 }
 
 // Client returns the Graph client the Storage uses.
-func (s *Storage) Client() *Client { return s.fs.Client() }
+func (s *Storage) Client() *msgraph.Client { return s.fs.Client() }
 
 // DriveID returns the ID of the drive.
 func (s *Storage) DriveID() string { return s.fs.DriveID() }
@@ -235,40 +201,16 @@ func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change,
 	return s.fs.Changes(ctx, cursor)
 }
 
-// Subscribe creates a change-notification subscription on the drive's
-// root (Graph's only supported resource for OneDrive for Business),
-// after Graph's validation handshake with the Notifier at
-// notificationURL. It expires at expires (at most
-// MaxSubscriptionLifetime ahead); KeepSubscription also renews it.
-func (s *Storage) Subscribe(ctx context.Context, notificationURL, clientState string, expires time.Time) (*Subscription, error) {
-	sub, err := s.fs.Subscribe(ctx, notificationURL, clientState, expires)
-	if err != nil {
-		return nil, err
-	}
-	return subscription(sub), nil
-}
-
-// KeepSubscription keeps a change-notification subscription on the
-// drive's root (spec.Resource, when empty) alive until ctx is done: it
-// creates it, renews it at two thirds of its lifetime, re-creates it when
-// the service lost it, retries failures with back-off, and deletes it
-// when ctx ends, returning ctx's error. It returns early only when the
-// first creation fails for good (e.g. the Notifier at
-// spec.NotificationURL is not reachable). Run it on its own goroutine;
-// spec.OnEvent hears what happens.
-func (s *Storage) KeepSubscription(ctx context.Context, spec SubscriptionSpec) error {
-	return s.fs.KeepSubscription(ctx, spec.graph())
-}
-
-// Watched is a Storage that is also a storage.Watcher, woken by a
-// Notifier's change notifications.
+// Watched is a Storage that is also a storage.Watcher, woken by an
+// msgraph.Notifier's change notifications.
 type Watched struct {
 	*Storage
-	n *Notifier
+	n *msgraph.Notifier
 }
 
-// WithNotifier returns s as a storage.Watcher woken by n.
-func (s *Storage) WithNotifier(n *Notifier) *Watched { return &Watched{Storage: s, n: n} }
+// WithNotifier returns s as a storage.Watcher woken by n, the Notifier
+// that receives the deliveries of the drive's subscription.
+func (s *Storage) WithNotifier(n *msgraph.Notifier) *Watched { return &Watched{Storage: s, n: n} }
 
 // Watch implements storage.Watcher: a value arrives after each
 // notification n receives.

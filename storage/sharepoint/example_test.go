@@ -8,7 +8,7 @@ import (
 
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
-	"github.com/procoresync/procoresync/storage/onedrive"
+	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/procoresync/procoresync/storage/sharepoint"
 	"golang.org/x/oauth2"
 )
@@ -27,7 +27,7 @@ func ExampleNew() {
 	}
 	ctx := context.Background()
 
-	c, err := onedrive.NewClient(onedrive.ClientOptions{
+	c, err := msgraph.NewClient(msgraph.Options{
 		BaseURL:     srv.BaseURL(),
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token()}),
 	})

@@ -7,18 +7,19 @@ import (
 	"time"
 
 	"github.com/procoresync/procoresync/storage/graphtest"
-	"github.com/procoresync/procoresync/storage/onedrive"
+	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/procoresync/procoresync/storage/sharepoint"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
 
-// TestKeepSubscription: the library's keep-alive subscribes its root,
-// notifications wake the watcher, and cancellation deletes it. (Renewal
-// is tested in package graph on a fake clock.)
+// TestKeepSubscription: a keep-alive on the library's drive root
+// subscribes the root Graph accepts, notifications wake the Storage's
+// watcher, and cancellation deletes it. (Renewal is tested in package
+// msgraph on a fake clock.)
 func TestKeepSubscription(t *testing.T) {
 	srv, _, lib := newProjects(t)
-	c, err := onedrive.NewClient(onedrive.ClientOptions{
+	c, err := msgraph.NewClient(msgraph.Options{
 		BaseURL:     srv.BaseURL(),
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token(), Expiry: time.Now().Add(time.Hour)}),
 		// Time stands still: the keep-alive waits for its renewal until
@@ -30,7 +31,7 @@ func TestKeepSubscription(t *testing.T) {
 		Host: graphtest.SharePointHost, SitePath: "sites/Projects", Library: "Project Files"})
 	require.NoError(t, err)
 	const clientState = "secret-state-2"
-	n, err := onedrive.NewNotifier(clientState)
+	n, err := msgraph.NewNotifier(clientState)
 	require.NoError(t, err)
 	hook := httptest.NewServer(n)
 	t.Cleanup(hook.Close)
@@ -38,15 +39,15 @@ func TestKeepSubscription(t *testing.T) {
 	watch, err := w.Watch(t.Context())
 	require.NoError(t, err)
 
-	events := make(chan onedrive.SubscriptionEvent, 8)
+	events := make(chan msgraph.SubscriptionEvent, 8)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- s.KeepSubscription(ctx, onedrive.SubscriptionSpec{NotificationURL: hook.URL + "/hook", ClientState: clientState,
-			OnEvent: func(e onedrive.SubscriptionEvent) { events <- e }})
+		done <- c.KeepSubscription(ctx, msgraph.SubscriptionSpec{Resource: msgraph.DriveRootResource(s.DriveID()), NotificationURL: hook.URL + "/hook", ClientState: clientState,
+			OnEvent: func(e msgraph.SubscriptionEvent) { events <- e }})
 	}()
 	ev := <-events
-	require.Equal(t, onedrive.SubscriptionCreated, ev.State)
+	require.Equal(t, msgraph.SubscriptionCreated, ev.State)
 	subs := srv.Subscriptions()
 	require.Len(t, subs, 1)
 	require.Equal(t, "/drives/"+lib+"/root", subs[0].Resource)
@@ -57,6 +58,6 @@ func TestKeepSubscription(t *testing.T) {
 
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
-	require.Equal(t, onedrive.SubscriptionDeleted, (<-events).State)
+	require.Equal(t, msgraph.SubscriptionDeleted, (<-events).State)
 	require.Empty(t, srv.Subscriptions())
 }

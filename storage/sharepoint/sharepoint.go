@@ -3,14 +3,16 @@
 // and path, list its document libraries, pick a library and a root folder.
 //
 // It shares the Graph client with package onedrive: create one
-// onedrive.Client per tenant (its token source from package msauth) and
+// msgraph.Client per tenant (its token source from package msauth) and
 // hand it to every Storage of that tenant, so that a throttled tenant
 // pauses all of them. The Storage offers what a OneDrive Storage offers:
 // storage.ChangeFeed (the library's delta), storage.ResumableUploader,
 // storage.RangeOpener, storage.Copier, storage.IDStater and
 // storage.SubtreeLister; If-Match on deletes and moves
 // (Features.ConditionalDelete and ConditionalMove); change notifications
-// through a Notifier with KeepSubscription and WithNotifier.
+// through an msgraph.Notifier, msgraph.Client.KeepSubscription on
+// msgraph.DriveRootResource(s.DriveID()), and WithNotifier.
+//
 // Test against the in-process fake in package graphtest.
 package sharepoint
 
@@ -21,11 +23,10 @@ import (
 	"io"
 	"iter"
 	"strings"
-	"time"
 
 	"github.com/procoresync/procoresync/storage"
-	"github.com/procoresync/procoresync/storage/internal/graph"
-	"github.com/procoresync/procoresync/storage/onedrive"
+	"github.com/procoresync/procoresync/storage/internal/drivefs"
+	"github.com/procoresync/procoresync/storage/msgraph"
 )
 
 // Site is a SharePoint site.
@@ -58,19 +59,19 @@ type Library struct {
 // ResolveSite finds a site by host name (e.g. contoso.sharepoint.com) and
 // server-relative path (e.g. "sites/Projects"; "" for the root site):
 // GET /sites/{host}:/{path}.
-func ResolveSite(ctx context.Context, c *onedrive.Client, host, sitePath string) (*Site, error) {
+func ResolveSite(ctx context.Context, c *msgraph.Client, host, sitePath string) (*Site, error) {
 	s, err := c.SiteByPath(ctx, host, sitePath)
 	if err != nil {
-		return nil, graph.Wrap("site", sitePath, err)
+		return nil, drivefs.Wrap("site", sitePath, err)
 	}
 	return &Site{ID: s.ID, Name: s.Name, DisplayName: s.DisplayName, WebURL: s.WebURL}, nil
 }
 
 // Libraries lists a site's document libraries (GET /sites/{id}/drives).
-func Libraries(ctx context.Context, c *onedrive.Client, siteID string) ([]Library, error) {
+func Libraries(ctx context.Context, c *msgraph.Client, siteID string) ([]Library, error) {
 	ds, err := c.SiteDrives(ctx, siteID)
 	if err != nil {
-		return nil, graph.Wrap("libraries", "", err)
+		return nil, drivefs.Wrap("libraries", "", err)
 	}
 	libs := make([]Library, len(ds))
 	for i, d := range ds {
@@ -95,7 +96,7 @@ type Options struct {
 // Storage is a folder of a SharePoint document library as a
 // storage.Storage. It is safe for concurrent use.
 type Storage struct {
-	od *onedrive.Storage // the library is a drive
+	fs *drivefs.FS // the library is a drive
 	// SiteID and LibraryID say where the Storage is.
 	SiteID, LibraryID string
 }
@@ -104,7 +105,7 @@ type Storage struct {
 // opt.SiteID names it), the library (the site's default drive, or the one
 // of /sites/{id}/drives named opt.Library, unless opt.LibraryID names it)
 // and the folder below the library's root.
-func New(ctx context.Context, c *onedrive.Client, opt Options) (*Storage, error) {
+func New(ctx context.Context, c *msgraph.Client, opt Options) (*Storage, error) {
 	if c == nil {
 		return nil, errors.New("sharepoint: nil client")
 	}
@@ -123,7 +124,7 @@ func New(ctx context.Context, c *onedrive.Client, opt Options) (*Storage, error)
 		if opt.Library == "" {
 			d, err := c.GetDrive(ctx, "/sites/"+siteID+"/drive")
 			if err != nil {
-				return nil, graph.Wrap("open", "", err)
+				return nil, drivefs.Wrap("open", "", err)
 			}
 			libID = d.ID
 		} else {
@@ -145,70 +146,70 @@ func New(ctx context.Context, c *onedrive.Client, opt Options) (*Storage, error)
 			}
 		}
 	}
-	od, err := onedrive.New(ctx, c, onedrive.Options{DriveID: libID, RootPath: opt.RootPath})
+	fs, err := drivefs.OpenFolder(ctx, c, libID, "", opt.RootPath)
 	if err != nil {
 		return nil, err
 	}
-	return &Storage{od: od, SiteID: siteID, LibraryID: libID}, nil
+	return &Storage{fs: fs, SiteID: siteID, LibraryID: libID}, nil
 }
 
 // Client returns the Graph client the Storage uses.
-func (s *Storage) Client() *onedrive.Client { return s.od.Client() }
+func (s *Storage) Client() *msgraph.Client { return s.fs.Client() }
 
 // DriveID returns the library's drive ID (the same as LibraryID).
-func (s *Storage) DriveID() string { return s.od.DriveID() }
+func (s *Storage) DriveID() string { return s.fs.DriveID() }
 
 // RootID returns the ID of the Storage's root folder.
-func (s *Storage) RootID() string { return s.od.RootID() }
+func (s *Storage) RootID() string { return s.fs.RootID() }
 
 // Features describes a SharePoint library: QuickXorHash, SharePoint's
 // naming rules (shortened by the root folder's path), files up to 250 GB,
 // version history, recycle bin, If-Match on writes, deletions and moves,
 // upload sessions in multiples of 320 KiB.
-func (s *Storage) Features() storage.Features { return s.od.Features() }
+func (s *Storage) Features() storage.Features { return s.fs.Features() }
 
 // SetChunking sets the size above which Put uses an upload session
 // instead of one PUT (default 4 MiB) and the fragment size (default
 // 10 MiB; rounded down to a multiple of 320 KiB, at least 320 KiB and
 // below 60 MiB). It reports whether fragment was usable as given.
 func (s *Storage) SetChunking(simpleLimit, fragment int64) bool {
-	return s.od.SetChunking(simpleLimit, fragment)
+	return s.fs.SetChunking(simpleLimit, fragment)
 }
 
 // SetSpoolDir sets the folder where Put keeps a file of unknown size
 // while it reads it (default os.TempDir()).
-func (s *Storage) SetSpoolDir(dir string) { s.od.SetSpoolDir(dir) }
+func (s *Storage) SetSpoolDir(dir string) { s.fs.SetSpoolDir(dir) }
 
 // List yields every item below the root: the library's delta when the
 // Storage is rooted at the library root, else a walk of the folders'
 // children.
-func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] { return s.od.List(ctx) }
+func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] { return s.fs.List(ctx) }
 
 // ListUnder yields every item below folder dir where it is now, walking
 // its children.
 func (s *Storage) ListUnder(ctx context.Context, dir storage.Entry) iter.Seq2[storage.Entry, error] {
-	return s.od.ListUnder(ctx, dir)
+	return s.fs.ListUnder(ctx, dir)
 }
 
 // Stat returns the item at path p (relative to the root; "" is the root).
 func (s *Storage) Stat(ctx context.Context, p string) (storage.Entry, error) {
-	return s.od.Stat(ctx, p)
+	return s.fs.Stat(ctx, p)
 }
 
 // StatID returns the item with ID id as it is now: an item deleted, in
 // the site's recycle bin or outside the root gives storage.ErrNotFound.
 func (s *Storage) StatID(ctx context.Context, id string) (storage.Entry, error) {
-	return s.od.StatID(ctx, id)
+	return s.fs.StatID(ctx, id)
 }
 
 // Open streams file e's content from its download URL.
 func (s *Storage) Open(ctx context.Context, e storage.Entry) (io.ReadCloser, error) {
-	return s.od.Open(ctx, e)
+	return s.fs.Open(ctx, e)
 }
 
 // OpenAt streams file e's content from offset on.
 func (s *Storage) OpenAt(ctx context.Context, e storage.Entry, offset int64) (io.ReadCloser, error) {
-	return s.od.OpenAt(ctx, e, offset)
+	return s.fs.OpenAt(ctx, e, offset)
 }
 
 // Put writes file name in parent as a new file or a new version, with
@@ -218,71 +219,56 @@ func (s *Storage) OpenAt(ctx context.Context, e storage.Entry, offset int64) (io
 // are read again after the upload, because SharePoint rewrites their
 // properties: the entry returned describes the bytes SharePoint keeps.
 func (s *Storage) Put(ctx context.Context, parent storage.Entry, name string, r io.Reader, size int64, opt storage.PutOptions) (storage.Entry, error) {
-	return s.od.Put(ctx, parent, name, r, size, opt)
+	return s.fs.Put(ctx, parent, name, r, size, opt)
 }
 
 // ResumeUpload continues an upload session from its saved state.
 func (s *Storage) ResumeUpload(ctx context.Context, st storage.UploadState, r io.Reader, opt storage.PutOptions) (storage.Entry, error) {
-	return s.od.ResumeUpload(ctx, st, r, opt)
+	return s.fs.ResumeUpload(ctx, st, r, opt)
 }
 
 // MakeDir creates folder name in parent.
 func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string) (storage.Entry, error) {
-	return s.od.MakeDir(ctx, parent, name)
+	return s.fs.MakeDir(ctx, parent, name)
 }
 
 // Move renames e and/or moves it into newParent; the ID stays. With
 // e.Version set, an item changed since gives
 // storage.ErrPreconditionFailed and stays where it is.
 func (s *Storage) Move(ctx context.Context, e, newParent storage.Entry, newName string) (storage.Entry, error) {
-	return s.od.Move(ctx, e, newParent, newName)
+	return s.fs.Move(ctx, e, newParent, newName)
 }
 
 // Copy copies file e into newParent as newName on the server.
 func (s *Storage) Copy(ctx context.Context, e, newParent storage.Entry, newName string) (storage.Entry, error) {
-	return s.od.Copy(ctx, e, newParent, newName)
+	return s.fs.Copy(ctx, e, newParent, newName)
 }
 
 // Delete moves e, with its contents, to the site's recycle bin. With
 // e.Version set, an item changed since gives
 // storage.ErrPreconditionFailed and nothing is deleted.
-func (s *Storage) Delete(ctx context.Context, e storage.Entry) error { return s.od.Delete(ctx, e) }
+func (s *Storage) Delete(ctx context.Context, e storage.Entry) error { return s.fs.Delete(ctx, e) }
 
 // LatestCursor returns the library's delta link for "now".
-func (s *Storage) LatestCursor(ctx context.Context) (string, error) { return s.od.LatestCursor(ctx) }
+func (s *Storage) LatestCursor(ctx context.Context) (string, error) { return s.fs.LatestCursor(ctx) }
 
 // Changes reads the library's delta from cursor and returns what changed
 // below the root (deletions by ID where the path is unknown); an expired
 // cursor gives storage.ErrCursorExpired.
 func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
-	return s.od.Changes(ctx, cursor)
+	return s.fs.Changes(ctx, cursor)
 }
 
-// Subscribe creates a change-notification subscription on the library's
-// root after Graph's validation handshake with the Notifier at
-// notificationURL. Prefer KeepSubscription, which also renews it.
-func (s *Storage) Subscribe(ctx context.Context, notificationURL, clientState string, expires time.Time) (*onedrive.Subscription, error) {
-	return s.od.Subscribe(ctx, notificationURL, clientState, expires)
-}
-
-// KeepSubscription keeps a change-notification subscription on the
-// library's root (spec.Resource, when empty) alive until ctx is done:
-// created, renewed at two thirds of its lifetime, re-created when the
-// service lost it, failures retried with back-off, deleted when ctx ends
-// (it then returns ctx's error). It returns early only when the first
-// creation fails for good. Run it on its own goroutine.
-func (s *Storage) KeepSubscription(ctx context.Context, spec onedrive.SubscriptionSpec) error {
-	return s.od.KeepSubscription(ctx, spec)
-}
-
-// Watched is a Storage that is also a storage.Watcher.
+// Watched is a Storage that is also a storage.Watcher, woken by an
+// msgraph.Notifier's change notifications.
 type Watched struct {
 	*Storage
-	n *onedrive.Notifier
+	n *msgraph.Notifier
 }
 
-// WithNotifier returns s as a storage.Watcher woken by n.
-func (s *Storage) WithNotifier(n *onedrive.Notifier) *Watched { return &Watched{Storage: s, n: n} }
+// WithNotifier returns s as a storage.Watcher woken by n, the Notifier
+// that receives the deliveries of the library's subscription.
+func (s *Storage) WithNotifier(n *msgraph.Notifier) *Watched { return &Watched{Storage: s, n: n} }
 
 // Watch implements storage.Watcher: a value arrives after each
 // notification n receives.

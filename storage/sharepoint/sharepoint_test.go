@@ -9,16 +9,17 @@ import (
 
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
-	"github.com/procoresync/procoresync/storage/onedrive"
+	"github.com/procoresync/procoresync/storage/msgraph"
+	"github.com/procoresync/procoresync/storage/msgraph/quickxorhash"
 	"github.com/procoresync/procoresync/storage/sharepoint"
 	"github.com/procoresync/procoresync/storage/storagetest"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
 
-func newClient(t testing.TB, srv *graphtest.Server) *onedrive.Client {
+func newClient(t testing.TB, srv *graphtest.Server) *msgraph.Client {
 	t.Helper()
-	c, err := onedrive.NewClient(onedrive.ClientOptions{
+	c, err := msgraph.NewClient(msgraph.Options{
 		BaseURL:      srv.BaseURL(),
 		TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token(), Expiry: time.Now().Add(time.Hour)}),
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
@@ -44,23 +45,24 @@ func TestConformance(t *testing.T) {
 			_, err := srv.WebMkdir(lib, "Sync/Root")
 			require.NoError(t, err)
 			ctx := context.Background()
-			s, err := sharepoint.New(ctx, newClient(t, srv), sharepoint.Options{
+			c := newClient(t, srv)
+			s, err := sharepoint.New(ctx, c, sharepoint.Options{
 				Host: graphtest.SharePointHost, SitePath: "/sites/projects", Library: "project files", RootPath: "Sync/Root"})
 			require.NoError(t, err)
 			// Change notifications wake the watcher.
 			const clientState = "secret-state-1"
-			n, err := onedrive.NewNotifier(clientState)
+			n, err := msgraph.NewNotifier(clientState)
 			require.NoError(t, err)
 			hook := httptest.NewServer(n)
 			t.Cleanup(hook.Close)
-			_, err = s.Subscribe(ctx, hook.URL+"/hook", clientState, time.Now().Add(24*time.Hour))
+			_, err = c.Subscribe(ctx, msgraph.DriveRootResource(s.DriveID()), hook.URL+"/hook", clientState, time.Now().Add(24*time.Hour))
 			require.NoError(t, err)
 			return s.WithNotifier(n)
 		},
 		SetChunkSize: func(s storage.Storage, chunk int64) bool {
 			return s.(*sharepoint.Watched).SetChunking(chunk, chunk)
 		},
-		HashFuncs: map[storage.HashKind]func() hash.Hash{storage.HashQuickXor: onedrive.NewQuickXorHash},
+		HashFuncs: map[storage.HashKind]func() hash.Hash{storage.HashQuickXor: quickxorhash.New},
 	})
 }
 

@@ -270,58 +270,53 @@ func checkPutReaderError(t *testing.T, s *suite) {
 }
 
 func checkPutShort(t *testing.T, s *suite) {
-	d := s.workDir(t, "short")
 	data := content("short", 1000)
-	old := s.put(t, d, "existing.bin", content("existing", 300))
-	for _, name := range []string{"short.bin", old.Name()} {
-		var err error
-		s.within(t, "Put with a declared size larger than the data", func(ctx context.Context) {
-			_, err = s.s.Put(ctx, d, name, bytes.NewReader(data), 5000, storage.PutOptions{})
-		})
-		if err == nil {
-			t.Errorf("Put of %q: 1000 bytes declared as 5000 succeeded", name)
-		}
-	}
-	s.wantNotFound(t, join(d.Path, "short.bin"))
-	s.wantUnchanged(t, old, content("existing", 300))
+	s.wantPutRefused(t, "short", "short.bin", "Put with a declared size larger than the data",
+		func(ctx context.Context, d storage.Entry, name string) error {
+			_, err := s.s.Put(ctx, d, name, bytes.NewReader(data), 5000, storage.PutOptions{})
+			return err
+		}, "%q: 1000 bytes declared as 5000 succeeded")
 }
 
 // checkPutLong: a reader with more data than the declared size is a source
 // that grew after it was measured; storing its first size bytes would
 // commit a torn version.
 func checkPutLong(t *testing.T, s *suite) {
-	d := s.workDir(t, "long")
 	data := content("long", 1000)
-	old := s.put(t, d, "existing.bin", content("existing", 300))
-	for _, name := range []string{"long.bin", old.Name()} {
-		var err error
-		s.within(t, "Put with a declared size smaller than the data", func(ctx context.Context) {
-			_, err = s.s.Put(ctx, d, name, bytes.NewReader(data), 600, storage.PutOptions{})
-		})
-		if err == nil {
-			t.Errorf("Put of %q: 1000 bytes declared as 600 succeeded: a grown source must not become a version", name)
-		}
-	}
-	s.wantNotFound(t, join(d.Path, "long.bin"))
-	s.wantUnchanged(t, old, content("existing", 300))
+	s.wantPutRefused(t, "long", "long.bin", "Put with a declared size smaller than the data",
+		func(ctx context.Context, d storage.Entry, name string) error {
+			_, err := s.s.Put(ctx, d, name, bytes.NewReader(data), 600, storage.PutOptions{})
+			return err
+		}, "%q: 1000 bytes declared as 600 succeeded: a grown source must not become a version")
 }
 
 // checkPutErrorAfterSize: a reader that fails right after yielding exactly
 // the declared bytes has not delivered trustworthy content.
 func checkPutErrorAfterSize(t *testing.T, s *suite) {
-	d := s.workDir(t, "error after size")
 	data := content("error after size", 1000)
+	s.wantPutRefused(t, "error after size", "new.bin", "Put of a reader that fails after the declared size",
+		func(ctx context.Context, d storage.Entry, name string) error {
+			_, err := s.s.Put(ctx, d, name, &failingReader{data: data, err: errBroken}, int64(len(data)), storage.PutOptions{})
+			return err
+		}, "%q whose reader fails after exactly the declared 1000 bytes succeeded")
+}
+
+// wantPutRefused runs put (what it does, for the time limit) in a work
+// folder of its own, once for the new file newName and once over an
+// existing file: each must fail (else the error says why, after "Put of"
+// and the name), leaving no new file and the existing one unchanged.
+func (s *suite) wantPutRefused(t *testing.T, dir, newName, what string, put func(ctx context.Context, d storage.Entry, name string) error, why string) {
+	t.Helper()
+	d := s.workDir(t, dir)
 	old := s.put(t, d, "existing.bin", content("existing", 300))
-	for _, name := range []string{"new.bin", old.Name()} {
+	for _, name := range []string{newName, old.Name()} {
 		var err error
-		s.within(t, "Put of a reader that fails after the declared size", func(ctx context.Context) {
-			_, err = s.s.Put(ctx, d, name, &failingReader{data: data, err: errBroken}, int64(len(data)), storage.PutOptions{})
-		})
+		s.within(t, what, func(ctx context.Context) { err = put(ctx, d, name) })
 		if err == nil {
-			t.Errorf("Put of %q whose reader fails after exactly the declared %d bytes succeeded", name, len(data))
+			t.Errorf("Put of "+why, name)
 		}
 	}
-	s.wantNotFound(t, join(d.Path, "new.bin"))
+	s.wantNotFound(t, join(d.Path, newName))
 	s.wantUnchanged(t, old, content("existing", 300))
 }
 

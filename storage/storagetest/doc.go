@@ -15,7 +15,7 @@
 //				return s.(*onedrive.Storage).SetChunking(chunk, chunk)
 //			},
 //			HashFuncs: map[storage.HashKind]func() hash.Hash{
-//				storage.HashQuickXor: onedrive.NewQuickXorHash,
+//				storage.HashQuickXor: quickxorhash.New,
 //			},
 //		})
 //	}

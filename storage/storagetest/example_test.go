@@ -7,6 +7,8 @@ import (
 
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
+	"github.com/procoresync/procoresync/storage/msgraph"
+	"github.com/procoresync/procoresync/storage/msgraph/quickxorhash"
 	"github.com/procoresync/procoresync/storage/onedrive"
 	"github.com/procoresync/procoresync/storage/storagetest"
 	"golang.org/x/oauth2"
@@ -20,7 +22,7 @@ func conformance(t *testing.T) {
 	storagetest.Run(t, storagetest.Opt{
 		NewStorage: func(t *testing.T) storage.Storage {
 			srv := graphtest.NewServer(t, graphtest.Options{})
-			c, err := onedrive.NewClient(onedrive.ClientOptions{
+			c, err := msgraph.NewClient(msgraph.Options{
 				BaseURL:     srv.BaseURL(),
 				TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.Token()}),
 			})
@@ -40,7 +42,7 @@ func conformance(t *testing.T) {
 			return s.(*onedrive.Storage).SetChunking(chunk, chunk)
 		},
 		HashFuncs: map[storage.HashKind]func() hash.Hash{
-			storage.HashQuickXor: onedrive.NewQuickXorHash,
+			storage.HashQuickXor: quickxorhash.New,
 		},
 	})
 }

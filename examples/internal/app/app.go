@@ -20,15 +20,15 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/msauth"
+	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/procoresync/procoresync/storage/onedrive"
 	"github.com/procoresync/procoresync/storage/sharepoint"
 	"github.com/procoresync/procoresync/syncengine"
 	"github.com/procoresync/procoresync/syncengine/sqlitestore"
+	"golang.org/x/oauth2"
 )
 
 // Target is the Microsoft storage kind.
@@ -213,7 +213,7 @@ func (c *Config) Real() bool {
 // Conn is the connection to both services.
 type Conn struct {
 	Procore     *procore.Client
-	Graph       *onedrive.Client
+	Graph       *msgraph.Client
 	ProjectName string
 }
 
@@ -233,7 +233,7 @@ func Connect(ctx context.Context, c *Config, pacer storage.Pacer) (*Conn, error)
 	if c.MSLoginURL != "" {
 		cloud = msauth.Cloud{Name: "configured", Login: c.MSLoginURL, Graph: c.MSGraphURL}
 	}
-	gc, err := onedrive.NewClient(onedrive.ClientOptions{
+	gc, err := msgraph.NewClient(msgraph.Options{
 		BaseURL:     cloud.BaseURL(),
 		TokenSource: msauth.AppOnlySource(ctx, cloud, c.MSTenant, c.MSClientID, c.MSClientSecret),
 		UserAgent:   "ISV|procoresync|examples/0.1",
@@ -416,7 +416,7 @@ func (s *Sync) Close() error { return s.Store.Close() }
 // storages are woken by the receiver; the Graph targets by the notifier
 // (see Serve). It fails when c lacks the listener's secrets (see
 // CheckService).
-func (s *Sync) Handler(c *Config) (http.Handler, *onedrive.Notifier, error) {
+func (s *Sync) Handler(c *Config) (http.Handler, *msgraph.Notifier, error) {
 	rcv, n, err := s.endpoints(c)
 	if err != nil {
 		return nil, nil, err
@@ -439,7 +439,7 @@ func (s *Sync) Handler(c *Config) (http.Handler, *onedrive.Notifier, error) {
 // endpoints builds the Procore webhook receiver and the Graph notifier,
 // each with its own secret, and registers the Procore storages with the
 // receiver. It is the one place that builds them.
-func (s *Sync) endpoints(c *Config) (*procore.Receiver, *onedrive.Notifier, error) {
+func (s *Sync) endpoints(c *Config) (*procore.Receiver, *msgraph.Notifier, error) {
 	if err := c.CheckService(); err != nil {
 		return nil, nil, err
 	}
@@ -451,7 +451,7 @@ func (s *Sync) endpoints(c *Config) (*procore.Receiver, *onedrive.Notifier, erro
 	rcv.WatchDocuments(s.Docs)
 	rcv.WatchPhotos(s.Photos)
 	rcv.WatchDocuments(s.CompanyDocs)
-	n, err := onedrive.NewNotifier(c.GraphClientState)
+	n, err := msgraph.NewNotifier(c.GraphClientState)
 	if err != nil {
 		return nil, nil, fmt.Errorf("the Graph notification endpoint (PROCORESYNC_GRAPH_CLIENT_STATE): %w", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/procoresync/procoresync/storage/onedrive"
+	"github.com/procoresync/procoresync/storage/msgraph"
 )
 
 // Serve runs the long-running service until ctx is done: the engine's
@@ -106,17 +106,15 @@ var subscriptionStopWait = 5 * time.Second
 // with a channel closed when the keep-alive has ended (and deleted the
 // subscription). Neither the notification URL nor the client state is
 // logged.
-func (s *Sync) keepNotifications(ctx context.Context, c *Config, publicURL string, n *onedrive.Notifier, logger *slog.Logger) (<-chan struct{}, error) {
+func (s *Sync) keepNotifications(ctx context.Context, c *Config, publicURL string, n *msgraph.Notifier, logger *slog.Logger) (<-chan struct{}, error) {
 	ended := make(chan struct{})
 	if err := s.registerHooks(ctx, c, publicURL); err != nil {
 		close(ended)
 		return ended, err
 	}
-	type keeper interface {
-		KeepSubscription(ctx context.Context, spec onedrive.SubscriptionSpec) error
-	}
-	k, ok := s.Targets[s.Pairs[0]].(keeper)
-	if !ok {
+	type drive interface{ DriveID() string }
+	d, ok := s.Targets[s.Pairs[0]].(drive)
+	if !ok || s.Conn == nil || s.Conn.Graph == nil {
 		close(ended)
 		return ended, nil
 	}
@@ -143,19 +141,20 @@ func (s *Sync) keepNotifications(ctx context.Context, c *Config, publicURL strin
 		default:
 		}
 	}
-	spec := onedrive.SubscriptionSpec{
+	spec := msgraph.SubscriptionSpec{
+		Resource:        msgraph.DriveRootResource(d.DriveID()),
 		NotificationURL: publicURL + "/graph/notify", ClientState: c.GraphClientState,
-		OnEvent: func(e onedrive.SubscriptionEvent) {
+		OnEvent: func(e msgraph.SubscriptionEvent) {
 			switch e.State {
-			case onedrive.SubscriptionCreated:
+			case msgraph.SubscriptionCreated:
 				report(nil)
 				if e.Recreated {
 					wakeAll()
 				}
 				logger.Info("graph subscription", "subscription", e)
-			case onedrive.SubscriptionRenewed, onedrive.SubscriptionDeleted:
+			case msgraph.SubscriptionRenewed, msgraph.SubscriptionDeleted:
 				logger.Info("graph subscription", "subscription", e)
-			case onedrive.SubscriptionFailing:
+			case msgraph.SubscriptionFailing:
 				report(nil) // retried; the interval covers the gap
 				logger.Warn("graph subscription", "subscription", e)
 			default:
@@ -167,7 +166,7 @@ func (s *Sync) keepNotifications(ctx context.Context, c *Config, publicURL strin
 		defer close(ended)
 		// It returns before ctx ends only when the first creation failed
 		// for good (Serve logs that).
-		if err := k.KeepSubscription(ctx, spec); err != nil && ctx.Err() == nil {
+		if err := s.Conn.Graph.KeepSubscription(ctx, spec); err != nil && ctx.Err() == nil {
 			report(fmt.Errorf("graph subscription: %w", err))
 		}
 	}()

@@ -1,6 +1,7 @@
 package boxtest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
@@ -232,14 +233,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, host string, rout
 				}
 			},
 			WriteFault: func(rec *fakeservice.Recorder, f *Fault) {
-				code := f.Code
-				if code == "" {
-					code = defaultCode(f.Status)
-				}
-				if f.Body != "" {
-					rec.Header().Set("Content-Type", "application/json")
-					rec.WriteHeader(f.Status)
-					_, _ = rec.Write([]byte(f.Body))
+				code := cmp.Or(f.Code, defaultCode(f.Status))
+				if f.WriteBody(rec) {
 					return
 				}
 				s.writeError(rec, errf(f.Status, code, "injected"))
@@ -357,6 +352,13 @@ type ref struct {
 	ID string `json:"id"`
 }
 
+// placement is the name and parent folder a request body gives an item
+// (POST /folders, POST /files/{id}/copy, OPTIONS /files/content).
+type placement struct {
+	Name   string `json:"name"`
+	Parent ref    `json:"parent"`
+}
+
 func (s *Server) usersMe(w *fakeservice.Recorder, r *http.Request, _ []byte, _ []string) *apiError {
 	u := userMini(MeID)
 	u["max_upload_size"] = s.opt.MaxUploadSize
@@ -367,25 +369,18 @@ func (s *Server) usersMe(w *fakeservice.Recorder, r *http.Request, _ []byte, _ [
 }
 
 func (s *Server) createFolder(w *fakeservice.Recorder, r *http.Request, body []byte, _ []string) *apiError {
-	var in struct {
-		Name   string `json:"name"`
-		Parent ref    `json:"parent"`
-	}
-	if json.Unmarshal(body, &in) != nil {
-		return errf(400, "bad_request", "malformed JSON")
+	var in placement
+	if e := decodeBody(body, &in); e != nil {
+		return e
 	}
 	if e := checkName(in.Name); e != nil {
 		return e
 	}
 	s.mu.Lock()
-	p := s.live(in.Parent.ID)
-	if p == nil || !p.folder {
+	p, e := s.freeSlot(in.Parent.ID, in.Name)
+	if e != nil {
 		s.mu.Unlock()
-		return errf(404, "not_found", "Not Found")
-	}
-	if c := s.childNamed(p.id, in.Name); c != nil {
-		s.mu.Unlock()
-		return s.conflict(c)
+		return e
 	}
 	now := s.now()
 	it := &item{id: s.newID(), name: in.Name, parent: p.id, folder: true, created: now, modified: now, by: MeID}
@@ -469,13 +464,9 @@ func (s *Server) deleteItem(folder bool) handler {
 
 func (s *Server) listItems(w *fakeservice.Recorder, r *http.Request, _ []byte, p []string) *apiError {
 	q := r.URL.Query()
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return errf(400, "invalid_limit", "invalid limit")
-		}
-		limit = min(n, 1000)
+	limit, e := queryLimit(q, 1000)
+	if e != nil {
+		return e
 	}
 	limit = min(limit, s.opt.PageSize)
 	s.mu.Lock()
@@ -526,12 +517,9 @@ func (s *Server) listItems(w *fakeservice.Recorder, r *http.Request, _ []byte, p
 }
 
 func (s *Server) copyFile(w *fakeservice.Recorder, r *http.Request, body []byte, p []string) *apiError {
-	var in struct {
-		Name   string `json:"name"`
-		Parent ref    `json:"parent"`
-	}
-	if json.Unmarshal(body, &in) != nil {
-		return errf(400, "bad_request", "malformed JSON")
+	var in placement
+	if e := decodeBody(body, &in); e != nil {
+		return e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -573,12 +561,11 @@ func (s *Server) copyFile(w *fakeservice.Recorder, r *http.Request, body []byte,
 
 func (s *Server) preflight(w *fakeservice.Recorder, r *http.Request, body []byte, _ []string) *apiError {
 	var in struct {
-		Name   string `json:"name"`
-		Size   int64  `json:"size"`
-		Parent ref    `json:"parent"`
+		placement
+		Size int64 `json:"size"`
 	}
-	if json.Unmarshal(body, &in) != nil {
-		return errf(400, "bad_request", "malformed JSON")
+	if e := decodeBody(body, &in); e != nil {
+		return e
 	}
 	if e := checkName(in.Name); e != nil {
 		return e
@@ -645,4 +632,41 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
 		},
 		WriteFault: func(rec *fakeservice.Recorder, f *Fault) { rec.WriteHeader(f.Status) },
 	})
+}
+
+// decodeBody decodes a JSON request body into v (400 bad_request when it
+// is not JSON).
+func decodeBody(body []byte, v any) *apiError {
+	if json.Unmarshal(body, v) != nil {
+		return errf(400, "bad_request", "malformed JSON")
+	}
+	return nil
+}
+
+// queryLimit reads the limit query parameter (default 100, at most max;
+// 400 invalid_limit when it is not a positive number).
+func queryLimit(q url.Values, max int) (int, *apiError) {
+	v := q.Get("limit")
+	if v == "" {
+		return min(100, max), nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, errf(400, "invalid_limit", "invalid limit")
+	}
+	return min(n, max), nil
+}
+
+// freeSlot returns the live folder parentID when it holds no item named
+// name: 404 not_found for a missing folder, 409 item_name_in_use (with the
+// conflicting item) for a taken name. The caller holds s.mu.
+func (s *Server) freeSlot(parentID, name string) (*item, *apiError) {
+	p := s.live(parentID)
+	if p == nil || !p.folder {
+		return nil, errf(404, "not_found", "Not Found")
+	}
+	if c := s.childNamed(p.id, name); c != nil {
+		return nil, s.conflict(c)
+	}
+	return p, nil
 }

@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/procoresync/procoresync/storage/box/boxtest"
+	"github.com/stretchr/testify/require"
 )
 
 // call sends a request with the fake's token and returns status and body.

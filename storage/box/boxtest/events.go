@@ -25,13 +25,9 @@ func (s *Server) getEvents(w *fakeservice.Recorder, r *http.Request, _ []byte, _
 	if t := q.Get("stream_type"); t != "" && t != "all" && t != "changes" && t != "sync" {
 		return errf(403, "forbidden", "admin streams need an admin")
 	}
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return errf(400, "invalid_limit", "invalid limit")
-		}
-		limit = min(n, 500)
+	limit, e := queryLimit(q, 500)
+	if e != nil {
+		return e
 	}
 	limit = min(limit, s.opt.EventPage)
 	s.mu.Lock()

@@ -28,6 +28,16 @@ type uploadAttrs struct {
 
 // readMultipart reads the attributes part, which must come before the
 // file part (else 400 metadata_after_file_contents), and the file.
+// readDirect reads a direct upload's multipart body: 413 above
+// Options.MaxDirectSize, which wants a chunked upload.
+func (s *Server) readDirect(r *http.Request, body []byte) (uploadAttrs, []byte, *apiError) {
+	a, data, e := readMultipart(r, body)
+	if e == nil && int64(len(data)) > s.opt.MaxDirectSize {
+		return a, nil, errf(413, "request_entity_too_large", "use a chunked upload above 50 MB")
+	}
+	return a, data, e
+}
+
 func readMultipart(r *http.Request, body []byte) (uploadAttrs, []byte, *apiError) {
 	var a uploadAttrs
 	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -79,24 +89,18 @@ func parseTime(v string, def time.Time) time.Time {
 }
 
 func (s *Server) uploadNew(w *fakeservice.Recorder, r *http.Request, body []byte, _ []string) *apiError {
-	a, data, e := readMultipart(r, body)
+	a, data, e := s.readDirect(r, body)
 	if e != nil {
 		return e
-	}
-	if int64(len(data)) > s.opt.MaxDirectSize {
-		return errf(413, "request_entity_too_large", "use a chunked upload above 50 MB")
 	}
 	if e := checkName(a.Name); e != nil {
 		return e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.live(a.Parent.ID)
-	if p == nil || !p.folder {
-		return errf(404, "not_found", "Not Found")
-	}
-	if c := s.childNamed(p.id, a.Name); c != nil {
-		return s.conflict(c)
+	p, e := s.freeSlot(a.Parent.ID, a.Name)
+	if e != nil {
+		return e
 	}
 	now := s.now()
 	it := &item{id: s.newID(), name: a.Name, parent: p.id, created: now, by: MeID,
@@ -110,12 +114,9 @@ func (s *Server) uploadNew(w *fakeservice.Recorder, r *http.Request, body []byte
 }
 
 func (s *Server) uploadVersion(w *fakeservice.Recorder, r *http.Request, body []byte, p []string) *apiError {
-	a, data, e := readMultipart(r, body)
+	a, data, e := s.readDirect(r, body)
 	if e != nil {
 		return e
-	}
-	if int64(len(data)) > s.opt.MaxDirectSize {
-		return errf(413, "request_entity_too_large", "use a chunked upload above 50 MB")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -158,8 +159,8 @@ func (s *Server) createSession(w *fakeservice.Recorder, r *http.Request, body []
 		FileSize int64  `json:"file_size"`
 		FileName string `json:"file_name"`
 	}
-	if json.Unmarshal(body, &in) != nil {
-		return errf(400, "bad_request", "malformed JSON")
+	if e := decodeBody(body, &in); e != nil {
+		return e
 	}
 	if in.FileSize <= 0 {
 		return errf(400, "missing_file_size", "file_size is required")
@@ -234,6 +235,16 @@ func (s *Server) abortSession(w *fakeservice.Recorder, r *http.Request, _ []byte
 	return nil
 }
 
+// requireDigest returns the SHA-1 of the request's Digest header (400
+// bad_request without one).
+func requireDigest(r *http.Request) (string, *apiError) {
+	want, ok := digestSHA1(r.Header.Get("Digest"))
+	if !ok {
+		return "", errf(400, "bad_request", "Digest sha= is required")
+	}
+	return want, nil
+}
+
 func digestSHA1(h string) (string, bool) {
 	for _, d := range strings.Split(h, ",") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(d), "sha="); ok {
@@ -252,9 +263,9 @@ func (s *Server) uploadPart(w *fakeservice.Recorder, r *http.Request, body []byt
 	if _, err := fmt.Sscanf(r.Header.Get("Content-Range"), "bytes %d-%d/%d", &lo, &hi, &total); err != nil {
 		return errf(400, "bad_request", "Content-Range is required")
 	}
-	want, ok := digestSHA1(r.Header.Get("Digest"))
-	if !ok {
-		return errf(400, "bad_request", "Digest sha= is required")
+	want, e := requireDigest(r)
+	if e != nil {
+		return e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -333,12 +344,12 @@ func (s *Server) commitSession(w *fakeservice.Recorder, r *http.Request, body []
 			ContentModifiedAt string `json:"content_modified_at"`
 		} `json:"attributes"`
 	}
-	if json.Unmarshal(body, &in) != nil {
-		return errf(400, "bad_request", "malformed JSON")
+	if e := decodeBody(body, &in); e != nil {
+		return e
 	}
-	want, ok := digestSHA1(r.Header.Get("Digest"))
-	if !ok {
-		return errf(400, "bad_request", "Digest sha= is required")
+	want, e := requireDigest(r)
+	if e != nil {
+		return e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -95,10 +95,7 @@ const PlainText = "text/plain"
 // too_many_requests); a 409's Code is the route error's tags joined with
 // "/" (e.g. "path/conflict/file"); a 401's Code is the AuthError tag.
 func (s *Server) writeFault(w http.ResponseWriter, name string, f *fakeservice.Fault) {
-	if f.Body != "" {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(f.Status)
-		_, _ = w.Write([]byte(f.Body))
+	if f.WriteBody(w) {
 		return
 	}
 	switch f.Status {

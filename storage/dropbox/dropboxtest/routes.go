@@ -162,6 +162,43 @@ func (s *Server) resolve(rc *reqCtx, p string, allowRoot bool) (lower string, it
 	return lower, rc.t.items[lower], ""
 }
 
+// existing resolves p to an item that exists, or returns the lookup error
+// Dropbox gives under outer (e.g. path_lookup/not_found).
+func (s *Server) existing(rc *reqCtx, p, outer string) (lower string, it *item, e *apiErr) {
+	lower, it, tag := s.resolve(rc, p, false)
+	if tag != "" {
+		return "", nil, lookupErr(outer, tag)
+	}
+	if it == nil {
+		return "", nil, lookupErr(outer, "not_found")
+	}
+	return lower, it, nil
+}
+
+// beginRead decodes a route's arguments into a and takes the lock; the
+// caller unlocks.
+func (s *Server) beginRead(rc *reqCtx, raw json.RawMessage, a any) *apiErr {
+	if e := decode(rc.route, raw, a); e != nil {
+		return e
+	}
+	s.mu.Lock()
+	return nil
+}
+
+// beginWrite is beginRead for a write: it also passes the namespace's
+// write gate. The lock is held (for the caller to release) only when it
+// returns nil.
+func (s *Server) beginWrite(rc *reqCtx, raw json.RawMessage, a any) *apiErr {
+	if e := s.beginRead(rc, raw, a); e != nil {
+		return e
+	}
+	if e := s.writeGate(rc); e != nil {
+		s.mu.Unlock()
+		return e
+	}
+	return nil
+}
+
 func lookupErr(outer, tag string) *apiErr {
 	if tag == "malformed_path" {
 		return routeErr(u(outer, map[string]any{".tag": "malformed_path"}))
@@ -359,10 +396,9 @@ func (s *Server) listContinue(rc *reqCtx, raw json.RawMessage, _ []byte, _ *http
 	var a struct {
 		Cursor string `json:"cursor"`
 	}
-	if e := decode(rc.route, raw, &a); e != nil {
+	if e := s.beginRead(rc, raw, &a); e != nil {
 		return nil, nil, e
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.cursors[a.Cursor]
 	if !ok || c.ns != rc.ns {
@@ -459,12 +495,9 @@ func (s *Server) getMetadata(rc *reqCtx, raw json.RawMessage, _ []byte, _ *http.
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, it, tag := s.resolve(rc, a.Path, false)
-	if tag != "" {
-		return nil, nil, lookupErr("path", tag)
-	}
-	if it == nil {
-		return nil, nil, lookupErr("path", "not_found")
+	_, it, e := s.existing(rc, a.Path, "path")
+	if e != nil {
+		return nil, nil, e
 	}
 	return s.metadata(it, rc.pre, true), nil, nil
 }
@@ -488,14 +521,10 @@ func (s *Server) createFolder(rc *reqCtx, raw json.RawMessage, _ []byte, _ *http
 		Path       string `json:"path"`
 		Autorename bool   `json:"autorename"`
 	}
-	if e := decode(rc.route, raw, &a); e != nil {
+	if e := s.beginWrite(rc, raw, &a); e != nil {
 		return nil, nil, e
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.writeGate(rc); e != nil {
-		return nil, nil, e
-	}
 	if strings.HasPrefix(a.Path, "id:") {
 		return nil, nil, routeErr(u("path", map[string]any{".tag": "malformed_path"}))
 	}
@@ -556,20 +585,13 @@ func (s *Server) deleteItem(rc *reqCtx, raw json.RawMessage, _ []byte, _ *http.R
 		Path      string  `json:"path"`
 		ParentRev *string `json:"parent_rev"`
 	}
-	if e := decode(rc.route, raw, &a); e != nil {
+	if e := s.beginWrite(rc, raw, &a); e != nil {
 		return nil, nil, e
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.writeGate(rc); e != nil {
+	lower, it, e := s.existing(rc, a.Path, "path_lookup")
+	if e != nil {
 		return nil, nil, e
-	}
-	lower, it, tag := s.resolve(rc, a.Path, false)
-	if tag != "" {
-		return nil, nil, lookupErr("path_lookup", tag)
-	}
-	if it == nil {
-		return nil, nil, lookupErr("path_lookup", "not_found")
 	}
 	if a.ParentRev != nil {
 		if it.dir {
@@ -601,20 +623,13 @@ func (s *Server) relocate(rc *reqCtx, raw json.RawMessage, copying bool) (any, [
 		Autorename             bool   `json:"autorename"`
 		AllowOwnershipTransfer bool   `json:"allow_ownership_transfer"`
 	}
-	if e := decode(rc.route, raw, &a); e != nil {
+	if e := s.beginWrite(rc, raw, &a); e != nil {
 		return nil, nil, e
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.writeGate(rc); e != nil {
+	from, it, e := s.existing(rc, a.FromPath, "from_lookup")
+	if e != nil {
 		return nil, nil, e
-	}
-	from, it, tag := s.resolve(rc, a.FromPath, false)
-	if tag != "" {
-		return nil, nil, lookupErr("from_lookup", tag)
-	}
-	if it == nil {
-		return nil, nil, lookupErr("from_lookup", "not_found")
 	}
 	if strings.HasPrefix(a.ToPath, "id:") {
 		return nil, nil, routeErr(u("to", map[string]any{".tag": "malformed_path"}))
@@ -687,17 +702,13 @@ func (s *Server) download(rc *reqCtx, raw json.RawMessage, _ []byte, _ *http.Req
 		Path string  `json:"path"`
 		Rev  *string `json:"rev"`
 	}
-	if e := decode(rc.route, raw, &a); e != nil {
+	if e := s.beginRead(rc, raw, &a); e != nil {
 		return nil, nil, e
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, it, tag := s.resolve(rc, a.Path, false)
-	if tag != "" {
-		return nil, nil, lookupErr("path", tag)
-	}
-	if it == nil {
-		return nil, nil, lookupErr("path", "not_found")
+	_, it, e := s.existing(rc, a.Path, "path")
+	if e != nil {
+		return nil, nil, e
 	}
 	if it.dir {
 		return nil, nil, lookupErr("path", "not_file")
@@ -892,10 +903,9 @@ func (s *Server) sessionAppend(rc *reqCtx, raw json.RawMessage, body []byte, _ *
 		Close       bool       `json:"close"`
 		ContentHash *string    `json:"content_hash"`
 	}
-	if e := decode(rc.route, raw, &a); e != nil {
+	if e := s.beginRead(rc, raw, &a); e != nil {
 		return nil, nil, e
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss, le := s.lookupSession(s.opt.Now(), a.Cursor)
 	if le != nil {
@@ -928,14 +938,10 @@ func (s *Server) sessionFinish(rc *reqCtx, raw json.RawMessage, body []byte, _ *
 		Commit      commitArg  `json:"commit"`
 		ContentHash *string    `json:"content_hash"`
 	}
-	if e := decode(rc.route, raw, &a); e != nil {
+	if e := s.beginWrite(rc, raw, &a); e != nil {
 		return nil, nil, e
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.writeGate(rc); e != nil {
-		return nil, nil, e
-	}
 	ss, le := s.lookupSession(s.opt.Now(), a.Cursor)
 	if le != nil {
 		return nil, nil, routeErr(u("lookup_failed", le))
@@ -1059,14 +1065,10 @@ func (s *Server) restore(rc *reqCtx, raw json.RawMessage, _ []byte, _ *http.Requ
 		Path string `json:"path"`
 		Rev  string `json:"rev"`
 	}
-	if e := decode(rc.route, raw, &a); e != nil {
+	if e := s.beginWrite(rc, raw, &a); e != nil {
 		return nil, nil, e
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.writeGate(rc); e != nil {
-		return nil, nil, e
-	}
 	lower, it, tag := s.resolve(rc, a.Path, false)
 	if tag != "" || strings.HasPrefix(a.Path, "id:") {
 		return nil, nil, routeErr(u("path_lookup", map[string]any{".tag": "malformed_path"}))

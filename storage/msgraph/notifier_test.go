@@ -1,4 +1,4 @@
-package graph_test
+package msgraph_test
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/procoresync/procoresync/storage/internal/graph"
+	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/stretchr/testify/require"
 )
 
 func TestNotifier(t *testing.T) {
-	n := &graph.Notifier{ClientState: "expected-state"}
+	n := &msgraph.Notifier{ClientState: "expected-state"}
 	ctx, cancel := context.WithCancel(context.Background())
 	ch, err := n.Watch(ctx)
 	require.NoError(t, err)
@@ -73,19 +73,19 @@ func TestNotifier(t *testing.T) {
 }
 
 func TestNotifierRequiresClientState(t *testing.T) {
-	_, err := graph.NewNotifier("")
-	require.ErrorIs(t, err, graph.ErrNoClientState)
-	_, err = graph.NewNotifier(strings.Repeat("x", 129))
+	_, err := msgraph.NewNotifier("")
+	require.ErrorIs(t, err, msgraph.ErrNoClientState)
+	_, err = msgraph.NewNotifier(strings.Repeat("x", 129))
 	require.Error(t, err)
-	n, err := graph.NewNotifier("s3cret")
+	n, err := msgraph.NewNotifier("s3cret")
 	require.NoError(t, err)
 	require.Equal(t, "s3cret", n.ClientState)
 
 	// A Notifier without a clientState neither watches nor wakes: a
 	// notification with an empty clientState is what anyone can forge.
-	empty := &graph.Notifier{}
+	empty := &msgraph.Notifier{}
 	_, err = empty.Watch(context.Background())
-	require.ErrorIs(t, err, graph.ErrNoClientState)
+	require.ErrorIs(t, err, msgraph.ErrNoClientState)
 	forged := `{"value":[{"subscriptionId":"s1","clientState":"","changeType":"updated","resource":"/drives/d/root","tenantId":"t"}]}`
 	rec := httptest.NewRecorder()
 	empty.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(forged)))
@@ -108,14 +108,14 @@ func TestNotifierRequiresClientState(t *testing.T) {
 }
 
 func TestNotifierBoundsRequests(t *testing.T) {
-	n := &graph.Notifier{ClientState: "s3cret"}
+	n := &msgraph.Notifier{ClientState: "s3cret"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch, err := n.Watch(ctx)
 	require.NoError(t, err)
 
 	// A body over the limit is refused as too large, not read to the end.
-	big := `{"value":[{"clientState":"s3cret","resource":"` + strings.Repeat("a", graph.MaxNotificationBody) + `"}]}`
+	big := `{"value":[{"clientState":"s3cret","resource":"` + strings.Repeat("a", msgraph.MaxNotificationBody) + `"}]}`
 	rec := httptest.NewRecorder()
 	n.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(big)))
 	require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)

@@ -1,7 +1,7 @@
-// Package graphspec locates the Microsoft Graph spec data (the derived
-// OpenAPI description and the QuickXorHash vectors) that the project's
-// shared research folder holds next to the module, for tests that read it
-// at test time. It is never copied into the repository.
+// Package graphspec locates the Microsoft Graph spec data (the OpenAPI
+// description of the drive endpoints and the QuickXorHash test vectors) in
+// ../shared/specs/graph next to the module, for tests that read it at test
+// time. It is never copied into the repository.
 package graphspec
 
 import (

@@ -7,8 +7,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/procoresync/procoresync/storage/internal/graph/graphspec"
-	"github.com/procoresync/procoresync/storage/internal/graph/quickxorhash"
+	"github.com/procoresync/procoresync/storage/internal/graphspec"
+	"github.com/procoresync/procoresync/storage/msgraph/quickxorhash"
 	"github.com/stretchr/testify/require"
 )
 

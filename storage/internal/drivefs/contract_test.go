@@ -1,4 +1,4 @@
-package graph_test
+package drivefs_test
 
 import (
 	"bytes"
@@ -17,15 +17,15 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/stretchr/testify/require"
-
 	"github.com/procoresync/procoresync/internal/oasroute"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
-	"github.com/procoresync/procoresync/storage/internal/graph"
-	"github.com/procoresync/procoresync/storage/internal/graph/graphspec"
-	"github.com/procoresync/procoresync/storage/internal/graph/quickxorhash"
+	"github.com/procoresync/procoresync/storage/internal/drivefs"
+	"github.com/procoresync/procoresync/storage/internal/graphspec"
+	"github.com/procoresync/procoresync/storage/msgraph"
+	"github.com/procoresync/procoresync/storage/msgraph/quickxorhash"
 	"github.com/procoresync/procoresync/storage/storagetest"
+	"github.com/stretchr/testify/require"
 )
 
 // The contract tests validate every request our client sends and every
@@ -143,7 +143,7 @@ func TestContract(t *testing.T) {
 				e := newSrv(t, graphtest.Options{PageSize: 3})
 				return e.fs(t, "Root")
 			},
-			SetChunkSize: func(s storage.Storage, chunk int64) bool { return s.(*graph.FS).SetChunking(chunk, chunk) },
+			SetChunkSize: func(s storage.Storage, chunk int64) bool { return s.(*drivefs.FS).SetChunking(chunk, chunk) },
 			HashFuncs:    map[storage.HashKind]func() hash.Hash{storage.HashQuickXor: quickxorhash.New},
 		})
 	})
@@ -192,14 +192,14 @@ func TestContract(t *testing.T) {
 		e.srv.Inject(graphtest.Fault{Op: "drives.UpdateItem", Status: 423, Inner: []string{"resourceLocked"}})
 		_, err = f.Move(ctx, ent, storage.Entry{IsDir: true}, "r.txt")
 		require.ErrorIs(t, err, storage.ErrLocked)
-		_, err = e.c.Update(ctx, d, ent.ID, `"{stale},1"`, graph.ItemPatch{Name: "s.txt"})
+		_, err = e.c.Update(ctx, d, ent.ID, `"{stale},1"`, msgraph.ItemPatch{Name: "s.txt"})
 		require.ErrorIs(t, err, storage.ErrPreconditionFailed)
 		require.ErrorIs(t, e.c.Delete(ctx, d, ent.ID, `"{stale},1"`), storage.ErrPreconditionFailed)
 
 		// Upload sessions: a lost response (416 and a status query), a
 		// cancelled session, a name conflict at creation.
-		f.SetChunking(graph.FragmentMultiple, graph.FragmentMultiple)
-		n := int64(2*graph.FragmentMultiple + 9)
+		f.SetChunking(msgraph.FragmentMultiple, msgraph.FragmentMultiple)
+		n := int64(2*msgraph.FragmentMultiple + 9)
 		e.srv.Inject(graphtest.Fault{Op: "uploadSession.PutFragment", Status: 503, AfterApply: true})
 		big, err := f.Put(ctx, storage.Entry{IsDir: true}, "big.bin", bytes.NewReader(data(int(n))), n, storage.PutOptions{})
 		require.NoError(t, err)
@@ -207,7 +207,7 @@ func TestContract(t *testing.T) {
 		require.ErrorIs(t, err, storage.ErrAlreadyExists)
 		_, err = f.Put(ctx, storage.Entry{IsDir: true}, "big.bin", bytes.NewReader(data(int(n))), n, storage.PutOptions{ExpectedVersion: big.Version})
 		require.NoError(t, err)
-		sess, err := e.c.CreateUploadSession(ctx, d, f.RootID(), "cancel.bin", "", graph.SessionOptions{Conflict: graph.ConflictFail, FileSize: 10})
+		sess, err := e.c.CreateUploadSession(ctx, d, f.RootID(), "cancel.bin", "", msgraph.SessionOptions{Conflict: msgraph.ConflictFail, FileSize: 10})
 		require.NoError(t, err)
 		require.NoError(t, e.c.CancelSession(ctx, sess.UploadURL))
 		cp, err := f.Copy(ctx, big, storage.Entry{IsDir: true}, "copy.bin")
@@ -220,7 +220,7 @@ func TestContract(t *testing.T) {
 		require.NoError(t, rc.Close())
 
 		// Subscriptions.
-		n2 := &graph.Notifier{ClientState: "cs"}
+		n2 := &msgraph.Notifier{ClientState: "cs"}
 		hook := httptest.NewServer(n2)
 		defer hook.Close()
 		sub, err := e.c.Subscribe(ctx, "/drives/"+d+"/root", hook.URL, "cs", time.Now().Add(time.Hour))

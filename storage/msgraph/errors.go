@@ -1,9 +1,7 @@
-package graph
+package msgraph
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -151,33 +149,4 @@ func decodeError(resp *http.Response, body []byte, op string, now time.Time) *Er
 		e.RequestID = resp.Header.Get("request-id")
 	}
 	return e
-}
-
-// Wrap turns err from a Graph call into the storage error for op on path p:
-// an *storage.Error of the right kind (throttling carries a
-// *storage.ThrottledError with the delay) that unwraps to the *Error.
-func Wrap(op, p string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var se *storage.Error
-	if errors.As(err, &se) {
-		return err
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return storage.NewError(op, p, nil, err)
-	}
-	var ge *Error
-	if errors.As(err, &ge) {
-		kind := ge.Kind()
-		if kind == storage.ErrThrottled {
-			return storage.NewError(op, p, kind, storage.Throttled(ge.RetryAfter, err))
-		}
-		return storage.NewError(op, p, kind, err)
-	}
-	var ine *storage.InvalidNameError
-	if errors.As(err, &ine) {
-		return storage.NewError(op, p, storage.ErrInvalidName, err)
-	}
-	return storage.NewError(op, p, nil, err)
 }

@@ -1,4 +1,8 @@
-package graph
+// Package msidentity signs in to the Microsoft identity platform (v2.0
+// endpoints): client credentials with a secret or a certificate, and a
+// signed-in user's rotating refresh token. Package msauth is its public
+// face; the Graph client uses its TokenError.
+package msidentity
 
 import (
 	"context"
@@ -119,10 +123,14 @@ func newSource(ctx context.Context, fetch func(context.Context, *oauth2.Token) (
 		ctx = context.Background()
 	}
 	if _, ok := ctx.Value(oauth2.HTTPClient).(*http.Client); !ok {
-		ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: NewTransport(), Timeout: DefaultTokenTimeout})
+		ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: httpclient.NewTransport(), Timeout: DefaultTokenTimeout})
 	}
 	return &Source{base: ctx, timeout: DefaultTokenTimeout, fetch: fetch, secrets: secrets}
 }
+
+// SetTimeout sets how long one token fetch may take (default
+// DefaultTokenTimeout). Call it before the Source is used.
+func (s *Source) SetTimeout(d time.Duration) { s.timeout = d }
 
 // Token returns a valid token, refreshing (and saving) when needed. It
 // waits at most DefaultTokenTimeout; use TokenContext to bound it by a
@@ -169,7 +177,7 @@ func (s *Source) run(f *flight, old *oauth2.Token) {
 		}
 	}
 	if err != nil {
-		err = sanitizeOAuthErr(err, s.secrets...)
+		err = Sanitize(err, s.secrets...)
 	}
 	s.mu.Lock()
 	if err == nil {
@@ -222,7 +230,7 @@ func DelegatedSource(ctx context.Context, cfg *oauth2.Config, store TokenStore) 
 		}
 		t, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: old.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
 		if err != nil {
-			return nil, sanitizeOAuthErr(err, cfg.ClientSecret, old.RefreshToken)
+			return nil, Sanitize(err, cfg.ClientSecret, old.RefreshToken)
 		}
 		return t, nil
 	}, cfg.ClientSecret)
@@ -234,11 +242,11 @@ func DelegatedSource(ctx context.Context, cfg *oauth2.Config, store TokenStore) 
 // Exchange trades an authorization code for a token and saves it in store.
 func Exchange(ctx context.Context, cfg *oauth2.Config, store TokenStore, code string, opts ...oauth2.AuthCodeOption) error {
 	if _, ok := ctx.Value(oauth2.HTTPClient).(*http.Client); !ok {
-		ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: NewTransport(), Timeout: DefaultTokenTimeout})
+		ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: httpclient.NewTransport(), Timeout: DefaultTokenTimeout})
 	}
 	t, err := cfg.Exchange(ctx, code, opts...)
 	if err != nil {
-		return sanitizeOAuthErr(err, cfg.ClientSecret, code)
+		return Sanitize(err, cfg.ClientSecret, code)
 	}
 	return store.Save(ctx, t)
 }
@@ -281,9 +289,9 @@ func (e *TokenError) Is(target error) bool {
 	return target == storage.ErrPermissionDenied && !e.Temporary()
 }
 
-// sanitizeOAuthErr turns a token-endpoint failure into an error that holds
+// Sanitize turns a token-endpoint failure into an error that holds
 // no response body and none of secrets.
-func sanitizeOAuthErr(err error, secrets ...string) error {
+func Sanitize(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
@@ -363,69 +371,6 @@ func sanitizeDescription(s string, secrets []string) string {
 		n++
 	}
 	return strings.TrimSpace(b.String())
-}
-
-// tokenFor gets a token from src, returning when ctx is done even if src
-// is still busy.
-func tokenFor(ctx context.Context, src oauth2.TokenSource) (*oauth2.Token, error) {
-	t, err := httpclient.TokenFor(ctx, src)
-	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return nil, fmt.Errorf("graph: waiting for an access token: %w", err)
-	}
-	return t, err
-}
-
-// bearerTransport adds a bearer token to each request (each redirect hop
-// too) that pick allows, and, when the service says the token expired,
-// fetches a new one and retries once.
-type bearerTransport struct {
-	// pick returns the token source for req: nil to send req without a
-	// token, an error to refuse to send it.
-	pick func(req *http.Request) (oauth2.TokenSource, error)
-	next http.RoundTripper
-}
-
-// RoundTrip sends req with the bearer token pick chose.
-func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	src, err := t.pick(req)
-	if err != nil {
-		return nil, err
-	}
-	r2 := req.Clone(req.Context())
-	r2.Header.Del("Authorization")
-	if src == nil {
-		return t.next.RoundTrip(r2)
-	}
-	tok, err := tokenFor(req.Context(), src)
-	if err != nil {
-		return nil, sanitizeOAuthErr(err)
-	}
-	tok.SetAuthHeader(r2)
-	resp, err := t.next.RoundTrip(r2)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
-	}
-	inv, ok := src.(interface{ Invalidate(string) })
-	if !ok || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "expired_token") {
-		return resp, nil
-	}
-	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-		return resp, nil
-	}
-	inv.Invalidate(tok.AccessToken)
-	tok2, err := tokenFor(req.Context(), src)
-	if err != nil {
-		return resp, nil
-	}
-	resp.Body.Close()
-	r3 := req.Clone(req.Context())
-	if req.GetBody != nil {
-		if r3.Body, err = req.GetBody(); err != nil {
-			return nil, err
-		}
-	}
-	tok2.SetAuthHeader(r3)
-	return t.next.RoundTrip(r3)
 }
 
 // Certificate is an app registration's certificate credential: the
@@ -563,16 +508,10 @@ func AppOnlyCertSource(ctx context.Context, c Cloud, tenant, clientID string, ce
 	})
 }
 
-// ContentTokens gives the token source for a resource other than Graph
-// that content URLs live on, e.g. "https://contoso.sharepoint.com" (a
-// tenant's SharePoint host, the scheme and host of the URL). See
-// Options.ContentTokens.
-type ContentTokens func(resource string) (oauth2.TokenSource, error)
-
 // AppOnlyContentTokens returns ContentTokens for app-only access: a
 // certificate-authenticated client-credentials source per SharePoint
 // resource.
-func AppOnlyContentTokens(ctx context.Context, c Cloud, tenant, clientID string, cert *Certificate) ContentTokens {
+func AppOnlyContentTokens(ctx context.Context, c Cloud, tenant, clientID string, cert *Certificate) func(resource string) (oauth2.TokenSource, error) {
 	return func(resource string) (oauth2.TokenSource, error) {
 		if cert == nil {
 			return nil, errors.New("graph: app-only access to SharePoint content needs a certificate credential")
@@ -586,7 +525,7 @@ func AppOnlyContentTokens(ctx context.Context, c Cloud, tenant, clientID string,
 // resource the app may access) is redeemed for {resource}/.default
 // through cfg. The refresh token handed back is not stored; the Graph
 // source keeps rotating its own.
-func DelegatedContentTokens(ctx context.Context, cfg *oauth2.Config, store TokenStore) ContentTokens {
+func DelegatedContentTokens(ctx context.Context, cfg *oauth2.Config, store TokenStore) func(resource string) (oauth2.TokenSource, error) {
 	return func(resource string) (oauth2.TokenSource, error) {
 		scope := strings.TrimRight(resource, "/") + "/.default"
 		return newSource(ctx, func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, error) {
@@ -604,7 +543,7 @@ func DelegatedContentTokens(ctx context.Context, cfg *oauth2.Config, store Token
 				EndpointParams: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t.RefreshToken}}}
 			tok, err := cc.Token(ctx)
 			if err != nil {
-				return nil, sanitizeOAuthErr(err, cfg.ClientSecret, t.RefreshToken)
+				return nil, Sanitize(err, cfg.ClientSecret, t.RefreshToken)
 			}
 			return tok, nil
 		}, cfg.ClientSecret), nil

@@ -1,4 +1,4 @@
-package graph
+package msgraph
 
 import (
 	"context"
@@ -19,10 +19,18 @@ const MaxSubscriptionLifetime = 42300 * time.Minute
 // subscription a crashed process leaves behind stops soon.
 const DefaultSubscriptionLifetime = 72 * time.Hour
 
+// DriveRootResource is the subscription resource of drive driveID's root
+// folder, /drives/{id}/root: Graph accepts change-notification
+// subscriptions on OneDrive for Business and SharePoint drives only there,
+// whatever folder a Storage is rooted at.
+func DriveRootResource(driveID string) string { return "/drives/" + driveID + "/root" }
+
 // SubscriptionSpec describes a change-notification subscription that
 // KeepSubscription keeps alive.
 type SubscriptionSpec struct {
-	// Resource is what to watch, e.g. "/drives/{id}/root". Required.
+	// Resource is what to watch: a drive's root folder,
+	// DriveRootResource(driveID), the only resource Graph supports for
+	// OneDrive for Business and SharePoint. Required.
 	Resource string
 	// NotificationURL is where Graph delivers (serve a Notifier there
 	// first). It may carry a secret; it is never logged or put in errors

@@ -1,4 +1,4 @@
-package graph
+package drivefs
 
 import (
 	"bytes"
@@ -16,11 +16,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
-	"github.com/procoresync/procoresync/storage/internal/graph/quickxorhash"
+	"github.com/procoresync/procoresync/storage/msgraph"
+	"github.com/procoresync/procoresync/storage/msgraph/quickxorhash"
 )
 
-func (f *FS) remember(it *DriveItem) {
+func (f *FS) remember(it *msgraph.DriveItem) {
 	if it == nil || it.ID == "" || it.Deleted != nil {
 		return
 	}
@@ -133,7 +135,7 @@ func (f *FS) pathOf(ctx context.Context, id string) (string, bool, error) {
 			return "", false, err
 		}
 		if it.ID != missing {
-			return "", false, &Error{StatusCode: http.StatusOK, Code: "invalidResponse", Op: "GET item", Message: "the service answered with another item"}
+			return "", false, &msgraph.Error{StatusCode: http.StatusOK, Code: "invalidResponse", Op: "GET item", Message: "the service answered with another item"}
 		}
 		f.remember(it)
 	}
@@ -141,7 +143,7 @@ func (f *FS) pathOf(ctx context.Context, id string) (string, bool, error) {
 }
 
 // entry converts a driveItem at path p to an Entry.
-func (f *FS) entry(it *DriveItem, p string) storage.Entry {
+func (f *FS) entry(it *msgraph.DriveItem, p string) storage.Entry {
 	e := storage.Entry{ID: it.ID, Path: p, IsDir: it.IsDir(), Version: it.ETag}
 	if it.ParentReference != nil {
 		e.ParentID = it.ParentReference.ID
@@ -263,41 +265,8 @@ func (f *FS) listChildren(ctx context.Context, id, p string, seen map[string]boo
 	return true
 }
 
-// deltaAll reads every page from link to the delta link, returning the
-// items (last report of each ID wins, in first-seen order) and the delta
-// link. A next link seen before, or more than maxPages pages, ends it with
-// an error.
-func (f *FS) deltaAll(ctx context.Context, link string) ([]DriveItem, string, error) {
-	var order []string
-	items := map[string]DriveItem{}
-	pages := newPageGuard("GET delta")
-	for {
-		if err := pages.next(ctx, link); err != nil {
-			return nil, "", err
-		}
-		p, err := f.c.Delta(ctx, link)
-		if err != nil {
-			return nil, "", err
-		}
-		for _, it := range p.Items {
-			if _, seen := items[it.ID]; !seen {
-				order = append(order, it.ID)
-			}
-			items[it.ID] = it
-		}
-		if p.DeltaLink != "" {
-			out := make([]DriveItem, 0, len(order))
-			for _, id := range order {
-				out = append(out, items[id])
-			}
-			return out, p.DeltaLink, nil
-		}
-		link = p.NextLink
-	}
-}
-
 func (f *FS) listDelta(ctx context.Context, yield func(storage.Entry, error) bool) {
-	items, _, err := f.deltaAll(ctx, f.c.DeltaURL(f.driveID, ""))
+	items, _, err := f.c.DeltaAll(ctx, f.c.DeltaURL(f.driveID, ""))
 	if err != nil {
 		yield(storage.Entry{}, Wrap("list", "", err))
 		return
@@ -348,7 +317,7 @@ func (f *FS) Changes(ctx context.Context, cursor string) ([]storage.Change, stri
 	if cursor == "" {
 		return nil, "", storage.NewError("changes", "", storage.ErrCursorExpired, errors.New("empty cursor"))
 	}
-	items, next, err := f.deltaAll(ctx, cursor)
+	items, next, err := f.c.DeltaAll(ctx, cursor)
 	if err != nil {
 		return nil, "", Wrap("changes", "", err)
 	}
@@ -408,7 +377,7 @@ func (f *FS) Changes(ctx context.Context, cursor string) ([]storage.Change, stri
 
 // parentOutside reports whether a deleted item's parent is known to lie
 // outside the root.
-func (f *FS) parentOutside(it *DriveItem) bool {
+func (f *FS) parentOutside(it *msgraph.DriveItem) bool {
 	if it.ParentReference == nil || it.ParentReference.ID == "" {
 		return false
 	}
@@ -519,7 +488,7 @@ func (f *FS) OpenAt(ctx context.Context, e storage.Entry, offset int64) (io.Read
 	}
 	rc, err := f.c.Download(ctx, f.driveID, e.ID, offset)
 	if err != nil {
-		var ge *Error
+		var ge *msgraph.Error
 		if errors.As(err, &ge) && ge.StatusCode == http.StatusBadRequest {
 			return nil, storage.NewError("open", e.Path, storage.ErrIsDir, err)
 		}
@@ -534,7 +503,7 @@ func (f *FS) MakeDir(ctx context.Context, parent storage.Entry, name string) (st
 	if err := f.validate(p, name); err != nil {
 		return storage.Entry{}, storage.NewError("mkdir", p, storage.ErrInvalidName, err)
 	}
-	it, err := f.c.CreateFolder(ctx, f.driveID, f.parentID(parent), name, ConflictFail)
+	it, err := f.c.CreateFolder(ctx, f.driveID, f.parentID(parent), name, msgraph.ConflictFail)
 	if err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			ex, serr := f.c.GetByPath(ctx, f.driveID, f.parentID(parent), name)
@@ -567,7 +536,7 @@ func (f *FS) Move(ctx context.Context, e storage.Entry, newParent storage.Entry,
 	if e.ID == "" || e.ID == f.rootID {
 		return storage.Entry{}, storage.NewError("move", e.Path, storage.ErrUnsupported, errors.New("cannot move the root"))
 	}
-	patch := ItemPatch{Name: newName, ParentReference: &ItemReference{ID: f.parentID(newParent)}}
+	patch := msgraph.ItemPatch{Name: newName, ParentReference: &msgraph.ItemReference{ID: f.parentID(newParent)}}
 	// If-Match: the move happens only if the item still has e.Version.
 	it, err := f.c.Update(ctx, f.driveID, e.ID, e.Version, patch)
 	if err != nil {
@@ -617,15 +586,15 @@ func (f *FS) Put(ctx context.Context, parent storage.Entry, name string, r io.Re
 	if size < 0 {
 		return f.putUnknown(ctx, parent, name, r, opt)
 	}
-	if size > MaxFileSize {
+	if size > msgraph.MaxFileSize {
 		return storage.Entry{}, storage.NewError("put", p, storage.ErrTooLarge, nil)
 	}
 	simple, _ := f.chunking()
-	cb := ConflictReplace
+	cb := msgraph.ConflictReplace
 	if opt.NoOverwrite {
-		cb = ConflictFail
+		cb = msgraph.ConflictFail
 	}
-	var it *DriveItem
+	var it *msgraph.DriveItem
 	var sum string
 	if size == 0 || (size <= simple && opt.ModTime.IsZero()) {
 		data := make([]byte, size)
@@ -644,7 +613,7 @@ func (f *FS) Put(ctx context.Context, parent storage.Entry, name string, r io.Re
 		if !opt.ModTime.IsZero() {
 			// Only zero-byte files get here: upload sessions reject them.
 			mt := opt.ModTime.UTC().Truncate(time.Second)
-			it2, err := f.c.Update(ctx, f.driveID, it.ID, it.ETag, ItemPatch{FileSystemInfo: &FileSystemInfo{LastModifiedDateTime: &mt}})
+			it2, err := f.c.Update(ctx, f.driveID, it.ID, it.ETag, msgraph.ItemPatch{FileSystemInfo: &msgraph.FileSystemInfo{LastModifiedDateTime: &mt}})
 			if err != nil {
 				return storage.Entry{}, Wrap("put", p, err)
 			}
@@ -654,7 +623,7 @@ func (f *FS) Put(ctx context.Context, parent storage.Entry, name string, r io.Re
 		// The session's item.fileSystemInfo sets the time with the content.
 		// Unconfirmed against a live tenant: that POST …:/{name}:/createUploadSession with fileSystemInfo makes one SharePoint version.
 		sess, err := f.c.CreateUploadSession(ctx, f.driveID, f.parentID(parent), name, "",
-			SessionOptions{Conflict: cb, FileSize: size, ModTime: opt.ModTime, IfMatch: opt.ExpectedVersion})
+			msgraph.SessionOptions{Conflict: cb, FileSize: size, ModTime: opt.ModTime, IfMatch: opt.ExpectedVersion})
 		if err != nil {
 			return storage.Entry{}, Wrap("put", p, err)
 		}
@@ -697,19 +666,6 @@ func atEOF(r io.Reader, size int64) error {
 	return fmt.Errorf("graph: the content did not end after the %d bytes declared", size)
 }
 
-// ctxReader fails reads once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
 // putUnknown writes a file of unknown size: in memory up to the
 // simple-upload limit, else spooled to a temporary file whose size then
 // opens an upload session (a session needs the total size in every
@@ -718,7 +674,7 @@ func (f *FS) putUnknown(ctx context.Context, parent storage.Entry, name string, 
 	p := join(parent.Path, name)
 	simple, _ := f.chunking()
 	head := make([]byte, simple+1)
-	n, err := io.ReadFull(ctxReader{ctx, r}, head)
+	n, err := io.ReadFull(httpclient.ContextReader(ctx, r), head)
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return f.Put(ctx, parent, name, bytes.NewReader(head[:n]), int64(n), opt)
@@ -739,12 +695,12 @@ func (f *FS) putUnknown(ctx context.Context, parent storage.Entry, name string, 
 	if _, err := tmp.Write(head); err != nil {
 		return storage.Entry{}, storage.NewError("put", p, nil, fmt.Errorf("spooling a file of unknown size: %w", err))
 	}
-	rest, err := io.Copy(tmp, io.LimitReader(ctxReader{ctx, r}, MaxFileSize-int64(len(head))+1))
+	rest, err := io.Copy(tmp, io.LimitReader(httpclient.ContextReader(ctx, r), msgraph.MaxFileSize-int64(len(head))+1))
 	if err != nil {
 		return storage.Entry{}, storage.NewError("put", p, nil, fmt.Errorf("reading the content: %w", err))
 	}
 	size := int64(len(head)) + rest
-	if size > MaxFileSize {
+	if size > msgraph.MaxFileSize {
 		return storage.Entry{}, storage.NewError("put", p, storage.ErrTooLarge, nil)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
@@ -756,7 +712,7 @@ func (f *FS) putUnknown(ctx context.Context, parent storage.Entry, name string, 
 // finish takes the server's view of an uploaded file as the baseline: an
 // Office file SharePoint rewrote is re-read; any other file must carry the
 // size and hash that was sent.
-func (f *FS) finish(ctx context.Context, it *DriveItem, parentPath, p string, size int64, sum string) (storage.Entry, error) {
+func (f *FS) finish(ctx context.Context, it *msgraph.DriveItem, parentPath, p string, size int64, sum string) (storage.Entry, error) {
 	if isOffice(it.Name) {
 		if again, err := f.c.GetItem(ctx, f.driveID, it.ID); err == nil {
 			it = again
@@ -814,7 +770,7 @@ func decodeToken(s string) (sessionToken, error) {
 // fragments, reporting each confirmed fragment through opt.OnUploadState.
 // fresh is true for a session just created (its 404s are the service's
 // eventual consistency and are retried).
-func (f *FS) upload(ctx context.Context, uploadURL string, r io.Reader, offset int64, st storage.UploadState, opt storage.PutOptions, fresh bool) (*DriveItem, error) {
+func (f *FS) upload(ctx context.Context, uploadURL string, r io.Reader, offset int64, st storage.UploadState, opt storage.PutOptions, fresh bool) (*msgraph.DriveItem, error) {
 	_, fragment := f.chunking()
 	size := st.Size
 	buf := make([]byte, min(fragment, max(size-offset, 1)))
@@ -839,7 +795,7 @@ func (f *FS) upload(ctx context.Context, uploadURL string, r io.Reader, offset i
 		}
 		data := buf[offset-bufStart : bufLen]
 		res, err := f.c.PutFragment(ctx, uploadURL, offset, size, data)
-		var ge *Error
+		var ge *msgraph.Error
 		switch {
 		case err == nil:
 		case errors.As(err, &ge) && ge.StatusCode == http.StatusRequestedRangeNotSatisfiable:
@@ -851,7 +807,7 @@ func (f *FS) upload(ctx context.Context, uploadURL string, r io.Reader, offset i
 			if serr != nil {
 				return nil, serr
 			}
-			next, nerr := NextOffset(s)
+			next, nerr := msgraph.NextOffset(s)
 			if nerr != nil {
 				return nil, nerr
 			}
@@ -863,7 +819,7 @@ func (f *FS) upload(ctx context.Context, uploadURL string, r io.Reader, offset i
 		case errors.As(err, &ge) && ge.StatusCode == http.StatusNotFound && fresh && tries404 < f.retry404:
 			// A just-created session may not be visible yet.
 			tries404++
-			if serr := f.c.opts.Sleep(ctx, time.Duration(tries404)*time.Second); serr != nil {
+			if serr := f.c.Sleep(ctx, time.Duration(tries404)*time.Second); serr != nil {
 				return nil, serr
 			}
 			continue
@@ -882,7 +838,7 @@ func (f *FS) upload(ctx context.Context, uploadURL string, r io.Reader, offset i
 		}
 		offset += int64(len(data))
 		if res.Session != nil && len(res.Session.NextExpectedRanges) > 0 {
-			if next, nerr := NextOffset(res.Session); nerr == nil && next != offset {
+			if next, nerr := msgraph.NextOffset(res.Session); nerr == nil && next != offset {
 				if next < bufStart || next > bufStart+bufLen {
 					return nil, fmt.Errorf("graph: the upload session jumped to offset %d", next)
 				}
@@ -931,7 +887,7 @@ func (f *FS) ResumeUpload(ctx context.Context, st storage.UploadState, r io.Read
 	if err != nil {
 		return storage.Entry{}, Wrap("put", p, err)
 	}
-	next, err := NextOffset(s)
+	next, err := msgraph.NextOffset(s)
 	if err != nil {
 		return storage.Entry{}, storage.NewError("put", p, storage.ErrNotFound, err)
 	}
@@ -970,7 +926,7 @@ func (f *FS) Copy(ctx context.Context, e storage.Entry, newParent storage.Entry,
 	if e.ID == "" {
 		return storage.Entry{}, storage.NewError("copy", e.Path, storage.ErrNotFound, errors.New("entry has no ID"))
 	}
-	monitor, err := f.c.Copy(ctx, f.driveID, e.ID, f.parentID(newParent), newName, ConflictFail)
+	monitor, err := f.c.Copy(ctx, f.driveID, e.ID, f.parentID(newParent), newName, msgraph.ConflictFail)
 	if err != nil {
 		return storage.Entry{}, Wrap("copy", p, err)
 	}
@@ -992,14 +948,14 @@ func (f *FS) Copy(ctx context.Context, e storage.Entry, newParent storage.Entry,
 			f.remember(it)
 			return f.entry(it, join(newParent.Path, it.Name)), nil
 		case "failed", "deleteFailed":
-			ge := &Error{StatusCode: http.StatusOK, Code: st.ErrorCode, Op: "GET copy monitor", Message: "the copy failed"}
+			ge := &msgraph.Error{StatusCode: http.StatusOK, Code: st.ErrorCode, Op: "GET copy monitor", Message: "the copy failed"}
 			// Unconfirmed against a live tenant: how GET {monitor URL} names a taken destination (a 409 to POST …/copy is handled by Wrap).
 			if strings.EqualFold(st.ErrorCode, "nameAlreadyExists") {
 				return storage.Entry{}, storage.NewError("copy", p, storage.ErrAlreadyExists, ge)
 			}
 			return storage.Entry{}, storage.NewError("copy", p, nil, ge)
 		}
-		if err := f.c.opts.Sleep(ctx, wait); err != nil {
+		if err := f.c.Sleep(ctx, wait); err != nil {
 			return storage.Entry{}, Wrap("copy", p, err)
 		}
 		wait = min(2*wait, 5*time.Second)

@@ -1,4 +1,4 @@
-package graph_test
+package msgraph_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/procoresync/procoresync/storage/graphtest"
-	"github.com/procoresync/procoresync/storage/internal/graph"
+	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
@@ -80,10 +80,10 @@ func (c *stepClock) Advance(d time.Duration) {
 type keepEnv struct {
 	srv     *graphtest.Server
 	clock   *stepClock
-	c       *graph.Client
-	n       *graph.Notifier
+	c       *msgraph.Client
+	n       *msgraph.Notifier
 	hookURL string
-	events  chan graph.SubscriptionEvent
+	events  chan msgraph.SubscriptionEvent
 	cancel  context.CancelFunc
 	done    chan error
 }
@@ -95,8 +95,8 @@ const (
 
 func newKeepEnv(t *testing.T, start bool, hook http.Handler) *keepEnv {
 	t.Helper()
-	e := &keepEnv{clock: newStepClock(), n: &graph.Notifier{ClientState: keepState},
-		events: make(chan graph.SubscriptionEvent, 64), done: make(chan error, 1)}
+	e := &keepEnv{clock: newStepClock(), n: &msgraph.Notifier{ClientState: keepState},
+		events: make(chan msgraph.SubscriptionEvent, 64), done: make(chan error, 1)}
 	e.srv = graphtest.NewServer(t, graphtest.Options{Now: e.clock.Now, NoAuth: true})
 	if hook == nil {
 		hook = e.n
@@ -104,7 +104,7 @@ func newKeepEnv(t *testing.T, start bool, hook http.Handler) *keepEnv {
 	h := httptest.NewServer(hook)
 	t.Cleanup(h.Close)
 	e.hookURL = h.URL + "/notify?key=url-s3cret"
-	c, err := graph.NewClient(graph.Options{
+	c, err := msgraph.NewClient(msgraph.Options{
 		BaseURL:     e.srv.BaseURL(),
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}),
 		RetryMax:    -1, // failures reach the keep-alive at once
@@ -118,10 +118,10 @@ func newKeepEnv(t *testing.T, start bool, hook http.Handler) *keepEnv {
 	return e
 }
 
-func (e *keepEnv) spec() graph.SubscriptionSpec {
-	return graph.SubscriptionSpec{
+func (e *keepEnv) spec() msgraph.SubscriptionSpec {
+	return msgraph.SubscriptionSpec{
 		Resource: "/drives/" + e.srv.MyDriveID() + "/root", NotificationURL: e.hookURL, ClientState: keepState,
-		Lifetime: lifetime, OnEvent: func(ev graph.SubscriptionEvent) { e.events <- ev },
+		Lifetime: lifetime, OnEvent: func(ev msgraph.SubscriptionEvent) { e.events <- ev },
 	}
 }
 
@@ -136,7 +136,7 @@ func (e *keepEnv) start(t *testing.T) {
 }
 
 // next returns the next event, which must be in state want.
-func (e *keepEnv) next(t *testing.T, want graph.SubscriptionState) graph.SubscriptionEvent {
+func (e *keepEnv) next(t *testing.T, want msgraph.SubscriptionState) msgraph.SubscriptionEvent {
 	t.Helper()
 	ev := <-e.events
 	require.Equal(t, want, ev.State, "event %+v", ev)
@@ -147,7 +147,7 @@ func (e *keepEnv) next(t *testing.T, want graph.SubscriptionState) graph.Subscri
 func (e *keepEnv) idle() time.Duration { return <-e.clock.sleeping }
 
 // only returns the fake's one subscription.
-func (e *keepEnv) only(t *testing.T) graph.Subscription {
+func (e *keepEnv) only(t *testing.T) msgraph.Subscription {
 	t.Helper()
 	subs := e.srv.Subscriptions()
 	require.Len(t, subs, 1)
@@ -160,7 +160,7 @@ func TestKeepSubscriptionRenewsBeforeExpiry(t *testing.T) {
 	watch, err := e.n.Watch(t.Context())
 	require.NoError(t, err)
 
-	created := e.next(t, graph.SubscriptionCreated)
+	created := e.next(t, msgraph.SubscriptionCreated)
 	require.False(t, created.Recreated)
 	require.Equal(t, t0.Add(lifetime), created.Expires)
 	sub := e.only(t)
@@ -175,7 +175,7 @@ func TestKeepSubscriptionRenewsBeforeExpiry(t *testing.T) {
 		d := e.idle()
 		require.Equal(t, lifetime*2/3, d, "renewal at two thirds of the lifetime")
 		e.clock.Advance(d)
-		renewed := e.next(t, graph.SubscriptionRenewed)
+		renewed := e.next(t, msgraph.SubscriptionRenewed)
 		now := e.clock.Now()
 		require.True(t, now.Before(expires), "renewed at %s, before the expiry %s", now, expires)
 		require.Equal(t, created.ID, renewed.ID, "the same subscription")
@@ -211,12 +211,12 @@ func TestKeepSubscriptionRecreates(t *testing.T) {
 			e := newKeepEnv(t, true, nil)
 			watch, err := e.n.Watch(t.Context())
 			require.NoError(t, err)
-			first := e.next(t, graph.SubscriptionCreated)
+			first := e.next(t, msgraph.SubscriptionCreated)
 			tc.lose(e, first.ID, e.idle())
 
-			lost := e.next(t, graph.SubscriptionLost)
+			lost := e.next(t, msgraph.SubscriptionLost)
 			require.Equal(t, first.ID, lost.ID)
-			again := e.next(t, graph.SubscriptionCreated)
+			again := e.next(t, msgraph.SubscriptionCreated)
 			require.True(t, again.Recreated)
 			require.NotEqual(t, first.ID, again.ID)
 			require.Equal(t, e.clock.Now().Add(lifetime), again.Expires)
@@ -237,14 +237,14 @@ func TestKeepSubscriptionRetries(t *testing.T) {
 	e.srv.Inject(graphtest.Fault{Op: "subscriptions.Create", Status: http.StatusServiceUnavailable, RetryAfter: 5 * time.Minute})
 	e.start(t)
 
-	f := e.next(t, graph.SubscriptionFailing)
+	f := e.next(t, msgraph.SubscriptionFailing)
 	require.Equal(t, time.Minute, f.RetryIn, "back-off starts at RetryWaitMin")
 	require.ErrorContains(t, f.Err, "500")
 	e.clock.Advance(e.idle())
-	f = e.next(t, graph.SubscriptionFailing)
+	f = e.next(t, msgraph.SubscriptionFailing)
 	require.Equal(t, 5*time.Minute, f.RetryIn, "Retry-After beats the 2-minute back-off")
 	e.clock.Advance(e.idle())
-	created := e.next(t, graph.SubscriptionCreated)
+	created := e.next(t, msgraph.SubscriptionCreated)
 	require.False(t, created.Recreated)
 
 	// A renewal that keeps failing is retried with a growing back-off,
@@ -253,13 +253,13 @@ func TestKeepSubscriptionRetries(t *testing.T) {
 	e.clock.Advance(e.idle()) // 48 h: renewal due
 	waits := []time.Duration{}
 	for range 5 {
-		f := e.next(t, graph.SubscriptionFailing)
+		f := e.next(t, msgraph.SubscriptionFailing)
 		require.Equal(t, created.ID, f.ID)
 		waits = append(waits, f.RetryIn)
 		e.clock.Advance(e.idle())
 	}
 	require.Equal(t, []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute}, waits)
-	renewed := e.next(t, graph.SubscriptionRenewed)
+	renewed := e.next(t, msgraph.SubscriptionRenewed)
 	require.Equal(t, created.ID, renewed.ID)
 	require.Equal(t, 3, e.srv.CallCount("subscriptions.Create"))
 }
@@ -267,12 +267,12 @@ func TestKeepSubscriptionRetries(t *testing.T) {
 func TestKeepSubscriptionStops(t *testing.T) {
 	t.Run("cancellation deletes the subscription", func(t *testing.T) {
 		e := newKeepEnv(t, true, nil)
-		created := e.next(t, graph.SubscriptionCreated)
+		created := e.next(t, msgraph.SubscriptionCreated)
 		e.idle()
 		e.cancel()
 		require.ErrorIs(t, <-e.done, context.Canceled)
 		e.done <- nil // for the cleanup
-		deleted := e.next(t, graph.SubscriptionDeleted)
+		deleted := e.next(t, msgraph.SubscriptionDeleted)
 		require.Equal(t, created.ID, deleted.ID)
 		require.NoError(t, deleted.Err)
 		require.Empty(t, e.srv.Subscriptions())
@@ -282,7 +282,7 @@ func TestKeepSubscriptionStops(t *testing.T) {
 		e := newKeepEnv(t, false, nil)
 		e.srv.Inject(graphtest.Fault{Op: "subscriptions.Create", Status: http.StatusServiceUnavailable})
 		e.start(t)
-		e.next(t, graph.SubscriptionFailing)
+		e.next(t, msgraph.SubscriptionFailing)
 		e.idle()
 		e.cancel()
 		require.ErrorIs(t, <-e.done, context.Canceled)
@@ -304,7 +304,7 @@ func TestKeepSubscriptionStops(t *testing.T) {
 	})
 	t.Run("an invalid spec", func(t *testing.T) {
 		e := newKeepEnv(t, false, nil)
-		require.Error(t, e.c.KeepSubscription(t.Context(), graph.SubscriptionSpec{Resource: "/drives/x/root"}))
+		require.Error(t, e.c.KeepSubscription(t.Context(), msgraph.SubscriptionSpec{Resource: "/drives/x/root"}))
 	})
 }
 
@@ -331,31 +331,36 @@ func TestKeepSubscriptionShutdownIsBounded(t *testing.T) {
 	}{{"a failing delete is tried once", false}, {"a stalled delete is cut off", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := graphtest.NewServer(t, graphtest.Options{NoAuth: true})
-			n := &graph.Notifier{ClientState: keepState}
+			n := &msgraph.Notifier{ClientState: keepState}
 			hook := httptest.NewServer(n)
 			t.Cleanup(hook.Close)
 			tr := &stallDeletes{next: http.DefaultTransport}
-			cfg := graph.Options{BaseURL: srv.BaseURL(), TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}),
+			cfg := msgraph.Options{BaseURL: srv.BaseURL(), TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}),
 				RetryWaitMin: 20 * time.Millisecond, RetryWaitMax: 20 * time.Millisecond}
 			if tc.stall {
 				cfg.HTTPClient = &http.Client{Transport: tr}
 			}
-			c, err := graph.NewClient(cfg)
+			c, err := msgraph.NewClient(cfg)
 			require.NoError(t, err)
-			events := make(chan graph.SubscriptionEvent, 16)
+			events := make(chan msgraph.SubscriptionEvent, 16)
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() {
-				done <- c.KeepSubscription(ctx, graph.SubscriptionSpec{Resource: "/drives/" + srv.MyDriveID() + "/root",
+				done <- c.KeepSubscription(ctx, msgraph.SubscriptionSpec{Resource: "/drives/" + srv.MyDriveID() + "/root",
 					NotificationURL: hook.URL, ClientState: keepState, DeleteTimeout: 300 * time.Millisecond,
-					OnEvent: func(e graph.SubscriptionEvent) { events <- e }})
+					OnEvent: func(e msgraph.SubscriptionEvent) { events <- e }})
 			}()
-			require.Equal(t, graph.SubscriptionCreated, (<-events).State)
+			require.Equal(t, msgraph.SubscriptionCreated, (<-events).State)
 			srv.Inject(graphtest.Fault{Op: "subscriptions.Delete", Status: 500, Times: 100})
 			cancel()
-			within(t, "KeepSubscription's shutdown", func() { require.ErrorIs(t, <-done, context.Canceled) })
+			select {
+			case err := <-done:
+				require.ErrorIs(t, err, context.Canceled)
+			case <-time.After(10 * time.Second):
+				t.Fatal("KeepSubscription's shutdown: still blocked after 10 s")
+			}
 			ev := <-events
-			require.Equal(t, graph.SubscriptionDeleted, ev.State)
+			require.Equal(t, msgraph.SubscriptionDeleted, ev.State)
 			require.Error(t, ev.Err)
 			if tc.stall {
 				require.Equal(t, int32(1), tr.deletes.Load())
@@ -370,6 +375,6 @@ func TestKeepSubscriptionRequiresClientState(t *testing.T) {
 	e := newKeepEnv(t, false, nil)
 	spec := e.spec()
 	spec.ClientState = ""
-	require.ErrorIs(t, e.c.KeepSubscription(t.Context(), spec), graph.ErrNoClientState)
+	require.ErrorIs(t, e.c.KeepSubscription(t.Context(), spec), msgraph.ErrNoClientState)
 	require.Zero(t, e.srv.CallCount("subscriptions.Create"))
 }

@@ -1,4 +1,4 @@
-package graph_test
+package drivefs_test
 
 import (
 	"bytes"
@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/procoresync/procoresync/internal/fakeservice"
-	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
-	"github.com/procoresync/procoresync/storage/internal/graph"
+	"github.com/procoresync/procoresync/storage/internal/drivefs"
+	"github.com/procoresync/procoresync/storage/internal/msidentity"
+	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
@@ -56,11 +57,11 @@ type env struct {
 	srv   *graphtest.Server
 	clock *fakeservice.Clock
 	pacer *pacer
-	c     *graph.Client
+	c     *msgraph.Client
 	token string
 }
 
-func newEnv(t *testing.T, opt graphtest.Options, mod ...func(*graph.Options)) *env {
+func newEnv(t *testing.T, opt graphtest.Options, mod ...func(*msgraph.Options)) *env {
 	t.Helper()
 	e := &env{srv: graphtest.NewServer(t, opt), clock: newClock(), pacer: &pacer{}}
 	e.token = e.srv.Token()
@@ -68,8 +69,8 @@ func newEnv(t *testing.T, opt graphtest.Options, mod ...func(*graph.Options)) *e
 	return e
 }
 
-func (e *env) client(t *testing.T, mod ...func(*graph.Options)) *graph.Client {
-	cfg := graph.Options{
+func (e *env) client(t *testing.T, mod ...func(*msgraph.Options)) *msgraph.Client {
+	cfg := msgraph.Options{
 		BaseURL:      e.srv.BaseURL(),
 		TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.token}),
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
@@ -78,12 +79,12 @@ func (e *env) client(t *testing.T, mod ...func(*graph.Options)) *graph.Client {
 	for _, m := range mod {
 		m(&cfg)
 	}
-	c, err := graph.NewClient(cfg)
+	c, err := msgraph.NewClient(cfg)
 	require.NoError(t, err)
 	return c
 }
 
-func (e *env) fs(t *testing.T, root string) *graph.FS {
+func (e *env) fs(t *testing.T, root string) *drivefs.FS {
 	t.Helper()
 	d := e.srv.MyDriveID()
 	id := ""
@@ -92,7 +93,7 @@ func (e *env) fs(t *testing.T, root string) *graph.FS {
 		require.NoError(t, err)
 		id = it.ID
 	}
-	f, err := graph.NewFS(context.Background(), e.c, d, id)
+	f, err := drivefs.NewFS(context.Background(), e.c, d, id)
 	require.NoError(t, err)
 	return f
 }
@@ -122,13 +123,13 @@ func TestRetryAfterPausesTheTenant(t *testing.T) {
 
 	// A client that gives up at once still pauses its whole tenant: a
 	// second client sharing the throttle waits before sending anything.
-	shared := &graph.Throttle{}
-	noRetry := e.client(t, func(c *graph.Options) { c.RetryMax = -1; c.Throttle = shared })
-	other := e.client(t, func(c *graph.Options) { c.Throttle = shared })
+	shared := &msgraph.Throttle{}
+	noRetry := e.client(t, func(c *msgraph.Options) { c.RetryMax = -1; c.Throttle = shared })
+	other := e.client(t, func(c *msgraph.Options) { c.Throttle = shared })
 	e.srv.Inject(graphtest.Fault{Op: "drives.GetRoot", Status: 503, RetryAfter: 45 * time.Second})
 	_, err = noRetry.GetRoot(ctx, e.srv.MyDriveID())
 	require.ErrorIs(t, err, storage.ErrThrottled)
-	w := graph.Wrap("list", "", err)
+	w := drivefs.Wrap("list", "", err)
 	d, ok := storage.RetryAfter(w)
 	require.True(t, ok)
 	require.Equal(t, 45*time.Second, d)
@@ -151,11 +152,11 @@ func TestRetryAfterDateOnTheClientsClock(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []time.Duration{40 * time.Second}, e.clock.Sleeps(), "waited until the date on the client's clock")
 
-	noRetry := e.client(t, func(c *graph.Options) { c.RetryMax = -1 })
+	noRetry := e.client(t, func(c *msgraph.Options) { c.RetryMax = -1 })
 	date = e.clock.Now().Add(25 * time.Second).Format(http.TimeFormat)
 	e.srv.Inject(graphtest.Fault{Op: "drives.GetRoot", Status: 503, RetryAfterHeader: date})
 	_, err = noRetry.GetRoot(ctx, e.srv.MyDriveID())
-	var ge *graph.Error
+	var ge *msgraph.Error
 	require.ErrorAs(t, err, &ge)
 	require.Equal(t, 25*time.Second, ge.RetryAfter)
 }
@@ -180,7 +181,7 @@ func TestRetries(t *testing.T) {
 		{"a truncated body is an error, never a panic", graphtest.Fault{Truncate: true, Times: 1}, 1, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, graphtest.Options{}, func(c *graph.Options) { c.RetryMax = 3 })
+			e := newEnv(t, graphtest.Options{}, func(c *msgraph.Options) { c.RetryMax = 3 })
 			tc.fault.Op = "drives.GetRoot"
 			e.srv.Inject(tc.fault)
 			_, err := e.c.GetRoot(ctx, e.srv.MyDriveID())
@@ -191,15 +192,15 @@ func TestRetries(t *testing.T) {
 			}
 			require.Error(t, err)
 			if tc.fault.Truncate {
-				require.True(t, storage.IsRetryable(graph.Wrap("stat", "", err)))
+				require.True(t, storage.IsRetryable(drivefs.Wrap("stat", "", err)))
 				return
 			}
-			var ge *graph.Error
+			var ge *msgraph.Error
 			require.ErrorAs(t, err, &ge)
 			require.Equal(t, tc.fault.Status, ge.StatusCode)
 			if tc.kind != nil {
 				require.ErrorIs(t, err, tc.kind)
-				require.ErrorIs(t, graph.Wrap("stat", "x", err), tc.kind)
+				require.ErrorIs(t, drivefs.Wrap("stat", "x", err), tc.kind)
 			}
 		})
 	}
@@ -227,12 +228,12 @@ func (m *memStore) Save(_ context.Context, t *oauth2.Token) error {
 
 func TestAuth(t *testing.T) {
 	e := newEnv(t, graphtest.Options{})
-	cloud := graph.Cloud{Name: "fake", Login: e.srv.LoginURL(), Graph: e.srv.API.URL}
+	cloud := msidentity.Cloud{Name: "fake", Login: e.srv.LoginURL(), Graph: e.srv.API.URL}
 	require.Equal(t, e.srv.BaseURL(), cloud.BaseURL())
 
 	t.Run("client credentials", func(t *testing.T) {
-		src := graph.AppOnlySource(ctx, cloud, "contoso.onmicrosoft.com", "app-id", "app-secret")
-		c := e.client(t, func(c *graph.Options) { c.TokenSource = src })
+		src := msidentity.AppOnlySource(ctx, cloud, "contoso.onmicrosoft.com", "app-id", "app-secret")
+		c := e.client(t, func(c *msgraph.Options) { c.TokenSource = src })
 		e.srv.ResetCalls()
 		d, err := c.UserDrive(ctx, graphtest.MeUPN)
 		require.NoError(t, err)
@@ -244,17 +245,17 @@ func TestAuth(t *testing.T) {
 		require.Equal(t, 3, e.srv.CallCount("users.GetDrive"))
 	})
 	t.Run("delegated with rotating refresh tokens", func(t *testing.T) {
-		cfg := graph.DelegatedConfig(cloud, "common", "app-id", "app-secret", "http://localhost/callback", "Files.ReadWrite.All")
+		cfg := msidentity.DelegatedConfig(cloud, "common", "app-id", "app-secret", "http://localhost/callback", "Files.ReadWrite.All")
 		require.Contains(t, cfg.Scopes, "offline_access")
 		require.Equal(t, e.srv.LoginURL()+"/common/oauth2/v2.0/authorize", cfg.Endpoint.AuthURL)
 		store := &memStore{}
-		require.NoError(t, graph.Exchange(ctx, cfg, store, e.srv.AuthCode()))
+		require.NoError(t, msidentity.Exchange(ctx, cfg, store, e.srv.AuthCode()))
 		first := store.tok.RefreshToken
 		require.NotEmpty(t, first)
-		require.Error(t, graph.Exchange(ctx, cfg, &memStore{}, "M.Cused"), "a bad code is refused")
-		src, err := graph.DelegatedSource(ctx, cfg, store)
+		require.Error(t, msidentity.Exchange(ctx, cfg, &memStore{}, "M.Cused"), "a bad code is refused")
+		src, err := msidentity.DelegatedSource(ctx, cfg, store)
 		require.NoError(t, err)
-		c := e.client(t, func(c *graph.Options) { c.TokenSource = src })
+		c := e.client(t, func(c *msgraph.Options) { c.TokenSource = src })
 		_, err = c.MyDrive(ctx)
 		require.NoError(t, err)
 		e.srv.ExpireTokens()
@@ -262,11 +263,11 @@ func TestAuth(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 2, store.saves, "the refreshed pair is saved before use")
 		require.NotEqual(t, first, store.tok.RefreshToken, "refresh tokens rotate")
-		_, err = graph.DelegatedSource(ctx, cfg, &memStore{})
+		_, err = msidentity.DelegatedSource(ctx, cfg, &memStore{})
 		require.Error(t, err, "no refresh token stored")
 	})
 	t.Run("refused token", func(t *testing.T) {
-		c := e.client(t, func(c *graph.Options) {
+		c := e.client(t, func(c *msgraph.Options) {
 			c.TokenSource = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "SECRET-TOKEN-123"})
 		})
 		_, err := c.MyDrive(ctx)
@@ -276,7 +277,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestSecretsStayOutOfErrors(t *testing.T) {
-	e := newEnv(t, graphtest.Options{}, func(c *graph.Options) { c.RetryMax = 1 })
+	e := newEnv(t, graphtest.Options{}, func(c *msgraph.Options) { c.RetryMax = 1 })
 	f := e.fs(t, "")
 	ent, err := f.Put(ctx, storage.Entry{IsDir: true}, "f.bin", bytes.NewReader(data(10)), 10, storage.PutOptions{})
 	require.NoError(t, err)
@@ -286,9 +287,9 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 	require.NotContains(t, err.Error(), "/download/")
 	require.NotContains(t, err.Error(), e.token)
 
-	f.SetChunking(graph.FragmentMultiple, graph.FragmentMultiple)
+	f.SetChunking(msgraph.FragmentMultiple, msgraph.FragmentMultiple)
 	e.srv.Inject(graphtest.Fault{Op: "uploadSession.PutFragment", Status: 500, Times: 10})
-	n := int64(2*graph.FragmentMultiple + 5)
+	n := int64(2*msgraph.FragmentMultiple + 5)
 	_, err = f.Put(ctx, storage.Entry{IsDir: true}, "big.bin", bytes.NewReader(data(int(n))), n, storage.PutOptions{})
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "/up/")
@@ -318,14 +319,14 @@ func TestDownload(t *testing.T) {
 }
 
 func TestUploads(t *testing.T) {
-	const k = graph.FragmentMultiple
+	const k = msgraph.FragmentMultiple
 	root := storage.Entry{IsDir: true}
 	n := int64(3*k + k/2)
 	for _, tc := range []struct {
 		name     string
 		size     int64
 		fault    *graphtest.Fault
-		opt      func(e *env, f *graph.FS) storage.PutOptions
+		opt      func(e *env, f *drivefs.FS) storage.PutOptions
 		kind     error
 		sleeps   int
 		statuses int
@@ -333,7 +334,7 @@ func TestUploads(t *testing.T) {
 		{"zero bytes by simple PUT", 0, nil, nil, nil, 0, 0},
 		{"lost response: 416 then nextExpectedRanges", n, &graphtest.Fault{Op: "uploadSession.PutFragment", Status: 503, AfterApply: true}, nil, nil, 0, 1},
 		{"404 on a fresh session is retried", n, &graphtest.Fault{Op: "uploadSession.PutFragment", Status: 404}, nil, nil, 1, 0},
-		{"session lost later", n, nil, func(e *env, f *graph.FS) storage.PutOptions {
+		{"session lost later", n, nil, func(e *env, f *drivefs.FS) storage.PutOptions {
 			return storage.PutOptions{OnUploadState: func(storage.UploadState) error { e.srv.ExpireUploadSessions(); return nil }}
 		}, storage.ErrNotFound, 0, 0},
 		{"quota at session creation", n, &graphtest.Fault{Op: "drives.CreateUploadSessionNew", Status: 507}, nil, storage.ErrQuotaExceeded, 0, 0},
@@ -375,7 +376,7 @@ func TestUploads(t *testing.T) {
 }
 
 func TestConditionalPut(t *testing.T) {
-	const k = graph.FragmentMultiple
+	const k = msgraph.FragmentMultiple
 	for _, size := range []int64{10, 2*k + 1} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			e := newEnv(t, graphtest.Options{})
@@ -405,7 +406,7 @@ func TestConditionalPut(t *testing.T) {
 }
 
 func TestResumeAfterRestart(t *testing.T) {
-	const k = graph.FragmentMultiple
+	const k = msgraph.FragmentMultiple
 	e := newEnv(t, graphtest.Options{})
 	f := e.fs(t, "Root")
 	f.SetChunking(k, k)
@@ -429,7 +430,7 @@ func TestResumeAfterRestart(t *testing.T) {
 
 	// A new process: new client, new FS, nothing in memory.
 	c2 := e.client(t)
-	f2, err := graph.NewFS(ctx, c2, e.srv.MyDriveID(), f.RootID())
+	f2, err := drivefs.NewFS(ctx, c2, e.srv.MyDriveID(), f.RootID())
 	require.NoError(t, err)
 	f2.SetChunking(k, k)
 	e.srv.ResetCalls()
@@ -450,8 +451,8 @@ func TestOfficeFilesTakeTheServerVersion(t *testing.T) {
 	e := newEnv(t, graphtest.Options{})
 	e.srv.RewriteOfficeUploads(true)
 	f := e.fs(t, "")
-	for _, size := range []int64{100, 2*graph.FragmentMultiple + 3} {
-		f.SetChunking(graph.FragmentMultiple, graph.FragmentMultiple)
+	for _, size := range []int64{100, 2*msgraph.FragmentMultiple + 3} {
+		f.SetChunking(msgraph.FragmentMultiple, msgraph.FragmentMultiple)
 		b := data(int(size))
 		ent, err := f.Put(ctx, storage.Entry{IsDir: true}, "Report.docx", bytes.NewReader(b), size, storage.PutOptions{})
 		require.NoError(t, err)
@@ -490,7 +491,7 @@ func TestChanges(t *testing.T) {
 	require.NoError(t, err)
 
 	// A fresh process (empty index) builds paths from IDs.
-	f2, err := graph.NewFS(ctx, e.client(t), d, f.RootID())
+	f2, err := drivefs.NewFS(ctx, e.client(t), d, f.RootID())
 	require.NoError(t, err)
 	ch, cur, err = f2.Changes(ctx, cur)
 	require.NoError(t, err)
@@ -565,7 +566,7 @@ func TestMalformedResponses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			hs := httptest.NewServer(tc.h)
 			defer hs.Close()
-			c, err := graph.NewClient(graph.Options{BaseURL: hs.URL + "/v1.0", RetryMax: -1,
+			c, err := msgraph.NewClient(msgraph.Options{BaseURL: hs.URL + "/v1.0", RetryMax: -1,
 				TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})})
 			require.NoError(t, err)
 			_, err = c.GetItem(ctx, "d", "i")
@@ -574,24 +575,6 @@ func TestMalformedResponses(t *testing.T) {
 			require.Error(t, err)
 		})
 	}
-}
-
-// A response longer than the limit is a typed error, not JSON decoded from
-// its first part.
-func TestOversizedResponseIsTyped(t *testing.T) {
-	defer graph.SetMaxResponse(1 << 10)()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"id":"i","name":"`+strings.Repeat("x", 2<<10)+`"}`)
-	}))
-	defer hs.Close()
-	c, err := graph.NewClient(graph.Options{BaseURL: hs.URL + "/v1.0", RetryMax: -1,
-		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})})
-	require.NoError(t, err)
-	_, err = c.GetItem(ctx, "d", "i")
-	var tl *httpclient.TooLargeError
-	require.ErrorAs(t, err, &tl)
-	require.Equal(t, int64(1<<10), tl.Limit)
 }
 
 func TestLinksToOtherHostsAreRefused(t *testing.T) {

@@ -1,4 +1,4 @@
-package graph
+package msgraph
 
 import (
 	"context"
@@ -46,6 +46,40 @@ func (c *Client) Delta(ctx context.Context, link string) (*DeltaPage, error) {
 		return nil, &Error{StatusCode: 200, Code: "invalidResponse", Op: "GET delta", Message: "a delta page without next or delta link"}
 	}
 	return &p, nil
+}
+
+// DeltaAll reads every page of a drive's delta from link (from DeltaURL
+// or an earlier delta link) to the next delta link, returning the
+// items (last report of each ID wins, in first-seen order) and the delta
+// link. A next link seen before, or more than Options.MaxPages pages, ends it with
+// an error.
+func (c *Client) DeltaAll(ctx context.Context, link string) ([]DriveItem, string, error) {
+	var order []string
+	items := map[string]DriveItem{}
+	pages := c.newPageGuard("GET delta")
+	for {
+		if err := pages.next(ctx, link); err != nil {
+			return nil, "", err
+		}
+		p, err := c.Delta(ctx, link)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, it := range p.Items {
+			if _, seen := items[it.ID]; !seen {
+				order = append(order, it.ID)
+			}
+			items[it.ID] = it
+		}
+		if p.DeltaLink != "" {
+			out := make([]DriveItem, 0, len(order))
+			for _, id := range order {
+				out = append(out, items[id])
+			}
+			return out, p.DeltaLink, nil
+		}
+		link = p.NextLink
+	}
 }
 
 // Subscribe creates a change-notification subscription (changeType

@@ -1,4 +1,4 @@
-package graph_test
+package drivefs_test
 
 import (
 	"bytes"
@@ -14,7 +14,8 @@ import (
 
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
-	"github.com/procoresync/procoresync/storage/internal/graph"
+	"github.com/procoresync/procoresync/storage/internal/drivefs"
+	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
@@ -80,7 +81,7 @@ func TestPutRefusesTornSource(t *testing.T) {
 		mt     time.Time
 	}{
 		{"simple PUT", 4 << 20, time.Time{}},
-		{"upload session", graph.FragmentMultiple, time.Time{}},
+		{"upload session", msgraph.FragmentMultiple, time.Time{}},
 		{"session for the modification time", 4 << 20, time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)},
 	} {
 		for _, src := range []struct {
@@ -95,7 +96,7 @@ func TestPutRefusesTornSource(t *testing.T) {
 				e := newEnv(t, graphtest.Options{})
 				d := e.srv.MyDriveID()
 				f := e.fs(t, "Root")
-				f.SetChunking(mode.simple, graph.FragmentMultiple)
+				f.SetChunking(mode.simple, msgraph.FragmentMultiple)
 				opt := storage.PutOptions{ModTime: mode.mt}
 
 				// A new file is not created.
@@ -141,7 +142,7 @@ func TestChangesAfterRestartReportDeletionsAndMovesOutByID(t *testing.T) {
 	require.NoError(t, err)
 
 	// A fresh process with the saved cursor.
-	f2, err := graph.NewFS(ctx, e.client(t), d, f.RootID())
+	f2, err := drivefs.NewFS(ctx, e.client(t), d, f.RootID())
 	require.NoError(t, err)
 	ch, _, err := f2.Changes(ctx, cur)
 	require.NoError(t, err)
@@ -176,7 +177,7 @@ func TestLockedFilesAreLocked(t *testing.T) {
 	_, err = f.Move(ctx, ent, rootDir, "plan2.pdf")
 	require.ErrorIs(t, err, storage.ErrLocked)
 	require.ErrorIs(t, f.Delete(ctx, ent), storage.ErrLocked)
-	var ge *graph.Error
+	var ge *msgraph.Error
 	require.ErrorAs(t, f.Delete(ctx, ent), &ge)
 	require.Equal(t, http.StatusLocked, ge.StatusCode)
 	// A folder holding a checked-out file is not deleted either.
@@ -315,9 +316,9 @@ func TestUnknownSizeStreamsThroughASession(t *testing.T) {
 	e := newEnv(t, graphtest.Options{})
 	d := e.srv.MyDriveID()
 	f := e.fs(t, "Root")
-	f.SetChunking(graph.FragmentMultiple, graph.FragmentMultiple)
+	f.SetChunking(msgraph.FragmentMultiple, msgraph.FragmentMultiple)
 	f.SetSpoolDir(t.TempDir())
-	const n = 3*graph.FragmentMultiple + 17
+	const n = 3*msgraph.FragmentMultiple + 17
 	e.srv.ResetCalls()
 	ent, err := f.Put(ctx, rootDir, "u.bin", io.MultiReader(bytes.NewReader(data(n))), -1, storage.PutOptions{})
 	require.NoError(t, err)
@@ -342,7 +343,13 @@ func TestUnknownSizeStreamsThroughASession(t *testing.T) {
 }
 
 // stub is a Graph API that misbehaves: endless pages and parent cycles.
-func stub(t *testing.T, h func(w http.ResponseWriter, r *http.Request, base string)) *graph.Client {
+func stub(t *testing.T, h func(w http.ResponseWriter, r *http.Request, base string)) *msgraph.Client {
+	return stubPages(t, 0, h)
+}
+
+// stubPages is stub with a client that follows at most maxPages pages of
+// a listing (0: the default).
+func stubPages(t *testing.T, maxPages int, h func(w http.ResponseWriter, r *http.Request, base string)) *msgraph.Client {
 	var base string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -358,8 +365,8 @@ func stub(t *testing.T, h func(w http.ResponseWriter, r *http.Request, base stri
 	}))
 	t.Cleanup(srv.Close)
 	base = srv.URL + "/v1.0"
-	c, err := graph.NewClient(graph.Options{BaseURL: base, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}),
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
+	c, err := msgraph.NewClient(msgraph.Options{BaseURL: base, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}),
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond, MaxPages: maxPages})
 	require.NoError(t, err)
 	return c
 }
@@ -383,7 +390,7 @@ func TestEndlessListingsAreBounded(t *testing.T) {
 		c := stub(t, func(w http.ResponseWriter, r *http.Request, base string) {
 			fmt.Fprintf(w, `{"value":[{"id":"F1","name":"f.txt","file":{},"parentReference":{"id":"SUB"}}],"@odata.nextLink":%q}`, base+"/drives/D/items/SUB/children?$skiptoken=same")
 		})
-		f, err := graph.NewFS(ctx, c, "D", "SUB")
+		f, err := drivefs.NewFS(ctx, c, "D", "SUB")
 		require.NoError(t, err)
 		err = finish(t, func() error {
 			for _, err := range f.List(ctx) {
@@ -396,13 +403,12 @@ func TestEndlessListingsAreBounded(t *testing.T) {
 		require.ErrorContains(t, err, "repeats an earlier page")
 	})
 	t.Run("children never end", func(t *testing.T) {
-		defer graph.SetMaxPages(50)()
 		page := 0
-		c := stub(t, func(w http.ResponseWriter, r *http.Request, base string) {
+		c := stubPages(t, 50, func(w http.ResponseWriter, r *http.Request, base string) {
 			page++
 			fmt.Fprintf(w, `{"value":[{"id":"F%d","name":"f%d.txt","file":{},"parentReference":{"id":"SUB"}}],"@odata.nextLink":%q}`, page, page, fmt.Sprintf("%s/drives/D/items/SUB/children?$skiptoken=%d", base, page))
 		})
-		f, err := graph.NewFS(ctx, c, "D", "SUB")
+		f, err := drivefs.NewFS(ctx, c, "D", "SUB")
 		require.NoError(t, err)
 		err = finish(t, func() error {
 			for _, err := range f.List(ctx) {
@@ -428,7 +434,7 @@ func TestEndlessListingsAreBounded(t *testing.T) {
 		c := stub(t, func(w http.ResponseWriter, r *http.Request, base string) {
 			fmt.Fprintf(w, `{"value":[],"@odata.nextLink":%q}`, base+"/drives/D/root/delta?token=same")
 		})
-		f, err := graph.NewFS(ctx, c, "D", "")
+		f, err := drivefs.NewFS(ctx, c, "D", "")
 		require.NoError(t, err)
 		err = finish(t, func() error {
 			_, _, err := f.Changes(ctx, c.DeltaURL("D", "x"))
@@ -437,13 +443,12 @@ func TestEndlessListingsAreBounded(t *testing.T) {
 		require.ErrorContains(t, err, "repeats an earlier page")
 	})
 	t.Run("delta never ends, and obeys ctx", func(t *testing.T) {
-		defer graph.SetMaxPages(40)()
 		page := 0
-		c := stub(t, func(w http.ResponseWriter, r *http.Request, base string) {
+		c := stubPages(t, 40, func(w http.ResponseWriter, r *http.Request, base string) {
 			page++
 			fmt.Fprintf(w, `{"value":[],"@odata.nextLink":%q}`, fmt.Sprintf("%s/drives/D/root/delta?token=%d", base, page))
 		})
-		f, err := graph.NewFS(ctx, c, "D", "")
+		f, err := drivefs.NewFS(ctx, c, "D", "")
 		require.NoError(t, err)
 		err = finish(t, func() error {
 			_, _, err := f.Changes(ctx, c.DeltaURL("D", "x"))
@@ -468,7 +473,7 @@ func TestEndlessListingsAreBounded(t *testing.T) {
 			}
 			fmt.Fprintf(w, `{"value":[%s,%s],"@odata.deltaLink":%q}`, items["C"], items["A"], base+"/drives/D/root/delta?token=next")
 		})
-		f, err := graph.NewFS(ctx, c, "D", "")
+		f, err := drivefs.NewFS(ctx, c, "D", "")
 		require.NoError(t, err)
 		err = finish(t, func() error {
 			_, _, err := f.Changes(ctx, c.DeltaURL("D", "x"))
@@ -526,7 +531,7 @@ func TestSessionCancelledWhenTheNameIsTakenAtCompletion(t *testing.T) {
 	e := newEnv(t, graphtest.Options{})
 	d := e.srv.MyDriveID()
 	f := e.fs(t, "Root")
-	f.SetChunking(graph.FragmentMultiple, graph.FragmentMultiple)
+	f.SetChunking(msgraph.FragmentMultiple, msgraph.FragmentMultiple)
 	e.srv.Observe(func(ex graphtest.Exchange) {
 		if ex.Op == "drives.CreateUploadSessionNew" {
 			// A person saves a file of that name while we upload.
@@ -534,7 +539,7 @@ func TestSessionCancelledWhenTheNameIsTakenAtCompletion(t *testing.T) {
 			require.NoError(t, err)
 		}
 	})
-	n := 2*graph.FragmentMultiple + 5
+	n := 2*msgraph.FragmentMultiple + 5
 	_, err := f.Put(ctx, rootDir, "n.bin", bytes.NewReader(data(n)), int64(n), storage.PutOptions{NoOverwrite: true})
 	require.ErrorIs(t, err, storage.ErrAlreadyExists)
 	got, _ := e.srv.FileContent(d, "Root/n.bin")

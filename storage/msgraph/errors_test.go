@@ -1,8 +1,6 @@
-package graph
+package msgraph
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -69,17 +67,6 @@ func TestDecodeError(t *testing.T) {
 			} else {
 				require.Nil(t, e.Kind())
 			}
-			w := Wrap("put", "a/b.txt", fmt.Errorf("x: %w", e))
-			var se *storage.Error
-			require.True(t, errors.As(w, &se))
-			require.Equal(t, tc.kind, se.Kind)
-			var back *Error
-			require.True(t, errors.As(w, &back), "unwraps to the Graph error")
-			if tc.kind == storage.ErrThrottled {
-				d, ok := storage.RetryAfter(w)
-				require.True(t, ok)
-				require.Equal(t, tc.retry, d)
-			}
 		})
 	}
 }
@@ -91,26 +78,4 @@ func TestErrorString(t *testing.T) {
 
 func TestEscape(t *testing.T) {
 	require.Equal(t, "a%20b/%23%25%3A%3F/%C3%A9", EscapePath("/a b/#%:?/é/"))
-}
-
-func TestRules(t *testing.T) {
-	r := Rules(0)
-	for _, tc := range []struct {
-		name string
-		ok   bool
-	}{
-		{"plan.pdf", true}, {"a#b%c.txt", true}, {"CON", false}, {"con.txt", false}, {"LPT9.log", false},
-		{".lock", false}, {"Desktop.ini", false}, {"~$doc.docx", false}, {"a_vti_b", false},
-		{"trailing.", false}, {"trailing ", false}, {" leading", false}, {"a:b", false}, {"a|b", false},
-		{`a"b`, false}, {"a\nb", false}, {strings.Repeat("x", 256), false},
-	} {
-		err := r.Validate(tc.name)
-		require.Equal(t, tc.ok, err == nil, "%q: %v", tc.name, err)
-		if err != nil {
-			require.ErrorIs(t, err, storage.ErrInvalidName)
-		}
-	}
-	require.True(t, r.CaseInsensitive)
-	require.Equal(t, 400, r.MaxPathLength)
-	require.Equal(t, 400-len("Procore/Project")-1, Rules(len("Procore/Project")).MaxPathLength)
 }

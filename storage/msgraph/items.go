@@ -1,4 +1,4 @@
-package graph
+package msgraph
 
 import (
 	"context"
@@ -89,7 +89,7 @@ func (c *Client) SiteByPath(ctx context.Context, host, relPath string) (*Site, e
 func (c *Client) SiteDrives(ctx context.Context, siteID string) ([]Drive, error) {
 	var out []Drive
 	next := c.apiURL("/sites/"+esc(siteID)+"/drives", nil)
-	pages := newPageGuard("GET site drives")
+	pages := c.newPageGuard("GET site drives")
 	for next != "" {
 		if err := pages.next(ctx, next); err != nil {
 			return nil, err
@@ -143,7 +143,7 @@ func (c *Client) GetByPath(ctx context.Context, driveID, baseID, relPath string)
 func (c *Client) Children(ctx context.Context, driveID, itemID string) iter.Seq2[DriveItem, error] {
 	return func(yield func(DriveItem, error) bool) {
 		next := c.apiURL(itemPath(driveID, itemID)+"/children", url.Values{"$top": {strconv.Itoa(c.opts.PageSize)}})
-		pages := newPageGuard("GET children")
+		pages := c.newPageGuard("GET children")
 		for next != "" {
 			if err := pages.next(ctx, next); err != nil {
 				yield(DriveItem{}, err)
@@ -363,6 +363,16 @@ func (c *Client) PutSmall(ctx context.Context, driveID, parentID, name, itemID s
 	return &it, c.decode(raw, &it, "PUT content")
 }
 
+// FragmentMultiple is the size every upload fragment but the last must be
+// a multiple of (320 KiB).
+const FragmentMultiple = 320 << 10
+
+// MaxFragment is the largest fragment a client sends in one request (Graph refuses 60 MiB and more) (below 60 MiB).
+const MaxFragment = 60<<20 - FragmentMultiple
+
+// MaxFileSize is the largest file OneDrive and SharePoint hold (250 GB).
+const MaxFileSize = 250 << 30
+
 // SessionOptions are the properties of a new upload session.
 type SessionOptions struct {
 	Conflict ConflictBehavior
@@ -471,8 +481,8 @@ type pageGuard struct {
 	g  *httpclient.PageGuard
 }
 
-func newPageGuard(op string) *pageGuard {
-	return &pageGuard{op: op, g: httpclient.NewPageGuard(maxPages)}
+func (c *Client) newPageGuard(op string) *pageGuard {
+	return &pageGuard{op: op, g: httpclient.NewPageGuard(c.opts.MaxPages)}
 }
 
 // next admits one more page at link, or says why not.

@@ -1,10 +1,4 @@
-// Package graph is the Microsoft Graph drives client that storage/onedrive
-// and storage/sharepoint share: authentication on golang.org/x/oauth2 with
-// Microsoft identity platform v2.0 endpoints, driveItem operations, delta,
-// upload sessions, downloads through pre-authenticated URLs, typed errors,
-// retries that honour Retry-After and pause a whole tenant while it is
-// throttled, and a storage.Storage over one drive.
-package graph
+package msgraph
 
 import "time"
 

@@ -1,24 +1,19 @@
-package graph
+package drivefs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/msgraph"
 )
 
-// FragmentMultiple is the size every upload fragment but the last must be
-// a multiple of (320 KiB).
-const FragmentMultiple = 320 << 10
-
-// MaxFragment is the largest fragment sent in one request (below 60 MiB).
-const MaxFragment = 60<<20 - FragmentMultiple
-
 // DefaultFragment is the default fragment size (10 MiB).
-const DefaultFragment = 32 * FragmentMultiple
+const DefaultFragment = 32 * msgraph.FragmentMultiple
 
 // DefaultSimpleLimit is the largest file sent with a simple PUT (4 MiB,
 // the limit every tenant honours).
@@ -28,17 +23,9 @@ const DefaultSimpleLimit = 4 << 20
 // nest deeper, so a longer chain is a cycle or a broken tree.
 const maxDepth = 512
 
-// maxPages bounds every paginated listing (children, delta, site drives):
-// a server that keeps answering with new next links is stopped with an
-// error instead of being followed forever.
-var maxPages = 1_000_000
-
 // errParentCycle reports items whose parent chain comes back to itself.
-var errParentCycle = &Error{StatusCode: 200, Code: "invalidResponse", Op: "parent chain",
+var errParentCycle = &msgraph.Error{StatusCode: 200, Code: "invalidResponse", Op: "parent chain",
 	Message: "the items' parent references form a cycle"}
-
-// MaxFileSize is the largest file OneDrive and SharePoint hold (250 GB).
-const MaxFileSize = 250 << 30
 
 // Rules returns the OneDrive / SharePoint naming rules, with the path
 // limit of 400 characters reduced by rootPathLen, the length of the
@@ -77,7 +64,7 @@ type node struct {
 // FS is a storage.Storage over one folder of one drive. storage/onedrive
 // and storage/sharepoint are thin layers over it.
 type FS struct {
-	c         *Client
+	c         *msgraph.Client
 	driveID   string
 	rootID    string
 	driveRoot string
@@ -93,7 +80,7 @@ type FS struct {
 
 // NewFS returns an FS rooted at folder rootID of drive driveID ("" for the
 // drive's root folder). It checks that the folder exists.
-func NewFS(ctx context.Context, c *Client, driveID, rootID string) (*FS, error) {
+func NewFS(ctx context.Context, c *msgraph.Client, driveID, rootID string) (*FS, error) {
 	droot, err := c.GetRoot(ctx, driveID)
 	if err != nil {
 		return nil, Wrap("open", "", err)
@@ -121,7 +108,7 @@ func NewFS(ctx context.Context, c *Client, driveID, rootID string) (*FS, error) 
 }
 
 // Client returns the FS's client.
-func (f *FS) Client() *Client { return f.c }
+func (f *FS) Client() *msgraph.Client { return f.c }
 
 // DriveID returns the drive's ID.
 func (f *FS) DriveID() string { return f.driveID }
@@ -136,8 +123,8 @@ func (f *FS) RootID() string { return f.rootID }
 func (f *FS) SetChunking(simpleLimit, fragment int64) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ok := fragment%FragmentMultiple == 0 && fragment >= FragmentMultiple && fragment <= MaxFragment
-	fragment = max(FragmentMultiple, min(MaxFragment, fragment/FragmentMultiple*FragmentMultiple))
+	ok := fragment%msgraph.FragmentMultiple == 0 && fragment >= msgraph.FragmentMultiple && fragment <= msgraph.MaxFragment
+	fragment = max(msgraph.FragmentMultiple, min(msgraph.MaxFragment, fragment/msgraph.FragmentMultiple*msgraph.FragmentMultiple))
 	f.fragment, f.simple = fragment, max(0, simpleLimit)
 	return ok
 }
@@ -163,7 +150,7 @@ func (f *FS) Features() storage.Features {
 	return storage.Features{
 		Hashes:         []storage.HashKind{storage.HashQuickXor},
 		Names:          f.rules,
-		MaxFileSize:    MaxFileSize,
+		MaxFileSize:    msgraph.MaxFileSize,
 		VersionHistory: true,
 		RecycleBin:     true,
 		ConditionalPut: true,
@@ -172,7 +159,36 @@ func (f *FS) Features() storage.Features {
 		ConditionalMove:   true,
 		SetModTime:        true,
 		ModTimePrecision:  time.Second,
-		Upload: storage.UploadConstraints{ChunkThreshold: simple + 1, MinChunk: FragmentMultiple,
-			MaxChunk: MaxFragment, ChunkMultiple: FragmentMultiple},
+		Upload: storage.UploadConstraints{ChunkThreshold: simple + 1, MinChunk: msgraph.FragmentMultiple,
+			MaxChunk: msgraph.MaxFragment, ChunkMultiple: msgraph.FragmentMultiple},
 	}
+}
+
+// Wrap turns err from a Graph call into the storage error for op on path p:
+// an *storage.Error of the right kind (throttling carries a
+// *storage.ThrottledError with the delay) that unwraps to the *Error.
+func Wrap(op, p string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *storage.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return storage.NewError(op, p, nil, err)
+	}
+	var ge *msgraph.Error
+	if errors.As(err, &ge) {
+		kind := ge.Kind()
+		if kind == storage.ErrThrottled {
+			return storage.NewError(op, p, kind, storage.Throttled(ge.RetryAfter, err))
+		}
+		return storage.NewError(op, p, kind, err)
+	}
+	var ine *storage.InvalidNameError
+	if errors.As(err, &ine) {
+		return storage.NewError(op, p, storage.ErrInvalidName, err)
+	}
+	return storage.NewError(op, p, nil, err)
 }

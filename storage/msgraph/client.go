@@ -1,4 +1,4 @@
-package graph
+package msgraph
 
 import (
 	"context"
@@ -15,16 +15,18 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/procoresync/procoresync/internal/httpclient"
 	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/internal/msidentity"
 	"golang.org/x/oauth2"
 )
 
 // Options configure a Client.
 type Options struct {
-	// BaseURL is the Graph v1.0 endpoint (default Global.BaseURL();
-	// national clouds: USGov.BaseURL(), China.BaseURL(), …).
+	// BaseURL is the Graph v1.0 endpoint (default
+	// https://graph.microsoft.com/v1.0; national clouds: see the Cloud
+	// values of package msauth and their BaseURL).
 	BaseURL string
-	// TokenSource gives bearer tokens (see AppOnlySource and
-	// DelegatedSource). Required.
+	// TokenSource gives bearer tokens (see msauth.AppOnlySource,
+	// msauth.AppOnlyCertSource and msauth.DelegatedSource). Required.
 	TokenSource oauth2.TokenSource
 	// HTTPClient is the underlying client: its Transport carries every
 	// request (default a client on NewTransport(): timeouts on dial, TLS
@@ -58,12 +60,17 @@ type Options struct {
 	// PageSize is the $top asked for children and delta pages (default
 	// 1000).
 	PageSize int
+	// MaxPages bounds every paginated listing (children, delta, site
+	// drives; default 1,000,000): a server that keeps answering with new
+	// next links is stopped with an error instead of being followed
+	// forever.
+	MaxPages int
 	// ContentTokens gives bearer tokens for the SharePoint resource, sent
 	// to download URLs that carry no tempauth parameter (tenants that
 	// switched pre-authenticated URLs off, and every OneDrive for Business
 	// and SharePoint tenant once they are retired). URLs with tempauth
-	// never get an Authorization header. See AppOnlyContentTokens (which
-	// needs a certificate) and DelegatedContentTokens.
+	// never get an Authorization header. See msauth.AppOnlyContentTokens
+	// (which needs a certificate) and msauth.DelegatedContentTokens.
 	ContentTokens ContentTokens
 	// ContentHosts are further hosts (host or host:port) trusted with
 	// ContentTokens tokens, besides the SharePoint hosts of the Microsoft
@@ -93,13 +100,20 @@ type Client struct {
 func NewTransport() *http.Transport { return httpclient.NewTransport() }
 
 // Throttle pauses every request of a tenant while the service has asked
-// to wait (Retry-After on a 429 or 503).
-type Throttle = httpclient.Throttle
+// to wait (Retry-After on a 429 or 503). Its zero value is ready to use;
+// share one among the Clients of a tenant (Options.Throttle).
+type Throttle struct {
+	gate httpclient.Throttle
+}
+
+// Until returns the time the tenant's requests are held until (zero when
+// they are not held).
+func (t *Throttle) Until() time.Time { return t.gate.Until() }
 
 // NewClient returns a Client for opts.
 func NewClient(opts Options) (*Client, error) {
 	if opts.BaseURL == "" {
-		opts.BaseURL = Global.BaseURL()
+		opts.BaseURL = "https://graph.microsoft.com/v1.0"
 	}
 	base, err := url.Parse(strings.TrimRight(opts.BaseURL, "/"))
 	if err != nil || base.Host == "" {
@@ -129,6 +143,9 @@ func NewClient(opts Options) (*Client, error) {
 	if opts.PageSize <= 0 {
 		opts.PageSize = 1000
 	}
+	if opts.MaxPages <= 0 {
+		opts.MaxPages = 1_000_000
+	}
 	c := &Client{base: base, throttle: opts.Throttle, opts: opts}
 	gate := &gateTransport{c: c, next: tr}
 	api := &http.Client{
@@ -144,6 +161,11 @@ func NewClient(opts Options) (*Client, error) {
 	c.preauth = c.newRetry(&http.Client{Transport: &bearerTransport{pick: c.pickContent, next: gate}, Timeout: hc.Timeout}, opts.RetryMax)
 	return c, nil
 }
+
+// Sleep waits d, or until ctx is done, on the client's clock
+// (Options.Sleep): what the client waits on between retries, and what
+// code built on the client waits on between polls.
+func (c *Client) Sleep(ctx context.Context, d time.Duration) error { return c.opts.Sleep(ctx, d) }
 
 // pickAPI allows the Graph token only to the Graph origin (scheme and
 // host of BaseURL).
@@ -208,7 +230,7 @@ func (c *Client) newRetry(hc *http.Client, retryMax int) *retryablehttp.Client {
 		Retry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 			// A refusal by the token endpoint does not pass by retrying,
 			// unless the endpoint itself failed.
-			var te *TokenError
+			var te *msidentity.TokenError
 			if err != nil && errors.As(err, &te) && !te.Temporary() {
 				return false, err
 			}
@@ -223,7 +245,7 @@ func (c *Client) newRetry(hc *http.Client, retryMax int) *retryablehttp.Client {
 			}
 			if resp != nil && resp.StatusCode == 429 {
 				// Throttled without a delay: pause the tenant too.
-				c.throttle.Pause(c.opts.Now().Add(d))
+				c.throttle.gate.Pause(c.opts.Now().Add(d))
 				return 0
 			}
 			return d
@@ -248,7 +270,7 @@ type gateTransport struct {
 func (g *gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	c := g.c
-	if err := c.throttle.Wait(ctx, c.opts.Now, c.opts.Sleep); err != nil {
+	if err := c.throttle.gate.Wait(ctx, c.opts.Now, c.opts.Sleep); err != nil {
 		return nil, err
 	}
 	pace := httpclient.Pace{Pacer: c.opts.Pacer, Key: c.opts.PaceKey}
@@ -266,7 +288,7 @@ func (g *gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if httpclient.Throttled(resp) {
 		if d := c.retryAfter(resp); d > 0 {
 			fb.RetryAfter = d
-			c.throttle.Pause(c.opts.Now().Add(d))
+			c.throttle.gate.Pause(c.opts.Now().Add(d))
 		}
 	}
 	if v, err := strconv.Atoi(resp.Header.Get("RateLimit-Limit")); err == nil {
@@ -354,28 +376,6 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	if !r.preauth && !c.sameHost(r.url) {
 		return nil, fmt.Errorf("graph: refusing to send credentials to another host (%s)", httpclient.RedactURL(r.url, false))
 	}
-	var body any
-	ctype := r.ctype
-	switch {
-	case r.raw != nil:
-		body = r.raw
-	case r.body != nil:
-		b, err := json.Marshal(r.body)
-		if err != nil {
-			return nil, err
-		}
-		body, ctype = b, "application/json"
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, r.url, body)
-	if err != nil {
-		return nil, fmt.Errorf("graph: %s: %w", c.op(r), httpclient.RedactError(err, !r.preauth))
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	for k, v := range r.header {
-		req.Header.Set(k, v)
-	}
 	hc := c.api
 	switch {
 	case r.preauth:
@@ -383,10 +383,11 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	case r.once:
 		hc = c.apiOnce
 	}
-	resp, err := hc.Do(req)
+	resp, err := httpclient.Send(ctx, hc, httpclient.Request{Method: r.method, URL: r.url, JSON: r.body, Raw: r.raw,
+		ContentType: r.ctype, Header: r.header})
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, err
 		}
 		return nil, fmt.Errorf("graph: %s: %w", c.op(r), httpclient.RedactError(err, !r.preauth))
 	}

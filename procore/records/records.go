@@ -280,13 +280,15 @@ type snapshot struct {
 
 func (s *Storage) rootEntry() storage.Entry { return storage.Entry{ID: s.root, IsDir: true} }
 
-func folderID(recID string) string                          { return "r:" + recID }
-func fileID(recID, key string) string                       { return "f:" + recID + ":" + key }
-func dirID(p string) string                                 { return "d:" + p }
-func hashHex(b []byte) string                               { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-func shortHash(parts ...string) string                      { return hashHex([]byte(strings.Join(parts, "\x00")))[:32] }
-func (s *Storage) now() time.Time                           { return s.opts.Now() }
-func (s *Storage) storageErr(op, p string, err error) error { return procore.MapStorageError(op, p, err) }
+func folderID(recID string) string     { return "r:" + recID }
+func fileID(recID, key string) string  { return "f:" + recID + ":" + key }
+func dirID(p string) string            { return "d:" + p }
+func hashHex(b []byte) string          { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+func shortHash(parts ...string) string { return hashHex([]byte(strings.Join(parts, "\x00")))[:32] }
+func (s *Storage) now() time.Time      { return s.opts.Now() }
+func (s *Storage) storageErr(op, p string, err error) error {
+	return procore.MapStorageError(op, p, err)
+}
 
 // cleanName makes a single path element of name: no '/', no control
 // characters, trimmed, at most max runes before the extension, never

@@ -138,7 +138,7 @@ func (s *Storage) Changes(ctx context.Context, cur string) ([]storage.Change, st
 		}
 		gone := storage.Entry{ID: folderID(id), IsDir: true}
 		if old != nil {
-			gone.Path = old.folder.Path
+			gone.Path, gone.IsDir = old.folder.Path, old.folder.IsDir
 			s.mu.Lock()
 			delete(snap.records, id)
 			delete(snap.byPath, strings.ToLower(old.folder.Path))

@@ -291,3 +291,40 @@ func TestChangeFeed(t *testing.T) {
 		"true r:2 002 - Rebar Ø 12 - Müller",
 	}, desc)
 }
+
+func TestInlineRecordsInDirs(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	m, s := newMem(t, func() time.Time { return now })
+	url := m.recs["1"].Files[1].URL
+	for _, id := range []string{"7", "8"} {
+		m.recs[id] = records.Record{ID: id, Number: "A-101", Title: "Plan", Inline: true, Dir: []string{"Level 1", "Architectural"},
+			UpdatedAt: now, Files: []records.File{{Key: "rev", Name: "A-101 - Plan.pdf", URL: url, Version: "rev" + id, Size: 5}}}
+	}
+	got := listAll(t, s)
+	require.True(t, got["Level 1"].IsDir)
+	require.Equal(t, "d:Level 1", got["Level 1/Architectural"].ParentID)
+	a, b := got["Level 1/Architectural/A-101 - Plan.pdf"], got["Level 1/Architectural/A-101 - Plan (8).pdf"]
+	require.False(t, a.IsDir)
+	require.Equal(t, "r:7", a.ID)
+	require.Equal(t, "r:8", b.ID)
+	require.Equal(t, "d:Level 1/Architectural", a.ParentID)
+	rc, err := s.Open(ctx, a)
+	require.NoError(t, err)
+	data, _ := io.ReadAll(rc)
+	rc.Close()
+	require.Equal(t, "a.pdf", string(data))
+	e, err := s.StatID(ctx, "r:8")
+	require.NoError(t, err)
+	require.Equal(t, b, e)
+	for _, err := range s.ListUnder(ctx, a) {
+		require.ErrorIs(t, err, storage.ErrNotDir)
+	}
+	var under []string
+	for e, err := range s.ListUnder(ctx, got["Level 1"]) {
+		require.NoError(t, err)
+		under = append(under, e.Path)
+	}
+	require.ElementsMatch(t, []string{"Level 1", "Level 1/Architectural", "Level 1/Architectural/A-101 - Plan.pdf",
+		"Level 1/Architectural/A-101 - Plan (8).pdf"}[1:], under)
+}

@@ -100,6 +100,11 @@ type Record struct {
 	// Folder overrides the folder name (e.g. a Daily Log day,
 	// "2026-12-05").
 	Folder string
+	// Inline records have exactly one file and no folder: the file lies
+	// directly in Dir under its own name (Drawings: each drawing's current
+	// revision, "<area>/<discipline>/<number> - <title>.pdf"). Its Entry
+	// ID is the record's ("r:<id>").
+	Inline bool
 	// Dir holds the folders above the record's folder, outermost first
 	// (e.g. Drawings' area and discipline); empty for most tools.
 	Dir []string
@@ -320,6 +325,9 @@ func cleanName(name string, max int, fallback string) string {
 
 // FolderName is a record's folder name before collisions are resolved.
 func (s *Storage) FolderName(r Record) string {
+	if r.Inline && len(r.Files) == 1 {
+		return cleanName(r.Files[0].Name, s.opts.MaxNameLength, "record "+r.ID)
+	}
 	n := r.Folder
 	if n == "" {
 		switch {
@@ -401,9 +409,15 @@ func (s *Storage) layout(r Record, fp string) (*built, error) {
 		parent = dirID(b.dirPath)
 	}
 	b.folder = storage.Entry{ID: folderID(r.ID), ParentID: parent, Path: fp, IsDir: true, ModTime: r.UpdatedAt, Version: ver}
+	if r.Inline && len(r.Files) != 1 {
+		return nil, fmt.Errorf("records: %s %s: an inline record has %d files, not one", s.tool.Name(), r.ID, len(r.Files))
+	}
 	for i, f := range r.Files {
 		e := storage.Entry{ID: fileID(r.ID, f.Key), ParentID: b.folder.ID, Path: fp + "/" + names[i],
 			Size: f.Size, ModTime: f.ModTime}
+		if r.Inline {
+			e.ID, e.ParentID, e.Path = b.folder.ID, parent, fp
+		}
 		if e.ModTime.IsZero() {
 			e.ModTime = r.UpdatedAt
 		}
@@ -429,6 +443,10 @@ func (s *Storage) layout(r Record, fp string) (*built, error) {
 		}
 		ref.version = e.Version
 		b.refs[e.ID] = ref
+		if r.Inline {
+			b.folder = e
+			break
+		}
 		b.files = append(b.files, e)
 	}
 	return b, nil
@@ -489,7 +507,9 @@ func (s *Storage) assign(recs []Record) map[string]string {
 		path string
 	}
 	groups := map[string][]cand{}
+	inline := map[string]bool{}
 	for _, r := range recs {
+		inline[r.ID] = r.Inline
 		dp := s.dirPathOf(r)
 		fp := path.Join(dp, s.FolderName(r))
 		k := strings.ToLower(fp)
@@ -502,11 +522,21 @@ func (s *Storage) assign(recs []Record) map[string]string {
 			if i == 0 {
 				out[c.id] = c.path
 			} else {
-				out[c.id] = c.path + " (" + c.id + ")"
+				out[c.id] = withSuffix(c.path, c.id, inline[c.id])
 			}
 		}
 	}
 	return out
+}
+
+// withSuffix appends " (<id>)" to a record's folder path, or before the
+// extension of an inline record's file.
+func withSuffix(p, id string, inline bool) string {
+	if !inline {
+		return p + " (" + id + ")"
+	}
+	stem, ext := storage.SplitExt(p)
+	return stem + " (" + id + ")" + ext
 }
 
 func lessID(a, b string) bool {
@@ -628,6 +658,10 @@ func (s *Storage) ListUnder(ctx context.Context, dir storage.Entry) iter.Seq2[st
 				yield(storage.Entry{}, err)
 				return
 			}
+			if !b.folder.IsDir {
+				yield(storage.Entry{}, storage.NewError("list", dir.Path, storage.ErrNotDir, nil))
+				return
+			}
 			for _, e := range b.files {
 				if !yield(e, nil) {
 					return
@@ -711,7 +745,7 @@ func (s *Storage) placeOne(r Record) string {
 		return fp
 	}
 	if other, ok := s.snap.byPath[strings.ToLower(fp)]; ok && other != r.ID && lessID(other, r.ID) {
-		return fp + " (" + r.ID + ")"
+		return withSuffix(fp, r.ID, r.Inline)
 	}
 	return fp
 }
@@ -808,6 +842,9 @@ func (s *Storage) Open(ctx context.Context, e storage.Entry) (io.ReadCloser, err
 	}
 	rest, ok := strings.CutPrefix(e.ID, "f:")
 	recID, _, ok2 := strings.Cut(rest, ":")
+	if inl, isInline := strings.CutPrefix(e.ID, "r:"); isInline {
+		recID, ok, ok2 = inl, true, true
+	}
 	if !ok || !ok2 {
 		return nil, storage.NewError("open", e.Path, storage.ErrNotFound, fmt.Errorf("not a record file: %q", e.ID))
 	}
@@ -835,7 +872,7 @@ func (s *Storage) Open(ctx context.Context, e storage.Entry) (io.ReadCloser, err
 		return nil, err
 	}
 	ref, ok = b.refs[e.ID]
-	if !ok {
+	if !ok || b.folder.ID == e.ID && b.folder.IsDir {
 		return nil, storage.NewError("open", e.Path, storage.ErrNotFound, nil)
 	}
 	rc, err := s.openRef(ctx, ref)

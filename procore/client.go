@@ -163,6 +163,14 @@ type Client struct {
 	// ImageCategories and Images handle project Photos.
 	ImageCategories *ImageCategoriesService
 	Images          *ImagesService
+	// The one-way record tools (see procore/records).
+	RFIs         *RFIsService
+	Submittals   *SubmittalsService
+	Observations *ObservationsService
+	Inspections  *InspectionsService
+	Incidents    *IncidentsService
+	Forms        *FormsService
+	Commitments  *CommitmentsService
 }
 
 type service struct{ c *Client }
@@ -249,6 +257,13 @@ func NewClient(opts Options) (*Client, error) {
 	c.Webhooks = &WebhooksService{c}
 	c.ImageCategories = &ImageCategoriesService{c}
 	c.Images = &ImagesService{c}
+	c.RFIs = &RFIsService{c}
+	c.Submittals = &SubmittalsService{c}
+	c.Observations = &ObservationsService{c}
+	c.Inspections = &InspectionsService{c}
+	c.Incidents = &IncidentsService{c}
+	c.Forms = &FormsService{c}
+	c.Commitments = &CommitmentsService{c}
 	return c, nil
 }
 

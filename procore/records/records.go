@@ -87,6 +87,10 @@ type File struct {
 	// Export marks URL as Procore's own PDF of the record, whose content
 	// follows the record (its Version is the record's).
 	Export bool
+	// Resolve, when set (instead of URL), is called when the file is
+	// opened to get its download URL (an API call answering a file-host
+	// URL, as Observations' "PDF url").
+	Resolve func(ctx context.Context) (string, error)
 }
 
 // Record is one record of a tool with all its files.
@@ -263,6 +267,7 @@ type fileRef struct {
 	recID, key string
 	version    string
 	url        string
+	resolve    func(ctx context.Context) (string, error)
 	doc        *recordpdf.Document
 }
 
@@ -357,7 +362,7 @@ func fileIdentity(f File) string {
 	if f.Version != "" {
 		return f.Version
 	}
-	if f.Document != nil || f.Export {
+	if f.Document != nil || f.Export || f.Resolve != nil {
 		return ""
 	}
 	return StripSignature(f.URL)
@@ -421,7 +426,7 @@ func (s *Storage) layout(r Record, fp string) (*built, error) {
 		if e.ModTime.IsZero() {
 			e.ModTime = r.UpdatedAt
 		}
-		ref := fileRef{recID: r.ID, key: f.Key, url: f.URL}
+		ref := fileRef{recID: r.ID, key: f.Key, url: f.URL, resolve: f.Resolve}
 		switch {
 		case f.Document != nil:
 			if s.opts.Renderer == nil {
@@ -436,7 +441,7 @@ func (s *Storage) layout(r Record, fp string) (*built, error) {
 			e.Size = int64(len(data))
 			e.Hashes = storage.Hashes{storage.HashSHA256: hashHex(data)}
 			e.Version = ver
-		case f.Export:
+		case f.Export || f.Resolve != nil:
 			e.Version = ver
 		default:
 			e.Version = shortHash(fileIdentity(f), strconv.FormatInt(f.Size, 10))
@@ -468,7 +473,7 @@ func withNames(doc recordpdf.Document, r Record, keyName map[string]string) reco
 	}
 	if doc.Attachments == nil {
 		for _, f := range r.Files {
-			if f.Document == nil && !f.Export {
+			if f.Document == nil && !f.Export && f.Resolve == nil {
 				doc.Attachments = append(doc.Attachments, keyName[f.Key])
 			}
 		}
@@ -890,8 +895,15 @@ func (s *Storage) openRef(ctx context.Context, ref fileRef) (io.ReadCloser, erro
 		}
 		return io.NopCloser(strings.NewReader(string(data))), nil
 	}
-	if ref.url == "" {
+	u := ref.url
+	if ref.resolve != nil {
+		var err error
+		if u, err = ref.resolve(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if u == "" {
 		return nil, storage.NewError("open", "", storage.ErrNotFound, errors.New("records: file has no URL"))
 	}
-	return s.c.Download(ctx, ref.url, 0)
+	return s.c.Download(ctx, u, 0)
 }

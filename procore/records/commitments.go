@@ -91,9 +91,9 @@ func (t *CommitmentsTool) Record(ctx context.Context, id string) (Record, error)
 	}
 	at := c.UpdatedAt.Time
 	number := c.Number.String()
-	var fs files
+	fs := files{created: c.CreatedAt.Time}
 	for _, a := range c.Attachments {
-		fs.add("a", a, at)
+		fs.add("a", a, time.Time{})
 	}
 	d := newDoc(t.p, t.Name(), number, c.Title, c.Status, at)
 	label := "Work order contract"

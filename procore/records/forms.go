@@ -65,20 +65,21 @@ func (t *FormsTool) Record(ctx context.Context, id string) (Record, error) {
 func (t *FormsTool) record(f *procore.Form) Record {
 	at := f.UpdatedAt.Time
 	number := f.FormTemplateName
-	var fs files
+	fs := files{created: f.CreatedAt.Time}
 	if f.Attachment != nil {
-		fs.add("a", *f.Attachment, at)
+		fs.add("a", *f.Attachment, time.Time{})
 	}
 	for _, a := range f.Attachments {
-		fs.add("a", a, at)
+		fs.add("a", a, time.Time{})
 	}
 	rec := Record{ID: idString(f.ID), Number: number, Title: f.Name, UpdatedAt: at, Fingerprint: fingerprint(f)}
 	name := pdfName(number, f.Name)
 	if p := f.FillablePDF; p != nil && p.URL != "" {
-		var pdf files
-		pdf.add("pdf", *p, at)
+		pdf := files{created: f.CreatedAt.Time}
+		pdf.add("pdf", *p, time.Time{})
 		pf := pdf.list[0]
-		pf.Key, pf.Name = "pdf", name
+		// The fillable PDF follows the form: it takes the record's Version.
+		pf.Key, pf.Name, pf.Export = "pdf", name, true
 		rec.Files = append([]File{pf}, fs.list...)
 		return rec
 	}

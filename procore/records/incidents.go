@@ -62,9 +62,9 @@ func (t *IncidentsTool) Record(ctx context.Context, id string) (Record, error) {
 func (t *IncidentsTool) record(in *procore.Incident) Record {
 	at := in.UpdatedAt.Time
 	number := in.Number.String()
-	var fs files
+	fs := files{created: in.CreatedAt.Time}
 	for _, a := range in.Attachments {
-		fs.add("a", a, at)
+		fs.add("a", a, time.Time{})
 	}
 	d := newDoc(t.p, t.Name(), number, in.Title, in.Status, at)
 	d.field("Location", named(in.Location))

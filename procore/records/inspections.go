@@ -125,9 +125,9 @@ func (t *InspectionsTool) record(l *procore.ChecklistList, items []procore.Check
 		return items[i].Position < items[j].Position || items[i].Position == items[j].Position && items[i].ID < items[j].ID
 	})
 	sort.Slice(atts, func(i, j int) bool { return atts[i].ID < atts[j].ID })
-	var fs files
+	fs := files{created: l.CreatedAt.Time}
 	for _, a := range l.Attachments {
-		fs.add("a", a, at)
+		fs.add("a", a, time.Time{})
 	}
 	byItem := map[int64][]string{}
 	for _, a := range atts {

@@ -53,9 +53,9 @@ func (t *ObservationsTool) Record(ctx context.Context, id string) (Record, error
 	at := o.UpdatedAt.Time
 	number := o.Number.String()
 	rec := Record{ID: id, Number: number, Title: o.Name, UpdatedAt: at, Fingerprint: fingerprint(o)}
-	var fs files
+	fs := files{created: o.CreatedAt.Time}
 	for _, a := range o.Attachments {
-		fs.add("a", a, at)
+		fs.add("a", a, time.Time{})
 	}
 	pid, oid := t.p.ID, o.ID
 	rec.Files = append([]File{{Key: "pdf", Name: pdfName(number, o.Name), Export: true, Size: -1,

@@ -56,14 +56,14 @@ func (t *RFIsTool) record(r *procore.RFI) Record {
 		number = r.Number.String()
 	}
 	rec := Record{ID: idString(r.ID), Number: number, Title: r.Subject, UpdatedAt: r.UpdatedAt.Time, Fingerprint: fingerprint(r)}
-	var fs files
+	fs := files{created: r.CreatedAt.Time}
 	for _, q := range r.Questions {
 		for _, a := range q.Attachments {
-			fs.add("q", a, r.UpdatedAt.Time)
+			fs.add("q", a, time.Time{})
 		}
 		for _, an := range q.Answers {
 			for _, a := range an.Attachments {
-				fs.add("a", a, r.UpdatedAt.Time)
+				fs.add("a", a, time.Time{})
 			}
 		}
 	}

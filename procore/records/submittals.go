@@ -67,25 +67,21 @@ func (t *SubmittalsTool) record(s *procore.Submittal) Record {
 	number := submittalNumber(s)
 	at := s.UpdatedAt.Time
 	rec := Record{ID: idString(s.ID), Number: number, Title: s.Title, UpdatedAt: at, Fingerprint: fingerprint(s)}
-	var fs files
+	fs := files{created: s.CreatedAt.Time}
 	for _, a := range s.Attachments {
-		fs.add("a", a, at)
+		fs.add("a", a, time.Time{})
 	}
 	for _, a := range s.AssociatedAttachments {
-		when := a.UpdatedAt.Time
-		if when.IsZero() {
-			when = at
-		}
-		fs.add("a", procore.Attachment{ID: a.AttachmentID, Filename: a.Filename, URL: a.URL}, when)
+		fs.add("a", procore.Attachment{ID: a.AttachmentID, Filename: a.Filename, URL: a.URL}, a.UpdatedAt.Time)
 	}
 	for _, ap := range s.Approvers {
 		for _, a := range ap.Attachments {
-			fs.add("r", a, at)
+			fs.add("r", a, time.Time{})
 		}
 	}
 	for _, d := range s.DistributedSubmittals {
 		for _, a := range d.FinalAttachments {
-			fs.add("d", a, at)
+			fs.add("d", a, time.Time{})
 		}
 	}
 	rec.Files = append([]File{{Key: "pdf", Name: pdfName(number, s.Title), URL: t.c.Submittals.PDFURL(t.p.ID, s.ID),

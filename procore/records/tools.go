@@ -115,10 +115,15 @@ func fingerprint(v any) []byte {
 type files struct {
 	list []File
 	seen map[string]bool
+	// created is the record's creation time: the ModTime of attachments
+	// whose own time Procore does not give.
+	created time.Time
 }
 
 // add adds attachment a under key prefix+ID (or, without an ID, the URL
 // without its signature); an attachment seen before is not added again.
+// at is the attachment's own time (zero: unknown); it enters the
+// attachment's Version with its ID and its URL without the signature.
 func (fs *files) add(prefix string, a procore.Attachment, at time.Time) string {
 	if a.URL == "" {
 		return ""
@@ -140,8 +145,15 @@ func (fs *files) add(prefix string, a procore.Attachment, at time.Time) string {
 	if name == "" {
 		name = "attachment " + strings.TrimPrefix(key, prefix)
 	}
-	fs.list = append(fs.list, File{Key: key, Name: name, URL: a.URL, Size: -1, ModTime: at,
-		Version: id + "|" + StripSignature(a.URL) + "|" + at.UTC().Format(time.RFC3339Nano)})
+	mod := at
+	if mod.IsZero() {
+		mod = fs.created
+	}
+	ver := id + "|" + StripSignature(a.URL)
+	if !at.IsZero() {
+		ver += "|" + at.UTC().Format(time.RFC3339Nano)
+	}
+	fs.list = append(fs.list, File{Key: key, Name: name, URL: a.URL, Size: -1, ModTime: mod, Version: ver})
 	return key
 }
 

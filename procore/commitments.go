@@ -57,7 +57,7 @@ type Payment struct {
 	Amount        FlexString   `json:"amount"`
 	Date          string       `json:"date"`
 	InvoiceNumber string       `json:"invoice_number"`
-	PaymentNumber string       `json:"payment_number"`
+	PaymentNumber FlexString   `json:"payment_number"`
 	CheckNumber   string       `json:"check_number"`
 	Notes         string       `json:"notes"`
 	CreatedAt     Timestamp    `json:"created_at"`

@@ -690,7 +690,7 @@ func (s *Server) observationJSON(sc *docScope, r *fakeRecord, full bool) map[str
 		"date_notified": nil, "due_date": nil, "personal": false, "created_at": ts(r.CreatedAt), "updated_at": ts(r.UpdatedAt),
 		"closed_at": nil, "deleted_at": nullableTime(r.DeletedAt), "assignee": s.personJSON(r.UserID, "vendor"),
 		"created_by": s.personJSON(r.UserID, "login"), "location": nil, "trade": nil, "specification_section": nil,
-		"type": map[string]any{"id": 1, "name": "Safety", "category": "safety"}, "custom_fields": map[string]any{}}
+		"type": map[string]any{"id": 1, "name": "Safety", "category": "Safety", "category_id": 1}, "custom_fields": map[string]any{}}
 	if full {
 		m["attachments"] = s.filesJSON(sc, r.Files, "id", "name", "filename", "thumbnail_url")
 		m["distribution_members"] = []any{}
@@ -780,10 +780,12 @@ func (s *Server) contractJSON(sc *docScope, r *fakeRecord, full bool) map[string
 		"approved_change_orders": "0.0", "percentage_paid": "0.0", "remaining_balance_outstanding": "1000.0",
 		"created_at": ts(r.CreatedAt), "updated_at": ts(r.UpdatedAt), "deleted_at": nullableTime(r.DeletedAt),
 		"project": map[string]any{"id": sc.projectID, "name": "Project"},
-		"vendor":  map[string]any{"id": 7, "company": "Müller Concrete GmbH"}, "exclusions": "", "inclusions": ""}
+		"vendor":  map[string]any{"id": 7, "company": "Müller Concrete GmbH"}}
 	if r.Tool == ToolPurchaseOrders {
 		m["payment_terms"] = "Net 30"
 		m["ship_via"] = nil
+	} else {
+		m["exclusions"], m["inclusions"] = "", ""
 	}
 	if full {
 		m["attachments"] = s.filesJSON(sc, r.Files, "id", "filename")
@@ -791,7 +793,7 @@ func (s *Server) contractJSON(sc *docScope, r *fakeRecord, full bool) map[string
 		for _, p := range r.entries(SlotPayment) {
 			pays = append(pays, map[string]any{"id": p.ID, "amount": "100.0", "check_number": "", "created_at": ts(p.CreatedAt),
 				"date": p.At.Format("2006-01-02"), "draw_request_number": nil, "invoice_number": "INV-" + itoa(p.ID),
-				"notes": p.Body, "payment_number": itoa(p.ID), "attachments": s.filesJSON(sc, p.Files, "id", "filename")})
+				"notes": p.Body, "payment_number": p.ID, "attachments": s.filesJSON(sc, p.Files, "id", "filename")})
 		}
 		if pays == nil {
 			pays = []any{}

@@ -120,7 +120,7 @@ func (t *CommitmentsTool) Record(ctx context.Context, id string) (Record, error)
 	if len(c.PaymentsIssued) > 0 {
 		sec := recordpdf.Section{Heading: "Payments"}
 		for _, p := range c.PaymentsIssued {
-			e := recordpdf.Entry{Heading: "Payment " + p.PaymentNumber, At: p.CreatedAt.Time, Body: p.Notes,
+			e := recordpdf.Entry{Heading: "Payment " + p.PaymentNumber.String(), At: p.CreatedAt.Time, Body: p.Notes,
 				Fields: []recordpdf.Field{{Label: "Amount", Value: p.Amount.String()}, {Label: "Date", Value: p.Date},
 					{Label: "Invoice", Value: p.InvoiceNumber}, {Label: "Check", Value: p.CheckNumber}}}
 			for _, a := range p.Attachments {

@@ -27,7 +27,7 @@ func newFake(t testing.TB, clk *fakeClock) (*procoretest.Server, *procore.Client
 	srv := procoretest.New(procoretest.Options{Now: clk.Now, HourlyLimit: -1, SpikeLimit: -1, TokenLifetime: 1000 * time.Hour})
 	t.Cleanup(srv.Close)
 	c, err := procore.NewClient(procore.Options{BaseURL: srv.URL, FileHosts: srv.FileHosts(), CompanyID: srv.CompanyID,
-		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.IssueToken()}),
+		TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.IssueToken()}),
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond, Now: clk.Now})
 	require.NoError(t, err)
 	return srv, c

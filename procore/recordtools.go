@@ -146,3 +146,43 @@ func listAll[T any](ctx context.Context, c *Client, path string, q url.Values, o
 // apiURL is the absolute URL of an API path (for downloads of Procore's
 // PDF exports through Client.Download).
 func (c *Client) apiURL(path string) string { return c.BaseURL.String() + path }
+
+// The record tools a webhook event is mapped to (ToolOf, Receiver.Watch).
+const (
+	ToolRFIs         = "rfis"
+	ToolSubmittals   = "submittals"
+	ToolObservations = "observations"
+	ToolInspections  = "inspections"
+	ToolIncidents    = "incidents"
+	ToolForms        = "forms"
+	ToolCommitments  = "commitments"
+)
+
+// RecordResources are the webhook resource names of each record tool, to
+// register with WebhooksService.RegisterHook and to wake the tool's
+// storage. GET …/webhooks/resources is the authority; these names come
+// from a sandbox listing and are unconfirmed against a live tenant
+// ("Inspection Checklists" offers create and update events only: a
+// recycled inspection is seen by the deletion check, not by a wake-up).
+var RecordResources = map[string][]string{
+	ToolRFIs:         {"RFIs", "RFI Replies"},
+	ToolSubmittals:   {"Submittals", "Submittal Packages"},
+	ToolObservations: {"Observation Items"},
+	ToolInspections:  {"Inspection Checklists", "Inspection Logs"},
+	ToolIncidents:    {"Incidents"},
+	ToolForms:        {"Forms"},
+	ToolCommitments:  {"Work Order Contracts", "Purchase Order Contracts"},
+}
+
+// recordToolOf maps a webhook resource name to a record tool ("" if
+// none).
+func recordToolOf(resource string) string {
+	for tool, names := range RecordResources {
+		for _, n := range names {
+			if n == resource {
+				return tool
+			}
+		}
+	}
+	return ""
+}

@@ -843,3 +843,23 @@ func recordPDFBytes(r *fakeRecord) []byte {
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
 	return b.Bytes()
 }
+
+// The record tools' webhook resources (a third-party sandbox listing;
+// "Inspection Checklists" offers no delete event).
+func init() {
+	for name, r := range map[string]webhookResource{
+		"RFIs":                     {"Project Management", "RFIs", true, nil},
+		"RFI Replies":              {"Project Management", "RFIs", true, nil},
+		"Submittals":               {"Project Management", "Submittals", true, nil},
+		"Submittal Packages":       {"Project Management", "Submittals", true, nil},
+		"Observation Items":        {"Project Management", "Observations", true, nil},
+		"Inspection Checklists":    {"Project Management", "Inspections", true, []string{"delete"}},
+		"Inspection Logs":          {"Project Management", "Inspections", true, nil},
+		"Incidents":                {"Project Management", "Incidents", true, nil},
+		"Forms":                    {"Project Management", "Forms", true, nil},
+		"Work Order Contracts":     {"Construction Financials", "Commitments", true, nil},
+		"Purchase Order Contracts": {"Construction Financials", "Commitments", true, nil},
+	} {
+		webhookResources[name] = r
+	}
+}

@@ -47,6 +47,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/procoresync/procoresync/internal/wake"
 	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/procore/recordpdf"
 	"github.com/procoresync/procoresync/storage"
@@ -191,6 +192,7 @@ type Storage struct {
 
 	mu   sync.Mutex
 	snap *snapshot // the last complete listing
+	wake wake.Broadcaster
 }
 
 var (

@@ -159,8 +159,8 @@ const (
 )
 
 // RecordResources are the webhook resource names of each record tool, to
-// register with WebhooksService.RegisterHook and to wake the tool's
-// storage. GET …/webhooks/resources is the authority; these names come
+// register with WebhooksService.RegisterHookV2 (which subscribes only the
+// event types Procore offers for each) and to wake the tool's storage. GET …/webhooks/resources is the authority; these names come
 // from a sandbox listing and are unconfirmed against a live tenant
 // ("Inspection Checklists" offers create and update events only: a
 // recycled inspection is seen by the deletion check, not by a wake-up).

@@ -26,12 +26,16 @@ func TestWebhookWakeUps(t *testing.T) {
 	hs := httptest.NewServer(rcv)
 	defer hs.Close()
 	var names []string
-	for _, tool := range []string{procore.ToolRFIs, procore.ToolForms} {
+	for _, tool := range []string{procore.ToolRFIs, procore.ToolForms, procore.ToolInspections} {
 		names = append(names, procore.RecordResources[tool]...)
 	}
-	_, err = c.Webhooks.RegisterHook(ctx, procore.WebhookScope{ProjectID: srv.ProjectID}, "records", hs.URL,
+	// RegisterHookV2 subscribes the events Procore offers and names the
+	// others ("Inspection Checklists" has no delete event).
+	_, err = c.Webhooks.RegisterHookV2(ctx, procore.WebhookScope{CompanyID: srv.CompanyID, ProjectID: srv.ProjectID}, "records", hs.URL,
 		"Bearer wake-secret", "v2.0", names)
-	require.NoError(t, err)
+	var unsub *procore.UnsubscribableError
+	require.ErrorAs(t, err, &unsub)
+	require.Equal(t, []string{"Inspection Checklists/delete"}, unsub.Missing)
 	p := records.Project{ID: srv.ProjectID, Name: "P"}
 	rfis := storageOf(t, c, records.NewRFIs(c, p, nil), clk)
 	forms := storageOf(t, c, records.NewForms(c, p, nil), clk)

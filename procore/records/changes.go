@@ -154,11 +154,7 @@ func (s *Storage) Changes(ctx context.Context, cur string) ([]storage.Change, st
 func (s *Storage) dirChanges(b *built) []storage.Change {
 	var out []storage.Change
 	for d := b.dirPath; d != ""; d = parentOf(d) {
-		pid := s.root
-		if pp := parentOf(d); pp != "" {
-			pid = dirID(pp)
-		}
-		out = append([]storage.Change{{Entry: storage.Entry{ID: dirID(d), ParentID: pid, Path: d, IsDir: true}}}, out...)
+		out = append([]storage.Change{{Entry: s.dirEntry(d)}}, out...)
 	}
 	return out
 }

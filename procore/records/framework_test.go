@@ -178,6 +178,7 @@ func TestLayoutNamesAndVersions(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	m, s := newMem(t, func() time.Time { return now })
+	checkReadOnly(t, s)
 	got := listAll(t, s)
 	var paths []string
 	for p := range got {
@@ -301,6 +302,7 @@ func TestInlineRecordsInDirs(t *testing.T) {
 		m.recs[id] = records.Record{ID: id, Number: "A-101", Title: "Plan", Inline: true, Dir: []string{"Level 1", "Architectural"},
 			UpdatedAt: now, Files: []records.File{{Key: "rev", Name: "A-101 - Plan.pdf", URL: url, Version: "rev" + id, Size: 5}}}
 	}
+	checkReadOnly(t, s)
 	got := listAll(t, s)
 	require.True(t, got["Level 1"].IsDir)
 	require.Equal(t, "d:Level 1", got["Level 1/Architectural"].ParentID)

@@ -570,18 +570,28 @@ func (s *Storage) build(recs []Record) (*snapshot, error) {
 		}
 		snap.records[r.ID] = b
 		snap.byPath[strings.ToLower(fp)] = r.ID
-		for d := b.dirPath; d != ""; d = parentOf(d) {
-			if _, ok := snap.dirs[d]; ok {
-				break
-			}
-			pid := s.root
-			if pp := parentOf(d); pp != "" {
-				pid = dirID(pp)
-			}
-			snap.dirs[d] = storage.Entry{ID: dirID(d), ParentID: pid, Path: d, IsDir: true}
-		}
+		s.addDirs(snap, b)
 	}
 	return snap, nil
+}
+
+// dirEntry is the entry of Dir folder d.
+func (s *Storage) dirEntry(d string) storage.Entry {
+	pid := s.root
+	if pp := parentOf(d); pp != "" {
+		pid = dirID(pp)
+	}
+	return storage.Entry{ID: dirID(d), ParentID: pid, Path: d, IsDir: true, Version: shortHash("dir", d)}
+}
+
+// addDirs records the Dir folders above record b in snap.
+func (s *Storage) addDirs(snap *snapshot, b *built) {
+	for d := b.dirPath; d != ""; d = parentOf(d) {
+		if _, ok := snap.dirs[d]; ok {
+			break
+		}
+		snap.dirs[d] = s.dirEntry(d)
+	}
 }
 
 func parentOf(p string) string {
@@ -727,16 +737,7 @@ func (s *Storage) current(ctx context.Context, op, p, recID string) (*built, err
 		s.snap.records[recID] = b
 		s.snap.names[recID] = fp
 		s.snap.byPath[strings.ToLower(fp)] = recID
-		for d := b.dirPath; d != ""; d = parentOf(d) {
-			if _, ok := s.snap.dirs[d]; ok {
-				break
-			}
-			pid := s.root
-			if pp := parentOf(d); pp != "" {
-				pid = dirID(pp)
-			}
-			s.snap.dirs[d] = storage.Entry{ID: dirID(d), ParentID: pid, Path: d, IsDir: true}
-		}
+		s.addDirs(s.snap, b)
 	}
 	s.mu.Unlock()
 	return b, nil

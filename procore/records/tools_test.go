@@ -126,6 +126,7 @@ func TestEveryToolOnTheFake(t *testing.T) {
 				require.NoError(t, err)
 			}
 			s := storageOf(t, c, tc.build(c, records.Project{ID: srv.ProjectID, Name: "Proj"}), clk)
+			checkReadOnly(t, s)
 			folder := tc.number + " - Müller Ø 12 - 東京"
 			got := list(t, s)
 			want := []string{folder, folder + "/" + folder + ".pdf"}

@@ -176,18 +176,22 @@ func (c *call) recordProject() *docScope {
 	return c.projectScope()
 }
 
-// updatedRange parses filters[updated_at] (ok false: a 400 was written).
-func (c *call) updatedRange() (from, to time.Time, ok bool) {
+// recordWindow resolves the project and parses filters[updated_at] (ok
+// false: an error response was written).
+func (c *call) recordWindow() (sc *docScope, from, to time.Time, ok bool) {
+	if sc = c.recordProject(); sc == nil {
+		return nil, from, to, false
+	}
 	v := c.r.URL.Query().Get("filters[updated_at]")
 	if v == "" {
-		return from, to, true
+		return sc, from, to, true
 	}
 	from, to, err := parseRange(v)
 	if err != nil {
 		writeError(c.w, http.StatusBadRequest, "bad_request", "invalid filters[updated_at]")
-		return from, to, false
+		return nil, from, to, false
 	}
-	return from, to, true
+	return sc, from, to, true
 }
 
 // records returns the project's records of tool, sorted by ID. Caller
@@ -204,11 +208,7 @@ func (s *Server) records(projectID int64, tool RecordTool, pick func(*fakeRecord
 }
 
 func (c *call) listRecords(tool RecordTool, recycled bool) {
-	sc := c.recordProject()
-	if sc == nil {
-		return
-	}
-	from, to, ok := c.updatedRange()
+	sc, from, to, ok := c.recordWindow()
 	if !ok {
 		return
 	}
@@ -339,11 +339,7 @@ func (c *call) listItemAttachments() {
 }
 
 func (c *call) checklistItems(attachments bool) {
-	sc := c.recordProject()
-	if sc == nil {
-		return
-	}
-	from, to, ok := c.updatedRange()
+	sc, from, to, ok := c.recordWindow()
 	if !ok {
 		return
 	}
@@ -423,19 +419,10 @@ func (c *call) checklistItems(attachments bool) {
 
 // listCommitmentContracts serves the v2.0 unified commitments listing.
 func (c *call) listCommitmentContracts() {
-	cid, ok := c.pathInt("company_id")
-	if !ok {
+	if c.companyScope() == nil {
 		return
 	}
-	if cid != c.companyID {
-		writeError(c.w, http.StatusNotFound, "not_found", "Company not found")
-		return
-	}
-	sc := c.recordProject()
-	if sc == nil {
-		return
-	}
-	from, to, ok := c.updatedRange()
+	sc, from, to, ok := c.recordWindow()
 	if !ok {
 		return
 	}
@@ -559,8 +546,6 @@ func (r *fakeRecord) entries(kind string) []*recEntry {
 	}
 	return out
 }
-
-func named(id int64, name string) map[string]any { return map[string]any{"id": id, "name": name} }
 
 // recordJSON is a record as its tool's list (full false) or show (full
 // true) returns it. Caller holds s.mu.

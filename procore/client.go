@@ -171,6 +171,8 @@ type Client struct {
 	Incidents    *IncidentsService
 	Forms        *FormsService
 	Commitments  *CommitmentsService
+	// FormTemplates are the company's form templates.
+	FormTemplates *FormTemplatesService
 }
 
 type service struct{ c *Client }
@@ -264,6 +266,7 @@ func NewClient(opts Options) (*Client, error) {
 	c.Incidents = &IncidentsService{c}
 	c.Forms = &FormsService{c}
 	c.Commitments = &CommitmentsService{c}
+	c.FormTemplates = &FormTemplatesService{c}
 	return c, nil
 }
 

@@ -23,6 +23,9 @@ const (
 	ToolForms          RecordTool = "forms"
 	ToolWorkOrders     RecordTool = "work_order_contracts"
 	ToolPurchaseOrders RecordTool = "purchase_order_contracts"
+	// ToolFormTemplates is company-level: its helpers take the company
+	// ID where the others take a project ID.
+	ToolFormTemplates RecordTool = "form_templates"
 )
 
 // The places an attachment can hang from, for UIAddAttachment. SlotRecord
@@ -68,7 +71,7 @@ type recEntry struct {
 type fakeRecord struct {
 	Tool        RecordTool
 	ID          int64
-	ProjectID   int64
+	ProjectID   int64 // the owner: the company for company-level tools
 	Number      string
 	Title       string
 	Status      string
@@ -97,7 +100,8 @@ func (s *Server) recordStore() *recordState {
 // recordResource is the webhook resource name of a tool's events.
 var recordResource = map[RecordTool]string{ToolRFIs: "RFIs", ToolSubmittals: "Submittals",
 	ToolObservations: "Observation Items", ToolInspections: "Inspection Checklists", ToolIncidents: "Incidents",
-	ToolForms: "Forms", ToolWorkOrders: "Work Order Contracts", ToolPurchaseOrders: "Purchase Order Contracts"}
+	ToolForms: "Forms", ToolWorkOrders: "Work Order Contracts", ToolPurchaseOrders: "Purchase Order Contracts",
+	ToolFormTemplates: ""}
 
 // recordRoutes registers the record tools' endpoints.
 func (s *Server) recordRoutes(mux *http.ServeMux) {
@@ -151,6 +155,10 @@ func (s *Server) recordRoutes(mux *http.ServeMux) {
 	r("GET /rest/v1.0/projects/{project_id}/forms/{id}", "RestV10ProjectsProjectIdFormsIdGet", show(ToolForms))
 	r("GET /rest/v1.0/projects/{project_id}/recycle_bin/forms", "RestV10ProjectsProjectIdRecycleBinFormsGet", bin(ToolForms))
 
+	r("GET /rest/v1.0/companies/{company_id}/form_templates", "RestV10CompaniesCompanyIdFormTemplatesGet", list(ToolFormTemplates))
+	r("GET /rest/v1.0/companies/{company_id}/form_templates/{id}", "RestV10CompaniesCompanyIdFormTemplatesIdGet", show(ToolFormTemplates))
+	r("GET /rest/v1.0/companies/{company_id}/recycle_bin/form_templates", "RestV10CompaniesCompanyIdRecycleBinFormTemplatesGet", bin(ToolFormTemplates))
+
 	r("GET /rest/v1.0/work_order_contracts", "RestV10WorkOrderContractsGet", list(ToolWorkOrders))
 	r("GET /rest/v1.0/work_order_contracts/{id}", "RestV10WorkOrderContractsIdGet", show(ToolWorkOrders))
 	r("GET /rest/v1.0/purchase_order_contracts", "RestV10PurchaseOrderContractsGet", list(ToolPurchaseOrders))
@@ -159,9 +167,22 @@ func (s *Server) recordRoutes(mux *http.ServeMux) {
 		"RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsGet", (*call).listCommitmentContracts)
 }
 
-// recordProject resolves the project of a record request: {project_id}
-// in the path, else the project_id query parameter.
+// owner is the ID records of scope sc are kept under: the project, or
+// the company for company-level tools.
+func owner(sc *docScope) int64 {
+	if sc.projectID != 0 {
+		return sc.projectID
+	}
+	return sc.companyID
+}
+
+// recordProject resolves the scope of a record request: {project_id} in
+// the path, else the project_id query parameter, else (company-level
+// tools) {company_id}.
 func (c *call) recordProject() *docScope {
+	if c.r.PathValue("project_id") == "" && c.r.PathValue("company_id") != "" {
+		return c.companyScope()
+	}
 	if c.r.PathValue("project_id") != "" {
 		id, ok := c.pathInt("project_id")
 		if !ok {
@@ -222,7 +243,7 @@ func (c *call) listRecords(tool RecordTool, recycled bool) {
 	}
 	s := c.s
 	s.mu.Lock()
-	list := s.records(sc.projectID, tool, func(r *fakeRecord) bool {
+	list := s.records(owner(sc), tool, func(r *fakeRecord) bool {
 		deleted := !r.DeletedAt.IsZero()
 		switch {
 		case recycled:
@@ -256,7 +277,7 @@ func (c *call) lookupRecord(sc *docScope, tool RecordTool) *fakeRecord {
 		return nil
 	}
 	r := c.s.recordStore().recs[id]
-	if r == nil || r.Tool != tool || r.ProjectID != sc.projectID || !r.DeletedAt.IsZero() {
+	if r == nil || r.Tool != tool || r.ProjectID != owner(sc) || !r.DeletedAt.IsZero() {
 		return nil
 	}
 	return r
@@ -563,6 +584,8 @@ func (s *Server) recordJSON(sc *docScope, r *fakeRecord, full bool) map[string]a
 		return s.incidentJSON(sc, r, full)
 	case ToolForms:
 		return s.formJSON(sc, r)
+	case ToolFormTemplates:
+		return s.formTemplateJSON(sc, r)
 	default:
 		return s.contractJSON(sc, r, full)
 	}
@@ -755,6 +778,19 @@ func (s *Server) formJSON(sc *docScope, r *fakeRecord) map[string]any {
 		"attachments": s.filesJSON(sc, r.Files, "id", "name", "filename", "viewable"), "attachment": nil,
 		"thumbnail_url": nil, "viewable": true, "viewable_document_id": nil, "holder_class": "Form",
 		"download_all_uuid": nil, "permissions": map[string]any{"can_edit": true}, "deleted": !r.DeletedAt.IsZero()}
+}
+
+func (s *Server) formTemplateJSON(sc *docScope, r *fakeRecord) map[string]any {
+	var fillable, att any
+	if r.Fillable != nil {
+		fillable = s.recFileJSON(sc, r.Fillable, "id", "name", "filename")
+	}
+	if len(r.Files) > 0 {
+		att = s.recFileJSON(sc, r.Files[0], "id", "name", "filename")
+	}
+	return map[string]any{"id": r.ID, "name": r.Title, "description": r.Description, "created_at": ts(r.CreatedAt),
+		"updated_at": ts(r.UpdatedAt), "created_by": s.personJSON(r.UserID, "login"), "attachment": att,
+		"fillable_pdf": fillable}
 }
 
 func (s *Server) contractJSON(sc *docScope, r *fakeRecord, full bool) map[string]any {

@@ -157,6 +157,20 @@ func (fs *files) add(prefix string, a procore.Attachment, at time.Time) string {
 	return key
 }
 
+// fillableOr is a record's PDF: Procore's fillable PDF where the record
+// has one (it follows the record, so it takes the record's Version),
+// otherwise doc printed.
+func fillableOr(fillable *procore.Attachment, name string, created time.Time, doc func() *recordpdf.Document) File {
+	if fillable != nil && fillable.URL != "" {
+		pdf := files{created: created}
+		pdf.add("pdf", *fillable, time.Time{})
+		f := pdf.list[0]
+		f.Key, f.Name, f.Export = "pdf", name, true
+		return f
+	}
+	return File{Key: "pdf", Name: name, Document: doc()}
+}
+
 // doc helps build a recordpdf.Document.
 type doc struct{ d recordpdf.Document }
 

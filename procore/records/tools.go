@@ -242,8 +242,6 @@ func eachLoaded[T any](ctx context.Context, items iter.Seq2[T, error], workers i
 			}
 			list = append(list, it)
 		}
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
 		type result struct {
 			rec Record
 			err error
@@ -252,9 +250,16 @@ func eachLoaded[T any](ctx context.Context, items iter.Seq2[T, error], workers i
 		for i := range results {
 			results[i] = make(chan result, 1)
 		}
-		sem := make(chan struct{}, workers)
+		ctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
+		// Stop the reads still to come, then wait for those under way,
+		// whenever the caller stops early or a read fails.
+		defer wg.Wait()
+		defer cancel()
+		sem := make(chan struct{}, workers)
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			for i, it := range list {
 				select {
 				case sem <- struct{}{}:
@@ -273,7 +278,6 @@ func eachLoaded[T any](ctx context.Context, items iter.Seq2[T, error], workers i
 				}(i, it)
 			}
 		}()
-		defer wg.Wait()
 		for _, ch := range results {
 			res := <-ch
 			if errors.Is(res.err, storage.ErrNotFound) {

@@ -330,3 +330,28 @@ func TestInlineRecordsInDirs(t *testing.T) {
 	require.ElementsMatch(t, []string{"Level 1", "Level 1/Architectural", "Level 1/Architectural/A-101 - Plan.pdf",
 		"Level 1/Architectural/A-101 - Plan (8).pdf"}[1:], under)
 }
+
+// TestChangesBeforeAnyListing: a process that has not listed the tool
+// cannot tell which files of a changed record went away, so it asks for
+// one listing (ErrCursorExpired) instead of leaving a removed attachment
+// on the target; with nothing changed it answers without listing.
+func TestChangesBeforeAnyListing(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	m, s := newMem(t, func() time.Time { return now })
+	now = now.Add(10 * time.Minute)
+	cur, err := s.LatestCursor(ctx)
+	require.NoError(t, err)
+	now = now.Add(10 * time.Minute)
+	ch, cur, err := s.Changes(ctx, cur)
+	require.NoError(t, err)
+	require.Empty(t, ch)
+	r := m.recs["2"]
+	r.UpdatedAt = now
+	m.recs["2"] = r
+	now = now.Add(time.Minute)
+	_, _, err = s.Changes(ctx, cur)
+	require.ErrorIs(t, err, storage.ErrCursorExpired)
+	_, _, err = s.Changes(ctx, "garbage")
+	require.ErrorIs(t, err, storage.ErrCursorExpired)
+}

@@ -228,8 +228,9 @@ func New(c *procore.Client, tool Tool, opts *Options) (*Storage, error) {
 // Tool returns the storage's tool.
 func (s *Storage) Tool() Tool { return s.tool }
 
-// Features: no hashes listed for downloads (printed PDFs carry SHA-256),
-// Procore's names; nothing can be written.
+// Features describes a record storage: printed PDFs carry their SHA-256
+// (downloads carry no hash), names may hold anything but "/", and nothing
+// can be written.
 func (s *Storage) Features() storage.Features {
 	return storage.Features{
 		Hashes:           []storage.HashKind{storage.HashSHA256},

@@ -355,3 +355,31 @@ func TestChangesBeforeAnyListing(t *testing.T) {
 	_, _, err = s.Changes(ctx, "garbage")
 	require.ErrorIs(t, err, storage.ErrCursorExpired)
 }
+
+// TestUnchangedRecordsAreNotPrintedAgain: listing again prints only the
+// records whose Version changed.
+func TestUnchangedRecordsAreNotPrintedAgain(t *testing.T) {
+	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	m, _ := newMem(t, func() time.Time { return now })
+	prints := 0
+	_, err := records.New(nil, m, nil)
+	require.Error(t, err) // a client is required
+	c, err := procore.NewClient(procore.Options{BaseURL: "http://127.0.0.1:1", CompanyID: 1,
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})})
+	require.NoError(t, err)
+	s, err := records.New(c, m, &records.Options{Renderer: func(d recordpdf.Document) ([]byte, error) {
+		prints++
+		return testRenderer(d)
+	}})
+	require.NoError(t, err)
+	first := listAll(t, s)
+	require.Equal(t, 3, prints)
+	listAll(t, s)
+	require.Equal(t, 3, prints)
+	r := m.recs["2"]
+	r.Fingerprint = []byte("edited")
+	m.recs["2"] = r
+	again := listAll(t, s)
+	require.Equal(t, 4, prints)
+	require.NotEqual(t, first["002 - Rebar Ø 12 - Müller"].Version, again["002 - Rebar Ø 12 - Müller"].Version)
+}

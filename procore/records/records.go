@@ -164,7 +164,7 @@ type Deleter interface {
 // Options tune a Storage.
 type Options struct {
 	// Renderer prints records that Procore offers no PDF of. Required by
-	// tools that print (New fails without it).
+	// tools that print: their listing fails without it.
 	Renderer Renderer
 	// RendererVersion names the Renderer's output format; it enters every
 	// Version, so a new renderer re-exports every printed PDF.

@@ -163,6 +163,16 @@ type Client struct {
 	// ImageCategories and Images handle project Photos.
 	ImageCategories *ImageCategoriesService
 	Images          *ImagesService
+	// The one-way record tools (see procore/records).
+	RFIs         *RFIsService
+	Submittals   *SubmittalsService
+	Observations *ObservationsService
+	Inspections  *InspectionsService
+	Incidents    *IncidentsService
+	Forms        *FormsService
+	Commitments  *CommitmentsService
+	// FormTemplates are the company's form templates.
+	FormTemplates *FormTemplatesService
 }
 
 type service struct{ c *Client }
@@ -249,6 +259,14 @@ func NewClient(opts Options) (*Client, error) {
 	c.Webhooks = &WebhooksService{c}
 	c.ImageCategories = &ImageCategoriesService{c}
 	c.Images = &ImagesService{c}
+	c.RFIs = &RFIsService{c}
+	c.Submittals = &SubmittalsService{c}
+	c.Observations = &ObservationsService{c}
+	c.Inspections = &InspectionsService{c}
+	c.Incidents = &IncidentsService{c}
+	c.Forms = &FormsService{c}
+	c.Commitments = &CommitmentsService{c}
+	c.FormTemplates = &FormTemplatesService{c}
 	return c, nil
 }
 

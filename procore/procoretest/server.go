@@ -153,8 +153,9 @@ type Server struct {
 	blobs   map[string][]byte     // storage key → content
 	large   map[string]*largeBlob // storage key → digests of content too large to keep
 
-	wh *webhookState
-	ph *photoState
+	wh  *webhookState
+	ph  *photoState
+	rec *recordState // the one-way record tools (records.go)
 
 	svc fakeservice.Service // call counts, faults, the exchange observer
 }

@@ -5,7 +5,7 @@
 //
 // The servers are found through PROCORESYNC_TEST_POSTGRES (a pgx
 // connection string; default
-// "postgres://postgres@127.0.0.1:5432/test?sslmode=disable") and
+// "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable") and
 // PROCORESYNC_TEST_REDIS (host:port; default "127.0.0.1:6379"). .ci/run
 // starts both. When a server cannot be reached, a test that needs it fails
 // with a message naming the server in CI (the environment variable CI is
@@ -30,7 +30,7 @@ import (
 // DefaultPostgres and DefaultRedis are the servers used when the
 // environment names none.
 const (
-	DefaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	DefaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	DefaultRedis    = "127.0.0.1:6379"
 )
 

@@ -204,6 +204,8 @@ func (s *Store) CountItems(ctx context.Context, pairID string) (int, error) {
 	if err != nil || !ok {
 		return 0, err
 	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	var n int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM items WHERE pair = $1`, pid).Scan(&n); err != nil {
 		return 0, wrap(err)
@@ -362,7 +364,7 @@ func (s *Store) PutItems(ctx context.Context, pairID string, items []syncengine.
 		}
 	}
 	var pid int64
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		if pid, err = s.writePID(ctx, tx, pairID); err != nil {
 			return err
@@ -445,7 +447,7 @@ func (s *Store) MovePrefix(ctx context.Context, pairID string, side syncengine.S
 		return err
 	}
 	col := sideCol(side, "path")
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		// substring of bytea counts bytes from 1.
 		_, err := tx.Exec(ctx, `UPDATE items SET `+col+` = $2::bytea || substring(`+col+` from $3)
 			WHERE pair = $1 AND `+col+` > $4 AND `+col+` < $5`,

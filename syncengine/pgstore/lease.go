@@ -78,6 +78,8 @@ func (s *Store) AcquirePair(ctx context.Context, pairID, owner string, ttl time.
 	if err := checkTTL(ttl); err != nil {
 		return nil, err
 	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	for range 3 {
 		l := &Lease{PairID: pairID, Owner: owner, store: s}
 		err := s.pool.QueryRow(ctx, `INSERT INTO pair_leases (pair_id, owner, token, acquired, expires)
@@ -114,6 +116,8 @@ func (l *Lease) Renew(ctx context.Context, ttl time.Duration) error {
 	if err := checkTTL(ttl); err != nil {
 		return err
 	}
+	ctx, cancel := l.store.bounded(ctx)
+	defer cancel()
 	err := l.store.pool.QueryRow(ctx, `UPDATE pair_leases SET expires = clock_timestamp() + $4 * interval '1 microsecond'
 		WHERE pair_id = $1 AND owner = $2 AND token = $3 RETURNING expires`,
 		l.PairID, l.Owner, l.Token, ttl.Microseconds()).Scan(&l.Expires)
@@ -128,6 +132,8 @@ func (l *Lease) Renew(ctx context.Context, ttl time.Duration) error {
 // that another owner took over fails with ErrLeaseLost (and leaves the new
 // holder's lease alone).
 func (l *Lease) Release(ctx context.Context) error {
+	ctx, cancel := l.store.bounded(ctx)
+	defer cancel()
 	tag, err := l.store.pool.Exec(ctx, `DELETE FROM pair_leases WHERE pair_id = $1 AND owner = $2 AND token = $3`,
 		l.PairID, l.Owner, l.Token)
 	if err != nil {

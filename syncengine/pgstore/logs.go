@@ -37,7 +37,7 @@ func (s *Store) BeginAction(ctx context.Context, rec syncengine.JournalRecord) (
 		return 0, err
 	}
 	var id int64
-	err = s.write(ctx, func(tx pgx.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO journal (pair, run_id, action, state, error, started, ended)
 			VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id`, rec.PairID, rec.RunID, action, int16(rec.State),
 			bstr(rec.Error), started, ended).Scan(&id)
@@ -60,7 +60,7 @@ func (s *Store) EndAction(ctx context.Context, id int64, state syncengine.Journa
 	if err := checkJournalState(state); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE journal SET state = $1, error = $2, ended = $3 WHERE id = $4`,
 			int16(state), bstr(errMsg), bound(s.clock.Now()), id)
 		return affected(tag, err, "journal record %d", id)
@@ -111,7 +111,7 @@ func (s *Store) SaveUpload(ctx context.Context, pairID, key string, st storage.U
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO uploads (pair, key, parent_id, name, size, "offset", token, expires)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (pair, key) DO UPDATE SET parent_id = excluded.parent_id,
 			name = excluded.name, size = excluded.size, "offset" = excluded."offset", token = excluded.token,
@@ -127,6 +127,8 @@ func (s *Store) LoadUpload(ctx context.Context, pairID, key string) (storage.Upl
 	if err := checkPair(pairID); err != nil {
 		return st, err
 	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	var expires int64
 	err := s.pool.QueryRow(ctx, `SELECT parent_id, name, size, "offset", token, expires FROM uploads
 		WHERE pair = $1 AND key = $2`, pairID, bstr(key)).Scan(str(&st.ParentID), str(&st.Name), &st.Size,
@@ -147,7 +149,7 @@ func (s *Store) DeleteUpload(ctx context.Context, pairID, key string) error {
 	if err := checkPair(pairID); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `DELETE FROM uploads WHERE pair = $1 AND key = $2`, pairID, bstr(key))
 		return err
 	})
@@ -184,7 +186,7 @@ func (s *Store) StartRun(ctx context.Context, r syncengine.Run) (int64, error) {
 		return 0, err
 	}
 	var id int64
-	err = s.write(ctx, func(tx pgx.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO runs (pair, initial, started, ended, status, error,
 			files_copied, folders_made, moved, deleted, linked, conflicts, held, failed,
 			waiting, replanned, skipped, bytes_copied, bytes_deleted, transfer_nanos, undone)
@@ -204,7 +206,7 @@ func (s *Store) FinishRun(ctx context.Context, r syncengine.Run) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE runs SET ended = $1, status = $2, error = $3,
 			files_copied = $4, folders_made = $5, moved = $6, deleted = $7, linked = $8, conflicts = $9,
 			held = $10, failed = $11, waiting = $12, replanned = $13, skipped = $14,
@@ -281,7 +283,7 @@ func (s *Store) AddActivity(ctx context.Context, a []syncengine.Activity) error 
 		kind, side = append(kind, int16(x.Kind)), append(side, int16(x.Side))
 		path, detail = append(path, []byte(x.Path)), append(detail, []byte(x.Detail))
 	}
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		// WITH ORDINALITY keeps the IDs in the order given.
 		_, err := tx.Exec(ctx, `INSERT INTO activity (pair, run_id, time, kind, side, path, size, detail)
 			SELECT pair, run_id, time, kind, side, path, size, detail FROM unnest($1::text[], $2::bigint[],
@@ -339,7 +341,7 @@ func (s *Store) AddError(ctx context.Context, e syncengine.ErrorRecord) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO errors (pair, run_id, time, side, path, op, error)
 			VALUES ($1,$2,$3,$4,$5,$6,$7)`, e.PairID, e.RunID, t, int16(e.Side), bstr(e.Path), bstr(e.Op), bstr(e.Error))
 		return err
@@ -385,7 +387,7 @@ func (s *Store) PutFailure(ctx context.Context, f syncengine.Failure) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO failures (pair, side, path, error, attempts, next_attempt,
 			quarantined, updated) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (pair, side, path) DO UPDATE SET
 			error = excluded.error, attempts = excluded.attempts, next_attempt = excluded.next_attempt,
@@ -403,7 +405,7 @@ func (s *Store) ClearFailure(ctx context.Context, pairID string, side syncengine
 	if err := checkSide(side); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `DELETE FROM failures WHERE pair = $1 AND side = $2 AND path = $3`,
 			pairID, int16(side), bstr(path))
 		return err
@@ -443,7 +445,7 @@ func (s *Store) RecordDeletes(ctx context.Context, pairID string, t time.Time, n
 	if n == 0 {
 		return ctx.Err()
 	}
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO delete_ledger (pair, time, n) VALUES ($1,$2,$3)`, pairID, tn, n)
 		return err
 	})
@@ -454,6 +456,8 @@ func (s *Store) DeletesSince(ctx context.Context, pairID string, since time.Time
 	if err := checkPair(pairID); err != nil {
 		return 0, err
 	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	var n int
 	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(n), 0)::bigint FROM delete_ledger WHERE pair = $1 AND time >= $2`,
 		pairID, bound(since)).Scan(&n)
@@ -489,7 +493,7 @@ func (s *Store) HoldDeletes(ctx context.Context, h []syncengine.HeldDelete) erro
 		on, isDir = append(on, int16(x.DeletedOn)), append(isDir, x.IsDir)
 		path, version = append(path, []byte(x.Path)), append(version, []byte(x.Version))
 	}
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO held_deletes (pair, key, deleted_on, path, is_dir, size, held, version)
 			SELECT pair, key, deleted_on, path, is_dir, size, held, version FROM unnest($1::text[], $2::bigint[],
 			$3::smallint[], $4::bytea[], $5::boolean[], $6::bigint[], $7::bigint[], $8::bytea[])
@@ -525,7 +529,7 @@ func (s *Store) ReleaseHeld(ctx context.Context, pairID string, ids []int64) err
 	if len(ids) == 0 {
 		return ctx.Err()
 	}
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `DELETE FROM held_deletes WHERE pair = $1 AND id = ANY($2)`, pairID, ids)
 		return err
 	})
@@ -537,6 +541,8 @@ func list[T any](ctx context.Context, s *Store, scan func(row pgx.CollectableRow
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, wrap(err)

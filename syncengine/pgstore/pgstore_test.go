@@ -29,11 +29,30 @@ func open(tb testing.TB, connString string, opts ...pgstore.Option) *pgstore.Sto
 	return s
 }
 
-// TestConformance runs the store conformance suite against PostgreSQL, each
-// subtest in a schema of its own.
+// TestConformance runs the store conformance suite against PostgreSQL: one
+// schema for the run (dropped after it), emptied before each subtest, which
+// gets a new Store on it.
 func TestConformance(t *testing.T) {
+	conn := testservices.Postgres(t)
+	ctx := context.Background()
+	open(t, conn) // migrates
+	admin, err := pgx.Connect(ctx, conn)
+	require.NoError(t, err)
+	defer admin.Close(ctx)
+	var tables []string
+	rows, err := admin.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables
+		WHERE schemaname = current_schema() AND tablename <> 'pgstore_schema'
+		ORDER BY tablename = 'pairs'`) // items refer to pairs
+	require.NoError(t, err)
+	tables, err = pgx.AppendRows(tables, rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.NotEmpty(t, tables)
+	// DELETE is cheaper than TRUNCATE on tables this small.
+	empty := `DELETE FROM ` + strings.Join(tables, "; DELETE FROM ")
 	storetest.Run(t, func(t *testing.T) syncengine.MetadataStore {
-		return open(t, testservices.Postgres(t))
+		_, err := admin.Exec(ctx, empty)
+		require.NoError(t, err)
+		return open(t, conn)
 	})
 }
 
@@ -114,7 +133,7 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 
 func TestOpenBadOptions(t *testing.T) {
 	ctx := context.Background()
-	for _, opt := range []pgstore.Option{pgstore.MaxConns(0), pgstore.ConnectTimeout(-1), pgstore.WithClock(nil)} {
+	for _, opt := range []pgstore.Option{pgstore.MaxConns(0), pgstore.ConnectTimeout(-1), pgstore.OpTimeout(0), pgstore.WithClock(nil)} {
 		_, err := pgstore.Open(ctx, testservices.PostgresBase(), opt)
 		require.ErrorIs(t, err, pgstore.ErrInvalidArgument)
 	}
@@ -302,4 +321,28 @@ func TestReadersSeeWholeBatches(t *testing.T) {
 	got, err := r.ItemByID(ctx, "p", syncengine.SideA, "a7")
 	require.NoError(t, err)
 	require.Equal(t, "39", got.A.Version, "the last successful batch wins; failed ones left nothing")
+}
+
+// TestOpTimeout: a call that the server keeps waiting (here on a row lock
+// another session holds) fails after OpTimeout instead of hanging.
+func TestOpTimeout(t *testing.T) {
+	conn := testservices.Postgres(t)
+	s := open(t, conn, pgstore.OpTimeout(300*time.Millisecond))
+	ctx := context.Background()
+	require.NoError(t, s.SavePair(ctx, "p", syncengine.PairState{CursorA: "1"}))
+	other, err := pgx.Connect(ctx, conn)
+	require.NoError(t, err)
+	defer other.Close(ctx)
+	tx, err := other.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, `SELECT 1 FROM pairs WHERE pair_id = 'p' FOR UPDATE`)
+	require.NoError(t, err)
+
+	start := time.Now()
+	err = s.SavePair(ctx, "p", syncengine.PairState{CursorA: "2"})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(start), 10*time.Second)
+	require.NoError(t, tx.Rollback(ctx))
+	require.NoError(t, s.SavePair(ctx, "p", syncengine.PairState{CursorA: "2"}), "the store works on")
 }

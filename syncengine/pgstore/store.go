@@ -137,6 +137,7 @@ var SchemaVersion = func() int {
 
 // options are the settings Open takes.
 type options struct {
+	opTimeout      time.Duration
 	maxConns       int32
 	connectTimeout time.Duration
 	clock          syncengine.Clock
@@ -150,6 +151,13 @@ type Option func(*options)
 // ItemsUnder, and each ScanBaseline, holds a connection until it ends, so
 // a bound smaller than the number of nested iterations would deadlock.
 func MaxConns(n int) Option { return func(o *options) { o.maxConns = int32(min(n, math.MaxInt32)) } }
+
+// OpTimeout bounds each call that is not an iteration (default 1 min), on
+// top of its context's own deadline: a server or network that stops
+// answering fails the call with context.DeadlineExceeded instead of
+// hanging it. Items, ItemsUnder and ScanBaseline run as long as their
+// caller iterates, bounded by the caller's context only.
+func OpTimeout(d time.Duration) Option { return func(o *options) { o.opTimeout = d } }
 
 // ConnectTimeout bounds each attempt to connect to the server (default
 // 10 s, unless the connection string sets connect_timeout).
@@ -175,6 +183,13 @@ type shared struct {
 	schema string
 	clock  syncengine.Clock
 	pids   sync.Map // pair ID → pairs.pid, only for committed rows
+
+	opTimeout time.Duration
+}
+
+// bounded returns ctx limited to the store's OpTimeout.
+func (s *shared) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opTimeout)
 }
 
 var _ syncengine.MetadataStore = (*Store)(nil)
@@ -185,11 +200,11 @@ var _ syncengine.MetadataStore = (*Store)(nil)
 // the current version. The connection is checked before Open returns.
 // Errors never contain the password.
 func Open(ctx context.Context, connString string, opts ...Option) (*Store, error) {
-	o := options{maxConns: 16, connectTimeout: 10 * time.Second, clock: syncengine.SystemClock{}}
+	o := options{opTimeout: time.Minute, maxConns: 16, connectTimeout: 10 * time.Second, clock: syncengine.SystemClock{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.maxConns <= 0 || o.connectTimeout <= 0 || o.clock == nil {
+	if o.maxConns <= 0 || o.connectTimeout <= 0 || o.opTimeout <= 0 || o.clock == nil {
 		return nil, invalid("non-positive option or nil clock")
 	}
 	cfg, err := pgxpool.ParseConfig(connString)
@@ -208,7 +223,7 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 	if err != nil {
 		return nil, red.wrap(fmt.Errorf("pgstore: open %s: %w", where, err))
 	}
-	s := &Store{shared: &shared{pool: pool, clock: o.clock}}
+	s := &Store{shared: &shared{pool: pool, clock: o.clock, opTimeout: o.opTimeout}}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, red.wrap(fmt.Errorf("pgstore: open %s: %w", where, err))
@@ -312,13 +327,16 @@ func (s *Store) Close() error {
 // Schema returns the PostgreSQL schema that holds the store's tables.
 func (s *Store) Schema() string { return s.schema }
 
-// write runs fn in a transaction and commits it. On a fenced Store, the
+// write runs fn in a transaction, with ctx limited to OpTimeout, and
+// commits it. On a fenced Store, the
 // transaction first checks the lease and keeps a share lock on it until
 // the commit, so the lease cannot be taken over in between.
-func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return wrap(err)
@@ -335,7 +353,7 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 			return wrap(err)
 		}
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		return wrap(err)
 	}
 	return wrap(tx.Commit(ctx))
@@ -438,6 +456,8 @@ func (s *Store) LoadPair(ctx context.Context, pairID string) (syncengine.PairSta
 		return st, err
 	}
 	var lastRun, lastSuccess int64
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	err := s.pool.QueryRow(ctx, `SELECT initialized, paused, pause_reason, cursor_a, cursor_b,
 		root_a, root_b, last_run, last_success FROM pairs WHERE pair_id = $1`, pairID).Scan(
 		&st.Initialized, &st.Paused, str(&st.PauseReason), str(&st.CursorA), str(&st.CursorB),
@@ -465,7 +485,7 @@ func (s *Store) SavePair(ctx context.Context, pairID string, st syncengine.PairS
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO pairs (pair_id, initialized, paused, pause_reason,
 			cursor_a, cursor_b, root_a, root_b, last_run, last_success) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
 			ON CONFLICT (pair_id) DO UPDATE SET initialized = excluded.initialized,
@@ -490,6 +510,8 @@ func (s *Store) readPID(ctx context.Context, pairID string) (int64, bool, error)
 	if v, ok := s.pids.Load(pairID); ok {
 		return v.(int64), true, nil
 	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	var pid int64
 	err := s.pool.QueryRow(ctx, `SELECT pid FROM pairs WHERE pair_id = $1`, pairID).Scan(&pid)
 	if errors.Is(err, pgx.ErrNoRows) {

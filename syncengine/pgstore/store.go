@@ -328,9 +328,9 @@ func (s *Store) Close() error {
 func (s *Store) Schema() string { return s.schema }
 
 // write runs fn in a transaction, with ctx limited to OpTimeout, and
-// commits it. On a fenced Store, the
-// transaction first checks the lease and keeps a share lock on it until
-// the commit, so the lease cannot be taken over in between.
+// commits it. On a fenced Store, the transaction first checks the lease
+// and keeps a share lock on it until the commit, so the lease cannot be
+// taken over in between.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -50,15 +50,16 @@ func TestLeaseTwoInstances(t *testing.T) {
 	// Release: the other worker gets it at once; the old lease is gone.
 	require.NoError(t, l1.Release(ctx))
 	require.NoError(t, l1.Release(ctx), "releasing twice is not an error")
-	l2, err := w2.AcquirePair(ctx, "p", "worker-2", 200*time.Millisecond)
+	l2, err := w2.AcquirePair(ctx, "p", "worker-2", time.Minute)
 	require.NoError(t, err)
 	require.Greater(t, l2.Token, l1.Token)
 	require.ErrorIs(t, l1.Renew(ctx, time.Minute), pgstore.ErrLeaseLost)
 
 	// Expiry: worker-1 takes the pair over once worker-2's lease ran out
-	// (on the server's clock).
+	// (on the server's clock), here shortened to a millisecond.
 	_, err = w1.AcquirePair(ctx, "p", "worker-1", time.Minute)
 	require.ErrorIs(t, err, pgstore.ErrPairLeased)
+	require.NoError(t, l2.Renew(ctx, time.Millisecond))
 	var l3 *pgstore.Lease
 	require.Eventually(t, func() bool {
 		l3, err = w1.AcquirePair(ctx, "p", "worker-1", time.Minute)
@@ -108,7 +109,7 @@ func TestLeaseBadInput(t *testing.T) {
 }
 
 // TestLeaseOneOwnerAtATime: workers on two instances race for a few pairs
-// with short leases, again and again; while one holds a pair, its fenced
+// again and again, releasing them; while one holds a pair, its fenced
 // writes succeed and nobody else's do, and no two workers ever hold a
 // pair at once (checked by each holder marking the pair busy).
 func TestLeaseOneOwnerAtATime(t *testing.T) {
@@ -129,7 +130,7 @@ func TestLeaseOneOwnerAtATime(t *testing.T) {
 				for i := 0; time.Now().Before(deadline); i++ {
 					p := (w + i) % pairs
 					pair := fmt.Sprint("pair-", p)
-					l, err := s.AcquirePair(ctx, pair, owner, 2*time.Second)
+					l, err := s.AcquirePair(ctx, pair, owner, 30*time.Second)
 					if err != nil {
 						if !errors.Is(err, pgstore.ErrPairLeased) {
 							return err

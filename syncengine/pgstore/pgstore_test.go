@@ -327,7 +327,7 @@ func TestReadersSeeWholeBatches(t *testing.T) {
 // another session holds) fails after OpTimeout instead of hanging.
 func TestOpTimeout(t *testing.T) {
 	conn := testservices.Postgres(t)
-	s := open(t, conn, pgstore.OpTimeout(300*time.Millisecond))
+	s := open(t, conn, pgstore.OpTimeout(1500*time.Millisecond))
 	ctx := context.Background()
 	require.NoError(t, s.SavePair(ctx, "p", syncengine.PairState{CursorA: "1"}))
 	other, err := pgx.Connect(ctx, conn)
@@ -344,5 +344,9 @@ func TestOpTimeout(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Less(t, time.Since(start), 10*time.Second)
 	require.NoError(t, tx.Rollback(ctx))
-	require.NoError(t, s.SavePair(ctx, "p", syncengine.PairState{CursorA: "2"}), "the store works on")
+	// The store works on (a new connection replaces the one the timeout
+	// closed; on a loaded machine that may take more than one try).
+	require.Eventually(t, func() bool {
+		return s.SavePair(ctx, "p", syncengine.PairState{CursorA: "2"}) == nil
+	}, 20*time.Second, 10*time.Millisecond, "the store works on")
 }

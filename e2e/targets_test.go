@@ -261,12 +261,12 @@ func (g *graphService) recycled(string, string) (bool, bool) { return false, fal
 // openWatched: a change-notification subscription on the drive, kept
 // alive by the storage, delivering to a Notifier on loopback.
 func (g *graphService) openWatched(t *testing.T, root, _ string) (storage.Storage, error) {
-	ctx, cancel := context.WithCancel(context.Background())
 	state := randomSecret()
 	n, err := onedrive.NewNotifier(state)
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	srv := httptest.NewServer(n)
 	t.Cleanup(srv.Close)
 	s, err := g.open(ctx, root)

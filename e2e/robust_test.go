@@ -253,8 +253,14 @@ func TestRateLimits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("2,000 files")
 	}
-	const n = 2000
 	forEachTarget(t, func(t *testing.T, tg target) {
+		// The budget is Procore's; the target only gives or takes the
+		// files. Box and Dropbox, added later, prove it with 600 files
+		// (still six hourly windows) to keep the package's time in check.
+		n := 2000
+		if tg == boxTarget || tg == dropboxTarget {
+			n = 600
+		}
 		t.Run("to Procore", func(t *testing.T) {
 			res := rateLimitedSync(t, tg, n, toProcore, false)
 			// Several windows: the calls cannot fit in fewer hours than
@@ -268,8 +274,8 @@ func TestRateLimits(t *testing.T) {
 		t.Run("from Procore", func(t *testing.T) {
 			res := rateLimitedSync(t, tg, n, fromProcore, false)
 			// Issue 6: at most 0.1 API-host calls per file.
-			if float64(res.api)/n > 0.1 {
-				t.Errorf("%d API-host calls for %d files (%.3f per file)", res.api, n, float64(res.api)/n)
+			if float64(res.api)/float64(n) > 0.1 {
+				t.Errorf("%d API-host calls for %d files (%.3f per file)", res.api, n, float64(res.api)/float64(n))
 			}
 			if res.file != n {
 				t.Errorf("%d file-host calls for %d files", res.file, n)

@@ -113,7 +113,7 @@ func TestEditDuringDeleteInProcore(t *testing.T) {
 		e.runOK(id)
 
 		e.tick()
-		must(t, e.gs.WebDelete(e.drive, e.tpath("Documents", "Specs/04 20 00 Masonry.pdf")))
+		must(t, e.svc.remove(e.tpath("Documents", "Specs/04 20 00 Masonry.pdf")))
 		hooked.after.arm(func() {
 			e.tick()
 			e.put("Specs/04 20 00 Masonry.pdf", "rev B, saved during the run")

@@ -2,9 +2,12 @@
 // that Procore-to-SharePoint sync products promise (standard and merge initial
 // syncs, two-way sync, deletions and the delete limit, conflicts, crash
 // recovery, webhook latency, rate limits, special characters): the
-// Procore fake on one side, the Microsoft Graph fake
-// (a SharePoint document library or a OneDrive) on the other, the engine
-// with its SQLite store in between. Every behaviour runs for both targets.
+// Procore fake on one side, a target service's fake on the other (a
+// SharePoint document library or a OneDrive on the Microsoft Graph fake,
+// a Box folder, a Dropbox folder), the engine with its SQLite store in
+// between. Every behaviour runs for every target (see service); where a
+// target's rules differ, the test says so and expects what that target
+// does.
 package e2e
 
 import (
@@ -17,41 +20,21 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/procore/procoretest"
 	"github.com/procoresync/procoresync/storage"
-	"github.com/procoresync/procoresync/storage/graphtest"
-	"github.com/procoresync/procoresync/storage/msgraph"
-	"github.com/procoresync/procoresync/storage/onedrive"
-	"github.com/procoresync/procoresync/storage/sharepoint"
 	"github.com/procoresync/procoresync/syncengine"
 	"github.com/procoresync/procoresync/syncengine/manualclock"
 	"github.com/procoresync/procoresync/syncengine/sqlitestore"
-	"golang.org/x/oauth2"
 )
-
-// target names the Microsoft storage a test syncs Procore with.
-type target string
-
-const (
-	sharePoint target = "SharePoint"
-	oneDrive   target = "OneDrive"
-)
-
-// targets are the two targets every behaviour is proven for.
-var targets = []target{sharePoint, oneDrive}
-
-// forEachTarget runs f as a subtest for each target.
-func forEachTarget(t *testing.T, f func(t *testing.T, tg target)) {
-	for _, tg := range targets {
-		t.Run(string(tg), func(t *testing.T) { f(t, tg) })
-	}
-}
 
 // projectName is the fake project's folder name on the target.
 const projectName = "Tower 3"
 
-// rootFolder is where the project folders live on the target, from the drive root.
+// rootFolder is where the project folders live on the target, from the
+// account's root (the drive's, Box's All Files, the Dropbox home).
 const rootFolder = "Procore"
 
 // envOptions tune newEnv.
@@ -66,17 +49,15 @@ type envOptions struct {
 	replaceSpecialChars bool
 }
 
-// env is one Procore fake, one Graph fake, the connectors over them and an
-// engine with an SQLite store.
+// env is one Procore fake, one target service's fake, the connectors over
+// them and an engine with an SQLite store.
 type env struct {
 	t      *testing.T
 	ctx    context.Context
 	tg     target
 	pc     *procoretest.Server
-	gs     *graphtest.Server
+	svc    service // the target service
 	client *procore.Client
-	gc     *msgraph.Client
-	drive  string // the target drive
 	docs   procoretest.Docs
 	store  *sqlitestore.Store
 	eng    *syncengine.Engine
@@ -123,27 +104,11 @@ func newEnv(t *testing.T, tg target, o envOptions) *env {
 	must(t, err)
 	e.client = c
 
-	e.gs = graphtest.New(graphtest.Options{Now: e.clk.Now})
-	t.Cleanup(e.gs.Close)
-	e.gc, err = msgraph.NewClient(msgraph.Options{
-		BaseURL:      e.gs.BaseURL(),
-		TokenSource:  oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.gs.Token(), Expiry: time.Now().Add(24 * time.Hour)}),
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
-	})
-	must(t, err)
-	switch tg {
-	case sharePoint:
-		site := e.gs.AddSite(graphtest.SharePointHost, "sites/Projects", "Projects")
-		e.drive = e.gs.SiteDrives(site)[0]
-	case oneDrive:
-		e.drive = e.gs.MyDriveID()
-	}
+	e.svc = newService(t, tg, e.clk)
 	for _, d := range []string{"Documents", "Photos"} {
-		_, err := e.gs.WebMkdir(e.drive, e.tpath(d, ""))
-		must(t, err)
+		must(t, e.svc.mkdir(e.tpath(d, "")))
 	}
-	_, err = e.gs.WebMkdir(e.drive, rootFolder+"/Company Documents")
-	must(t, err)
+	must(t, e.svc.mkdir(rootFolder+"/Company Documents"))
 
 	e.store, err = sqlitestore.Open(t.TempDir()+"/procoresync.db", sqlitestore.SynchronousNormal())
 	must(t, err)
@@ -162,25 +127,16 @@ func newEnv(t *testing.T, tg target, o envOptions) *env {
 	return e
 }
 
-// tpath is the drive path of p inside the project tool folder ("Documents"
+// tpath is the path (from the account's root) of p inside the project tool folder ("Documents"
 // or "Photos").
 func (e *env) tpath(tool, p string) string {
 	return path.Join(rootFolder, projectName, tool, p)
 }
 
-// openTarget opens the target folder at drive path root.
+// openTarget opens the target folder at root (from the account's root).
 func (e *env) openTarget(root string) storage.Storage {
 	e.t.Helper()
-	var (
-		s   storage.Storage
-		err error
-	)
-	switch e.tg {
-	case sharePoint:
-		s, err = sharepoint.New(e.ctx, e.gc, sharepoint.Options{Host: graphtest.SharePointHost, SitePath: "sites/Projects", RootPath: root})
-	case oneDrive:
-		s, err = onedrive.New(e.ctx, e.gc, onedrive.Options{RootPath: root})
-	}
+	s, err := e.svc.open(e.ctx, root)
 	must(e.t, err)
 	return s
 }
@@ -247,8 +203,7 @@ func (e *env) put(p, content string) {
 // web writes a file in the target's Documents folder as a person would.
 func (e *env) web(p, content string) {
 	e.t.Helper()
-	_, err := e.gs.WebUpload(e.drive, e.tpath("Documents", p), []byte(content))
-	must(e.t, err)
+	must(e.t, e.svc.upload(e.tpath("Documents", p), []byte(content)))
 }
 
 // procoreFile returns the content of a Procore Documents file ("" and false when absent).
@@ -259,14 +214,14 @@ func (e *env) procoreFile(p string) (string, bool) {
 
 // targetFile returns the content of a file in the target's Documents folder.
 func (e *env) targetFile(p string) (string, bool) {
-	b, ok := e.gs.FileContent(e.drive, e.tpath("Documents", p))
+	b, ok := e.svc.content(e.tpath("Documents", p))
 	return string(b), ok
 }
 
 // procorePaths are Procore's project Documents paths (folders end in "/").
 func (e *env) procorePaths() []string { return e.pc.UIPaths(e.docs) }
 
-// targetPaths lists the target folder root (a drive path) through a fresh
+// targetPaths lists the target folder root (from the account's root) through a fresh
 // connector, in the form of procoretest's UIPaths. It makes API calls:
 // read counters before.
 func (e *env) targetPaths(root string) []string {
@@ -299,17 +254,19 @@ func (e *env) procoreOps(subs ...string) int {
 	return n
 }
 
-// graphOps sums the Graph fake's calls of operations whose name contains
-// one of subs.
-func (e *env) graphOps(subs ...string) int {
+// targetID is the target's ID of the item at Documents path p ("" when
+// absent).
+func (e *env) targetID(p string) string {
+	id, _ := e.svc.id(e.tpath("Documents", p))
+	return id
+}
+
+// targetOps sums the target fake's calls of the operations of kind k.
+func (e *env) targetOps(k opKind) int {
 	n := 0
-	for op, c := range e.gs.Calls() {
-		for _, s := range subs {
-			if strings.Contains(op, s) {
-				n += c
-				break
-			}
-		}
+	calls := e.svc.calls()
+	for _, op := range e.svc.ops(k) {
+		n += calls[op]
 	}
 	return n
 }

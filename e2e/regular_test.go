@@ -7,11 +7,9 @@ import (
 	"github.com/procoresync/procoresync/syncengine"
 )
 
-// Operation name fragments of the two fakes, for the counters.
+// Operation name fragments of the Procore fake, for the counters (the
+// target's are its service's ops).
 var (
-	graphUploadOps   = []string{"UploadByPath", "UploadNewFile", "ReplaceContent", "CreateUploadSession"} // one per upload: a session's fragments are not counted
-	graphDownloadOps = []string{"GetContent", "download.Get"}
-	graphDeleteOps   = []string{"DeleteItem"}
 	procoreUploadOps = []string{"Uploads", "StoragePostObject", "StorageUploadPart", "FilesPost", "FileVersionsPost"}
 	procoreDeleteOps = []string{"Delete"}
 	procoreDownOps   = []string{"FileDownload", "StorageGetObject"}
@@ -33,21 +31,21 @@ func TestMergeInitialSync(t *testing.T) {
 		e.web("Specs/Older in Procore.pdf", "target, newer")
 		e.tick()
 		e.put("Specs/Newer in Procore.pdf", "procore v2, newest")
-		olderTargetID, _ := e.gs.Stat(e.drive, e.tpath("Documents", "Specs/Older in Procore.pdf"))
+		olderTargetID := e.targetID("Specs/Older in Procore.pdf")
 		e.web("Specs/Newer in Procore.pdf", "target, older") // written before the tick below
 		// Make the target's copy of "Newer in Procore" the older one.
 		e.tick()
 		e.put("Specs/Newer in Procore.pdf", "procore v3, newest")
-		newerTarget, _ := e.gs.Stat(e.drive, e.tpath("Documents", "Specs/Newer in Procore.pdf"))
+		newerTargetID := e.targetID("Specs/Newer in Procore.pdf")
 		// Only on one side each.
 		e.put("Only Procore.pdf", "p")
 		e.web("Only Target.pdf", "t")
 
 		id := e.docsPair(func(p *syncengine.Pair) { p.Initial = syncengine.Merge })
 		e.pc.ResetCalls()
-		e.gs.ResetCalls()
+		e.svc.resetCalls()
 		r := e.runOK(id)
-		t.Logf("merge run: %+v; Procore calls %v; Graph calls %v", r.Counts, e.pc.Calls(), e.gs.Calls())
+		t.Logf("merge run: %+v; Procore calls %v; %s calls %v", r.Counts, e.pc.Calls(), tg, e.svc.calls())
 
 		if r.Counts.Linked < 1 {
 			t.Errorf("nothing linked: %+v", r.Counts)
@@ -55,7 +53,7 @@ func TestMergeInitialSync(t *testing.T) {
 		// Transfers: one upload to the target (Only Procore, Newer in
 		// Procore) is two; one upload to Procore each for Only Target and
 		// Older in Procore. Same.pdf is never uploaded.
-		if n := e.graphOps(graphUploadOps...); n != 2 {
+		if n := e.targetOps(opUpload); n != 2 {
 			t.Errorf("%d uploads to %s, want 2 (Only Procore.pdf, Newer in Procore.pdf)", n, tg)
 		}
 		if n := e.procoreOps("FilesPost", "FilesIdPatch", "FileVersionsPost"); n != 2 {
@@ -82,10 +80,10 @@ func TestMergeInitialSync(t *testing.T) {
 		if n, _ := e.pc.UIVersions(e.docs, "Specs/Older in Procore.pdf"); n != 2 {
 			t.Errorf("Procore keeps %d versions of the loser, want 2", n)
 		}
-		if it, _ := e.gs.Stat(e.drive, e.tpath("Documents", "Specs/Newer in Procore.pdf")); it.ID != newerTarget.ID {
-			t.Errorf("the target's loser was replaced (ID %s → %s), not versioned", newerTarget.ID, it.ID)
+		if id := e.targetID("Specs/Newer in Procore.pdf"); id != newerTargetID {
+			t.Errorf("the target's loser was replaced (ID %s → %s), not versioned", newerTargetID, id)
 		}
-		if it, _ := e.gs.Stat(e.drive, e.tpath("Documents", "Specs/Older in Procore.pdf")); it.ID != olderTargetID.ID {
+		if id := e.targetID("Specs/Older in Procore.pdf"); id != olderTargetID {
 			t.Errorf("the target's winner changed ID")
 		}
 		equalPaths(t, "trees after merge", e.targetPaths(e.tpath("Documents", "")), e.procorePaths())
@@ -103,15 +101,15 @@ func TestRegularTwoWaySync(t *testing.T) {
 		}
 		id := e.docsPair(nil)
 		e.runOK(id)
-		spec, _ := e.gs.Stat(e.drive, e.tpath("Documents", "Specs/03 30 00.pdf"))
-		a101, _ := e.gs.Stat(e.drive, e.tpath("Documents", "Drawings/A-101.pdf"))
+		spec := e.targetID("Specs/03 30 00.pdf")
+		a101 := e.targetID("Drawings/A-101.pdf")
 
 		// Edits on each side become new versions on the other.
 		e.tick()
 		e.web("Specs/03 30 00.pdf", "rev B from the field")
 		e.put("Specs/05 12 00.pdf", "rev B from the office")
 		e.pc.ResetCalls()
-		e.gs.ResetCalls()
+		e.svc.resetCalls()
 		e.runOK(id)
 		if got, _ := e.procoreFile("Specs/03 30 00.pdf"); got != "rev B from the field" {
 			t.Errorf("Procore has %q", got)
@@ -122,7 +120,7 @@ func TestRegularTwoWaySync(t *testing.T) {
 		if got, _ := e.targetFile("Specs/05 12 00.pdf"); got != "rev B from the office" {
 			t.Errorf("%s has %q", tg, got)
 		}
-		if it, _ := e.gs.Stat(e.drive, e.tpath("Documents", "Specs/03 30 00.pdf")); it.ID != spec.ID {
+		if id := e.targetID("Specs/03 30 00.pdf"); id != spec {
 			t.Errorf("edited file changed ID on %s", tg)
 		}
 
@@ -132,19 +130,19 @@ func TestRegularTwoWaySync(t *testing.T) {
 		must(t, e.pc.UIRename(e.docs, "Drawings/A-101.pdf", "A-101 Level 1.pdf"))
 		must(t, e.pc.UIMove(e.docs, "RFIs/RFI 001.pdf", "Specs"))
 		e.pc.ResetCalls()
-		e.gs.ResetCalls()
+		e.svc.resetCalls()
 		r := e.runOK(id)
 		if r.Counts.Moved != 2 || r.Counts.FilesCopied != 0 || r.Counts.Deleted != 0 {
 			t.Errorf("rename+move run: %+v", r.Counts)
 		}
-		if n := e.graphOps(graphUploadOps...) + e.graphOps(graphDeleteOps...) + e.graphOps(graphDownloadOps...); n != 0 {
-			t.Errorf("rename/move cost %d uploads, downloads or deletes on %s: %v", n, tg, e.gs.Calls())
+		if n := e.targetOps(opUpload) + e.targetOps(opRecycle) + e.targetOps(opPurge) + e.targetOps(opDownload); n != 0 {
+			t.Errorf("rename/move cost %d uploads, downloads or deletes on %s: %v", n, tg, e.svc.calls())
 		}
 		if n := e.procoreOps(procoreDownOps...); n != 0 {
 			t.Errorf("rename/move downloaded %d times from Procore", n)
 		}
-		if it, ok := e.gs.Stat(e.drive, e.tpath("Documents", "Drawings/A-101 Level 1.pdf")); !ok || it.ID != a101.ID {
-			t.Errorf("rename not replayed as a rename: %+v", it)
+		if id := e.targetID("Drawings/A-101 Level 1.pdf"); id == "" || id != a101 {
+			t.Errorf("rename not replayed as a rename: ID %q, was %q", id, a101)
 		}
 		if _, ok := e.targetFile("Specs/RFI 001.pdf"); !ok {
 			t.Errorf("move not replayed")
@@ -152,18 +150,16 @@ func TestRegularTwoWaySync(t *testing.T) {
 
 		// A rename and a move on the target go back the same way.
 		e.tick()
-		_, err := e.gs.WebRename(e.drive, e.tpath("Documents", "Drawings/A-102.pdf"), "A-102 Elevations.pdf")
-		must(t, err)
-		_, err = e.gs.WebMove(e.drive, e.tpath("Documents", "RFIs/RFI 002.pdf"), e.tpath("Documents", "Drawings"))
-		must(t, err)
+		must(t, e.svc.rename(e.tpath("Documents", "Drawings/A-102.pdf"), "A-102 Elevations.pdf"))
+		must(t, e.svc.move(e.tpath("Documents", "RFIs/RFI 002.pdf"), e.tpath("Documents", "Drawings")))
 		e.pc.ResetCalls()
-		e.gs.ResetCalls()
+		e.svc.resetCalls()
 		r = e.runOK(id)
 		if r.Counts.Moved != 2 || r.Counts.FilesCopied != 0 {
 			t.Errorf("rename+move from %s: %+v", tg, r.Counts)
 		}
-		if n := e.procoreOps(procoreUploadOps...) + e.procoreOps(procoreDeleteOps...) + e.graphOps(graphDownloadOps...); n != 0 {
-			t.Errorf("rename/move from %s cost %d transfers or deletes: %v %v", tg, n, e.pc.Calls(), e.gs.Calls())
+		if n := e.procoreOps(procoreUploadOps...) + e.procoreOps(procoreDeleteOps...) + e.targetOps(opDownload); n != 0 {
+			t.Errorf("rename/move from %s cost %d transfers or deletes: %v %v", tg, n, e.pc.Calls(), e.svc.calls())
 		}
 		if n, _ := e.pc.UIVersions(e.docs, "Drawings/A-102 Elevations.pdf"); n != 1 {
 			t.Errorf("renamed file in Procore has %d versions (want the original, renamed)", n)
@@ -174,10 +170,9 @@ func TestRegularTwoWaySync(t *testing.T) {
 
 		// Folders made on either side appear on the other.
 		e.tick()
-		_, err = e.pc.UIMakeFolders(e.docs, "Closeout/Warranties")
+		_, err := e.pc.UIMakeFolders(e.docs, "Closeout/Warranties")
 		must(t, err)
-		_, err = e.gs.WebMkdir(e.drive, e.tpath("Documents", "Submittals/Pending"))
-		must(t, err)
+		must(t, e.svc.mkdir(e.tpath("Documents", "Submittals/Pending")))
 		e.runOK(id)
 		equalPaths(t, "trees after folders", e.targetPaths(e.tpath("Documents", "")), e.procorePaths())
 	})
@@ -203,8 +198,9 @@ func TestDeletes(t *testing.T) {
 				e.runOK(id)
 				e.tick()
 				must(t, e.pc.UIDelete(e.docs, "Old/Procore side.pdf"))
-				must(t, e.gs.WebDelete(e.drive, e.tpath("Documents", "Old/Target side.pdf")))
-				e.gs.ResetCalls()
+				procoreSideID := e.targetID("Old/Procore side.pdf")
+				must(t, e.svc.remove(e.tpath("Documents", "Old/Target side.pdf")))
+				e.svc.resetCalls()
 				e.pc.ResetCalls()
 				r := e.run(id)
 				if syncDeletes {
@@ -217,9 +213,13 @@ func TestDeletes(t *testing.T) {
 					if _, ok := e.procoreFile("Old/Target side.pdf"); ok {
 						t.Errorf("still in Procore")
 					}
-					// To the recycle bin: a DELETE (recycle), never a permanent delete.
-					if e.graphOps("PermanentDelete") != 0 || e.graphOps("drives.DeleteItem") != 1 {
-						t.Errorf("%s deletes: %v", tg, e.gs.Calls())
+					// To the recycle bin (Box's trash, Dropbox's deleted
+					// files): a recycling delete, never a permanent one.
+					if e.targetOps(opPurge) != 0 || e.targetOps(opRecycle) != 1 {
+						t.Errorf("%s deletes: %v", tg, e.svc.calls())
+					}
+					if in, known := e.svc.recycled(e.tpath("Documents", "Old/Procore side.pdf"), procoreSideID); known && !in {
+						t.Errorf("the file deleted on %s is not in its recycle bin", tg)
 					}
 					if e.procoreOps("FilesIdDelete") != 1 {
 						t.Errorf("Procore deletes: %v", e.pc.Calls())
@@ -237,7 +237,7 @@ func TestDeletes(t *testing.T) {
 				if _, ok := e.procoreFile("Old/Target side.pdf"); !ok {
 					t.Errorf("the Procore copy was deleted")
 				}
-				if e.graphOps(graphDeleteOps...)+e.procoreOps(procoreDeleteOps...) != 0 {
+				if e.targetOps(opRecycle)+e.targetOps(opPurge)+e.procoreOps(procoreDeleteOps...) != 0 {
 					t.Errorf("delete calls made")
 				}
 				held, err := e.eng.Held(e.ctx, id)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +16,6 @@ import (
 	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/procore/procoretest"
 	"github.com/procoresync/procoresync/storage"
-	"github.com/procoresync/procoresync/storage/graphtest"
 	"github.com/procoresync/procoresync/syncengine"
 	"github.com/procoresync/procoresync/syncengine/manualclock"
 )
@@ -39,18 +39,15 @@ func TestCrashRestart(t *testing.T) {
 				ctx, cancel := context.WithCancel(e.ctx)
 				stopAt := 1 + rng.IntN(34)
 				var uploads atomic.Int32
-				e.gs.Observe(func(x graphtest.Exchange) {
-					for _, op := range graphUploadOps {
-						if strings.Contains(x.Op, op) && uploads.Add(1) == int32(stopAt) {
-							cancel()
-						}
+				uploadOps := e.svc.ops(opUpload)
+				e.svc.observe(func(op string) {
+					if slices.Contains(uploadOps, op) && uploads.Add(1) == int32(stopAt) {
+						cancel()
 					}
 				})
-				id := e.docsPair(func(p *syncengine.Pair) {
-					p.B.(interface{ SetChunking(int64, int64) bool }).SetChunking(320<<10, 320<<10)
-				})
+				id := e.docsPair(func(p *syncengine.Pair) { e.svc.chunk(p.B, 320<<10) })
 				r, err := e.eng.RunOnce(ctx, id, syncengine.RunOptions{})
-				e.gs.Observe(nil)
+				e.svc.observe(nil)
 				t.Logf("cancelled after upload %d: %s %v %+v", stopAt, r.Status, err, r.Counts)
 
 				// Restart: a new engine on the same store, the same pair.
@@ -60,7 +57,12 @@ func TestCrashRestart(t *testing.T) {
 				// Workaround for TestBug_StandardInitialSyncNotResumable (the
 				// examples do the same): an interrupted standard initial sync
 				// resumes as a merge.
-				id = e.docsPair(func(p *syncengine.Pair) { p.Initial = resumeMode(t, e, p.ID) })
+				// The restarted process has the same configuration: the same
+				// upload-session chunk size.
+				id = e.docsPair(func(p *syncengine.Pair) {
+					p.Initial = resumeMode(t, e, p.ID)
+					e.svc.chunk(p.B, 320<<10)
+				})
 				e.runOK(id)
 				got := e.targetPaths(e.tpath("Documents", ""))
 				equalPaths(t, "target after restart", got, e.procorePaths())
@@ -108,14 +110,15 @@ func TestStandardInitialSyncResumes(t *testing.T) {
 		e.put(fmt.Sprintf("F/%d.pdf", i), "x")
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
-	e.gs.Observe(func(x graphtest.Exchange) {
-		if strings.Contains(x.Op, "Upload") {
+	uploadOps := e.svc.ops(opUpload)
+	e.svc.observe(func(op string) {
+		if slices.Contains(uploadOps, op) {
 			cancel()
 		}
 	})
 	id := e.docsPair(nil)
 	_, _ = e.eng.RunOnce(ctx, id, syncengine.RunOptions{})
-	e.gs.Observe(nil)
+	e.svc.observe(nil)
 	r, err := e.eng.RunOnce(e.ctx, id, syncengine.RunOptions{})
 	if err != nil || r.Status != syncengine.RunSucceeded {
 		t.Errorf("the restarted initial sync: %s %v", r.Status, err)
@@ -163,6 +166,62 @@ func TestWebhookLatency(t *testing.T) {
 	})
 }
 
+// TestTargetSignalLatency: a file a person adds on the target reaches
+// Procore without waiting for the interval (one hour here), woken by each
+// of the target's change signals: Graph change notifications, Box webhooks
+// v2 (signed) and its realtime long-poll, Dropbox webhooks (signed) and
+// list_folder/longpoll; within 2 seconds on loopback.
+func TestTargetSignalLatency(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		for _, signal := range signalsOf(tg) {
+			t.Run(signal, func(t *testing.T) {
+				e := newEnv(t, tg, envOptions{})
+				e.put("Drawings/A-101.pdf", "a")
+				b, err := e.svc.openWatched(t, e.tpath("Documents", ""), signal)
+				must(t, err)
+				if _, ok := b.(storage.Watcher); !ok {
+					t.Fatalf("the %s storage with %s is not a storage.Watcher", tg, signal)
+				}
+				id := e.docsPair(func(p *syncengine.Pair) {
+					p.B = b
+					p.Interval = time.Hour
+				})
+				ctx, cancel := context.WithCancel(e.ctx)
+				done := make(chan error, 1)
+				go func() { done <- e.eng.Run(ctx) }()
+				t.Cleanup(func() { cancel(); <-done })
+				waitFor(t, 10*time.Second, "initial sync", func() bool {
+					return len(e.rec.OfKind(syncengine.EventInitialSyncCompleted)) == 1
+				})
+				// Let the wake-ups of the initial sync's own writes pass: the
+				// engine has a pair run again at most once per WakeDelay.
+				before := runsOf(t, e, id)
+				time.Sleep(300 * time.Millisecond)
+				for n := runsOf(t, e, id); n != before; n = runsOf(t, e, id) {
+					before = n
+					time.Sleep(300 * time.Millisecond)
+				}
+
+				e.tick()
+				start := time.Now()
+				e.web("Drawings/A-102 from the field.pdf", "added on "+string(tg))
+				waitFor(t, 2*time.Second, "the new file in Procore", func() bool {
+					b, ok := e.procoreFile("Drawings/A-102 from the field.pdf")
+					return ok && b == "added on "+string(tg)
+				})
+				t.Logf("%s (%s) → Procore latency: %s", tg, signal, time.Since(start))
+			})
+		}
+	})
+}
+
+// runsOf counts the runs of pair id so far.
+func runsOf(t *testing.T, e *env, id string) int {
+	runs, err := e.store.Runs(e.ctx, id, syncengine.Page{Limit: 1000})
+	must(t, err)
+	return len(runs)
+}
+
 // waitFor polls cond until it holds or limit passes (a generous bound, not
 // a measurement).
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
@@ -194,8 +253,14 @@ func TestRateLimits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("2,000 files")
 	}
-	const n = 2000
 	forEachTarget(t, func(t *testing.T, tg target) {
+		// The budget is Procore's; the target only gives or takes the
+		// files. Box and Dropbox, added later, prove it with 600 files
+		// (still six hourly windows) to keep the package's time in check.
+		n := 2000
+		if tg == boxTarget || tg == dropboxTarget {
+			n = 600
+		}
 		t.Run("to Procore", func(t *testing.T) {
 			res := rateLimitedSync(t, tg, n, toProcore, false)
 			// Several windows: the calls cannot fit in fewer hours than
@@ -209,8 +274,8 @@ func TestRateLimits(t *testing.T) {
 		t.Run("from Procore", func(t *testing.T) {
 			res := rateLimitedSync(t, tg, n, fromProcore, false)
 			// Issue 6: at most 0.1 API-host calls per file.
-			if float64(res.api)/n > 0.1 {
-				t.Errorf("%d API-host calls for %d files (%.3f per file)", res.api, n, float64(res.api)/n)
+			if float64(res.api)/float64(n) > 0.1 {
+				t.Errorf("%d API-host calls for %d files (%.3f per file)", res.api, n, float64(res.api)/float64(n))
 			}
 			if res.file != n {
 				t.Errorf("%d file-host calls for %d files", res.file, n)

@@ -1,18 +1,22 @@
 // Command quickstart shows procoresync end to end with nothing to set up:
-// it starts the Procore and Microsoft Graph fakes in-process, fills a
+// it starts the fakes of Procore and of the target in-process (Microsoft
+// Graph for SharePoint and OneDrive, Box, Dropbox: -target), fills a
 // construction project (nested Documents with drawings and specs, empty
 // folders, odd names, zero-byte files, a file large enough for an upload
 // session, photo albums, company Documents), keeps its state in an SQLite
 // file, and syncs project Documents, project Photos and company Documents
-// two-way into a SharePoint library under <root>/<project>/Documents|Photos
-// and <root>/Company Documents. It shows the initial sync's progress, plays
+// two-way into a SharePoint library (or a OneDrive, a Box or a Dropbox
+// account) under <root>/<project>/Documents|Photos and <root>/Company
+// Documents. It shows the initial sync's progress, plays
 // a person on each side, runs the regular sync and prints the dashboard.
 //
 //	go run ./examples/quickstart
+//	go run ./examples/quickstart -target box      # or onedrive, dropbox
 //
 // With real credentials (flags or environment variables: see -h and
 // examples/README.md) the same program syncs the real Procore project into
-// the real SharePoint site instead, and skips the play-acting.
+// the real SharePoint site, OneDrive, Box or Dropbox account instead, and
+// skips the play-acting.
 package main
 
 import (
@@ -86,7 +90,7 @@ func run(ctx context.Context, out io.Writer, cfg *app.Config, verbose bool) erro
 			}
 			total, totalBytes = total+n, totalBytes+b
 		}
-		fmt.Fprintf(out, "== In-process fakes: Procore at %s, Microsoft Graph at %s\n", cfg.ProcoreAPIURL, cfg.MSGraphURL)
+		fmt.Fprintf(out, "== In-process fakes: Procore at %s, %s at %s\n", cfg.ProcoreAPIURL, cfg.Target, fakes.TargetURL())
 		fmt.Fprintf(out, "   project %q: %d files (%s) in Documents, Photos and company Documents\n", app.ProjectName, total, size(totalBytes))
 	}
 	level := slog.LevelWarn
@@ -172,13 +176,13 @@ const (
 // playPeople changes both sides as people would in the two web UIs.
 func playPeople(out io.Writer, cfg *app.Config, f *app.Fakes, s *app.Sync) error {
 	docsRoot := filepath.ToSlash(filepath.Join(cfg.Root, strings.ReplaceAll(app.ProjectName, "/", "-"), "Documents"))
+	tg := string(cfg.Target)
 	steps := []struct {
 		who string
 		do  func() error
 	}{
-		{"SharePoint: the site super saves rev B of the concrete spec", func() error {
-			_, err := f.Graph.WebUpload(f.Drive, docsRoot+"/"+specPath, []byte("%PDF-1.7\n% 03 30 00 rev B: 5000 psi at 28 days\n%%EOF\n"))
-			return err
+		{tg + ": the site super saves rev B of the concrete spec", func() error {
+			return f.WebUpload(docsRoot+"/"+specPath, []byte("%PDF-1.7\n% 03 30 00 rev B: 5000 psi at 28 days\n%%EOF\n"))
 		}},
 		{"Procore: the engineer renames A-101", func() error {
 			return f.Procore.UIRename(f.Docs(), "01 Drawings/A - Architectural/A-101 Level 1 Floor Plan.pdf", renamed)
@@ -190,8 +194,8 @@ func playPeople(out io.Writer, cfg *app.Config, f *app.Fakes, s *app.Sync) error
 			_, err := f.Procore.UIAddPhoto(f.ProjectID, `Site #3: "East" <Level 2>`, "IMG_0420.jpg", []byte("jpeg IMG_0420"))
 			return err
 		}},
-		{"SharePoint: someone deletes the obsolete RFI log", func() error {
-			return f.Graph.WebDelete(f.Drive, docsRoot+"/"+deletedRFI)
+		{tg + ": someone deletes the obsolete RFI log", func() error {
+			return f.WebDelete(docsRoot + "/" + deletedRFI)
 		}},
 	}
 	for _, st := range steps {
@@ -209,12 +213,13 @@ func showResults(out io.Writer, cfg *app.Config, f *app.Fakes, s *app.Sync) erro
 	n, _ := f.Procore.UIVersions(f.Docs(), specPath)
 	fmt.Fprintf(out, "  Procore has rev B of the spec: %v (version %d)\n", strings.Contains(string(spec), "rev B"), n)
 	project := app.ProjectName
-	_, ok := f.Graph.Stat(f.Drive, cfg.Root+"/"+project+"/Documents/01 Drawings/A - Architectural/"+renamed)
-	fmt.Fprintf(out, "  SharePoint has the renamed drawing: %v\n", ok)
-	_, ok = f.Graph.Stat(f.Drive, cfg.Root+"/"+project+"/Documents/02 Specifications/Geotechnical Report.pdf")
-	fmt.Fprintf(out, "  SharePoint has the moved report: %v\n", ok)
-	_, ok = f.Graph.Stat(f.Drive, cfg.Root+"/"+project+"/Photos/Site -3- -East- -Level 2-/IMG_0420.jpg")
-	fmt.Fprintf(out, "  the new photo arrived in SharePoint album %q: %v\n", "Site -3- -East- -Level 2-", ok)
+	tg := cfg.Target
+	ok := f.WebExists(cfg.Root + "/" + project + "/Documents/01 Drawings/A - Architectural/" + renamed)
+	fmt.Fprintf(out, "  %s has the renamed drawing: %v\n", tg, ok)
+	ok = f.WebExists(cfg.Root + "/" + project + "/Documents/02 Specifications/Geotechnical Report.pdf")
+	fmt.Fprintf(out, "  %s has the moved report: %v\n", tg, ok)
+	ok = f.WebExists(cfg.Root + "/" + project + "/Photos/Site -3- -East- -Level 2-/IMG_0420.jpg")
+	fmt.Fprintf(out, "  the new photo arrived in %s album %q: %v\n", tg, "Site -3- -East- -Level 2-", ok)
 	_, err := f.Procore.UIFile(f.Docs(), deletedRFI)
 	fmt.Fprintf(out, "  the RFI log is in Procore's recycle bin: %v\n", err != nil)
 	return nil
@@ -245,15 +250,11 @@ func dashboard(ctx context.Context, out io.Writer, s *app.Sync, f *app.Fakes) er
 		return err
 	}
 	if f != nil {
-		gs := 0
-		for _, n := range f.Graph.Calls() {
-			gs += n
-		}
 		// Only the API host's calls count against Procore's rate limit;
 		// downloads go to the file host and on to the storage host.
-		fmt.Fprintf(out, "API calls: Procore API host %d, Procore file host %d, storage host %d; Microsoft Graph %d\n",
+		fmt.Fprintf(out, "API calls: Procore API host %d, Procore file host %d, storage host %d; %s %d\n",
 			f.Procore.CallsByHost(procoretest.HostAPI), f.Procore.CallsByHost(procoretest.HostFile),
-			f.Procore.CallsByHost(procoretest.HostStorage), gs)
+			f.Procore.CallsByHost(procoretest.HostStorage), f.Target, f.TargetCalls())
 	}
 	return nil
 }

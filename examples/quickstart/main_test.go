@@ -11,33 +11,41 @@ import (
 	"github.com/procoresync/procoresync/examples/internal/app"
 )
 
-// TestQuickstart runs the README's main job on the fakes and checks what
-// it claims.
+// TestQuickstart runs the README's main job on the fakes, for each
+// -target, and checks what it claims.
 func TestQuickstart(t *testing.T) {
-	got := runQuickstart(t)
-	for _, want := range []string{
-		"Two way sync initiated for " + app.ProjectName + " / Documents",
-		"Two way sync initiated for " + app.ProjectName + " / Photos",
-		"Two way sync initiated for Company Documents",
-		"] 24/24 files",
-		"Procore has rev B of the spec: true (version 2)",
-		"SharePoint has the renamed drawing: true",
-		"SharePoint has the moved report: true",
-		`the new photo arrived in SharePoint album "Site -3- -East- -Level 2-": true`,
-		"the RFI log is in Procore's recycle bin: true",
-		"0 files copied (0 B), 0 folders made, 0 moved, 0 deleted, 0 linked, 0 conflicts, 0 held, 0 failed",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("output lacks %q:\n%s", want, got)
-		}
+	for _, tg := range app.Targets {
+		t.Run(string(tg), func(t *testing.T) {
+			got := runQuickstart(t, tg)
+			for _, want := range []string{
+				"Two way sync initiated for " + app.ProjectName + " / Documents",
+				"Two way sync initiated for " + app.ProjectName + " / Photos",
+				"Two way sync initiated for Company Documents",
+				"Initial sync into " + string(tg) + ",",
+				"] 24/24 files",
+				"Procore has rev B of the spec: true (version 2)",
+				string(tg) + " has the renamed drawing: true",
+				string(tg) + " has the moved report: true",
+				`the new photo arrived in ` + string(tg) + ` album "Site -3- -East- -Level 2-": true`,
+				"the RFI log is in Procore's recycle bin: true",
+				"0 files copied (0 B), 0 folders made, 0 moved, 0 deleted, 0 linked, 0 conflicts, 0 held, 0 failed",
+			} {
+				if !strings.Contains(got, want) {
+					t.Errorf("output lacks %q:\n%s", want, got)
+				}
+			}
+			c := apiCalls(t, got)
+			// Every file of the initial sync came from Procore, through the file
+			// host (not rate-limited) and on to the storage host.
+			if c.file < 24 || c.storage < c.file {
+				t.Errorf("%d file-host and %d storage-host calls for 24 files from Procore", c.file, c.storage)
+			}
+			if c.target == 0 || c.targetName != string(tg) {
+				t.Errorf("target calls %q %d", c.targetName, c.target)
+			}
+			t.Logf("24 files: %+v", c)
+		})
 	}
-	c := apiCalls(t, got)
-	// Every file of the initial sync came from Procore, through the file
-	// host (not rate-limited) and on to the storage host.
-	if c.file < 24 || c.storage < c.file {
-		t.Errorf("%d file-host and %d storage-host calls for 24 files from Procore", c.file, c.storage)
-	}
-	t.Logf("24 files: %+v", c)
 }
 
 // TestQuickstartAPICalls: with 1,000 files in the project the Procore API
@@ -58,7 +66,7 @@ func TestQuickstartAPICalls(t *testing.T) {
 		return extra, size, nil
 	}
 	t.Cleanup(func() { seedMore = nil })
-	got := runQuickstart(t)
+	got := runQuickstart(t, app.SharePoint)
 	if !strings.Contains(got, "] 1000/1000 files") {
 		t.Errorf("the initial sync did not copy 1,000 files:\n%s", got)
 	}
@@ -73,10 +81,10 @@ func TestQuickstartAPICalls(t *testing.T) {
 }
 
 // runQuickstart runs the demo on the fakes and returns its report.
-func runQuickstart(t *testing.T) string {
+func runQuickstart(t *testing.T, tg app.Target) string {
 	t.Helper()
 	var out bytes.Buffer
-	cfg := &app.Config{Target: app.SharePoint, Root: "Procore", Store: filepath.Join(t.TempDir(), "q.db"), DeleteLimit: 25}
+	cfg := &app.Config{Target: tg, Root: "Procore", Store: filepath.Join(t.TempDir(), "q.db"), DeleteLimit: 25}
 	if err := run(context.Background(), &out, cfg, false); err != nil {
 		t.Fatalf("quickstart failed: %v\n%s", err, out.String())
 	}
@@ -87,7 +95,10 @@ func runQuickstart(t *testing.T) string {
 	return got
 }
 
-type calls struct{ api, file, storage, graph int }
+type calls struct {
+	api, file, storage, target int
+	targetName                 string
+}
 
 // apiCalls reads the dashboard's API calls line.
 func apiCalls(t *testing.T, report string) calls {
@@ -95,8 +106,8 @@ func apiCalls(t *testing.T, report string) calls {
 	var c calls
 	_, line, _ := strings.Cut(report, "API calls: ")
 	line, _, _ = strings.Cut(line, "\n")
-	if _, err := fmt.Sscanf(line, "Procore API host %d, Procore file host %d, storage host %d; Microsoft Graph %d",
-		&c.api, &c.file, &c.storage, &c.graph); err != nil {
+	if _, err := fmt.Sscanf(line, "Procore API host %d, Procore file host %d, storage host %d; %s %d",
+		&c.api, &c.file, &c.storage, &c.targetName, &c.target); err != nil {
 		t.Fatalf("API calls line %q: %v", line, err)
 	}
 	return c

@@ -136,6 +136,7 @@ func (s *Storage) Changes(ctx context.Context, raw string) ([]storage.Change, st
 		ancs []string // ancestor IDs
 	}
 	byID := map[string]*latest{}
+	var ancs map[string]bool // the root's ancestors, read when first needed
 	n := 0
 	g := httpclient.NewPageGuard(maxEventPages)
 	pos := cur.Pos
@@ -169,6 +170,11 @@ func (s *Storage) Changes(ctx context.Context, raw string) ([]storage.Change, st
 			}
 			ch := storage.Change{Entry: storage.Entry{ID: it.ID, IsDir: it.Type == "folder"}}
 			p, inside := s.relPath(it)
+			if !inside && it.Type == "folder" && s.aboveRoot(ctx, &ancs, it.ID) {
+				// A folder above the root was renamed or moved: the root
+				// and what it holds are addressed by ID and did not change.
+				continue
+			}
 			if e.EventType == "ITEM_TRASH" || !usable(it) || !inside {
 				ch.Deleted = true
 				if inside {
@@ -224,6 +230,22 @@ func (s *Storage) Changes(ctx context.Context, raw string) ([]storage.Change, st
 	}
 	cur.Pos, cur.Issued = pos, s.c.opts.Now().Unix()
 	return out, s.encodeCursor(cur), nil
+}
+
+// aboveRoot reports whether folder id is one of the root's ancestors now
+// (read once per Changes into *ancs: GET /folders/{root} with its
+// path_collection). It is false when the root cannot be read (trashed: the
+// engine finds out from the root itself).
+func (s *Storage) aboveRoot(ctx context.Context, ancs *map[string]bool, id string) bool {
+	if *ancs == nil {
+		*ancs = map[string]bool{}
+		if root, err := s.c.GetItem(ctx, s.rootID, true); err == nil && root.Paths != nil {
+			for _, a := range root.Paths.Entries {
+				(*ancs)[a.ID] = true
+			}
+		}
+	}
+	return (*ancs)[id]
 }
 
 func sortLatest[T any](xs []T, key func(T) int) {

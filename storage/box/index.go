@@ -40,6 +40,9 @@ func (s *Storage) forgetUnder(id, base string) []storage.Change {
 	var walk func(pid, p string)
 	walk = func(pid, p string) {
 		for _, cid := range kids[pid] {
+			if cid == s.rootID {
+				continue // known from before the root was resolved: never reported gone from here
+			}
 			k := s.idx[cid]
 			cp := ""
 			if p != "" {

@@ -1,9 +1,11 @@
 // Package app is the wiring the examples share: configuration from flags
-// and environment variables, connections to Procore and Microsoft Graph
-// (the real services or the in-process fakes, through the same code), the
-// pairs of one project (project Documents, project Photos, company
-// Documents), the engine, and one HTTP listener for Procore webhooks and
-// Graph change notifications.
+// and environment variables, connections to Procore and to the target
+// (a SharePoint library or a OneDrive through Microsoft Graph, a Box
+// folder, a Dropbox folder; the real services or the in-process fakes,
+// through the same code), the pairs of one project (project Documents,
+// project Photos, company Documents), the engine, and one HTTP listener
+// for Procore webhooks and the target's change signals (Graph change
+// notifications, Box webhooks v2, Dropbox webhooks).
 package app
 
 import (
@@ -20,24 +22,29 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/box"
+	"github.com/procoresync/procoresync/storage/dropbox"
 	"github.com/procoresync/procoresync/storage/msauth"
 	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/procoresync/procoresync/storage/onedrive"
 	"github.com/procoresync/procoresync/storage/sharepoint"
 	"github.com/procoresync/procoresync/syncengine"
 	"github.com/procoresync/procoresync/syncengine/sqlitestore"
-	"golang.org/x/oauth2"
 )
 
-// Target is the Microsoft storage kind.
+// Target is the storage service Procore syncs with.
 type Target string
 
 // The targets.
 const (
 	SharePoint Target = "SharePoint"
 	OneDrive   Target = "OneDrive"
+	Box        Target = "Box"
+	Dropbox    Target = "Dropbox"
 )
 
 // Config says what to sync where. Fields come from flags or environment
@@ -60,6 +67,25 @@ type Config struct {
 	// SharePoint: site host, site path and library; OneDrive: the user.
 	SiteHost, SitePath, Library string
 	OneDriveUser                string
+
+	// Box: a Platform app with server authentication (Client Credentials
+	// Grant) acting for the enterprise's service account
+	// (BoxEnterpriseID) or for a user (BoxUserID); or a developer token.
+	// BoxWebhookPrimaryKey and BoxWebhookSecondaryKey verify webhook v2
+	// deliveries (none: the service long-polls Box's events instead).
+	BoxClientID, BoxClientSecret, BoxEnterpriseID, BoxUserID string
+	BoxDeveloperToken                                        string
+	BoxWebhookPrimaryKey, BoxWebhookSecondaryKey             string
+	// BoxAPIURL, BoxUploadURL and BoxTokenURL override Box's hosts (the
+	// fake).
+	BoxAPIURL, BoxUploadURL, BoxTokenURL string
+
+	// Dropbox: a scoped-access app's key and secret and the offline
+	// refresh token of the account it syncs; the app secret also verifies
+	// webhook notifications.
+	DropboxAppKey, DropboxAppSecret, DropboxRefreshToken string
+	// The Dropbox hosts and token endpoint, overridden for the fake.
+	DropboxAPIURL, DropboxContentURL, DropboxNotifyURL, DropboxTokenURL string
 
 	// Root is the folder below the library (or drive) root that holds
 	// "<project name>/Documents|Photos" and "Company Documents".
@@ -89,8 +115,11 @@ type Config struct {
 	ProcoreHookSecret, GraphClientState string
 
 	// Files to read the secrets from (see LoadSecrets).
-	ProcoreClientSecretFile, MSClientSecretFile string
-	ProcoreHookSecretFile, GraphClientStateFile string
+	ProcoreClientSecretFile, MSClientSecretFile          string
+	ProcoreHookSecretFile, GraphClientStateFile          string
+	BoxClientSecretFile, BoxDeveloperTokenFile           string
+	BoxWebhookPrimaryKeyFile, BoxWebhookSecondaryKeyFile string
+	DropboxAppSecretFile, DropboxRefreshTokenFile        string
 }
 
 // DefaultMaxConns is the listener's default connection limit.
@@ -113,6 +142,11 @@ func (c *Config) secretSources() []secretSource {
 	}
 }
 
+// allSecretSources are the secrets of every target.
+func (c *Config) allSecretSources() []secretSource {
+	return append(c.secretSources(), c.targetSecretSources()...)
+}
+
 // Flags registers the configuration flags on fs, with defaults from the
 // environment variables named in each flag's usage. Secrets are not flags
 // (every local user can read a process's command line) and their values
@@ -130,6 +164,7 @@ func Flags(fs *flag.FlagSet, c *Config) {
 		v, _ := strconv.ParseInt(os.Getenv(env), 10, 64)
 		fs.Int64Var(p, name, v, usage+" ($"+env+")")
 	}
+	targetFlags(fs, c, s, os.Getenv)
 	s(&c.ProcoreClientID, "procore-client-id", "PROCORE_CLIENT_ID", "", "Procore app client ID")
 	s(&c.ProcoreAPIURL, "procore-api", "PROCORE_API_URL", procore.Production.APIURL, "Procore API host")
 	s(&c.ProcoreAuthURL, "procore-login", "PROCORE_LOGIN_URL", procore.Production.AuthURL, "Procore OAuth host")
@@ -141,15 +176,15 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	s(&c.SitePath, "sp-site", "SHAREPOINT_SITE", "", "SharePoint site path, e.g. sites/Projects")
 	s(&c.Library, "sp-library", "SHAREPOINT_LIBRARY", "", "document library (default: the site's default library)")
 	s(&c.OneDriveUser, "onedrive-user", "ONEDRIVE_USER", "", "OneDrive owner (user principal name or ID)")
-	s(&c.Root, "root", "PROCORESYNC_ROOT", "Procore", "folder below the library or drive root")
+	s(&c.Root, "root", "PROCORESYNC_ROOT", "Procore", "folder below the library or drive root, Box's All Files or the Dropbox root")
 	s(&c.Store, "store", "PROCORESYNC_STORE", "procoresync.db", "SQLite metadata store")
 	fs.DurationVar(&c.Interval, "interval", 5*time.Minute, "fallback polling interval")
 	fs.DurationVar(&c.WakeDelay, "wake-delay", time.Second, "after a run, wait this long before another run for webhooks and notifications (they are coalesced)")
 	fs.IntVar(&c.DeleteLimit, "delete-limit", 25, "deletions per pair and 24 hours before they are held")
 	s(&c.Listen, "listen", "PROCORESYNC_LISTEN", "127.0.0.1:8080", "HTTP listener for webhooks and notifications")
-	s(&c.PublicURL, "public-url", "PROCORESYNC_PUBLIC_URL", "", "public https URL of the listener, where Procore and Graph deliver (none: no webhooks or notifications, the interval syncs)")
+	s(&c.PublicURL, "public-url", "PROCORESYNC_PUBLIC_URL", "", "public https URL of the listener, where Procore and the target deliver (none: no webhooks or notifications; the interval, and Box's and Dropbox's long-polls, sync)")
 	fs.IntVar(&c.MaxConns, "max-conns", DefaultMaxConns, "most connections the listener keeps open")
-	for _, src := range c.secretSources() {
+	for _, src := range c.allSecretSources() {
 		s(src.file, src.flag, src.env+"_FILE", "", "file holding the secret that $"+src.env+" otherwise holds")
 	}
 }
@@ -166,7 +201,7 @@ func (c *Config) LoadSecrets(getenv func(string) string) error {
 		return errors.New("$PROCORESYNC_HOOK_SECRET is no longer read: set two different secrets, " +
 			"$PROCORESYNC_PROCORE_HOOK_SECRET (Procore webhooks) and $PROCORESYNC_GRAPH_CLIENT_STATE (Graph notifications)")
 	}
-	for _, src := range c.secretSources() {
+	for _, src := range c.allSecretSources() {
 		env := getenv(src.env)
 		switch {
 		case *src.file != "" && env != "":
@@ -205,15 +240,19 @@ func readSecretFile(name string) (string, error) {
 	return v, nil
 }
 
-// Real reports whether c names real credentials for both services.
+// Real reports whether c names real credentials for Procore and the
+// target.
 func (c *Config) Real() bool {
-	return c.ProcoreClientID != "" && c.MSClientID != ""
+	return c.ProcoreClientID != "" && c.targetConfigured()
 }
 
-// Conn is the connection to both services.
+// Conn is the connection to Procore and the target: Graph for SharePoint
+// and OneDrive, Box or Dropbox for theirs.
 type Conn struct {
 	Procore     *procore.Client
 	Graph       *msgraph.Client
+	Box         *box.Client
+	Dropbox     *dropbox.Client
 	ProjectName string
 }
 
@@ -229,17 +268,29 @@ func Connect(ctx context.Context, c *Config, pacer storage.Pacer) (*Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	cloud := msauth.Global
-	if c.MSLoginURL != "" {
-		cloud = msauth.Cloud{Name: "configured", Login: c.MSLoginURL, Graph: c.MSGraphURL}
-	}
-	gc, err := msgraph.NewClient(msgraph.Options{
-		BaseURL:     cloud.BaseURL(),
-		TokenSource: msauth.AppOnlySource(ctx, cloud, c.MSTenant, c.MSClientID, c.MSClientSecret),
-		UserAgent:   "ISV|procoresync|examples/0.1",
-	})
-	if err != nil {
-		return nil, err
+	conn := &Conn{Procore: pc}
+	switch c.Target {
+	case Box:
+		if conn.Box, err = connectBox(ctx, c); err != nil {
+			return nil, err
+		}
+	case Dropbox:
+		if conn.Dropbox, err = connectDropbox(ctx, c); err != nil {
+			return nil, err
+		}
+	default:
+		cloud := msauth.Global
+		if c.MSLoginURL != "" {
+			cloud = msauth.Cloud{Name: "configured", Login: c.MSLoginURL, Graph: c.MSGraphURL}
+		}
+		conn.Graph, err = msgraph.NewClient(msgraph.Options{
+			BaseURL:     cloud.BaseURL(),
+			TokenSource: msauth.AppOnlySource(ctx, cloud, c.MSTenant, c.MSClientID, c.MSClientSecret),
+			UserAgent:   "ISV|procoresync|examples/0.1",
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	p, _, err := pc.Projects.Get(ctx, c.ProcoreCompanyID, c.ProcoreProjectID)
 	if err != nil {
@@ -249,14 +300,16 @@ func Connect(ctx context.Context, c *Config, pacer storage.Pacer) (*Conn, error)
 	if name == "" {
 		name = fmt.Sprint("Project ", p.ID)
 	}
-	return &Conn{Procore: pc, Graph: gc, ProjectName: name}, nil
+	conn.ProjectName = name
+	return conn, nil
 }
 
 // ProcoreBudgetKey is the limiter key of the configured Procore app.
 func ProcoreBudgetKey(c *Config) string { return "procore:" + c.ProcoreClientID }
 
 // openFolder opens the target folder at rel (below the library or drive
-// root), creating it and its parents first.
+// root, Box's All Files or the Dropbox root), creating it and its parents
+// first.
 func openFolder(ctx context.Context, c *Config, conn *Conn, rel string) (storage.Storage, error) {
 	root, err := openAt(ctx, c, conn, "")
 	if err != nil {
@@ -280,6 +333,9 @@ func openFolder(ctx context.Context, c *Config, conn *Conn, rel string) (storage
 }
 
 func openAt(ctx context.Context, c *Config, conn *Conn, rel string) (storage.Storage, error) {
+	if !c.Target.graph() {
+		return openTargetAt(ctx, c, conn, rel)
+	}
 	if c.Target == OneDrive {
 		return onedrive.New(ctx, conn.Graph, onedrive.Options{User: c.OneDriveUser, RootPath: rel})
 	}
@@ -304,6 +360,11 @@ type Sync struct {
 	Targets     map[string]storage.Storage
 
 	log *slog.Logger
+	// The target's push endpoints, set up by Handler: Box webhook v2
+	// deliveries (when the signature keys are configured) and Dropbox
+	// webhook notifications.
+	boxHooks    *box.WebhookReceiver
+	dropboxHook *dropbox.Webhook
 }
 
 // Options tune New.
@@ -411,10 +472,15 @@ func resumeMode(ctx context.Context, st *sqlitestore.Store, id string) (syncengi
 func (s *Sync) Close() error { return s.Store.Close() }
 
 // Handler returns the HTTP handler of the service: Procore webhook
-// deliveries at /procore/webhook and Graph change notifications at
-// /graph/notify, plus /healthz, each with a body size limit. The Procore
-// storages are woken by the receiver; the Graph targets by the notifier
-// (see Serve). It fails when c lacks the listener's secrets (see
+// deliveries at /procore/webhook and the target's push at /graph/notify
+// (Graph change notifications; SharePoint, OneDrive), /box/webhook (Box
+// webhook v2 deliveries, signatures checked with the primary or secondary
+// key; when the keys are configured) or /dropbox/webhook (Dropbox's
+// verification challenge and notifications, X-Dropbox-Signature checked
+// with the app secret), plus /healthz, each with a body size limit. The
+// Procore storages are woken by the receiver; the targets by the
+// notifier or the webhooks (see Serve). The Graph notifier is nil for Box
+// and Dropbox. It fails when c lacks the listener's secrets (see
 // CheckService).
 func (s *Sync) Handler(c *Config) (http.Handler, *msgraph.Notifier, error) {
 	rcv, n, err := s.endpoints(c)
@@ -423,7 +489,14 @@ func (s *Sync) Handler(c *Config) (http.Handler, *msgraph.Notifier, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/procore/webhook", limitBody(maxProcoreBody, rcv))
-	mux.Handle("/graph/notify", limitBody(maxGraphBody, n))
+	switch {
+	case n != nil:
+		mux.Handle("/graph/notify", limitBody(maxGraphBody, n))
+	case s.boxHooks != nil:
+		mux.Handle("/box/webhook", limitBody(maxBoxBody, s.boxHooks))
+	case s.dropboxHook != nil:
+		mux.Handle("/dropbox/webhook", limitBody(maxDropboxBody, s.dropboxHook))
+	}
 	mux.Handle("/healthz", limitBody(maxOtherBody, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -436,9 +509,10 @@ func (s *Sync) Handler(c *Config) (http.Handler, *msgraph.Notifier, error) {
 	return mux, n, nil
 }
 
-// endpoints builds the Procore webhook receiver and the Graph notifier,
-// each with its own secret, and registers the Procore storages with the
-// receiver. It is the one place that builds them.
+// endpoints builds the Procore webhook receiver and the target's push
+// endpoint (the Graph notifier, the Box webhook receiver or the Dropbox
+// webhook), each with its own secret, and registers the Procore storages
+// with the receiver. It is the one place that builds them.
 func (s *Sync) endpoints(c *Config) (*procore.Receiver, *msgraph.Notifier, error) {
 	if err := c.CheckService(); err != nil {
 		return nil, nil, err
@@ -451,6 +525,18 @@ func (s *Sync) endpoints(c *Config) (*procore.Receiver, *msgraph.Notifier, error
 	rcv.WatchDocuments(s.Docs)
 	rcv.WatchPhotos(s.Photos)
 	rcv.WatchDocuments(s.CompanyDocs)
+	switch c.Target {
+	case Box:
+		if c.BoxWebhookPrimaryKey != "" {
+			s.boxHooks = &box.WebhookReceiver{PrimaryKey: c.BoxWebhookPrimaryKey, SecondaryKey: c.BoxWebhookSecondaryKey}
+		}
+		return rcv, nil, nil
+	case Dropbox:
+		if s.dropboxHook, err = dropbox.NewWebhook(c.DropboxAppSecret); err != nil {
+			return nil, nil, fmt.Errorf("the Dropbox webhook (DROPBOX_APP_SECRET): %w", err)
+		}
+		return rcv, nil, nil
+	}
 	n, err := msgraph.NewNotifier(c.GraphClientState)
 	if err != nil {
 		return nil, nil, fmt.Errorf("the Graph notification endpoint (PROCORESYNC_GRAPH_CLIENT_STATE): %w", err)

@@ -2,59 +2,219 @@ package app
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"net"
+	"path"
 	"strings"
 
+	"golang.org/x/oauth2"
+
 	"github.com/procoresync/procoresync/procore/procoretest"
+	"github.com/procoresync/procoresync/storage/box/boxtest"
+	"github.com/procoresync/procoresync/storage/dropbox"
+	"github.com/procoresync/procoresync/storage/dropbox/dropboxtest"
 	"github.com/procoresync/procoresync/storage/graphtest"
 )
 
 // ProjectName is the name of the fake construction project.
 const ProjectName = "Tower 3 - Riverside"
 
-// Fakes are the in-process Procore and Microsoft Graph fakes.
+// Fakes are the in-process fakes of Procore and of the target: Microsoft
+// Graph (SharePoint, OneDrive), Box or Dropbox; only the target's is
+// started.
 type Fakes struct {
+	Target  Target
 	Procore *procoretest.Server
 	Graph   *graphtest.Server
-	// Drive is the target drive: the SharePoint library or the OneDrive.
+	Box     *boxtest.Server
+	Dropbox *dropboxtest.Server
+	// Drive is the target drive on Graph: the SharePoint library or the
+	// OneDrive.
 	Drive string
 	// ProjectID is the fake construction project.
 	ProjectID int64
 }
 
-// StartFakes starts both fakes, adds the construction project and a
-// SharePoint site "sites/Projects", and points c at them (the same code
-// then talks to the fakes as it would to the real services).
+// StartFakes starts the Procore fake and the target's, adds the
+// construction project (and on Graph a SharePoint site "sites/Projects"),
+// and points c at them (the same code then talks to the fakes as it would
+// to the real services): the Box fake's app and enterprise for the Client
+// Credentials Grant and fresh webhook signature keys, a Dropbox app and an
+// offline refresh token got through the fake's PKCE authorization.
 func StartFakes(c *Config) *Fakes {
+	if c.Target == "" {
+		c.Target = SharePoint
+	}
 	f := &Fakes{
+		Target: c.Target,
 		// An app with the budget the engine's default limiter assumes
 		// (syncengine.ProcoreBudget); the fake's own defaults follow the
 		// smaller figures of Procore's current documentation.
 		Procore: procoretest.New(procoretest.Options{HourlyLimit: 3600, SpikeLimit: 100}),
-		Graph:   graphtest.New(graphtest.Options{}),
 	}
 	f.ProjectID = f.Procore.AddProject(f.Procore.CompanyID, ProjectName)
-	site := f.Graph.AddSite(graphtest.SharePointHost, "sites/Projects", "Projects")
 	c.ProcoreClientID, c.ProcoreClientSecret = f.Procore.ClientID, f.Procore.ClientSecret
 	c.ProcoreAPIURL, c.ProcoreAuthURL = f.Procore.URL, f.Procore.URL
 	c.ProcoreCompanyID, c.ProcoreProjectID = f.Procore.CompanyID, f.ProjectID
-	c.MSTenant, c.MSClientID, c.MSClientSecret = "contoso.onmicrosoft.com", "procoresync-example", "fake-secret"
-	c.MSLoginURL, c.MSGraphURL = f.Graph.LoginURL(), strings.TrimSuffix(f.Graph.BaseURL(), "/v1.0")
 	switch c.Target {
-	case OneDrive:
-		c.OneDriveUser = graphtest.MeUPN
-		f.Drive = f.Graph.MyDriveID()
+	case Box:
+		c.BoxClientID, c.BoxClientSecret, c.BoxEnterpriseID = "procoresync-example", "fake-box-secret", "900001"
+		c.BoxUserID, c.BoxDeveloperToken = "", ""
+		if c.BoxWebhookPrimaryKey == "" {
+			c.BoxWebhookPrimaryKey, c.BoxWebhookSecondaryKey = randomHex(24), randomHex(24)
+		}
+		f.Box = boxtest.New(boxtest.Options{ClientID: c.BoxClientID, ClientSecret: c.BoxClientSecret, EnterpriseID: c.BoxEnterpriseID,
+			PrimaryKey: c.BoxWebhookPrimaryKey, SecondaryKey: c.BoxWebhookSecondaryKey})
+		c.BoxAPIURL, c.BoxUploadURL, c.BoxTokenURL = f.Box.BaseURL(), f.Box.UploadURL(), f.Box.TokenURL()
+	case Dropbox:
+		c.DropboxAppKey, c.DropboxAppSecret = "procoresync-example", "fake-dropbox-secret"
+		f.Dropbox = dropboxtest.New(dropboxtest.Options{AppKey: c.DropboxAppKey, AppSecret: c.DropboxAppSecret})
+		c.DropboxAPIURL, c.DropboxContentURL, c.DropboxNotifyURL = f.Dropbox.API.URL, f.Dropbox.Content.URL, f.Dropbox.Notify.URL
+		c.DropboxTokenURL = f.Dropbox.TokenURL()
+		c.DropboxRefreshToken = f.dropboxRefreshToken(c)
 	default:
-		c.SiteHost, c.SitePath = graphtest.SharePointHost, "sites/Projects"
-		f.Drive = f.Graph.SiteDrives(site)[0]
+		f.Graph = graphtest.New(graphtest.Options{})
+		site := f.Graph.AddSite(graphtest.SharePointHost, "sites/Projects", "Projects")
+		c.MSTenant, c.MSClientID, c.MSClientSecret = "contoso.onmicrosoft.com", "procoresync-example", "fake-secret"
+		c.MSLoginURL, c.MSGraphURL = f.Graph.LoginURL(), strings.TrimSuffix(f.Graph.BaseURL(), "/v1.0")
+		if c.Target == OneDrive {
+			c.OneDriveUser = graphtest.MeUPN
+			f.Drive = f.Graph.MyDriveID()
+		} else {
+			c.SiteHost, c.SitePath = graphtest.SharePointHost, "sites/Projects"
+			f.Drive = f.Graph.SiteDrives(site)[0]
+		}
 	}
 	return f
 }
 
-// Close stops both fakes.
+// dropboxRefreshToken runs the app's authorization on the Dropbox fake
+// as a person would approve it (code flow with PKCE, offline access) and
+// returns the refresh token ("" if the fake refused, which Connect then
+// reports).
+func (f *Fakes) dropboxRefreshToken(c *Config) string {
+	verifier := oauth2.GenerateVerifier()
+	code := f.Dropbox.Authorize(oauth2.S256ChallengeFromVerifier(verifier))
+	cfg := dropbox.Config{AppKey: c.DropboxAppKey, AppSecret: c.DropboxAppSecret,
+		Endpoint: &oauth2.Endpoint{AuthURL: dropbox.Endpoint.AuthURL, TokenURL: c.DropboxTokenURL}}
+	tok, err := cfg.Exchange(context.Background(), code, verifier)
+	if err != nil {
+		return ""
+	}
+	return tok.RefreshToken
+}
+
+// listening tells the fakes where the service listens: the Dropbox fake
+// then notifies its /dropbox/webhook, as the webhook URI registered in the
+// App Console would have it.
+func (f *Fakes) listening(c *Config, addr net.Addr) {
+	if u, ok := defaultPublicURL(c, addr); ok && f.Dropbox != nil {
+		f.Dropbox.SetWebhookURL(u + "/dropbox/webhook")
+	}
+}
+
+// Close stops the fakes.
 func (f *Fakes) Close() {
 	f.Procore.Close()
-	f.Graph.Close()
+	switch {
+	case f.Graph != nil:
+		f.Graph.Close()
+	case f.Box != nil:
+		f.Box.Close()
+	case f.Dropbox != nil:
+		f.Dropbox.Close()
+	}
+}
+
+// A person on the target, as in its web app. Paths are slash paths from
+// the account's root (the drive's root, Box's All Files, the Dropbox root).
+
+// WebUpload writes data as file p on the target, a new file or a new
+// version, creating the folders above it.
+func (f *Fakes) WebUpload(p string, data []byte) error {
+	var err error
+	switch {
+	case f.Box != nil:
+		_, err = f.Box.WebUpload(p, data)
+	case f.Dropbox != nil:
+		_, _, err = f.Dropbox.WebPut(dropboxtest.HomeNS, "/"+p, data)
+	default:
+		_, err = f.Graph.WebUpload(f.Drive, p, data)
+	}
+	return err
+}
+
+// WebDelete deletes p on the target (to its recycle bin or trash).
+func (f *Fakes) WebDelete(p string) error {
+	switch {
+	case f.Box != nil:
+		id, ok := f.Box.Lookup(p)
+		if !ok {
+			return errors.New("box: " + p + ": not found")
+		}
+		return f.Box.WebTrash(id)
+	case f.Dropbox != nil:
+		return f.Dropbox.WebDelete(dropboxtest.HomeNS, "/"+p)
+	}
+	return f.Graph.WebDelete(f.Drive, p)
+}
+
+// WebFile returns the content of file p on the target and whether it
+// exists.
+func (f *Fakes) WebFile(p string) ([]byte, bool) {
+	switch {
+	case f.Box != nil:
+		id, ok := f.Box.Lookup(p)
+		if !ok {
+			return nil, false
+		}
+		return f.Box.Content(id)
+	case f.Dropbox != nil:
+		return f.Dropbox.ContentOf(dropboxtest.HomeNS, "/"+p)
+	}
+	return f.Graph.FileContent(f.Drive, p)
+}
+
+// WebExists reports whether file or folder p exists on the target.
+func (f *Fakes) WebExists(p string) bool {
+	switch {
+	case f.Box != nil:
+		_, ok := f.Box.Lookup(p)
+		return ok
+	case f.Dropbox != nil:
+		_, _, ok := f.Dropbox.WebStat(dropboxtest.HomeNS, "/"+path.Clean(p))
+		return ok
+	}
+	_, ok := f.Graph.Stat(f.Drive, p)
+	return ok
+}
+
+// TargetCalls returns the calls the target's fake served.
+func (f *Fakes) TargetCalls() int {
+	switch {
+	case f.Box != nil:
+		return f.Box.CallCount("")
+	case f.Dropbox != nil:
+		return f.Dropbox.Calls("")
+	}
+	n := 0
+	for _, c := range f.Graph.Calls() {
+		n += c
+	}
+	return n
+}
+
+// TargetURL is the base URL of the target's fake API.
+func (f *Fakes) TargetURL() string {
+	switch {
+	case f.Box != nil:
+		return f.Box.BaseURL()
+	case f.Dropbox != nil:
+		return f.Dropbox.API.URL
+	}
+	return f.Graph.BaseURL()
 }
 
 // Docs names the fake project's Documents tool.
@@ -62,7 +222,8 @@ func (f *Fakes) Docs() procoretest.Docs { return procoretest.ProjectDocs(f.Proje
 
 // LargeFileSize is the size of the drawing set in the seeded project:
 // larger than the Graph connector's simple-upload limit, so that it goes
-// through an upload session.
+// through an upload session (on Box and Dropbox it is a single upload:
+// their sessions start at 20 MB and 8 MiB).
 const LargeFileSize = 5<<20 + 12345
 
 // Seed fills the fake project as a construction company's would be: a

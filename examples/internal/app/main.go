@@ -11,13 +11,14 @@ import (
 	"syscall"
 )
 
-// Main is the whole main function of a reference service for target:
-// flags and environment, JSON logs on stderr, SIGINT/SIGTERM for a graceful
-// stop, exit status 1 on failure. name labels the log line of a failure.
+// Main is the whole main function of a reference service for target (the
+// default of its -target flag): flags and environment, JSON logs on
+// stderr, SIGINT/SIGTERM for a graceful stop, exit status 1 on failure.
+// name labels the log line of a failure.
 func Main(target Target, name string) {
 	cfg := Config{Target: target}
 	Flags(flag.CommandLine, &cfg)
-	fake := flag.Bool("fake", false, "run against the in-process Procore and Graph fakes (seeded with a demo project)")
+	fake := flag.Bool("fake", false, "run against the in-process fakes of Procore and the target (seeded with a demo project)")
 	flag.Parse()
 	if err := cfg.LoadSecrets(os.Getenv); err != nil {
 		fmt.Fprintln(os.Stderr, name+":", err)
@@ -38,15 +39,16 @@ func Main(target Target, name string) {
 // the real services that cfg names. It refuses to listen without the
 // listener's secrets (on the fakes it makes random ones).
 func RunService(ctx context.Context, cfg *Config, fake bool, logger *slog.Logger) error {
+	var f *Fakes
 	if fake {
-		f := StartFakes(cfg)
+		f = StartFakes(cfg)
 		defer f.Close()
 		cfg.RandomSecrets() // nobody else needs them
 		if _, _, err := f.Seed(); err != nil {
 			return err
 		}
 	} else if !cfg.Real() {
-		return fmt.Errorf("no credentials: set the Procore and Microsoft flags or environment variables (see -h), or use -fake")
+		return fmt.Errorf("no credentials: set the Procore and %s flags or environment variables (see -h), or use -fake", cfg.Target)
 	}
 	if err := cfg.CheckService(); err != nil {
 		return err
@@ -54,6 +56,9 @@ func RunService(ctx context.Context, cfg *Config, fake bool, logger *slog.Logger
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
+	}
+	if f != nil && cfg.PublicURL == "" {
+		f.listening(cfg, ln.Addr())
 	}
 	return Serve(ctx, cfg, ln, logger)
 }

@@ -29,7 +29,10 @@ const (
 func (c *Config) CheckService() error {
 	secrets := []struct{ value, env, flag, what string }{
 		{c.ProcoreHookSecret, "PROCORESYNC_PROCORE_HOOK_SECRET", "procore-hook-secret-file", "the Procore webhook secret"},
-		{c.GraphClientState, "PROCORESYNC_GRAPH_CLIENT_STATE", "graph-client-state-file", "the Graph notification clientState"},
+	}
+	if c.Target.graph() {
+		secrets = append(secrets, struct{ value, env, flag, what string }{
+			c.GraphClientState, "PROCORESYNC_GRAPH_CLIENT_STATE", "graph-client-state-file", "the Graph notification clientState"})
 	}
 	for _, s := range secrets {
 		if err := checkSecret(s.value); err != nil {
@@ -37,8 +40,14 @@ func (c *Config) CheckService() error {
 				s.what, err, s.env, s.flag, minSecretLen, maxSecretLen)
 		}
 	}
-	if c.ProcoreHookSecret == c.GraphClientState {
+	if c.Target.graph() && c.ProcoreHookSecret == c.GraphClientState {
 		return errors.New("$PROCORESYNC_PROCORE_HOOK_SECRET and $PROCORESYNC_GRAPH_CLIENT_STATE are the same: use two different secrets")
+	}
+	if err := c.checkTargetHooks(); err != nil {
+		return err
+	}
+	if c.Target == Dropbox && c.DropboxAppSecret == "" {
+		return errors.New("the Dropbox webhook: no app secret: set $DROPBOX_APP_SECRET or -dropbox-app-secret-file")
 	}
 	if c.PublicURL != "" {
 		if err := checkPublicURL(c.PublicURL); err != nil {
@@ -54,12 +63,16 @@ func (c *Config) CheckService() error {
 // checkClientSecrets reports a missing app client secret by the variable
 // or flag that sets it.
 func (c *Config) checkClientSecrets() error {
-	for _, src := range c.secretSources()[:2] { // the two apps' client secrets
+	srcs := c.secretSources()[:2] // the Procore and Microsoft apps' client secrets
+	if !c.Target.graph() {
+		srcs = srcs[:1]
+	}
+	for _, src := range srcs {
 		if *src.value == "" {
 			return fmt.Errorf("no client secret: set $%s or -%s", src.env, src.flag)
 		}
 	}
-	return nil
+	return c.checkTargetSecrets()
 }
 
 // checkSecret checks one listener secret (without showing it).
@@ -117,13 +130,13 @@ func isLoopback(host string) bool {
 
 // defaultPublicURL is the public URL when none is configured,
 // http://<ln's address>, and whether it may be used: only when the
-// listener is on a loopback address and so are Procore and Graph (the
-// fakes, tests); a real service would register an address the services
-// cannot reach.
+// listener is on a loopback address and so are Procore and the target
+// (the fakes, tests); a real service would register an address the
+// services cannot reach.
 func defaultPublicURL(c *Config, addr net.Addr) (string, bool) {
 	u := "http://" + addr.String()
 	host, _, err := net.SplitHostPort(addr.String())
-	return u, err == nil && isLoopback(host) && urlOnLoopback(c.ProcoreAPIURL) && urlOnLoopback(c.MSGraphURL)
+	return u, err == nil && isLoopback(host) && urlOnLoopback(c.ProcoreAPIURL) && urlOnLoopback(c.targetBaseURL())
 }
 
 // urlOnLoopback reports whether raw is a URL on a loopback host.
@@ -137,18 +150,26 @@ func urlOnLoopback(raw string) bool {
 func (c *Config) RandomSecrets() {
 	for _, p := range []*string{&c.ProcoreHookSecret, &c.GraphClientState} {
 		if *p == "" {
-			b := make([]byte, 24)
-			_, _ = rand.Read(b) // never fails (crypto/rand)
-			*p = hex.EncodeToString(b)
+			*p = randomHex(24)
 		}
 	}
 }
 
+// randomHex is n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
 // Body limits per endpoint: a Procore delivery is one small JSON event, a
-// Graph notification collection a batch of small ones.
+// Graph notification collection a batch of small ones, a Box delivery one
+// event, a Dropbox notification a list of accounts.
 const (
 	maxProcoreBody = 64 << 10
 	maxGraphBody   = 1 << 20
+	maxBoxBody     = 64 << 10 // one webhook_event with the item's mini form
+	maxDropboxBody = 64 << 10 // a list of account IDs
 	maxOtherBody   = 1 << 10
 	maxHeaderBytes = 32 << 10
 )

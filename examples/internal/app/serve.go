@@ -99,10 +99,12 @@ func (s *Sync) Serve(ctx context.Context, c *Config, ln net.Listener, logger *sl
 var subscriptionStopWait = 5 * time.Second
 
 // keepNotifications registers the Procore hooks (project and company) and
-// keeps one Graph subscription on the target drive alive until ctx is
-// done, delivering to publicURL; notifications wake the engine's pairs,
-// and so does a re-created subscription (changes made while it was lost
-// sent no notification). It returns once the first creation was tried,
+// the target's push until ctx is done, delivering to publicURL: one Graph
+// subscription on the target drive kept alive (a re-created subscription
+// wakes the pairs too: changes made while it was lost sent no
+// notification), Box webhooks v2 on the pairs' folders (deleted at the
+// end), or Dropbox's webhook (set in the App Console); deliveries wake the
+// engine's pairs. It returns once the first creation was tried,
 // with a channel closed when the keep-alive has ended (and deleted the
 // subscription). Neither the notification URL nor the client state is
 // logged.
@@ -112,16 +114,48 @@ func (s *Sync) keepNotifications(ctx context.Context, c *Config, publicURL strin
 		close(ended)
 		return ended, err
 	}
+	wakeAll := func() {
+		for _, id := range s.Pairs {
+			s.Engine.Wake(id)
+		}
+	}
+	switch c.Target {
+	case Box:
+		if s.boxHooks == nil {
+			// No signature keys: the Box storages long-poll the events
+			// stream themselves (storage.Watcher).
+			close(ended)
+			logger.Info("box: no webhook signature keys; long-polling Box's events")
+			return ended, nil
+		}
+		ch := s.boxHooks.Watch(ctx)
+		go func() {
+			for range ch {
+				wakeAll()
+			}
+		}()
+		return s.keepBoxWebhooks(ctx, publicURL, logger)
+	case Dropbox:
+		// Dropbox's webhook URI is set in the App Console, not by API; the
+		// storages also long-poll list_folder/longpoll themselves.
+		close(ended)
+		ch, err := s.dropboxHook.Watch(ctx)
+		if err != nil {
+			return ended, err
+		}
+		go func() {
+			for range ch {
+				wakeAll()
+			}
+		}()
+		logger.Info("dropbox: webhook notifications are taken at /dropbox/webhook of the public URL (set it as the app's webhook URI)")
+		return ended, nil
+	}
 	type drive interface{ DriveID() string }
 	d, ok := s.Targets[s.Pairs[0]].(drive)
 	if !ok || s.Conn == nil || s.Conn.Graph == nil {
 		close(ended)
 		return ended, nil
-	}
-	wakeAll := func() {
-		for _, id := range s.Pairs {
-			s.Engine.Wake(id)
-		}
 	}
 	// One subscription covers the drive: every pair on it is woken.
 	ch, err := n.Watch(ctx)

@@ -36,7 +36,13 @@ type service struct {
 // secrets; mod adjusts the configuration first.
 func startService(t *testing.T, mod func(*Config)) *service {
 	t.Helper()
-	cfg := &Config{Target: SharePoint, Root: "Procore", Store: filepath.Join(t.TempDir(), "svc.db"),
+	return startServiceOn(t, SharePoint, mod)
+}
+
+// startServiceOn is startService for target tg.
+func startServiceOn(t *testing.T, tg Target, mod func(*Config)) *service {
+	t.Helper()
+	cfg := &Config{Target: tg, Root: "Procore", Store: filepath.Join(t.TempDir(), "svc.db"),
 		Interval: time.Hour, DeleteLimit: 25, Listen: "127.0.0.1:0"}
 	f := StartFakes(cfg)
 	t.Cleanup(f.Close)

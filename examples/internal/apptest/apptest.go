@@ -19,8 +19,8 @@ type Serve func(ctx context.Context, cfg *app.Config, fake bool, logger *slog.Lo
 // RoundTrip starts the service serve against the fakes for target and
 // checks that the initial sync happens, that a file added in Procore
 // arrives on the target and one added on the target arrives in Procore
-// (pushed by the webhook and the change notification: the interval is an
-// hour), and that the service stops cleanly when its context ends.
+// (pushed by the webhook and the target's change signal: the interval is
+// an hour), and that the service stops cleanly when its context ends.
 func RoundTrip(t *testing.T, target app.Target, serve Serve) {
 	cfg := &app.Config{Target: target, Root: "Procore", Store: filepath.Join(t.TempDir(), "svc.db"),
 		Interval: time.Hour, DeleteLimit: 25, Listen: "127.0.0.1:0", ProcoreHookSecret: "procore-hook-0123456789", GraphClientState: "graph-state-0123456789"}
@@ -45,7 +45,7 @@ func RoundTrip(t *testing.T, target app.Target, serve Serve) {
 	}()
 	docs := path.Join(cfg.Root, app.ProjectName, "Documents")
 	onTarget := func(p string) func() bool {
-		return func() bool { _, ok := f.Graph.FileContent(f.Drive, path.Join(docs, p)); return ok }
+		return func() bool { _, ok := f.WebFile(path.Join(docs, p)); return ok }
 	}
 	waitFor(t, 30*time.Second, "initial sync", onTarget("01 Drawings/Full Drawing Set (IFC).pdf"), done)
 
@@ -54,7 +54,7 @@ func RoundTrip(t *testing.T, target app.Target, serve Serve) {
 	}
 	waitFor(t, 10*time.Second, "Procore → target", onTarget("03 RFIs/RFI 013 - Embed plates.pdf"), done)
 
-	if _, err := f.Graph.WebUpload(f.Drive, path.Join(docs, "05 Meeting Minutes/Field note.txt"), []byte("from the field")); err != nil {
+	if err := f.WebUpload(path.Join(docs, "05 Meeting Minutes/Field note.txt"), []byte("from the field")); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "target → Procore", func() bool {

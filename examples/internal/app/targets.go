@@ -1,0 +1,231 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/box"
+	"github.com/procoresync/procoresync/storage/dropbox"
+)
+
+// Targets are the -target values, in the order the usage lists them.
+var Targets = []Target{SharePoint, OneDrive, Box, Dropbox}
+
+// ParseTarget returns the target named s ("sharepoint", "onedrive", "box"
+// or "dropbox", in any case).
+func ParseTarget(s string) (Target, error) {
+	for _, t := range Targets {
+		if strings.EqualFold(s, string(t)) {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("unknown target %q: want sharepoint, onedrive, box or dropbox", s)
+}
+
+// graph reports whether the target is a Microsoft Graph drive (the zero
+// Target is SharePoint, as it always was).
+func (t Target) graph() bool { return t == SharePoint || t == OneDrive || t == "" }
+
+// targetFlag is the -target flag's value.
+type targetFlag struct{ t *Target }
+
+func (f targetFlag) String() string {
+	if f.t == nil || *f.t == "" {
+		return strings.ToLower(string(SharePoint))
+	}
+	return strings.ToLower(string(*f.t))
+}
+
+func (f targetFlag) Set(s string) error {
+	t, err := ParseTarget(s)
+	if err == nil {
+		*f.t = t
+	}
+	return err
+}
+
+// targetFlags registers -target and the Box and Dropbox settings that are
+// not secrets (s registers a string flag with its environment variable).
+func targetFlags(fs *flag.FlagSet, c *Config, s func(p *string, name, env, def, usage string), getenv func(string) string) {
+	if c.Target == "" {
+		c.Target = SharePoint
+	}
+	if v := getenv("PROCORESYNC_TARGET"); v != "" {
+		if t, err := ParseTarget(v); err == nil {
+			c.Target = t
+		}
+	}
+	fs.Var(targetFlag{&c.Target}, "target", "where to sync: sharepoint, onedrive, box or dropbox ($PROCORESYNC_TARGET)")
+	s(&c.BoxClientID, "box-client-id", "BOX_CLIENT_ID", "", "Box app client ID (Client Credentials Grant)")
+	s(&c.BoxEnterpriseID, "box-enterprise-id", "BOX_ENTERPRISE_ID", "", "Box enterprise ID: the app's service account acts (Client Credentials Grant)")
+	s(&c.BoxUserID, "box-user-id", "BOX_USER_ID", "", "Box user ID: the app acts as this user (Client Credentials Grant with user access tokens)")
+	s(&c.DropboxAppKey, "dropbox-app-key", "DROPBOX_APP_KEY", "", "Dropbox app key")
+}
+
+// targetSecretSources are the secrets of the Box and Dropbox targets.
+func (c *Config) targetSecretSources() []secretSource {
+	return []secretSource{
+		{&c.BoxClientSecret, "BOX_CLIENT_SECRET", "box-client-secret-file", &c.BoxClientSecretFile},
+		{&c.BoxDeveloperToken, "BOX_DEVELOPER_TOKEN", "box-developer-token-file", &c.BoxDeveloperTokenFile},
+		{&c.BoxWebhookPrimaryKey, "BOX_WEBHOOK_PRIMARY_KEY", "box-webhook-primary-key-file", &c.BoxWebhookPrimaryKeyFile},
+		{&c.BoxWebhookSecondaryKey, "BOX_WEBHOOK_SECONDARY_KEY", "box-webhook-secondary-key-file", &c.BoxWebhookSecondaryKeyFile},
+		{&c.DropboxAppSecret, "DROPBOX_APP_SECRET", "dropbox-app-secret-file", &c.DropboxAppSecretFile},
+		{&c.DropboxRefreshToken, "DROPBOX_REFRESH_TOKEN", "dropbox-refresh-token-file", &c.DropboxRefreshTokenFile},
+	}
+}
+
+// targetConfigured reports whether c names credentials for its target.
+func (c *Config) targetConfigured() bool {
+	switch c.Target {
+	case Box:
+		return c.BoxDeveloperToken != "" || c.BoxClientID != ""
+	case Dropbox:
+		return c.DropboxAppKey != ""
+	}
+	return c.MSClientID != ""
+}
+
+// checkTargetSecrets reports what the target's credentials lack, by the
+// variables or flags that set it.
+func (c *Config) checkTargetSecrets() error {
+	switch c.Target {
+	case Box:
+		if c.BoxDeveloperToken != "" {
+			return nil
+		}
+		if c.BoxClientSecret == "" {
+			return errors.New("no Box credentials: set $BOX_CLIENT_SECRET or -box-client-secret-file (with -box-client-id and -box-enterprise-id or -box-user-id), or $BOX_DEVELOPER_TOKEN")
+		}
+		if (c.BoxEnterpriseID == "") == (c.BoxUserID == "") {
+			return errors.New("box: set one of -box-enterprise-id ($BOX_ENTERPRISE_ID) and -box-user-id ($BOX_USER_ID)")
+		}
+	case Dropbox:
+		if c.DropboxAppSecret == "" {
+			return errors.New("no Dropbox app secret: set $DROPBOX_APP_SECRET or -dropbox-app-secret-file")
+		}
+		if c.DropboxRefreshToken == "" {
+			return errors.New("no Dropbox refresh token: set $DROPBOX_REFRESH_TOKEN or -dropbox-refresh-token-file (see examples/README.md)")
+		}
+	}
+	return nil
+}
+
+// checkTargetHooks checks the Box webhook signature keys: both or none,
+// and different.
+func (c *Config) checkTargetHooks() error {
+	if c.Target != Box {
+		return nil
+	}
+	p, s := c.BoxWebhookPrimaryKey, c.BoxWebhookSecondaryKey
+	if (p == "") != (s == "") {
+		return errors.New("box webhooks: set both $BOX_WEBHOOK_PRIMARY_KEY and $BOX_WEBHOOK_SECONDARY_KEY (or their -…-file flags), or neither")
+	}
+	if p != "" && p == s {
+		return errors.New("box webhooks: the primary and secondary signature keys are the same")
+	}
+	return nil
+}
+
+// targetBaseURL is the target's API base, to tell whether it is on a
+// loopback host (the fakes).
+func (c *Config) targetBaseURL() string {
+	switch c.Target {
+	case Box:
+		return c.BoxAPIURL
+	case Dropbox:
+		return c.DropboxAPIURL
+	}
+	return c.MSGraphURL
+}
+
+// connectBox opens the Box client: a developer token when one is set
+// (it lasts an hour: for trying things out), else the Client Credentials
+// Grant for the enterprise's service account or for a user.
+func connectBox(ctx context.Context, c *Config) (*box.Client, error) {
+	var ts oauth2.TokenSource
+	if c.BoxDeveloperToken != "" {
+		ts = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: c.BoxDeveloperToken})
+	} else {
+		sub := box.Subject{Type: "enterprise", ID: c.BoxEnterpriseID}
+		if c.BoxUserID != "" {
+			sub = box.Subject{Type: "user", ID: c.BoxUserID}
+		}
+		ts = box.ClientCredentialsSource(box.Config{ClientID: c.BoxClientID, ClientSecret: c.BoxClientSecret, TokenURL: c.BoxTokenURL}, sub)
+	}
+	cl, err := box.NewClient(box.ClientOptions{BaseURL: c.BoxAPIURL, UploadURL: c.BoxUploadURL, TokenSource: ts, UserAgent: "procoresync-examples/0.1"})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cl.Me(ctx); err != nil {
+		return nil, fmt.Errorf("box: %w", err)
+	}
+	return cl, nil
+}
+
+// connectDropbox opens the Dropbox client on the app's offline refresh
+// token (short-lived access tokens are refreshed as they expire).
+func connectDropbox(ctx context.Context, c *Config) (*dropbox.Client, error) {
+	cfg := dropbox.Config{AppKey: c.DropboxAppKey, AppSecret: c.DropboxAppSecret}
+	if c.DropboxTokenURL != "" {
+		cfg.Endpoint = &oauth2.Endpoint{AuthURL: dropbox.Endpoint.AuthURL, TokenURL: c.DropboxTokenURL}
+	}
+	return dropbox.NewClient(dropbox.ClientOptions{
+		TokenSource: cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: c.DropboxRefreshToken}),
+		APIURL:      c.DropboxAPIURL, ContentURL: c.DropboxContentURL, NotifyURL: c.DropboxNotifyURL,
+		UserAgent: "procoresync-examples/0.1",
+	})
+}
+
+// openTargetAt opens the Box or Dropbox folder rel (from the account's
+// root; "" is the root).
+func openTargetAt(ctx context.Context, c *Config, conn *Conn, rel string) (storage.Storage, error) {
+	if c.Target == Box {
+		return box.New(ctx, conn.Box, box.Options{RootPath: rel})
+	}
+	return dropbox.New(ctx, conn.Dropbox, dropbox.Options{RootPath: "/" + rel})
+}
+
+// keepBoxWebhooks registers a webhook v2 on each pair's Box folder,
+// delivering to publicURL/box/webhook, and deletes them when ctx ends. Box
+// allows one webhook per folder and app: one left by an earlier run (409)
+// is kept.
+func (s *Sync) keepBoxWebhooks(ctx context.Context, publicURL string, logger *slog.Logger) (<-chan struct{}, error) {
+	ended := make(chan struct{})
+	var ids []string
+	for _, id := range s.Pairs {
+		b, ok := s.Targets[id].(interface{ RootID() string })
+		if !ok {
+			continue
+		}
+		h, err := s.Conn.Box.CreateWebhook(ctx, b.RootID(), publicURL+"/box/webhook", box.TreeTriggers)
+		var be *box.Error
+		switch {
+		case errors.As(err, &be) && be.StatusCode == 409:
+			logger.Info("box webhook already registered", "pair", id)
+		case err != nil:
+			close(ended)
+			return ended, fmt.Errorf("box webhook for %s: %w", id, err)
+		default:
+			ids = append(ids, h.ID)
+		}
+	}
+	go func() {
+		defer close(ended)
+		<-ctx.Done()
+		del, cancel := context.WithTimeout(context.Background(), subscriptionStopWait)
+		defer cancel()
+		for _, id := range ids {
+			if err := s.Conn.Box.DeleteWebhook(del, id); err != nil {
+				logger.Warn("box webhook not deleted", "err", err)
+			}
+		}
+	}()
+	return ended, nil
+}

@@ -1,0 +1,129 @@
+package app
+
+import (
+	"io"
+	"net/http"
+	"path"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/procoresync/procoresync/storage/box/boxtest"
+	"github.com/procoresync/procoresync/storage/dropbox"
+)
+
+// docsPath is path p in the fake project's Documents folder on the target.
+func (sv *service) docsPath(p string) string {
+	return path.Join(sv.cfg.Root, ProjectName, "Documents", p)
+}
+
+// waitProcore waits until Procore's project Documents hold p with content.
+func (sv *service) waitProcore(t *testing.T, p, content string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := sv.f.Procore.UIFile(sv.f.Docs(), p)
+		if err == nil && string(b) == content {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not in Procore within 10 s", p)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func postWith(t *testing.T, url string, h map[string]string, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestServiceBoxWebhooks: with Box signature keys the service registers a
+// webhook v2 on each pair's folder, accepts Box's signed deliveries (a
+// person's upload arrives in Procore), refuses forged ones, and deletes
+// its webhooks when it stops.
+func TestServiceBoxWebhooks(t *testing.T) {
+	sv := startServiceOn(t, Box, nil)
+	sv.settle(t)
+	if n := sv.f.Box.CallCount("post_webhooks"); n != len(sv.s.Pairs) {
+		t.Fatalf("%d webhooks registered for %d pairs", n, len(sv.s.Pairs))
+	}
+	if err := sv.f.WebUpload(sv.docsPath("05 Meeting Minutes/From Box.txt"), []byte("box note")); err != nil {
+		t.Fatal(err)
+	}
+	sv.waitProcore(t, "05 Meeting Minutes/From Box.txt", "box note")
+	ok := 0
+	for _, d := range sv.f.Box.Deliveries() {
+		if d.Status == http.StatusOK {
+			ok++
+		}
+	}
+	if ok == 0 {
+		t.Errorf("no webhook delivery accepted: %+v", sv.f.Box.Deliveries())
+	}
+
+	body := `{"type":"webhook_event","id":"7","trigger":"FILE.UPLOADED","source":{"type":"file","id":"1"}}`
+	ts := time.Now().UTC().Format(time.RFC3339)
+	url := sv.url + "/box/webhook"
+	forged := map[string]string{"BOX-DELIVERY-TIMESTAMP": ts, "BOX-SIGNATURE-PRIMARY": boxtest.Sign("not-the-key-0123456789", []byte(body), ts)}
+	if code := postWith(t, url, forged, body); code != http.StatusUnauthorized {
+		t.Errorf("forged delivery: %d", code)
+	}
+	signed := map[string]string{"BOX-DELIVERY-TIMESTAMP": ts, "BOX-SIGNATURE-SECONDARY": boxtest.Sign(sv.cfg.BoxWebhookSecondaryKey, []byte(body), ts)}
+	if code := postWith(t, url, signed, body); code != http.StatusOK {
+		t.Errorf("delivery signed with the secondary key: %d", code)
+	}
+	if code := postWith(t, sv.url+"/graph/notify", nil, "{}"); code != http.StatusNotFound {
+		t.Errorf("/graph/notify on a Box service: %d", code)
+	}
+
+	sv.stop()
+	if n := sv.f.Box.CallCount("delete_webhooks_id"); n != len(sv.s.Pairs) {
+		t.Errorf("%d webhooks deleted at the stop, want %d", n, len(sv.s.Pairs))
+	}
+}
+
+// TestServiceDropboxWebhook: the service answers Dropbox's verification
+// challenge, takes notifications signed with the app secret (the fake,
+// told the service's address as the App Console's webhook URI would be,
+// notifies it; a person's upload arrives in Procore) and refuses unsigned
+// ones.
+func TestServiceDropboxWebhook(t *testing.T) {
+	sv := startServiceOn(t, Dropbox, nil)
+	sv.settle(t)
+	url := sv.url + "/dropbox/webhook"
+	resp, err := http.Get(url + "?challenge=Zm9vYmFy123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(b) != "Zm9vYmFy123" {
+		t.Errorf("challenge: %d %q", resp.StatusCode, b)
+	}
+	body := `{"list_folder":{"accounts":["dbid:AAAfake"]},"delta":{"users":[12345]}}`
+	if code := postWith(t, url, map[string]string{"X-Dropbox-Signature": dropbox.Sign("wrong-secret", []byte(body))}, body); code == http.StatusOK {
+		t.Errorf("a notification with a wrong signature was taken")
+	}
+	if code := postWith(t, url, map[string]string{"X-Dropbox-Signature": dropbox.Sign(sv.cfg.DropboxAppSecret, []byte(body))}, body); code != http.StatusOK {
+		t.Errorf("signed notification: %d", code)
+	}
+	sv.f.Dropbox.SetWebhookURL(url)
+	if err := sv.f.WebUpload(sv.docsPath("05 Meeting Minutes/From Dropbox.txt"), []byte("dropbox note")); err != nil {
+		t.Fatal(err)
+	}
+	sv.waitProcore(t, "05 Meeting Minutes/From Dropbox.txt", "dropbox note")
+}

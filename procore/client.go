@@ -163,6 +163,9 @@ type Client struct {
 	// ImageCategories and Images handle project Photos.
 	ImageCategories *ImageCategoriesService
 	Images          *ImagesService
+	// DailyLogs reads the Daily Log, Drawings drawing areas and revisions.
+	DailyLogs *DailyLogsService
+	Drawings  *DrawingsService
 }
 
 type service struct{ c *Client }
@@ -249,6 +252,8 @@ func NewClient(opts Options) (*Client, error) {
 	c.Webhooks = &WebhooksService{c}
 	c.ImageCategories = &ImageCategoriesService{c}
 	c.Images = &ImagesService{c}
+	c.DailyLogs = &DailyLogsService{c}
+	c.Drawings = &DrawingsService{c}
 	return c, nil
 }
 

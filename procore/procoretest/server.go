@@ -155,6 +155,8 @@ type Server struct {
 
 	wh *webhookState
 	ph *photoState
+	dl *dailyLogState // the Daily Log (dailylogs.go)
+	dw *drawingState  // Drawings (drawings.go)
 
 	svc fakeservice.Service // call counts, faults, the exchange observer
 }

@@ -1,0 +1,752 @@
+package records
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/procoresync/procoresync/procore"
+	"github.com/procoresync/procoresync/procore/recordpdf"
+	"github.com/procoresync/procoresync/storage"
+)
+
+// DailyLogOptions tune a DailyLog storage.
+type DailyLogOptions struct {
+	// Project is the project's name, printed in every PDF.
+	Project string
+	// Render prints a log type's entries of one day (required; the
+	// application passes recordpdf.Render). It must be deterministic.
+	Render func(recordpdf.Document) ([]byte, error)
+	// RenderVersion names the renderer's output format: a new value
+	// changes every PDF's Version, so that the engine re-exports them.
+	RenderVersion string
+	// Start is the first day (YYYY-MM-DD) a full listing reads (default:
+	// 365 days before today).
+	Start string
+	// LookBack is how many days, today included, each change check
+	// re-reads (default 14). Older days are read again only by a full
+	// listing.
+	LookBack int
+	// Window is the most days one request asks for (default 90: Procore
+	// is reported to refuse ranges much longer than 13 weeks).
+	Window int
+	// PerPage is the page size of listings (default 1000).
+	PerPage int
+	// Status is sent as filters[status] where a log type takes it
+	// ("all" includes pending entries for admins; "": Procore's default).
+	Status string
+	// Now and Location give "today" (defaults time.Now and UTC; use the
+	// project's time zone).
+	Now      func() time.Time
+	Location *time.Location
+	// Types are the log types exported (default procore.DailyLogTypes).
+	Types []procore.DailyLogType
+	// NoPhotos leaves the day's Daily Log photos (images filed on the
+	// day) out; by default they are listed in "<day>/Photos".
+	NoPhotos bool
+}
+
+// PhotosFolder is the folder of a day that holds its Daily Log photos.
+const PhotosFolder = "Photos"
+
+// DailyLog is a project's Daily Log as a read-only storage.Storage: one
+// folder per day ("2026-12-05"), holding one PDF per log type that has
+// entries that day ("Weather.pdf", "Manpower.pdf", …, printed by
+// DailyLogOptions.Render from DailyLogDocument), the entries' attachments
+// (names unique in the day; a clash keeps the lowest attachment ID's name
+// and suffixes the others " (id <n>)"), and the day's photos in
+// "Photos". Deleted entries (gone from the lists, or listed with
+// deleted_at) leave.
+//
+// A PDF's Version is a digest of the day's entries of that type, as
+// Procore sends them less download URLs, their attachments' IDs and
+// names, and RenderVersion: an edited entry, a new attachment (which
+// leaves the entry's updated_at alone) or a deleted entry changes it.
+// A day folder's Version is a digest of everything in it.
+//
+// The Daily Log has no filters[updated_at]: reads go by date windows
+// (start_date/end_date, at most Window days each). For each window one
+// daily_logs/count call says which log types have entries, and only those
+// are listed; photos come from one images call (filters[log_date] over
+// the window) and one daily_log_headers/index call that says which day
+// each photo is on. DailyLog is a storage.ChangeFeed over the last
+// LookBack days: each check re-reads that window and reports what differs
+// from the cursor; older days are left to full listings.
+//
+// Attachments come without a size, and an Entry needs one: the first
+// listing that meets an attachment reads it once from the file host
+// (not counted by Procore's rate limit) and remembers its size by ID.
+type DailyLog struct {
+	c         *procore.Client
+	projectID int64
+	opts      DailyLogOptions
+
+	mu    sync.Mutex
+	sizes map[string]int64       // PDF Version or "att:<id>" → size
+	docs  map[string]dlCachedDoc // PDF entry ID → Document as last listed
+	urls  map[string]ftURL       // attachment and photo entry IDs → URL as last listed
+}
+
+type dlCachedDoc struct {
+	version string
+	doc     recordpdf.Document
+}
+
+// ErrNoRenderer is the cause of the error of a DailyLog without
+// DailyLogOptions.Render.
+var ErrNoRenderer = errors.New("procore records: DailyLogOptions.Render is required")
+
+// NewDailyLog returns project projectID's Daily Log.
+func NewDailyLog(c *procore.Client, projectID int64, opts *DailyLogOptions) *DailyLog {
+	o := DailyLogOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.LookBack <= 0 {
+		o.LookBack = 14
+	}
+	if o.Window <= 0 {
+		o.Window = 90
+	}
+	if o.PerPage <= 0 {
+		o.PerPage = 1000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Types == nil {
+		o.Types = procore.DailyLogTypes
+	}
+	return &DailyLog{c: c, projectID: projectID, opts: o, sizes: map[string]int64{}, docs: map[string]dlCachedDoc{}, urls: map[string]ftURL{}}
+}
+
+var (
+	_ storage.Storage    = (*DailyLog)(nil)
+	_ storage.ChangeFeed = (*DailyLog)(nil)
+)
+
+// Features: read-only, no hashes.
+func (l *DailyLog) Features() storage.Features {
+	return storage.Features{Names: procore.DocumentNameRules, ModTimePrecision: time.Millisecond}
+}
+
+func (l *DailyLog) rootEntry() storage.Entry {
+	return storage.Entry{ID: "dl:" + strconv.FormatInt(l.projectID, 10), IsDir: true}
+}
+
+func (l *DailyLog) today() time.Time {
+	n := l.opts.Now().In(l.opts.Location)
+	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+func (l *DailyLog) start() (time.Time, error) {
+	if l.opts.Start == "" {
+		return l.today().AddDate(0, 0, -365), nil
+	}
+	return procore.ParseLogDate(l.opts.Start)
+}
+
+// dlDay is what one day holds.
+type dlDay struct {
+	date    string
+	entries map[string][]procore.DailyLogEntry // by type resource
+	photos  []procore.Image
+}
+
+// readDays reads every day of [from, to] that has entries or photos.
+func (l *DailyLog) readDays(ctx context.Context, from, to time.Time) (map[string]*dlDay, error) {
+	days := map[string]*dlDay{}
+	day := func(d string) *dlDay {
+		if days[d] == nil {
+			days[d] = &dlDay{date: d, entries: map[string][]procore.DailyLogEntry{}}
+		}
+		return days[d]
+	}
+	for a := from; !a.After(to); a = a.AddDate(0, 0, l.opts.Window) {
+		b := a.AddDate(0, 0, l.opts.Window-1)
+		if b.After(to) {
+			b = to
+		}
+		sa, sb := a.Format(procore.DateLayout), b.Format(procore.DateLayout)
+		types, err := l.typesWithEntries(ctx, sa, sb)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range types {
+			for e, err := range l.c.DailyLogs.All(ctx, l.projectID, t, &procore.DailyLogListOptions{
+				ListOptions: procore.ListOptions{PerPage: l.opts.PerPage}, StartDate: sa, EndDate: sb, Status: l.opts.Status}) {
+				if err != nil {
+					return nil, err
+				}
+				if e.Deleted() {
+					continue
+				}
+				d := e.Date
+				if _, err := procore.ParseLogDate(d); err != nil {
+					continue // an entry without a usable date cannot be placed
+				}
+				day(d).entries[t.Resource] = append(day(d).entries[t.Resource], e)
+			}
+		}
+	}
+	if !l.opts.NoPhotos {
+		if err := l.readPhotos(ctx, from, to, day); err != nil {
+			return nil, err
+		}
+	}
+	return days, nil
+}
+
+// typesWithEntries asks daily_logs/count which types have entries in the
+// window. A count call that fails with 403/404 or names a module it does
+// not recognise makes every type be listed.
+func (l *DailyLog) typesWithEntries(ctx context.Context, start, end string) ([]procore.DailyLogType, error) {
+	counts, _, err := l.c.DailyLogs.Counts(ctx, l.projectID, start, end, l.opts.Status)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrPermissionDenied) {
+			return l.opts.Types, nil
+		}
+		return nil, err
+	}
+	has := map[string]bool{}
+	for _, c := range counts {
+		t, ok := procore.MatchCountModule(c.ModuleName)
+		if !ok {
+			if c.Count > 0 {
+				return l.opts.Types, nil // an unknown module with entries: read everything
+			}
+			continue
+		}
+		if c.Count > 0 {
+			has[t.Resource] = true
+		}
+	}
+	var out []procore.DailyLogType
+	for _, t := range l.opts.Types {
+		if has[t.Resource] {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// readPhotos reads the images filed on days of [from, to] and the headers
+// that say which day each is on.
+func (l *DailyLog) readPhotos(ctx context.Context, from, to time.Time, day func(string) *dlDay) error {
+	rng := from.Format(procore.DateLayout) + "..." + to.Format(procore.DateLayout)
+	var imgs []procore.Image
+	for im, err := range l.c.Images.All(ctx, l.projectID, &procore.ImageListOptions{
+		ListOptions: procore.ListOptions{PerPage: l.opts.PerPage}, LogDate: rng}) {
+		if err != nil {
+			return err
+		}
+		imgs = append(imgs, im)
+	}
+	if len(imgs) == 0 {
+		return nil
+	}
+	dates := map[int64]string{}
+	for h, err := range l.c.DailyLogs.Headers(ctx, l.projectID, from.Format(procore.DateLayout), to.Format(procore.DateLayout), l.opts.PerPage) {
+		if err != nil {
+			return err
+		}
+		dates[h.ID] = h.LogDate
+	}
+	for _, im := range imgs {
+		if d, ok := dates[im.DailyLogHeaderID]; ok {
+			day(d).photos = append(day(d).photos, im)
+		}
+	}
+	return nil
+}
+
+// dayPhotoNames are the names a day's photos are shown with in its Photos
+// folder (unique without regard to case; the lowest image ID keeps a
+// shared name).
+func dayPhotoNames(photos []procore.Image) map[int64]string {
+	var named []ftNamed
+	for _, im := range photos {
+		n := ftSafeName(im.Filename)
+		if n == "_" {
+			n = "image " + strconv.FormatInt(im.ID, 10)
+		}
+		named = append(named, ftNamed{key: strconv.FormatInt(im.ID, 10), rank: im.ID, name: n})
+	}
+	shown := ftUnique(named, nil)
+	out := make(map[int64]string, len(photos))
+	for _, im := range photos {
+		out[im.ID] = shown[strconv.FormatInt(im.ID, 10)]
+	}
+	return out
+}
+
+// dayEntries lays a day out as entries (the folder first).
+func (l *DailyLog) dayEntries(ctx context.Context, d *dlDay) ([]storage.Entry, error) {
+	root := l.rootEntry().ID
+	dirID := "dl:" + d.date
+	var files []storage.Entry
+	// Attachment names, unique in the day beside the PDFs.
+	pdfNames := map[string]bool{}
+	var named []ftNamed
+	type att struct {
+		a    procore.DailyLogAttachment
+		when time.Time
+	}
+	atts := map[string]att{}
+	for _, t := range l.opts.Types {
+		es := d.entries[t.Resource]
+		if len(es) == 0 {
+			continue
+		}
+		pdfNames[ftSafeName(t.Name)+".pdf"] = true
+		for _, e := range es {
+			for _, a := range e.Attachments {
+				key := "dla:" + d.date + ":" + strconv.FormatInt(a.ID, 10)
+				if _, dup := atts[key]; dup {
+					continue
+				}
+				atts[key] = att{a, e.UpdatedAt.Time}
+				named = append(named, ftNamed{key: key, rank: a.ID, name: ftSafeName(a.FileName())})
+			}
+		}
+	}
+	attNames := ftUnique(named, pdfNames)
+	for _, t := range l.opts.Types {
+		es := d.entries[t.Resource]
+		if len(es) == 0 {
+			continue
+		}
+		sortEntries(es)
+		doc := DailyLogDocument(l.opts.Project, d.date, t, es, func(a procore.DailyLogAttachment) string {
+			return attNames["dla:"+d.date+":"+strconv.FormatInt(a.ID, 10)]
+		})
+		id := "dl:" + d.date + ":" + t.Resource
+		v := l.pdfVersion(t, es, doc)
+		size, err := l.pdfSize(v, doc)
+		if err != nil {
+			return nil, storage.NewError("list", ftJoin(d.date, ftSafeName(t.Name)+".pdf"), nil, err)
+		}
+		l.mu.Lock()
+		l.docs[id] = dlCachedDoc{version: v, doc: doc}
+		l.mu.Unlock()
+		files = append(files, storage.Entry{ID: id, ParentID: dirID, Path: ftJoin(d.date, ftSafeName(t.Name)+".pdf"),
+			Size: size, ModTime: doc.Generated, Version: v})
+	}
+	keys := make([]string, 0, len(atts))
+	for k := range atts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		a := atts[k]
+		p := ftJoin(d.date, attNames[k])
+		size, err := l.attachmentSize(ctx, a.a)
+		if err != nil {
+			return nil, ftErr("list", p, err)
+		}
+		v := "att:" + strconv.FormatInt(a.a.ID, 10)
+		l.remember(k, v, a.a.URL)
+		files = append(files, storage.Entry{ID: k, ParentID: dirID, Path: p, Size: size, ModTime: a.when, Version: v})
+	}
+	var photoDir []storage.Entry
+	if len(d.photos) > 0 {
+		pid := "dlp:" + d.date
+		names := dayPhotoNames(d.photos)
+		var newest time.Time
+		for _, im := range d.photos {
+			v := strconv.FormatInt(im.ID, 10) + "@" + ftStamp(im.UpdatedAt.Time)
+			id := "dli:" + strconv.FormatInt(im.ID, 10)
+			l.remember(id, v, im.URL)
+			files = append(files, storage.Entry{ID: id, ParentID: pid, Path: ftJoin(d.date, PhotosFolder, names[im.ID]),
+				Size: im.Size, ModTime: im.UpdatedAt.Time, Version: v})
+			if im.UpdatedAt.After(newest) {
+				newest = im.UpdatedAt.Time
+			}
+		}
+		photoDir = append(photoDir, storage.Entry{ID: pid, ParentID: dirID, Path: ftJoin(d.date, PhotosFolder), IsDir: true, ModTime: newest})
+	}
+	h := sha256.New()
+	var newest time.Time
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\n", f.ID, f.Path, f.Version)
+		if f.ModTime.After(newest) {
+			newest = f.ModTime
+		}
+	}
+	out := []storage.Entry{{ID: dirID, ParentID: root, Path: d.date, IsDir: true, ModTime: newest,
+		Version: hex.EncodeToString(h.Sum(nil))[:32]}}
+	out = append(out, photoDir...)
+	return append(out, files...), nil
+}
+
+func (l *DailyLog) remember(id, version, url string) {
+	l.mu.Lock()
+	l.urls[id] = ftURL{version: version, url: url}
+	l.mu.Unlock()
+}
+
+func sortEntries(es []procore.DailyLogEntry) {
+	sort.SliceStable(es, func(i, j int) bool {
+		if es[i].Position != es[j].Position {
+			return es[i].Position < es[j].Position
+		}
+		return es[i].ID < es[j].ID
+	})
+}
+
+// volatileKeys are left out of a PDF's Version: download URLs carry
+// signatures that change from one read to the next.
+var volatileKeys = map[string]bool{"url": true, "share_url": true, "viewable_url": true, "permissions": true}
+
+// pdfVersion digests the day's entries of a type as sent (less download
+// URLs), the attachments' stored names and RenderVersion.
+func (l *DailyLog) pdfVersion(t procore.DailyLogType, es []procore.DailyLogEntry, doc recordpdf.Document) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", l.opts.RenderVersion, t.Resource)
+	for _, e := range es {
+		keys := make([]string, 0, len(e.Raw))
+		for k := range e.Raw {
+			if !volatileKeys[k] && k != "attachments" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			var buf bytes.Buffer
+			if json.Compact(&buf, e.Raw[k]) != nil {
+				buf.Reset()
+				buf.Write(e.Raw[k])
+			}
+			fmt.Fprintf(h, "%s=%s\x00", k, buf.Bytes())
+		}
+		for _, a := range e.Attachments {
+			fmt.Fprintf(h, "att=%d\x00", a.ID)
+		}
+		h.Write([]byte{'\n'})
+	}
+	fmt.Fprintf(h, "%q\x00%s", doc.Attachments, doc.Project)
+	return "dl1:" + hex.EncodeToString(h.Sum(nil))[:40]
+}
+
+// pdfSize renders doc (unless its Version's size is known) for its size.
+func (l *DailyLog) pdfSize(version string, doc recordpdf.Document) (int64, error) {
+	l.mu.Lock()
+	n, ok := l.sizes[version]
+	l.mu.Unlock()
+	if ok {
+		return n, nil
+	}
+	b, err := l.render(doc)
+	if err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	l.sizes[version] = int64(len(b))
+	l.mu.Unlock()
+	return int64(len(b)), nil
+}
+
+func (l *DailyLog) render(doc recordpdf.Document) ([]byte, error) {
+	if l.opts.Render == nil {
+		return nil, ErrNoRenderer
+	}
+	return l.opts.Render(doc)
+}
+
+// attachmentSize returns an attachment's size (read once, by ID).
+func (l *DailyLog) attachmentSize(ctx context.Context, a procore.DailyLogAttachment) (int64, error) {
+	key := "att:" + strconv.FormatInt(a.ID, 10)
+	l.mu.Lock()
+	n, ok := l.sizes[key]
+	l.mu.Unlock()
+	if ok {
+		return n, nil
+	}
+	n, err := ftDownloadSize(ctx, l.c, a.URL)
+	if err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	l.sizes[key] = n
+	l.mu.Unlock()
+	return n, nil
+}
+
+// entriesOf reads [from, to] and lays every day out, in date order.
+func (l *DailyLog) entriesOf(ctx context.Context, from, to time.Time) ([]storage.Entry, error) {
+	days, err := l.readDays(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	dates := make([]string, 0, len(days))
+	for d := range days {
+		dates = append(dates, d)
+	}
+	sort.Strings(dates)
+	var out []storage.Entry
+	for _, d := range dates {
+		es, err := l.dayEntries(ctx, days[d])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, es...)
+	}
+	return out, nil
+}
+
+// List reads every day from Start to today.
+func (l *DailyLog) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
+	return func(yield func(storage.Entry, error) bool) {
+		from, err := l.start()
+		if err != nil {
+			yield(storage.Entry{}, storage.NewError("list", "", nil, err))
+			return
+		}
+		if l.opts.Render == nil {
+			yield(storage.Entry{}, storage.NewError("list", "", nil, ErrNoRenderer))
+			return
+		}
+		es, err := l.entriesOf(ctx, from, l.today())
+		if err != nil {
+			yield(storage.Entry{}, ftErr("list", "", err))
+			return
+		}
+		for _, e := range es {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Stat returns the entry at p: a day's folder and files are read with
+// that day alone.
+func (l *DailyLog) Stat(ctx context.Context, p string) (storage.Entry, error) {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return l.rootEntry(), nil
+	}
+	date, _, _ := strings.Cut(p, "/")
+	d, err := procore.ParseLogDate(date)
+	if err != nil {
+		return storage.Entry{}, storage.NewError("stat", p, storage.ErrNotFound, err)
+	}
+	es, err := l.entriesOf(ctx, d, d)
+	if err != nil {
+		return storage.Entry{}, ftErr("stat", p, err)
+	}
+	return ftStatPath("stat", p, l.rootEntry(), func(yield func(storage.Entry, error) bool) {
+		for _, e := range es {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	})
+}
+
+// Open prints a log type's PDF (from the Document last listed when the
+// Version matches, else after reading the day again) or downloads an
+// attachment or photo from the file host.
+func (l *DailyLog) Open(ctx context.Context, e storage.Entry) (io.ReadCloser, error) {
+	if e.IsDir {
+		return nil, storage.NewError("open", e.Path, storage.ErrIsDir, nil)
+	}
+	if strings.HasPrefix(e.ID, "dl:") {
+		l.mu.Lock()
+		cached, ok := l.docs[e.ID]
+		l.mu.Unlock()
+		if !ok || cached.version != e.Version {
+			cur, err := l.fresh(ctx, e)
+			if err != nil {
+				return nil, err
+			}
+			l.mu.Lock()
+			cached, ok = l.docs[cur.ID]
+			l.mu.Unlock()
+			if !ok {
+				return nil, storage.NewError("open", e.Path, storage.ErrNotFound, nil)
+			}
+		}
+		b, err := l.render(cached.doc)
+		if err != nil {
+			return nil, storage.NewError("open", e.Path, nil, err)
+		}
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}
+	l.mu.Lock()
+	cached, ok := l.urls[e.ID]
+	l.mu.Unlock()
+	if ok && cached.version == e.Version && cached.url != "" {
+		rc, err := l.c.Download(ctx, cached.url, 0)
+		if err == nil {
+			return rc, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	cur, err := l.fresh(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	cached = l.urls[cur.ID]
+	l.mu.Unlock()
+	rc, err := l.c.Download(ctx, cached.url, 0)
+	if err != nil {
+		return nil, ftErr("open", e.Path, err)
+	}
+	return rc, nil
+}
+
+// fresh reads e's day again and returns e as it is now.
+func (l *DailyLog) fresh(ctx context.Context, e storage.Entry) (storage.Entry, error) {
+	date, _, _ := strings.Cut(e.Path, "/")
+	d, err := procore.ParseLogDate(date)
+	if err != nil {
+		return storage.Entry{}, storage.NewError("open", e.Path, storage.ErrNotFound, err)
+	}
+	es, err := l.entriesOf(ctx, d, d)
+	if err != nil {
+		return storage.Entry{}, ftErr("open", e.Path, err)
+	}
+	for _, x := range es {
+		if x.ID == e.ID {
+			return x, nil
+		}
+	}
+	return storage.Entry{}, storage.NewError("open", e.Path, storage.ErrNotFound, nil)
+}
+
+// Put is refused: the Daily Log is exported one way (photos dropped on
+// the target come back through DailyLogPhotoImporter).
+func (l *DailyLog) Put(_ context.Context, parent storage.Entry, name string, _ io.Reader, _ int64, _ storage.PutOptions) (storage.Entry, error) {
+	return storage.Entry{}, ftReadOnly("put", ftJoin(parent.Path, name))
+}
+
+// MakeDir is refused.
+func (l *DailyLog) MakeDir(_ context.Context, parent storage.Entry, name string) (storage.Entry, error) {
+	return storage.Entry{}, ftReadOnly("mkdir", ftJoin(parent.Path, name))
+}
+
+// Move is refused.
+func (l *DailyLog) Move(_ context.Context, e storage.Entry, _ storage.Entry, _ string) (storage.Entry, error) {
+	return storage.Entry{}, ftReadOnly("move", e.Path)
+}
+
+// Delete is refused.
+func (l *DailyLog) Delete(_ context.Context, e storage.Entry) error {
+	return ftReadOnly("delete", e.Path)
+}
+
+// dlCursor is the look-back window as last seen: each item's path and
+// Version.
+type dlCursor struct {
+	Items map[string]dlSeen `json:"items"` // entry ID → what was seen
+}
+
+type dlSeen struct {
+	Path    string `json:"p"`
+	Version string `json:"v"`
+	Dir     bool   `json:"d,omitempty"`
+}
+
+func (l *DailyLog) window(ctx context.Context) (map[string]storage.Entry, error) {
+	to := l.today()
+	from := to.AddDate(0, 0, -(l.opts.LookBack - 1))
+	if s, err := l.start(); err == nil && s.After(from) {
+		from = s
+	}
+	es, err := l.entriesOf(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]storage.Entry, len(es))
+	for _, e := range es {
+		out[e.ID] = e
+	}
+	return out, nil
+}
+
+func encodeDLCursor(items map[string]storage.Entry) string {
+	c := dlCursor{Items: make(map[string]dlSeen, len(items))}
+	for id, e := range items {
+		c.Items[id] = dlSeen{Path: e.Path, Version: e.Version, Dir: e.IsDir}
+	}
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+// LatestCursor reads the look-back window (see Changes for its cost).
+func (l *DailyLog) LatestCursor(ctx context.Context) (string, error) {
+	if l.opts.Render == nil {
+		return "", storage.NewError("cursor", "", nil, ErrNoRenderer)
+	}
+	items, err := l.window(ctx)
+	if err != nil {
+		return "", ftErr("cursor", "", err)
+	}
+	return encodeDLCursor(items), nil
+}
+
+// Changes re-reads the last LookBack days and reports every item that is
+// new, changed or gone since the cursor. Days that have left the window
+// are forgotten without a report. An idle check costs one daily_logs/count
+// call, one list call per log type that has entries in the window, one
+// images call, and one daily_log_headers/index call when the window has
+// photos.
+func (l *DailyLog) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
+	var cur dlCursor
+	if err := json.Unmarshal([]byte(cursor), &cur); err != nil || cur.Items == nil {
+		return nil, "", storage.NewError("changes", "", storage.ErrCursorExpired, errors.New("malformed daily log cursor"))
+	}
+	items, err := l.window(ctx)
+	if err != nil {
+		return nil, "", ftErr("changes", "", err)
+	}
+	oldest := l.today().AddDate(0, 0, -(l.opts.LookBack - 1)).Format(procore.DateLayout)
+	var out []storage.Change
+	ids := make([]string, 0, len(items))
+	for id := range items {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		e := items[id]
+		if seen, ok := cur.Items[id]; ok && seen.Version == e.Version && seen.Path == e.Path {
+			continue
+		}
+		out = append(out, storage.Change{Entry: e})
+	}
+	gone := make([]string, 0)
+	for id, seen := range cur.Items {
+		if _, ok := items[id]; ok {
+			continue
+		}
+		date, _, _ := strings.Cut(seen.Path, "/")
+		if date < oldest {
+			continue // aged out of the window: only a full listing looks again
+		}
+		gone = append(gone, id)
+	}
+	sort.Strings(gone)
+	for _, id := range gone {
+		seen := cur.Items[id]
+		out = append(out, storage.Change{Entry: storage.Entry{ID: id, Path: seen.Path, IsDir: seen.Dir}, Deleted: true})
+	}
+	return out, encodeDLCursor(items), nil
+}

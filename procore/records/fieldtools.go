@@ -1,0 +1,163 @@
+// Package records exposes Procore's record tools as read-only
+// storage.Storage implementations that a one-way pair copies onto any
+// target: each record becomes PDFs plus its attachments.
+package records
+
+// Helpers shared by the Drawings and Daily Log storages (drawings.go,
+// dailylog.go, dailylogphotos.go).
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/procoresync/procoresync/procore"
+	"github.com/procoresync/procoresync/storage"
+)
+
+// ErrFieldToolReadOnly is the cause of every write refused by the Drawings
+// and Daily Log storages (matching storage.ErrUnsupported): Procore is the
+// source of truth of these tools and they are exported one way.
+var ErrFieldToolReadOnly = errors.New("procore records: this tool is exported one way from Procore and cannot be written")
+
+func ftReadOnly(op, p string) error {
+	return storage.NewError(op, p, storage.ErrUnsupported, ErrFieldToolReadOnly)
+}
+
+// ftErr maps a client error onto a storage error of the right kind.
+func ftErr(op, p string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *storage.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var rl *procore.RateLimitError
+	if errors.As(err, &rl) {
+		return storage.NewError(op, p, storage.ErrThrottled, storage.Throttled(rl.RetryAfter, err))
+	}
+	for _, k := range []error{storage.ErrNotFound, storage.ErrPermissionDenied, storage.ErrThrottled} {
+		if errors.Is(err, k) {
+			return storage.NewError(op, p, k, err)
+		}
+	}
+	return storage.NewError(op, p, nil, err)
+}
+
+// ftSafeName makes a Procore text usable as one path element: "/", "\"
+// and control characters become "-", surrounding spaces go, and an empty
+// or dot-only result becomes "_". The engine maps what remains onto the
+// target's own name rules.
+func ftSafeName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r < 32 || r == 127 {
+			return '-'
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if s == "" || strings.Trim(s, ".") == "" {
+		return "_"
+	}
+	return s
+}
+
+// ftNamed is an item that needs a unique name in its folder.
+type ftNamed struct {
+	key  string // the item's identity (entry ID)
+	rank int64  // lower ranks keep their name
+	name string
+}
+
+// ftUnique returns each item's name, unique in its folder without regard
+// to case: of items sharing a name, the lowest rank keeps it and the
+// others are shown as "<stem> (id <rank>)<ext>". Names in taken stay with
+// their owners (e.g. a day's PDFs) and every item meeting one is renamed.
+func ftUnique(items []ftNamed, taken map[string]bool) map[string]string {
+	sorted := append([]ftNamed(nil), items...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].rank < sorted[j].rank })
+	used := map[string]bool{}
+	for n := range taken {
+		used[strings.ToLower(n)] = true
+	}
+	out := make(map[string]string, len(items))
+	for _, it := range sorted {
+		n := it.name
+		if used[strings.ToLower(n)] {
+			ext := path.Ext(n)
+			if ext == n {
+				ext = ""
+			}
+			n = strings.TrimSuffix(n, ext) + " (id " + strconv.FormatInt(it.rank, 10) + ")" + ext
+		}
+		used[strings.ToLower(n)] = true
+		out[it.key] = n
+	}
+	return out
+}
+
+// ftJoin joins path elements, skipping empty ones.
+func ftJoin(parts ...string) string {
+	var keep []string
+	for _, p := range parts {
+		if p != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, "/")
+}
+
+// ftStamp formats a time for Versions.
+func ftStamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// ftDownloadSize reads a file URL to its end and returns its length:
+// Procore lists attachments without a size, and a storage.Entry needs
+// one. The call goes to the file host, which Procore's rate limit does
+// not count.
+func ftDownloadSize(ctx context.Context, c *procore.Client, url string) (int64, error) {
+	rc, err := c.Download(ctx, url, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	return io.Copy(io.Discard, rc)
+}
+
+// ftServerTime is the Date of a response (the service's clock), or
+// fallback when it has none.
+func ftServerTime(resp *procore.Response, fallback time.Time) time.Time {
+	if resp != nil && resp.Response != nil {
+		if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+			return t.UTC()
+		}
+	}
+	return fallback.UTC()
+}
+
+// ftStatPath finds path p in a listing ("" is the root, given).
+func ftStatPath(op, p string, root storage.Entry, list iter.Seq2[storage.Entry, error]) (storage.Entry, error) {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return root, nil
+	}
+	for e, err := range list {
+		if err != nil {
+			return storage.Entry{}, err
+		}
+		if strings.EqualFold(e.Path, p) {
+			return e, nil
+		}
+	}
+	return storage.Entry{}, storage.NewError(op, p, storage.ErrNotFound, nil)
+}

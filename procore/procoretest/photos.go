@@ -28,7 +28,7 @@ type image struct {
 	CreatedAt, UpdatedAt      time.Time
 	DeletedAt                 time.Time
 	UploaderID                int64
-	LocationID                int64 // 0: none
+	LocationID                int64  // 0: none
 	LogDate                   string // the Daily Log day it is filed on ("": none)
 }
 

@@ -32,7 +32,7 @@ func ftFake(t testing.TB) (*procoretest.Server, *procore.Client, *ftClock) {
 	srv := procoretest.New(procoretest.Options{Now: clk.Now, HourlyLimit: -1, SpikeLimit: -1})
 	t.Cleanup(srv.Close)
 	c, err := procore.NewClient(procore.Options{BaseURL: srv.URL, FileHosts: srv.FileHosts(), CompanyID: srv.CompanyID,
-		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.IssueToken()}),
+		TokenSource:  ftTokens{srv},
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond, Now: clk.Now})
 	require.NoError(t, err)
 	return srv, c, clk
@@ -88,3 +88,11 @@ func ftChanged(ch []storage.Change) map[string]storage.Change {
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 func strconvParse(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+// ftTokens issues a fresh token for every request, so that tests may move
+// the fake's clock by days.
+type ftTokens struct{ srv *procoretest.Server }
+
+func (f ftTokens) Token() (*oauth2.Token, error) {
+	return &oauth2.Token{AccessToken: f.srv.IssueToken()}, nil
+}

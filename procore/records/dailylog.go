@@ -79,8 +79,8 @@ const PhotosFolder = "Photos"
 // (start_date/end_date, at most Window days each). For each window one
 // daily_logs/count call says which log types have entries, and only those
 // are listed; photos come from one images call (filters[log_date] over
-// the window) and one daily_log_headers/index call that says which day
-// each photo is on. DailyLog is a storage.ChangeFeed over the last
+// the window) and, when a photo is on a day not met before, one
+// daily_log_headers/index call that says which day each photo is on. DailyLog is a storage.ChangeFeed over the last
 // LookBack days: each check re-reads that window and reports what differs
 // from the cursor; older days are left to full listings.
 //
@@ -96,6 +96,7 @@ type DailyLog struct {
 	sizes map[string]int64       // PDF Version or "att:<id>" → size
 	docs  map[string]dlCachedDoc // PDF entry ID → Document as last listed
 	urls  map[string]ftURL       // attachment and photo entry IDs → URL as last listed
+	heads map[int64]string       // daily log header ID → its day (a header never changes day)
 }
 
 type dlCachedDoc struct {
@@ -131,7 +132,8 @@ func NewDailyLog(c *procore.Client, projectID int64, opts *DailyLogOptions) *Dai
 	if o.Types == nil {
 		o.Types = procore.DailyLogTypes
 	}
-	return &DailyLog{c: c, projectID: projectID, opts: o, sizes: map[string]int64{}, docs: map[string]dlCachedDoc{}, urls: map[string]ftURL{}}
+	return &DailyLog{c: c, projectID: projectID, opts: o, sizes: map[string]int64{}, docs: map[string]dlCachedDoc{}, urls: map[string]ftURL{},
+		heads: map[int64]string{}}
 }
 
 var (
@@ -244,8 +246,9 @@ func (l *DailyLog) typesWithEntries(ctx context.Context, start, end string) ([]p
 	return out, nil
 }
 
-// readPhotos reads the images filed on days of [from, to] and the headers
-// that say which day each is on.
+// readPhotos reads the images filed on days of [from, to] and, unless
+// every image's header is known already, the headers that say which day
+// each is on.
 func (l *DailyLog) readPhotos(ctx context.Context, from, to time.Time, day func(string) *dlDay) error {
 	rng := from.Format(procore.DateLayout) + "..." + to.Format(procore.DateLayout)
 	var imgs []procore.Image
@@ -259,13 +262,30 @@ func (l *DailyLog) readPhotos(ctx context.Context, from, to time.Time, day func(
 	if len(imgs) == 0 {
 		return nil
 	}
-	dates := map[int64]string{}
-	for h, err := range l.c.DailyLogs.Headers(ctx, l.projectID, from.Format(procore.DateLayout), to.Format(procore.DateLayout), l.opts.PerPage) {
-		if err != nil {
-			return err
+	l.mu.Lock()
+	known := true
+	for _, im := range imgs {
+		if _, ok := l.heads[im.DailyLogHeaderID]; !ok {
+			known = false
 		}
-		dates[h.ID] = h.LogDate
 	}
+	l.mu.Unlock()
+	if !known {
+		for h, err := range l.c.DailyLogs.Headers(ctx, l.projectID, from.Format(procore.DateLayout), to.Format(procore.DateLayout), l.opts.PerPage) {
+			if err != nil {
+				return err
+			}
+			l.mu.Lock()
+			l.heads[h.ID] = h.LogDate
+			l.mu.Unlock()
+		}
+	}
+	l.mu.Lock()
+	dates := make(map[int64]string, len(l.heads))
+	for id, d := range l.heads {
+		dates[id] = d
+	}
+	l.mu.Unlock()
 	for _, im := range imgs {
 		if d, ok := dates[im.DailyLogHeaderID]; ok {
 			day(d).photos = append(day(d).photos, im)
@@ -706,9 +726,8 @@ func (l *DailyLog) LatestCursor(ctx context.Context) (string, error) {
 // Changes re-reads the last LookBack days and reports every item that is
 // new, changed or gone since the cursor. Days that have left the window
 // are forgotten without a report. An idle check costs one daily_logs/count
-// call, one list call per log type that has entries in the window, one
-// images call, and one daily_log_headers/index call when the window has
-// photos.
+// call, one list call per log type that has entries in the window, and
+// one images call.
 func (l *DailyLog) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
 	var cur dlCursor
 	if err := json.Unmarshal([]byte(cursor), &cur); err != nil || cur.Items == nil {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -39,25 +38,7 @@ func TestContractFieldTools(t *testing.T) {
 		}}, nil)
 	exerciseFieldTools(t, srv, c, clk)
 
-	seen := map[string]int{}
-	for _, ex := range exchanges {
-		if fakeOnly[ex.Op] {
-			continue
-		}
-		spec, ok := loadSpec(t, dir, ex.Op)
-		require.Truef(t, ok, "operation %s has no endpoint description in %s", ex.Op, dir)
-		seen[ex.Op]++
-		t.Run(fmt.Sprintf("%s#%d", ex.Op, seen[ex.Op]), func(t *testing.T) {
-			checkRequest(t, spec, ex)
-			checkResponse(t, spec, ex)
-		})
-	}
-	var ops []string
-	for op := range seen {
-		ops = append(ops, op)
-	}
-	sort.Strings(ops)
-	t.Logf("validated %d exchanges over %d operations: %s", len(exchanges), len(ops), strings.Join(ops, " "))
+	seen := validateExchanges(t, dir, exchanges)
 	want := []string{"RestV10ProjectsProjectIdDailyLogsCountGet", "RestV10ProjectsProjectIdDailyLogHeadersIndexGet",
 		"RestV10ProjectsProjectIdDrawingAreasGet", "RestV10ProjectsProjectIdDrawingRevisionsGet",
 		"RestV10ProjectsProjectIdDrawingRevisionsIdGet", "RestV10ImagesGet", "RestV10ImagesPost",

@@ -281,18 +281,26 @@ func (c *call) listDailyLog(k *dlKind, liveOnly bool) {
 		}
 		return a.ID < b.ID
 	})
+	writePage(c, list, k.paged, func(e *dlEntry) any { return s.dailyLogJSON(sc, k, e, showDeleted) })
+}
+
+// writePage writes one page of list (all of it when not paged, as
+// endpoints without page and per_page answer), each item rendered under
+// s.mu.
+func writePage[T any](c *call, list []T, paged bool, render func(T) any) {
 	lo, hi := 0, len(list)
-	if k.paged {
+	if paged {
+		var ok bool
 		if lo, hi, ok = c.paginate(len(list)); !ok {
 			return
 		}
 	}
-	s.mu.Lock()
-	out := []any{}
-	for _, e := range list[lo:hi] {
-		out = append(out, s.dailyLogJSON(sc, k, e, showDeleted))
+	c.s.mu.Lock()
+	out := make([]any, 0, hi-lo)
+	for _, it := range list[lo:hi] {
+		out = append(out, render(it))
 	}
-	s.mu.Unlock()
+	c.s.mu.Unlock()
 	writeJSON(c.w, http.StatusOK, out)
 }
 
@@ -392,18 +400,12 @@ func (c *call) dailyLogHeaders() {
 	}
 	s.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool { return list[i].Date < list[j].Date })
-	lo, hi, ok := c.paginate(len(list))
-	if !ok {
-		return
-	}
-	out := []any{}
-	for _, h := range list[lo:hi] {
+	writePage(c, list, true, func(h *dlHeader) any {
 		day, _ := time.Parse("2006-01-02", h.Date)
-		out = append(out, map[string]any{"id": h.ID, "log_date": h.Date, "log_datetime": ts(day.Add(12 * time.Hour)),
+		return map[string]any{"id": h.ID, "log_date": h.Date, "log_datetime": ts(day.Add(12 * time.Hour)),
 			"completed": false, "completed_by": nil, "completed_at": nil, "completable": true,
-			"distributed": false, "distributed_by": nil, "distributed_at": nil, "distributable": true})
-	}
-	writeJSON(c.w, http.StatusOK, out)
+			"distributed": false, "distributed_by": nil, "distributed_at": nil, "distributable": true}
+	})
 }
 
 // ---- the web UI ----

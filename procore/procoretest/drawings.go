@@ -84,17 +84,11 @@ func (c *call) listDrawingAreas() {
 	}
 	s.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-	lo, hi, ok := c.paginate(len(list))
-	if !ok {
-		return
-	}
-	out := []any{}
-	for _, a := range list[lo:hi] {
-		out = append(out, map[string]any{"id": a.ID, "name": a.Name, "drawings_count": counts[a.ID], "description": "",
+	writePage(c, list, true, func(a *dwArea) any {
+		return map[string]any{"id": a.ID, "name": a.Name, "drawings_count": counts[a.ID], "description": "",
 			"drawing_sets": []any{}, "drawing_disciplines": []any{}, "created_at": ts(a.CreatedAt), "updated_at": ts(a.UpdatedAt),
-			"area_deletable": counts[a.ID] == 0})
-	}
-	writeJSON(c.w, http.StatusOK, out)
+			"area_deletable": counts[a.ID] == 0}
+	})
 }
 
 func (c *call) listDrawingRevisions() {
@@ -154,17 +148,7 @@ func (c *call) listDrawingRevisions() {
 	}
 	s.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool { return (list[i].ID < list[j].ID) != desc })
-	lo, hi, ok := c.paginate(len(list))
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	out := []any{}
-	for _, rv := range list[lo:hi] {
-		out = append(out, s.revisionJSON(sc, rv))
-	}
-	s.mu.Unlock()
-	writeJSON(c.w, http.StatusOK, out)
+	writePage(c, list, true, func(rv *dwRevision) any { return s.revisionJSON(sc, rv) })
 }
 
 func (c *call) getDrawingRevision() {

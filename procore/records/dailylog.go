@@ -84,10 +84,15 @@ const PhotosFolder = "Photos"
 // LookBack days: each check re-reads that window and reports what differs
 // from the cursor; older days are left to full listings.
 //
+// Writes (Put, MakeDir, Move, Delete) are refused with an error matching
+// storage.ErrUnsupported and ErrFieldToolReadOnly: photos dropped on the
+// target come back into Procore through DailyLogPhotoImporter.
+//
 // Attachments come without a size, and an Entry needs one: the first
 // listing that meets an attachment reads it once from the file host
 // (not counted by Procore's rate limit) and remembers its size by ID.
 type DailyLog struct {
+	ftNoWrites
 	c         *procore.Client
 	projectID int64
 	opts      DailyLogOptions
@@ -650,27 +655,6 @@ func (l *DailyLog) fresh(ctx context.Context, e storage.Entry) (storage.Entry, e
 		}
 	}
 	return storage.Entry{}, storage.NewError("open", e.Path, storage.ErrNotFound, nil)
-}
-
-// Put is refused: the Daily Log is exported one way (photos dropped on
-// the target come back through DailyLogPhotoImporter).
-func (l *DailyLog) Put(_ context.Context, parent storage.Entry, name string, _ io.Reader, _ int64, _ storage.PutOptions) (storage.Entry, error) {
-	return storage.Entry{}, ftReadOnly("put", ftJoin(parent.Path, name))
-}
-
-// MakeDir is refused.
-func (l *DailyLog) MakeDir(_ context.Context, parent storage.Entry, name string) (storage.Entry, error) {
-	return storage.Entry{}, ftReadOnly("mkdir", ftJoin(parent.Path, name))
-}
-
-// Move is refused.
-func (l *DailyLog) Move(_ context.Context, e storage.Entry, _ storage.Entry, _ string) (storage.Entry, error) {
-	return storage.Entry{}, ftReadOnly("move", e.Path)
-}
-
-// Delete is refused.
-func (l *DailyLog) Delete(_ context.Context, e storage.Entry) error {
-	return ftReadOnly("delete", e.Path)
 }
 
 // dlCursor is the look-back window as last seen: each item's path and

@@ -44,6 +44,9 @@ type DrawingsOptions struct {
 // "<revision id>@<updated_at>". PDFs are downloaded from the revision's
 // pdf_url through the client's file-host machinery.
 //
+// Writes are refused with an error matching storage.ErrUnsupported and
+// ErrFieldToolReadOnly.
+//
 // Drawings is a storage.ChangeFeed: a check lists the drawing areas (one
 // call) and the drawing revisions whose updated_at is after the cursor,
 // live (filters[updated_at]) and deleted (filters[deleted]=only), so an
@@ -51,6 +54,7 @@ type DrawingsOptions struct {
 // every drawing below it: the check then answers ErrCursorExpired and the
 // engine lists the tool again.
 type Drawings struct {
+	ftNoWrites
 	c         *procore.Client
 	projectID int64
 	opts      DrawingsOptions
@@ -312,26 +316,6 @@ func revisionOf(e storage.Entry) (int64, error) {
 		return 0, fmt.Errorf("no drawing revision in version %q", e.Version)
 	}
 	return id, nil
-}
-
-// Put is refused: Drawings are exported one way.
-func (d *Drawings) Put(_ context.Context, parent storage.Entry, name string, _ io.Reader, _ int64, _ storage.PutOptions) (storage.Entry, error) {
-	return storage.Entry{}, ftReadOnly("put", ftJoin(parent.Path, name))
-}
-
-// MakeDir is refused.
-func (d *Drawings) MakeDir(_ context.Context, parent storage.Entry, name string) (storage.Entry, error) {
-	return storage.Entry{}, ftReadOnly("mkdir", ftJoin(parent.Path, name))
-}
-
-// Move is refused.
-func (d *Drawings) Move(_ context.Context, e storage.Entry, _ storage.Entry, _ string) (storage.Entry, error) {
-	return storage.Entry{}, ftReadOnly("move", e.Path)
-}
-
-// Delete is refused.
-func (d *Drawings) Delete(_ context.Context, e storage.Entry) error {
-	return ftReadOnly("delete", e.Path)
 }
 
 // drawingCursor is the state a change check starts from.

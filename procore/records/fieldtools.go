@@ -31,6 +31,29 @@ func ftReadOnly(op, p string) error {
 	return storage.NewError(op, p, storage.ErrUnsupported, ErrFieldToolReadOnly)
 }
 
+// ftNoWrites gives a storage the refused writes of a one-way tool.
+type ftNoWrites struct{}
+
+// Put is refused: the tool is exported one way.
+func (ftNoWrites) Put(_ context.Context, parent storage.Entry, name string, _ io.Reader, _ int64, _ storage.PutOptions) (storage.Entry, error) {
+	return storage.Entry{}, ftReadOnly("put", ftJoin(parent.Path, name))
+}
+
+// MakeDir is refused.
+func (ftNoWrites) MakeDir(_ context.Context, parent storage.Entry, name string) (storage.Entry, error) {
+	return storage.Entry{}, ftReadOnly("mkdir", ftJoin(parent.Path, name))
+}
+
+// Move is refused.
+func (ftNoWrites) Move(_ context.Context, e storage.Entry, _ storage.Entry, _ string) (storage.Entry, error) {
+	return storage.Entry{}, ftReadOnly("move", e.Path)
+}
+
+// Delete is refused.
+func (ftNoWrites) Delete(_ context.Context, e storage.Entry) error {
+	return ftReadOnly("delete", e.Path)
+}
+
 // ftErr maps a client error onto a storage error of the right kind.
 func ftErr(op, p string, err error) error {
 	if err == nil {

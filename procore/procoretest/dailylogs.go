@@ -253,11 +253,7 @@ func (c *call) dateWindow(all bool) (from, to string, ok bool) {
 }
 
 func (c *call) listDailyLog(k *dlKind, liveOnly bool) {
-	sc := c.projectScopeByPath()
-	if sc == nil {
-		return
-	}
-	from, to, ok := c.dateWindow(false)
+	sc, from, to, ok := c.windowed(false)
 	if !ok {
 		return
 	}
@@ -302,6 +298,16 @@ func writePage[T any](c *call, list []T, paged bool, render func(T) any) {
 	}
 	c.s.mu.Unlock()
 	writeJSON(c.w, http.StatusOK, out)
+}
+
+// windowed resolves the {project_id} path value and the date window (see
+// dateWindow).
+func (c *call) windowed(all bool) (sc *docScope, from, to string, ok bool) {
+	if sc = c.projectScopeByPath(); sc == nil {
+		return nil, "", "", false
+	}
+	from, to, ok = c.dateWindow(all)
+	return sc, from, to, ok
 }
 
 // projectScopeByPath resolves the {project_id} path value.
@@ -357,11 +363,7 @@ func contentType(name string) string {
 }
 
 func (c *call) dailyLogCount() {
-	sc := c.projectScopeByPath()
-	if sc == nil {
-		return
-	}
-	from, to, ok := c.dateWindow(false)
+	sc, from, to, ok := c.windowed(false)
 	if !ok {
 		return
 	}
@@ -382,11 +384,7 @@ func (c *call) dailyLogCount() {
 }
 
 func (c *call) dailyLogHeaders() {
-	sc := c.projectScopeByPath()
-	if sc == nil {
-		return
-	}
-	from, to, ok := c.dateWindow(true)
+	sc, from, to, ok := c.windowed(true)
 	if !ok {
 		return
 	}

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -371,11 +373,7 @@ func (l *DailyLog) dayEntries(ctx context.Context, d *dlDay) ([]storage.Entry, e
 		files = append(files, storage.Entry{ID: id, ParentID: dirID, Path: ftJoin(d.date, ftSafeName(t.Name)+".pdf"),
 			Size: size, ModTime: doc.Generated, Version: v})
 	}
-	keys := make([]string, 0, len(atts))
-	for k := range atts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(atts))
 	for _, k := range keys {
 		a := atts[k]
 		p := ftJoin(d.date, attNames[k])
@@ -517,11 +515,7 @@ func (l *DailyLog) entriesOf(ctx context.Context, from, to time.Time) ([]storage
 	if err != nil {
 		return nil, err
 	}
-	dates := make([]string, 0, len(days))
-	for d := range days {
-		dates = append(dates, d)
-	}
-	sort.Strings(dates)
+	dates := slices.Sorted(maps.Keys(days))
 	var out []storage.Entry
 	for _, d := range dates {
 		es, err := l.dayEntries(ctx, days[d])
@@ -723,11 +717,7 @@ func (l *DailyLog) Changes(ctx context.Context, cursor string) ([]storage.Change
 	}
 	oldest := l.today().AddDate(0, 0, -(l.opts.LookBack - 1)).Format(procore.DateLayout)
 	var out []storage.Change
-	ids := make([]string, 0, len(items))
-	for id := range items {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids := slices.Sorted(maps.Keys(items))
 	for _, id := range ids {
 		e := items[id]
 		if seen, ok := cur.Items[id]; ok && seen.Version == e.Version && seen.Path == e.Path {

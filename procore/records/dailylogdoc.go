@@ -3,6 +3,8 @@ package records
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -176,11 +178,7 @@ func dlCustomFields(raw json.RawMessage) []recordpdf.Field {
 	if json.Unmarshal(raw, &m) != nil {
 		return nil
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	var out []recordpdf.Field
 	for _, k := range keys {
 		var f struct {

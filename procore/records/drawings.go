@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -250,11 +251,7 @@ func (d *Drawings) entries(t *drawingTree, revs []procore.DrawingRevision) []sto
 		}
 		named[dp] = append(named[dp], ftNamed{key: e.ID, rank: rank, name: drawingName(rv)})
 	}
-	dirs := make([]string, 0, len(byDir))
-	for dp := range byDir {
-		dirs = append(dirs, dp)
-	}
-	sort.Strings(dirs)
+	dirs := slices.Sorted(maps.Keys(byDir))
 	for _, dp := range dirs {
 		shown := ftUnique(named[dp], nil)
 		for _, p := range byDir[dp] {
@@ -391,11 +388,7 @@ func (d *Drawings) Changes(ctx context.Context, cursor string) ([]storage.Change
 	}
 	// A drawing whose current revision was deleted has another current
 	// one (listed above, its updated_at moved on) or none left.
-	ids := make([]int64, 0, len(orphans))
-	for id := range orphans {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	ids := slices.Sorted(maps.Keys(orphans))
 	for _, id := range ids {
 		current := false
 		for rv, err := range d.c.Drawings.Revisions(ctx, d.projectID, &procore.DrawingRevisionListOptions{DrawingID: id}) {

@@ -54,28 +54,13 @@ func (ftNoWrites) Delete(_ context.Context, e storage.Entry) error {
 	return ftReadOnly("delete", e.Path)
 }
 
-// ftErr maps a client error onto a storage error of the right kind.
+// ftErr maps a client error onto a storage error of the right kind; a
+// cancelled or expired context stays as it is.
 func ftErr(op, p string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var se *storage.Error
-	if errors.As(err, &se) {
-		return err
-	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	var rl *procore.RateLimitError
-	if errors.As(err, &rl) {
-		return storage.NewError(op, p, storage.ErrThrottled, storage.Throttled(rl.RetryAfter, err))
-	}
-	for _, k := range []error{storage.ErrNotFound, storage.ErrPermissionDenied, storage.ErrThrottled} {
-		if errors.Is(err, k) {
-			return storage.NewError(op, p, k, err)
-		}
-	}
-	return storage.NewError(op, p, nil, err)
+	return procore.AsStorageError(op, p, err)
 }
 
 // ftSafeName makes a Procore text usable as one path element: "/", "\"

@@ -163,7 +163,15 @@ type Client struct {
 	// ImageCategories and Images handle project Photos.
 	ImageCategories *ImageCategoriesService
 	Images          *ImagesService
-	// DailyLogs reads the Daily Log, Drawings drawing areas and revisions.
+	// The one-way record tools (see procore/records).
+	RFIs         *RFIsService
+	Submittals   *SubmittalsService
+	Observations *ObservationsService
+	Inspections  *InspectionsService
+	Incidents    *IncidentsService
+	Forms        *FormsService
+	Commitments  *CommitmentsService
+	// The Daily Log, and Drawings (areas and revisions).
 	DailyLogs *DailyLogsService
 	Drawings  *DrawingsService
 }
@@ -252,6 +260,13 @@ func NewClient(opts Options) (*Client, error) {
 	c.Webhooks = &WebhooksService{c}
 	c.ImageCategories = &ImageCategoriesService{c}
 	c.Images = &ImagesService{c}
+	c.RFIs = &RFIsService{c}
+	c.Submittals = &SubmittalsService{c}
+	c.Observations = &ObservationsService{c}
+	c.Inspections = &InspectionsService{c}
+	c.Incidents = &IncidentsService{c}
+	c.Forms = &FormsService{c}
+	c.Commitments = &CommitmentsService{c}
 	c.DailyLogs = &DailyLogsService{c}
 	c.Drawings = &DrawingsService{c}
 	return c, nil

@@ -349,7 +349,7 @@ func ToolOf(resource string) string {
 	case "Images", "Image Categories", "Photos":
 		return ToolPhotos
 	}
-	return ""
+	return recordToolOf(resource)
 }
 
 func targetKey(companyID, projectID int64, tool string) string {

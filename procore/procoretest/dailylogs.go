@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -348,18 +347,6 @@ func (s *Server) dailyLogJSON(sc *docScope, k *dlKind, e *dlEntry, withDeleted b
 		m["attachments"] = atts
 	}
 	return m
-}
-
-func contentType(name string) string {
-	switch strings.ToLower(name[strings.LastIndex(name, ".")+1:]) {
-	case "jpg", "jpeg":
-		return "image/jpeg"
-	case "png":
-		return "image/png"
-	case "pdf":
-		return "application/pdf"
-	}
-	return "application/octet-stream"
 }
 
 func (c *call) dailyLogCount() {

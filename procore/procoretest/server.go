@@ -153,10 +153,11 @@ type Server struct {
 	blobs   map[string][]byte     // storage key → content
 	large   map[string]*largeBlob // storage key → digests of content too large to keep
 
-	wh *webhookState
-	ph *photoState
-	dl *dailyLogState // the Daily Log (dailylogs.go)
-	dw *drawingState  // Drawings (drawings.go)
+	wh  *webhookState
+	ph  *photoState
+	rec *recordState   // the one-way record tools (records.go)
+	dl  *dailyLogState // the Daily Log (dailylogs.go)
+	dw  *drawingState  // Drawings (drawings.go)
 
 	svc fakeservice.Service // call counts, faults, the exchange observer
 }

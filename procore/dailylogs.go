@@ -344,9 +344,3 @@ func MatchCountModule(name string) (DailyLogType, bool) {
 	}
 	return DailyLogType{}, false
 }
-
-// AsStorageError maps an error of the client onto a *storage.Error of the
-// matching kind (not found, permission denied, throttled with the wait
-// Procore asked for, …), as the Documents and Photos storages do, for
-// storages built over the client in other packages (procore/records).
-func AsStorageError(op, path string, err error) error { return mapErr(op, path, err) }

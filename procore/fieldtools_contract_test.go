@@ -125,7 +125,7 @@ func exerciseFieldTools(t *testing.T, srv *procoretest.Server, c *procore.Client
 	require.NoError(t, err)
 
 	// The storage and the photo importer (images with log_date).
-	dl := records.NewDailyLog(c, pid, &records.DailyLogOptions{Project: "Main Street Tower", Render: testRender,
+	dl := records.NewDailyLog(c, pid, &records.DailyLogOptions{Project: "Main Street Tower", Renderer: testRender,
 		Now: clk.Now, Start: start, PerPage: 3})
 	var pdf storage.Entry
 	for e, err := range dl.List(ctx) {
@@ -185,7 +185,9 @@ func exerciseFieldTools(t *testing.T, srv *procoretest.Server, c *procore.Client
 	require.Equal(t, 1, n)
 	_, _, err = c.Drawings.ListRevisions(ctx, pid, &procore.DrawingRevisionListOptions{DrawingAreaID: 1, Deleted: procore.DeletedWith})
 	require.NoError(t, err)
-	ds := records.NewDrawings(c, pid, &records.DrawingsOptions{KeepSuperseded: true, PerPage: 2})
+	ds, err := records.New(c, records.NewDrawings(c, pid, &records.DrawingsOptions{KeepSuperseded: true, PerPage: 2}),
+		&records.Options{Now: clk.Now, DeletionCheckInterval: -1})
+	require.NoError(t, err)
 	var file storage.Entry
 	for e, err := range ds.List(ctx) {
 		require.NoError(t, err)

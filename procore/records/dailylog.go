@@ -27,12 +27,12 @@ import (
 type DailyLogOptions struct {
 	// Project is the project's name, printed in every PDF.
 	Project string
-	// Render prints a log type's entries of one day (required; the
+	// Renderer prints a log type's entries of one day (required; the
 	// application passes recordpdf.Render). It must be deterministic.
-	Render func(recordpdf.Document) ([]byte, error)
-	// RenderVersion names the renderer's output format: a new value
+	Renderer Renderer
+	// RendererVersion names the renderer's output format: a new value
 	// changes every PDF's Version, so that the engine re-exports them.
-	RenderVersion string
+	RendererVersion string
 	// Start is the first day (YYYY-MM-DD) a full listing reads (default:
 	// 365 days before today).
 	Start string
@@ -65,7 +65,7 @@ const PhotosFolder = "Photos"
 // DailyLog is a project's Daily Log as a read-only storage.Storage: one
 // folder per day ("2026-12-05"), holding one PDF per log type that has
 // entries that day ("Weather.pdf", "Manpower.pdf", …, printed by
-// DailyLogOptions.Render from DailyLogDocument), the entries' attachments
+// DailyLogOptions.Renderer from DailyLogDocument), the entries' attachments
 // (names unique in the day; a clash keeps the lowest attachment ID's name
 // and suffixes the others " (id <n>)"), and the day's photos in
 // "Photos". Deleted entries (gone from the lists, or listed with
@@ -73,7 +73,7 @@ const PhotosFolder = "Photos"
 //
 // A PDF's Version is a digest of the day's entries of that type, as
 // Procore sends them less download URLs, their attachments' IDs and
-// names, and RenderVersion: an edited entry, a new attachment (which
+// names, and RendererVersion: an edited entry, a new attachment (which
 // leaves the entry's updated_at alone) or a deleted entry changes it.
 // A day folder's Version is a digest of everything in it.
 //
@@ -90,9 +90,10 @@ const PhotosFolder = "Photos"
 // storage.ErrUnsupported and ErrFieldToolReadOnly: photos dropped on the
 // target come back into Procore through DailyLogPhotoImporter.
 //
-// Attachments come without a size, and an Entry needs one: the first
-// listing that meets an attachment reads it once from the file host
-// (not counted by Procore's rate limit) and remembers its size by ID.
+// Attachments come without a size, and the engine syncs no entry without
+// one: the first listing that meets an attachment reads it once from the
+// file host (not counted by Procore's rate limit) and remembers its size
+// by ID.
 type DailyLog struct {
 	ftNoWrites
 	c         *procore.Client
@@ -112,8 +113,8 @@ type dlCachedDoc struct {
 }
 
 // ErrNoRenderer is the cause of the error of a DailyLog without
-// DailyLogOptions.Render.
-var ErrNoRenderer = errors.New("procore records: DailyLogOptions.Render is required")
+// DailyLogOptions.Renderer.
+var ErrNoRenderer = errors.New("procore records: DailyLogOptions.Renderer is required")
 
 // NewDailyLog returns project projectID's Daily Log.
 func NewDailyLog(c *procore.Client, projectID int64, opts *DailyLogOptions) *DailyLog {
@@ -439,7 +440,7 @@ var volatileKeys = map[string]bool{"url": true, "share_url": true, "viewable_url
 // URLs), the attachments' stored names and RenderVersion.
 func (l *DailyLog) pdfVersion(t procore.DailyLogType, es []procore.DailyLogEntry, doc recordpdf.Document) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00", l.opts.RenderVersion, t.Resource)
+	fmt.Fprintf(h, "%s\x00%s\x00", l.opts.RendererVersion, t.Resource)
 	for _, e := range es {
 		keys := make([]string, 0, len(e.Raw))
 		for k := range e.Raw {
@@ -484,10 +485,10 @@ func (l *DailyLog) pdfSize(version string, doc recordpdf.Document) (int64, error
 }
 
 func (l *DailyLog) render(doc recordpdf.Document) ([]byte, error) {
-	if l.opts.Render == nil {
+	if l.opts.Renderer == nil {
 		return nil, ErrNoRenderer
 	}
-	return l.opts.Render(doc)
+	return l.opts.Renderer(doc)
 }
 
 // attachmentSize returns an attachment's size (read once, by ID).
@@ -535,7 +536,7 @@ func (l *DailyLog) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 			yield(storage.Entry{}, storage.NewError("list", "", nil, err))
 			return
 		}
-		if l.opts.Render == nil {
+		if l.opts.Renderer == nil {
 			yield(storage.Entry{}, storage.NewError("list", "", nil, ErrNoRenderer))
 			return
 		}
@@ -691,7 +692,7 @@ func encodeDLCursor(items map[string]storage.Entry) string {
 
 // LatestCursor reads the look-back window (see Changes for its cost).
 func (l *DailyLog) LatestCursor(ctx context.Context) (string, error) {
-	if l.opts.Render == nil {
+	if l.opts.Renderer == nil {
 		return "", storage.NewError("cursor", "", nil, ErrNoRenderer)
 	}
 	items, err := l.window(ctx)

@@ -17,7 +17,7 @@ import (
 )
 
 func newDailyLog(c *procore.Client, pid int64, clk *ftClock, mod func(*records.DailyLogOptions)) *records.DailyLog {
-	o := records.DailyLogOptions{Project: "Main Street Tower", Render: ftRender, Now: clk.Now, Start: "2026-11-01", LookBack: 7}
+	o := records.DailyLogOptions{Project: "Main Street Tower", Renderer: ftRender, Now: clk.Now, Start: "2026-11-01", LookBack: 7}
 	if mod != nil {
 		mod(&o)
 	}
@@ -62,7 +62,8 @@ func TestDailyLogLayout(t *testing.T) {
 		"2026-12-04", "2026-12-04/Deliveries.pdf",
 	}, ftPaths(got))
 	require.Equal(t, []byte("first photo"), ftRead(t, dl, got["2026-12-03/site photo.jpg"]))
-	require.EqualValues(t, len("second photo, longer"), got["2026-12-03/site photo (id "+itoa(a2)+").jpg"].Size)
+	require.Equal(t, []byte("second photo, longer"), ftRead(t, dl, got["2026-12-03/site photo (id "+itoa(a2)+").jpg"]))
+	require.EqualValues(t, len("first photo"), got["2026-12-03/site photo.jpg"].Size) // read once: Procore lists no size
 	require.Equal(t, []byte("crane jpeg"), ftRead(t, dl, got["2026-12-03/Photos/crane.jpg"]))
 	require.Equal(t, "dli:"+itoa(ph), got["2026-12-03/Photos/crane.jpg"].ID)
 	_ = a1
@@ -106,8 +107,9 @@ func TestDailyLogLayout(t *testing.T) {
 
 	// Read-only.
 	_, err = dl.Put(ctx, got["2026-12-03"], "x.jpg", strings.NewReader("x"), 1, storage.PutOptions{})
-	require.ErrorIs(t, err, storage.ErrUnsupported)
-	require.ErrorIs(t, dl.Delete(ctx, mp), storage.ErrUnsupported)
+	require.ErrorIs(t, err, storage.ErrPermissionDenied)
+	require.ErrorIs(t, err, records.ErrReadOnly)
+	require.ErrorIs(t, dl.Delete(ctx, mp), records.ErrReadOnly)
 }
 
 func TestDailyLogVersions(t *testing.T) {
@@ -146,7 +148,7 @@ func TestDailyLogVersions(t *testing.T) {
 	require.Contains(t, v3, day+"/Notes.pdf")
 
 	// A new renderer version changes every PDF's Version.
-	dl2 := newDailyLog(c, pid, clk, func(o *records.DailyLogOptions) { o.RenderVersion = "v2" })
+	dl2 := newDailyLog(c, pid, clk, func(o *records.DailyLogOptions) { o.RendererVersion = "v2" })
 	v4 := ftList(t, dl2)
 	require.NotEqual(t, v3[day+"/Notes.pdf"].Version, v4[day+"/Notes.pdf"].Version)
 }

@@ -2,14 +2,8 @@ package records
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"iter"
-	"maps"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +12,7 @@ import (
 	"github.com/procoresync/procoresync/storage"
 )
 
-// DrawingsOptions tune a Drawings storage.
+// DrawingsOptions tune the Drawings tool.
 type DrawingsOptions struct {
 	// KeepSuperseded keeps superseded revisions beside the current one as
 	// "<number> - <title> (Rev <n>).pdf"; by default they leave the
@@ -29,44 +23,38 @@ type DrawingsOptions struct {
 	NoDiscipline string
 	// PerPage is the page size of listings (default 1000).
 	PerPage int
-	// Overlap is how far each change check reaches back before the last
-	// one, against clock skew (default one minute).
-	Overlap time.Duration
 }
 
-// Drawings is a project's Drawings as a read-only storage.Storage: each
-// drawing's current revision as a PDF at
+// Drawings is a project's Drawings as a Tool: each drawing's current
+// revision is an inline record, a PDF at
 // "<Area>/<Discipline>/<number> - <title>.pdf" (a project without drawing
-// areas has no area level), with superseded revisions left out or kept
-// (DrawingsOptions.KeepSuperseded).
+// areas has no area level), downloaded from the revision's pdf_url. With
+// KeepSuperseded, every superseded revision is a record of its own,
+// "<number> - <title> (Rev <n>).pdf", beside it.
 //
-// A current drawing's entry ID is the drawing's ("dwg:<drawing id>"), so a
-// new revision is a new version of the same file; its Version is
-// "<revision id>@<updated_at>". PDFs are downloaded from the revision's
-// pdf_url through the client's file-host machinery.
+// A current drawing's record ID is "d<drawing id>", so a new revision is a
+// new version of the same file; its Version is "<revision id>@<updated_at>".
+// A kept superseded revision's record ID is "r<revision id>".
 //
-// Writes are refused with an error matching storage.ErrUnsupported and
-// ErrFieldToolReadOnly.
-//
-// Drawings is a storage.ChangeFeed: a check lists the drawing areas (one
-// call) and the drawing revisions whose updated_at is after the cursor,
-// live (filters[updated_at]) and deleted (filters[deleted]=only), so an
-// idle check costs three calls. A renamed, added or removed area moves
-// every drawing below it: the check then answers ErrCursorExpired and the
-// engine lists the tool again.
+// Changed reads the drawing revisions updated in the window
+// (filters[updated_at]) and the drawing areas: two calls when idle. A
+// renamed, added or removed area moves every drawing below it: Changed then
+// fails with storage.ErrCursorExpired and the engine lists the tool again.
+// Deleted reads the deleted revisions (filters[deleted]=only); a drawing
+// whose last revision was deleted leaves (one more call per such drawing).
 type Drawings struct {
-	ftNoWrites
 	c         *procore.Client
 	projectID int64
 	opts      DrawingsOptions
 
-	mu   sync.Mutex
-	urls map[string]ftURL // entry ID → pdf_url as last listed, by Version
+	mu    sync.Mutex
+	areas map[int64]string // area ID → name, as last read (nil: not read yet)
 }
 
-type ftURL struct{ version, url string }
+var _ Deleter = (*Drawings)(nil)
 
-// NewDrawings returns project projectID's Drawings.
+// NewDrawings returns project projectID's Drawings tool; records.New makes
+// it a storage.
 func NewDrawings(c *procore.Client, projectID int64, opts *DrawingsOptions) *Drawings {
 	o := DrawingsOptions{}
 	if opts != nil {
@@ -78,330 +66,27 @@ func NewDrawings(c *procore.Client, projectID int64, opts *DrawingsOptions) *Dra
 	if o.PerPage <= 0 {
 		o.PerPage = 1000
 	}
-	if o.Overlap <= 0 {
-		o.Overlap = time.Minute
-	}
-	return &Drawings{c: c, projectID: projectID, opts: o, urls: map[string]ftURL{}}
+	return &Drawings{c: c, projectID: projectID, opts: o}
 }
 
-var (
-	_ storage.Storage    = (*Drawings)(nil)
-	_ storage.ChangeFeed = (*Drawings)(nil)
-)
+// Name is "Drawings".
+func (d *Drawings) Name() string { return "Drawings" }
 
-// Features: read-only, no hashes, millisecond times.
-func (d *Drawings) Features() storage.Features {
-	return storage.Features{Names: procore.DocumentNameRules, ModTimePrecision: time.Millisecond}
-}
-
-func (d *Drawings) rootEntry() storage.Entry {
-	return storage.Entry{ID: "dw:" + strconv.FormatInt(d.projectID, 10), IsDir: true}
-}
-
-// drawingTree is one listing's view of the tool.
-type drawingTree struct {
-	areaNames map[int64]string // area ID → shown name
-}
-
-func (d *Drawings) areas(ctx context.Context) (map[int64]string, *procore.Response, error) {
-	var first *procore.Response
-	list, resp, err := d.c.Drawings.ListAreas(ctx, d.projectID, &procore.ListOptions{Page: 1, PerPage: d.opts.PerPage})
-	if err != nil {
-		return nil, resp, err
-	}
-	first = resp
-	all := list
-	if len(list) == d.opts.PerPage {
-		all = nil
-		for a, err := range d.c.Drawings.Areas(ctx, d.projectID, d.opts.PerPage) {
-			if err != nil {
-				return nil, first, err
-			}
-			all = append(all, a)
-		}
-	}
-	var named []ftNamed
-	for _, a := range all {
-		named = append(named, ftNamed{key: strconv.FormatInt(a.ID, 10), rank: a.ID, name: ftSafeName(a.Name)})
-	}
-	shown := ftUnique(named, nil)
-	out := make(map[int64]string, len(all))
-	for _, a := range all {
-		out[a.ID] = shown[strconv.FormatInt(a.ID, 10)]
-	}
-	return out, first, nil
-}
-
-// dir returns the folder path of a revision and its folder entries.
-func (d *Drawings) dir(t *drawingTree, rv *procore.DrawingRevision) (string, []storage.Entry) {
-	root := d.rootEntry().ID
-	var out []storage.Entry
-	area := ""
-	parent := root
-	if id := rv.AreaID(); id != 0 {
-		if n, ok := t.areaNames[id]; ok {
-			area = n
-			parent = "dwa:" + strconv.FormatInt(id, 10)
-			out = append(out, storage.Entry{ID: parent, ParentID: root, Path: area, IsDir: true})
-		}
-	}
-	disc := d.opts.NoDiscipline
-	if n := rv.DisciplineName(); n != "" {
-		disc = ftSafeName(n)
-	}
-	dp := ftJoin(area, disc)
-	out = append(out, storage.Entry{ID: "dwd:" + strconv.FormatInt(rv.AreaID(), 10) + ":" + strings.ToLower(disc),
-		ParentID: parent, Path: dp, IsDir: true})
-	return dp, out
-}
-
-// drawingName is "<number> - <title>.pdf", with " (Rev <n>)" for a
-// superseded revision.
-func drawingName(rv *procore.DrawingRevision) string {
-	n := strings.TrimSpace(rv.Number)
-	if t := strings.TrimSpace(rv.Title); t != "" {
-		n = ftJoinName(n, t)
-	}
-	if !rv.Current {
-		n += " (Rev " + strings.TrimSpace(rv.RevisionNumber) + ")"
-	}
-	return ftSafeName(n) + ".pdf"
-}
-
-func ftJoinName(number, title string) string {
-	if number == "" {
-		return title
-	}
-	return number + " - " + title
-}
-
-// fileEntry is a revision's file entry (without its path).
-func (d *Drawings) fileEntry(rv *procore.DrawingRevision) storage.Entry {
-	id := "dwr:" + strconv.FormatInt(rv.ID, 10)
-	if rv.Current {
-		id = "dwg:" + strconv.FormatInt(rv.DrawingID, 10)
-	}
-	e := storage.Entry{ID: id, Size: rv.PDFSize, ModTime: rv.UpdatedAt.Time,
-		Version: strconv.FormatInt(rv.ID, 10) + "@" + ftStamp(rv.UpdatedAt.Time)}
-	d.mu.Lock()
-	d.urls[e.ID] = ftURL{version: e.Version, url: rv.PDFURL}
-	d.mu.Unlock()
-	return e
-}
-
-// wanted reports whether a live revision is exported.
-func (d *Drawings) wanted(rv *procore.DrawingRevision) bool {
-	return rv.Current || d.opts.KeepSuperseded
-}
-
-// List yields the area and discipline folders and every exported PDF.
-func (d *Drawings) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
-	return func(yield func(storage.Entry, error) bool) {
-		names, _, err := d.areas(ctx)
+// readAreas reads the drawing areas and reports whether they differ from
+// the ones read before (false the first time).
+func (d *Drawings) readAreas(ctx context.Context) (map[int64]string, bool, error) {
+	names := map[int64]string{}
+	for a, err := range d.c.Drawings.Areas(ctx, d.projectID, d.opts.PerPage) {
 		if err != nil {
-			yield(storage.Entry{}, ftErr("list", "", err))
-			return
+			return nil, false, err
 		}
-		t := &drawingTree{areaNames: names}
-		var revs []procore.DrawingRevision
-		for rv, err := range d.c.Drawings.Revisions(ctx, d.projectID, &procore.DrawingRevisionListOptions{
-			ListOptions: procore.ListOptions{PerPage: d.opts.PerPage}, Sort: "id"}) {
-			if err != nil {
-				yield(storage.Entry{}, ftErr("list", "", err))
-				return
-			}
-			if d.wanted(&rv) {
-				revs = append(revs, rv)
-			}
-		}
-		for _, e := range d.entries(t, revs) {
-			if !yield(e, nil) {
-				return
-			}
-		}
-	}
-}
-
-// entries lays out revisions: folders once each, file names unique per
-// folder (lowest drawing ID keeps a name two drawings share).
-func (d *Drawings) entries(t *drawingTree, revs []procore.DrawingRevision) []storage.Entry {
-	seen := map[string]bool{}
-	var out []storage.Entry
-	type placed struct {
-		e   storage.Entry
-		dir string
-	}
-	byDir := map[string][]placed{}
-	var named = map[string][]ftNamed{}
-	for i := range revs {
-		rv := &revs[i]
-		dp, dirs := d.dir(t, rv)
-		for _, de := range dirs {
-			if !seen[de.ID] {
-				seen[de.ID] = true
-				out = append(out, de)
-			}
-		}
-		e := d.fileEntry(rv)
-		e.ParentID = dirs[len(dirs)-1].ID
-		byDir[dp] = append(byDir[dp], placed{e, dp})
-		rank := rv.DrawingID
-		if !rv.Current {
-			rank = rv.ID
-		}
-		named[dp] = append(named[dp], ftNamed{key: e.ID, rank: rank, name: drawingName(rv)})
-	}
-	dirs := slices.Sorted(maps.Keys(byDir))
-	for _, dp := range dirs {
-		shown := ftUnique(named[dp], nil)
-		for _, p := range byDir[dp] {
-			p.e.Path = ftJoin(dp, shown[p.e.ID])
-			out = append(out, p.e)
-		}
-	}
-	return out
-}
-
-// Stat finds an entry by path (a listing).
-func (d *Drawings) Stat(ctx context.Context, p string) (storage.Entry, error) {
-	return ftStatPath("stat", p, d.rootEntry(), d.List(ctx))
-}
-
-// Open downloads a drawing's PDF: from the pdf_url last listed when the
-// entry's Version is the one listed, otherwise after reading the revision
-// (one call).
-func (d *Drawings) Open(ctx context.Context, e storage.Entry) (io.ReadCloser, error) {
-	if e.IsDir {
-		return nil, storage.NewError("open", e.Path, storage.ErrIsDir, nil)
+		names[a.ID] = a.Name
 	}
 	d.mu.Lock()
-	cached, ok := d.urls[e.ID]
-	d.mu.Unlock()
-	if ok && cached.version == e.Version && cached.url != "" {
-		rc, err := d.c.Download(ctx, cached.url, 0)
-		if err == nil {
-			return rc, nil
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-	}
-	revID, err := revisionOf(e)
-	if err != nil {
-		return nil, storage.NewError("open", e.Path, storage.ErrNotFound, err)
-	}
-	rv, _, err := d.c.Drawings.GetRevision(ctx, d.projectID, revID)
-	if err != nil {
-		return nil, ftErr("open", e.Path, err)
-	}
-	if strings.HasPrefix(e.ID, "dwg:") && !rv.Current {
-		// A newer revision is current now: the listed one is gone.
-		return nil, storage.NewError("open", e.Path, storage.ErrNotFound, errors.New("the revision is no longer current"))
-	}
-	rc, err := d.c.Download(ctx, rv.PDFURL, 0)
-	if err != nil {
-		return nil, ftErr("open", e.Path, err)
-	}
-	return rc, nil
-}
-
-// revisionOf reads the revision ID from an entry's Version.
-func revisionOf(e storage.Entry) (int64, error) {
-	s, _, _ := strings.Cut(e.Version, "@")
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("no drawing revision in version %q", e.Version)
-	}
-	return id, nil
-}
-
-// drawingCursor is the state a change check starts from.
-type drawingCursor struct {
-	Since time.Time        `json:"since"`
-	Areas map[int64]string `json:"areas"` // area ID → shown name
-}
-
-func (d *Drawings) encode(c drawingCursor) string {
-	b, _ := json.Marshal(c)
-	return string(b)
-}
-
-// LatestCursor reads the areas (one call) and starts from the service's
-// clock.
-func (d *Drawings) LatestCursor(ctx context.Context) (string, error) {
-	names, resp, err := d.areas(ctx)
-	if err != nil {
-		return "", ftErr("cursor", "", err)
-	}
-	return d.encode(drawingCursor{Since: ftServerTime(resp, time.Now()).Add(-d.opts.Overlap), Areas: names}), nil
-}
-
-// Changes reports the drawings whose revisions changed since the cursor:
-// a new or edited current revision is the drawing's file, a revision no
-// longer current leaves (or, with KeepSuperseded, appears under its
-// "(Rev <n>)" name), a deleted revision leaves, and a drawing whose last
-// revision was deleted leaves.
-func (d *Drawings) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
-	var cur drawingCursor
-	if err := json.Unmarshal([]byte(cursor), &cur); err != nil || cur.Since.IsZero() {
-		return nil, "", storage.NewError("changes", "", storage.ErrCursorExpired, errors.New("malformed drawings cursor"))
-	}
-	names, resp, err := d.areas(ctx)
-	if err != nil {
-		return nil, "", ftErr("changes", "", err)
-	}
-	now := ftServerTime(resp, time.Now())
-	if !sameAreas(names, cur.Areas) {
-		return nil, "", storage.NewError("changes", "", storage.ErrCursorExpired, errors.New("drawing areas changed: every path below them moves"))
-	}
-	t := &drawingTree{areaNames: names}
-	opts := procore.DrawingRevisionListOptions{ListOptions: procore.ListOptions{PerPage: d.opts.PerPage}, UpdatedFrom: cur.Since, Sort: "id"}
-	var live []procore.DrawingRevision
-	var out []storage.Change
-	liveDrawing := map[int64]bool{}
-	for rv, err := range d.c.Drawings.Revisions(ctx, d.projectID, &opts) {
-		if err != nil {
-			return nil, "", ftErr("changes", "", err)
-		}
-		if rv.Current {
-			liveDrawing[rv.DrawingID] = true
-		}
-		if d.wanted(&rv) {
-			live = append(live, rv)
-		} else {
-			out = append(out, storage.Change{Entry: storage.Entry{ID: "dwr:" + strconv.FormatInt(rv.ID, 10)}, Deleted: true})
-		}
-	}
-	for _, e := range d.entries(t, live) {
-		out = append(out, storage.Change{Entry: e})
-	}
-	opts.Deleted = procore.DeletedOnly
-	orphans := map[int64]bool{}
-	for rv, err := range d.c.Drawings.Revisions(ctx, d.projectID, &opts) {
-		if err != nil {
-			return nil, "", ftErr("changes", "", err)
-		}
-		out = append(out, storage.Change{Entry: storage.Entry{ID: "dwr:" + strconv.FormatInt(rv.ID, 10)}, Deleted: true})
-		if !liveDrawing[rv.DrawingID] {
-			orphans[rv.DrawingID] = true
-		}
-	}
-	// A drawing whose current revision was deleted has another current
-	// one (listed above, its updated_at moved on) or none left.
-	ids := slices.Sorted(maps.Keys(orphans))
-	for _, id := range ids {
-		current := false
-		for rv, err := range d.c.Drawings.Revisions(ctx, d.projectID, &procore.DrawingRevisionListOptions{DrawingID: id}) {
-			if err != nil {
-				return nil, "", ftErr("changes", "", err)
-			}
-			current = current || rv.Current
-		}
-		if !current {
-			out = append(out, storage.Change{Entry: storage.Entry{ID: "dwg:" + strconv.FormatInt(id, 10)}, Deleted: true})
-		}
-	}
-	return out, d.encode(drawingCursor{Since: now.Add(-d.opts.Overlap), Areas: names}), nil
+	defer d.mu.Unlock()
+	changed := d.areas != nil && !sameAreas(d.areas, names)
+	d.areas = names
+	return names, changed, nil
 }
 
 func sameAreas(a, b map[int64]string) bool {
@@ -409,9 +94,190 @@ func sameAreas(a, b map[int64]string) bool {
 		return false
 	}
 	for k, v := range a {
-		if b[k] != v {
+		if w, ok := b[k]; !ok || w != v {
 			return false
 		}
 	}
 	return true
+}
+
+func (d *Drawings) knownAreas(ctx context.Context) (map[int64]string, error) {
+	d.mu.Lock()
+	names := d.areas
+	d.mu.Unlock()
+	if names != nil {
+		return names, nil
+	}
+	names, _, err := d.readAreas(ctx)
+	return names, err
+}
+
+// wanted reports whether a live revision is exported.
+func (d *Drawings) wanted(rv *procore.DrawingRevision) bool {
+	return rv.Current || d.opts.KeepSuperseded
+}
+
+// record lays a revision out as an inline record.
+func (d *Drawings) record(rv *procore.DrawingRevision, areas map[int64]string) Record {
+	var dir []string
+	if a, ok := areas[rv.AreaID()]; ok && rv.AreaID() != 0 {
+		dir = append(dir, a)
+	}
+	disc := d.opts.NoDiscipline
+	if n := strings.TrimSpace(rv.DisciplineName()); n != "" {
+		disc = n
+	}
+	dir = append(dir, disc)
+	name := strings.TrimSpace(rv.Number)
+	if t := strings.TrimSpace(rv.Title); t != "" {
+		if name != "" {
+			name += " - "
+		}
+		name += t
+	}
+	id := "d" + idString(rv.DrawingID)
+	if !rv.Current {
+		name += " (Rev " + strings.TrimSpace(rv.RevisionNumber) + ")"
+		id = "r" + idString(rv.ID)
+	}
+	ver := idString(rv.ID) + "@" + rv.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	return Record{ID: id, Number: rv.Number, Title: rv.Title, Inline: true, Dir: dir, UpdatedAt: rv.UpdatedAt.Time,
+		Fingerprint: []byte(ver),
+		Files:       []File{{Key: "pdf", Name: name + ".pdf", Version: ver, Size: rv.PDFSize, ModTime: rv.UpdatedAt.Time, URL: rv.PDFURL}}}
+}
+
+// Records yields every exported revision (the drawing areas, then every
+// page of drawing revisions).
+func (d *Drawings) Records(ctx context.Context) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		areas, _, err := d.readAreas(ctx)
+		if err != nil {
+			yield(Record{}, err)
+			return
+		}
+		for rv, err := range d.c.Drawings.Revisions(ctx, d.projectID, &procore.DrawingRevisionListOptions{
+			ListOptions: procore.ListOptions{PerPage: d.opts.PerPage}, Sort: "id"}) {
+			if err != nil {
+				yield(Record{}, err)
+				return
+			}
+			if d.wanted(&rv) && !yield(d.record(&rv, areas), nil) {
+				return
+			}
+		}
+	}
+}
+
+var errNoRevision = errors.New("records: no live revision")
+
+// Record reads one record: a drawing's current revision ("d<id>", one
+// listing of its revisions) or a kept superseded revision ("r<id>", one
+// read).
+func (d *Drawings) Record(ctx context.Context, id string) (Record, error) {
+	areas, err := d.knownAreas(ctx)
+	if err != nil {
+		return Record{}, err
+	}
+	switch {
+	case strings.HasPrefix(id, "d"):
+		did, err := parseID("Drawings", id[1:])
+		if err != nil {
+			return Record{}, err
+		}
+		for rv, err := range d.c.Drawings.Revisions(ctx, d.projectID, &procore.DrawingRevisionListOptions{DrawingID: did,
+			ListOptions: procore.ListOptions{PerPage: d.opts.PerPage}}) {
+			if err != nil {
+				return Record{}, err
+			}
+			if rv.Current {
+				return d.record(&rv, areas), nil
+			}
+		}
+	case strings.HasPrefix(id, "r") && d.opts.KeepSuperseded:
+		rid, err := parseID("Drawings", id[1:])
+		if err != nil {
+			return Record{}, err
+		}
+		rv, _, err := d.c.Drawings.GetRevision(ctx, d.projectID, rid)
+		if err != nil {
+			return Record{}, err
+		}
+		if !rv.Current {
+			return d.record(rv, areas), nil
+		}
+	}
+	return Record{}, storage.NewError("stat", "", storage.ErrNotFound, errNoRevision)
+}
+
+// Changed yields the drawings (and kept revisions) whose revisions were
+// updated in the window; a changed area fails with
+// storage.ErrCursorExpired.
+func (d *Drawings) Changed(ctx context.Context, since, until time.Time) iter.Seq2[Change, error] {
+	return func(yield func(Change, error) bool) {
+		seen := map[string]bool{}
+		emit := func(c Change) bool {
+			if seen[c.ID] {
+				return true
+			}
+			seen[c.ID] = true
+			return yield(c, nil)
+		}
+		for rv, err := range d.c.Drawings.Revisions(ctx, d.projectID, &procore.DrawingRevisionListOptions{
+			ListOptions: procore.ListOptions{PerPage: d.opts.PerPage}, UpdatedFrom: since, UpdatedTo: until, Sort: "id"}) {
+			if err != nil {
+				yield(Change{}, err)
+				return
+			}
+			// The drawing's current file may have changed either way: a
+			// new current revision, or the current one superseded.
+			if !emit(Change{ID: "d" + idString(rv.DrawingID)}) {
+				return
+			}
+			if !rv.Current && d.opts.KeepSuperseded && !emit(Change{ID: "r" + idString(rv.ID)}) {
+				return
+			}
+		}
+		if _, changed, err := d.readAreas(ctx); err != nil {
+			yield(Change{}, err)
+			return
+		} else if changed {
+			yield(Change{}, storage.NewError("changes", "", storage.ErrCursorExpired,
+				errors.New("drawing areas changed: every path below them moves")))
+		}
+	}
+}
+
+// Deleted yields the revisions deleted since since, and each drawing left
+// without a current revision.
+func (d *Drawings) Deleted(ctx context.Context, since time.Time) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		drawings := map[int64]bool{}
+		var order []int64
+		for rv, err := range d.c.Drawings.Revisions(ctx, d.projectID, &procore.DrawingRevisionListOptions{
+			ListOptions: procore.ListOptions{PerPage: d.opts.PerPage}, UpdatedFrom: since, Deleted: procore.DeletedOnly, Sort: "id"}) {
+			if err != nil {
+				yield("", err)
+				return
+			}
+			if d.opts.KeepSuperseded && !yield("r"+idString(rv.ID), nil) {
+				return
+			}
+			if !drawings[rv.DrawingID] {
+				drawings[rv.DrawingID] = true
+				order = append(order, rv.DrawingID)
+			}
+		}
+		for _, did := range order {
+			_, err := d.Record(ctx, "d"+idString(did))
+			switch {
+			case errors.Is(err, storage.ErrNotFound):
+				if !yield("d"+idString(did), nil) {
+					return
+				}
+			case err != nil:
+				yield("", err)
+				return
+			}
+		}
+	}
 }

@@ -2,17 +2,26 @@ package records_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/procore/procoretest"
 	"github.com/procoresync/procoresync/procore/records"
 	"github.com/procoresync/procoresync/storage"
 )
+
+// newDrawings is the Drawings storage on the records framework.
+func newDrawings(t testing.TB, c *procore.Client, pid int64, clk *ftClock, opts *records.DrawingsOptions) *records.Storage {
+	t.Helper()
+	s, err := records.New(c, records.NewDrawings(c, pid, opts), &records.Options{Now: clk.Now, Overlap: time.Second,
+		DeletionCheckInterval: -1})
+	require.NoError(t, err)
+	return s
+}
 
 func TestDrawingsLayout(t *testing.T) {
 	srv, c, clk := ftFake(t)
@@ -27,45 +36,41 @@ func TestDrawingsLayout(t *testing.T) {
 	_, _, err = srv.UIAddDrawing(pid, a, "", "G-001", "Cover Sheet", nil)
 	require.NoError(t, err)
 	// Two drawings shown with the same name in one folder: the later one
-	// gets the drawing ID.
+	// gets its record ID.
 	d4, _, err := srv.UIAddDrawing(pid, a, "Architectural", "a-101", "ground floor plan", nil)
 	require.NoError(t, err)
 	clk.Advance(time.Hour)
-	r2, err := srv.UIAddDrawingRevision(d1, "1", procoretest.TinyPDF("A-101 rev 1"))
+	_, err = srv.UIAddDrawingRevision(d1, "1", procoretest.TinyPDF("A-101 rev 1"))
 	require.NoError(t, err)
 
-	ds := records.NewDrawings(c, pid, nil)
+	ds := newDrawings(t, c, pid, clk, nil)
 	got := ftList(t, ds)
 	require.Equal(t, []string{
 		"Building A", "Building A/Architectural", "Building A/Architectural/A-101 - Ground Floor Plan.pdf",
-		"Building A/Architectural/a-101 - ground floor plan (id " + itoa(d4) + ").pdf",
+		"Building A/Architectural/a-101 - ground floor plan (d" + itoa(d4) + ").pdf",
 		"Building A/No Discipline", "Building A/No Discipline/G-001 - Cover Sheet.pdf",
 		"Level 2-3", "Level 2-3/Structural", "Level 2-3/Structural/S-201 - Framing.pdf",
 	}, ftPaths(got))
 	f := got["Building A/Architectural/A-101 - Ground Floor Plan.pdf"]
-	require.Equal(t, "dwg:"+itoa(d1), f.ID)
-	require.True(t, strings.HasPrefix(f.Version, itoa(r2)+"@"), f.Version)
+	require.Equal(t, "r:d"+itoa(d1), f.ID)
 	require.Equal(t, procoretest.TinyPDF("A-101 rev 1"), ftRead(t, ds, f))
 	require.EqualValues(t, len(procoretest.TinyPDF("A-101 rev 1")), f.Size)
 
 	// Superseded revisions kept under their revision number.
-	keep := ftList(t, records.NewDrawings(c, pid, &records.DrawingsOptions{KeepSuperseded: true}))
+	kept := newDrawings(t, c, pid, clk, &records.DrawingsOptions{KeepSuperseded: true})
+	keep := ftList(t, kept)
 	require.Contains(t, keep, "Building A/Architectural/A-101 - Ground Floor Plan (Rev 0).pdf")
-	require.Contains(t, keep, "Building A/Architectural/A-101 - Ground Floor Plan.pdf")
+	require.Equal(t, procoretest.TinyPDF("A-101 - Ground Floor Plan rev 0"),
+		ftRead(t, kept, keep["Building A/Architectural/A-101 - Ground Floor Plan (Rev 0).pdf"]))
 	require.Len(t, keep, len(got)+1)
 
 	// Read-only.
 	root, err := ds.Stat(ctx, "")
 	require.NoError(t, err)
 	_, err = ds.Put(ctx, root, "x.pdf", strings.NewReader("x"), 1, storage.PutOptions{})
-	require.ErrorIs(t, err, storage.ErrUnsupported)
-	require.ErrorIs(t, err, records.ErrFieldToolReadOnly)
-	require.ErrorIs(t, ds.Delete(ctx, f), storage.ErrUnsupported)
-	_, err = ds.MakeDir(ctx, root, "x")
-	require.ErrorIs(t, err, storage.ErrUnsupported)
-	_, err = ds.Move(ctx, f, root, "y.pdf")
-	require.ErrorIs(t, err, storage.ErrUnsupported)
-	st, err := ds.Stat(ctx, "building a/architectural/A-101 - Ground Floor Plan.pdf")
+	require.ErrorIs(t, err, records.ErrReadOnly)
+	require.ErrorIs(t, ds.Delete(ctx, f), storage.ErrPermissionDenied)
+	st, err := ds.Stat(ctx, "Building A/Architectural/A-101 - Ground Floor Plan.pdf")
 	require.NoError(t, err)
 	require.Equal(t, f.ID, st.ID)
 	_, err = ds.Stat(ctx, "nope.pdf")
@@ -73,10 +78,10 @@ func TestDrawingsLayout(t *testing.T) {
 }
 
 func TestDrawingsWithoutAreas(t *testing.T) {
-	srv, c, _ := ftFake(t)
+	srv, c, clk := ftFake(t)
 	_, err := srv.SeedDrawings(srv.ProjectID, nil, 3)
 	require.NoError(t, err)
-	got := ftList(t, records.NewDrawings(c, srv.ProjectID, nil))
+	got := ftList(t, newDrawings(t, c, srv.ProjectID, clk, nil))
 	require.Equal(t, []string{"Architectural", "Architectural/A-100 - Plan 0.pdf", "Mechanical", "Mechanical/M-102 - Plan 2.pdf",
 		"Structural", "Structural/S-101 - Plan 1.pdf"}, ftPaths(got))
 }
@@ -87,50 +92,44 @@ func TestDrawingsChangeFeed(t *testing.T) {
 	pid := srv.ProjectID
 	ids, err := srv.SeedDrawings(pid, []string{"North", "South"}, 40)
 	require.NoError(t, err)
-	ds := records.NewDrawings(c, pid, &records.DrawingsOptions{PerPage: 100, Overlap: time.Second})
-	before := ftList(t, ds)
 	clk.Advance(time.Minute)
+	ds := newDrawings(t, c, pid, clk, &records.DrawingsOptions{PerPage: 100})
+	before := ftList(t, ds)
 	cur, err := ds.LatestCursor(ctx)
 	require.NoError(t, err)
 
-	// Idle: three calls, nothing to report.
+	// Idle: the revisions window, the areas, the deleted revisions.
 	clk.Advance(5 * time.Minute)
 	srv.ResetCalls()
-	ch, cur2, err := ds.Changes(ctx, cur)
+	ch, cur, err := ds.Changes(ctx, cur)
 	require.NoError(t, err)
 	require.Empty(t, ch)
 	require.Equal(t, 3, srv.CallsByHost(procoretest.HostAPI), srv.String())
 
 	// A new revision: the same file (drawing ID) with a new version.
 	clk.Advance(5 * time.Minute)
-	rev, err := srv.UIAddDrawingRevision(ids[0], "1", nil)
+	_, err = srv.UIAddDrawingRevision(ids[0], "1", nil)
 	require.NoError(t, err)
 	// A drawing's only revision deleted: the file leaves.
-	var lone storage.Entry
-	for _, e := range before {
-		if e.ID == "dwg:"+itoa(ids[1]) {
-			lone = e
-		}
-	}
-	require.NotEmpty(t, lone.ID)
-	revOf1, err := strconvParse(strings.Split(lone.Version, "@")[0])
+	lone, _, err := c.Drawings.ListRevisions(ctx, pid, &procore.DrawingRevisionListOptions{DrawingID: ids[1]})
 	require.NoError(t, err)
-	require.NoError(t, srv.UIDeleteDrawingRevision(revOf1))
+	require.Len(t, lone, 1)
+	require.NoError(t, srv.UIDeleteDrawingRevision(lone[0].ID))
 	clk.Advance(time.Minute)
-	ch, cur3, err := ds.Changes(ctx, cur2)
+	ch, cur, err = ds.Changes(ctx, cur)
 	require.NoError(t, err)
 	m := ftChanged(ch)
-	up := m["dwg:"+itoa(ids[0])]
+	up, ok := m["r:d"+itoa(ids[0])]
+	require.True(t, ok)
 	require.False(t, up.Deleted)
-	require.True(t, strings.HasPrefix(up.Entry.Version, itoa(rev)+"@"))
-	require.True(t, m["dwg:"+itoa(ids[1])].Deleted)
+	require.NotEqual(t, before[up.Entry.Path].Version, up.Entry.Version)
+	require.True(t, m["r:d"+itoa(ids[1])].Deleted)
 	after := ftList(t, ds)
 	require.Len(t, after, len(before)-1)
 
-	// Nothing new: the next check is empty again (reports may repeat
-	// within the overlap, but only of what changed).
+	// Nothing new: the next check is empty again.
 	clk.Advance(10 * time.Minute)
-	ch, cur4, err := ds.Changes(ctx, cur3)
+	ch, cur, err = ds.Changes(ctx, cur)
 	require.NoError(t, err)
 	require.Empty(t, ch)
 
@@ -138,24 +137,28 @@ func TestDrawingsChangeFeed(t *testing.T) {
 	var north int64
 	for _, e := range before {
 		if e.Path == "North" {
-			north, _ = strconvParse(strings.TrimPrefix(e.ID, "dwa:"))
+			for rv, err := range c.Drawings.Areas(ctx, pid, 10) {
+				require.NoError(t, err)
+				if rv.Name == "North" {
+					north = rv.ID
+				}
+			}
 		}
 	}
 	require.NoError(t, srv.UIRenameDrawingArea(north, "North Wing"))
-	_, _, err = ds.Changes(ctx, cur4)
-	require.ErrorIs(t, err, storage.ErrCursorExpired)
-	_, _, err = ds.Changes(ctx, "not a cursor")
+	_, _, err = ds.Changes(ctx, cur)
 	require.ErrorIs(t, err, storage.ErrCursorExpired)
 }
 
 func TestDrawingsErrors(t *testing.T) {
-	srv, c, _ := ftFake(t)
+	srv, c, clk := ftFake(t)
 	_, err := srv.SeedDrawings(srv.ProjectID, nil, 1)
 	require.NoError(t, err)
 	srv.Inject(procoretest.Fault{Op: "RestV10ProjectsProjectIdDrawingRevisionsGet", Status: 403, Times: procoretest.Forever})
-	for _, err := range records.NewDrawings(c, srv.ProjectID, nil).List(context.Background()) {
+	n := 0
+	for _, err := range newDrawings(t, c, srv.ProjectID, clk, nil).List(context.Background()) {
 		require.ErrorIs(t, err, storage.ErrPermissionDenied)
-		var se *storage.Error
-		require.True(t, errors.As(err, &se))
+		n++
 	}
+	require.Equal(t, 1, n)
 }

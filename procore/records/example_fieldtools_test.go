@@ -29,7 +29,8 @@ func exampleClient(now func() time.Time) (*procoretest.Server, *procore.Client) 
 }
 
 // ExampleNewDrawings lists a project's Drawings as the files a one-way
-// pair copies: each drawing's current revision, by area and discipline.
+// pair copies: each drawing's current revision, by area and discipline
+// (and, kept here, the superseded revisions).
 func ExampleNewDrawings() {
 	srv, c := exampleClient(nil)
 	defer srv.Close()
@@ -38,7 +39,10 @@ func ExampleNewDrawings() {
 	_, _ = srv.UIAddDrawingRevision(d, "1", nil)
 	_, _, _ = srv.UIAddDrawing(srv.ProjectID, tower, "Structural", "S-201", "Framing Plan", nil)
 
-	drawings := records.NewDrawings(c, srv.ProjectID, &records.DrawingsOptions{KeepSuperseded: true})
+	drawings, err := records.New(c, records.NewDrawings(c, srv.ProjectID, &records.DrawingsOptions{KeepSuperseded: true}), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
 	for e, err := range drawings.List(context.Background()) {
 		if err != nil {
 			log.Fatal(err)
@@ -65,7 +69,7 @@ func ExampleNewDailyLog() {
 	_, _ = srv.UIAddDailyLogEntry(srv.ProjectID, "weather_logs", "2026-12-04", nil)
 
 	render := func(doc recordpdf.Document) ([]byte, error) { return json.Marshal(doc) }
-	dl := records.NewDailyLog(c, srv.ProjectID, &records.DailyLogOptions{Project: "Main Street Tower", Render: render,
+	dl := records.NewDailyLog(c, srv.ProjectID, &records.DailyLogOptions{Project: "Main Street Tower", Renderer: render,
 		Now: today, Start: "2026-12-01"})
 	for e, err := range dl.List(context.Background()) {
 		if err != nil {

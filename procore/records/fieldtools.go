@@ -1,17 +1,13 @@
-// Package records exposes Procore's record tools as read-only
-// storage.Storage implementations that a one-way pair copies onto any
-// target: each record becomes PDFs plus its attachments.
 package records
 
-// Helpers shared by the Drawings and Daily Log storages (drawings.go,
-// dailylog.go, dailylogphotos.go).
+// Helpers of the Daily Log storage and its photo importer (dailylog.go,
+// dailylogdoc.go, dailylogphotos.go).
 
 import (
 	"context"
 	"errors"
 	"io"
 	"iter"
-	"net/http"
 	"path"
 	"sort"
 	"strconv"
@@ -22,36 +18,29 @@ import (
 	"github.com/procoresync/procoresync/storage"
 )
 
-// ErrFieldToolReadOnly is the cause of every write refused by the Drawings
-// and Daily Log storages (matching storage.ErrUnsupported): Procore is the
-// source of truth of these tools and they are exported one way.
-var ErrFieldToolReadOnly = errors.New("procore records: this tool is exported one way from Procore and cannot be written")
-
-func ftReadOnly(op, p string) error {
-	return storage.NewError(op, p, storage.ErrUnsupported, ErrFieldToolReadOnly)
-}
-
-// ftNoWrites gives a storage the refused writes of a one-way tool.
+// ftNoWrites gives a storage the refused writes of a one-way tool (the
+// errors of the framework's Storage: storage.ErrPermissionDenied wrapping
+// ErrReadOnly).
 type ftNoWrites struct{}
 
 // Put is refused: the tool is exported one way.
 func (ftNoWrites) Put(_ context.Context, parent storage.Entry, name string, _ io.Reader, _ int64, _ storage.PutOptions) (storage.Entry, error) {
-	return storage.Entry{}, ftReadOnly("put", ftJoin(parent.Path, name))
+	return storage.Entry{}, readOnly("put", ftJoin(parent.Path, name))
 }
 
 // MakeDir is refused.
 func (ftNoWrites) MakeDir(_ context.Context, parent storage.Entry, name string) (storage.Entry, error) {
-	return storage.Entry{}, ftReadOnly("mkdir", ftJoin(parent.Path, name))
+	return storage.Entry{}, readOnly("mkdir", ftJoin(parent.Path, name))
 }
 
 // Move is refused.
 func (ftNoWrites) Move(_ context.Context, e storage.Entry, _ storage.Entry, _ string) (storage.Entry, error) {
-	return storage.Entry{}, ftReadOnly("move", e.Path)
+	return storage.Entry{}, readOnly("move", e.Path)
 }
 
 // Delete is refused.
 func (ftNoWrites) Delete(_ context.Context, e storage.Entry) error {
-	return ftReadOnly("delete", e.Path)
+	return readOnly("delete", e.Path)
 }
 
 // ftErr maps a client error onto a storage error of the right kind; a
@@ -60,7 +49,7 @@ func ftErr(op, p string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return procore.AsStorageError(op, p, err)
+	return procore.MapStorageError(op, p, err)
 }
 
 // ftSafeName makes a Procore text usable as one path element: "/", "\"
@@ -115,6 +104,23 @@ func ftUnique(items []ftNamed, taken map[string]bool) map[string]string {
 	return out
 }
 
+// ftDownloadSize reads a file URL to its end and returns its length:
+// Procore lists attachments without a size, and the engine syncs no entry
+// without one. The call goes to the file host, which Procore's rate limit
+// does not count.
+func ftDownloadSize(ctx context.Context, c *procore.Client, url string) (int64, error) {
+	rc, err := c.Download(ctx, url, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	return io.Copy(io.Discard, rc)
+}
+
+// ftURL is a download URL as last listed, for the Version it was listed
+// with.
+type ftURL struct{ version, url string }
+
 // ftJoin joins path elements, skipping empty ones.
 func ftJoin(parts ...string) string {
 	var keep []string
@@ -128,30 +134,6 @@ func ftJoin(parts ...string) string {
 
 // ftStamp formats a time for Versions.
 func ftStamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// ftDownloadSize reads a file URL to its end and returns its length:
-// Procore lists attachments without a size, and a storage.Entry needs
-// one. The call goes to the file host, which Procore's rate limit does
-// not count.
-func ftDownloadSize(ctx context.Context, c *procore.Client, url string) (int64, error) {
-	rc, err := c.Download(ctx, url, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	return io.Copy(io.Discard, rc)
-}
-
-// ftServerTime is the Date of a response (the service's clock), or
-// fallback when it has none.
-func ftServerTime(resp *procore.Response, fallback time.Time) time.Time {
-	if resp != nil && resp.Response != nil {
-		if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
-			return t.UTC()
-		}
-	}
-	return fallback.UTC()
-}
 
 // ftStatPath finds path p in a listing ("" is the root, given).
 func ftStatPath(op, p string, root storage.Entry, list iter.Seq2[storage.Entry, error]) (storage.Entry, error) {

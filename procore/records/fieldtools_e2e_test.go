@@ -158,7 +158,7 @@ func TestDrawingsOneWayPair(t *testing.T) {
 	pid := srv.ProjectID
 	ids, err := srv.SeedDrawings(pid, []string{"Tower"}, 6)
 	require.NoError(t, err)
-	ds := records.NewDrawings(c, pid, &records.DrawingsOptions{KeepSuperseded: true, Overlap: time.Second})
+	ds := newDrawings(t, c, pid, clk, &records.DrawingsOptions{KeepSuperseded: true})
 	target := memory.New()
 	fe := newFTEngine(t)
 	require.NoError(t, fe.eng.AddPair(syncengine.Pair{ID: "drawings", A: ds, B: target, AName: "Procore", BName: "Target",

@@ -57,6 +57,14 @@ type DailyLogOptions struct {
 	// NoPhotos leaves the day's Daily Log photos (images filed on the
 	// day) out; by default they are listed in "<day>/Photos".
 	NoPhotos bool
+	// EditCheckInterval is how often a change check re-reads every log
+	// type of the look-back window, which is the only way to see an entry
+	// edited in place (the Daily Log has no filters[updated_at]). Between
+	// such checks, a check reads only the counts by type and the day
+	// photos (two calls) and re-reads the window only when they moved:
+	// added and deleted entries and photos are seen at once, edits within
+	// the interval. 0 (the default): every check re-reads the window.
+	EditCheckInterval time.Duration
 }
 
 // PhotosFolder is the folder of a day that holds its Daily Log photos.
@@ -177,9 +185,11 @@ type dlDay struct {
 	photos  []procore.Image
 }
 
-// readDays reads every day of [from, to] that has entries or photos.
-func (l *DailyLog) readDays(ctx context.Context, from, to time.Time) (map[string]*dlDay, error) {
+// readDays reads every day of [from, to] that has entries or photos, and
+// returns with them the window's signature (see quickSig).
+func (l *DailyLog) readDays(ctx context.Context, from, to time.Time) (map[string]*dlDay, string, error) {
 	days := map[string]*dlDay{}
+	var sig []string
 	day := func(d string) *dlDay {
 		if days[d] == nil {
 			days[d] = &dlDay{date: d, entries: map[string][]procore.DailyLogEntry{}}
@@ -192,15 +202,16 @@ func (l *DailyLog) readDays(ctx context.Context, from, to time.Time) (map[string
 			b = to
 		}
 		sa, sb := a.Format(procore.DateLayout), b.Format(procore.DateLayout)
-		types, err := l.typesWithEntries(ctx, sa, sb)
+		types, part, err := l.typesWithEntries(ctx, sa, sb)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
+		sig = append(sig, part)
 		for _, t := range types {
 			for e, err := range l.c.DailyLogs.All(ctx, l.projectID, t, &procore.DailyLogListOptions{
 				ListOptions: procore.ListOptions{PerPage: l.opts.PerPage}, StartDate: sa, EndDate: sb, Status: l.opts.Status}) {
 				if err != nil {
-					return nil, err
+					return nil, "", err
 				}
 				if e.Deleted() {
 					continue
@@ -214,30 +225,76 @@ func (l *DailyLog) readDays(ctx context.Context, from, to time.Time) (map[string
 		}
 	}
 	if !l.opts.NoPhotos {
-		if err := l.readPhotos(ctx, from, to, day); err != nil {
-			return nil, err
+		imgs, err := l.dayImages(ctx, from, to)
+		if err != nil {
+			return nil, "", err
+		}
+		sig = append(sig, imagesSig(imgs))
+		if err := l.placePhotos(ctx, from, to, imgs, day); err != nil {
+			return nil, "", err
 		}
 	}
-	return days, nil
+	return days, strings.Join(sig, "|"), nil
+}
+
+// quickSig reads what the window's signature is made of: one
+// daily_logs/count call per Window days and one images call. It is ""
+// when the counts cannot be read (the signature then says nothing).
+func (l *DailyLog) quickSig(ctx context.Context, from, to time.Time) (string, error) {
+	var sig []string
+	for a := from; !a.After(to); a = a.AddDate(0, 0, l.opts.Window) {
+		b := a.AddDate(0, 0, l.opts.Window-1)
+		if b.After(to) {
+			b = to
+		}
+		_, part, err := l.typesWithEntries(ctx, a.Format(procore.DateLayout), b.Format(procore.DateLayout))
+		if err != nil || part == "" {
+			return "", err
+		}
+		sig = append(sig, part)
+	}
+	if !l.opts.NoPhotos {
+		imgs, err := l.dayImages(ctx, from, to)
+		if err != nil {
+			return "", err
+		}
+		sig = append(sig, imagesSig(imgs))
+	}
+	return strings.Join(sig, "|"), nil
+}
+
+// imagesSig digests the images of a window (IDs, update stamps, days).
+func imagesSig(imgs []procore.Image) string {
+	h := sha256.New()
+	for _, im := range imgs {
+		fmt.Fprintf(h, "%d@%s@%d\n", im.ID, ftStamp(im.UpdatedAt.Time), im.DailyLogHeaderID)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // typesWithEntries asks daily_logs/count which types have entries in the
 // window. A count call that fails with 403/404 or names a module it does
 // not recognise makes every type be listed.
-func (l *DailyLog) typesWithEntries(ctx context.Context, start, end string) ([]procore.DailyLogType, error) {
+func (l *DailyLog) typesWithEntries(ctx context.Context, start, end string) ([]procore.DailyLogType, string, error) {
 	counts, _, err := l.c.DailyLogs.Counts(ctx, l.projectID, start, end, l.opts.Status)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrPermissionDenied) {
-			return l.opts.Types, nil
+			return l.opts.Types, "", nil
 		}
-		return nil, err
+		return nil, "", err
 	}
 	has := map[string]bool{}
+	var sig []string
+	for _, c := range counts {
+		sig = append(sig, fmt.Sprintf("%s=%d", c.ModuleName, c.Count))
+	}
+	sort.Strings(sig)
+	part := start + ":" + strings.Join(sig, ",")
 	for _, c := range counts {
 		t, ok := procore.MatchCountModule(c.ModuleName)
 		if !ok {
 			if c.Count > 0 {
-				return l.opts.Types, nil // an unknown module with entries: read everything
+				return l.opts.Types, part, nil // an unknown module with entries: read everything
 			}
 			continue
 		}
@@ -251,22 +308,26 @@ func (l *DailyLog) typesWithEntries(ctx context.Context, start, end string) ([]p
 			out = append(out, t)
 		}
 	}
-	return out, nil
+	return out, part, nil
 }
 
-// readPhotos reads the images filed on days of [from, to] and, unless
-// every image's header is known already, the headers that say which day
-// each is on.
-func (l *DailyLog) readPhotos(ctx context.Context, from, to time.Time, day func(string) *dlDay) error {
+// dayImages reads the images filed on days of [from, to].
+func (l *DailyLog) dayImages(ctx context.Context, from, to time.Time) ([]procore.Image, error) {
 	rng := from.Format(procore.DateLayout) + "..." + to.Format(procore.DateLayout)
 	var imgs []procore.Image
 	for im, err := range l.c.Images.All(ctx, l.projectID, &procore.ImageListOptions{
 		ListOptions: procore.ListOptions{PerPage: l.opts.PerPage}, LogDate: rng}) {
 		if err != nil {
-			return err
+			return nil, err
 		}
 		imgs = append(imgs, im)
 	}
+	return imgs, nil
+}
+
+// placePhotos puts images on their days: unless every image's header is
+// known already, it reads the headers that say which day each is on.
+func (l *DailyLog) placePhotos(ctx context.Context, from, to time.Time, imgs []procore.Image, day func(string) *dlDay) error {
 	if len(imgs) == 0 {
 		return nil
 	}
@@ -512,20 +573,26 @@ func (l *DailyLog) attachmentSize(ctx context.Context, a procore.DailyLogAttachm
 
 // entriesOf reads [from, to] and lays every day out, in date order.
 func (l *DailyLog) entriesOf(ctx context.Context, from, to time.Time) ([]storage.Entry, error) {
-	days, err := l.readDays(ctx, from, to)
+	es, _, err := l.entriesSig(ctx, from, to)
+	return es, err
+}
+
+// entriesSig is entriesOf with the window's signature.
+func (l *DailyLog) entriesSig(ctx context.Context, from, to time.Time) ([]storage.Entry, string, error) {
+	days, sig, err := l.readDays(ctx, from, to)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	dates := slices.Sorted(maps.Keys(days))
 	var out []storage.Entry
 	for _, d := range dates {
 		es, err := l.dayEntries(ctx, days[d])
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		out = append(out, es...)
 	}
-	return out, nil
+	return out, sig, nil
 }
 
 // List reads every day from Start to today.
@@ -656,6 +723,9 @@ func (l *DailyLog) fresh(ctx context.Context, e storage.Entry) (storage.Entry, e
 // Version.
 type dlCursor struct {
 	Items map[string]dlSeen `json:"items"` // entry ID → what was seen
+	Sig   string            `json:"sig,omitempty"`
+	Full  time.Time         `json:"full"`  // when the window was last read in full
+	Today string            `json:"today"` // the window's last day
 }
 
 type dlSeen struct {
@@ -664,25 +734,32 @@ type dlSeen struct {
 	Dir     bool   `json:"d,omitempty"`
 }
 
-func (l *DailyLog) window(ctx context.Context) (map[string]storage.Entry, error) {
-	to := l.today()
-	from := to.AddDate(0, 0, -(l.opts.LookBack - 1))
+// windowDays is the look-back window.
+func (l *DailyLog) windowDays() (from, to time.Time) {
+	to = l.today()
+	from = to.AddDate(0, 0, -(l.opts.LookBack - 1))
 	if s, err := l.start(); err == nil && s.After(from) {
 		from = s
 	}
-	es, err := l.entriesOf(ctx, from, to)
+	return from, to
+}
+
+func (l *DailyLog) window(ctx context.Context) (map[string]storage.Entry, string, error) {
+	from, to := l.windowDays()
+	es, sig, err := l.entriesSig(ctx, from, to)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	out := make(map[string]storage.Entry, len(es))
 	for _, e := range es {
 		out[e.ID] = e
 	}
-	return out, nil
+	return out, sig, nil
 }
 
-func encodeDLCursor(items map[string]storage.Entry) string {
-	c := dlCursor{Items: make(map[string]dlSeen, len(items))}
+func (l *DailyLog) encodeCursor(items map[string]storage.Entry, sig string) string {
+	c := dlCursor{Items: make(map[string]dlSeen, len(items)), Sig: sig, Full: l.opts.Now().UTC(),
+		Today: l.today().Format(procore.DateLayout)}
 	for id, e := range items {
 		c.Items[id] = dlSeen{Path: e.Path, Version: e.Version, Dir: e.IsDir}
 	}
@@ -695,24 +772,36 @@ func (l *DailyLog) LatestCursor(ctx context.Context) (string, error) {
 	if l.opts.Renderer == nil {
 		return "", storage.NewError("cursor", "", nil, ErrNoRenderer)
 	}
-	items, err := l.window(ctx)
+	items, sig, err := l.window(ctx)
 	if err != nil {
 		return "", ftErr("cursor", "", err)
 	}
-	return encodeDLCursor(items), nil
+	return l.encodeCursor(items, sig), nil
 }
 
 // Changes re-reads the last LookBack days and reports every item that is
 // new, changed or gone since the cursor. Days that have left the window
 // are forgotten without a report. An idle check costs one daily_logs/count
 // call, one list call per log type that has entries in the window, and
-// one images call.
+// one images call; with EditCheckInterval, two calls (counts and images)
+// between the interval's full reads.
 func (l *DailyLog) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
 	var cur dlCursor
 	if err := json.Unmarshal([]byte(cursor), &cur); err != nil || cur.Items == nil {
 		return nil, "", storage.NewError("changes", "", storage.ErrCursorExpired, errors.New("malformed daily log cursor"))
 	}
-	items, err := l.window(ctx)
+	if l.opts.EditCheckInterval > 0 && cur.Sig != "" && cur.Today == l.today().Format(procore.DateLayout) &&
+		l.opts.Now().Sub(cur.Full) < l.opts.EditCheckInterval {
+		from, to := l.windowDays()
+		sig, err := l.quickSig(ctx, from, to)
+		if err != nil {
+			return nil, "", ftErr("changes", "", err)
+		}
+		if sig == cur.Sig {
+			return nil, cursor, nil
+		}
+	}
+	items, sig, err := l.window(ctx)
 	if err != nil {
 		return nil, "", ftErr("changes", "", err)
 	}
@@ -742,5 +831,5 @@ func (l *DailyLog) Changes(ctx context.Context, cursor string) ([]storage.Change
 		seen := cur.Items[id]
 		out = append(out, storage.Change{Entry: storage.Entry{ID: id, Path: seen.Path, IsDir: seen.Dir}, Deleted: true})
 	}
-	return out, encodeDLCursor(items), nil
+	return out, l.encodeCursor(items, sig), nil
 }

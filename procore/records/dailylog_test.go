@@ -255,3 +255,49 @@ func TestMatchCountModule(t *testing.T) {
 		require.Falsef(t, ok, "%q", name)
 	}
 }
+
+func TestDailyLogEditCheckInterval(t *testing.T) {
+	srv, c, clk := ftFake(t)
+	ctx := context.Background()
+	pid := srv.ProjectID
+	_, err := srv.SeedDailyLogs(pid, "2026-12-05", 20)
+	require.NoError(t, err)
+	dl := newDailyLog(c, pid, clk, func(o *records.DailyLogOptions) { o.LookBack = 14; o.EditCheckInterval = time.Hour })
+	cur, err := dl.LatestCursor(ctx)
+	require.NoError(t, err)
+
+	// Idle between full reads: counts and images only.
+	clk.Advance(time.Minute)
+	srv.ResetCalls()
+	ch, cur, err := dl.Changes(ctx, cur)
+	require.NoError(t, err)
+	require.Empty(t, ch)
+	require.Equal(t, 2, srv.CallsByHost(procoretest.HostAPI), srv.String())
+
+	// An edit in place waits for the next full read ...
+	ids := srv.UIDailyLogEntries(pid, "2026-12-03")
+	require.NoError(t, srv.UIEditDailyLogEntry(ids["notes_logs"][0], map[string]any{"comment": "edited"}))
+	clk.Advance(time.Minute)
+	ch, cur, err = dl.Changes(ctx, cur)
+	require.NoError(t, err)
+	require.Empty(t, ch)
+	// ... while an added entry moves the counts and is seen at once, with
+	// the edit.
+	_, err = srv.UIAddDailyLogEntry(pid, "waste_logs", "2026-12-04", nil)
+	require.NoError(t, err)
+	ch, cur, err = dl.Changes(ctx, cur)
+	require.NoError(t, err)
+	m := map[string]bool{}
+	for _, c := range ch {
+		m[c.Entry.Path] = true
+	}
+	require.True(t, m["2026-12-03/Notes.pdf"], ch)
+	require.True(t, m["2026-12-04/Waste.pdf"], ch)
+
+	// Past the interval, a check reads the window in full.
+	require.NoError(t, srv.UIEditDailyLogEntry(ids["manpower_logs"][0], map[string]any{"notes": "edited"}))
+	clk.Advance(2 * time.Hour)
+	ch, _, err = dl.Changes(ctx, cur)
+	require.NoError(t, err)
+	require.Len(t, ch, 2) // the day and its Manpower.pdf
+}

@@ -71,7 +71,7 @@ func TestFieldToolFigures(t *testing.T) {
 	ch, _, err := ds.Changes(ctx, cur)
 	require.NoError(t, err)
 	require.Empty(t, ch)
-	row("Drawings: idle check", srv, 0)
+	row("Drawings: idle check (with deletion check)", srv, 0)
 	require.Equal(t, 3, srv.CallsByHost(procoretest.HostAPI)) // revisions window, areas, deleted revisions
 
 	srv2, c2, clk2 := ftFake(t)
@@ -96,6 +96,16 @@ func TestFieldToolFigures(t *testing.T) {
 	require.Empty(t, ch)
 	row("Daily Log: idle check (14-day look-back)", srv2, 0)
 	require.LessOrEqual(t, srv2.CallsByHost(procoretest.HostAPI), 1+18+2)
+	dlq := records.NewDailyLog(c2, srv2.ProjectID, &records.DailyLogOptions{Project: "Main Street Tower", Renderer: ftRender,
+		Now: clk2.Now, Start: "2025-12-06", EditCheckInterval: time.Hour})
+	cur, err = dlq.LatestCursor(ctx)
+	require.NoError(t, err)
+	srv2.ResetCalls()
+	ch, _, err = dlq.Changes(ctx, cur)
+	require.NoError(t, err)
+	require.Empty(t, ch)
+	row("Daily Log: idle check, EditCheckInterval 1h", srv2, 0)
+	require.Equal(t, 2, srv2.CallsByHost(procoretest.HostAPI))
 
 	t.Logf("\n| %-44s | %5s | %6s | %9s | %5s |\n|%s|\n%s", "scenario", "API", "file h.", "storage", "files",
 		strings.Repeat("-", 84), strings.Join(rows, "\n"))

@@ -87,8 +87,6 @@ func ftChanged(ch []storage.Change) map[string]storage.Change {
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
-func strconvParse(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
-
 // ftTokens issues a fresh token for every request, so that tests may move
 // the fake's clock by days.
 type ftTokens struct{ srv *procoretest.Server }

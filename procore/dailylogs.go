@@ -82,39 +82,21 @@ func ParseLogDate(s string) (time.Time, error) {
 	return t, nil
 }
 
-// DailyLogAttachment is a file attached to a log entry. Name is the file
-// name (filename is its deprecated twin); URL is on a Procore file host.
-type DailyLogAttachment struct {
-	ID          int64  `json:"id"`
-	Name        string `json:"name"`
-	Filename    string `json:"filename"`
-	URL         string `json:"url"`
-	ContentType string `json:"content_type"`
-}
-
-// FileName is the attachment's name (name, else the deprecated filename).
-func (a DailyLogAttachment) FileName() string {
-	if a.Name != "" {
-		return a.Name
-	}
-	return a.Filename
-}
-
 // DailyLogEntry is one entry of a Daily Log type. Every log type has its
 // own columns: the common ones are decoded into fields, and Raw keeps the
 // whole object as Procore sent it (for printing every field a person
 // sees).
 type DailyLogEntry struct {
-	ID          int64                `json:"id"`
-	Date        string               `json:"date"` // YYYY-MM-DD
-	Datetime    Timestamp            `json:"datetime"`
-	CreatedAt   Timestamp            `json:"created_at"`
-	UpdatedAt   Timestamp            `json:"updated_at"`
-	DeletedAt   Timestamp            `json:"deleted_at"` // set on deleted entries (v1.1 weather logs list them)
-	Position    int                  `json:"position"`
-	Status      string               `json:"status"`
-	CreatedBy   *User                `json:"created_by"`
-	Attachments []DailyLogAttachment `json:"attachments"`
+	ID          int64        `json:"id"`
+	Date        string       `json:"date"` // YYYY-MM-DD
+	Datetime    Timestamp    `json:"datetime"`
+	CreatedAt   Timestamp    `json:"created_at"`
+	UpdatedAt   Timestamp    `json:"updated_at"`
+	DeletedAt   Timestamp    `json:"deleted_at"` // set on deleted entries (v1.1 weather logs list them)
+	Position    int          `json:"position"`
+	Status      string       `json:"status"`
+	CreatedBy   *User        `json:"created_by"`
+	Attachments []Attachment `json:"attachments"`
 	// Raw is every field of the entry as sent.
 	Raw map[string]json.RawMessage `json:"-"`
 }

@@ -330,21 +330,23 @@ func (s *Server) SeedDrawings(projectID int64, areas []string, n int) ([]int64, 
 	return out, nil
 }
 
-// TinyPDF returns a small, valid one-page PDF that shows text (ASCII;
-// other characters are replaced by "?").
+// TinyPDF returns a small, valid one-page PDF that shows text (printable
+// ASCII; other characters are shown as "?"), as Procore's drawing files
+// and PDF exports are real PDFs.
 func TinyPDF(text string) []byte {
-	safe := strings.Map(func(r rune) rune {
-		if r < 32 || r > 126 || r == '(' || r == ')' || r == '\\' {
+	esc := strings.Map(func(c rune) rune {
+		if c < 32 || c > 126 {
 			return '?'
 		}
-		return r
+		return c
 	}, text)
-	content := "BT /F1 18 Tf 72 720 Td (" + safe + ") Tj ET"
+	esc = strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`).Replace(esc)
+	content := "BT /F1 12 Tf 72 720 Td (" + esc + ") Tj ET"
 	objs := []string{
 		"<< /Type /Catalog /Pages 2 0 R >>",
 		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
 		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		"<< /Length " + strconv.Itoa(len(content)) + " >>\nstream\n" + content + "\nendstream",
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
 	}
 	var b bytes.Buffer

@@ -392,7 +392,7 @@ func (l *DailyLog) dayEntries(ctx context.Context, d *dlDay) ([]storage.Entry, e
 	pdfNames := map[string]bool{}
 	var named []ftNamed
 	type att struct {
-		a    procore.DailyLogAttachment
+		a    procore.Attachment
 		when time.Time
 	}
 	atts := map[string]att{}
@@ -420,7 +420,7 @@ func (l *DailyLog) dayEntries(ctx context.Context, d *dlDay) ([]storage.Entry, e
 			continue
 		}
 		sortEntries(es)
-		doc := DailyLogDocument(l.opts.Project, d.date, t, es, func(a procore.DailyLogAttachment) string {
+		doc := DailyLogDocument(l.opts.Project, d.date, t, es, func(a procore.Attachment) string {
 			return attNames["dla:"+d.date+":"+strconv.FormatInt(a.ID, 10)]
 		})
 		id := "dl:" + d.date + ":" + t.Resource
@@ -553,7 +553,7 @@ func (l *DailyLog) render(doc recordpdf.Document) ([]byte, error) {
 }
 
 // attachmentSize returns an attachment's size (read once, by ID).
-func (l *DailyLog) attachmentSize(ctx context.Context, a procore.DailyLogAttachment) (int64, error) {
+func (l *DailyLog) attachmentSize(ctx context.Context, a procore.Attachment) (int64, error) {
 	key := "att:" + strconv.FormatInt(a.ID, 10)
 	l.mu.Lock()
 	n, ok := l.sizes[key]

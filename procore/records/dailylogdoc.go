@@ -36,7 +36,7 @@ var dlLabels = map[string]string{
 // every column a person sees and its attachments' names as stored beside
 // the PDF (attName). Generated is the newest updated_at, so the same
 // entries always print the same.
-func DailyLogDocument(project, date string, t procore.DailyLogType, entries []procore.DailyLogEntry, attName func(procore.DailyLogAttachment) string) recordpdf.Document {
+func DailyLogDocument(project, date string, t procore.DailyLogType, entries []procore.DailyLogEntry, attName func(procore.Attachment) string) recordpdf.Document {
 	doc := recordpdf.Document{Project: project, Tool: "Daily Log", Number: date, Title: t.Name}
 	if d, err := procore.ParseLogDate(date); err == nil {
 		doc.Dates = []recordpdf.DateField{{Label: "Log Date", Value: d, DateOnly: true}}

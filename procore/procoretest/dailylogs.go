@@ -302,20 +302,11 @@ func writePage[T any](c *call, list []T, paged bool, render func(T) any) {
 // windowed resolves the {project_id} path value and the date window (see
 // dateWindow).
 func (c *call) windowed(all bool) (sc *docScope, from, to string, ok bool) {
-	if sc = c.projectScopeByPath(); sc == nil {
+	if sc = c.recordProject(); sc == nil {
 		return nil, "", "", false
 	}
 	from, to, ok = c.dateWindow(all)
 	return sc, from, to, ok
-}
-
-// projectScopeByPath resolves the {project_id} path value.
-func (c *call) projectScopeByPath() *docScope {
-	id, ok := c.pathInt("project_id")
-	if !ok {
-		return nil
-	}
-	return c.projectScopeByID(id)
 }
 
 // dailyLogJSON renders an entry. Caller holds s.mu.

@@ -65,7 +65,7 @@ func (s *Server) drawingRoutes(r func(pattern, op string, mode authMode, h handl
 }
 
 func (c *call) listDrawingAreas() {
-	sc := c.projectScopeByPath()
+	sc := c.recordProject()
 	if sc == nil {
 		return
 	}
@@ -92,7 +92,7 @@ func (c *call) listDrawingAreas() {
 }
 
 func (c *call) listDrawingRevisions() {
-	sc := c.projectScopeByPath()
+	sc := c.recordProject()
 	if sc == nil {
 		return
 	}
@@ -117,13 +117,9 @@ func (c *call) listDrawingRevisions() {
 	if !ok {
 		return
 	}
-	var from, to time.Time
-	if v := q.Get("filters[updated_at]"); v != "" {
-		var err error
-		if from, to, err = parseRange(v); err != nil {
-			writeError(c.w, http.StatusBadRequest, "bad_request", "invalid filters[updated_at]")
-			return
-		}
+	from, to, ok := c.updatedRange()
+	if !ok {
+		return
 	}
 	deleted := q.Get("filters[deleted]")
 	if deleted != "" && deleted != "only" && deleted != "with" {
@@ -152,7 +148,7 @@ func (c *call) listDrawingRevisions() {
 }
 
 func (c *call) getDrawingRevision() {
-	sc := c.projectScopeByPath()
+	sc := c.recordProject()
 	if sc == nil {
 		return
 	}

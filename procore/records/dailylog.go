@@ -94,6 +94,13 @@ const PhotosFolder = "Photos"
 // LookBack days: each check re-reads that window and reports what differs
 // from the cursor; older days are left to full listings.
 //
+// The Daily Log is not a Tool of this package's Storage: that design reads
+// changed records by filters[updated_at] and one call per changed record,
+// while the Daily Log has no updated_at filter (days are re-read in date
+// windows, one call per log type for all days at once), and a day's photos
+// live in a sub-folder a person drops photos into (DailyLogPhotoImporter).
+// It shares the framework's Renderer, read-only errors and error mapping.
+//
 // Writes (Put, MakeDir, Move, Delete) are refused with an error matching
 // storage.ErrUnsupported and ErrFieldToolReadOnly: photos dropped on the
 // target come back into Procore through DailyLogPhotoImporter.

@@ -171,6 +171,8 @@ type Client struct {
 	Incidents    *IncidentsService
 	Forms        *FormsService
 	Commitments  *CommitmentsService
+	// FormTemplates are the company's form templates.
+	FormTemplates *FormTemplatesService
 	// The Daily Log, and Drawings (areas and revisions).
 	DailyLogs *DailyLogsService
 	Drawings  *DrawingsService
@@ -267,6 +269,7 @@ func NewClient(opts Options) (*Client, error) {
 	c.Incidents = &IncidentsService{c}
 	c.Forms = &FormsService{c}
 	c.Commitments = &CommitmentsService{c}
+	c.FormTemplates = &FormTemplatesService{c}
 	c.DailyLogs = &DailyLogsService{c}
 	c.Drawings = &DrawingsService{c}
 	return c, nil

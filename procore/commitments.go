@@ -93,12 +93,7 @@ func (s *CommitmentsService) List(ctx context.Context, kind CommitmentKind, proj
 // Get returns one contract with its attachments and payments
 // (GET /rest/v1.0/{kind}/{id}?project_id=).
 func (s *CommitmentsService) Get(ctx context.Context, kind CommitmentKind, projectID, id int64) (*Commitment, *Response, error) {
-	var out Commitment
-	resp, err := s.c.get(ctx, "/rest/v1.0/"+string(kind)+"/"+itoa(id)+"?project_id="+itoa(projectID), &out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return &out, resp, nil
+	return getOne[Commitment](ctx, s.c, "/rest/v1.0/"+string(kind)+"/"+itoa(id)+"?project_id="+itoa(projectID))
 }
 
 // CommitmentContract is a contract as the v2.0 commitment_contracts list

@@ -35,20 +35,11 @@ func (s *FormsService) List(ctx context.Context, projectID int64, opts *RecordLi
 
 // Get returns one form (GET /rest/v1.0/projects/{project_id}/forms/{id}).
 func (s *FormsService) Get(ctx context.Context, projectID, id int64) (*Form, *Response, error) {
-	var out Form
-	resp, err := s.c.get(ctx, "/rest/v1.0/projects/"+itoa(projectID)+"/forms/"+itoa(id), &out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return &out, resp, nil
+	return getOne[Form](ctx, s.c, "/rest/v1.0/projects/"+itoa(projectID)+"/forms/"+itoa(id))
 }
 
 // Recycled iterates over the forms in the recycle bin
 // (GET /rest/v1.0/projects/{project_id}/recycle_bin/forms).
 func (s *FormsService) Recycled(ctx context.Context, projectID int64, opts *ListOptions) iter.Seq2[Form, error] {
-	var o *RecordListOptions
-	if opts != nil {
-		o = &RecordListOptions{ListOptions: *opts}
-	}
-	return listAll[Form](ctx, s.c, "/rest/v1.0/projects/"+itoa(projectID)+"/recycle_bin/forms", url.Values{}, o)
+	return listAll[Form](ctx, s.c, "/rest/v1.0/projects/"+itoa(projectID)+"/recycle_bin/forms", url.Values{}, recordOptions(opts))
 }

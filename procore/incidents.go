@@ -45,20 +45,11 @@ func (s *IncidentsService) List(ctx context.Context, projectID int64, opts *Reco
 // Get returns one incident with its attachments
 // (GET /rest/v1.0/projects/{project_id}/incidents/{id}).
 func (s *IncidentsService) Get(ctx context.Context, projectID, id int64) (*Incident, *Response, error) {
-	var out Incident
-	resp, err := s.c.get(ctx, incidentPath(projectID, "incidents/"+itoa(id)), &out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return &out, resp, nil
+	return getOne[Incident](ctx, s.c, incidentPath(projectID, "incidents/"+itoa(id)))
 }
 
 // Recycled iterates over the incidents in the recycle bin
 // (GET /rest/v1.0/projects/{project_id}/recycle_bin/incidents).
 func (s *IncidentsService) Recycled(ctx context.Context, projectID int64, opts *ListOptions) iter.Seq2[Incident, error] {
-	var o *RecordListOptions
-	if opts != nil {
-		o = &RecordListOptions{ListOptions: *opts}
-	}
-	return listAll[Incident](ctx, s.c, incidentPath(projectID, "recycle_bin/incidents"), url.Values{}, o)
+	return listAll[Incident](ctx, s.c, incidentPath(projectID, "recycle_bin/incidents"), url.Values{}, recordOptions(opts))
 }

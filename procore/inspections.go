@@ -97,12 +97,7 @@ func (s *InspectionsService) List(ctx context.Context, projectID int64, opts *Re
 // Get returns one inspection
 // (GET /rest/v1.0/projects/{project_id}/checklist/lists/{id}).
 func (s *InspectionsService) Get(ctx context.Context, projectID, id int64) (*ChecklistList, *Response, error) {
-	var out ChecklistList
-	resp, err := s.c.get(ctx, checklistPath(projectID, "lists/"+itoa(id)), &out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return &out, resp, nil
+	return getOne[ChecklistList](ctx, s.c, checklistPath(projectID, "lists/"+itoa(id)))
 }
 
 // Items iterates over the items of the project's inspections, of one
@@ -130,11 +125,7 @@ func (s *InspectionsService) ItemAttachments(ctx context.Context, projectID int6
 // Recycled iterates over the inspections in the recycle bin
 // (GET /rest/v1.0/projects/{project_id}/recycle_bin/checklist/lists).
 func (s *InspectionsService) Recycled(ctx context.Context, projectID int64, opts *ListOptions) iter.Seq2[ChecklistList, error] {
-	var o *RecordListOptions
-	if opts != nil {
-		o = &RecordListOptions{ListOptions: *opts}
-	}
-	return listAll[ChecklistList](ctx, s.c, "/rest/v1.0/projects/"+itoa(projectID)+"/recycle_bin/checklist/lists", url.Values{}, o)
+	return listAll[ChecklistList](ctx, s.c, "/rest/v1.0/projects/"+itoa(projectID)+"/recycle_bin/checklist/lists", url.Values{}, recordOptions(opts))
 }
 
 // ItemsByID iterates over the inspection items with the given IDs

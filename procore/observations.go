@@ -52,22 +52,13 @@ func (s *ObservationsService) List(ctx context.Context, projectID int64, opts *R
 // Get returns one observation with its attachments
 // (GET /rest/v1.0/observations/items/{id}?project_id=).
 func (s *ObservationsService) Get(ctx context.Context, projectID, id int64) (*ObservationItem, *Response, error) {
-	var out ObservationItem
-	resp, err := s.c.get(ctx, observationPath("/"+itoa(id), projectID, nil), &out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return &out, resp, nil
+	return getOne[ObservationItem](ctx, s.c, observationPath("/"+itoa(id), projectID, nil))
 }
 
 // Recycled iterates over the observations in the recycle bin
 // (GET /rest/v1.0/projects/{project_id}/recycle_bin/observations/items).
 func (s *ObservationsService) Recycled(ctx context.Context, projectID int64, opts *ListOptions) iter.Seq2[ObservationItem, error] {
-	var o *RecordListOptions
-	if opts != nil {
-		o = &RecordListOptions{ListOptions: *opts}
-	}
-	return listAll[ObservationItem](ctx, s.c, "/rest/v1.0/projects/"+itoa(projectID)+"/recycle_bin/observations/items", url.Values{}, o)
+	return listAll[ObservationItem](ctx, s.c, "/rest/v1.0/projects/"+itoa(projectID)+"/recycle_bin/observations/items", url.Values{}, recordOptions(opts))
 }
 
 // PDFURL asks Procore for the URL of its PDF of an observation

@@ -150,6 +150,8 @@ func TestRecordsContract(t *testing.T) {
 		"RestV11ProjectsProjectIdFormsGet", "RestV10ProjectsProjectIdFormsIdGet", "RestV10ProjectsProjectIdRecycleBinFormsGet",
 		"RestV10WorkOrderContractsGet", "RestV10WorkOrderContractsIdGet", "RestV10PurchaseOrderContractsGet",
 		"RestV10PurchaseOrderContractsIdGet", "RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsGet",
+		"RestV10CompaniesCompanyIdFormTemplatesGet", "RestV10CompaniesCompanyIdFormTemplatesIdGet",
+		"RestV10CompaniesCompanyIdRecycleBinFormTemplatesGet",
 	} {
 		require.Containsf(t, seen, op, "the scenario did not exercise %s", op)
 	}
@@ -213,18 +215,27 @@ func exerciseRecords(t *testing.T, srv *procoretest.Server, c *procore.Client, c
 		{procoretest.ToolForms, []string{procoretest.SlotRecord, procoretest.SlotFillable}},
 		{procoretest.ToolWorkOrders, []string{procoretest.SlotRecord, procoretest.SlotPayment}},
 		{procoretest.ToolPurchaseOrders, []string{procoretest.SlotPayment}},
+		{procoretest.ToolFormTemplates, []string{procoretest.SlotRecord, procoretest.SlotFillable}},
 	} {
+		owner := pid
+		if sd.tool == procoretest.ToolFormTemplates {
+			owner = srv.CompanyID
+		}
 		for i := 1; i <= 3; i++ {
-			id, err := srv.UICreateRecord(pid, sd.tool, fmt.Sprint(i), fmt.Sprintf("Record %d", i), "open")
+			id, err := srv.UICreateRecord(owner, sd.tool, fmt.Sprint(i), fmt.Sprintf("Record %d", i), "open")
 			require.NoError(t, err)
 			for _, slot := range sd.slots {
-				_, err := srv.UIAddAttachment(pid, sd.tool, id, slot, slot+".pdf", []byte("attachment "+slot))
+				_, err := srv.UIAddAttachment(owner, sd.tool, id, slot, slot+".pdf", []byte("attachment "+slot))
 				require.NoError(t, err)
 			}
 		}
 	}
 	p := records.Project{ID: pid, Name: "Contract"}
-	for _, tool := range records.Tools(c, p, &records.ToolOptions{PerPage: 2, Workers: 2}) {
+	company := records.Project{ID: srv.CompanyID, Name: "Company"}
+	all := func(opts *records.ToolOptions) []records.Tool {
+		return append(records.Tools(c, p, opts), records.NewFormTemplates(c, company, opts))
+	}
+	for _, tool := range all(&records.ToolOptions{PerPage: 2, Workers: 2}) {
 		s, err := records.New(c, tool, &records.Options{Renderer: plainRenderer, RendererVersion: "1", Now: clk.Now,
 			DeletionCheckInterval: -1})
 		require.NoError(t, err)
@@ -254,7 +265,9 @@ func exerciseRecords(t *testing.T, srv *procoretest.Server, c *procore.Client, c
 		ids := srv.UIRecords(pid, tool)
 		require.NoError(t, srv.UIRecycleRecord(pid, tool, ids[0]))
 	}
-	for _, tool := range records.Tools(c, p, nil) {
+	tmpl := srv.UIRecords(srv.CompanyID, procoretest.ToolFormTemplates)
+	require.NoError(t, srv.UIRecycleRecord(srv.CompanyID, procoretest.ToolFormTemplates, tmpl[0]))
+	for _, tool := range all(nil) {
 		s, err := records.New(c, tool, &records.Options{Renderer: plainRenderer, Now: clk.Now, DeletionCheckInterval: -1})
 		require.NoError(t, err)
 		for _, err := range s.List(ctx) {

@@ -143,6 +143,24 @@ func listAll[T any](ctx context.Context, c *Client, path string, q url.Values, o
 	})
 }
 
+// getOne reads one object at path.
+func getOne[T any](ctx context.Context, c *Client, path string) (*T, *Response, error) {
+	var out T
+	resp, err := c.get(ctx, path, &out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// recordOptions turns page options into record-listing options.
+func recordOptions(opts *ListOptions) *RecordListOptions {
+	if opts == nil {
+		return nil
+	}
+	return &RecordListOptions{ListOptions: *opts}
+}
+
 // apiURL is the absolute URL of an API path (for downloads of Procore's
 // PDF exports through Client.Download).
 func (c *Client) apiURL(path string) string { return c.BaseURL.String() + path }

@@ -79,22 +79,13 @@ func (s *RFIsService) List(ctx context.Context, projectID int64, opts *RecordLis
 // (GET /rest/v1.0/projects/{project_id}/rfis/{id}). A recycled RFI gives a
 // 404.
 func (s *RFIsService) Get(ctx context.Context, projectID, id int64) (*RFI, *Response, error) {
-	var out RFI
-	resp, err := s.c.get(ctx, rfiPath(projectID, "/"+itoa(id)), &out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return &out, resp, nil
+	return getOne[RFI](ctx, s.c, rfiPath(projectID, "/"+itoa(id)))
 }
 
 // Recycled iterates over the RFIs in the project's recycle bin
 // (GET /rest/v1.0/projects/{project_id}/rfis/recycle_bin).
 func (s *RFIsService) Recycled(ctx context.Context, projectID int64, opts *ListOptions) iter.Seq2[RFI, error] {
-	var o *RecordListOptions
-	if opts != nil {
-		o = &RecordListOptions{ListOptions: *opts}
-	}
-	return listAll[RFI](ctx, s.c, rfiPath(projectID, "/recycle_bin"), url.Values{}, o)
+	return listAll[RFI](ctx, s.c, rfiPath(projectID, "/recycle_bin"), url.Values{}, recordOptions(opts))
 }
 
 // PDFURL is the URL of Procore's own PDF of an RFI

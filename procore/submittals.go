@@ -100,22 +100,13 @@ func (s *SubmittalsService) List(ctx context.Context, projectID int64, opts *Rec
 // Get returns one submittal with its attachments, approvers' attachments
 // and distributions (GET /rest/v1.1/projects/{project_id}/submittals/{id}).
 func (s *SubmittalsService) Get(ctx context.Context, projectID, id int64) (*Submittal, *Response, error) {
-	var out Submittal
-	resp, err := s.c.get(ctx, submittalPath(projectID, "/"+itoa(id)), &out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return &out, resp, nil
+	return getOne[Submittal](ctx, s.c, submittalPath(projectID, "/"+itoa(id)))
 }
 
 // Recycled iterates over the submittals in the recycle bin
 // (GET /rest/v1.1/projects/{project_id}/submittals/recycle_bin).
 func (s *SubmittalsService) Recycled(ctx context.Context, projectID int64, opts *ListOptions) iter.Seq2[Submittal, error] {
-	var o *RecordListOptions
-	if opts != nil {
-		o = &RecordListOptions{ListOptions: *opts}
-	}
-	return listAll[Submittal](ctx, s.c, submittalPath(projectID, "/recycle_bin"), url.Values{}, o)
+	return listAll[Submittal](ctx, s.c, submittalPath(projectID, "/recycle_bin"), url.Values{}, recordOptions(opts))
 }
 
 // PDFURL is the URL of Procore's own PDF of a submittal

@@ -92,8 +92,8 @@ func (c *call) listDrawingAreas() {
 }
 
 func (c *call) listDrawingRevisions() {
-	sc := c.recordProject()
-	if sc == nil {
+	sc, from, to, ok := c.recordWindow()
+	if !ok {
 		return
 	}
 	q := c.r.URL.Query()
@@ -114,10 +114,6 @@ func (c *call) listDrawingRevisions() {
 		return
 	}
 	drawingID, ok := intParam("drawing_id")
-	if !ok {
-		return
-	}
-	from, to, ok := c.updatedRange()
 	if !ok {
 		return
 	}

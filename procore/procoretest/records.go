@@ -22,6 +22,9 @@ const (
 	ToolForms          RecordTool = "forms"
 	ToolWorkOrders     RecordTool = "work_order_contracts"
 	ToolPurchaseOrders RecordTool = "purchase_order_contracts"
+	// ToolFormTemplates is company-level: its helpers take the company
+	// ID where the others take a project ID.
+	ToolFormTemplates RecordTool = "form_templates"
 )
 
 // The places an attachment can hang from, for UIAddAttachment. SlotRecord
@@ -67,7 +70,7 @@ type recEntry struct {
 type fakeRecord struct {
 	Tool        RecordTool
 	ID          int64
-	ProjectID   int64
+	ProjectID   int64 // the owner: the company for company-level tools
 	Number      string
 	Title       string
 	Status      string
@@ -96,7 +99,8 @@ func (s *Server) recordStore() *recordState {
 // recordResource is the webhook resource name of a tool's events.
 var recordResource = map[RecordTool]string{ToolRFIs: "RFIs", ToolSubmittals: "Submittals",
 	ToolObservations: "Observation Items", ToolInspections: "Inspection Checklists", ToolIncidents: "Incidents",
-	ToolForms: "Forms", ToolWorkOrders: "Work Order Contracts", ToolPurchaseOrders: "Purchase Order Contracts"}
+	ToolForms: "Forms", ToolWorkOrders: "Work Order Contracts", ToolPurchaseOrders: "Purchase Order Contracts",
+	ToolFormTemplates: ""}
 
 // recordRoutes registers the record tools' endpoints.
 func (s *Server) recordRoutes(mux *http.ServeMux) {
@@ -150,6 +154,10 @@ func (s *Server) recordRoutes(mux *http.ServeMux) {
 	r("GET /rest/v1.0/projects/{project_id}/forms/{id}", "RestV10ProjectsProjectIdFormsIdGet", show(ToolForms))
 	r("GET /rest/v1.0/projects/{project_id}/recycle_bin/forms", "RestV10ProjectsProjectIdRecycleBinFormsGet", bin(ToolForms))
 
+	r("GET /rest/v1.0/companies/{company_id}/form_templates", "RestV10CompaniesCompanyIdFormTemplatesGet", list(ToolFormTemplates))
+	r("GET /rest/v1.0/companies/{company_id}/form_templates/{id}", "RestV10CompaniesCompanyIdFormTemplatesIdGet", show(ToolFormTemplates))
+	r("GET /rest/v1.0/companies/{company_id}/recycle_bin/form_templates", "RestV10CompaniesCompanyIdRecycleBinFormTemplatesGet", bin(ToolFormTemplates))
+
 	r("GET /rest/v1.0/work_order_contracts", "RestV10WorkOrderContractsGet", list(ToolWorkOrders))
 	r("GET /rest/v1.0/work_order_contracts/{id}", "RestV10WorkOrderContractsIdGet", show(ToolWorkOrders))
 	r("GET /rest/v1.0/purchase_order_contracts", "RestV10PurchaseOrderContractsGet", list(ToolPurchaseOrders))
@@ -158,9 +166,22 @@ func (s *Server) recordRoutes(mux *http.ServeMux) {
 		"RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsGet", (*call).listCommitmentContracts)
 }
 
-// recordProject resolves the project of a record request: {project_id}
-// in the path, else the project_id query parameter.
+// owner is the ID records of scope sc are kept under: the project, or
+// the company for company-level tools.
+func owner(sc *docScope) int64 {
+	if sc.projectID != 0 {
+		return sc.projectID
+	}
+	return sc.companyID
+}
+
+// recordProject resolves the scope of a record request: {project_id} in
+// the path, else the project_id query parameter, else (company-level
+// tools) {company_id}.
 func (c *call) recordProject() *docScope {
+	if c.r.PathValue("project_id") == "" && c.r.PathValue("company_id") != "" {
+		return c.companyScope()
+	}
 	if c.r.PathValue("project_id") != "" {
 		id, ok := c.pathInt("project_id")
 		if !ok {
@@ -175,18 +196,22 @@ func (c *call) recordProject() *docScope {
 	return c.projectScope()
 }
 
-// updatedRange parses filters[updated_at] (ok false: a 400 was written).
-func (c *call) updatedRange() (from, to time.Time, ok bool) {
+// recordWindow resolves the project and parses filters[updated_at] (ok
+// false: an error response was written).
+func (c *call) recordWindow() (sc *docScope, from, to time.Time, ok bool) {
+	if sc = c.recordProject(); sc == nil {
+		return nil, from, to, false
+	}
 	v := c.r.URL.Query().Get("filters[updated_at]")
 	if v == "" {
-		return from, to, true
+		return sc, from, to, true
 	}
 	from, to, err := parseRange(v)
 	if err != nil {
 		writeError(c.w, http.StatusBadRequest, "bad_request", "invalid filters[updated_at]")
-		return from, to, false
+		return nil, from, to, false
 	}
-	return from, to, true
+	return sc, from, to, true
 }
 
 // records returns the project's records of tool, sorted by ID. Caller
@@ -203,11 +228,7 @@ func (s *Server) records(projectID int64, tool RecordTool, pick func(*fakeRecord
 }
 
 func (c *call) listRecords(tool RecordTool, recycled bool) {
-	sc := c.recordProject()
-	if sc == nil {
-		return
-	}
-	from, to, ok := c.updatedRange()
+	sc, from, to, ok := c.recordWindow()
 	if !ok {
 		return
 	}
@@ -221,7 +242,7 @@ func (c *call) listRecords(tool RecordTool, recycled bool) {
 	}
 	s := c.s
 	s.mu.Lock()
-	list := s.records(sc.projectID, tool, func(r *fakeRecord) bool {
+	list := s.records(owner(sc), tool, func(r *fakeRecord) bool {
 		deleted := !r.DeletedAt.IsZero()
 		switch {
 		case recycled:
@@ -255,7 +276,7 @@ func (c *call) lookupRecord(sc *docScope, tool RecordTool) *fakeRecord {
 		return nil
 	}
 	r := c.s.recordStore().recs[id]
-	if r == nil || r.Tool != tool || r.ProjectID != sc.projectID || !r.DeletedAt.IsZero() {
+	if r == nil || r.Tool != tool || r.ProjectID != owner(sc) || !r.DeletedAt.IsZero() {
 		return nil
 	}
 	return r
@@ -338,11 +359,7 @@ func (c *call) listItemAttachments() {
 }
 
 func (c *call) checklistItems(attachments bool) {
-	sc := c.recordProject()
-	if sc == nil {
-		return
-	}
-	from, to, ok := c.updatedRange()
+	sc, from, to, ok := c.recordWindow()
 	if !ok {
 		return
 	}
@@ -422,19 +439,10 @@ func (c *call) checklistItems(attachments bool) {
 
 // listCommitmentContracts serves the v2.0 unified commitments listing.
 func (c *call) listCommitmentContracts() {
-	cid, ok := c.pathInt("company_id")
-	if !ok {
+	if c.companyScope() == nil {
 		return
 	}
-	if cid != c.companyID {
-		writeError(c.w, http.StatusNotFound, "not_found", "Company not found")
-		return
-	}
-	sc := c.recordProject()
-	if sc == nil {
-		return
-	}
-	from, to, ok := c.updatedRange()
+	sc, from, to, ok := c.recordWindow()
 	if !ok {
 		return
 	}
@@ -559,8 +567,6 @@ func (r *fakeRecord) entries(kind string) []*recEntry {
 	return out
 }
 
-func named(id int64, name string) map[string]any { return map[string]any{"id": id, "name": name} }
-
 // recordJSON is a record as its tool's list (full false) or show (full
 // true) returns it. Caller holds s.mu.
 func (s *Server) recordJSON(sc *docScope, r *fakeRecord, full bool) map[string]any {
@@ -577,6 +583,8 @@ func (s *Server) recordJSON(sc *docScope, r *fakeRecord, full bool) map[string]a
 		return s.incidentJSON(sc, r, full)
 	case ToolForms:
 		return s.formJSON(sc, r)
+	case ToolFormTemplates:
+		return s.formTemplateJSON(sc, r)
 	default:
 		return s.contractJSON(sc, r, full)
 	}
@@ -769,6 +777,19 @@ func (s *Server) formJSON(sc *docScope, r *fakeRecord) map[string]any {
 		"attachments": s.filesJSON(sc, r.Files, "id", "name", "filename", "viewable"), "attachment": nil,
 		"thumbnail_url": nil, "viewable": true, "viewable_document_id": nil, "holder_class": "Form",
 		"download_all_uuid": nil, "permissions": map[string]any{"can_edit": true}, "deleted": !r.DeletedAt.IsZero()}
+}
+
+func (s *Server) formTemplateJSON(sc *docScope, r *fakeRecord) map[string]any {
+	var fillable, att any
+	if r.Fillable != nil {
+		fillable = s.recFileJSON(sc, r.Fillable, "id", "name", "filename")
+	}
+	if len(r.Files) > 0 {
+		att = s.recFileJSON(sc, r.Files[0], "id", "name", "filename")
+	}
+	return map[string]any{"id": r.ID, "name": r.Title, "description": r.Description, "created_at": ts(r.CreatedAt),
+		"updated_at": ts(r.UpdatedAt), "created_by": s.personJSON(r.UserID, "login"), "attachment": att,
+		"fillable_pdf": fillable}
 }
 
 func (s *Server) contractJSON(sc *docScope, r *fakeRecord, full bool) map[string]any {

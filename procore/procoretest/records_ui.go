@@ -10,11 +10,33 @@ import (
 // added to an inspection item, which Procore keeps on the item) and sends
 // the tool's webhook event.
 
+// ownerScope is the scope of a tool's records: project projectID's, or
+// for a company-level tool company projectID's. Caller holds s.mu.
+func (s *Server) ownerScope(projectID int64, tool RecordTool) (*docScope, error) {
+	key := projectScopeKey(projectID)
+	if tool == ToolFormTemplates {
+		key = companyScopeKey(projectID)
+	}
+	sc := s.scopes[key]
+	if sc == nil {
+		return nil, fmt.Errorf("procoretest: unknown project or company %d", projectID)
+	}
+	return sc, nil
+}
+
+// emitRecord sends a record tool's webhook event (none for tools without
+// webhook resources). Caller holds s.mu.
+func (s *Server) emitRecord(sc *docScope, tool RecordTool, event string, id int64) {
+	if res := recordResource[tool]; res != "" {
+		s.emit(sc.companyID, sc.projectID, res, event, id, s.UserID)
+	}
+}
+
 // lockedRecord finds a live record. Caller holds s.mu.
 func (s *Server) lockedRecord(projectID int64, tool RecordTool, id int64) (*fakeRecord, *docScope, error) {
-	sc := s.scopes[projectScopeKey(projectID)]
-	if sc == nil {
-		return nil, nil, fmt.Errorf("procoretest: unknown project %d", projectID)
+	sc, err := s.ownerScope(projectID, tool)
+	if err != nil {
+		return nil, nil, err
 	}
 	r := s.recordStore().recs[id]
 	if r == nil || r.Tool != tool || r.ProjectID != projectID || !r.DeletedAt.IsZero() {
@@ -23,16 +45,17 @@ func (s *Server) lockedRecord(projectID int64, tool RecordTool, id int64) (*fake
 	return r, sc, nil
 }
 
-// UICreateRecord adds a record to a tool of project projectID: number
+// UICreateRecord adds a record to a tool of project projectID (for
+// ToolFormTemplates: of company projectID): number
 // ("12"; an inspection's or incident's number must be an integer; a
 // form's "number" is its template name), title and status. RFIs get one
 // question, inspections two items. It returns the record ID.
 func (s *Server) UICreateRecord(projectID int64, tool RecordTool, number, title, status string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sc := s.scopes[projectScopeKey(projectID)]
-	if sc == nil {
-		return 0, fmt.Errorf("procoretest: unknown project %d", projectID)
+	sc, err := s.ownerScope(projectID, tool)
+	if err != nil {
+		return 0, err
 	}
 	if _, ok := recordResource[tool]; !ok {
 		return 0, fmt.Errorf("procoretest: unknown record tool %q", tool)
@@ -55,7 +78,7 @@ func (s *Server) UICreateRecord(projectID int64, tool RecordTool, number, title,
 		}
 	}
 	s.recordStore().recs[r.ID] = r
-	s.emit(sc.companyID, projectID, recordResource[tool], "create", r.ID, s.UserID)
+	s.emitRecord(sc, tool, "create", r.ID)
 	return r.ID, nil
 }
 
@@ -74,7 +97,7 @@ func (s *Server) UIEditRecord(projectID int64, tool RecordTool, id int64, title,
 		r.Status = status
 	}
 	r.UpdatedAt = s.now()
-	s.emit(sc.companyID, projectID, recordResource[tool], "update", id, s.UserID)
+	s.emitRecord(sc, tool, "update", id)
 	return nil
 }
 
@@ -111,6 +134,8 @@ func (s *Server) UIAddAttachment(projectID int64, tool RecordTool, id int64, slo
 	}
 	bump := true
 	switch {
+	case slot == SlotRecord && tool == ToolFormTemplates:
+		r.Files = []*recFile{f} // a template has one attachment
 	case slot == SlotRecord, slot == SlotAssociated && tool == ToolSubmittals:
 		r.Files = append(r.Files, f)
 	case slot == SlotQuestion && tool == ToolRFIs && first(SlotQuestion) != nil:
@@ -131,7 +156,7 @@ func (s *Server) UIAddAttachment(projectID int64, tool RecordTool, id int64, slo
 		newEntry(SlotSignature, "", "signed")
 	case slot == SlotPayment && (tool == ToolWorkOrders || tool == ToolPurchaseOrders):
 		newEntry(SlotPayment, "Payment with "+name, "")
-	case slot == SlotFillable && tool == ToolForms:
+	case slot == SlotFillable && (tool == ToolForms || tool == ToolFormTemplates):
 		r.Fillable = f
 	default:
 		delete(s.blobs, f.Key)
@@ -139,7 +164,7 @@ func (s *Server) UIAddAttachment(projectID int64, tool RecordTool, id int64, slo
 	}
 	if bump {
 		r.UpdatedAt = now
-		s.emit(sc.companyID, projectID, recordResource[tool], "update", id, s.UserID)
+		s.emitRecord(sc, tool, "update", id)
 	}
 	return f.ID, nil
 }
@@ -177,7 +202,7 @@ func (s *Server) UIRemoveAttachment(projectID int64, tool RecordTool, id, attach
 		return fmt.Errorf("procoretest: %s record %d has no attachment %d", tool, id, attachmentID)
 	}
 	r.UpdatedAt = s.now()
-	s.emit(sc.companyID, projectID, recordResource[tool], "update", id, s.UserID)
+	s.emitRecord(sc, tool, "update", id)
 	return nil
 }
 
@@ -192,7 +217,7 @@ func (s *Server) UIRecycleRecord(projectID int64, tool RecordTool, id int64) err
 	}
 	now := s.now()
 	r.DeletedAt, r.UpdatedAt = now, now
-	s.emit(sc.companyID, projectID, recordResource[tool], "delete", id, s.UserID)
+	s.emitRecord(sc, tool, "delete", id)
 	return nil
 }
 
@@ -205,8 +230,8 @@ func (s *Server) UIDeleteRecord(projectID int64, tool RecordTool, id int64) erro
 		return fmt.Errorf("procoretest: no %s record %d", tool, id)
 	}
 	delete(s.recordStore().recs, id)
-	if sc := s.scopes[projectScopeKey(projectID)]; sc != nil && r.DeletedAt.IsZero() {
-		s.emit(sc.companyID, projectID, recordResource[tool], "delete", id, s.UserID)
+	if sc, err := s.ownerScope(projectID, tool); err == nil && r.DeletedAt.IsZero() {
+		s.emitRecord(sc, tool, "delete", id)
 	}
 	return nil
 }

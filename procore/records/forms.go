@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/procoresync/procoresync/procore"
+	"github.com/procoresync/procoresync/procore/recordpdf"
 )
 
 // FormsTool is a project's forms: each folder holds the form's fillable
@@ -73,24 +74,17 @@ func (t *FormsTool) record(f *procore.Form) Record {
 		fs.add("a", a, time.Time{})
 	}
 	rec := Record{ID: idString(f.ID), Number: number, Title: f.Name, UpdatedAt: at, Fingerprint: fingerprint(f)}
-	name := pdfName(number, f.Name)
-	if p := f.FillablePDF; p != nil && p.URL != "" {
-		pdf := files{created: f.CreatedAt.Time}
-		pdf.add("pdf", *p, time.Time{})
-		pf := pdf.list[0]
-		// The fillable PDF follows the form: it takes the record's Version.
-		pf.Key, pf.Name, pf.Export = "pdf", name, true
-		rec.Files = append([]File{pf}, fs.list...)
-		return rec
-	}
-	d := newDoc(t.p, t.Name(), number, f.Name, "", at)
-	d.field("Template", f.FormTemplateName)
-	d.field("Description", f.Description)
-	d.field("Created by", person(f.CreatedBy))
-	d.field("Private", yesNo(f.Private))
-	d.date("Created", f.CreatedAt.Time, false)
-	d.date("Updated", at, false)
-	rec.Files = append([]File{{Key: "pdf", Name: name, Document: &d.d}}, fs.list...)
+	pdf := fillableOr(f.FillablePDF, pdfName(number, f.Name), f.CreatedAt.Time, func() *recordpdf.Document {
+		d := newDoc(t.p, t.Name(), number, f.Name, "", at)
+		d.field("Template", f.FormTemplateName)
+		d.field("Description", f.Description)
+		d.field("Created by", person(f.CreatedBy))
+		d.field("Private", yesNo(f.Private))
+		d.date("Created", f.CreatedAt.Time, false)
+		d.date("Updated", at, false)
+		return &d.d
+	})
+	rec.Files = append([]File{pdf}, fs.list...)
 	return rec
 }
 

@@ -157,6 +157,20 @@ func (fs *files) add(prefix string, a procore.Attachment, at time.Time) string {
 	return key
 }
 
+// fillableOr is a record's PDF: Procore's fillable PDF where the record
+// has one (it follows the record, so it takes the record's Version),
+// otherwise doc printed.
+func fillableOr(fillable *procore.Attachment, name string, created time.Time, doc func() *recordpdf.Document) File {
+	if fillable != nil && fillable.URL != "" {
+		pdf := files{created: created}
+		pdf.add("pdf", *fillable, time.Time{})
+		f := pdf.list[0]
+		f.Key, f.Name, f.Export = "pdf", name, true
+		return f
+	}
+	return File{Key: "pdf", Name: name, Document: doc()}
+}
+
 // doc helps build a recordpdf.Document.
 type doc struct{ d recordpdf.Document }
 
@@ -228,8 +242,6 @@ func eachLoaded[T any](ctx context.Context, items iter.Seq2[T, error], workers i
 			}
 			list = append(list, it)
 		}
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
 		type result struct {
 			rec Record
 			err error
@@ -238,9 +250,16 @@ func eachLoaded[T any](ctx context.Context, items iter.Seq2[T, error], workers i
 		for i := range results {
 			results[i] = make(chan result, 1)
 		}
-		sem := make(chan struct{}, workers)
+		ctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
+		// Stop the reads still to come, then wait for those under way,
+		// whenever the caller stops early or a read fails.
+		defer wg.Wait()
+		defer cancel()
+		sem := make(chan struct{}, workers)
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			for i, it := range list {
 				select {
 				case sem <- struct{}{}:
@@ -259,7 +278,6 @@ func eachLoaded[T any](ctx context.Context, items iter.Seq2[T, error], workers i
 				}(i, it)
 			}
 		}()
-		defer wg.Wait()
 		for _, ch := range results {
 			res := <-ch
 			if errors.Is(res.err, storage.ErrNotFound) {

@@ -83,37 +83,46 @@ func TestEveryToolOnTheFake(t *testing.T) {
 		want   []string // files in the record folder besides the PDF
 		pdf    string   // a prefix of the PDF's content
 		build  func(*procore.Client, records.Project) records.Tool
+		// company: a company-level tool (the helpers take the company ID)
+		company bool
 	}{
 		{procoretest.ToolRFIs, "7", []place{{procoretest.SlotQuestion, "sketch.pdf"}, {procoretest.SlotAnswer, "answer.pdf"}, {procoretest.SlotAnswer, "answer.pdf"}},
 			[]string{"answer (2).pdf", "answer.pdf", "sketch.pdf"}, "%PDF-1.4",
-			func(c *procore.Client, p records.Project) records.Tool { return records.NewRFIs(c, p, nil) }},
+			func(c *procore.Client, p records.Project) records.Tool { return records.NewRFIs(c, p, nil) }, false},
 		{procoretest.ToolSubmittals, "7", []place{{procoretest.SlotRecord, "shop.pdf"}, {procoretest.SlotAssociated, "assoc.pdf"}, {procoretest.SlotApprover, "stamped.pdf"}, {procoretest.SlotDistributed, "final.pdf"}},
 			[]string{"assoc.pdf", "final.pdf", "shop.pdf", "stamped.pdf"}, "%PDF-1.4",
-			func(c *procore.Client, p records.Project) records.Tool { return records.NewSubmittals(c, p, nil) }},
+			func(c *procore.Client, p records.Project) records.Tool { return records.NewSubmittals(c, p, nil) }, false},
 		{procoretest.ToolObservations, "7", []place{{procoretest.SlotRecord, "photo.jpg"}},
 			[]string{"photo.jpg"}, "%PDF-1.4",
-			func(c *procore.Client, p records.Project) records.Tool { return records.NewObservations(c, p, nil) }},
+			func(c *procore.Client, p records.Project) records.Tool { return records.NewObservations(c, p, nil) }, false},
 		{procoretest.ToolInspections, "7", []place{{procoretest.SlotRecord, "list.pdf"}, {procoretest.SlotItem, "rail.jpg"}, {procoretest.SlotSignature, "sig.png"}},
 			[]string{"list.pdf", "rail.jpg", "sig.png"}, "%PDF-test\nProj\nInspections\n7\n",
-			func(c *procore.Client, p records.Project) records.Tool { return records.NewInspections(c, p, nil) }},
+			func(c *procore.Client, p records.Project) records.Tool { return records.NewInspections(c, p, nil) }, false},
 		{procoretest.ToolIncidents, "7", []place{{procoretest.SlotRecord, "scene.jpg"}},
 			[]string{"scene.jpg"}, "%PDF-test\nProj\nIncidents\n7\n",
-			func(c *procore.Client, p records.Project) records.Tool { return records.NewIncidents(c, p, nil) }},
+			func(c *procore.Client, p records.Project) records.Tool { return records.NewIncidents(c, p, nil) }, false},
 		{procoretest.ToolForms, "Daily Form", []place{{procoretest.SlotRecord, "extra.pdf"}, {procoretest.SlotFillable, "filled.pdf"}},
 			[]string{"extra.pdf"}, "fillable",
-			func(c *procore.Client, p records.Project) records.Tool { return records.NewForms(c, p, nil) }},
+			func(c *procore.Client, p records.Project) records.Tool { return records.NewForms(c, p, nil) }, false},
 		{procoretest.ToolWorkOrders, "WO-7", []place{{procoretest.SlotRecord, "contract.pdf"}, {procoretest.SlotPayment, "invoice.pdf"}},
 			[]string{"contract.pdf", "invoice.pdf"}, "%PDF-test\nProj\nCommitments\nWO-7\n",
-			func(c *procore.Client, p records.Project) records.Tool { return records.NewCommitments(c, p, nil) }},
+			func(c *procore.Client, p records.Project) records.Tool { return records.NewCommitments(c, p, nil) }, false},
 		{procoretest.ToolPurchaseOrders, "PO-7", []place{{procoretest.SlotPayment, "invoice.pdf"}},
 			[]string{"invoice.pdf"}, "%PDF-test\nProj\nCommitments\nPO-7\n",
-			func(c *procore.Client, p records.Project) records.Tool { return records.NewCommitments(c, p, nil) }},
+			func(c *procore.Client, p records.Project) records.Tool { return records.NewCommitments(c, p, nil) }, false},
+		{procoretest.ToolFormTemplates, "", []place{{procoretest.SlotRecord, "guide.pdf"}, {procoretest.SlotFillable, "blank.pdf"}},
+			[]string{"guide.pdf"}, "fillable",
+			func(c *procore.Client, p records.Project) records.Tool { return records.NewFormTemplates(c, p, nil) }, true},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.tool), func(t *testing.T) {
 			clk := &fakeClock{t: time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)}
 			srv, c := newFake(t, clk)
-			id, err := srv.UICreateRecord(srv.ProjectID, tc.tool, tc.number, "Müller Ø 12 / 東京", "open")
+			owner := srv.ProjectID
+			if tc.company {
+				owner = srv.CompanyID
+			}
+			id, err := srv.UICreateRecord(owner, tc.tool, tc.number, "Müller Ø 12 / 東京", "open")
 			require.NoError(t, err)
 			fill := ""
 			for _, p := range tc.places {
@@ -122,12 +131,15 @@ func TestEveryToolOnTheFake(t *testing.T) {
 					content = "fillable form"
 					fill = content
 				}
-				_, err := srv.UIAddAttachment(srv.ProjectID, tc.tool, id, p.slot, p.name, []byte(content))
+				_, err := srv.UIAddAttachment(owner, tc.tool, id, p.slot, p.name, []byte(content))
 				require.NoError(t, err)
 			}
-			s := storageOf(t, c, tc.build(c, records.Project{ID: srv.ProjectID, Name: "Proj"}), clk)
+			s := storageOf(t, c, tc.build(c, records.Project{ID: owner, Name: "Proj"}), clk)
 			checkReadOnly(t, s)
-			folder := tc.number + " - Müller Ø 12 - 東京"
+			folder := "Müller Ø 12 - 東京"
+			if tc.number != "" {
+				folder = tc.number + " - " + folder
+			}
 			got := list(t, s)
 			want := []string{folder, folder + "/" + folder + ".pdf"}
 			for _, w := range tc.want {
@@ -161,28 +173,38 @@ func TestEveryToolOnTheFake(t *testing.T) {
 			if slot == procoretest.SlotFillable || slot == procoretest.SlotAssociated {
 				slot = procoretest.SlotRecord
 			}
-			_, err = srv.UIAddAttachment(srv.ProjectID, tc.tool, id, slot, "late.txt", []byte("late"))
+			_, err = srv.UIAddAttachment(owner, tc.tool, id, slot, "late.txt", []byte("late"))
 			require.NoError(t, err)
 			clk.Advance(time.Minute)
 			ch, cur, err = s.Changes(ctx, cur)
 			require.NoError(t, err)
-			var changed []string
+			var changed, deleted []string
 			for _, x := range ch {
-				require.False(t, x.Deleted)
+				if x.Deleted {
+					deleted = append(deleted, x.Entry.Path)
+					continue
+				}
 				changed = append(changed, x.Entry.Path)
 			}
 			require.Contains(t, changed, folder+"/late.txt")
 			again := list(t, s)
 			require.NotEqual(t, got[folder].Version, again[folder].Version)
 			require.NotEqual(t, pdf.Version, again[pdf.Path].Version)
-			for _, w := range tc.want {
-				require.Equal(t, got[folder+"/"+w].Version, again[folder+"/"+w].Version, w)
+			if tc.tool == procoretest.ToolFormTemplates {
+				// A template has one attachment: the new one replaces it,
+				// and the feed reports the old file deleted.
+				require.Equal(t, []string{folder + "/guide.pdf"}, deleted)
+			} else {
+				require.Empty(t, deleted)
+				for _, w := range tc.want {
+					require.Equal(t, got[folder+"/"+w].Version, again[folder+"/"+w].Version, w)
+				}
 			}
 			require.Equal(t, "late", read(t, s, again[folder+"/late.txt"]))
 
 			// Recycled: gone from the listing, reported deleted.
 			clk.Advance(time.Minute)
-			require.NoError(t, srv.UIRecycleRecord(srv.ProjectID, tc.tool, id))
+			require.NoError(t, srv.UIRecycleRecord(owner, tc.tool, id))
 			clk.Advance(time.Minute)
 			ch, _, err = s.Changes(ctx, cur)
 			require.NoError(t, err)

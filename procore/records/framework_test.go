@@ -330,3 +330,56 @@ func TestInlineRecordsInDirs(t *testing.T) {
 	require.ElementsMatch(t, []string{"Level 1", "Level 1/Architectural", "Level 1/Architectural/A-101 - Plan.pdf",
 		"Level 1/Architectural/A-101 - Plan (8).pdf"}[1:], under)
 }
+
+// TestChangesBeforeAnyListing: a process that has not listed the tool
+// cannot tell which files of a changed record went away, so it asks for
+// one listing (ErrCursorExpired) instead of leaving a removed attachment
+// on the target; with nothing changed it answers without listing.
+func TestChangesBeforeAnyListing(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	m, s := newMem(t, func() time.Time { return now })
+	now = now.Add(10 * time.Minute)
+	cur, err := s.LatestCursor(ctx)
+	require.NoError(t, err)
+	now = now.Add(10 * time.Minute)
+	ch, cur, err := s.Changes(ctx, cur)
+	require.NoError(t, err)
+	require.Empty(t, ch)
+	r := m.recs["2"]
+	r.UpdatedAt = now
+	m.recs["2"] = r
+	now = now.Add(time.Minute)
+	_, _, err = s.Changes(ctx, cur)
+	require.ErrorIs(t, err, storage.ErrCursorExpired)
+	_, _, err = s.Changes(ctx, "garbage")
+	require.ErrorIs(t, err, storage.ErrCursorExpired)
+}
+
+// TestUnchangedRecordsAreNotPrintedAgain: listing again prints only the
+// records whose Version changed.
+func TestUnchangedRecordsAreNotPrintedAgain(t *testing.T) {
+	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	m, _ := newMem(t, func() time.Time { return now })
+	prints := 0
+	_, err := records.New(nil, m, nil)
+	require.Error(t, err) // a client is required
+	c, err := procore.NewClient(procore.Options{BaseURL: "http://127.0.0.1:1", CompanyID: 1,
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})})
+	require.NoError(t, err)
+	s, err := records.New(c, m, &records.Options{Renderer: func(d recordpdf.Document) ([]byte, error) {
+		prints++
+		return testRenderer(d)
+	}})
+	require.NoError(t, err)
+	first := listAll(t, s)
+	require.Equal(t, 3, prints)
+	listAll(t, s)
+	require.Equal(t, 3, prints)
+	r := m.recs["2"]
+	r.Fingerprint = []byte("edited")
+	m.recs["2"] = r
+	again := listAll(t, s)
+	require.Equal(t, 4, prints)
+	require.NotEqual(t, first["002 - Rebar Ø 12 - Müller"].Version, again["002 - Rebar Ø 12 - Müller"].Version)
+}

@@ -164,7 +164,7 @@ type Deleter interface {
 // Options tune a Storage.
 type Options struct {
 	// Renderer prints records that Procore offers no PDF of. Required by
-	// tools that print (New fails without it).
+	// tools that print: their listing fails without it.
 	Renderer Renderer
 	// RendererVersion names the Renderer's output format; it enters every
 	// Version, so a new renderer re-exports every printed PDF.
@@ -190,9 +190,18 @@ type Storage struct {
 	opts Options
 	root string
 
-	mu   sync.Mutex
-	snap *snapshot // the last complete listing
-	wake wake.Broadcaster
+	mu       sync.Mutex
+	snap     *snapshot             // the last complete listing
+	rendered map[string]renderInfo // printed file ID → its last print
+	wake     wake.Broadcaster
+}
+
+// renderInfo is what a print of a record version gave: a record whose
+// Version did not change is not printed again to list it.
+type renderInfo struct {
+	version string
+	size    int64
+	sha256  string
 }
 
 var (
@@ -228,8 +237,9 @@ func New(c *procore.Client, tool Tool, opts *Options) (*Storage, error) {
 // Tool returns the storage's tool.
 func (s *Storage) Tool() Tool { return s.tool }
 
-// Features: no hashes listed for downloads (printed PDFs carry SHA-256),
-// Procore's names; nothing can be written.
+// Features describes a record storage: printed PDFs carry their SHA-256
+// (downloads carry no hash), names may hold anything but "/", and nothing
+// can be written.
 func (s *Storage) Features() storage.Features {
 	return storage.Features{
 		Hashes:           []storage.HashKind{storage.HashSHA256},
@@ -435,13 +445,13 @@ func (s *Storage) layout(r Record, fp string) (*built, error) {
 				return nil, fmt.Errorf("records: %s %s: no Renderer to print the record", s.tool.Name(), r.ID)
 			}
 			doc := withNames(*f.Document, r, keyName)
-			data, err := s.opts.Renderer(doc)
+			info, err := s.print(e.ID, ver, doc)
 			if err != nil {
 				return nil, fmt.Errorf("records: printing %s %s: %w", s.tool.Name(), r.ID, err)
 			}
 			ref.doc = &doc
-			e.Size = int64(len(data))
-			e.Hashes = storage.Hashes{storage.HashSHA256: hashHex(data)}
+			e.Size = info.size
+			e.Hashes = storage.Hashes{storage.HashSHA256: info.sha256}
 			e.Version = ver
 		case f.Export || f.Resolve != nil:
 			e.Version = ver
@@ -457,6 +467,29 @@ func (s *Storage) layout(r Record, fp string) (*built, error) {
 		b.files = append(b.files, e)
 	}
 	return b, nil
+}
+
+// print prints doc for file id at record version ver, or returns what
+// the last print of that version gave.
+func (s *Storage) print(id, ver string, doc recordpdf.Document) (renderInfo, error) {
+	s.mu.Lock()
+	info, ok := s.rendered[id]
+	s.mu.Unlock()
+	if ok && info.version == ver {
+		return info, nil
+	}
+	data, err := s.opts.Renderer(doc)
+	if err != nil {
+		return renderInfo{}, err
+	}
+	info = renderInfo{version: ver, size: int64(len(data)), sha256: hashHex(data)}
+	s.mu.Lock()
+	if s.rendered == nil {
+		s.rendered = map[string]renderInfo{}
+	}
+	s.rendered[id] = info
+	s.mu.Unlock()
+	return info, nil
 }
 
 // withNames replaces file keys in doc by the files' final names and lists

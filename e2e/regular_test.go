@@ -43,7 +43,7 @@ func TestMergeInitialSync(t *testing.T) {
 		e.put("Only Procore.pdf", "p")
 		e.web("Only Target.pdf", "t")
 
-		id := e.docsPair(func(p *syncengine.Pair) { p.Initial = syncengine.Merge })
+		id := e.docsPair(func(p *syncengine.Pair) { p.Initial = syncengine.InitialMerge })
 		e.pc.ResetCalls()
 		e.gs.ResetCalls()
 		r := e.runOK(id)
@@ -197,7 +197,7 @@ func TestDeletes(t *testing.T) {
 				e.put("Keep.pdf", "c")
 				id := e.docsPair(func(p *syncengine.Pair) {
 					if !syncDeletes {
-						p.Deletes = syncengine.KeepDeletes
+						p.Deletes = syncengine.DeleteKeep
 					}
 				})
 				e.runOK(id)

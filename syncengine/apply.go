@@ -129,11 +129,11 @@ const (
 
 func classOf(k ActionKind) actionClass {
 	switch k {
-	case Mkdir:
+	case ActionMkdir:
 		return classMkdir
-	case Move:
+	case ActionMove:
 		return classMove
-	case Delete:
+	case ActionDelete:
 		return classDelete
 	}
 	return classTransfer
@@ -277,7 +277,7 @@ func (ap *applier) apply(ctx context.Context, plan Plan) applyResult {
 func (ap *applier) unwindMovesNotDone(ctx context.Context, plan Plan) {
 	for i := len(plan.Actions) - 1; i >= 0; i-- {
 		a := plan.Actions[i]
-		if a.Kind != Move || !a.IsDir || a.Target.ID == "" || a.Path == "" {
+		if a.Kind != ActionMove || !a.IsDir || a.Target.ID == "" || a.Path == "" {
 			continue
 		}
 		ap.mu.Lock()
@@ -307,7 +307,7 @@ func (ap *applier) unwindMovesNotDone(ctx context.Context, plan Plan) {
 // records: its path on the source side where there is one.
 func failurePath(a Action) string {
 	switch a.Kind {
-	case Delete, HoldDelete:
+	case ActionDelete, ActionHoldDelete:
 		if a.Target.Path != "" {
 			return a.Target.Path
 		}
@@ -323,7 +323,7 @@ func failurePath(a Action) string {
 // baseline and is therefore journalled.
 func journalled(k ActionKind) bool {
 	switch k {
-	case Drift, Skip:
+	case ActionDrift, ActionSkip:
 		return false
 	}
 	return true
@@ -333,7 +333,7 @@ func journalled(k ActionKind) bool {
 func (ap *applier) run(ctx context.Context, a Action) {
 	now := ap.e.clock.Now()
 	switch a.Kind {
-	case Skip:
+	case ActionSkip:
 		ap.activity(ctx, a, 0, "skipped: "+a.Reason)
 		ap.mu.Lock()
 		ap.res.counts.Skipped++
@@ -355,7 +355,7 @@ func (ap *applier) run(ctx context.Context, a Action) {
 			ap.mu.Unlock()
 		}
 		return
-	case Drift:
+	case ActionDrift:
 		ap.activity(ctx, a, a.Source.Size, "drift: "+a.Reason)
 		ap.mu.Lock()
 		ap.res.drift = append(ap.res.drift, a.Path)
@@ -598,7 +598,7 @@ func (ap *applier) fail(ctx context.Context, a Action, err error) {
 	if quarantined {
 		ap.res.quarantined = append(ap.res.quarantined, a.Path)
 	}
-	if a.Kind == Mkdir {
+	if a.Kind == ActionMkdir {
 		ap.failedDirs[a.Side][a.Path] = true
 	}
 	if a.Key != 0 {
@@ -695,7 +695,7 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 	a.Target = ap.fresh(a.Key, a.Side, a.Target)
 	a.Source = ap.fresh(a.Key, a.Side.Other(), a.Source)
 	switch a.Kind {
-	case Mkdir:
+	case ActionMkdir:
 		parent, err := ap.dir(ctx, a.Side, parentPath(a.Path))
 		if err != nil {
 			return 0, "", err
@@ -729,7 +729,7 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 		ap.count(func(c *RunCounts) { c.FoldersMade++ })
 		return 0, detail, nil
 
-	case Copy:
+	case ActionCopy:
 		e, adopted, err := ap.copyNew(ctx, a, a.Path)
 		if err != nil {
 			return 0, "", err
@@ -743,7 +743,7 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 		}
 		return e.Size, "", nil
 
-	case Update:
+	case ActionUpdate:
 		t := a.Target
 		if h, ok := ap.heldOn(a); ok {
 			// The deletion of this item on a.Side is held and the kept
@@ -783,13 +783,13 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 		}
 		return e.Size, "", nil
 
-	case Move:
+	case ActionMove:
 		return ap.move(ctx, a)
 
-	case Delete:
+	case ActionDelete:
 		return ap.delete(ctx, a)
 
-	case Link:
+	case ActionLink:
 		if a.IsDir && a.Key != 0 && a.Target.ID != "" {
 			// A folder moved to the same place on both sides: its record
 			// and those below it take the new paths.
@@ -811,7 +811,7 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 		ap.count(func(c *RunCounts) { c.Linked++ })
 		return a.Source.Size, "", nil
 
-	case Forget:
+	case ActionForget:
 		del, _, err := ap.subtree(ctx, a.Side, a.Key, a.Path, a.IsDir)
 		if err != nil {
 			return 0, "", err
@@ -823,10 +823,10 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 		}
 		return 0, "", nil
 
-	case Conflict:
+	case ActionConflict:
 		return ap.conflict(ctx, a)
 
-	case HoldDelete:
+	case ActionHoldDelete:
 		h := HeldDelete{PairID: ap.pairID, Key: a.Key, DeletedOn: a.Side.Other(), Path: a.Target.Path,
 			IsDir: a.IsDir, Size: a.Target.Size, Held: ap.e.clock.Now(), Version: a.Target.Version}
 		if h.Path == "" {
@@ -923,7 +923,7 @@ func (ap *applier) move(ctx context.Context, a Action) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	if !ap.conditional(a.Side, Move) || t.Version == "" || t.IsDir {
+	if !ap.conditional(a.Side, ActionMove) || t.Version == "" || t.IsDir {
 		// Confirm that the item is still where and what the plan saw: a
 		// person may have moved it elsewhere or saved a new version.
 		if _, gone, err := ap.current(ctx, a.Side, t); err != nil || gone {
@@ -1007,7 +1007,7 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 		// Items recorded where the folder really was when it moved (made in
 		// it by an earlier pass while a person had moved it away from
 		// where the baseline records it) follow it too.
-		if from := a.Target.Path; a.Kind == Move && from != "" && from != old.Side(a.Side).Path && from != e.Path {
+		if from := a.Target.Path; a.Kind == ActionMove && from != "" && from != old.Side(a.Side).Path && from != e.Path {
 			if err := store.MovePrefix(ctx, ap.pairID, a.Side, from, e.Path); err != nil {
 				return fmt.Errorf("syncengine: baseline: %w", err)
 			}
@@ -1068,7 +1068,7 @@ func (ap *applier) delete(ctx context.Context, a Action) (int64, string, error) 
 	detail := ""
 	target, gone := t, false
 	_, byID := ap.p.storage(a.Side).(storage.IDStater)
-	if a.IsDir || !ap.conditional(a.Side, Delete) || t.Version == "" || byID {
+	if a.IsDir || !ap.conditional(a.Side, ActionDelete) || t.Version == "" || byID {
 		// Right before destroying: is it still what the plan saw? For a
 		// folder, also everything below it (a file a person just saved
 		// into it must not go with it); its own entry is refreshed, so
@@ -1529,7 +1529,7 @@ func (ap *applier) beforeOverwrite(ctx context.Context, a Action) error {
 	if t.ID == "" && t.Path == "" {
 		return nil
 	}
-	if ap.conditional(a.Side, Update) && t.Version != "" {
+	if ap.conditional(a.Side, ActionUpdate) && t.Version != "" {
 		return nil
 	}
 	_, gone, err := ap.current(ctx, a.Side, t)

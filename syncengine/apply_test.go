@@ -19,19 +19,19 @@ import (
 
 func TestScheduleKeepsDependencies(t *testing.T) {
 	acts := []Action{
-		{Kind: Mkdir, Side: SideB, Path: "a"},          // 0
-		{Kind: Mkdir, Side: SideB, Path: "a/b"},        // 1
-		{Kind: Mkdir, Side: SideB, Path: "a/b/c"},      // 2
-		{Kind: Mkdir, Side: SideA, Path: "z"},          // 3
-		{Kind: Move, Side: SideB, Path: "m", Key: 7},   // 4
-		{Kind: Move, Side: SideB, Path: "n", Key: 8},   // 5
-		{Kind: Copy, Side: SideB, Path: "a/b/f"},       // 6
-		{Kind: Update, Side: SideB, Path: "m", Key: 7}, // 7
-		{Kind: Copy, Side: SideA, Path: "z/g"},         // 8
-		{Kind: Link, Side: SideB, Path: "n", Key: 8},   // 9
-		{Kind: Delete, Side: SideA, Path: "x"},         // 10
-		{Kind: Delete, Side: SideA, Path: "x/y"},       // 11
-		{Kind: Delete, Side: SideB, Path: "q/r/s"},     // 12
+		{Kind: ActionMkdir, Side: SideB, Path: "a"},          // 0
+		{Kind: ActionMkdir, Side: SideB, Path: "a/b"},        // 1
+		{Kind: ActionMkdir, Side: SideB, Path: "a/b/c"},      // 2
+		{Kind: ActionMkdir, Side: SideA, Path: "z"},          // 3
+		{Kind: ActionMove, Side: SideB, Path: "m", Key: 7},   // 4
+		{Kind: ActionMove, Side: SideB, Path: "n", Key: 8},   // 5
+		{Kind: ActionCopy, Side: SideB, Path: "a/b/f"},       // 6
+		{Kind: ActionUpdate, Side: SideB, Path: "m", Key: 7}, // 7
+		{Kind: ActionCopy, Side: SideA, Path: "z/g"},         // 8
+		{Kind: ActionLink, Side: SideB, Path: "n", Key: 8},   // 9
+		{Kind: ActionDelete, Side: SideA, Path: "x"},         // 10
+		{Kind: ActionDelete, Side: SideA, Path: "x/y"},       // 11
+		{Kind: ActionDelete, Side: SideB, Path: "q/r/s"},     // 12
 	}
 	got := schedule(acts)
 	want := [][][]int{
@@ -49,9 +49,9 @@ func TestScheduleKeepsDependencies(t *testing.T) {
 
 	// Actions on the same key stay in one chain, in plan order.
 	got = schedule([]Action{
-		{Kind: Update, Side: SideB, Path: "f", Key: 3},
-		{Kind: Copy, Side: SideB, Path: "g"},
-		{Kind: Link, Side: SideA, Path: "f", Key: 3},
+		{Kind: ActionUpdate, Side: SideB, Path: "f", Key: 3},
+		{Kind: ActionCopy, Side: SideB, Path: "g"},
+		{Kind: ActionLink, Side: SideA, Path: "f", Key: 3},
 	})
 	require.Equal(t, [][][]int{{{0, 2}, {1}}}, got)
 	require.Empty(t, schedule(nil))

@@ -59,7 +59,7 @@ type DetectOptions struct {
 // deletion). The engine recognises the case by PlanInput.RootGone != ""
 // and pauses the pair. The returned PairState is then ps unchanged.
 //
-// On the initial sync (ps.Initialized false) with Pair.Initial Standard,
+// On the initial sync (ps.Initialized false) with Pair.Initial InitialStandard,
 // side B must be empty: otherwise Detect returns an error wrapping
 // ErrTargetNotEmpty.
 func Detect(ctx context.Context, p *Pair, store MetadataStore, ps PairState, opt DetectOptions) (*PlanInput, PairState, error) {
@@ -269,7 +269,7 @@ func (d *detector) run(ctx context.Context, next *PairState) error {
 			return err
 		}
 	}
-	if in.Initial && p.Initial == Standard {
+	if in.Initial && p.Initial == InitialStandard {
 		for e, err := range p.B.List(ctx) {
 			if err != nil {
 				return fmt.Errorf("syncengine: list %s: %w", p.sideName(SideB), err)
@@ -422,7 +422,7 @@ func (d *detector) listFull(ctx context.Context) error {
 	p := d.p
 	full := [2]bool{!d.feed[0], !d.feed[1]}
 	size := 0
-	if !d.in.Initial || p.Initial == Merge {
+	if !d.in.Initial || p.Initial == InitialMerge {
 		n, err := d.store.CountItems(ctx, p.ID)
 		if err != nil {
 			return fmt.Errorf("syncengine: count baseline: %w", err)
@@ -1460,7 +1460,7 @@ func (d *detector) conflictNames(ctx context.Context, n *pnode) error {
 	}
 	for s := range 2 {
 		l := Side(s)
-		if !d.feed[l] || (d.p.Conflict != KeepBoth && featuresOf(d.p.storage(l)).VersionHistory) {
+		if !d.feed[l] || (d.p.Conflict != ConflictKeepBoth && featuresOf(d.p.storage(l)).VersionHistory) {
 			continue
 		}
 		name := ConflictName(baseOf(n.now[l]), d.in.Now, d.p.sideName(l))

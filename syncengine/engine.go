@@ -261,13 +261,13 @@ func (e *Engine) AddPair(p Pair) error {
 		return fmt.Errorf("%w: empty ID", ErrInvalidPair)
 	case p.A == nil || p.B == nil:
 		return bad("both storages must be set")
-	case p.Direction > OneWayAB:
+	case p.Direction > DirectionOneWayAB:
 		return bad("unknown direction %d", p.Direction)
-	case p.Conflict > KeepBoth:
+	case p.Conflict > ConflictKeepBoth:
 		return bad("unknown conflict policy %d", p.Conflict)
-	case p.Initial > Merge:
+	case p.Initial > InitialMerge:
 		return bad("unknown initial mode %d", p.Initial)
-	case p.Deletes > KeepDeletes:
+	case p.Deletes > DeleteKeep:
 		return bad("unknown delete policy %d", p.Deletes)
 	case p.DeleteLimit < 0:
 		return bad("negative delete limit")
@@ -462,7 +462,7 @@ func (e *Engine) SyncFolderLevel(ctx context.Context, pairID, folder string) (Ru
 			return true
 		}
 		// Folders leading to it.
-		return a.Kind == Mkdir && (f == a.Path || len(f) > len(a.Path) && f[:len(a.Path)+1] == a.Path+"/")
+		return a.Kind == ActionMkdir && (f == a.Path || len(f) > len(a.Path) && f[:len(a.Path)+1] == a.Path+"/")
 	}
 	run, err := e.runPair(ctx, s, RunOptions{}, only)
 	e.ranAt(s, run)
@@ -574,7 +574,7 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 		} else {
 			var paths []string
 			for _, a := range plan.Actions {
-				if a.Kind == Delete {
+				if a.Kind == ActionDelete {
 					paths = append(paths, a.Side.String()+":"+a.Path)
 				}
 			}
@@ -655,14 +655,14 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 		if initialDone {
 			e.setInitialized(s)
 			dir := "Two way"
-			if p.Direction == OneWayAB {
+			if p.Direction == DirectionOneWayAB {
 				dir = "One way"
 			}
 			e.notify(ctx, p, Event{Kind: EventInitialSyncCompleted,
 				Message: fmt.Sprintf("%s sync initiated for %s", dir, p.Name)})
 		}
 	}
-	if len(res.held) > 0 && p.Deletes == PropagateDeletes {
+	if len(res.held) > 0 && p.Deletes == DeletePropagate {
 		e.notify(ctx, p, Event{Kind: EventDeleteLimitReached, Paths: res.held,
 			Message: fmt.Sprintf("Delete limit of %s reached: %d deletions held for approval", p.Name, len(res.held))})
 	}
@@ -1028,15 +1028,15 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	return out
 }
 
-// resumeInitial returns the pair to plan with. A Standard initial sync
+// resumeInitial returns the pair to plan with. An InitialStandard initial sync
 // that was interrupted after it wrote to B (the baseline already holds
 // items, adopted by recovery where the crash came before they were
-// recorded) resumes as a Merge: B is no longer empty, but what it holds is
-// the sync's own work, which Merge matches by path and content instead of
-// refusing. A Standard sync that never wrote anything still requires an
+// recorded) resumes as an InitialMerge: B is no longer empty, but what it holds is
+// the sync's own work, which InitialMerge matches by path and content instead of
+// refusing. An InitialStandard sync that never wrote anything still requires an
 // empty B.
 func (e *Engine) resumeInitial(ctx context.Context, p *Pair, ps PairState) (*Pair, error) {
-	if ps.Initialized || p.Initial != Standard {
+	if ps.Initialized || p.Initial != InitialStandard {
 		return p, nil
 	}
 	n, err := e.store.CountItems(ctx, p.ID)
@@ -1047,7 +1047,7 @@ func (e *Engine) resumeInitial(ctx context.Context, p *Pair, ps PairState) (*Pai
 		return p, nil
 	}
 	resumed := *p
-	resumed.Initial = Merge
+	resumed.Initial = InitialMerge
 	return &resumed, nil
 }
 
@@ -1166,7 +1166,7 @@ func (e *Engine) actionTimeout(a Action) time.Duration {
 		return 0
 	}
 	switch a.Kind {
-	case Copy, Update, Conflict:
+	case ActionCopy, ActionUpdate, ActionConflict:
 		if r := e.opts.MinTransferRate; r > 0 && a.Source.Size > 0 {
 			extra := time.Duration(float64(a.Source.Size) / float64(r) * float64(time.Second))
 			if extra < 0 || extra > 1000*time.Hour {
@@ -1191,7 +1191,7 @@ func (e *Engine) reportSkipped(ctx context.Context, p *Pair, runID int64, res *a
 		for _, sk := range sr.Skipped() {
 			res.counts.Skipped++
 			res.skipped = append(res.skipped, sd.String()+":"+sk.Path)
-			acts = append(acts, Activity{PairID: p.ID, RunID: runID, Time: e.clock.Now(), Kind: Skip,
+			acts = append(acts, Activity{PairID: p.ID, RunID: runID, Time: e.clock.Now(), Kind: ActionSkip,
 				Side: sd, Path: sk.Path, Detail: "skipped: " + sk.Reason})
 		}
 	}

@@ -78,7 +78,7 @@ func newEnv(t *testing.T, tweak func(p *syncengine.Pair, o *syncengine.Options))
 	t.Cleanup(func() { _ = e.store.Close() })
 	e.store = st
 	e.pair = syncengine.Pair{ID: "p1", Name: "Tower 3 / Documents", A: e.a, B: e.b, AName: "Procore", BName: "SharePoint",
-		Initial: syncengine.Merge}
+		Initial: syncengine.InitialMerge}
 	e.opts = syncengine.Options{Store: st, Notifier: e.ev, Clock: clk, Logger: quietLogger(),
 		MaxAttempts: 3, RetryBackoff: time.Minute, MaxRetryBackoff: time.Hour}
 	if tweak != nil {
@@ -145,7 +145,7 @@ func tree(t *testing.T, s *memory.Storage) map[string]string {
 }
 
 func TestInitialStandardSyncFoldersFirstAndNotifiesOnce(t *testing.T) {
-	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Initial = syncengine.Standard })
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Initial = syncengine.InitialStandard })
 	e.write(e.a, "Drawings/Level 1/plan.pdf", "plan v1")
 	e.write(e.a, "Drawings/Level 2/plan.pdf", "plan v2")
 	e.write(e.a, "Specs/spec.docx", "spec")
@@ -169,7 +169,7 @@ func TestInitialStandardSyncFoldersFirstAndNotifiesOnce(t *testing.T) {
 			dir = a.Path[:i]
 		}
 		require.True(t, made[dir], "%s %q before its folder", a.Kind, a.Path)
-		if a.Kind == syncengine.Mkdir {
+		if a.Kind == syncengine.ActionMkdir {
 			made[a.Path] = true
 		}
 	}
@@ -197,7 +197,7 @@ func TestInitialStandardSyncFoldersFirstAndNotifiesOnce(t *testing.T) {
 }
 
 func TestStandardInitialSyncRefusesNonEmptyTarget(t *testing.T) {
-	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Initial = syncengine.Standard })
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Initial = syncengine.InitialStandard })
 	e.write(e.a, "a.txt", "a")
 	e.write(e.b, "b.txt", "b")
 	r, err := e.eng.RunOnce(e.ctx, "p1", syncengine.RunOptions{})

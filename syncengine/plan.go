@@ -13,7 +13,7 @@ import (
 	"github.com/procoresync/procoresync/storage"
 )
 
-// ErrTargetNotEmpty is returned (wrapped) by Detect when a pair's Standard
+// ErrTargetNotEmpty is returned (wrapped) by Detect when a pair's InitialStandard
 // initial sync finds data on side B, which must be empty.
 var ErrTargetNotEmpty = errors.New("syncengine: standard initial sync needs an empty target (side B holds data)")
 
@@ -221,11 +221,11 @@ func BuildPlan(in *PlanInput) Plan {
 		if n.base != nil {
 			key = n.base.Key
 		}
-		pl.out = append(pl.out, Action{Kind: Skip, Side: s.Other(), Path: n.e[s].Path, Source: *n.e[s],
+		pl.out = append(pl.out, Action{Kind: ActionSkip, Side: s.Other(), Path: n.e[s].Path, Source: *n.e[s],
 			Key: key, Reason: n.reason, Failed: true})
 	}
 	for _, f := range in.Quarantined {
-		pl.out = append(pl.out, Action{Kind: Skip, Side: f.Side, Path: f.Path,
+		pl.out = append(pl.out, Action{Kind: ActionSkip, Side: f.Side, Path: f.Path,
 			Reason: fmt.Sprintf("quarantined after %d failed attempts: %s", f.Attempts, f.Error)})
 	}
 	refused := pl.limitDeletes()
@@ -465,7 +465,7 @@ func (pl *planner) decide(n *pnode) {
 		return
 	}
 	n.decided = true
-	two := pl.p.Direction == TwoWay
+	two := pl.p.Direction == DirectionTwoWay
 	A, B := n.present[SideA], n.present[SideB]
 	n.exists = n.present
 	switch {
@@ -548,7 +548,7 @@ func (pl *planner) decide(n *pnode) {
 
 // decideContent picks what happens to a file present on both sides.
 func (pl *planner) decideContent(n *pnode, created bool) {
-	two := pl.p.Direction == TwoWay
+	two := pl.p.Direction == DirectionTwoWay
 	modA, modB := n.modified[SideA], n.modified[SideB]
 	switch {
 	case created || (modA && modB):
@@ -600,15 +600,15 @@ func (pl *planner) newer(n *pnode) Side {
 
 func (pl *planner) winner(n *pnode) Side {
 	switch pl.p.Conflict {
-	case PreferA, KeepBoth:
+	case ConflictPreferA, ConflictKeepBoth:
 		return SideA
-	case PreferB:
-		if pl.p.Direction == TwoWay {
+	case ConflictPreferB:
+		if pl.p.Direction == DirectionTwoWay {
 			return SideB
 		}
 		return SideA
 	}
-	if pl.p.Direction != TwoWay {
+	if pl.p.Direction != DirectionTwoWay {
 		return SideA
 	}
 	return pl.newer(n)
@@ -860,7 +860,7 @@ func (pl *planner) resolveDeletes() {
 		}
 	}
 	// Deletions inside a folder whose deletion is held wait with it (its
-	// HoldDelete covers them): they are not applied, nor held, one by one.
+	// ActionHoldDelete covers them): they are not applied, nor held, one by one.
 	var heldDirs [2][]string
 	for _, n := range pl.nodes {
 		if !n.dead && n.dir && n.base != nil && pl.in.Held[n.base.Key] && n.present[0] != n.present[1] {
@@ -931,7 +931,7 @@ func (pl *planner) deleteAction(d delItem, kind ActionKind, reason string) Actio
 		Key: d.n.base.Key, Reason: reason}
 }
 
-// limitDeletes emits Delete and HoldDelete actions under the delete policy,
+// limitDeletes emits ActionDelete and ActionHoldDelete actions under the delete policy,
 // the rolling delete limit and the mass-delete guard, and returns the
 // refusal reason if the guard trips.
 func (pl *planner) limitDeletes() string {
@@ -968,12 +968,12 @@ func (pl *planner) limitDeletes() string {
 	for _, d := range top {
 		switch {
 		case d.n.reason == "holds items whose deletion is held":
-			pl.out = append(pl.out, pl.deleteAction(d, HoldDelete, d.n.reason))
-		case pl.p.Deletes == KeepDeletes:
-			pl.out = append(pl.out, pl.deleteAction(d, HoldDelete,
+			pl.out = append(pl.out, pl.deleteAction(d, ActionHoldDelete, d.n.reason))
+		case pl.p.Deletes == DeleteKeep:
+			pl.out = append(pl.out, pl.deleteAction(d, ActionHoldDelete,
 				"deleted on "+pl.p.sideName(d.side.Other())+"; deletes are not synced"))
 		case remaining >= 0 && d.cost > remaining:
-			pl.out = append(pl.out, pl.deleteAction(d, HoldDelete,
+			pl.out = append(pl.out, pl.deleteAction(d, ActionHoldDelete,
 				fmt.Sprintf("delete limit of %d per 24 hours reached", pl.p.DeleteLimit)))
 		default:
 			if remaining >= 0 {
@@ -986,7 +986,7 @@ func (pl *planner) limitDeletes() string {
 			if d.cost > 1 {
 				reason += fmt.Sprintf(" (%d items)", d.cost)
 			}
-			pl.out = append(pl.out, pl.deleteAction(d, Delete, reason))
+			pl.out = append(pl.out, pl.deleteAction(d, ActionDelete, reason))
 			deleted[d.side] += d.cost
 			deletedPaths[d.side] = append(deletedPaths[d.side], d.path)
 		}
@@ -1058,11 +1058,11 @@ func (pl *planner) followMoves() {
 	for i := range pl.out {
 		a := &pl.out[i]
 		switch a.Kind {
-		case Move:
+		case ActionMove:
 			if a.Target.Path != "" && a.Target.Path != a.Path {
 				moves[a.Side] = append(moves[a.Side], mv{a.Target.Path, a.Path})
 			}
-		case Copy, Update, Conflict, Link: // all after the Moves (Mkdirs are ordered among them)
+		case ActionCopy, ActionUpdate, ActionConflict, ActionLink: // all after the Moves (Mkdirs are ordered among them)
 			o := a.Side.Other()
 			if now, ok := pl.nowOf[o][a.Source.Path]; ok && a.Source.ID != "" {
 				a.Source.Path = carry(o, now)
@@ -1099,7 +1099,7 @@ func (pl *planner) emit(n *pnode) {
 			if reason == "" {
 				reason = "cannot place the item on " + pl.p.sideName(Side(s))
 			}
-			pl.out = append(pl.out, Action{Kind: Skip, Side: Side(s), Path: n.now[o], IsDir: n.dir,
+			pl.out = append(pl.out, Action{Kind: ActionSkip, Side: Side(s), Path: n.now[o], IsDir: n.dir,
 				Source: entryAt(n, o, n.now[o]), Key: key, Reason: reason, Failed: n.finvalid[s]})
 			return
 		}
@@ -1120,7 +1120,7 @@ func (pl *planner) emit(n *pnode) {
 			pl.origin = map[movedKey]string{}
 		}
 		pl.origin[movedKey{key, t}] = n.now[t]
-		pl.out = append(pl.out, Action{Kind: Move, Side: t, Path: fin[t], IsDir: n.dir,
+		pl.out = append(pl.out, Action{Kind: ActionMove, Side: t, Path: fin[t], IsDir: n.dir,
 			Source: entryAt(n, t.Other(), fin[t.Other()]), Target: entryAt(n, t, cur), Key: key,
 			Reason: "moved on " + pl.p.sideName(t.Other())})
 	}
@@ -1135,40 +1135,40 @@ func (pl *planner) emit(n *pnode) {
 	switch n.op {
 	case opCopy:
 		t := n.opSide
-		k := Copy
+		k := ActionCopy
 		if n.dir {
-			k = Mkdir
+			k = ActionMkdir
 		}
 		pl.out = append(pl.out, Action{Kind: k, Side: t, Path: fin[t], IsDir: n.dir,
 			Source: entryAt(n, t.Other(), fin[t.Other()]), Key: key, Reason: n.reasonOr("new on " + pl.p.sideName(t.Other()))})
 	case opUpdate:
 		t := n.opSide
-		pl.out = append(pl.out, Action{Kind: Update, Side: t, Path: fin[t],
+		pl.out = append(pl.out, Action{Kind: ActionUpdate, Side: t, Path: fin[t],
 			Source: entryAt(n, t.Other(), fin[t.Other()]), Target: entryAt(n, t, fin[t]), Key: key,
 			Reason: n.reasonOr("changed on " + pl.p.sideName(t.Other()))})
 	case opConflict:
 		w := n.opSide
 		l := w.Other()
 		ci := &ConflictInfo{Winner: w}
-		if pl.p.Conflict == KeepBoth || !featuresOf(pl.p.storage(l)).VersionHistory {
+		if pl.p.Conflict == ConflictKeepBoth || !featuresOf(pl.p.storage(l)).VersionHistory {
 			ci.LoserCopy = pl.conflictCopy(n, l, fin[l])
 		}
-		pl.out = append(pl.out, Action{Kind: Conflict, Side: l, Path: fin[l],
+		pl.out = append(pl.out, Action{Kind: ActionConflict, Side: l, Path: fin[l],
 			Source: entryAt(n, w, fin[w]), Target: entryAt(n, l, fin[l]), Key: key, Conflict: ci,
 			Reason: "changed on both sides"})
 	case opLink:
-		pl.out = append(pl.out, Action{Kind: Link, Side: SideB, Path: fin[SideB], IsDir: n.dir,
+		pl.out = append(pl.out, Action{Kind: ActionLink, Side: SideB, Path: fin[SideB], IsDir: n.dir,
 			Source: entryAt(n, SideA, fin[SideA]), Target: entryAt(n, SideB, fin[SideB]), Key: key,
 			Reason: n.reasonOr("same content")})
 	case opForget:
-		pl.out = append(pl.out, Action{Kind: Forget, Side: SideA, Path: n.base.A.Path, IsDir: n.dir,
+		pl.out = append(pl.out, Action{Kind: ActionForget, Side: SideA, Path: n.base.A.Path, IsDir: n.dir,
 			Key: key, Reason: "deleted on both sides"})
 	case opDrift:
 		p := n.now[SideB]
 		if !n.present[SideB] && n.base != nil {
 			p = n.base.B.Path
 		}
-		pl.out = append(pl.out, Action{Kind: Drift, Side: SideB, Path: p, IsDir: n.dir,
+		pl.out = append(pl.out, Action{Kind: ActionDrift, Side: SideB, Path: p, IsDir: n.dir,
 			Target: entryAt(n, SideB, p), Key: key, Reason: n.reason})
 	}
 }
@@ -1205,13 +1205,13 @@ func (n *pnode) reasonOr(def string) string {
 // reports.
 func planClass(k ActionKind) int {
 	switch k {
-	case Mkdir:
+	case ActionMkdir:
 		return 0
-	case Move:
+	case ActionMove:
 		return 1
-	case Delete, HoldDelete:
+	case ActionDelete, ActionHoldDelete:
 		return 3
-	case Drift, Skip:
+	case ActionDrift, ActionSkip:
 		return 4
 	}
 	return 2
@@ -1278,12 +1278,12 @@ func featuresOf(st storage.Storage) storage.Features {
 // run interrupted between the two moves replays the move from there.
 func (pl *planner) orderStructure(as []Action) []Action {
 	k := 0
-	for k < len(as) && (as[k].Kind == Mkdir || as[k].Kind == Move) {
+	for k < len(as) && (as[k].Kind == ActionMkdir || as[k].Kind == ActionMove) {
 		k++
 	}
 	hasMove := false
 	for _, a := range as[:k] {
-		hasMove = hasMove || a.Kind == Move
+		hasMove = hasMove || a.Kind == ActionMove
 	}
 	if !hasMove {
 		return as // folder creations alone: top-down is right
@@ -1298,7 +1298,7 @@ func (pl *planner) orderStructure(as []Action) []Action {
 	}
 	for i, a := range st {
 		produce[a.Side][key(a.Side, a.Path)] = i
-		if a.Kind == Move {
+		if a.Kind == ActionMove {
 			origin[i] = a.Target.Path
 			if o, ok := pl.origin[movedKey{a.Key, a.Side}]; ok {
 				origin[i] = o
@@ -1356,7 +1356,7 @@ func (pl *planner) orderStructure(as []Action) []Action {
 			// waiting move that others wait for to leave its place.
 			m := -1
 			for i := range st {
-				if !done[i] && !vacated[i] && st[i].Kind == Move && len(occOut[i]) > 0 {
+				if !done[i] && !vacated[i] && st[i].Kind == ActionMove && len(occOut[i]) > 0 {
 					m = i
 					break
 				}
@@ -1369,7 +1369,7 @@ func (pl *planner) orderStructure(as []Action) []Action {
 			tmp := joinPath(dirOf(cur), pl.asideName(a.Side, cur))
 			t := a.Target
 			t.Path = cur
-			out = append(out, Action{Kind: Move, Side: a.Side, Path: tmp, IsDir: a.IsDir, Target: t, Key: a.Key,
+			out = append(out, Action{Kind: ActionMove, Side: a.Side, Path: tmp, IsDir: a.IsDir, Target: t, Key: a.Key,
 				Reason: "moved aside to free a path another move needs; moved on to " + strconv.Quote(a.Path) + " next"})
 			moves[a.Side] = append(moves[a.Side], [2]string{cur, tmp})
 			vacated[m] = true
@@ -1378,7 +1378,7 @@ func (pl *planner) orderStructure(as []Action) []Action {
 		}
 		i := heap.Pop(ready).(int)
 		a := st[i]
-		if a.Kind == Move {
+		if a.Kind == ActionMove {
 			cur := current(a.Side, origin[i])
 			a.Target.Path = cur
 			moves[a.Side] = append(moves[a.Side], [2]string{cur, a.Path})

@@ -66,13 +66,13 @@ func testPair(opts ...func(*Pair)) *Pair {
 	return p
 }
 
-func oneWay(p *Pair) { p.Direction = OneWayAB }
+func oneWay(p *Pair) { p.Direction = DirectionOneWayAB }
 
 func summary(pl Plan) []string {
 	var out []string
 	for _, a := range pl.Actions {
 		s := fmt.Sprintf("%s %s %s", a.Kind, a.Side, a.Path)
-		if a.Kind == Move {
+		if a.Kind == ActionMove {
 			s += " <- " + a.Target.Path
 		}
 		if a.Conflict != nil {
@@ -151,13 +151,13 @@ func TestPlanReconciliationTable(t *testing.T) {
 			[]func(*Pair){func(p *Pair) { p.B = memory.New(memory.WithVersionHistory(false)) }},
 			[]Observation{obs(base, mod(fa, "2", 11, later), mod(fb, "3", 12, t0))},
 			[]string{`conflict B f.txt winner=A copy="f (conflict 2026-11-22 from SharePoint).txt"`}},
-		{"both modified: prefer B", []func(*Pair){func(p *Pair) { p.Conflict = PreferB }},
+		{"both modified: prefer B", []func(*Pair){func(p *Pair) { p.Conflict = ConflictPreferB }},
 			[]Observation{obs(base, mod(fa, "2", 11, later), mod(fb, "3", 12, t0))},
 			[]string{`conflict A f.txt winner=B copy=""`}},
-		{"both modified: prefer A", []func(*Pair){func(p *Pair) { p.Conflict = PreferA }},
+		{"both modified: prefer A", []func(*Pair){func(p *Pair) { p.Conflict = ConflictPreferA }},
 			[]Observation{obs(base, mod(fa, "2", 11, t0), mod(fb, "3", 12, later))},
 			[]string{`conflict B f.txt winner=A copy=""`}},
-		{"both modified: keep both renames B's copy", []func(*Pair){func(p *Pair) { p.Conflict = KeepBoth }},
+		{"both modified: keep both renames B's copy", []func(*Pair){func(p *Pair) { p.Conflict = ConflictKeepBoth }},
 			[]Observation{obs(base, mod(fa, "2", 11, t0), mod(fb, "3", 12, later))},
 			[]string{`conflict B f.txt winner=A copy="f (conflict 2026-11-22 from SharePoint).txt"`}},
 		{"created on both, same path, equal: link", nil, []Observation{func() Observation {
@@ -181,7 +181,7 @@ func TestPlanReconciliationTable(t *testing.T) {
 			[]string{"drift B f.txt"}},
 		{"B deleted one-way then A changes: restored on B", []func(*Pair){oneWay},
 			[]Observation{obs(base, mod(fa, "2", 11, later), nil)}, []string{"copy B f.txt"}},
-		{"A deleted, keep deletes: held", []func(*Pair){func(p *Pair) { p.Deletes = KeepDeletes }},
+		{"A deleted, keep deletes: held", []func(*Pair){func(p *Pair) { p.Deletes = DeleteKeep }},
 			[]Observation{same(obs(base, nil, nil), SideB)}, []string{"hold-delete B f.txt"}},
 		{"A deleted, B modified: restored on A", nil, []Observation{obs(base, nil, mod(fb, "2", 11, later))},
 			[]string{"copy A f.txt"}},
@@ -298,14 +298,14 @@ func TestPlanDeleteLimit(t *testing.T) {
 			in := &PlanInput{Pair: p, Now: t0, DeletesInWindow: tc.window, Observations: manyDeletes(tc.n)}
 			pl := BuildPlan(in)
 			require.Empty(t, pl.Refused)
-			require.Equal(t, tc.wantDel, count(pl, Delete))
-			require.Equal(t, tc.wantHeld, count(pl, HoldDelete))
+			require.Equal(t, tc.wantDel, count(pl, ActionDelete))
+			require.Equal(t, tc.wantHeld, count(pl, ActionHoldDelete))
 			// Deterministic choice: the first paths are deleted, the last held.
 			var dels, held []string
 			for _, a := range pl.Actions {
-				if a.Kind == Delete {
+				if a.Kind == ActionDelete {
 					dels = append(dels, a.Path)
-				} else if a.Kind == HoldDelete {
+				} else if a.Kind == ActionHoldDelete {
 					held = append(held, a.Path)
 					require.Contains(t, a.Reason, "delete limit")
 				}
@@ -354,7 +354,7 @@ func TestPlanMassDeleteGuard(t *testing.T) {
 			pl := BuildPlan(in)
 			if tc.refused {
 				require.Contains(t, pl.Refused, "mass-delete guard")
-				require.Equal(t, tc.n, count(pl, Delete), "the refused plan still lists what would run")
+				require.Equal(t, tc.n, count(pl, ActionDelete), "the refused plan still lists what would run")
 			} else {
 				require.Empty(t, pl.Refused)
 			}
@@ -452,7 +452,7 @@ func TestPlanNameMapping(t *testing.T) {
 			pl := BuildPlan(in)
 			require.Equal(t, tc.want, summary(pl))
 			for _, a := range pl.Actions {
-				if a.Kind == Skip {
+				if a.Kind == ActionSkip {
 					require.Contains(t, a.Reason, storage.InvalidName("q?.txt", `contains '?'`).Error())
 					require.True(t, a.Failed, "an invalid name is a failure of the item, not a choice")
 				} else {
@@ -539,12 +539,12 @@ func simulate(t *testing.T, pl Plan, s Side, tree ...string) map[string]bool {
 		have[p] = true
 	}
 	for _, a := range pl.Actions {
-		if a.Side != s || (a.Kind != Mkdir && a.Kind != Move) {
+		if a.Side != s || (a.Kind != ActionMkdir && a.Kind != ActionMove) {
 			continue
 		}
 		require.True(t, have[dirOf(a.Path)], "%s: folder %q missing\n%s", a, dirOf(a.Path), pl)
 		require.False(t, have[a.Path], "%s: %q is taken\n%s", a, a.Path, pl)
-		if a.Kind == Mkdir {
+		if a.Kind == ActionMkdir {
 			have[a.Path] = true
 			continue
 		}

@@ -97,14 +97,14 @@ func (ap *applier) stat(ctx context.Context, s Side, p string) (storage.Entry, b
 func (ap *applier) resolve(ctx context.Context, a Action) (JournalState, string, error) {
 	s := a.Side
 	switch a.Kind {
-	case Mkdir:
+	case ActionMkdir:
 		e, ok, err := ap.stat(ctx, s, a.Path)
 		if err != nil || !ok || !e.IsDir {
 			return JournalFailed, errInterrupted, err
 		}
 		return ap.adopt(ctx, s, e, itemOf(a.Key, true, s, e, a.Source))
 
-	case Copy:
+	case ActionCopy:
 		e, ok, err := ap.stat(ctx, s, a.Path)
 		if err != nil || !ok || e.IsDir {
 			return JournalFailed, errInterrupted, err
@@ -115,10 +115,10 @@ func (ap *applier) resolve(ctx context.Context, a Action) (JournalState, string,
 		}
 		return ap.adopt(ctx, s, e, itemOf(a.Key, false, s, e, a.Source))
 
-	case Update:
+	case ActionUpdate:
 		return ap.resolveOverwrite(ctx, a)
 
-	case Conflict:
+	case ActionConflict:
 		if a.Conflict == nil || a.Conflict.LoserCopy == "" {
 			return ap.resolveOverwrite(ctx, a)
 		}
@@ -151,7 +151,7 @@ func (ap *applier) resolve(ctx context.Context, a Action) (JournalState, string,
 		}
 		return JournalFailed, errInterrupted, nil
 
-	case Move:
+	case ActionMove:
 		e, ok, err := ap.stat(ctx, s, a.Path)
 		if err != nil || !ok || e.ID != a.Target.ID {
 			return JournalFailed, errInterrupted, err
@@ -161,7 +161,7 @@ func (ap *applier) resolve(ctx context.Context, a Action) (JournalState, string,
 		}
 		return JournalDone, "", nil
 
-	case Delete:
+	case ActionDelete:
 		e, ok, err := ap.stat(ctx, s, a.Target.Path)
 		if err != nil {
 			return JournalFailed, "", err
@@ -190,7 +190,7 @@ func (ap *applier) resolve(ctx context.Context, a Action) (JournalState, string,
 		}
 		return JournalDone, "", nil
 	}
-	// Link, Forget, HoldDelete only write to the store: the planner sees
+	// ActionLink, ActionForget, ActionHoldDelete only write to the store: the planner sees
 	// the item again and redoes them.
 	return JournalFailed, errInterrupted, nil
 }

@@ -442,7 +442,7 @@ func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) er
 			errs = append(errs, fmt.Errorf("approving deletion of %q: %w", h.Path, err))
 			continue
 		}
-		ap.activity(ctx, Action{Kind: Delete, Side: side, Path: h.Path, IsDir: h.IsDir}, h.Size, "held deletion approved")
+		ap.activity(ctx, Action{Kind: ActionDelete, Side: side, Path: h.Path, IsDir: h.IsDir}, h.Size, "held deletion approved")
 		done = append(done, h.ID)
 	}
 	if len(done) > 0 {
@@ -610,7 +610,7 @@ func (ap *applier) restore(ctx context.Context, h HeldDelete) error {
 		if err := ap.ensureDir(ctx, to, parentPath(dst)); err != nil {
 			return err
 		}
-		a := Action{Kind: Copy, Side: to, Path: dst, IsDir: src.IsDir, Source: src, Key: it.Key,
+		a := Action{Kind: ActionCopy, Side: to, Path: dst, IsDir: src.IsDir, Source: src, Key: it.Key,
 			Reason: "held deletion rejected: restored"}
 		var en storage.Entry
 		// Something else may have taken the path meanwhile: then the item

@@ -127,7 +127,7 @@ func TestHistoryActivityErrorsAndCSV(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, acts, 2)
 	require.Equal(t, "b.txt", acts[0].Path)
-	require.Equal(t, syncengine.Copy, acts[0].Kind)
+	require.Equal(t, syncengine.ActionCopy, acts[0].Kind)
 	require.Equal(t, syncengine.SideB, acts[0].Side)
 
 	errs, err := e.eng.Errors(e.ctx, "p1", syncengine.Page{})

@@ -23,7 +23,7 @@ func normRecord(r syncengine.JournalRecord) syncengine.JournalRecord {
 func testJournal(t *testing.T, s syncengine.MetadataStore) {
 	ctx := context.Background()
 	conflict := syncengine.JournalRecord{PairID: "p", RunID: 7, State: syncengine.JournalPending, Started: t0,
-		Action: syncengine.Action{Kind: syncengine.Conflict, Side: syncengine.SideB, Path: "Docs/plan.pdf", Key: 42,
+		Action: syncengine.Action{Kind: syncengine.ActionConflict, Side: syncengine.SideB, Path: "Docs/plan.pdf", Key: 42,
 			Source: storage.Entry{ID: "123", ParentID: "9", Path: "Docs/plan.pdf", Size: 2048, ModTime: at(time.Minute),
 				Version: "v7", Hashes: storage.Hashes{storage.HashSHA256: "abc", "custom": "x"},
 				CreatedBy: "Ann", ModifiedBy: "Bob"},
@@ -32,10 +32,10 @@ func testJournal(t *testing.T, s syncengine.MetadataStore) {
 			Conflict: &syncengine.ConflictInfo{Winner: syncengine.SideA, LoserCopy: "plan (conflict 2026-11-22 from SharePoint).pdf"},
 			Reason:   "both changed"}}
 	mkdir := syncengine.JournalRecord{PairID: "p", RunID: 7, Started: at(time.Second),
-		Action: syncengine.Action{Kind: syncengine.Mkdir, Side: syncengine.SideA, Path: "New folder", IsDir: true,
+		Action: syncengine.Action{Kind: syncengine.ActionMkdir, Side: syncengine.SideA, Path: "New folder", IsDir: true,
 			Source: storage.Entry{ID: "f1", Path: "New folder", IsDir: true}}}
 	copyQ := syncengine.JournalRecord{PairID: "q", RunID: 8, Started: t0,
-		Action: syncengine.Action{Kind: syncengine.Copy, Side: syncengine.SideB, Path: "x"}}
+		Action: syncengine.Action{Kind: syncengine.ActionCopy, Side: syncengine.SideB, Path: "x"}}
 
 	ids := map[string]int64{}
 	for name, rec := range map[string]syncengine.JournalRecord{"conflict": conflict, "mkdir": mkdir, "copyQ": copyQ} {
@@ -189,10 +189,10 @@ func testRuns(t *testing.T, s syncengine.MetadataStore) {
 func testActivity(t *testing.T, s syncengine.MetadataStore) {
 	ctx := context.Background()
 	acts := []syncengine.Activity{
-		{PairID: "p", RunID: 1, Time: at(time.Minute), Kind: syncengine.Copy, Side: syncengine.SideB, Path: "a.pdf", Size: 100, Detail: "copied"},
-		{PairID: "p", RunID: 1, Time: t0, Kind: syncengine.Mkdir, Side: syncengine.SideA, Path: "Docs"},
-		{PairID: "q", RunID: 2, Time: at(time.Minute), Kind: syncengine.Delete, Side: syncengine.SideA, Path: "x"},
-		{PairID: "p", RunID: 2, Time: at(time.Hour), Kind: syncengine.Move, Side: syncengine.SideA, Path: "b.pdf", Detail: "from a.pdf"},
+		{PairID: "p", RunID: 1, Time: at(time.Minute), Kind: syncengine.ActionCopy, Side: syncengine.SideB, Path: "a.pdf", Size: 100, Detail: "copied"},
+		{PairID: "p", RunID: 1, Time: t0, Kind: syncengine.ActionMkdir, Side: syncengine.SideA, Path: "Docs"},
+		{PairID: "q", RunID: 2, Time: at(time.Minute), Kind: syncengine.ActionDelete, Side: syncengine.SideA, Path: "x"},
+		{PairID: "p", RunID: 2, Time: at(time.Hour), Kind: syncengine.ActionMove, Side: syncengine.SideA, Path: "b.pdf", Detail: "from a.pdf"},
 	}
 	require.NoError(t, s.AddActivity(ctx, acts[:2]))
 	require.NoError(t, s.AddActivity(ctx, acts[2:]))

@@ -426,11 +426,11 @@ func (e *Engine) DryRun(ctx context.Context, pairID string) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	in, _, err := Detect(ctx, &s.pair, e.store, ps, DetectOptions{Now: e.clock.Now()})
+	in, _, err := detect(ctx, &s.pair, e.store, ps, detectOptions{Now: e.clock.Now()})
 	if err != nil {
 		return Plan{}, err
 	}
-	return BuildPlan(in), nil
+	return buildPlan(in), nil
 }
 
 // SyncFolderLevel runs the pair but applies only the actions for items
@@ -559,11 +559,11 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 	if err != nil {
 		return fail(err)
 	}
-	in, newPS, err := Detect(ctx, dp, store, ps, DetectOptions{Now: now, Force: opt.Force, Full: opt.Full})
+	in, newPS, err := detect(ctx, dp, store, ps, detectOptions{Now: now, Force: opt.Force, Full: opt.Full})
 	if err != nil {
 		return fail(err)
 	}
-	plan := BuildPlan(in)
+	plan := buildPlan(in)
 	if plan.Refused != "" {
 		if in.RootGone != "" {
 			if err := e.setPaused(ctx, s, true, rootPausePrefix+plan.Refused); err != nil {
@@ -613,11 +613,11 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 		if dp, err = e.resumeInitial(ctx, p, ps); err != nil {
 			return fail(err)
 		}
-		in, newPS, err = Detect(ctx, dp, store, ps, DetectOptions{Now: e.clock.Now(), Force: opt.Force, Full: opt.Full})
+		in, newPS, err = detect(ctx, dp, store, ps, detectOptions{Now: e.clock.Now(), Force: opt.Force, Full: opt.Full})
 		if err != nil {
 			return fail(err)
 		}
-		plan = BuildPlan(in)
+		plan = buildPlan(in)
 		if plan.Refused != "" {
 			// Left to the next run, which refuses or pauses as usual.
 			res.undone = append(res.undone, "planning again was refused: "+plan.Refused)
@@ -692,7 +692,7 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 	return finish(status, nil)
 }
 
-// saveState stores the pair state Detect returned (its cursors), marks the
+// saveState stores the pair state detect returned (its cursors), marks the
 // pair initialised and records the run times, keeping a pause set
 // meanwhile.
 func (e *Engine) saveState(ctx context.Context, s *pairSlot, ps PairState, started time.Time, success bool) error {

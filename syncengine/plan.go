@@ -13,8 +13,9 @@ import (
 	"github.com/procoresync/procoresync/storage"
 )
 
-// ErrTargetNotEmpty is returned (wrapped) by Detect when a pair's InitialStandard
-// initial sync finds data on side B, which must be empty.
+// ErrTargetNotEmpty is returned (wrapped) by Engine.RunOnce and
+// Engine.DryRun when a pair's InitialStandard initial sync finds data on
+// side B, which must be empty.
 var ErrTargetNotEmpty = errors.New("syncengine: standard initial sync needs an empty target (side B holds data)")
 
 // MassDeleteFloor is the number of deletions per side that the mass-delete
@@ -28,19 +29,19 @@ const MassDeleteFloor = 10
 // Pair.MassDeleteShare is zero.
 const DefaultMassDeleteShare = 0.5
 
-// Verdict is what Detect found out about two files' content.
-type Verdict uint8
+// verdict is what detect found out about two files' content.
+type verdict uint8
 
 // Content verdicts.
 const (
-	VerdictUnknown   Verdict = iota // not compared (BuildPlan falls back on common hashes, then treats the files as different)
-	VerdictEqual                    // same bytes
-	VerdictDifferent                // different bytes
+	verdictUnknown   verdict = iota // not compared (buildPlan falls back on common hashes, then treats the files as different)
+	verdictEqual                    // same bytes
+	verdictDifferent                // different bytes
 )
 
-// Observation is one item as Detect saw it on both sides, against its
+// observation is one item as detect saw it on both sides, against its
 // baseline record. Items that changed on neither side are not observed.
-type Observation struct {
+type observation struct {
 	// Base is the baseline record (nil for an item the baseline does not know).
 	Base *Item
 	// Entry holds the current entry on each side (indexed by Side); nil
@@ -48,16 +49,16 @@ type Observation struct {
 	Entry [2]*storage.Entry
 	// FromBase[s] is true when side s was not re-read because it did not
 	// change: Entry[s] is then the baseline state, whose path may lag behind
-	// a move of one of its ancestors (BuildPlan corrects it).
+	// a move of one of its ancestors (buildPlan corrects it).
 	FromBase [2]bool
 	// Same is the content verdict when both sides hold a file whose content
 	// may differ (both modified, or created on both sides).
-	Same Verdict
+	Same verdict
 }
 
-// PlanInput is everything BuildPlan needs; Detect builds it. It is plain
+// planInput is everything buildPlan needs; detect builds it. It is plain
 // data: tests build it by hand.
-type PlanInput struct {
+type planInput struct {
 	Pair  *Pair
 	State PairState
 	Now   time.Time
@@ -66,20 +67,20 @@ type PlanInput struct {
 	// Initial is true for the pair's initial sync (State.Initialized false).
 	Initial bool
 	// RootGone, when set, says which protected root is gone or was replaced
-	// (e.g. `root of side B (SharePoint) is gone: …`). BuildPlan then
+	// (e.g. `root of side B (SharePoint) is gone: …`). buildPlan then
 	// refuses the plan with this reason and plans nothing at all (never
 	// deletions); the engine pauses the pair and notifies.
 	RootGone string
 	// Observations are the items that changed on either side since the
 	// baseline (and items whose failures are due for a retry).
-	Observations []Observation
+	Observations []observation
 	// Parents holds baseline folder records by side and ID (Parents[s][id]
 	// is the item whose side-s ID is id) for the parents of observed
 	// entries that are not observed themselves.
 	Parents [2]map[string]Item
 	// Occupied[s] holds, sorted, the pathKey hashes of every path present
-	// on side s that BuildPlan might collide with (all of them after a full
-	// listing; the candidate paths after a change feed). See OccupiedHash.
+	// on side s that buildPlan might collide with (all of them after a full
+	// listing; the candidate paths after a change feed). See occupiedHash.
 	Occupied [2][]uint64
 	// Count[s] is the number of items on side s, for the mass-delete guard.
 	Count [2]int
@@ -94,9 +95,9 @@ type PlanInput struct {
 	Quarantined []Failure
 }
 
-// OccupiedHash returns the value PlanInput.Occupied holds for path p on a
+// occupiedHash returns the value planInput.Occupied holds for path p on a
 // storage with rules r: a hash of the path as r compares names.
-func OccupiedHash(r storage.NameRules, p string) uint64 { return pathKeyHash(r, p) }
+func occupiedHash(r storage.NameRules, p string) uint64 { return pathKeyHash(r, p) }
 
 // content operations a node may need.
 type contentOp uint8
@@ -114,7 +115,7 @@ const (
 
 // node is one observation while planning.
 type pnode struct {
-	o    Observation
+	o    observation
 	base *Item
 	e    [2]*storage.Entry
 	dir  bool
@@ -142,7 +143,7 @@ type pnode struct {
 }
 
 type planner struct {
-	in      *PlanInput
+	in      *planInput
 	p       *Pair
 	nm      namer
 	nodes   []*pnode
@@ -164,7 +165,7 @@ type planner struct {
 	nowOf [2]map[string]string
 }
 
-// BuildPlan is a pure function: the same input always gives the same plan.
+// buildPlan is a pure function: the same input always gives the same plan.
 // No I/O. It applies the reconciliation table (see the package
 // documentation), the pair's direction, conflict, delete and name-mapping
 // policies, its filter, the delete limit and the mass-delete guard, and
@@ -192,7 +193,7 @@ type planner struct {
 // recreated there behind the admin's back; once the deletion is rejected
 // (the folder comes back) it syncs, and if it is approved the folder goes
 // to the recycle bin with it.
-func BuildPlan(in *PlanInput) Plan {
+func buildPlan(in *planInput) Plan {
 	if in == nil || in.Pair == nil {
 		return Plan{Refused: "no pair to plan"}
 	}
@@ -237,7 +238,7 @@ func BuildPlan(in *PlanInput) Plan {
 	return plan
 }
 
-func newPlanner(in *PlanInput) *planner {
+func newPlanner(in *planInput) *planner {
 	pl := &planner{in: in, p: in.Pair, nm: newNamer(in.Pair)}
 	for s := range 2 {
 		pl.byID[s] = map[string]*pnode{}
@@ -447,7 +448,7 @@ func (pl *planner) match() {
 		}
 		// Merge n into m.
 		m.e[s], m.present[s], m.now[s], m.fromBase[s] = n.e[s], true, n.now[s], false
-		if m.base == nil && n.o.Same != VerdictUnknown {
+		if m.base == nil && n.o.Same != verdictUnknown {
 			m.o.Same = n.o.Same
 		}
 		pl.classify(m)
@@ -578,9 +579,9 @@ func (pl *planner) decideContent(n *pnode, created bool) {
 func (pl *planner) sameContent(n *pnode) bool {
 	a, b := n.e[SideA], n.e[SideB]
 	switch n.o.Same {
-	case VerdictEqual:
+	case verdictEqual:
 		return true
-	case VerdictDifferent:
+	case verdictDifferent:
 		return false
 	}
 	if a.Size != b.Size {

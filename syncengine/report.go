@@ -504,7 +504,7 @@ func (e *Engine) RejectHeld(ctx context.Context, pairID string, ids []int64) err
 
 // relistAfterHeld makes the pair's next run list both sides in full after
 // an admin resolved the held deletion of a folder. While it was held, the
-// items that changed in or into it were skipped (see BuildPlan): items
+// items that changed in or into it were skipped (see buildPlan): items
 // written into it on the side that kept it, and the other side's changes
 // of items moved into it (deleted, moved or edited there). A change feed
 // reported those changes once and does not report them again, so only a

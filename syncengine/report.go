@@ -122,6 +122,17 @@ func (e *Engine) Activity(ctx context.Context, pairID string, p Page) ([]Activit
 	return e.store.Activity(ctx, pairID, p)
 }
 
+// RunActivity returns what run runID of the pair did (the activity log
+// entries of that run, Activity.RunID equal to runID), newest first, paged
+// by p: the detail behind one line of History. An unknown run gives an
+// empty list.
+func (e *Engine) RunActivity(ctx context.Context, pairID string, runID int64, p Page) ([]Activity, error) {
+	if _, err := e.slot(pairID); err != nil {
+		return nil, err
+	}
+	return e.store.RunActivity(ctx, pairID, runID, p)
+}
+
 // Errors returns the pair's error log, newest first.
 func (e *Engine) Errors(ctx context.Context, pairID string, p Page) ([]ErrorRecord, error) {
 	if _, err := e.slot(pairID); err != nil {

@@ -233,6 +233,37 @@ func testActivity(t *testing.T, s syncengine.MetadataStore) {
 	got, err := s.Activity(ctx, "q", syncengine.Page{})
 	require.NoError(t, err)
 	require.Equal(t, norm(acts[2:3]), norm(got))
+
+	// One run's activity: only that run of that pair, newest first, paged
+	// like the whole log.
+	more := []syncengine.Activity{
+		{PairID: "p", RunID: 1, Time: at(2 * time.Minute), Kind: syncengine.ActionDelete, Side: syncengine.SideB, Path: "old.pdf"},
+		{PairID: "q", RunID: 1, Time: at(2 * time.Minute), Kind: syncengine.ActionCopy, Side: syncengine.SideB, Path: "other pair"},
+	}
+	require.NoError(t, s.AddActivity(ctx, more))
+	run1 := []syncengine.Activity{more[0], acts[0], acts[1]}
+	runTests := []struct {
+		name string
+		pair string
+		run  int64
+		page syncengine.Page
+		want []syncengine.Activity
+	}{
+		{"run 1", "p", 1, syncengine.Page{}, run1},
+		{"run 2", "p", 2, syncengine.Page{}, acts[3:4]},
+		{"run 1 limit and offset", "p", 1, syncengine.Page{Limit: 1, Offset: 1}, run1[1:2]},
+		{"run 1 since", "p", 1, syncengine.Page{Since: at(time.Minute)}, run1[:2]},
+		{"other pair's run 1", "q", 1, syncengine.Page{}, more[1:]},
+		{"unknown run", "p", 99, syncengine.Page{}, nil},
+		{"unknown pair", "r", 1, syncengine.Page{}, nil},
+	}
+	for _, tc := range runTests {
+		t.Run("RunActivity "+tc.name, func(t *testing.T) {
+			got, err := s.RunActivity(ctx, tc.pair, tc.run, tc.page)
+			require.NoError(t, err)
+			require.Equal(t, norm(tc.want), norm(got))
+		})
+	}
 }
 
 func testErrors(t *testing.T, s syncengine.MetadataStore) {
@@ -522,6 +553,7 @@ func testCancelled(t *testing.T, s syncengine.MetadataStore) {
 		{"Runs", func() error { _, err := s.Runs(ctx, "p", syncengine.Page{}); return err }},
 		{"AddActivity", func() error { return s.AddActivity(ctx, []syncengine.Activity{{PairID: "p"}}) }},
 		{"Activity", func() error { _, err := s.Activity(ctx, "p", syncengine.Page{}); return err }},
+		{"RunActivity", func() error { _, err := s.RunActivity(ctx, "p", run, syncengine.Page{}); return err }},
 		{"AddError", func() error { return s.AddError(ctx, syncengine.ErrorRecord{PairID: "p"}) }},
 		{"Errors", func() error { _, err := s.Errors(ctx, "p", syncengine.Page{}); return err }},
 		{"PutFailure", func() error { return s.PutFailure(ctx, syncengine.Failure{PairID: "p", Path: "x"}) }},

@@ -381,6 +381,8 @@ func (e *Engine) notify(ctx context.Context, p *Pair, ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = e.clock.Now()
 	}
+	ev.Count = len(ev.Paths)
+	ev.Paths = ev.Paths[:min(len(ev.Paths), MaxEventPaths):min(len(ev.Paths), MaxEventPaths)]
 	e.notifier.Notify(context.WithoutCancel(ctx), ev)
 }
 

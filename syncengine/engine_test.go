@@ -207,6 +207,36 @@ func TestStandardInitialSyncRefusesNonEmptyTarget(t *testing.T) {
 	require.Equal(t, map[string]string{"b.txt": "b"}, tree(t, e.b))
 }
 
+// A run holding more deletions than an event names sends one notification
+// with their count and a bounded sample; Held lists them all.
+func TestDeleteLimitEventCountsAndSamples(t *testing.T) {
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.DeleteLimit = 3; p.MassDeleteShare = -1 })
+	for i := range 40 {
+		e.write(e.a, fmt.Sprintf("f%03d.txt", i), fmt.Sprint("content ", i))
+	}
+	e.run()
+	for i := range 40 {
+		require.NoError(t, e.a.Remove(fmt.Sprintf("f%03d.txt", i)))
+	}
+	r := e.run()
+	require.Equal(t, 3, r.Counts.Deleted)
+	require.Equal(t, 37, r.Counts.Held)
+	evs := e.ev.of(syncengine.EventDeleteLimitReached)
+	require.Len(t, evs, 1)
+	require.Equal(t, 37, evs[0].Count)
+	require.Len(t, evs[0].Paths, syncengine.MaxEventPaths)
+	held, err := e.eng.Held(e.ctx, "p1")
+	require.NoError(t, err)
+	require.Len(t, held, 37)
+	heldPaths := map[string]bool{}
+	for _, h := range held {
+		heldPaths[h.Path] = true
+	}
+	for _, p := range evs[0].Paths {
+		require.True(t, heldPaths[p], "%q was notified but not held", p)
+	}
+}
+
 func TestDeleteLimitHoldsApproveAndReject(t *testing.T) {
 	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.DeleteLimit = 25 })
 	for i := range 100 {
@@ -226,6 +256,7 @@ func TestDeleteLimitHoldsApproveAndReject(t *testing.T) {
 	evs := e.ev.of(syncengine.EventDeleteLimitReached)
 	require.Len(t, evs, 1)
 	require.Len(t, evs[0].Paths, 5)
+	require.Equal(t, 5, evs[0].Count)
 
 	// Held deletions stay held: the next run plans nothing for them.
 	r = e.run()

@@ -1,7 +1,6 @@
 package syncengine
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -1377,22 +1376,22 @@ type checkedReader struct {
 	extra [1]byte
 }
 
+// hexHashes are the hash kinds, hex-encoded, that checkedReader computes.
+var hexHashes = map[storage.HashKind]func() hash.Hash{
+	storage.HashSHA256: sha256.New,
+	storage.HashSHA1:   sha1.New,
+	storage.HashMD5:    md5.New,
+}
+
 func newCheckedReader(r io.Reader, size int64, hs storage.Hashes) *checkedReader {
 	c := &checkedReader{r: r, left: size}
 	if size < 0 {
 		c.left = -1
 	}
-	for _, k := range []storage.HashKind{storage.HashSHA256, storage.HashSHA1, storage.HashMD5} {
-		if v := hs[k]; v != "" {
-			c.want = strings.ToLower(v)
-			switch k {
-			case storage.HashSHA256:
-				c.h = sha256.New()
-			case storage.HashSHA1:
-				c.h = sha1.New()
-			case storage.HashMD5:
-				c.h = md5.New()
-			}
+	// The strongest hash the source carries that this package computes.
+	for _, k := range storage.PreferredHashes() {
+		if v := hs[k]; v != "" && hexHashes[k] != nil {
+			c.want, c.h = strings.ToLower(v), hexHashes[k]()
 			break
 		}
 	}
@@ -1445,79 +1444,6 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 		c.err = err
 	}
 	return n, err
-}
-
-// sameContent reports whether file a on storage sa and file b on storage sb
-// hold the same bytes: by size, then a hash both carry (or one a Hasher
-// computes), else by reading both.
-func sameContent(ctx context.Context, sa storage.Storage, a storage.Entry, sb storage.Storage, b storage.Entry) (bool, error) {
-	if a.IsDir || b.IsDir {
-		return a.IsDir == b.IsDir, nil
-	}
-	if a.Size != b.Size {
-		return false, nil
-	}
-	if eq, ok := a.Hashes.Equal(b.Hashes); ok {
-		return eq, nil
-	}
-	// A hash one side has and the other can compute.
-	for _, try := range []struct {
-		have storage.Hashes
-		s    storage.Storage
-		e    storage.Entry
-	}{{a.Hashes, sb, b}, {b.Hashes, sa, a}} {
-		h, ok := try.s.(storage.Hasher)
-		if !ok {
-			continue
-		}
-		for k, v := range try.have {
-			if v == "" {
-				continue
-			}
-			got, err := h.Hash(ctx, try.e, k)
-			if err == nil {
-				return got == v, nil
-			}
-			if !errors.Is(err, storage.ErrUnsupported) {
-				return false, err
-			}
-		}
-	}
-	ra, err := sa.Open(ctx, a)
-	if err != nil {
-		return false, err
-	}
-	defer ra.Close()
-	rb, err := sb.Open(ctx, b)
-	if err != nil {
-		return false, err
-	}
-	defer rb.Close()
-	return readersEqual(ra, rb)
-}
-
-// readersEqual compares two streams in bounded memory.
-func readersEqual(a, b io.Reader) (bool, error) {
-	const chunk = 32 << 10
-	ba, bb := make([]byte, chunk), make([]byte, chunk)
-	for {
-		na, ea := io.ReadFull(a, ba)
-		nb, eb := io.ReadFull(b, bb)
-		if !bytes.Equal(ba[:na], bb[:nb]) {
-			return false, nil
-		}
-		endA := errors.Is(ea, io.EOF) || errors.Is(ea, io.ErrUnexpectedEOF)
-		endB := errors.Is(eb, io.EOF) || errors.Is(eb, io.ErrUnexpectedEOF)
-		if ea != nil && !endA {
-			return false, ea
-		}
-		if eb != nil && !endB {
-			return false, eb
-		}
-		if endA || endB {
-			return endA && endB, nil
-		}
-	}
 }
 
 // beforeOverwrite confirms, right before a.Target is overwritten (Update,

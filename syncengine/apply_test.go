@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -150,4 +151,56 @@ func TestBackoffIsExponentialAndCapped(t *testing.T) {
 		got = append(got, int64(e.backoff(n)))
 	}
 	require.Equal(t, []int64{1, 2, 4, 8, 10, 10}, got)
+}
+
+// plainStorage hides the Hasher of the storage it wraps.
+type plainStorage struct{ storage.Storage }
+
+// failingHasher is a storage whose Hasher fails with err.
+type failingHasher struct {
+	storage.Storage
+	err error
+}
+
+func (f failingHasher) Hash(context.Context, storage.Entry, storage.HashKind) (string, error) {
+	return "", f.err
+}
+
+func TestCompareContentOneRoutine(t *testing.T) {
+	ctx := context.Background()
+	withHash := memory.New()
+	noHash := memory.New(memory.WithHashes())
+	a1, err := withHash.WriteFile("f", []byte("same"))
+	require.NoError(t, err)
+	b1, err := noHash.WriteFile("f", []byte("same"))
+	require.NoError(t, err)
+	b2, err := noHash.WriteFile("g", []byte("sane"))
+	require.NoError(t, err)
+	plain := plainStorage{noHash}
+
+	// Without reading and with no hash to compare, the verdict is unknown.
+	v, err := compareContent(ctx, plain, b1, plain, b2, false)
+	require.NoError(t, err)
+	require.Equal(t, verdictUnknown, v)
+	// The other side's Hasher computes the hash one side carries.
+	v, err = compareContent(ctx, withHash, a1, noHash, b1, false)
+	require.NoError(t, err)
+	require.Equal(t, verdictEqual, v)
+	// A kind the Hasher does not support is passed over: the bytes decide.
+	unsupported := failingHasher{noHash, fmt.Errorf("no such kind: %w", storage.ErrUnsupported)}
+	v, err = compareContent(ctx, withHash, a1, unsupported, b1, true)
+	require.NoError(t, err)
+	require.Equal(t, verdictEqual, v)
+	// Any other failure is reported, with an unknown verdict.
+	broken := failingHasher{noHash, errors.New("hash service down")}
+	v, err = compareContent(ctx, withHash, a1, broken, b1, true)
+	require.ErrorContains(t, err, "hash service down")
+	require.Equal(t, verdictUnknown, v)
+	// Folders: equal to folders, never to files.
+	v, err = compareContent(ctx, plain, storage.Entry{IsDir: true}, plain, storage.Entry{IsDir: true}, false)
+	require.NoError(t, err)
+	require.Equal(t, verdictEqual, v)
+	v, err = compareContent(ctx, plain, storage.Entry{IsDir: true}, plain, b1, true)
+	require.NoError(t, err)
+	require.Equal(t, verdictDifferent, v)
 }

@@ -1,12 +1,9 @@
 package syncengine
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
 	"time"
@@ -1479,85 +1476,13 @@ func (d *detector) conflictNames(ctx context.Context, n *pnode) error {
 	return nil
 }
 
-// compare decides whether files a (on A) and b (on B) hold the same bytes:
-// by a common hash, by hashes computed on demand (storage.Hasher), or by
-// reading both. Failures leave the verdict unknown (a conflict, which
-// keeps both).
+// compare decides whether files a (on A) and b (on B) hold the same bytes
+// (see compareContent; the bytes are read unless NoContentCompare).
+// Failures leave the verdict unknown (a conflict, which keeps both).
 func (d *detector) compare(ctx context.Context, a, b storage.Entry) verdict {
-	if a.Size != b.Size {
-		return verdictDifferent
-	}
-	if eq, ok := a.Hashes.Equal(b.Hashes); ok {
-		if eq {
-			return verdictEqual
-		}
-		return verdictDifferent
-	}
-	ha, okA := d.p.A.(storage.Hasher)
-	hb, okB := d.p.B.(storage.Hasher)
-	for _, k := range []storage.HashKind{storage.HashSHA256, storage.HashSHA1, storage.HashDropbox,
-		storage.HashQuickXor, storage.HashMD5} {
-		va, vb := a.Hashes[k], b.Hashes[k]
-		if va == "" && okA && (vb != "" || okB) {
-			va, _ = ha.Hash(ctx, a, k)
-		}
-		if va == "" {
-			continue
-		}
-		if vb == "" && okB {
-			vb, _ = hb.Hash(ctx, b, k)
-		}
-		if vb == "" {
-			continue
-		}
-		if va == vb {
-			return verdictEqual
-		}
-		return verdictDifferent
-	}
-	if d.opt.NoContentCompare {
-		return verdictUnknown
-	}
-	eq, err := bytesEqual(ctx, d.p.A, a, d.p.B, b)
+	v, err := compareContent(ctx, d.p.A, a, d.p.B, b, !d.opt.NoContentCompare)
 	if err != nil {
 		return verdictUnknown
 	}
-	if eq {
-		return verdictEqual
-	}
-	return verdictDifferent
-}
-
-// bytesEqual compares two files' content by streaming both.
-func bytesEqual(ctx context.Context, sa storage.Storage, a storage.Entry, sb storage.Storage, b storage.Entry) (bool, error) {
-	ra, err := sa.Open(ctx, a)
-	if err != nil {
-		return false, err
-	}
-	defer ra.Close()
-	rb, err := sb.Open(ctx, b)
-	if err != nil {
-		return false, err
-	}
-	defer rb.Close()
-	ba, bb := bufio.NewReaderSize(ra, 64<<10), bufio.NewReaderSize(rb, 64<<10)
-	bufA, bufB := make([]byte, 32<<10), make([]byte, 32<<10)
-	for {
-		na, errA := io.ReadFull(ba, bufA)
-		nb, errB := io.ReadFull(bb, bufB)
-		if na != nb || !bytes.Equal(bufA[:na], bufB[:nb]) {
-			return false, nil
-		}
-		endA := errA == io.EOF || errA == io.ErrUnexpectedEOF
-		endB := errB == io.EOF || errB == io.ErrUnexpectedEOF
-		if errA != nil && !endA {
-			return false, errA
-		}
-		if errB != nil && !endB {
-			return false, errB
-		}
-		if endA || endB {
-			return endA && endB, nil
-		}
-	}
+	return v
 }

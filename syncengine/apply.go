@@ -686,8 +686,6 @@ func (ap *applier) putItem(ctx context.Context, it Item, del ...int64) error {
 // do performs action a and advances the baseline. It returns the bytes
 // concerned and a detail for the activity log.
 func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
-	p := ap.p
-	st := p.storage(a.Side)
 	// After a Move of the item earlier in the run (a Move aside in a cycle
 	// of moves, then this one), act on the entry that Move left.
 	planned := a.Target
@@ -695,152 +693,183 @@ func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
 	a.Source = ap.fresh(a.Key, a.Side.Other(), a.Source)
 	switch a.Kind {
 	case ActionMkdir:
-		parent, err := ap.dir(ctx, a.Side, parentPath(a.Path))
-		if err != nil {
-			return 0, "", err
-		}
-		e, err := st.MakeDir(ctx, parent, path.Base(a.Path))
-		detail := ""
-		if errors.Is(err, storage.ErrAlreadyExists) {
-			exists := err
-			if e.ID == "" || !e.IsDir {
-				e, err = st.Stat(ctx, a.Path)
-				if err == nil && !e.IsDir {
-					err = storage.NewError("mkdir", a.Path, storage.ErrAlreadyExists, errors.New("a file is in the way"))
-				}
-			} else {
-				err = nil
-			}
-			if err == nil {
-				if ok, aerr := ap.adoptable(ctx, a.Side, e, a.Key); aerr != nil || !ok {
-					err = errors.Join(exists, aerr)
-				}
-			}
-			detail = "folder existed: adopted"
-		}
-		if err != nil {
-			return 0, "", err
-		}
-		ap.rememberDir(a.Side, e)
-		if err := ap.putItem(ctx, itemOf(a.Key, true, a.Side, e, a.Source)); err != nil {
-			return 0, "", err
-		}
-		ap.count(func(c *RunCounts) { c.FoldersMade++ })
-		return 0, detail, nil
-
+		return ap.doMkdir(ctx, a)
 	case ActionCopy:
-		e, adopted, err := ap.copyNew(ctx, a, a.Path)
-		if err != nil {
-			return 0, "", err
-		}
-		if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
-			return 0, "", err
-		}
-		if adopted {
-			ap.count(func(c *RunCounts) { c.Linked++ })
-			return e.Size, "already there with the same content: adopted", nil
-		}
-		return e.Size, "", nil
-
+		return ap.doCopy(ctx, a)
 	case ActionUpdate:
-		t := a.Target
-		if h, ok := ap.heldOn(a); ok {
-			// The deletion of this item on a.Side is held and the kept
-			// copy was edited since: the copy on a.Side is gone, so the
-			// edit restores it (a change wins over a deletion) instead of
-			// updating a deleted file.
-			if _, err := storage.StatCurrent(ctx, st, t); errors.Is(err, storage.ErrNotFound) {
-				return ap.restoreHeld(ctx, a, h)
-			} else if err != nil {
-				return 0, "", err
-			}
-		}
-		if eq, known := a.Source.Hashes.Equal(t.Hashes); known && eq && a.Source.Size == t.Size && !t.IsDir {
-			// The target already holds these bytes (say, a file replaced
-			// by an identical one at the same path): link, never write a
-			// version with the same content.
-			if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, t, a.Source)); err != nil {
-				return 0, "", err
-			}
-			ap.count(func(c *RunCounts) { c.Linked++ })
-			return 0, "same content already there: linked", nil
-		}
-		if err := ap.beforeOverwrite(ctx, a); err != nil {
-			return 0, "", err
-		}
-		parent, err := ap.dir(ctx, a.Side, t.Dir())
-		if err != nil {
-			return 0, "", err
-		}
-		e, err := ap.transfer(ctx, a, parent, t.Name(), storage.PutOptions{ExpectedVersion: t.Version,
-			ModTime: a.Source.ModTime})
-		if err != nil {
-			return 0, "", preconditionChanged(err, a.Side, t.Path)
-		}
-		if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
-			return 0, "", err
-		}
-		return e.Size, "", nil
-
+		return ap.doUpdate(ctx, a)
 	case ActionMove:
 		return ap.move(ctx, a)
-
 	case ActionDelete:
 		return ap.delete(ctx, a)
-
 	case ActionLink:
-		if a.IsDir && a.Key != 0 && a.Target.ID != "" {
-			// A folder moved to the same place on both sides: its record
-			// and those below it take the new paths.
-			if err := ap.moveBaseline(context.WithoutCancel(ctx), a, a.Target); err != nil {
-				return 0, "", err
-			}
-		} else {
-			t := a.Target
-			if !a.IsDir && t.Version != planned.Version && !sameMeta(planned, t) {
-				// Moved in this run, and its content is not what the plan
-				// saw (a person saved a new version meanwhile): record the
-				// new location only, so that the new content is synced.
-				t.Version, t.Size, t.ModTime, t.Hashes = planned.Version, planned.Size, planned.ModTime, planned.Hashes
-			}
-			if err := ap.putItem(ctx, itemOf(a.Key, a.IsDir, a.Side, t, a.Source)); err != nil {
-				return 0, "", err
-			}
-		}
-		ap.count(func(c *RunCounts) { c.Linked++ })
-		return a.Source.Size, "", nil
-
+		return ap.doLink(ctx, a, planned)
 	case ActionForget:
-		del, _, err := ap.subtree(ctx, a.Side, a.Key, a.Path, a.IsDir)
-		if err != nil {
-			return 0, "", err
-		}
-		if len(del) > 0 {
-			if err := ap.e.store.PutItems(context.WithoutCancel(ctx), ap.pairID, nil, del); err != nil {
-				return 0, "", fmt.Errorf("syncengine: baseline: %w", err)
-			}
-		}
-		return 0, "", nil
-
+		return ap.doForget(ctx, a)
 	case ActionConflict:
 		return ap.conflict(ctx, a)
-
 	case ActionHoldDelete:
-		h := HeldDelete{PairID: ap.pairID, Key: a.Key, DeletedOn: a.Side.Other(), Path: a.Target.Path,
-			IsDir: a.IsDir, Size: a.Target.Size, Held: ap.e.clock.Now(), Version: a.Target.Version}
-		if h.Path == "" {
-			h.Path = a.Path
-		}
-		if err := ap.e.store.HoldDeletes(context.WithoutCancel(ctx), []HeldDelete{h}); err != nil {
-			return 0, "", fmt.Errorf("syncengine: holding a deletion: %w", err)
-		}
-		ap.mu.Lock()
-		ap.res.counts.Held++
-		ap.res.held = append(ap.res.held, h.Path)
-		ap.mu.Unlock()
-		return h.Size, "deletion held: " + a.Reason, nil
+		return ap.doHoldDelete(ctx, a)
 	}
 	return 0, "", fmt.Errorf("syncengine: unknown action kind %d", a.Kind)
+}
+
+// doMkdir creates folder a.Path on a.Side, adopting a folder already
+// there that the baseline does not hold for another item.
+func (ap *applier) doMkdir(ctx context.Context, a Action) (int64, string, error) {
+	st := ap.p.storage(a.Side)
+	parent, err := ap.dir(ctx, a.Side, parentPath(a.Path))
+	if err != nil {
+		return 0, "", err
+	}
+	e, err := st.MakeDir(ctx, parent, path.Base(a.Path))
+	detail := ""
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		e, err = ap.adoptDir(ctx, a, e, err)
+		detail = "folder existed: adopted"
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	ap.rememberDir(a.Side, e)
+	if err := ap.putItem(ctx, itemOf(a.Key, true, a.Side, e, a.Source)); err != nil {
+		return 0, "", err
+	}
+	ap.count(func(c *RunCounts) { c.FoldersMade++ })
+	return 0, detail, nil
+}
+
+// adoptDir returns the folder already at a.Path that MakeDir reported (e,
+// failing with exists), or an error when a file is in the way or the
+// folder cannot be adopted.
+func (ap *applier) adoptDir(ctx context.Context, a Action, e storage.Entry, exists error) (storage.Entry, error) {
+	var err error
+	if e.ID == "" || !e.IsDir {
+		e, err = ap.p.storage(a.Side).Stat(ctx, a.Path)
+		if err == nil && !e.IsDir {
+			err = storage.NewError("mkdir", a.Path, storage.ErrAlreadyExists, errors.New("a file is in the way"))
+		}
+	}
+	if err == nil {
+		if ok, aerr := ap.adoptable(ctx, a.Side, e, a.Key); aerr != nil || !ok {
+			err = errors.Join(exists, aerr)
+		}
+	}
+	return e, err
+}
+
+// doCopy copies a new file to a.Path on a.Side.
+func (ap *applier) doCopy(ctx context.Context, a Action) (int64, string, error) {
+	e, adopted, err := ap.copyNew(ctx, a, a.Path)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
+		return 0, "", err
+	}
+	if adopted {
+		ap.count(func(c *RunCounts) { c.Linked++ })
+		return e.Size, "already there with the same content: adopted", nil
+	}
+	return e.Size, "", nil
+}
+
+// doUpdate writes the source's content as a new version of a.Target.
+func (ap *applier) doUpdate(ctx context.Context, a Action) (int64, string, error) {
+	t := a.Target
+	if h, ok := ap.heldOn(a); ok {
+		// The deletion of this item on a.Side is held and the kept
+		// copy was edited since: the copy on a.Side is gone, so the
+		// edit restores it (a change wins over a deletion) instead of
+		// updating a deleted file.
+		if _, err := storage.StatCurrent(ctx, ap.p.storage(a.Side), t); errors.Is(err, storage.ErrNotFound) {
+			return ap.restoreHeld(ctx, a, h)
+		} else if err != nil {
+			return 0, "", err
+		}
+	}
+	if eq, known := a.Source.Hashes.Equal(t.Hashes); known && eq && a.Source.Size == t.Size && !t.IsDir {
+		// The target already holds these bytes (say, a file replaced
+		// by an identical one at the same path): link, never write a
+		// version with the same content.
+		if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, t, a.Source)); err != nil {
+			return 0, "", err
+		}
+		ap.count(func(c *RunCounts) { c.Linked++ })
+		return 0, "same content already there: linked", nil
+	}
+	if err := ap.beforeOverwrite(ctx, a); err != nil {
+		return 0, "", err
+	}
+	parent, err := ap.dir(ctx, a.Side, t.Dir())
+	if err != nil {
+		return 0, "", err
+	}
+	e, err := ap.transfer(ctx, a, parent, t.Name(), storage.PutOptions{ExpectedVersion: t.Version,
+		ModTime: a.Source.ModTime})
+	if err != nil {
+		return 0, "", preconditionChanged(err, a.Side, t.Path)
+	}
+	if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
+		return 0, "", err
+	}
+	return e.Size, "", nil
+}
+
+// doLink records that both sides hold the item, transferring nothing.
+// planned is a.Target as the plan saw it, before a Move of this run.
+func (ap *applier) doLink(ctx context.Context, a Action, planned storage.Entry) (int64, string, error) {
+	if a.IsDir && a.Key != 0 && a.Target.ID != "" {
+		// A folder moved to the same place on both sides: its record
+		// and those below it take the new paths.
+		if err := ap.moveBaseline(context.WithoutCancel(ctx), a, a.Target); err != nil {
+			return 0, "", err
+		}
+	} else {
+		t := a.Target
+		if !a.IsDir && t.Version != planned.Version && !sameMeta(planned, t) {
+			// Moved in this run, and its content is not what the plan
+			// saw (a person saved a new version meanwhile): record the
+			// new location only, so that the new content is synced.
+			t.Version, t.Size, t.ModTime, t.Hashes = planned.Version, planned.Size, planned.ModTime, planned.Hashes
+		}
+		if err := ap.putItem(ctx, itemOf(a.Key, a.IsDir, a.Side, t, a.Source)); err != nil {
+			return 0, "", err
+		}
+	}
+	ap.count(func(c *RunCounts) { c.Linked++ })
+	return a.Source.Size, "", nil
+}
+
+// doForget drops the baseline records of an item gone from both sides.
+func (ap *applier) doForget(ctx context.Context, a Action) (int64, string, error) {
+	del, _, err := ap.subtree(ctx, a.Side, a.Key, a.Path, a.IsDir)
+	if err != nil {
+		return 0, "", err
+	}
+	if len(del) > 0 {
+		if err := ap.e.store.PutItems(context.WithoutCancel(ctx), ap.pairID, nil, del); err != nil {
+			return 0, "", fmt.Errorf("syncengine: baseline: %w", err)
+		}
+	}
+	return 0, "", nil
+}
+
+// doHoldDelete records a held deletion of a.Target.
+func (ap *applier) doHoldDelete(ctx context.Context, a Action) (int64, string, error) {
+	h := HeldDelete{PairID: ap.pairID, Key: a.Key, DeletedOn: a.Side.Other(), Path: a.Target.Path,
+		IsDir: a.IsDir, Size: a.Target.Size, Held: ap.e.clock.Now(), Version: a.Target.Version}
+	if h.Path == "" {
+		h.Path = a.Path
+	}
+	if err := ap.e.store.HoldDeletes(context.WithoutCancel(ctx), []HeldDelete{h}); err != nil {
+		return 0, "", fmt.Errorf("syncengine: holding a deletion: %w", err)
+	}
+	ap.mu.Lock()
+	ap.res.counts.Held++
+	ap.res.held = append(ap.res.held, h.Path)
+	ap.mu.Unlock()
+	return h.Size, "deletion held: " + a.Reason, nil
 }
 
 // subtree returns the baseline keys of the item key at p on side s and, for

@@ -416,8 +416,27 @@ func idHash[T string | []byte](id T) uint64 {
 // listFull indexes the baseline compactly and lists the sides without a
 // usable feed, keeping only the entries that differ from the baseline.
 func (d *detector) listFull(ctx context.Context) error {
-	p := d.p
 	full := [2]bool{!d.feed[0], !d.feed[1]}
+	if err := d.indexBaseline(ctx, full); err != nil {
+		return err
+	}
+	if err := d.listSides(ctx, full); err != nil {
+		return err
+	}
+	d.ids = [2]idTable{}
+	want, parentIdx := d.recordsWanted(full)
+	if len(want) > 0 || len(parentIdx) > 0 {
+		if err := d.observeRecords(ctx, full, want, parentIdx); err != nil {
+			return err
+		}
+	}
+	return d.confirmListings(ctx, full)
+}
+
+// indexBaseline builds the compact index of the baseline (d.recs) and the
+// per-side tables of the sides listed in full.
+func (d *detector) indexBaseline(ctx context.Context, full [2]bool) error {
+	p := d.p
 	size := 0
 	if !d.in.Initial || p.Initial == InitialMerge {
 		n, err := d.store.CountItems(ctx, p.ID)
@@ -437,48 +456,29 @@ func (d *detector) listFull(ctx context.Context) error {
 		}
 	}
 	d.recs = make([]compactRec, 0, size)
-	if size > 0 {
-		err := d.store.ScanBaseline(ctx, p.ID, func(r *BaselineRow) error {
-			rec := compactRec{key: r.Key, fp: [2]uint64{rowFP(&r.A, r.IsDir), rowFP(&r.B, r.IsDir)}}
-			for s := range 2 {
-				if id := r.Side(Side(s)).ID; full[s] && len(id) != 0 {
-					rec.id[s] = idHash(id)
-				}
-			}
-			d.recs = append(d.recs, rec)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("syncengine: read baseline: %w", err)
-		}
+	if size == 0 {
+		return nil
 	}
-	// List the sides, both at once when both are listed (two services, or
-	// two cores for in-memory ones).
-	if full[0] && full[1] {
-		lctx, cancel := context.WithCancel(ctx)
-		var (
-			wg    sync.WaitGroup
-			mu    sync.Mutex
-			first error
-		)
+	err := d.store.ScanBaseline(ctx, p.ID, func(r *BaselineRow) error {
+		rec := compactRec{key: r.Key, fp: [2]uint64{rowFP(&r.A, r.IsDir), rowFP(&r.B, r.IsDir)}}
 		for s := range 2 {
-			wg.Go(func() {
-				if err := d.listSide(lctx, Side(s)); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err // the other side then fails with the cancellation
-					}
-					mu.Unlock()
-					cancel()
-				}
-			})
+			if id := r.Side(Side(s)).ID; full[s] && len(id) != 0 {
+				rec.id[s] = idHash(id)
+			}
 		}
-		wg.Wait()
-		cancel()
-		if first != nil {
-			return first
-		}
-	} else {
+		d.recs = append(d.recs, rec)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("syncengine: read baseline: %w", err)
+	}
+	return nil
+}
+
+// listSides lists the sides listed in full, both at once when both are
+// (two services, or two cores for in-memory ones).
+func (d *detector) listSides(ctx context.Context, full [2]bool) error {
+	if !full[0] || !full[1] {
 		for s := range 2 {
 			if full[s] {
 				if err := d.listSide(ctx, Side(s)); err != nil {
@@ -486,10 +486,41 @@ func (d *detector) listFull(ctx context.Context) error {
 				}
 			}
 		}
+		return nil
 	}
-	d.ids = [2]idTable{}
-	// Fetch the full records of what changed, and of their parents.
-	want := map[int32]bool{}
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for s := range 2 {
+		wg.Go(func() {
+			if err := d.listSide(lctx, Side(s)); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err // the other side then fails with the cancellation
+				}
+				mu.Unlock()
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// unseen reports whether the listing of side s missed baseline record i.
+func (d *detector) unseen(s int, i int32) bool {
+	return d.seen[s][i/64]&(1<<(uint(i)%64)) == 0
+}
+
+// recordsWanted returns the baseline records (by index) whose full record
+// the listings need: those that changed, are stale or were not seen on a
+// side listed in full, and the parents of changed entries.
+func (d *detector) recordsWanted(full [2]bool) (want, parentIdx map[int32]bool) {
+	want = map[int32]bool{}
 	for s := range 2 {
 		if !full[s] {
 			continue
@@ -501,22 +532,26 @@ func (d *detector) listFull(ctx context.Context) error {
 			want[i] = true
 		}
 		for i := range d.recs {
-			if d.seen[s][i/64]&(1<<(uint(i)%64)) == 0 {
+			if d.unseen(s, int32(i)) {
 				want[int32(i)] = true
 			}
 		}
 	}
-	parentIdx := map[int32]bool{}
+	parentIdx = map[int32]bool{}
 	for s := range 2 {
 		for _, i := range d.parents[s] {
 			parentIdx[i] = true
 		}
 	}
-	if len(want) == 0 && len(parentIdx) == 0 {
-		return d.confirmListings(ctx, full)
-	}
+	return want, parentIdx
+}
+
+// observeRecords reads the full records of the baseline (in the order the
+// index was built) and observes the wanted ones on each side listed in
+// full; parents are kept for the entries that need them.
+func (d *detector) observeRecords(ctx context.Context, full [2]bool, want, parentIdx map[int32]bool) error {
 	i := int32(-1)
-	for it, err := range d.store.Items(ctx, p.ID) {
+	for it, err := range d.store.Items(ctx, d.p.ID) {
 		if err != nil {
 			return fmt.Errorf("syncengine: read baseline: %w", err)
 		}
@@ -535,26 +570,31 @@ func (d *detector) listFull(ctx context.Context) error {
 		item := it
 		o := d.observation(&item)
 		for s := range 2 {
-			if !full[s] {
-				continue
-			}
-			if e, ok := d.changed[s][i]; ok {
-				d.observe(o, &item, Side(s), &e)
-				if d.dupRec[s][i] || d.staleRec[s][i] {
-					d.dupObs[s] = append(d.dupObs[s], o)
-				}
-			} else if d.staleRec[s][i] {
-				d.dupObs[s] = append(d.dupObs[s], o)
-			} else if d.seen[s][i/64]&(1<<(uint(i)%64)) == 0 {
-				if item.Side(Side(s)).ID != "" {
-					d.missing[s] = append(d.missing[s], o) // gone, unless confirmListings finds it
-				} else {
-					d.observe(o, &item, Side(s), nil)
-				}
+			if full[s] {
+				d.observeRecord(o, &item, s, i)
 			}
 		}
 	}
-	return d.confirmListings(ctx, full)
+	return nil
+}
+
+// observeRecord observes baseline record i (item, observation o) on side
+// s, which was listed in full.
+func (d *detector) observeRecord(o *observation, item *Item, s int, i int32) {
+	if e, ok := d.changed[s][i]; ok {
+		d.observe(o, item, Side(s), &e)
+		if d.dupRec[s][i] || d.staleRec[s][i] {
+			d.dupObs[s] = append(d.dupObs[s], o)
+		}
+	} else if d.staleRec[s][i] {
+		d.dupObs[s] = append(d.dupObs[s], o)
+	} else if d.unseen(s, i) {
+		if item.Side(Side(s)).ID != "" {
+			d.missing[s] = append(d.missing[s], o) // gone, unless confirmListings finds it
+		} else {
+			d.observe(o, item, Side(s), nil)
+		}
+	}
 }
 
 // checkListingWindow asks the change feed of side s, listed in full, what

@@ -466,7 +466,6 @@ func (pl *planner) decide(n *pnode) {
 		return
 	}
 	n.decided = true
-	two := pl.p.Direction == DirectionTwoWay
 	A, B := n.present[SideA], n.present[SideB]
 	n.exists = n.present
 	switch {
@@ -477,73 +476,93 @@ func (pl *planner) decide(n *pnode) {
 			n.op = opLink
 		}
 	case n.base == nil:
-		s := SideA
-		if B {
-			s = SideB
-		}
-		if s == SideB && !two {
-			n.op, n.reason = opDrift, "created on B of a one-way pair"
-			return
-		}
-		n.op, n.opSide = opCopy, s.Other()
-		n.exists[s.Other()], n.fromOther[s.Other()] = true, true
+		pl.decideNew(n)
 	case !A && !B:
 		n.op = opForget
 	case !A || !B:
-		d := SideA
-		if A {
-			d = SideB
-		}
-		t := d.Other()
-		if pl.in.Held[n.base.Key] && !(two && !n.dir && n.modified[t]) {
-			// Already held: only an admin resolves it, or an edit of the
-			// kept copy, which cancels the hold (restored below; the
-			// applier releases the hold).
-			return
-		}
-		restore := two && n.changed(t)
-		if !two && d == SideB {
-			if n.changed(SideA) {
-				restore = true
-			} else {
-				n.op, n.reason = opDrift, "deleted on B of a one-way pair"
-				return
-			}
-		}
-		if restore {
-			n.op, n.opSide = opCopy, d
-			n.exists[d], n.fromOther[d] = true, true
-			n.reason = "deleted on " + pl.p.sideName(d) + " but changed on " + pl.p.sideName(t) + ": restored"
-			return
-		}
-		n.delOn = int8(t)
-		if !two && n.changed(SideB) {
-			n.reason = "deleted on A; B's changes (drift) are not kept in a one-way pair"
-		}
+		pl.decideDeleted(n)
 	default:
-		// Location.
-		if two {
-			switch {
-			case n.moved[SideA] && n.moved[SideB]:
-				w := pl.newer(n)
-				n.fromOther[w.Other()] = true
-			case n.moved[SideA]:
-				n.fromOther[SideB] = true
-			case n.moved[SideB]:
-				n.fromOther[SideA] = true
-			}
-		} else if n.moved[SideA] || (n.moved[SideB] && n.changed(SideA)) {
-			n.fromOther[SideB] = true
-		}
-		if n.dir {
-			if !two && n.moved[SideB] && !n.changed(SideA) {
-				n.op, n.reason = opDrift, "moved on B of a one-way pair"
-			} else if n.touched[SideA] || n.touched[SideB] {
-				n.op = opLink
-			}
+		pl.decideBoth(n)
+	}
+}
+
+// decideNew decides for an item the baseline does not know, present on one
+// side: copied to the other, or drift on B of a one-way pair.
+func (pl *planner) decideNew(n *pnode) {
+	s := SideA
+	if n.present[SideB] {
+		s = SideB
+	}
+	if s == SideB && pl.p.Direction != DirectionTwoWay {
+		n.op, n.reason = opDrift, "created on B of a one-way pair"
+		return
+	}
+	n.op, n.opSide = opCopy, s.Other()
+	n.exists[s.Other()], n.fromOther[s.Other()] = true, true
+}
+
+// decideDeleted decides for a baseline item deleted on one side: deleted
+// on the other, restored where a change wins, left alone while its
+// deletion is held, or drift on B of a one-way pair.
+func (pl *planner) decideDeleted(n *pnode) {
+	two := pl.p.Direction == DirectionTwoWay
+	d := SideA // the side where it was deleted
+	if n.present[SideA] {
+		d = SideB
+	}
+	t := d.Other()
+	if pl.in.Held[n.base.Key] && !(two && !n.dir && n.modified[t]) {
+		// Already held: only an admin resolves it, or an edit of the
+		// kept copy, which cancels the hold (restored below; the
+		// applier releases the hold).
+		return
+	}
+	restore := two && n.changed(t)
+	if !two && d == SideB {
+		if !n.changed(SideA) {
+			n.op, n.reason = opDrift, "deleted on B of a one-way pair"
 			return
 		}
+		restore = true
+	}
+	if restore {
+		n.op, n.opSide = opCopy, d
+		n.exists[d], n.fromOther[d] = true, true
+		n.reason = "deleted on " + pl.p.sideName(d) + " but changed on " + pl.p.sideName(t) + ": restored"
+		return
+	}
+	n.delOn = int8(t)
+	if !two && n.changed(SideB) {
+		n.reason = "deleted on A; B's changes (drift) are not kept in a one-way pair"
+	}
+}
+
+// decideBoth decides for a baseline item present on both sides: where it
+// goes (the side that moved it, the newer when both did), then its
+// content.
+func (pl *planner) decideBoth(n *pnode) {
+	two := pl.p.Direction == DirectionTwoWay
+	if two {
+		switch {
+		case n.moved[SideA] && n.moved[SideB]:
+			w := pl.newer(n)
+			n.fromOther[w.Other()] = true
+		case n.moved[SideA]:
+			n.fromOther[SideB] = true
+		case n.moved[SideB]:
+			n.fromOther[SideA] = true
+		}
+	} else if n.moved[SideA] || (n.moved[SideB] && n.changed(SideA)) {
+		n.fromOther[SideB] = true
+	}
+	if !n.dir {
 		pl.decideContent(n, false)
+		return
+	}
+	if !two && n.moved[SideB] && !n.changed(SideA) {
+		n.op, n.reason = opDrift, "moved on B of a one-way pair"
+	} else if n.touched[SideA] || n.touched[SideB] {
+		n.op = opLink
 	}
 }
 

@@ -29,18 +29,11 @@ func (e *Engine) Held(ctx context.Context, pairID string) ([]HeldDelete, error) 
 // After a folder's, the pair's next run lists both sides in full (see
 // relistAfterHeld).
 func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) error {
-	s, hs, err := e.heldFor(ctx, pairID, ids)
+	s, hs, ap, err := e.resolveHeld(ctx, pairID, ids)
 	if err != nil {
-		return err
-	}
-	if err := s.acquire(ctx); err != nil {
 		return err
 	}
 	defer e.unlock(s)
-	ap, err := e.newApplier(ctx, &s.pair, 0, true)
-	if err != nil {
-		return err
-	}
 	var errs []error
 	var done []int64
 	var relist bool
@@ -126,17 +119,7 @@ func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) er
 		ap.activity(ctx, Action{Kind: ActionDelete, Side: side, Path: h.Path, IsDir: h.IsDir}, h.Size, "held deletion approved")
 		done = append(done, h.ID)
 	}
-	if len(done) > 0 {
-		if err := e.store.ReleaseHeld(ctx, pairID, done); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if relist {
-		if err := e.relistAfterHeld(ctx, s, pairID); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return e.releaseHeld(ctx, s, done, relist, errs)
 }
 
 // RejectHeld rejects held deletions (IDs from Held): each item (a folder
@@ -147,18 +130,11 @@ func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) er
 // After a folder's, the pair's next run lists both sides in full (see
 // relistAfterHeld).
 func (e *Engine) RejectHeld(ctx context.Context, pairID string, ids []int64) error {
-	s, hs, err := e.heldFor(ctx, pairID, ids)
+	s, hs, ap, err := e.resolveHeld(ctx, pairID, ids)
 	if err != nil {
-		return err
-	}
-	if err := s.acquire(ctx); err != nil {
 		return err
 	}
 	defer e.unlock(s)
-	ap, err := e.newApplier(ctx, &s.pair, 0, true)
-	if err != nil {
-		return err
-	}
 	var errs []error
 	var done []int64
 	var relist bool
@@ -170,13 +146,21 @@ func (e *Engine) RejectHeld(ctx context.Context, pairID string, ids []int64) err
 		done = append(done, h.ID)
 		relist = relist || h.IsDir
 	}
+	return e.releaseHeld(ctx, s, done, relist, errs)
+}
+
+// releaseHeld ends an admin's decision on held deletions: the ones done
+// are released, the pair relists both sides if relist (see
+// relistAfterHeld), and the errors of the decision (errs) and of these
+// steps are returned joined.
+func (e *Engine) releaseHeld(ctx context.Context, s *pairSlot, done []int64, relist bool, errs []error) error {
 	if len(done) > 0 {
-		if err := e.store.ReleaseHeld(ctx, pairID, done); err != nil {
+		if err := e.store.ReleaseHeld(ctx, s.pair.ID, done); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if relist {
-		if err := e.relistAfterHeld(ctx, s, pairID); err != nil {
+		if err := e.relistAfterHeld(ctx, s, s.pair.ID); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -199,6 +183,25 @@ func (e *Engine) relistAfterHeld(ctx context.Context, s *pairSlot, pairID string
 	}
 	*ps.Cursor(SideA), *ps.Cursor(SideB) = "", ""
 	return e.store.SavePair(ctx, pairID, ps)
+}
+
+// resolveHeld prepares an admin's decision on held deletions: it returns
+// the pair, locked (the caller unlocks it with e.unlock), its held
+// deletions with the given IDs and an applier for the pair.
+func (e *Engine) resolveHeld(ctx context.Context, pairID string, ids []int64) (*pairSlot, []HeldDelete, *applier, error) {
+	s, hs, err := e.heldFor(ctx, pairID, ids)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := s.acquire(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	ap, err := e.newApplier(ctx, &s.pair, 0, true)
+	if err != nil {
+		e.unlock(s)
+		return nil, nil, nil, err
+	}
+	return s, hs, ap, nil
 }
 
 // heldFor returns the pair and its held deletions with the given IDs; an

@@ -41,7 +41,7 @@ func TestMergeInitialSync(t *testing.T) {
 		e.put("Only Procore.pdf", "p")
 		e.web("Only Target.pdf", "t")
 
-		id := e.docsPair(func(p *syncengine.Pair) { p.Initial = syncengine.Merge })
+		id := e.docsPair(func(p *syncengine.Pair) { p.Initial = syncengine.InitialMerge })
 		e.pc.ResetCalls()
 		e.svc.resetCalls()
 		r := e.runOK(id)
@@ -192,7 +192,7 @@ func TestDeletes(t *testing.T) {
 				e.put("Keep.pdf", "c")
 				id := e.docsPair(func(p *syncengine.Pair) {
 					if !syncDeletes {
-						p.Deletes = syncengine.KeepDeletes
+						p.Deletes = syncengine.DeleteKeep
 					}
 				})
 				e.runOK(id)

@@ -86,17 +86,17 @@ func TestCrashRestart(t *testing.T) {
 	})
 }
 
-// resumeMode returns Merge when the pair started an initial sync that did
-// not complete, Standard otherwise.
+// resumeMode returns InitialMerge when the pair started an initial sync that did
+// not complete, InitialStandard otherwise.
 func resumeMode(t *testing.T, e *env, pairID string) syncengine.InitialMode {
 	st, err := e.store.LoadPair(e.ctx, pairID)
 	must(t, err)
 	runs, err := e.store.Runs(e.ctx, pairID, syncengine.Page{Limit: 1})
 	must(t, err)
 	if !st.Initialized && len(runs) > 0 {
-		return syncengine.Merge
+		return syncengine.InitialMerge
 	}
-	return syncengine.Standard
+	return syncengine.InitialStandard
 }
 
 // TestStandardInitialSyncResumes: a process killed at any instant and
@@ -452,7 +452,7 @@ func rateLimitedSync(t *testing.T, tg target, n int, dir direction, pairBudgets 
 	}
 	id := e.docsPair(func(p *syncengine.Pair) {
 		if dir == toProcore {
-			p.Initial = syncengine.Merge
+			p.Initial = syncengine.InitialMerge
 		}
 		if pairBudgets {
 			p.Budgets = []string{key}

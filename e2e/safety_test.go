@@ -57,14 +57,27 @@ func TestDeleteLimit(t *testing.T) {
 		if len(ev) != 1 {
 			t.Fatalf("%d delete-limit notifications: %+v", len(ev), e.rec.Events())
 		}
-		paths := slices.Clone(ev[0].Paths)
-		sort.Strings(paths)
-		equalPaths(t, "notified paths", paths, kept)
+		// The notification counts them all and names a sample; Held
+		// lists them all.
+		if ev[0].Count != len(kept) || len(ev[0].Paths) != syncengine.MaxEventPaths {
+			t.Fatalf("notified %d of %d held paths, want %d of %d", len(ev[0].Paths), ev[0].Count, syncengine.MaxEventPaths, len(kept))
+		}
+		for _, p := range ev[0].Paths {
+			if !slices.Contains(kept, p) {
+				t.Errorf("notified %q, which was not held", p)
+			}
+		}
 		held, err := e.eng.Held(e.ctx, id)
 		must(t, err)
 		if len(held) != 75 {
 			t.Fatalf("%d held", len(held))
 		}
+		var heldPaths []string
+		for _, h := range held {
+			heldPaths = append(heldPaths, h.Path)
+		}
+		sort.Strings(heldPaths)
+		equalPaths(t, "held paths", heldPaths, kept)
 		// A second run holds nothing new and notifies nothing new.
 		if r := e.run(id); r.Counts.Deleted != 0 {
 			t.Errorf("second run deleted %d", r.Counts.Deleted)

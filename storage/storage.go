@@ -27,10 +27,17 @@ const (
 // that no hash is known.
 type Hashes map[HashKind]string
 
+// PreferredHashes returns the hash kinds that procoresync knows, strongest
+// first: the order in which Common picks a kind, and in which content is
+// compared by hash.
+func PreferredHashes() []HashKind {
+	return []HashKind{HashSHA256, HashSHA1, HashDropbox, HashQuickXor, HashMD5}
+}
+
 // Common reports a hash kind present in both h and o, preferring stronger
-// kinds, and whether there is one.
+// kinds (PreferredHashes), and whether there is one.
 func (h Hashes) Common(o Hashes) (HashKind, bool) {
-	for _, k := range []HashKind{HashSHA256, HashSHA1, HashDropbox, HashQuickXor, HashMD5} {
+	for _, k := range PreferredHashes() {
 		if h[k] != "" && o[k] != "" {
 			return k, true
 		}

@@ -13,38 +13,38 @@ type ActionKind uint8
 // Action kinds. "Target" is Action.Side, the side acted upon; "source" is
 // the other side.
 const (
-	// Mkdir creates folder Path on the target.
-	Mkdir ActionKind = iota + 1
-	// Copy copies a new file from the source to Path on the target.
-	Copy
-	// Update writes the source's content as a new version of the target's
+	// ActionMkdir creates folder Path on the target.
+	ActionMkdir ActionKind = iota + 1
+	// ActionCopy copies a new file from the source to Path on the target.
+	ActionCopy
+	// ActionUpdate writes the source's content as a new version of the target's
 	// file (Target), expecting its baseline Version.
-	Update
-	// Move moves/renames the target's item (Target) to Path.
-	Move
-	// Delete deletes the target's item (Target), to its recycle bin.
-	Delete
-	// Link records that the two sides' items (Source on side A/B as given)
+	ActionUpdate
+	// ActionMove moves/renames the target's item (Target) to Path.
+	ActionMove
+	// ActionDelete deletes the target's item (Target), to its recycle bin.
+	ActionDelete
+	// ActionLink records that the two sides' items (Source on side A/B as given)
 	// are the same content: the baseline is updated, nothing is transferred.
-	Link
-	// Forget drops a baseline record whose item is gone from both sides.
-	Forget
-	// Conflict resolves a conflict: Conflict says who wins and how the
+	ActionLink
+	// ActionForget drops a baseline record whose item is gone from both sides.
+	ActionForget
+	// ActionConflict resolves a conflict: Conflict says who wins and how the
 	// loser is preserved.
-	Conflict
-	// HoldDelete withholds a deletion (delete limit or keep-deletes policy):
+	ActionConflict
+	// ActionHoldDelete withholds a deletion (delete limit or keep-deletes policy):
 	// it is recorded in the delete ledger and reported as unsynced.
-	HoldDelete
-	// Drift reports a change on B of a one-way pair; nothing is written.
-	Drift
-	// Skip leaves an item alone for Reason (filtered, invalid name without
+	ActionHoldDelete
+	// ActionDrift reports a change on B of a one-way pair; nothing is written.
+	ActionDrift
+	// ActionSkip leaves an item alone for Reason (filtered, invalid name without
 	// mapping, quarantined, too large, …).
-	Skip
+	ActionSkip
 )
 
-var actionNames = [...]string{Mkdir: "mkdir", Copy: "copy", Update: "update", Move: "move",
-	Delete: "delete", Link: "link", Forget: "forget", Conflict: "conflict",
-	HoldDelete: "hold-delete", Drift: "drift", Skip: "skip"}
+var actionNames = [...]string{ActionMkdir: "mkdir", ActionCopy: "copy", ActionUpdate: "update", ActionMove: "move",
+	ActionDelete: "delete", ActionLink: "link", ActionForget: "forget", ActionConflict: "conflict",
+	ActionHoldDelete: "hold-delete", ActionDrift: "drift", ActionSkip: "skip"}
 
 func (k ActionKind) String() string {
 	if int(k) < len(actionNames) && actionNames[k] != "" {
@@ -94,7 +94,7 @@ type Action struct {
 func (a Action) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-11s %s %q", a.Kind, a.Side, a.Path)
-	if a.Kind == Move && a.Target.Path != "" {
+	if a.Kind == ActionMove && a.Target.Path != "" {
 		fmt.Fprintf(&b, " (from %q)", a.Target.Path)
 	}
 	if a.Conflict != nil {

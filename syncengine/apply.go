@@ -1,7 +1,6 @@
 package syncengine
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -129,11 +128,11 @@ const (
 
 func classOf(k ActionKind) actionClass {
 	switch k {
-	case Mkdir:
+	case ActionMkdir:
 		return classMkdir
-	case Move:
+	case ActionMove:
 		return classMove
-	case Delete:
+	case ActionDelete:
 		return classDelete
 	}
 	return classTransfer
@@ -277,7 +276,7 @@ func (ap *applier) apply(ctx context.Context, plan Plan) applyResult {
 func (ap *applier) unwindMovesNotDone(ctx context.Context, plan Plan) {
 	for i := len(plan.Actions) - 1; i >= 0; i-- {
 		a := plan.Actions[i]
-		if a.Kind != Move || !a.IsDir || a.Target.ID == "" || a.Path == "" {
+		if a.Kind != ActionMove || !a.IsDir || a.Target.ID == "" || a.Path == "" {
 			continue
 		}
 		ap.mu.Lock()
@@ -307,7 +306,7 @@ func (ap *applier) unwindMovesNotDone(ctx context.Context, plan Plan) {
 // records: its path on the source side where there is one.
 func failurePath(a Action) string {
 	switch a.Kind {
-	case Delete, HoldDelete:
+	case ActionDelete, ActionHoldDelete:
 		if a.Target.Path != "" {
 			return a.Target.Path
 		}
@@ -323,7 +322,7 @@ func failurePath(a Action) string {
 // baseline and is therefore journalled.
 func journalled(k ActionKind) bool {
 	switch k {
-	case Drift, Skip:
+	case ActionDrift, ActionSkip:
 		return false
 	}
 	return true
@@ -333,7 +332,7 @@ func journalled(k ActionKind) bool {
 func (ap *applier) run(ctx context.Context, a Action) {
 	now := ap.e.clock.Now()
 	switch a.Kind {
-	case Skip:
+	case ActionSkip:
 		ap.activity(ctx, a, 0, "skipped: "+a.Reason)
 		ap.mu.Lock()
 		ap.res.counts.Skipped++
@@ -355,7 +354,7 @@ func (ap *applier) run(ctx context.Context, a Action) {
 			ap.mu.Unlock()
 		}
 		return
-	case Drift:
+	case ActionDrift:
 		ap.activity(ctx, a, a.Source.Size, "drift: "+a.Reason)
 		ap.mu.Lock()
 		ap.res.drift = append(ap.res.drift, a.Path)
@@ -598,7 +597,7 @@ func (ap *applier) fail(ctx context.Context, a Action, err error) {
 	if quarantined {
 		ap.res.quarantined = append(ap.res.quarantined, a.Path)
 	}
-	if a.Kind == Mkdir {
+	if a.Kind == ActionMkdir {
 		ap.failedDirs[a.Side][a.Path] = true
 	}
 	if a.Key != 0 {
@@ -687,161 +686,190 @@ func (ap *applier) putItem(ctx context.Context, it Item, del ...int64) error {
 // do performs action a and advances the baseline. It returns the bytes
 // concerned and a detail for the activity log.
 func (ap *applier) do(ctx context.Context, a Action) (int64, string, error) {
-	p := ap.p
-	st := p.storage(a.Side)
 	// After a Move of the item earlier in the run (a Move aside in a cycle
 	// of moves, then this one), act on the entry that Move left.
 	planned := a.Target
 	a.Target = ap.fresh(a.Key, a.Side, a.Target)
 	a.Source = ap.fresh(a.Key, a.Side.Other(), a.Source)
 	switch a.Kind {
-	case Mkdir:
-		parent, err := ap.dir(ctx, a.Side, parentPath(a.Path))
-		if err != nil {
-			return 0, "", err
-		}
-		e, err := st.MakeDir(ctx, parent, path.Base(a.Path))
-		detail := ""
-		if errors.Is(err, storage.ErrAlreadyExists) {
-			exists := err
-			if e.ID == "" || !e.IsDir {
-				e, err = st.Stat(ctx, a.Path)
-				if err == nil && !e.IsDir {
-					err = storage.NewError("mkdir", a.Path, storage.ErrAlreadyExists, errors.New("a file is in the way"))
-				}
-			} else {
-				err = nil
-			}
-			if err == nil {
-				if ok, aerr := ap.adoptable(ctx, a.Side, e, a.Key); aerr != nil || !ok {
-					err = errors.Join(exists, aerr)
-				}
-			}
-			detail = "folder existed: adopted"
-		}
-		if err != nil {
-			return 0, "", err
-		}
-		ap.rememberDir(a.Side, e)
-		if err := ap.putItem(ctx, itemOf(a.Key, true, a.Side, e, a.Source)); err != nil {
-			return 0, "", err
-		}
-		ap.count(func(c *RunCounts) { c.FoldersMade++ })
-		return 0, detail, nil
-
-	case Copy:
-		e, adopted, err := ap.copyNew(ctx, a, a.Path)
-		if err != nil {
-			return 0, "", err
-		}
-		if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
-			return 0, "", err
-		}
-		if adopted {
-			ap.count(func(c *RunCounts) { c.Linked++ })
-			return e.Size, "already there with the same content: adopted", nil
-		}
-		return e.Size, "", nil
-
-	case Update:
-		t := a.Target
-		if h, ok := ap.heldOn(a); ok {
-			// The deletion of this item on a.Side is held and the kept
-			// copy was edited since: the copy on a.Side is gone, so the
-			// edit restores it (a change wins over a deletion) instead of
-			// updating a deleted file.
-			if _, err := storage.StatCurrent(ctx, st, t); errors.Is(err, storage.ErrNotFound) {
-				return ap.restoreHeld(ctx, a, h)
-			} else if err != nil {
-				return 0, "", err
-			}
-		}
-		if eq, known := a.Source.Hashes.Equal(t.Hashes); known && eq && a.Source.Size == t.Size && !t.IsDir {
-			// The target already holds these bytes (say, a file replaced
-			// by an identical one at the same path): link, never write a
-			// version with the same content.
-			if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, t, a.Source)); err != nil {
-				return 0, "", err
-			}
-			ap.count(func(c *RunCounts) { c.Linked++ })
-			return 0, "same content already there: linked", nil
-		}
-		if err := ap.beforeOverwrite(ctx, a); err != nil {
-			return 0, "", err
-		}
-		parent, err := ap.dir(ctx, a.Side, t.Dir())
-		if err != nil {
-			return 0, "", err
-		}
-		e, err := ap.transfer(ctx, a, parent, t.Name(), storage.PutOptions{ExpectedVersion: t.Version,
-			ModTime: a.Source.ModTime})
-		if err != nil {
-			return 0, "", preconditionChanged(err, a.Side, t.Path)
-		}
-		if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
-			return 0, "", err
-		}
-		return e.Size, "", nil
-
-	case Move:
+	case ActionMkdir:
+		return ap.doMkdir(ctx, a)
+	case ActionCopy:
+		return ap.doCopy(ctx, a)
+	case ActionUpdate:
+		return ap.doUpdate(ctx, a)
+	case ActionMove:
 		return ap.move(ctx, a)
-
-	case Delete:
+	case ActionDelete:
 		return ap.delete(ctx, a)
-
-	case Link:
-		if a.IsDir && a.Key != 0 && a.Target.ID != "" {
-			// A folder moved to the same place on both sides: its record
-			// and those below it take the new paths.
-			if err := ap.moveBaseline(context.WithoutCancel(ctx), a, a.Target); err != nil {
-				return 0, "", err
-			}
-		} else {
-			t := a.Target
-			if !a.IsDir && t.Version != planned.Version && !sameMeta(planned, t) {
-				// Moved in this run, and its content is not what the plan
-				// saw (a person saved a new version meanwhile): record the
-				// new location only, so that the new content is synced.
-				t.Version, t.Size, t.ModTime, t.Hashes = planned.Version, planned.Size, planned.ModTime, planned.Hashes
-			}
-			if err := ap.putItem(ctx, itemOf(a.Key, a.IsDir, a.Side, t, a.Source)); err != nil {
-				return 0, "", err
-			}
-		}
-		ap.count(func(c *RunCounts) { c.Linked++ })
-		return a.Source.Size, "", nil
-
-	case Forget:
-		del, _, err := ap.subtree(ctx, a.Side, a.Key, a.Path, a.IsDir)
-		if err != nil {
-			return 0, "", err
-		}
-		if len(del) > 0 {
-			if err := ap.e.store.PutItems(context.WithoutCancel(ctx), ap.pairID, nil, del); err != nil {
-				return 0, "", fmt.Errorf("syncengine: baseline: %w", err)
-			}
-		}
-		return 0, "", nil
-
-	case Conflict:
+	case ActionLink:
+		return ap.doLink(ctx, a, planned)
+	case ActionForget:
+		return ap.doForget(ctx, a)
+	case ActionConflict:
 		return ap.conflict(ctx, a)
-
-	case HoldDelete:
-		h := HeldDelete{PairID: ap.pairID, Key: a.Key, DeletedOn: a.Side.Other(), Path: a.Target.Path,
-			IsDir: a.IsDir, Size: a.Target.Size, Held: ap.e.clock.Now(), Version: a.Target.Version}
-		if h.Path == "" {
-			h.Path = a.Path
-		}
-		if err := ap.e.store.HoldDeletes(context.WithoutCancel(ctx), []HeldDelete{h}); err != nil {
-			return 0, "", fmt.Errorf("syncengine: holding a deletion: %w", err)
-		}
-		ap.mu.Lock()
-		ap.res.counts.Held++
-		ap.res.held = append(ap.res.held, h.Path)
-		ap.mu.Unlock()
-		return h.Size, "deletion held: " + a.Reason, nil
+	case ActionHoldDelete:
+		return ap.doHoldDelete(ctx, a)
 	}
 	return 0, "", fmt.Errorf("syncengine: unknown action kind %d", a.Kind)
+}
+
+// doMkdir creates folder a.Path on a.Side, adopting a folder already
+// there that the baseline does not hold for another item.
+func (ap *applier) doMkdir(ctx context.Context, a Action) (int64, string, error) {
+	st := ap.p.storage(a.Side)
+	parent, err := ap.dir(ctx, a.Side, parentPath(a.Path))
+	if err != nil {
+		return 0, "", err
+	}
+	e, err := st.MakeDir(ctx, parent, path.Base(a.Path))
+	detail := ""
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		e, err = ap.adoptDir(ctx, a, e, err)
+		detail = "folder existed: adopted"
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	ap.rememberDir(a.Side, e)
+	if err := ap.putItem(ctx, itemOf(a.Key, true, a.Side, e, a.Source)); err != nil {
+		return 0, "", err
+	}
+	ap.count(func(c *RunCounts) { c.FoldersMade++ })
+	return 0, detail, nil
+}
+
+// adoptDir returns the folder already at a.Path that MakeDir reported (e,
+// failing with exists), or an error when a file is in the way or the
+// folder cannot be adopted.
+func (ap *applier) adoptDir(ctx context.Context, a Action, e storage.Entry, exists error) (storage.Entry, error) {
+	var err error
+	if e.ID == "" || !e.IsDir {
+		e, err = ap.p.storage(a.Side).Stat(ctx, a.Path)
+		if err == nil && !e.IsDir {
+			err = storage.NewError("mkdir", a.Path, storage.ErrAlreadyExists, errors.New("a file is in the way"))
+		}
+	}
+	if err == nil {
+		if ok, aerr := ap.adoptable(ctx, a.Side, e, a.Key); aerr != nil || !ok {
+			err = errors.Join(exists, aerr)
+		}
+	}
+	return e, err
+}
+
+// doCopy copies a new file to a.Path on a.Side.
+func (ap *applier) doCopy(ctx context.Context, a Action) (int64, string, error) {
+	e, adopted, err := ap.copyNew(ctx, a, a.Path)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
+		return 0, "", err
+	}
+	if adopted {
+		ap.count(func(c *RunCounts) { c.Linked++ })
+		return e.Size, "already there with the same content: adopted", nil
+	}
+	return e.Size, "", nil
+}
+
+// doUpdate writes the source's content as a new version of a.Target.
+func (ap *applier) doUpdate(ctx context.Context, a Action) (int64, string, error) {
+	t := a.Target
+	if h, ok := ap.heldOn(a); ok {
+		// The deletion of this item on a.Side is held and the kept
+		// copy was edited since: the copy on a.Side is gone, so the
+		// edit restores it (a change wins over a deletion) instead of
+		// updating a deleted file.
+		if _, err := storage.StatCurrent(ctx, ap.p.storage(a.Side), t); errors.Is(err, storage.ErrNotFound) {
+			return ap.restoreHeld(ctx, a, h)
+		} else if err != nil {
+			return 0, "", err
+		}
+	}
+	if eq, known := a.Source.Hashes.Equal(t.Hashes); known && eq && a.Source.Size == t.Size && !t.IsDir {
+		// The target already holds these bytes (say, a file replaced
+		// by an identical one at the same path): link, never write a
+		// version with the same content.
+		if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, t, a.Source)); err != nil {
+			return 0, "", err
+		}
+		ap.count(func(c *RunCounts) { c.Linked++ })
+		return 0, "same content already there: linked", nil
+	}
+	if err := ap.beforeOverwrite(ctx, a); err != nil {
+		return 0, "", err
+	}
+	parent, err := ap.dir(ctx, a.Side, t.Dir())
+	if err != nil {
+		return 0, "", err
+	}
+	e, err := ap.transfer(ctx, a, parent, t.Name(), storage.PutOptions{ExpectedVersion: t.Version,
+		ModTime: a.Source.ModTime})
+	if err != nil {
+		return 0, "", preconditionChanged(err, a.Side, t.Path)
+	}
+	if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
+		return 0, "", err
+	}
+	return e.Size, "", nil
+}
+
+// doLink records that both sides hold the item, transferring nothing.
+// planned is a.Target as the plan saw it, before a Move of this run.
+func (ap *applier) doLink(ctx context.Context, a Action, planned storage.Entry) (int64, string, error) {
+	if a.IsDir && a.Key != 0 && a.Target.ID != "" {
+		// A folder moved to the same place on both sides: its record
+		// and those below it take the new paths.
+		if err := ap.moveBaseline(context.WithoutCancel(ctx), a, a.Target); err != nil {
+			return 0, "", err
+		}
+	} else {
+		t := a.Target
+		if !a.IsDir && t.Version != planned.Version && !sameMeta(planned, t) {
+			// Moved in this run, and its content is not what the plan
+			// saw (a person saved a new version meanwhile): record the
+			// new location only, so that the new content is synced.
+			t.Version, t.Size, t.ModTime, t.Hashes = planned.Version, planned.Size, planned.ModTime, planned.Hashes
+		}
+		if err := ap.putItem(ctx, itemOf(a.Key, a.IsDir, a.Side, t, a.Source)); err != nil {
+			return 0, "", err
+		}
+	}
+	ap.count(func(c *RunCounts) { c.Linked++ })
+	return a.Source.Size, "", nil
+}
+
+// doForget drops the baseline records of an item gone from both sides.
+func (ap *applier) doForget(ctx context.Context, a Action) (int64, string, error) {
+	del, _, err := ap.subtree(ctx, a.Side, a.Key, a.Path, a.IsDir)
+	if err != nil {
+		return 0, "", err
+	}
+	if len(del) > 0 {
+		if err := ap.e.store.PutItems(context.WithoutCancel(ctx), ap.pairID, nil, del); err != nil {
+			return 0, "", fmt.Errorf("syncengine: baseline: %w", err)
+		}
+	}
+	return 0, "", nil
+}
+
+// doHoldDelete records a held deletion of a.Target.
+func (ap *applier) doHoldDelete(ctx context.Context, a Action) (int64, string, error) {
+	h := HeldDelete{PairID: ap.pairID, Key: a.Key, DeletedOn: a.Side.Other(), Path: a.Target.Path,
+		IsDir: a.IsDir, Size: a.Target.Size, Held: ap.e.clock.Now(), Version: a.Target.Version}
+	if h.Path == "" {
+		h.Path = a.Path
+	}
+	if err := ap.e.store.HoldDeletes(context.WithoutCancel(ctx), []HeldDelete{h}); err != nil {
+		return 0, "", fmt.Errorf("syncengine: holding a deletion: %w", err)
+	}
+	ap.mu.Lock()
+	ap.res.counts.Held++
+	ap.res.held = append(ap.res.held, h.Path)
+	ap.mu.Unlock()
+	return h.Size, "deletion held: " + a.Reason, nil
 }
 
 // subtree returns the baseline keys of the item key at p on side s and, for
@@ -923,7 +951,7 @@ func (ap *applier) move(ctx context.Context, a Action) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	if !ap.conditional(a.Side, Move) || t.Version == "" || t.IsDir {
+	if !ap.conditional(a.Side, ActionMove) || t.Version == "" || t.IsDir {
 		// Confirm that the item is still where and what the plan saw: a
 		// person may have moved it elsewhere or saved a new version.
 		if _, gone, err := ap.current(ctx, a.Side, t); err != nil || gone {
@@ -1007,7 +1035,7 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 		// Items recorded where the folder really was when it moved (made in
 		// it by an earlier pass while a person had moved it away from
 		// where the baseline records it) follow it too.
-		if from := a.Target.Path; a.Kind == Move && from != "" && from != old.Side(a.Side).Path && from != e.Path {
+		if from := a.Target.Path; a.Kind == ActionMove && from != "" && from != old.Side(a.Side).Path && from != e.Path {
 			if err := store.MovePrefix(ctx, ap.pairID, a.Side, from, e.Path); err != nil {
 				return fmt.Errorf("syncengine: baseline: %w", err)
 			}
@@ -1068,7 +1096,7 @@ func (ap *applier) delete(ctx context.Context, a Action) (int64, string, error) 
 	detail := ""
 	target, gone := t, false
 	_, byID := ap.p.storage(a.Side).(storage.IDStater)
-	if a.IsDir || !ap.conditional(a.Side, Delete) || t.Version == "" || byID {
+	if a.IsDir || !ap.conditional(a.Side, ActionDelete) || t.Version == "" || byID {
 		// Right before destroying: is it still what the plan saw? For a
 		// folder, also everything below it (a file a person just saved
 		// into it must not go with it); its own entry is refreshed, so
@@ -1377,22 +1405,22 @@ type checkedReader struct {
 	extra [1]byte
 }
 
+// hexHashes are the hash kinds, hex-encoded, that checkedReader computes.
+var hexHashes = map[storage.HashKind]func() hash.Hash{
+	storage.HashSHA256: sha256.New,
+	storage.HashSHA1:   sha1.New,
+	storage.HashMD5:    md5.New,
+}
+
 func newCheckedReader(r io.Reader, size int64, hs storage.Hashes) *checkedReader {
 	c := &checkedReader{r: r, left: size}
 	if size < 0 {
 		c.left = -1
 	}
-	for _, k := range []storage.HashKind{storage.HashSHA256, storage.HashSHA1, storage.HashMD5} {
-		if v := hs[k]; v != "" {
-			c.want = strings.ToLower(v)
-			switch k {
-			case storage.HashSHA256:
-				c.h = sha256.New()
-			case storage.HashSHA1:
-				c.h = sha1.New()
-			case storage.HashMD5:
-				c.h = md5.New()
-			}
+	// The strongest hash the source carries that this package computes.
+	for _, k := range storage.PreferredHashes() {
+		if v := hs[k]; v != "" && hexHashes[k] != nil {
+			c.want, c.h = strings.ToLower(v), hexHashes[k]()
 			break
 		}
 	}
@@ -1447,79 +1475,6 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// sameContent reports whether file a on storage sa and file b on storage sb
-// hold the same bytes: by size, then a hash both carry (or one a Hasher
-// computes), else by reading both.
-func sameContent(ctx context.Context, sa storage.Storage, a storage.Entry, sb storage.Storage, b storage.Entry) (bool, error) {
-	if a.IsDir || b.IsDir {
-		return a.IsDir == b.IsDir, nil
-	}
-	if a.Size != b.Size {
-		return false, nil
-	}
-	if eq, ok := a.Hashes.Equal(b.Hashes); ok {
-		return eq, nil
-	}
-	// A hash one side has and the other can compute.
-	for _, try := range []struct {
-		have storage.Hashes
-		s    storage.Storage
-		e    storage.Entry
-	}{{a.Hashes, sb, b}, {b.Hashes, sa, a}} {
-		h, ok := try.s.(storage.Hasher)
-		if !ok {
-			continue
-		}
-		for k, v := range try.have {
-			if v == "" {
-				continue
-			}
-			got, err := h.Hash(ctx, try.e, k)
-			if err == nil {
-				return got == v, nil
-			}
-			if !errors.Is(err, storage.ErrUnsupported) {
-				return false, err
-			}
-		}
-	}
-	ra, err := sa.Open(ctx, a)
-	if err != nil {
-		return false, err
-	}
-	defer ra.Close()
-	rb, err := sb.Open(ctx, b)
-	if err != nil {
-		return false, err
-	}
-	defer rb.Close()
-	return readersEqual(ra, rb)
-}
-
-// readersEqual compares two streams in bounded memory.
-func readersEqual(a, b io.Reader) (bool, error) {
-	const chunk = 32 << 10
-	ba, bb := make([]byte, chunk), make([]byte, chunk)
-	for {
-		na, ea := io.ReadFull(a, ba)
-		nb, eb := io.ReadFull(b, bb)
-		if !bytes.Equal(ba[:na], bb[:nb]) {
-			return false, nil
-		}
-		endA := errors.Is(ea, io.EOF) || errors.Is(ea, io.ErrUnexpectedEOF)
-		endB := errors.Is(eb, io.EOF) || errors.Is(eb, io.ErrUnexpectedEOF)
-		if ea != nil && !endA {
-			return false, ea
-		}
-		if eb != nil && !endB {
-			return false, eb
-		}
-		if endA || endB {
-			return endA && endB, nil
-		}
-	}
-}
-
 // beforeOverwrite confirms, right before a.Target is overwritten (Update,
 // or a Conflict written over the loser), that it is still what the plan
 // saw, where the target's storage does not enforce PutOptions.ExpectedVersion
@@ -1529,7 +1484,7 @@ func (ap *applier) beforeOverwrite(ctx context.Context, a Action) error {
 	if t.ID == "" && t.Path == "" {
 		return nil
 	}
-	if ap.conditional(a.Side, Update) && t.Version != "" {
+	if ap.conditional(a.Side, ActionUpdate) && t.Version != "" {
 		return nil
 	}
 	_, gone, err := ap.current(ctx, a.Side, t)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -19,19 +20,19 @@ import (
 
 func TestScheduleKeepsDependencies(t *testing.T) {
 	acts := []Action{
-		{Kind: Mkdir, Side: SideB, Path: "a"},          // 0
-		{Kind: Mkdir, Side: SideB, Path: "a/b"},        // 1
-		{Kind: Mkdir, Side: SideB, Path: "a/b/c"},      // 2
-		{Kind: Mkdir, Side: SideA, Path: "z"},          // 3
-		{Kind: Move, Side: SideB, Path: "m", Key: 7},   // 4
-		{Kind: Move, Side: SideB, Path: "n", Key: 8},   // 5
-		{Kind: Copy, Side: SideB, Path: "a/b/f"},       // 6
-		{Kind: Update, Side: SideB, Path: "m", Key: 7}, // 7
-		{Kind: Copy, Side: SideA, Path: "z/g"},         // 8
-		{Kind: Link, Side: SideB, Path: "n", Key: 8},   // 9
-		{Kind: Delete, Side: SideA, Path: "x"},         // 10
-		{Kind: Delete, Side: SideA, Path: "x/y"},       // 11
-		{Kind: Delete, Side: SideB, Path: "q/r/s"},     // 12
+		{Kind: ActionMkdir, Side: SideB, Path: "a"},          // 0
+		{Kind: ActionMkdir, Side: SideB, Path: "a/b"},        // 1
+		{Kind: ActionMkdir, Side: SideB, Path: "a/b/c"},      // 2
+		{Kind: ActionMkdir, Side: SideA, Path: "z"},          // 3
+		{Kind: ActionMove, Side: SideB, Path: "m", Key: 7},   // 4
+		{Kind: ActionMove, Side: SideB, Path: "n", Key: 8},   // 5
+		{Kind: ActionCopy, Side: SideB, Path: "a/b/f"},       // 6
+		{Kind: ActionUpdate, Side: SideB, Path: "m", Key: 7}, // 7
+		{Kind: ActionCopy, Side: SideA, Path: "z/g"},         // 8
+		{Kind: ActionLink, Side: SideB, Path: "n", Key: 8},   // 9
+		{Kind: ActionDelete, Side: SideA, Path: "x"},         // 10
+		{Kind: ActionDelete, Side: SideA, Path: "x/y"},       // 11
+		{Kind: ActionDelete, Side: SideB, Path: "q/r/s"},     // 12
 	}
 	got := schedule(acts)
 	want := [][][]int{
@@ -49,9 +50,9 @@ func TestScheduleKeepsDependencies(t *testing.T) {
 
 	// Actions on the same key stay in one chain, in plan order.
 	got = schedule([]Action{
-		{Kind: Update, Side: SideB, Path: "f", Key: 3},
-		{Kind: Copy, Side: SideB, Path: "g"},
-		{Kind: Link, Side: SideA, Path: "f", Key: 3},
+		{Kind: ActionUpdate, Side: SideB, Path: "f", Key: 3},
+		{Kind: ActionCopy, Side: SideB, Path: "g"},
+		{Kind: ActionLink, Side: SideA, Path: "f", Key: 3},
 	})
 	require.Equal(t, [][][]int{{{0, 2}, {1}}}, got)
 	require.Empty(t, schedule(nil))
@@ -150,4 +151,56 @@ func TestBackoffIsExponentialAndCapped(t *testing.T) {
 		got = append(got, int64(e.backoff(n)))
 	}
 	require.Equal(t, []int64{1, 2, 4, 8, 10, 10}, got)
+}
+
+// plainStorage hides the Hasher of the storage it wraps.
+type plainStorage struct{ storage.Storage }
+
+// failingHasher is a storage whose Hasher fails with err.
+type failingHasher struct {
+	storage.Storage
+	err error
+}
+
+func (f failingHasher) Hash(context.Context, storage.Entry, storage.HashKind) (string, error) {
+	return "", f.err
+}
+
+func TestCompareContentOneRoutine(t *testing.T) {
+	ctx := context.Background()
+	withHash := memory.New()
+	noHash := memory.New(memory.WithHashes())
+	a1, err := withHash.WriteFile("f", []byte("same"))
+	require.NoError(t, err)
+	b1, err := noHash.WriteFile("f", []byte("same"))
+	require.NoError(t, err)
+	b2, err := noHash.WriteFile("g", []byte("sane"))
+	require.NoError(t, err)
+	plain := plainStorage{noHash}
+
+	// Without reading and with no hash to compare, the verdict is unknown.
+	v, err := compareContent(ctx, plain, b1, plain, b2, false)
+	require.NoError(t, err)
+	require.Equal(t, verdictUnknown, v)
+	// The other side's Hasher computes the hash one side carries.
+	v, err = compareContent(ctx, withHash, a1, noHash, b1, false)
+	require.NoError(t, err)
+	require.Equal(t, verdictEqual, v)
+	// A kind the Hasher does not support is passed over: the bytes decide.
+	unsupported := failingHasher{noHash, fmt.Errorf("no such kind: %w", storage.ErrUnsupported)}
+	v, err = compareContent(ctx, withHash, a1, unsupported, b1, true)
+	require.NoError(t, err)
+	require.Equal(t, verdictEqual, v)
+	// Any other failure is reported, with an unknown verdict.
+	broken := failingHasher{noHash, errors.New("hash service down")}
+	v, err = compareContent(ctx, withHash, a1, broken, b1, true)
+	require.ErrorContains(t, err, "hash service down")
+	require.Equal(t, verdictUnknown, v)
+	// Folders: equal to folders, never to files.
+	v, err = compareContent(ctx, plain, storage.Entry{IsDir: true}, plain, storage.Entry{IsDir: true}, false)
+	require.NoError(t, err)
+	require.Equal(t, verdictEqual, v)
+	v, err = compareContent(ctx, plain, storage.Entry{IsDir: true}, plain, b1, true)
+	require.NoError(t, err)
+	require.Equal(t, verdictDifferent, v)
 }

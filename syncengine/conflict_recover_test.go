@@ -21,7 +21,7 @@ import (
 func TestRecoveryFindsANumberedConflictCopy(t *testing.T) {
 	var cs *crashStore
 	e := newEnv(t, func(p *syncengine.Pair, o *syncengine.Options) {
-		p.Conflict = syncengine.KeepBoth
+		p.Conflict = syncengine.ConflictKeepBoth
 		cs = &crashStore{MetadataStore: o.Store}
 		o.Store = cs
 	})

@@ -1,12 +1,9 @@
 package syncengine
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
 	"time"
@@ -14,8 +11,8 @@ import (
 	"github.com/procoresync/procoresync/storage"
 )
 
-// DetectOptions tune Detect.
-type DetectOptions struct {
+// detectOptions tune detect.
+type detectOptions struct {
 	// Now is the time of the run (zero: time.Now()); the delete window and
 	// failure retries are reckoned from it.
 	Now time.Time
@@ -30,8 +27,8 @@ type DetectOptions struct {
 	NoContentCompare bool
 }
 
-// Detect reads what changed on both sides since the baseline (I/O: the
-// two storages and the store) and returns the input for BuildPlan and the
+// detect reads what changed on both sides since the baseline (I/O: the
+// two storages and the store) and returns the input for buildPlan and the
 // pair state to save after the plan has been applied (new change-feed
 // cursors, root IDs on first sight, Initialized set).
 //
@@ -51,20 +48,20 @@ type DetectOptions struct {
 // their source side), so that they are retried after a feed cursor moved
 // on; quarantined ones are passed on to be reported as skipped.
 //
-// Protected roots: Detect first looks at each side's root (Stat of "").
+// Protected roots: detect first looks at each side's root (Stat of "").
 // If a root is gone (ErrNotFound) or is not the folder remembered in
-// ps.RootA/RootB, Detect reads nothing else and returns a PlanInput whose
-// RootGone names the side and the reason; BuildPlan then returns a Plan
+// ps.RootA/RootB, detect reads nothing else and returns a planInput whose
+// RootGone names the side and the reason; buildPlan then returns a Plan
 // whose Refused is that reason and which holds no action (in particular no
-// deletion). The engine recognises the case by PlanInput.RootGone != ""
+// deletion). The engine recognises the case by planInput.RootGone != ""
 // and pauses the pair. The returned PairState is then ps unchanged.
 //
-// On the initial sync (ps.Initialized false) with Pair.Initial Standard,
-// side B must be empty: otherwise Detect returns an error wrapping
+// On the initial sync (ps.Initialized false) with Pair.Initial InitialStandard,
+// side B must be empty: otherwise detect returns an error wrapping
 // ErrTargetNotEmpty.
-func Detect(ctx context.Context, p *Pair, store MetadataStore, ps PairState, opt DetectOptions) (*PlanInput, PairState, error) {
+func detect(ctx context.Context, p *Pair, store MetadataStore, ps PairState, opt detectOptions) (*planInput, PairState, error) {
 	if p == nil || p.A == nil || p.B == nil || store == nil {
-		return nil, ps, errors.New("syncengine: Detect needs a pair with both storages and a store")
+		return nil, ps, errors.New("syncengine: detect needs a pair with both storages and a store")
 	}
 	if err := p.Filter.Validate(); err != nil {
 		return nil, ps, err
@@ -74,7 +71,7 @@ func Detect(ctx context.Context, p *Pair, store MetadataStore, ps PairState, opt
 		now = time.Now()
 	}
 	d := &detector{p: p, store: store, ps: ps, opt: opt, nm: newNamer(p),
-		in: &PlanInput{Pair: p, State: ps, Now: now, Force: opt.Force, Initial: !ps.Initialized}}
+		in: &planInput{Pair: p, State: ps, Now: now, Force: opt.Force, Initial: !ps.Initialized}}
 	next := ps
 	for s := range 2 {
 		side := Side(s)
@@ -207,9 +204,9 @@ type detector struct {
 	p     *Pair
 	store MetadataStore
 	ps    PairState
-	opt   DetectOptions
+	opt   detectOptions
 	nm    namer
-	in    *PlanInput
+	in    *planInput
 	root  [2]string
 
 	feed [2]bool
@@ -231,17 +228,17 @@ type detector struct {
 	dirs    [2]map[string]listedDir
 	newIdx  [2]map[string]int
 	dupNew  [2]map[string]bool
-	missing [2][]*Observation
-	dupObs  [2][]*Observation
+	missing [2][]*observation
+	dupObs  [2][]*observation
 	// Observations by baseline key.
-	obs      map[int64]*Observation
+	obs      map[int64]*observation
 	set      map[int64]*[2]bool // sides explicitly observed
 	observed [2]map[string]bool // IDs observed per side
 }
 
 func (d *detector) run(ctx context.Context, next *PairState) error {
 	p, in := d.p, d.in
-	d.obs = map[int64]*Observation{}
+	d.obs = map[int64]*observation{}
 	d.set = map[int64]*[2]bool{}
 	d.observed = [2]map[string]bool{{}, {}}
 	held, err := d.store.HeldDeletes(ctx, p.ID)
@@ -269,7 +266,7 @@ func (d *detector) run(ctx context.Context, next *PairState) error {
 			return err
 		}
 	}
-	if in.Initial && p.Initial == Standard {
+	if in.Initial && p.Initial == InitialStandard {
 		for e, err := range p.B.List(ctx) {
 			if err != nil {
 				return fmt.Errorf("syncengine: list %s: %w", p.sideName(SideB), err)
@@ -419,10 +416,29 @@ func idHash[T string | []byte](id T) uint64 {
 // listFull indexes the baseline compactly and lists the sides without a
 // usable feed, keeping only the entries that differ from the baseline.
 func (d *detector) listFull(ctx context.Context) error {
-	p := d.p
 	full := [2]bool{!d.feed[0], !d.feed[1]}
+	if err := d.indexBaseline(ctx, full); err != nil {
+		return err
+	}
+	if err := d.listSides(ctx, full); err != nil {
+		return err
+	}
+	d.ids = [2]idTable{}
+	want, parentIdx := d.recordsWanted(full)
+	if len(want) > 0 || len(parentIdx) > 0 {
+		if err := d.observeRecords(ctx, full, want, parentIdx); err != nil {
+			return err
+		}
+	}
+	return d.confirmListings(ctx, full)
+}
+
+// indexBaseline builds the compact index of the baseline (d.recs) and the
+// per-side tables of the sides listed in full.
+func (d *detector) indexBaseline(ctx context.Context, full [2]bool) error {
+	p := d.p
 	size := 0
-	if !d.in.Initial || p.Initial == Merge {
+	if !d.in.Initial || p.Initial == InitialMerge {
 		n, err := d.store.CountItems(ctx, p.ID)
 		if err != nil {
 			return fmt.Errorf("syncengine: count baseline: %w", err)
@@ -440,48 +456,29 @@ func (d *detector) listFull(ctx context.Context) error {
 		}
 	}
 	d.recs = make([]compactRec, 0, size)
-	if size > 0 {
-		err := d.store.ScanBaseline(ctx, p.ID, func(r *BaselineRow) error {
-			rec := compactRec{key: r.Key, fp: [2]uint64{rowFP(&r.A, r.IsDir), rowFP(&r.B, r.IsDir)}}
-			for s := range 2 {
-				if id := r.Side(Side(s)).ID; full[s] && len(id) != 0 {
-					rec.id[s] = idHash(id)
-				}
-			}
-			d.recs = append(d.recs, rec)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("syncengine: read baseline: %w", err)
-		}
+	if size == 0 {
+		return nil
 	}
-	// List the sides, both at once when both are listed (two services, or
-	// two cores for in-memory ones).
-	if full[0] && full[1] {
-		lctx, cancel := context.WithCancel(ctx)
-		var (
-			wg    sync.WaitGroup
-			mu    sync.Mutex
-			first error
-		)
+	err := d.store.ScanBaseline(ctx, p.ID, func(r *BaselineRow) error {
+		rec := compactRec{key: r.Key, fp: [2]uint64{rowFP(&r.A, r.IsDir), rowFP(&r.B, r.IsDir)}}
 		for s := range 2 {
-			wg.Go(func() {
-				if err := d.listSide(lctx, Side(s)); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err // the other side then fails with the cancellation
-					}
-					mu.Unlock()
-					cancel()
-				}
-			})
+			if id := r.Side(Side(s)).ID; full[s] && len(id) != 0 {
+				rec.id[s] = idHash(id)
+			}
 		}
-		wg.Wait()
-		cancel()
-		if first != nil {
-			return first
-		}
-	} else {
+		d.recs = append(d.recs, rec)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("syncengine: read baseline: %w", err)
+	}
+	return nil
+}
+
+// listSides lists the sides listed in full, both at once when both are
+// (two services, or two cores for in-memory ones).
+func (d *detector) listSides(ctx context.Context, full [2]bool) error {
+	if !full[0] || !full[1] {
 		for s := range 2 {
 			if full[s] {
 				if err := d.listSide(ctx, Side(s)); err != nil {
@@ -489,10 +486,41 @@ func (d *detector) listFull(ctx context.Context) error {
 				}
 			}
 		}
+		return nil
 	}
-	d.ids = [2]idTable{}
-	// Fetch the full records of what changed, and of their parents.
-	want := map[int32]bool{}
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for s := range 2 {
+		wg.Go(func() {
+			if err := d.listSide(lctx, Side(s)); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err // the other side then fails with the cancellation
+				}
+				mu.Unlock()
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// unseen reports whether the listing of side s missed baseline record i.
+func (d *detector) unseen(s int, i int32) bool {
+	return d.seen[s][i/64]&(1<<(uint(i)%64)) == 0
+}
+
+// recordsWanted returns the baseline records (by index) whose full record
+// the listings need: those that changed, are stale or were not seen on a
+// side listed in full, and the parents of changed entries.
+func (d *detector) recordsWanted(full [2]bool) (want, parentIdx map[int32]bool) {
+	want = map[int32]bool{}
 	for s := range 2 {
 		if !full[s] {
 			continue
@@ -504,22 +532,26 @@ func (d *detector) listFull(ctx context.Context) error {
 			want[i] = true
 		}
 		for i := range d.recs {
-			if d.seen[s][i/64]&(1<<(uint(i)%64)) == 0 {
+			if d.unseen(s, int32(i)) {
 				want[int32(i)] = true
 			}
 		}
 	}
-	parentIdx := map[int32]bool{}
+	parentIdx = map[int32]bool{}
 	for s := range 2 {
 		for _, i := range d.parents[s] {
 			parentIdx[i] = true
 		}
 	}
-	if len(want) == 0 && len(parentIdx) == 0 {
-		return d.confirmListings(ctx, full)
-	}
+	return want, parentIdx
+}
+
+// observeRecords reads the full records of the baseline (in the order the
+// index was built) and observes the wanted ones on each side listed in
+// full; parents are kept for the entries that need them.
+func (d *detector) observeRecords(ctx context.Context, full [2]bool, want, parentIdx map[int32]bool) error {
 	i := int32(-1)
-	for it, err := range d.store.Items(ctx, p.ID) {
+	for it, err := range d.store.Items(ctx, d.p.ID) {
 		if err != nil {
 			return fmt.Errorf("syncengine: read baseline: %w", err)
 		}
@@ -538,26 +570,31 @@ func (d *detector) listFull(ctx context.Context) error {
 		item := it
 		o := d.observation(&item)
 		for s := range 2 {
-			if !full[s] {
-				continue
-			}
-			if e, ok := d.changed[s][i]; ok {
-				d.observe(o, &item, Side(s), &e)
-				if d.dupRec[s][i] || d.staleRec[s][i] {
-					d.dupObs[s] = append(d.dupObs[s], o)
-				}
-			} else if d.staleRec[s][i] {
-				d.dupObs[s] = append(d.dupObs[s], o)
-			} else if d.seen[s][i/64]&(1<<(uint(i)%64)) == 0 {
-				if item.Side(Side(s)).ID != "" {
-					d.missing[s] = append(d.missing[s], o) // gone, unless confirmListings finds it
-				} else {
-					d.observe(o, &item, Side(s), nil)
-				}
+			if full[s] {
+				d.observeRecord(o, &item, s, i)
 			}
 		}
 	}
-	return d.confirmListings(ctx, full)
+	return nil
+}
+
+// observeRecord observes baseline record i (item, observation o) on side
+// s, which was listed in full.
+func (d *detector) observeRecord(o *observation, item *Item, s int, i int32) {
+	if e, ok := d.changed[s][i]; ok {
+		d.observe(o, item, Side(s), &e)
+		if d.dupRec[s][i] || d.staleRec[s][i] {
+			d.dupObs[s] = append(d.dupObs[s], o)
+		}
+	} else if d.staleRec[s][i] {
+		d.dupObs[s] = append(d.dupObs[s], o)
+	} else if d.unseen(s, i) {
+		if item.Side(Side(s)).ID != "" {
+			d.missing[s] = append(d.missing[s], o) // gone, unless confirmListings finds it
+		} else {
+			d.observe(o, item, Side(s), nil)
+		}
+	}
 }
 
 // checkListingWindow asks the change feed of side s, listed in full, what
@@ -674,7 +711,7 @@ func (d *detector) confirmSide(ctx context.Context, side Side) error {
 	}
 	rules := st.Features().Names
 	occupied := false
-	confirm := func(o *Observation, listed bool) error {
+	confirm := func(o *observation, listed bool) error {
 		ss := o.Base.Side(side)
 		e, ok := found[ss.ID]
 		switch {
@@ -788,7 +825,7 @@ func (d *detector) repath(side Side) {
 }
 
 // confirmedParent records the baseline record of folder pid on side s as
-// a parent (PlanInput.Parents), for an entry that confirmListings found
+// a parent (planInput.Parents), for an entry that confirmListings found
 // again, after the listing's parents were fetched.
 func (d *detector) confirmedParent(ctx context.Context, s Side, pid string) error {
 	if pid == "" || pid == d.root[s] {
@@ -965,18 +1002,18 @@ func (d *detector) addParent(s Side, it Item) {
 }
 
 // observation returns the observation of baseline item it.
-func (d *detector) observation(it *Item) *Observation {
+func (d *detector) observation(it *Item) *observation {
 	if o := d.obs[it.Key]; o != nil {
 		return o
 	}
-	o := &Observation{Base: it}
+	o := &observation{Base: it}
 	d.obs[it.Key] = o
 	d.set[it.Key] = &[2]bool{}
 	return o
 }
 
 // observe records that item it is e on side s now (nil: gone).
-func (d *detector) observe(o *Observation, it *Item, s Side, e *storage.Entry) {
+func (d *detector) observe(o *observation, it *Item, s Side, e *storage.Entry) {
 	o.Entry[s] = e
 	o.FromBase[s] = false
 	d.set[it.Key][s] = true
@@ -1058,13 +1095,13 @@ func (d *detector) applyFeed(ctx context.Context, s Side, changes []storage.Chan
 // run's feed reported on either side is not forgotten once the cursor
 // moved on.
 func (d *detector) retryDue(ctx context.Context, due []Failure) error {
-	var lost [2][]*Observation // baseline items not found where the baseline has them on a target side
+	var lost [2][]*observation // baseline items not found where the baseline has them on a target side
 	for _, f := range due {
 		src := f.Side.Other()
 		if !d.feed[src] {
 			continue
 		}
-		var o *Observation
+		var o *observation
 		e, err := d.p.storage(src).Stat(ctx, f.Path)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
@@ -1123,7 +1160,7 @@ func (d *detector) retryDue(ctx context.Context, due []Failure) error {
 // and has moved on since. Found at its baseline path with its ID, the item
 // is observed as it is now, so that a change on t is not mistaken for "no
 // change"; found is false when it is not there (moved or deleted).
-func (d *detector) rereadTarget(ctx context.Context, o *Observation, t Side) (found bool, err error) {
+func (d *detector) rereadTarget(ctx context.Context, o *observation, t Side) (found bool, err error) {
 	ss := o.Base.Side(t)
 	if !d.feed[t] || d.set[o.Base.Key][t] || ss.ID == "" || ss.Path == "" {
 		return true, nil
@@ -1157,11 +1194,11 @@ func (d *detector) rereadTarget(ctx context.Context, o *Observation, t Side) (fo
 // are not where the baseline has them, with one listing of s (rare: the
 // failed run's feed reported them moved or deleted): each is observed
 // where it is now, or deleted when it is nowhere.
-func (d *detector) locate(ctx context.Context, s Side, lost []*Observation) error {
+func (d *detector) locate(ctx context.Context, s Side, lost []*observation) error {
 	if len(lost) == 0 {
 		return nil
 	}
-	want := make(map[string]*Observation, len(lost))
+	want := make(map[string]*observation, len(lost))
 	for _, o := range lost {
 		want[o.Base.Side(s).ID] = o
 	}
@@ -1210,7 +1247,7 @@ func (d *detector) finish(ctx context.Context) error {
 	for s := range 2 {
 		for i := range d.newEnt[s] {
 			e := d.newEnt[s][i]
-			var o Observation
+			var o observation
 			o.Entry[s] = &e
 			in.Observations = append(in.Observations, o)
 		}
@@ -1243,14 +1280,14 @@ func (d *detector) finish(ctx context.Context) error {
 		pl.match()
 	}
 	// Compare the content of files present on both sides.
-	var out []Observation
+	var out []observation
 	for _, n := range pl.nodes {
 		if n.dead {
 			continue
 		}
 		o := n.o
 		o.Entry, o.FromBase = n.e, n.fromBase
-		if o.Entry[0] != nil && o.Entry[1] != nil && !n.dir && o.Same == VerdictUnknown &&
+		if o.Entry[0] != nil && o.Entry[1] != nil && !n.dir && o.Same == verdictUnknown &&
 			(n.base == nil || (n.modified[0] && n.modified[1])) {
 			o.Same = d.compare(ctx, *o.Entry[0], *o.Entry[1])
 		}
@@ -1261,7 +1298,7 @@ func (d *detector) finish(ctx context.Context) error {
 		}
 	}
 	for _, n := range pl.invalid {
-		out = append(out, n.o) // reported by BuildPlan
+		out = append(out, n.o) // reported by buildPlan
 	}
 	for s := range 2 {
 		slices.Sort(in.Occupied[s])
@@ -1272,8 +1309,8 @@ func (d *detector) finish(ctx context.Context) error {
 }
 
 // fetchParents records the baseline records of the parents of entries read
-// from a feed or a retry (PlanInput.Parents).
-func (d *detector) fetchParents(ctx context.Context, obs []Observation) error {
+// from a feed or a retry (planInput.Parents).
+func (d *detector) fetchParents(ctx context.Context, obs []observation) error {
 	in := d.in
 	for _, o := range obs {
 		for s := range 2 {
@@ -1305,8 +1342,8 @@ func (d *detector) fetchParents(ctx context.Context, obs []Observation) error {
 // observation, as a full listing would have seen it, so that it is matched
 // with the new item (a merge or a conflict) rather than collided with;
 // other items found there are recorded in Occupied.
-func (d *detector) candidates(ctx context.Context, pl *planner) ([]Observation, error) {
-	var extra []Observation
+func (d *detector) candidates(ctx context.Context, pl *planner) ([]observation, error) {
+	var extra []observation
 	taken := [2]map[string]bool{{}, {}}
 	for s := range 2 {
 		for _, e := range d.newEnt[s] {
@@ -1342,7 +1379,7 @@ func (d *detector) candidates(ctx context.Context, pl *planner) ([]Observation, 
 		if err != nil {
 			continue
 		}
-		// The name, then (when it is taken) the alternatives BuildPlan
+		// The name, then (when it is taken) the alternatives buildPlan
 		// tries in turn, up to the first free one.
 		for i := 0; i <= maxDisambiguations; i++ {
 			cand := joinPath(parent, name)
@@ -1360,7 +1397,7 @@ func (d *detector) candidates(ctx context.Context, pl *planner) ([]Observation, 
 				_, err := d.store.ItemByID(ctx, d.p.ID, t, e.ID)
 				if errors.Is(err, ErrNoItem) {
 					taken[t][e.ID] = true
-					var o Observation
+					var o observation
 					o.Entry[t] = &e
 					extra = append(extra, o)
 					if i == 0 {
@@ -1379,7 +1416,7 @@ func (d *detector) candidates(ctx context.Context, pl *planner) ([]Observation, 
 }
 
 // occupyAlternatives records in Occupied, on a side t read from a feed,
-// the alternative names BuildPlan tries for an item called original on the
+// the alternative names buildPlan tries for an item called original on the
 // other side whose name is taken in folder parent on t, up to the first
 // free one (or the one item self already holds): items there that the
 // feed did not report are unknown to the planner otherwise.
@@ -1452,15 +1489,15 @@ func (d *detector) moveTargets(ctx context.Context, pl *planner, n *pnode) error
 
 // conflictNames records, on a side read from a feed, the conflict-copy
 // names already taken next to a file that may become a conflict loser
-// there, so that BuildPlan picks a free one.
+// there, so that buildPlan picks a free one.
 func (d *detector) conflictNames(ctx context.Context, n *pnode) error {
-	if n.dir || n.e[0] == nil || n.e[1] == nil || n.o.Same == VerdictEqual ||
+	if n.dir || n.e[0] == nil || n.e[1] == nil || n.o.Same == verdictEqual ||
 		!(n.base == nil || (n.modified[0] && n.modified[1])) {
 		return nil
 	}
 	for s := range 2 {
 		l := Side(s)
-		if !d.feed[l] || (d.p.Conflict != KeepBoth && featuresOf(d.p.storage(l)).VersionHistory) {
+		if !d.feed[l] || (d.p.Conflict != ConflictKeepBoth && featuresOf(d.p.storage(l)).VersionHistory) {
 			continue
 		}
 		name := ConflictName(baseOf(n.now[l]), d.in.Now, d.p.sideName(l))
@@ -1479,85 +1516,13 @@ func (d *detector) conflictNames(ctx context.Context, n *pnode) error {
 	return nil
 }
 
-// compare decides whether files a (on A) and b (on B) hold the same bytes:
-// by a common hash, by hashes computed on demand (storage.Hasher), or by
-// reading both. Failures leave the verdict unknown (a conflict, which
-// keeps both).
-func (d *detector) compare(ctx context.Context, a, b storage.Entry) Verdict {
-	if a.Size != b.Size {
-		return VerdictDifferent
-	}
-	if eq, ok := a.Hashes.Equal(b.Hashes); ok {
-		if eq {
-			return VerdictEqual
-		}
-		return VerdictDifferent
-	}
-	ha, okA := d.p.A.(storage.Hasher)
-	hb, okB := d.p.B.(storage.Hasher)
-	for _, k := range []storage.HashKind{storage.HashSHA256, storage.HashSHA1, storage.HashDropbox,
-		storage.HashQuickXor, storage.HashMD5} {
-		va, vb := a.Hashes[k], b.Hashes[k]
-		if va == "" && okA && (vb != "" || okB) {
-			va, _ = ha.Hash(ctx, a, k)
-		}
-		if va == "" {
-			continue
-		}
-		if vb == "" && okB {
-			vb, _ = hb.Hash(ctx, b, k)
-		}
-		if vb == "" {
-			continue
-		}
-		if va == vb {
-			return VerdictEqual
-		}
-		return VerdictDifferent
-	}
-	if d.opt.NoContentCompare {
-		return VerdictUnknown
-	}
-	eq, err := bytesEqual(ctx, d.p.A, a, d.p.B, b)
+// compare decides whether files a (on A) and b (on B) hold the same bytes
+// (see compareContent; the bytes are read unless NoContentCompare).
+// Failures leave the verdict unknown (a conflict, which keeps both).
+func (d *detector) compare(ctx context.Context, a, b storage.Entry) verdict {
+	v, err := compareContent(ctx, d.p.A, a, d.p.B, b, !d.opt.NoContentCompare)
 	if err != nil {
-		return VerdictUnknown
+		return verdictUnknown
 	}
-	if eq {
-		return VerdictEqual
-	}
-	return VerdictDifferent
-}
-
-// bytesEqual compares two files' content by streaming both.
-func bytesEqual(ctx context.Context, sa storage.Storage, a storage.Entry, sb storage.Storage, b storage.Entry) (bool, error) {
-	ra, err := sa.Open(ctx, a)
-	if err != nil {
-		return false, err
-	}
-	defer ra.Close()
-	rb, err := sb.Open(ctx, b)
-	if err != nil {
-		return false, err
-	}
-	defer rb.Close()
-	ba, bb := bufio.NewReaderSize(ra, 64<<10), bufio.NewReaderSize(rb, 64<<10)
-	bufA, bufB := make([]byte, 32<<10), make([]byte, 32<<10)
-	for {
-		na, errA := io.ReadFull(ba, bufA)
-		nb, errB := io.ReadFull(bb, bufB)
-		if na != nb || !bytes.Equal(bufA[:na], bufB[:nb]) {
-			return false, nil
-		}
-		endA := errA == io.EOF || errA == io.ErrUnexpectedEOF
-		endB := errB == io.EOF || errB == io.ErrUnexpectedEOF
-		if errA != nil && !endA {
-			return false, errA
-		}
-		if errB != nil && !endB {
-			return false, errB
-		}
-		if endA || endB {
-			return endA && endB, nil
-		}
-	}
+	return v
 }

@@ -84,7 +84,7 @@ func kinds(pl se.Plan) []string {
 	var out []string
 	for _, a := range pl.Actions {
 		s := fmt.Sprintf("%s %s %s", a.Kind, a.Side, a.Path)
-		if a.Kind == se.Move {
+		if a.Kind == se.ActionMove {
 			s += " <- " + a.Target.Path
 		}
 		out = append(out, s)
@@ -117,7 +117,7 @@ func TestDetectStandardInitialTargetNotEmpty(t *testing.T) {
 func TestDetectMergeInitial(t *testing.T) {
 	for _, hashed := range []bool{true, false} {
 		t.Run(fmt.Sprint("hashes=", hashed), func(t *testing.T) {
-			f := newFixture(t, func(p *se.Pair) { p.Initial = se.Merge })
+			f := newFixture(t, func(p *se.Pair) { p.Initial = se.InitialMerge })
 			if !hashed { // no common hash: Detect compares bytes
 				f.a = memory.New(memory.WithHashes(storage.HashSHA1))
 				f.b = memory.New(memory.WithHashes(storage.HashQuickXor))
@@ -234,7 +234,7 @@ func TestDetectDeleteLimitAndHeld(t *testing.T) {
 		"hold-delete B 2.txt", "delete B 1.txt", "delete B 0.txt"}, kinds(pl))
 	var held []se.HeldDelete
 	for _, a := range pl.Actions {
-		if a.Kind == se.HoldDelete {
+		if a.Kind == se.ActionHoldDelete {
 			held = append(held, se.HeldDelete{PairID: f.p.ID, Key: a.Key, DeletedOn: se.SideA, Path: a.Path, Held: now})
 		}
 	}
@@ -406,7 +406,7 @@ func TestDetectNewItemInHeldDeletedFolder(t *testing.T) {
 	ctx := context.Background()
 	for _, full := range []bool{false, true} {
 		t.Run(fmt.Sprint("full=", full), func(t *testing.T) {
-			f := newFixture(t, func(p *se.Pair) { p.Deletes = se.KeepDeletes })
+			f := newFixture(t, func(p *se.Pair) { p.Deletes = se.DeleteKeep })
 			for _, s := range []*memory.Storage{f.a, f.b} {
 				write(t, s, "d/x.txt", "x")
 			}

@@ -1,9 +1,10 @@
-// Package syncengine keeps two storages in sync: it detects what changed on
-// each side since the last synchronised state (the baseline; Detect),
-// decides what must happen (BuildPlan, a pure function whose Plan DryRun
-// shows), and makes it happen safely (the applier behind RunOnce and Run),
-// journalling every action so that a crash at any point converges on the
-// next run without duplicates or loss.
+// Package syncengine keeps two storages in sync. Each run of a pair detects
+// what changed on each side since the last synchronised state (the
+// baseline), decides what must happen (a plan, built by a pure function;
+// Engine.DryRun returns it without applying it) and makes it happen safely
+// (Engine.RunOnce for one run, Engine.Run for the scheduler), journalling
+// every action so that a crash at any point converges on the next run
+// without duplicates or loss.
 //
 // A Pair binds side A (Procore, by convention) and side B (the target) with
 // a direction, a conflict policy, a delete policy and limit, name mapping

@@ -261,13 +261,13 @@ func (e *Engine) AddPair(p Pair) error {
 		return fmt.Errorf("%w: empty ID", ErrInvalidPair)
 	case p.A == nil || p.B == nil:
 		return bad("both storages must be set")
-	case p.Direction > OneWayAB:
+	case p.Direction > DirectionOneWayAB:
 		return bad("unknown direction %d", p.Direction)
-	case p.Conflict > KeepBoth:
+	case p.Conflict > ConflictKeepBoth:
 		return bad("unknown conflict policy %d", p.Conflict)
-	case p.Initial > Merge:
+	case p.Initial > InitialMerge:
 		return bad("unknown initial mode %d", p.Initial)
-	case p.Deletes > KeepDeletes:
+	case p.Deletes > DeleteKeep:
 		return bad("unknown delete policy %d", p.Deletes)
 	case p.DeleteLimit < 0:
 		return bad("negative delete limit")
@@ -381,6 +381,8 @@ func (e *Engine) notify(ctx context.Context, p *Pair, ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = e.clock.Now()
 	}
+	ev.Count = len(ev.Paths)
+	ev.Paths = ev.Paths[:min(len(ev.Paths), MaxEventPaths):min(len(ev.Paths), MaxEventPaths)]
 	e.notifier.Notify(context.WithoutCancel(ctx), ev)
 }
 
@@ -426,11 +428,11 @@ func (e *Engine) DryRun(ctx context.Context, pairID string) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	in, _, err := Detect(ctx, &s.pair, e.store, ps, DetectOptions{Now: e.clock.Now()})
+	in, _, err := detect(ctx, &s.pair, e.store, ps, detectOptions{Now: e.clock.Now()})
 	if err != nil {
 		return Plan{}, err
 	}
-	return BuildPlan(in), nil
+	return buildPlan(in), nil
 }
 
 // SyncFolderLevel runs the pair but applies only the actions for items
@@ -462,7 +464,7 @@ func (e *Engine) SyncFolderLevel(ctx context.Context, pairID, folder string) (Ru
 			return true
 		}
 		// Folders leading to it.
-		return a.Kind == Mkdir && (f == a.Path || len(f) > len(a.Path) && f[:len(a.Path)+1] == a.Path+"/")
+		return a.Kind == ActionMkdir && (f == a.Path || len(f) > len(a.Path) && f[:len(a.Path)+1] == a.Path+"/")
 	}
 	run, err := e.runPair(ctx, s, RunOptions{}, only)
 	e.ranAt(s, run)
@@ -493,8 +495,7 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 		defer cancel()
 	}
 	p := &s.pair
-	store := e.store
-	ps, err := store.LoadPair(ctx, p.ID)
+	ps, err := e.store.LoadPair(ctx, p.ID)
 	if err != nil {
 		return Run{}, fmt.Errorf("syncengine: loading pair %s: %w", p.ID, err)
 	}
@@ -506,163 +507,185 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 		return Run{}, err
 	}
 	now := e.clock.Now()
-	run := Run{PairID: p.ID, Initial: !ps.Initialized, Started: now, Status: RunRunning}
-	if run.ID, err = store.StartRun(ctx, run); err != nil {
+	r := &pairRun{e: e, s: s, p: p, parent: parent, opt: opt, only: only, ps: ps, now: now,
+		run: Run{PairID: p.ID, Initial: !ps.Initialized, Started: now, Status: RunRunning}}
+	if r.run.ID, err = e.store.StartRun(ctx, r.run); err != nil {
 		return Run{}, fmt.Errorf("syncengine: recording run: %w", err)
 	}
-	log := e.log.With("pair", p.ID, "run", run.ID)
-	finish := func(status RunStatus, runErr error) (Run, error) {
-		run.Status = status
-		if runErr != nil {
-			run.Error = runErr.Error()
-		}
-		run.Ended = e.clock.Now()
-		if err := store.FinishRun(context.WithoutCancel(ctx), run); err != nil {
-			log.Warn("syncengine: recording run end", "error", err)
-		}
-		switch status {
-		case RunFailed:
-			log.Error("syncengine: run failed", "error", runErr)
-			if err := store.AddError(context.WithoutCancel(ctx), ErrorRecord{PairID: p.ID, RunID: run.ID,
-				Time: run.Ended, Op: "run", Error: run.Error}); err != nil {
-				log.Warn("syncengine: error log", "error", err)
-			}
-			e.notify(ctx, p, Event{Kind: EventRunFailed, Message: fmt.Sprintf("Sync of %s failed", p.Name),
-				Err: run.Error})
-		case RunCancelled:
-			log.Info("syncengine: run cancelled")
-		default:
-			log.Info("syncengine: run finished", "status", string(status), "copied", run.Counts.FilesCopied,
-				"failed", run.Counts.Failed)
-		}
-		if status == RunFailed || status == RunCancelled {
-			return run, runErr
-		}
-		return run, nil
-	}
-	fail := func(err error) (Run, error) {
-		if ctx.Err() != nil {
-			if parent.Err() == nil {
-				// Our own deadline, not the caller's cancellation: the
-				// run failed (its pending actions are resolved next run).
-				return finish(RunFailed, fmt.Errorf("%w after %v", ErrRunTimeout, e.opts.RunTimeout))
-			}
-			return finish(RunCancelled, ctx.Err())
-		}
-		return finish(RunFailed, err)
-	}
+	r.log = e.log.With("pair", p.ID, "run", r.run.ID)
+	return r.do(ctx)
+}
 
-	if err := e.recover(ctx, p, run.ID); err != nil {
-		return fail(err)
+// pairRun is one run of a pair, from its start in the run history to its
+// end: recover, detect, plan, apply (in passes), record and notify.
+type pairRun struct {
+	e      *Engine
+	s      *pairSlot
+	p      *Pair
+	parent context.Context // the caller's context, without the run timeout
+	opt    RunOptions
+	only   func(Action) bool // nil: every action; else only those it keeps
+	ps     PairState         // the pair's state as the run started
+	now    time.Time         // the run's start
+	run    Run
+	log    *slog.Logger
+}
+
+// do runs the pair: its steps, each of which may end the run.
+func (r *pairRun) do(ctx context.Context) (Run, error) {
+	if err := r.e.recover(ctx, r.p, r.run.ID); err != nil {
+		return r.fail(ctx, err)
 	}
-	dp, err := e.resumeInitial(ctx, p, ps)
+	in, newPS, err := r.detect(ctx, r.now)
 	if err != nil {
-		return fail(err)
+		return r.fail(ctx, err)
 	}
-	in, newPS, err := Detect(ctx, dp, store, ps, DetectOptions{Now: now, Force: opt.Force, Full: opt.Full})
-	if err != nil {
-		return fail(err)
-	}
-	plan := BuildPlan(in)
+	plan := r.plan(in)
 	if plan.Refused != "" {
-		if in.RootGone != "" {
-			if err := e.setPaused(ctx, s, true, rootPausePrefix+plan.Refused); err != nil {
-				return fail(err)
-			}
-			e.notify(ctx, p, Event{Kind: EventPairPaused, Err: plan.Refused,
-				Message: fmt.Sprintf("Sync of %s paused: %s", p.Name, plan.Refused)})
-		} else {
-			var paths []string
-			for _, a := range plan.Actions {
-				if a.Kind == Delete {
-					paths = append(paths, a.Side.String()+":"+a.Path)
-				}
-			}
-			e.notify(ctx, p, Event{Kind: EventMassDeleteRefused, Paths: paths, Err: plan.Refused,
-				Message: fmt.Sprintf("Sync of %s refused: %s", p.Name, plan.Refused)})
+		return r.refuse(ctx, in, plan)
+	}
+	res, newPS, err := r.applyPasses(ctx, plan, newPS)
+	if err != nil {
+		return r.fail(ctx, err)
+	}
+	r.run.Counts = res.counts
+	r.run.Undone = res.summary(r.p)
+	status := RunSucceeded
+	if c := res.counts; c.Failed > 0 || c.Held > 0 || c.Waiting > 0 || c.Skipped > 0 || len(res.undone) > 0 {
+		status = RunPartial
+	}
+	if r.only == nil {
+		if err := r.saveState(ctx, &res, newPS, status); err != nil {
+			return r.fail(ctx, err)
 		}
-		return finish(RunRefused, errors.New(plan.Refused))
 	}
-	if only != nil {
-		plan.Actions = slices.DeleteFunc(plan.Actions, func(a Action) bool { return !only(a) })
+	r.notifyOutcome(ctx, &res)
+	return r.finish(ctx, status, nil)
+}
+
+// detect reads both sides against the baseline as of now.
+func (r *pairRun) detect(ctx context.Context, now time.Time) (*planInput, PairState, error) {
+	dp, err := r.e.resumeInitial(ctx, r.p, r.ps)
+	if err != nil {
+		return nil, PairState{}, err
 	}
+	return detect(ctx, dp, r.e.store, r.ps, detectOptions{Now: now, Force: r.opt.Force, Full: r.opt.Full})
+}
+
+// plan builds the plan for in, keeping only the actions r.only keeps.
+func (r *pairRun) plan(in *planInput) Plan {
+	plan := buildPlan(in)
+	if r.only != nil && plan.Refused == "" {
+		plan.Actions = slices.DeleteFunc(plan.Actions, func(a Action) bool { return !r.only(a) })
+	}
+	return plan
+}
+
+// refuse ends a run whose plan a safety guard refused: a protected root
+// gone pauses the pair, a mass deletion is reported.
+func (r *pairRun) refuse(ctx context.Context, in *planInput, plan Plan) (Run, error) {
+	p := r.p
+	if in.RootGone != "" {
+		if err := r.e.setPaused(ctx, r.s, true, rootPausePrefix+plan.Refused); err != nil {
+			return r.fail(ctx, err)
+		}
+		r.e.notify(ctx, p, Event{Kind: EventPairPaused, Err: plan.Refused,
+			Message: fmt.Sprintf("Sync of %s paused: %s", p.Name, plan.Refused)})
+	} else {
+		var paths []string
+		for _, a := range plan.Actions {
+			if a.Kind == ActionDelete {
+				paths = append(paths, a.Side.String()+":"+a.Path)
+			}
+		}
+		r.e.notify(ctx, p, Event{Kind: EventMassDeleteRefused, Paths: paths, Err: plan.Refused,
+			Message: fmt.Sprintf("Sync of %s refused: %s", p.Name, plan.Refused)})
+	}
+	return r.finish(ctx, RunRefused, errors.New(plan.Refused))
+}
+
+// applyPasses applies plan, and plans and applies again (up to
+// Options.MaxPasses passes) while items changed during the run. It returns
+// what the passes did and the pair state to save.
+func (r *pairRun) applyPasses(ctx context.Context, plan Plan, newPS PairState) (applyResult, PairState, error) {
 	var res applyResult
-	var ap *applier
 	for pass := 1; ; pass++ {
-		ap, err = e.newApplier(ctx, p, run.ID, opt.Force)
+		ap, err := r.e.newApplier(ctx, r.p, r.run.ID, r.opt.Force)
 		if err != nil {
-			return fail(err)
+			return res, newPS, err
 		}
-		ap.lastPass = pass >= e.opts.MaxPasses
-		r := ap.apply(ctx, plan)
-		res.merge(r, pass == 1)
-		run.Counts = res.counts
+		ap.lastPass = pass >= r.e.opts.MaxPasses
+		got := ap.apply(ctx, plan)
+		res.merge(got, pass == 1)
+		r.run.Counts = res.counts
 		if ctx.Err() != nil {
-			return fail(ctx.Err())
+			return res, newPS, ctx.Err()
 		}
-		if len(r.changed) == 0 || ap.lastPass {
-			break
+		if len(got.changed) == 0 || ap.lastPass {
+			return r.endPasses(ctx, ap, plan, res), newPS, nil
 		}
 		// Items changed between the reading this plan was based on and a
 		// destructive action, which was not done: read both sides again
 		// from the first pass's cursors (a feed reports the person's
 		// change, and again the changes this run acted on) and plan
 		// again, where a change wins over a deletion.
-		log.Info("syncengine: items changed during the run; planning again", "pass", pass+1,
-			"changed", len(r.changed))
-		if dp, err = e.resumeInitial(ctx, p, ps); err != nil {
-			return fail(err)
+		r.log.Info("syncengine: items changed during the run; planning again", "pass", pass+1,
+			"changed", len(got.changed))
+		var in *planInput
+		if in, newPS, err = r.detect(ctx, r.e.clock.Now()); err != nil {
+			return res, newPS, err
 		}
-		in, newPS, err = Detect(ctx, dp, store, ps, DetectOptions{Now: e.clock.Now(), Force: opt.Force, Full: opt.Full})
-		if err != nil {
-			return fail(err)
-		}
-		plan = BuildPlan(in)
-		if plan.Refused != "" {
+		if plan = r.plan(in); plan.Refused != "" {
 			// Left to the next run, which refuses or pauses as usual.
 			res.undone = append(res.undone, "planning again was refused: "+plan.Refused)
 			res.deferred++
-			e.Wake(p.ID)
-			break
-		}
-		if only != nil {
-			plan.Actions = slices.DeleteFunc(plan.Actions, func(a Action) bool { return !only(a) })
+			r.e.Wake(r.p.ID)
+			return r.endPasses(ctx, ap, plan, res), newPS, nil
 		}
 	}
-	if only == nil {
-		ap.clearObsoleteFailures(ctx, plan, now)
+}
+
+// endPasses closes the last pass (applier ap, plan its plan): failures
+// that no longer apply are cleared and skipped items reported.
+func (r *pairRun) endPasses(ctx context.Context, ap *applier, plan Plan, res applyResult) applyResult {
+	if r.only == nil {
+		ap.clearObsoleteFailures(ctx, plan, r.now)
 	}
-	e.reportSkipped(ctx, p, run.ID, &res)
-	run.Counts = res.counts
-	run.Undone = res.summary(p)
-	status := RunSucceeded
-	if res.counts.Failed > 0 || res.counts.Held > 0 || res.counts.Waiting > 0 || res.counts.Skipped > 0 ||
-		len(res.undone) > 0 {
-		status = RunPartial
+	r.e.reportSkipped(ctx, r.p, r.run.ID, &res)
+	return res
+}
+
+// saveState saves the pair state after a full run (not one limited to
+// some actions) and notifies a completed initial sync.
+func (r *pairRun) saveState(ctx context.Context, res *applyResult, newPS PairState, status RunStatus) error {
+	p, ps := r.p, r.ps
+	if res.counts.Failed > 0 || res.deferred > 0 {
+		// Keep the cursors: the next run reads these changes again, so
+		// that an item that failed is looked at on both sides (items
+		// applied meanwhile match their baseline and plan nothing).
+		// Quarantined items do not hold the cursors back.
+		newPS.CursorA, newPS.CursorB = ps.CursorA, ps.CursorB
 	}
-	if only == nil {
-		initialDone := !ps.Initialized
-		if res.counts.Failed > 0 || res.deferred > 0 {
-			// Keep the cursors: the next run reads these changes again, so
-			// that an item that failed is looked at on both sides (items
-			// applied meanwhile match their baseline and plan nothing).
-			// Quarantined items do not hold the cursors back.
-			newPS.CursorA, newPS.CursorB = ps.CursorA, ps.CursorB
-		}
-		if err := e.saveState(ctx, s, newPS, now, status == RunSucceeded); err != nil {
-			return fail(err)
-		}
-		if initialDone {
-			e.setInitialized(s)
-			dir := "Two way"
-			if p.Direction == OneWayAB {
-				dir = "One way"
-			}
-			e.notify(ctx, p, Event{Kind: EventInitialSyncCompleted,
-				Message: fmt.Sprintf("%s sync initiated for %s", dir, p.Name)})
-		}
+	if err := r.e.saveState(ctx, r.s, newPS, r.now, status == RunSucceeded); err != nil {
+		return err
 	}
-	if len(res.held) > 0 && p.Deletes == PropagateDeletes {
+	if !ps.Initialized {
+		r.e.setInitialized(r.s)
+		dir := "Two way"
+		if p.Direction == DirectionOneWayAB {
+			dir = "One way"
+		}
+		r.e.notify(ctx, p, Event{Kind: EventInitialSyncCompleted,
+			Message: fmt.Sprintf("%s sync initiated for %s", dir, p.Name)})
+	}
+	return nil
+}
+
+// notifyOutcome sends the events of what the run held, quarantined, saw
+// drift in, restored or left undone.
+func (r *pairRun) notifyOutcome(ctx context.Context, res *applyResult) {
+	e, p := r.e, r.p
+	if len(res.held) > 0 && p.Deletes == DeletePropagate {
 		e.notify(ctx, p, Event{Kind: EventDeleteLimitReached, Paths: res.held,
 			Message: fmt.Sprintf("Delete limit of %s reached: %d deletions held for approval", p.Name, len(res.held))})
 	}
@@ -687,12 +710,60 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 		paths = append(paths, res.changed...)
 		paths = append(paths, res.skipped...)
 		e.notify(ctx, p, Event{Kind: EventRunIncomplete, Paths: paths,
-			Message: fmt.Sprintf("Sync of %s left items undone: %s", p.Name, strings.ReplaceAll(run.Undone, "\n", "; "))})
+			Message: fmt.Sprintf("Sync of %s left items undone: %s", p.Name, strings.ReplaceAll(r.run.Undone, "\n", "; "))})
 	}
-	return finish(status, nil)
 }
 
-// saveState stores the pair state Detect returned (its cursors), marks the
+// fail ends the run on err: cancelled when the caller cancelled it, failed
+// otherwise (its own deadline included).
+func (r *pairRun) fail(ctx context.Context, err error) (Run, error) {
+	if ctx.Err() != nil {
+		if r.parent.Err() == nil {
+			// Our own deadline, not the caller's cancellation: the
+			// run failed (its pending actions are resolved next run).
+			return r.finish(ctx, RunFailed, fmt.Errorf("%w after %v", ErrRunTimeout, r.e.opts.RunTimeout))
+		}
+		return r.finish(ctx, RunCancelled, ctx.Err())
+	}
+	return r.finish(ctx, RunFailed, err)
+}
+
+// finish records the run's end with status and, for a failed run, logs and
+// notifies runErr. It returns the run, and runErr for a failed or
+// cancelled run.
+func (r *pairRun) finish(ctx context.Context, status RunStatus, runErr error) (Run, error) {
+	e, p, log := r.e, r.p, r.log
+	run := &r.run
+	run.Status = status
+	if runErr != nil {
+		run.Error = runErr.Error()
+	}
+	run.Ended = e.clock.Now()
+	if err := e.store.FinishRun(context.WithoutCancel(ctx), *run); err != nil {
+		log.Warn("syncengine: recording run end", "error", err)
+	}
+	switch status {
+	case RunFailed:
+		log.Error("syncengine: run failed", "error", runErr)
+		if err := e.store.AddError(context.WithoutCancel(ctx), ErrorRecord{PairID: p.ID, RunID: run.ID,
+			Time: run.Ended, Op: "run", Error: run.Error}); err != nil {
+			log.Warn("syncengine: error log", "error", err)
+		}
+		e.notify(ctx, p, Event{Kind: EventRunFailed, Message: fmt.Sprintf("Sync of %s failed", p.Name),
+			Err: run.Error})
+	case RunCancelled:
+		log.Info("syncengine: run cancelled")
+	default:
+		log.Info("syncengine: run finished", "status", string(status), "copied", run.Counts.FilesCopied,
+			"failed", run.Counts.Failed)
+	}
+	if status == RunFailed || status == RunCancelled {
+		return *run, runErr
+	}
+	return *run, nil
+}
+
+// saveState stores the pair state detect returned (its cursors), marks the
 // pair initialised and records the run times, keeping a pause set
 // meanwhile.
 func (e *Engine) saveState(ctx context.Context, s *pairSlot, ps PairState, started time.Time, success bool) error {
@@ -1028,15 +1099,15 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	return out
 }
 
-// resumeInitial returns the pair to plan with. A Standard initial sync
+// resumeInitial returns the pair to plan with. An InitialStandard initial sync
 // that was interrupted after it wrote to B (the baseline already holds
 // items, adopted by recovery where the crash came before they were
-// recorded) resumes as a Merge: B is no longer empty, but what it holds is
-// the sync's own work, which Merge matches by path and content instead of
-// refusing. A Standard sync that never wrote anything still requires an
+// recorded) resumes as an InitialMerge: B is no longer empty, but what it holds is
+// the sync's own work, which InitialMerge matches by path and content instead of
+// refusing. An InitialStandard sync that never wrote anything still requires an
 // empty B.
 func (e *Engine) resumeInitial(ctx context.Context, p *Pair, ps PairState) (*Pair, error) {
-	if ps.Initialized || p.Initial != Standard {
+	if ps.Initialized || p.Initial != InitialStandard {
 		return p, nil
 	}
 	n, err := e.store.CountItems(ctx, p.ID)
@@ -1047,7 +1118,7 @@ func (e *Engine) resumeInitial(ctx context.Context, p *Pair, ps PairState) (*Pai
 		return p, nil
 	}
 	resumed := *p
-	resumed.Initial = Merge
+	resumed.Initial = InitialMerge
 	return &resumed, nil
 }
 
@@ -1166,7 +1237,7 @@ func (e *Engine) actionTimeout(a Action) time.Duration {
 		return 0
 	}
 	switch a.Kind {
-	case Copy, Update, Conflict:
+	case ActionCopy, ActionUpdate, ActionConflict:
 		if r := e.opts.MinTransferRate; r > 0 && a.Source.Size > 0 {
 			extra := time.Duration(float64(a.Source.Size) / float64(r) * float64(time.Second))
 			if extra < 0 || extra > 1000*time.Hour {
@@ -1191,7 +1262,7 @@ func (e *Engine) reportSkipped(ctx context.Context, p *Pair, runID int64, res *a
 		for _, sk := range sr.Skipped() {
 			res.counts.Skipped++
 			res.skipped = append(res.skipped, sd.String()+":"+sk.Path)
-			acts = append(acts, Activity{PairID: p.ID, RunID: runID, Time: e.clock.Now(), Kind: Skip,
+			acts = append(acts, Activity{PairID: p.ID, RunID: runID, Time: e.clock.Now(), Kind: ActionSkip,
 				Side: sd, Path: sk.Path, Detail: "skipped: " + sk.Reason})
 		}
 	}

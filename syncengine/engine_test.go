@@ -78,7 +78,7 @@ func newEnv(t *testing.T, tweak func(p *syncengine.Pair, o *syncengine.Options))
 	t.Cleanup(func() { _ = e.store.Close() })
 	e.store = st
 	e.pair = syncengine.Pair{ID: "p1", Name: "Tower 3 / Documents", A: e.a, B: e.b, AName: "Procore", BName: "SharePoint",
-		Initial: syncengine.Merge}
+		Initial: syncengine.InitialMerge}
 	e.opts = syncengine.Options{Store: st, Notifier: e.ev, Clock: clk, Logger: quietLogger(),
 		MaxAttempts: 3, RetryBackoff: time.Minute, MaxRetryBackoff: time.Hour}
 	if tweak != nil {
@@ -145,7 +145,7 @@ func tree(t *testing.T, s *memory.Storage) map[string]string {
 }
 
 func TestInitialStandardSyncFoldersFirstAndNotifiesOnce(t *testing.T) {
-	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Initial = syncengine.Standard })
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Initial = syncengine.InitialStandard })
 	e.write(e.a, "Drawings/Level 1/plan.pdf", "plan v1")
 	e.write(e.a, "Drawings/Level 2/plan.pdf", "plan v2")
 	e.write(e.a, "Specs/spec.docx", "spec")
@@ -169,7 +169,7 @@ func TestInitialStandardSyncFoldersFirstAndNotifiesOnce(t *testing.T) {
 			dir = a.Path[:i]
 		}
 		require.True(t, made[dir], "%s %q before its folder", a.Kind, a.Path)
-		if a.Kind == syncengine.Mkdir {
+		if a.Kind == syncengine.ActionMkdir {
 			made[a.Path] = true
 		}
 	}
@@ -197,7 +197,7 @@ func TestInitialStandardSyncFoldersFirstAndNotifiesOnce(t *testing.T) {
 }
 
 func TestStandardInitialSyncRefusesNonEmptyTarget(t *testing.T) {
-	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Initial = syncengine.Standard })
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Initial = syncengine.InitialStandard })
 	e.write(e.a, "a.txt", "a")
 	e.write(e.b, "b.txt", "b")
 	r, err := e.eng.RunOnce(e.ctx, "p1", syncengine.RunOptions{})
@@ -205,6 +205,36 @@ func TestStandardInitialSyncRefusesNonEmptyTarget(t *testing.T) {
 	require.Equal(t, syncengine.RunFailed, r.Status)
 	require.Len(t, e.ev.of(syncengine.EventRunFailed), 1)
 	require.Equal(t, map[string]string{"b.txt": "b"}, tree(t, e.b))
+}
+
+// A run holding more deletions than an event names sends one notification
+// with their count and a bounded sample; Held lists them all.
+func TestDeleteLimitEventCountsAndSamples(t *testing.T) {
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.DeleteLimit = 3; p.MassDeleteShare = -1 })
+	for i := range 40 {
+		e.write(e.a, fmt.Sprintf("f%03d.txt", i), fmt.Sprint("content ", i))
+	}
+	e.run()
+	for i := range 40 {
+		require.NoError(t, e.a.Remove(fmt.Sprintf("f%03d.txt", i)))
+	}
+	r := e.run()
+	require.Equal(t, 3, r.Counts.Deleted)
+	require.Equal(t, 37, r.Counts.Held)
+	evs := e.ev.of(syncengine.EventDeleteLimitReached)
+	require.Len(t, evs, 1)
+	require.Equal(t, 37, evs[0].Count)
+	require.Len(t, evs[0].Paths, syncengine.MaxEventPaths)
+	held, err := e.eng.Held(e.ctx, "p1")
+	require.NoError(t, err)
+	require.Len(t, held, 37)
+	heldPaths := map[string]bool{}
+	for _, h := range held {
+		heldPaths[h.Path] = true
+	}
+	for _, p := range evs[0].Paths {
+		require.True(t, heldPaths[p], "%q was notified but not held", p)
+	}
 }
 
 func TestDeleteLimitHoldsApproveAndReject(t *testing.T) {
@@ -226,6 +256,7 @@ func TestDeleteLimitHoldsApproveAndReject(t *testing.T) {
 	evs := e.ev.of(syncengine.EventDeleteLimitReached)
 	require.Len(t, evs, 1)
 	require.Len(t, evs[0].Paths, 5)
+	require.Equal(t, 5, evs[0].Count)
 
 	// Held deletions stay held: the next run plans nothing for them.
 	r = e.run()

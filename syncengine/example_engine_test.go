@@ -53,7 +53,7 @@ func ExampleEngine_Run() {
 	}
 	err = eng.AddPair(syncengine.Pair{
 		ID: "tower-3-documents", A: procore, B: sharepoint, AName: "Procore", BName: "SharePoint",
-		Initial: syncengine.Standard, Interval: time.Hour,
+		Initial: syncengine.InitialStandard, Interval: time.Hour,
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -44,7 +44,7 @@ func Example() {
 	err = eng.AddPair(syncengine.Pair{
 		ID: "tower-3-documents", Name: "Tower 3 / Documents",
 		A: procore, B: sharepoint, AName: "Procore", BName: "SharePoint",
-		Initial: syncengine.Merge, // both sides already hold data
+		Initial: syncengine.InitialMerge, // both sides already hold data
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -12,7 +12,7 @@ import (
 // deletes kept, its deletion on B is held.
 func heldFolderEnv(t *testing.T) *env {
 	t.Helper()
-	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Deletes = syncengine.KeepDeletes })
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Deletes = syncengine.DeleteKeep })
 	_, err := e.a.Mkdirs("x")
 	require.NoError(t, err)
 	e.write(e.a, "f.txt", "f")
@@ -47,7 +47,7 @@ func TestRejectHeldFolderReplaysADeletionSkippedMeanwhile(t *testing.T) {
 	plan, err := e.eng.DryRun(e.ctx, "p1")
 	require.NoError(t, err)
 	require.Len(t, plan.Actions, 1)
-	require.Equal(t, syncengine.Skip, plan.Actions[0].Kind, "%s", plan)
+	require.Equal(t, syncengine.ActionSkip, plan.Actions[0].Kind, "%s", plan)
 	e.run()
 
 	require.NoError(t, e.eng.RejectHeld(e.ctx, "p1", e.heldIDs()))
@@ -86,7 +86,7 @@ func TestApproveHeldFolderKeepsAnEditSkippedMeanwhile(t *testing.T) {
 // A is synced to B. The held deletion stays, naming the forgotten record.
 func heldGoneEnv(t *testing.T) *env {
 	t.Helper()
-	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Deletes = syncengine.KeepDeletes })
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Deletes = syncengine.DeleteKeep })
 	e.write(e.a, "b.txt", "old")
 	e.run()
 	require.NoError(t, e.a.Remove("b.txt"))
@@ -129,7 +129,7 @@ func TestApproveHeldOfAForgottenItemDeletesNothing(t *testing.T) {
 // heldFileEnv holds the deletion on B of f.txt, deleted on A.
 func heldFileEnv(t *testing.T) *env {
 	t.Helper()
-	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Deletes = syncengine.KeepDeletes })
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Deletes = syncengine.DeleteKeep })
 	e.write(e.a, "f.txt", "v1")
 	e.run()
 	require.NoError(t, e.a.Remove("f.txt"))

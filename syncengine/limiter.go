@@ -26,13 +26,17 @@ type Budget struct {
 // and token, one per Microsoft tenant, and so on; every pair and connector
 // sharing a key shares its budget.
 //
-// A Limiter is a storage.Pacer (Wait and Observe), which is what the
-// connectors take (procore.Options.Pacer, the Graph client's
-// Config.Pacer): hand the same value to the engine (Options.Limiter) and
-// to every connector, and name the connectors' keys in Pair.Budgets. The
-// connectors draw on it, one call at a time; the engine draws nothing
-// itself, but reads Budget to wait while a service blocks a key
-// (Retry-After) and to hold initial syncs back while a budget runs low.
+// A Limiter is a storage.Pacer (Wait and Observe), which is what every
+// connector's client takes as its Pacer option (procore.Options.Pacer,
+// onedrive.ClientOptions.Pacer for OneDrive and SharePoint,
+// box.ClientOptions.Pacer, dropbox.ClientOptions.Pacer): hand the same
+// value to the engine (Options.Limiter) and to every connector, and name
+// the connectors' PaceKeys in Pair.Budgets. The connectors draw on it, one
+// call at a time. The engine never calls Wait: it reads Budget to wait
+// while a service blocks a key (Retry-After) and to hold initial syncs
+// back while a budget runs low, and it calls Observe with the Retry-After
+// of an action that failed because it was throttled, on every key of the
+// pair's Budgets.
 type Limiter interface {
 	storage.Pacer
 	// Budget reports what is known of key's budget.

@@ -60,7 +60,7 @@ func segDepth(p string) int {
 }
 
 // fnv64 is the 64-bit FNV-1a hash of s: deterministic across processes, so
-// that values derived from it can travel in a PlanInput.
+// that values derived from it can travel in a planInput.
 func fnv64(h uint64, s string) uint64 {
 	const prime = 1099511628211
 	for i := 0; i < len(s); i++ {
@@ -117,7 +117,7 @@ func (n namer) disambiguate(t Side, original string) string {
 	return n.rules[t].MapDisambiguated(original, n.rep)
 }
 
-// maxDisambiguations bounds the alternatives the planner tries (and Detect
+// maxDisambiguations bounds the alternatives the planner tries (and detect
 // looks at on feed sides) for a name that is taken.
 const maxDisambiguations = 20
 

@@ -65,5 +65,5 @@ func TestNamer(t *testing.T) {
 	require.NotEqual(t, d, n.disambiguate(SideB, "a-b.txt"))
 	require.Equal(t, n.key(SideB, "Doc.TXT"), n.key(SideB, "doc.txt"))
 	require.NotEqual(t, n.key(SideA, "Doc.TXT"), n.key(SideA, "doc.txt"))
-	require.Equal(t, OccupiedHash(sp, "A/B"), OccupiedHash(sp, "a/b"))
+	require.Equal(t, occupiedHash(sp, "A/B"), occupiedHash(sp, "a/b"))
 }

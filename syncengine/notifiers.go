@@ -20,7 +20,7 @@ const slogMaxPaths = 5
 //	kind        the EventKind
 //	pair.id     the pair's ID         (when set)
 //	pair.name   the pair's name       (when set)
-//	path_count  len(Paths)            (when there are paths)
+//	path_count  Count, or len(Paths) if larger (when there are paths)
 //	paths       the first five paths
 //	err         Err                   (when set)
 //
@@ -67,7 +67,7 @@ func (n slogNotifier) Notify(ctx context.Context, ev Event) {
 	}
 	if len(ev.Paths) > 0 {
 		shown := slices.Clone(ev.Paths[:min(len(ev.Paths), slogMaxPaths)])
-		r.AddAttrs(slog.Int("path_count", len(ev.Paths)), slog.Any("paths", shown))
+		r.AddAttrs(slog.Int("path_count", max(ev.Count, len(ev.Paths))), slog.Any("paths", shown))
 	}
 	if ev.Err != "" {
 		r.AddAttrs(slog.String("err", ev.Err))

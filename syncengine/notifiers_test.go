@@ -44,6 +44,16 @@ func TestSlogNotifier(t *testing.T) {
 			},
 		},
 		{
+			name: "a sample of many paths",
+			ev: syncengine.Event{Kind: syncengine.EventDeleteLimitReached, PairID: "p2", Time: evTime, Message: "975 deletions held",
+				Count: 975, Paths: []string{"a", "b", "c", "d", "e", "f", "g"}},
+			want: map[string]any{
+				"time": "2026-11-22T10:30:00Z", "level": "WARN", "msg": "975 deletions held",
+				"kind": "delete_limit_reached", "pair": map[string]any{"id": "p2"},
+				"path_count": 975.0, "paths": []any{"a", "b", "c", "d", "e"},
+			},
+		},
+		{
 			name: "run failed without message",
 			ev:   syncengine.Event{Kind: syncengine.EventRunFailed, PairName: "Box", Time: evTime, Err: "box: 503", Paths: []string{"x"}},
 			want: map[string]any{

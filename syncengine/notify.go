@@ -14,23 +14,24 @@ const (
 	// ("Two way sync initiated for project X").
 	EventInitialSyncCompleted EventKind = "initial_sync_completed"
 	// EventDeleteLimitReached: deletions over the delete limit were held;
-	// Paths lists them.
+	// Count says how many, Paths names a sample (Engine.Held lists them).
 	EventDeleteLimitReached EventKind = "delete_limit_reached"
 	// EventMassDeleteRefused: a run that would delete too large a share of
-	// a side was refused; Paths lists what it would have deleted.
+	// a side was refused; Count and Paths say what it would have deleted.
 	EventMassDeleteRefused EventKind = "mass_delete_refused"
 	// EventPairPaused: a pair was paused; Message says why.
 	EventPairPaused EventKind = "pair_paused"
 	// EventRunFailed: a run failed as a whole; Err says why.
 	EventRunFailed EventKind = "run_failed"
 	// EventItemsQuarantined: items failed too often and are no longer
-	// retried automatically; Paths lists them.
+	// retried automatically; Paths names them (see Count).
 	EventItemsQuarantined EventKind = "items_quarantined"
-	// EventDrift: B changed in a one-way pair; Paths lists what.
+	// EventDrift: B changed in a one-way pair; Paths names what (see Count).
 	EventDrift EventKind = "drift"
 	// EventRunIncomplete: a run finished but left items undone (waiting
 	// for a retry, checked out, skipped, changed during the run);
-	// Message says what and why, Paths lists them as "side:path".
+	// Message says what and why, Paths names them as "side:path" (see
+	// Count).
 	EventRunIncomplete EventKind = "run_incomplete"
 	// EventHeldDeleteCancelled: an item whose deletion was held was
 	// changed on the side that kept it after the deletion was held: the
@@ -40,6 +41,11 @@ const (
 	EventHeldDeleteCancelled EventKind = "held_delete_cancelled"
 )
 
+// MaxEventPaths is the most paths an Event the engine sends carries: a
+// sample, with Event.Count saying how many items there are, so that a run
+// holding a thousand deletions sends one readable notification.
+const MaxEventPaths = 20
+
 // Event is a notification for people: admins, a portal, a mail.
 type Event struct {
 	Kind     EventKind
@@ -48,7 +54,12 @@ type Event struct {
 	Time     time.Time
 	// Message is a one-line human summary.
 	Message string
-	// Paths lists the items concerned, where there are any.
+	// Count is how many items the event concerns (0 for an event about
+	// none); Paths is a sample of them, at most MaxEventPaths, in the order
+	// the engine found them. The engine's reports list them all: Engine.Held
+	// for held deletions, Engine.Failures for quarantined items,
+	// Engine.RunActivity and Engine.Errors for a run's items.
+	Count int
 	Paths []string
 	// Err is the error text for failures.
 	Err string

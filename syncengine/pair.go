@@ -30,8 +30,8 @@ type Direction uint8
 
 // Directions.
 const (
-	TwoWay   Direction = iota // changes travel both ways
-	OneWayAB                  // A is the source of truth; changes on B are reported as drift and overwritten when A changes
+	DirectionTwoWay   Direction = iota // changes travel both ways
+	DirectionOneWayAB                  // A is the source of truth; changes on B are reported as drift and overwritten when A changes
 )
 
 // ConflictPolicy decides which side wins when both changed the same item.
@@ -40,10 +40,10 @@ type ConflictPolicy uint8
 // Conflict policies. The loser is always preserved: as an older version
 // where its side keeps version history, otherwise as a conflict copy.
 const (
-	NewestWins ConflictPolicy = iota // the later modification time wins (ties: A)
-	PreferA                          // A wins
-	PreferB                          // B wins
-	KeepBoth                         // both are kept: the B copy is renamed to a conflict copy on both sides
+	ConflictNewestWins ConflictPolicy = iota // the later modification time wins (ties: A)
+	ConflictPreferA                          // A wins
+	ConflictPreferB                          // B wins
+	ConflictKeepBoth                         // both are kept: the B copy is renamed to a conflict copy on both sides
 )
 
 // DeletePolicy says whether deletions travel to the other side.
@@ -51,8 +51,8 @@ type DeletePolicy uint8
 
 // Delete policies.
 const (
-	PropagateDeletes DeletePolicy = iota // a deletion on one side deletes the other copy (to its recycle bin)
-	KeepDeletes                          // the other copy stays; the item is reported unsynced
+	DeletePropagate DeletePolicy = iota // a deletion on one side deletes the other copy (to its recycle bin)
+	DeleteKeep                          // the other copy stays; the item is reported unsynced
 )
 
 // InitialMode chooses how a pair's first run treats existing data.
@@ -60,13 +60,13 @@ type InitialMode uint8
 
 // Initial sync modes.
 const (
-	// Standard: A is the source and B must be empty (an error otherwise);
+	// InitialStandard: A is the source and B must be empty (an error otherwise);
 	// folders are created first, then files are copied.
-	Standard InitialMode = iota
-	// Merge: both sides may hold data. Items are matched by path after name
+	InitialStandard InitialMode = iota
+	// InitialMerge: both sides may hold data. Items are matched by path after name
 	// mapping; equal content is linked without transfer; for different
 	// content the newer modification wins and the loser is preserved.
-	Merge
+	InitialMerge
 )
 
 // Filter selects which items a pair synchronises. Patterns use path.Match

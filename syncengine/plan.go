@@ -13,8 +13,9 @@ import (
 	"github.com/procoresync/procoresync/storage"
 )
 
-// ErrTargetNotEmpty is returned (wrapped) by Detect when a pair's Standard
-// initial sync finds data on side B, which must be empty.
+// ErrTargetNotEmpty is returned (wrapped) by Engine.RunOnce and
+// Engine.DryRun when a pair's InitialStandard initial sync finds data on
+// side B, which must be empty.
 var ErrTargetNotEmpty = errors.New("syncengine: standard initial sync needs an empty target (side B holds data)")
 
 // MassDeleteFloor is the number of deletions per side that the mass-delete
@@ -28,19 +29,19 @@ const MassDeleteFloor = 10
 // Pair.MassDeleteShare is zero.
 const DefaultMassDeleteShare = 0.5
 
-// Verdict is what Detect found out about two files' content.
-type Verdict uint8
+// verdict is what detect found out about two files' content.
+type verdict uint8
 
 // Content verdicts.
 const (
-	VerdictUnknown   Verdict = iota // not compared (BuildPlan falls back on common hashes, then treats the files as different)
-	VerdictEqual                    // same bytes
-	VerdictDifferent                // different bytes
+	verdictUnknown   verdict = iota // not compared (buildPlan falls back on common hashes, then treats the files as different)
+	verdictEqual                    // same bytes
+	verdictDifferent                // different bytes
 )
 
-// Observation is one item as Detect saw it on both sides, against its
+// observation is one item as detect saw it on both sides, against its
 // baseline record. Items that changed on neither side are not observed.
-type Observation struct {
+type observation struct {
 	// Base is the baseline record (nil for an item the baseline does not know).
 	Base *Item
 	// Entry holds the current entry on each side (indexed by Side); nil
@@ -48,16 +49,16 @@ type Observation struct {
 	Entry [2]*storage.Entry
 	// FromBase[s] is true when side s was not re-read because it did not
 	// change: Entry[s] is then the baseline state, whose path may lag behind
-	// a move of one of its ancestors (BuildPlan corrects it).
+	// a move of one of its ancestors (buildPlan corrects it).
 	FromBase [2]bool
 	// Same is the content verdict when both sides hold a file whose content
 	// may differ (both modified, or created on both sides).
-	Same Verdict
+	Same verdict
 }
 
-// PlanInput is everything BuildPlan needs; Detect builds it. It is plain
+// planInput is everything buildPlan needs; detect builds it. It is plain
 // data: tests build it by hand.
-type PlanInput struct {
+type planInput struct {
 	Pair  *Pair
 	State PairState
 	Now   time.Time
@@ -66,20 +67,20 @@ type PlanInput struct {
 	// Initial is true for the pair's initial sync (State.Initialized false).
 	Initial bool
 	// RootGone, when set, says which protected root is gone or was replaced
-	// (e.g. `root of side B (SharePoint) is gone: …`). BuildPlan then
+	// (e.g. `root of side B (SharePoint) is gone: …`). buildPlan then
 	// refuses the plan with this reason and plans nothing at all (never
 	// deletions); the engine pauses the pair and notifies.
 	RootGone string
 	// Observations are the items that changed on either side since the
 	// baseline (and items whose failures are due for a retry).
-	Observations []Observation
+	Observations []observation
 	// Parents holds baseline folder records by side and ID (Parents[s][id]
 	// is the item whose side-s ID is id) for the parents of observed
 	// entries that are not observed themselves.
 	Parents [2]map[string]Item
 	// Occupied[s] holds, sorted, the pathKey hashes of every path present
-	// on side s that BuildPlan might collide with (all of them after a full
-	// listing; the candidate paths after a change feed). See OccupiedHash.
+	// on side s that buildPlan might collide with (all of them after a full
+	// listing; the candidate paths after a change feed). See occupiedHash.
 	Occupied [2][]uint64
 	// Count[s] is the number of items on side s, for the mass-delete guard.
 	Count [2]int
@@ -94,9 +95,9 @@ type PlanInput struct {
 	Quarantined []Failure
 }
 
-// OccupiedHash returns the value PlanInput.Occupied holds for path p on a
+// occupiedHash returns the value planInput.Occupied holds for path p on a
 // storage with rules r: a hash of the path as r compares names.
-func OccupiedHash(r storage.NameRules, p string) uint64 { return pathKeyHash(r, p) }
+func occupiedHash(r storage.NameRules, p string) uint64 { return pathKeyHash(r, p) }
 
 // content operations a node may need.
 type contentOp uint8
@@ -114,7 +115,7 @@ const (
 
 // node is one observation while planning.
 type pnode struct {
-	o    Observation
+	o    observation
 	base *Item
 	e    [2]*storage.Entry
 	dir  bool
@@ -142,7 +143,7 @@ type pnode struct {
 }
 
 type planner struct {
-	in      *PlanInput
+	in      *planInput
 	p       *Pair
 	nm      namer
 	nodes   []*pnode
@@ -164,7 +165,7 @@ type planner struct {
 	nowOf [2]map[string]string
 }
 
-// BuildPlan is a pure function: the same input always gives the same plan.
+// buildPlan is a pure function: the same input always gives the same plan.
 // No I/O. It applies the reconciliation table (see the package
 // documentation), the pair's direction, conflict, delete and name-mapping
 // policies, its filter, the delete limit and the mass-delete guard, and
@@ -192,7 +193,7 @@ type planner struct {
 // recreated there behind the admin's back; once the deletion is rejected
 // (the folder comes back) it syncs, and if it is approved the folder goes
 // to the recycle bin with it.
-func BuildPlan(in *PlanInput) Plan {
+func buildPlan(in *planInput) Plan {
 	if in == nil || in.Pair == nil {
 		return Plan{Refused: "no pair to plan"}
 	}
@@ -221,11 +222,11 @@ func BuildPlan(in *PlanInput) Plan {
 		if n.base != nil {
 			key = n.base.Key
 		}
-		pl.out = append(pl.out, Action{Kind: Skip, Side: s.Other(), Path: n.e[s].Path, Source: *n.e[s],
+		pl.out = append(pl.out, Action{Kind: ActionSkip, Side: s.Other(), Path: n.e[s].Path, Source: *n.e[s],
 			Key: key, Reason: n.reason, Failed: true})
 	}
 	for _, f := range in.Quarantined {
-		pl.out = append(pl.out, Action{Kind: Skip, Side: f.Side, Path: f.Path,
+		pl.out = append(pl.out, Action{Kind: ActionSkip, Side: f.Side, Path: f.Path,
 			Reason: fmt.Sprintf("quarantined after %d failed attempts: %s", f.Attempts, f.Error)})
 	}
 	refused := pl.limitDeletes()
@@ -237,7 +238,7 @@ func BuildPlan(in *PlanInput) Plan {
 	return plan
 }
 
-func newPlanner(in *PlanInput) *planner {
+func newPlanner(in *planInput) *planner {
 	pl := &planner{in: in, p: in.Pair, nm: newNamer(in.Pair)}
 	for s := range 2 {
 		pl.byID[s] = map[string]*pnode{}
@@ -447,7 +448,7 @@ func (pl *planner) match() {
 		}
 		// Merge n into m.
 		m.e[s], m.present[s], m.now[s], m.fromBase[s] = n.e[s], true, n.now[s], false
-		if m.base == nil && n.o.Same != VerdictUnknown {
+		if m.base == nil && n.o.Same != verdictUnknown {
 			m.o.Same = n.o.Same
 		}
 		pl.classify(m)
@@ -465,7 +466,6 @@ func (pl *planner) decide(n *pnode) {
 		return
 	}
 	n.decided = true
-	two := pl.p.Direction == TwoWay
 	A, B := n.present[SideA], n.present[SideB]
 	n.exists = n.present
 	switch {
@@ -476,79 +476,99 @@ func (pl *planner) decide(n *pnode) {
 			n.op = opLink
 		}
 	case n.base == nil:
-		s := SideA
-		if B {
-			s = SideB
-		}
-		if s == SideB && !two {
-			n.op, n.reason = opDrift, "created on B of a one-way pair"
-			return
-		}
-		n.op, n.opSide = opCopy, s.Other()
-		n.exists[s.Other()], n.fromOther[s.Other()] = true, true
+		pl.decideNew(n)
 	case !A && !B:
 		n.op = opForget
 	case !A || !B:
-		d := SideA
-		if A {
-			d = SideB
-		}
-		t := d.Other()
-		if pl.in.Held[n.base.Key] && !(two && !n.dir && n.modified[t]) {
-			// Already held: only an admin resolves it, or an edit of the
-			// kept copy, which cancels the hold (restored below; the
-			// applier releases the hold).
-			return
-		}
-		restore := two && n.changed(t)
-		if !two && d == SideB {
-			if n.changed(SideA) {
-				restore = true
-			} else {
-				n.op, n.reason = opDrift, "deleted on B of a one-way pair"
-				return
-			}
-		}
-		if restore {
-			n.op, n.opSide = opCopy, d
-			n.exists[d], n.fromOther[d] = true, true
-			n.reason = "deleted on " + pl.p.sideName(d) + " but changed on " + pl.p.sideName(t) + ": restored"
-			return
-		}
-		n.delOn = int8(t)
-		if !two && n.changed(SideB) {
-			n.reason = "deleted on A; B's changes (drift) are not kept in a one-way pair"
-		}
+		pl.decideDeleted(n)
 	default:
-		// Location.
-		if two {
-			switch {
-			case n.moved[SideA] && n.moved[SideB]:
-				w := pl.newer(n)
-				n.fromOther[w.Other()] = true
-			case n.moved[SideA]:
-				n.fromOther[SideB] = true
-			case n.moved[SideB]:
-				n.fromOther[SideA] = true
-			}
-		} else if n.moved[SideA] || (n.moved[SideB] && n.changed(SideA)) {
-			n.fromOther[SideB] = true
-		}
-		if n.dir {
-			if !two && n.moved[SideB] && !n.changed(SideA) {
-				n.op, n.reason = opDrift, "moved on B of a one-way pair"
-			} else if n.touched[SideA] || n.touched[SideB] {
-				n.op = opLink
-			}
+		pl.decideBoth(n)
+	}
+}
+
+// decideNew decides for an item the baseline does not know, present on one
+// side: copied to the other, or drift on B of a one-way pair.
+func (pl *planner) decideNew(n *pnode) {
+	s := SideA
+	if n.present[SideB] {
+		s = SideB
+	}
+	if s == SideB && pl.p.Direction != DirectionTwoWay {
+		n.op, n.reason = opDrift, "created on B of a one-way pair"
+		return
+	}
+	n.op, n.opSide = opCopy, s.Other()
+	n.exists[s.Other()], n.fromOther[s.Other()] = true, true
+}
+
+// decideDeleted decides for a baseline item deleted on one side: deleted
+// on the other, restored where a change wins, left alone while its
+// deletion is held, or drift on B of a one-way pair.
+func (pl *planner) decideDeleted(n *pnode) {
+	two := pl.p.Direction == DirectionTwoWay
+	d := SideA // the side where it was deleted
+	if n.present[SideA] {
+		d = SideB
+	}
+	t := d.Other()
+	if pl.in.Held[n.base.Key] && !(two && !n.dir && n.modified[t]) {
+		// Already held: only an admin resolves it, or an edit of the
+		// kept copy, which cancels the hold (restored below; the
+		// applier releases the hold).
+		return
+	}
+	restore := two && n.changed(t)
+	if !two && d == SideB {
+		if !n.changed(SideA) {
+			n.op, n.reason = opDrift, "deleted on B of a one-way pair"
 			return
 		}
+		restore = true
+	}
+	if restore {
+		n.op, n.opSide = opCopy, d
+		n.exists[d], n.fromOther[d] = true, true
+		n.reason = "deleted on " + pl.p.sideName(d) + " but changed on " + pl.p.sideName(t) + ": restored"
+		return
+	}
+	n.delOn = int8(t)
+	if !two && n.changed(SideB) {
+		n.reason = "deleted on A; B's changes (drift) are not kept in a one-way pair"
+	}
+}
+
+// decideBoth decides for a baseline item present on both sides: where it
+// goes (the side that moved it, the newer when both did), then its
+// content.
+func (pl *planner) decideBoth(n *pnode) {
+	two := pl.p.Direction == DirectionTwoWay
+	if two {
+		switch {
+		case n.moved[SideA] && n.moved[SideB]:
+			w := pl.newer(n)
+			n.fromOther[w.Other()] = true
+		case n.moved[SideA]:
+			n.fromOther[SideB] = true
+		case n.moved[SideB]:
+			n.fromOther[SideA] = true
+		}
+	} else if n.moved[SideA] || (n.moved[SideB] && n.changed(SideA)) {
+		n.fromOther[SideB] = true
+	}
+	if !n.dir {
 		pl.decideContent(n, false)
+		return
+	}
+	if !two && n.moved[SideB] && !n.changed(SideA) {
+		n.op, n.reason = opDrift, "moved on B of a one-way pair"
+	} else if n.touched[SideA] || n.touched[SideB] {
+		n.op = opLink
 	}
 }
 
 // decideContent picks what happens to a file present on both sides.
 func (pl *planner) decideContent(n *pnode, created bool) {
-	two := pl.p.Direction == TwoWay
+	two := pl.p.Direction == DirectionTwoWay
 	modA, modB := n.modified[SideA], n.modified[SideB]
 	switch {
 	case created || (modA && modB):
@@ -578,9 +598,9 @@ func (pl *planner) decideContent(n *pnode, created bool) {
 func (pl *planner) sameContent(n *pnode) bool {
 	a, b := n.e[SideA], n.e[SideB]
 	switch n.o.Same {
-	case VerdictEqual:
+	case verdictEqual:
 		return true
-	case VerdictDifferent:
+	case verdictDifferent:
 		return false
 	}
 	if a.Size != b.Size {
@@ -600,15 +620,15 @@ func (pl *planner) newer(n *pnode) Side {
 
 func (pl *planner) winner(n *pnode) Side {
 	switch pl.p.Conflict {
-	case PreferA, KeepBoth:
+	case ConflictPreferA, ConflictKeepBoth:
 		return SideA
-	case PreferB:
-		if pl.p.Direction == TwoWay {
+	case ConflictPreferB:
+		if pl.p.Direction == DirectionTwoWay {
 			return SideB
 		}
 		return SideA
 	}
-	if pl.p.Direction != TwoWay {
+	if pl.p.Direction != DirectionTwoWay {
 		return SideA
 	}
 	return pl.newer(n)
@@ -860,7 +880,7 @@ func (pl *planner) resolveDeletes() {
 		}
 	}
 	// Deletions inside a folder whose deletion is held wait with it (its
-	// HoldDelete covers them): they are not applied, nor held, one by one.
+	// ActionHoldDelete covers them): they are not applied, nor held, one by one.
 	var heldDirs [2][]string
 	for _, n := range pl.nodes {
 		if !n.dead && n.dir && n.base != nil && pl.in.Held[n.base.Key] && n.present[0] != n.present[1] {
@@ -931,7 +951,7 @@ func (pl *planner) deleteAction(d delItem, kind ActionKind, reason string) Actio
 		Key: d.n.base.Key, Reason: reason}
 }
 
-// limitDeletes emits Delete and HoldDelete actions under the delete policy,
+// limitDeletes emits ActionDelete and ActionHoldDelete actions under the delete policy,
 // the rolling delete limit and the mass-delete guard, and returns the
 // refusal reason if the guard trips.
 func (pl *planner) limitDeletes() string {
@@ -968,12 +988,12 @@ func (pl *planner) limitDeletes() string {
 	for _, d := range top {
 		switch {
 		case d.n.reason == "holds items whose deletion is held":
-			pl.out = append(pl.out, pl.deleteAction(d, HoldDelete, d.n.reason))
-		case pl.p.Deletes == KeepDeletes:
-			pl.out = append(pl.out, pl.deleteAction(d, HoldDelete,
+			pl.out = append(pl.out, pl.deleteAction(d, ActionHoldDelete, d.n.reason))
+		case pl.p.Deletes == DeleteKeep:
+			pl.out = append(pl.out, pl.deleteAction(d, ActionHoldDelete,
 				"deleted on "+pl.p.sideName(d.side.Other())+"; deletes are not synced"))
 		case remaining >= 0 && d.cost > remaining:
-			pl.out = append(pl.out, pl.deleteAction(d, HoldDelete,
+			pl.out = append(pl.out, pl.deleteAction(d, ActionHoldDelete,
 				fmt.Sprintf("delete limit of %d per 24 hours reached", pl.p.DeleteLimit)))
 		default:
 			if remaining >= 0 {
@@ -986,7 +1006,7 @@ func (pl *planner) limitDeletes() string {
 			if d.cost > 1 {
 				reason += fmt.Sprintf(" (%d items)", d.cost)
 			}
-			pl.out = append(pl.out, pl.deleteAction(d, Delete, reason))
+			pl.out = append(pl.out, pl.deleteAction(d, ActionDelete, reason))
 			deleted[d.side] += d.cost
 			deletedPaths[d.side] = append(deletedPaths[d.side], d.path)
 		}
@@ -1058,11 +1078,11 @@ func (pl *planner) followMoves() {
 	for i := range pl.out {
 		a := &pl.out[i]
 		switch a.Kind {
-		case Move:
+		case ActionMove:
 			if a.Target.Path != "" && a.Target.Path != a.Path {
 				moves[a.Side] = append(moves[a.Side], mv{a.Target.Path, a.Path})
 			}
-		case Copy, Update, Conflict, Link: // all after the Moves (Mkdirs are ordered among them)
+		case ActionCopy, ActionUpdate, ActionConflict, ActionLink: // all after the Moves (Mkdirs are ordered among them)
 			o := a.Side.Other()
 			if now, ok := pl.nowOf[o][a.Source.Path]; ok && a.Source.ID != "" {
 				a.Source.Path = carry(o, now)
@@ -1099,7 +1119,7 @@ func (pl *planner) emit(n *pnode) {
 			if reason == "" {
 				reason = "cannot place the item on " + pl.p.sideName(Side(s))
 			}
-			pl.out = append(pl.out, Action{Kind: Skip, Side: Side(s), Path: n.now[o], IsDir: n.dir,
+			pl.out = append(pl.out, Action{Kind: ActionSkip, Side: Side(s), Path: n.now[o], IsDir: n.dir,
 				Source: entryAt(n, o, n.now[o]), Key: key, Reason: reason, Failed: n.finvalid[s]})
 			return
 		}
@@ -1120,7 +1140,7 @@ func (pl *planner) emit(n *pnode) {
 			pl.origin = map[movedKey]string{}
 		}
 		pl.origin[movedKey{key, t}] = n.now[t]
-		pl.out = append(pl.out, Action{Kind: Move, Side: t, Path: fin[t], IsDir: n.dir,
+		pl.out = append(pl.out, Action{Kind: ActionMove, Side: t, Path: fin[t], IsDir: n.dir,
 			Source: entryAt(n, t.Other(), fin[t.Other()]), Target: entryAt(n, t, cur), Key: key,
 			Reason: "moved on " + pl.p.sideName(t.Other())})
 	}
@@ -1135,40 +1155,40 @@ func (pl *planner) emit(n *pnode) {
 	switch n.op {
 	case opCopy:
 		t := n.opSide
-		k := Copy
+		k := ActionCopy
 		if n.dir {
-			k = Mkdir
+			k = ActionMkdir
 		}
 		pl.out = append(pl.out, Action{Kind: k, Side: t, Path: fin[t], IsDir: n.dir,
 			Source: entryAt(n, t.Other(), fin[t.Other()]), Key: key, Reason: n.reasonOr("new on " + pl.p.sideName(t.Other()))})
 	case opUpdate:
 		t := n.opSide
-		pl.out = append(pl.out, Action{Kind: Update, Side: t, Path: fin[t],
+		pl.out = append(pl.out, Action{Kind: ActionUpdate, Side: t, Path: fin[t],
 			Source: entryAt(n, t.Other(), fin[t.Other()]), Target: entryAt(n, t, fin[t]), Key: key,
 			Reason: n.reasonOr("changed on " + pl.p.sideName(t.Other()))})
 	case opConflict:
 		w := n.opSide
 		l := w.Other()
 		ci := &ConflictInfo{Winner: w}
-		if pl.p.Conflict == KeepBoth || !featuresOf(pl.p.storage(l)).VersionHistory {
+		if pl.p.Conflict == ConflictKeepBoth || !featuresOf(pl.p.storage(l)).VersionHistory {
 			ci.LoserCopy = pl.conflictCopy(n, l, fin[l])
 		}
-		pl.out = append(pl.out, Action{Kind: Conflict, Side: l, Path: fin[l],
+		pl.out = append(pl.out, Action{Kind: ActionConflict, Side: l, Path: fin[l],
 			Source: entryAt(n, w, fin[w]), Target: entryAt(n, l, fin[l]), Key: key, Conflict: ci,
 			Reason: "changed on both sides"})
 	case opLink:
-		pl.out = append(pl.out, Action{Kind: Link, Side: SideB, Path: fin[SideB], IsDir: n.dir,
+		pl.out = append(pl.out, Action{Kind: ActionLink, Side: SideB, Path: fin[SideB], IsDir: n.dir,
 			Source: entryAt(n, SideA, fin[SideA]), Target: entryAt(n, SideB, fin[SideB]), Key: key,
 			Reason: n.reasonOr("same content")})
 	case opForget:
-		pl.out = append(pl.out, Action{Kind: Forget, Side: SideA, Path: n.base.A.Path, IsDir: n.dir,
+		pl.out = append(pl.out, Action{Kind: ActionForget, Side: SideA, Path: n.base.A.Path, IsDir: n.dir,
 			Key: key, Reason: "deleted on both sides"})
 	case opDrift:
 		p := n.now[SideB]
 		if !n.present[SideB] && n.base != nil {
 			p = n.base.B.Path
 		}
-		pl.out = append(pl.out, Action{Kind: Drift, Side: SideB, Path: p, IsDir: n.dir,
+		pl.out = append(pl.out, Action{Kind: ActionDrift, Side: SideB, Path: p, IsDir: n.dir,
 			Target: entryAt(n, SideB, p), Key: key, Reason: n.reason})
 	}
 }
@@ -1205,13 +1225,13 @@ func (n *pnode) reasonOr(def string) string {
 // reports.
 func planClass(k ActionKind) int {
 	switch k {
-	case Mkdir:
+	case ActionMkdir:
 		return 0
-	case Move:
+	case ActionMove:
 		return 1
-	case Delete, HoldDelete:
+	case ActionDelete, ActionHoldDelete:
 		return 3
-	case Drift, Skip:
+	case ActionDrift, ActionSkip:
 		return 4
 	}
 	return 2
@@ -1278,12 +1298,12 @@ func featuresOf(st storage.Storage) storage.Features {
 // run interrupted between the two moves replays the move from there.
 func (pl *planner) orderStructure(as []Action) []Action {
 	k := 0
-	for k < len(as) && (as[k].Kind == Mkdir || as[k].Kind == Move) {
+	for k < len(as) && (as[k].Kind == ActionMkdir || as[k].Kind == ActionMove) {
 		k++
 	}
 	hasMove := false
 	for _, a := range as[:k] {
-		hasMove = hasMove || a.Kind == Move
+		hasMove = hasMove || a.Kind == ActionMove
 	}
 	if !hasMove {
 		return as // folder creations alone: top-down is right
@@ -1298,7 +1318,7 @@ func (pl *planner) orderStructure(as []Action) []Action {
 	}
 	for i, a := range st {
 		produce[a.Side][key(a.Side, a.Path)] = i
-		if a.Kind == Move {
+		if a.Kind == ActionMove {
 			origin[i] = a.Target.Path
 			if o, ok := pl.origin[movedKey{a.Key, a.Side}]; ok {
 				origin[i] = o
@@ -1356,7 +1376,7 @@ func (pl *planner) orderStructure(as []Action) []Action {
 			// waiting move that others wait for to leave its place.
 			m := -1
 			for i := range st {
-				if !done[i] && !vacated[i] && st[i].Kind == Move && len(occOut[i]) > 0 {
+				if !done[i] && !vacated[i] && st[i].Kind == ActionMove && len(occOut[i]) > 0 {
 					m = i
 					break
 				}
@@ -1369,7 +1389,7 @@ func (pl *planner) orderStructure(as []Action) []Action {
 			tmp := joinPath(dirOf(cur), pl.asideName(a.Side, cur))
 			t := a.Target
 			t.Path = cur
-			out = append(out, Action{Kind: Move, Side: a.Side, Path: tmp, IsDir: a.IsDir, Target: t, Key: a.Key,
+			out = append(out, Action{Kind: ActionMove, Side: a.Side, Path: tmp, IsDir: a.IsDir, Target: t, Key: a.Key,
 				Reason: "moved aside to free a path another move needs; moved on to " + strconv.Quote(a.Path) + " next"})
 			moves[a.Side] = append(moves[a.Side], [2]string{cur, tmp})
 			vacated[m] = true
@@ -1378,7 +1398,7 @@ func (pl *planner) orderStructure(as []Action) []Action {
 		}
 		i := heap.Pop(ready).(int)
 		a := st[i]
-		if a.Kind == Move {
+		if a.Kind == ActionMove {
 			cur := current(a.Side, origin[i])
 			a.Target.Path = cur
 			moves[a.Side] = append(moves[a.Side], [2]string{cur, a.Path})

@@ -32,13 +32,13 @@ func baseOfEntries(key int64, a, b *storage.Entry) *Item {
 
 // unchanged is an observation of base with the given current entries;
 // a nil entry with fromBase true means "as in the baseline".
-func obs(base *Item, a, b *storage.Entry) Observation {
-	o := Observation{Base: base, Entry: [2]*storage.Entry{a, b}}
+func obs(base *Item, a, b *storage.Entry) observation {
+	o := observation{Base: base, Entry: [2]*storage.Entry{a, b}}
 	return o
 }
 
 // same returns base's side-s entry, marked as not re-read.
-func same(o Observation, s Side) Observation {
+func same(o observation, s Side) observation {
 	e := o.Base.Side(s).Entry(o.Base.IsDir)
 	o.Entry[s], o.FromBase[s] = &e, true
 	return o
@@ -66,13 +66,13 @@ func testPair(opts ...func(*Pair)) *Pair {
 	return p
 }
 
-func oneWay(p *Pair) { p.Direction = OneWayAB }
+func oneWay(p *Pair) { p.Direction = DirectionOneWayAB }
 
 func summary(pl Plan) []string {
 	var out []string
 	for _, a := range pl.Actions {
 		s := fmt.Sprintf("%s %s %s", a.Kind, a.Side, a.Path)
-		if a.Kind == Move {
+		if a.Kind == ActionMove {
 			s += " <- " + a.Target.Path
 		}
 		if a.Conflict != nil {
@@ -93,110 +93,110 @@ func TestPlanReconciliationTable(t *testing.T) {
 	tests := []struct {
 		name string
 		pair []func(*Pair)
-		obs  []Observation
+		obs  []observation
 		want []string
 	}{
-		{"unchanged/unchanged", nil, []Observation{same(same(obs(base, nil, nil), SideA), SideB)}, nil},
-		{"A created file", nil, []Observation{obs(nil, fe("a2", "", "n.txt", "1", 1), nil)},
+		{"unchanged/unchanged", nil, []observation{same(same(obs(base, nil, nil), SideA), SideB)}, nil},
+		{"A created file", nil, []observation{obs(nil, fe("a2", "", "n.txt", "1", 1), nil)},
 			[]string{"copy B n.txt"}},
-		{"A created folder", nil, []Observation{obs(nil, de("a2", "", "n"), nil)},
+		{"A created folder", nil, []observation{obs(nil, de("a2", "", "n"), nil)},
 			[]string{"mkdir B n"}},
-		{"A created, one-way", []func(*Pair){oneWay}, []Observation{obs(nil, fe("a2", "", "n.txt", "1", 1), nil)},
+		{"A created, one-way", []func(*Pair){oneWay}, []observation{obs(nil, fe("a2", "", "n.txt", "1", 1), nil)},
 			[]string{"copy B n.txt"}},
-		{"A modified", nil, []Observation{same(obs(base, mod(fa, "2", 11, later), nil), SideB)},
+		{"A modified", nil, []observation{same(obs(base, mod(fa, "2", 11, later), nil), SideB)},
 			[]string{"update B f.txt"}},
-		{"A moved file", nil, []Observation{same(obs(base, moved(fa, "", "g.txt"), nil), SideB)},
+		{"A moved file", nil, []observation{same(obs(base, moved(fa, "", "g.txt"), nil), SideB)},
 			[]string{"move B g.txt <- f.txt"}},
-		{"A moved folder", nil, []Observation{same(obs(dbase, moved(da, "", "e"), nil), SideB)},
+		{"A moved folder", nil, []observation{same(obs(dbase, moved(da, "", "e"), nil), SideB)},
 			[]string{"move B e <- d"}},
-		{"B created file two-way", nil, []Observation{obs(nil, nil, fe("b2", "", "n.txt", "1", 1))},
+		{"B created file two-way", nil, []observation{obs(nil, nil, fe("b2", "", "n.txt", "1", 1))},
 			[]string{"copy A n.txt"}},
-		{"B created folder two-way", nil, []Observation{obs(nil, nil, de("b2", "", "n"))},
+		{"B created folder two-way", nil, []observation{obs(nil, nil, de("b2", "", "n"))},
 			[]string{"mkdir A n"}},
-		{"B created one-way: drift", []func(*Pair){oneWay}, []Observation{obs(nil, nil, fe("b2", "", "n.txt", "1", 1))},
+		{"B created one-way: drift", []func(*Pair){oneWay}, []observation{obs(nil, nil, fe("b2", "", "n.txt", "1", 1))},
 			[]string{"drift B n.txt"}},
-		{"B modified two-way", nil, []Observation{same(obs(base, nil, mod(fb, "2", 11, later)), SideA)},
+		{"B modified two-way", nil, []observation{same(obs(base, nil, mod(fb, "2", 11, later)), SideA)},
 			[]string{"update A f.txt"}},
-		{"B modified one-way: drift", []func(*Pair){oneWay}, []Observation{same(obs(base, nil, mod(fb, "2", 11, later)), SideA)},
+		{"B modified one-way: drift", []func(*Pair){oneWay}, []observation{same(obs(base, nil, mod(fb, "2", 11, later)), SideA)},
 			[]string{"drift B f.txt"}},
-		{"B moved two-way", nil, []Observation{same(obs(base, nil, moved(fb, "", "g.txt")), SideA)},
+		{"B moved two-way", nil, []observation{same(obs(base, nil, moved(fb, "", "g.txt")), SideA)},
 			[]string{"move A g.txt <- f.txt"}},
-		{"B moved folder two-way", nil, []Observation{same(obs(dbase, nil, moved(db, "", "e")), SideA)},
+		{"B moved folder two-way", nil, []observation{same(obs(dbase, nil, moved(db, "", "e")), SideA)},
 			[]string{"move A e <- d"}},
-		{"B moved one-way: drift", []func(*Pair){oneWay}, []Observation{same(obs(base, nil, moved(fb, "", "g.txt")), SideA)},
+		{"B moved one-way: drift", []func(*Pair){oneWay}, []observation{same(obs(base, nil, moved(fb, "", "g.txt")), SideA)},
 			[]string{"drift B g.txt"}},
-		{"B folder moved one-way: drift", []func(*Pair){oneWay}, []Observation{same(obs(dbase, nil, moved(db, "", "e")), SideA)},
+		{"B folder moved one-way: drift", []func(*Pair){oneWay}, []observation{same(obs(dbase, nil, moved(db, "", "e")), SideA)},
 			[]string{"drift B e"}},
 		{"one-way: A changes after drift overwrites B", []func(*Pair){oneWay},
-			[]Observation{obs(base, mod(fa, "3", 12, later), mod(fb, "2", 11, later))},
+			[]observation{obs(base, mod(fa, "3", 12, later), mod(fb, "2", 11, later))},
 			[]string{"update B f.txt"}},
 		{"one-way: A moves, B drifted elsewhere: B follows", []func(*Pair){oneWay},
-			[]Observation{obs(base, moved(fa, "", "a.txt"), moved(fb, "", "b.txt"))},
+			[]observation{obs(base, moved(fa, "", "a.txt"), moved(fb, "", "b.txt"))},
 			[]string{"move B a.txt <- b.txt"}},
-		{"both modified, equal content: link", nil, []Observation{func() Observation {
+		{"both modified, equal content: link", nil, []observation{func() observation {
 			o := obs(base, mod(fa, "2", 11, later), mod(fb, "x", 11, later))
-			o.Same = VerdictEqual
+			o.Same = verdictEqual
 			return o
 		}()}, []string{"link B f.txt"}},
 		{"both modified, same hash: link", nil,
-			[]Observation{obs(base, mod(fa, "2", 11, later), mod(fb, "2", 11, t0))},
+			[]observation{obs(base, mod(fa, "2", 11, later), mod(fb, "2", 11, t0))},
 			[]string{"link B f.txt"}},
 		{"both modified: newest (B) wins, A keeps versions", nil,
-			[]Observation{obs(base, mod(fa, "2", 11, t0), mod(fb, "3", 12, later))},
+			[]observation{obs(base, mod(fa, "2", 11, t0), mod(fb, "3", 12, later))},
 			[]string{`conflict A f.txt winner=B copy=""`}},
 		{"both modified: tie goes to A", nil,
-			[]Observation{obs(base, mod(fa, "2", 11, later), mod(fb, "3", 12, later))},
+			[]observation{obs(base, mod(fa, "2", 11, later), mod(fb, "3", 12, later))},
 			[]string{`conflict B f.txt winner=A copy=""`}},
 		{"both modified: loser without versions gets a conflict copy",
 			[]func(*Pair){func(p *Pair) { p.B = memory.New(memory.WithVersionHistory(false)) }},
-			[]Observation{obs(base, mod(fa, "2", 11, later), mod(fb, "3", 12, t0))},
+			[]observation{obs(base, mod(fa, "2", 11, later), mod(fb, "3", 12, t0))},
 			[]string{`conflict B f.txt winner=A copy="f (conflict 2026-11-22 from SharePoint).txt"`}},
-		{"both modified: prefer B", []func(*Pair){func(p *Pair) { p.Conflict = PreferB }},
-			[]Observation{obs(base, mod(fa, "2", 11, later), mod(fb, "3", 12, t0))},
+		{"both modified: prefer B", []func(*Pair){func(p *Pair) { p.Conflict = ConflictPreferB }},
+			[]observation{obs(base, mod(fa, "2", 11, later), mod(fb, "3", 12, t0))},
 			[]string{`conflict A f.txt winner=B copy=""`}},
-		{"both modified: prefer A", []func(*Pair){func(p *Pair) { p.Conflict = PreferA }},
-			[]Observation{obs(base, mod(fa, "2", 11, t0), mod(fb, "3", 12, later))},
+		{"both modified: prefer A", []func(*Pair){func(p *Pair) { p.Conflict = ConflictPreferA }},
+			[]observation{obs(base, mod(fa, "2", 11, t0), mod(fb, "3", 12, later))},
 			[]string{`conflict B f.txt winner=A copy=""`}},
-		{"both modified: keep both renames B's copy", []func(*Pair){func(p *Pair) { p.Conflict = KeepBoth }},
-			[]Observation{obs(base, mod(fa, "2", 11, t0), mod(fb, "3", 12, later))},
+		{"both modified: keep both renames B's copy", []func(*Pair){func(p *Pair) { p.Conflict = ConflictKeepBoth }},
+			[]observation{obs(base, mod(fa, "2", 11, t0), mod(fb, "3", 12, later))},
 			[]string{`conflict B f.txt winner=A copy="f (conflict 2026-11-22 from SharePoint).txt"`}},
-		{"created on both, same path, equal: link", nil, []Observation{func() Observation {
+		{"created on both, same path, equal: link", nil, []observation{func() observation {
 			o := obs(nil, fe("a2", "", "n.txt", "1", 1), fe("b2", "", "n.txt", "9", 1))
-			o.Same = VerdictEqual
+			o.Same = verdictEqual
 			return o
 		}()}, []string{"link B n.txt"}},
-		{"created on both, matched by path, different: conflict", nil, []Observation{
+		{"created on both, matched by path, different: conflict", nil, []observation{
 			obs(nil, fe("a2", "", "n.txt", "1", 1), nil),
-			{Entry: [2]*storage.Entry{nil, mod(fe("b2", "", "n.txt", "9", 2), "9", 2, later)}, Same: VerdictDifferent},
+			{Entry: [2]*storage.Entry{nil, mod(fe("b2", "", "n.txt", "9", 2), "9", 2, later)}, Same: verdictDifferent},
 		}, []string{`conflict A n.txt winner=B copy=""`}},
-		{"created folders on both: link", nil, []Observation{obs(nil, de("a2", "", "n"), nil), obs(nil, nil, de("b2", "", "n"))},
+		{"created folders on both: link", nil, []observation{obs(nil, de("a2", "", "n"), nil), obs(nil, nil, de("b2", "", "n"))},
 			[]string{"link B n"}},
-		{"A deleted, B unchanged: delete on B", nil, []Observation{same(obs(base, nil, nil), SideB)},
+		{"A deleted, B unchanged: delete on B", nil, []observation{same(obs(base, nil, nil), SideB)},
 			[]string{"delete B f.txt"}},
-		{"A deleted folder, B unchanged", nil, []Observation{same(obs(dbase, nil, nil), SideB)},
+		{"A deleted folder, B unchanged", nil, []observation{same(obs(dbase, nil, nil), SideB)},
 			[]string{"delete B d"}},
-		{"B deleted, A unchanged two-way: delete on A", nil, []Observation{same(obs(base, nil, nil), SideA)},
+		{"B deleted, A unchanged two-way: delete on A", nil, []observation{same(obs(base, nil, nil), SideA)},
 			[]string{"delete A f.txt"}},
-		{"B deleted one-way: drift", []func(*Pair){oneWay}, []Observation{same(obs(base, nil, nil), SideA)},
+		{"B deleted one-way: drift", []func(*Pair){oneWay}, []observation{same(obs(base, nil, nil), SideA)},
 			[]string{"drift B f.txt"}},
 		{"B deleted one-way then A changes: restored on B", []func(*Pair){oneWay},
-			[]Observation{obs(base, mod(fa, "2", 11, later), nil)}, []string{"copy B f.txt"}},
-		{"A deleted, keep deletes: held", []func(*Pair){func(p *Pair) { p.Deletes = KeepDeletes }},
-			[]Observation{same(obs(base, nil, nil), SideB)}, []string{"hold-delete B f.txt"}},
-		{"A deleted, B modified: restored on A", nil, []Observation{obs(base, nil, mod(fb, "2", 11, later))},
+			[]observation{obs(base, mod(fa, "2", 11, later), nil)}, []string{"copy B f.txt"}},
+		{"A deleted, keep deletes: held", []func(*Pair){func(p *Pair) { p.Deletes = DeleteKeep }},
+			[]observation{same(obs(base, nil, nil), SideB)}, []string{"hold-delete B f.txt"}},
+		{"A deleted, B modified: restored on A", nil, []observation{obs(base, nil, mod(fb, "2", 11, later))},
 			[]string{"copy A f.txt"}},
 		{"A deleted, B modified, one-way: deleted on B", []func(*Pair){oneWay},
-			[]Observation{obs(base, nil, mod(fb, "2", 11, later))}, []string{"delete B f.txt"}},
+			[]observation{obs(base, nil, mod(fb, "2", 11, later))}, []string{"delete B f.txt"}},
 		{"A moved, B modified: move on B, update A", nil,
-			[]Observation{obs(base, moved(fa, "", "g.txt"), mod(fb, "2", 11, later))},
+			[]observation{obs(base, moved(fa, "", "g.txt"), mod(fb, "2", 11, later))},
 			[]string{"move B g.txt <- f.txt", "update A g.txt"}},
-		{"moved on both, B newer: A follows", nil, []Observation{obs(base, moved(fa, "", "a.txt"),
+		{"moved on both, B newer: A follows", nil, []observation{obs(base, moved(fa, "", "a.txt"),
 			func() *storage.Entry { e := moved(fb, "", "b.txt"); e.ModTime = later; return e }())},
 			[]string{"move A b.txt <- a.txt"}},
-		{"moved on both, tie: B follows A", nil, []Observation{obs(base, moved(fa, "", "a.txt"), moved(fb, "", "b.txt"))},
+		{"moved on both, tie: B follows A", nil, []observation{obs(base, moved(fa, "", "a.txt"), moved(fb, "", "b.txt"))},
 			[]string{"move B a.txt <- b.txt"}},
-		{"deleted on both: forget", nil, []Observation{obs(base, nil, nil)}, []string{"forget A f.txt"}},
-		{"metadata-only change: link", nil, []Observation{same(obs(base, func() *storage.Entry {
+		{"deleted on both: forget", nil, []observation{obs(base, nil, nil)}, []string{"forget A f.txt"}},
+		{"metadata-only change: link", nil, []observation{same(obs(base, func() *storage.Entry {
 			e := *fa
 			e.Version = "2"
 			return &e
@@ -204,11 +204,11 @@ func TestPlanReconciliationTable(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := &PlanInput{Pair: testPair(tc.pair...), Now: t0, Observations: tc.obs}
-			pl := BuildPlan(in)
+			in := &planInput{Pair: testPair(tc.pair...), Now: t0, Observations: tc.obs}
+			pl := buildPlan(in)
 			require.Empty(t, pl.Refused)
 			require.Equal(t, tc.want, summary(pl))
-			require.Equal(t, pl, BuildPlan(in), "deterministic")
+			require.Equal(t, pl, buildPlan(in), "deterministic")
 		})
 	}
 }
@@ -219,27 +219,27 @@ func TestPlanFolderDeletedChildChanged(t *testing.T) {
 	da, db := de("ad", "", "d"), de("bd", "", "d")
 	xa, xb := fe("ax", "ad", "d/x", "1", 1), fe("bx", "bd", "d/x", "1", 1)
 	ya, yb := fe("ay", "ad", "d/y", "1", 1), fe("by", "bd", "d/y", "1", 1)
-	in := &PlanInput{Pair: testPair(), Now: t0, Observations: []Observation{
+	in := &planInput{Pair: testPair(), Now: t0, Observations: []observation{
 		same(obs(baseOfEntries(1, da, db), nil, nil), SideB),
 		obs(baseOfEntries(2, xa, xb), nil, mod(xb, "2", 2, t0)),
 		same(obs(baseOfEntries(3, ya, yb), nil, nil), SideB),
 		obs(nil, nil, fe("bz", "bd", "d/z", "1", 1)),
 	}}
-	require.Equal(t, []string{"mkdir A d", "copy A d/x", "copy A d/z", "delete B d/y"}, summary(BuildPlan(in)))
+	require.Equal(t, []string{"mkdir A d", "copy A d/x", "copy A d/z", "delete B d/y"}, summary(buildPlan(in)))
 }
 
 func TestPlanFolderDeletedTakesChildren(t *testing.T) {
 	// A full listing reports the folder and its children deleted: one
 	// Delete of the folder, counted for 3 items.
 	da, db := de("ad", "", "d"), de("bd", "", "d")
-	var o []Observation
+	var o []observation
 	o = append(o, same(obs(baseOfEntries(1, da, db), nil, nil), SideB))
 	for i := range 2 {
 		a := fe(fmt.Sprint("a", i), "ad", fmt.Sprint("d/", i), "1", 1)
 		b := fe(fmt.Sprint("b", i), "bd", fmt.Sprint("d/", i), "1", 1)
 		o = append(o, same(obs(baseOfEntries(int64(2+i), a, b), nil, nil), SideB))
 	}
-	pl := BuildPlan(&PlanInput{Pair: testPair(), Now: t0, Observations: o})
+	pl := buildPlan(&planInput{Pair: testPair(), Now: t0, Observations: o})
 	require.Equal(t, []string{"delete B d"}, summary(pl))
 	require.Contains(t, pl.Actions[0].Reason, "3 items")
 }
@@ -249,19 +249,19 @@ func TestPlanMoveThenCopyInside(t *testing.T) {
 	// addressed at its new place after the move.
 	da, db := de("ad", "", "d"), de("bd", "", "d")
 	xa, xb := fe("ax", "ad", "d/x", "1", 1), fe("bx", "bd", "d/x", "1", 1)
-	in := &PlanInput{Pair: testPair(), Now: t0, Observations: []Observation{
+	in := &planInput{Pair: testPair(), Now: t0, Observations: []observation{
 		same(obs(baseOfEntries(1, da, db), moved(da, "", "e"), nil), SideB),
 		same(obs(baseOfEntries(2, xa, xb), mod(moved(xa, "ad", "e/x"), "2", 2, t0), nil), SideB),
 		obs(nil, fe("an", "ad", "e/new", "1", 1), nil),
 	}}
-	pl := BuildPlan(in)
+	pl := buildPlan(in)
 	require.Equal(t, []string{"move B e <- d", "copy B e/new", "update B e/x"}, summary(pl))
 	require.Equal(t, "e/x", pl.Actions[2].Target.Path)
 	require.Equal(t, "bx", pl.Actions[2].Target.ID)
 }
 
-func manyDeletes(n int) []Observation {
-	var o []Observation
+func manyDeletes(n int) []observation {
+	var o []observation
 	for i := range n {
 		a := fe(fmt.Sprint("a", i), "", fmt.Sprintf("f%03d", i), "1", 1)
 		b := fe(fmt.Sprint("b", i), "", fmt.Sprintf("f%03d", i), "1", 1)
@@ -295,17 +295,17 @@ func TestPlanDeleteLimit(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := testPair(func(p *Pair) { p.DeleteLimit, p.MassDeleteShare = tc.limit, -1 })
-			in := &PlanInput{Pair: p, Now: t0, DeletesInWindow: tc.window, Observations: manyDeletes(tc.n)}
-			pl := BuildPlan(in)
+			in := &planInput{Pair: p, Now: t0, DeletesInWindow: tc.window, Observations: manyDeletes(tc.n)}
+			pl := buildPlan(in)
 			require.Empty(t, pl.Refused)
-			require.Equal(t, tc.wantDel, count(pl, Delete))
-			require.Equal(t, tc.wantHeld, count(pl, HoldDelete))
+			require.Equal(t, tc.wantDel, count(pl, ActionDelete))
+			require.Equal(t, tc.wantHeld, count(pl, ActionHoldDelete))
 			// Deterministic choice: the first paths are deleted, the last held.
 			var dels, held []string
 			for _, a := range pl.Actions {
-				if a.Kind == Delete {
+				if a.Kind == ActionDelete {
 					dels = append(dels, a.Path)
-				} else if a.Kind == HoldDelete {
+				} else if a.Kind == ActionHoldDelete {
 					held = append(held, a.Path)
 					require.Contains(t, a.Reason, "delete limit")
 				}
@@ -327,7 +327,7 @@ func TestPlanDeleteLimit(t *testing.T) {
 
 func TestPlanHeldKeysNotPlannedAgain(t *testing.T) {
 	o := manyDeletes(3)
-	pl := BuildPlan(&PlanInput{Pair: testPair(), Now: t0, Observations: o, Held: map[int64]bool{2: true}})
+	pl := buildPlan(&planInput{Pair: testPair(), Now: t0, Observations: o, Held: map[int64]bool{2: true}})
 	require.Equal(t, []string{"delete B f002", "delete B f000"}, summary(pl))
 }
 
@@ -349,12 +349,12 @@ func TestPlanMassDeleteGuard(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := testPair(func(p *Pair) { p.MassDeleteShare = tc.share })
-			in := &PlanInput{Pair: p, Now: t0, Force: tc.force, Observations: manyDeletes(tc.n),
+			in := &planInput{Pair: p, Now: t0, Force: tc.force, Observations: manyDeletes(tc.n),
 				Count: [2]int{tc.total - tc.n, tc.total}}
-			pl := BuildPlan(in)
+			pl := buildPlan(in)
 			if tc.refused {
 				require.Contains(t, pl.Refused, "mass-delete guard")
-				require.Equal(t, tc.n, count(pl, Delete), "the refused plan still lists what would run")
+				require.Equal(t, tc.n, count(pl, ActionDelete), "the refused plan still lists what would run")
 			} else {
 				require.Empty(t, pl.Refused)
 			}
@@ -367,21 +367,21 @@ func TestPlanMassDeleteAfterMoves(t *testing.T) {
 	// at a new path, but the children kept their parent: one Move, no
 	// deletion, not refused.
 	da, db := de("ad", "", "d"), de("bd", "", "d")
-	o := []Observation{same(obs(baseOfEntries(1, da, db), moved(da, "", "renamed"), nil), SideB)}
+	o := []observation{same(obs(baseOfEntries(1, da, db), moved(da, "", "renamed"), nil), SideB)}
 	for i := range 50 {
 		a := fe(fmt.Sprint("a", i), "ad", fmt.Sprint("d/", i), "1", 1)
 		b := fe(fmt.Sprint("b", i), "bd", fmt.Sprint("d/", i), "1", 1)
 		o = append(o, same(obs(baseOfEntries(int64(2+i), a, b), moved(a, "ad", fmt.Sprint("renamed/", i)), nil), SideB))
 	}
-	pl := BuildPlan(&PlanInput{Pair: testPair(), Now: t0, Observations: o, Count: [2]int{51, 51}})
+	pl := buildPlan(&planInput{Pair: testPair(), Now: t0, Observations: o, Count: [2]int{51, 51}})
 	require.Empty(t, pl.Refused)
 	require.Equal(t, []string{"move B renamed <- d"}, summary(pl))
 }
 
 func TestPlanProtectedRoot(t *testing.T) {
-	in := &PlanInput{Pair: testPair(), Now: t0, RootGone: "root of side B (SharePoint) is gone",
+	in := &planInput{Pair: testPair(), Now: t0, RootGone: "root of side B (SharePoint) is gone",
 		Observations: manyDeletes(5)}
-	pl := BuildPlan(in)
+	pl := buildPlan(in)
 	require.Equal(t, "root of side B (SharePoint) is gone", pl.Refused)
 	require.Empty(t, pl.Actions)
 }
@@ -404,7 +404,7 @@ func TestPlanNameMapping(t *testing.T) {
 	occ := func(ps ...string) []uint64 {
 		var h []uint64
 		for _, p := range ps {
-			h = append(h, OccupiedHash(sharePointLike(), p))
+			h = append(h, occupiedHash(sharePointLike(), p))
 		}
 		slices.Sort(h)
 		return h
@@ -412,47 +412,47 @@ func TestPlanNameMapping(t *testing.T) {
 	tests := []struct {
 		name string
 		pair []func(*Pair)
-		obs  []Observation
+		obs  []observation
 		occB []uint64
 		want []string
 	}{
-		{"new name is mapped", []func(*Pair){mapped}, []Observation{obs(nil, fe("a2", "", "q?.txt", "1", 1), nil)}, nil,
+		{"new name is mapped", []func(*Pair){mapped}, []observation{obs(nil, fe("a2", "", "q?.txt", "1", 1), nil)}, nil,
 			[]string{"copy B q-.txt"}},
 		{"A modified keeps the remembered B name", []func(*Pair){mapped},
-			[]Observation{same(obs(base, mod(fa, "2", 2, t0), nil), SideB)}, nil, []string{"update B a-b.txt"}},
+			[]observation{same(obs(base, mod(fa, "2", 2, t0), nil), SideB)}, nil, []string{"update B a-b.txt"}},
 		{"B modified: A keeps its original name", []func(*Pair){mapped},
-			[]Observation{same(obs(base, nil, mod(fb, "2", 2, t0)), SideA)}, nil, []string{"update A a:b.txt"}},
-		{"B moved into a folder: name on A stays", []func(*Pair){mapped}, []Observation{
+			[]observation{same(obs(base, nil, mod(fb, "2", 2, t0)), SideA)}, nil, []string{"update A a:b.txt"}},
+		{"B moved into a folder: name on A stays", []func(*Pair){mapped}, []observation{
 			same(same(obs(dbase, nil, nil), SideA), SideB),
 			same(obs(base, nil, moved(fb, "bd", "x-y/a-b.txt")), SideA)}, nil,
 			[]string{"move A x:y/a:b.txt <- a:b.txt"}},
 		{"child of a mapped folder goes under its remembered path", []func(*Pair){mapped},
-			[]Observation{obs(nil, fe("a3", "ad", "x:y/n.txt", "1", 1), nil)}, nil,
+			[]observation{obs(nil, fe("a3", "ad", "x:y/n.txt", "1", 1), nil)}, nil,
 			[]string{"copy B x-y/n.txt"}},
-		{"two new names mapping to one", []func(*Pair){mapped}, []Observation{
+		{"two new names mapping to one", []func(*Pair){mapped}, []observation{
 			obs(nil, fe("a2", "", "c:d.txt", "1", 1), nil), obs(nil, fe("a3", "", "c-d.txt", "1", 1), nil)}, nil,
 			[]string{"copy B c-d (-0a6355).txt", "copy B c-d.txt"}},
-		{"case collision between new names", []func(*Pair){mapped}, []Observation{
+		{"case collision between new names", []func(*Pair){mapped}, []observation{
 			obs(nil, fe("a2", "", "Doc.txt", "1", 1), nil), obs(nil, fe("a3", "", "doc.txt", "1", 1), nil)}, nil,
 			[]string{"copy B Doc.txt", "copy B doc (-df5451).txt"}},
 		{"collision with an existing item on B", []func(*Pair){mapped},
-			[]Observation{obs(nil, fe("a2", "", "Report.txt", "1", 1), nil)}, occ("report.txt"),
+			[]observation{obs(nil, fe("a2", "", "Report.txt", "1", 1), nil)}, occ("report.txt"),
 			[]string{"copy B Report (-9d03bd).txt"}},
 		{"mapping off: invalid name skipped, the rest syncs",
 			[]func(*Pair){func(p *Pair) { p.B = memory.New(memory.WithNameRules(sharePointLike())) }},
-			[]Observation{obs(nil, fe("a2", "", "q?.txt", "1", 1), nil), obs(nil, fe("a3", "", "ok.txt", "1", 1), nil)}, nil,
+			[]observation{obs(nil, fe("a2", "", "q?.txt", "1", 1), nil), obs(nil, fe("a3", "", "ok.txt", "1", 1), nil)}, nil,
 			[]string{"copy B ok.txt", "skip B q?.txt"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := &PlanInput{Pair: testPair(tc.pair...), Now: t0, Observations: tc.obs}
+			in := &planInput{Pair: testPair(tc.pair...), Now: t0, Observations: tc.obs}
 			in.Occupied[SideB] = tc.occB
 			in.Parents[SideA] = map[string]Item{"ad": *dbase}
 			in.Parents[SideB] = map[string]Item{"bd": *dbase}
-			pl := BuildPlan(in)
+			pl := buildPlan(in)
 			require.Equal(t, tc.want, summary(pl))
 			for _, a := range pl.Actions {
-				if a.Kind == Skip {
+				if a.Kind == ActionSkip {
 					require.Contains(t, a.Reason, storage.InvalidName("q?.txt", `contains '?'`).Error())
 					require.True(t, a.Failed, "an invalid name is a failure of the item, not a choice")
 				} else {
@@ -468,44 +468,44 @@ func TestPlanFilters(t *testing.T) {
 	base := baseOfEntries(1, fa, fb)
 	big := fe("a3", "", "big.bin", "1", 1<<20)
 	p := func(p *Pair) { p.Filter = Filter{Exclude: []string{"tmp/**", "*.log"}, MaxSize: 1000} }
-	in := &PlanInput{Pair: testPair(p), Now: t0, Observations: []Observation{
+	in := &planInput{Pair: testPair(p), Now: t0, Observations: []observation{
 		same(obs(base, nil, nil), SideB),             // deleted on A, but excluded: B keeps it
 		obs(nil, fe("a2", "", "x.log", "1", 1), nil), // excluded by name
 		obs(nil, big, nil),                           // too large
 		obs(nil, fe("a4", "", "ok.txt", "1", 1), nil),
 	}}
-	require.Equal(t, []string{"copy B ok.txt"}, summary(BuildPlan(in)))
+	require.Equal(t, []string{"copy B ok.txt"}, summary(buildPlan(in)))
 }
 
 func TestPlanQuarantinedSkipped(t *testing.T) {
-	in := &PlanInput{Pair: testPair(), Now: t0,
-		Observations: []Observation{obs(nil, fe("a2", "", "bad.txt", "1", 1), nil)},
+	in := &planInput{Pair: testPair(), Now: t0,
+		Observations: []observation{obs(nil, fe("a2", "", "bad.txt", "1", 1), nil)},
 		Quarantined:  []Failure{{PairID: "p1", Side: SideB, Path: "bad.txt", Error: "boom", Attempts: 9, Quarantined: true}}}
-	pl := BuildPlan(in)
+	pl := buildPlan(in)
 	require.Equal(t, []string{"skip B bad.txt"}, summary(pl))
 	require.Contains(t, pl.Actions[0].Reason, "quarantined")
 }
 
 func TestPlanStandardInitialOrder(t *testing.T) {
-	in := &PlanInput{Pair: testPair(), Now: t0, Initial: true, Observations: []Observation{
+	in := &planInput{Pair: testPair(), Now: t0, Initial: true, Observations: []observation{
 		obs(nil, fe("f2", "d2", "a/b/z.txt", "1", 1), nil),
 		obs(nil, de("d2", "d1", "a/b"), nil),
 		obs(nil, fe("f1", "", "top.txt", "1", 1), nil),
 		obs(nil, de("d1", "", "a"), nil),
 	}}
-	require.Equal(t, []string{"mkdir B a", "mkdir B a/b", "copy B a/b/z.txt", "copy B top.txt"}, summary(BuildPlan(in)))
+	require.Equal(t, []string{"mkdir B a", "mkdir B a/b", "copy B a/b/z.txt", "copy B top.txt"}, summary(buildPlan(in)))
 }
 
 func TestPlanReplacedFileIsAnUpdate(t *testing.T) {
 	// An editor saved f.txt as a new file (new ID) on A: B's file is
 	// updated in place, not deleted and copied under another name.
 	fa, fb := fe("a1", "", "f.txt", "1", 10), fe("b1", "", "f.txt", "1", 10)
-	in := &PlanInput{Pair: testPair(), Now: t0, Observations: []Observation{
+	in := &planInput{Pair: testPair(), Now: t0, Observations: []observation{
 		same(obs(baseOfEntries(1, fa, fb), nil, nil), SideB),
 		obs(nil, fe("a9", "", "f.txt", "2", 11), nil),
 	}}
-	in.Occupied[SideB] = []uint64{OccupiedHash(storage.NameRules{}, "f.txt")}
-	pl := BuildPlan(in)
+	in.Occupied[SideB] = []uint64{occupiedHash(storage.NameRules{}, "f.txt")}
+	pl := buildPlan(in)
 	require.Equal(t, []string{"update B f.txt"}, summary(pl))
 	require.Equal(t, "a9", pl.Actions[0].Source.ID)
 	require.Equal(t, int64(1), pl.Actions[0].Key)
@@ -523,9 +523,9 @@ func TestConflictName(t *testing.T) {
 }
 
 func TestPlanString(t *testing.T) {
-	pl := BuildPlan(&PlanInput{Pair: testPair(), Now: t0, Observations: []Observation{obs(nil, fe("a2", "", "n.txt", "1", 1), nil)}})
+	pl := buildPlan(&planInput{Pair: testPair(), Now: t0, Observations: []observation{obs(nil, fe("a2", "", "n.txt", "1", 1), nil)}})
 	require.True(t, strings.Contains(pl.String(), `copy        B "n.txt"`), pl.String())
-	require.Equal(t, "no pair to plan", BuildPlan(nil).Refused)
+	require.Equal(t, "no pair to plan", buildPlan(nil).Refused)
 }
 
 // simulate applies the folder creations and moves of side s of a plan to
@@ -539,12 +539,12 @@ func simulate(t *testing.T, pl Plan, s Side, tree ...string) map[string]bool {
 		have[p] = true
 	}
 	for _, a := range pl.Actions {
-		if a.Side != s || (a.Kind != Mkdir && a.Kind != Move) {
+		if a.Side != s || (a.Kind != ActionMkdir && a.Kind != ActionMove) {
 			continue
 		}
 		require.True(t, have[dirOf(a.Path)], "%s: folder %q missing\n%s", a, dirOf(a.Path), pl)
 		require.False(t, have[a.Path], "%s: %q is taken\n%s", a, a.Path, pl)
-		if a.Kind == Mkdir {
+		if a.Kind == ActionMkdir {
 			have[a.Path] = true
 			continue
 		}
@@ -580,59 +580,59 @@ func TestPlanStructureOrder(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		obs  func() []Observation
+		obs  func() []observation
 		tree []string // side B before the plan
 		want []string // side B after it
 	}{
-		{"mkdir at the path a move frees", func() []Observation {
+		{"mkdir at the path a move frees", func() []observation {
 			da, _, d := dir(1, "d", "", "d")
-			return []Observation{
+			return []observation{
 				same(obs(d, moved(da, "", "e"), nil), SideB),
 				obs(nil, de("anew", "", "d"), nil),
 			}
 		}, []string{"d"}, []string{"d", "e"}},
-		{"move into a folder created where a moved one was", func() []Observation {
+		{"move into a folder created where a moved one was", func() []observation {
 			da, _, d := dir(1, "d", "", "d")
 			xa, _, x := file(2, "x", "", "x.txt")
-			return []Observation{
+			return []observation{
 				same(obs(d, moved(da, "", "e"), nil), SideB),
 				obs(nil, de("anew", "", "d"), nil),
 				same(obs(x, moved(xa, "anew", "d/x.txt"), nil), SideB),
 			}
 		}, []string{"d", "x.txt"}, []string{"d", "d/x.txt", "e"}},
-		{"swap of two names", func() []Observation {
+		{"swap of two names", func() []observation {
 			aa, _, a := file(1, "1", "", "a.txt")
 			ba, _, b := file(2, "2", "", "b.txt")
-			return []Observation{
+			return []observation{
 				same(obs(a, moved(aa, "", "b.txt"), nil), SideB),
 				same(obs(b, moved(ba, "", "a.txt"), nil), SideB),
 			}
 		}, []string{"a.txt", "b.txt"}, []string{"a.txt", "b.txt"}},
-		{"rotation of three folders", func() []Observation {
+		{"rotation of three folders", func() []observation {
 			xa, _, x := dir(1, "x", "", "x")
 			ya, _, y := dir(2, "y", "", "y")
 			za, _, z := dir(3, "z", "", "z")
-			return []Observation{
+			return []observation{
 				same(obs(x, moved(xa, "", "y"), nil), SideB),
 				same(obs(y, moved(ya, "", "z"), nil), SideB),
 				same(obs(z, moved(za, "", "x"), nil), SideB),
 			}
 		}, []string{"x", "y", "z", "x/f", "y/g"}, []string{"x", "y", "z", "y/f", "z/g"}},
-		{"child moved out before its folder sorts", func() []Observation {
+		{"child moved out before its folder sorts", func() []observation {
 			za, _, z := dir(1, "z", "", "z")
 			zb, _, zbi := dir(2, "zb", "z", "z/b")
 			xa, _, x := file(3, "x", "zb", "z/b/x")
-			return []Observation{
+			return []observation{
 				same(same(obs(z, nil, nil), SideA), SideB),
 				same(obs(zbi, moved(zb, "", "c"), nil), SideB),
 				same(obs(x, moved(xa, "", "a.txt"), nil), SideB),
 				same(obs(baseOfEntries(9, za, za), nil, nil), SideA), // unrelated, ignored
 			}[:3]
 		}, []string{"z", "z/b", "z/b/x"}, []string{"z", "c", "a.txt"}},
-		{"folder moved into its own former child", func() []Observation {
+		{"folder moved into its own former child", func() []observation {
 			aa, _, a := dir(1, "a", "", "a")
 			ba, _, b := dir(2, "b", "a", "a/b")
-			return []Observation{
+			return []observation{
 				same(obs(a, moved(aa, "ab", "b/a"), nil), SideB),
 				same(obs(b, moved(ba, "", "b"), nil), SideB),
 			}
@@ -641,8 +641,8 @@ func TestPlanStructureOrder(t *testing.T) {
 	_ = later
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := &PlanInput{Pair: testPair(), Now: t0, Observations: tc.obs()}
-			pl := BuildPlan(in)
+			in := &planInput{Pair: testPair(), Now: t0, Observations: tc.obs()}
+			pl := buildPlan(in)
 			require.Empty(t, pl.Refused)
 			got := simulate(t, pl, SideB, tc.tree...)
 			delete(got, "")
@@ -654,7 +654,7 @@ func TestPlanStructureOrder(t *testing.T) {
 			want := slices.Clone(tc.want)
 			slices.Sort(want)
 			require.Equal(t, want, paths, "%s", pl)
-			require.Equal(t, pl, BuildPlan(in), "deterministic")
+			require.Equal(t, pl, buildPlan(in), "deterministic")
 		})
 	}
 }
@@ -671,36 +671,36 @@ func TestPlanLinksAndPaths(t *testing.T) {
 	tests := []struct {
 		name   string
 		pair   []func(*Pair)
-		obs    []Observation
+		obs    []observation
 		occB   []string
 		want   []string
 		target map[string]string // action summary → its Target.Path
 	}{
 		{"folder moved to the same place on both sides: link", nil,
-			[]Observation{obs(dbase, moved(da, "", "e"), moved(db, "", "e"))},
+			[]observation{obs(dbase, moved(da, "", "e"), moved(db, "", "e"))},
 			nil, []string{"link B e"}, map[string]string{"link B e": "e"}},
 		{"conflict copy name taken: numbered", []func(*Pair){noHist},
-			[]Observation{obs(fbase, mod(fa, "2", 2, later), mod(fb, "3", 3, t0))},
+			[]observation{obs(fbase, mod(fa, "2", 2, later), mod(fb, "3", 3, t0))},
 			[]string{"f (conflict 2026-11-22 from SharePoint).txt"},
 			[]string{`conflict B f.txt winner=A copy="f (conflict 2026-11-22 from SharePoint) (2).txt"`}, nil},
-		{"update of a child of a moved folder targets its new path", nil, []Observation{
+		{"update of a child of a moved folder targets its new path", nil, []observation{
 			same(obs(dbase, moved(da, "", "e"), nil), SideB),
 			same(obs(xbase, mod(xa, "2", 2, later), nil), SideB)},
 			nil, []string{"move B e <- d", "update B e/x"}, map[string]string{"update B e/x": "e/x"}},
-		{"moved and changed on both sides equal: move then link at the new path", nil, []Observation{func() Observation {
+		{"moved and changed on both sides equal: move then link at the new path", nil, []observation{func() observation {
 			o := obs(fbase, mod(moved(fa, "", "g.txt"), "2", 2, later), mod(fb, "3", 2, t0))
-			o.Same = VerdictEqual
+			o.Same = verdictEqual
 			return o
 		}()}, nil, []string{"move B g.txt <- f.txt", "link B g.txt"}, map[string]string{"link B g.txt": "g.txt"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := &PlanInput{Pair: testPair(tc.pair...), Now: t0, Observations: tc.obs}
+			in := &planInput{Pair: testPair(tc.pair...), Now: t0, Observations: tc.obs}
 			for _, p := range tc.occB {
-				in.Occupied[SideB] = append(in.Occupied[SideB], OccupiedHash(storage.NameRules{}, p))
+				in.Occupied[SideB] = append(in.Occupied[SideB], occupiedHash(storage.NameRules{}, p))
 			}
 			slices.Sort(in.Occupied[SideB])
-			pl := BuildPlan(in)
+			pl := buildPlan(in)
 			require.Equal(t, tc.want, summary(pl))
 			for i, s := range summary(pl) {
 				if want, ok := tc.target[s]; ok {
@@ -715,16 +715,16 @@ func TestPlanDisambiguatedNameTakenPicksAnother(t *testing.T) {
 	// A new a.txt on A: B's a.txt and its first alternative, "a (~…).txt",
 	// are taken by items the plan does not observe (Occupied, as after a
 	// full listing). The copy takes the next free alternative.
-	in := &PlanInput{Pair: testPair(), Now: t0, Observations: []Observation{
+	in := &planInput{Pair: testPair(), Now: t0, Observations: []observation{
 		obs(nil, fe("a9", "", "a.txt", "1", 10), nil),
 	}}
 	first := storage.Disambiguate("a.txt", "a.txt")
 	second := storage.Disambiguate("a (2).txt", "a (2).txt")
 	for _, p := range []string{"a.txt", first} {
-		in.Occupied[SideB] = append(in.Occupied[SideB], OccupiedHash(storage.NameRules{}, p))
+		in.Occupied[SideB] = append(in.Occupied[SideB], occupiedHash(storage.NameRules{}, p))
 	}
 	slices.Sort(in.Occupied[SideB])
-	require.Equal(t, []string{"copy B " + second}, summary(BuildPlan(in)))
+	require.Equal(t, []string{"copy B " + second}, summary(buildPlan(in)))
 }
 
 // A file restored on A (deleted there, changed on B) goes into its
@@ -736,8 +736,8 @@ func TestRestoreFollowsTheFolderRecord(t *testing.T) {
 	folder := baseOfEntries(1, dirA, dirB)
 	fileA, fileB := fe("fA", "dA1", "x/a.txt", "1", 1), fe("fB", "dB", "z5/a.txt", "1", 1)
 	file := baseOfEntries(2, fileA, fileB)
-	o := []Observation{obs(file, nil, mod(fileB, "2", 2, t0.Add(time.Minute)))}
-	pl := BuildPlan(&PlanInput{Pair: testPair(), Now: t0, Observations: o,
+	o := []observation{obs(file, nil, mod(fileB, "2", 2, t0.Add(time.Minute)))}
+	pl := buildPlan(&planInput{Pair: testPair(), Now: t0, Observations: o,
 		Parents: [2]map[string]Item{SideB: {"dB": *folder}}})
 	require.Equal(t, []string{"copy A z5/a.txt"}, summary(pl))
 }

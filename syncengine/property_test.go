@@ -694,9 +694,9 @@ func TestPropertyConvergesLosesNothingNoDuplicates(t *testing.T) {
 				}
 			}
 			w.pair = syncengine.Pair{ID: fmt.Sprintf("case-%d", n), A: shown[0], B: shown[1],
-				Initial:     syncengine.Merge,
-				Conflict:    rapid.SampledFrom([]syncengine.ConflictPolicy{syncengine.NewestWins, syncengine.PreferA, syncengine.PreferB, syncengine.KeepBoth}).Draw(rt, "conflict"),
-				Deletes:     rapid.SampledFrom([]syncengine.DeletePolicy{syncengine.PropagateDeletes, syncengine.PropagateDeletes, syncengine.KeepDeletes}).Draw(rt, "deletes"),
+				Initial:     syncengine.InitialMerge,
+				Conflict:    rapid.SampledFrom([]syncengine.ConflictPolicy{syncengine.ConflictNewestWins, syncengine.ConflictPreferA, syncengine.ConflictPreferB, syncengine.ConflictKeepBoth}).Draw(rt, "conflict"),
+				Deletes:     rapid.SampledFrom([]syncengine.DeletePolicy{syncengine.DeletePropagate, syncengine.DeletePropagate, syncengine.DeleteKeep}).Draw(rt, "deletes"),
 				DeleteLimit: rapid.SampledFrom([]int{0, 0, 1, 3}).Draw(rt, "delete limit"),
 				Concurrency: rapid.IntRange(1, 4).Draw(rt, "concurrency"),
 			}

@@ -95,104 +95,132 @@ func (ap *applier) stat(ctx context.Context, s Side, p string) (storage.Entry, b
 // resolve decides the outcome of one interrupted action and adopts what
 // the storage confirmed.
 func (ap *applier) resolve(ctx context.Context, a Action) (JournalState, string, error) {
-	s := a.Side
 	switch a.Kind {
-	case Mkdir:
-		e, ok, err := ap.stat(ctx, s, a.Path)
-		if err != nil || !ok || !e.IsDir {
-			return JournalFailed, errInterrupted, err
-		}
-		return ap.adopt(ctx, s, e, itemOf(a.Key, true, s, e, a.Source))
-
-	case Copy:
-		e, ok, err := ap.stat(ctx, s, a.Path)
-		if err != nil || !ok || e.IsDir {
-			return JournalFailed, errInterrupted, err
-		}
-		same, err := sameContent(ctx, ap.p.storage(s.Other()), a.Source, ap.p.storage(s), e)
-		if err != nil || !same {
-			return JournalFailed, errInterrupted, ignoreNotFound(err)
-		}
-		return ap.adopt(ctx, s, e, itemOf(a.Key, false, s, e, a.Source))
-
-	case Update:
+	case ActionMkdir:
+		return ap.resolveMkdir(ctx, a)
+	case ActionCopy:
+		return ap.resolveCopy(ctx, a)
+	case ActionUpdate:
 		return ap.resolveOverwrite(ctx, a)
-
-	case Conflict:
+	case ActionConflict:
 		if a.Conflict == nil || a.Conflict.LoserCopy == "" {
 			return ap.resolveOverwrite(ctx, a)
 		}
-		e, ok, err := ap.stat(ctx, s, a.Path)
-		if err != nil {
-			return JournalFailed, "", err
-		}
-		if ok && !e.IsDir && e.ID != a.Target.ID {
-			same, err := sameContent(ctx, ap.p.storage(s.Other()), a.Source, ap.p.storage(s), e)
-			if err != nil && !errors.Is(err, storage.ErrNotFound) {
-				return JournalFailed, "", err
-			}
-			if same {
-				return ap.adopt(ctx, s, e, itemOf(a.Key, false, s, e, a.Source))
-			}
-		}
-		if a.Target.ID != "" && a.Key != 0 {
-			renamed, err := ap.loserRenamed(ctx, a)
-			if err != nil {
-				return JournalFailed, "", err
-			}
-			if renamed {
-				// The loser was renamed, the winner is not in place: forget
-				// the record so that the next run copies both as new files.
-				if err := ap.e.store.PutItems(ctx, ap.pairID, nil, []int64{a.Key}); err != nil {
-					return JournalFailed, "", err
-				}
-				return JournalFailed, "interrupted after the loser was renamed; the next run copies both", nil
-			}
-		}
-		return JournalFailed, errInterrupted, nil
-
-	case Move:
-		e, ok, err := ap.stat(ctx, s, a.Path)
-		if err != nil || !ok || e.ID != a.Target.ID {
-			return JournalFailed, errInterrupted, err
-		}
-		if err := ap.moveBaseline(ctx, a, e); err != nil {
-			return JournalFailed, "", err
-		}
-		return JournalDone, "", nil
-
-	case Delete:
-		e, ok, err := ap.stat(ctx, s, a.Target.Path)
-		if err != nil {
-			return JournalFailed, "", err
-		}
-		if ok && (e.ID == a.Target.ID || a.Target.ID == "") {
-			return JournalFailed, errInterrupted, nil
-		}
-		if a.Target.ID != "" {
-			if _, err := ap.e.store.ItemByID(ctx, ap.pairID, s, a.Target.ID); errors.Is(err, ErrNoItem) {
-				return JournalDone, "", nil // the baseline was updated too
-			} else if err != nil {
-				return JournalFailed, "", err
-			}
-		}
-		del, _, err := ap.subtree(ctx, s, a.Key, a.Target.Path, a.IsDir)
-		if err != nil {
-			return JournalFailed, "", err
-		}
-		if err := ap.e.store.RecordDeletes(ctx, ap.pairID, ap.e.clock.Now(), 1); err != nil {
-			return JournalFailed, "", err
-		}
-		if len(del) > 0 {
-			if err := ap.e.store.PutItems(ctx, ap.pairID, nil, del); err != nil {
-				return JournalFailed, "", err
-			}
-		}
-		return JournalDone, "", nil
+		return ap.resolveConflictCopy(ctx, a)
+	case ActionMove:
+		return ap.resolveMove(ctx, a)
+	case ActionDelete:
+		return ap.resolveDelete(ctx, a)
 	}
-	// Link, Forget, HoldDelete only write to the store: the planner sees
+	// ActionLink, ActionForget, ActionHoldDelete only write to the store: the planner sees
 	// the item again and redoes them.
 	return JournalFailed, errInterrupted, nil
+}
+
+// resolveMkdir adopts the folder an interrupted Mkdir made, if any.
+func (ap *applier) resolveMkdir(ctx context.Context, a Action) (JournalState, string, error) {
+	s := a.Side
+	e, ok, err := ap.stat(ctx, s, a.Path)
+	if err != nil || !ok || !e.IsDir {
+		return JournalFailed, errInterrupted, err
+	}
+	return ap.adopt(ctx, s, e, itemOf(a.Key, true, s, e, a.Source))
+}
+
+// resolveCopy adopts the file an interrupted Copy wrote, if it is there
+// with the source's content.
+func (ap *applier) resolveCopy(ctx context.Context, a Action) (JournalState, string, error) {
+	s := a.Side
+	e, ok, err := ap.stat(ctx, s, a.Path)
+	if err != nil || !ok || e.IsDir {
+		return JournalFailed, errInterrupted, err
+	}
+	same, err := sameContent(ctx, ap.p.storage(s.Other()), a.Source, ap.p.storage(s), e)
+	if err != nil || !same {
+		return JournalFailed, errInterrupted, ignoreNotFound(err)
+	}
+	return ap.adopt(ctx, s, e, itemOf(a.Key, false, s, e, a.Source))
+}
+
+// resolveConflictCopy resolves an interrupted Conflict that renames the
+// loser to a conflict copy: the winner in place is adopted; a loser
+// renamed without the winner in place makes the next run copy both.
+func (ap *applier) resolveConflictCopy(ctx context.Context, a Action) (JournalState, string, error) {
+	s := a.Side
+	e, ok, err := ap.stat(ctx, s, a.Path)
+	if err != nil {
+		return JournalFailed, "", err
+	}
+	if ok && !e.IsDir && e.ID != a.Target.ID {
+		same, err := sameContent(ctx, ap.p.storage(s.Other()), a.Source, ap.p.storage(s), e)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return JournalFailed, "", err
+		}
+		if same {
+			return ap.adopt(ctx, s, e, itemOf(a.Key, false, s, e, a.Source))
+		}
+	}
+	if a.Target.ID == "" || a.Key == 0 {
+		return JournalFailed, errInterrupted, nil
+	}
+	renamed, err := ap.loserRenamed(ctx, a)
+	if err != nil {
+		return JournalFailed, "", err
+	}
+	if !renamed {
+		return JournalFailed, errInterrupted, nil
+	}
+	// The loser was renamed, the winner is not in place: forget the
+	// record so that the next run copies both as new files.
+	if err := ap.e.store.PutItems(ctx, ap.pairID, nil, []int64{a.Key}); err != nil {
+		return JournalFailed, "", err
+	}
+	return JournalFailed, "interrupted after the loser was renamed; the next run copies both", nil
+}
+
+// resolveMove advances the baseline when an interrupted Move took effect.
+func (ap *applier) resolveMove(ctx context.Context, a Action) (JournalState, string, error) {
+	e, ok, err := ap.stat(ctx, a.Side, a.Path)
+	if err != nil || !ok || e.ID != a.Target.ID {
+		return JournalFailed, errInterrupted, err
+	}
+	if err := ap.moveBaseline(ctx, a, e); err != nil {
+		return JournalFailed, "", err
+	}
+	return JournalDone, "", nil
+}
+
+// resolveDelete completes the baseline and the delete ledger when an
+// interrupted Delete took effect.
+func (ap *applier) resolveDelete(ctx context.Context, a Action) (JournalState, string, error) {
+	s := a.Side
+	e, ok, err := ap.stat(ctx, s, a.Target.Path)
+	if err != nil {
+		return JournalFailed, "", err
+	}
+	if ok && (e.ID == a.Target.ID || a.Target.ID == "") {
+		return JournalFailed, errInterrupted, nil
+	}
+	if a.Target.ID != "" {
+		if _, err := ap.e.store.ItemByID(ctx, ap.pairID, s, a.Target.ID); errors.Is(err, ErrNoItem) {
+			return JournalDone, "", nil // the baseline was updated too
+		} else if err != nil {
+			return JournalFailed, "", err
+		}
+	}
+	del, _, err := ap.subtree(ctx, s, a.Key, a.Target.Path, a.IsDir)
+	if err != nil {
+		return JournalFailed, "", err
+	}
+	if err := ap.e.store.RecordDeletes(ctx, ap.pairID, ap.e.clock.Now(), 1); err != nil {
+		return JournalFailed, "", err
+	}
+	if len(del) > 0 {
+		if err := ap.e.store.PutItems(ctx, ap.pairID, nil, del); err != nil {
+			return JournalFailed, "", err
+		}
+	}
+	return JournalDone, "", nil
 }
 
 // loserRenamed reports whether the loser of Conflict a (a.Target) was

@@ -127,8 +127,22 @@ func TestHistoryActivityErrorsAndCSV(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, acts, 2)
 	require.Equal(t, "b.txt", acts[0].Path)
-	require.Equal(t, syncengine.Copy, acts[0].Kind)
+	require.Equal(t, syncengine.ActionCopy, acts[0].Kind)
 	require.Equal(t, syncengine.SideB, acts[0].Side)
+
+	// Each run's activity, by the run's ID.
+	for i, want := range []string{"b.txt", "a.txt"} {
+		ra, err := e.eng.RunActivity(e.ctx, "p1", runs[i].ID, syncengine.Page{})
+		require.NoError(t, err)
+		require.Len(t, ra, 1)
+		require.Equal(t, want, ra[0].Path)
+		require.Equal(t, runs[i].ID, ra[0].RunID)
+	}
+	ra, err := e.eng.RunActivity(e.ctx, "p1", runs[0].ID+100, syncengine.Page{})
+	require.NoError(t, err)
+	require.Empty(t, ra, "an unknown run did nothing")
+	_, err = e.eng.RunActivity(e.ctx, "nope", runs[0].ID, syncengine.Page{})
+	require.ErrorIs(t, err, syncengine.ErrUnknownPair)
 
 	errs, err := e.eng.Errors(e.ctx, "p1", syncengine.Page{})
 	require.NoError(t, err)

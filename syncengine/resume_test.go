@@ -21,7 +21,7 @@ import (
 func TestStandardInitialResumesAfterCrash(t *testing.T) {
 	for _, cut := range []int{1, 3, 6, 9} {
 		t.Run(fmt.Sprintf("cancel after %d puts", cut), func(t *testing.T) {
-			e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Initial = syncengine.Standard })
+			e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Initial = syncengine.InitialStandard })
 			for i := range 4 {
 				for j := range 3 {
 					e.write(e.a, fmt.Sprintf("d%d/f%d.pdf", i, j), fmt.Sprintf("content %d/%d", i, j))
@@ -64,7 +64,7 @@ func TestStandardInitialResumesAfterCrash(t *testing.T) {
 		})
 	}
 	t.Run("foreign data on B is still refused", func(t *testing.T) {
-		e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Initial = syncengine.Standard })
+		e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Initial = syncengine.InitialStandard })
 		e.write(e.a, "a.pdf", "a")
 		e.write(e.b, "someone else's.pdf", "b")
 		_, err := e.eng.RunOnce(context.Background(), e.pair.ID, syncengine.RunOptions{})

@@ -240,12 +240,43 @@ func (r *BaselineRow) Side(s Side) *BaselineSide {
 // MetadataStore keeps everything the engine must remember. The default is
 // sqlitestore; storetest is the conformance suite every implementation
 // must pass. All methods are safe for concurrent use.
+//
+// It is made of roles, one interface each, so that a store can be written
+// and understood one role at a time: the pair state between runs
+// (PairStore), the baseline of items in sync (BaselineStore), the action
+// journal and resumable uploads that make a crashed run converge
+// (JournalStore), the run history and the activity and error logs
+// (HistoryStore), the failing items with their retries and quarantine
+// (FailureStore), and the delete ledger and held deletions (DeleteStore).
 type MetadataStore interface {
+	PairStore
+	BaselineStore
+	JournalStore
+	HistoryStore
+	FailureStore
+	DeleteStore
+
+	// Close releases the store's resources.
+	Close() error
+}
+
+// PairStore keeps each pair's state between runs: whether its initial sync
+// completed, whether it is paused, its change-feed cursors and the IDs of
+// its protected roots. The engine loads it at the start of a run and saves
+// it once the run's plan has been applied.
+type PairStore interface {
 	// LoadPair returns the pair's state (the zero PairState for a pair the
 	// store has not seen); SavePair replaces it.
 	LoadPair(ctx context.Context, pairID string) (PairState, error)
 	SavePair(ctx context.Context, pairID string, st PairState) error
+}
 
+// BaselineStore keeps the baseline: one Item per item known on both sides,
+// as both sides agreed on it after the last successful sync. Detection
+// compares each side with it (ScanBaseline for full listings, the look-ups
+// for change feeds), and the applier advances it, action by action, to what
+// it has made true (PutItems, MovePrefix).
+type BaselineStore interface {
 	// Items streams every baseline item of the pair, ordered by Key.
 	Items(ctx context.Context, pairID string) iter.Seq2[Item, error]
 	// ScanBaseline calls fn with a lean view of every baseline item of
@@ -272,7 +303,14 @@ type MetadataStore interface {
 	// MovePrefix rewrites the side-s paths of every item below oldPrefix to
 	// lie below newPrefix (a folder was moved or renamed).
 	MovePrefix(ctx context.Context, pairID string, s Side, oldPrefix, newPrefix string) error
+}
 
+// JournalStore is the write-ahead journal of the applier: every action is
+// recorded as an intent before it touches a storage and closed with its
+// outcome after, so that the next run can resolve the intents of a run that
+// crashed in between. It also keeps the state of resumable uploads, so that
+// a large transfer cut off resumes instead of starting over.
+type JournalStore interface {
 	// BeginAction journals an intent and returns its ID; EndAction records
 	// its outcome. OpenActions lists the pair's pending intents (those of a
 	// run that crashed), oldest first.
@@ -285,7 +323,12 @@ type MetadataStore interface {
 	SaveUpload(ctx context.Context, pairID, key string, st storage.UploadState) error
 	LoadUpload(ctx context.Context, pairID, key string) (storage.UploadState, error)
 	DeleteUpload(ctx context.Context, pairID, key string) error
+}
 
+// HistoryStore keeps what a portal shows of the past: the run history, the
+// activity log (what the engine did, item by item) and the error log. They
+// are append-only logs, read newest first a Page at a time.
+type HistoryStore interface {
 	// StartRun records a new run and returns its ID; FinishRun records its
 	// end, status and counts. Runs lists the pair's runs, newest first.
 	StartRun(ctx context.Context, r Run) (int64, error)
@@ -293,19 +336,33 @@ type MetadataStore interface {
 	Runs(ctx context.Context, pairID string, p Page) ([]Run, error)
 
 	// AddActivity and AddError append to the logs; Activity and Errors
-	// read them, newest first.
+	// read them, newest first. RunActivity reads the activity of one run
+	// of the pair (Activity.RunID equal to runID), newest first, bounded
+	// by p like Activity; a run with no activity, or an unknown run,
+	// gives an empty list.
 	AddActivity(ctx context.Context, a []Activity) error
 	Activity(ctx context.Context, pairID string, p Page) ([]Activity, error)
+	RunActivity(ctx context.Context, pairID string, runID int64, p Page) ([]Activity, error)
 	AddError(ctx context.Context, e ErrorRecord) error
 	Errors(ctx context.Context, pairID string, p Page) ([]ErrorRecord, error)
+}
 
+// FailureStore tracks the items that keep failing: when each may be tried
+// again (backoff) and which are quarantined until an admin releases them.
+type FailureStore interface {
 	// PutFailure records or replaces the failure state of an item (keyed
 	// by pair, side and path); ClearFailure forgets it; Failures lists the
 	// pair's failing items.
 	PutFailure(ctx context.Context, f Failure) error
 	ClearFailure(ctx context.Context, pairID string, s Side, path string) error
 	Failures(ctx context.Context, pairID string) ([]Failure, error)
+}
 
+// DeleteStore keeps what the delete safeguards need: the ledger of applied
+// deletions behind the rolling delete limit, and the deletions held back
+// (over the limit, or by the keep-deletes policy) until an admin approves
+// or rejects them.
+type DeleteStore interface {
 	// RecordDeletes notes that n deletions were applied at time t;
 	// DeletesSince counts those applied at or after since (the rolling
 	// delete limit).
@@ -318,7 +375,4 @@ type MetadataStore interface {
 	HoldDeletes(ctx context.Context, h []HeldDelete) error
 	HeldDeletes(ctx context.Context, pairID string) ([]HeldDelete, error)
 	ReleaseHeld(ctx context.Context, pairID string, ids []int64) error
-
-	// Close releases the store's resources.
-	Close() error
 }

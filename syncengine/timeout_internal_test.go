@@ -14,8 +14,8 @@ import (
 // actions get ActionTimeout.
 func TestActionTimeoutAllowsForTheTransferSize(t *testing.T) {
 	e := &Engine{opts: Options{ActionTimeout: 30 * time.Minute, MinTransferRate: 1 << 20}}
-	require.Equal(t, 30*time.Minute, e.actionTimeout(Action{Kind: Delete, Target: storage.Entry{Size: 1 << 30}}))
-	big := Action{Kind: Copy, Source: storage.Entry{Size: 6 << 30}}
+	require.Equal(t, 30*time.Minute, e.actionTimeout(Action{Kind: ActionDelete, Target: storage.Entry{Size: 1 << 30}}))
+	big := Action{Kind: ActionCopy, Source: storage.Entry{Size: 6 << 30}}
 	require.Equal(t, 30*time.Minute+6144*time.Second, e.actionTimeout(big))
 	e.opts.MinTransferRate = 0
 	require.Equal(t, 30*time.Minute, e.actionTimeout(big))

@@ -116,9 +116,9 @@ func (ap *applier) confirmSubtree(ctx context.Context, s Side, planned, dir stor
 func (ap *applier) conditional(s Side, k ActionKind) bool {
 	f := ap.p.storage(s).Features()
 	switch k {
-	case Delete:
+	case ActionDelete:
 		return f.ConditionalDelete
-	case Move:
+	case ActionMove:
 		return f.ConditionalMove
 	}
 	return f.ConditionalPut
@@ -158,7 +158,7 @@ func (r *applyResult) summary(p *Pair) string {
 	add(c.Failed, "%d items failed and are retried later (see the error log)")
 	add(len(r.locked), "%d items are checked out or locked and are retried once they are checked in")
 	add(c.Waiting, "%d items were not tried: they wait for their retry time after an earlier failure")
-	if p.Deletes == KeepDeletes {
+	if p.Deletes == DeleteKeep {
 		add(c.Held, "%d deletions were not applied (deletions are kept) and wait for an admin")
 	} else {
 		add(c.Held, "%d deletions were held by the delete limit and wait for an admin")
@@ -199,7 +199,7 @@ func (ap *applier) restoreHeld(ctx context.Context, a Action, h HeldDelete) (int
 // edit of the kept copy caused), and notes it for the admin.
 func (ap *applier) releaseRestoredHold(ctx context.Context, a Action) {
 	switch a.Kind {
-	case Copy, Update, Conflict:
+	case ActionCopy, ActionUpdate, ActionConflict:
 	default:
 		return
 	}
@@ -251,7 +251,7 @@ func (ap *applier) conflictCopyOnWinner(ctx context.Context, a Action) (int64, s
 	if err != nil {
 		return 0, "", err
 	}
-	keep := Action{Kind: Copy, Side: w, Source: t, Reason: "conflict loser kept"}
+	keep := Action{Kind: ActionCopy, Side: w, Source: t, Reason: "conflict loser kept"}
 	var kept storage.Entry
 	for n := 1; ; n++ {
 		name := numbered(a.Conflict.LoserCopy, n)

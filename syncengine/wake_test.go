@@ -192,7 +192,7 @@ func TestWakeCoalescingIsPerPair(t *testing.T) {
 	e := wakeEnv(t)
 	a2, b2 := memory.New(memory.WithClock(e.clk.Now)), memory.New(memory.WithClock(e.clk.Now))
 	require.NoError(t, e.eng.AddPair(syncengine.Pair{ID: "p2", A: plainStorage{a2}, B: plainStorage{b2},
-		Interval: time.Hour, Initial: syncengine.Merge}))
+		Interval: time.Hour, Initial: syncengine.InitialMerge}))
 	e.write(e.a, "a.txt", "a")
 	e.write(a2, "x.txt", "x")
 	e.start()

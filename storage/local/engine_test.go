@@ -42,7 +42,7 @@ func newSyncPair(t *testing.T, opts ...local.Option) *syncPair {
 	require.NoError(t, err)
 	require.NoError(t, p.eng.AddPair(syncengine.Pair{
 		ID: "pair", A: p.as, B: p.bs, AName: "A", BName: "B",
-		Initial: syncengine.Merge, MassDeleteShare: -1,
+		Initial: syncengine.InitialMerge, MassDeleteShare: -1,
 	}))
 	return p
 }
@@ -164,7 +164,7 @@ func TestEngineSaysWhatItSkipped(t *testing.T) {
 	require.NoError(t, err)
 	why := map[string]string{}
 	for _, a := range acts {
-		if a.Kind == syncengine.Skip {
+		if a.Kind == syncengine.ActionSkip {
 			why[a.Path] = a.Detail
 		}
 	}

@@ -299,6 +299,17 @@ func (s *Store) AddActivity(ctx context.Context, a []syncengine.Activity) error 
 
 // Activity reads the pair's activity log, newest first.
 func (s *Store) Activity(ctx context.Context, pairID string, p syncengine.Page) ([]syncengine.Activity, error) {
+	return s.activity(ctx, pairID, "", p)
+}
+
+// RunActivity reads the activity of run runID of the pair, newest first.
+func (s *Store) RunActivity(ctx context.Context, pairID string, runID int64, p syncengine.Page) ([]syncengine.Activity, error) {
+	return s.activity(ctx, pairID, "AND run_id = ?", p, runID)
+}
+
+// activity reads the pair's activity log, newest first, narrowed by the
+// SQL condition cond on the arguments args.
+func (s *Store) activity(ctx context.Context, pairID, cond string, p syncengine.Page, args ...any) ([]syncengine.Activity, error) {
 	if err := checkPair(pairID); err != nil {
 		return nil, err
 	}
@@ -306,6 +317,7 @@ func (s *Store) Activity(ctx context.Context, pairID string, p syncengine.Page) 
 	if err != nil {
 		return nil, err
 	}
+	args = append(append([]any{pairID, since}, args...), limit, offset)
 	return queryList(ctx, s.r, func(rows *sql.Rows, a *syncengine.Activity) error {
 		var t int64
 		if err := rows.Scan(&a.ID, &a.PairID, &a.RunID, &t, &a.Kind, &a.Side, &a.Path, &a.Size, &a.Detail); err != nil {
@@ -314,8 +326,8 @@ func (s *Store) Activity(ctx context.Context, pairID string, p syncengine.Page) 
 		a.Time = dec(t)
 		return nil
 	}, `SELECT id, pair, run_id, time, kind, side, path, size, detail
-		FROM activity WHERE pair = ? AND time >= ? ORDER BY time DESC, id DESC LIMIT ? OFFSET ?`,
-		pairID, since, limit, offset)
+		FROM activity WHERE pair = ? AND time >= ? `+cond+` ORDER BY time DESC, id DESC LIMIT ? OFFSET ?`,
+		args...)
 }
 
 // AddError appends e to its pair's error log.

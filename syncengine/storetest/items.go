@@ -81,6 +81,8 @@ func testBadInput(t *testing.T, s syncengine.MetadataStore) {
 		{"StartRun empty pair", func() error { _, err := s.StartRun(ctx, syncengine.Run{}); return err }},
 		{"Runs negative limit", func() error { _, err := s.Runs(ctx, "p", syncengine.Page{Limit: -1}); return err }},
 		{"Activity negative offset", func() error { _, err := s.Activity(ctx, "p", syncengine.Page{Offset: -1}); return err }},
+		{"RunActivity empty pair", func() error { _, err := s.RunActivity(ctx, "", 1, syncengine.Page{}); return err }},
+		{"RunActivity negative limit", func() error { _, err := s.RunActivity(ctx, "p", 1, syncengine.Page{Limit: -1}); return err }},
 		{"Errors negative limit", func() error { _, err := s.Errors(ctx, "p", syncengine.Page{Limit: -5}); return err }},
 		{"AddError bad side", func() error { return s.AddError(ctx, syncengine.ErrorRecord{PairID: "p", Side: bad}) }},
 		{"PutFailure bad side", func() error { return s.PutFailure(ctx, syncengine.Failure{PairID: "p", Side: bad}) }},

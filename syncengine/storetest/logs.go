@@ -23,7 +23,7 @@ func normRecord(r syncengine.JournalRecord) syncengine.JournalRecord {
 func testJournal(t *testing.T, s syncengine.MetadataStore) {
 	ctx := context.Background()
 	conflict := syncengine.JournalRecord{PairID: "p", RunID: 7, State: syncengine.JournalPending, Started: t0,
-		Action: syncengine.Action{Kind: syncengine.Conflict, Side: syncengine.SideB, Path: "Docs/plan.pdf", Key: 42,
+		Action: syncengine.Action{Kind: syncengine.ActionConflict, Side: syncengine.SideB, Path: "Docs/plan.pdf", Key: 42,
 			Source: storage.Entry{ID: "123", ParentID: "9", Path: "Docs/plan.pdf", Size: 2048, ModTime: at(time.Minute),
 				Version: "v7", Hashes: storage.Hashes{storage.HashSHA256: "abc", "custom": "x"},
 				CreatedBy: "Ann", ModifiedBy: "Bob"},
@@ -32,10 +32,10 @@ func testJournal(t *testing.T, s syncengine.MetadataStore) {
 			Conflict: &syncengine.ConflictInfo{Winner: syncengine.SideA, LoserCopy: "plan (conflict 2026-11-22 from SharePoint).pdf"},
 			Reason:   "both changed"}}
 	mkdir := syncengine.JournalRecord{PairID: "p", RunID: 7, Started: at(time.Second),
-		Action: syncengine.Action{Kind: syncengine.Mkdir, Side: syncengine.SideA, Path: "New folder", IsDir: true,
+		Action: syncengine.Action{Kind: syncengine.ActionMkdir, Side: syncengine.SideA, Path: "New folder", IsDir: true,
 			Source: storage.Entry{ID: "f1", Path: "New folder", IsDir: true}}}
 	copyQ := syncengine.JournalRecord{PairID: "q", RunID: 8, Started: t0,
-		Action: syncengine.Action{Kind: syncengine.Copy, Side: syncengine.SideB, Path: "x"}}
+		Action: syncengine.Action{Kind: syncengine.ActionCopy, Side: syncengine.SideB, Path: "x"}}
 
 	ids := map[string]int64{}
 	for name, rec := range map[string]syncengine.JournalRecord{"conflict": conflict, "mkdir": mkdir, "copyQ": copyQ} {
@@ -189,10 +189,10 @@ func testRuns(t *testing.T, s syncengine.MetadataStore) {
 func testActivity(t *testing.T, s syncengine.MetadataStore) {
 	ctx := context.Background()
 	acts := []syncengine.Activity{
-		{PairID: "p", RunID: 1, Time: at(time.Minute), Kind: syncengine.Copy, Side: syncengine.SideB, Path: "a.pdf", Size: 100, Detail: "copied"},
-		{PairID: "p", RunID: 1, Time: t0, Kind: syncengine.Mkdir, Side: syncengine.SideA, Path: "Docs"},
-		{PairID: "q", RunID: 2, Time: at(time.Minute), Kind: syncengine.Delete, Side: syncengine.SideA, Path: "x"},
-		{PairID: "p", RunID: 2, Time: at(time.Hour), Kind: syncengine.Move, Side: syncengine.SideA, Path: "b.pdf", Detail: "from a.pdf"},
+		{PairID: "p", RunID: 1, Time: at(time.Minute), Kind: syncengine.ActionCopy, Side: syncengine.SideB, Path: "a.pdf", Size: 100, Detail: "copied"},
+		{PairID: "p", RunID: 1, Time: t0, Kind: syncengine.ActionMkdir, Side: syncengine.SideA, Path: "Docs"},
+		{PairID: "q", RunID: 2, Time: at(time.Minute), Kind: syncengine.ActionDelete, Side: syncengine.SideA, Path: "x"},
+		{PairID: "p", RunID: 2, Time: at(time.Hour), Kind: syncengine.ActionMove, Side: syncengine.SideA, Path: "b.pdf", Detail: "from a.pdf"},
 	}
 	require.NoError(t, s.AddActivity(ctx, acts[:2]))
 	require.NoError(t, s.AddActivity(ctx, acts[2:]))
@@ -233,6 +233,37 @@ func testActivity(t *testing.T, s syncengine.MetadataStore) {
 	got, err := s.Activity(ctx, "q", syncengine.Page{})
 	require.NoError(t, err)
 	require.Equal(t, norm(acts[2:3]), norm(got))
+
+	// One run's activity: only that run of that pair, newest first, paged
+	// like the whole log.
+	more := []syncengine.Activity{
+		{PairID: "p", RunID: 1, Time: at(2 * time.Minute), Kind: syncengine.ActionDelete, Side: syncengine.SideB, Path: "old.pdf"},
+		{PairID: "q", RunID: 1, Time: at(2 * time.Minute), Kind: syncengine.ActionCopy, Side: syncengine.SideB, Path: "other pair"},
+	}
+	require.NoError(t, s.AddActivity(ctx, more))
+	run1 := []syncengine.Activity{more[0], acts[0], acts[1]}
+	runTests := []struct {
+		name string
+		pair string
+		run  int64
+		page syncengine.Page
+		want []syncengine.Activity
+	}{
+		{"run 1", "p", 1, syncengine.Page{}, run1},
+		{"run 2", "p", 2, syncengine.Page{}, acts[3:4]},
+		{"run 1 limit and offset", "p", 1, syncengine.Page{Limit: 1, Offset: 1}, run1[1:2]},
+		{"run 1 since", "p", 1, syncengine.Page{Since: at(time.Minute)}, run1[:2]},
+		{"other pair's run 1", "q", 1, syncengine.Page{}, more[1:]},
+		{"unknown run", "p", 99, syncengine.Page{}, nil},
+		{"unknown pair", "r", 1, syncengine.Page{}, nil},
+	}
+	for _, tc := range runTests {
+		t.Run("RunActivity "+tc.name, func(t *testing.T) {
+			got, err := s.RunActivity(ctx, tc.pair, tc.run, tc.page)
+			require.NoError(t, err)
+			require.Equal(t, norm(tc.want), norm(got))
+		})
+	}
 }
 
 func testErrors(t *testing.T, s syncengine.MetadataStore) {
@@ -522,6 +553,7 @@ func testCancelled(t *testing.T, s syncengine.MetadataStore) {
 		{"Runs", func() error { _, err := s.Runs(ctx, "p", syncengine.Page{}); return err }},
 		{"AddActivity", func() error { return s.AddActivity(ctx, []syncengine.Activity{{PairID: "p"}}) }},
 		{"Activity", func() error { _, err := s.Activity(ctx, "p", syncengine.Page{}); return err }},
+		{"RunActivity", func() error { _, err := s.RunActivity(ctx, "p", run, syncengine.Page{}); return err }},
 		{"AddError", func() error { return s.AddError(ctx, syncengine.ErrorRecord{PairID: "p"}) }},
 		{"Errors", func() error { _, err := s.Errors(ctx, "p", syncengine.Page{}); return err }},
 		{"PutFailure", func() error { return s.PutFailure(ctx, syncengine.Failure{PairID: "p", Path: "x"}) }},

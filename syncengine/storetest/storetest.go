@@ -33,7 +33,7 @@
 //   - EndAction and FinishRun with an unknown ID fail with ErrNoItem;
 //     DeleteUpload, ClearFailure and ReleaseHeld of something absent do not
 //     fail.
-//   - Logs (Runs, Activity, Errors) are ordered by their time (Started,
+//   - Logs (Runs, Activity, RunActivity, Errors) are ordered by their time (Started,
 //     Time), newest first; a negative Page.Limit or Page.Offset is an error.
 //   - A cancelled context makes every method fail with an error matching
 //     context.Canceled, and cancelling it during an iteration of Items or
@@ -66,40 +66,67 @@ func Run(t *testing.T, newStore func(t *testing.T) syncengine.MetadataStore) {
 		t.Cleanup(func() { require.NoError(t, s.Close()) })
 		return s
 	}
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s syncengine.MetadataStore)
+	// The subtests are grouped by the role of MetadataStore they check
+	// (go test -run 'Conformance/Baseline/' re-runs one role), then the
+	// store as a whole.
+	roles := []struct {
+		role  string
+		tests tests
 	}{
-		{"PairState", testPairState},
-		{"BadInput", testBadInput},
-		{"PutItemsInsert", testPutItemsInsert},
-		{"PutItemsReplaceDelete", testPutItemsReplaceDelete},
-		{"PutItemsAtomic", testPutItemsAtomic},
-		{"HashesAndTimes", testHashesAndTimes},
-		{"ItemLookups", testItemLookups},
-		{"ItemsOrderedByKey", testItemsOrder},
-		{"ItemsEarlyStopAndNesting", testItemsNesting},
-		{"ItemsUnder", testItemsUnder},
-		{"ScanBaseline", testScanBaseline},
-		{"MovePrefix", testMovePrefix},
-		{"PairsIsolated", testPairsIsolated},
-		{"Journal", testJournal},
-		{"Uploads", testUploads},
-		{"Runs", testRuns},
-		{"Activity", testActivity},
-		{"Errors", testErrors},
-		{"Failures", testFailures},
-		{"DeleteLedger", testDeleteLedger},
-		{"HeldDeletes", testHeldDeletes},
-		{"ConcurrentWriters", testConcurrent},
-		{"CancelledContext", testCancelled},
-		{"CancelDuringIteration", testCancelDuringIteration},
+		{"Pair", tests{
+			{"PairState", testPairState},
+		}},
+		{"Baseline", tests{
+			{"PutItemsInsert", testPutItemsInsert},
+			{"PutItemsReplaceDelete", testPutItemsReplaceDelete},
+			{"PutItemsAtomic", testPutItemsAtomic},
+			{"HashesAndTimes", testHashesAndTimes},
+			{"ItemLookups", testItemLookups},
+			{"ItemsOrderedByKey", testItemsOrder},
+			{"ItemsEarlyStopAndNesting", testItemsNesting},
+			{"ItemsUnder", testItemsUnder},
+			{"ScanBaseline", testScanBaseline},
+			{"MovePrefix", testMovePrefix},
+			{"CancelDuringIteration", testCancelDuringIteration},
+		}},
+		{"Journal", tests{
+			{"Journal", testJournal},
+			{"Uploads", testUploads},
+		}},
+		{"History", tests{
+			{"Runs", testRuns},
+			{"Activity", testActivity},
+			{"Errors", testErrors},
+		}},
+		{"Failure", tests{
+			{"Failures", testFailures},
+		}},
+		{"Delete", tests{
+			{"DeleteLedger", testDeleteLedger},
+			{"HeldDeletes", testHeldDeletes},
+		}},
+		{"Store", tests{
+			{"BadInput", testBadInput},
+			{"PairsIsolated", testPairsIsolated},
+			{"ConcurrentWriters", testConcurrent},
+			{"CancelledContext", testCancelled},
+		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, open(t))
+	for _, r := range roles {
+		t.Run(r.role, func(t *testing.T) {
+			for _, tc := range r.tests {
+				t.Run(tc.name, func(t *testing.T) {
+					tc.fn(t, open(t))
+				})
+			}
 		})
 	}
+}
+
+// tests lists the subtests of one role.
+type tests = []struct {
+	name string
+	fn   func(t *testing.T, s syncengine.MetadataStore)
 }
 
 // t0 is the suite's reference time: not UTC, with nanoseconds, so that

@@ -418,10 +418,10 @@ func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 		a                storage.Storage
 		deletes          syncengine.DeletePolicy
 	}{
-		{fmt.Sprintf("%d/documents", c.ProcoreProjectID), conn.ProjectName + " / Documents", path.Join(c.Root, project, "Documents"), s.Docs, syncengine.PropagateDeletes},
+		{fmt.Sprintf("%d/documents", c.ProcoreProjectID), conn.ProjectName + " / Documents", path.Join(c.Root, project, "Documents"), s.Docs, syncengine.DeletePropagate},
 		// Photos deletes never propagate (as the commercial products do).
-		{fmt.Sprintf("%d/photos", c.ProcoreProjectID), conn.ProjectName + " / Photos", path.Join(c.Root, project, "Photos"), s.Photos, syncengine.KeepDeletes},
-		{fmt.Sprintf("company-%d/documents", c.ProcoreCompanyID), "Company Documents", path.Join(c.Root, "Company Documents"), s.CompanyDocs, syncengine.PropagateDeletes},
+		{fmt.Sprintf("%d/photos", c.ProcoreProjectID), conn.ProjectName + " / Photos", path.Join(c.Root, project, "Photos"), s.Photos, syncengine.DeleteKeep},
+		{fmt.Sprintf("company-%d/documents", c.ProcoreCompanyID), "Company Documents", path.Join(c.Root, "Company Documents"), s.CompanyDocs, syncengine.DeletePropagate},
 	}
 	for _, p := range pairs {
 		b, err := openFolder(ctx, c, conn, p.folder)
@@ -463,9 +463,9 @@ func resumeMode(ctx context.Context, st *sqlitestore.Store, id string) (syncengi
 		return 0, err
 	}
 	if !ps.Initialized && len(runs) > 0 {
-		return syncengine.Merge, nil
+		return syncengine.InitialMerge, nil
 	}
-	return syncengine.Standard, nil
+	return syncengine.InitialStandard, nil
 }
 
 // Close closes the store.

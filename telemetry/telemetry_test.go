@@ -74,7 +74,7 @@ func TestRunsItemsBytesBudgetsAndHeld(t *testing.T) {
 	a, b := memory.New(), memory.New()
 	a.WriteFile("Drawings/A-101.pdf", []byte("%PDF floor plan"))
 	a.WriteFile("Specs/03 30 00.pdf", []byte("%PDF concrete"))
-	require.NoError(t, eng.AddPair(syncengine.Pair{ID: "t3-docs", A: a, B: b, Initial: syncengine.Standard, Interval: time.Hour}))
+	require.NoError(t, eng.AddPair(syncengine.Pair{ID: "t3-docs", A: a, B: b, Initial: syncengine.InitialStandard, Interval: time.Hour}))
 	ctx := context.Background()
 	_, err = eng.RunOnce(ctx, "t3-docs", syncengine.RunOptions{})
 	require.NoError(t, err)

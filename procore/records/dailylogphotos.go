@@ -58,7 +58,7 @@ var PhotoExtensions = []string{".jpg", ".jpeg", ".png", ".gif", ".heic", ".heif"
 //
 // It is the one direction back into Procore of a Daily Log pair, and sits
 // beside it rather than in it: the pair is one way (Procore is the source
-// of truth, syncengine.OneWayAB), so the engine reports the dropped file
+// of truth, syncengine.DirectionOneWayAB), so the engine reports the dropped file
 // as drift and writes nothing. Run Import after each sync run of the pair
 // (or when the target's watcher fires); on the next run the DailyLog
 // storage lists the new photo in "<day>/Photos" under the same name, and

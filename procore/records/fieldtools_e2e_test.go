@@ -77,7 +77,7 @@ func TestDailyLogOneWayPair(t *testing.T) {
 	target := memory.New()
 	fe := newFTEngine(t)
 	require.NoError(t, fe.eng.AddPair(syncengine.Pair{ID: "daily-log", A: dl, B: target, AName: "Procore", BName: "Target",
-		Direction: syncengine.OneWayAB, Initial: syncengine.Standard, Deletes: syncengine.PropagateDeletes, Interval: time.Hour}))
+		Direction: syncengine.DirectionOneWayAB, Initial: syncengine.InitialStandard, Deletes: syncengine.DeletePropagate, Interval: time.Hour}))
 
 	r := fe.run(t, "daily-log")
 	require.True(t, r.Succeeded(), r.Undone)
@@ -162,7 +162,7 @@ func TestDrawingsOneWayPair(t *testing.T) {
 	target := memory.New()
 	fe := newFTEngine(t)
 	require.NoError(t, fe.eng.AddPair(syncengine.Pair{ID: "drawings", A: ds, B: target, AName: "Procore", BName: "Target",
-		Direction: syncengine.OneWayAB, Initial: syncengine.Standard, Deletes: syncengine.PropagateDeletes, Interval: time.Hour}))
+		Direction: syncengine.DirectionOneWayAB, Initial: syncengine.InitialStandard, Deletes: syncengine.DeletePropagate, Interval: time.Hour}))
 	r := fe.run(t, "drawings")
 	require.True(t, r.Succeeded(), r.Undone)
 	require.Equal(t, 6, r.Counts.FilesCopied)

@@ -319,14 +319,19 @@ func scanActivity(row pgx.CollectableRow, a *syncengine.Activity) error {
 	return nil
 }
 
-// RunActivity reads the activity of one run of the pair, in the order it
-// was added.
-func (s *Store) RunActivity(ctx context.Context, pairID string, runID int64) ([]syncengine.Activity, error) {
+// RunActivity reads the activity of one run of the pair, newest first,
+// paged like Activity.
+func (s *Store) RunActivity(ctx context.Context, pairID string, runID int64, p syncengine.Page) ([]syncengine.Activity, error) {
 	if err := checkPair(pairID); err != nil {
 		return nil, err
 	}
+	since, limit, offset, err := page(p)
+	if err != nil {
+		return nil, err
+	}
 	return list(ctx, s, scanActivity, `SELECT id, pair, run_id, time, kind, side, path, size, detail
-		FROM activity WHERE run_id = $1 AND pair = $2 ORDER BY id`, runID, pairID)
+		FROM activity WHERE pair = $1 AND time >= $2 AND run_id = $3 ORDER BY time DESC, id DESC LIMIT $4 OFFSET $5`,
+		pairID, since, runID, limit, offset)
 }
 
 // AddError appends e to its pair's error log.

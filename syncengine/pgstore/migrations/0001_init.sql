@@ -111,7 +111,7 @@ CREATE TABLE activity (
 	detail bytea    NOT NULL
 );
 CREATE INDEX activity_pair ON activity(pair, time, id);
-CREATE INDEX activity_run ON activity(run_id, id);
+CREATE INDEX activity_run ON activity(pair, run_id, time, id);
 
 CREATE TABLE errors (
 	id     bigserial PRIMARY KEY,

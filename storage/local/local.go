@@ -112,6 +112,9 @@ type Storage struct {
 	index   map[string]string     // inode key → ID (index mode only)
 	carried map[string]bool       // inode-based IDs now held by another inode
 	paths   map[string]string     // ID → where it was last seen (a hint for StatID)
+	attrs   map[string]string     // identity key → ID attribute read ("" none)
+
+	fast fastRoot // descriptors for lookups with few system calls
 
 	bin bin // the recycle bin as its retention sees it
 }
@@ -171,6 +174,7 @@ func New(root string, opts ...Option) (*Storage, error) {
 		r.Close()
 		return nil, err
 	}
+	s.initFast()
 	return s, nil
 }
 
@@ -183,7 +187,10 @@ func (s *Storage) now() time.Time {
 }
 
 // Close releases the root directory handle.
-func (s *Storage) Close() error { return s.root.Close() }
+func (s *Storage) Close() error {
+	s.closeFast()
+	return s.root.Close()
+}
 
 // Root returns the absolute path the Storage was opened on.
 func (s *Storage) Root() string { return s.rootPath }

@@ -135,15 +135,22 @@ func sameFile(a, b fs.FileInfo) bool {
 // taking a file's identity. Where birth times are not kept (some network
 // file systems) the key is the inode number and kind only.
 func (s *Storage) identityKey(fi fs.FileInfo) string {
+	var b [80]byte
+	return string(s.appendIdentityKey(b[:0], fi))
+}
+
+// appendIdentityKey appends identityKey(fi) to buf.
+func (s *Storage) appendIdentityKey(buf []byte, fi fs.FileInfo) []byte {
 	dev, ino, _, _ := fileKey(fi)
-	k := s.inodeKey(dev, ino)
+	buf = s.appendInodeKey(buf, dev, ino)
 	if st := stampOf(fi); st != "" {
-		k += "-b" + st
+		buf = append(buf, "-b"...)
+		buf = append(buf, st...)
 	}
 	if fi.IsDir() {
-		k += "-d"
+		buf = append(buf, "-d"...)
 	}
-	return k
+	return buf
 }
 
 // attrValue is what the ID attribute holds: the ID and the inode it was
@@ -188,11 +195,12 @@ const maxAttrs = 1 << 20
 // items it has just created, before they appear under their names. Where
 // the file system keeps no birth times, the attribute is read every time.
 func (s *Storage) idFor(fi fs.FileInfo, readAttr func() (string, error)) string {
-	key := s.identityKey(fi)
+	var b [80]byte
+	key := s.appendIdentityKey(b[:0], fi)
 	if s.xattr && readAttr != nil {
 		cacheable := stampOf(fi) != ""
 		s.mu.Lock()
-		id, known := s.attrs[key]
+		id, known := s.attrs[string(key)]
 		s.mu.Unlock()
 		if !known || !cacheable {
 			_, ino, _, _ := fileKey(fi)
@@ -202,7 +210,9 @@ func (s *Storage) idFor(fi fs.FileInfo, readAttr func() (string, error)) string 
 				id, _ = parseAttr(v, ino)
 			}
 			if cacheable && (err == nil || errors.Is(err, errNoAttr)) {
-				s.noteAttr(key, id)
+				s.mu.Lock()
+				s.noteAttr(string(key), id)
+				s.mu.Unlock()
 			}
 		}
 		if id != "" {
@@ -212,13 +222,13 @@ func (s *Storage) idFor(fi fs.FileInfo, readAttr func() (string, error)) string 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.xattr {
-		if id, ok := s.index[key]; ok {
+		if id, ok := s.index[string(key)]; ok {
 			return id
 		}
 	}
 	// An inode-based ID that an update carried onto another inode stays
 	// that item's: a new item on the reused inode number gets another.
-	id := key
+	id := string(key)
 	for s.carried[id] {
 		id += "r"
 	}

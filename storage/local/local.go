@@ -403,10 +403,18 @@ func newID() string {
 // inodeKey names an inode: "i<ino>" on the root's device, "i<dev>-<ino>"
 // on another device mounted below the root.
 func (s *Storage) inodeKey(dev, ino uint64) string {
-	if dev == s.rootDev {
-		return "i" + strconv.FormatUint(ino, 10)
+	var b [48]byte
+	return string(s.appendInodeKey(b[:0], dev, ino))
+}
+
+// appendInodeKey appends inodeKey(dev, ino) to buf.
+func (s *Storage) appendInodeKey(buf []byte, dev, ino uint64) []byte {
+	buf = append(buf, 'i')
+	if dev != s.rootDev {
+		buf = strconv.AppendUint(buf, dev, 10)
+		buf = append(buf, '-')
 	}
-	return "i" + strconv.FormatUint(dev, 10) + "-" + strconv.FormatUint(ino, 10)
+	return strconv.AppendUint(buf, ino, 10)
 }
 
 // version returns the Version token for fi: size, modification time,
@@ -415,20 +423,37 @@ func (s *Storage) inodeKey(dev, ino uint64) string {
 // renamed inside). A rename, a move or a change of permissions keeps the
 // Version; so does an edit that restores both size and modification time.
 func version(fi fs.FileInfo) string {
-	st := ""
-	if b := stampOf(fi); b != "" {
-		st = "." + b
-	}
+	var b [80]byte
+	buf := b[:0]
 	if fi.IsDir() {
 		_, ino, _, _ := fileKey(fi)
-		return "d" + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + "." + strconv.FormatUint(ino, 36) + st
+		buf = append(buf, 'd')
+		buf = strconv.AppendInt(buf, fi.ModTime().UnixNano(), 36)
+		buf = append(buf, '.')
+		buf = strconv.AppendUint(buf, ino, 36)
+	} else {
+		buf = appendContentKey(buf, fi)
 	}
-	return contentKey(fi) + st
+	if st := stampOf(fi); st != "" {
+		buf = append(buf, '.')
+		buf = append(buf, st...)
+	}
+	return string(buf)
 }
 
 // contentKey identifies a file's content as far as metadata can: size,
 // modification time and inode number. The hash cache is keyed by it.
 func contentKey(fi fs.FileInfo) string {
+	var b [64]byte
+	return string(appendContentKey(b[:0], fi))
+}
+
+// appendContentKey appends contentKey(fi) to buf.
+func appendContentKey(buf []byte, fi fs.FileInfo) []byte {
 	_, ino, _, _ := fileKey(fi)
-	return strconv.FormatInt(fi.Size(), 36) + "." + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + "." + strconv.FormatUint(ino, 36)
+	buf = strconv.AppendInt(buf, fi.Size(), 36)
+	buf = append(buf, '.')
+	buf = strconv.AppendInt(buf, fi.ModTime().UnixNano(), 36)
+	buf = append(buf, '.')
+	return strconv.AppendUint(buf, ino, 36)
 }

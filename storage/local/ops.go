@@ -1006,8 +1006,8 @@ func (s *Storage) Hash(ctx context.Context, e storage.Entry, k storage.HashKind)
 
 func (s *Storage) cachedHash(id string, fi fs.FileInfo) (string, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	h, ok := s.hash[id]
+	s.mu.Unlock()
 	if !ok || h.version != contentKey(fi) {
 		return "", false
 	}

@@ -44,6 +44,7 @@ type config struct {
 	keep    bool
 	timeout time.Duration
 	peers   map[string]bool // "rclone", "unison"
+	pssync  string          // a pssync binary to use instead of building one
 }
 
 func main() {
@@ -55,6 +56,7 @@ func main() {
 	flag.StringVar(&cfg.tools, "tools", filepath.Join(os.TempDir(), "procoresync-peerbench"), "folder where rclone and pssync are built")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the trees afterwards")
 	flag.DurationVar(&cfg.timeout, "timeout", 2*time.Hour, "give up after this long")
+	flag.StringVar(&cfg.pssync, "pssync", "", "use this pssync binary (e.g. built from another checkout) instead of building it")
 	peers := flag.String("peers", "rclone,unison", "comma-separated peers to compare with (rclone, unison)")
 	flag.Parse()
 	cfg.peers = map[string]bool{}
@@ -100,7 +102,7 @@ type measure struct {
 }
 
 func run(ctx context.Context, cfg config) error {
-	tools, err := buildTools(ctx, cfg.tools, cfg.peers)
+	tools, err := buildTools(ctx, cfg.tools, cfg.pssync, cfg.peers)
 	if err != nil {
 		return err
 	}
@@ -200,7 +202,7 @@ func tail(s string, n int) string {
 
 // buildTools builds rclone (from the module proxy, outside this module)
 // and pssync into dir/bin, finds Unison, and returns the three tools.
-func buildTools(ctx context.Context, dir string, peers map[string]bool) ([]tool, error) {
+func buildTools(ctx context.Context, dir, pssync string, peers map[string]bool) ([]tool, error) {
 	bin := filepath.Join(dir, "bin")
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return nil, err
@@ -216,11 +218,13 @@ func buildTools(ctx context.Context, dir string, peers map[string]bool) ([]tool,
 			return nil, fmt.Errorf("building rclone: %w", err)
 		}
 	}
-	pssync := filepath.Join(bin, "pssync")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", pssync, "github.com/procoresync/procoresync/bench/peers/cmd/pssync")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("building pssync (run from the repository): %w", err)
+	if pssync == "" {
+		pssync = filepath.Join(bin, "pssync")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", pssync, "github.com/procoresync/procoresync/bench/peers/cmd/pssync")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("building pssync (run from the repository): %w", err)
+		}
 	}
 	unison, err := exec.LookPath("unison")
 	if err != nil && peers["unison"] {

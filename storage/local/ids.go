@@ -127,7 +127,7 @@ func sameFile(a, b fs.FileInfo) bool {
 	return aok && bok && ad == bd && ai == bi
 }
 
-// identityKey names one item for its whole life: its inode (inodeKey),
+// identityKey names one item for its whole life: its inode (appendInodeKey),
 // its birth stamp where the file system keeps birth times, and whether it
 // is a folder. File systems reuse a freed inode number at once (ext4 does),
 // so the inode number alone would give a new item a deleted one's identity;

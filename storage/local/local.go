@@ -400,14 +400,8 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// inodeKey names an inode: "i<ino>" on the root's device, "i<dev>-<ino>"
-// on another device mounted below the root.
-func (s *Storage) inodeKey(dev, ino uint64) string {
-	var b [48]byte
-	return string(s.appendInodeKey(b[:0], dev, ino))
-}
-
-// appendInodeKey appends inodeKey(dev, ino) to buf.
+// appendInodeKey appends the name of an inode to buf: "i<ino>" on the
+// root's device, "i<dev>-<ino>" on another device mounted below the root.
 func (s *Storage) appendInodeKey(buf []byte, dev, ino uint64) []byte {
 	buf = append(buf, 'i')
 	if dev != s.rootDev {

@@ -87,7 +87,7 @@ func (s *Storage) openBeneath(rel string, flags int) (int, error) {
 	return -1, errNoFast
 }
 
-// statx returns the FileInfo of name in the folder open as dirfd without
+// statxAt returns the FileInfo of name in the folder open as dirfd without
 // following a symbolic link, with its birth stamp: one statx call.
 func statxAt(dirfd int, name, rel string) (*statInfo, error) {
 	var stx unix.Statx_t

@@ -8,8 +8,10 @@
 // # Paths and confinement
 //
 // Paths are slash-separated and relative to the root. Every access goes
-// through an [os.Root], so no path leads out of the root (but see hard
-// links below): paths with "..", absolute paths and NUL are refused with
+// through an [os.Root] or, on Linux, through openat2 with RESOLVE_BENEATH
+// from a descriptor of the root (the kernel resolves the whole path in one
+// call and refuses any step out of the root), so no path leads out of the
+// root (but see hard links below): paths with "..", absolute paths and NUL are refused with
 // storage.ErrInvalidName, and a symbolic link leading out of the root gives
 // storage.ErrPermissionDenied. Symbolic links are not items of the tree:
 // List neither reports them nor descends into them, and Stat or Open of a
@@ -50,6 +52,15 @@
 //     IDs are identity-based and a small persistent index in the hidden
 //     folder MetaDir maps the identity of an updated file to its first ID.
 //     List prunes the index of identities that are gone.
+//
+// Listing costs one statx per item and one open per folder: IDs are not
+// read by opening items. The ID attribute is read once per item life
+// (through /proc/self/fd where /proc is mounted, else by opening the
+// item) and remembered by inode number and birth time, since the Storage
+// writes it only on items it has just made, before they take their names.
+// Where the file system keeps no birth times it is read on every listing.
+// Looking up a path opens only the folder that holds it (none at the top
+// level), not every folder on the way.
 //
 // An item found at a path is only taken for the item of a given ID when its
 // identity says so; otherwise the item is looked up by ID (a walk of the

@@ -3,7 +3,9 @@
 package local_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/local"
 	"github.com/procoresync/procoresync/syncengine"
 	"github.com/procoresync/procoresync/syncengine/sqlitestore"
@@ -170,4 +173,78 @@ func TestEngineSaysWhatItSkipped(t *testing.T) {
 	}
 	require.Contains(t, why["link.txt"], "symbolic link")
 	require.Contains(t, why["pipe"], "not a regular file")
+}
+
+// runFresh syncs folders a and b as a new process would: new Storages, a
+// new engine, the state reopened from db. Nothing (no cached hash, no ID
+// read before) carries over from an earlier run.
+func runFresh(t *testing.T, a, b, db string) syncengine.Run {
+	t.Helper()
+	as, err := local.New(a)
+	require.NoError(t, err)
+	defer as.Close()
+	bs, err := local.New(b)
+	require.NoError(t, err)
+	defer bs.Close()
+	store, err := sqlitestore.Open(db)
+	require.NoError(t, err)
+	defer store.Close()
+	eng, err := syncengine.New(syncengine.Options{Store: store, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	require.NoError(t, eng.AddPair(syncengine.Pair{ID: "pair", A: as, B: bs, Initial: syncengine.Merge}))
+	r, err := eng.RunOnce(context.Background(), "pair", syncengine.RunOptions{})
+	require.NoError(t, err)
+	require.Equal(t, syncengine.RunSucceeded, r.Status, "run: %+v", r)
+	return r
+}
+
+// statFresh returns the entry at p in root as a new Storage sees it.
+func statFresh(t *testing.T, root, p string) storage.Entry {
+	t.Helper()
+	s, err := local.New(root)
+	require.NoError(t, err)
+	defer s.Close()
+	e, err := s.Stat(context.Background(), p)
+	require.NoError(t, err)
+	return e
+}
+
+// TestEngineRenameIsAMove: a person renames a 5 MiB file and moves it to
+// another folder between two runs of separate processes. The rename keeps
+// the file's ID and Version, and the engine moves the file on the other
+// side: no byte is sent again and the file there keeps its inode (issue
+// 19).
+func TestEngineRenameIsAMove(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	db := filepath.Join(t.TempDir(), "sync.db")
+	big := make([]byte, 5<<20)
+	_, err := rand.Read(big)
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(a, "drawings", "old"), 0o755))
+	require.NoError(t, os.Mkdir(filepath.Join(a, "issued"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(a, "drawings", "old", "A-101.pdf"), big, 0o644))
+	r := runFresh(t, a, b, db)
+	require.Equal(t, int64(len(big)), r.Counts.BytesCopied, "run: %+v", r)
+	inoB := inode(t, filepath.Join(b, "drawings", "old", "A-101.pdf"))
+
+	before := statFresh(t, a, "drawings/old/A-101.pdf")
+	require.NoError(t, os.Rename(filepath.Join(a, "drawings", "old", "A-101.pdf"), filepath.Join(a, "issued", "A-101 rev B.pdf")))
+	after := statFresh(t, a, "issued/A-101 rev B.pdf")
+	require.Equal(t, before.ID, after.ID, "a rename keeps the ID")
+	require.Equal(t, before.Version, after.Version, "a rename keeps the Version")
+
+	r = runFresh(t, a, b, db)
+	require.Equal(t, 1, r.Counts.Moved, "run: %+v", r)
+	require.Zero(t, r.Counts.FilesCopied, "run: %+v", r)
+	require.Zero(t, r.Counts.BytesCopied, "the rename sent bytes again: %+v", r)
+	got, err := os.ReadFile(filepath.Join(b, "issued", "A-101 rev B.pdf"))
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(big, got), "content on B")
+	require.Equal(t, inoB, inode(t, filepath.Join(b, "issued", "A-101 rev B.pdf")), "B's file was rewritten, not moved")
+	_, err = os.Lstat(filepath.Join(b, "drawings", "old", "A-101.pdf"))
+	require.True(t, os.IsNotExist(err), "the old path on B: %v", err)
+
+	// An idle run afterwards has nothing to do.
+	r = runFresh(t, a, b, db)
+	require.Equal(t, syncengine.RunCounts{}, r.Counts, "run: %+v", r)
 }

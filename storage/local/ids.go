@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/procoresync/procoresync/storage"
 )
@@ -92,18 +93,41 @@ func unwrapInfo(fi fs.FileInfo) fs.FileInfo {
 
 // stampOf returns fi's birth stamp ("" when unknown).
 func stampOf(fi fs.FileInfo) string {
-	if ii, ok := fi.(*itemInfo); ok {
+	switch ii := fi.(type) {
+	case *itemInfo:
+		return ii.stamp
+	case *statInfo:
 		return ii.stamp
 	}
 	return ""
 }
 
-// sameFile is os.SameFile for FileInfos that may carry a stamp.
-func sameFile(a, b fs.FileInfo) bool {
-	return os.SameFile(unwrapInfo(a), unwrapInfo(b))
+// statInfo is the FileInfo of an item read with one statx call, birth
+// stamp included. Sys returns the statInfo itself (see fileKey).
+type statInfo struct {
+	name            string
+	size            int64
+	mode            fs.FileMode
+	mtime           int64 // nanoseconds since the epoch
+	dev, ino, nlink uint64
+	stamp           string
 }
 
-// identityKey names one item for its whole life: its inode (inodeKey),
+func (fi *statInfo) Name() string       { return fi.name }
+func (fi *statInfo) Size() int64        { return fi.size }
+func (fi *statInfo) Mode() fs.FileMode  { return fi.mode }
+func (fi *statInfo) ModTime() time.Time { return time.Unix(0, fi.mtime) }
+func (fi *statInfo) IsDir() bool        { return fi.mode.IsDir() }
+func (fi *statInfo) Sys() any           { return fi }
+
+// sameFile reports whether a and b describe the same inode.
+func sameFile(a, b fs.FileInfo) bool {
+	ad, ai, _, aok := fileKey(a)
+	bd, bi, _, bok := fileKey(b)
+	return aok && bok && ad == bd && ai == bi
+}
+
+// identityKey names one item for its whole life: its inode (appendInodeKey),
 // its birth stamp where the file system keeps birth times, and whether it
 // is a folder. File systems reuse a freed inode number at once (ext4 does),
 // so the inode number alone would give a new item a deleted one's identity;
@@ -111,15 +135,22 @@ func sameFile(a, b fs.FileInfo) bool {
 // taking a file's identity. Where birth times are not kept (some network
 // file systems) the key is the inode number and kind only.
 func (s *Storage) identityKey(fi fs.FileInfo) string {
+	var b [80]byte
+	return string(s.appendIdentityKey(b[:0], fi))
+}
+
+// appendIdentityKey appends identityKey(fi) to buf.
+func (s *Storage) appendIdentityKey(buf []byte, fi fs.FileInfo) []byte {
 	dev, ino, _, _ := fileKey(fi)
-	k := s.inodeKey(dev, ino)
+	buf = s.appendInodeKey(buf, dev, ino)
 	if st := stampOf(fi); st != "" {
-		k += "-b" + st
+		buf = append(buf, "-b"...)
+		buf = append(buf, st...)
 	}
 	if fi.IsDir() {
-		k += "-d"
+		buf = append(buf, "-d"...)
 	}
-	return k
+	return buf
 }
 
 // attrValue is what the ID attribute holds: the ID and the inode it was
@@ -148,25 +179,56 @@ func validAttr(v string, ino uint64) bool { _, ok := parseAttr(v, ino); return o
 // idOf returns the ID of the item open as f (nil when it could not be
 // opened) with file info fi.
 func (s *Storage) idOf(f *os.File, fi fs.FileInfo) string {
-	_, ino, _, _ := fileKey(fi)
-	key := s.identityKey(fi)
-	if s.xattr && f != nil {
-		if v, err := getXattr(f); err == nil {
-			if id, ok := parseAttr(v, ino); ok {
-				return id
+	if f == nil {
+		return s.idFor(fi, nil)
+	}
+	return s.idFor(fi, func() (string, error) { return getXattr(f) })
+}
+
+// maxAttrs bounds the memory of ID attributes already read.
+const maxAttrs = 1 << 20
+
+// idFor returns the ID of the item with file info fi; readAttr (nil when
+// the item cannot be read) reads its ID attribute. The attribute is read
+// once per inode life: what it held is remembered by identity key (inode
+// number and birth time), since the Storage writes the attribute only on
+// items it has just created, before they appear under their names. Where
+// the file system keeps no birth times, the attribute is read every time.
+func (s *Storage) idFor(fi fs.FileInfo, readAttr func() (string, error)) string {
+	var b [80]byte
+	key := s.appendIdentityKey(b[:0], fi)
+	if s.xattr && readAttr != nil {
+		cacheable := stampOf(fi) != ""
+		s.mu.Lock()
+		id, known := s.attrs[string(key)]
+		s.mu.Unlock()
+		if !known || !cacheable {
+			_, ino, _, _ := fileKey(fi)
+			v, err := readAttr()
+			id = ""
+			if err == nil {
+				id, _ = parseAttr(v, ino)
 			}
+			if cacheable && (err == nil || errors.Is(err, errNoAttr)) {
+				s.mu.Lock()
+				s.noteAttr(string(key), id)
+				s.mu.Unlock()
+			}
+		}
+		if id != "" {
+			return id
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.xattr {
-		if id, ok := s.index[key]; ok {
+		if id, ok := s.index[string(key)]; ok {
 			return id
 		}
 	}
 	// An inode-based ID that an update carried onto another inode stays
 	// that item's: a new item on the reused inode number gets another.
-	id := key
+	id := string(key)
 	for s.carried[id] {
 		id += "r"
 	}
@@ -205,6 +267,11 @@ func (s *Storage) stampID(f *os.File, fi fs.FileInfo, id string) error {
 			// its inode ID.
 			return nil
 		}
+		if err == nil && stampOf(fi) != "" {
+			s.mu.Lock()
+			s.noteAttr(key, id)
+			s.mu.Unlock()
+		}
 		return err
 	}
 	return s.updateIndex(func(m map[string]string, carried map[string]bool) bool {
@@ -225,11 +292,36 @@ func (s *Storage) stampID(f *os.File, fi fs.FileInfo, id string) error {
 	})
 }
 
+// noteAttr remembers that the item of identity key held ID attribute id
+// ("" for none). Caller holds mu.
+func (s *Storage) noteAttr(key, id string) {
+	if s.attrs == nil || len(s.attrs) >= maxAttrs {
+		s.attrs = map[string]string{}
+	}
+	s.attrs[key] = id
+}
+
 // openItem looks up rel without following a final symbolic link and opens
 // it for reading. f is nil when the item exists but cannot be opened (no
 // permission); the ID is then inode-based. Symbolic links give errSymlink
 // and other special files errIrregular.
 func (s *Storage) openItem(rel string) (f *os.File, fi fs.FileInfo, id string, err error) {
+	return s.lookup(rel, true)
+}
+
+// lookupPortable is lookup through os.Root alone, which opens every folder
+// on the way: for platforms and kernels without the fast path.
+func (s *Storage) lookupPortable(rel string, open bool) (f *os.File, fi fs.FileInfo, id string, err error) {
+	f, fi, id, err = s.openPortable(rel)
+	if !open && f != nil {
+		f.Close()
+		f = nil
+	}
+	return f, fi, id, err
+}
+
+// openPortable is openItem through os.Root.
+func (s *Storage) openPortable(rel string) (f *os.File, fi fs.FileInfo, id string, err error) {
 	for range 3 {
 		lfi, err := s.root.Lstat(osPath(rel))
 		if err != nil {
@@ -254,7 +346,7 @@ func (s *Storage) openItem(rel string) (f *os.File, fi fs.FileInfo, id string, e
 			f.Close()
 			return nil, nil, "", err
 		}
-		if !os.SameFile(lfi, fi) {
+		if !sameFile(lfi, fi) {
 			f.Close()
 			continue // replaced between the two looks: look again
 		}
@@ -283,9 +375,9 @@ func (s *Storage) stampAt(rel string) string {
 	return birthStampAt(d, path.Base(rel))
 }
 
-// identify is openItem without keeping the file open.
+// identify is openItem without opening the item.
 func (s *Storage) identify(rel string) (fs.FileInfo, string, error) {
-	f, fi, id, err := s.openItem(rel)
+	f, fi, id, err := s.lookup(rel, false)
 	if f != nil {
 		f.Close()
 	}

@@ -112,6 +112,9 @@ type Storage struct {
 	index   map[string]string     // inode key → ID (index mode only)
 	carried map[string]bool       // inode-based IDs now held by another inode
 	paths   map[string]string     // ID → where it was last seen (a hint for StatID)
+	attrs   map[string]string     // identity key → ID attribute read ("" none)
+
+	fast fastRoot // descriptors for lookups with few system calls
 
 	bin bin // the recycle bin as its retention sees it
 }
@@ -171,6 +174,7 @@ func New(root string, opts ...Option) (*Storage, error) {
 		r.Close()
 		return nil, err
 	}
+	s.initFast()
 	return s, nil
 }
 
@@ -183,7 +187,10 @@ func (s *Storage) now() time.Time {
 }
 
 // Close releases the root directory handle.
-func (s *Storage) Close() error { return s.root.Close() }
+func (s *Storage) Close() error {
+	s.closeFast()
+	return s.root.Close()
+}
 
 // Root returns the absolute path the Storage was opened on.
 func (s *Storage) Root() string { return s.rootPath }
@@ -393,13 +400,15 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// inodeKey names an inode: "i<ino>" on the root's device, "i<dev>-<ino>"
-// on another device mounted below the root.
-func (s *Storage) inodeKey(dev, ino uint64) string {
-	if dev == s.rootDev {
-		return "i" + strconv.FormatUint(ino, 10)
+// appendInodeKey appends the name of an inode to buf: "i<ino>" on the
+// root's device, "i<dev>-<ino>" on another device mounted below the root.
+func (s *Storage) appendInodeKey(buf []byte, dev, ino uint64) []byte {
+	buf = append(buf, 'i')
+	if dev != s.rootDev {
+		buf = strconv.AppendUint(buf, dev, 10)
+		buf = append(buf, '-')
 	}
-	return "i" + strconv.FormatUint(dev, 10) + "-" + strconv.FormatUint(ino, 10)
+	return strconv.AppendUint(buf, ino, 10)
 }
 
 // version returns the Version token for fi: size, modification time,
@@ -408,20 +417,37 @@ func (s *Storage) inodeKey(dev, ino uint64) string {
 // renamed inside). A rename, a move or a change of permissions keeps the
 // Version; so does an edit that restores both size and modification time.
 func version(fi fs.FileInfo) string {
-	st := ""
-	if b := stampOf(fi); b != "" {
-		st = "." + b
-	}
+	var b [80]byte
+	buf := b[:0]
 	if fi.IsDir() {
 		_, ino, _, _ := fileKey(fi)
-		return "d" + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + "." + strconv.FormatUint(ino, 36) + st
+		buf = append(buf, 'd')
+		buf = strconv.AppendInt(buf, fi.ModTime().UnixNano(), 36)
+		buf = append(buf, '.')
+		buf = strconv.AppendUint(buf, ino, 36)
+	} else {
+		buf = appendContentKey(buf, fi)
 	}
-	return contentKey(fi) + st
+	if st := stampOf(fi); st != "" {
+		buf = append(buf, '.')
+		buf = append(buf, st...)
+	}
+	return string(buf)
 }
 
 // contentKey identifies a file's content as far as metadata can: size,
 // modification time and inode number. The hash cache is keyed by it.
 func contentKey(fi fs.FileInfo) string {
+	var b [64]byte
+	return string(appendContentKey(b[:0], fi))
+}
+
+// appendContentKey appends contentKey(fi) to buf.
+func appendContentKey(buf []byte, fi fs.FileInfo) []byte {
 	_, ino, _, _ := fileKey(fi)
-	return strconv.FormatInt(fi.Size(), 36) + "." + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + "." + strconv.FormatUint(ino, 36)
+	buf = strconv.AppendInt(buf, fi.Size(), 36)
+	buf = append(buf, '.')
+	buf = strconv.AppendInt(buf, fi.ModTime().UnixNano(), 36)
+	buf = append(buf, '.')
+	return strconv.AppendUint(buf, ino, 36)
 }

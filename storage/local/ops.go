@@ -211,48 +211,78 @@ func (s *Storage) walkDir(ctx context.Context, dir, dirID string, sk *skipCollec
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	d, err := s.root.Open(osPath(dir))
+	items, err := s.readDir(ctx, dir)
 	if err != nil {
-		return false, wrap("list", dir, err)
+		return false, err
 	}
-	ents, err := d.ReadDir(-1)
-	d.Close()
-	if err != nil {
-		return false, wrap("list", dir, err)
-	}
-	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	for _, de := range ents {
+	for _, it := range items {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		name := de.Name()
-		t := de.Type()
-		if s.isOwnHidden(dir, name) {
+		rel := join(dir, it.name)
+		if it.skip != "" {
+			sk.add(rel, it.skip)
 			continue
 		}
-		if why := skipReason(t); why != "" {
-			sk.add(join(dir, name), why)
-			continue
-		}
-		rel := join(dir, name)
-		fi, id, err := s.identify(rel)
-		switch {
-		case errors.Is(err, fs.ErrNotExist), errors.Is(err, errSymlink), errors.Is(err, errIrregular):
-			continue // gone or changed kind since ReadDir
-		case err != nil:
-			return false, wrap("list", rel, err)
-		}
-		if !fn(rel, fi, id, dirID) {
+		if !fn(rel, it.fi, it.id, dirID) {
 			return false, nil
 		}
-		if fi.IsDir() {
-			more, err := s.walkDir(ctx, rel, id, sk, fn)
+		if it.fi.IsDir() {
+			more, err := s.walkDir(ctx, rel, it.id, sk, fn)
 			if err != nil || !more {
 				return false, err
 			}
 		}
 	}
 	return true, nil
+}
+
+// dirItem is one item of a folder as readDir found it: its FileInfo and
+// ID, or why a walk leaves it out.
+type dirItem struct {
+	name string
+	fi   fs.FileInfo
+	id   string
+	skip string // not "": left out (see skipReason)
+}
+
+// readDirPortable is readDir through os.Root, which opens the folder's
+// path and every item in it.
+func (s *Storage) readDirPortable(ctx context.Context, dir string) ([]dirItem, error) {
+	d, err := s.root.Open(osPath(dir))
+	if err != nil {
+		return nil, wrap("list", dir, err)
+	}
+	ents, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return nil, wrap("list", dir, err)
+	}
+	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	items := make([]dirItem, 0, len(ents))
+	for _, de := range ents {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		name := de.Name()
+		if s.isOwnHidden(dir, name) {
+			continue
+		}
+		if why := skipReason(de.Type()); why != "" {
+			items = append(items, dirItem{name: name, skip: why})
+			continue
+		}
+		rel := join(dir, name)
+		_, fi, id, err := s.lookupPortable(rel, false)
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, errSymlink), errors.Is(err, errIrregular):
+			continue // gone or changed kind since ReadDir
+		case err != nil:
+			return nil, wrap("list", rel, err)
+		}
+		items = append(items, dirItem{name: name, fi: fi, id: id})
+	}
+	return items, nil
 }
 
 // Stat returns the entry at path p ("" is the root). Symbolic links are not
@@ -976,8 +1006,8 @@ func (s *Storage) Hash(ctx context.Context, e storage.Entry, k storage.HashKind)
 
 func (s *Storage) cachedHash(id string, fi fs.FileInfo) (string, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	h, ok := s.hash[id]
+	s.mu.Unlock()
 	if !ok || h.version != contentKey(fi) {
 		return "", false
 	}

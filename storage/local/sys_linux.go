@@ -36,17 +36,10 @@ func getXattr(f *os.File) (string, error) {
 		n, err = unix.Fgetxattr(fd, xattrName, buf)
 		return err
 	})
-	switch {
-	case err == nil:
-		return string(buf[:n]), nil
-	case errors.Is(err, unix.ENODATA):
-		return "", errNoAttr
-	case errors.Is(err, unix.ENOTSUP), errors.Is(err, unix.EOPNOTSUPP):
-		return "", errAttrUnsupported
-	case errors.Is(err, unix.ERANGE):
-		return "", errNoAttr // not ours: too long to be an ID
+	if err != nil {
+		return "", attrErr(err)
 	}
-	return "", err
+	return string(buf[:n]), nil
 }
 
 // setXattr writes the ID attribute of the open file f.

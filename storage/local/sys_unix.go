@@ -18,11 +18,13 @@ const platformSupported = true
 // fileKey returns the device and inode numbers of fi, and the number of
 // hard links (0 once the item has been removed).
 func fileKey(fi fs.FileInfo) (dev, ino, nlink uint64, ok bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, 0, 0, false
+	switch st := fi.Sys().(type) {
+	case *statInfo:
+		return st.dev, st.ino, st.nlink, true
+	case *syscall.Stat_t:
+		return uint64(st.Dev), uint64(st.Ino), uint64(st.Nlink), true //nolint:unconvert // types differ between platforms
 	}
-	return uint64(st.Dev), uint64(st.Ino), uint64(st.Nlink), true //nolint:unconvert // types differ between platforms
+	return 0, 0, 0, false
 }
 
 // withFd runs fn with f's file descriptor.

@@ -191,7 +191,7 @@ func runFresh(t *testing.T, a, b, db string) syncengine.Run {
 	defer store.Close()
 	eng, err := syncengine.New(syncengine.Options{Store: store, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
-	require.NoError(t, eng.AddPair(syncengine.Pair{ID: "pair", A: as, B: bs, Initial: syncengine.Merge}))
+	require.NoError(t, eng.AddPair(syncengine.Pair{ID: "pair", A: as, B: bs, Initial: syncengine.InitialMerge}))
 	r, err := eng.RunOnce(context.Background(), "pair", syncengine.RunOptions{})
 	require.NoError(t, err)
 	require.Equal(t, syncengine.RunSucceeded, r.Status, "run: %+v", r)

@@ -65,7 +65,7 @@ func run(ctx context.Context, a, b, db string, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	if err := eng.AddPair(syncengine.Pair{ID: "bench", A: as, B: bs, Initial: syncengine.Merge}); err != nil {
+	if err := eng.AddPair(syncengine.Pair{ID: "bench", A: as, B: bs, Initial: syncengine.InitialMerge}); err != nil {
 		return err
 	}
 	r, err := eng.RunOnce(ctx, "bench", syncengine.RunOptions{})

@@ -984,7 +984,13 @@ func (s *Storage) committed(m *Metadata, p string, parent storage.Entry) (storag
 	return s.entry(m, rp, parent.ID), nil
 }
 
-// ResumeUpload continues the session in st with r's bytes from st.Offset.
+// ResumeUpload continues the session in st with r's bytes from st.Offset,
+// in this Storage's chunk size. When Dropbox holds more of the session than
+// st says (a chunk confirmed after the state was last saved), the append
+// meets incorrect_offset and the upload goes on from its correct_offset,
+// skipping r to it. An offset that cannot be continued (before st.Offset
+// or past the file's size), like an expired session, gives
+// storage.ErrNotFound: the caller starts a new Put.
 func (s *Storage) ResumeUpload(ctx context.Context, st storage.UploadState, r io.Reader, opt storage.PutOptions) (storage.Entry, error) {
 	var tok uploadToken
 	if err := json.Unmarshal([]byte(st.Token), &tok); err != nil || tok.Session == "" {

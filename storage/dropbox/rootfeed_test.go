@@ -3,7 +3,7 @@ package dropbox_test
 import (
 	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -156,22 +156,12 @@ func awaitSignal(t *testing.T, ch <-chan struct{}) {
 func TestResumeWithAnotherChunkSize(t *testing.T) {
 	data := []byte("0123456789abcdefghij") // 20 bytes
 	for _, chunk := range []int64{3, 4, 5, 8, 16} {
-		t.Run(string(rune('0'+chunk/10))+string(rune('0'+chunk%10)), func(t *testing.T) {
+		t.Run(fmt.Sprintf("chunk %d", chunk), func(t *testing.T) {
 			srv, s := setup(t, dropboxtest.Options{}, nil)
 			ctx := context.Background()
-			root, _ := s.Stat(ctx, "")
-			s.SetChunking(4, 4)
-			var st storage.UploadState
-			calls := 0
-			_, err := s.Put(ctx, root, "a.bin", bytes.NewReader(data), int64(len(data)), storage.PutOptions{OnUploadState: func(u storage.UploadState) error {
-				calls++
-				if calls == 1 {
-					st = u
-					return nil
-				}
-				return io.ErrClosedPipe // the process stops before it saves offset 8
-			}})
-			require.Error(t, err)
+			// The process stops after Dropbox confirmed 8 bytes, before it
+			// saved offset 8.
+			st := stoppedUpload(t, s, data, 2)
 			require.Equal(t, int64(4), st.Offset)
 
 			s2, err := dropbox.New(ctx, newClient(t, srv, srv.Token(), nil), dropbox.Options{})
@@ -196,27 +186,44 @@ func TestResumeWithAnotherChunkSize(t *testing.T) {
 func TestResumeFromAnOffsetTheSessionCannotContinue(t *testing.T) {
 	srv, s := setup(t, dropboxtest.Options{}, nil)
 	ctx := context.Background()
-	root, _ := s.Stat(ctx, "")
-	s.SetChunking(4, 4)
 	data := []byte("0123456789abcdefghij")
-	var st storage.UploadState
-	_, err := s.Put(ctx, root, "a.bin", bytes.NewReader(data), int64(len(data)), storage.PutOptions{OnUploadState: func(u storage.UploadState) error {
-		st = u
-		return io.ErrClosedPipe
-	}})
-	require.Error(t, err)
-	st.Offset = 12 // Dropbox holds 4
-	_, err = s.ResumeUpload(ctx, st, bytes.NewReader(data[12:]), storage.PutOptions{})
+	st := stoppedUpload(t, s, data, 2) // saved 4, Dropbox holds 8
+	require.Equal(t, int64(4), st.Offset)
+	ahead := st
+	ahead.Offset = 12
+	_, err := s.ResumeUpload(ctx, ahead, bytes.NewReader(data[12:]), storage.PutOptions{})
 	require.ErrorIs(t, err, storage.ErrNotFound)
+	require.ErrorContains(t, err, "holds 8 bytes")
 	_, ok := srv.ContentOf(dropboxtest.HomeNS, "/a.bin")
 	require.False(t, ok)
 
-	// A source shorter than what Dropbox holds is no file either.
-	st.Offset = 0
-	st.Size = 20
-	_, err = s.ResumeUpload(ctx, st, strings.NewReader("012"), storage.PutOptions{})
-	require.Error(t, err)
-	require.False(t, errors.Is(err, storage.ErrCursorExpired))
+	// A source that ends before the offset Dropbox holds is no file
+	// either.
+	s.SetChunking(2, 2)
+	_, err = s.ResumeUpload(ctx, st, strings.NewReader("45"), storage.PutOptions{})
+	require.ErrorContains(t, err, "the source ended")
 	_, ok = srv.ContentOf(dropboxtest.HomeNS, "/a.bin")
 	require.False(t, ok)
+}
+
+// stoppedUpload starts a 4-byte-chunk upload of data as /a.bin that stops
+// (OnUploadState fails) at the stopAt-th confirmed chunk, and returns the
+// last state it saved.
+func stoppedUpload(t *testing.T, s *dropbox.Storage, data []byte, stopAt int) storage.UploadState {
+	t.Helper()
+	ctx := context.Background()
+	root, err := s.Stat(ctx, "")
+	require.NoError(t, err)
+	s.SetChunking(4, 4)
+	var st storage.UploadState
+	calls := 0
+	_, err = s.Put(ctx, root, "a.bin", bytes.NewReader(data), int64(len(data)), storage.PutOptions{OnUploadState: func(u storage.UploadState) error {
+		if calls++; calls == stopAt {
+			return io.ErrClosedPipe
+		}
+		st = u
+		return nil
+	}})
+	require.Error(t, err)
+	return st
 }

@@ -264,15 +264,15 @@ func (s *Storage) rootMoved(ctx context.Context) bool {
 	if s.rootID == RootID {
 		return false
 	}
-	m, err := s.c.GetMetadata(ctx, s.rootID)
-	if err != nil || !m.IsDir() {
+	s.mu.Lock()
+	before := s.rootLower
+	s.mu.Unlock()
+	if s.followRoot(ctx) != nil {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	moved := m.PathLower != s.rootLower
-	s.rootPath, s.rootLower = m.PathDisplay, m.PathLower
-	return moved
+	return s.rootLower != before
 }
 
 // rootEntry returns the root folder's entry.
@@ -797,22 +797,23 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 			return s.finish(ctx, p, parent, opt, sid, off, ci, b, sum)
 		}
 		var err error
+		end := off + int64(len(b))
 		if sid == "" {
 			sid, err = s.c.UploadSessionStart(ctx, b, false)
 		} else {
 			// The last chunk closes the session (close=true), so that the
 			// finish carries no data.
 			err = s.c.UploadSessionAppend(ctx, UploadSessionCursor{SessionID: sid, Offset: uint64(off)}, b, last)
-			if c, ok := correctOffset(err); ok && c == uint64(off)+uint64(len(b)) {
-				// A retry of an append whose response was lost: Dropbox
-				// has the chunk already.
-				err = nil
+			if c, ok := correctOffset(err); ok {
+				if end, err = s.resync(ctx, sid, off, b, last, c, size, r, sum); err != nil {
+					return storage.Entry{}, storage.NewError("put", p, nil, err)
+				}
 			}
 		}
 		if err != nil {
 			return storage.Entry{}, s.putErr(ctx, p, parent, opt, err)
 		}
-		off += int64(len(b))
+		off = end
 		if opt.OnUploadState != nil {
 			tok, _ := json.Marshal(uploadToken{Session: sid, Rel: p, Commit: ci})
 			st.Offset, st.Token = off, string(tok)
@@ -824,6 +825,43 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 			return s.finish(ctx, p, parent, opt, sid, off, ci, nil, sum)
 		}
 	}
+}
+
+// errSessionOffset is the error of an upload session that holds a number
+// of bytes this upload cannot continue from.
+var errSessionOffset = errors.New("dropbox: the upload session cannot be continued from the offset Dropbox holds")
+
+// resync continues an append at off (chunk b, already read from r) that
+// met incorrect_offset{correct_offset: c}: Dropbox holds c bytes of the
+// session. c at the end of b is a retried append whose response was lost;
+// c inside b sends the rest of b from c; c beyond b (the chunks appended
+// before a restart were larger than this process's) skips the source to
+// c. It returns the offset the upload goes on from. An offset before off
+// or past the file's size cannot be continued: errSessionOffset.
+func (s *Storage) resync(ctx context.Context, sid string, off int64, b []byte, last bool, c uint64, size int64, r io.Reader, sum hash.Hash) (int64, error) {
+	end := off + int64(len(b))
+	if c > uint64(MaxFileSize) || int64(c) < off || size >= 0 && int64(c) > size || size < 0 && int64(c) > end {
+		return 0, fmt.Errorf("%w: it holds %d bytes, the upload is at %d", errSessionOffset, c, off)
+	}
+	at := int64(c)
+	switch {
+	case at == end:
+		return end, nil
+	case at < end:
+		err := s.c.UploadSessionAppend(ctx, UploadSessionCursor{SessionID: sid, Offset: c}, b[at-off:], last)
+		return end, err
+	}
+	var w io.Writer = io.Discard
+	if sum != nil {
+		w = sum
+	}
+	if n, err := io.CopyN(w, r, at-end); err != nil {
+		if err == io.EOF {
+			err = fmt.Errorf("the source ended after %d bytes, before the session's %d", end+n, at)
+		}
+		return 0, err
+	}
+	return at, nil
 }
 
 // finish commits the session (or uploads at once when none was started),
@@ -946,7 +984,13 @@ func (s *Storage) committed(m *Metadata, p string, parent storage.Entry) (storag
 	return s.entry(m, rp, parent.ID), nil
 }
 
-// ResumeUpload continues the session in st with r's bytes from st.Offset.
+// ResumeUpload continues the session in st with r's bytes from st.Offset,
+// in this Storage's chunk size. When Dropbox holds more of the session than
+// st says (a chunk confirmed after the state was last saved), the append
+// meets incorrect_offset and the upload goes on from its correct_offset,
+// skipping r to it. An offset that cannot be continued (before st.Offset
+// or past the file's size), like an expired session, gives
+// storage.ErrNotFound: the caller starts a new Put.
 func (s *Storage) ResumeUpload(ctx context.Context, st storage.UploadState, r io.Reader, opt storage.PutOptions) (storage.Entry, error) {
 	var tok uploadToken
 	if err := json.Unmarshal([]byte(st.Token), &tok); err != nil || tok.Session == "" {
@@ -963,6 +1007,10 @@ func (s *Storage) ResumeUpload(ctx context.Context, st storage.UploadState, r io
 	e, err := s.session(ctx, p, parent, tok.Commit, r, st, tok.Session, chunk, opt)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Has("not_found") && (ae.Has("lookup_failed") || strings.HasPrefix(ae.Route, "files/upload_session")) {
+		return storage.Entry{}, storage.NewError("put", p, storage.ErrNotFound, err)
+	}
+	if errors.Is(err, errSessionOffset) {
+		// The caller starts the upload again with a new Put.
 		return storage.Entry{}, storage.NewError("put", p, storage.ErrNotFound, err)
 	}
 	return e, err

@@ -3,6 +3,7 @@ package dropbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/procoresync/procoresync/internal/httpclient"
@@ -10,9 +11,14 @@ import (
 )
 
 // LatestCursor returns a list_folder cursor for now
-// (list_folder/get_latest_cursor, recursive, with deletions).
+// (list_folder/get_latest_cursor, recursive, with deletions), on the root
+// folder found by its ID wherever a person has moved it.
 func (s *Storage) LatestCursor(ctx context.Context) (string, error) {
-	cur, err := s.c.GetLatestCursor(ctx, ListFolderArg{Path: s.abs(""), Recursive: true, IncludeDeleted: true})
+	arg := ListFolderArg{Path: s.abs(""), Recursive: true, IncludeDeleted: true}
+	if s.rootID != RootID {
+		arg.Path = s.rootID
+	}
+	cur, err := s.c.GetLatestCursor(ctx, arg)
 	if err != nil {
 		return "", storageErr("changes", "", err)
 	}
@@ -20,11 +26,24 @@ func (s *Storage) LatestCursor(ctx context.Context) (string, error) {
 }
 
 // Changes returns what changed after cursor (list_folder/continue until
-// has_more is false). A reset cursor gives storage.ErrCursorExpired.
-// Deletions carry the ID last seen at their path, where known.
+// has_more is false). Deletions carry the ID last seen at their path,
+// where known.
+//
+// A list_folder cursor follows the path its folder had when it was
+// issued: once a person renames or moves the root folder (or one of its
+// parents), list_folder/continue answers path/not_found. Changes then
+// looks the root up by its ID (files/get_metadata "id:…"): when it still
+// exists, Changes follows it and returns storage.ErrCursorExpired, so
+// that the caller lists the root afresh and takes a new cursor; nothing
+// below the root is reported deleted. When the root is gone the error
+// matches storage.ErrNotFound. A reset cursor gives
+// storage.ErrCursorExpired, and so does a page holding entries outside
+// the root's current path (a cursor taken at a path the root has since
+// left).
 func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
 	var out []storage.Change
 	lookups := 0
+	checked := false
 	guard := httpclient.NewPageGuard(1 << 20)
 	for {
 		if err := guard.Next(ctx, cursor); err != nil {
@@ -32,10 +51,25 @@ func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change,
 		}
 		res, err := s.c.ListFolderContinue(ctx, cursor)
 		if err != nil {
+			if cursorFolderGone(err) {
+				return nil, "", s.rootAfterLostCursor(ctx, err)
+			}
 			return nil, "", storageErr("changes", "", err)
+		}
+		if len(res.Entries) > 0 && !checked && s.rootID != RootID {
+			// Read the root's path now, not from an old reading, before
+			// taking any entry (a deletion above all) as below it.
+			checked = true
+			if err := s.followRoot(ctx); err != nil {
+				return nil, "", err
+			}
 		}
 		for i := range res.Entries {
 			m := &res.Entries[i]
+			if _, ok := s.rel(m); !ok && !s.isRoot(m) && m.PathLower != "" {
+				return nil, "", storage.NewError("changes", "", storage.ErrCursorExpired,
+					errors.New("dropbox: the cursor lists a folder the root has left"))
+			}
 			if m.Tag == "deleted" {
 				p, ok := s.rel(m)
 				if !ok {
@@ -71,6 +105,55 @@ func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change,
 			return out, cursor, nil
 		}
 	}
+}
+
+// cursorFolderGone reports whether err is list_folder/continue's
+// path/not_found (or path/not_folder): the folder the cursor was taken on
+// no longer exists at that path.
+func cursorFolderGone(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == 409 && ae.Has("path") && (ae.Has("not_found") || ae.Has("not_folder"))
+}
+
+// rootAfterLostCursor is Changes' answer when its cursor's folder left its
+// path: storage.ErrCursorExpired when the root still exists (followed to
+// where it is now), an error matching storage.ErrNotFound when the root is
+// gone, and err itself for the account root.
+func (s *Storage) rootAfterLostCursor(ctx context.Context, err error) error {
+	if s.rootID == RootID {
+		return storageErr("changes", "", err)
+	}
+	if ferr := s.followRoot(ctx); ferr != nil {
+		return ferr
+	}
+	// Not wrapped: path/not_found would make the error match
+	// storage.ErrNotFound, which says the root is gone.
+	return storage.NewError("changes", "", storage.ErrCursorExpired,
+		fmt.Errorf("dropbox: the cursor's folder left its path (%s); the root moved", err))
+}
+
+// followRoot reads the root folder by its ID and follows it to its current
+// path. A root that is gone (or is no longer a folder) gives an error
+// matching storage.ErrNotFound.
+func (s *Storage) followRoot(ctx context.Context) error {
+	m, err := s.c.GetMetadata(ctx, s.rootID)
+	if err != nil {
+		return storageErr("changes", "", err)
+	}
+	if !m.IsDir() || m.PathLower == "" {
+		return storage.NewError("changes", "", storage.ErrNotFound, errors.New("dropbox: the root is no longer a folder"))
+	}
+	s.mu.Lock()
+	s.rootPath, s.rootLower = m.PathDisplay, m.PathLower
+	s.mu.Unlock()
+	return nil
+}
+
+// isRoot reports whether m is the root folder itself.
+func (s *Storage) isRoot(m *Metadata) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return m.PathLower == s.rootLower || m.ID != "" && m.ID == s.rootID
 }
 
 // maxDeletionLookups bounds the list_revisions calls one Changes makes to
@@ -126,7 +209,13 @@ func (s *Storage) Watch(ctx context.Context) (<-chan struct{}, error) {
 				// taking a new one, which would skip changes made since),
 				// then signal: whatever changes after the drain wakes the
 				// next longpoll.
-				if c2, err := s.drain(ctx, cur); err == nil {
+				c2, err := s.drain(ctx, cur)
+				if err != nil && cursorFolderGone(err) {
+					// The root (or a parent) was renamed or moved: watch
+					// it where it is now.
+					c2, err = s.LatestCursor(ctx)
+				}
+				if err == nil {
 					cur = c2
 				}
 				signal(ch)

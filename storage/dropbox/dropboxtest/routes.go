@@ -407,9 +407,31 @@ func (s *Server) listContinue(rc *reqCtx, raw json.RawMessage, _ []byte, _ *http
 	if c.epoch != s.epoch {
 		return nil, nil, routeErr(u("reset", nil))
 	}
+	// A cursor follows the path its folder had when it was issued: once
+	// the folder is renamed, moved or deleted, Dropbox answers
+	// path/not_found (and path/not_folder when a file took its place).
+	if tag := s.folderGone(rc.t, c); tag != "" {
+		return nil, nil, lookupErr("path", tag)
+	}
 	// A page that ran past the log's end: without has_more, has the
 	// remaining pending part been served? page handles both.
 	return s.page(rc, c), nil, nil
+}
+
+// folderGone returns the LookupError tag of c's folder when it no longer
+// lives at the path c was issued for (not_found, or not_folder when a file
+// took its place), else "".
+func (s *Server) folderGone(t *tree, c *cursor) string {
+	if c.lower == "" || c.lower == s.nsPrefix[c.ns] {
+		return ""
+	}
+	switch it := t.items[c.lower]; {
+	case it == nil:
+		return "not_found"
+	case !it.dir:
+		return "not_folder"
+	}
+	return ""
 }
 
 // longpoll is files/list_folder/longpoll on the notify host: no
@@ -459,7 +481,9 @@ func (s *Server) longpoll(w http.ResponseWriter, r *http.Request, body []byte) {
 	deadline := time.Now().Add(d)
 	for {
 		t := s.trees[s.nsTree[c.ns]]
-		changed := false
+		// A cursor whose folder left its path has something to say: the
+		// list_folder/continue that follows answers path/not_found.
+		changed := s.folderGone(t, c) != ""
 		for _, ch := range t.log {
 			if ch.seq > c.seq && s.inScope(c, ch.lower) && (!ch.deleted || c.deleted || true) {
 				changed = true

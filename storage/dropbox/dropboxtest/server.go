@@ -7,7 +7,9 @@
 // error envelopes (plain-text 400, JSON 401/409/422/429 with error_summary
 // and a tagged union), case-insensitive paths keyed on path_lower, id: IDs
 // and revs, content_hash, list_folder cursors that stay valid as change
-// cursors (with an injectable reset), DeletedMetadata, longpoll without
+// cursors bound to their folder's path (path/not_found on list_folder/continue
+// once it is renamed, moved or deleted) with an injectable reset,
+// DeletedMetadata, longpoll without
 // auth with backoff, WriteMode add/overwrite/update with strict_conflict,
 // delete with parent_rev, upload sessions with offset checks, close and a
 // 7-day expiry, finish_batch_v2 one batch at a time per namespace,

@@ -69,7 +69,7 @@ func (r *recorder) runs(pairID string) []span {
 }
 
 // noOverlap asserts that no pair ever ran on two workers at once.
-func (r *recorder) noOverlap(t *testing.T) {
+func (r *recorder) noOverlap(t testing.TB) {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -87,14 +87,14 @@ func (r *recorder) noOverlap(t *testing.T) {
 
 // env is a PostgreSQL schema shared by a test's workers.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	dsn   string
 	store *pgstore.Store
 	pairs map[string]syncengine.Pair
 	rec   *recorder
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	dsn := testservices.Postgres(t)
 	ctx := context.Background()
 	store, err := pgstore.Open(ctx, dsn)
@@ -200,7 +200,7 @@ func converged(a, b *memory.Storage, id string, files int) bool {
 	return true
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -349,4 +349,47 @@ func TestConfigErrors(t *testing.T) {
 	_, err := New(Config{})
 	require.ErrorIs(t, err, ErrInvalidConfig)
 	require.Equal(t, "a_b-c_1", sanitizeID("a.b-c/1"))
+}
+
+// BenchmarkThroughput runs 12 pairs of 4 files each, every upload taking
+// 50 ms (transfer-bound work), on 1, 2 and 3 workers of 2 runs each, and
+// reports files per second from the first run start to convergence.
+func BenchmarkThroughput(b *testing.B) {
+	const pairs, files, latency = 12, 4, 50 * time.Millisecond
+	for _, n := range []int{1, 2, 3} {
+		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
+			var total time.Duration
+			b.StopTimer()
+			for range b.N {
+				e := newEnv(b)
+				sides := map[string][2]*memory.Storage{}
+				for i := range pairs {
+					id := fmt.Sprintf("p%02d", i)
+					a, s := e.addPair(id, files, latency)
+					sides[id] = [2]*memory.Storage{a, s}
+				}
+				b.StartTimer()
+				began := time.Now()
+				var ws []*testWorker
+				for i := range n {
+					ws = append(ws, e.start(fmt.Sprintf("w%d", i), func(c *Config) { c.MaxRuns = 2 }))
+				}
+				waitFor(b, 5*time.Minute, "convergence", func() bool {
+					for id, s := range sides {
+						if !converged(s[0], s[1], id, files) {
+							return false
+						}
+					}
+					return true
+				})
+				total += time.Since(began)
+				b.StopTimer()
+				e.rec.noOverlap(b)
+				for _, w := range ws {
+					w.stop(b)
+				}
+			}
+			b.ReportMetric(float64(pairs*files*b.N)/total.Seconds(), "files/s")
+		})
+	}
 }

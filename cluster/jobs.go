@@ -90,7 +90,7 @@ func (r *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 		w.onRun(pairID, true)
 		defer w.onRun(pairID, false)
 	}
-	run, err := w.runPair(runCtx, lease, pairID, log)
+	run, err := w.runPair(runCtx, lease, pairID)
 	if w.runCtx.Err() != nil {
 		return w.runCtx.Err()
 	}
@@ -119,9 +119,7 @@ func (r *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 
 // runPair runs the pair once through an engine whose store is fenced by
 // the lease.
-func (w *Worker) runPair(ctx context.Context, lease *pgstore.Lease, pairID string, log interface {
-	Error(string, ...any)
-}) (syncengine.Run, error) {
+func (w *Worker) runPair(ctx context.Context, lease *pgstore.Lease, pairID string) (syncengine.Run, error) {
 	p, err := w.cfg.Pairs(ctx, pairID)
 	if err != nil {
 		return syncengine.Run{}, fmt.Errorf("cluster: pair %q: %w", pairID, err)

@@ -101,7 +101,8 @@ var ErrNoClient = errors.New("redislimit: no Redis client")
 
 // New returns a Limiter configured by opts. It fails with an error
 // wrapping syncengine.ErrInvalidWindow for a window with a non-positive
-// Limit, a Per under a microsecond or a negative Burst.
+// Limit, a Per under a microsecond, a negative Burst, or the same Per as
+// another window of its budget.
 func New(opts Options) (*Limiter, error) {
 	if opts.Client == nil {
 		return nil, ErrNoClient
@@ -140,12 +141,16 @@ func New(opts Options) (*Limiter, error) {
 	return l, nil
 }
 
-// check validates the windows of budget name.
+// check validates the windows of budget name. Windows are kept in Redis by
+// their length, so two windows of one budget cannot have the same.
 func check(name string, cfg syncengine.BudgetConfig) error {
+	seen := map[int64]bool{}
 	for _, w := range cfg.Windows {
-		if w.Limit <= 0 || w.Per < time.Microsecond || w.Burst < 0 {
+		per := w.Per.Microseconds()
+		if w.Limit <= 0 || per <= 0 || w.Burst < 0 || seen[per] {
 			return fmt.Errorf("%w %+v in budget %q", syncengine.ErrInvalidWindow, w, name)
 		}
+		seen[per] = true
 	}
 	return nil
 }

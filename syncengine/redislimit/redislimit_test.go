@@ -211,13 +211,13 @@ func TestFeedbackPausesAll(t *testing.T) {
 func TestBudgetAcrossWorkers(t *testing.T) {
 	r := testservices.NewRedis(t)
 	lims := newLimiters(t, r, 2, map[string]syncengine.BudgetConfig{"k": {Windows: []syncengine.Window{
-		{Limit: 10, Per: time.Minute}, {Limit: 5, Per: time.Minute, Burst: 0}}}})
+		{Limit: 10, Per: time.Minute}, {Limit: 5, Per: 30 * time.Second}}}})
 	ctx := context.Background()
 	require.Equal(t, 5, lims[1].Budget("k").Remaining)
 	require.NoError(t, lims[0].Wait(ctx, "k", 2))
 	b := lims[1].Budget("k")
 	require.Equal(t, 3, b.Remaining)
-	require.WithinDuration(t, time.Now().Add(time.Minute), b.Reset, 5*time.Second)
+	require.WithinDuration(t, time.Now().Add(30*time.Second), b.Reset, 5*time.Second, "the 30-s window is the tighter one")
 	require.True(t, b.BlockedUntil.IsZero())
 	require.Equal(t, -1, lims[1].Budget("unlimited").Remaining)
 }
@@ -250,6 +250,9 @@ func TestBadConfigAndUnreachable(t *testing.T) {
 	defer c.Close()
 	for _, w := range []syncengine.Window{{Limit: 0, Per: time.Second}, {Limit: 1, Per: 0}, {Limit: 1, Per: time.Second, Burst: -1}} {
 		_, err := redislimit.New(redislimit.Options{Client: c, Budgets: map[string]syncengine.BudgetConfig{"k": {Windows: []syncengine.Window{w}}}})
+		require.ErrorIs(t, err, syncengine.ErrInvalidWindow)
+		_, err = redislimit.New(redislimit.Options{Client: c, Budgets: map[string]syncengine.BudgetConfig{"k": {Windows: []syncengine.Window{
+			{Limit: 5, Per: time.Second}, {Limit: 9, Per: time.Second}}}}})
 		require.ErrorIs(t, err, syncengine.ErrInvalidWindow)
 		_, err = redislimit.New(redislimit.Options{Client: c, Default: &syncengine.BudgetConfig{Windows: []syncengine.Window{w}}})
 		require.ErrorIs(t, err, syncengine.ErrInvalidWindow)

@@ -185,23 +185,38 @@ func (s *scheduleWorker) Timeout(*river.Job[scheduleArgs]) time.Duration { retur
 
 // Work inserts a run job for every pair that is not running and whose
 // interval has passed since its last run ended, or whose last run was cut
-// off (its worker stopped heartbeating).
+// off (its worker stopped heartbeating). A worker that died after taking a
+// job but before starting its run leaves that job "running" in River,
+// where it would absorb the pair's wakes until River's rescuer: such a
+// pair's epoch is moved on, so that a new job is inserted beside it.
 func (s *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) error {
 	w := s.w
-	rows, err := w.cfg.Pool.Query(ctx, `SELECT pair_id, epoch FROM cluster_pairs
-		WHERE (heartbeat IS NULL OR heartbeat < now() - $1 * interval '1 microsecond')
-		AND (last_end IS NULL OR last_start > last_end OR last_end + interval_us * interval '1 microsecond' <= now())`,
-		w.cfg.LeaseTTL.Microseconds())
+	ttl := w.cfg.LeaseTTL.Microseconds()
+	var params []river.InsertManyParams
+	var a runArgs
+	collect := func() error {
+		params = append(params, river.InsertManyParams{Args: a, InsertOpts: runInsertOpts(w.cfg.Queue)})
+		return nil
+	}
+	rows, err := w.cfg.Pool.Query(ctx, `UPDATE cluster_pairs c SET epoch = epoch + 1
+		WHERE (c.heartbeat IS NULL OR c.heartbeat < now() - $1 * interval '1 microsecond')
+		AND EXISTS (SELECT 1 FROM river_job j WHERE j.state = 'running' AND j.kind = $2
+			AND j.args->>'pair_id' = c.pair_id AND (j.args->>'epoch')::bigint = c.epoch
+			AND j.attempted_at < now() - $1 * interval '1 microsecond')
+		RETURNING pair_id, epoch`, ttl, runArgs{}.Kind())
 	if err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
-	var params []river.InsertManyParams
-	var a runArgs
-	_, err = pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch}, func() error {
-		params = append(params, river.InsertManyParams{Args: a, InsertOpts: runInsertOpts(w.cfg.Queue)})
-		return nil
-	})
+	if _, err := pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch}, collect); err != nil {
+		return fmt.Errorf("cluster: schedule: %w", err)
+	}
+	rows, err = w.cfg.Pool.Query(ctx, `SELECT pair_id, epoch FROM cluster_pairs
+		WHERE (heartbeat IS NULL OR heartbeat < now() - $1 * interval '1 microsecond')
+		AND (last_end IS NULL OR last_start > last_end OR last_end + interval_us * interval '1 microsecond' <= now())`, ttl)
 	if err != nil {
+		return fmt.Errorf("cluster: schedule: %w", err)
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch}, collect); err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
 	if len(params) == 0 {

@@ -223,6 +223,16 @@ func TestThreeWorkerProcesses(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	waitFor(t, time.Minute, "the live workers' runs to end", func() bool {
+		for _, w := range []string{"w2", "w3"} {
+			for _, ss := range readSpans(t, root, w) {
+				if ss[len(ss)-1].end.IsZero() {
+					return false
+				}
+			}
+		}
+		return true
+	})
 	// Exactly the files, with A's bytes.
 	leftovers := 0
 	for id, names := range want {

@@ -1,0 +1,229 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/procoresync/procoresync/syncengine"
+	"github.com/procoresync/procoresync/syncengine/pgstore"
+)
+
+// runArgs are the arguments of a run job: the pair, and the pair's run
+// epoch when the job was inserted (part of the unique key, so that a wake
+// during a run inserts a job for the run after it).
+type runArgs struct {
+	PairID string `json:"pair_id" river:"unique"`
+	Epoch  int64  `json:"epoch" river:"unique"`
+}
+
+func (runArgs) Kind() string { return "procoresync_pair_run" }
+
+// waiting are the states in which a run job absorbs new wakes of its
+// epoch (River requires available, pending, running and scheduled).
+var waiting = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}
+
+func runInsertOpts(queue string) *river.InsertOpts {
+	return &river.InsertOpts{Queue: queue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
+}
+
+// runWorker runs one pair per job.
+type runWorker struct {
+	river.WorkerDefaults[runArgs]
+	w *Worker
+}
+
+func (r *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
+	w := r.w
+	pairID := job.Args.PairID
+	log := w.log.With("pair", pairID, "job", job.ID)
+	var one int
+	err := w.cfg.Pool.QueryRow(ctx, `SELECT 1 FROM cluster_pairs WHERE pair_id = $1`, pairID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		log.Warn("cluster: job for an unregistered pair dropped")
+		return river.JobCancel(fmt.Errorf("%w: %q", ErrUnknownPair, pairID))
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: pair %q: %w", pairID, err)
+	}
+	owner := fmt.Sprintf("%s/job-%d", w.cfg.ID, job.ID)
+	lease, err := w.cfg.Store.AcquirePair(ctx, pairID, owner, w.cfg.LeaseTTL)
+	if errors.Is(err, pgstore.ErrPairLeased) {
+		log.Debug("cluster: pair busy, snoozing", "err", err)
+		return river.JobSnooze(w.cfg.BusySnooze)
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: lease pair %q: %w", pairID, err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopCrash := context.AfterFunc(w.runCtx, cancel)
+	defer stopCrash()
+	defer func() {
+		if w.runCtx.Err() != nil {
+			return // crashed (tests): leave the lease as a dead process would
+		}
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), defaultOpTimeout)
+		defer rcancel()
+		if err := lease.Release(rctx); err != nil {
+			log.Warn("cluster: lease not released", "err", err)
+		}
+	}()
+	if _, err := w.cfg.Pool.Exec(ctx, `UPDATE cluster_pairs SET epoch = epoch + 1, last_start = now(), heartbeat = now()
+		WHERE pair_id = $1`, pairID); err != nil {
+		return fmt.Errorf("cluster: start pair %q: %w", pairID, err)
+	}
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		w.heartbeat(runCtx, cancel, lease, log)
+	}()
+	defer func() { cancel(); <-hbDone }()
+
+	if w.onRun != nil {
+		w.onRun(pairID, true)
+		defer w.onRun(pairID, false)
+	}
+	run, err := w.runPair(runCtx, lease, pairID)
+	if w.runCtx.Err() != nil {
+		return w.runCtx.Err()
+	}
+	ectx, ecancel := context.WithTimeout(context.WithoutCancel(ctx), defaultOpTimeout)
+	defer ecancel()
+	if runCtx.Err() != nil {
+		// Drained or lease lost: leave last_end so the scheduler sees an
+		// interrupted run, and let River retry the job soon.
+		_, _ = w.cfg.Pool.Exec(ectx, `UPDATE cluster_pairs SET heartbeat = NULL WHERE pair_id = $1`, pairID)
+		log.Info("cluster: run interrupted", "err", err)
+		return fmt.Errorf("cluster: run of %q interrupted: %w", pairID, context.Cause(runCtx))
+	}
+	if _, uerr := w.cfg.Pool.Exec(ectx, `UPDATE cluster_pairs SET last_end = now(), heartbeat = NULL WHERE pair_id = $1`,
+		pairID); uerr != nil {
+		log.Warn("cluster: end of run not recorded", "err", uerr)
+	}
+	if err != nil {
+		// The next scheduled run tries again; River's retries would only
+		// repeat a run that failed as a whole.
+		log.Error("cluster: run failed", "err", err, "run", run.ID)
+		return nil
+	}
+	log.Info("cluster: run done", "run", run.ID, "status", run.Status)
+	return nil
+}
+
+// runPair runs the pair once through an engine whose store is fenced by
+// the lease.
+func (w *Worker) runPair(ctx context.Context, lease *pgstore.Lease, pairID string) (syncengine.Run, error) {
+	p, err := w.cfg.Pairs(ctx, pairID)
+	if err != nil {
+		return syncengine.Run{}, fmt.Errorf("cluster: pair %q: %w", pairID, err)
+	}
+	if p.ID != pairID {
+		return syncengine.Run{}, fmt.Errorf("%w: Pairs returned pair %q for %q", ErrInvalidConfig, p.ID, pairID)
+	}
+	opts := w.cfg.Engine
+	opts.Store = w.cfg.Store.Fenced(lease)
+	opts.Logger = w.log.With("pair", pairID)
+	eng, err := syncengine.New(opts)
+	if err != nil {
+		return syncengine.Run{}, err
+	}
+	if err := eng.AddPair(p); err != nil {
+		return syncengine.Run{}, err
+	}
+	return eng.RunOnce(ctx, pairID, syncengine.RunOptions{})
+}
+
+// heartbeat renews the lease every LeaseTTL/3 until ctx ends; when the
+// lease is lost it cancels the run.
+func (w *Worker) heartbeat(ctx context.Context, cancel context.CancelFunc, lease *pgstore.Lease, log interface {
+	Warn(string, ...any)
+}) {
+	t := time.NewTicker(w.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := lease.Renew(ctx, w.cfg.LeaseTTL)
+		if errors.Is(err, pgstore.ErrLeaseLost) {
+			log.Warn("cluster: lease lost, cancelling the run", "err", err)
+			cancel()
+			return
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("cluster: heartbeat failed", "err", err)
+			continue
+		}
+		_, _ = w.cfg.Pool.Exec(ctx, `UPDATE cluster_pairs SET heartbeat = now() WHERE pair_id = $1`, lease.PairID)
+	}
+}
+
+// scheduleArgs are the arguments of the periodic job that enqueues due
+// pairs; River's leader inserts it every Tick.
+type scheduleArgs struct{}
+
+func (scheduleArgs) Kind() string { return "procoresync_schedule" }
+
+type scheduleWorker struct {
+	river.WorkerDefaults[scheduleArgs]
+	w *Worker
+}
+
+func (s *scheduleWorker) Timeout(*river.Job[scheduleArgs]) time.Duration { return time.Minute }
+
+// Work inserts a run job for every pair that is not running and whose
+// interval has passed since its last run ended, or whose last run was cut
+// off (its worker stopped heartbeating). A worker that died after taking a
+// job but before starting its run leaves that job "running" in River,
+// where it would absorb the pair's wakes until River's rescuer: such a
+// pair's epoch is moved on, so that a new job is inserted beside it.
+func (s *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) error {
+	w := s.w
+	ttl := w.cfg.LeaseTTL.Microseconds()
+	var params []river.InsertManyParams
+	var a runArgs
+	collect := func() error {
+		params = append(params, river.InsertManyParams{Args: a, InsertOpts: runInsertOpts(w.cfg.Queue)})
+		return nil
+	}
+	rows, err := w.cfg.Pool.Query(ctx, `UPDATE cluster_pairs c SET epoch = epoch + 1
+		WHERE (c.heartbeat IS NULL OR c.heartbeat < now() - $1 * interval '1 microsecond')
+		AND EXISTS (SELECT 1 FROM river_job j WHERE j.state = 'running' AND j.kind = $2
+			AND j.args->>'pair_id' = c.pair_id AND (j.args->>'epoch')::bigint = c.epoch
+			AND j.attempted_at < now() - $1 * interval '1 microsecond')
+		RETURNING pair_id, epoch`, ttl, runArgs{}.Kind())
+	if err != nil {
+		return fmt.Errorf("cluster: schedule: %w", err)
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch}, collect); err != nil {
+		return fmt.Errorf("cluster: schedule: %w", err)
+	}
+	rows, err = w.cfg.Pool.Query(ctx, `SELECT pair_id, epoch FROM cluster_pairs
+		WHERE (heartbeat IS NULL OR heartbeat < now() - $1 * interval '1 microsecond')
+		AND (last_end IS NULL OR last_start > last_end OR last_end + interval_us * interval '1 microsecond' <= now())`, ttl)
+	if err != nil {
+		return fmt.Errorf("cluster: schedule: %w", err)
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch}, collect); err != nil {
+		return fmt.Errorf("cluster: schedule: %w", err)
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	if _, err := w.river.InsertMany(ctx, params); err != nil {
+		return fmt.Errorf("cluster: schedule: %w", err)
+	}
+	return nil
+}

@@ -28,7 +28,7 @@ type Budget struct {
 //
 // A Limiter is a storage.Pacer (Wait and Observe), which is what every
 // connector's client takes as its Pacer option (procore.Options.Pacer,
-// onedrive.ClientOptions.Pacer for OneDrive and SharePoint,
+// msgraph.Options.Pacer for OneDrive and SharePoint,
 // box.ClientOptions.Pacer, dropbox.ClientOptions.Pacer): hand the same
 // value to the engine (Options.Limiter) and to every connector, and name
 // the connectors' PaceKeys in Pair.Budgets. The connectors draw on it, one

@@ -788,6 +788,17 @@ func (ap *applier) doUpdate(ctx context.Context, a Action) (int64, string, error
 			return 0, "", err
 		}
 	}
+	detail := ""
+	if ap.p.Direction != DirectionTwoWay && a.Side == SideB {
+		cur, err := ap.driftedTarget(ctx, t)
+		if err != nil {
+			return 0, "", err
+		}
+		if cur.Version != t.Version {
+			detail = "B's own edit (drift) overwritten"
+		}
+		t, a.Target = cur, cur
+	}
 	if eq, known := a.Source.Hashes.Equal(t.Hashes); known && eq && a.Source.Size == t.Size && !t.IsDir {
 		// The target already holds these bytes (say, a file replaced
 		// by an identical one at the same path): link, never write a
@@ -813,7 +824,33 @@ func (ap *applier) doUpdate(ctx context.Context, a Action) (int64, string, error
 	if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
 		return 0, "", err
 	}
-	return e.Size, "", nil
+	return e.Size, detail, nil
+}
+
+// driftedTarget reads planned, the file on B of a one-way pair that an
+// Update is about to overwrite with A's content, as it is right now. In a
+// one-way pair A overwrites B: an edit a person saved on B since the
+// baseline (drift, reported when it was seen, possibly runs ago and so
+// absent from the change feed the plan was built from) is known and
+// deliberately overwritten, so the write is conditional on B's current
+// Version rather than the baseline's, which B refuses forever after such
+// an edit. A change after this read still makes the conditional write
+// fail (the item is planned again). Another item at the path, a move or a
+// deletion since the baseline are not content drift: they give errChanged,
+// so the item is planned again from a fresh reading.
+func (ap *applier) driftedTarget(ctx context.Context, planned storage.Entry) (storage.Entry, error) {
+	cur, gone, err := ap.current(ctx, SideB, planned)
+	if gone {
+		return storage.Entry{}, changed(SideB, planned.Path, "deleted")
+	}
+	var ce *changedError
+	if errors.As(err, &ce) && !cur.IsDir && cur.ID == planned.ID && cur.Path == planned.Path {
+		return cur, nil // only the Version differs: B's own edit
+	}
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	return cur, nil
 }
 
 // doLink records that both sides hold the item, transferring nothing.

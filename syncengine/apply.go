@@ -799,7 +799,7 @@ func (ap *applier) doUpdate(ctx context.Context, a Action) (int64, string, error
 		}
 		t, a.Target = cur, cur
 	}
-	if eq, known := a.Source.Hashes.Equal(t.Hashes); known && eq && a.Source.Size == t.Size && !t.IsDir {
+	if eq, known := a.Source.Hashes.Equal(t.Hashes); known && eq && !sizesDiffer(a.Source.Size, t.Size) && !t.IsDir {
 		// The target already holds these bytes (say, a file replaced
 		// by an identical one at the same path): link, never write a
 		// version with the same content.
@@ -924,7 +924,7 @@ func (ap *applier) subtree(ctx context.Context, s Side, key int64, p string, isD
 			}
 			del = append(del, it.Key)
 			if !it.IsDir {
-				size += it.Side(s).Size
+				size += max(it.Side(s).Size, 0)
 			}
 		}
 	}
@@ -1195,7 +1195,7 @@ func (ap *applier) conflict(ctx context.Context, a Action) (int64, string, error
 	}
 	st := ap.p.storage(a.Side)
 	t := a.Target
-	if t.ID != "" && !t.IsDir && a.Source.Size == t.Size {
+	if t.ID != "" && !t.IsDir && !sizesDiffer(a.Source.Size, t.Size) {
 		// Both changed, possibly to the same bytes (an upload applied
 		// whose response was lost, then compared again): equal content is
 		// linked, never written again. A comparison that fails fails the
@@ -1323,6 +1323,12 @@ func (ap *applier) transfer(ctx context.Context, a Action, parent storage.Entry,
 	var e storage.Entry
 	var err error
 	ru, resumable := dst.(storage.ResumableUploader)
+	unknown := a.Source.Size < 0
+	if unknown {
+		// Spooled, then written in one Put: a restart spools again, so
+		// there is no upload to resume.
+		resumable = false
+	}
 	key := uploadKey(a, name, parent)
 	saved := false
 	if resumable {
@@ -1343,8 +1349,13 @@ func (ap *applier) transfer(ctx context.Context, a Action, parent storage.Entry,
 		if err != nil {
 			return storage.Entry{}, err
 		}
-		r := newCheckedReader(rc, a.Source.Size, a.Source.Hashes)
-		e, err = dst.Put(ctx, parent, name, r, a.Source.Size, opt)
+		var r *checkedReader
+		if unknown {
+			e, r, err = ap.putSpooled(ctx, a, rc, dst, parent, name, opt)
+		} else {
+			r = newCheckedReader(rc, a.Source.Size, a.Source.Hashes)
+			e, err = dst.Put(ctx, parent, name, r, a.Source.Size, opt)
+		}
 		rc.Close()
 		if err == nil && r.err != nil {
 			err = r.err // the connector must not succeed on a failed read, but be safe
@@ -1368,6 +1379,35 @@ func (ap *applier) transfer(ctx context.Context, a Action, parent storage.Entry,
 		c.TransferNanos += int64(elapsed)
 	})
 	return e, nil
+}
+
+// putSpooled writes rc, the content of a.Source whose size the source does
+// not list, into parent/name on dst: it reads rc to its end first (spool:
+// in memory or a temporary file in Options.SpoolDir, at most
+// Options.MaxSpoolSize bytes), checking the source's hash where it carries
+// one, then Puts exactly the bytes read, with their size. The returned
+// reader is the one Put read, to check for a failed read.
+func (ap *applier) putSpooled(ctx context.Context, a Action, rc io.Reader, dst storage.Storage, parent storage.Entry, name string, opt storage.PutOptions) (storage.Entry, *checkedReader, error) {
+	src := newCheckedReader(rc, -1, a.Source.Hashes)
+	sp, err := spool(ctx, src, ap.e.opts.SpoolDir, ap.e.opts.MaxSpoolSize)
+	if err != nil {
+		if errors.Is(err, ErrSpoolTooLarge) {
+			err = storage.NewError("copy", a.Source.Path, nil, err)
+		}
+		return storage.Entry{}, src, err
+	}
+	defer func() {
+		if err := sp.Close(); err != nil {
+			ap.log.Warn("syncengine: removing spool file", "error", err)
+		}
+	}()
+	body, err := sp.reader()
+	if err != nil {
+		return storage.Entry{}, src, err
+	}
+	r := newCheckedReader(body, sp.size, nil)
+	e, err := dst.Put(ctx, parent, name, r, sp.size, opt)
+	return e, r, err
 }
 
 // resume continues a saved upload of the same content, if there is one. It
@@ -1503,6 +1543,10 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 		if c.left == 0 {
 			_, err = c.Read(nil) // check the end now
 			return n, err
+		}
+		if c.h != nil && hex.EncodeToString(c.h.Sum(nil)) != c.want {
+			c.err = errSourceChanged // unknown size: the hash decides
+			return n, c.err
 		}
 		return n, io.EOF
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +28,9 @@ var (
 	// ErrActionTimeout: an action took longer than Options.ActionTimeout;
 	// it was cancelled and is retried later.
 	ErrActionTimeout = errors.New("syncengine: action timed out")
+	// ErrSpoolTooLarge: a file whose source does not list its size yielded
+	// more than Options.MaxSpoolSize bytes; it was not copied.
+	ErrSpoolTooLarge = errors.New("syncengine: file of unknown size larger than Options.MaxSpoolSize")
 	// ErrRunTimeout: a run took longer than Options.RunTimeout; it was
 	// cancelled (its unfinished actions are resolved by the next run).
 	ErrRunTimeout = errors.New("syncengine: run timed out")
@@ -49,6 +53,7 @@ const (
 	defaultMinTransferRate = 128 << 10
 	defaultRunTimeout      = 12 * time.Hour
 	defaultMaxPasses       = 3
+	defaultMaxSpoolSize    = 2 << 30
 )
 
 // Options configure an Engine. Only Store is required.
@@ -124,6 +129,19 @@ type Options struct {
 	// change wins over a deletion. Items still changing after MaxPasses
 	// passes are retried by a later run (default 3).
 	MaxPasses int
+	// SpoolDir is the folder where a file whose source does not list its
+	// size (storage.Entry.Size -1: Procore's PDF exports, attachments whose
+	// size Procore does not give) is kept while it is copied: the engine
+	// reads such a file completely first (in memory up to 4 MiB, beyond in
+	// a temporary file readable only by its owner, removed afterwards) to
+	// learn its size, then writes it with that exact size. Default
+	// os.TempDir().
+	SpoolDir string
+	// MaxSpoolSize bounds the size of such a file: a source that yields
+	// more is not copied and fails with ErrSpoolTooLarge (default 2 GiB; a
+	// file of unknown size gets, towards ActionTimeout, the time this size
+	// takes at MinTransferRate).
+	MaxSpoolSize int64
 }
 
 // RunOptions tune one run.
@@ -176,7 +194,8 @@ func New(opts Options) (*Engine, error) {
 	}
 	// A negative WakeDelay is allowed: it turns coalescing off.
 	if opts.DefaultInterval < 0 || opts.MaxAttempts < 0 || opts.RetryBackoff < 0 || opts.MaxRetryBackoff < 0 ||
-		opts.MaxConcurrentPairs < 0 || opts.LowBudget < 0 || opts.LockedBackoff < 0 || opts.MaxPasses < 0 {
+		opts.MaxConcurrentPairs < 0 || opts.LowBudget < 0 || opts.LockedBackoff < 0 || opts.MaxPasses < 0 ||
+		opts.MaxSpoolSize < 0 {
 		return nil, errors.New("syncengine: negative engine option")
 	}
 	if opts.Logger == nil {
@@ -219,6 +238,12 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.MaxPasses == 0 {
 		opts.MaxPasses = defaultMaxPasses
+	}
+	if opts.MaxSpoolSize == 0 {
+		opts.MaxSpoolSize = defaultMaxSpoolSize
+	}
+	if opts.SpoolDir == "" {
+		opts.SpoolDir = os.TempDir()
 	}
 	switch {
 	case opts.MinTransferRate == 0:
@@ -1238,8 +1263,12 @@ func (e *Engine) actionTimeout(a Action) time.Duration {
 	}
 	switch a.Kind {
 	case ActionCopy, ActionUpdate, ActionConflict:
-		if r := e.opts.MinTransferRate; r > 0 && a.Source.Size > 0 {
-			extra := time.Duration(float64(a.Source.Size) / float64(r) * float64(time.Second))
+		size := a.Source.Size
+		if size < 0 && !a.Source.IsDir {
+			size = e.opts.MaxSpoolSize // unknown: as long as the largest file spooled
+		}
+		if r := e.opts.MinTransferRate; r > 0 && size > 0 {
+			extra := time.Duration(float64(size) / float64(r) * float64(time.Second))
 			if extra < 0 || extra > 1000*time.Hour {
 				extra = 1000 * time.Hour
 			}

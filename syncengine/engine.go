@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/procoresync/procoresync/storage"
@@ -173,9 +174,9 @@ type Engine struct {
 
 // pairSlot is the engine's record of one pair.
 type pairSlot struct {
-	pair    Pair
-	lock    chan struct{} // held (one value inside) while a run or an admin action works on the pair
-	stateMu sync.Mutex    // serialises load-modify-save of the PairState
+	cfg     atomic.Pointer[Pair] // the pair as AddPair or UpdatePair set it; a run keeps the one it started with
+	lock    chan struct{}        // held (one value inside) while a run or an admin action works on the pair
+	stateMu sync.Mutex           // serialises load-modify-save of the PairState
 
 	// Scheduler state, guarded by Engine.mu.
 	woken       bool      // a wake-up is pending
@@ -184,7 +185,13 @@ type pairSlot struct {
 	busy        bool      // a scheduled run is in progress
 	initialized int       // 0 unknown, 1 no, 2 yes
 	watching    bool
+	stopWatch   context.CancelFunc      // ends the watchers of the pair's storages
+	runCancel   context.CancelCauseFunc // cancels the run in progress (nil: none)
+	removed     bool                    // RemovePair removed the pair
 }
+
+// cur returns the pair's current configuration.
+func (s *pairSlot) cur() *Pair { return s.cfg.Load() }
 
 // New returns an Engine. It fails when opts.Store is nil or an option is
 // out of range.
@@ -276,32 +283,52 @@ func New(opts Options) (*Engine, error) {
 // AddPair validates p, applies its defaults (Interval: the engine's
 // DefaultInterval; Concurrency 4; MassDeleteShare 0.5; Replacement "-";
 // Name: the ID; AName "A" and BName "B") and adds it to the engine. A
-// running scheduler picks it up at once.
+// running scheduler (Run) picks it up at once: a new pair runs right away,
+// then every Interval.
 func (e *Engine) AddPair(p Pair) error {
+	p, err := e.prepare(p)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.pairs[p.ID]; ok {
+		return fmt.Errorf("%w %q: a pair with this ID was already added", ErrInvalidPair, p.ID)
+	}
+	s := &pairSlot{lock: make(chan struct{}, 1)}
+	s.cfg.Store(&p)
+	e.pairs[p.ID] = s
+	e.order = append(e.order, p.ID)
+	e.signal()
+	return nil
+}
+
+// prepare validates p and applies its defaults (see AddPair).
+func (e *Engine) prepare(p Pair) (Pair, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w %q: %s", ErrInvalidPair, p.ID, fmt.Sprintf(format, args...))
 	}
 	switch {
 	case p.ID == "":
-		return fmt.Errorf("%w: empty ID", ErrInvalidPair)
+		return Pair{}, fmt.Errorf("%w: empty ID", ErrInvalidPair)
 	case p.A == nil || p.B == nil:
-		return bad("both storages must be set")
+		return Pair{}, bad("both storages must be set")
 	case p.Direction > DirectionOneWayAB:
-		return bad("unknown direction %d", p.Direction)
+		return Pair{}, bad("unknown direction %d", p.Direction)
 	case p.Conflict > ConflictKeepBoth:
-		return bad("unknown conflict policy %d", p.Conflict)
+		return Pair{}, bad("unknown conflict policy %d", p.Conflict)
 	case p.Initial > InitialMerge:
-		return bad("unknown initial mode %d", p.Initial)
+		return Pair{}, bad("unknown initial mode %d", p.Initial)
 	case p.Deletes > DeleteKeep:
-		return bad("unknown delete policy %d", p.Deletes)
+		return Pair{}, bad("unknown delete policy %d", p.Deletes)
 	case p.DeleteLimit < 0:
-		return bad("negative delete limit")
+		return Pair{}, bad("negative delete limit")
 	case p.Concurrency < 0:
-		return bad("negative concurrency")
+		return Pair{}, bad("negative concurrency")
 	case p.Interval < 0:
-		return bad("negative interval")
+		return Pair{}, bad("negative interval")
 	case p.MassDeleteShare > 1:
-		return bad("mass-delete share %v above 1", p.MassDeleteShare)
+		return Pair{}, bad("mass-delete share %v above 1", p.MassDeleteShare)
 	}
 	if p.Name == "" {
 		p.Name = p.ID
@@ -325,15 +352,7 @@ func (e *Engine) AddPair(p Pair) error {
 		p.Replacement = defaultReplacement
 	}
 	p.Budgets = slices.Clone(p.Budgets)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, ok := e.pairs[p.ID]; ok {
-		return bad("a pair with this ID was already added")
-	}
-	e.pairs[p.ID] = &pairSlot{pair: p, lock: make(chan struct{}, 1)}
-	e.order = append(e.order, p.ID)
-	e.signal()
-	return nil
+	return p, nil
 }
 
 // Pair returns the pair of that ID as AddPair stored it (with defaults).
@@ -344,7 +363,7 @@ func (e *Engine) Pair(pairID string) (Pair, bool) {
 	if !ok {
 		return Pair{}, false
 	}
-	return s.pair, true
+	return *s.cur(), true
 }
 
 // Pairs returns the IDs of the engine's pairs, in the order they were added.
@@ -372,6 +391,22 @@ func (s *pairSlot) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// acquire takes the lock of pair s for a run or an admin action, waiting
+// for a run in progress; a pair removed meanwhile gives ErrUnknownPair.
+func (e *Engine) acquire(ctx context.Context, s *pairSlot) error {
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	removed := s.removed
+	e.mu.Unlock()
+	if removed {
+		e.unlock(s)
+		return fmt.Errorf("%w %q: removed", ErrUnknownPair, s.cur().ID)
+	}
+	return nil
 }
 
 func (s *pairSlot) tryAcquire() bool {
@@ -421,7 +456,7 @@ func (e *Engine) RunOnce(ctx context.Context, pairID string, opt RunOptions) (Ru
 	if err != nil {
 		return Run{}, err
 	}
-	if err := s.acquire(ctx); err != nil {
+	if err := e.acquire(ctx, s); err != nil {
 		return Run{}, err
 	}
 	defer e.unlock(s)
@@ -453,7 +488,7 @@ func (e *Engine) DryRun(ctx context.Context, pairID string) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	in, _, err := detect(ctx, &s.pair, e.store, ps, detectOptions{Now: e.clock.Now()})
+	in, _, err := detect(ctx, s.cur(), e.store, ps, detectOptions{Now: e.clock.Now()})
 	if err != nil {
 		return Plan{}, err
 	}
@@ -470,7 +505,7 @@ func (e *Engine) SyncFolderLevel(ctx context.Context, pairID, folder string) (Ru
 		return Run{}, err
 	}
 	folder = cleanFolder(folder)
-	if err := s.acquire(ctx); err != nil {
+	if err := e.acquire(ctx, s); err != nil {
 		return Run{}, err
 	}
 	defer e.unlock(s)
@@ -513,13 +548,28 @@ func cleanFolder(f string) string {
 // runPair runs one pair; the caller holds its lock. When only is set, only
 // the actions it accepts are applied and the pair state is not saved.
 func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only func(Action) bool) (Run, error) {
+	// RemovePair cancels the run through runCancel after its grace period.
+	ctx, cancelRun := context.WithCancelCause(ctx)
+	defer cancelRun(nil)
+	e.mu.Lock()
+	if s.removed {
+		e.mu.Unlock()
+		return Run{}, fmt.Errorf("%w %q: removed", ErrUnknownPair, s.cur().ID)
+	}
+	s.runCancel = cancelRun
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		s.runCancel = nil
+		e.mu.Unlock()
+	}()
 	parent := ctx
 	if e.opts.RunTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, e.opts.RunTimeout, ErrRunTimeout)
 		defer cancel()
 	}
-	p := &s.pair
+	p := s.cur()
 	ps, err := e.store.LoadPair(ctx, p.ID)
 	if err != nil {
 		return Run{}, fmt.Errorf("syncengine: loading pair %s: %w", p.ID, err)
@@ -795,7 +845,7 @@ func (e *Engine) saveState(ctx context.Context, s *pairSlot, ps PairState, start
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
 	ctx = context.WithoutCancel(ctx)
-	cur, err := e.store.LoadPair(ctx, s.pair.ID)
+	cur, err := e.store.LoadPair(ctx, s.cur().ID)
 	if err != nil {
 		return err
 	}
@@ -806,7 +856,7 @@ func (e *Engine) saveState(ctx context.Context, s *pairSlot, ps PairState, start
 	if success {
 		ps.LastSuccess = started
 	}
-	return e.store.SavePair(ctx, s.pair.ID, ps)
+	return e.store.SavePair(ctx, s.cur().ID, ps)
 }
 
 func (e *Engine) setInitialized(s *pairSlot) {
@@ -819,7 +869,7 @@ func (e *Engine) setInitialized(s *pairSlot) {
 func (e *Engine) setPaused(ctx context.Context, s *pairSlot, paused bool, reason string) error {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
-	ps, err := e.store.LoadPair(ctx, s.pair.ID)
+	ps, err := e.store.LoadPair(ctx, s.cur().ID)
 	if err != nil {
 		return err
 	}
@@ -827,7 +877,7 @@ func (e *Engine) setPaused(ctx context.Context, s *pairSlot, paused bool, reason
 	if !paused {
 		ps.PauseReason = ""
 	}
-	return e.store.SavePair(ctx, s.pair.ID, ps)
+	return e.store.SavePair(ctx, s.cur().ID, ps)
 }
 
 // Pause stops the pair from running until Resume; reason is reported. A
@@ -843,7 +893,7 @@ func (e *Engine) Pause(ctx context.Context, pairID, reason string) error {
 	if err := e.setPaused(ctx, s, true, reason); err != nil {
 		return err
 	}
-	e.notify(ctx, &s.pair, Event{Kind: EventPairPaused, Message: fmt.Sprintf("Sync of %s paused: %s", s.pair.Name, reason)})
+	e.notify(ctx, s.cur(), Event{Kind: EventPairPaused, Message: fmt.Sprintf("Sync of %s paused: %s", s.cur().Name, reason)})
 	return nil
 }
 
@@ -894,7 +944,7 @@ func (e *Engine) AcceptRoot(ctx context.Context, pairID string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.acquire(ctx); err != nil {
+	if err := e.acquire(ctx, s); err != nil {
 		return err
 	}
 	defer e.unlock(s)
@@ -908,21 +958,21 @@ func (e *Engine) AcceptRoot(ctx context.Context, pairID string) error {
 func (e *Engine) acceptRoots(ctx context.Context, s *pairSlot, strict bool) (bool, error) {
 	var ids [2]string
 	for side := range 2 {
-		root, err := s.pair.storage(Side(side)).Stat(ctx, "")
+		root, err := s.cur().storage(Side(side)).Stat(ctx, "")
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 			if strict {
-				return false, fmt.Errorf("%w: side %s (%s)", ErrRootMissing, Side(side), s.pair.sideName(Side(side)))
+				return false, fmt.Errorf("%w: side %s (%s)", ErrRootMissing, Side(side), s.cur().sideName(Side(side)))
 			}
 		case err != nil:
-			return false, fmt.Errorf("syncengine: stat root of %s: %w", s.pair.sideName(Side(side)), err)
+			return false, fmt.Errorf("syncengine: stat root of %s: %w", s.cur().sideName(Side(side)), err)
 		default:
 			ids[side] = root.ID
 		}
 	}
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
-	ps, err := e.store.LoadPair(ctx, s.pair.ID)
+	ps, err := e.store.LoadPair(ctx, s.cur().ID)
 	if err != nil {
 		return false, err
 	}
@@ -930,7 +980,7 @@ func (e *Engine) acceptRoots(ctx context.Context, s *pairSlot, strict bool) (boo
 	for side := range 2 {
 		if r := rootOf(&ps, Side(side)); ids[side] != "" && *r != ids[side] {
 			if *r != "" {
-				e.log.Info("syncengine: replacement root accepted", "pair", s.pair.ID, "side", Side(side).String(),
+				e.log.Info("syncengine: replacement root accepted", "pair", s.cur().ID, "side", Side(side).String(),
 					"old", *r, "new", ids[side])
 			}
 			*r, changed = ids[side], true
@@ -939,7 +989,7 @@ func (e *Engine) acceptRoots(ctx context.Context, s *pairSlot, strict bool) (boo
 	if !changed {
 		return false, nil
 	}
-	return true, e.store.SavePair(ctx, s.pair.ID, ps)
+	return true, e.store.SavePair(ctx, s.cur().ID, ps)
 }
 
 // Wake asks the scheduler (Run) to run the pair soon, without waiting for
@@ -981,7 +1031,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.mu.Lock()
 		e.running = false
 		for _, s := range e.pairs {
-			s.watching = false
+			s.watching, s.stopWatch = false, nil
 			s.busy = false
 		}
 		e.mu.Unlock()
@@ -1035,13 +1085,13 @@ func (e *Engine) scheduledRun(ctx context.Context, s *pairSlot) {
 	defer s.release()
 	run, err := e.runPair(ctx, s, RunOptions{}, nil)
 	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrPaused) && run.Status != RunFailed {
-		e.log.Warn("syncengine: scheduled run", "pair", s.pair.ID, "error", err)
+		e.log.Warn("syncengine: scheduled run", "pair", s.cur().ID, "error", err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.clock.Now()
 	s.busy = false
-	s.next = now.Add(s.pair.Interval)
+	s.next = now.Add(s.cur().Interval)
 	if !run.Started.IsZero() {
 		s.lastEnd = now
 	}
@@ -1062,8 +1112,11 @@ func (e *Engine) wakeDue(s *pairSlot, now time.Time) bool {
 
 // pick chooses up to n pairs to run now and marks them busy: pairs whose
 // wake-up is due first (see Options.WakeDelay), then pairs whose interval
-// came, incremental runs before initial ones; initial runs wait while a
-// budget they draw on is low. A run clears the pair's pending wake-up.
+// came; within each, the pair that ran least recently first (a pair added
+// while Run runs first of all), so that pairs woken over and over cannot
+// starve the others; then incremental runs before initial ones. Initial
+// runs wait while a budget they draw on is low. A run clears the pair's
+// pending wake-up.
 func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	if n <= 0 {
 		return nil
@@ -1083,7 +1136,7 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	}
 	e.mu.Unlock()
 	for _, s := range unknown {
-		ps, err := e.store.LoadPair(ctx, s.pair.ID)
+		ps, err := e.store.LoadPair(ctx, s.cur().ID)
 		if err != nil {
 			continue
 		}
@@ -1103,7 +1156,7 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 			}
 			return 1
 		}
-		return cmp.Or(cmp.Compare(b.initialized, a.initialized), a.next.Compare(b.next))
+		return cmp.Or(a.lastEnd.Compare(b.lastEnd), cmp.Compare(b.initialized, a.initialized), a.next.Compare(b.next))
 	})
 	var out []*pairSlot
 	for _, s := range cands {
@@ -1112,10 +1165,10 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 		}
 		if s.initialized != 2 && e.budgetLow(s, now) {
 			// Bulk work waits for the budget; look again in a while.
-			s.next = now.Add(min(s.pair.Interval, time.Minute))
+			s.next = now.Add(min(s.cur().Interval, time.Minute))
 			continue
 		}
-		if !s.tryAcquire() {
+		if s.removed || !s.tryAcquire() {
 			continue // a RunOnce or an admin action holds it; the wake-up stays pending
 		}
 		s.woken, s.busy = false, true
@@ -1175,7 +1228,7 @@ func (e *Engine) waitUnblocked(ctx context.Context, keys []string) error {
 // budgetLow reports whether a budget the pair draws on is nearly spent or
 // blocked.
 func (e *Engine) budgetLow(s *pairSlot, now time.Time) bool {
-	for _, key := range s.pair.Budgets {
+	for _, key := range s.cur().Budgets {
 		b := e.limiter.Budget(key)
 		if b.BlockedUntil.After(now) || (b.Remaining >= 0 && b.Remaining < e.opts.LowBudget && !b.Reset.IsZero() && b.Reset.After(now)) {
 			return true
@@ -1223,15 +1276,17 @@ func (e *Engine) startWatchers(ctx context.Context, wg *sync.WaitGroup) {
 			continue
 		}
 		s.watching = true
-		for _, st := range []storage.Storage{s.pair.A, s.pair.B} {
+		wctx, stop := context.WithCancel(ctx)
+		s.stopWatch = stop
+		for _, st := range []storage.Storage{s.cur().A, s.cur().B} {
 			w, ok := st.(storage.Watcher)
 			if !ok {
 				continue
 			}
 			wg.Go(func() {
-				ch, err := w.Watch(ctx)
+				ch, err := w.Watch(wctx)
 				if err != nil {
-					if ctx.Err() == nil {
+					if wctx.Err() == nil {
 						e.log.Warn("syncengine: watching a storage failed; polling only", "pair", id, "error", err)
 					}
 					return

@@ -169,6 +169,7 @@ type Engine struct {
 	pairs   map[string]*pairSlot
 	order   []string
 	running bool
+	runSeq  uint64        // counts ended runs, to tell which pair ran least recently
 	changed chan struct{} // wakes the scheduler (buffered 1)
 }
 
@@ -182,6 +183,8 @@ type pairSlot struct {
 	woken       bool      // a wake-up is pending
 	next        time.Time // when the Interval is due
 	lastEnd     time.Time // when the pair's last run ended (zero: none yet)
+	lastSeq     uint64    // Engine.runSeq when the pair's last run ended (0: none yet)
+	wokenAt     time.Time // when the pending wake-up came
 	busy        bool      // a scheduled run is in progress
 	initialized int       // 0 unknown, 1 no, 2 yes
 	watching    bool
@@ -475,6 +478,8 @@ func (e *Engine) ranAt(s *pairSlot, run Run) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s.lastEnd = e.clock.Now()
+	e.runSeq++
+	s.lastSeq = e.runSeq
 }
 
 // DryRun returns the plan a run of the pair would apply now, without
@@ -1002,6 +1007,9 @@ func (e *Engine) Wake(pairID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s, ok := e.pairs[pairID]; ok {
+		if !s.woken {
+			s.wokenAt = e.clock.Now()
+		}
 		s.woken = true
 		e.signal()
 	}
@@ -1094,6 +1102,8 @@ func (e *Engine) scheduledRun(ctx context.Context, s *pairSlot) {
 	s.next = now.Add(s.cur().Interval)
 	if !run.Started.IsZero() {
 		s.lastEnd = now
+		e.runSeq++
+		s.lastSeq = e.runSeq
 	}
 }
 
@@ -1104,6 +1114,26 @@ func (e *Engine) wakeAt(s *pairSlot) time.Time {
 	return s.lastEnd.Add(e.opts.WakeDelay)
 }
 
+// dueSince returns since when s, due at now, has been due: its interval,
+// or its wake-up (when it came, or when WakeDelay let it run), whichever
+// is earlier. e.mu is held.
+func (e *Engine) dueSince(s *pairSlot, now time.Time) time.Time {
+	t := now
+	if !s.next.After(now) {
+		t = s.next
+	}
+	if e.wakeDue(s, now) {
+		w := s.wokenAt
+		if at := e.wakeAt(s); at.After(w) {
+			w = at
+		}
+		if w.Before(t) {
+			t = w
+		}
+	}
+	return t
+}
+
 // wakeDue reports whether s has a wake-up pending that may run it at now.
 // e.mu is held.
 func (e *Engine) wakeDue(s *pairSlot, now time.Time) bool {
@@ -1111,12 +1141,12 @@ func (e *Engine) wakeDue(s *pairSlot, now time.Time) bool {
 }
 
 // pick chooses up to n pairs to run now and marks them busy: pairs whose
-// wake-up is due first (see Options.WakeDelay), then pairs whose interval
-// came; within each, the pair that ran least recently first (a pair added
-// while Run runs first of all), so that pairs woken over and over cannot
-// starve the others; then incremental runs before initial ones. Initial
-// runs wait while a budget they draw on is low. A run clears the pair's
-// pending wake-up.
+// wake-up is due (see Options.WakeDelay) or whose interval came, the one
+// due for longest first (a pair added while Run runs is due at once); among
+// pairs due at the same time, the one that ran least recently, then
+// incremental runs before initial ones. So pairs woken over and over
+// cannot starve the others. Initial runs wait while a budget they draw on
+// is low. A run clears the pair's pending wake-up.
 func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	if n <= 0 {
 		return nil
@@ -1150,13 +1180,8 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	slices.SortStableFunc(cands, func(a, b *pairSlot) int {
-		if aw, bw := e.wakeDue(a, now), e.wakeDue(b, now); aw != bw {
-			if aw {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Or(a.lastEnd.Compare(b.lastEnd), cmp.Compare(b.initialized, a.initialized), a.next.Compare(b.next))
+		return cmp.Or(e.dueSince(a, now).Compare(e.dueSince(b, now)), cmp.Compare(a.lastSeq, b.lastSeq),
+			cmp.Compare(b.initialized, a.initialized), a.next.Compare(b.next))
 	})
 	var out []*pairSlot
 	for _, s := range cands {

@@ -214,25 +214,13 @@ func TestUnknownSizeCrashConverges(t *testing.T) {
 	require.True(t, probe.run().Succeeded())
 	want := tree(t, probe.a)
 	require.Equal(t, want, tree(t, probe.b))
-	total := 0
-	for _, s := range []*memory.Storage{probe.a, probe.b} {
-		for _, n := range s.Calls() {
-			total += n
-		}
-	}
+	total := calls(probe)
 	require.Greater(t, total, 5)
 	for k := 1; k <= total; k++ {
 		t.Run(fmt.Sprint("crash at call ", k), func(t *testing.T) {
 			e, dir := spoolEnv(t, nil)
 			setup(e)
-			ctx, cancel := context.WithCancel(context.Background())
-			hook := cancelAfter(k, cancel)
-			e.a.SetHook(hook)
-			e.b.SetHook(hook)
-			_, _ = e.eng.RunOnce(ctx, "p1", syncengine.RunOptions{})
-			cancel()
-			e.a.SetHook(nil)
-			e.b.SetHook(nil)
+			e.crashAt(k)
 			e.restart()
 			e.settle()
 			require.Equal(t, want, tree(t, e.b))

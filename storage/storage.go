@@ -83,7 +83,10 @@ type Entry struct {
 	Path string
 	// IsDir is true for folders.
 	IsDir bool
-	// Size is the file's size in bytes (0 for folders).
+	// Size is the file's size in bytes (0 for folders), or -1 when the
+	// provider does not give it before the content is read (exports
+	// generated on request, attachments listed without a size). Readers
+	// of such a file learn its size by reading it to the end.
 	Size int64
 	// ModTime is the content modification time as the provider reports it.
 	ModTime time.Time

@@ -788,7 +788,18 @@ func (ap *applier) doUpdate(ctx context.Context, a Action) (int64, string, error
 			return 0, "", err
 		}
 	}
-	if eq, known := a.Source.Hashes.Equal(t.Hashes); known && eq && a.Source.Size == t.Size && !t.IsDir {
+	detail := ""
+	if ap.p.Direction != DirectionTwoWay && a.Side == SideB {
+		cur, err := ap.driftedTarget(ctx, t)
+		if err != nil {
+			return 0, "", err
+		}
+		if cur.Version != t.Version {
+			detail = "B's own edit (drift) overwritten"
+		}
+		t, a.Target = cur, cur
+	}
+	if eq, known := a.Source.Hashes.Equal(t.Hashes); known && eq && !sizesDiffer(a.Source.Size, t.Size) && !t.IsDir {
 		// The target already holds these bytes (say, a file replaced
 		// by an identical one at the same path): link, never write a
 		// version with the same content.
@@ -813,7 +824,33 @@ func (ap *applier) doUpdate(ctx context.Context, a Action) (int64, string, error
 	if err := ap.putItem(ctx, itemOf(a.Key, false, a.Side, e, a.Source)); err != nil {
 		return 0, "", err
 	}
-	return e.Size, "", nil
+	return e.Size, detail, nil
+}
+
+// driftedTarget reads planned, the file on B of a one-way pair that an
+// Update is about to overwrite with A's content, as it is right now. In a
+// one-way pair A overwrites B: an edit a person saved on B since the
+// baseline (drift, reported when it was seen, possibly runs ago and so
+// absent from the change feed the plan was built from) is known and
+// deliberately overwritten, so the write is conditional on B's current
+// Version rather than the baseline's, which B refuses forever after such
+// an edit. A change after this read still makes the conditional write
+// fail (the item is planned again). Another item at the path, a move or a
+// deletion since the baseline are not content drift: they give errChanged,
+// so the item is planned again from a fresh reading.
+func (ap *applier) driftedTarget(ctx context.Context, planned storage.Entry) (storage.Entry, error) {
+	cur, gone, err := ap.current(ctx, SideB, planned)
+	if gone {
+		return storage.Entry{}, changed(SideB, planned.Path, "deleted")
+	}
+	var ce *changedError
+	if errors.As(err, &ce) && !cur.IsDir && cur.ID == planned.ID && cur.Path == planned.Path {
+		return cur, nil // only the Version differs: B's own edit
+	}
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	return cur, nil
 }
 
 // doLink records that both sides hold the item, transferring nothing.
@@ -887,7 +924,7 @@ func (ap *applier) subtree(ctx context.Context, s Side, key int64, p string, isD
 			}
 			del = append(del, it.Key)
 			if !it.IsDir {
-				size += it.Side(s).Size
+				size += max(it.Side(s).Size, 0)
 			}
 		}
 	}
@@ -1158,7 +1195,7 @@ func (ap *applier) conflict(ctx context.Context, a Action) (int64, string, error
 	}
 	st := ap.p.storage(a.Side)
 	t := a.Target
-	if t.ID != "" && !t.IsDir && a.Source.Size == t.Size {
+	if t.ID != "" && !t.IsDir && !sizesDiffer(a.Source.Size, t.Size) {
 		// Both changed, possibly to the same bytes (an upload applied
 		// whose response was lost, then compared again): equal content is
 		// linked, never written again. A comparison that fails fails the
@@ -1286,6 +1323,12 @@ func (ap *applier) transfer(ctx context.Context, a Action, parent storage.Entry,
 	var e storage.Entry
 	var err error
 	ru, resumable := dst.(storage.ResumableUploader)
+	unknown := a.Source.Size < 0
+	if unknown {
+		// Spooled, then written in one Put: a restart spools again, so
+		// there is no upload to resume.
+		resumable = false
+	}
 	key := uploadKey(a, name, parent)
 	saved := false
 	if resumable {
@@ -1306,8 +1349,13 @@ func (ap *applier) transfer(ctx context.Context, a Action, parent storage.Entry,
 		if err != nil {
 			return storage.Entry{}, err
 		}
-		r := newCheckedReader(rc, a.Source.Size, a.Source.Hashes)
-		e, err = dst.Put(ctx, parent, name, r, a.Source.Size, opt)
+		var r *checkedReader
+		if unknown {
+			e, r, err = ap.putSpooled(ctx, a, rc, dst, parent, name, opt)
+		} else {
+			r = newCheckedReader(rc, a.Source.Size, a.Source.Hashes)
+			e, err = dst.Put(ctx, parent, name, r, a.Source.Size, opt)
+		}
 		rc.Close()
 		if err == nil && r.err != nil {
 			err = r.err // the connector must not succeed on a failed read, but be safe
@@ -1331,6 +1379,35 @@ func (ap *applier) transfer(ctx context.Context, a Action, parent storage.Entry,
 		c.TransferNanos += int64(elapsed)
 	})
 	return e, nil
+}
+
+// putSpooled writes rc, the content of a.Source whose size the source does
+// not list, into parent/name on dst: it reads rc to its end first (spool:
+// in memory or a temporary file in Options.SpoolDir, at most
+// Options.MaxSpoolSize bytes), checking the source's hash where it carries
+// one, then Puts exactly the bytes read, with their size. The returned
+// reader is the one Put read, to check for a failed read.
+func (ap *applier) putSpooled(ctx context.Context, a Action, rc io.Reader, dst storage.Storage, parent storage.Entry, name string, opt storage.PutOptions) (storage.Entry, *checkedReader, error) {
+	src := newCheckedReader(rc, -1, a.Source.Hashes)
+	sp, err := spool(ctx, src, ap.e.opts.SpoolDir, ap.e.opts.MaxSpoolSize)
+	if err != nil {
+		if errors.Is(err, ErrSpoolTooLarge) {
+			err = storage.NewError("copy", a.Source.Path, nil, err)
+		}
+		return storage.Entry{}, src, err
+	}
+	defer func() {
+		if err := sp.Close(); err != nil {
+			ap.log.Warn("syncengine: removing spool file", "error", err)
+		}
+	}()
+	body, err := sp.reader()
+	if err != nil {
+		return storage.Entry{}, src, err
+	}
+	r := newCheckedReader(body, sp.size, nil)
+	e, err := dst.Put(ctx, parent, name, r, sp.size, opt)
+	return e, r, err
 }
 
 // resume continues a saved upload of the same content, if there is one. It
@@ -1466,6 +1543,10 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 		if c.left == 0 {
 			_, err = c.Read(nil) // check the end now
 			return n, err
+		}
+		if c.h != nil && hex.EncodeToString(c.h.Sum(nil)) != c.want {
+			c.err = errSourceChanged // unknown size: the hash decides
+			return n, c.err
 		}
 		return n, io.EOF
 	}

@@ -13,7 +13,8 @@ import (
 // storage sb hold the same bytes. Two folders are equal, a folder and a
 // file are not. For two files, in this order:
 //
-//   - different sizes: different;
+//   - different sizes: different (a size of -1, unknown, differs from
+//     none);
 //   - a hash both entries carry (storage.Hashes.Equal): its verdict;
 //   - the first kind of storage.PreferredHashes that both sides have or
 //     can compute (storage.Hasher; a side computes a kind only where the
@@ -30,7 +31,7 @@ func compareContent(ctx context.Context, sa storage.Storage, a storage.Entry, sb
 	if a.IsDir || b.IsDir {
 		return verdictOf(a.IsDir == b.IsDir), nil
 	}
-	if a.Size != b.Size {
+	if sizesDiffer(a.Size, b.Size) {
 		return verdictDifferent, nil
 	}
 	if eq, ok := a.Hashes.Equal(b.Hashes); ok {
@@ -74,6 +75,10 @@ func compareContent(ctx context.Context, sa storage.Storage, a storage.Entry, sb
 	}
 	return verdictOf(eq), nil
 }
+
+// sizesDiffer reports whether two file sizes are both known and differ. A
+// source may list a file's size as -1, unknown (storage.Entry.Size).
+func sizesDiffer(a, b int64) bool { return a >= 0 && b >= 0 && a != b }
 
 // computeHash returns the kind-k hash of e that h computes, or "" when h
 // does not support kind k.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/procoresync/procoresync/storage"
@@ -27,6 +29,9 @@ var (
 	// ErrActionTimeout: an action took longer than Options.ActionTimeout;
 	// it was cancelled and is retried later.
 	ErrActionTimeout = errors.New("syncengine: action timed out")
+	// ErrSpoolTooLarge: a file whose source does not list its size yielded
+	// more than Options.MaxSpoolSize bytes; it was not copied.
+	ErrSpoolTooLarge = errors.New("syncengine: file of unknown size larger than Options.MaxSpoolSize")
 	// ErrRunTimeout: a run took longer than Options.RunTimeout; it was
 	// cancelled (its unfinished actions are resolved by the next run).
 	ErrRunTimeout = errors.New("syncengine: run timed out")
@@ -49,6 +54,7 @@ const (
 	defaultMinTransferRate = 128 << 10
 	defaultRunTimeout      = 12 * time.Hour
 	defaultMaxPasses       = 3
+	defaultMaxSpoolSize    = 2 << 30
 )
 
 // Options configure an Engine. Only Store is required.
@@ -124,6 +130,19 @@ type Options struct {
 	// change wins over a deletion. Items still changing after MaxPasses
 	// passes are retried by a later run (default 3).
 	MaxPasses int
+	// SpoolDir is the folder where a file whose source does not list its
+	// size (storage.Entry.Size -1: Procore's PDF exports, attachments whose
+	// size Procore does not give) is kept while it is copied: the engine
+	// reads such a file completely first (in memory up to 4 MiB, beyond in
+	// a temporary file readable only by its owner, removed afterwards) to
+	// learn its size, then writes it with that exact size. Default
+	// os.TempDir().
+	SpoolDir string
+	// MaxSpoolSize bounds the size of such a file: a source that yields
+	// more is not copied and fails with ErrSpoolTooLarge (default 2 GiB; a
+	// file of unknown size gets, towards ActionTimeout, the time this size
+	// takes at MinTransferRate).
+	MaxSpoolSize int64
 }
 
 // RunOptions tune one run.
@@ -150,23 +169,32 @@ type Engine struct {
 	pairs   map[string]*pairSlot
 	order   []string
 	running bool
+	runSeq  uint64        // counts ended runs, to tell which pair ran least recently
 	changed chan struct{} // wakes the scheduler (buffered 1)
 }
 
 // pairSlot is the engine's record of one pair.
 type pairSlot struct {
-	pair    Pair
-	lock    chan struct{} // held (one value inside) while a run or an admin action works on the pair
-	stateMu sync.Mutex    // serialises load-modify-save of the PairState
+	cfg     atomic.Pointer[Pair] // the pair as AddPair or UpdatePair set it; a run keeps the one it started with
+	lock    chan struct{}        // held (one value inside) while a run or an admin action works on the pair
+	stateMu sync.Mutex           // serialises load-modify-save of the PairState
 
 	// Scheduler state, guarded by Engine.mu.
 	woken       bool      // a wake-up is pending
 	next        time.Time // when the Interval is due
 	lastEnd     time.Time // when the pair's last run ended (zero: none yet)
+	lastSeq     uint64    // Engine.runSeq when the pair's last run ended (0: none yet)
+	wokenAt     time.Time // when the pending wake-up came
 	busy        bool      // a scheduled run is in progress
 	initialized int       // 0 unknown, 1 no, 2 yes
 	watching    bool
+	stopWatch   context.CancelFunc      // ends the watchers of the pair's storages
+	runCancel   context.CancelCauseFunc // cancels the run in progress (nil: none)
+	removed     bool                    // RemovePair removed the pair
 }
+
+// cur returns the pair's current configuration.
+func (s *pairSlot) cur() *Pair { return s.cfg.Load() }
 
 // New returns an Engine. It fails when opts.Store is nil or an option is
 // out of range.
@@ -176,7 +204,8 @@ func New(opts Options) (*Engine, error) {
 	}
 	// A negative WakeDelay is allowed: it turns coalescing off.
 	if opts.DefaultInterval < 0 || opts.MaxAttempts < 0 || opts.RetryBackoff < 0 || opts.MaxRetryBackoff < 0 ||
-		opts.MaxConcurrentPairs < 0 || opts.LowBudget < 0 || opts.LockedBackoff < 0 || opts.MaxPasses < 0 {
+		opts.MaxConcurrentPairs < 0 || opts.LowBudget < 0 || opts.LockedBackoff < 0 || opts.MaxPasses < 0 ||
+		opts.MaxSpoolSize < 0 {
 		return nil, errors.New("syncengine: negative engine option")
 	}
 	if opts.Logger == nil {
@@ -220,6 +249,12 @@ func New(opts Options) (*Engine, error) {
 	if opts.MaxPasses == 0 {
 		opts.MaxPasses = defaultMaxPasses
 	}
+	if opts.MaxSpoolSize == 0 {
+		opts.MaxSpoolSize = defaultMaxSpoolSize
+	}
+	if opts.SpoolDir == "" {
+		opts.SpoolDir = os.TempDir()
+	}
 	switch {
 	case opts.MinTransferRate == 0:
 		opts.MinTransferRate = defaultMinTransferRate
@@ -251,32 +286,52 @@ func New(opts Options) (*Engine, error) {
 // AddPair validates p, applies its defaults (Interval: the engine's
 // DefaultInterval; Concurrency 4; MassDeleteShare 0.5; Replacement "-";
 // Name: the ID; AName "A" and BName "B") and adds it to the engine. A
-// running scheduler picks it up at once.
+// running scheduler (Run) picks it up at once: a new pair runs right away,
+// then every Interval.
 func (e *Engine) AddPair(p Pair) error {
+	p, err := e.prepare(p)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.pairs[p.ID]; ok {
+		return fmt.Errorf("%w %q: a pair with this ID was already added", ErrInvalidPair, p.ID)
+	}
+	s := &pairSlot{lock: make(chan struct{}, 1)}
+	s.cfg.Store(&p)
+	e.pairs[p.ID] = s
+	e.order = append(e.order, p.ID)
+	e.signal()
+	return nil
+}
+
+// prepare validates p and applies its defaults (see AddPair).
+func (e *Engine) prepare(p Pair) (Pair, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w %q: %s", ErrInvalidPair, p.ID, fmt.Sprintf(format, args...))
 	}
 	switch {
 	case p.ID == "":
-		return fmt.Errorf("%w: empty ID", ErrInvalidPair)
+		return Pair{}, fmt.Errorf("%w: empty ID", ErrInvalidPair)
 	case p.A == nil || p.B == nil:
-		return bad("both storages must be set")
+		return Pair{}, bad("both storages must be set")
 	case p.Direction > DirectionOneWayAB:
-		return bad("unknown direction %d", p.Direction)
+		return Pair{}, bad("unknown direction %d", p.Direction)
 	case p.Conflict > ConflictKeepBoth:
-		return bad("unknown conflict policy %d", p.Conflict)
+		return Pair{}, bad("unknown conflict policy %d", p.Conflict)
 	case p.Initial > InitialMerge:
-		return bad("unknown initial mode %d", p.Initial)
+		return Pair{}, bad("unknown initial mode %d", p.Initial)
 	case p.Deletes > DeleteKeep:
-		return bad("unknown delete policy %d", p.Deletes)
+		return Pair{}, bad("unknown delete policy %d", p.Deletes)
 	case p.DeleteLimit < 0:
-		return bad("negative delete limit")
+		return Pair{}, bad("negative delete limit")
 	case p.Concurrency < 0:
-		return bad("negative concurrency")
+		return Pair{}, bad("negative concurrency")
 	case p.Interval < 0:
-		return bad("negative interval")
+		return Pair{}, bad("negative interval")
 	case p.MassDeleteShare > 1:
-		return bad("mass-delete share %v above 1", p.MassDeleteShare)
+		return Pair{}, bad("mass-delete share %v above 1", p.MassDeleteShare)
 	}
 	if p.Name == "" {
 		p.Name = p.ID
@@ -300,15 +355,7 @@ func (e *Engine) AddPair(p Pair) error {
 		p.Replacement = defaultReplacement
 	}
 	p.Budgets = slices.Clone(p.Budgets)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, ok := e.pairs[p.ID]; ok {
-		return bad("a pair with this ID was already added")
-	}
-	e.pairs[p.ID] = &pairSlot{pair: p, lock: make(chan struct{}, 1)}
-	e.order = append(e.order, p.ID)
-	e.signal()
-	return nil
+	return p, nil
 }
 
 // Pair returns the pair of that ID as AddPair stored it (with defaults).
@@ -319,7 +366,7 @@ func (e *Engine) Pair(pairID string) (Pair, bool) {
 	if !ok {
 		return Pair{}, false
 	}
-	return s.pair, true
+	return *s.cur(), true
 }
 
 // Pairs returns the IDs of the engine's pairs, in the order they were added.
@@ -347,6 +394,22 @@ func (s *pairSlot) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// acquire takes the lock of pair s for a run or an admin action, waiting
+// for a run in progress; a pair removed meanwhile gives ErrUnknownPair.
+func (e *Engine) acquire(ctx context.Context, s *pairSlot) error {
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	removed := s.removed
+	e.mu.Unlock()
+	if removed {
+		e.unlock(s)
+		return fmt.Errorf("%w %q: removed", ErrUnknownPair, s.cur().ID)
+	}
+	return nil
 }
 
 func (s *pairSlot) tryAcquire() bool {
@@ -396,7 +459,7 @@ func (e *Engine) RunOnce(ctx context.Context, pairID string, opt RunOptions) (Ru
 	if err != nil {
 		return Run{}, err
 	}
-	if err := s.acquire(ctx); err != nil {
+	if err := e.acquire(ctx, s); err != nil {
 		return Run{}, err
 	}
 	defer e.unlock(s)
@@ -415,6 +478,8 @@ func (e *Engine) ranAt(s *pairSlot, run Run) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s.lastEnd = e.clock.Now()
+	e.runSeq++
+	s.lastSeq = e.runSeq
 }
 
 // DryRun returns the plan a run of the pair would apply now, without
@@ -428,7 +493,7 @@ func (e *Engine) DryRun(ctx context.Context, pairID string) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	in, _, err := detect(ctx, &s.pair, e.store, ps, detectOptions{Now: e.clock.Now()})
+	in, _, err := detect(ctx, s.cur(), e.store, ps, detectOptions{Now: e.clock.Now()})
 	if err != nil {
 		return Plan{}, err
 	}
@@ -445,7 +510,7 @@ func (e *Engine) SyncFolderLevel(ctx context.Context, pairID, folder string) (Ru
 		return Run{}, err
 	}
 	folder = cleanFolder(folder)
-	if err := s.acquire(ctx); err != nil {
+	if err := e.acquire(ctx, s); err != nil {
 		return Run{}, err
 	}
 	defer e.unlock(s)
@@ -488,13 +553,28 @@ func cleanFolder(f string) string {
 // runPair runs one pair; the caller holds its lock. When only is set, only
 // the actions it accepts are applied and the pair state is not saved.
 func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only func(Action) bool) (Run, error) {
+	// RemovePair cancels the run through runCancel after its grace period.
+	ctx, cancelRun := context.WithCancelCause(ctx)
+	defer cancelRun(nil)
+	e.mu.Lock()
+	if s.removed {
+		e.mu.Unlock()
+		return Run{}, fmt.Errorf("%w %q: removed", ErrUnknownPair, s.cur().ID)
+	}
+	s.runCancel = cancelRun
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		s.runCancel = nil
+		e.mu.Unlock()
+	}()
 	parent := ctx
 	if e.opts.RunTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, e.opts.RunTimeout, ErrRunTimeout)
 		defer cancel()
 	}
-	p := &s.pair
+	p := s.cur()
 	ps, err := e.store.LoadPair(ctx, p.ID)
 	if err != nil {
 		return Run{}, fmt.Errorf("syncengine: loading pair %s: %w", p.ID, err)
@@ -770,7 +850,7 @@ func (e *Engine) saveState(ctx context.Context, s *pairSlot, ps PairState, start
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
 	ctx = context.WithoutCancel(ctx)
-	cur, err := e.store.LoadPair(ctx, s.pair.ID)
+	cur, err := e.store.LoadPair(ctx, s.cur().ID)
 	if err != nil {
 		return err
 	}
@@ -781,7 +861,7 @@ func (e *Engine) saveState(ctx context.Context, s *pairSlot, ps PairState, start
 	if success {
 		ps.LastSuccess = started
 	}
-	return e.store.SavePair(ctx, s.pair.ID, ps)
+	return e.store.SavePair(ctx, s.cur().ID, ps)
 }
 
 func (e *Engine) setInitialized(s *pairSlot) {
@@ -794,7 +874,7 @@ func (e *Engine) setInitialized(s *pairSlot) {
 func (e *Engine) setPaused(ctx context.Context, s *pairSlot, paused bool, reason string) error {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
-	ps, err := e.store.LoadPair(ctx, s.pair.ID)
+	ps, err := e.store.LoadPair(ctx, s.cur().ID)
 	if err != nil {
 		return err
 	}
@@ -802,7 +882,7 @@ func (e *Engine) setPaused(ctx context.Context, s *pairSlot, paused bool, reason
 	if !paused {
 		ps.PauseReason = ""
 	}
-	return e.store.SavePair(ctx, s.pair.ID, ps)
+	return e.store.SavePair(ctx, s.cur().ID, ps)
 }
 
 // Pause stops the pair from running until Resume; reason is reported. A
@@ -818,7 +898,7 @@ func (e *Engine) Pause(ctx context.Context, pairID, reason string) error {
 	if err := e.setPaused(ctx, s, true, reason); err != nil {
 		return err
 	}
-	e.notify(ctx, &s.pair, Event{Kind: EventPairPaused, Message: fmt.Sprintf("Sync of %s paused: %s", s.pair.Name, reason)})
+	e.notify(ctx, s.cur(), Event{Kind: EventPairPaused, Message: fmt.Sprintf("Sync of %s paused: %s", s.cur().Name, reason)})
 	return nil
 }
 
@@ -869,7 +949,7 @@ func (e *Engine) AcceptRoot(ctx context.Context, pairID string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.acquire(ctx); err != nil {
+	if err := e.acquire(ctx, s); err != nil {
 		return err
 	}
 	defer e.unlock(s)
@@ -883,21 +963,21 @@ func (e *Engine) AcceptRoot(ctx context.Context, pairID string) error {
 func (e *Engine) acceptRoots(ctx context.Context, s *pairSlot, strict bool) (bool, error) {
 	var ids [2]string
 	for side := range 2 {
-		root, err := s.pair.storage(Side(side)).Stat(ctx, "")
+		root, err := s.cur().storage(Side(side)).Stat(ctx, "")
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 			if strict {
-				return false, fmt.Errorf("%w: side %s (%s)", ErrRootMissing, Side(side), s.pair.sideName(Side(side)))
+				return false, fmt.Errorf("%w: side %s (%s)", ErrRootMissing, Side(side), s.cur().sideName(Side(side)))
 			}
 		case err != nil:
-			return false, fmt.Errorf("syncengine: stat root of %s: %w", s.pair.sideName(Side(side)), err)
+			return false, fmt.Errorf("syncengine: stat root of %s: %w", s.cur().sideName(Side(side)), err)
 		default:
 			ids[side] = root.ID
 		}
 	}
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
-	ps, err := e.store.LoadPair(ctx, s.pair.ID)
+	ps, err := e.store.LoadPair(ctx, s.cur().ID)
 	if err != nil {
 		return false, err
 	}
@@ -905,7 +985,7 @@ func (e *Engine) acceptRoots(ctx context.Context, s *pairSlot, strict bool) (boo
 	for side := range 2 {
 		if r := rootOf(&ps, Side(side)); ids[side] != "" && *r != ids[side] {
 			if *r != "" {
-				e.log.Info("syncengine: replacement root accepted", "pair", s.pair.ID, "side", Side(side).String(),
+				e.log.Info("syncengine: replacement root accepted", "pair", s.cur().ID, "side", Side(side).String(),
 					"old", *r, "new", ids[side])
 			}
 			*r, changed = ids[side], true
@@ -914,7 +994,7 @@ func (e *Engine) acceptRoots(ctx context.Context, s *pairSlot, strict bool) (boo
 	if !changed {
 		return false, nil
 	}
-	return true, e.store.SavePair(ctx, s.pair.ID, ps)
+	return true, e.store.SavePair(ctx, s.cur().ID, ps)
 }
 
 // Wake asks the scheduler (Run) to run the pair soon, without waiting for
@@ -927,6 +1007,9 @@ func (e *Engine) Wake(pairID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s, ok := e.pairs[pairID]; ok {
+		if !s.woken {
+			s.wokenAt = e.clock.Now()
+		}
 		s.woken = true
 		e.signal()
 	}
@@ -956,7 +1039,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.mu.Lock()
 		e.running = false
 		for _, s := range e.pairs {
-			s.watching = false
+			s.watching, s.stopWatch = false, nil
 			s.busy = false
 		}
 		e.mu.Unlock()
@@ -1010,15 +1093,17 @@ func (e *Engine) scheduledRun(ctx context.Context, s *pairSlot) {
 	defer s.release()
 	run, err := e.runPair(ctx, s, RunOptions{}, nil)
 	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrPaused) && run.Status != RunFailed {
-		e.log.Warn("syncengine: scheduled run", "pair", s.pair.ID, "error", err)
+		e.log.Warn("syncengine: scheduled run", "pair", s.cur().ID, "error", err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.clock.Now()
 	s.busy = false
-	s.next = now.Add(s.pair.Interval)
+	s.next = now.Add(s.cur().Interval)
 	if !run.Started.IsZero() {
 		s.lastEnd = now
+		e.runSeq++
+		s.lastSeq = e.runSeq
 	}
 }
 
@@ -1029,6 +1114,26 @@ func (e *Engine) wakeAt(s *pairSlot) time.Time {
 	return s.lastEnd.Add(e.opts.WakeDelay)
 }
 
+// dueSince returns since when s, due at now, has been due: its interval,
+// or its wake-up (when it came, or when WakeDelay let it run), whichever
+// is earlier. e.mu is held.
+func (e *Engine) dueSince(s *pairSlot, now time.Time) time.Time {
+	t := now
+	if !s.next.After(now) {
+		t = s.next
+	}
+	if e.wakeDue(s, now) {
+		w := s.wokenAt
+		if at := e.wakeAt(s); at.After(w) {
+			w = at
+		}
+		if w.Before(t) {
+			t = w
+		}
+	}
+	return t
+}
+
 // wakeDue reports whether s has a wake-up pending that may run it at now.
 // e.mu is held.
 func (e *Engine) wakeDue(s *pairSlot, now time.Time) bool {
@@ -1036,9 +1141,12 @@ func (e *Engine) wakeDue(s *pairSlot, now time.Time) bool {
 }
 
 // pick chooses up to n pairs to run now and marks them busy: pairs whose
-// wake-up is due first (see Options.WakeDelay), then pairs whose interval
-// came, incremental runs before initial ones; initial runs wait while a
-// budget they draw on is low. A run clears the pair's pending wake-up.
+// wake-up is due (see Options.WakeDelay) or whose interval came, the one
+// due for longest first (a pair added while Run runs is due at once); among
+// pairs due at the same time, the one that ran least recently, then
+// incremental runs before initial ones. So pairs woken over and over
+// cannot starve the others. Initial runs wait while a budget they draw on
+// is low. A run clears the pair's pending wake-up.
 func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	if n <= 0 {
 		return nil
@@ -1058,7 +1166,7 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	}
 	e.mu.Unlock()
 	for _, s := range unknown {
-		ps, err := e.store.LoadPair(ctx, s.pair.ID)
+		ps, err := e.store.LoadPair(ctx, s.cur().ID)
 		if err != nil {
 			continue
 		}
@@ -1072,13 +1180,8 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	slices.SortStableFunc(cands, func(a, b *pairSlot) int {
-		if aw, bw := e.wakeDue(a, now), e.wakeDue(b, now); aw != bw {
-			if aw {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Or(cmp.Compare(b.initialized, a.initialized), a.next.Compare(b.next))
+		return cmp.Or(e.dueSince(a, now).Compare(e.dueSince(b, now)), cmp.Compare(a.lastSeq, b.lastSeq),
+			cmp.Compare(b.initialized, a.initialized), a.next.Compare(b.next))
 	})
 	var out []*pairSlot
 	for _, s := range cands {
@@ -1087,10 +1190,10 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 		}
 		if s.initialized != 2 && e.budgetLow(s, now) {
 			// Bulk work waits for the budget; look again in a while.
-			s.next = now.Add(min(s.pair.Interval, time.Minute))
+			s.next = now.Add(min(s.cur().Interval, time.Minute))
 			continue
 		}
-		if !s.tryAcquire() {
+		if s.removed || !s.tryAcquire() {
 			continue // a RunOnce or an admin action holds it; the wake-up stays pending
 		}
 		s.woken, s.busy = false, true
@@ -1150,7 +1253,7 @@ func (e *Engine) waitUnblocked(ctx context.Context, keys []string) error {
 // budgetLow reports whether a budget the pair draws on is nearly spent or
 // blocked.
 func (e *Engine) budgetLow(s *pairSlot, now time.Time) bool {
-	for _, key := range s.pair.Budgets {
+	for _, key := range s.cur().Budgets {
 		b := e.limiter.Budget(key)
 		if b.BlockedUntil.After(now) || (b.Remaining >= 0 && b.Remaining < e.opts.LowBudget && !b.Reset.IsZero() && b.Reset.After(now)) {
 			return true
@@ -1198,15 +1301,17 @@ func (e *Engine) startWatchers(ctx context.Context, wg *sync.WaitGroup) {
 			continue
 		}
 		s.watching = true
-		for _, st := range []storage.Storage{s.pair.A, s.pair.B} {
+		wctx, stop := context.WithCancel(ctx)
+		s.stopWatch = stop
+		for _, st := range []storage.Storage{s.cur().A, s.cur().B} {
 			w, ok := st.(storage.Watcher)
 			if !ok {
 				continue
 			}
 			wg.Go(func() {
-				ch, err := w.Watch(ctx)
+				ch, err := w.Watch(wctx)
 				if err != nil {
-					if ctx.Err() == nil {
+					if wctx.Err() == nil {
 						e.log.Warn("syncengine: watching a storage failed; polling only", "pair", id, "error", err)
 					}
 					return
@@ -1238,8 +1343,12 @@ func (e *Engine) actionTimeout(a Action) time.Duration {
 	}
 	switch a.Kind {
 	case ActionCopy, ActionUpdate, ActionConflict:
-		if r := e.opts.MinTransferRate; r > 0 && a.Source.Size > 0 {
-			extra := time.Duration(float64(a.Source.Size) / float64(r) * float64(time.Second))
+		size := a.Source.Size
+		if size < 0 && !a.Source.IsDir {
+			size = e.opts.MaxSpoolSize // unknown: as long as the largest file spooled
+		}
+		if r := e.opts.MinTransferRate; r > 0 && size > 0 {
+			extra := time.Duration(float64(size) / float64(r) * float64(time.Second))
 			if extra < 0 || extra > 1000*time.Hour {
 				extra = 1000 * time.Hour
 			}

@@ -352,6 +352,31 @@ func cancelAfter(n int, cancel context.CancelFunc) func(memory.Op) error {
 	}
 }
 
+// calls returns the number of calls made to both storages of e.
+func calls(e *env) int {
+	total := 0
+	for _, s := range []*memory.Storage{e.a, e.b} {
+		for _, n := range s.Calls() {
+			total += n
+		}
+	}
+	return total
+}
+
+// crashAt runs the pair, cancelling the run at the k-th storage call, as a
+// crash would stop it. The crash point may lie beyond the run's calls
+// (their number varies a little with the order of concurrent transfers).
+func (e *env) crashAt(k int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	hook := cancelAfter(k, cancel)
+	e.a.SetHook(hook)
+	e.b.SetHook(hook)
+	_, _ = e.eng.RunOnce(ctx, e.pair.ID, syncengine.RunOptions{})
+	cancel()
+	e.a.SetHook(nil)
+	e.b.SetHook(nil)
+}
+
 func TestCrashMidApplyConvergesWithoutDuplicates(t *testing.T) {
 	setup := func(e *env) {
 		e.write(e.a, "Docs/one.txt", "one")
@@ -368,28 +393,14 @@ func TestCrashMidApplyConvergesWithoutDuplicates(t *testing.T) {
 	probe.run()
 	want := tree(t, probe.a)
 	require.Equal(t, want, tree(t, probe.b))
-	total := 0
-	for _, s := range []*memory.Storage{probe.a, probe.b} {
-		for _, n := range s.Calls() {
-			total += n
-		}
-	}
+	total := calls(probe)
 	require.Greater(t, total, 10)
 
 	for k := 1; k <= total; k++ {
 		t.Run(fmt.Sprint("crash at call ", k), func(t *testing.T) {
 			e := newEnv(t, nil)
 			setup(e)
-			ctx, cancel := context.WithCancel(context.Background())
-			hook := cancelAfter(k, cancel)
-			e.a.SetHook(hook)
-			e.b.SetHook(hook)
-			// The crash point may lie beyond this run's calls (their number
-			// varies a little with the order of concurrent transfers).
-			_, _ = e.eng.RunOnce(ctx, "p1", syncengine.RunOptions{})
-			cancel()
-			e.a.SetHook(nil)
-			e.b.SetHook(nil)
+			e.crashAt(k)
 
 			e.restart()
 			r := e.run()

@@ -46,7 +46,9 @@ func (f Filter) Allows(e storage.Entry) bool {
 		return true
 	}
 	if !e.IsDir {
-		if e.Size < f.MinSize || (f.MaxSize > 0 && e.Size > f.MaxSize) {
+		// A size of -1 (unknown, storage.Entry.Size) passes: the size
+		// cannot decide.
+		if e.Size >= 0 && (e.Size < f.MinSize || (f.MaxSize > 0 && e.Size > f.MaxSize)) {
 			return false
 		}
 	}

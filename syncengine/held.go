@@ -41,9 +41,9 @@ func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) er
 	loc := &locator{ap: ap}
 	defer func() {
 		if len(cancelled) > 0 {
-			e.notify(ctx, &s.pair, Event{Kind: EventHeldDeleteCancelled, Paths: cancelled,
+			e.notify(ctx, s.cur(), Event{Kind: EventHeldDeleteCancelled, Paths: cancelled,
 				Message: fmt.Sprintf("%d approved deletions of %s were not applied: the items changed after their "+
-					"deletion was held; they are kept and restored where they were deleted", len(cancelled), s.pair.Name)})
+					"deletion was held; they are kept and restored where they were deleted", len(cancelled), s.cur().Name)})
 			e.Wake(pairID)
 		}
 	}()
@@ -93,7 +93,7 @@ func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) er
 			}
 		}
 		if err == nil && ok {
-			err = preconditionChanged(s.pair.storage(side).Delete(ctx, en), side, en.Path)
+			err = preconditionChanged(s.cur().storage(side).Delete(ctx, en), side, en.Path)
 			err = ignoreNotFound(err)
 			if errors.Is(err, errChanged) {
 				cancelled = append(cancelled, side.String()+":"+en.Path)
@@ -155,12 +155,12 @@ func (e *Engine) RejectHeld(ctx context.Context, pairID string, ids []int64) err
 // steps are returned joined.
 func (e *Engine) releaseHeld(ctx context.Context, s *pairSlot, done []int64, relist bool, errs []error) error {
 	if len(done) > 0 {
-		if err := e.store.ReleaseHeld(ctx, s.pair.ID, done); err != nil {
+		if err := e.store.ReleaseHeld(ctx, s.cur().ID, done); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if relist {
-		if err := e.relistAfterHeld(ctx, s, s.pair.ID); err != nil {
+		if err := e.relistAfterHeld(ctx, s, s.cur().ID); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -193,10 +193,10 @@ func (e *Engine) resolveHeld(ctx context.Context, pairID string, ids []int64) (*
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := s.acquire(ctx); err != nil {
+	if err := e.acquire(ctx, s); err != nil {
 		return nil, nil, nil, err
 	}
-	ap, err := e.newApplier(ctx, &s.pair, 0, true)
+	ap, err := e.newApplier(ctx, s.cur(), 0, true)
 	if err != nil {
 		e.unlock(s)
 		return nil, nil, nil, err

@@ -77,7 +77,7 @@ type Filter struct {
 	Include []string // if set, only items matching one of these (and the folders leading to them)
 	Exclude []string // items matching any of these are left alone
 	MinSize int64    // files smaller than this are left alone
-	MaxSize int64    // files larger than this are left alone (0: no limit)
+	MaxSize int64    // files larger than this are left alone (0: no limit); sizes -1 (unknown) pass both
 }
 
 // Pair binds two rooted storages and the rules for keeping them in sync.

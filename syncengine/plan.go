@@ -154,7 +154,7 @@ type planner struct {
 	claimed [2]map[string]*pnode
 	out     []Action
 	// invalid holds the nodes left alone because a side lists them
-	// impossibly (a file with a negative size): each is reported as a
+	// impossibly (a file with a size below -1, unknown): each is reported as a
 	// failed Skip.
 	invalid []*pnode
 	// origin holds the path before the plan of each item a Move moves.
@@ -263,7 +263,7 @@ func newPlanner(in *planInput) *planner {
 				n.e[s] = &ec
 				n.present[s] = true
 				n.dir = e.IsDir
-				if !ec.IsDir && ec.Size < 0 && !n.dead {
+				if !ec.IsDir && ec.Size < -1 && !n.dead {
 					// Neither copied, updated nor deleted anywhere (nor
 					// taken as filtered out by size): the entry says
 					// nothing reliable about the file.
@@ -603,7 +603,7 @@ func (pl *planner) sameContent(n *pnode) bool {
 	case verdictDifferent:
 		return false
 	}
-	if a.Size != b.Size {
+	if sizesDiffer(a.Size, b.Size) {
 		return false
 	}
 	eq, ok := a.Hashes.Equal(b.Hashes)

@@ -50,7 +50,7 @@ func (e *Engine) Stats(ctx context.Context, pairID string) (PairStats, error) {
 	if err != nil {
 		return PairStats{}, err
 	}
-	st := PairStats{PairID: pairID, Name: s.pair.Name}
+	st := PairStats{PairID: pairID, Name: s.cur().Name}
 	ps, err := e.store.LoadPair(ctx, pairID)
 	if err != nil {
 		return st, err
@@ -215,7 +215,7 @@ func (e *Engine) FolderView(ctx context.Context, pairID, folder string) ([]Folde
 	if err != nil {
 		return nil, err
 	}
-	p := &s.pair
+	p := s.cur()
 	folder = cleanFolder(folder)
 	dirs := [2]string{folder, folder}
 	if folder != "" {

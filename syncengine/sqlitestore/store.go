@@ -500,3 +500,26 @@ func (s *Store) writePID(ctx context.Context, tx *sql.Tx, pairID string) (int64,
 	err := tx.QueryRowContext(ctx, `SELECT pid FROM pairs WHERE pair_id = ?`, pairID).Scan(&pid)
 	return pid, err
 }
+
+// ForgetPair deletes everything the store keeps for the pair, in one
+// transaction (syncengine.PairForgetter; Engine.RemovePair with
+// RemoveOptions.ForgetState).
+func (s *Store) ForgetPair(ctx context.Context, pairID string) error {
+	if err := checkPair(pairID); err != nil {
+		return err
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE pair IN (SELECT pid FROM pairs WHERE pair_id = ?)`, pairID); err != nil {
+			return err
+		}
+		for _, table := range []string{"journal", "uploads", "runs", "activity", "errors", "failures", "delete_ledger", "held_deletes"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE pair = ?`, pairID); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM pairs WHERE pair_id = ?`, pairID)
+		return err
+	})
+	s.pids.Delete(pairID)
+	return err
+}

@@ -42,6 +42,9 @@
 //   - ScanBaseline reports the same items as Items, in the same order, with
 //     the fields of BaselineRow equal to theirs; an error returned by its
 //     callback comes back from ScanBaseline as it is (not wrapped).
+//   - A store that implements the optional syncengine.PairForgetter
+//     deletes every record of the pair and nothing of other pairs, and the
+//     pair ID can be used again afterwards.
 package storetest
 
 import (
@@ -110,6 +113,7 @@ func Run(t *testing.T, newStore func(t *testing.T) syncengine.MetadataStore) {
 			{"PairsIsolated", testPairsIsolated},
 			{"ConcurrentWriters", testConcurrent},
 			{"CancelledContext", testCancelled},
+			{"ForgetPair", testForgetPair},
 		}},
 	}
 	for _, r := range roles {

@@ -173,6 +173,9 @@ type Client struct {
 	Commitments  *CommitmentsService
 	// FormTemplates are the company's form templates.
 	FormTemplates *FormTemplatesService
+	// The Daily Log, and Drawings (areas and revisions).
+	DailyLogs *DailyLogsService
+	Drawings  *DrawingsService
 }
 
 type service struct{ c *Client }
@@ -267,6 +270,8 @@ func NewClient(opts Options) (*Client, error) {
 	c.Forms = &FormsService{c}
 	c.Commitments = &CommitmentsService{c}
 	c.FormTemplates = &FormTemplatesService{c}
+	c.DailyLogs = &DailyLogsService{c}
+	c.Drawings = &DrawingsService{c}
 	return c, nil
 }
 

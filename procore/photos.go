@@ -45,6 +45,9 @@ type Image struct {
 	// Location is the project location the photo is filed under (nil:
 	// none).
 	Location *ImageLocation `json:"location"`
+	// DailyLogHeaderID is the Daily Log day the photo is filed on (0:
+	// none).
+	DailyLogHeaderID int64 `json:"daily_log_header_id"`
 }
 
 // ImageLocation is the location an image is filed under.
@@ -123,6 +126,9 @@ type ImageListOptions struct {
 	CategoryID             int64 // image_category_id (0: all)
 	UpdatedFrom, UpdatedTo time.Time
 	Sort                   string
+	// LogDate is sent as filters[log_date]: a Daily Log day (YYYY-MM-DD)
+	// or a range "YYYY-MM-DD...YYYY-MM-DD" ("": any).
+	LogDate string
 }
 
 // List returns one page of the project's images.
@@ -138,6 +144,9 @@ func (s *ImagesService) List(ctx context.Context, projectID int64, opts *ImageLi
 		}
 		if opts.Sort != "" {
 			q.Set("sort", opts.Sort)
+		}
+		if opts.LogDate != "" {
+			q.Set("filters[log_date]", opts.LogDate)
 		}
 	}
 	var out []Image
@@ -177,6 +186,8 @@ type ImageCreate struct {
 	CategoryID  int64  // album (0: none)
 	Description string
 	LocationID  int64 // 0: none
+	// LogDate files the image on a Daily Log day (YYYY-MM-DD; "": none).
+	LogDate string
 }
 
 // Create makes an image from a completed upload, in album categoryID (0:
@@ -200,6 +211,9 @@ func (s *ImagesService) CreateImage(ctx context.Context, projectID int64, ic Ima
 	}
 	if ic.LocationID != 0 {
 		img["location_id"] = ic.LocationID
+	}
+	if ic.LogDate != "" {
+		img["log_date"] = ic.LogDate
 	}
 	var out Image
 	// Which body POST /rest/v1.0/images requires is unconfirmed against a live tenant.

@@ -28,7 +28,8 @@ type image struct {
 	CreatedAt, UpdatedAt      time.Time
 	DeletedAt                 time.Time
 	UploaderID                int64
-	LocationID                int64 // 0: none
+	LocationID                int64  // 0: none
+	LogDate                   string // the Daily Log day it is filed on ("": none)
 }
 
 type photoState struct {
@@ -107,11 +108,15 @@ func (s *Server) imageJSON(sc *docScope, im *image) map[string]any {
 		loc = map[string]any{"id": im.LocationID, "name": "Location " + itoa(im.LocationID), "node_name": "Location " + itoa(im.LocationID),
 			"parent_id": nil, "created_at": ts(im.CreatedAt), "updated_at": ts(im.CreatedAt)}
 	}
+	var header any
+	if im.LogDate != "" {
+		header = s.dailyLogHeader(im.ProjectID, im.LogDate).ID
+	}
 	return map[string]any{"id": im.ID, "url": u, "size": im.Size, "filename": im.Filename, "description": im.Description,
 		"thumbnail_url": u, "taken_at": nil, "created_at": ts(im.CreatedAt), "updated_at": ts(im.UpdatedAt),
 		"location": loc, "image_category_name": catName, "image_category_id": catID, "permanently_deleted": false,
 		"private": false, "projection": "regular", "starred": false, "width": nil, "height": nil,
-		"image_category_private": false, "origin_id": nil, "daily_log_header_id": nil, "daily_log_segment_id": nil,
+		"image_category_private": false, "origin_id": nil, "daily_log_header_id": header, "daily_log_segment_id": nil,
 		"daily_log_segment": nil, "gps_lat": nil, "gps_long": nil, "uploader": s.userJSON(im.UploaderID),
 		"links":  map[string]any{"self": self, "update": self, "delete": self, "permanentlyDelete": self + "&permanent=true", "retrieve": self},
 		"trades": []any{}, "comments_count": 0}
@@ -280,10 +285,29 @@ func (c *call) listImages() {
 			return
 		}
 	}
+	logFrom, logTo := "", ""
+	if v := q.Get("filters[log_date]"); v != "" {
+		a, b, _ := strings.Cut(v, "...")
+		if b == "" {
+			b = a
+		}
+		if _, err := time.Parse("2006-01-02", a); err != nil {
+			writeError(c.w, http.StatusBadRequest, "bad_request", "invalid filters[log_date]")
+			return
+		}
+		if _, err := time.Parse("2006-01-02", b); err != nil {
+			writeError(c.w, http.StatusBadRequest, "bad_request", "invalid filters[log_date]")
+			return
+		}
+		logFrom, logTo = a, b
+	}
 	s := c.s
 	s.mu.Lock()
 	var list []*image
 	for _, im := range s.photos().images {
+		if logFrom != "" && (im.LogDate == "" || im.LogDate < logFrom || im.LogDate > logTo) {
+			continue
+		}
 		if im.ProjectID == sc.projectID && im.DeletedAt.IsZero() && (catID == 0 || im.CategoryID == catID) && inRange(im.UpdatedAt, from, to) {
 			list = append(list, im)
 		}
@@ -394,11 +418,17 @@ func (c *call) createImage() {
 		}
 		catID = v
 	}
+	logDate, _ := str(body, "log_date")
+	if _, err := time.Parse("2006-01-02", logDate); logDate != "" && err != nil {
+		writeJSON(c.w, http.StatusUnprocessableEntity, map[string]any{"errors": map[string]any{"log_date": []string{"is invalid"}}})
+		return
+	}
 	desc, _ := str(body, "description")
 	im := s.addImage(sc, catID, name, desc, key, size, c.token.UserID)
 	if v, ok := num(body, "location_id"); ok {
 		im.LocationID = v
 	}
+	im.LogDate = logDate
 	writeJSON(c.w, http.StatusCreated, s.imageJSON(sc, im))
 }
 

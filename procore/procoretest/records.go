@@ -1,7 +1,6 @@
 package procoretest
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"sort"
@@ -833,36 +832,7 @@ func (s *Server) contractJSON(sc *docScope, r *fakeRecord, full bool) map[string
 // Procore's PDF export endpoints return one (deterministic for a given
 // record state).
 func recordPDFBytes(r *fakeRecord) []byte {
-	text := fmt.Sprintf("%s %s - %s (%s) updated %s", r.Tool, r.Number, r.Title, r.Status, ts(r.UpdatedAt))
-	esc := strings.Map(func(c rune) rune {
-		if c < 32 || c > 126 {
-			return '?'
-		}
-		return c
-	}, text)
-	esc = strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`).Replace(esc)
-	content := "BT /F1 12 Tf 72 720 Td (" + esc + ") Tj ET"
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-		"<< /Length " + strconv.Itoa(len(content)) + " >>\nstream\n" + content + "\nendstream",
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
+	return TinyPDF(fmt.Sprintf("%s %s - %s (%s) updated %s", r.Tool, r.Number, r.Title, r.Status, ts(r.UpdatedAt)))
 }
 
 // The record tools' webhook resources (a third-party sandbox listing;

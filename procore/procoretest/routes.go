@@ -59,6 +59,7 @@ func (s *Server) apiMux() http.Handler {
 	s.webhookRoutes(r)
 	s.photoRoutes(r)
 	s.recordRoutes(mux)
+	s.fieldRoutes(r)
 	mux.Handle("/", s.wrap(HostAPI, "Unknown", authNone, "", func(c *call) {
 		writeError(c.w, http.StatusNotFound, "not_found", "No route matches "+c.r.Method+" "+c.r.URL.Path)
 	}))

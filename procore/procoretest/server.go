@@ -155,7 +155,9 @@ type Server struct {
 
 	wh  *webhookState
 	ph  *photoState
-	rec *recordState // the one-way record tools (records.go)
+	rec *recordState   // the one-way record tools (records.go)
+	dl  *dailyLogState // the Daily Log (dailylogs.go)
+	dw  *drawingState  // Drawings (drawings.go)
 
 	svc fakeservice.Service // call counts, faults, the exchange observer
 }

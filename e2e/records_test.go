@@ -463,3 +463,68 @@ func TestRecordsDriftOverwritten(t *testing.T) {
 		t.Run(strings.ReplaceAll(c.tool, " ", ""), func(t *testing.T) { testRecordTool(t, sharePoint, c, true) })
 	}
 }
+
+// TestDailyLogPhotosFromTarget: a photo a person drops into a day's
+// Photos folder on the target becomes that day's Daily Log photo in
+// Procore once: not again on the next import, nor after a restart (a new
+// importer with an empty log, a new engine over the same store).
+func TestDailyLogPhotosFromTarget(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		e := newEnv(t, tg, envOptions{})
+		c := dailyLogCase()
+		c.seed(e)
+		pair := e.recordPair(c)
+		e.runOK(pair)
+		day := e.clk.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
+		dropped := day + "/" + records.PhotosFolder + "/slab pour.jpg"
+		jpeg := []byte("\xff\xd8\xff\xe0 slab pour jpeg")
+		must(t, e.svc.upload(e.tpath(c.tool, dropped), jpeg))
+
+		imported := func() int {
+			n := 0
+			for _, p := range e.pc.UIPhotoList(e.pc.ProjectID) {
+				if p.Filename == "slab pour.jpg" {
+					n++
+				}
+			}
+			return n
+		}
+		importOnce := func(want int) {
+			t.Helper()
+			tgt := e.openTarget(e.tpath(c.tool, ""))
+			root, err := tgt.Stat(e.ctx, "")
+			must(t, err)
+			res, err := records.NewDailyLogPhotoImporter(e.client, e.pc.ProjectID, &records.MemoryImportLog{}).Import(e.ctx, tgt, root)
+			must(t, err)
+			if len(res.Uploaded) != want {
+				t.Fatalf("import uploaded %q, want %d", res.Uploaded, want)
+			}
+		}
+		e.tick()
+		importOnce(1)
+		importOnce(0)
+		if n := imported(); n != 1 {
+			t.Fatalf("%d Daily Log photos slab pour.jpg in Procore, want 1", n)
+		}
+
+		// The pair now lists the photo on Procore's side too: both sides
+		// agree, nothing is written.
+		e.tick()
+		e.runOK(pair)
+		if b, _ := e.svc.content(e.tpath(c.tool, dropped)); !bytes.Equal(b, jpeg) {
+			t.Fatalf("the dropped photo changed on the target: %q", b)
+		}
+
+		// A restart: a new engine over the same store, new storages, a new
+		// importer with an empty log.
+		eng, err := syncengine.New(syncengine.Options{Store: e.store, Notifier: e.rec})
+		must(t, err)
+		e.eng = eng
+		pair = e.recordPair(c)
+		importOnce(0)
+		if n := imported(); n != 1 {
+			t.Fatalf("%d Daily Log photos slab pour.jpg in Procore after a restart, want 1", n)
+		}
+		e.idle(c, pair)
+	})
+}

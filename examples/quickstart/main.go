@@ -48,8 +48,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(2)
 	}
-	storeSet := false
-	flag.Visit(func(f *flag.Flag) { storeSet = storeSet || f.Name == "store" })
+	storeSet, toolsSet, daysSet := false, false, false
+	flag.Visit(func(f *flag.Flag) {
+		storeSet = storeSet || f.Name == "store"
+		toolsSet = toolsSet || f.Name == "tools"
+		daysSet = daysSet || f.Name == "daily-log-days"
+	})
+	if !toolsSet && os.Getenv("PROCORESYNC_TOOLS") == "" {
+		cfg.Tools = QuickstartTools
+	}
+	if !daysSet {
+		cfg.DailyLogDays = 7
+	}
 	if !storeSet && os.Getenv("PROCORESYNC_STORE") == "" {
 		cfg.Store = "" // a temporary file
 	}
@@ -58,6 +68,11 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// QuickstartTools are the record tools the quickstart exports unless
+// -tools says otherwise: the ones its project has, kept few so that the
+// first run stays within Procore's spike limit (the service exports all).
+const QuickstartTools = "rfis,submittals,drawings,observations,daily-log"
 
 // seedMore, when set (by tests), adds files to the fakes after the demo's
 // own; it returns their number and size.

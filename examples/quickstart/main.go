@@ -7,7 +7,11 @@
 // file, and syncs project Documents, project Photos and company Documents
 // two-way into a SharePoint library (or a OneDrive, a Box or a Dropbox
 // account) under <root>/<project>/Documents|Photos and <root>/Company
-// Documents. It shows the initial sync's progress, plays
+// Documents, and exports the project's RFIs, submittals, drawings,
+// observations and last days of Daily Log one way as PDFs (printed with
+// recordpdf where Procore has none) plus attachments into
+// <root>/<project>/<Tool> (-tools chooses them; the service exports every
+// record tool by default). It shows the initial sync's progress, plays
 // a person on each side, runs the regular sync and prints the dashboard.
 //
 //	go run ./examples/quickstart
@@ -96,6 +100,9 @@ func run(ctx context.Context, out io.Writer, cfg *app.Config, verbose bool) erro
 		defer fakes.Close()
 		var err error
 		if total, totalBytes, err = fakes.Seed(); err != nil {
+			return err
+		}
+		if err := fakes.SeedRecords(); err != nil {
 			return err
 		}
 		if seedMore != nil {

@@ -572,7 +572,13 @@ func (s *Sync) registerHooks(ctx context.Context, c *Config, publicURL string) e
 	wh := s.Conn.Procore.Webhooks
 	resources := append(append(append([]string{}, procore.DocumentResources...), procore.PhotoResources...), s.recordResources()...)
 	if _, err := wh.RegisterHook(ctx, procore.WebhookScope{ProjectID: c.ProcoreProjectID}, "procoresync", publicURL+"/procore/webhook", auth, "v2.0", resources); err != nil {
-		return fmt.Errorf("procore project hook: %w", err)
+		// Event types a resource does not offer (a recycled inspection
+		// sends no event) are skipped: the pairs' checks see those.
+		var skipped *procore.UnsubscribableError
+		if !errors.As(err, &skipped) {
+			return fmt.Errorf("procore project hook: %w", err)
+		}
+		s.log.Info("procore project hook: some events cannot be subscribed", "err", err)
 	}
 	if _, err := wh.RegisterHook(ctx, procore.WebhookScope{CompanyID: c.ProcoreCompanyID}, "procoresync", publicURL+"/procore/webhook", auth, "v2.0", procore.CompanyDocumentResources); err != nil {
 		return fmt.Errorf("procore company hook: %w", err)

@@ -289,14 +289,10 @@ func (f *Fakes) Seed() (files int, size int64, err error) {
 			size += int64(len(b))
 		}
 	}
-	if err == nil {
-		err = f.SeedRecords()
-	}
 	return files, size, err
 }
 
-// SeedRecords fills the project's one-way record tools (not counted by
-// Seed): RFIs with questions, answers and attachments, submittals with
+// SeedRecords fills the project's one-way record tools: RFIs with questions, answers and attachments, submittals with
 // reviews, drawings in two areas, an observation, an inspection, and the
 // last three days of the Daily Log.
 func (f *Fakes) SeedRecords() error {

@@ -24,6 +24,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -31,6 +32,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,10 +61,10 @@ func main() {
 		daysSet = daysSet || f.Name == "daily-log-days"
 	})
 	if !toolsSet && os.Getenv("PROCORESYNC_TOOLS") == "" {
-		cfg.Tools = QuickstartTools
+		cfg.Tools = ""
 	}
 	if !daysSet {
-		cfg.DailyLogDays = 7
+		cfg.DailyLogDays = 0
 	}
 	if !storeSet && os.Getenv("PROCORESYNC_STORE") == "" {
 		cfg.Store = "" // a temporary file
@@ -82,8 +84,15 @@ const QuickstartTools = "rfis,submittals,drawings,observations,daily-log"
 // own; it returns their number and size.
 var seedMore func(*app.Fakes) (files int, size int64, err error)
 
-// run is the whole demo; out receives the report.
+// run is the whole demo; out receives the report. cfg.Tools "" exports
+// QuickstartTools, cfg.DailyLogDays 0 the last week of the Daily Log.
 func run(ctx context.Context, out io.Writer, cfg *app.Config, verbose bool) error {
+	if cfg.Tools == "" {
+		cfg.Tools = QuickstartTools
+	}
+	if cfg.DailyLogDays == 0 {
+		cfg.DailyLogDays = 7
+	}
 	if cfg.Store == "" {
 		tmp, err := os.MkdirTemp("", "procoresync-quickstart-")
 		if err != nil {
@@ -244,6 +253,22 @@ func showResults(out io.Writer, cfg *app.Config, f *app.Fakes, s *app.Sync) erro
 	fmt.Fprintf(out, "  the new photo arrived in %s album %q: %v\n", tg, "Site -3- -East- -Level 2-", ok)
 	_, err := f.Procore.UIFile(f.Docs(), deletedRFI)
 	fmt.Fprintf(out, "  the RFI log is in Procore's recycle bin: %v\n", err != nil)
+	tools, err := app.ParseTools(cfg.Tools)
+	if err != nil {
+		return err
+	}
+	for _, r := range []struct{ tool, what, path string }{
+		{"rfis", "RFI 12 as a PDF", "RFIs/12 - Footing depth at grid C-4/12 - Footing depth at grid C-4.pdf"},
+		{"rfis", "RFI 12's attachment", "RFIs/12 - Footing depth at grid C-4/C-4 footing sketch.pdf"},
+		{"submittals", "submittal 03 30 00-1 as a PDF", "Submittals/03 30 00-1 - Concrete mix design 5000 psi/03 30 00-1 - Concrete mix design 5000 psi.pdf"},
+		{"drawings", "drawing A-101 by area and discipline", "Drawings/Tower/Architectural/A-101 - Level 1 Floor Plan.pdf"},
+		{"daily-log", "today's Daily Log notes", "Daily Log/" + time.Now().UTC().Format("2006-01-02") + "/Notes.pdf"},
+	} {
+		if slices.Contains(tools, r.tool) {
+			b, _ := f.WebFile(cfg.Root + "/" + project + "/" + r.path)
+			fmt.Fprintf(out, "  %s has %s: %v\n", tg, r.what, bytes.HasPrefix(b, []byte("%PDF-")))
+		}
+	}
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/procoresync/procoresync/procore/records"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/syncengine"
+	"github.com/procoresync/procoresync/syncengine/manualclock"
 )
 
 // A Procore record tool exported one way into "<root>/<project>/<Tool>":
@@ -343,7 +344,10 @@ func (e *env) driftPaths() []string {
 // an idle run again. With overwrite, it ends after the person's edit is
 // overwritten by the next change of the record in Procore.
 func testRecordTool(t *testing.T, tg target, c recordCase, overwrite bool) {
-	e := newEnv(t, tg, envOptions{})
+	// The engine's own clock, for the retry back-off (the fakes' clock
+	// moving an hour would expire the targets' tokens).
+	engineClock := manualclock.New(time.Now())
+	e := newEnv(t, tg, envOptions{engine: syncengine.Options{Clock: engineClock}})
 	recs := c.seed(e)
 	pair := e.recordPair(c)
 	src := c.open(e) // a second reader of the same tool, for the checks
@@ -404,10 +408,27 @@ func testRecordTool(t *testing.T, tg target, c recordCase, overwrite bool) {
 	}
 	if overwrite {
 		// The next change of that record in Procore overwrites the edit.
+		// The engine's first attempt is refused: it writes with the
+		// target version it last synced, not the drifted one it reported,
+		// so the target answers 412; the item's retry reads the target
+		// again and overwrites. Both steps are checked exactly.
 		e.tick()
 		c.edit(e, &recs[1])
 		e.tick()
-		e.runOK(pair)
+		if r := e.run(pair); r.Status != syncengine.RunSucceeded {
+			errs, err := e.eng.Errors(e.ctx, pair, syncengine.Page{Limit: 5})
+			must(t, err)
+			if r.Counts.Failed != 1 || len(errs) == 0 || errs[0].Path != edited || !strings.Contains(errs[0].Error, "changed since it was read") {
+				t.Fatalf("%s: overwrite run %s %+v, errors %+v", c.tool, r.Status, r.Counts, errs)
+			}
+			t.Logf("%s: the first overwrite of %s was refused (412) and is retried", c.tool, edited)
+			engineClock.Advance(time.Hour) // the item's retry is due
+			r, err = e.eng.RunOnce(e.ctx, pair, syncengine.RunOptions{})
+			must(t, err)
+			if r.Status != syncengine.RunSucceeded || r.Counts.FilesCopied == 0 {
+				t.Fatalf("%s: retry of the overwrite: %s %+v", c.tool, r.Status, r.Counts)
+			}
+		}
 		e.mirrored(c, src)
 		return
 	}

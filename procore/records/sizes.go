@@ -3,6 +3,7 @@ package records
 import (
 	"context"
 	"io"
+	"sync"
 
 	"github.com/procoresync/procoresync/storage"
 )
@@ -18,14 +19,46 @@ type sizeInfo struct {
 // one) its size: the engine syncs no file of unknown size. Each file is
 // read once per Version (an export once per record version, an attachment
 // once per attachment version); later listings reuse the size.
+// Up to measureWorkers records are measured at once.
 func (s *Storage) measure(ctx context.Context, snap *snapshot) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan *built)
+	errs := make(chan error, measureWorkers)
+	var wg sync.WaitGroup
+	for range measureWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				if err := s.measureOne(ctx, b); err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+feed:
 	for _, b := range snap.records {
-		if err := s.measureOne(ctx, b); err != nil {
-			return err
+		select {
+		case work <- b:
+		case <-ctx.Done():
+			break feed
 		}
 	}
-	return nil
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return ctx.Err()
+	}
 }
+
+// measureWorkers is how many records' files are measured at once.
+const measureWorkers = 4
 
 // measureOne measures the files of one laid-out record.
 func (s *Storage) measureOne(ctx context.Context, b *built) error {

@@ -76,7 +76,7 @@ func BenchmarkRecordsExport(b *testing.B) {
 		}
 
 		var table strings.Builder
-		fmt.Fprintf(&table, "\n%-13s %7s %9s %9s %10s %9s %9s\n", "tool", "files", "API", "file-host", "wall", "idle API", "idle file")
+		fmt.Fprintf(&table, "\n%-13s %7s %9s %9s %10s\n", "tool", "files", "API", "file-host", "wall")
 		var total, totalFile, idle, idleFile int
 		ctx := context.Background()
 		b.StartTimer()

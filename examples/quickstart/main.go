@@ -7,7 +7,11 @@
 // file, and syncs project Documents, project Photos and company Documents
 // two-way into a SharePoint library (or a OneDrive, a Box or a Dropbox
 // account) under <root>/<project>/Documents|Photos and <root>/Company
-// Documents. It shows the initial sync's progress, plays
+// Documents, and exports the project's RFIs, submittals, drawings,
+// observations and last days of Daily Log one way as PDFs (printed with
+// recordpdf where Procore has none) plus attachments into
+// <root>/<project>/<Tool> (-tools chooses them; the service exports every
+// record tool by default). It shows the initial sync's progress, plays
 // a person on each side, runs the regular sync and prints the dashboard.
 //
 //	go run ./examples/quickstart
@@ -20,6 +24,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -27,6 +32,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,8 +54,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(2)
 	}
-	storeSet := false
-	flag.Visit(func(f *flag.Flag) { storeSet = storeSet || f.Name == "store" })
+	storeSet, toolsSet, daysSet := false, false, false
+	flag.Visit(func(f *flag.Flag) {
+		storeSet = storeSet || f.Name == "store"
+		toolsSet = toolsSet || f.Name == "tools"
+		daysSet = daysSet || f.Name == "daily-log-days"
+	})
+	if !toolsSet && os.Getenv("PROCORESYNC_TOOLS") == "" {
+		cfg.Tools = ""
+	}
+	if !daysSet {
+		cfg.DailyLogDays = 0
+	}
 	if !storeSet && os.Getenv("PROCORESYNC_STORE") == "" {
 		cfg.Store = "" // a temporary file
 	}
@@ -59,12 +75,24 @@ func main() {
 	}
 }
 
+// QuickstartTools are the record tools the quickstart exports unless
+// -tools says otherwise: the ones its project has, kept few so that the
+// first run stays within Procore's spike limit (the service exports all).
+const QuickstartTools = "rfis,submittals,drawings,observations,daily-log"
+
 // seedMore, when set (by tests), adds files to the fakes after the demo's
 // own; it returns their number and size.
 var seedMore func(*app.Fakes) (files int, size int64, err error)
 
-// run is the whole demo; out receives the report.
+// run is the whole demo; out receives the report. cfg.Tools "" exports
+// QuickstartTools, cfg.DailyLogDays 0 the last week of the Daily Log.
 func run(ctx context.Context, out io.Writer, cfg *app.Config, verbose bool) error {
+	if cfg.Tools == "" {
+		cfg.Tools = QuickstartTools
+	}
+	if cfg.DailyLogDays == 0 {
+		cfg.DailyLogDays = 7
+	}
 	if cfg.Store == "" {
 		tmp, err := os.MkdirTemp("", "procoresync-quickstart-")
 		if err != nil {
@@ -81,6 +109,9 @@ func run(ctx context.Context, out io.Writer, cfg *app.Config, verbose bool) erro
 		defer fakes.Close()
 		var err error
 		if total, totalBytes, err = fakes.Seed(); err != nil {
+			return err
+		}
+		if err := fakes.SeedRecords(); err != nil {
 			return err
 		}
 		if seedMore != nil {
@@ -222,6 +253,22 @@ func showResults(out io.Writer, cfg *app.Config, f *app.Fakes, s *app.Sync) erro
 	fmt.Fprintf(out, "  the new photo arrived in %s album %q: %v\n", tg, "Site -3- -East- -Level 2-", ok)
 	_, err := f.Procore.UIFile(f.Docs(), deletedRFI)
 	fmt.Fprintf(out, "  the RFI log is in Procore's recycle bin: %v\n", err != nil)
+	tools, err := app.ParseTools(cfg.Tools)
+	if err != nil {
+		return err
+	}
+	for _, r := range []struct{ tool, what, path string }{
+		{"rfis", "RFI 12 as a PDF", "RFIs/12 - Footing depth at grid C-4/12 - Footing depth at grid C-4.pdf"},
+		{"rfis", "RFI 12's attachment", "RFIs/12 - Footing depth at grid C-4/C-4 footing sketch.pdf"},
+		{"submittals", "submittal 03 30 00-1 as a PDF", "Submittals/03 30 00-1 - Concrete mix design 5000 psi/03 30 00-1 - Concrete mix design 5000 psi.pdf"},
+		{"drawings", "drawing A-101 by area and discipline", "Drawings/Tower/Architectural/A-101 - Level 1 Floor Plan.pdf"},
+		{"daily-log", "today's Daily Log notes", "Daily Log/" + time.Now().UTC().Format("2006-01-02") + "/Notes.pdf"},
+	} {
+		if slices.Contains(tools, r.tool) {
+			b, _ := f.WebFile(cfg.Root + "/" + project + "/" + r.path)
+			fmt.Fprintf(out, "  %s has %s: %v\n", tg, r.what, bytes.HasPrefix(b, []byte("%PDF-")))
+		}
+	}
 	return nil
 }
 

@@ -28,6 +28,13 @@ func TestQuickstart(t *testing.T) {
 				string(tg) + " has the moved report: true",
 				`the new photo arrived in ` + string(tg) + ` album "Site -3- -East- -Level 2-": true`,
 				"the RFI log is in Procore's recycle bin: true",
+				string(tg) + " has RFI 12 as a PDF: true",
+				string(tg) + " has RFI 12's attachment: true",
+				string(tg) + " has submittal 03 30 00-1 as a PDF: true",
+				string(tg) + " has drawing A-101 by area and discipline: true",
+				string(tg) + " has today's Daily Log notes: true",
+				"One way sync initiated for " + app.ProjectName + " / RFIs",
+				"One way sync initiated for " + app.ProjectName + " / Daily Log",
 				"0 files copied (0 B), 0 folders made, 0 moved, 0 deleted, 0 linked, 0 conflicts, 0 held, 0 failed",
 			} {
 				if !strings.Contains(got, want) {
@@ -66,7 +73,7 @@ func TestQuickstartAPICalls(t *testing.T) {
 		return extra, size, nil
 	}
 	t.Cleanup(func() { seedMore = nil })
-	got := runQuickstart(t, app.SharePoint)
+	got := runQuickstartTools(t, app.SharePoint, "none") // the record tools' calls: e2e's BenchmarkRecordsExport
 	if !strings.Contains(got, "] 1000/1000 files") {
 		t.Errorf("the initial sync did not copy 1,000 files:\n%s", got)
 	}
@@ -83,8 +90,15 @@ func TestQuickstartAPICalls(t *testing.T) {
 // runQuickstart runs the demo on the fakes and returns its report.
 func runQuickstart(t *testing.T, tg app.Target) string {
 	t.Helper()
+	return runQuickstartTools(t, tg, "")
+}
+
+// runQuickstartTools runs the demo exporting the record tools named
+// (app.ParseTools; "": QuickstartTools).
+func runQuickstartTools(t *testing.T, tg app.Target, tools string) string {
+	t.Helper()
 	var out bytes.Buffer
-	cfg := &app.Config{Target: tg, Root: "Procore", Store: filepath.Join(t.TempDir(), "q.db"), DeleteLimit: 25}
+	cfg := &app.Config{Target: tg, Root: "Procore", Store: filepath.Join(t.TempDir(), "q.db"), DeleteLimit: 25, Tools: tools}
 	if err := run(context.Background(), &out, cfg, false); err != nil {
 		t.Fatalf("quickstart failed: %v\n%s", err, out.String())
 	}

@@ -163,8 +163,8 @@ type Deleter interface {
 
 // Options tune a Storage.
 type Options struct {
-	// Renderer prints records that Procore offers no PDF of. Required by
-	// tools that print: their listing fails without it.
+	// Renderer prints records that Procore offers no PDF of (nil:
+	// DefaultRenderer, recordpdf.Render, with DefaultRendererVersion).
 	Renderer Renderer
 	// RendererVersion names the Renderer's output format; it enters every
 	// Version, so a new renderer re-exports every printed PDF.
@@ -193,6 +193,7 @@ type Storage struct {
 	mu       sync.Mutex
 	snap     *snapshot             // the last complete listing
 	rendered map[string]renderInfo // printed file ID → its last print
+	sizes    map[string]sizeInfo   // file ID → its size as last read (files listed without one)
 	wake     wake.Broadcaster
 }
 
@@ -219,6 +220,7 @@ func New(c *procore.Client, tool Tool, opts *Options) (*Storage, error) {
 	if opts != nil {
 		s.opts = *opts
 	}
+	withDefaultRenderer(&s.opts)
 	if s.opts.Now == nil {
 		s.opts.Now = time.Now
 	}
@@ -653,6 +655,9 @@ func (s *Storage) load(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, storage.NewError("list", "", nil, err)
 	}
+	if err := s.measure(ctx, snap); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	s.snap = snap
 	s.mu.Unlock()
@@ -761,6 +766,9 @@ func (s *Storage) current(ctx context.Context, op, p, recID string) (*built, err
 	b, err := s.layout(r, fp)
 	if err != nil {
 		return nil, storage.NewError(op, p, nil, err)
+	}
+	if err := s.measureOne(ctx, b); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	if s.snap != nil {

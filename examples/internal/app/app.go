@@ -25,6 +25,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/procoresync/procoresync/procore"
+	"github.com/procoresync/procoresync/procore/records"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/box"
 	"github.com/procoresync/procoresync/storage/dropbox"
@@ -90,6 +91,12 @@ type Config struct {
 	// Root is the folder below the library (or drive) root that holds
 	// "<project name>/Documents|Photos" and "Company Documents".
 	Root string
+	// Tools are the one-way record tools exported (-tools: all, none or
+	// a comma-separated list of RecordTools).
+	Tools string
+	// DailyLogDays is how many days back the Daily Log is exported
+	// (-daily-log-days, default 365).
+	DailyLogDays int
 	// Store is the SQLite file.
 	Store string
 	// Interval is the fallback polling interval.
@@ -177,6 +184,8 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	s(&c.Library, "sp-library", "SHAREPOINT_LIBRARY", "", "document library (default: the site's default library)")
 	s(&c.OneDriveUser, "onedrive-user", "ONEDRIVE_USER", "", "OneDrive owner (user principal name or ID)")
 	s(&c.Root, "root", "PROCORESYNC_ROOT", "Procore", "folder below the library or drive root, Box's All Files or the Dropbox root")
+	s(&c.Tools, "tools", "PROCORESYNC_TOOLS", "all", "one-way record tools exported into <root>/<project>/<Tool>: all, none, or a comma-separated list of "+strings.Join(RecordTools, ","))
+	fs.IntVar(&c.DailyLogDays, "daily-log-days", 365, "days of the Daily Log exported, today included")
 	s(&c.Store, "store", "PROCORESYNC_STORE", "procoresync.db", "SQLite metadata store")
 	fs.DurationVar(&c.Interval, "interval", 5*time.Minute, "fallback polling interval")
 	fs.DurationVar(&c.WakeDelay, "wake-delay", time.Second, "after a run, wait this long before another run for webhooks and notifications (they are coalesced)")
@@ -357,7 +366,10 @@ type Sync struct {
 	Docs        *procore.DocumentsStorage
 	Photos      *procore.PhotosStorage
 	CompanyDocs *procore.DocumentsStorage
-	Targets     map[string]storage.Storage
+	// Records are the record tools' storages (not the Daily Log), woken
+	// by their Procore webhooks.
+	Records []*records.Storage
+	Targets map[string]storage.Storage
 
 	log *slog.Logger
 	// The target's push endpoints, set up by Handler: Box webhook v2
@@ -450,6 +462,10 @@ func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 		}
 		s.Pairs = append(s.Pairs, p.id)
 	}
+	if err := s.addRecordPairs(ctx, c, project); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -525,6 +541,7 @@ func (s *Sync) endpoints(c *Config) (*procore.Receiver, *msgraph.Notifier, error
 	rcv.WatchDocuments(s.Docs)
 	rcv.WatchPhotos(s.Photos)
 	rcv.WatchDocuments(s.CompanyDocs)
+	records.WatchWebhooks(rcv, c.ProcoreProjectID, s.Records...)
 	switch c.Target {
 	case Box:
 		if c.BoxWebhookPrimaryKey != "" {
@@ -553,9 +570,15 @@ func procoreHookAuthorization(c *Config) string { return "Bearer " + c.ProcoreHo
 func (s *Sync) registerHooks(ctx context.Context, c *Config, publicURL string) error {
 	auth := procoreHookAuthorization(c)
 	wh := s.Conn.Procore.Webhooks
-	resources := append(append([]string{}, procore.DocumentResources...), procore.PhotoResources...)
+	resources := append(append(append([]string{}, procore.DocumentResources...), procore.PhotoResources...), s.recordResources()...)
 	if _, err := wh.RegisterHook(ctx, procore.WebhookScope{ProjectID: c.ProcoreProjectID}, "procoresync", publicURL+"/procore/webhook", auth, "v2.0", resources); err != nil {
-		return fmt.Errorf("procore project hook: %w", err)
+		// Event types a resource does not offer (a recycled inspection
+		// sends no event) are skipped: the pairs' checks see those.
+		var skipped *procore.UnsubscribableError
+		if !errors.As(err, &skipped) {
+			return fmt.Errorf("procore project hook: %w", err)
+		}
+		s.log.Info("procore project hook: some events cannot be subscribed", "err", err)
 	}
 	if _, err := wh.RegisterHook(ctx, procore.WebhookScope{CompanyID: c.ProcoreCompanyID}, "procoresync", publicURL+"/procore/webhook", auth, "v2.0", procore.CompanyDocumentResources); err != nil {
 		return fmt.Errorf("procore company hook: %w", err)

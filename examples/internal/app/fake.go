@@ -8,6 +8,7 @@ import (
 	"net"
 	"path"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -289,6 +290,53 @@ func (f *Fakes) Seed() (files int, size int64, err error) {
 		}
 	}
 	return files, size, err
+}
+
+// SeedRecords fills the project's one-way record tools: RFIs with questions, answers and attachments, submittals with
+// reviews, drawings in two areas, an observation, an inspection, and the
+// last three days of the Daily Log.
+func (f *Fakes) SeedRecords() error {
+	pc, pid := f.Procore, f.ProjectID
+	type rec struct {
+		tool                  procoretest.RecordTool
+		number, title, status string
+		slot, file            string
+	}
+	for _, r := range []rec{
+		{procoretest.ToolRFIs, "12", "Footing depth at grid C-4", "open", procoretest.SlotQuestion, "C-4 footing sketch.pdf"},
+		{procoretest.ToolRFIs, "13", "Ø 12 rebar at the east stair", "open", procoretest.SlotAnswer, "Stair rebar detail.pdf"},
+		{procoretest.ToolRFIs, "14", "Curtain wall anchor spacing", "closed", procoretest.SlotQuestion, "Anchor layout.pdf"},
+		{procoretest.ToolSubmittals, "03 30 00-1", "Concrete mix design 5000 psi", "Open", procoretest.SlotApprover, "Mix design.pdf"},
+		{procoretest.ToolSubmittals, "05 12 00-2", "Structural steel shop drawings", "Open", procoretest.SlotRecord, "Shop drawings.pdf"},
+		{procoretest.ToolObservations, "1", "Missing guardrail at level 2 deck", "Initiated", procoretest.SlotRecord, "guardrail.jpg"},
+		{procoretest.ToolInspections, "1", "Pre-pour inspection level 2", "Open", procoretest.SlotItem, "rebar check.jpg"},
+	} {
+		id, err := pc.UICreateRecord(pid, r.tool, r.number, r.title, r.status)
+		if err != nil {
+			return err
+		}
+		if _, err := pc.UIAddAttachment(pid, r.tool, id, r.slot, r.file, pdf(r.file)); err != nil {
+			return err
+		}
+	}
+	tower := pc.UIAddDrawingArea(pid, "Tower")
+	podium := pc.UIAddDrawingArea(pid, "Podium")
+	for _, d := range []struct {
+		area                      int64
+		discipline, number, title string
+	}{
+		{tower, "Architectural", "A-101", "Level 1 Floor Plan"},
+		{tower, "Architectural", "A-201", "Elevations"},
+		{tower, "Structural", "S-101", "Foundation Plan"},
+		{podium, "Architectural", "A-501", "Podium Plan"},
+		{podium, "Mechanical", "M-101", "HVAC Level 1"},
+	} {
+		if _, _, err := pc.UIAddDrawing(pid, d.area, d.discipline, d.number, d.title, nil); err != nil {
+			return err
+		}
+	}
+	_, err := pc.SeedDailyLogs(pid, time.Now().UTC().Format("2006-01-02"), 3)
+	return err
 }
 
 func pdf(text string) []byte {

@@ -72,7 +72,7 @@ func BenchmarkRecordsExport(b *testing.B) {
 		names := []string{"RFIs", "Submittals", "Observations", "Inspections", "Incidents", "Forms", "Commitments", "Drawings", "Daily Log"}
 		for i, s := range sources {
 			must(b, eng.AddPair(syncengine.Pair{ID: names[i], A: s, B: memory.New(), AName: "Procore", BName: "Target",
-				Direction: syncengine.OneWayAB, Deletes: syncengine.PropagateDeletes, NameMapping: true}))
+				Direction: syncengine.DirectionOneWayAB, Deletes: syncengine.DeletePropagate, NameMapping: true}))
 		}
 
 		var table strings.Builder

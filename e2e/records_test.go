@@ -219,7 +219,7 @@ func (e *env) recordPair(c recordCase) string {
 	p := syncengine.Pair{
 		ID: "tower-3/" + strings.ToLower(strings.ReplaceAll(c.tool, " ", "-")), Name: "Tower 3 / " + c.tool,
 		A: c.open(e), B: e.openTarget(e.tpath(c.tool, "")), AName: "Procore", BName: string(e.tg),
-		Direction: syncengine.OneWayAB, Deletes: syncengine.PropagateDeletes, NameMapping: true,
+		Direction: syncengine.DirectionOneWayAB, Deletes: syncengine.DeletePropagate, NameMapping: true,
 	}
 	must(e.t, e.eng.AddPair(p))
 	return p.ID

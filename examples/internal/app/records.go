@@ -128,7 +128,7 @@ func (s *Sync) addRecordPairs(ctx context.Context, c *Config, project string) er
 		s.Targets[id] = b
 		pair := syncengine.Pair{
 			ID: id, Name: s.Conn.ProjectName + " / " + folder, A: rp.a, B: b, AName: "Procore", BName: string(c.Target),
-			Direction: syncengine.OneWayAB, NameMapping: true, DeleteLimit: c.DeleteLimit, Deletes: syncengine.PropagateDeletes,
+			Direction: syncengine.DirectionOneWayAB, NameMapping: true, DeleteLimit: c.DeleteLimit, Deletes: syncengine.DeletePropagate,
 			Interval: c.Interval,
 		}
 		if pair.Initial, err = resumeMode(ctx, s.Store, id); err != nil {

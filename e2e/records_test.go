@@ -539,3 +539,63 @@ func TestDailyLogPhotosFromTarget(t *testing.T) {
 		e.idle(c, pair)
 	})
 }
+
+// TestRecordsDeleteLimit: records recycled in Procore leave the target
+// under the pair's delete limit like files: over the limit, the deletions
+// are held (the target keeps the records, the delete-limit event names
+// them), and approval deletes them to the target's recycle bin.
+func TestRecordsDeleteLimit(t *testing.T) {
+	c := recordCases()[0] // RFIs
+	e := newEnv(t, sharePoint, envOptions{})
+	recs := c.seed(e)
+	must(t, e.svc.mkdir(e.tpath(c.tool, "")))
+	pair := syncengine.Pair{
+		ID: "tower-3/rfis", Name: "Tower 3 / RFIs",
+		A: c.open(e), B: e.openTarget(e.tpath(c.tool, "")), AName: "Procore", BName: string(e.tg),
+		Direction: syncengine.DirectionOneWayAB, Deletes: syncengine.DeletePropagate, NameMapping: true,
+		DeleteLimit: 1,
+	}
+	must(t, e.eng.AddPair(pair))
+	e.runOK(pair.ID)
+	src := c.open(e)
+	e.mirrored(c, src)
+
+	var gone []string
+	for _, r := range recs[:2] {
+		gone = append(gone, c.remove(e, r)...)
+	}
+	e.clk.Advance(16 * time.Minute) // the recycle-bin check comes round
+	r := e.run(pair.ID)
+	if r.Counts.Deleted != 0 || r.Counts.Held == 0 {
+		t.Fatalf("over the delete limit: counts %+v", r.Counts)
+	}
+	for _, g := range gone {
+		if _, ok := e.svc.content(e.tpath(c.tool, path.Join(g, path.Base(g)+".pdf"))); !ok {
+			t.Fatalf("%s left the target although its deletion is over the limit", g)
+		}
+	}
+	if evs := e.rec.OfKind(syncengine.EventDeleteLimitReached); len(evs) == 0 || evs[len(evs)-1].Count == 0 {
+		t.Fatalf("no delete-limit event with a count: %+v", evs)
+	}
+	held, err := e.eng.Held(e.ctx, pair.ID)
+	must(t, err)
+	if len(held) == 0 {
+		t.Fatal("nothing held")
+	}
+	var ids []int64
+	for _, h := range held {
+		ids = append(ids, h.ID)
+	}
+	must(t, e.eng.ApproveHeld(e.ctx, pair.ID, ids))
+	e.tick()
+	e.runOK(pair.ID)
+	for _, g := range gone {
+		if _, ok := e.svc.content(e.tpath(c.tool, path.Join(g, path.Base(g)+".pdf"))); ok {
+			t.Fatalf("%s still on the target after approval", g)
+		}
+	}
+	e.mirrored(c, src)
+	if n := e.targetOps(opPurge); n != 0 {
+		t.Fatalf("approval purged %d items instead of recycling them", n)
+	}
+}

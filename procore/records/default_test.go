@@ -50,9 +50,10 @@ func TestDefaultRenderer(t *testing.T) {
 	require.Equal(t, recordpdf.Version, records.DefaultRendererVersion)
 }
 
-// Files Procore lists without a size (its PDF exports, attachments) are
-// listed with their exact size, read once per version.
-func TestSizesOfUnsizedFiles(t *testing.T) {
+// By default, files Procore lists without a size (its PDF exports,
+// attachments) are listed with Size -1 and nothing is read to list them:
+// the engine spools them when it copies them.
+func TestUnsizedFilesListedUnknown(t *testing.T) {
 	clk := &fakeClock{t: time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)}
 	srv, c := newFake(t, clk)
 	id, err := srv.UICreateRecord(srv.ProjectID, procoretest.ToolRFIs, "3", "Footing depth", "open")
@@ -61,6 +62,32 @@ func TestSizesOfUnsizedFiles(t *testing.T) {
 	require.NoError(t, err)
 	clk.Advance(time.Minute)
 	s, err := records.New(c, records.NewRFIs(c, records.Project{ID: srv.ProjectID, Name: "Harbour"}, nil), &records.Options{Now: clk.Now})
+	require.NoError(t, err)
+	srv.ResetCalls()
+	files := 0
+	for e, err := range s.List(context.Background()) {
+		require.NoError(t, err)
+		if !e.IsDir {
+			files++
+			require.Equal(t, int64(-1), e.Size, e.Path)
+		}
+	}
+	require.Equal(t, 2, files)
+	require.Zero(t, srv.Calls()["RestV10ProjectsProjectIdRfisIdpdfGet"])
+	require.Zero(t, srv.CallsByHost(procoretest.HostFile))
+}
+
+// With MeasureSizes, files Procore lists without a size are listed with
+// their exact size, read once per version.
+func TestSizesOfUnsizedFiles(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)}
+	srv, c := newFake(t, clk)
+	id, err := srv.UICreateRecord(srv.ProjectID, procoretest.ToolRFIs, "3", "Footing depth", "open")
+	require.NoError(t, err)
+	_, err = srv.UIAddAttachment(srv.ProjectID, procoretest.ToolRFIs, id, procoretest.SlotQuestion, "sketch.txt", []byte("12345"))
+	require.NoError(t, err)
+	clk.Advance(time.Minute)
+	s, err := records.New(c, records.NewRFIs(c, records.Project{ID: srv.ProjectID, Name: "Harbour"}, nil), &records.Options{Now: clk.Now, MeasureSizes: true})
 	require.NoError(t, err)
 	srv.ResetCalls()
 	files := 0

@@ -181,6 +181,11 @@ type Options struct {
 	// MaxNameLength caps record folder and file names in runes before the
 	// extension (default 120).
 	MaxNameLength int
+	// MeasureSizes reads every file Procore lists without a size (its
+	// PDF exports and most attachments) once per Version to list its size.
+	// Off by default: such files are listed with Size -1, which the sync
+	// engine copies by spooling, so no file is read twice.
+	MeasureSizes bool
 }
 
 // Storage is a read-only storage.Storage over one Procore tool.
@@ -655,8 +660,10 @@ func (s *Storage) load(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, storage.NewError("list", "", nil, err)
 	}
-	if err := s.measure(ctx, snap); err != nil {
-		return nil, err
+	if s.opts.MeasureSizes {
+		if err := s.measure(ctx, snap); err != nil {
+			return nil, err
+		}
 	}
 	s.mu.Lock()
 	s.snap = snap
@@ -767,8 +774,10 @@ func (s *Storage) current(ctx context.Context, op, p, recID string) (*built, err
 	if err != nil {
 		return nil, storage.NewError(op, p, nil, err)
 	}
-	if err := s.measureOne(ctx, b); err != nil {
-		return nil, err
+	if s.opts.MeasureSizes {
+		if err := s.measureOne(ctx, b); err != nil {
+			return nil, err
+		}
 	}
 	s.mu.Lock()
 	if s.snap != nil {

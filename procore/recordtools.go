@@ -174,6 +174,8 @@ const (
 	ToolIncidents    = "incidents"
 	ToolForms        = "forms"
 	ToolCommitments  = "commitments"
+	ToolDrawings     = "drawings"
+	ToolDailyLog     = "dailylog"
 )
 
 // RecordResources are the webhook resource names of each record tool, to
@@ -190,6 +192,12 @@ var RecordResources = map[string][]string{
 	ToolIncidents:    {"Incidents"},
 	ToolForms:        {"Forms"},
 	ToolCommitments:  {"Work Order Contracts", "Purchase Order Contracts"},
+	// Drawing revisions have no resource of their own in the listing;
+	// "Drawings" covers new revisions of a drawing.
+	ToolDrawings: {"Drawings", "Drawing Areas"},
+	// "Weather Logs" offers create and update events only.
+	ToolDailyLog: {"Daily Logs", "Daily Log/Entries", "Daily Construction Report Logs", "Accident Logs",
+		"Manpower Logs", "Notes Logs", "Weather Logs"},
 }
 
 // recordToolOf maps a webhook resource name to a record tool ("" if

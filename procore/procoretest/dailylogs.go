@@ -3,7 +3,9 @@ package procoretest
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -424,7 +426,26 @@ func (s *Server) addDailyLogEntry(projectID int64, resource, date string, fields
 	st.entries[id] = &dlEntry{ID: id, ProjectID: projectID, Kind: resource, Date: date, Fields: copyFields(fields),
 		CreatedAt: now, UpdatedAt: now, CreatedBy: s.UserID, Position: pos}
 	s.dailyLogHeader(projectID, date)
+	s.emitDailyLog(sc, resource, "create", id)
 	return id, nil
+}
+
+// emitDailyLog sends the webhook event of a log type's entry on the
+// resource named after the type ("notes_logs" → "Notes Logs"), only when
+// Procore offers that resource and event ("Weather Logs" has no delete
+// event; types not in the listing send none). Caller holds s.mu.
+func (s *Server) emitDailyLog(sc *docScope, resource, event string, id int64) {
+	words := strings.Split(resource, "_")
+	for i, w := range words {
+		if w != "" {
+			words[i] = strings.ToUpper(w[:1]) + w[1:]
+		}
+	}
+	name := strings.Join(words, " ")
+	if r, ok := webhookResources[name]; !ok || slices.Contains(r.except, event) {
+		return
+	}
+	s.emit(sc.companyID, sc.projectID, name, event, id, s.UserID)
 }
 
 func copyFields(f map[string]any) map[string]any {
@@ -448,6 +469,9 @@ func (s *Server) UIEditDailyLogEntry(id int64, fields map[string]any) error {
 		e.Fields[k] = v
 	}
 	e.UpdatedAt = s.now()
+	if sc := s.scopes[projectScopeKey(e.ProjectID)]; sc != nil {
+		s.emitDailyLog(sc, e.Kind, "update", id)
+	}
 	return nil
 }
 
@@ -461,6 +485,9 @@ func (s *Server) UIDeleteDailyLogEntry(id int64) error {
 		return fmt.Errorf("procoretest: no live daily log entry %d", id)
 	}
 	e.DeletedAt, e.UpdatedAt = s.now(), s.now()
+	if sc := s.scopes[projectScopeKey(e.ProjectID)]; sc != nil {
+		s.emitDailyLog(sc, e.Kind, "delete", id)
+	}
 	return nil
 }
 

@@ -209,6 +209,9 @@ func (s *Server) UIRenameDrawingArea(areaID int64, name string) error {
 		return fmt.Errorf("procoretest: no drawing area %d", areaID)
 	}
 	a.Name, a.UpdatedAt = name, s.now()
+	if sc := s.scopes[projectScopeKey(a.ProjectID)]; sc != nil {
+		s.emit(sc.companyID, sc.projectID, "Drawing Areas", "update", a.ID, s.UserID)
+	}
 	return nil
 }
 
@@ -266,6 +269,7 @@ func (s *Server) addRevisionLocked(sc *docScope, d *dwDrawing, revision string, 
 	rv := &dwRevision{ID: s.newID(), DrawingID: d.ID, Number: revision, Key: key, Size: int64(len(pdf)), Current: true,
 		Date: now.Format("2006-01-02"), UpdatedAt: now}
 	st.revisions[rv.ID] = rv
+	s.emit(sc.companyID, sc.projectID, "Drawings", "update", d.ID, s.UserID)
 	return rv
 }
 
@@ -291,6 +295,11 @@ func (s *Server) UIDeleteDrawingRevision(revisionID int64) error {
 		}
 		if next != nil {
 			next.Current, next.UpdatedAt = true, now
+		}
+	}
+	if d := st.drawings[rv.DrawingID]; d != nil {
+		if sc := s.scopes[projectScopeKey(d.ProjectID)]; sc != nil {
+			s.emit(sc.companyID, sc.projectID, "Drawings", "update", d.ID, s.UserID)
 		}
 	}
 	return nil

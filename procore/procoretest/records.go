@@ -839,17 +839,26 @@ func recordPDFBytes(r *fakeRecord) []byte {
 // "Inspection Checklists" offers no delete event).
 func init() {
 	for name, r := range map[string]webhookResource{
-		"RFIs":                     {"Project Management", "RFIs", true, nil},
-		"RFI Replies":              {"Project Management", "RFIs", true, nil},
-		"Submittals":               {"Project Management", "Submittals", true, nil},
-		"Submittal Packages":       {"Project Management", "Submittals", true, nil},
-		"Observation Items":        {"Project Management", "Observations", true, nil},
-		"Inspection Checklists":    {"Project Management", "Inspections", true, []string{"delete"}},
-		"Inspection Logs":          {"Project Management", "Inspections", true, nil},
-		"Incidents":                {"Project Management", "Incidents", true, nil},
-		"Forms":                    {"Project Management", "Forms", true, nil},
-		"Work Order Contracts":     {"Construction Financials", "Commitments", true, nil},
-		"Purchase Order Contracts": {"Construction Financials", "Commitments", true, nil},
+		"RFIs":                           {"Project Management", "RFIs", true, nil},
+		"RFI Replies":                    {"Project Management", "RFIs", true, nil},
+		"Submittals":                     {"Project Management", "Submittals", true, nil},
+		"Submittal Packages":             {"Project Management", "Submittals", true, nil},
+		"Observation Items":              {"Project Management", "Observations", true, nil},
+		"Inspection Checklists":          {"Project Management", "Inspections", true, []string{"delete"}},
+		"Inspection Logs":                {"Project Management", "Inspections", true, nil},
+		"Incidents":                      {"Project Management", "Incidents", true, nil},
+		"Forms":                          {"Project Management", "Forms", true, nil},
+		"Work Order Contracts":           {"Construction Financials", "Commitments", true, nil},
+		"Purchase Order Contracts":       {"Construction Financials", "Commitments", true, nil},
+		"Drawings":                       {"Project Management", "Drawings", true, nil},
+		"Drawing Areas":                  {"Project Management", "Drawings", true, nil},
+		"Daily Logs":                     {"Project Management", "Daily Log", true, nil},
+		"Daily Log/Entries":              {"Project Management", "Daily Log", true, nil},
+		"Daily Construction Report Logs": {"Project Management", "Daily Log", true, nil},
+		"Accident Logs":                  {"Project Management", "Daily Log", true, nil},
+		"Manpower Logs":                  {"Project Management", "Daily Log", true, nil},
+		"Notes Logs":                     {"Project Management", "Daily Log", true, nil},
+		"Weather Logs":                   {"Project Management", "Daily Log", true, []string{"delete"}},
 	} {
 		webhookResources[name] = r
 	}

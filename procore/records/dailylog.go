@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/procoresync/procoresync/internal/wake"
 	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/procore/recordpdf"
 	"github.com/procoresync/procoresync/storage"
@@ -120,6 +121,8 @@ type DailyLog struct {
 	docs  map[string]dlCachedDoc // PDF entry ID → Document as last listed
 	urls  map[string]ftURL       // attachment and photo entry IDs → URL as last listed
 	heads map[int64]string       // daily log header ID → its day (a header never changes day)
+
+	wake wake.Broadcaster
 }
 
 type dlCachedDoc struct {

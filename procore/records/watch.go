@@ -45,6 +45,30 @@ func (t *FormsTool) WebhookTool() string { return procore.ToolForms }
 // WebhookTool is procore.ToolCommitments.
 func (t *CommitmentsTool) WebhookTool() string { return procore.ToolCommitments }
 
+// WebhookTool is procore.ToolDrawings.
+func (d *Drawings) WebhookTool() string { return procore.ToolDrawings }
+
+// WebhookTool is procore.ToolDailyLog.
+func (l *DailyLog) WebhookTool() string { return procore.ToolDailyLog }
+
+var _ storage.Watcher = (*DailyLog)(nil)
+
+// Watch returns a channel signalled by Notify (the webhook receiver wakes
+// the Daily Log on its events, see WatchDailyLogWebhooks).
+func (l *DailyLog) Watch(ctx context.Context) (<-chan struct{}, error) {
+	return l.wake.Watch(ctx), nil
+}
+
+// Notify wakes every watcher of the Daily Log (coalesced).
+func (l *DailyLog) Notify() { l.wake.Notify() }
+
+// WatchDailyLogWebhooks registers l with r so that the Daily Log webhook
+// events of its project (procore.RecordResources[procore.ToolDailyLog])
+// wake it.
+func WatchDailyLogWebhooks(r *procore.Receiver, l *DailyLog) {
+	r.Watch(0, l.projectID, l.WebhookTool(), l)
+}
+
 // WatchWebhooks registers the storages with r so that their tools'
 // webhook events (procore.RecordResources) in project projectID wake
 // them. Storages whose tool has no webhook events are left out; it

@@ -369,7 +369,10 @@ type Sync struct {
 	// Records are the record tools' storages (not the Daily Log), woken
 	// by their Procore webhooks.
 	Records []*records.Storage
-	Targets map[string]storage.Storage
+	// DailyLog is the Daily Log storage when chosen with -tools, woken by
+	// its Procore webhooks.
+	DailyLog *records.DailyLog
+	Targets  map[string]storage.Storage
 
 	log *slog.Logger
 	// The target's push endpoints, set up by Handler: Box webhook v2
@@ -542,6 +545,9 @@ func (s *Sync) endpoints(c *Config) (*procore.Receiver, *msgraph.Notifier, error
 	rcv.WatchPhotos(s.Photos)
 	rcv.WatchDocuments(s.CompanyDocs)
 	records.WatchWebhooks(rcv, c.ProcoreProjectID, s.Records...)
+	if s.DailyLog != nil {
+		records.WatchDailyLogWebhooks(rcv, s.DailyLog)
+	}
 	switch c.Target {
 	case Box:
 		if c.BoxWebhookPrimaryKey != "" {

@@ -138,8 +138,11 @@ func (s *Sync) addRecordPairs(ctx context.Context, c *Config, project string) er
 			return err
 		}
 		s.Pairs = append(s.Pairs, id)
-		if rs, ok := rp.a.(*records.Storage); ok {
-			s.Records = append(s.Records, rs)
+		switch a := rp.a.(type) {
+		case *records.Storage:
+			s.Records = append(s.Records, a)
+		case *records.DailyLog:
+			s.DailyLog = a
 		}
 	}
 	return nil
@@ -155,6 +158,9 @@ func (s *Sync) recordResources() []string {
 			continue
 		}
 		out = append(out, procore.RecordResources[wt.WebhookTool()]...)
+	}
+	if s.DailyLog != nil {
+		out = append(out, procore.RecordResources[s.DailyLog.WebhookTool()]...)
 	}
 	return out
 }

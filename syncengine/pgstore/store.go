@@ -40,13 +40,12 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"path"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/procoresync/procoresync/syncengine/internal/migrations"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -89,42 +88,11 @@ func invalid(format string, args ...any) error {
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one schema step: applying it moves the database to version.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+// migration is one schema step.
+type migration = migrations.Migration
 
-// loadMigrations reads the embedded migrations, named NNNN_description.sql,
-// in version order. Versions must run 1, 2, 3, … without gaps.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	ms := make([]migration, 0, len(names))
-	for _, n := range names {
-		base := path.Base(n)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("pgstore: bad migration name %q", base)
-		}
-		b, err := fs.ReadFile(fsys, n)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("pgstore: migration %s out of sequence (want version %d)", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
+// loadMigrations reads the embedded migrations in version order.
+func loadMigrations(fsys fs.FS) ([]migration, error) { return migrations.Load(fsys, "pgstore") }
 
 // SchemaVersion is the schema version this package writes and reads.
 var SchemaVersion = func() int {
@@ -304,11 +272,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		return &SchemaError{Schema: s.schema, Version: v, Supported: len(ms)}
 	}
 	for _, m := range ms[v:] {
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO pgstore_schema (version) VALUES ($1)`, m.version); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, `INSERT INTO pgstore_schema (version) VALUES ($1)`, m.Version); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

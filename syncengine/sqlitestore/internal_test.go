@@ -34,7 +34,7 @@ func TestLoadMigrations(t *testing.T) {
 			require.NoError(t, err)
 			var got []int
 			for _, m := range ms {
-				got = append(got, m.version)
+				got = append(got, m.Version)
 			}
 			require.Equal(t, tc.want, got)
 		})

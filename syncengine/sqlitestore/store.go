@@ -37,11 +37,11 @@ import (
 	"math"
 	"net/url"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/procoresync/procoresync/syncengine/internal/migrations"
 
 	"github.com/procoresync/procoresync/syncengine"
 
@@ -81,42 +81,11 @@ func invalid(format string, args ...any) error {
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one schema step: applying it moves the database to version.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+// migration is one schema step.
+type migration = migrations.Migration
 
-// loadMigrations reads the embedded migrations, named NNNN_description.sql,
-// in version order. Versions must run 1, 2, 3, … without gaps.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, n := range names {
-		base := filepath.Base(n)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlitestore: bad migration name %q", base)
-		}
-		b, err := fs.ReadFile(fsys, n)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("sqlitestore: migration %s out of sequence (want version %d)", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
+// loadMigrations reads the embedded migrations in version order.
+func loadMigrations(fsys fs.FS) ([]migration, error) { return migrations.Load(fsys, "sqlitestore") }
 
 // SchemaVersion is the schema version this package writes and reads.
 var SchemaVersion = func() int {
@@ -308,11 +277,11 @@ func migrate(w *sql.DB, path string) error {
 		return nil
 	}
 	for _, m := range ms[v:] {
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("sqlitestore: %s: migration %s: %w", path, m.name, err)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("sqlitestore: %s: migration %s: %w", path, m.Name, err)
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
-			return fmt.Errorf("sqlitestore: %s: migration %s: %w", path, m.name, err)
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.Version)); err != nil {
+			return fmt.Errorf("sqlitestore: %s: migration %s: %w", path, m.Name, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -2,6 +2,7 @@ package projects_test
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -61,6 +62,9 @@ func (t memTarget) Open(ctx context.Context, rel string) (storage.Storage, error
 	return t.m.Sub(e.ID), nil
 }
 
+// quiet discards the logs of the engine and the Manager.
+var quiet = slog.New(slog.DiscardHandler)
+
 // env is an engine on a SQLite store with a Manager.
 type env struct {
 	store *sqlitestore.Store
@@ -77,11 +81,11 @@ func newEnv(t testing.TB, dir string) *env {
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
 	rec := &syncengine.Recorder{}
-	eng, err := syncengine.New(syncengine.Options{Store: store, Notifier: rec, WakeDelay: -1,
+	eng, err := syncengine.New(syncengine.Options{Store: store, Notifier: rec, WakeDelay: -1, Logger: quiet,
 		RetryBackoff: time.Millisecond, MaxRetryBackoff: time.Millisecond})
 	require.NoError(t, err)
 	m, err := projects.NewManager(eng, projects.ManagerOptions{Store: store, StateDir: filepath.Join(dir, "state"),
-		Notifier: rec, ImportPoll: 20 * time.Millisecond, LayoutInterval: time.Hour})
+		Notifier: rec, Logger: quiet, ImportPoll: 20 * time.Millisecond, LayoutInterval: time.Hour})
 	require.NoError(t, err)
 	return &env{store: store, eng: eng, m: m, rec: rec, dir: dir}
 }

@@ -639,11 +639,19 @@ func apiCode(err error) string {
 // statusOf says "403 forbidden", "404", or the error's kind when it
 // carries no status.
 func statusOf(err error) string {
+	var pe *probeError
+	if errors.As(err, &pe) {
+		err = pe.err
+	}
 	if st, code, ok := tokenRefusal(err); ok {
 		return strings.TrimSpace(strconv.Itoa(st) + " " + code)
 	}
 	if st := statusCode(err); st != 0 {
 		return strings.TrimSpace(strconv.Itoa(st) + " " + apiCode(err))
+	}
+	var se *storage.Error
+	if errors.As(err, &se) && se.Kind != nil {
+		return se.Kind.Error()
 	}
 	return describe(err)
 }

@@ -95,8 +95,8 @@ func (r CheckReport) Failed() *CheckResult {
 	return nil
 }
 
-// String lists the steps, one a line: "ok", "FAILED" or "skipped", the
-// step, its subject and its message.
+// String lists the steps, one a line: the service, "ok", "FAILED" or
+// "skipped", the step and its message.
 func (r CheckReport) String() string {
 	var b strings.Builder
 	for _, x := range r.Results {
@@ -107,7 +107,7 @@ func (r CheckReport) String() string {
 		case !x.OK:
 			state = "FAILED"
 		}
-		fmt.Fprintf(&b, "%s %-7s %s %s: %s\n", r.Service, state, x.Step, x.Subject, x.Message)
+		fmt.Fprintf(&b, "%s: %-7s %-11s %s\n", r.Service, state, x.Step, x.Message)
 	}
 	return b.String()
 }

@@ -1,9 +1,11 @@
 package syncengine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -171,8 +173,16 @@ func (e *Engine) countRun(ctx context.Context, s *pairSlot, run Run) {
 	c, err := cs.LoadStopCounts(ctx, p.ID)
 	var counted bool
 	if err == nil {
-		if c, counted = c.count(run); counted {
-			err = cs.SaveStopCounts(ctx, p.ID, c)
+		var runs []Run
+		if runs, err = e.uncounted(ctx, p.ID, c, run); err == nil {
+			for _, r := range runs {
+				var ok bool
+				c, ok = c.count(r)
+				counted = counted || ok
+			}
+			if counted {
+				err = cs.SaveStopCounts(ctx, p.ID, c)
+			}
 		}
 	}
 	s.stateMu.Unlock()
@@ -198,6 +208,31 @@ func (e *Engine) countRun(ctx context.Context, s *pairSlot, run Run) {
 	})
 }
 
+// maxCatchUp bounds how many earlier runs a count looks back at.
+const maxCatchUp = 20
+
+// uncounted returns the runs to count now, oldest first: run, and the
+// runs of the history after the latest one counted (c.LastRunID) that a
+// crash kept from being counted when they ended. A pair counted for the
+// first time counts run only.
+func (e *Engine) uncounted(ctx context.Context, pairID string, c StopCounts, run Run) ([]Run, error) {
+	if c.LastRunID == 0 {
+		return []Run{run}, nil
+	}
+	hist, err := e.store.Runs(ctx, pairID, Page{Limit: maxCatchUp})
+	if err != nil {
+		return nil, err
+	}
+	out := []Run{run}
+	for _, r := range hist {
+		if r.ID > c.LastRunID && r.ID != run.ID {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b Run) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
 // resumed records that an admin resumed the pair, which was paused with
 // state ps: a pair its stop policy paused starts its counters again.
 func (e *Engine) resumed(ctx context.Context, s *pairSlot, ps PairState) error {
@@ -206,9 +241,18 @@ func (e *Engine) resumed(ctx context.Context, s *pairSlot, ps PairState) error {
 		return nil
 	}
 	if cs, ok := e.store.(StopCounterStore); ok && strings.HasPrefix(ps.PauseReason, stopPausePrefix) {
-		s.stateMu.Lock()
-		err := cs.SaveStopCounts(ctx, p.ID, StopCounts{})
-		s.stateMu.Unlock()
+		// The counters start again after the latest run so far, which
+		// must not be counted as missed.
+		var last int64
+		runs, err := e.store.Runs(ctx, p.ID, Page{Limit: 1})
+		if err == nil && len(runs) > 0 {
+			last = runs[0].ID
+		}
+		if err == nil {
+			s.stateMu.Lock()
+			err = cs.SaveStopCounts(ctx, p.ID, StopCounts{LastRunID: last})
+			s.stateMu.Unlock()
+		}
 		if err != nil {
 			return fmt.Errorf("syncengine: resetting the stop policy counters of %s: %w", p.ID, err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/procoresync/procoresync/storage/memory"
 	"github.com/procoresync/procoresync/syncengine"
+	"github.com/procoresync/procoresync/syncengine/sqlitestore"
 )
 
 // plainStore hides the optional roles of a store: only MetadataStore.
@@ -68,14 +69,14 @@ func TestStopPolicyAfterSuccesses(t *testing.T) {
 	// and counts from zero.
 	e.restart()
 	require.NoError(t, e.eng.Resume(syncengine.WithActor(e.ctx, "alice@example.com"), "p1"))
-	require.Zero(t, e.stopCounts())
+	require.Equal(t, syncengine.StopCounts{LastRunID: 2}, e.stopCounts(), "counting starts again after run 2")
 	resumed := e.audit(syncengine.AuditFilter{Kinds: []syncengine.AuditKind{syncengine.AuditPairResumed}})
 	require.Len(t, resumed, 1)
 	require.Equal(t, "alice@example.com", resumed[0].Actor)
 	require.Equal(t, "stop policy: stopped after 2 successful runs", resumed[0].Details["paused_for"])
 	e.write(e.a, "c.txt", "c")
 	e.run()
-	require.Equal(t, 1, e.stopCounts().Successes)
+	require.Equal(t, syncengine.StopCounts{Runs: 1, Successes: 1, LastRunID: 3}, e.stopCounts())
 	st, err = e.eng.Stats(e.ctx, "p1")
 	require.NoError(t, err)
 	require.False(t, st.Paused)
@@ -164,4 +165,54 @@ func TestStopPolicyValidation(t *testing.T) {
 	c, err := eng.StopCounts(context.Background(), "p1")
 	require.NoError(t, err)
 	require.Zero(t, c)
+}
+
+// lossyCounts fails the saves of stop counters while fail is set, as a
+// crash between the end of a run and its count would lose them.
+type lossyCounts struct {
+	*sqlitestore.Store
+	fail bool
+}
+
+func (l *lossyCounts) SaveStopCounts(ctx context.Context, pairID string, c syncengine.StopCounts) error {
+	if l.fail {
+		return errors.New("the process died here")
+	}
+	return l.Store.SaveStopCounts(ctx, pairID, c)
+}
+
+// A run whose count was lost (a crash after it ended) is counted by the
+// next run: the counters catch up from the run history.
+func TestStopPolicyCountsRunsLostToACrash(t *testing.T) {
+	var lossy *lossyCounts
+	e := newEnv(t, func(p *syncengine.Pair, o *syncengine.Options) {
+		p.Stop = syncengine.StopPolicy{AfterRuns: 3}
+		lossy = &lossyCounts{Store: o.Store.(*sqlitestore.Store)}
+		o.Store = lossy
+	})
+	e.run()
+	require.Equal(t, syncengine.StopCounts{Runs: 1, Successes: 1, LastRunID: 1}, e.stopCounts())
+	lossy.fail = true
+	e.run() // ends, but its count is lost
+	lossy.fail = false
+	require.Equal(t, 1, e.stopCounts().Runs)
+	require.Empty(t, e.ev.of(syncengine.EventPairPaused))
+	e.run()
+	require.Equal(t, syncengine.StopCounts{Runs: 3, Successes: 3, LastRunID: 3}, e.stopCounts())
+	require.Len(t, e.ev.of(syncengine.EventPairPaused), 1, "the third run stops the pair")
+}
+
+// A policy given to a pair with a history counts the runs from then on.
+func TestStopPolicyAddedLaterCountsFromThen(t *testing.T) {
+	e := newEnv(t, nil)
+	for range 3 {
+		e.run()
+	}
+	e.pair.Stop = syncengine.StopPolicy{AfterRuns: 2}
+	e.restart()
+	e.run()
+	require.Equal(t, syncengine.StopCounts{Runs: 1, Successes: 1, LastRunID: 4}, e.stopCounts())
+	require.Empty(t, e.ev.of(syncengine.EventPairPaused))
+	e.run()
+	require.Len(t, e.ev.of(syncengine.EventPairPaused), 1)
 }

@@ -3,7 +3,9 @@ package syncengine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -215,4 +217,26 @@ func TestStopPolicyAddedLaterCountsFromThen(t *testing.T) {
 	require.Empty(t, e.ev.of(syncengine.EventPairPaused))
 	e.run()
 	require.Len(t, e.ev.of(syncengine.EventPairPaused), 1)
+}
+
+// Under the scheduler, a pair whose policy fired is no longer run: its
+// wake-ups are refused while it is paused, and Resume lets it run again.
+func TestStopPolicyUnderScheduler(t *testing.T) {
+	e := newEnv(t, func(p *syncengine.Pair, o *syncengine.Options) {
+		p.Stop, p.Interval, o.WakeDelay = syncengine.StopPolicy{AfterRuns: 3}, time.Hour, -1
+	})
+	e.start()
+	for i := 1; i <= 3; i++ {
+		waitFor(t, fmt.Sprint(i, " runs"), func() bool { return finished(e.storeRuns(t, "p1")) >= i })
+		e.eng.Wake("p1")
+	}
+	waitFor(t, "paused", func() bool { return len(e.ev.of(syncengine.EventPairPaused)) == 1 })
+	for range 5 {
+		e.eng.Wake("p1")
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.Len(t, e.storeRuns(t, "p1"), 3, "no run after the policy fired")
+	require.NoError(t, e.eng.Resume(e.ctx, "p1"))
+	waitFor(t, "a run after Resume", func() bool { return finished(e.storeRuns(t, "p1")) == 4 })
+	require.Equal(t, 1, e.stopCounts().Runs)
 }

@@ -104,6 +104,34 @@ type AuditStore interface {
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }
 
+// StoreWrapper is implemented by a MetadataStore that wraps another one
+// (to count or trace its calls, say): the engine finds the optional roles
+// (AuditStore, StopCounterStore) of the store it wraps when the wrapper
+// does not implement them itself.
+type StoreWrapper interface {
+	// Unwrap returns the wrapped store.
+	Unwrap() MetadataStore
+}
+
+// storeAs returns the first store of the chain s, s.Unwrap(), … that
+// implements T.
+func storeAs[T any](s MetadataStore) (T, bool) {
+	for range 16 { // a bound against a wrapper that unwraps to itself
+		if t, ok := s.(T); ok {
+			return t, true
+		}
+		w, ok := s.(StoreWrapper)
+		if !ok {
+			break
+		}
+		if s = w.Unwrap(); s == nil {
+			break
+		}
+	}
+	var zero T
+	return zero, false
+}
+
 type actorKey struct{}
 
 // WithActor returns a context that names actor (say "alice@example.com")
@@ -233,7 +261,7 @@ func (e *Engine) Audit(ctx context.Context, entry AuditEntry) error {
 	}
 	e.log.Info("syncengine: audit", "kind", string(a.Kind), "actor", a.Actor, "pair", a.PairID,
 		"project", a.Project, "details", a.Details)
-	as, ok := e.store.(AuditStore)
+	as, ok := storeAs[AuditStore](e.store)
 	if !ok {
 		return nil
 	}
@@ -250,7 +278,7 @@ func (e *Engine) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 	if f.Limit < 0 || f.Offset < 0 {
 		return nil, fmt.Errorf("%w: negative limit or offset", ErrInvalidAudit)
 	}
-	as, ok := e.store.(AuditStore)
+	as, ok := storeAs[AuditStore](e.store)
 	if !ok {
 		return nil, ErrNoAuditStore
 	}

@@ -196,3 +196,20 @@ func TestActorFrom(t *testing.T) {
 	require.Equal(t, syncengine.SystemActor, syncengine.ActorFrom(syncengine.WithActor(context.Background(), "")))
 	require.Equal(t, "x@y.z", syncengine.ActorFrom(syncengine.WithActor(context.Background(), "x@y.z")))
 }
+
+// wrappedStore wraps a store, as a metrics or tracing layer does, and
+// says so with Unwrap.
+type wrappedStore struct{ syncengine.MetadataStore }
+
+func (w wrappedStore) Unwrap() syncengine.MetadataStore { return w.MetadataStore }
+
+// The optional roles of a wrapped store are found through Unwrap.
+func TestAuditAndStopThroughAWrapper(t *testing.T) {
+	e := newEnv(t, func(p *syncengine.Pair, o *syncengine.Options) {
+		o.Store = wrappedStore{o.Store}
+		p.Stop = syncengine.StopPolicy{AfterRuns: 1}
+	})
+	e.run()
+	require.Len(t, e.audit(syncengine.AuditFilter{Kinds: auditKinds(syncengine.AuditStopPolicyFired)}), 1)
+	require.Equal(t, 1, e.stopCounts().Runs)
+}

@@ -139,7 +139,7 @@ func (e *Engine) checkStop(p Pair) error {
 	if err := p.Stop.validate(); err != nil {
 		return fmt.Errorf("%w %q: %v", ErrInvalidPair, p.ID, err)
 	}
-	if _, ok := e.store.(StopCounterStore); !ok && !p.Stop.IsZero() {
+	if _, ok := storeAs[StopCounterStore](e.store); !ok && !p.Stop.IsZero() {
 		return fmt.Errorf("%w %q: a stop policy needs a store that keeps its counters (a syncengine.StopCounterStore)",
 			ErrInvalidPair, p.ID)
 	}
@@ -152,7 +152,7 @@ func (e *Engine) StopCounts(ctx context.Context, pairID string) (StopCounts, err
 	if _, err := e.slot(pairID); err != nil {
 		return StopCounts{}, err
 	}
-	cs, ok := e.store.(StopCounterStore)
+	cs, ok := storeAs[StopCounterStore](e.store)
 	if !ok {
 		return StopCounts{}, nil
 	}
@@ -164,7 +164,7 @@ func (e *Engine) StopCounts(ctx context.Context, pairID string) (StopCounts, err
 // logged: the run itself is over.
 func (e *Engine) countRun(ctx context.Context, s *pairSlot, run Run) {
 	p := s.cur()
-	cs, ok := e.store.(StopCounterStore)
+	cs, ok := storeAs[StopCounterStore](e.store)
 	if !ok || p.Stop.IsZero() {
 		return
 	}
@@ -240,7 +240,7 @@ func (e *Engine) resumed(ctx context.Context, s *pairSlot, ps PairState) error {
 	if !ps.Paused {
 		return nil
 	}
-	if cs, ok := e.store.(StopCounterStore); ok && strings.HasPrefix(ps.PauseReason, stopPausePrefix) {
+	if cs, ok := storeAs[StopCounterStore](e.store); ok && strings.HasPrefix(ps.PauseReason, stopPausePrefix) {
 		// The counters start again after the latest run so far, which
 		// must not be counted as missed.
 		var last int64

@@ -671,9 +671,11 @@ func (m *Manager) Update(ctx context.Context, p Project) error {
 	if old.has(CompanyDocuments) && !p.has(CompanyDocuments) {
 		errs = append(errs, m.leaveCompany(ctx, pr, RemoveOptions{}))
 	}
+	m.mu.Lock()
 	if p.Client != old.Client && pr.dailyLog != nil {
 		pr.dailyLog.im = records.NewDailyLogPhotoImporter(p.Client, p.ProjectID, pr.dailyLog.log)
 	}
+	m.mu.Unlock()
 	return errors.Join(errs...)
 }
 

@@ -188,6 +188,10 @@ type store struct {
 	m *Metrics
 }
 
+// Unwrap returns the store counted (syncengine.StoreWrapper), whose
+// optional roles the engine uses.
+func (s *store) Unwrap() syncengine.MetadataStore { return s.MetadataStore }
+
 func (s *store) FinishRun(ctx context.Context, r syncengine.Run) error {
 	err := s.MetadataStore.FinishRun(ctx, r)
 	if err == nil {

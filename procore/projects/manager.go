@@ -58,8 +58,11 @@ type ManagerOptions struct {
 	PairID func(k Key, t Tool) string
 	// Wrap, when set, wraps each target storage (progress counting).
 	Wrap func(pairID string, s storage.Storage) storage.Storage
-	// LayoutInterval is how often Run checks the project folders (one
-	// call per project; default 10 minutes).
+	// LayoutInterval is how often Run checks the project folders (default
+	// 1 hour). A check costs one target call per project and one per
+	// company Documents folder; between checks a renamed folder is still
+	// followed by storages that address their root by ID (Graph, Box,
+	// local), and a vanished one pauses its pairs at their next run.
 	LayoutInterval time.Duration
 	// ImportPoll is how often Run looks for ended runs of Daily Log pairs,
 	// after which it imports dropped photos (default 2 seconds; reads the
@@ -141,7 +144,7 @@ func NewManager(e *syncengine.Engine, o ManagerOptions) (*Manager, error) {
 		o.PairID = DefaultPairID
 	}
 	if o.LayoutInterval == 0 {
-		o.LayoutInterval = 10 * time.Minute
+		o.LayoutInterval = time.Hour
 	}
 	if o.ImportPoll == 0 {
 		o.ImportPoll = 2 * time.Second

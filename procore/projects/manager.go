@@ -61,8 +61,9 @@ type ManagerOptions struct {
 	// LayoutInterval is how often Run checks the project folders (default
 	// 1 hour). A check costs one target call per project and one per
 	// company Documents folder; between checks a renamed folder is still
-	// followed by storages that address their root by ID (Graph, Box,
-	// local), and a vanished one pauses its pairs at their next run.
+	// followed by storages that address their root by ID (SharePoint,
+	// OneDrive, Box), and a vanished one pauses its pairs at their next
+	// run.
 	LayoutInterval time.Duration
 	// ImportPoll is how often Run looks for ended runs of Daily Log pairs,
 	// after which it imports dropped photos (default 2 seconds; reads the

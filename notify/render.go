@@ -59,6 +59,12 @@ func Title(k syncengine.EventKind) string {
 		return "Sync incomplete"
 	case syncengine.EventHeldDeleteCancelled:
 		return "Held deletion cancelled"
+	case syncengine.EventProtectedFolderRenamed:
+		return "Protected folder renamed: the sync follows it"
+	case syncengine.EventProtectedFolderDeleted:
+		return "Protected folder deleted: sync paused"
+	case syncengine.EventProtectedFolderRestored:
+		return "Protected folder restored: sync resumed"
 	}
 	return "Sync notification (" + string(k) + ")"
 }

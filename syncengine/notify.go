@@ -39,6 +39,18 @@ const (
 	// was deleted) or, on approval, the item is not deleted. Paths lists
 	// it.
 	EventHeldDeleteCancelled EventKind = "held_delete_cancelled"
+	// EventProtectedFolderRenamed: a person renamed or moved a folder the
+	// layout protects (a project's folder); its pairs follow it. Paths
+	// holds the old and the new path. Sent by procore/projects.
+	EventProtectedFolderRenamed EventKind = "protected_folder_renamed"
+	// EventProtectedFolderDeleted: a protected folder vanished from the
+	// target; its pairs are paused and nothing is deleted on the other
+	// side. Paths holds the folder's path. Sent by procore/projects.
+	EventProtectedFolderDeleted EventKind = "protected_folder_deleted"
+	// EventProtectedFolderRestored: a vanished protected folder is back
+	// where it was; the pairs paused for it are resumed. Sent by
+	// procore/projects.
+	EventProtectedFolderRestored EventKind = "protected_folder_restored"
 )
 
 // MaxEventPaths is the most paths an Event the engine sends carries: a

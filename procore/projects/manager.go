@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -23,14 +24,14 @@ const (
 	// EventProtectedFolderRenamed: a person renamed or moved a project
 	// folder (or a tool folder); the pairs follow it. Paths holds the old
 	// and the new path.
-	EventProtectedFolderRenamed syncengine.EventKind = "protected_folder_renamed"
+	EventProtectedFolderRenamed = syncengine.EventProtectedFolderRenamed
 	// EventProtectedFolderDeleted: a project folder (or a tool folder)
 	// vanished from the target; the project's pairs are paused, nothing is
 	// deleted in Procore. Paths holds the folder's path.
-	EventProtectedFolderDeleted syncengine.EventKind = "protected_folder_deleted"
+	EventProtectedFolderDeleted = syncengine.EventProtectedFolderDeleted
 	// EventProtectedFolderRestored: a vanished folder is back where it
 	// was; the pairs the Manager paused are resumed.
-	EventProtectedFolderRestored syncengine.EventKind = "protected_folder_restored"
+	EventProtectedFolderRestored = syncengine.EventProtectedFolderRestored
 )
 
 // layoutPausePrefix starts the pause reason of pairs the Manager paused
@@ -253,6 +254,7 @@ func (m *Manager) Add(ctx context.Context, p Project) (ProjectInfo, error) {
 	m.projects[p.Key()] = pr
 	m.mu.Unlock()
 	m.o.Logger.Info("projects: project added", "project", p.Key().String(), "name", pr.name, "pairs", len(pr.pairs))
+	m.audit(ctx, syncengine.AuditProjectAdded, p.Key(), map[string]string{"name": pr.name, "tools": toolList(p.Tools)})
 	return m.info(pr), nil
 }
 
@@ -617,6 +619,7 @@ func (m *Manager) Remove(ctx context.Context, k Key, o RemoveOptions) error {
 		}
 	}
 	m.o.Logger.Info("projects: project removed", "project", k.String(), "forget_state", o.ForgetState)
+	m.audit(ctx, syncengine.AuditProjectRemoved, k, map[string]string{"name": pr.name, "forget_state": fmt.Sprint(o.ForgetState)})
 	return errors.Join(errs...)
 }
 
@@ -688,6 +691,11 @@ func (m *Manager) Update(ctx context.Context, p Project) error {
 		pr.dailyLog.im = records.NewDailyLogPhotoImporter(p.Client, p.ProjectID, pr.dailyLog.log)
 	}
 	m.mu.Unlock()
+	details := map[string]string{"name": pr.name, "tools": toolList(p.Tools)}
+	if !reflect.DeepEqual(old.Options, p.Options) {
+		details["options"] = "changed"
+	}
+	m.audit(ctx, syncengine.AuditProjectUpdated, p.Key(), details)
 	return errors.Join(errs...)
 }
 
@@ -726,6 +734,7 @@ func (m *Manager) AddTool(ctx context.Context, k Key, tc ToolConfig) error {
 		m.mu.Unlock()
 		return err
 	}
+	m.audit(ctx, syncengine.AuditProjectUpdated, k, map[string]string{"name": pr.name, "tool_added": string(tc.Tool)})
 	return nil
 }
 
@@ -769,7 +778,9 @@ func (m *Manager) RemoveTool(ctx context.Context, k Key, t Tool, o RemoveOptions
 	m.mu.Lock()
 	pr.cfg.Tools = slices.DeleteFunc(slices.Clone(pr.cfg.Tools), func(x ToolConfig) bool { return x.Tool == t })
 	m.mu.Unlock()
-	return m.removeTool(ctx, pr, t, o)
+	err := m.removeTool(ctx, pr, t, o)
+	m.audit(ctx, syncengine.AuditProjectUpdated, k, map[string]string{"name": pr.name, "tool_removed": string(t)})
+	return err
 }
 
 // removeTool removes tool t's pair of pr (the caller holds m.op).
@@ -920,4 +931,24 @@ func (m *Manager) notify(ctx context.Context, ev syncengine.Event) {
 // importLogPath is the file of project k's Daily Log import log.
 func (m *Manager) importLogPath(k Key) string {
 	return filepath.Join(m.o.StateDir, fmt.Sprintf("dailylog-photos-%d-%d.json", k.CompanyID, k.ProjectID))
+}
+
+// audit records an admin change of project k in the engine's audit log,
+// with the actor of ctx (syncengine.WithActor). A store without the audit
+// role only logs it; an error is logged, not returned: the change itself
+// happened.
+func (m *Manager) audit(ctx context.Context, kind syncengine.AuditKind, k Key, details map[string]string) {
+	err := m.e.Audit(ctx, syncengine.AuditEntry{Kind: kind, Project: k.String(), Details: details})
+	if err != nil {
+		m.o.Logger.Warn("projects: audit entry not recorded", "kind", string(kind), "project", k.String(), "err", err)
+	}
+}
+
+// toolList names tools for audit details, in the configured order.
+func toolList(tools []ToolConfig) string {
+	names := make([]string, len(tools))
+	for i, tc := range tools {
+		names[i] = string(tc.Tool)
+	}
+	return strings.Join(names, ", ")
 }

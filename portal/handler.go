@@ -173,7 +173,9 @@ func (h *Handler) routes() []route {
 	}
 }
 
-func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 // wrap authenticates the request, checks the role and the CSRF token, and
 // maps errors to JSON answers.

@@ -15,11 +15,11 @@ type ProjectConfig struct {
 	ProcoreProjectID int64  `json:"procore_project_id"`
 	// Connection names the Procore connection; Target the target's
 	// connection (see Connections) and TargetFolder the folder on it.
-	Connection   string       `json:"connection"`
-	Target       string       `json:"target"`
-	TargetFolder string       `json:"target_folder"`
-	Tools        []ToolConfig `json:"tools"`
-	Options      ProjectOptions     `json:"options"`
+	Connection   string         `json:"connection"`
+	Target       string         `json:"target"`
+	TargetFolder string         `json:"target_folder"`
+	Tools        []ToolConfig   `json:"tools"`
+	Options      ProjectOptions `json:"options"`
 	// Recipients receive the project's notifications (email addresses).
 	Recipients []string `json:"recipients"`
 }

@@ -107,6 +107,24 @@ func cleanRecipients(rs []string) ([]string, error) {
 	return out, nil
 }
 
+// normalized returns p with empty lists instead of nil ones, as the API
+// shows them.
+func (p ProjectConfig) normalized() ProjectConfig {
+	if p.Tools == nil {
+		p.Tools = []ToolConfig{}
+	}
+	if p.Recipients == nil {
+		p.Recipients = []string{}
+	}
+	if p.Options.Include == nil {
+		p.Options.Include = []string{}
+	}
+	if p.Options.Exclude == nil {
+		p.Options.Exclude = []string{}
+	}
+	return p
+}
+
 func (s *Service) manager() (ProjectManager, error) {
 	if s.opt.Projects == nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, errNoProjects)
@@ -123,7 +141,8 @@ func (s *Service) ProjectConfig(ctx context.Context, id string) (ProjectConfig, 
 	if err != nil {
 		return ProjectConfig{}, err
 	}
-	return m.Get(ctx, id)
+	p, err := m.Get(ctx, id)
+	return p.normalized(), err
 }
 
 // AddProject adds a project: its tools become pairs of the engine through
@@ -145,6 +164,7 @@ func (s *Service) AddProject(ctx context.Context, p ProjectConfig) (ProjectConfi
 	if err != nil {
 		return ProjectConfig{}, err
 	}
+	out = out.normalized()
 	return out, s.audit(ctx, c, "project.added", "", out.ID, projectDetails(out))
 }
 
@@ -182,6 +202,7 @@ func (s *Service) UpdateProject(ctx context.Context, p ProjectConfig) (ProjectCo
 	if err != nil {
 		return ProjectConfig{}, err
 	}
+	out = out.normalized()
 	details := diffDetails(projectDetails(old), projectDetails(out))
 	return out, s.audit(ctx, c, "project.updated", "", out.ID, details)
 }

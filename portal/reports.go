@@ -388,7 +388,7 @@ func (s *Service) ProjectErrors(ctx context.Context, projectID string, pg Page) 
 	if err != nil {
 		return nil, err
 	}
-	var all []ErrorEntry
+	all := []ErrorEntry{}
 	for _, t := range proj.Tools {
 		p, ok := s.eng.Pair(t.PairID)
 		if !ok {

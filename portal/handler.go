@@ -173,6 +173,27 @@ func (h *Handler) routes() []route {
 	}
 }
 
+// Route describes one operation of the API.
+type Route struct {
+	Method, Pattern string
+	// Role is the least role that may call it; "" for no sign-in
+	// (POST /api/v1/session).
+	Role Role
+}
+
+// Routes lists the API's operations.
+func (h *Handler) Routes() []Route {
+	rs := h.routes()
+	out := make([]Route, len(rs))
+	for i, r := range rs {
+		out[i] = Route{Method: r.method, Pattern: r.pattern}
+		if r.access != public {
+			out[i].Role = r.access.role()
+		}
+	}
+	return out
+}
+
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }

@@ -26,6 +26,8 @@ type Options struct {
 	AccountBurst int
 	AddressRate  rate.Limit
 	AddressBurst int
+	// Hasher sets the cost of new password hashes (default DefaultHasher).
+	Hasher *Hasher
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -73,7 +75,10 @@ func New(opt Options) (*Authenticator, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	dummy, err := HashPassword(randomToken(16))
+	if opt.Hasher == nil {
+		opt.Hasher = &DefaultHasher
+	}
+	dummy, err := opt.Hasher.Hash(randomToken(16))
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +251,7 @@ func (a *Authenticator) CreateAccount(ctx context.Context, email, name string, r
 	if !role.Valid() {
 		return Account{}, ErrBadRole
 	}
-	hash, err := checkedHash(password)
+	hash, err := a.checkedHash(password)
 	if err != nil {
 		return Account{}, err
 	}
@@ -258,11 +263,11 @@ func (a *Authenticator) CreateAccount(ctx context.Context, email, name string, r
 	return acct, nil
 }
 
-func checkedHash(password string) (string, error) {
+func (a *Authenticator) checkedHash(password string) (string, error) {
 	if len([]rune(password)) < MinPasswordLength {
 		return "", ErrPasswordTooShort
 	}
-	return HashPassword(password)
+	return a.opt.Hasher.Hash(password)
 }
 
 // Bootstrap creates the first owner when there is no account yet and
@@ -361,7 +366,7 @@ func (a *Authenticator) SetPassword(ctx context.Context, email, password string)
 	if err != nil {
 		return err
 	}
-	hash, err := checkedHash(password)
+	hash, err := a.checkedHash(password)
 	if err != nil {
 		return err
 	}

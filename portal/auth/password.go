@@ -31,19 +31,38 @@ const MinPasswordLength = 12
 // so that a huge body cannot make the server hash megabytes).
 const MaxPasswordLength = 1024
 
-// HashPassword hashes password with Argon2id and a random salt, in the
-// PHC string format ($argon2id$v=19$m=...,t=...,p=...$salt$key).
-func HashPassword(password string) (string, error) {
+// Hasher holds the Argon2id cost parameters of new password hashes.
+// Verification reads the parameters from each stored hash, so they can be
+// raised without invalidating old hashes.
+type Hasher struct {
+	Time      uint32 // passes
+	MemoryKiB uint32
+	Threads   uint8
+}
+
+// DefaultHasher is RFC 9106's second recommended option with the memory
+// cost OWASP recommends for interactive logins (19 MiB, 2 passes).
+var DefaultHasher = Hasher{Time: argonTime, MemoryKiB: argonMemory, Threads: argonThreads}
+
+// HashPassword hashes password with DefaultHasher.
+func HashPassword(password string) (string, error) { return DefaultHasher.Hash(password) }
+
+// Hash hashes password with Argon2id and a random salt, in the PHC string
+// format ($argon2id$v=19$m=...,t=...,p=...$salt$key).
+func (h Hasher) Hash(password string) (string, error) {
 	if len(password) > MaxPasswordLength {
 		return "", ErrPasswordTooLong
+	}
+	if h.Time == 0 || h.MemoryKiB < 8*uint32(max(h.Threads, 1)) || h.Threads == 0 {
+		return "", fmt.Errorf("auth: invalid Argon2id parameters %+v", h)
 	}
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(password), salt, h.Time, h.MemoryKiB, h.Threads, argonKeyLen)
 	enc := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.MemoryKiB, h.Time, h.Threads,
 		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
 

@@ -12,11 +12,11 @@ import (
 
 // Tools a project may sync.
 var knownTools = []string{"documents", "photos", "rfis", "submittals", "drawings", "forms", "observations",
-	"inspections", "incidents", "commitments", "daily_log", "company_documents"}
+	"inspections", "incidents", "commitments", "daily-log", "company-documents"}
 
 // twoWayTools may sync both ways; the others are one way (Procore to the
 // target).
-var twoWayTools = []string{"documents", "photos", "company_documents"}
+var twoWayTools = []string{"documents", "photos", "company-documents"}
 
 // validate checks a project configuration before it reaches the manager.
 func (p *ProjectConfig) validate() error {

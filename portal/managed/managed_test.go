@@ -24,7 +24,9 @@ import (
 
 type tokens struct{ srv *procoretest.Server }
 
-func (f tokens) Token() (*oauth2.Token, error) { return &oauth2.Token{AccessToken: f.srv.IssueToken()}, nil }
+func (f tokens) Token() (*oauth2.Token, error) {
+	return &oauth2.Token{AccessToken: f.srv.IssueToken()}, nil
+}
 
 type memTarget struct{ m *memory.Storage }
 

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/procoresync/procoresync/portal"
-	"github.com/procoresync/procoresync/syncengine"
 )
 
 // who is a column of the access-control matrix.
@@ -88,15 +87,13 @@ func TestAccessMatrix(t *testing.T) {
 		ownAuth         bool   // the call changes the accounts the other rows share
 	}
 	const (
-		ok       = http.StatusOK
-		created  = http.StatusCreated
-		none     = http.StatusNoContent
-		see      = http.StatusSeeOther
-		unauth   = http.StatusUnauthorized
-		refused  = http.StatusForbidden
-		notAllow = 0 // placeholder, never used
+		ok      = http.StatusOK
+		created = http.StatusCreated
+		none    = http.StatusNoContent
+		see     = http.StatusSeeOther
+		unauth  = http.StatusUnauthorized
+		refused = http.StatusForbidden
 	)
-	_ = notAllow
 	rows := []row{
 		{"POST", "/api/v1/session", func(e *env, c *client) (string, any) {
 			email := roleEmails[portal.RoleViewer]
@@ -305,5 +302,4 @@ func TestCSRF(t *testing.T) {
 	if st, err := e.eng.Stats(context.Background(), e.pairID); err != nil || st.Paused {
 		t.Fatalf("the pair changed: %+v %v", st, err)
 	}
-	var _ = syncengine.SideA
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -460,7 +459,9 @@ func TestAPI(t *testing.T) {
 		var start struct {
 			AuthorizeURL string `json:"authorize_url"`
 		}
-		_ = json.Unmarshal(b, &start)
+		if st != http.StatusOK || json.Unmarshal(b, &start) != nil {
+			t.Fatalf("start: %d %s", st, b)
+		}
 		cb := allow(t, start.AuthorizeURL)
 		if st, _ := owner.do("GET", cb.RequestURI(), nil); st != http.StatusBadRequest {
 			t.Fatalf("callback in another session: %d", st)
@@ -582,5 +583,4 @@ func TestAPI(t *testing.T) {
 			t.Errorf("route %s %s is not in the OpenAPI description", r.Method, r.Pattern)
 		}
 	}
-	_ = fmt.Sprint
 }

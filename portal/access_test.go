@@ -153,6 +153,8 @@ func TestAccessMatrix(t *testing.T) {
 			}
 			return "/api/v1/projects/" + p.ID, nil
 		}, [4]int{unauth, refused, none, none}, false},
+		{"POST", "/api/v1/projects/{project}/check", func(e *env, _ *client) (string, any) { return projPath(e, "/check"), nil },
+			[4]int{unauth, refused, ok, ok}, false},
 		{"GET", "/api/v1/projects/{project}/errors", func(e *env, _ *client) (string, any) { return projPath(e, "/errors"), nil },
 			[4]int{unauth, ok, ok, ok}, false},
 		{"GET", "/api/v1/projects/{project}/recipients", func(e *env, _ *client) (string, any) { return projPath(e, "/recipients"), nil },

@@ -23,6 +23,7 @@ var routes map[string]route
 func init() {
 	routes = map[string]route{
 		"files/list_folder":                    {HostAPI, "rpc", false, (*Server).listFolder},
+		"users/get_current_account":            {HostAPI, "rpc", false, (*Server).currentAccount},
 		"files/list_folder/continue":           {HostAPI, "rpc", false, (*Server).listContinue},
 		"files/list_folder/get_latest_cursor":  {HostAPI, "rpc", false, (*Server).latestCursor},
 		"files/list_folder/longpoll":           {HostNotify, "rpc", true, nil},
@@ -45,6 +46,10 @@ func init() {
 // handler serves one host.
 func (s *Server) handler(host string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if host == HostAPI && r.URL.Path == "/oauth2/authorize" {
+			s.serveAuthorize(w, r)
+			return
+		}
 		if host == HostAPI && r.URL.Path == "/oauth2/token" {
 			s.serveToken(w, r)
 			return

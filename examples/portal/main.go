@@ -1,0 +1,4 @@
+// Command portal is the reference web portal.
+package main
+
+func main() {}

@@ -64,7 +64,7 @@ func newBrowser(t *testing.T, timeout time.Duration) context.Context {
 	return bctx
 }
 
-// screenshots is where the tests write a PNG of each page they visit:
+// screenshots is where the tests write an image of each page they visit:
 // $PORTAL_SCREENSHOTS, or a new temporary directory named in the log.
 func screenshots(t *testing.T) string {
 	t.Helper()
@@ -81,7 +81,9 @@ func screenshots(t *testing.T) string {
 	return dir
 }
 
-// shot writes a full-page screenshot of the current page as dir/n-name.png.
+// shooter writes a full-page screenshot of the current page as
+// dir/NN-name.jpg (JPEG: Chrome encodes it several times faster than
+// PNG, which matters on a loaded CI machine).
 type shooter struct {
 	t   *testing.T
 	ctx context.Context
@@ -91,13 +93,13 @@ type shooter struct {
 
 func (s *shooter) shot(name string) {
 	s.t.Helper()
-	png, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(90))
+	img, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(85))
 	if err != nil {
 		s.t.Fatalf("screenshot %s: %v", name, err)
 	}
 	s.n++
-	file := filepath.Join(s.dir, fmt.Sprintf("%02d-%s.png", s.n, strings.ReplaceAll(name, " ", "-")))
-	if err := os.WriteFile(file, png, 0o644); err != nil {
+	file := filepath.Join(s.dir, fmt.Sprintf("%02d-%s.jpg", s.n, strings.ReplaceAll(name, " ", "-")))
+	if err := os.WriteFile(file, img, 0o644); err != nil {
 		s.t.Fatal(err)
 	}
 }

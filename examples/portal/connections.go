@@ -56,37 +56,33 @@ func (c *connections) pair(ctx context.Context) (procoreID, targetID string, err
 
 // choices lists the companies and projects the Procore connection sees,
 // for the add-project form; connected reports whether both accounts are
-// connected.
-func (c *connections) choices(ctx context.Context) (connected bool, companies, projects []choice) {
+// connected, err why Procore could not be listed.
+func (c *connections) choices(ctx context.Context) (connected bool, companies, projects []choice, err error) {
 	pid, _, err := c.pair(ctx)
 	if err != nil {
-		return false, nil, nil
+		return false, nil, nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	cl, err := c.wiring.procoreClient(ctx, pid, 0)
+	cos, err := c.wiring.companies(ctx, pid)
 	if err != nil {
-		return true, nil, nil
-	}
-	cos, _, err := cl.Companies.List(ctx, nil)
-	if err != nil {
-		return true, nil, nil
+		return true, nil, nil, fmt.Errorf("listing the Procore companies: %w", err)
 	}
 	for _, co := range cos {
 		companies = append(companies, choice{ID: co.ID, Name: co.Name})
 		ccl, err := c.wiring.procoreClient(ctx, pid, co.ID)
 		if err != nil {
-			continue
+			return true, companies, projects, err
 		}
 		ps, _, err := ccl.Projects.List(ctx, co.ID, nil)
 		if err != nil {
-			continue
+			return true, companies, projects, fmt.Errorf("listing the projects of company %d: %w", co.ID, err)
 		}
 		for _, p := range ps {
 			projects = append(projects, choice{ID: p.ID, Name: p.Name})
 		}
 	}
-	return true, companies, projects
+	return true, companies, projects, nil
 }
 
 // projectName reads a project's name from Procore.

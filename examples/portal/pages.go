@@ -335,6 +335,7 @@ type projectsView struct {
 	Tools     []toolChoice
 	Folder    string
 	Target    string
+	ListError string
 }
 
 type projectLine struct {
@@ -395,7 +396,11 @@ func (s *site) projectsPage(w http.ResponseWriter, r *http.Request, c portal.Cal
 		v.Projects = append(v.Projects, line)
 	}
 	if c.Account.Role.AtLeast(auth.RoleAdmin) {
-		v.Connected, v.Companies, v.Choices = s.conns.choices(r.Context())
+		var err error
+		if v.Connected, v.Companies, v.Choices, err = s.conns.choices(r.Context()); err != nil {
+			s.log.Warn("portal: listing Procore's projects", "err", err)
+			v.ListError = err.Error()
+		}
 	}
 	render(w, s.log, s.pages, http.StatusOK, "projects", s.newPage(r, c, "Projects", "projects", v))
 }

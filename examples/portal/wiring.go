@@ -6,13 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/procoresync/procoresync/examples/internal/app"
 	"github.com/procoresync/procoresync/portal"
@@ -91,6 +96,58 @@ func (w *wiring) procoreClient(ctx context.Context, id string, company int64) (*
 	w.clients[key] = c
 	return c, nil
 }
+
+// companies lists the companies the signed-in Procore user of
+// connection id sees: GET /rest/v1.0/companies, which (for a user's
+// token, unlike every other call) takes no Procore-Company-Id header;
+// procore.Client always sends one, so this one call is made here.
+func (w *wiring) companies(ctx context.Context, id string) ([]procore.Company, error) {
+	conn, err := w.conns.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := w.conns.Endpoint(conn.Provider, conn.Domain, conn.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := w.conns.TokenSource(w.ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &oauth2.Transport{Source: ts}}
+	var out []procore.Company
+	for page := 1; page <= maxCompanyPages; page++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+			fmt.Sprintf("%s/rest/v1.0/companies?page=%d&per_page=100", strings.TrimSuffix(ep.APIURL, "/"), page), nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		var got []procore.Company
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("procore: GET /rest/v1.0/companies: %s", resp.Status)
+		}
+		if err := json.Unmarshal(body, &got); err != nil {
+			return nil, fmt.Errorf("procore: GET /rest/v1.0/companies: %w", err)
+		}
+		out = append(out, got...)
+		if len(got) < 100 {
+			break
+		}
+	}
+	return out, nil
+}
+
+// maxCompanyPages bounds the companies listed (100 a page).
+const maxCompanyPages = 20
 
 // budgetKey is the limiter key of a Procore connection: its app's.
 func budgetKey(c connect.Connection) string { return "procore:" + c.ClientID }

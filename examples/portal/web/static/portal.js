@@ -17,7 +17,9 @@
       var pct = p.total > 0 ? Math.min(100, Math.round(100 * p.files / p.total)) : (p.state === "done" ? 100 : 0);
       if (p.state === "done") pct = 100;
       el.querySelector(".progress > span").style.width = pct + "%";
-      el.querySelector(".progress").classList.toggle("done", p.state === "done");
+      var bar = el.querySelector(".progress");
+      bar.classList.toggle("done", p.state === "done");
+      bar.classList.toggle("indeterminate", p.state === "running" && !(p.total > 0));
       el.querySelector("[data-files]").textContent = p.files + (p.total > 0 ? " / " + p.total : "") + " files";
       el.querySelector("[data-bytes]").textContent = fmtBytes(p.bytes);
       var st = el.querySelector("[data-state]");

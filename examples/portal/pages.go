@@ -176,7 +176,7 @@ func (s *site) logout(w http.ResponseWriter, r *http.Request, _ portal.Caller) {
 // The dashboard and the progress of running syncs.
 
 type dashboardView struct {
-	From, To                string
+	From, To                 string
 	Projects, Files, Folders int
 	Size, Synced, Deleted    int64
 	Held                     int
@@ -185,12 +185,12 @@ type dashboardView struct {
 }
 
 type dashboardRow struct {
-	ProjectID, Name          string
-	Files, Folders           int
-	Size, Synced, Deleted    int64
-	Speed                    float64
-	LastSync                 time.Time
-	Status                   string
+	ProjectID, Name       string
+	Files, Folders        int
+	Size, Synced, Deleted int64
+	Speed                 float64
+	LastSync              time.Time
+	Status                string
 }
 
 func (s *site) dashboard(w http.ResponseWriter, r *http.Request, c portal.Caller) {
@@ -439,9 +439,9 @@ type projectView struct {
 }
 
 type runLine struct {
-	Tool                           string
-	Started, Ended                 time.Time
-	Status, Error                  string
+	Tool                          string
+	Started, Ended                time.Time
+	Status, Error                 string
 	Copied, Deleted, Held, Failed int
 }
 
@@ -621,11 +621,11 @@ func (s *site) syncLevel(w http.ResponseWriter, r *http.Request, c portal.Caller
 // Held deletions.
 
 type heldLine struct {
-	ID                        int64
-	Pair, PairName            string
-	Path, DeletedOn           string
-	Held                      time.Time
-	Size                      int64
+	ID              int64
+	Pair, PairName  string
+	Path, DeletedOn string
+	Held            time.Time
+	Size            int64
 }
 
 func (s *site) held(w http.ResponseWriter, r *http.Request, c portal.Caller) {

@@ -227,7 +227,9 @@ type connTarget struct {
 func (t *connTarget) Name() string { return t.label }
 
 // Open implements projects.Target.
-func (t *connTarget) Open(ctx context.Context, rel string) (storage.Storage, error) { return t.open(ctx, rel) }
+func (t *connTarget) Open(ctx context.Context, rel string) (storage.Storage, error) {
+	return t.open(ctx, rel)
+}
 
 // The portal.ProjectManager.
 
@@ -324,7 +326,9 @@ func (w *wiring) List(context.Context) ([]portal.ProjectConfig, error) {
 	for k, pc := range w.configs {
 		out = append(out, w.withPairs(pc, k))
 	}
-	slices.SortFunc(out, func(a, b portal.ProjectConfig) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(out, func(a, b portal.ProjectConfig) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
 	return out, nil
 }
 

@@ -63,7 +63,7 @@ func (c *call) oauthToken() {
 	case "authorization_code":
 		g := s.codes[get("code")]
 		delete(s.codes, get("code"))
-		if g == nil || g.ClientID != id || g.RedirectURI != get("redirect_uri") || !s.now().Before(g.Expires) {
+		if !s.pkceLocked(get("code"), get("code_verifier")) || g == nil || g.ClientID != id || g.RedirectURI != get("redirect_uri") || !s.now().Before(g.Expires) {
 			oauthErr(http.StatusBadRequest, "invalid_grant", badGrant)
 			return
 		}
@@ -119,31 +119,6 @@ func (c *call) oauthRevoke() {
 	c.s.revokeLocked(t)
 	c.s.mu.Unlock()
 	writeJSON(c.w, http.StatusOK, map[string]any{})
-}
-
-// oauthAuthorize approves at once and redirects with a code, as if the
-// user had signed in and granted access.
-func (c *call) oauthAuthorize() {
-	q := c.r.URL.Query()
-	if q.Get("response_type") != "code" || q.Get("client_id") != c.s.ClientID {
-		writeError(c.w, http.StatusBadRequest, "invalid_request", "unknown client or response type")
-		return
-	}
-	redirect := q.Get("redirect_uri")
-	u, err := url.Parse(redirect)
-	if err != nil || redirect == "" {
-		writeError(c.w, http.StatusBadRequest, "invalid_request", "invalid redirect_uri")
-		return
-	}
-	code := c.s.AuthorizationCode(redirect)
-	rq := u.Query()
-	rq.Set("code", code)
-	if st := q.Get("state"); st != "" {
-		rq.Set("state", st)
-	}
-	u.RawQuery = rq.Encode()
-	c.w.Header().Set("Location", u.String())
-	c.w.WriteHeader(http.StatusFound)
 }
 
 func bearer(r *http.Request) string {

@@ -48,7 +48,8 @@ func (s *Server) apiMux() http.Handler {
 	r("POST /oauth/token", "OauthTokenPost", authNone, (*call).oauthToken)
 	r("GET /oauth/token/info", "OauthTokenInfoGet", authNone, (*call).oauthTokenInfo)
 	r("POST /oauth/revoke", "OauthRevokePost", authNone, (*call).oauthRevoke)
-	r("GET /oauth/authorize", "OauthAuthorizeGet", authNone, (*call).oauthAuthorize)
+	r("GET /oauth/authorize", "OauthAuthorizeGet", authNone, (*call).oauthAuthorizePage)
+	r("POST /oauth/authorize", "OauthAuthorizePost", authNone, (*call).oauthAuthorizeDecide)
 	// Companies, projects, the current user.
 	r("GET /rest/v1.0/me", "RestV10MeGet", authUser, (*call).me)
 	r("GET /rest/v1.0/companies", "RestV10CompaniesGet", authUser, (*call).listCompanies)

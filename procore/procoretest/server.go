@@ -143,6 +143,7 @@ type Server struct {
 	users     map[int64]*user
 	apps      map[string]string // client id → secret
 	codes     map[string]*grant
+	pkce      map[string][2]string // authorization code -> PKCE method and challenge (oauthpage.go)
 	access    map[string]*accessToken
 	refresh   map[string]*grant
 	windows   map[string]*rateWindows

@@ -182,6 +182,13 @@ func TestOAuthAuthorizeInfoRevokeAndLatency(t *testing.T) {
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noRedirect.Get(srv.URL + "/oauth/authorize?response_type=code&client_id=" + srv.ClientID + "&redirect_uri=" + url.QueryEscape("http://localhost/cb") + "&state=xyz")
 	require.NoError(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode) // the sign-in page
+	require.Contains(t, string(page), `value="allow">Allow</button>`)
+	resp, err = noRedirect.PostForm(srv.URL+"/oauth/authorize", url.Values{"response_type": {"code"}, "client_id": {srv.ClientID},
+		"redirect_uri": {"http://localhost/cb"}, "state": {"xyz"}, "decision": {"allow"}})
+	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusFound, resp.StatusCode)
 	loc, err := resp.Location()

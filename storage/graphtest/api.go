@@ -148,6 +148,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	if isAuthorizePath(p) {
+		s.serveAuthorize(w, r, body)
+		return
+	}
 	if strings.HasSuffix(p, "/oauth2/v2.0/token") && r.Method == http.MethodPost {
 		s.serve(w, r, HostAPI, "oauth2.Token", body, s.handleToken)
 		return

@@ -196,6 +196,9 @@ func (s *Server) handleToken(w *recorder, r *http.Request, body []byte) *apiErro
 		}
 		appOnly = true
 	case "authorization_code":
+		if !s.pkceLocked(form.Get("code"), form.Get("code_verifier")) {
+			return oauthErr("invalid_grant", "AADSTS50148: The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.")
+		}
 		if !s.codes[form.Get("code")] {
 			return oauthErr("invalid_grant", "AADSTS70008: the code has expired or was used")
 		}

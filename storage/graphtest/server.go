@@ -113,6 +113,7 @@ type Server struct {
 	content   map[string]contentToken
 	certs     map[string][]*x509.Certificate // client id -> certificates
 	codes     map[string]bool
+	pkce      map[string][2]string // authorization code -> PKCE method and challenge (oauthpage.go)
 	sessions  map[string]*session
 	downloads map[string]ticket
 	subs      map[string]*subscription

@@ -170,6 +170,10 @@ var pathParamNames = map[string]string{
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/oauth2/authorize" {
+		s.serveAuthorize(w, r)
+		return
+	}
 	s.dispatch(w, r, HostAPI, s.apiRoutes())
 }
 

@@ -45,6 +45,10 @@ func init() {
 // handler serves one host.
 func (s *Server) handler(host string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if host == HostAPI && r.URL.Path == "/oauth2/authorize" {
+			s.serveAuthorize(w, r)
+			return
+		}
 		if host == HostAPI && r.URL.Path == "/oauth2/token" {
 			s.serveToken(w, r)
 			return

@@ -1,0 +1,93 @@
+package dropboxtest
+
+import (
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+)
+
+// authorizePage is www.dropbox.com's app authorization page of
+// GET /oauth2/authorize.
+var authorizePage = template.Must(template.New("authorize").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>API Request Authorization - Dropbox</title></head>
+<body>
+<h1>Allow access to your Dropbox?</h1>
+<p>The app (key {{.ClientID}}) would like to see and edit the files and folders in your Dropbox.</p>
+<form method="post" action="/oauth2/authorize">
+<input type="hidden" name="response_type" value="code">
+<input type="hidden" name="client_id" value="{{.ClientID}}">
+<input type="hidden" name="redirect_uri" value="{{.RedirectURI}}">
+<input type="hidden" name="state" value="{{.State}}">
+<input type="hidden" name="code_challenge" value="{{.Challenge}}">
+<input type="hidden" name="code_challenge_method" value="{{.Method}}">
+<input type="hidden" name="token_access_type" value="{{.AccessType}}">
+<button type="submit" id="allow" name="decision" value="allow">Allow</button>
+<button type="submit" id="deny" name="decision" value="deny">Cancel</button>
+</form>
+</body></html>
+`))
+
+// AuthorizeURL is the fake's authorization page (as
+// https://www.dropbox.com/oauth2/authorize in production).
+func (s *Server) AuthorizeURL() string { return s.API.URL + "/oauth2/authorize" }
+
+// serveAuthorize serves /oauth2/authorize: GET shows the page with an
+// "Allow" button for the app's key; its POST redirects to redirect_uri with
+// a single-use code bound to the PKCE challenge (S256; the token endpoint
+// checks the verifier) and the state, or error=access_denied.
+func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	var v url.Values
+	switch r.Method {
+	case http.MethodGet:
+		v = r.URL.Query()
+	case http.MethodPost:
+		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		if err == nil {
+			v, err = url.ParseQuery(string(body))
+		}
+		if err != nil {
+			writeText(w, http.StatusBadRequest, "invalid request")
+			return
+		}
+	default:
+		writeText(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	redirect, err := url.Parse(v.Get("redirect_uri"))
+	switch {
+	case v.Get("client_id") != s.opt.AppKey:
+		writeText(w, http.StatusBadRequest, `Invalid client_id: "`+v.Get("client_id")+`"`)
+		return
+	case v.Get("response_type") != "code":
+		writeText(w, http.StatusBadRequest, "Invalid response_type")
+		return
+	case err != nil || !redirect.IsAbs():
+		writeText(w, http.StatusBadRequest, "Invalid redirect_uri")
+		return
+	case v.Get("code_challenge") != "" && v.Get("code_challenge_method") != "S256":
+		writeText(w, http.StatusBadRequest, "Invalid code_challenge_method: only S256 is supported")
+		return
+	}
+	if r.Method == http.MethodGet {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_ = authorizePage.Execute(w, map[string]string{"ClientID": v.Get("client_id"), "RedirectURI": v.Get("redirect_uri"),
+			"State": v.Get("state"), "Challenge": v.Get("code_challenge"), "Method": v.Get("code_challenge_method"),
+			"AccessType": v.Get("token_access_type")})
+		return
+	}
+	q := redirect.Query()
+	if v.Get("decision") == "allow" {
+		q.Set("code", s.Authorize(v.Get("code_challenge")))
+	} else {
+		q.Set("error", "access_denied")
+		q.Set("error_description", "The user chose not to give your app access to their Dropbox account.")
+	}
+	if st := v.Get("state"); st != "" {
+		q.Set("state", st)
+	}
+	redirect.RawQuery = q.Encode()
+	w.Header().Set("Location", redirect.String())
+	w.WriteHeader(http.StatusFound)
+}

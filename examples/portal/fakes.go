@@ -17,9 +17,9 @@ func fakeEndpoints(f *app.Fakes, c *app.Config) map[connect.Provider]connect.End
 		base := f.Graph.LoginURL() + "/" + c.MSTenant + "/oauth2/v2.0"
 		m[connect.Microsoft] = connect.Endpoint{AuthURL: base + "/authorize", TokenURL: base + "/token", APIURL: f.Graph.BaseURL()}
 	case f.Box != nil:
-		m[connect.Box] = connect.Endpoint{AuthURL: f.Box.API.URL + "/oauth2/authorize", TokenURL: f.Box.TokenURL(), APIURL: f.Box.BaseURL()}
+		m[connect.Box] = connect.Endpoint{AuthURL: f.Box.AuthorizeURL(), TokenURL: f.Box.TokenURL(), APIURL: f.Box.BaseURL()}
 	case f.Dropbox != nil:
-		m[connect.Dropbox] = connect.Endpoint{AuthURL: f.Dropbox.API.URL + "/oauth2/authorize", TokenURL: f.Dropbox.TokenURL(),
+		m[connect.Dropbox] = connect.Endpoint{AuthURL: f.Dropbox.AuthorizeURL(), TokenURL: f.Dropbox.TokenURL(),
 			APIURL: f.Dropbox.API.URL + "/2"}
 	}
 	return m

@@ -61,7 +61,8 @@ func TestBrowser(t *testing.T) {
 		for !eval(js) {
 			if time.Now().After(deadline) {
 				shots.shot("timeout-" + strings.ReplaceAll(what, " ", "-"))
-				t.Fatalf("%s: not true after %s: %s", what, limit, js)
+				page, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
+				t.Fatalf("%s: not true after %s: %s\non the page %s", what, limit, js, page)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -72,7 +73,7 @@ func TestBrowser(t *testing.T) {
 		eval(`window.__before = true`)
 		do(what, chromedp.Click(chromedp.CSS(sel)))
 		waitFor(what, fmt.Sprintf(`!window.__before && document.readyState === 'complete' && !!document.querySelector(%q)`, wait),
-			30*time.Second)
+			time.Minute)
 	}
 	// allow presses the "Allow" button of a fake's sign-in page.
 	allow := func(service string) {
@@ -107,14 +108,14 @@ func TestBrowser(t *testing.T) {
 	eval(`window.__before = true`)
 	do("sign in with Procore", chromedp.Click(chromedp.CSS("#connect-procore")))
 	allow("Procore")
-	waitFor("back from Procore", `!window.__before && !!document.querySelector("#flash")`, 30*time.Second)
+	waitFor("back from Procore", `!window.__before && !!document.querySelector("#flash")`, time.Minute)
 	if f := text("#flash"); !strings.Contains(f, "Procore connected") {
 		t.Fatalf("after Procore's sign-in: %q", f)
 	}
 	eval(`window.__before = true`)
 	do("sign in with Microsoft", chromedp.Click(chromedp.CSS("#connect-microsoft")))
 	allow("Microsoft")
-	waitFor("back from Microsoft", `!window.__before && !!document.querySelector("#flash")`, 30*time.Second)
+	waitFor("back from Microsoft", `!window.__before && !!document.querySelector("#flash")`, time.Minute)
 	if f := text("#flash"); !strings.Contains(f, "connected") {
 		t.Fatalf("after Microsoft's sign-in: %q", f)
 	}
@@ -143,7 +144,7 @@ func TestBrowser(t *testing.T) {
 	eval(`window.__noReload = true`)
 	shots.shot("project initial sync")
 	waitFor("initial sync complete", `(() => { const rows = [...document.querySelectorAll('[data-progress]')];
-		return rows.length >= 3 && rows.every(r => r.dataset.state === 'done') })()`, 40*time.Second)
+		return rows.length >= 3 && rows.every(r => r.dataset.state === 'done') })()`, 90*time.Second)
 	if !eval(`window.__noReload === true`) {
 		t.Fatal("the project page reloaded to show the progress")
 	}

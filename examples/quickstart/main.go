@@ -11,8 +11,10 @@
 // observations and last days of Daily Log one way as PDFs (printed with
 // recordpdf where Procore has none) plus attachments into
 // <root>/<project>/<Tool> (-tools chooses them; the service exports every
-// record tool by default). It shows the initial sync's progress, plays
-// a person on each side, runs the regular sync and prints the dashboard.
+// record tool by default), all through a procore/projects Manager. It
+// shows the initial sync's progress, plays a person on each side (one
+// drops a photo into today's Daily Log folder, which arrives in Procore's
+// Daily Log), runs the regular sync and prints the dashboard.
 //
 //	go run ./examples/quickstart
 //	go run ./examples/quickstart -target box      # or onedrive, dropbox
@@ -31,6 +33,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -155,6 +158,16 @@ func run(ctx context.Context, out io.Writer, cfg *app.Config, verbose bool) erro
 			return err
 		}
 		fmt.Fprintln(out, "\n== Regular sync")
+		// The one way back into Procore: photos dropped into a day's
+		// folder of the Daily Log (the service's Manager does it after
+		// each run of the Daily Log pair).
+		res, err := s.ImportDailyLogPhotos(ctx)
+		if err != nil {
+			return err
+		}
+		for _, p := range res.Uploaded {
+			fmt.Fprintf(out, "  imported into Procore's Daily Log: %s\n", p)
+		}
 		if runs, err = runAll(ctx, s); err != nil {
 			return err
 		}
@@ -204,6 +217,12 @@ const (
 	deletedRFI = "03 RFIs/RFI Log (old).xlsx"
 )
 
+// droppedPhoto is the photo a person drops into today's Daily Log folder.
+const droppedPhoto = "IMG_0500 Level 3 pour.jpg"
+
+// today is the Daily Log's day of today (UTC, as the fake's project).
+func today() string { return time.Now().UTC().Format("2006-01-02") }
+
 // playPeople changes both sides as people would in the two web UIs.
 func playPeople(out io.Writer, cfg *app.Config, f *app.Fakes, s *app.Sync) error {
 	docsRoot := filepath.ToSlash(filepath.Join(cfg.Root, strings.ReplaceAll(app.ProjectName, "/", "-"), "Documents"))
@@ -228,6 +247,14 @@ func playPeople(out io.Writer, cfg *app.Config, f *app.Fakes, s *app.Sync) error
 		{tg + ": someone deletes the obsolete RFI log", func() error {
 			return f.WebDelete(docsRoot + "/" + deletedRFI)
 		}},
+	}
+	if s.DailyLog != nil {
+		steps = append(steps, struct {
+			who string
+			do  func() error
+		}{tg + ": the foreman drops a photo into today's Daily Log folder", func() error {
+			return f.WebUpload(path.Dir(docsRoot)+"/Daily Log/"+today()+"/Photos/"+droppedPhoto, []byte("jpeg of the level 3 pour"))
+		}})
 	}
 	for _, st := range steps {
 		if err := st.do(); err != nil {
@@ -257,12 +284,21 @@ func showResults(out io.Writer, cfg *app.Config, f *app.Fakes, s *app.Sync) erro
 	if err != nil {
 		return err
 	}
+	if s.DailyLog != nil {
+		n := 0
+		for _, p := range f.Procore.UIPhotoList(f.ProjectID) {
+			if p.Filename == droppedPhoto && !p.Deleted {
+				n++
+			}
+		}
+		fmt.Fprintf(out, "  the dropped photo is in Procore's Daily Log of %s: %v (%d image)\n", today(), n == 1, n)
+	}
 	for _, r := range []struct{ tool, what, path string }{
 		{"rfis", "RFI 12 as a PDF", "RFIs/12 - Footing depth at grid C-4/12 - Footing depth at grid C-4.pdf"},
 		{"rfis", "RFI 12's attachment", "RFIs/12 - Footing depth at grid C-4/C-4 footing sketch.pdf"},
 		{"submittals", "submittal 03 30 00-1 as a PDF", "Submittals/03 30 00-1 - Concrete mix design 5000 psi/03 30 00-1 - Concrete mix design 5000 psi.pdf"},
 		{"drawings", "drawing A-101 by area and discipline", "Drawings/Tower/Architectural/A-101 - Level 1 Floor Plan.pdf"},
-		{"daily-log", "today's Daily Log notes", "Daily Log/" + time.Now().UTC().Format("2006-01-02") + "/Notes.pdf"},
+		{"daily-log", "today's Daily Log notes", "Daily Log/" + today() + "/Notes.pdf"},
 	} {
 		if slices.Contains(tools, r.tool) {
 			b, _ := f.WebFile(cfg.Root + "/" + project + "/" + r.path)

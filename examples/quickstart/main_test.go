@@ -33,6 +33,8 @@ func TestQuickstart(t *testing.T) {
 				string(tg) + " has submittal 03 30 00-1 as a PDF: true",
 				string(tg) + " has drawing A-101 by area and discipline: true",
 				string(tg) + " has today's Daily Log notes: true",
+				"imported into Procore's Daily Log: " + today() + "/Photos/" + droppedPhoto,
+				"the dropped photo is in Procore's Daily Log of " + today() + ": true (1 image)",
 				"One way sync initiated for " + app.ProjectName + " / RFIs",
 				"One way sync initiated for " + app.ProjectName + " / Daily Log",
 				"0 files copied (0 B), 0 folders made, 0 moved, 0 deleted, 0 linked, 0 conflicts, 0 held, 0 failed",

@@ -2,8 +2,9 @@
 // and environment variables, connections to Procore and to the target
 // (a SharePoint library or a OneDrive through Microsoft Graph, a Box
 // folder, a Dropbox folder; the real services or the in-process fakes,
-// through the same code), the pairs of one project (project Documents,
-// project Photos, company Documents), the engine, and one HTTP listener
+// through the same code), one project for procore/projects (project
+// Documents, project Photos, company Documents, the record tools chosen
+// with -tools), the engine, and one HTTP listener
 // for Procore webhooks and the target's change signals (Graph change
 // notifications, Box webhooks v2, Dropbox webhooks).
 package app
@@ -17,7 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/procoresync/procoresync/procore"
+	"github.com/procoresync/procoresync/procore/projects"
 	"github.com/procoresync/procoresync/procore/records"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/box"
@@ -316,31 +318,6 @@ func Connect(ctx context.Context, c *Config, pacer storage.Pacer) (*Conn, error)
 // ProcoreBudgetKey is the limiter key of the configured Procore app.
 func ProcoreBudgetKey(c *Config) string { return "procore:" + c.ProcoreClientID }
 
-// openFolder opens the target folder at rel (below the library or drive
-// root, Box's All Files or the Dropbox root), creating it and its parents
-// first.
-func openFolder(ctx context.Context, c *Config, conn *Conn, rel string) (storage.Storage, error) {
-	root, err := openAt(ctx, c, conn, "")
-	if err != nil {
-		return nil, err
-	}
-	parent, err := root.Stat(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, seg := range strings.Split(rel, "/") {
-		next, err := root.MakeDir(ctx, parent, seg)
-		if errors.Is(err, storage.ErrAlreadyExists) {
-			next, err = root.Stat(ctx, path.Join(parent.Path, seg))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("making %s: %w", rel, err)
-		}
-		parent = next
-	}
-	return openAt(ctx, c, conn, rel)
-}
-
 func openAt(ctx context.Context, c *Config, conn *Conn, rel string) (storage.Storage, error) {
 	if !c.Target.graph() {
 		return openTargetAt(ctx, c, conn, rel)
@@ -351,15 +328,19 @@ func openAt(ctx context.Context, c *Config, conn *Conn, rel string) (storage.Sto
 	return sharepoint.New(ctx, conn.Graph, sharepoint.Options{Host: c.SiteHost, SitePath: c.SitePath, Library: c.Library, RootPath: rel})
 }
 
-// Sync is an engine with the pairs of one project.
+// Sync is an engine with the pairs of one project, added through a
+// projects.Manager.
 type Sync struct {
 	Engine  *syncengine.Engine
 	Store   *sqlitestore.Store
 	Events  *syncengine.Recorder
 	Limiter *syncengine.RateLimiter
 	Conn    *Conn
+	// Manager keeps the project's pairs; Project is the project's key.
+	Manager *projects.Manager
+	Project projects.Key
 	// Pairs are the IDs of project Documents, project Photos and company
-	// Documents, in that order.
+	// Documents, in that order, then those of the record tools.
 	Pairs []string
 	// Docs, Photos and CompanyDocs are the Procore sides; Targets the
 	// target sides (by pair ID).
@@ -389,8 +370,51 @@ type Options struct {
 	Wrap func(pairID string, s storage.Storage) storage.Storage
 }
 
+// PairID is the pair ID scheme of the examples' stores:
+// "<project>/documents", "<project>/photos", "<project>/<tool>" and
+// "company-<company>/documents", kept so that existing stores carry on.
+func PairID(k projects.Key, t projects.Tool) string {
+	switch t {
+	case projects.CompanyDocuments:
+		return fmt.Sprintf("company-%d/documents", k.CompanyID)
+	}
+	return fmt.Sprintf("%d/%s", k.ProjectID, t)
+}
+
+// StateDir is the folder of the Manager's files (the Daily Log photo
+// import log) beside store: "<store without extension>-state".
+func StateDir(store string) string {
+	return strings.TrimSuffix(store, filepath.Ext(store)) + "-state"
+}
+
+// Project is the project that c names, on conn: project Documents, project
+// Photos, company Documents and the record tools chosen with -tools, into
+// <root>/<project name>/<Tool> on the target.
+func (c *Config) Project(conn *Conn) (projects.Project, error) {
+	recs, err := ParseTools(c.Tools)
+	if err != nil {
+		return projects.Project{}, err
+	}
+	tools := []projects.Tool{projects.Documents, projects.Photos, projects.CompanyDocuments}
+	for _, r := range recs {
+		t, err := projects.ParseTool(r)
+		if err != nil {
+			return projects.Project{}, err
+		}
+		tools = append(tools, t)
+	}
+	return projects.Project{
+		Client: conn.Procore, CompanyID: c.ProcoreCompanyID, ProjectID: c.ProcoreProjectID, Name: conn.ProjectName,
+		Tools: projects.WithTools(tools...), Root: c.Root,
+		Target: projects.TargetFunc{Label: string(c.Target), Func: func(ctx context.Context, rel string) (storage.Storage, error) {
+			return openAt(ctx, c, conn, rel)
+		}},
+		Options: projects.Options{DeleteLimit: c.DeleteLimit, Interval: c.Interval, DailyLogDays: c.DailyLogDays},
+	}, nil
+}
+
 // New connects to both services, opens the store and sets up the engine
-// and the three pairs of the configured project.
+// and a projects.Manager with the configured project.
 func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 	if err := c.checkClientSecrets(); err != nil {
 		return nil, err
@@ -416,75 +440,77 @@ func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 		return nil, err
 	}
 	s := &Sync{Store: store, Events: &syncengine.Recorder{}, Limiter: lim, Conn: conn, Targets: map[string]storage.Storage{}, log: o.Logger}
+	notifier := syncengine.Fanout(s.Events, syncengine.NewSlogNotifier(o.Logger))
 	s.Engine, err = syncengine.New(syncengine.Options{
 		Store: store, Logger: o.Logger, Limiter: lim, DefaultInterval: c.Interval, WakeDelay: max(c.WakeDelay, 0),
-		Notifier: syncengine.Fanout(s.Events, syncengine.NewSlogNotifier(o.Logger)),
+		Notifier: notifier,
 	})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	s.Docs = procore.NewProjectDocuments(conn.Procore, c.ProcoreProjectID, nil)
-	s.Photos = procore.NewProjectPhotos(conn.Procore, c.ProcoreProjectID, &procore.PhotosOptions{ReplaceSpecialChars: true})
-	s.CompanyDocs = procore.NewCompanyDocuments(conn.Procore, nil)
-	project := storage.NameRules{InvalidChars: `"*:<>?/\|#%~`, NoTrailingSpace: true, NoTrailingPeriod: true}.Map(conn.ProjectName, "-")
-	pairs := []struct {
-		id, name, folder string
-		a                storage.Storage
-		deletes          syncengine.DeletePolicy
-	}{
-		{fmt.Sprintf("%d/documents", c.ProcoreProjectID), conn.ProjectName + " / Documents", path.Join(c.Root, project, "Documents"), s.Docs, syncengine.DeletePropagate},
-		// Photos deletes never propagate (as the commercial products do).
-		{fmt.Sprintf("%d/photos", c.ProcoreProjectID), conn.ProjectName + " / Photos", path.Join(c.Root, project, "Photos"), s.Photos, syncengine.DeleteKeep},
-		{fmt.Sprintf("company-%d/documents", c.ProcoreCompanyID), "Company Documents", path.Join(c.Root, "Company Documents"), s.CompanyDocs, syncengine.DeletePropagate},
-	}
-	for _, p := range pairs {
-		b, err := openFolder(ctx, c, conn, p.folder)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		if o.Wrap != nil {
-			b = o.Wrap(p.id, b)
-		}
-		s.Targets[p.id] = b
-		pair := syncengine.Pair{
-			ID: p.id, Name: p.name, A: p.a, B: b, AName: "Procore", BName: string(c.Target),
-			NameMapping: true, DeleteLimit: c.DeleteLimit, Deletes: p.deletes, Interval: c.Interval,
-		}
-		// Workaround: a standard initial sync that was interrupted cannot
-		// run again on its own non-empty target (see the e2e test
-		// TestBug_StandardInitialSyncNotResumable); resume it as a merge.
-		if pair.Initial, err = resumeMode(ctx, store, p.id); err != nil {
-			s.Close()
-			return nil, err
-		}
-		if err := s.Engine.AddPair(pair); err != nil {
-			s.Close()
-			return nil, err
-		}
-		s.Pairs = append(s.Pairs, p.id)
-	}
-	if err := s.addRecordPairs(ctx, c, project); err != nil {
-		s.Close()
+	s.Manager, err = projects.NewManager(s.Engine, projects.ManagerOptions{Store: store, StateDir: StateDir(c.Store),
+		Notifier: notifier, Logger: o.Logger, PairID: PairID, Wrap: o.Wrap})
+	if err != nil {
+		store.Close()
 		return nil, err
 	}
+	p, err := c.Project(conn)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	info, err := s.Manager.Add(ctx, p)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	s.Project = p.Key()
+	s.adopt(info)
 	return s, nil
 }
 
-func resumeMode(ctx context.Context, st *sqlitestore.Store, id string) (syncengine.InitialMode, error) {
-	ps, err := st.LoadPair(ctx, id)
-	if err != nil {
-		return 0, err
+// adopt fills s's pairs and storages from the project's description.
+func (s *Sync) adopt(info projects.ProjectInfo) {
+	var recs []string
+	for _, pi := range info.Pairs {
+		s.Targets[pi.PairID] = pi.Target
+		switch a := pi.Procore.(type) {
+		case *procore.DocumentsStorage:
+			if pi.Tool == projects.CompanyDocuments {
+				s.CompanyDocs = a
+			} else {
+				s.Docs = a
+			}
+		case *procore.PhotosStorage:
+			s.Photos = a
+		case *records.Storage:
+			s.Records = append(s.Records, a)
+		case *records.DailyLog:
+			s.DailyLog = a
+		}
+		if !pi.Tool.TwoWay() {
+			recs = append(recs, pi.PairID)
+		}
 	}
-	runs, err := st.Runs(ctx, id, syncengine.Page{Limit: 1})
-	if err != nil {
-		return 0, err
+	for _, t := range []projects.Tool{projects.Documents, projects.Photos, projects.CompanyDocuments} {
+		for _, pi := range info.Pairs {
+			if pi.Tool == t {
+				s.Pairs = append(s.Pairs, pi.PairID)
+			}
+		}
 	}
-	if !ps.Initialized && len(runs) > 0 {
-		return syncengine.InitialMerge, nil
+	s.Pairs = append(s.Pairs, recs...)
+}
+
+// ImportDailyLogPhotos brings the photos people dropped into the Daily
+// Log's day folders on the target into Procore (none when the Daily Log
+// is not synced). Serve does it after each run of the Daily Log pair.
+func (s *Sync) ImportDailyLogPhotos(ctx context.Context) (records.PhotoImportResult, error) {
+	if s.DailyLog == nil {
+		return records.PhotoImportResult{}, nil
 	}
-	return syncengine.InitialStandard, nil
+	return s.Manager.ImportDailyLogPhotos(ctx, s.Project)
 }
 
 // Close closes the store.

@@ -12,7 +12,8 @@ import (
 )
 
 // Serve runs the long-running service until ctx is done: the engine's
-// scheduler (interval fallback and wake-ups), and on ln the HTTP listener
+// scheduler (interval fallback and wake-ups), the projects.Manager's
+// layout checks and Daily Log photo imports, and on ln the HTTP listener
 // for Procore webhook deliveries and Graph change notifications, which are
 // registered at c.PublicURL (when empty, none are registered and the
 // interval syncs, except on the fakes: see defaultPublicURL).
@@ -71,6 +72,10 @@ func (s *Sync) Serve(ctx context.Context, c *Config, ln net.Listener, logger *sl
 	defer stopRuns()
 	runErr := make(chan error, 1)
 	go func() { runErr <- s.Engine.Run(runCtx) }()
+	// The Manager checks the layout and imports the photos dropped into
+	// the Daily Log after each of its runs.
+	mgrDone := make(chan struct{})
+	go func() { defer close(mgrDone); _ = s.Manager.Run(runCtx) }()
 	select {
 	case err = <-srvErr:
 		logger.Error("listener failed", "err", err)
@@ -87,6 +92,7 @@ func (s *Sync) Serve(ctx context.Context, c *Config, ln net.Listener, logger *sl
 	shCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shCtx)
+	<-mgrDone
 	if e := <-runErr; e != nil && !errors.Is(e, context.Canceled) {
 		err = errors.Join(err, e)
 	}

@@ -406,6 +406,12 @@ func (s *site) projectsPage(w http.ResponseWriter, r *http.Request, c portal.Cal
 }
 
 func (s *site) addProject(w http.ResponseWriter, r *http.Request, c portal.Caller) {
+	// The service refuses a viewer too; checked first here so that the
+	// answer does not depend on the connections.
+	if !c.Account.Role.AtLeast(portal.RoleAdmin) {
+		s.fail(w, r, c, portal.ErrForbidden)
+		return
+	}
 	f := r.PostForm
 	company, _ := strconv.ParseInt(f.Get("company"), 10, 64)
 	project, _ := strconv.ParseInt(f.Get("project"), 10, 64)

@@ -151,3 +151,45 @@ func TestPagesCSRF(t *testing.T) {
 		t.Errorf("cross-site POST: %d, want 403", resp.StatusCode)
 	}
 }
+
+// TestPagesRoles: what a viewer may not do is refused by the pages (and
+// by the service under them), and the owner may.
+func TestPagesRoles(t *testing.T) {
+	p := startPortal(t, app.SharePoint, 25)
+	owner := browserless(t)
+	csrf := signIn(t, owner, p.URL, ownerEmail, ownerPassword)
+	if status, body := post(t, owner, p.URL, "/accounts", url.Values{"csrf": {csrf}, "email": {"viewer@example.com"},
+		"role": {"viewer"}, "password": {"viewer password 1"}}); status != http.StatusOK || !strings.Contains(body, "Account added.") {
+		t.Fatalf("adding a viewer: %d\n%s", status, body)
+	}
+	status, body := get(t, owner, p.URL+"/exports/history.csv")
+	if status != http.StatusOK || !strings.HasPrefix(body, "pair,run,initial,started") {
+		t.Errorf("the owner's CSV export: %d %q", status, body)
+	}
+	viewer := browserless(t)
+	vcsrf := signIn(t, viewer, p.URL, "viewer@example.com", "viewer password 1")
+	for _, path := range []string{"/exports", "/exports/history.xlsx", "/exports/data.csv", "/accounts"} {
+		if status, _ := get(t, viewer, p.URL+path); status != http.StatusForbidden {
+			t.Errorf("viewer GET %s: %d, want 403", path, status)
+		}
+	}
+	for path, form := range map[string]url.Values{
+		"/held/approve":              {"pair": {"x"}, "id": {"1"}},
+		"/held/reject":               {"pair": {"x"}, "id": {"1"}},
+		"/files/sync-level":          {"pair": {"x"}, "folder": {""}},
+		"/pairs/pause":               {"pair": {"x"}},
+		"/projects":                  {"company": {"1"}, "project": {"2"}, "tools": {"documents"}, "folder": {"Procore"}},
+		"/accounts":                  {"email": {"v2@example.com"}, "role": {"owner"}, "password": {"viewer password 2"}},
+		"/connections/procore/start": {},
+	} {
+		form.Set("csrf", vcsrf)
+		if status, _ := post(t, viewer, p.URL, path, form); status != http.StatusForbidden {
+			t.Errorf("viewer POST %s: %d, want 403", path, status)
+		}
+	}
+	for _, path := range []string{"/", "/projects", "/files", "/held", "/audit", "/connections"} {
+		if status, _ := get(t, viewer, p.URL+path); status != http.StatusOK {
+			t.Errorf("viewer GET %s: %d, want 200", path, status)
+		}
+	}
+}

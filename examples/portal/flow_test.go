@@ -151,6 +151,21 @@ func TestBrowser(t *testing.T) {
 	shots.shot("project in sync")
 	do("dashboard", chromedp.Navigate(u+"/"), chromedp.WaitVisible(chromedp.CSS("#tools")))
 	shots.shot("dashboard")
+	// On a laptop the navigation is a sidebar; on a tablet (820x1180,
+	// touch) it folds above the content and nothing scrolls sideways.
+	if !eval(`getComputedStyle(document.querySelector('.shell')).gridTemplateColumns.split(' ').length === 2`) {
+		t.Error("no sidebar on a laptop-sized window")
+	}
+	do("tablet", chromedp.EmulateViewport(820, 1180, chromedp.EmulatePortrait, chromedp.EmulateTouch),
+		chromedp.Navigate(u+"/"), chromedp.WaitVisible(chromedp.CSS("#tools")))
+	if !eval(`getComputedStyle(document.querySelector('.shell')).gridTemplateColumns.split(' ').length === 1`) {
+		t.Error("the sidebar does not fold on a tablet")
+	}
+	if !eval(`document.documentElement.scrollWidth <= window.innerWidth`) {
+		t.Error("the dashboard scrolls sideways on a tablet")
+	}
+	shots.shot("dashboard tablet")
+	do("laptop again", chromedp.ResetViewport())
 	step("project in sync")
 	docs := filepath.ToSlash(filepath.Join("Procore", app.ProjectName, "Documents"))
 	if !p.fakes.WebExists(docs + "/01 Drawings/A - Architectural/A-101 Level 1 Floor Plan.pdf") {

@@ -113,7 +113,7 @@ func (s *Service) RevokeSession(ctx context.Context, id string) error {
 	if err := s.opt.Auth.RevokeSession(ctx, c.Account.Email, id); err != nil {
 		return authErr(err)
 	}
-	return s.audit(ctx, c, "session.revoked", "", "", map[string]string{"session": id})
+	return s.audit(ctx, c, "session_revoked", "", "", map[string]string{"session": id})
 }
 
 // Accounts lists the accounts. Owner.
@@ -150,7 +150,7 @@ func (s *Service) CreateAccount(ctx context.Context, n NewAccount) (AccountInfo,
 	if err != nil {
 		return AccountInfo{}, authErr(err)
 	}
-	return accountInfo(a), s.audit(ctx, c, "account.created", "", "", map[string]string{"email": a.Email,
+	return accountInfo(a), s.audit(ctx, c, "account_created", "", "", map[string]string{"email": a.Email,
 		"role": string(a.Role)})
 }
 
@@ -184,7 +184,7 @@ func (s *Service) UpdateAccount(ctx context.Context, email string, ch AccountCha
 	if ch.Password != nil {
 		details["password"] = "changed"
 	}
-	return accountInfo(a), s.audit(ctx, c, "account.updated", "", "", details)
+	return accountInfo(a), s.audit(ctx, c, "account_updated", "", "", details)
 }
 
 // DeleteAccount removes an account and ends its sessions. Owner.
@@ -196,7 +196,7 @@ func (s *Service) DeleteAccount(ctx context.Context, email string) error {
 	if err := s.opt.Auth.DeleteAccount(ctx, email); err != nil {
 		return authErr(err)
 	}
-	return s.audit(ctx, c, "account.deleted", "", "", map[string]string{"email": email})
+	return s.audit(ctx, c, "account_deleted", "", "", map[string]string{"email": email})
 }
 
 // ChangePassword replaces the caller's own password after checking the
@@ -214,5 +214,5 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) erro
 	if err := s.opt.Auth.SetPassword(ctx, c.Account.Email, next); err != nil {
 		return authErr(err)
 	}
-	return s.audit(ctx, c, "account.password_changed", "", "", map[string]string{"email": c.Account.Email})
+	return s.audit(ctx, c, "account_password_changed", "", "", map[string]string{"email": c.Account.Email})
 }

@@ -23,11 +23,11 @@ func (s *Service) SyncLevel(ctx context.Context, pairID, folder string) (RunInfo
 	if _, err := s.pair(pairID); err != nil {
 		return RunInfo{}, err
 	}
-	run, err := s.eng.SyncFolderLevel(ctx, pairID, folder)
+	run, err := s.eng.SyncFolderLevel(actor(ctx, c), pairID, folder)
 	if err != nil && run.ID == 0 {
 		return RunInfo{}, engineErr(err)
 	}
-	if aerr := s.audit(ctx, c, "folder.synced", pairID, "", map[string]string{"folder": folder,
+	if aerr := s.audit(ctx, c, "folder_synced", pairID, "", map[string]string{"folder": folder,
 		"run": strconv.FormatInt(run.ID, 10), "status": string(run.Status)}); aerr != nil {
 		return runInfo(run), aerr
 	}
@@ -134,18 +134,18 @@ func (s *Service) decideHeld(ctx context.Context, pairID string, ids []int64, ap
 	if err != nil {
 		return err
 	}
-	kind := "held.rejected"
+	kind := syncengine.AuditHeldRejected
 	if approve {
-		kind = "held.approved"
-		err = s.eng.ApproveHeld(ctx, pairID, ids)
+		kind = syncengine.AuditHeldApproved
+		err = s.eng.ApproveHeld(actor(ctx, c), pairID, ids)
 	} else {
-		err = s.eng.RejectHeld(ctx, pairID, ids)
+		err = s.eng.RejectHeld(actor(ctx, c), pairID, ids)
 	}
 	details := map[string]string{"ids": idList(ids), "paths": heldPaths(hs)}
 	if err != nil {
 		details["error"] = err.Error()
 	}
-	if aerr := s.audit(ctx, c, kind, pairID, "", details); aerr != nil && err == nil {
+	if aerr := s.engineAudit(ctx, c, kind, pairID, details); aerr != nil && err == nil {
 		return aerr
 	}
 	return engineErr(err)
@@ -202,10 +202,10 @@ func (s *Service) Release(ctx context.Context, pairID, side, itemPath string) er
 	if _, err := s.pair(pairID); err != nil {
 		return err
 	}
-	if err := s.eng.ReleaseQuarantine(ctx, pairID, sd, itemPath); err != nil {
+	if err := s.eng.ReleaseQuarantine(actor(ctx, c), pairID, sd, itemPath); err != nil {
 		return engineErr(err)
 	}
-	return s.audit(ctx, c, "quarantine.released", pairID, "", map[string]string{"side": sd.String(), "path": itemPath})
+	return s.engineAudit(ctx, c, syncengine.AuditQuarantineReleased, pairID, map[string]string{"side": sd.String(), "path": itemPath})
 }
 
 // Pause stops a pair from running until Resume (engine Pause). Admin.
@@ -224,10 +224,10 @@ func (s *Service) Pause(ctx context.Context, pairID, reason string) error {
 	if _, err := s.pair(pairID); err != nil {
 		return err
 	}
-	if err := s.eng.Pause(ctx, pairID, reason); err != nil {
+	if err := s.eng.Pause(actor(ctx, c), pairID, reason); err != nil {
 		return engineErr(err)
 	}
-	return s.audit(ctx, c, "pair.paused", pairID, "", map[string]string{"reason": reason})
+	return s.engineAudit(ctx, c, syncengine.AuditPairPaused, pairID, map[string]string{"reason": reason})
 }
 
 // Resume lets a paused pair run again (engine Resume). Admin.
@@ -239,10 +239,10 @@ func (s *Service) Resume(ctx context.Context, pairID string) error {
 	if _, err := s.pair(pairID); err != nil {
 		return err
 	}
-	if err := s.eng.Resume(ctx, pairID); err != nil {
+	if err := s.eng.Resume(actor(ctx, c), pairID); err != nil {
 		return engineErr(err)
 	}
-	return s.audit(ctx, c, "pair.resumed", pairID, "", nil)
+	return s.engineAudit(ctx, c, syncengine.AuditPairResumed, pairID, nil)
 }
 
 // DryRun returns the plan a run of the pair would apply now, without

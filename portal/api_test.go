@@ -473,21 +473,25 @@ func TestAPI(t *testing.T) {
 	t.Run("audit", func(t *testing.T) {
 		var es []portal.AuditEntry
 		viewer.getJSON("/api/v1/audit?limit=1000", &es)
-		kinds := map[string]string{}
+		kinds, count := map[string]string{}, map[string]int{}
 		for _, en := range es {
 			kinds[en.Kind] = en.Actor
+			count[en.Kind]++
 		}
-		for _, k := range []string{"project.added", "project.updated", "project.removed", "recipients.changed",
-			"quarantine.released", "folder.synced", "held.approved", "held.rejected", "pair.paused", "pair.resumed",
-			"connection.added", "connection.tested", "connection.removed"} {
+		if count["held_delete_approved"] != 1 || count["pair_paused"] != 1 {
+			t.Errorf("entries recorded twice or not at all: %v", count)
+		}
+		for _, k := range []string{"project_added", "project_updated", "project_removed", "recipients_changed",
+			"quarantine_released", "folder_synced", "held_delete_approved", "held_delete_rejected", "pair_paused",
+			"pair_resumed", "connection_added", "connection_tested", "connection_removed"} {
 			if _, ok := kinds[k]; !ok {
 				t.Errorf("no audit entry %q (have %v)", k, kinds)
 			}
 		}
-		if kinds["held.approved"] != "admin@example.com" {
-			t.Errorf("approval recorded for %q", kinds["held.approved"])
+		if kinds["held_delete_approved"] != "admin@example.com" {
+			t.Errorf("approval recorded for %q", kinds["held_delete_approved"])
 		}
-		viewer.getJSON("/api/v1/audit?kind=pair.paused", &es)
+		viewer.getJSON("/api/v1/audit?kind=pair_paused", &es)
 		if len(es) != 1 || es[0].Details["reason"] != "site move" || es[0].PairID != e.pairID {
 			t.Fatalf("filtered audit: %+v", es)
 		}

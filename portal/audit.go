@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/procoresync/procoresync/syncengine"
 )
 
 // AuditEntry is one line of the admin audit log: a change someone made.
@@ -12,8 +14,9 @@ type AuditEntry struct {
 	ID    int64     `json:"id"`
 	Time  time.Time `json:"time"`
 	Actor string    `json:"actor"`
-	// Kind names the change, e.g. "held.approved", "project.added",
-	// "account.created", "connection.added".
+	// Kind names the change, e.g. "held_delete_approved",
+	// "project_added", "account_created", "connection_added" (the
+	// syncengine Audit kinds, and the portal's own).
 	Kind    string `json:"kind"`
 	PairID  string `json:"pair_id,omitempty"`
 	Project string `json:"project,omitempty"`
@@ -93,4 +96,38 @@ func cloneMap(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// EngineAudit is the AuditLog kept by the engine's metadata store (the
+// syncengine AuditStore role): durable, shared with the entries the engine
+// records itself (held deletions approved or rejected, quarantines
+// released, pauses and resumes, stop policies).
+type EngineAudit struct {
+	Engine *syncengine.Engine
+}
+
+// Append implements AuditLog (Engine.Audit: secrets in details are
+// redacted).
+func (a EngineAudit) Append(ctx context.Context, e AuditEntry) error {
+	return a.Engine.Audit(syncengine.WithActor(ctx, e.Actor), syncengine.AuditEntry{Time: e.Time, Actor: e.Actor,
+		Kind: syncengine.AuditKind(e.Kind), PairID: e.PairID, Project: e.Project, Details: e.Details})
+}
+
+// List implements AuditLog.
+func (a EngineAudit) List(ctx context.Context, q AuditQuery) ([]AuditEntry, error) {
+	f := syncengine.AuditFilter{PairID: q.PairID, Project: q.Project, Actor: q.Actor, Since: q.Range.From,
+		Until: q.Range.To, Limit: q.Limit, Offset: q.Offset}
+	if q.Kind != "" {
+		f.Kinds = []syncengine.AuditKind{syncengine.AuditKind(q.Kind)}
+	}
+	es, err := a.Engine.AuditLog(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AuditEntry, len(es))
+	for i, e := range es {
+		out[i] = AuditEntry{ID: e.ID, Time: e.Time.UTC(), Actor: e.Actor, Kind: string(e.Kind), PairID: e.PairID,
+			Project: e.Project, Details: e.Details}
+	}
+	return out, nil
 }

@@ -6,15 +6,17 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+
+	"github.com/procoresync/procoresync/syncengine"
 )
 
 // Tools a project may sync.
 var knownTools = []string{"documents", "photos", "rfis", "submittals", "drawings", "forms", "observations",
-	"inspections", "incidents", "commitments", "daily_log", "company_documents"}
+	"inspections", "incidents", "commitments", "daily-log", "company-documents"}
 
 // twoWayTools may sync both ways; the others are one way (Procore to the
 // target).
-var twoWayTools = []string{"documents", "photos", "company_documents"}
+var twoWayTools = []string{"documents", "photos", "company-documents"}
 
 // validate checks a project configuration before it reaches the manager.
 func (p *ProjectConfig) validate() error {
@@ -165,7 +167,7 @@ func (s *Service) AddProject(ctx context.Context, p ProjectConfig) (ProjectConfi
 		return ProjectConfig{}, err
 	}
 	out = out.normalized()
-	return out, s.audit(ctx, c, "project.added", "", out.ID, projectDetails(out))
+	return out, s.audit(ctx, c, string(syncengine.AuditProjectAdded), "", out.ID, projectDetails(out))
 }
 
 func projectDetails(p ProjectConfig) map[string]string {
@@ -204,7 +206,7 @@ func (s *Service) UpdateProject(ctx context.Context, p ProjectConfig) (ProjectCo
 	}
 	out = out.normalized()
 	details := diffDetails(projectDetails(old), projectDetails(out))
-	return out, s.audit(ctx, c, "project.updated", "", out.ID, details)
+	return out, s.audit(ctx, c, string(syncengine.AuditProjectUpdated), "", out.ID, details)
 }
 
 // diffDetails keeps the keys whose value changed, as "old -> new".
@@ -236,7 +238,7 @@ func (s *Service) RemoveProject(ctx context.Context, id string, forget bool) err
 	if err := m.Remove(ctx, id, forget); err != nil {
 		return err
 	}
-	return s.audit(ctx, c, "project.removed", "", id, map[string]string{"name": old.Name, "forget": fmt.Sprint(forget)})
+	return s.audit(ctx, c, string(syncengine.AuditProjectRemoved), "", id, map[string]string{"name": old.Name, "forget": fmt.Sprint(forget)})
 }
 
 // Recipients returns a project's notification recipients. Viewer.
@@ -278,7 +280,7 @@ func (s *Service) SetRecipients(ctx context.Context, projectID string, recipient
 	if out.Recipients == nil {
 		out.Recipients = []string{}
 	}
-	return out.Recipients, s.audit(ctx, c, "recipients.changed", "", projectID,
+	return out.Recipients, s.audit(ctx, c, "recipients_changed", "", projectID,
 		map[string]string{"recipients": old + " -> " + strings.Join(out.Recipients, ",")})
 }
 

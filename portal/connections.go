@@ -75,7 +75,7 @@ func (s *Service) FinishConnection(ctx context.Context, cb connect.Callback) (co
 	if err != nil {
 		return connect.Connection{}, returnTo, connErr(err)
 	}
-	return conn, returnTo, s.audit(ctx, c, "connection.added", "", "", map[string]string{"id": conn.ID,
+	return conn, returnTo, s.audit(ctx, c, "connection_added", "", "", map[string]string{"id": conn.ID,
 		"provider": string(conn.Provider), "name": conn.Name, "domain": conn.Domain, "client_id": conn.ClientID})
 }
 
@@ -94,7 +94,7 @@ func (s *Service) TestConnection(ctx context.Context, id string) (connect.TestRe
 	if err != nil {
 		return connect.TestResult{}, connErr(err)
 	}
-	return res, s.audit(ctx, c, "connection.tested", "", "", map[string]string{"id": id,
+	return res, s.audit(ctx, c, "connection_tested", "", "", map[string]string{"id": id,
 		"ok": fmt.Sprint(res.OK), "step": res.Step})
 }
 
@@ -115,6 +115,6 @@ func (s *Service) RemoveConnection(ctx context.Context, id string) error {
 	if err := m.Remove(ctx, id); err != nil {
 		return connErr(err)
 	}
-	return s.audit(ctx, c, "connection.removed", "", "", map[string]string{"id": id,
+	return s.audit(ctx, c, "connection_removed", "", "", map[string]string{"id": id,
 		"provider": string(conn.Provider), "name": conn.Name})
 }

@@ -207,7 +207,6 @@ type env struct {
 	srv      *httptest.Server
 	oas      *oasChecker
 	auth     *auth.Authenticator
-	audit    *portal.MemoryAudit
 	procore  *procoretest.Server
 	conns    *connect.Manager
 
@@ -233,7 +232,7 @@ func newEnv(t testing.TB, a *auth.Authenticator) *env {
 	if a == nil {
 		a = newAuth(t)
 	}
-	e := &env{t: t, eng: eng, store: st, projects: newFakeProjects(eng), auth: a, audit: portal.NewMemoryAudit()}
+	e := &env{t: t, eng: eng, store: st, projects: newFakeProjects(eng), auth: a}
 
 	e.procore = procoretest.New(procoretest.Options{})
 	t.Cleanup(e.procore.Close)
@@ -251,7 +250,7 @@ func newEnv(t testing.TB, a *auth.Authenticator) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc, err = portal.New(portal.Options{Engine: eng, Store: st, Projects: e.projects, Audit: e.audit, Auth: a,
+	e.svc, err = portal.New(portal.Options{Engine: eng, Store: st, Projects: e.projects, Auth: a, // the engine's audit log
 		Connections: e.conns, XLSX: xlsx.Writer{}, Logger: quiet,
 		WebURL: func(pairID string, side syncengine.Side, en storage.Entry) string {
 			if side == syncengine.SideB {

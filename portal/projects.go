@@ -28,7 +28,7 @@ type ProjectConfig struct {
 type ToolConfig struct {
 	// Tool is the tool's name: documents, photos, rfis, submittals,
 	// drawings, forms, observations, inspections, incidents, commitments,
-	// daily_log or company_documents.
+	// daily-log or company-documents (the procore/projects tool names).
 	Tool string `json:"tool"`
 	// Direction is "two_way" or "one_way" (Procore to the target).
 	Direction string `json:"direction"`

@@ -37,7 +37,8 @@ type Options struct {
 	// Projects configures projects; without it every pair of the engine
 	// is shown as a project of its own and configuration is unavailable.
 	Projects ProjectManager
-	// Audit keeps the audit log (default: in memory).
+	// Audit keeps the audit log (default: the engine's, EngineAudit, when
+	// its metadata store keeps one; else in memory).
 	Audit AuditLog
 	// Auth signs people in (required).
 	Auth *auth.Authenticator
@@ -72,6 +73,10 @@ type Service struct {
 	opt Options
 	eng *syncengine.Engine
 	log *slog.Logger
+	// engineAudits: the audit log is the engine's, which records the
+	// changes the engine makes itself (approve, reject, release, pause,
+	// resume) with the actor of the context.
+	engineAudits bool
 }
 
 // New returns a Service.
@@ -84,6 +89,9 @@ func New(opt Options) (*Service, error) {
 	}
 	if opt.Audit == nil {
 		opt.Audit = NewMemoryAudit()
+		if _, err := opt.Engine.AuditLog(context.Background(), syncengine.AuditFilter{Limit: 1}); err == nil {
+			opt.Audit = EngineAudit{Engine: opt.Engine}
+		}
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -91,7 +99,8 @@ func New(opt Options) (*Service, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Service{opt: opt, eng: opt.Engine, log: opt.Logger}, nil
+	_, engineAudits := opt.Audit.(EngineAudit)
+	return &Service{opt: opt, eng: opt.Engine, log: opt.Logger, engineAudits: engineAudits}, nil
 }
 
 // Auth returns the service's Authenticator.
@@ -140,6 +149,21 @@ func (s *Service) audit(ctx context.Context, c Caller, kind, pairID, project str
 		return fmt.Errorf("portal: the change was made but its audit entry was not recorded: %w", err)
 	}
 	return nil
+}
+
+// engineAudit records an audit entry for a change the engine made on the
+// caller's behalf, unless the engine's own audit log already did.
+func (s *Service) engineAudit(ctx context.Context, c Caller, kind syncengine.AuditKind, pairID string, details map[string]string) error {
+	if s.engineAudits {
+		return nil
+	}
+	return s.audit(ctx, c, string(kind), pairID, "", details)
+}
+
+// actor returns ctx naming the caller as the actor of what the engine
+// does with it.
+func actor(ctx context.Context, c Caller) context.Context {
+	return syncengine.WithActor(ctx, c.Account.Email)
 }
 
 // pair returns the engine pair or ErrNotFound.

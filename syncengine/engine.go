@@ -333,6 +333,9 @@ func (e *Engine) prepare(p Pair) (Pair, error) {
 	case p.MassDeleteShare > 1:
 		return Pair{}, bad("mass-delete share %v above 1", p.MassDeleteShare)
 	}
+	if err := e.checkStop(p); err != nil {
+		return Pair{}, err
+	}
 	if p.Name == "" {
 		p.Name = p.ID
 	}
@@ -669,6 +672,7 @@ func (r *pairRun) refuse(ctx context.Context, in *planInput, plan Plan) (Run, er
 		if err := r.e.setPaused(ctx, r.s, true, rootPausePrefix+plan.Refused); err != nil {
 			return r.fail(ctx, err)
 		}
+		r.e.auditPair(WithActor(ctx, SystemActor), p, AuditPairPaused, map[string]string{"reason": rootPausePrefix + plan.Refused})
 		r.e.notify(ctx, p, Event{Kind: EventPairPaused, Err: plan.Refused,
 			Message: fmt.Sprintf("Sync of %s paused: %s", p.Name, plan.Refused)})
 	} else {
@@ -822,6 +826,7 @@ func (r *pairRun) finish(ctx context.Context, status RunStatus, runErr error) (R
 	if err := e.store.FinishRun(context.WithoutCancel(ctx), *run); err != nil {
 		log.Warn("syncengine: recording run end", "error", err)
 	}
+	e.countRun(ctx, r.s, *run)
 	switch status {
 	case RunFailed:
 		log.Error("syncengine: run failed", "error", runErr)
@@ -898,6 +903,7 @@ func (e *Engine) Pause(ctx context.Context, pairID, reason string) error {
 	if err := e.setPaused(ctx, s, true, reason); err != nil {
 		return err
 	}
+	e.auditPair(ctx, s.cur(), AuditPairPaused, map[string]string{"reason": reason})
 	e.notify(ctx, s.cur(), Event{Kind: EventPairPaused, Message: fmt.Sprintf("Sync of %s paused: %s", s.cur().Name, reason)})
 	return nil
 }
@@ -925,6 +931,9 @@ func (e *Engine) Resume(ctx context.Context, pairID string) error {
 		if _, err := e.acceptRoots(ctx, s, false); err != nil {
 			return err
 		}
+	}
+	if err := e.resumed(ctx, s, ps); err != nil {
+		return err
 	}
 	if err := e.setPaused(ctx, s, false, ""); err != nil {
 		return err

@@ -119,6 +119,7 @@ func (e *Engine) ApproveHeld(ctx context.Context, pairID string, ids []int64) er
 		ap.activity(ctx, Action{Kind: ActionDelete, Side: side, Path: h.Path, IsDir: h.IsDir}, h.Size, "held deletion approved")
 		done = append(done, h.ID)
 	}
+	e.auditHeld(ctx, s.cur(), AuditHeldApproved, hs, done)
 	return e.releaseHeld(ctx, s, done, relist, errs)
 }
 
@@ -146,6 +147,7 @@ func (e *Engine) RejectHeld(ctx context.Context, pairID string, ids []int64) err
 		done = append(done, h.ID)
 		relist = relist || h.IsDir
 	}
+	e.auditHeld(ctx, s.cur(), AuditHeldRejected, hs, done)
 	return e.releaseHeld(ctx, s, done, relist, errs)
 }
 

@@ -126,6 +126,9 @@ type Pair struct {
 	Budgets []string
 	// Concurrency bounds simultaneous transfers (default 4).
 	Concurrency int
+	// Stop pauses the pair after a number of runs (see StopPolicy; the
+	// zero value never does).
+	Stop StopPolicy
 }
 
 // sideName returns the label of side s.

@@ -345,7 +345,8 @@ func compareStatus(a, b *storage.Entry, base Item, hasBase bool) SyncStatus {
 // once: its attempts are reset and the pair is woken. side and itemPath
 // identify it as Failures lists it.
 func (e *Engine) ReleaseQuarantine(ctx context.Context, pairID string, side Side, itemPath string) error {
-	if _, err := e.slot(pairID); err != nil {
+	s, err := e.slot(pairID)
+	if err != nil {
 		return err
 	}
 	fs, err := e.store.Failures(ctx, pairID)
@@ -358,6 +359,7 @@ func (e *Engine) ReleaseQuarantine(ctx context.Context, pairID string, side Side
 			if err := e.store.PutFailure(ctx, f); err != nil {
 				return err
 			}
+			e.auditPair(ctx, s.cur(), AuditQuarantineReleased, map[string]string{"side": side.String(), "path": itemPath})
 			e.Wake(pairID)
 			return nil
 		}

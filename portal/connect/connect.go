@@ -157,6 +157,9 @@ func New(opt Options) (*Manager, error) {
 // Endpoint returns the endpoint a connection of provider p in domain and
 // tenant uses (an override from Options.Endpoints first).
 func (m *Manager) Endpoint(p Provider, domain, tenant string) (Endpoint, error) {
+	if tenant != "" && !validTenant(tenant) {
+		return Endpoint{}, fmt.Errorf("connect: invalid Microsoft tenant %q: %w", tenant, ErrBadRequest)
+	}
 	if e, ok := m.opt.Endpoints[p]; ok {
 		if domain != "" && !validDomain(p, domain) {
 			return Endpoint{}, fmt.Errorf("connect: unknown %s domain %q: %w", p.Title(), domain, ErrBadRequest)

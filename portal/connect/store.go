@@ -105,6 +105,9 @@ type FileStore struct {
 // NewFileStore returns a FileStore at path (created on the first Put).
 func NewFileStore(path string) *FileStore { return &FileStore{path: path} }
 
+// Path returns the store's file.
+func (s *FileStore) Path() string { return s.path }
+
 func (s *FileStore) load() (map[string]Record, error) {
 	b, err := os.ReadFile(s.path)
 	if errors.Is(err, os.ErrNotExist) {

@@ -42,7 +42,8 @@ type Tester interface {
 
 // DefaultTester gets a token (refreshing it if needed) and asks the
 // provider who the token belongs to: Procore GET /rest/v1.0/me, Microsoft
-// Graph GET /me, Box GET /users/me, Dropbox POST
+// Graph GET /me/drive (the signed-in user's OneDrive, which also shows
+// that files can be reached), Box GET /users/me, Dropbox POST
 // /users/get_current_account.
 type DefaultTester struct{}
 
@@ -59,11 +60,15 @@ func (DefaultTester) Test(ctx context.Context, t TestTarget) TestResult {
 	case Procore:
 		req, err = http.NewRequestWithContext(ctx, http.MethodGet, t.Endpoint.APIURL+"/rest/v1.0/me", nil)
 	case Microsoft:
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, t.Endpoint.APIURL+"/me", nil)
+		req, err = http.NewRequestWithContext(ctx, http.MethodGet, t.Endpoint.APIURL+"/me/drive", nil)
 	case Box:
 		req, err = http.NewRequestWithContext(ctx, http.MethodGet, t.Endpoint.APIURL+"/users/me", nil)
 	case Dropbox:
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, t.Endpoint.APIURL+"/users/get_current_account", nil)
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, t.Endpoint.APIURL+"/users/get_current_account",
+			strings.NewReader("null"))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
 	default:
 		return TestResult{Step: "account", Message: "unknown provider"}
 	}
@@ -114,7 +119,11 @@ func accountName(p Provider, body []byte) string {
 	case Procore:
 		return first(str(v, "login"), str(v, "name"))
 	case Microsoft:
-		return first(str(v, "userPrincipalName"), str(v, "mail"), str(v, "displayName"))
+		if o, ok := v["owner"].(map[string]any); ok {
+			if u, ok := o["user"].(map[string]any); ok {
+				return first(str(u, "email"), str(u, "displayName"))
+			}
+		}
 	case Box:
 		return first(str(v, "login"), str(v, "name"))
 	case Dropbox:

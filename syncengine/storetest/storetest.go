@@ -42,6 +42,11 @@
 //   - ScanBaseline reports the same items as Items, in the same order, with
 //     the fields of BaselineRow equal to theirs; an error returned by its
 //     callback comes back from ScanBaseline as it is (not wrapped).
+//   - A store that implements the optional syncengine.AuditStore keeps
+//     every entry as appended (an empty Details reads back nil) and lists
+//     them newest first, by Time then by order of appending; a store that
+//     implements syncengine.StopCounterStore keeps each pair's counters.
+//     Forgetting a pair deletes its counters and keeps its audit entries.
 //   - A store that implements the optional syncengine.PairForgetter
 //     deletes every record of the pair and nothing of other pairs, and the
 //     pair ID can be used again afterwards.
@@ -107,6 +112,10 @@ func Run(t *testing.T, newStore func(t *testing.T) syncengine.MetadataStore) {
 		{"Delete", tests{
 			{"DeleteLedger", testDeleteLedger},
 			{"HeldDeletes", testHeldDeletes},
+		}},
+		{"Audit", tests{
+			{"AuditLog", testAudit},
+			{"StopCounts", testStopCounts},
 		}},
 		{"Store", tests{
 			{"BadInput", testBadInput},

@@ -23,6 +23,7 @@ var routes map[string]route
 func init() {
 	routes = map[string]route{
 		"files/list_folder":                    {HostAPI, "rpc", false, (*Server).listFolder},
+		"users/get_current_account":            {HostAPI, "rpc", false, (*Server).currentAccount},
 		"files/list_folder/continue":           {HostAPI, "rpc", false, (*Server).listContinue},
 		"files/list_folder/get_latest_cursor":  {HostAPI, "rpc", false, (*Server).latestCursor},
 		"files/list_folder/longpoll":           {HostNotify, "rpc", true, nil},

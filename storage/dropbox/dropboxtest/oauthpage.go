@@ -1,6 +1,7 @@
 package dropboxtest
 
 import (
+	"encoding/json"
 	"html/template"
 	"io"
 	"net/http"
@@ -90,4 +91,20 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	redirect.RawQuery = q.Encode()
 	w.Header().Set("Location", redirect.String())
 	w.WriteHeader(http.StatusFound)
+}
+
+// currentAccount serves users/get_current_account (no argument): the
+// signed-in account as a FullAccount.
+func (s *Server) currentAccount(rc *reqCtx, _ json.RawMessage, _ []byte, _ *http.Request) (any, []byte, *apiErr) {
+	root := map[string]any{".tag": "user", "root_namespace_id": HomeNS, "home_namespace_id": HomeNS}
+	if rc.ns != HomeNS {
+		root = map[string]any{".tag": "team", "root_namespace_id": TeamRootNS, "home_namespace_id": "3001",
+			"home_path": "/Member One"}
+	}
+	return map[string]any{"account_id": "dbid:AAAfake",
+		"name": map[string]any{"given_name": "Franz", "surname": "Ferdinand", "familiar_name": "Franz",
+			"display_name": "Franz Ferdinand", "abbreviated_name": "FF"},
+		"email": "franz@example.com", "email_verified": true, "disabled": false, "country": "US", "locale": "en",
+		"referral_link": "https://db.tt/fake", "is_paired": false, "account_type": map[string]any{".tag": "basic"},
+		"root_info": root}, nil, nil
 }

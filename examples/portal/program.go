@@ -18,6 +18,7 @@ import (
 	"github.com/procoresync/procoresync/portal"
 	"github.com/procoresync/procoresync/portal/auth"
 	"github.com/procoresync/procoresync/portal/connect"
+	"github.com/procoresync/procoresync/portal/managed"
 	"github.com/procoresync/procoresync/portal/secretbox"
 	"github.com/procoresync/procoresync/portal/xlsx"
 	"github.com/procoresync/procoresync/procore/projects"
@@ -161,11 +162,12 @@ func start(ctx context.Context, o options) (_ *program, err error) {
 	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	p.stop = stop
-	p.wiring = newWiring(runCtx, cfg, conns, lim, mgr, filepath.Join(stateDir, "portal-projects.json"), log)
-	if !real {
-		p.wiring.statePath = ""
+	p.wiring = newWiring(runCtx, cfg, conns, lim)
+	saved := &savedProjects{inner: managed.New(mgr, p.wiring), log: log}
+	if real {
+		saved.path = filepath.Join(stateDir, "portal-projects.json")
 	}
-	if p.svc, err = portal.New(portal.Options{Engine: p.engine, Store: p.store, Projects: p.wiring, Auth: authn,
+	if p.svc, err = portal.New(portal.Options{Engine: p.engine, Store: p.store, Projects: saved, Auth: authn,
 		Connections: conns, XLSX: xlsx.Writer{}, Logger: log}); err != nil {
 		ln.Close()
 		return nil, err
@@ -206,7 +208,7 @@ func start(ctx context.Context, o options) (_ *program, err error) {
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
-	if err := p.wiring.restore(ctx); err != nil {
+	if err := saved.restore(ctx); err != nil {
 		ln.Close()
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/procoresync/procoresync/examples/internal/app"
 	"github.com/procoresync/procoresync/portal"
 	"github.com/procoresync/procoresync/portal/connect"
+	"github.com/procoresync/procoresync/portal/managed"
 	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/procore/projects"
 	"github.com/procoresync/procoresync/storage"
@@ -33,34 +34,23 @@ import (
 	"github.com/procoresync/procoresync/syncengine"
 )
 
-// wiring turns the portal's connections into clients and storages and
-// its project configurations into procore/projects projects: it is the
-// portal.ProjectManager of the program, over a projects.Manager.
+// wiring turns the portal's connections into Procore clients and target
+// storages: the managed.Connectors of the program.
 type wiring struct {
 	// ctx lives as long as the program: clients refresh tokens with it.
 	ctx     context.Context
 	cfg     *app.Config
 	conns   *connect.Manager
 	limiter *syncengine.RateLimiter
-	mgr     *projects.Manager
-	log     *slog.Logger
-	// statePath keeps the project configurations (no secret) so that a
-	// restart adds them again; "" keeps them in memory only.
-	statePath string
 
 	mu      sync.Mutex
 	clients map[string]*procore.Client // by connection and company
 	targets map[string]*connTarget     // by connection
-	configs map[projects.Key]portal.ProjectConfig
-	// unrestored are saved projects that could not be added again at
-	// start; they stay in the file.
-	unrestored []portal.ProjectConfig
 }
 
-func newWiring(ctx context.Context, cfg *app.Config, conns *connect.Manager, lim *syncengine.RateLimiter, mgr *projects.Manager,
-	statePath string, log *slog.Logger) *wiring {
-	return &wiring{ctx: ctx, cfg: cfg, conns: conns, limiter: lim, mgr: mgr, log: log, statePath: statePath,
-		clients: map[string]*procore.Client{}, targets: map[string]*connTarget{}, configs: map[projects.Key]portal.ProjectConfig{}}
+func newWiring(ctx context.Context, cfg *app.Config, conns *connect.Manager, lim *syncengine.RateLimiter) *wiring {
+	return &wiring{ctx: ctx, cfg: cfg, conns: conns, limiter: lim, clients: map[string]*procore.Client{},
+		targets: map[string]*connTarget{}}
 }
 
 // procoreClient returns the Procore client of connection id acting in
@@ -231,200 +221,129 @@ func (t *connTarget) Open(ctx context.Context, rel string) (storage.Storage, err
 	return t.open(ctx, rel)
 }
 
-// The portal.ProjectManager.
-
-// projectID is the portal's ID of a project: "<company>-<project>".
-func projectID(k projects.Key) string { return fmt.Sprintf("%d-%d", k.CompanyID, k.ProjectID) }
-
-func parseProjectID(id string) (projects.Key, error) {
-	c, p, ok := strings.Cut(id, "-")
-	ci, err1 := strconv.ParseInt(c, 10, 64)
-	pi, err2 := strconv.ParseInt(p, 10, 64)
-	if !ok || err1 != nil || err2 != nil {
-		return projects.Key{}, fmt.Errorf("project %q: %w", id, portal.ErrNotFound)
-	}
-	return projects.Key{CompanyID: ci, ProjectID: pi}, nil
-}
-
-// toolOf maps the portal's tool names (daily_log) to the package's
-// (daily-log).
-func toolOf(name string) projects.Tool { return projects.Tool(strings.ReplaceAll(name, "_", "-")) }
-
-// project builds the projects.Project of configuration pc.
-func (w *wiring) project(ctx context.Context, pc portal.ProjectConfig) (projects.Project, error) {
-	cl, err := w.procoreClient(ctx, pc.Connection, pc.CompanyID)
-	if err != nil {
-		return projects.Project{}, err
-	}
-	t, err := w.target(ctx, pc.Target)
-	if err != nil {
-		return projects.Project{}, err
-	}
-	conn, err := w.conns.Get(ctx, pc.Connection)
-	if err != nil {
-		return projects.Project{}, err
-	}
-	p := projects.Project{Client: cl, CompanyID: pc.CompanyID, ProjectID: pc.ProcoreProjectID, Name: pc.Name,
-		Target: t, Root: strings.Trim(pc.TargetFolder, "/")}
-	for _, tc := range pc.Tools {
-		c := projects.ToolConfig{Tool: toolOf(tc.Tool)}
-		if tc.Direction == "one_way" {
-			c.Direction = syncengine.DirectionOneWayAB
+// Procore implements managed.Connectors: the client of company
+// companyID through Procore connection id ("": the newest).
+func (w *wiring) Procore(ctx context.Context, id string, companyID int64) (*procore.Client, error) {
+	if id == "" {
+		var err error
+		if id, err = w.newest(ctx, connect.Procore); err != nil {
+			return nil, err
 		}
-		p.Tools = append(p.Tools, c)
 	}
-	o := pc.Options
-	p.Options = projects.Options{IntegrationName: o.IntegrationName, KeepDeletes: !o.SyncDeletes, DeleteLimit: o.DeleteLimit,
-		Replacement: o.Replacement, NoNameMapping: !o.NameMapping, Recipients: pc.Recipients, Interval: w.cfg.Interval,
-		DailyLogDays: w.cfg.DailyLogDays, Budgets: []string{budgetKey(conn)},
-		Filter: syncengine.Filter{Include: o.Include, Exclude: o.Exclude}}
-	if o.InitialMode == "merge" {
-		p.Options.Initial = syncengine.InitialMerge
-	}
-	return p, nil
+	return w.procoreClient(ctx, id, companyID)
 }
 
-// managerErr maps the projects package's errors to the portal's.
-func managerErr(err error) error {
-	var ce *projects.ConfigError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ce):
-		return &portal.InputError{Field: strings.ToLower(ce.Field), Reason: ce.Reason}
-	case errors.Is(err, projects.ErrProjectExists):
-		return fmt.Errorf("%w: %w", portal.ErrConflict, err)
-	case errors.Is(err, projects.ErrUnknownProject), errors.Is(err, connect.ErrNotFound):
-		return fmt.Errorf("%w: %w", portal.ErrNotFound, err)
-	}
-	return err
+// Target implements managed.Connectors: the target of connection id.
+func (w *wiring) Target(ctx context.Context, id string) (projects.Target, error) {
+	return w.target(ctx, id)
 }
 
-// withPairs fills in the pair IDs the manager gave the project's tools.
-func (w *wiring) withPairs(pc portal.ProjectConfig, k projects.Key) portal.ProjectConfig {
-	pc.ID = projectID(k)
-	pc.Tools = slices.Clone(pc.Tools)
-	info, ok := w.mgr.Get(k)
+// newest returns the ID of the newest connection of provider p.
+func (w *wiring) newest(ctx context.Context, p connect.Provider) (string, error) {
+	cs, err := w.conns.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	c, ok := newest(cs, p)
 	if !ok {
-		return pc
+		return "", fmt.Errorf("no %s connection", p.Title())
 	}
+	return c.ID, nil
+}
+
+// savedProjects is the program's portal.ProjectManager: managed.Projects
+// (the procore/projects Manager opened through the portal's connections),
+// whose configurations it keeps in a file (no secret in it) so that a
+// restart adds the projects again. It also spells the tools as the
+// portal's API does ("daily_log") on the way in and out, where the
+// projects package spells them "daily-log".
+type savedProjects struct {
+	inner *managed.Projects
+	log   *slog.Logger
+	// path keeps the configurations; "" keeps them in memory only.
+	path string
+
+	mu sync.Mutex
+	// unrestored are saved projects that could not be added again at
+	// start; they stay in the file.
+	unrestored []portal.ProjectConfig
+}
+
+var _ portal.ProjectManager = (*savedProjects)(nil)
+
+// toolsIn and toolsOut translate the tool names.
+func toolsIn(pc portal.ProjectConfig) portal.ProjectConfig {
+	pc.Tools = slices.Clone(pc.Tools)
 	for i := range pc.Tools {
-		for _, p := range info.Pairs {
-			if p.Tool == toolOf(pc.Tools[i].Tool) {
-				pc.Tools[i].PairID = p.PairID
-			}
-		}
+		pc.Tools[i].Tool = strings.ReplaceAll(pc.Tools[i].Tool, "_", "-")
+	}
+	return pc
+}
+
+func toolsOut(pc portal.ProjectConfig) portal.ProjectConfig {
+	pc.Tools = slices.Clone(pc.Tools)
+	for i := range pc.Tools {
+		pc.Tools[i].Tool = strings.ReplaceAll(pc.Tools[i].Tool, "-", "_")
 	}
 	return pc
 }
 
 // List implements portal.ProjectManager.
-func (w *wiring) List(context.Context) ([]portal.ProjectConfig, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := make([]portal.ProjectConfig, 0, len(w.configs))
-	for k, pc := range w.configs {
-		out = append(out, w.withPairs(pc, k))
+func (s *savedProjects) List(ctx context.Context) ([]portal.ProjectConfig, error) {
+	list, err := s.inner.List(ctx)
+	for i := range list {
+		list[i] = toolsOut(list[i])
 	}
-	slices.SortFunc(out, func(a, b portal.ProjectConfig) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
-	})
-	return out, nil
+	return list, err
 }
 
 // Get implements portal.ProjectManager.
-func (w *wiring) Get(_ context.Context, id string) (portal.ProjectConfig, error) {
-	k, err := parseProjectID(id)
+func (s *savedProjects) Get(ctx context.Context, id string) (portal.ProjectConfig, error) {
+	pc, err := s.inner.Get(ctx, id)
+	return toolsOut(pc), err
+}
+
+// Add implements portal.ProjectManager: the Manager makes the layout and
+// adds the pairs, which the engine runs at once (the initial sync).
+func (s *savedProjects) Add(ctx context.Context, pc portal.ProjectConfig) (portal.ProjectConfig, error) {
+	out, err := s.inner.Add(ctx, toolsIn(pc))
 	if err != nil {
 		return portal.ProjectConfig{}, err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	pc, ok := w.configs[k]
-	if !ok {
-		return portal.ProjectConfig{}, fmt.Errorf("project %s: %w", id, portal.ErrNotFound)
-	}
-	return w.withPairs(pc, k), nil
-}
-
-// Add implements portal.ProjectManager: the manager makes the layout and
-// adds the pairs, which the engine runs at once (the initial sync).
-func (w *wiring) Add(ctx context.Context, pc portal.ProjectConfig) (portal.ProjectConfig, error) {
-	p, err := w.project(ctx, pc)
-	if err != nil {
-		return portal.ProjectConfig{}, managerErr(err)
-	}
-	if _, err := w.mgr.Add(ctx, p); err != nil {
-		return portal.ProjectConfig{}, managerErr(err)
-	}
-	w.mu.Lock()
-	pc.ID = ""
-	w.configs[p.Key()] = pc
-	err = w.saveLocked()
-	out := w.withPairs(pc, p.Key())
-	w.mu.Unlock()
-	return out, err
+	return toolsOut(out), s.save(ctx)
 }
 
 // Update implements portal.ProjectManager.
-func (w *wiring) Update(ctx context.Context, pc portal.ProjectConfig) (portal.ProjectConfig, error) {
-	k, err := parseProjectID(pc.ID)
+func (s *savedProjects) Update(ctx context.Context, pc portal.ProjectConfig) (portal.ProjectConfig, error) {
+	out, err := s.inner.Update(ctx, toolsIn(pc))
 	if err != nil {
 		return portal.ProjectConfig{}, err
 	}
-	w.mu.Lock()
-	old, ok := w.configs[k]
-	w.mu.Unlock()
-	if !ok {
-		return portal.ProjectConfig{}, fmt.Errorf("project %s: %w", pc.ID, portal.ErrNotFound)
-	}
-	if pc.CompanyID != k.CompanyID || pc.ProcoreProjectID != k.ProjectID {
-		return portal.ProjectConfig{}, &portal.InputError{Field: "procore_project_id", Reason: "a project's Procore IDs cannot change"}
-	}
-	if pc.Target != old.Target || strings.Trim(pc.TargetFolder, "/") != strings.Trim(old.TargetFolder, "/") {
-		return portal.ProjectConfig{}, &portal.InputError{Field: "target_folder", Reason: "the target of a project cannot change: remove it and add it again"}
-	}
-	p, err := w.project(ctx, pc)
-	if err != nil {
-		return portal.ProjectConfig{}, managerErr(err)
-	}
-	if err := w.mgr.Update(ctx, p); err != nil {
-		return portal.ProjectConfig{}, managerErr(err)
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	pc.ID = ""
-	w.configs[k] = pc
-	err = w.saveLocked()
-	return w.withPairs(pc, k), err
+	return toolsOut(out), s.save(ctx)
 }
 
 // Remove implements portal.ProjectManager: the pairs stop, the target's
 // files stay.
-func (w *wiring) Remove(ctx context.Context, id string, forget bool) error {
-	k, err := parseProjectID(id)
+func (s *savedProjects) Remove(ctx context.Context, id string, forget bool) error {
+	if err := s.inner.Remove(ctx, id, forget); err != nil {
+		return err
+	}
+	return s.save(ctx)
+}
+
+// save writes the configurations to path (mode 0600, replaced
+// atomically: a crash leaves the old file or the new one).
+func (s *savedProjects) save(ctx context.Context) error {
+	if s.path == "" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list, err := s.inner.List(ctx)
 	if err != nil {
 		return err
 	}
-	if err := w.mgr.Remove(ctx, k, projects.RemoveOptions{ForgetState: forget}); err != nil {
-		return managerErr(err)
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	delete(w.configs, k)
-	return w.saveLocked()
-}
-
-// saveLocked writes the configurations to statePath (mode 0600, replaced
-// atomically: a crash leaves the old file or the new one).
-func (w *wiring) saveLocked() error {
-	if w.statePath == "" {
-		return nil
-	}
-	list := slices.Clone(w.unrestored)
-	for _, pc := range w.configs {
-		list = append(list, pc)
-	}
+	list = append(list, s.unrestored...)
 	slices.SortFunc(list, func(a, b portal.ProjectConfig) int {
 		return cmp.Or(cmp.Compare(a.CompanyID, b.CompanyID), cmp.Compare(a.ProcoreProjectID, b.ProcoreProjectID))
 	})
@@ -432,7 +351,7 @@ func (w *wiring) saveLocked() error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(w.statePath), ".projects-*.json")
+	f, err := os.CreateTemp(filepath.Dir(s.path), ".portal-projects-*.json")
 	if err != nil {
 		return err
 	}
@@ -444,7 +363,7 @@ func (w *wiring) saveLocked() error {
 		err = e
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), w.statePath)
+		err = os.Rename(f.Name(), s.path)
 	}
 	if err != nil {
 		os.Remove(f.Name())
@@ -456,11 +375,11 @@ func (w *wiring) saveLocked() error {
 // restore adds the projects saved by an earlier run. A project that
 // cannot be added (its connection was removed) is logged and kept in
 // the file.
-func (w *wiring) restore(ctx context.Context) error {
-	if w.statePath == "" {
+func (s *savedProjects) restore(ctx context.Context) error {
+	if s.path == "" {
 		return nil
 	}
-	b, err := os.ReadFile(w.statePath)
+	b, err := os.ReadFile(s.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -469,23 +388,15 @@ func (w *wiring) restore(ctx context.Context) error {
 	}
 	var list []portal.ProjectConfig
 	if err := json.Unmarshal(b, &list); err != nil {
-		return fmt.Errorf("%s: %w", w.statePath, err)
+		return fmt.Errorf("%s: %w", s.path, err)
 	}
 	for _, pc := range list {
-		p, err := w.project(ctx, pc)
-		if err == nil {
-			_, err = w.mgr.Add(ctx, p)
+		if _, err := s.inner.Add(ctx, pc); err != nil {
+			s.log.Error("portal: a saved project was not added again", "project", pc.Name, "err", err)
+			s.mu.Lock()
+			s.unrestored = append(s.unrestored, pc)
+			s.mu.Unlock()
 		}
-		if err != nil {
-			w.log.Error("portal: a saved project was not added again", "project", pc.Name, "err", err)
-			w.mu.Lock()
-			w.unrestored = append(w.unrestored, pc)
-			w.mu.Unlock()
-			continue
-		}
-		w.mu.Lock()
-		w.configs[p.Key()] = pc
-		w.mu.Unlock()
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/procoresync/procoresync/portal"
-	"github.com/procoresync/procoresync/syncengine"
 )
 
 // who is a column of the access-control matrix.
@@ -88,15 +87,13 @@ func TestAccessMatrix(t *testing.T) {
 		ownAuth         bool   // the call changes the accounts the other rows share
 	}
 	const (
-		ok       = http.StatusOK
-		created  = http.StatusCreated
-		none     = http.StatusNoContent
-		see      = http.StatusSeeOther
-		unauth   = http.StatusUnauthorized
-		refused  = http.StatusForbidden
-		notAllow = 0 // placeholder, never used
+		ok      = http.StatusOK
+		created = http.StatusCreated
+		none    = http.StatusNoContent
+		see     = http.StatusSeeOther
+		unauth  = http.StatusUnauthorized
+		refused = http.StatusForbidden
 	)
-	_ = notAllow
 	rows := []row{
 		{"POST", "/api/v1/session", func(e *env, c *client) (string, any) {
 			email := roleEmails[portal.RoleViewer]
@@ -156,6 +153,8 @@ func TestAccessMatrix(t *testing.T) {
 			}
 			return "/api/v1/projects/" + p.ID, nil
 		}, [4]int{unauth, refused, none, none}, false},
+		{"POST", "/api/v1/projects/{project}/check", func(e *env, _ *client) (string, any) { return projPath(e, "/check"), nil },
+			[4]int{unauth, refused, ok, ok}, false},
 		{"GET", "/api/v1/projects/{project}/errors", func(e *env, _ *client) (string, any) { return projPath(e, "/errors"), nil },
 			[4]int{unauth, ok, ok, ok}, false},
 		{"GET", "/api/v1/projects/{project}/recipients", func(e *env, _ *client) (string, any) { return projPath(e, "/recipients"), nil },
@@ -305,5 +304,4 @@ func TestCSRF(t *testing.T) {
 	if st, err := e.eng.Stats(context.Background(), e.pairID); err != nil || st.Paused {
 		t.Fatalf("the pair changed: %+v %v", st, err)
 	}
-	var _ = syncengine.SideA
 }

@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"html"
 	"io"
 	"net/http"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/procoresync/procoresync/portal"
 	"github.com/procoresync/procoresync/portal/connect"
+	"github.com/procoresync/procoresync/storage/memory"
 )
 
 var formField = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
@@ -182,6 +183,15 @@ func TestAPI(t *testing.T) {
 		}
 		if st, b := admin.do("PUT", proj+"/recipients", map[string]any{"recipients": []string{"not an address"}}); st != http.StatusBadRequest {
 			t.Fatalf("bad recipient: %d %s", st, b)
+		}
+		// The connection check: a failing target names the error.
+		_, b0 := e.projects.storages(e.pairID)
+		b0.FailNext(memory.OpList, 1, errors.New("403 accessDenied"))
+		var checks []portal.CheckResult
+		st, b = admin.do("POST", proj+"/check", nil)
+		if st != http.StatusOK || json.Unmarshal(b, &checks) != nil || len(checks) != 2 || checks[0].OK ||
+			!strings.Contains(checks[0].Message, "403 accessDenied") || !checks[1].OK {
+			t.Fatalf("check: %d %s", st, b)
 		}
 		// Add and remove a second project.
 		st, b = admin.do("POST", "/api/v1/projects", portal.ProjectConfig{Name: "Hospital", CompanyID: 1, ProcoreProjectID: 11,
@@ -460,7 +470,9 @@ func TestAPI(t *testing.T) {
 		var start struct {
 			AuthorizeURL string `json:"authorize_url"`
 		}
-		_ = json.Unmarshal(b, &start)
+		if st != http.StatusOK || json.Unmarshal(b, &start) != nil {
+			t.Fatalf("start: %d %s", st, b)
+		}
 		cb := allow(t, start.AuthorizeURL)
 		if st, _ := owner.do("GET", cb.RequestURI(), nil); st != http.StatusBadRequest {
 			t.Fatalf("callback in another session: %d", st)
@@ -582,5 +594,4 @@ func TestAPI(t *testing.T) {
 			t.Errorf("route %s %s is not in the OpenAPI description", r.Method, r.Pattern)
 		}
 	}
-	_ = fmt.Sprint
 }

@@ -301,3 +301,26 @@ func (s *Service) AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, err
 	}
 	return out, err
 }
+
+// CheckProject checks a project's connections step by step (Procore:
+// credentials, company, project, each tool; the target: credentials,
+// folder, writable), when the ProjectManager can (ProjectChecker). A
+// failed step says exactly what is wrong. Admin.
+func (s *Service) CheckProject(ctx context.Context, id string) ([]CheckResult, error) {
+	if _, err := s.require(ctx, RoleAdmin); err != nil {
+		return nil, err
+	}
+	m, err := s.manager()
+	if err != nil {
+		return nil, err
+	}
+	pc, ok := m.(ProjectChecker)
+	if !ok {
+		return nil, fmt.Errorf("%w: the project manager cannot check connections", ErrUnavailable)
+	}
+	out, err := pc.Check(ctx, id)
+	if out == nil && err == nil {
+		out = []CheckResult{}
+	}
+	return out, err
+}

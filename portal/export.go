@@ -59,7 +59,7 @@ type Export struct {
 // Table returns the export's table (for a caller that renders it).
 func (e *Export) Table() Table { return e.table }
 
-// WriteTo streams the export to w.
+// Write streams the export to w.
 func (e *Export) Write(ctx context.Context, w io.Writer) error {
 	if e.format == FormatXLSX {
 		return e.xlsx.WriteSheet(ctx, w, e.table)

@@ -144,6 +144,7 @@ func (h *Handler) routes() []route {
 		{"PUT", "/api/v1/projects/{project}/config", admin, h.updateProject},
 		{"DELETE", "/api/v1/projects/{project}", admin, h.removeProject},
 		{"GET", "/api/v1/projects/{project}/errors", viewer, h.projectErrors},
+		{"POST", "/api/v1/projects/{project}/check", admin, h.checkProject},
 		{"GET", "/api/v1/projects/{project}/recipients", viewer, h.recipients},
 		{"PUT", "/api/v1/projects/{project}/recipients", admin, h.setRecipients},
 
@@ -590,6 +591,15 @@ func (h *Handler) projectErrors(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, es)
+	return nil
+}
+
+func (h *Handler) checkProject(w http.ResponseWriter, r *http.Request) error {
+	res, err := h.svc.CheckProject(r.Context(), r.PathValue("project"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 

@@ -159,6 +159,28 @@ func (f *fakeProjects) Remove(ctx context.Context, id string, forget bool) error
 	return nil
 }
 
+// Check lists each tool's target the way a connection check reads a
+// folder: a failure names the tool and the error.
+func (f *fakeProjects) Check(ctx context.Context, id string) ([]portal.CheckResult, error) {
+	p, err := f.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []portal.CheckResult
+	for _, t := range p.Tools {
+		_, b := f.storages(t.PairID)
+		r := portal.CheckResult{Service: "SharePoint", Step: "folder", Subject: t.Tool, OK: true, Message: "the folder can be read"}
+		for _, err := range b.List(ctx) {
+			if err != nil {
+				r.OK, r.Message = false, "the folder cannot be read: "+err.Error()
+				break
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 func (f *fakeProjects) storages(pairID string) (*memory.Storage, *memory.Storage) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

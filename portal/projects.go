@@ -71,3 +71,25 @@ type ProjectManager interface {
 // errNoProjects is returned by configuration calls when the service has
 // no ProjectManager.
 var errNoProjects = errors.New("portal: projects are not configurable here (no ProjectManager)")
+
+// CheckResult is one step of a project's connection check: which service
+// and step, and a message that says what was verified or exactly what is
+// wrong (never a secret).
+type CheckResult struct {
+	// Service is "Procore" or the target's name ("SharePoint").
+	Service string `json:"service"`
+	// Step is credentials, company, project, tool, folder or writable.
+	Step    string `json:"step"`
+	Subject string `json:"subject"`
+	OK      bool   `json:"ok"`
+	// Skipped: an earlier step failed, so this one could not run.
+	Skipped bool   `json:"skipped"`
+	Message string `json:"message"`
+}
+
+// ProjectChecker is implemented by ProjectManagers that can check a
+// project's connections step by step (portal/managed, with the
+// procore/projects connection checks).
+type ProjectChecker interface {
+	Check(ctx context.Context, id string) ([]CheckResult, error)
+}

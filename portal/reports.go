@@ -490,6 +490,9 @@ func cleanPath(p string) (string, error) {
 	return p, nil
 }
 
+// maxProgressCount bounds the activity Progress reads of a running run.
+const maxProgressCount = 100000
+
 // Progress says how far a pair's current run is: whether it runs, what
 // it did so far and how many items are in sync. Viewer.
 func (s *Service) Progress(ctx context.Context, pairID string) (Progress, error) {
@@ -508,7 +511,7 @@ func (s *Service) Progress(ctx context.Context, pairID string) (Progress, error)
 	pr.Run = &ri
 	pr.Running = st.LastRun.Status == syncengine.RunRunning
 	if pr.Running {
-		as, err := s.eng.RunActivity(ctx, pairID, st.LastRun.ID, syncengine.Page{})
+		as, err := s.eng.RunActivity(ctx, pairID, st.LastRun.ID, syncengine.Page{Limit: maxProgressCount})
 		if err != nil {
 			return Progress{}, engineErr(err)
 		}

@@ -248,8 +248,8 @@ type Progress struct {
 	PairID  string   `json:"pair_id"`
 	Running bool     `json:"running"`
 	Run     *RunInfo `json:"run"`
-	// Done counts what the current run did so far (activity entries);
-	// InSync counts the items in sync now.
+	// Done counts what the current run did so far (activity entries, at
+	// most 100,000 counted); InSync counts the items in sync now.
 	Done   int `json:"done"`
 	InSync int `json:"in_sync"`
 }

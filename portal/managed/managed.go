@@ -236,3 +236,34 @@ func (p *Projects) Remove(ctx context.Context, id string, forget bool) error {
 	p.mu.Unlock()
 	return nil
 }
+
+// Check implements portal.ProjectChecker with the procore/projects
+// connection checks: Procore (credentials, company, project, each tool's
+// listing) and the target (folder, writable probe).
+func (p *Projects) Check(ctx context.Context, id string) ([]portal.CheckResult, error) {
+	k, err := parseID(id)
+	if err != nil {
+		return nil, err
+	}
+	info, ok := p.m.Get(k)
+	if !ok {
+		return nil, fmt.Errorf("project %q: %w", id, portal.ErrNotFound)
+	}
+	pr := info.Project
+	tools := make([]projects.Tool, 0, len(pr.Tools))
+	for _, tc := range pr.Tools {
+		tools = append(tools, tc.Tool)
+	}
+	reps := []projects.CheckReport{
+		projects.CheckProcore(ctx, projects.CheckProcoreOptions{Client: pr.Client, ProjectID: pr.ProjectID, Tools: tools}),
+		projects.CheckTarget(ctx, projects.CheckTargetOptions{Target: pr.Target, Folder: pr.Root}),
+	}
+	var out []portal.CheckResult
+	for _, rep := range reps {
+		for _, r := range rep.Results {
+			out = append(out, portal.CheckResult{Service: rep.Service, Step: string(r.Step), Subject: r.Subject,
+				OK: r.OK, Skipped: r.Skipped, Message: r.Message})
+		}
+	}
+	return out, nil
+}

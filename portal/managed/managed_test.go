@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,6 +124,34 @@ func TestManagedProjects(t *testing.T) {
 	sums, err := svc.Projects(as)
 	if err != nil || len(sums) != 1 || len(sums[0].Tools) != 2 || sums[0].ProcoreProjectID != pid {
 		t.Fatalf("projects: %+v %v", sums, err)
+	}
+
+	// The connection check passes every step; a vanished target folder
+	// is named.
+	checks, err := svc.CheckProject(as, got.ID)
+	if err != nil || len(checks) < 5 {
+		t.Fatalf("check: %+v %v", checks, err)
+	}
+	for _, c := range checks {
+		if !c.OK {
+			t.Fatalf("check step failed: %+v", c)
+		}
+	}
+	if _, err := target.m.Rename("Procore", "Moved"); err != nil {
+		t.Fatal(err)
+	}
+	checks, _ = svc.CheckProject(as, got.ID)
+	failed := false
+	for _, c := range checks {
+		if !c.OK && !c.Skipped && c.Step == "folder" && strings.Contains(c.Message, "Procore") {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Fatalf("a missing target folder is not named: %+v", checks)
+	}
+	if _, err := target.m.Rename("Moved", "Procore"); err != nil {
+		t.Fatal(err)
 	}
 
 	// Update: documents forced one way, RFIs dropped, photos added, new

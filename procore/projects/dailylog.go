@@ -42,6 +42,10 @@ func (m *Manager) ImportDailyLogPhotos(ctx context.Context, k Key) (records.Phot
 	}
 	m.mu.Lock()
 	d, gone := pr.dailyLog, pr.gone
+	var im *records.DailyLogPhotoImporter
+	if d != nil {
+		im = d.im
+	}
 	var tp *toolPair
 	for _, x := range pr.pairs {
 		if x.tool == DailyLog {
@@ -68,7 +72,7 @@ func (m *Manager) ImportDailyLogPhotos(ctx context.Context, k Key) (records.Phot
 	if err != nil {
 		return records.PhotoImportResult{}, fmt.Errorf("projects: the Daily Log folder: %w", err)
 	}
-	res, err := d.im.Import(ctx, tp.b, dir)
+	res, err := im.Import(ctx, tp.b, dir)
 	if len(res.Uploaded) > 0 {
 		m.o.Logger.Info("projects: Daily Log photos imported", "project", k.String(), "photos", len(res.Uploaded))
 		m.e.Wake(tp.id)

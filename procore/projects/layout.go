@@ -224,6 +224,10 @@ func (m *Manager) reopen(ctx context.Context, cfg *Project, label string, tp *to
 	return nil
 }
 
+// runStepTimeout bounds one layout check or one round of Daily Log
+// imports of Run.
+const runStepTimeout = 10 * time.Minute
+
 // Run checks the layout every LayoutInterval and imports the photos
 // dropped into the Daily Log folders after each run of a Daily Log pair,
 // until ctx ends; run it beside the engine's Run. Failures are logged and
@@ -238,11 +242,15 @@ func (m *Manager) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-layout.C:
-			if err := m.CheckLayout(ctx); err != nil && ctx.Err() == nil {
+			cctx, cancel := context.WithTimeout(ctx, runStepTimeout)
+			if err := m.CheckLayout(cctx); err != nil && ctx.Err() == nil {
 				m.o.Logger.Warn("projects: layout check", "err", err)
 			}
+			cancel()
 		case <-imports.C:
-			m.importAfterRuns(ctx)
+			cctx, cancel := context.WithTimeout(ctx, runStepTimeout)
+			m.importAfterRuns(cctx)
+			cancel()
 		}
 	}
 }

@@ -149,3 +149,45 @@ func testLayoutProtection(t *testing.T, w layoutWorld) {
 	}
 	require.Equal(t, before, srv.UIPaths(docs))
 }
+
+// TestLayoutFolderBack: a project folder moved out of the target's root
+// pauses the pairs; moved back, the pairs resume and sync again.
+func TestLayoutFolderBack(t *testing.T) {
+	ctx := t.Context()
+	srv, c, pid := newFake(t)
+	docs := procoretest.ProjectDocs(pid)
+	_, err := srv.UIPutFile(docs, "Specs/a.txt", []byte("a"))
+	require.NoError(t, err)
+	mem := memory.New()
+	org, err := mem.Mkdirs("Org")
+	require.NoError(t, err)
+	_, err = mem.Mkdirs("Elsewhere")
+	require.NoError(t, err)
+	target := memTarget{mem.Sub(org.ID)}
+	e := newEnv(t, t.TempDir())
+	p := project(c, pid, target, projects.Documents)
+	_, err = e.m.Add(ctx, p)
+	require.NoError(t, err)
+	e.runAll(t)
+	id := projects.DefaultPairID(p.Key(), projects.Documents)
+
+	_, err = mem.Rename("Org/Procore/Tower 3", "Elsewhere/Tower 3")
+	require.NoError(t, err)
+	require.NoError(t, e.m.CheckLayout(ctx))
+	require.Len(t, e.rec.OfKind(projects.EventProtectedFolderDeleted), 1)
+	_, err = e.eng.RunOnce(ctx, id, syncengine.RunOptions{})
+	require.ErrorIs(t, err, syncengine.ErrPaused)
+
+	_, err = mem.Rename("Elsewhere/Tower 3", "Org/Procore/Tower 3")
+	require.NoError(t, err)
+	require.NoError(t, e.m.CheckLayout(ctx))
+	require.Len(t, e.rec.OfKind(projects.EventProtectedFolderRestored), 1)
+	info, _ := e.m.Get(p.Key())
+	require.False(t, info.FolderMissing)
+	_, err = srv.UIPutFile(docs, "Specs/b.txt", []byte("b"))
+	require.NoError(t, err)
+	run, err := e.eng.RunOnce(ctx, id, syncengine.RunOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 1, run.Counts.FilesCopied)
+	require.True(t, exists(mem, "Org/Procore/Tower 3/Documents/Specs/b.txt"))
+}

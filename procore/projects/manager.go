@@ -58,8 +58,12 @@ type ManagerOptions struct {
 	PairID func(k Key, t Tool) string
 	// Wrap, when set, wraps each target storage (progress counting).
 	Wrap func(pairID string, s storage.Storage) storage.Storage
-	// LayoutInterval is how often Run checks the project folders (one
-	// call per project; default 10 minutes).
+	// LayoutInterval is how often Run checks the project folders (default
+	// 1 hour). A check costs one target call per project and one per
+	// company Documents folder; between checks a renamed folder is still
+	// followed by storages that address their root by ID (SharePoint,
+	// OneDrive, Box), and a vanished one pauses its pairs at their next
+	// run.
 	LayoutInterval time.Duration
 	// ImportPoll is how often Run looks for ended runs of Daily Log pairs,
 	// after which it imports dropped photos (default 2 seconds; reads the
@@ -141,7 +145,7 @@ func NewManager(e *syncengine.Engine, o ManagerOptions) (*Manager, error) {
 		o.PairID = DefaultPairID
 	}
 	if o.LayoutInterval == 0 {
-		o.LayoutInterval = 10 * time.Minute
+		o.LayoutInterval = time.Hour
 	}
 	if o.ImportPoll == 0 {
 		o.ImportPoll = 2 * time.Second
@@ -307,29 +311,37 @@ func (m *Manager) locateProject(ctx context.Context, pr *project) error {
 	return nil
 }
 
-// makeDirs makes folder rel and its parents on root and returns it.
+// makeDirs makes folder rel and its missing parents on root and returns
+// it: one Stat when it exists, else a Stat per missing level and one up,
+// and a MakeDir per missing level.
 func makeDirs(ctx context.Context, root storage.Storage, rel string) (storage.Entry, error) {
-	parent, err := root.Stat(ctx, "")
+	if rel == "." {
+		rel = ""
+	}
+	e, err := root.Stat(ctx, rel)
+	switch {
+	case err == nil && !e.IsDir:
+		return storage.Entry{}, fmt.Errorf("projects: making %s: %w", rel, storage.NewError("mkdir", e.Path, storage.ErrNotDir, nil))
+	case err == nil:
+		return e, nil
+	case !errors.Is(err, storage.ErrNotFound) || rel == "":
+		return storage.Entry{}, fmt.Errorf("projects: %s: %w", rel, err)
+	}
+	parent, err := makeDirs(ctx, root, path.Dir(rel))
 	if err != nil {
-		return storage.Entry{}, fmt.Errorf("projects: the target's root: %w", err)
+		return storage.Entry{}, err
 	}
-	if rel == "" || rel == "." {
-		return parent, nil
-	}
-	for _, seg := range strings.Split(rel, "/") {
-		next, err := root.MakeDir(ctx, parent, seg)
-		if errors.Is(err, storage.ErrAlreadyExists) {
-			next, err = root.Stat(ctx, path.Join(parent.Path, seg))
-			if err == nil && !next.IsDir {
-				err = storage.NewError("mkdir", next.Path, storage.ErrNotDir, nil)
-			}
+	e, err = root.MakeDir(ctx, parent, path.Base(rel))
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		// Made meanwhile (by a person, or another worker).
+		if e, err = root.Stat(ctx, rel); err == nil && !e.IsDir {
+			err = storage.NewError("mkdir", e.Path, storage.ErrNotDir, nil)
 		}
-		if err != nil {
-			return storage.Entry{}, fmt.Errorf("projects: making %s: %w", rel, err)
-		}
-		parent = next
 	}
-	return parent, nil
+	if err != nil {
+		return storage.Entry{}, fmt.Errorf("projects: making %s: %w", rel, err)
+	}
+	return e, nil
 }
 
 // replacement is the replacement of invalid characters of o.
@@ -671,9 +683,11 @@ func (m *Manager) Update(ctx context.Context, p Project) error {
 	if old.has(CompanyDocuments) && !p.has(CompanyDocuments) {
 		errs = append(errs, m.leaveCompany(ctx, pr, RemoveOptions{}))
 	}
+	m.mu.Lock()
 	if p.Client != old.Client && pr.dailyLog != nil {
 		pr.dailyLog.im = records.NewDailyLogPhotoImporter(p.Client, p.ProjectID, pr.dailyLog.log)
 	}
+	m.mu.Unlock()
 	return errors.Join(errs...)
 }
 

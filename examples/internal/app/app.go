@@ -366,7 +366,8 @@ type Sync struct {
 // Options tune New.
 type Options struct {
 	Logger *slog.Logger
-	// Wrap, when set, wraps each target storage (progress counting).
+	// Wrap, when set, wraps the target storages of project Documents,
+	// project Photos and company Documents (progress counting).
 	Wrap func(pairID string, s storage.Storage) storage.Storage
 }
 
@@ -449,8 +450,20 @@ func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 		store.Close()
 		return nil, err
 	}
+	var wrap func(string, storage.Storage) storage.Storage
+	if o.Wrap != nil {
+		k := projects.Key{CompanyID: c.ProcoreCompanyID, ProjectID: c.ProcoreProjectID}
+		wrap = func(id string, b storage.Storage) storage.Storage {
+			for _, t := range []projects.Tool{projects.Documents, projects.Photos, projects.CompanyDocuments} {
+				if id == PairID(k, t) {
+					return o.Wrap(id, b)
+				}
+			}
+			return b
+		}
+	}
 	s.Manager, err = projects.NewManager(s.Engine, projects.ManagerOptions{Store: store, StateDir: StateDir(c.Store),
-		Notifier: notifier, Logger: o.Logger, PairID: PairID, Wrap: o.Wrap})
+		Notifier: notifier, Logger: o.Logger, PairID: PairID, Wrap: wrap})
 	if err != nil {
 		store.Close()
 		return nil, err

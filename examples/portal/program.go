@@ -130,7 +130,7 @@ func start(ctx context.Context, o options) (_ *program, err error) {
 		return nil, err
 	}
 	if mgr, err = projects.NewManager(p.engine, projects.ManagerOptions{Store: p.store, StateDir: stateDir, Notifier: notifier,
-		Logger: log}); err != nil {
+		Logger: log, NoAudit: true}); err != nil { // the portal records project changes with its own details
 		return nil, err
 	}
 

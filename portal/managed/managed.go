@@ -42,6 +42,8 @@ type Projects struct {
 var _ portal.ProjectManager = (*Projects)(nil)
 
 // New returns the ProjectManager of m, opening clients and targets with c.
+// The portal records every project change in the audit log itself: make m
+// with projects.ManagerOptions.NoAudit, so that each change is one entry.
 func New(m *projects.Manager, c Connectors) *Projects {
 	return &Projects{m: m, c: c, conns: map[projects.Key][2]string{}}
 }

@@ -80,7 +80,7 @@ func TestManagedProjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := projects.NewManager(eng, projects.ManagerOptions{Store: store, Logger: quiet, StateDir: t.TempDir()})
+	m, err := projects.NewManager(eng, projects.ManagerOptions{Store: store, Logger: quiet, StateDir: t.TempDir(), NoAudit: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,11 @@ type ManagerOptions struct {
 	ImportPoll time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// NoAudit stops the Manager from recording project changes (added,
+	// updated, removed, a tool added or removed) in the engine's audit log
+	// (Engine.Audit, with the context's syncengine.WithActor). Set it when
+	// a layer above records them itself, as the portal package does.
+	NoAudit bool
 }
 
 // DefaultPairID is the default pair ID: "procore/<company>/<project>/<tool>",
@@ -938,6 +943,9 @@ func (m *Manager) importLogPath(k Key) string {
 // role only logs it; an error is logged, not returned: the change itself
 // happened.
 func (m *Manager) audit(ctx context.Context, kind syncengine.AuditKind, k Key, details map[string]string) {
+	if m.o.NoAudit {
+		return
+	}
 	err := m.e.Audit(ctx, syncengine.AuditEntry{Kind: kind, Project: k.String(), Details: details})
 	if err != nil {
 		m.o.Logger.Warn("projects: audit entry not recorded", "kind", string(kind), "project", k.String(), "err", err)

@@ -28,7 +28,8 @@
 //     the longest run (Config.RescueAfter). A dead worker's pairs are not
 //     waiting for the rescuer: its lease expires LeaseTTL after the last
 //     heartbeat, and the next scheduler tick enqueues the pair again (a
-//     wake does too), so the pair resumes after about LeaseTTL + Tick.
+//     wake does too) ahead of the runs the schedule enqueued because an
+//     interval passed, so the pair resumes after about LeaseTTL + Tick.
 //   - Graceful drain: when the context given to Worker.Run ends, the worker
 //     stops fetching jobs, lets running runs finish for DrainTimeout, then
 //     cancels them (a cancelled run resumes its unfinished actions next
@@ -335,7 +336,7 @@ func Wake(ctx context.Context, client *river.Client[pgx.Tx], pool *pgxpool.Pool,
 	if err != nil {
 		return fmt.Errorf("cluster: wake %q: %w", pairID, err)
 	}
-	if _, err := client.Insert(ctx, runArgs{PairID: pairID, Epoch: epoch}, runInsertOpts(queue)); err != nil {
+	if _, err := client.Insert(ctx, runArgs{PairID: pairID, Epoch: epoch}, runInsertOpts(queue, priorityNow)); err != nil {
 		return fmt.Errorf("cluster: wake %q: %w", pairID, err)
 	}
 	return nil

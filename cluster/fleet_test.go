@@ -418,32 +418,38 @@ func (f *fleet) noOverlap(killedWorker string, killed time.Time) (resumed int, w
 	return resumed, worst
 }
 
-// budgetJitter is how much earlier than granted a call may reach the
-// fake: a grant at the limiter and the request's arrival are separated by
-// the client's work and the loopback hop, so arrivals of calls granted a
-// window apart can be slightly closer than the window.
-const budgetJitter = 100 * time.Millisecond
+// budgetJitter is how much closer together than granted two calls may
+// reach the fake: a grant at the limiter (Redis's clock) and the
+// request's arrival are separated by the Redis reply, the client's work
+// and the loopback hop, all subject to scheduling on a loaded machine, so
+// arrivals of calls granted a window apart can be up to a few hundred
+// milliseconds closer than the window (measured here: up to ~200 ms with
+// three worker processes on two cores).
+const budgetJitter = 500 * time.Millisecond
 
 // checkBudget asserts that the Procore calls of all workers together, as
 // the fake received them, stayed within the shared budget in every
 // sliding window: at most Spike in any 10 seconds (less budgetJitter) and
 // at most Hourly in any hour (the whole test is shorter). It returns the
-// most calls seen in one 10-second window and the total.
-func (f *fleet) checkBudget() (peak, total int) {
+// most calls that arrived in one exact 10-second window and the total.
+func (f *fleet) checkBudget() (exact, total int) {
 	f.mu.Lock()
 	calls := slices.Clone(f.calls)
 	f.mu.Unlock()
 	slices.SortFunc(calls, func(a, b time.Time) int { return a.Compare(b) })
 	require.LessOrEqual(f.t, len(calls), f.cfg.Hourly, "calls in the hour")
-	j := 0
-	for i := range calls {
-		for calls[i].Sub(calls[j]) >= 10*time.Second-budgetJitter {
-			j++
+	peak := func(d time.Duration) int {
+		p := 0
+		for i, j := 0, 0; i < len(calls); i++ {
+			for calls[i].Sub(calls[j]) >= d {
+				j++
+			}
+			p = max(p, i-j+1)
 		}
-		peak = max(peak, i-j+1)
+		return p
 	}
-	require.LessOrEqual(f.t, peak, f.cfg.Spike, "calls in a 10-second window, summed over the workers")
-	return peak, len(calls)
+	require.LessOrEqual(f.t, peak(10*time.Second-budgetJitter), f.cfg.Spike, "calls in a 10-second window, summed over the workers")
+	return peak(10 * time.Second), len(calls)
 }
 
 // TestFleetOnFakes is the proof on the Procore and Graph fakes:
@@ -456,7 +462,7 @@ func (f *fleet) checkBudget() (peak, total int) {
 // PROCORESYNC_FLEET_PROJECTS changes the number of projects (-short: 30).
 func TestFleetOnFakes(t *testing.T) {
 	o := fleetOptions{projects: 300, files: 3, fileSize: 4 << 10, uploadLatency: 60 * time.Millisecond,
-		hourly: 3000, spike: 250, maxRuns: 8}
+		hourly: 3000, spike: 500, maxRuns: 8}
 	if testing.Short() {
 		o.projects = 30
 	}
@@ -495,11 +501,12 @@ func TestFleetOnFakes(t *testing.T) {
 	f.checkConverged(ctx, o.fileSize)
 	resumed, worst := f.noOverlap("w1", killed)
 	require.Positive(t, resumed, "the killed worker's pairs resumed elsewhere")
+	t.Logf("Procore calls by operation: %v", f.pc.Calls())
 	peak, total := f.checkBudget()
 	f.mu.Lock()
 	limited := f.limited
 	f.mu.Unlock()
-	t.Logf("3 worker processes, %d projects × %d files: converged in %s; %d pair(s) cut off by SIGKILL resumed on other workers, the last %s after the kill (lease TTL 2s, tick 300ms); Procore calls %d (budget %d/h), peak %d in 10 s (budget %d), %d answered 429",
+	t.Logf("3 worker processes, %d projects × %d files: converged in %s; %d pair(s) cut off by SIGKILL resumed on other workers, the last %s after the kill (lease TTL 2s, tick 300ms); Procore calls %d (budget %d/h), at most %d arrived in any 10 s (budget %d per 10 s of grants), %d answered 429",
 		o.projects, o.files, converged.Round(time.Millisecond), resumed, worst.Round(time.Millisecond),
 		total, o.hourly, peak, o.spike, limited)
 }

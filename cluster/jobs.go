@@ -29,8 +29,18 @@ func (runArgs) Kind() string { return "procoresync_pair_run" }
 var waiting = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
 	rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}
 
-func runInsertOpts(queue string) *river.InsertOpts {
-	return &river.InsertOpts{Queue: queue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
+// Priorities of run jobs (River fetches priority 1 before 2): wakes and
+// the runs that resume a pair whose run was cut off go before the runs
+// that the schedule enqueues because an interval passed, so a dead
+// worker's pairs resume at once rather than behind the whole schedule.
+const (
+	priorityNow       = 1
+	priorityScheduled = 2
+)
+
+func runInsertOpts(queue string, priority int) *river.InsertOpts {
+	return &river.InsertOpts{Queue: queue, Priority: priority,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
 }
 
 // runWorker runs one pair per job.
@@ -185,7 +195,7 @@ func (s *scheduleWorker) Timeout(*river.Job[scheduleArgs]) time.Duration { retur
 
 // Work inserts a run job for every pair that is not running and whose
 // interval has passed since its last run ended, or whose last run was cut
-// off (its worker stopped heartbeating). A worker that died after taking a
+// off (its worker stopped heartbeating; such a pair's job goes first). A worker that died after taking a
 // job but before starting its run leaves that job "running" in River,
 // where it would absorb the pair's wakes until River's rescuer: such a
 // pair's epoch is moved on, so that a new job is inserted beside it.
@@ -194,10 +204,16 @@ func (s *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) e
 	ttl := w.cfg.LeaseTTL.Microseconds()
 	var params []river.InsertManyParams
 	var a runArgs
+	var cutOff bool
 	collect := func() error {
-		params = append(params, river.InsertManyParams{Args: a, InsertOpts: runInsertOpts(w.cfg.Queue)})
+		prio := priorityScheduled
+		if cutOff {
+			prio = priorityNow
+		}
+		params = append(params, river.InsertManyParams{Args: a, InsertOpts: runInsertOpts(w.cfg.Queue, prio)})
 		return nil
 	}
+	cutOff = true
 	rows, err := w.cfg.Pool.Query(ctx, `UPDATE cluster_pairs c SET epoch = epoch + 1
 		WHERE (c.heartbeat IS NULL OR c.heartbeat < now() - $1 * interval '1 microsecond')
 		AND EXISTS (SELECT 1 FROM river_job j WHERE j.state = 'running' AND j.kind = $2
@@ -210,13 +226,14 @@ func (s *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) e
 	if _, err := pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch}, collect); err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
-	rows, err = w.cfg.Pool.Query(ctx, `SELECT pair_id, epoch FROM cluster_pairs
+	rows, err = w.cfg.Pool.Query(ctx, `SELECT pair_id, epoch, last_start IS NOT NULL AND (last_end IS NULL OR last_start > last_end)
+		FROM cluster_pairs
 		WHERE (heartbeat IS NULL OR heartbeat < now() - $1 * interval '1 microsecond')
 		AND (last_end IS NULL OR last_start > last_end OR last_end + interval_us * interval '1 microsecond' <= now())`, ttl)
 	if err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
-	if _, err := pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch}, collect); err != nil {
+	if _, err := pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch, &cutOff}, collect); err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
 	if len(params) == 0 {

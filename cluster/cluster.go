@@ -90,7 +90,11 @@ type Config struct {
 	Pairs PairFunc
 	// Engine are the options of the engine that runs each pair
 	// (Engine.Store is replaced by Store's view fenced by the run's lease;
-	// share one Limiter, e.g. syncengine/redislimit, among all runs).
+	// share one Limiter, e.g. syncengine/redislimit, among all runs). The
+	// engine logs on Engine.Logger (default Logger) with the attributes
+	// "worker" and "job" added; the engine adds "pair" and "run" to every
+	// record of a run, and the storages find all four in their context
+	// (syncengine.LogAttrs).
 	Engine syncengine.Options
 	// ID names the worker in leases and logs (default host name and
 	// process ID).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -100,7 +101,7 @@ func (r *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 		w.onRun(pairID, true)
 		defer w.onRun(pairID, false)
 	}
-	run, err := w.runPair(runCtx, lease, pairID)
+	run, err := w.runPair(runCtx, lease, pairID, job.ID)
 	if w.runCtx.Err() != nil {
 		return w.runCtx.Err()
 	}
@@ -128,8 +129,11 @@ func (r *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 }
 
 // runPair runs the pair once through an engine whose store is fenced by
-// the lease.
-func (w *Worker) runPair(ctx context.Context, lease *pgstore.Lease, pairID string) (syncengine.Run, error) {
+// the lease. The engine logs on Config.Engine.Logger (else Config.Logger)
+// with the worker and the job; the engine adds the pair and the run, and
+// the storages find all four in their context (syncengine.LogAttrs).
+func (w *Worker) runPair(ctx context.Context, lease *pgstore.Lease, pairID string, jobID int64) (syncengine.Run, error) {
+	ctx = syncengine.ContextWithLogAttrs(ctx, slog.String("worker", w.cfg.ID), slog.Int64("job", jobID))
 	p, err := w.cfg.Pairs(ctx, pairID)
 	if err != nil {
 		return syncengine.Run{}, fmt.Errorf("cluster: pair %q: %w", pairID, err)
@@ -139,7 +143,11 @@ func (w *Worker) runPair(ctx context.Context, lease *pgstore.Lease, pairID strin
 	}
 	opts := w.cfg.Engine
 	opts.Store = w.cfg.Store.Fenced(lease)
-	opts.Logger = w.log.With("pair", pairID)
+	base := opts.Logger
+	if base == nil {
+		base = w.cfg.Logger
+	}
+	opts.Logger = base.With("worker", w.cfg.ID, "job", jobID)
 	eng, err := syncengine.New(opts)
 	if err != nil {
 		return syncengine.Run{}, err

@@ -204,7 +204,7 @@ type fleetOptions struct {
 
 // newFleet starts the fakes (in this process, on loopback) with the
 // projects' Documents on Procore and an empty SharePoint folder per
-// project, and registers one pair per project.
+// project (the pairs are registered by register).
 func newFleet(t testing.TB, o fleetOptions) *fleet {
 	dsn := testservices.Postgres(t)
 	rd := testservices.NewRedis(t)
@@ -236,7 +236,6 @@ func newFleet(t testing.TB, o fleetOptions) *fleet {
 		}
 		_, err := f.gs.WebMkdir(f.drive, targetRoot(id))
 		require.NoError(t, err)
-		require.NoError(t, Register(ctx, f.pool, id, time.Hour))
 	}
 	f.pc.Observe(func(x procoretest.Exchange) {
 		if x.Host != procoretest.HostAPI || strings.HasPrefix(x.Request.URL.Path, "/oauth/") {
@@ -249,8 +248,9 @@ func newFleet(t testing.TB, o fleetOptions) *fleet {
 		}
 		f.mu.Unlock()
 	})
-	uploadOps := []string{"drives.UploadByPath", "drives.UploadNewFile", "drives.ReplaceContent",
-		"drives.CreateUploadSessionByPath", "drives.CreateUploadSessionExisting", "drives.CreateUploadSessionNew"}
+	// The calls that carry a file's bytes: simple uploads and upload
+	// session fragments.
+	uploadOps := []string{"drives.UploadByPath", "drives.UploadNewFile", "drives.ReplaceContent", "uploadSession.PutFragment"}
 	if o.uploadLatency > 0 {
 		for _, op := range uploadOps {
 			f.gs.Inject(graphtest.Fault{Op: op, Latency: o.uploadLatency, Times: graphtest.Forever})
@@ -275,6 +275,29 @@ func (f *fleet) content(pairID string, n, size int) []byte {
 	return []byte(head + strings.Repeat("x", max(size-len(head), 0)))
 }
 
+// register puts every project's pair on the schedule: the workers' next
+// tick enqueues them.
+func (f *fleet) register() {
+	ctx := context.Background()
+	for id := range f.cfg.Projects {
+		require.NoError(f.t, Register(ctx, f.pool, id, time.Hour))
+	}
+	f.started = time.Now()
+}
+
+// waitReady waits until every started worker process has opened its run
+// log, which it does after connecting to PostgreSQL and Redis.
+func (f *fleet) waitReady() {
+	waitFor(f.t, time.Minute, "the worker processes to start", func() bool {
+		for id := range f.procs {
+			if _, err := os.Stat(filepath.Join(f.cfg.Root, "spans-"+id+".log")); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // start starts worker process id.
 func (f *fleet) start(id string) {
 	c := f.cfg
@@ -285,9 +308,6 @@ func (f *fleet) start(id string) {
 	cmd.Env = append(os.Environ(), envFleet+"="+string(raw))
 	cmd.Stderr = os.Stderr
 	require.NoError(f.t, cmd.Start())
-	if f.started.IsZero() {
-		f.started = time.Now()
-	}
 	f.procs[id] = cmd
 	f.t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -475,6 +495,8 @@ func TestFleetOnFakes(t *testing.T) {
 	for _, id := range []string{"w1", "w2", "w3"} {
 		f.start(id)
 	}
+	f.waitReady()
+	f.register()
 	// Kill w1 once one of its runs has uploaded some, not all, of its files.
 	waitFor(t, time.Minute, "w1 to be in the middle of uploads", func() bool {
 		for p, ss := range readSpans(t, f.cfg.Root, "w1") {
@@ -501,7 +523,7 @@ func TestFleetOnFakes(t *testing.T) {
 	f.checkConverged(ctx, o.fileSize)
 	resumed, worst := f.noOverlap("w1", killed)
 	require.Positive(t, resumed, "the killed worker's pairs resumed elsewhere")
-	t.Logf("Procore calls by operation: %v", f.pc.Calls())
+	t.Logf("Procore calls by operation: %v; Graph: %v", f.pc.Calls(), f.gs.Calls())
 	peak, total := f.checkBudget()
 	f.mu.Lock()
 	limited := f.limited
@@ -524,10 +546,12 @@ func BenchmarkFleetThroughput(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				f := newFleet(b, o)
-				b.StartTimer()
 				for i := range n {
 					f.start(fmt.Sprintf("w%d", i+1))
 				}
+				f.waitReady()
+				b.StartTimer()
+				f.register()
 				waitFor(b, 5*time.Minute, "convergence", func() bool { return f.missing() == 0 })
 				total += time.Since(f.started)
 				b.StopTimer()

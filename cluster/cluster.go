@@ -96,6 +96,9 @@ type Config struct {
 	// record of a run, and the storages find all four in their context
 	// (syncengine.LogAttrs).
 	Engine syncengine.Options
+	// WrapStore, when set, wraps the fenced store each run writes through,
+	// e.g. telemetry.Metrics.Store to count runs, items and bytes.
+	WrapStore func(syncengine.MetadataStore) syncengine.MetadataStore
 	// ID names the worker in leases and logs (default host name and
 	// process ID).
 	ID string
@@ -352,13 +355,18 @@ func (w *Worker) Wake(ctx context.Context, pairID string) error {
 }
 
 // QueueDepth returns the number of jobs waiting (available, scheduled,
-// retryable or pending) per River queue: telemetry.Options.QueueDepth.
+// retryable or pending) per River queue, 0 for a queue that workers serve
+// and that has none waiting: telemetry.Options.QueueDepth.
 func QueueDepth(pool *pgxpool.Pool) func(ctx context.Context) (map[string]int64, error) {
 	return func(ctx context.Context) (map[string]int64, error) {
 		ctx, cancel := context.WithTimeout(ctx, defaultOpTimeout)
 		defer cancel()
-		rows, err := pool.Query(ctx, `SELECT queue, count(*) FROM river_job
-			WHERE state IN ('available', 'scheduled', 'retryable', 'pending') GROUP BY queue`)
+		// Every queue River knows (a worker serves or served it) is
+		// reported, at 0 when empty, so that the series exists.
+		rows, err := pool.Query(ctx, `SELECT queue, sum(n)::bigint FROM (
+			SELECT name AS queue, 0 AS n FROM river_queue
+			UNION ALL SELECT queue, 1 FROM river_job WHERE state IN ('available', 'scheduled', 'retryable', 'pending')
+			) q GROUP BY queue`)
 		if err != nil {
 			return nil, fmt.Errorf("cluster: queue depth: %w", err)
 		}

@@ -143,6 +143,9 @@ func (w *Worker) runPair(ctx context.Context, lease *pgstore.Lease, pairID strin
 	}
 	opts := w.cfg.Engine
 	opts.Store = w.cfg.Store.Fenced(lease)
+	if w.cfg.WrapStore != nil {
+		opts.Store = w.cfg.WrapStore(opts.Store)
+	}
 	base := opts.Logger
 	if base == nil {
 		base = w.cfg.Logger

@@ -138,7 +138,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		Budgets:       limiter.Budget, BudgetKeys: []string{budgetKey},
 		QueueDepth: cluster.QueueDepth(admin),
 		Store:      store, Pairs: func() []string { return pairIDs },
-		Logger:     log,
+		Logger: log,
 	})
 	if err != nil {
 		return err

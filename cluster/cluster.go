@@ -19,17 +19,21 @@
 //     see the change), and a wake after it inserts one job of the next
 //     epoch, which waits (snoozing while the run holds the lease) and gives
 //     exactly one more run after the current one.
-//   - Scheduled runs: a River periodic job, enqueued by River's elected
-//     leader only, inserts a run job for every pair whose interval has
-//     passed since its last run, and for every pair whose run was cut off
-//     (its heartbeat stopped: the worker died).
+//   - Scheduled runs: a scheduling pass inserts a run job for every pair
+//     whose interval has passed since its last run, and for every pair
+//     whose run was cut off (its heartbeat stopped: the worker died). It
+//     runs every Tick as a River periodic job, enqueued by River's elected
+//     leader, and on every worker too, so that the death of the leader
+//     itself does not hold its pairs up until River elects another. The
+//     pass is idempotent: the jobs it inserts are unique per pair and
+//     epoch.
 //   - Long runs: run jobs have no River job timeout (the engine's own
 //     RunTimeout bounds a run), and River's stuck-job rescuer is set beyond
 //     the longest run (Config.RescueAfter). A dead worker's pairs are not
 //     waiting for the rescuer: its lease expires LeaseTTL after the last
-//     heartbeat, and the next scheduler tick enqueues the pair again (a
-//     wake does too) ahead of the runs the schedule enqueued because an
-//     interval passed, so the pair resumes after about LeaseTTL + Tick.
+//     heartbeat, and the next scheduler tick enqueues the pair again
+//     ahead of every wake and interval run waiting (River priority), so
+//     the pair resumes after about LeaseTTL + Tick.
 //   - Graceful drain: when the context given to Worker.Run ends, the worker
 //     stops fetching jobs, lets running runs finish for DrainTimeout, then
 //     cancels them (a cancelled run resumes its unfinished actions next
@@ -273,6 +277,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("cluster: start: %w", err)
 	}
 	w.log.Info("cluster: worker started", "queue", w.cfg.Queue, "max_runs", w.cfg.MaxRuns)
+	schedCtx, stopSched := context.WithCancel(ctx)
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		w.scheduleLoop(schedCtx)
+	}()
+	defer func() { stopSched(); <-schedDone }()
 	select {
 	case <-ctx.Done():
 	case <-w.runCtx.Done(): // crashed (tests)
@@ -343,7 +354,7 @@ func Wake(ctx context.Context, client *river.Client[pgx.Tx], pool *pgxpool.Pool,
 	if err != nil {
 		return fmt.Errorf("cluster: wake %q: %w", pairID, err)
 	}
-	if _, err := client.Insert(ctx, runArgs{PairID: pairID, Epoch: epoch}, runInsertOpts(queue, priorityNow)); err != nil {
+	if _, err := client.Insert(ctx, runArgs{PairID: pairID, Epoch: epoch}, runInsertOpts(queue, priorityWake)); err != nil {
 		return fmt.Errorf("cluster: wake %q: %w", pairID, err)
 	}
 	return nil

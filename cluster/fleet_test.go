@@ -280,17 +280,25 @@ func (f *fleet) content(pairID string, n, size int) []byte {
 // register puts every project's pair on the schedule and wakes it, as a
 // webhook ingress would (an insert-only River client in this process), so
 // that its first run does not wait for River's leader to be elected.
+// Wake (cluster.Wake) does the same one pair at a time.
 func (f *fleet) register() {
 	ctx := context.Background()
 	ingress, err := river.NewClient(riverpgxv5.New(f.pool), &river.Config{Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(f.t, err)
-	for id := range f.cfg.Projects {
-		require.NoError(f.t, Register(ctx, f.pool, id, time.Hour))
-	}
+	ids := slices.Sorted(maps.Keys(f.cfg.Projects))
+	// All at once (as Register does one by one), then one wake per pair
+	// in one insert, so that no pair's first run starts before its wake
+	// (a wake during a run asks for one more run).
+	_, err = f.pool.Exec(ctx, `INSERT INTO cluster_pairs (pair_id, interval_us) SELECT unnest($1::text[]), $2`,
+		ids, time.Hour.Microseconds())
+	require.NoError(f.t, err)
 	f.started = time.Now()
-	for id := range f.cfg.Projects {
-		require.NoError(f.t, Wake(ctx, ingress, f.pool, "", id))
+	var wakes []river.InsertManyParams
+	for _, id := range ids {
+		wakes = append(wakes, river.InsertManyParams{Args: runArgs{PairID: id}, InsertOpts: runInsertOpts(DefaultQueue, priorityWake)})
 	}
+	_, err = ingress.InsertMany(ctx, wakes)
+	require.NoError(f.t, err)
 }
 
 // waitReady waits until every started worker process has opened its run
@@ -318,6 +326,9 @@ func (f *fleet) start(id string) {
 	require.NoError(f.t, cmd.Start())
 	f.procs[id] = cmd
 	f.t.Cleanup(func() {
+		if cmd.ProcessState != nil {
+			return // already waited for
+		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
@@ -327,6 +338,16 @@ func (f *fleet) start(id string) {
 			_ = cmd.Process.Kill()
 		}
 	})
+}
+
+// stop stops the worker processes gracefully (SIGTERM: they drain).
+func (f *fleet) stop(ids ...string) {
+	for _, id := range ids {
+		require.NoError(f.t, f.procs[id].Process.Signal(syscall.SIGTERM))
+	}
+	for _, id := range ids {
+		require.NoError(f.t, f.procs[id].Wait(), "worker %s drained and exited", id)
+	}
 }
 
 // waitRunsEnded waits until the workers' runs have all ended.
@@ -527,7 +548,7 @@ func TestFleetOnFakes(t *testing.T) {
 	_ = f.procs["w1"].Wait()
 	waitFor(t, 3*time.Minute, "every project to converge", func() bool { return f.missing() == 0 })
 	converged := time.Since(f.started)
-	f.waitRunsEnded("w2", "w3")
+	f.stop("w2", "w3") // drained: every run they started has ended
 	f.checkConverged(ctx, o.fileSize)
 	resumed, worst := f.noOverlap("w1", killed)
 	require.Positive(t, resumed, "the killed worker's pairs resumed elsewhere")

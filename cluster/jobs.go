@@ -30,13 +30,15 @@ func (runArgs) Kind() string { return "procoresync_pair_run" }
 var waiting = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
 	rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}
 
-// Priorities of run jobs (River fetches priority 1 before 2): wakes and
-// the runs that resume a pair whose run was cut off go before the runs
-// that the schedule enqueues because an interval passed, so a dead
-// worker's pairs resume at once rather than behind the whole schedule.
+// Priorities of run jobs (River fetches priority 1 before 2, 2 before 3):
+// a run that resumes a pair whose run was cut off (its worker died) goes
+// first, then wakes, then the runs that the schedule enqueues because an
+// interval passed. So a dead worker's pairs resume at once, not behind a
+// burst of webhooks or the whole schedule.
 const (
-	priorityNow       = 1
-	priorityScheduled = 2
+	priorityResume    = 1
+	priorityWake      = 2
+	priorityScheduled = 3
 )
 
 func runInsertOpts(queue string, priority int) *river.InsertOpts {
@@ -191,6 +193,28 @@ func (w *Worker) heartbeat(ctx context.Context, cancel context.CancelFunc, lease
 	}
 }
 
+// scheduleLoop runs the scheduling pass every Tick until ctx ends, on
+// this worker, whether or not it is River's leader.
+func (w *Worker) scheduleLoop(ctx context.Context) {
+	t := time.NewTicker(w.cfg.Tick)
+	defer t.Stop()
+	s := &scheduleWorker{w: w}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.runCtx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Minute)
+		if err := s.Work(pctx, nil); err != nil && ctx.Err() == nil {
+			w.log.Warn("cluster: scheduling pass failed", "err", err)
+		}
+		cancel()
+	}
+}
+
 // scheduleArgs are the arguments of the periodic job that enqueues due
 // pairs; River's leader inserts it every Tick.
 type scheduleArgs struct{}
@@ -213,23 +237,40 @@ func (s *scheduleWorker) Timeout(*river.Job[scheduleArgs]) time.Duration { retur
 func (s *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) error {
 	w := s.w
 	ttl := w.cfg.LeaseTTL.Microseconds()
+	// One transaction: the pairs' rows stay locked from reading their
+	// epoch until their jobs are inserted, so a run cannot start (its
+	// epoch increment waits) and end in between, which would let this pass
+	// insert a job for an epoch already run. Rows another pass holds are
+	// skipped: that pass enqueues them.
+	tx, err := w.cfg.Pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: schedule: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	var params []river.InsertManyParams
+	seen := map[string]bool{}
 	var a runArgs
 	var cutOff bool
 	collect := func() error {
+		if seen[a.PairID] {
+			return nil
+		}
+		seen[a.PairID] = true
 		prio := priorityScheduled
 		if cutOff {
-			prio = priorityNow
+			prio = priorityResume
 		}
 		params = append(params, river.InsertManyParams{Args: a, InsertOpts: runInsertOpts(w.cfg.Queue, prio)})
 		return nil
 	}
 	cutOff = true
-	rows, err := w.cfg.Pool.Query(ctx, `UPDATE cluster_pairs c SET epoch = epoch + 1
+	rows, err := tx.Query(ctx, `UPDATE cluster_pairs SET epoch = epoch + 1 WHERE pair_id IN (
+		SELECT c.pair_id FROM cluster_pairs c
 		WHERE (c.heartbeat IS NULL OR c.heartbeat < now() - $1 * interval '1 microsecond')
 		AND EXISTS (SELECT 1 FROM river_job j WHERE j.state = 'running' AND j.kind = $2
 			AND j.args->>'pair_id' = c.pair_id AND (j.args->>'epoch')::bigint = c.epoch
 			AND j.attempted_at < now() - $1 * interval '1 microsecond')
+		ORDER BY c.pair_id FOR UPDATE SKIP LOCKED)
 		RETURNING pair_id, epoch`, ttl, runArgs{}.Kind())
 	if err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
@@ -237,20 +278,23 @@ func (s *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) e
 	if _, err := pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch}, collect); err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
-	rows, err = w.cfg.Pool.Query(ctx, `SELECT pair_id, epoch, last_start IS NOT NULL AND (last_end IS NULL OR last_start > last_end)
+	rows, err = tx.Query(ctx, `SELECT pair_id, epoch, last_start IS NOT NULL AND (last_end IS NULL OR last_start > last_end)
 		FROM cluster_pairs
 		WHERE (heartbeat IS NULL OR heartbeat < now() - $1 * interval '1 microsecond')
-		AND (last_end IS NULL OR last_start > last_end OR last_end + interval_us * interval '1 microsecond' <= now())`, ttl)
+		AND (last_end IS NULL OR last_start > last_end OR last_end + interval_us * interval '1 microsecond' <= now())
+		ORDER BY pair_id FOR UPDATE SKIP LOCKED`, ttl)
 	if err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
 	if _, err := pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch, &cutOff}, collect); err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
-	if len(params) == 0 {
-		return nil
+	if len(params) > 0 {
+		if _, err := w.river.InsertManyTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("cluster: schedule: %w", err)
+		}
 	}
-	if _, err := w.river.InsertMany(ctx, params); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
 	return nil

@@ -19,16 +19,21 @@
 //     see the change), and a wake after it inserts one job of the next
 //     epoch, which waits (snoozing while the run holds the lease) and gives
 //     exactly one more run after the current one.
-//   - Scheduled runs: a River periodic job, enqueued by River's elected
-//     leader only, inserts a run job for every pair whose interval has
-//     passed since its last run, and for every pair whose run was cut off
-//     (its heartbeat stopped: the worker died).
+//   - Scheduled runs: a scheduling pass inserts a run job for every pair
+//     whose interval has passed since its last run, and for every pair
+//     whose run was cut off (its heartbeat stopped: the worker died). It
+//     runs every Tick as a River periodic job, enqueued by River's elected
+//     leader, and on every worker too, so that the death of the leader
+//     itself does not hold its pairs up until River elects another. The
+//     pass is idempotent: the jobs it inserts are unique per pair and
+//     epoch.
 //   - Long runs: run jobs have no River job timeout (the engine's own
 //     RunTimeout bounds a run), and River's stuck-job rescuer is set beyond
 //     the longest run (Config.RescueAfter). A dead worker's pairs are not
 //     waiting for the rescuer: its lease expires LeaseTTL after the last
-//     heartbeat, and the next scheduler tick enqueues the pair again (a
-//     wake does too), so the pair resumes after about LeaseTTL + Tick.
+//     heartbeat, and the next scheduler tick enqueues the pair again
+//     ahead of every wake and interval run waiting (River priority), so
+//     the pair resumes after about LeaseTTL + Tick.
 //   - Graceful drain: when the context given to Worker.Run ends, the worker
 //     stops fetching jobs, lets running runs finish for DrainTimeout, then
 //     cancels them (a cancelled run resumes its unfinished actions next
@@ -89,8 +94,15 @@ type Config struct {
 	Pairs PairFunc
 	// Engine are the options of the engine that runs each pair
 	// (Engine.Store is replaced by Store's view fenced by the run's lease;
-	// share one Limiter, e.g. syncengine/redislimit, among all runs).
+	// share one Limiter, e.g. syncengine/redislimit, among all runs). The
+	// engine logs on Engine.Logger (default Logger) with the attributes
+	// "worker" and "job" added; the engine adds "pair" and "run" to every
+	// record of a run, and the storages find all four in their context
+	// (syncengine.LogAttrs).
 	Engine syncengine.Options
+	// WrapStore, when set, wraps the fenced store each run writes through,
+	// e.g. telemetry.Metrics.Store to count runs, items and bytes.
+	WrapStore func(syncengine.MetadataStore) syncengine.MetadataStore
 	// ID names the worker in leases and logs (default host name and
 	// process ID).
 	ID string
@@ -265,6 +277,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("cluster: start: %w", err)
 	}
 	w.log.Info("cluster: worker started", "queue", w.cfg.Queue, "max_runs", w.cfg.MaxRuns)
+	schedCtx, stopSched := context.WithCancel(ctx)
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		w.scheduleLoop(schedCtx)
+	}()
+	defer func() { stopSched(); <-schedDone }()
 	select {
 	case <-ctx.Done():
 	case <-w.runCtx.Done(): // crashed (tests)
@@ -335,7 +354,7 @@ func Wake(ctx context.Context, client *river.Client[pgx.Tx], pool *pgxpool.Pool,
 	if err != nil {
 		return fmt.Errorf("cluster: wake %q: %w", pairID, err)
 	}
-	if _, err := client.Insert(ctx, runArgs{PairID: pairID, Epoch: epoch}, runInsertOpts(queue)); err != nil {
+	if _, err := client.Insert(ctx, runArgs{PairID: pairID, Epoch: epoch}, runInsertOpts(queue, priorityWake)); err != nil {
 		return fmt.Errorf("cluster: wake %q: %w", pairID, err)
 	}
 	return nil
@@ -347,13 +366,18 @@ func (w *Worker) Wake(ctx context.Context, pairID string) error {
 }
 
 // QueueDepth returns the number of jobs waiting (available, scheduled,
-// retryable or pending) per River queue: telemetry.Options.QueueDepth.
+// retryable or pending) per River queue, 0 for a queue that workers serve
+// and that has none waiting: telemetry.Options.QueueDepth.
 func QueueDepth(pool *pgxpool.Pool) func(ctx context.Context) (map[string]int64, error) {
 	return func(ctx context.Context) (map[string]int64, error) {
 		ctx, cancel := context.WithTimeout(ctx, defaultOpTimeout)
 		defer cancel()
-		rows, err := pool.Query(ctx, `SELECT queue, count(*) FROM river_job
-			WHERE state IN ('available', 'scheduled', 'retryable', 'pending') GROUP BY queue`)
+		// Every queue River knows (a worker serves or served it) is
+		// reported, at 0 when empty, so that the series exists.
+		rows, err := pool.Query(ctx, `SELECT queue, sum(n)::bigint FROM (
+			SELECT name AS queue, 0 AS n FROM river_queue
+			UNION ALL SELECT queue, 1 FROM river_job WHERE state IN ('available', 'scheduled', 'retryable', 'pending')
+			) q GROUP BY queue`)
 		if err != nil {
 			return nil, fmt.Errorf("cluster: queue depth: %w", err)
 		}

@@ -1,9 +1,12 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/procoresync/procoresync/internal/testservices"
+	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/memory"
 	"github.com/procoresync/procoresync/syncengine"
 	"github.com/procoresync/procoresync/syncengine/pgstore"
@@ -392,4 +396,69 @@ func BenchmarkThroughput(b *testing.B) {
 			b.ReportMetric(float64(pairs*files*b.N)/total.Seconds(), "files/s")
 		})
 	}
+}
+
+// TestRunLogsNameWorkerPairAndRun: the records of a run on a worker carry
+// the worker, the job, the pair and the run; a storage finds them in its
+// context.
+func TestRunLogsNameWorkerPairAndRun(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.addPair("logged", 2, 0)
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var seen []slog.Attr
+	p := e.pairs["logged"]
+	p.B = ctxSpy{Storage: b, seen: func(attrs []slog.Attr) { mu.Lock(); seen = attrs; mu.Unlock() }}
+	e.pairs["logged"] = p
+	w := e.start("w-logs", func(c *Config) { c.Logger = log; c.Engine.Logger = nil })
+	waitFor(t, 30*time.Second, "the pair to converge", func() bool { return converged(a, b, "logged", 2) })
+	waitFor(t, 30*time.Second, "the run to end", func() bool {
+		rs := e.rec.runs("logged")
+		return len(rs) > 0 && !rs[0].end.IsZero()
+	})
+	w.stop(t)
+	mu.Lock()
+	defer mu.Unlock()
+	runs := 0
+	for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+		var r map[string]any
+		require.NoError(t, json.Unmarshal(line, &r))
+		require.Equal(t, "w-logs", r["worker"], "%s", line)
+		if _, ok := r["run"]; !ok {
+			continue
+		}
+		runs++
+		pair := r["pair"]
+		if g, ok := pair.(map[string]any); ok {
+			pair = g["id"]
+		}
+		require.Equal(t, "logged", pair, "%s", line)
+		require.NotNil(t, r["job"], "%s", line)
+	}
+	require.Positive(t, runs)
+	keys := map[string]bool{}
+	for _, a := range seen {
+		keys[a.Key] = true
+	}
+	require.Equal(t, map[string]bool{"worker": true, "job": true, "pair": true, "run": true}, keys)
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// ctxSpy reports the log attributes of its Put calls' context.
+type ctxSpy struct {
+	storage.Storage
+	seen func([]slog.Attr)
+}
+
+func (c ctxSpy) Put(ctx context.Context, parent storage.Entry, name string, r io.Reader, size int64, opt storage.PutOptions) (storage.Entry, error) {
+	c.seen(syncengine.LogAttrs(ctx))
+	return c.Storage.Put(ctx, parent, name, r, size, opt)
 }

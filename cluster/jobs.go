@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,8 +30,20 @@ func (runArgs) Kind() string { return "procoresync_pair_run" }
 var waiting = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
 	rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}
 
-func runInsertOpts(queue string) *river.InsertOpts {
-	return &river.InsertOpts{Queue: queue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
+// Priorities of run jobs (River fetches priority 1 before 2, 2 before 3):
+// a run that resumes a pair whose run was cut off (its worker died) goes
+// first, then wakes, then the runs that the schedule enqueues because an
+// interval passed. So a dead worker's pairs resume at once, not behind a
+// burst of webhooks or the whole schedule.
+const (
+	priorityResume    = 1
+	priorityWake      = 2
+	priorityScheduled = 3
+)
+
+func runInsertOpts(queue string, priority int) *river.InsertOpts {
+	return &river.InsertOpts{Queue: queue, Priority: priority,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
 }
 
 // runWorker runs one pair per job.
@@ -90,7 +103,7 @@ func (r *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 		w.onRun(pairID, true)
 		defer w.onRun(pairID, false)
 	}
-	run, err := w.runPair(runCtx, lease, pairID)
+	run, err := w.runPair(runCtx, lease, pairID, job.ID)
 	if w.runCtx.Err() != nil {
 		return w.runCtx.Err()
 	}
@@ -118,8 +131,11 @@ func (r *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 }
 
 // runPair runs the pair once through an engine whose store is fenced by
-// the lease.
-func (w *Worker) runPair(ctx context.Context, lease *pgstore.Lease, pairID string) (syncengine.Run, error) {
+// the lease. The engine logs on Config.Engine.Logger (else Config.Logger)
+// with the worker and the job; the engine adds the pair and the run, and
+// the storages find all four in their context (syncengine.LogAttrs).
+func (w *Worker) runPair(ctx context.Context, lease *pgstore.Lease, pairID string, jobID int64) (syncengine.Run, error) {
+	ctx = syncengine.ContextWithLogAttrs(ctx, slog.String("worker", w.cfg.ID), slog.Int64("job", jobID))
 	p, err := w.cfg.Pairs(ctx, pairID)
 	if err != nil {
 		return syncengine.Run{}, fmt.Errorf("cluster: pair %q: %w", pairID, err)
@@ -129,7 +145,14 @@ func (w *Worker) runPair(ctx context.Context, lease *pgstore.Lease, pairID strin
 	}
 	opts := w.cfg.Engine
 	opts.Store = w.cfg.Store.Fenced(lease)
-	opts.Logger = w.log.With("pair", pairID)
+	if w.cfg.WrapStore != nil {
+		opts.Store = w.cfg.WrapStore(opts.Store)
+	}
+	base := opts.Logger
+	if base == nil {
+		base = w.cfg.Logger
+	}
+	opts.Logger = base.With("worker", w.cfg.ID, "job", jobID)
 	eng, err := syncengine.New(opts)
 	if err != nil {
 		return syncengine.Run{}, err
@@ -170,6 +193,28 @@ func (w *Worker) heartbeat(ctx context.Context, cancel context.CancelFunc, lease
 	}
 }
 
+// scheduleLoop runs the scheduling pass every Tick until ctx ends, on
+// this worker, whether or not it is River's leader.
+func (w *Worker) scheduleLoop(ctx context.Context) {
+	t := time.NewTicker(w.cfg.Tick)
+	defer t.Stop()
+	s := &scheduleWorker{w: w}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.runCtx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Minute)
+		if err := s.Work(pctx, nil); err != nil && ctx.Err() == nil {
+			w.log.Warn("cluster: scheduling pass failed", "err", err)
+		}
+		cancel()
+	}
+}
+
 // scheduleArgs are the arguments of the periodic job that enqueues due
 // pairs; River's leader inserts it every Tick.
 type scheduleArgs struct{}
@@ -185,24 +230,47 @@ func (s *scheduleWorker) Timeout(*river.Job[scheduleArgs]) time.Duration { retur
 
 // Work inserts a run job for every pair that is not running and whose
 // interval has passed since its last run ended, or whose last run was cut
-// off (its worker stopped heartbeating). A worker that died after taking a
+// off (its worker stopped heartbeating; such a pair's job goes first). A worker that died after taking a
 // job but before starting its run leaves that job "running" in River,
 // where it would absorb the pair's wakes until River's rescuer: such a
 // pair's epoch is moved on, so that a new job is inserted beside it.
 func (s *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) error {
 	w := s.w
 	ttl := w.cfg.LeaseTTL.Microseconds()
+	// One transaction: the pairs' rows stay locked from reading their
+	// epoch until their jobs are inserted, so a run cannot start (its
+	// epoch increment waits) and end in between, which would let this pass
+	// insert a job for an epoch already run. Rows another pass holds are
+	// skipped: that pass enqueues them.
+	tx, err := w.cfg.Pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: schedule: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	var params []river.InsertManyParams
+	seen := map[string]bool{}
 	var a runArgs
+	var cutOff bool
 	collect := func() error {
-		params = append(params, river.InsertManyParams{Args: a, InsertOpts: runInsertOpts(w.cfg.Queue)})
+		if seen[a.PairID] {
+			return nil
+		}
+		seen[a.PairID] = true
+		prio := priorityScheduled
+		if cutOff {
+			prio = priorityResume
+		}
+		params = append(params, river.InsertManyParams{Args: a, InsertOpts: runInsertOpts(w.cfg.Queue, prio)})
 		return nil
 	}
-	rows, err := w.cfg.Pool.Query(ctx, `UPDATE cluster_pairs c SET epoch = epoch + 1
+	cutOff = true
+	rows, err := tx.Query(ctx, `UPDATE cluster_pairs SET epoch = epoch + 1 WHERE pair_id IN (
+		SELECT c.pair_id FROM cluster_pairs c
 		WHERE (c.heartbeat IS NULL OR c.heartbeat < now() - $1 * interval '1 microsecond')
 		AND EXISTS (SELECT 1 FROM river_job j WHERE j.state = 'running' AND j.kind = $2
 			AND j.args->>'pair_id' = c.pair_id AND (j.args->>'epoch')::bigint = c.epoch
 			AND j.attempted_at < now() - $1 * interval '1 microsecond')
+		ORDER BY c.pair_id FOR UPDATE SKIP LOCKED)
 		RETURNING pair_id, epoch`, ttl, runArgs{}.Kind())
 	if err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
@@ -210,19 +278,23 @@ func (s *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) e
 	if _, err := pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch}, collect); err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
-	rows, err = w.cfg.Pool.Query(ctx, `SELECT pair_id, epoch FROM cluster_pairs
+	rows, err = tx.Query(ctx, `SELECT pair_id, epoch, last_start IS NOT NULL AND (last_end IS NULL OR last_start > last_end)
+		FROM cluster_pairs
 		WHERE (heartbeat IS NULL OR heartbeat < now() - $1 * interval '1 microsecond')
-		AND (last_end IS NULL OR last_start > last_end OR last_end + interval_us * interval '1 microsecond' <= now())`, ttl)
+		AND (last_end IS NULL OR last_start > last_end OR last_end + interval_us * interval '1 microsecond' <= now())
+		ORDER BY pair_id FOR UPDATE SKIP LOCKED`, ttl)
 	if err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
-	if _, err := pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch}, collect); err != nil {
+	if _, err := pgx.ForEachRow(rows, []any{&a.PairID, &a.Epoch, &cutOff}, collect); err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
-	if len(params) == 0 {
-		return nil
+	if len(params) > 0 {
+		if _, err := w.river.InsertManyTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("cluster: schedule: %w", err)
+		}
 	}
-	if _, err := w.river.InsertMany(ctx, params); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("cluster: schedule: %w", err)
 	}
 	return nil

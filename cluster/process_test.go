@@ -40,6 +40,9 @@ const (
 const procLatency = 120 * time.Millisecond
 
 func TestMain(m *testing.M) {
+	if raw := os.Getenv(envFleet); raw != "" {
+		os.Exit(fleetWorker(raw))
+	}
 	if id := os.Getenv(envWorker); id != "" {
 		os.Exit(workerProcess(id, os.Getenv(envDSN), os.Getenv(envRoot)))
 	}
@@ -289,7 +292,7 @@ func TestThreeWorkerProcesses(t *testing.T) {
 }
 
 // readSpans reads a worker process's run log.
-func readSpans(t *testing.T, root, worker string) map[string][]span {
+func readSpans(t testing.TB, root, worker string) map[string][]span {
 	t.Helper()
 	f, err := os.Open(filepath.Join(root, "spans-"+worker+".log"))
 	if os.IsNotExist(err) {

@@ -86,7 +86,7 @@ type applier struct {
 // newApplier prepares to apply a plan of pair p for run runID.
 func (e *Engine) newApplier(ctx context.Context, p *Pair, runID int64, force bool) (*applier, error) {
 	ap := &applier{e: e, p: p, pairID: p.ID, runID: runID, force: force,
-		log:         e.log.With("pair", p.ID, "run", runID),
+		log:         e.log.With(LogKeyPair, p.ID, LogKeyRun, runID),
 		failures:    map[failKey]Failure{},
 		moved:       map[movedKey]storage.Entry{},
 		failedKeys:  map[int64]bool{},

@@ -595,7 +595,8 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 	if r.run.ID, err = e.store.StartRun(ctx, r.run); err != nil {
 		return Run{}, fmt.Errorf("syncengine: recording run: %w", err)
 	}
-	r.log = e.log.With("pair", p.ID, "run", r.run.ID)
+	r.log = e.log.With(LogKeyPair, p.ID, LogKeyRun, r.run.ID)
+	ctx = ContextWithLogAttrs(ctx, slog.String(LogKeyPair, p.ID), slog.Int64(LogKeyRun, r.run.ID))
 	return r.do(ctx)
 }
 
@@ -1386,7 +1387,7 @@ func (e *Engine) reportSkipped(ctx context.Context, p *Pair, runID int64, res *a
 	}
 	if len(acts) > 0 {
 		if err := e.store.AddActivity(context.WithoutCancel(ctx), acts); err != nil {
-			e.log.Warn("syncengine: activity log", "pair", p.ID, "error", err)
+			e.log.Warn("syncengine: activity log", LogKeyPair, p.ID, LogKeyRun, runID, "error", err)
 		}
 	}
 }

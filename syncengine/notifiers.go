@@ -20,6 +20,7 @@ const slogMaxPaths = 5
 //	kind        the EventKind
 //	pair.id     the pair's ID         (when set)
 //	pair.name   the pair's name       (when set)
+//	run         the run's ID          (an event of a run)
 //	path_count  Count, or len(Paths) if larger (when there are paths)
 //	paths       the first five paths
 //	err         Err                   (when set)
@@ -64,6 +65,9 @@ func (n slogNotifier) Notify(ctx context.Context, ev Event) {
 	}
 	if len(pair) > 0 {
 		r.AddAttrs(slog.Attr{Key: "pair", Value: slog.GroupValue(pair...)})
+	}
+	if run := runLogAttr(ctx); run != 0 {
+		r.AddAttrs(slog.Int64(LogKeyRun, run))
 	}
 	if len(ev.Paths) > 0 {
 		shown := slices.Clone(ev.Paths[:min(len(ev.Paths), slogMaxPaths)])

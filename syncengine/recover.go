@@ -41,7 +41,7 @@ func (e *Engine) recover(ctx context.Context, p *Pair, runID int64) error {
 				state, msg = JournalFailed, "recovery: "+err.Error()
 			}
 			if state == JournalDone {
-				e.log.Info("syncengine: recovered an interrupted action", "pair", p.ID,
+				ap.log.Info("syncengine: recovered an interrupted action",
 					"action", r.Action.Kind.String(), "side", r.Action.Side.String(), "path", r.Action.Path)
 			}
 			if err := e.store.EndAction(ctx, r.ID, state, msg); err != nil {

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -37,6 +38,8 @@ import (
 	"github.com/procoresync/procoresync/syncengine"
 	"github.com/procoresync/procoresync/syncengine/pgstore"
 	"github.com/procoresync/procoresync/syncengine/redislimit"
+	"github.com/procoresync/procoresync/telemetry"
+	"github.com/procoresync/procoresync/telemetry/promexport"
 )
 
 // config is the command line.
@@ -47,6 +50,9 @@ type config struct {
 	workers, pairs, files   int
 	latency, drain          time.Duration
 	once                    bool
+	// onServe, when set (tests), is called with the ingress address once
+	// it serves, before the workers' progress is watched.
+	onServe func(addr string)
 }
 
 func main() {
@@ -119,7 +125,36 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	if err := cluster.Migrate(ctx, admin); err != nil {
 		return err
 	}
+	// Metrics (served at /metrics): runs, items and bytes through the store
+	// every worker's engine writes, the shared budget, the queue depth,
+	// and held and quarantined items per pair.
+	exp, err := promexport.New()
+	if err != nil {
+		return err
+	}
+	var pairIDs []string
+	metrics, err := telemetry.New(telemetry.Options{
+		MeterProvider: exp.Provider,
+		Budgets:       limiter.Budget, BudgetKeys: []string{budgetKey},
+		QueueDepth: cluster.QueueDepth(admin),
+		Store:      store, Pairs: func() []string { return pairIDs },
+		Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer metrics.Close()
+	// Readiness (/readyz): PostgreSQL and Redis answer, and the process is
+	// not draining; liveness (/healthz): it serves HTTP.
+	health := &telemetry.Health{}
+	health.Add("postgres", func(ctx context.Context) error { return admin.Ping(ctx) })
+	health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+
 	pairs, sides := demoPairs(c, limiter)
+	for id := range pairs {
+		pairIDs = append(pairIDs, id)
+	}
+	slices.Sort(pairIDs)
 	for id := range pairs {
 		if err := cluster.Register(ctx, admin, id, time.Minute); err != nil {
 			return err
@@ -145,6 +180,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 				return p, nil
 			},
 			Engine:       syncengine.Options{Limiter: limiter, Logger: log},
+			WrapStore:    metrics.Store,
 			Tick:         2 * time.Second,
 			DrainTimeout: c.drain,
 			Logger:       log,
@@ -173,6 +209,9 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 			w.WriteHeader(http.StatusAccepted)
 		}
 	})
+	mux.Handle("GET /metrics", exp.Handler())
+	mux.Handle("GET /healthz", health.LiveHandler())
+	mux.Handle("GET /readyz", health.ReadyHandler())
 	depth := cluster.QueueDepth(admin)
 	mux.HandleFunc("GET /queue", func(w http.ResponseWriter, r *http.Request) {
 		d, err := depth(r.Context())
@@ -189,6 +228,9 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
+	if c.onServe != nil {
+		c.onServe(ln.Addr().String())
+	}
 	log.Info("cluster example running", "workers", c.workers, "pairs", len(pairs), "ingress", "http://"+ln.Addr().String()+"/wake/{pair}")
 
 	started := time.Now()
@@ -209,7 +251,8 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 				"took", time.Since(started).Round(time.Millisecond))
 		}
 	}
-	wcancel() // graceful drain of every worker
+	health.Drain() // readiness fails from now on: load balancers stop sending wakes
+	wcancel()      // graceful drain of every worker
 	var errs []error
 	for range c.workers {
 		errs = append(errs, <-done)

@@ -233,6 +233,7 @@ func (s *Storage) readDir(ctx context.Context, dir string) ([]dirItem, error) {
 			}
 		}
 		if s.isOwnHidden(dir, name) {
+			s.sweepTemp(dir, name) // a temporary item a killed writer left (tmpfiles.go)
 			continue
 		}
 		rel := join(dir, name)

@@ -266,6 +266,7 @@ func (s *Storage) readDirPortable(ctx context.Context, dir string) ([]dirItem, e
 		}
 		name := de.Name()
 		if s.isOwnHidden(dir, name) {
+			s.sweepTemp(dir, name) // a temporary item a killed writer left (tmpfiles.go)
 			continue
 		}
 		if why := skipReason(de.Type()); why != "" {
@@ -645,6 +646,7 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 	if err != nil {
 		return storage.Entry{}, wrap(op, target, err)
 	}
+	lockTemp(f) // held until closed: proves the file is not abandoned (tmpfiles.go)
 	done := false
 	defer func() {
 		if !done {

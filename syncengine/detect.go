@@ -108,12 +108,38 @@ func rootOf(ps *PairState, s Side) *string {
 }
 
 // compactRec is what the full-listing index keeps of one baseline item:
-// its Key, and per side the fingerprint (see fingerprint) and the hash of
-// the ID (see idHash; 0 when the side has no ID or is not listed).
+// its Key, and per side the fingerprint (see fingerprint), the hash of
+// the ID (see idHash; 0 when the side has no ID or is not listed) and the
+// hash of the recorded path (see pathHash; 0 when the side is not listed
+// or the record has no parent ID, its fingerprint then holding the path).
 type compactRec struct {
-	key int64
-	fp  [2]uint64
-	id  [2]uint64
+	key  int64
+	fp   [2]uint64
+	id   [2]uint64
+	path [2]uint64
+}
+
+// pathHash hashes a baseline path for the compact index, so that the hash
+// of a child's path follows from its folder's (see childPathHash). It is
+// never 0, which stands for "not recorded" there.
+func pathHash[T string | []byte](p T) uint64 {
+	return nonZero(fnvAdd(fnvOffset, p))
+}
+
+// childPathHash returns pathHash of name in the folder whose path hash is
+// dir (0: the root).
+func childPathHash(dir uint64, name string) uint64 {
+	if dir == 0 {
+		return pathHash(name)
+	}
+	return nonZero(fnvAdd(fnvByte(dir, '/'), name))
+}
+
+func nonZero(h uint64) uint64 {
+	if h == 0 {
+		return 1
+	}
+	return h
 }
 
 // idTable finds baseline records by the hash of one side's ID. It is an
@@ -407,10 +433,7 @@ func entryFP(e *storage.Entry) uint64 {
 // idHash hashes an item ID for the compact index. It is never 0, which
 // stands for "no ID" there.
 func idHash[T string | []byte](id T) uint64 {
-	if h := fnvAdd(fnvOffset, id); h != 0 {
-		return h
-	}
-	return 1
+	return nonZero(fnvAdd(fnvOffset, id))
 }
 
 // listFull indexes the baseline compactly and lists the sides without a
@@ -464,6 +487,9 @@ func (d *detector) indexBaseline(ctx context.Context, full [2]bool) error {
 		for s := range 2 {
 			if id := r.Side(Side(s)).ID; full[s] && len(id) != 0 {
 				rec.id[s] = idHash(id)
+			}
+			if bs := r.Side(Side(s)); full[s] && len(bs.ParentID) != 0 && len(bs.Path) != 0 {
+				rec.path[s] = pathHash(bs.Path)
 			}
 		}
 		d.recs = append(d.recs, rec)
@@ -942,9 +968,10 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 			d.dupRec[s][i] = true
 		}
 		seen[i/64] |= 1 << (uint(i) % 64)
-		if fp != d.recs[i].fp[s] || d.unknownParent(side, e.ParentID) {
+		if fp != d.recs[i].fp[s] || d.unknownParent(side, e.ParentID) || d.strayRecord(side, i, &e) {
 			// Changed, or in a folder the baseline does not know, whose
-			// moves no baseline record follows: its path is read as it is.
+			// moves no baseline record follows, or recorded at a path its
+			// folder's record disagrees with: its path is read as it is.
 			d.changed[s][i] = e
 			d.noteParent(side, e.ParentID)
 		}
@@ -976,6 +1003,30 @@ func (d *detector) unknownParent(s Side, pid string) bool {
 	}
 	_, ok := d.ids[s].get(d.recs, s, idHash(pid))
 	return !ok
+}
+
+// strayRecord reports whether baseline record i, listed on side s as e
+// in the folder and under the name it records (its fingerprint is
+// unchanged), records a path that does not lie in its folder's recorded
+// path: the folder's record took a new path (say, a folder restored at
+// the place a person moved it to on the other side) while the record of
+// an item inside it, not yet synced again, kept the old one. Such a
+// record would otherwise be read at a path where the item is not, for as
+// long as it does not change.
+func (d *detector) strayRecord(s Side, i int32, e *storage.Entry) bool {
+	ph := d.recs[i].path[s]
+	if ph == 0 || e.ParentID == "" || ph == pathHash(e.Path) {
+		return false // no path recorded apart from the fingerprint, or listed where recorded
+	}
+	dir := uint64(0)
+	if e.ParentID != d.root[s] {
+		j, ok := d.ids[s].get(d.recs, s, idHash(e.ParentID))
+		if !ok || d.recs[j].path[s] == 0 {
+			return false
+		}
+		dir = d.recs[j].path[s]
+	}
+	return ph != childPathHash(dir, e.Name())
 }
 
 // noteParent remembers the parent of a changed entry, so its baseline

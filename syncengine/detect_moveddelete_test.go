@@ -1,6 +1,7 @@
 package syncengine_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -57,4 +58,46 @@ func TestFolderDeletedOnAWhileRenamedOnBDuringTheListings(t *testing.T) {
 	require.Equal(t, tree(t, e.a), tree(t, e.b))
 	require.Equal(t, map[string]string{"a.txt": "a", "z9": "/", "z9/x": "/", "z9/x/b.txt": "b", "z9/x/c.doc": "c"}, tree(t, e.b))
 	requireBaselineTrue(t, e)
+}
+
+// A folder deleted on A and renamed on B (no listing anomaly): the
+// rename wins for the whole folder, which comes back on A with everything
+// in it, also when the first attempt to restore a file fails and the
+// folder's record already holds its new place (the next runs restore the
+// file rather than delete it on B). A file deleted on its own inside a
+// folder renamed on B is deleted on B.
+func TestFolderDeletedOnOneSideAndRenamedOnTheOther(t *testing.T) {
+	for _, kind := range []string{"full", "list-only"} {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, func(p *syncengine.Pair, o *syncengine.Options) { p.Concurrency = 1 })
+			if kind == "list-only" {
+				e.pair.B = listOnly{Storage: e.b}
+				e.restart()
+			}
+			e.write(e.a, "a.txt", "a")
+			e.write(e.a, "y/x/b.txt", "b")
+			e.write(e.a, "y/x/c.doc", "c")
+			e.write(e.a, "w/d.txt", "d")
+			e.write(e.a, "w/e.txt", "e")
+			e.run()
+			e.settle()
+			require.Equal(t, tree(t, e.a), tree(t, e.b))
+			e.clk.Advance(time.Minute)
+			require.NoError(t, e.a.Remove("y"))
+			_, err := e.b.Rename("y", "z9")
+			require.NoError(t, err)
+			require.NoError(t, e.a.Remove("w/d.txt"))
+			_, err = e.b.Rename("w", "v")
+			require.NoError(t, err)
+			e.a.FailNext(memory.OpPut, 1, errors.New("injected: 503 service unavailable"))
+			r := e.run()
+			require.Equal(t, 1, r.Counts.Failed, "%+v", r.Counts)
+			e.settle()
+			want := map[string]string{"a.txt": "a", "z9": "/", "z9/x": "/", "z9/x/b.txt": "b", "z9/x/c.doc": "c",
+				"v": "/", "v/e.txt": "e"}
+			require.Equal(t, want, tree(t, e.a))
+			require.Equal(t, want, tree(t, e.b))
+			requireBaselineTrue(t, e)
+		})
+	}
 }

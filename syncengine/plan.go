@@ -136,7 +136,7 @@ type pnode struct {
 	// (or recorded elsewhere than it is), restored because the move wins:
 	// what was deleted with it moved with it, and is restored with it.
 	moveWins bool
-	quar      bool
+	quar     bool
 
 	fstate  [2]uint8
 	final   [2]string

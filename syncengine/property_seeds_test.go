@@ -18,6 +18,12 @@ var regressionSeeds = []uint64{
 	// record took its new path and the records inside it kept the old one;
 	// the pair never settled (see TestFolderDeletedOnAWhileRenamedOnBDuringTheListings).
 	3702072892137779423,
+	// A file renamed on B, the rename replayed on A and the process
+	// crashed before B's new Version (same content) was recorded; then its
+	// folder deleted on A: the check before deleting the folder on B took
+	// the new Version for an edit, in every run (see
+	// TestFolderDeletedAfterARenameThatGaveItsFileANewVersion).
+	16551636639541471423,
 }
 
 // TestPropertyRegressionSeeds runs the engine property with each seed of

@@ -58,10 +58,23 @@ type detectOptions struct {
 //
 // On the initial sync (ps.Initialized false) with Pair.Initial InitialStandard,
 // side B must be empty: otherwise detect returns an error wrapping
-// ErrTargetNotEmpty.
+// ErrTargetNotEmpty. An initial sync that an interruption cut short
+// (see resumingInitial) is not refused for what it wrote itself: it
+// resumes as an InitialMerge.
 func detect(ctx context.Context, p *Pair, store MetadataStore, ps PairState, opt detectOptions) (*planInput, PairState, error) {
 	if p == nil || p.A == nil || p.B == nil || store == nil {
 		return nil, ps, errors.New("syncengine: detect needs a pair with both storages and a store")
+	}
+	if !ps.Initialized && p.Initial == InitialStandard {
+		resuming, err := resumingInitial(ctx, p.ID, store)
+		if err != nil {
+			return nil, ps, err
+		}
+		if resuming {
+			merge := *p
+			merge.Initial = InitialMerge
+			p = &merge
+		}
 	}
 	if err := p.Filter.Validate(); err != nil {
 		return nil, ps, err
@@ -98,6 +111,30 @@ func detect(ctx context.Context, p *Pair, store MetadataStore, ps PairState, opt
 	}
 	next.Initialized = true
 	return d.in, next, nil
+}
+
+// resumingInitial reports whether the initial sync of pair id already
+// wrote to side B: its baseline holds items (what it made true, and what
+// recovery adopted from the journal of a run that crashed), or its journal
+// holds intents still open (a crash before recovery ran, as a dry run
+// sees it). Side B then holds the sync's own work, which an InitialMerge
+// matches by path and content (a file written from a version of its
+// source that changed since is then a conflict resolved by the pair's
+// policy, never a second copy) instead of refusing it as data that was
+// there before.
+func resumingInitial(ctx context.Context, id string, store MetadataStore) (bool, error) {
+	n, err := store.CountItems(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("syncengine: count baseline: %w", err)
+	}
+	if n > 0 {
+		return true, nil
+	}
+	open, err := store.OpenActions(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("syncengine: reading the journal: %w", err)
+	}
+	return len(open) > 0, nil
 }
 
 func rootOf(ps *PairState, s Side) *string {

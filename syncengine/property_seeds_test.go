@@ -24,6 +24,11 @@ var regressionSeeds = []uint64{
 	// the new Version for an edit, in every run (see
 	// TestFolderDeletedAfterARenameThatGaveItsFileANewVersion).
 	16551636639541471423,
+	// A folder deleted on B, its deletion replayed on A, which has no
+	// subtree listing, while a person saved a file into it on A during the
+	// run: the listing that checks the folder right before the deletion
+	// missed the file (a listing is not a snapshot), which went with it.
+	15425793806906917008,
 }
 
 // TestPropertyRegressionSeeds runs the engine property with each seed of

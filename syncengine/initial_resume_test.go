@@ -88,8 +88,8 @@ func TestInterruptedStandardInitialSyncResumes(t *testing.T) {
 		{files, deletes, []bool{true}},
 	}
 	step := 1
-	if testing.Short() {
-		step = 3
+	if testing.Short() || raceDetector {
+		step = 4
 	}
 	for _, c := range cases {
 		l, who := c.l, c.who

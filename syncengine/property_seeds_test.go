@@ -43,7 +43,7 @@ func TestPropertyRegressionSeeds(t *testing.T) {
 	}()
 	*engineChecks = 1
 	repeat := 8
-	if testing.Short() {
+	if testing.Short() || raceDetector {
 		repeat = 2
 	}
 	for _, s := range regressionSeeds {

@@ -58,10 +58,23 @@ type detectOptions struct {
 //
 // On the initial sync (ps.Initialized false) with Pair.Initial InitialStandard,
 // side B must be empty: otherwise detect returns an error wrapping
-// ErrTargetNotEmpty.
+// ErrTargetNotEmpty. An initial sync that an interruption cut short
+// (see resumingInitial) is not refused for what it wrote itself: it
+// resumes as an InitialMerge.
 func detect(ctx context.Context, p *Pair, store MetadataStore, ps PairState, opt detectOptions) (*planInput, PairState, error) {
 	if p == nil || p.A == nil || p.B == nil || store == nil {
 		return nil, ps, errors.New("syncengine: detect needs a pair with both storages and a store")
+	}
+	if !ps.Initialized && p.Initial == InitialStandard {
+		resuming, err := resumingInitial(ctx, p.ID, store)
+		if err != nil {
+			return nil, ps, err
+		}
+		if resuming {
+			merge := *p
+			merge.Initial = InitialMerge
+			p = &merge
+		}
 	}
 	if err := p.Filter.Validate(); err != nil {
 		return nil, ps, err
@@ -100,6 +113,30 @@ func detect(ctx context.Context, p *Pair, store MetadataStore, ps PairState, opt
 	return d.in, next, nil
 }
 
+// resumingInitial reports whether the initial sync of pair id already
+// wrote to side B: its baseline holds items (what it made true, and what
+// recovery adopted from the journal of a run that crashed), or its journal
+// holds intents still open (a crash before recovery ran, as a dry run
+// sees it). Side B then holds the sync's own work, which an InitialMerge
+// matches by path and content (a file written from a version of its
+// source that changed since is then a conflict resolved by the pair's
+// policy, never a second copy) instead of refusing it as data that was
+// there before.
+func resumingInitial(ctx context.Context, id string, store MetadataStore) (bool, error) {
+	n, err := store.CountItems(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("syncengine: count baseline: %w", err)
+	}
+	if n > 0 {
+		return true, nil
+	}
+	open, err := store.OpenActions(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("syncengine: reading the journal: %w", err)
+	}
+	return len(open) > 0, nil
+}
+
 func rootOf(ps *PairState, s Side) *string {
 	if s == SideA {
 		return &ps.RootA
@@ -108,12 +145,38 @@ func rootOf(ps *PairState, s Side) *string {
 }
 
 // compactRec is what the full-listing index keeps of one baseline item:
-// its Key, and per side the fingerprint (see fingerprint) and the hash of
-// the ID (see idHash; 0 when the side has no ID or is not listed).
+// its Key, and per side the fingerprint (see fingerprint), the hash of
+// the ID (see idHash; 0 when the side has no ID or is not listed) and the
+// hash of the recorded path (see pathHash; 0 when the side is not listed
+// or the record has no parent ID, its fingerprint then holding the path).
 type compactRec struct {
-	key int64
-	fp  [2]uint64
-	id  [2]uint64
+	key  int64
+	fp   [2]uint64
+	id   [2]uint64
+	path [2]uint64
+}
+
+// pathHash hashes a baseline path for the compact index, so that the hash
+// of a child's path follows from its folder's (see childPathHash). It is
+// never 0, which stands for "not recorded" there.
+func pathHash[T string | []byte](p T) uint64 {
+	return nonZero(fnvAdd(fnvOffset, p))
+}
+
+// childPathHash returns pathHash of name in the folder whose path hash is
+// dir (0: the root).
+func childPathHash(dir uint64, name string) uint64 {
+	if dir == 0 {
+		return pathHash(name)
+	}
+	return nonZero(fnvAdd(fnvByte(dir, '/'), name))
+}
+
+func nonZero(h uint64) uint64 {
+	if h == 0 {
+		return 1
+	}
+	return h
 }
 
 // idTable finds baseline records by the hash of one side's ID. It is an
@@ -407,10 +470,7 @@ func entryFP(e *storage.Entry) uint64 {
 // idHash hashes an item ID for the compact index. It is never 0, which
 // stands for "no ID" there.
 func idHash[T string | []byte](id T) uint64 {
-	if h := fnvAdd(fnvOffset, id); h != 0 {
-		return h
-	}
-	return 1
+	return nonZero(fnvAdd(fnvOffset, id))
 }
 
 // listFull indexes the baseline compactly and lists the sides without a
@@ -464,6 +524,9 @@ func (d *detector) indexBaseline(ctx context.Context, full [2]bool) error {
 		for s := range 2 {
 			if id := r.Side(Side(s)).ID; full[s] && len(id) != 0 {
 				rec.id[s] = idHash(id)
+			}
+			if bs := r.Side(Side(s)); full[s] && len(bs.ParentID) != 0 && len(bs.Path) != 0 {
+				rec.path[s] = pathHash(bs.Path)
 			}
 		}
 		d.recs = append(d.recs, rec)
@@ -942,9 +1005,10 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 			d.dupRec[s][i] = true
 		}
 		seen[i/64] |= 1 << (uint(i) % 64)
-		if fp != d.recs[i].fp[s] || d.unknownParent(side, e.ParentID) {
+		if fp != d.recs[i].fp[s] || d.unknownParent(side, e.ParentID) || d.strayRecord(side, i, &e) {
 			// Changed, or in a folder the baseline does not know, whose
-			// moves no baseline record follows: its path is read as it is.
+			// moves no baseline record follows, or recorded at a path its
+			// folder's record disagrees with: its path is read as it is.
 			d.changed[s][i] = e
 			d.noteParent(side, e.ParentID)
 		}
@@ -976,6 +1040,30 @@ func (d *detector) unknownParent(s Side, pid string) bool {
 	}
 	_, ok := d.ids[s].get(d.recs, s, idHash(pid))
 	return !ok
+}
+
+// strayRecord reports whether baseline record i, listed on side s as e
+// in the folder and under the name it records (its fingerprint is
+// unchanged), records a path that does not lie in its folder's recorded
+// path: the folder's record took a new path (say, a folder restored at
+// the place a person moved it to on the other side) while the record of
+// an item inside it, not yet synced again, kept the old one. Such a
+// record would otherwise be read at a path where the item is not, for as
+// long as it does not change.
+func (d *detector) strayRecord(s Side, i int32, e *storage.Entry) bool {
+	ph := d.recs[i].path[s]
+	if ph == 0 || e.ParentID == "" || ph == pathHash(e.Path) {
+		return false // no path recorded apart from the fingerprint, or listed where recorded
+	}
+	dir := uint64(0)
+	if e.ParentID != d.root[s] {
+		j, ok := d.ids[s].get(d.recs, s, idHash(e.ParentID))
+		if !ok || d.recs[j].path[s] == 0 {
+			return false
+		}
+		dir = d.recs[j].path[s]
+	}
+	return ph != childPathHash(dir, e.Name())
 }
 
 // noteParent remembers the parent of a changed entry, so its baseline

@@ -28,6 +28,7 @@
 //	moved                 modified              move on B, then update content
 //	moved                 moved elsewhere       newest wins for the location, content follows
 //	folder deleted        something inside changed keep the folder and the changed items
+//	folder deleted        folder moved          the move wins: restored with everything deleted with it
 //
 // People work while a pair syncs, so nothing is destroyed on the strength
 // of an old reading alone. Right before a delete, an overwrite or a move,

@@ -132,7 +132,11 @@ type pnode struct {
 	reason    string
 	delOn     int8 // side to delete on (-1: none)
 	keep      bool // a restored folder (deletion turned into restore)
-	quar      bool
+	// moveWins marks a folder deleted on one side and moved on the other
+	// (or recorded elsewhere than it is), restored because the move wins:
+	// what was deleted with it moved with it, and is restored with it.
+	moveWins bool
+	quar     bool
 
 	fstate  [2]uint8
 	final   [2]string
@@ -517,9 +521,9 @@ func (pl *planner) decideDeleted(n *pnode) {
 		// applier releases the hold).
 		return
 	}
-	restore := two && n.changed(t)
+	restore := two && (n.changed(t) || pl.relocated(n, t))
 	if !two && d == SideB {
-		if !n.changed(SideA) {
+		if !n.changed(SideA) && !pl.relocated(n, SideA) {
 			n.op, n.reason = opDrift, "deleted on B of a one-way pair"
 			return
 		}
@@ -528,13 +532,48 @@ func (pl *planner) decideDeleted(n *pnode) {
 	if restore {
 		n.op, n.opSide = opCopy, d
 		n.exists[d], n.fromOther[d] = true, true
+		n.moveWins = n.dir
 		n.reason = "deleted on " + pl.p.sideName(d) + " but changed on " + pl.p.sideName(t) + ": restored"
+		if !n.changed(t) {
+			n.reason = "deleted on " + pl.p.sideName(d) + " but its folder moved on " + pl.p.sideName(t) + ": restored"
+		}
 		return
 	}
 	n.delOn = int8(t)
 	if !two && n.changed(SideB) {
 		n.reason = "deleted on A; B's changes (drift) are not kept in a one-way pair"
 	}
+}
+
+// relocated reports whether baseline item n, deleted on the other side,
+// moved on side t as part of a folder: the nearest folder above it that
+// the plan observes on t is itself deleted on the other side and restored
+// because it moved on t (moveWins), or n lies on t elsewhere than its
+// baseline record says once the observed folder moves are applied (a
+// folder above it was restored at its new place by an earlier run, whose
+// items were not all restored yet). Either way the person on t moved the
+// item with its folder, and the move wins over the deletion as the
+// folder's does; an item deleted on its own inside a folder moved on t is
+// not relocated (its folder is not deleted) and its deletion goes ahead.
+func (pl *planner) relocated(n *pnode, t Side) bool {
+	if !n.present[t] || n.base == nil {
+		return false
+	}
+	if pl.pathDriftOn(n, t) {
+		return true
+	}
+	for q := dirOf(n.now[t]); q != ""; q = dirOf(q) {
+		a := pl.byNow[t][q]
+		if a == nil || a == n || a.dead || !a.dir {
+			continue
+		}
+		if a.base == nil || a.present[t.Other()] {
+			return false
+		}
+		pl.decide(a)
+		return a.moveWins
+	}
+	return false
 }
 
 // decideBoth decides for a baseline item present on both sides: where it
@@ -1046,13 +1085,13 @@ func entryAt(n *pnode, s Side, p string) storage.Entry {
 // than its baseline record says, after the observed folder moves: a
 // folder above it that the baseline does not know moved.
 func (pl *planner) pathDrift(n *pnode) bool {
-	for s := range 2 {
-		bp := n.base.Side(Side(s)).Path
-		if n.present[s] && !n.fromBase[s] && bp != "" && n.now[s] != joinPath(pl.baseToNow(Side(s), dirOf(bp)), baseOf(bp)) {
-			return true
-		}
-	}
-	return false
+	return pl.pathDriftOn(n, SideA) || pl.pathDriftOn(n, SideB)
+}
+
+// pathDriftOn is pathDrift for side s alone.
+func (pl *planner) pathDriftOn(n *pnode, s Side) bool {
+	bp := n.base.Side(s).Path
+	return n.present[s] && !n.fromBase[s] && bp != "" && n.now[s] != joinPath(pl.baseToNow(s, dirOf(bp)), baseOf(bp))
 }
 
 // followMoves sets the Source and Target paths of the content actions

@@ -29,11 +29,22 @@ func (e *Engine) recover(ctx context.Context, p *Pair, runID int64) error {
 		if err != nil {
 			return err
 		}
+		standardInitial := false
+		if p.Initial == InitialStandard {
+			ps, err := e.store.LoadPair(ctx, p.ID)
+			if err != nil {
+				return fmt.Errorf("syncengine: loading pair %s: %w", p.ID, err)
+			}
+			standardInitial = !ps.Initialized
+		}
 		for _, r := range recs {
 			if r.RunID == runID {
 				continue
 			}
 			state, msg, err := ap.resolve(ctx, r.Action)
+			if err == nil && state != JournalDone && standardInitial {
+				state, msg, err = ap.resolveInitialCopy(ctx, r.Action, state, msg)
+			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -140,6 +151,39 @@ func (ap *applier) resolveCopy(ctx context.Context, a Action) (JournalState, str
 		return JournalFailed, errInterrupted, ignoreNotFound(err)
 	}
 	return ap.adopt(ctx, s, e, itemOf(a.Key, false, s, e, a.Source))
+}
+
+// resolveInitialCopy resolves an interrupted Copy to side B of a standard
+// initial sync (Pair.InitialStandard, not completed) that resolveCopy
+// could not adopt, because the file it wrote can no longer be compared
+// with its source: the source was edited or deleted since, and the sides
+// share no content hash. B was empty when the sync started and the copy's
+// path was free when it was planned, so the file there is the sync's own
+// work: it is adopted (state and msg are resolveCopy's outcome
+// otherwise), so that it does not count as data B held before (which
+// would refuse the sync, see ErrTargetNotEmpty) nor stay as a second copy
+// of a file deleted on A. Its record leaves A's version and hashes
+// unknown: the next plan takes the source for changed and writes its
+// content over the file (or deletes it where the source is gone), rather
+// than trust content nobody could compare.
+func (ap *applier) resolveInitialCopy(ctx context.Context, a Action, state JournalState, msg string) (JournalState, string, error) {
+	if a.Kind != ActionCopy || a.Side != SideB || a.Source.ID == "" {
+		return state, msg, nil
+	}
+	e, ok, err := ap.stat(ctx, a.Side, a.Path)
+	if err != nil || !ok || e.IsDir {
+		return state, msg, err
+	}
+	it := itemOf(a.Key, false, a.Side, e, a.Source)
+	it.A.Version, it.A.Hashes = "", nil
+	st, m, err := ap.adopt(ctx, a.Side, e, it)
+	if err != nil || st != JournalDone {
+		return state, msg, err
+	}
+	if m != "" {
+		m += "; its content is written again from the source"
+	}
+	return st, m, nil
 }
 
 // resolveConflictCopy resolves an interrupted Conflict that renames the

@@ -78,9 +78,13 @@ func (ap *applier) current(ctx context.Context, s Side, planned storage.Entry) (
 // confirmSubtree checks, right before folder dir (as it is now) on side s
 // is deleted, that everything below it is what the baseline knows: an item
 // the baseline does not know there (a file a person just saved into it, an
-// item moved into it) or one with another Version means the folder must not
-// be deleted. Items of the baseline that are gone are fine: they are
-// deleted already.
+// item moved into it) or one with another Version and content means the
+// folder must not be deleted. A new Version with the size and a content
+// hash of the baseline's (a rename that bumped it, a metadata edit) is no
+// change of content, as the planner sees it: otherwise the deletion would
+// be refused and planned again in every run. Items of the baseline that
+// are gone are fine: they are deleted already. A storage without
+// storage.SubtreeLister is listed twice (see storage.ListUnder).
 func (ap *applier) confirmSubtree(ctx context.Context, s Side, planned, dir storage.Entry) error {
 	known := map[string]SideState{}
 	if planned.Path != "" {
@@ -94,21 +98,40 @@ func (ap *applier) confirmSubtree(ctx context.Context, s Side, planned, dir stor
 			}
 		}
 	}
-	for e, err := range storage.ListUnder(ctx, ap.p.storage(s), dir) {
-		if err != nil {
-			return err
-		}
-		ss, ok := known[e.ID]
-		switch {
-		case !ok:
-			return changed(s, planned.Path, fmt.Sprintf("%q is new inside it", e.Path))
-		case ss.Path != e.Path:
-			return changed(s, planned.Path, fmt.Sprintf("%q was moved inside it", e.Path))
-		case !e.IsDir && ss.Version != e.Version:
-			return changed(s, planned.Path, fmt.Sprintf("%q inside it has a new version", e.Path))
+	st := ap.p.storage(s)
+	// Where the storage cannot list a subtree, its whole listing is read,
+	// and a listing is not a snapshot (an item shifted off an offset page
+	// by a deletion elsewhere is missing from it): it is read twice, so
+	// that a file saved into the folder is not lost to one such miss.
+	listings := 1
+	if _, ok := st.(storage.SubtreeLister); !ok {
+		listings = 2
+	}
+	for range listings {
+		for e, err := range storage.ListUnder(ctx, st, dir) {
+			if err != nil {
+				return err
+			}
+			ss, ok := known[e.ID]
+			switch {
+			case !ok:
+				return changed(s, planned.Path, fmt.Sprintf("%q is new inside it", e.Path))
+			case ss.Path != e.Path:
+				return changed(s, planned.Path, fmt.Sprintf("%q was moved inside it", e.Path))
+			case !e.IsDir && ss.Version != e.Version && !sameFileContent(ss, e):
+				return changed(s, planned.Path, fmt.Sprintf("%q inside it has a new version", e.Path))
+			}
 		}
 	}
 	return nil
+}
+
+// sameFileContent reports whether entry e holds the content its baseline
+// state ss records, as far as their sizes and a hash both carry tell (no
+// hash in common: false).
+func sameFileContent(ss SideState, e storage.Entry) bool {
+	eq, ok := e.Hashes.Equal(ss.Hashes)
+	return ok && eq && e.Size == ss.Size
 }
 
 // conditional reports whether side s enforces e.Version itself on the

@@ -644,7 +644,7 @@ func (m *Manager) Update(ctx context.Context, p Project) error {
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownProject, p.Key())
 	}
-	if p.Target != pr.cfg.Target || p.Root != pr.cfg.Root {
+	if !sameTarget(p.Target, pr.cfg.Target) || p.Root != pr.cfg.Root {
 		return &ConfigError{Field: "Target", Reason: "the target and root of a project cannot change: remove it and add it again"}
 	}
 	if p.has(DailyLog) && m.o.StateDir == "" {

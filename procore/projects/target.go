@@ -2,6 +2,7 @@ package projects
 
 import (
 	"context"
+	"reflect"
 
 	"github.com/procoresync/procoresync/storage"
 )
@@ -19,7 +20,9 @@ type Target interface {
 	Open(ctx context.Context, rel string) (storage.Storage, error)
 }
 
-// TargetFunc adapts a function to a Target.
+// TargetFunc adapts a function to a Target. Manager.Update takes two
+// TargetFuncs with the same Label and the same function (code) for the same
+// target.
 type TargetFunc struct {
 	Label string
 	Func  func(ctx context.Context, rel string) (storage.Storage, error)
@@ -31,4 +34,24 @@ func (f TargetFunc) Name() string { return f.Label }
 // Open calls f.Func.
 func (f TargetFunc) Open(ctx context.Context, rel string) (storage.Storage, error) {
 	return f.Func(ctx, rel)
+}
+
+// sameTarget reports whether a and b are the same target, without the
+// panic that == gives on targets of a type that is not comparable (such
+// as TargetFunc, which holds a func).
+func sameTarget(a, b Target) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	switch {
+	case ta != tb:
+		return false
+	case ta == nil:
+		return true
+	case ta.Comparable():
+		return a == b
+	}
+	if fa, ok := a.(TargetFunc); ok {
+		fb := b.(TargetFunc)
+		return fa.Label == fb.Label && reflect.ValueOf(fa.Func).Pointer() == reflect.ValueOf(fb.Func).Pointer()
+	}
+	return false
 }

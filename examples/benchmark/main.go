@@ -55,7 +55,7 @@ func defaults(quick bool) Config {
 	c := Config{Files: 100, Targets: []string{"sharepoint", "onedrive", "box", "dropbox"}, PlanItems: 1_000_000,
 		Projects: 1000, Budgets: []int{3600, 600}, IdleWindow: 2 * time.Minute, Samples: 5, FeedInterval: time.Minute}
 	if quick {
-		c.Files, c.PlanItems, c.Projects, c.IdleWindow, c.Samples = 5, 5_000, 4, 3*time.Second, 2
+		c.Files, c.PlanItems, c.Projects, c.IdleWindow, c.Samples = 5, 5_000, 4, 2*time.Second, 2
 	}
 	return c
 }

@@ -1185,13 +1185,17 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	defer e.mu.Unlock()
 	slices.SortStableFunc(cands, e.schedOrder(now))
 	var out []*pairSlot
-	initial := e.runningInitial()
+	initial, incremental := e.runningInitial(), e.runningIncremental()
+	initialWaiting := e.initialWaiting(cands, now)
 	for _, s := range cands {
 		if len(out) == n {
 			break
 		}
 		if s.initialized != 2 && initial >= e.initialSlots() {
 			continue // a slot stays free for incremental work
+		}
+		if s.initialized == 2 && initialWaiting && incremental >= e.initialSlots() {
+			continue // and one for the initial syncs waiting
 		}
 		if s.initialized != 2 && e.budgetLow(s, now) {
 			// Bulk work waits for the budget; look again in a while.
@@ -1204,6 +1208,8 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 		s.woken, s.busy = false, true
 		if s.initialized != 2 {
 			initial++
+		} else {
+			incremental++
 		}
 		out = append(out, s)
 	}

@@ -114,8 +114,9 @@ func (e *Engine) class(s *pairSlot, now time.Time) int {
 	return classDue
 }
 
-// schedOrder orders the candidates of pick: woken (or overdue) pairs
-// first, then pairs whose interval came, then initial syncs; within a
+// schedOrder orders the candidates of pick (which keeps a slot for each
+// kind of work while both wait): woken (or overdue) pairs first, then
+// pairs whose interval came, then initial syncs; within a
 // class the pair due for longest first, then the one that ran least
 // recently. Initial syncs are served round-robin instead: the one that
 // ran least recently (never first), so that new projects share what is
@@ -133,9 +134,11 @@ func (e *Engine) schedOrder(now time.Time) func(a, b *pairSlot) int {
 	}
 }
 
-// initialSlots returns how many initial syncs may run at once: all slots
-// but one when there are several, so that a change woken during long
-// initial syncs still finds a slot.
+// initialSlots returns how many initial syncs, and how many incremental
+// runs while initial syncs wait, may run at once: all slots but one when
+// there are several, so that a change woken during long initial syncs
+// still finds a slot, and new projects still progress while changes keep
+// the other pairs busy.
 func (e *Engine) initialSlots() int {
 	if n := e.opts.MaxConcurrentPairs; n > 1 {
 		return n - 1
@@ -153,4 +156,30 @@ func (e *Engine) runningInitial() int {
 		}
 	}
 	return n
+}
+
+// runningIncremental counts the running pairs that have finished their
+// initial sync. e.mu is held.
+func (e *Engine) runningIncremental() int {
+	n := 0
+	for _, s := range e.pairs {
+		if s.busy && s.initialized == 2 {
+			n++
+		}
+	}
+	return n
+}
+
+// initialWaiting reports whether an initial sync among cands may run now
+// (its budgets are not low). e.mu is held.
+func (e *Engine) initialWaiting(cands []*pairSlot, now time.Time) bool {
+	if e.opts.MaxConcurrentPairs < 2 {
+		return false
+	}
+	for _, s := range cands {
+		if s.initialized != 2 && !s.removed && !e.budgetLow(s, now) {
+			return true
+		}
+	}
+	return false
 }

@@ -120,17 +120,30 @@ func (e *schedEnv) runs(id string) []syncengine.Run {
 // timer after now.
 func (e *schedEnv) idle() {
 	e.t.Helper()
+	stable := 0
 	waitFor(e.t, "the scheduler to be idle", func() bool {
-		for _, id := range e.ids {
-			for _, r := range e.runs(id) {
-				if r.Status == syncengine.RunRunning {
-					return false
-				}
+		if !e.quiet() {
+			stable = 0
+			return false
+		}
+		stable++
+		time.Sleep(10 * time.Millisecond)
+		return stable >= 3
+	})
+}
+
+// quiet reports whether no run is in progress and the scheduler waits for
+// a timer after now.
+func (e *schedEnv) quiet() bool {
+	for _, id := range e.ids {
+		for _, r := range e.runs(id) {
+			if r.Status == syncengine.RunRunning {
+				return false
 			}
 		}
-		next, ok := e.clk.Next()
-		return ok && next.After(e.clk.Now())
-	})
+	}
+	next, ok := e.clk.Next()
+	return ok && next.After(e.clk.Now())
 }
 
 func (e *schedEnv) start() {

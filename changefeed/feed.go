@@ -487,8 +487,9 @@ func contains(s []string, v string) bool {
 }
 
 // Run polls the feed on every value of trigger (change notifications,
-// coalesced) and every Options.PollInterval until ctx is done. A failed
-// poll is tried again at the next trigger or interval.
+// coalesced) and every Options.PollInterval (unless a poll came within
+// MaxAge: so an idle feed polls at most once per MaxAge) until ctx is
+// done. A failed poll is tried again at the next trigger or interval.
 func (f *Feed[T]) Run(ctx context.Context, trigger <-chan struct{}) error {
 	t := time.NewTicker(f.opts.PollInterval)
 	defer t.Stop()
@@ -502,6 +503,12 @@ func (f *Feed[T]) Run(ctx context.Context, trigger <-chan struct{}) error {
 				continue
 			}
 		case <-t.C:
+			f.mu.Lock()
+			fresh := f.opts.Clock().Sub(f.lastPoll) < min(f.opts.MaxAge, f.opts.PollInterval)
+			f.mu.Unlock()
+			if fresh {
+				continue // a subscriber's Changes polled lately
+			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		_ = f.Poll(pctx)

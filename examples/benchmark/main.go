@@ -63,7 +63,7 @@ func defaults(quick bool) Config {
 func main() {
 	quick := flag.Bool("quick", false, "small sizes: a smoke test of every measurement")
 	files := flag.Int("files", 0, "files per direction for the calls per file (default 100; quick 5)")
-	targets := flag.String("targets", "", "targets for the calls per file (default sharepoint,onedrive,box,dropbox)")
+	targets := flag.String("targets", "", "targets for the calls per file, or none (default sharepoint,onedrive,box,dropbox)")
 	plan := flag.Int("plan-items", -1, "items of the planning measurement, 0 to skip (default 1000000; quick 5000)")
 	projects := flag.Int("projects", -1, "projects (× 3 tools) of the idle measurement, 0 to skip (default 1000; quick 4)")
 	budgets := flag.String("budgets", "", "Procore budgets in calls per hour, one idle run each (default 3600,600)")
@@ -74,7 +74,11 @@ func main() {
 	if *files > 0 {
 		c.Files = *files
 	}
-	if *targets != "" {
+	switch *targets {
+	case "":
+	case "none":
+		c.Targets = nil
+	default:
 		c.Targets = strings.Split(*targets, ",")
 	}
 	if *plan >= 0 {

@@ -110,7 +110,10 @@ func idleCost(ctx context.Context, c Config, budget int, log *slog.Logger) ([]Ro
 	// The safety-net reconciliation: what one run of an idle pair costs,
 	// measured on every pair (up to 300), times the runs per hour the
 	// engine's policy gives.
+	// The sample runs without the fake's limit (its calls would otherwise
+	// eat the small budget's hour); the budget then starts a new window.
 	sample := f.ids[:min(len(f.ids), 300)]
+	f.pf.SetRateLimits(-1, -1)
 	p0 = sum(f.pf.Calls())
 	for _, id := range sample {
 		if _, err := f.eng.RunOnce(ctx, id, syncengine.RunOptions{}); err != nil {
@@ -118,6 +121,7 @@ func idleCost(ctx context.Context, c Config, budget int, log *slog.Logger) ([]Ro
 		}
 	}
 	perRun := float64(sum(f.pf.Calls())-p0) / float64(len(sample))
+	f.pf.SetRateLimits(budget, -1)
 	period := syncengine.ReconcilePeriod(float64(budget), 0.05, perRun, pairs, 15*time.Minute, 24*time.Hour)
 	recHour := perRun * float64(pairs) / period.Hours()
 

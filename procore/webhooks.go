@@ -322,6 +322,8 @@ type Receiver struct {
 	seen    map[string]struct{}
 	order   []string
 	dropped int
+
+	lastEvent time.Time
 }
 
 // NewReceiver returns a Receiver that accepts deliveries whose
@@ -454,6 +456,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.seen[ev.ID] = struct{}{}
+	r.lastEvent = time.Now()
 	r.order = append(r.order, ev.ID)
 	if len(r.order) > maxSeen {
 		delete(r.seen, r.order[0])

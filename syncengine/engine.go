@@ -1,7 +1,6 @@
 package syncengine
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -143,6 +142,10 @@ type Options struct {
 	// file of unknown size gets, towards ActionTimeout, the time this size
 	// takes at MinTransferRate).
 	MaxSpoolSize int64
+	// Reconcile, when set, replaces the Interval of initialized pairs by a
+	// safety-net reconciliation period derived from a budget while the
+	// pairs' webhooks are healthy (see Reconcile).
+	Reconcile *Reconcile
 }
 
 // RunOptions tune one run.
@@ -1109,7 +1112,7 @@ func (e *Engine) scheduledRun(ctx context.Context, s *pairSlot) {
 	defer e.mu.Unlock()
 	now := e.clock.Now()
 	s.busy = false
-	s.next = now.Add(s.cur().Interval)
+	s.next = now.Add(e.nextInterval(s))
 	if !run.Started.IsZero() {
 		s.lastEnd = now
 		e.runSeq++
@@ -1151,12 +1154,13 @@ func (e *Engine) wakeDue(s *pairSlot, now time.Time) bool {
 }
 
 // pick chooses up to n pairs to run now and marks them busy: pairs whose
-// wake-up is due (see Options.WakeDelay) or whose interval came, the one
-// due for longest first (a pair added while Run runs is due at once); among
-// pairs due at the same time, the one that ran least recently, then
-// incremental runs before initial ones. So pairs woken over and over
-// cannot starve the others. Initial runs wait while a budget they draw on
-// is low. A run clears the pair's pending wake-up.
+// wake-up is due (see Options.WakeDelay) or whose interval came, in the
+// order of schedOrder: woken (or overdue) pairs, then pairs whose interval
+// came, each the one due for longest first, then the one that ran least
+// recently, so that pairs woken over and over cannot starve the others;
+// then initial syncs, round-robin. Initial runs leave one slot free for
+// incremental work and wait while a budget they draw on is low. A run
+// clears the pair's pending wake-up.
 func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	if n <= 0 {
 		return nil
@@ -1189,14 +1193,19 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	slices.SortStableFunc(cands, func(a, b *pairSlot) int {
-		return cmp.Or(e.dueSince(a, now).Compare(e.dueSince(b, now)), cmp.Compare(a.lastSeq, b.lastSeq),
-			cmp.Compare(b.initialized, a.initialized), a.next.Compare(b.next))
-	})
+	slices.SortStableFunc(cands, e.schedOrder(now))
 	var out []*pairSlot
+	initial, incremental := e.runningInitial(), e.runningIncremental()
+	initialWaiting := e.initialWaiting(cands, now)
 	for _, s := range cands {
 		if len(out) == n {
 			break
+		}
+		if s.initialized != 2 && initial >= e.initialSlots() {
+			continue // a slot stays free for incremental work
+		}
+		if s.initialized == 2 && initialWaiting && incremental >= e.initialSlots() {
+			continue // and one for the initial syncs waiting
 		}
 		if s.initialized != 2 && e.budgetLow(s, now) {
 			// Bulk work waits for the budget; look again in a while.
@@ -1207,6 +1216,11 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 			continue // a RunOnce or an admin action holds it; the wake-up stays pending
 		}
 		s.woken, s.busy = false, true
+		if s.initialized != 2 {
+			initial++
+		} else {
+			incremental++
+		}
 		out = append(out, s)
 	}
 	return out

@@ -857,7 +857,7 @@ func (c *call) newTriggerV2(h *hook, body map[string]any) (*trigger, string) {
 	if t.ResourceName == "" || (t.EventType != "create" && t.EventType != "update" && t.EventType != "delete") {
 		return nil, "resource_name and event_type (create, update, delete) are required"
 	}
-	if r, ok := webhookResources[t.ResourceName]; !ok || r.project != (h.ProjectID != 0) || slices.Contains(r.except, t.EventType) {
+	if r, ok := webhookResources[t.ResourceName]; !ok || (!r.project && h.ProjectID != 0) || slices.Contains(r.except, t.EventType) {
 		return nil, "Resource " + t.ResourceName + " cannot be subscribed to for " + t.EventType + " events in this scope"
 	}
 	wh := c.s.webhooks()
@@ -1057,7 +1057,9 @@ func (c *call) listResourcesV2() {
 	}
 	names := make([]string, 0, len(webhookResources))
 	for n, r := range webhookResources {
-		if r.project == (pid != 0) {
+		// A company-scoped hook also takes the project tools' resources:
+		// their events come from every project of the company.
+		if r.project || pid == 0 {
 			names = append(names, n)
 		}
 	}
@@ -1092,7 +1094,9 @@ func (c *call) listResourcesV1() {
 	}
 	names := make([]string, 0, len(webhookResources))
 	for n, r := range webhookResources {
-		if r.project == (pid != 0) {
+		// A company-scoped hook also takes the project tools' resources:
+		// their events come from every project of the company.
+		if r.project || pid == 0 {
 			names = append(names, n)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/procoresync/procoresync/changefeed"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/msgraph"
 )
@@ -76,6 +77,7 @@ type FS struct {
 	idx      map[string]node
 	retry404 int
 	spoolDir string
+	sub      *changefeed.Sub[msgraph.DriveItem] // the drive's shared feed (nil: own delta)
 }
 
 // NewFS returns an FS rooted at folder rootID of drive driveID ("" for the

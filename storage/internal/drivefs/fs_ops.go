@@ -290,8 +290,16 @@ func (f *FS) listDelta(ctx context.Context, yield func(storage.Entry, error) boo
 	}
 }
 
-// LatestCursor returns the delta link for "now".
+// LatestCursor returns the delta link for "now" (the shared feed's, when
+// the FS uses one).
 func (f *FS) LatestCursor(ctx context.Context) (string, error) {
+	if sub := f.feedSub(); sub != nil {
+		c, err := sub.Latest(ctx)
+		if err != nil {
+			return "", Wrap("changes", "", err)
+		}
+		return c, nil
+	}
 	p, err := f.c.Delta(ctx, f.c.DeltaURL(f.driveID, "latest"))
 	if err != nil {
 		return "", Wrap("changes", "", err)
@@ -317,7 +325,7 @@ func (f *FS) Changes(ctx context.Context, cursor string) ([]storage.Change, stri
 	if cursor == "" {
 		return nil, "", storage.NewError("changes", "", storage.ErrCursorExpired, errors.New("empty cursor"))
 	}
-	items, next, err := f.c.DeltaAll(ctx, cursor)
+	items, next, err := f.readDelta(ctx, cursor)
 	if err != nil {
 		return nil, "", Wrap("changes", "", err)
 	}

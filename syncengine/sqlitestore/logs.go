@@ -47,6 +47,62 @@ func (s *Store) BeginAction(ctx context.Context, rec syncengine.JournalRecord) (
 	return id, err
 }
 
+// BeginActions journals intents in one transaction (syncengine's
+// ActionJournalBatcher) and returns their IDs in the order of recs: all of
+// them are recorded or none.
+func (s *Store) BeginActions(ctx context.Context, recs []syncengine.JournalRecord) ([]int64, error) {
+	type row struct {
+		action          string
+		started, ended int64
+	}
+	rows := make([]row, len(recs))
+	for i, rec := range recs {
+		if err := checkPair(rec.PairID); err != nil {
+			return nil, err
+		}
+		if err := checkJournalState(rec.State); err != nil {
+			return nil, err
+		}
+		action, err := json.Marshal(rec.Action)
+		if err != nil {
+			return nil, invalid("action: %v", err)
+		}
+		if rows[i].started, err = enc(rec.Started, "Started"); err != nil {
+			return nil, err
+		}
+		if rows[i].ended, err = enc(rec.Ended, "Ended"); err != nil {
+			return nil, err
+		}
+		rows[i].action = string(action)
+	}
+	ids := make([]int64, 0, len(recs))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO journal (pair, run_id, action, state, error, started, ended)
+			VALUES (?,?,?,?,?,?,?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i, rec := range recs {
+			res, err := st.ExecContext(ctx, rec.PairID, rec.RunID, rows[i].action, int64(rec.State), rec.Error,
+				rows[i].started, rows[i].ended)
+			if err != nil {
+				return err
+			}
+			id, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
 // checkJournalState rejects unknown journal states.
 func checkJournalState(st syncengine.JournalState) error {
 	switch st {

@@ -79,6 +79,12 @@ type applier struct {
 	held       map[int64]HeldDelete        // the pair's held deletions by baseline Key, when the run started
 	failedKeys map[int64]bool              // baseline records an action failed on in this run
 	conc       *concurrency                // the bound of the running pass, nil outside apply
+	// While a window runs (buffering), the "done" journal records and the
+	// activity lines wait in doneBuf and actBuf and are written together
+	// when it ends (rule 2 of groupcommit.go).
+	buffering bool
+	doneBuf   []int64
+	actBuf    []Activity
 	// changedKeys are the baseline records whose item changed during this
 	// pass (a destructive action on it was not done): planned again.
 	changedKeys map[int64]bool
@@ -328,6 +334,10 @@ func (ap *applier) runWindow(ctx, lazy context.Context, plan Plan, window [][]in
 		chain []int
 		first int // position in the window of the chain's first action
 	}
+	ap.mu.Lock()
+	ap.buffering = true
+	ap.mu.Unlock()
+	defer ap.endBuffering(lazy)
 	started := make([]bool, len(at))
 	ch := make(chan job)
 	var wg sync.WaitGroup
@@ -361,6 +371,18 @@ func (ap *applier) runWindow(ctx, lazy context.Context, plan Plan, window [][]in
 		}
 	}
 	return true
+}
+
+// endBuffering writes the "done" records and activity lines buffered
+// while a window ran, in one transaction where the store can.
+func (ap *applier) endBuffering(ctx context.Context) {
+	ap.mu.Lock()
+	ids, acts := ap.doneBuf, ap.actBuf
+	ap.doneBuf, ap.actBuf, ap.buffering = nil, nil, false
+	ap.mu.Unlock()
+	if err := ap.e.endActions(context.WithoutCancel(ctx), ids, acts); err != nil {
+		ap.log.Warn("syncengine: journal", "error", err)
+	}
 }
 
 // closeUntried closes the journal record of an action that was never
@@ -581,8 +603,16 @@ func (ap *applier) runJournalled(ctx context.Context, a Action, jid int64) {
 	}
 	wctx := context.WithoutCancel(ctx)
 	if jid != 0 {
-		if e2 := ap.e.store.EndAction(wctx, jid, JournalDone, ""); e2 != nil {
-			ap.log.Warn("syncengine: journal", "error", e2)
+		ap.mu.Lock()
+		buffered := ap.buffering
+		if buffered {
+			ap.doneBuf = append(ap.doneBuf, jid)
+		}
+		ap.mu.Unlock()
+		if !buffered {
+			if e2 := ap.e.store.EndAction(wctx, jid, JournalDone, ""); e2 != nil {
+				ap.log.Warn("syncengine: journal", "error", e2)
+			}
 		}
 	}
 	ap.releaseRestoredHold(wctx, a)
@@ -644,6 +674,14 @@ func (ap *applier) activity(ctx context.Context, a Action, size int64, detail st
 	}
 	act := Activity{PairID: ap.pairID, RunID: ap.runID, Time: ap.e.clock.Now(), Kind: a.Kind,
 		Side: a.Side, Path: a.Path, Size: size, Detail: detail}
+	ap.mu.Lock()
+	if ap.buffering {
+		ap.actBuf = append(ap.actBuf, act)
+		ap.mu.Unlock()
+		ap.log.Debug("syncengine: applied", "action", a.Kind.String(), "side", a.Side.String(), "path", a.Path)
+		return
+	}
+	ap.mu.Unlock()
 	if err := ap.e.store.AddActivity(context.WithoutCancel(ctx), []Activity{act}); err != nil {
 		ap.log.Warn("syncengine: activity log", "error", err)
 	}

@@ -73,8 +73,14 @@ func durable(ctx context.Context) context.Context {
 // journals recs in order, returning their IDs in the same order; it either
 // records all of them or none. The applier falls back to one BeginAction
 // per record without it.
+//
+// EndActions records in one transaction that the actions ids succeeded
+// (JournalDone, as EndAction with no error) and appends acts to the
+// activity log (as AddActivity); an unknown ID gives ErrNoItem and records
+// nothing.
 type ActionJournalBatcher interface {
 	BeginActions(ctx context.Context, recs []JournalRecord) ([]int64, error)
+	EndActions(ctx context.Context, ids []int64, acts []Activity) error
 }
 
 // DurabilityBatcher is an optional capability of a storage whose changes
@@ -110,6 +116,25 @@ func (e *Engine) beginActions(ctx context.Context, recs []JournalRecord) ([]int6
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// endActions records that the actions ids succeeded and appends acts to
+// the activity log: in one transaction where the store can.
+func (e *Engine) endActions(ctx context.Context, ids []int64, acts []Activity) error {
+	if len(ids) == 0 && len(acts) == 0 {
+		return nil
+	}
+	if b, ok := e.store.(ActionJournalBatcher); ok {
+		return b.EndActions(ctx, ids, acts)
+	}
+	var errs []error
+	for _, id := range ids {
+		errs = append(errs, e.store.EndAction(ctx, id, JournalDone, ""))
+	}
+	if len(acts) > 0 {
+		errs = append(errs, e.store.AddActivity(ctx, acts))
+	}
+	return errors.Join(errs...)
 }
 
 // batchers returns the pair's storages that batch their durability.

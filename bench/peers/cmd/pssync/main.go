@@ -4,7 +4,7 @@
 // It is a separate process so that the benchmark measures its CPU time and
 // peak memory alone.
 //
-//	pssync -a /data/a -b /data/b -db /state/pair.db
+//	pssync -a /data/a -b /data/b -db /state/pair.db [-cpuprofile cpu.out]
 //
 // The exit status is 0 when the run succeeded (both sides in sync), 1
 // otherwise; the run's counts go to standard error with -v.
@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"time"
 
 	"github.com/procoresync/procoresync/storage/local"
@@ -30,10 +31,22 @@ func main() {
 	db := flag.String("db", "", "SQLite file of the sync state (made on first use)")
 	timeout := flag.Duration("timeout", time.Hour, "give up after this long")
 	verbose := flag.Bool("v", false, "print the run's counts to standard error")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
 	flag.Parse()
 	if *a == "" || *b == "" || *db == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: pssync -a DIR -b DIR -db FILE [-timeout D] [-v]")
 		os.Exit(2)
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pssync:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -41,6 +54,7 @@ func main() {
 	defer cancel()
 	if err := run(ctx, *a, *b, *db, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "pssync:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

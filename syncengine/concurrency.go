@@ -11,7 +11,7 @@ const defaultMaxConcurrency = 16
 
 // concurrency bounds the actions a pass runs at once and adapts the bound
 // between 1 and its maximum: it starts at the pair's Concurrency, climbs
-// one step at a time while the completed actions per second rise and the
+// (by half the bound until the first step back, then by one) while the completed actions per second rise and the
 // pair's budgets have room (on a slow network, more calls in flight hide
 // the latency), steps back when the rate falls (a local disk or the CPU is
 // saturated), and halves on throttling (a 429 or 503 with Retry-After, or
@@ -30,6 +30,9 @@ type concurrency struct {
 	// (+1 grow, -1 shrink, 0 none yet).
 	lastRate float64
 	lastStep int
+	// slowStart is true until the first step back: steps up are by half
+	// the bound (as TCP's slow start) instead of one.
+	slowStart bool
 
 	room func(lim int) bool // whether the budgets allow more calls at once
 }
@@ -39,7 +42,7 @@ type concurrency struct {
 // budgets allow lim calls at once; nil means always.
 func newConcurrency(start, max int, room func(lim int) bool) *concurrency {
 	start = maxInt(start, 1)
-	c := &concurrency{max: maxInt(max, start), lim: start, room: room, start: time.Now()}
+	c := &concurrency{max: maxInt(max, start), lim: start, room: room, start: time.Now(), slowStart: true}
 	c.cond = sync.NewCond(&c.mu)
 	return c
 }
@@ -86,7 +89,7 @@ func (c *concurrency) throttled() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lim = maxInt(c.lim/2, 1)
-	c.lastStep, c.lastRate = -1, 0
+	c.lastStep, c.lastRate, c.slowStart = -1, 0, false
 	c.done, c.start = 0, time.Now()
 }
 
@@ -97,7 +100,7 @@ func (c *concurrency) adapt(now time.Time) {
 		return
 	}
 	el := now.Sub(c.start)
-	if c.done < maxInt(2*c.lim, 8) || el < 20*time.Millisecond {
+	if c.done < maxInt(c.lim, 8) || el < 20*time.Millisecond {
 		return
 	}
 	rate := float64(c.done) / el.Seconds()
@@ -121,10 +124,16 @@ func (c *concurrency) adapt(now time.Time) {
 			step = 0
 		}
 	}
-	c.lim = min(max(c.lim+step, 1), c.max)
+	if step < 0 {
+		c.slowStart = false
+	}
 	if step != 0 {
 		c.lastStep = step
 	}
+	if step > 0 && c.slowStart {
+		step = maxInt(c.lim/2, 1)
+	}
+	c.lim = min(max(c.lim+step, 1), c.max)
 	c.lastRate = rate
 	c.done, c.start = 0, now
 }

@@ -31,6 +31,8 @@ func main() {
 	db := flag.String("db", "", "SQLite file of the sync state (made on first use)")
 	timeout := flag.Duration("timeout", time.Hour, "give up after this long")
 	verbose := flag.Bool("v", false, "print the run's counts to standard error")
+	conc := flag.Int("concurrency", 0, "actions at once when the run starts (0: the engine's default)")
+	maxConc := flag.Int("max-concurrency", 0, "upper bound of the adaptive concurrency (0: the engine's default)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
 	flag.Parse()
 	if *a == "" || *b == "" || *db == "" || flag.NArg() > 0 {
@@ -52,14 +54,14 @@ func main() {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	if err := run(ctx, *a, *b, *db, *verbose); err != nil {
+	if err := run(ctx, *a, *b, *db, *verbose, *conc, *maxConc); err != nil {
 		fmt.Fprintln(os.Stderr, "pssync:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, a, b, db string, verbose bool) error {
+func run(ctx context.Context, a, b, db string, verbose bool, conc, maxConc int) error {
 	as, err := local.New(a)
 	if err != nil {
 		return err
@@ -79,7 +81,8 @@ func run(ctx context.Context, a, b, db string, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	if err := eng.AddPair(syncengine.Pair{ID: "bench", A: as, B: bs, Initial: syncengine.InitialMerge}); err != nil {
+	if err := eng.AddPair(syncengine.Pair{ID: "bench", A: as, B: bs, Initial: syncengine.InitialMerge,
+		Concurrency: conc, MaxConcurrency: maxConc}); err != nil {
 		return err
 	}
 	r, err := eng.RunOnce(ctx, "bench", syncengine.RunOptions{})

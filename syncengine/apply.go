@@ -460,9 +460,6 @@ func journalled(k ActionKind) bool {
 	return true
 }
 
-// run applies one action and records its outcome, journalling it first.
-func (ap *applier) run(ctx context.Context, a Action) { ap.runJournalled(ctx, a, 0) }
-
 // runJournalled applies one action and records its outcome. jid is the
 // action's pending journal record when the caller journalled it already
 // (durably), 0 to journal it here.

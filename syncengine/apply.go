@@ -78,6 +78,13 @@ type applier struct {
 	moved      map[movedKey]storage.Entry  // the result of this run's Moves, for later actions on the item
 	held       map[int64]HeldDelete        // the pair's held deletions by baseline Key, when the run started
 	failedKeys map[int64]bool              // baseline records an action failed on in this run
+	conc       *concurrency                // the bound of the running pass, nil outside apply
+	// While a window runs (buffering), the "done" journal records and the
+	// activity lines wait in doneBuf and actBuf and are written together
+	// when it ends (rule 2 of groupcommit.go).
+	buffering bool
+	doneBuf   []int64
+	actBuf    []Activity
 	// changedKeys are the baseline records whose item changed during this
 	// pass (a destructive action on it was not done): planned again.
 	changedKeys map[int64]bool
@@ -229,39 +236,164 @@ func schedule(actions []Action) [][][]int {
 // apply executes plan. It returns early, leaving the journal pending for
 // recovery, when ctx is done; otherwise every action is tried once and
 // failures are recorded item by item.
+//
+// Actions are journalled a window at a time (one durable commit per window,
+// see groupcommit.go), and what follows each confirmed action is committed
+// with deferred durability; the storages that batch their own durability
+// are flushed before every durable commit and when the plan is done.
 func (ap *applier) apply(ctx context.Context, plan Plan) applyResult {
-	workers := ap.p.Concurrency
-	if workers <= 0 {
-		workers = defaultConcurrency
+	bs := ap.p.batchers()
+	for _, b := range bs {
+		b.BeginBatch()
 	}
+	lazy := WithDeferredDurability(ctx)
+	conc := newConcurrency(ap.p.Concurrency, ap.p.MaxConcurrency, ap.e.budgetRoom(ap.p.Budgets))
+	ap.mu.Lock()
+	ap.conc = conc
+	ap.mu.Unlock()
 	for _, batch := range schedule(plan.Actions) {
 		if ctx.Err() != nil {
 			break
 		}
-		ch := make(chan []int)
-		var wg sync.WaitGroup
-		for range min(workers, len(batch)) {
-			wg.Go(func() {
-				for chain := range ch {
-					for _, k := range chain {
-						if ctx.Err() != nil {
-							break
-						}
-						ap.run(ctx, plan.Actions[k])
-					}
-				}
-			})
+		for w := 0; w < len(batch); {
+			end, n := w, 0
+			for end < len(batch) && (n == 0 || n+len(batch[end]) <= applyWindow) {
+				n += len(batch[end])
+				end++
+			}
+			window := batch[w:end]
+			w = end
+			if ctx.Err() != nil || !ap.runWindow(ctx, lazy, plan, window, bs, conc) {
+				break
+			}
 		}
-		for _, chain := range batch {
-			ch <- chain
-		}
-		close(ch)
-		wg.Wait()
 	}
-	ap.unwindMovesNotDone(context.WithoutCancel(ctx), plan)
+	wctx := context.WithoutCancel(lazy)
+	ap.unwindMovesNotDone(wctx, plan)
+	for _, b := range bs {
+		// Before the run's next durable commit (rule 3 of groupcommit.go).
+		if err := b.EndBatch(context.WithoutCancel(ctx)); err != nil {
+			ap.log.Warn("syncengine: flushing a storage", "error", err)
+		}
+	}
 	ap.mu.Lock()
 	defer ap.mu.Unlock()
 	return ap.res
+}
+
+// runWindow journals the actions of window (chains of plan's actions)
+// durably, after flushing the storages bs, and runs them, chains
+// concurrently. It returns false when the window could not be journalled.
+func (ap *applier) runWindow(ctx, lazy context.Context, plan Plan, window [][]int, bs []DurabilityBatcher, conc *concurrency) bool {
+	for _, b := range bs {
+		if err := b.Flush(ctx); err != nil {
+			if ctx.Err() == nil {
+				ap.log.Warn("syncengine: flushing a storage", "error", err)
+				ap.mu.Lock()
+				ap.res.undone = append(ap.res.undone, "a storage could not make its changes durable: "+err.Error())
+				ap.mu.Unlock()
+			}
+			return false
+		}
+	}
+	now := ap.e.clock.Now()
+	var recs []JournalRecord
+	var at []int // index in recs of each action journalled, by position in the window
+	for _, chain := range window {
+		for _, k := range chain {
+			a := plan.Actions[k]
+			if !journalled(a.Kind) {
+				at = append(at, -1)
+				continue
+			}
+			at = append(at, len(recs))
+			recs = append(recs, JournalRecord{PairID: ap.pairID, RunID: ap.runID, Action: a,
+				State: JournalPending, Started: now})
+		}
+	}
+	var ids []int64
+	if len(recs) > 0 {
+		var err error
+		ids, err = ap.e.beginActions(ctx, recs)
+		if err != nil {
+			if ctx.Err() == nil {
+				// Nothing of the window was tried: each action fails alike.
+				for _, chain := range window {
+					for _, k := range chain {
+						ap.fail(lazy, plan.Actions[k], fmt.Errorf("syncengine: journalling: %w", err))
+					}
+				}
+			}
+			for _, id := range ids {
+				ap.closeUntried(lazy, id)
+			}
+			return false
+		}
+	}
+	type job struct {
+		chain []int
+		first int // position in the window of the chain's first action
+	}
+	ap.mu.Lock()
+	ap.buffering = true
+	ap.mu.Unlock()
+	defer ap.endBuffering(lazy)
+	started := make([]bool, len(at))
+	ch := make(chan job)
+	var wg sync.WaitGroup
+	for range min(conc.workers(), len(window)) {
+		wg.Go(func() {
+			for j := range ch {
+				for i, k := range j.chain {
+					if ctx.Err() != nil {
+						break
+					}
+					var jid int64
+					if r := at[j.first+i]; r >= 0 {
+						jid = ids[r]
+					}
+					started[j.first+i] = true
+					conc.run(func() { ap.runJournalled(lazy, plan.Actions[k], jid) })
+				}
+			}
+		})
+	}
+	pos := 0
+	for _, chain := range window {
+		ch <- job{chain: chain, first: pos}
+		pos += len(chain)
+	}
+	close(ch)
+	wg.Wait()
+	for i, r := range at {
+		if r >= 0 && !started[i] {
+			ap.closeUntried(lazy, ids[r]) // cancelled before it started
+		}
+	}
+	return true
+}
+
+// endBuffering writes the "done" records and activity lines buffered
+// while a window ran, in one transaction where the store can.
+func (ap *applier) endBuffering(ctx context.Context) {
+	ap.mu.Lock()
+	ids, acts := ap.doneBuf, ap.actBuf
+	ap.doneBuf, ap.actBuf, ap.buffering = nil, nil, false
+	ap.mu.Unlock()
+	if err := ap.e.endActions(context.WithoutCancel(ctx), ids, acts); err != nil {
+		ap.log.Warn("syncengine: journal", "error", err)
+	}
+}
+
+// closeUntried closes the journal record of an action that was never
+// tried: nothing to resolve, the next plan sees the item again.
+func (ap *applier) closeUntried(ctx context.Context, jid int64) {
+	if jid == 0 {
+		return
+	}
+	if err := ap.e.store.EndAction(context.WithoutCancel(ctx), jid, JournalFailed, errInterrupted); err != nil {
+		ap.log.Warn("syncengine: journal", "error", err)
+	}
 }
 
 // unwindMovesNotDone keeps the baseline true where a folder's Move was
@@ -328,8 +460,10 @@ func journalled(k ActionKind) bool {
 	return true
 }
 
-// run applies one action and records its outcome.
-func (ap *applier) run(ctx context.Context, a Action) {
+// runJournalled applies one action and records its outcome. jid is the
+// action's pending journal record when the caller journalled it already
+// (durably), 0 to journal it here.
+func (ap *applier) runJournalled(ctx context.Context, a Action, jid int64) {
 	now := ap.e.clock.Now()
 	switch a.Kind {
 	case ActionSkip:
@@ -364,6 +498,7 @@ func (ap *applier) run(ctx context.Context, a Action) {
 	fk := failKey{a.Side, failurePath(a)}
 	prev, hadFailure := ap.failures[fk]
 	if hadFailure && !ap.force && (prev.Quarantined || prev.NextAttempt.After(now)) {
+		ap.closeUntried(ctx, jid)
 		ap.mu.Lock()
 		if !prev.Quarantined {
 			ap.res.deferred++
@@ -382,6 +517,7 @@ func (ap *applier) run(ctx context.Context, a Action) {
 		// A later step on an item whose earlier step failed (say, a Link
 		// that records where a failed Move would have put it): not done,
 		// the next run plans the item again.
+		ap.closeUntried(ctx, jid)
 		ap.mu.Lock()
 		if ap.changedKeys[a.Key] {
 			// Its item changed during the run: the next pass plans it.
@@ -395,6 +531,7 @@ func (ap *applier) run(ctx context.Context, a Action) {
 		return
 	}
 	if dir := parentPath(a.Path); ap.parentFailed(a.Side, dir) {
+		ap.closeUntried(ctx, jid)
 		ap.fail(ctx, a, storage.NewError(a.Kind.String(), a.Path, nil, errParentFailed))
 		return
 	}
@@ -402,11 +539,11 @@ func (ap *applier) run(ctx context.Context, a Action) {
 	// themselves; the engine only honours a block the service imposed
 	// (a 429's Retry-After), without drawing on the budget a second time.
 	if err := ap.e.waitUnblocked(ctx, ap.p.Budgets); err != nil {
+		ap.closeUntried(ctx, jid)
 		return // cancelled: nothing was done
 	}
-	var jid int64
-	if journalled(a.Kind) {
-		id, err := ap.e.store.BeginAction(ctx, JournalRecord{PairID: ap.pairID, RunID: ap.runID,
+	if jid == 0 && journalled(a.Kind) {
+		id, err := ap.e.store.BeginAction(durable(ctx), JournalRecord{PairID: ap.pairID, RunID: ap.runID,
 			Action: a, State: JournalPending, Started: now})
 		if err != nil {
 			if ctx.Err() == nil {
@@ -463,8 +600,16 @@ func (ap *applier) run(ctx context.Context, a Action) {
 	}
 	wctx := context.WithoutCancel(ctx)
 	if jid != 0 {
-		if e2 := ap.e.store.EndAction(wctx, jid, JournalDone, ""); e2 != nil {
-			ap.log.Warn("syncengine: journal", "error", e2)
+		ap.mu.Lock()
+		buffered := ap.buffering
+		if buffered {
+			ap.doneBuf = append(ap.doneBuf, jid)
+		}
+		ap.mu.Unlock()
+		if !buffered {
+			if e2 := ap.e.store.EndAction(wctx, jid, JournalDone, ""); e2 != nil {
+				ap.log.Warn("syncengine: journal", "error", e2)
+			}
 		}
 	}
 	ap.releaseRestoredHold(wctx, a)
@@ -526,6 +671,14 @@ func (ap *applier) activity(ctx context.Context, a Action, size int64, detail st
 	}
 	act := Activity{PairID: ap.pairID, RunID: ap.runID, Time: ap.e.clock.Now(), Kind: a.Kind,
 		Side: a.Side, Path: a.Path, Size: size, Detail: detail}
+	ap.mu.Lock()
+	if ap.buffering {
+		ap.actBuf = append(ap.actBuf, act)
+		ap.mu.Unlock()
+		ap.log.Debug("syncengine: applied", "action", a.Kind.String(), "side", a.Side.String(), "path", a.Path)
+		return
+	}
+	ap.mu.Unlock()
 	if err := ap.e.store.AddActivity(context.WithoutCancel(ctx), []Activity{act}); err != nil {
 		ap.log.Warn("syncengine: activity log", "error", err)
 	}
@@ -566,6 +719,12 @@ func (ap *applier) fail(ctx context.Context, a Action, err error) {
 		// pair's budgets and retry the item without counting an attempt.
 		for _, key := range ap.p.Budgets {
 			ap.e.limiter.Observe(key, Feedback{RetryAfter: d})
+		}
+		ap.mu.Lock()
+		conc := ap.conc
+		ap.mu.Unlock()
+		if conc != nil {
+			conc.throttled()
 		}
 		f.NextAttempt = now.Add(d)
 	} else if errors.Is(err, storage.ErrLocked) {

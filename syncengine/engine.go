@@ -287,7 +287,7 @@ func New(opts Options) (*Engine, error) {
 }
 
 // AddPair validates p, applies its defaults (Interval: the engine's
-// DefaultInterval; Concurrency 4; MassDeleteShare 0.5; Replacement "-";
+// DefaultInterval; Concurrency 4 adapting up to MaxConcurrency 16; MassDeleteShare 0.5; Replacement "-";
 // Name: the ID; AName "A" and BName "B") and adds it to the engine. A
 // running scheduler (Run) picks it up at once: a new pair runs right away,
 // then every Interval.
@@ -329,7 +329,7 @@ func (e *Engine) prepare(p Pair) (Pair, error) {
 		return Pair{}, bad("unknown delete policy %d", p.Deletes)
 	case p.DeleteLimit < 0:
 		return Pair{}, bad("negative delete limit")
-	case p.Concurrency < 0:
+	case p.Concurrency < 0 || p.MaxConcurrency < 0:
 		return Pair{}, bad("negative concurrency")
 	case p.Interval < 0:
 		return Pair{}, bad("negative interval")
@@ -351,9 +351,16 @@ func (e *Engine) prepare(p Pair) (Pair, error) {
 	if p.Interval == 0 {
 		p.Interval = e.opts.DefaultInterval
 	}
-	if p.Concurrency == 0 {
-		p.Concurrency = defaultConcurrency
+	if p.MaxConcurrency == 0 {
+		p.MaxConcurrency = p.Concurrency
+		if p.Concurrency == 0 {
+			p.MaxConcurrency = defaultMaxConcurrency
+		}
 	}
+	if p.Concurrency == 0 {
+		p.Concurrency = min(defaultConcurrency, p.MaxConcurrency)
+	}
+	p.MaxConcurrency = max(p.MaxConcurrency, p.Concurrency)
 	if p.MassDeleteShare == 0 {
 		p.MassDeleteShare = defaultMassDeleteShare
 	}
@@ -1271,6 +1278,25 @@ func (e *Engine) waitUnblocked(ctx context.Context, keys []string) error {
 			return ctx.Err()
 		case <-e.clock.After(d):
 		}
+	}
+}
+
+// budgetRoom returns whether the budgets keys allow lim calls at once: none
+// is blocked and each that knows its remaining calls has more than twice lim
+// left before its reset.
+func (e *Engine) budgetRoom(keys []string) func(lim int) bool {
+	if len(keys) == 0 {
+		return nil
+	}
+	return func(lim int) bool {
+		now := e.clock.Now()
+		for _, key := range keys {
+			b := e.limiter.Budget(key)
+			if b.BlockedUntil.After(now) || (b.Remaining >= 0 && b.Remaining <= 2*lim) {
+				return false
+			}
+		}
+		return true
 	}
 }
 

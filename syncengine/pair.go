@@ -124,11 +124,20 @@ type Pair struct {
 	// service has blocked one (Retry-After) and holds initial syncs back
 	// while one runs low, so that incremental runs keep going.
 	Budgets []string
-	// Concurrency bounds simultaneous transfers (default 4).
+	// Concurrency is how many actions (transfers, folder creations, …)
+	// run at once when a pass starts (default 4). The engine then adapts
+	// it between 1 and MaxConcurrency to the throughput it measures and to
+	// the budgets: it grows while completed actions per second rise and
+	// the budgets have room, steps back when they fall, and halves when a
+	// service throttles (429 or 503 with Retry-After).
 	Concurrency int
 	// Stop pauses the pair after a number of runs (see StopPolicy; the
 	// zero value never does).
 	Stop StopPolicy
+	// MaxConcurrency is the upper bound of the adaptive concurrency
+	// (default 16 when Concurrency is not set either; otherwise, by
+	// default, Concurrency itself, which keeps it fixed).
+	MaxConcurrency int
 }
 
 // sideName returns the label of side s.

@@ -312,3 +312,59 @@ func unixMode(m uint32) fs.FileMode {
 	}
 	return mode
 }
+
+// openDir opens folder rel ("" is the root) for reading: in one openat2
+// call resolved below the root where the fast path is on.
+func (s *Storage) openDir(rel string) (*os.File, error) {
+	if s.fast.beneath {
+		fd, err := s.openBeneath(rel, unix.O_RDONLY)
+		if err == nil {
+			return os.NewFile(uintptr(fd), rel), nil
+		}
+		if !errors.Is(err, errNoFast) {
+			return nil, err
+		}
+	}
+	return s.root.Open(osPath(rel))
+}
+
+// createIn creates the new file name (one path segment) in folder dir,
+// open as d, failing when anything has that name (O_EXCL, which never
+// follows a symbolic link): one openat call.
+func (s *Storage) createIn(d *os.File, dir, name string, perm fs.FileMode) (*os.File, error) {
+	var f *os.File
+	err := withFd(d, func(dfd int) error {
+		fd, err := unix.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(perm.Perm()))
+		if err != nil {
+			return &fs.PathError{Op: "open", Path: join(dir, name), Err: err}
+		}
+		f = os.NewFile(uintptr(fd), join(dir, name))
+		return nil
+	})
+	return f, err
+}
+
+// lstat returns the FileInfo of rel without following a final symbolic
+// link: the folder holding it is resolved below the root in one call.
+func (s *Storage) lstat(rel string) (fs.FileInfo, error) {
+	if !s.fast.beneath || rel == "" {
+		return s.root.Lstat(osPath(rel))
+	}
+	dirfd := s.fast.fd
+	if dir := parentOf(rel); dir != "" {
+		fd, err := s.openBeneath(dir, unix.O_PATH)
+		if errors.Is(err, errNoFast) {
+			return s.root.Lstat(osPath(rel))
+		}
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(fd)
+		dirfd = fd
+	}
+	fi, err := statxAt(dirfd, path.Base(rel), rel)
+	if err != nil {
+		return nil, err
+	}
+	return fi, nil
+}

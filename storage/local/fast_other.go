@@ -24,3 +24,16 @@ func (s *Storage) lookup(rel string, open bool) (*os.File, fs.FileInfo, string, 
 func (s *Storage) readDir(ctx context.Context, dir string) ([]dirItem, error) {
 	return s.readDirPortable(ctx, dir)
 }
+
+// openDir opens folder rel ("" is the root) for reading.
+func (s *Storage) openDir(rel string) (*os.File, error) { return s.root.Open(osPath(rel)) }
+
+// createIn creates the new file name (one path segment) in folder dir
+// (open as d), failing when anything has that name.
+func (s *Storage) createIn(_ *os.File, dir, name string, perm fs.FileMode) (*os.File, error) {
+	return s.root.OpenFile(osPath(join(dir, name)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+}
+
+// lstat returns the FileInfo of rel without following a final symbolic
+// link.
+func (s *Storage) lstat(rel string) (fs.FileInfo, error) { return s.root.Lstat(osPath(rel)) }

@@ -117,6 +117,8 @@ type Storage struct {
 	fast fastRoot // descriptors for lookups with few system calls
 
 	bin bin // the recycle bin as its retention sees it
+
+	batch batch // folders to sync at the next Flush while a batch is open
 }
 
 type hashEntry struct {

@@ -370,7 +370,7 @@ func (s *Storage) resolve(p string) string {
 // lookupName finds name in folder dir: the stored name and whether there
 // is one. With case-insensitive rules a name of the same Key counts.
 func (s *Storage) lookupName(dir, name string) (string, bool, error) {
-	_, err := s.root.Lstat(join(dir, name))
+	_, err := s.lstat(join(dir, name))
 	if err == nil {
 		return name, true, nil
 	}
@@ -631,7 +631,7 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 		return storage.Entry{}, storage.NewError(op, target, storage.ErrPreconditionFailed, nil)
 	}
 
-	dir, err := s.root.Open(osPath(prel))
+	dir, err := s.openDir(prel)
 	if err != nil {
 		return storage.Entry{}, wrap(op, target, err)
 	}
@@ -642,7 +642,7 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 	if old != nil {
 		perm = old.Mode().Perm()
 	}
-	f, err := s.root.OpenFile(tmpRel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	f, err := s.createIn(dir, prel, tmpName, perm)
 	if err != nil {
 		return storage.Entry{}, wrap(op, target, err)
 	}
@@ -692,7 +692,7 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 		_ = s.root.Remove(tmpRel)
 		return storage.Entry{}, err
 	}
-	_ = dir.Sync() // best effort: some network file systems refuse it
+	s.syncDirLater(dir, prel)
 	if old != nil {
 		s.forgetInode(old, tfi)
 	}
@@ -808,7 +808,7 @@ func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string
 		return existing()
 	}
 	target := join(prel, name)
-	dir, err := s.root.Open(osPath(prel))
+	dir, err := s.openDir(prel)
 	if err != nil {
 		return storage.Entry{}, wrap("mkdir", target, err)
 	}
@@ -843,7 +843,7 @@ func (s *Storage) MakeDir(ctx context.Context, parent storage.Entry, name string
 		return storage.Entry{}, err
 	}
 	ok = true
-	_ = dir.Sync()
+	s.syncDirLater(dir, prel)
 	fi, id, err := s.identify(target)
 	if err != nil {
 		return storage.Entry{}, wrap("mkdir", target, err)
@@ -938,9 +938,11 @@ func (s *Storage) Delete(ctx context.Context, e storage.Entry) error {
 		return err
 	}
 	s.dropHash(id)
-	if d, err := s.root.Open(osPath(parentOf(rel))); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if !s.deferSync(parentOf(rel)) {
+		if d, err := s.root.Open(osPath(parentOf(rel))); err == nil {
+			_ = d.Sync()
+			d.Close()
+		}
 	}
 	return nil
 }

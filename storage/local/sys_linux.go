@@ -85,3 +85,14 @@ func statxBirth(fd int, name string, flags int) string {
 	}
 	return strconv.FormatInt(stx.Btime.Sec*1e9+int64(stx.Btime.Nsec), 36)
 }
+
+// syncFS makes durable everything written to the file system that holds
+// root (syncfs), for changes whose folder cannot be named any more.
+func syncFS(root *os.Root) {
+	d, err := root.Open(".")
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	_ = withFd(d, unix.Syncfs)
+}

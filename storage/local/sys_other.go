@@ -46,3 +46,12 @@ func changeTime(fi fs.FileInfo) int64 { return 0 }
 func birthStamp(f *os.File) string { return "" }
 
 func birthStampAt(dir *os.File, name string) string { return "" }
+
+// syncFS makes durable what it can of the file system that holds root:
+// the root folder (this platform has no syncfs).
+func syncFS(root *os.Root) {
+	if d, err := root.Open("."); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}

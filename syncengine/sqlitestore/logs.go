@@ -47,6 +47,62 @@ func (s *Store) BeginAction(ctx context.Context, rec syncengine.JournalRecord) (
 	return id, err
 }
 
+// BeginActions journals intents in one transaction (syncengine's
+// ActionJournalBatcher) and returns their IDs in the order of recs: all of
+// them are recorded or none.
+func (s *Store) BeginActions(ctx context.Context, recs []syncengine.JournalRecord) ([]int64, error) {
+	type row struct {
+		action         string
+		started, ended int64
+	}
+	rows := make([]row, len(recs))
+	for i, rec := range recs {
+		if err := checkPair(rec.PairID); err != nil {
+			return nil, err
+		}
+		if err := checkJournalState(rec.State); err != nil {
+			return nil, err
+		}
+		action, err := json.Marshal(rec.Action)
+		if err != nil {
+			return nil, invalid("action: %v", err)
+		}
+		if rows[i].started, err = enc(rec.Started, "Started"); err != nil {
+			return nil, err
+		}
+		if rows[i].ended, err = enc(rec.Ended, "Ended"); err != nil {
+			return nil, err
+		}
+		rows[i].action = string(action)
+	}
+	ids := make([]int64, 0, len(recs))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO journal (pair, run_id, action, state, error, started, ended)
+			VALUES (?,?,?,?,?,?,?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i, rec := range recs {
+			res, err := st.ExecContext(ctx, rec.PairID, rec.RunID, rows[i].action, int64(rec.State), rec.Error,
+				rows[i].started, rows[i].ended)
+			if err != nil {
+				return err
+			}
+			id, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
 // checkJournalState rejects unknown journal states.
 func checkJournalState(st syncengine.JournalState) error {
 	switch st {
@@ -69,6 +125,37 @@ func (s *Store) EndAction(ctx context.Context, id int64, state syncengine.Journa
 			return err
 		}
 		return mustAffect(res, "journal record %d", id)
+	})
+}
+
+// EndActions records that the journalled actions ids succeeded
+// (JournalDone) and appends acts to the activity log, in one transaction
+// (syncengine's ActionJournalBatcher). An unknown ID gives ErrNoItem and
+// records nothing.
+func (s *Store) EndActions(ctx context.Context, ids []int64, acts []syncengine.Activity) error {
+	args, err := activityArgs(acts)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if len(ids) > 0 {
+			st, err := tx.PrepareContext(ctx, `UPDATE journal SET state = ?, error = '', ended = ? WHERE id = ?`)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			now := clampNanos(s.clock.Now())
+			for _, id := range ids {
+				res, err := st.ExecContext(ctx, int64(syncengine.JournalDone), now, id)
+				if err != nil {
+					return err
+				}
+				if err := mustAffect(res, "journal record %d", id); err != nil {
+					return err
+				}
+			}
+		}
+		return insertActivity(ctx, tx, args)
 	})
 }
 
@@ -266,35 +353,50 @@ func (s *Store) AddActivity(ctx context.Context, a []syncengine.Activity) error 
 	if len(a) == 0 {
 		return ctx.Err()
 	}
+	args, err := activityArgs(a)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error { return insertActivity(ctx, tx, args) })
+}
+
+// activityArgs checks a and converts it to the arguments of its rows.
+func activityArgs(a []syncengine.Activity) ([][]any, error) {
 	args := make([][]any, len(a))
 	for i := range a {
 		x := &a[i]
 		if err := checkPair(x.PairID); err != nil {
-			return err
+			return nil, err
 		}
 		if err := checkSide(x.Side); err != nil {
-			return err
+			return nil, err
 		}
 		t, err := enc(x.Time, "Time")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		args[i] = []any{x.PairID, x.RunID, t, int64(x.Kind), int64(x.Side), x.Path, x.Size, x.Detail}
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO activity (pair, run_id, time, kind, side, path, size, detail)
-			VALUES (?,?,?,?,?,?,?,?)`)
-		if err != nil {
+	return args, nil
+}
+
+// insertActivity appends the rows args (see activityArgs) in tx.
+func insertActivity(ctx context.Context, tx *sql.Tx, args [][]any) error {
+	if len(args) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO activity (pair, run_id, time, kind, side, path, size, detail)
+		VALUES (?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, a := range args {
+		if _, err := st.ExecContext(ctx, a...); err != nil {
 			return err
 		}
-		defer st.Close()
-		for _, a := range args {
-			if _, err := st.ExecContext(ctx, a...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // Activity reads the pair's activity log, newest first.

@@ -146,6 +146,11 @@ type Store struct {
 	w     *sql.DB // the single write connection
 	r     *sql.DB // read-only connections
 
+	syncNormal bool // opened with SynchronousNormal
+	// fullSync is the write connection's current synchronous mode (FULL
+	// or NORMAL); only the holder of the write connection touches it.
+	fullSync bool
+
 	pids sync.Map // pair ID → pairs.pid, only for committed rows
 	lock *storeLock
 
@@ -153,7 +158,10 @@ type Store struct {
 	closeErr  error
 }
 
-var _ syncengine.MetadataStore = (*Store)(nil)
+var (
+	_ syncengine.MetadataStore        = (*Store)(nil)
+	_ syncengine.ActionJournalBatcher = (*Store)(nil)
+)
 
 // dsn builds the connection string for the file at abs.
 func dsn(abs string, o *options, readOnly bool) string {
@@ -251,7 +259,7 @@ func open(path, abs string, o *options) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
-	return &Store{path: path, clock: o.clock, w: w, r: r}, nil
+	return &Store{path: path, clock: o.clock, w: w, r: r, syncNormal: o.syncNormal, fullSync: !o.syncNormal}, nil
 }
 
 // migrate brings the database to SchemaVersion in one transaction.
@@ -302,9 +310,32 @@ func (s *Store) Close() error {
 // Path returns the file the store was opened on.
 func (s *Store) Path() string { return s.path }
 
-// write runs fn in an immediate write transaction and commits it.
+// write runs fn in an immediate write transaction and commits it. The
+// commit is synced to disk (synchronous=FULL, unless the store was opened
+// with SynchronousNormal) except when ctx carries
+// syncengine.WithDeferredDurability: then it is committed with
+// synchronous=NORMAL, and becomes durable with the next synced commit (the
+// WAL is one file written in order, so syncing it at a commit makes every
+// earlier commit durable too). A process crash loses neither kind.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return wrap(err)
+	}
+	defer conn.Close()
+	full := !s.syncNormal && !syncengine.DeferredDurability(ctx)
+	if full != s.fullSync {
+		// The single write connection is held: no other commit runs.
+		mode := "NORMAL"
+		if full {
+			mode = "FULL"
+		}
+		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = "+mode); err != nil {
+			return wrap(err)
+		}
+		s.fullSync = full
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err)
 	}

@@ -4,7 +4,7 @@
 // It is a separate process so that the benchmark measures its CPU time and
 // peak memory alone.
 //
-//	pssync -a /data/a -b /data/b -db /state/pair.db
+//	pssync -a /data/a -b /data/b -db /state/pair.db [-cpuprofile cpu.out]
 //
 // The exit status is 0 when the run succeeded (both sides in sync), 1
 // otherwise; the run's counts go to standard error with -v.
@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"time"
 
 	"github.com/procoresync/procoresync/storage/local"
@@ -30,22 +31,37 @@ func main() {
 	db := flag.String("db", "", "SQLite file of the sync state (made on first use)")
 	timeout := flag.Duration("timeout", time.Hour, "give up after this long")
 	verbose := flag.Bool("v", false, "print the run's counts to standard error")
+	conc := flag.Int("concurrency", 0, "actions at once when the run starts (0: the engine's default)")
+	maxConc := flag.Int("max-concurrency", 0, "upper bound of the adaptive concurrency (0: the engine's default)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
 	flag.Parse()
 	if *a == "" || *b == "" || *db == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: pssync -a DIR -b DIR -db FILE [-timeout D] [-v]")
 		os.Exit(2)
 	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pssync:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	if err := run(ctx, *a, *b, *db, *verbose); err != nil {
+	if err := run(ctx, *a, *b, *db, *verbose, *conc, *maxConc); err != nil {
 		fmt.Fprintln(os.Stderr, "pssync:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, a, b, db string, verbose bool) error {
+func run(ctx context.Context, a, b, db string, verbose bool, conc, maxConc int) error {
 	as, err := local.New(a)
 	if err != nil {
 		return err
@@ -65,7 +81,8 @@ func run(ctx context.Context, a, b, db string, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	if err := eng.AddPair(syncengine.Pair{ID: "bench", A: as, B: bs, Initial: syncengine.InitialMerge}); err != nil {
+	if err := eng.AddPair(syncengine.Pair{ID: "bench", A: as, B: bs, Initial: syncengine.InitialMerge,
+		Concurrency: conc, MaxConcurrency: maxConc}); err != nil {
 		return err
 	}
 	r, err := eng.RunOnce(ctx, "bench", syncengine.RunOptions{})

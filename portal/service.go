@@ -56,11 +56,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// WebLinker is implemented by storages that can give the address of an
-// item in their web interface.
-type WebLinker interface {
-	WebURL(ctx context.Context, e storage.Entry) (string, error)
-}
+// WebLinker is the capability a storage has when it can give the address
+// of an item in its service's web interface (storage.WebLinker).
+type WebLinker = storage.WebLinker
 
 // SheetWriter writes a table as a spreadsheet file (portal/xlsx).
 type SheetWriter interface {

@@ -308,6 +308,17 @@ type Hasher interface {
 	Hash(ctx context.Context, e Entry, k HashKind) (string, error)
 }
 
+// WebLinker is implemented by Storages that can give an item's address in
+// the service's web interface, for portals that link to both sides of a
+// pair.
+type WebLinker interface {
+	// WebURL returns the address of e in the service's web interface
+	// (where a person opens the file or folder in a browser), computed
+	// from the entry without a call to the service. It fails with
+	// ErrUnsupported when the storage cannot give one for e.
+	WebURL(ctx context.Context, e Entry) (string, error)
+}
+
 // IDStater is implemented by Storages that can look an item up by its ID.
 // Callers use it to confirm that an item missing from a listing is really
 // gone (a listing is not a snapshot: an item moved during a walk can be

@@ -155,7 +155,15 @@ func start(ctx context.Context, o options) (_ *program, err error) {
 		ln.Close()
 		return nil, err
 	}
-	authn, err := auth.New(auth.Options{})
+	aopt := auth.Options{}
+	if real {
+		// Accounts survive restarts; sessions do not (people sign in again).
+		if aopt.Accounts, err = auth.OpenFileAccounts(filepath.Join(stateDir, "portal-accounts.json")); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	authn, err := auth.New(aopt)
 	if err != nil {
 		ln.Close()
 		return nil, err

@@ -10,12 +10,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/procoresync/procoresync/internal/atomicfile"
 
 	"golang.org/x/oauth2"
 
@@ -351,22 +352,7 @@ func (s *savedProjects) save(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(s.path), ".portal-projects-*.json")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if e := f.Close(); err == nil {
-		err = e
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), s.path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := atomicfile.WriteFile(s.path, b); err != nil {
 		return fmt.Errorf("saving the projects: %w", err)
 	}
 	return nil

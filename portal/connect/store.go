@@ -7,9 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
+
+	"github.com/procoresync/procoresync/internal/atomicfile"
 )
 
 // Record is a stored connection: what may be shown, and the sealed
@@ -128,37 +129,8 @@ func (s *FileStore) save(m map[string]Record) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(s.path), ".connections-*.tmp")
-	if err != nil {
+	if err := atomicfile.WriteFile(s.path, b); err != nil {
 		return fmt.Errorf("connect: writing the connection store: %w", err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("connect: writing the connection store: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		return fmt.Errorf("connect: writing the connection store: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("connect: writing the connection store: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("connect: writing the connection store: %w", err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("connect: writing the connection store: %w", err)
-	}
-	ok = true
-	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
+
+	"github.com/procoresync/procoresync/internal/atomicfile"
 )
 
 // ErrCorruptImportLog: a FileImportLog's file is not one this package
@@ -134,40 +135,8 @@ func (l *FileImportLog) write() error {
 	if err != nil {
 		return fmt.Errorf("records: import log: %w", err)
 	}
-	dir := filepath.Dir(l.path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(l.path)+".*.tmp")
-	if err != nil {
+	if err := atomicfile.WriteFile(l.path, b); err != nil {
 		return fmt.Errorf("records: import log: %w", err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	// CreateTemp makes the file 0600 already; keep it so whatever the umask.
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("records: import log: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		return fmt.Errorf("records: import log: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("records: import log: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("records: import log: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), l.path); err != nil {
-		return fmt.Errorf("records: import log: %w", err)
-	}
-	done = true
-	if d, err := os.Open(dir); err == nil {
-		// Makes the rename durable; not every file system can sync a
-		// folder, and the file itself is already synced.
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

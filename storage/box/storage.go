@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net/url"
 	"os"
 	"path"
 	"strings"
@@ -34,7 +35,14 @@ type Options struct {
 	// Webhooks, when set, makes Watch signal on the receiver's verified
 	// webhook deliveries instead of long-polling the events stream.
 	Webhooks *WebhookReceiver
+	// WebApp is the address of Box's web app, for WebURL (default
+	// DefaultWebApp; an enterprise's custom domain such as
+	// "https://acme.app.box.com" works too).
+	WebApp string
 }
+
+// DefaultWebApp is the address of Box's web app.
+const DefaultWebApp = "https://app.box.com"
 
 // MinChunked is the smallest file Box accepts in an upload session.
 const MinChunked = 20_000_000
@@ -336,6 +344,24 @@ func (s *Storage) relPath(it Item) (string, bool) {
 		return "", false
 	}
 	return path.Join(append(names, it.Name)...), true
+}
+
+// WebURL returns e's address in Box's web app: <WebApp>/file/<id> or
+// <WebApp>/folder/<id>. It makes no call; ErrUnsupported for an entry
+// without an ID.
+func (s *Storage) WebURL(_ context.Context, e storage.Entry) (string, error) {
+	if e.ID == "" {
+		return "", storage.NewError("weburl", e.Path, storage.ErrUnsupported, nil)
+	}
+	web := strings.TrimSuffix(s.opt.WebApp, "/")
+	if web == "" {
+		web = DefaultWebApp
+	}
+	kind := "/file/"
+	if e.IsDir {
+		kind = "/folder/"
+	}
+	return web + kind + url.PathEscape(e.ID), nil
 }
 
 // StatID returns item id as it is now (GET /files/{id}, else GET

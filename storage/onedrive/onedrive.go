@@ -84,6 +84,12 @@ func New(ctx context.Context, c *msgraph.Client, opt Options) (*Storage, error) 
 	return &Storage{fs: fs}, nil
 }
 
+// WebURL returns e's address in the library's web view (the root
+// folder's webUrl followed by e's escaped path); it makes no call.
+func (s *Storage) WebURL(ctx context.Context, e storage.Entry) (string, error) {
+	return s.fs.WebURL(ctx, e)
+}
+
 // Client returns the Graph client the Storage uses.
 func (s *Storage) Client() *msgraph.Client { return s.fs.Client() }
 

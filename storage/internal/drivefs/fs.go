@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +70,7 @@ type FS struct {
 	driveID   string
 	rootID    string
 	driveRoot string
+	rootWeb   string // the root folder's webUrl ("" when Graph gave none)
 	rules     storage.NameRules
 
 	mu       sync.Mutex
@@ -105,8 +107,25 @@ func NewFS(ctx context.Context, c *msgraph.Client, driveID, rootID string) (*FS,
 			}
 		}
 	}
-	return &FS{c: c, driveID: driveID, rootID: root.ID, driveRoot: droot.ID, rules: Rules(rootPathLen),
+	return &FS{c: c, driveID: driveID, rootID: root.ID, driveRoot: droot.ID, rootWeb: root.WebURL, rules: Rules(rootPathLen),
 		fragment: DefaultFragment, simple: DefaultSimpleLimit, idx: map[string]node{}, retry404: 3}, nil
+}
+
+// WebURL returns e's address in the drive's web view: the root folder's
+// webUrl followed by e's path, each name percent-escaped, which is how
+// SharePoint and OneDrive for work or school address a library's items.
+// It makes no call; ErrUnsupported when Graph gave the root no webUrl.
+func (f *FS) WebURL(_ context.Context, e storage.Entry) (string, error) {
+	if f.rootWeb == "" {
+		return "", storage.NewError("weburl", e.Path, storage.ErrUnsupported, nil)
+	}
+	u := strings.TrimSuffix(f.rootWeb, "/")
+	if e.Path != "" {
+		for _, name := range strings.Split(e.Path, "/") {
+			u += "/" + url.PathEscape(name)
+		}
+	}
+	return u, nil
 }
 
 // Client returns the FS's client.

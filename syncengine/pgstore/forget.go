@@ -54,7 +54,7 @@ func (s *Store) ForgetPair(ctx context.Context, pairID string) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM items WHERE pair IN (SELECT pid FROM pairs WHERE pair_id = $1)`, pairID); err != nil {
 			return err
 		}
-		for _, table := range []string{"journal", "uploads", "runs", "activity", "errors", "failures", "delete_ledger", "held_deletes"} {
+		for _, table := range []string{"journal", "uploads", "runs", "activity", "errors", "failures", "delete_ledger", "held_deletes", "stop_counts"} {
 			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE pair = $1`, pairID); err != nil {
 				return err
 			}

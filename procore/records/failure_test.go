@@ -32,6 +32,7 @@ func TestListingFailures(t *testing.T) {
 		}
 	}
 
+	settle(srv) // the shows the early stop cancelled are answered first
 	srv.Inject(procoretest.Fault{Op: "RestV10ProjectsProjectIdRfisIdGet", Status: 403, After: 5})
 	s := storageOf(t, c, tool, clk)
 	var err error
@@ -47,6 +48,9 @@ func TestListingFailures(t *testing.T) {
 	// after the list was read): both are left out.
 	ids := srv.UIRecords(srv.ProjectID, procoretest.ToolRFIs)
 	require.NoError(t, srv.UIRecycleRecord(srv.ProjectID, procoretest.ToolRFIs, ids[29]))
+	// The listing that failed cancelled its other shows, but the fake may
+	// still be answering them: they must not take the fault's place.
+	settle(srv)
 	srv.Inject(procoretest.Fault{Op: "RestV10ProjectsProjectIdRfisIdGet", Status: 404, After: 2})
 	got := 0
 	for e, err := range s.List(ctx) {
@@ -66,4 +70,26 @@ func TestListingFailures(t *testing.T) {
 	}
 	require.Error(t, err)
 	srv.ClearFaults()
+}
+
+// settle waits until the fake has answered every request sent so far
+// (requests a client cancelled may still reach it): until its call counts
+// stop changing.
+func settle(srv *procoretest.Server) {
+	total := func() int {
+		n := 0
+		for _, c := range srv.Calls() {
+			n += c
+		}
+		return n
+	}
+	last := total()
+	for range 100 {
+		time.Sleep(20 * time.Millisecond)
+		n := total()
+		if n == last {
+			return
+		}
+		last = n
+	}
 }

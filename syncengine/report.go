@@ -64,7 +64,13 @@ func (e *Engine) Stats(ctx context.Context, pairID string) (PairStats, error) {
 			st.Folders++
 		} else {
 			st.Files++
-			st.BytesInSync += it.A.Size
+			// A side that lists files without a size (-1, spooled when
+			// copied) counts with the other side's.
+			size := it.A.Size
+			if size < 0 {
+				size = it.B.Size
+			}
+			st.BytesInSync += max(size, 0)
 		}
 	}
 	runs, err := e.store.Runs(ctx, pairID, Page{})

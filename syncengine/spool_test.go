@@ -137,6 +137,10 @@ func TestUnknownSizeCopiedBySpooling(t *testing.T) {
 	st, err := e.b.Stat(e.ctx, "Exports/Drawing set.pdf")
 	require.NoError(t, err)
 	require.EqualValues(t, len(large), st.Size)
+	// The dashboard counts the copies' sizes, not the unknown ones.
+	stats, err := e.eng.Stats(e.ctx, e.pair.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, len("rfi one")+len(large)+len("known size"), stats.BytesInSync)
 
 	// Idle: nothing read or written again (the Version decides).
 	e.a.ResetCalls()

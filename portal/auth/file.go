@@ -1,14 +1,13 @@
 package auth
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/procoresync/procoresync/internal/atomicfile"
 )
@@ -17,18 +16,21 @@ import (
 // atomically on every change), for a portal that runs as one process:
 // accounts survive restarts. It holds password hashes, never passwords.
 // Several processes must not share one file; use a database-backed
-// AccountStore for that.
+// AccountStore for that. It keeps the accounts in a MemoryAccounts and
+// applies each change to a copy that replaces it once the file is saved.
 type FileAccounts struct {
 	path string
-	mu   sync.Mutex
-	m    map[string]Account
+	mu   sync.Mutex // serialises changes
+	mem  atomic.Pointer[MemoryAccounts]
 }
 
 // OpenFileAccounts reads the accounts at path (none yet: an empty store,
 // the file is made on the first change). A file others can read, or one
 // that is not an account file, is refused.
 func OpenFileAccounts(path string) (*FileAccounts, error) {
-	s := &FileAccounts{path: path, m: map[string]Account{}}
+	s := &FileAccounts{path: path}
+	mem := NewMemoryAccounts()
+	s.mem.Store(mem)
 	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
@@ -51,18 +53,25 @@ func OpenFileAccounts(path string) (*FileAccounts, error) {
 		if e, err := NormalizeEmail(a.Email); err != nil || e != a.Email || !a.Role.Valid() {
 			return nil, fmt.Errorf("auth: account file %s holds an invalid account", path)
 		}
-		s.m[a.Email] = a
+		mem.m[a.Email] = a
 	}
 	return s, nil
 }
 
-// save writes m (the caller holds s.mu).
-func (s *FileAccounts) save(m map[string]Account) error {
-	list := make([]Account, 0, len(m))
-	for _, a := range m {
-		list = append(list, a)
+// change applies f to a copy of the accounts and keeps the copy once it
+// is saved.
+func (s *FileAccounts) change(ctx context.Context, f func(m *MemoryAccounts) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list, _ := s.mem.Load().List(ctx)
+	next := NewMemoryAccounts()
+	for _, a := range list {
+		next.m[a.Email] = a
 	}
-	slices.SortFunc(list, func(x, y Account) int { return cmp.Compare(x.Email, y.Email) })
+	if err := f(next); err != nil {
+		return err
+	}
+	list, _ = next.List(ctx)
 	b, err := json.MarshalIndent(list, "", "  ")
 	if err != nil {
 		return err
@@ -70,79 +79,29 @@ func (s *FileAccounts) save(m map[string]Account) error {
 	if err := atomicfile.WriteFile(s.path, b); err != nil {
 		return fmt.Errorf("auth: saving the accounts: %w", err)
 	}
-	return nil
-}
-
-// change applies f to a copy of the accounts and keeps it once saved.
-func (s *FileAccounts) change(f func(m map[string]Account) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	next := make(map[string]Account, len(s.m)+1)
-	for k, v := range s.m {
-		next[k] = v
-	}
-	if err := f(next); err != nil {
-		return err
-	}
-	if err := s.save(next); err != nil {
-		return err
-	}
-	s.m = next
+	s.mem.Store(next)
 	return nil
 }
 
 // Get implements AccountStore.
-func (s *FileAccounts) Get(_ context.Context, email string) (Account, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, ok := s.m[email]
-	if !ok {
-		return Account{}, ErrNoAccount
-	}
-	return a, nil
-}
-
-// Create implements AccountStore.
-func (s *FileAccounts) Create(_ context.Context, a Account) error {
-	return s.change(func(m map[string]Account) error {
-		if _, ok := m[a.Email]; ok {
-			return ErrAccountExists
-		}
-		m[a.Email] = a
-		return nil
-	})
-}
-
-// Update implements AccountStore.
-func (s *FileAccounts) Update(_ context.Context, a Account) error {
-	return s.change(func(m map[string]Account) error {
-		if _, ok := m[a.Email]; !ok {
-			return ErrNoAccount
-		}
-		m[a.Email] = a
-		return nil
-	})
-}
-
-// Delete implements AccountStore.
-func (s *FileAccounts) Delete(_ context.Context, email string) error {
-	return s.change(func(m map[string]Account) error {
-		if _, ok := m[email]; !ok {
-			return ErrNoAccount
-		}
-		delete(m, email)
-		return nil
-	})
+func (s *FileAccounts) Get(ctx context.Context, email string) (Account, error) {
+	return s.mem.Load().Get(ctx, email)
 }
 
 // List implements AccountStore.
-func (s *FileAccounts) List(context.Context) ([]Account, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Account, 0, len(s.m))
-	for _, a := range s.m {
-		out = append(out, a)
-	}
-	slices.SortFunc(out, func(x, y Account) int { return cmp.Compare(x.Email, y.Email) })
-	return out, nil
+func (s *FileAccounts) List(ctx context.Context) ([]Account, error) { return s.mem.Load().List(ctx) }
+
+// Create implements AccountStore.
+func (s *FileAccounts) Create(ctx context.Context, a Account) error {
+	return s.change(ctx, func(m *MemoryAccounts) error { return m.Create(ctx, a) })
+}
+
+// Update implements AccountStore.
+func (s *FileAccounts) Update(ctx context.Context, a Account) error {
+	return s.change(ctx, func(m *MemoryAccounts) error { return m.Update(ctx, a) })
+}
+
+// Delete implements AccountStore.
+func (s *FileAccounts) Delete(ctx context.Context, email string) error {
+	return s.change(ctx, func(m *MemoryAccounts) error { return m.Delete(ctx, email) })
 }

@@ -1,14 +1,13 @@
 package procoretest
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"html/template"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/procoresync/procoresync/internal/fakeservice"
 )
 
 // authorizePage is the sign-in page of GET /oauth/authorize: the app asks
@@ -101,11 +100,11 @@ func (c *call) oauthAuthorizeDecide() {
 	if !ok {
 		return
 	}
-	q := ar.redirect.Query()
+	code := ""
 	if v.Get("decision") == "allow" {
 		s := c.s
 		s.mu.Lock()
-		code := hex.EncodeToString(randBytes(16))
+		code = hex.EncodeToString(randBytes(16))
 		s.codes[code] = &grant{UserID: s.UserID, RedirectURI: ar.redirectURI, ClientID: ar.clientID,
 			Expires: s.now().Add(10 * time.Minute)}
 		if ar.challenge != "" {
@@ -115,17 +114,8 @@ func (c *call) oauthAuthorizeDecide() {
 			s.pkce[code] = [2]string{ar.method, ar.challenge}
 		}
 		s.mu.Unlock()
-		q.Set("code", code)
-	} else {
-		q.Set("error", "access_denied")
-		q.Set("error_description", "The resource owner or authorization server denied the request.")
 	}
-	if ar.state != "" {
-		q.Set("state", ar.state)
-	}
-	ar.redirect.RawQuery = q.Encode()
-	c.w.Header().Set("Location", ar.redirect.String())
-	c.w.WriteHeader(http.StatusFound)
+	fakeservice.AuthorizeRedirect(c.w, ar.redirect, code, ar.state, "The resource owner or authorization server denied the request.")
 }
 
 // pkceLocked checks the code_verifier of an authorization code issued
@@ -137,10 +127,5 @@ func (s *Server) pkceLocked(code, verifier string) bool {
 	if !ok {
 		return true
 	}
-	want := verifier
-	if ch[0] == "S256" {
-		sum := sha256.Sum256([]byte(verifier))
-		want = base64.RawURLEncoding.EncodeToString(sum[:])
-	}
-	return verifier != "" && subtle.ConstantTimeCompare([]byte(want), []byte(ch[1])) == 1
+	return fakeservice.PKCEMatches(ch[0], ch[1], verifier)
 }

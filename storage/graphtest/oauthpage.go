@@ -1,13 +1,12 @@
 package graphtest
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/procoresync/procoresync/internal/fakeservice"
 )
 
 // authorizePage is the identity platform's consent page of
@@ -79,9 +78,9 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, body []b
 			"Challenge": v.Get("code_challenge"), "Method": method})
 		return
 	}
-	q := redirect.Query()
+	code := ""
 	if v.Get("decision") == "allow" {
-		code := s.AuthCode()
+		code = s.AuthCode()
 		if ch := v.Get("code_challenge"); ch != "" {
 			s.mu.Lock()
 			if s.pkce == nil {
@@ -90,17 +89,8 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, body []b
 			s.pkce[code] = [2]string{method, ch}
 			s.mu.Unlock()
 		}
-		q.Set("code", code)
-	} else {
-		q.Set("error", "access_denied")
-		q.Set("error_description", "AADSTS65004: User declined to consent to access the app.")
 	}
-	if st := v.Get("state"); st != "" {
-		q.Set("state", st)
-	}
-	redirect.RawQuery = q.Encode()
-	w.Header().Set("Location", redirect.String())
-	w.WriteHeader(http.StatusFound)
+	fakeservice.AuthorizeRedirect(w, redirect, code, v.Get("state"), "AADSTS65004: User declined to consent to access the app.")
 }
 
 // isAuthorizePath reports whether p is /{tenant}/oauth2/v2.0/authorize.
@@ -117,10 +107,5 @@ func (s *Server) pkceLocked(code, verifier string) bool {
 	if !ok {
 		return true
 	}
-	want := verifier
-	if ch[0] == "S256" {
-		sum := sha256.Sum256([]byte(verifier))
-		want = base64.RawURLEncoding.EncodeToString(sum[:])
-	}
-	return verifier != "" && subtle.ConstantTimeCompare([]byte(want), []byte(ch[1])) == 1
+	return fakeservice.PKCEMatches(ch[0], ch[1], verifier)
 }

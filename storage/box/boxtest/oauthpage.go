@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/procoresync/procoresync/internal/fakeservice"
 )
 
 // authorizePage is account.box.com's "Grant access to Box" page of
@@ -64,17 +66,9 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 			"RedirectURI": v.Get("redirect_uri"), "State": v.Get("state")})
 		return
 	}
-	q := redirect.Query()
+	code := ""
 	if v.Get("decision") == "allow" {
-		q.Set("code", s.AuthCode())
-	} else {
-		q.Set("error", "access_denied")
-		q.Set("error_description", "The user denied access to your application")
+		code = s.AuthCode()
 	}
-	if st := v.Get("state"); st != "" {
-		q.Set("state", st)
-	}
-	redirect.RawQuery = q.Encode()
-	w.Header().Set("Location", redirect.String())
-	w.WriteHeader(http.StatusFound)
+	fakeservice.AuthorizeRedirect(w, redirect, code, v.Get("state"), "The user denied access to your application")
 }

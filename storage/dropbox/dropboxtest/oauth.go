@@ -1,8 +1,6 @@
 package dropboxtest
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
 	"time"
 
@@ -42,8 +40,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		ch, ok := s.codes[f.Get("code")]
 		delete(s.codes, f.Get("code"))
 		s.mu.Unlock()
-		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
-		pkceOK := ch != "" && base64.RawURLEncoding.EncodeToString(sum[:]) == ch
+		pkceOK := ch != "" && fakeservice.PKCEMatches("S256", ch, f.Get("code_verifier"))
 		if !ok || !(pkceOK || ch == "" && secret != "") {
 			writeJSON(w, 400, map[string]string{"error": "invalid_grant", "error_description": "code doesn't exist or has expired"})
 			return

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/procoresync/procoresync/internal/fakeservice"
 )
 
 // authorizePage is www.dropbox.com's app authorization page of
@@ -78,19 +80,12 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 			"AccessType": v.Get("token_access_type")})
 		return
 	}
-	q := redirect.Query()
+	code := ""
 	if v.Get("decision") == "allow" {
-		q.Set("code", s.Authorize(v.Get("code_challenge")))
-	} else {
-		q.Set("error", "access_denied")
-		q.Set("error_description", "The user chose not to give your app access to their Dropbox account.")
+		code = s.Authorize(v.Get("code_challenge"))
 	}
-	if st := v.Get("state"); st != "" {
-		q.Set("state", st)
-	}
-	redirect.RawQuery = q.Encode()
-	w.Header().Set("Location", redirect.String())
-	w.WriteHeader(http.StatusFound)
+	fakeservice.AuthorizeRedirect(w, redirect, code, v.Get("state"),
+		"The user chose not to give your app access to their Dropbox account.")
 }
 
 // currentAccount serves users/get_current_account (no argument): the

@@ -215,6 +215,10 @@ type pairSlot struct {
 	// lastRun is the start of the pair's last run as the store had it
 	// when the scheduler first loaded the pair (zero: none).
 	lastRun time.Time
+	// paused: the pair's last scheduled run found it paused, so that its
+	// initial sync waiting does not make others yield (cleared by a run
+	// that starts, or a wake-up such as Resume's).
+	paused bool
 }
 
 // cur returns the pair's current configuration.
@@ -1160,6 +1164,7 @@ func (e *Engine) scheduledRun(ctx context.Context, s *pairSlot) {
 		// behind the initial syncs that ran less recently.
 		s.next = now
 	}
+	s.paused = errors.Is(err, ErrPaused)
 	if !run.Started.IsZero() {
 		s.lastEnd = now
 		e.runSeq++

@@ -121,14 +121,15 @@ func yieldedChunk(run Run) bool {
 
 // initialsWaiting reports whether more initial syncs than there are free
 // initial slots wait to run at now, besides s: then the initial sync of s
-// yields. Pairs not loaded yet count as initial syncs.
+// yields. Pairs not loaded yet count as initial syncs; pairs found paused
+// by their last scheduled run do not, until a wake-up (Resume wakes).
 func (e *Engine) initialsWaiting(s *pairSlot, now time.Time) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	free := e.initialSlots() - e.runningInitial()
 	waiting := 0
 	for _, o := range e.pairs {
-		if o == s || o.busy || o.removed || o.initialized == 2 {
+		if o == s || o.busy || o.removed || o.initialized == 2 || (o.paused && !o.woken) {
 			continue
 		}
 		if !(e.wakeDue(o, now) || !o.next.After(now)) || e.budgetLow(o, now) {

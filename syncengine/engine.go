@@ -188,10 +188,12 @@ type Engine struct {
 	order   []string
 	running bool
 	runSeq  uint64 // counts ended runs, to tell which pair ran least recently
-	// catchUpAt is when the queue of overdue reconciliations catching up
-	// after a restart ends (schedule_restore.go).
-	catchUpAt time.Time
-	changed   chan struct{} // wakes the scheduler (buffered 1)
+	// catchUpQ are the pairs whose overdue reconciliation catches up
+	// after a restart, in order; catchUpRan is when the last of them
+	// started (schedule_restore.go).
+	catchUpQ   []*pairSlot
+	catchUpRan time.Time
+	changed    chan struct{} // wakes the scheduler (buffered 1)
 }
 
 // pairSlot is the engine's record of one pair.
@@ -214,7 +216,8 @@ type pairSlot struct {
 	removed     bool                    // RemovePair removed the pair
 	// lastRun is the start of the pair's last run as the store had it
 	// when the scheduler first loaded the pair (zero: none).
-	lastRun time.Time
+	lastRun    time.Time
+	catchingUp bool // in Engine.catchUpQ
 	// paused: the pair's last scheduled run found it paused, so that its
 	// initial sync waiting does not make others yield (cleared by a run
 	// that starts, or a wake-up such as Resume's).
@@ -1274,6 +1277,7 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 			continue // a RunOnce or an admin action holds it; the wake-up stays pending
 		}
 		s.woken, s.busy = false, true
+		e.caughtUp(s, now)
 		if s.initialized != 2 {
 			initial++
 		} else {

@@ -22,10 +22,10 @@ type yielder struct {
 	waiting func(now time.Time) bool // other initial syncs wait for a slot
 	now     func() time.Time
 
-	started atomic.Int64 // actions started in this run
-	stopped atomic.Bool  // the run yielded
+	stopped atomic.Bool // the run yielded (written under mu)
 
 	mu         sync.Mutex
+	started    int64         // actions started in this run
 	applyStart time.Time     // when the first pass began applying (zero: not yet)
 	minApply   time.Duration // how long the run applies before it may yield
 }
@@ -80,28 +80,25 @@ func (y *yielder) begin(runStart, now time.Time) *yielder {
 const yieldCheckEvery = 16
 
 // next reports whether one more action may start; false once the run
-// yields (for good).
+// yields (for good). The workers of a pass call it before each action.
 func (y *yielder) next() bool {
 	if y == nil {
 		return true
 	}
+	y.mu.Lock()
+	defer y.mu.Unlock()
 	if y.stopped.Load() {
 		return false
 	}
-	n := y.started.Add(1) - 1 // actions started before this one
-	if n < y.limit || (n-y.limit)%yieldCheckEvery != 0 {
-		return true
+	if n := y.started - y.limit; n >= 0 && n%yieldCheckEvery == 0 {
+		now := y.now()
+		if !y.applyStart.IsZero() && now.Sub(y.applyStart) >= y.minApply && y.waiting(now) {
+			y.stopped.Store(true)
+			return false
+		}
 	}
-	now := y.now()
-	y.mu.Lock()
-	early := y.applyStart.IsZero() || now.Sub(y.applyStart) < y.minApply
-	y.mu.Unlock()
-	if early || !y.waiting(now) {
-		return true
-	}
-	y.started.Add(-1)
-	y.stopped.Store(true)
-	return false
+	y.started++
+	return true
 }
 
 // yielded reports whether the run yielded its slot.
@@ -109,7 +106,9 @@ func (y *yielder) yielded() bool { return y != nil && y.stopped.Load() }
 
 // note says in Run.Undone that the run yielded.
 func (y *yielder) note() string {
-	return fmt.Sprintf("%s after %d actions; its next run resumes it", yieldNote, y.started.Load())
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	return fmt.Sprintf("%s after %d actions; its next run resumes it", yieldNote, y.started)
 }
 
 // yieldedChunk reports whether run is an initial sync that yielded its

@@ -11,9 +11,8 @@ import (
 // start of the pair's last run in the store plus its point in the period
 // (spread), so that a restart, or pairs that synced before added to a
 // running engine, keeps each pair's period instead of running every pair
-// at once. Pairs overdue (or with no run recorded) catch up one after the
-// other, most overdue first, catchUpGap apart (e.catchUpAt is the end of
-// that queue). It returns the candidates of pick still due at now (or
+// at once. Pairs overdue (or with no run recorded) join the catch-up
+// queue (catchUp). It returns the candidates of pick still due at now (or
 // woken). Without a healthy policy nothing changes: pairs run every
 // Interval and the first run after a restart comes at once, as those
 // pairs fall due within an Interval anyway. e.mu is held.
@@ -40,36 +39,72 @@ func (e *Engine) restoreSchedule(cands, loaded []*pairSlot, now time.Time) []*pa
 	slices.SortStableFunc(overdue, func(a, b *pairSlot) int {
 		return cmp.Or(a.lastRun.Compare(b.lastRun), cmp.Compare(a.cur().ID, b.cur().ID))
 	})
-	gap := e.catchUpGap(period)
-	for _, s := range overdue {
-		at := now
-		if e.catchUpAt.After(at) {
-			at = e.catchUpAt
-		}
-		s.next = at
-		e.catchUpAt = at.Add(gap)
-	}
+	e.catchUp(overdue, period, now)
 	return slices.DeleteFunc(cands, func(s *pairSlot) bool {
 		return !e.wakeDue(s, now) && s.next.After(now)
 	})
 }
 
-// catchUpGap returns the time between two overdue reconciliations that
-// catch up: one reconciliation's calls at Reconcile.CatchUpShare of the
-// budget, yet never so long that catching up every pair would take more
-// than period. e.mu is held; a healthy Reconcile policy is set.
-func (e *Engine) catchUpGap(period time.Duration) time.Duration {
+// catchUp adds the overdue pairs to the queue of pairs catching up and
+// spaces the queue out again: one after the other, most overdue first,
+// one reconciliation's calls at Reconcile.CatchUpShare of the budget
+// apart, yet never so far apart that the queue takes longer than one
+// period; the first as soon as that spacing after the last one started.
+// Pairs of the queue already due keep their place (they wait for a slot);
+// pairs that ran (pick takes them off) or were removed leave it. e.mu is
+// held; a healthy Reconcile policy is set.
+func (e *Engine) catchUp(overdue []*pairSlot, period time.Duration, now time.Time) {
+	var q []*pairSlot
+	for _, s := range e.catchUpQ {
+		if s.catchingUp && !s.removed {
+			q = append(q, s)
+		}
+	}
+	for _, s := range overdue {
+		s.catchingUp = true
+		q = append(q, s)
+	}
+	e.catchUpQ = q
+	if len(q) == 0 {
+		return
+	}
 	r := e.opts.Reconcile.withDefaults()
 	gap := time.Duration(r.CallsPerRun / (r.BudgetPerHour * r.CatchUpShare) * float64(time.Hour))
-	if n := len(e.pairs); n > 0 {
-		gap = min(gap, period/time.Duration(n))
+	gap = max(0, min(gap, period/time.Duration(len(q))))
+	at := now
+	if !e.catchUpRan.IsZero() {
+		at = maxTime(at, e.catchUpRan.Add(gap))
 	}
-	return max(gap, 0)
+	for _, s := range q {
+		if !s.next.IsZero() && !s.next.After(now) {
+			at = maxTime(at, s.next.Add(gap)) // due, waiting for a slot
+			continue
+		}
+		s.next = at
+		at = at.Add(gap)
+	}
+}
+
+// caughtUp records that pick runs s now: a pair catching up leaves the
+// queue. e.mu is held.
+func (e *Engine) caughtUp(s *pairSlot, now time.Time) {
+	if s.catchingUp {
+		s.catchingUp = false
+		e.catchUpRan = now
+	}
 }
 
 // minTime returns the earlier of a and b.
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// maxTime returns the later of a and b.
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
 		return b
 	}
 	return a

@@ -321,7 +321,10 @@ func New(opts Options) (*Engine, error) {
 // DefaultInterval; Concurrency 4 adapting up to MaxConcurrency 16; MassDeleteShare 0.5; Replacement "-";
 // Name: the ID; AName "A" and BName "B") and adds it to the engine. A
 // running scheduler (Run) picks it up at once: a new pair runs right away,
-// then every Interval.
+// then every Interval. Under a healthy Options.Reconcile policy, a pair
+// that completed its initial sync before (after a restart, say) runs
+// instead when its reconciliation falls due, counted from its last run in
+// the store (see Reconcile.CatchUpShare), or when it is woken.
 func (e *Engine) AddPair(p Pair) error {
 	p, err := e.prepare(p)
 	if err != nil {
@@ -1081,7 +1084,10 @@ func (e *Engine) Wake(pairID string) {
 // Options.WakeDelay for how wake-ups are coalesced), one run per pair at a
 // time, at most MaxConcurrentPairs at once. When a budget a pair draws on
 // runs low (Remaining below LowBudget), pairs that still need their
-// initial sync wait and incremental runs go first. When ctx is done Run
+// initial sync wait and incremental runs go first. Initial syncs take
+// turns, the one that ran least recently first; one that applied
+// Options.InitialChunk actions while others wait ends as a partial run
+// and resumes on its next turn. When ctx is done Run
 // starts no more runs, cancels the running ones (their journals stay
 // pending and the next run resolves them), waits for them and returns nil.
 func (e *Engine) Run(ctx context.Context) error {

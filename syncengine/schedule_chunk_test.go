@@ -65,7 +65,17 @@ func TestScheduleInitialChunksShareTheSlot(t *testing.T) {
 		e.add(fmt.Sprintf("small%d", i), 3)
 	}
 	e.start()
-	e.idle()
+	waitFor(t, "every initial sync to complete", func() bool {
+		for _, id := range e.ids {
+			st, err := e.eng.Stats(context.Background(), id)
+			require.NoError(t, err)
+			runs := e.runs(id)
+			if !st.Initialized || runs[len(runs)-1].Status == syncengine.RunRunning {
+				return false
+			}
+		}
+		return true
+	})
 
 	require.Equal(t, []string{"big", "small0", "small1", "small2", "big"}, e.log.get(),
 		"the small projects run while the big one waits its turn")
@@ -86,8 +96,13 @@ func TestScheduleInitialChunksShareTheSlot(t *testing.T) {
 		require.Len(t, r, 1, id)
 		require.Equal(t, syncengine.RunSucceeded, r[0].Status, id)
 	}
-	c, err := e.eng.StopCounts(context.Background(), "big")
-	require.NoError(t, err)
+	var c syncengine.StopCounts
+	waitFor(t, "the completed initial sync to be counted", func() bool {
+		var err error
+		c, err = e.eng.StopCounts(context.Background(), "big")
+		require.NoError(t, err)
+		return c.Runs > 0
+	})
 	require.Equal(t, 1, c.Runs, "the chunk does not count as a run of its own")
 	st, err := e.eng.Stats(context.Background(), "big")
 	require.NoError(t, err)
@@ -100,6 +115,10 @@ func TestScheduleInitialChunkAlone(t *testing.T) {
 	e := newSchedEnv(t, syncengine.Options{MaxConcurrentPairs: 2, WakeDelay: -1, InitialChunk: 5})
 	e.add("alone", 30)
 	e.start()
+	waitFor(t, "the initial sync", func() bool {
+		runs := e.runs("alone")
+		return len(runs) == 1 && runs[0].Status != syncengine.RunRunning
+	})
 	e.idle()
 	runs := e.runs("alone")
 	require.Len(t, runs, 1)

@@ -110,7 +110,8 @@ func (e *restartEnv) idle() {
 }
 
 // until lets the scheduler run, moving the clock from timer to timer,
-// until the next timer is after end.
+// until the next timer is after end. Every timer of these tests is a
+// pair falling due: a run starts at each.
 func (e *restartEnv) until(end time.Time) {
 	for {
 		e.idle()
@@ -120,6 +121,16 @@ func (e *restartEnv) until(end time.Time) {
 			return
 		}
 		e.clk.Set(next)
+		waitFor(e.t, "a run at "+next.String(), func() bool {
+			for _, id := range e.ids {
+				for _, r := range e.runs(id) {
+					if r.Started.Equal(next) {
+						return true
+					}
+				}
+			}
+			return false
+		})
 	}
 }
 
@@ -171,14 +182,21 @@ func TestScheduleRestartKeepsPeriod(t *testing.T) {
 
 			restart := e.clk.Now()
 			e.start(false)
+			if tc.atOnce {
+				waitFor(t, "every pair to run at the restart", func() bool {
+					for _, id := range e.ids {
+						if r := e.startedSince(id, restart); len(r) == 0 || r[0].Status == syncengine.RunRunning {
+							return false
+						}
+					}
+					return true
+				})
+				return
+			}
 			e.idle()
 			ran := 0
 			for _, id := range e.ids {
 				ran += len(e.startedSince(id, restart))
-			}
-			if tc.atOnce {
-				require.Equal(t, pairs, ran, "every pair runs at the restart")
-				return
 			}
 			require.Zero(t, ran, "no pair is due at the restart")
 			e.until(restart.Add(2 * period))
@@ -220,7 +238,11 @@ func TestScheduleRestartOverdueSpread(t *testing.T) {
 	e.clk.Advance(72 * time.Hour)
 	restart := e.clk.Now()
 	e.start(true)
-	e.idle() // every pair loaded and queued; the first one caught up
+	waitFor(t, "the first overdue pair to catch up", func() bool {
+		r := e.startedSince("p00", restart)
+		return len(r) == 1 && r[0].Status != syncengine.RunRunning
+	})
+	e.idle() // every pair loaded and queued
 	const woken = "p05"
 	e.eng.Wake(woken)
 	e.until(restart.Add(8 * time.Hour))

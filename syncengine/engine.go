@@ -188,10 +188,11 @@ type Engine struct {
 	order   []string
 	running bool
 	runSeq  uint64 // counts ended runs, to tell which pair ran least recently
-	// catchUpQ are the pairs whose overdue reconciliation catches up
-	// after a restart, in order; catchUpRan is when the last of them
-	// started (schedule_restore.go).
-	catchUpQ   []*pairSlot
+	// restoredQ are the pairs whose next run restoreSchedule set from
+	// their last run in the store and that have not run since;
+	// catchUpRan is when the last overdue one started
+	// (schedule_restore.go).
+	restoredQ  []*pairSlot
 	catchUpRan time.Time
 	changed    chan struct{} // wakes the scheduler (buffered 1)
 }
@@ -216,8 +217,9 @@ type pairSlot struct {
 	removed     bool                    // RemovePair removed the pair
 	// lastRun is the start of the pair's last run as the store had it
 	// when the scheduler first loaded the pair (zero: none).
-	lastRun    time.Time
-	catchingUp bool // in Engine.catchUpQ
+	lastRun  time.Time
+	restored bool // in Engine.restoredQ
+	overdue  bool // restored overdue: its next is its turn to catch up
 	// paused: the pair's last scheduled run found it paused, so that its
 	// initial sync waiting does not make others yield (cleared by a run
 	// that starts, or a wake-up such as Resume's).
@@ -1240,7 +1242,6 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 		}
 	}
 	e.mu.Unlock()
-	restored := false
 	for _, s := range unknown {
 		ps, err := e.store.LoadPair(ctx, s.cur().ID)
 		if err != nil {
@@ -1251,13 +1252,12 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 		if ps.Initialized {
 			s.initialized = 2
 			s.lastRun = ps.LastRun
-			restored = true
 		}
 		e.mu.Unlock()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if restored {
+	if len(unknown) > 0 {
 		cands = e.restoreSchedule(cands, unknown, now)
 	}
 	slices.SortStableFunc(cands, e.schedOrder(now))

@@ -6,92 +6,105 @@ import (
 	"time"
 )
 
-// restoreSchedule sets when the pairs just loaded from the store (loaded)
-// that synced before next run, under a healthy Reconcile policy: the
-// start of the pair's last run in the store plus its point in the period
-// (spread), so that a restart, or pairs that synced before added to a
-// running engine, keeps each pair's period instead of running every pair
-// at once. Pairs overdue (or with no run recorded) join the catch-up
-// queue (catchUp). It returns the candidates of pick still due at now (or
-// woken). Without a healthy policy nothing changes: pairs run every
-// Interval and the first run after a restart comes at once, as those
-// pairs fall due within an Interval anyway. e.mu is held.
+// restoreSchedule sets when the pairs that synced before and were just
+// loaded from the store (loaded) next run, under a healthy Reconcile
+// policy: the start of the pair's last run in the store plus its point in
+// the period (spread), so that a restart, or pairs that synced before
+// added to a running engine, keeps each pair's period instead of running
+// every pair at once. Pairs overdue (or with no run recorded) catch up one
+// after the other, most overdue first, one reconciliation's calls at
+// Reconcile.CatchUpShare of the budget apart, yet never so far apart that
+// catching up takes longer than one period.
+//
+// The period depends on how many pairs the engine has, and a Manager adds
+// its pairs one by one, maybe to a running engine: until they run, the
+// restored pairs (e.restoredQ) are placed again whenever pairs are loaded,
+// with the period of the pairs there are then. Pairs overdue and already
+// due keep their turn (they wait for a slot).
+//
+// It returns the candidates of pick still due at now (or woken). Without
+// a healthy policy nothing changes: pairs run every Interval and the first
+// run after a restart comes at once, as those pairs fall due within an
+// Interval anyway. e.mu is held.
 func (e *Engine) restoreSchedule(cands, loaded []*pairSlot, now time.Time) []*pairSlot {
 	period, ok := e.reconcilePeriod()
 	if !ok {
 		return cands
 	}
-	var overdue []*pairSlot
 	for _, s := range loaded {
-		if s.initialized != 2 || !s.next.IsZero() || s.busy || s.removed {
+		if s.initialized == 2 && s.next.IsZero() && !s.busy && !s.removed && !s.restored {
+			s.restored = true
+			e.restoredQ = append(e.restoredQ, s)
+		}
+	}
+	var q, waiting, overdue []*pairSlot
+	for _, s := range e.restoredQ {
+		if !s.restored || s.removed {
+			continue // ran (pick took it off) or removed
+		}
+		q = append(q, s)
+		if s.busy {
+			continue
+		}
+		if s.overdue && !s.next.After(now) {
+			waiting = append(waiting, s) // its turn came; it waits for a slot
 			continue
 		}
 		if !s.lastRun.IsZero() {
 			if at := s.lastRun.Add(spread(s.cur().ID, period)); at.After(now) {
 				// Never later than a period from now (a clock that
 				// went back).
-				s.next = minTime(at, now.Add(period))
+				s.next, s.overdue = minTime(at, now.Add(period)), false
 				continue
 			}
 		}
 		overdue = append(overdue, s)
 	}
+	e.restoredQ = q
 	slices.SortStableFunc(overdue, func(a, b *pairSlot) int {
 		return cmp.Or(a.lastRun.Compare(b.lastRun), cmp.Compare(a.cur().ID, b.cur().ID))
 	})
-	e.catchUp(overdue, period, now)
+	if n := len(waiting) + len(overdue); n > 0 {
+		r := e.opts.Reconcile.withDefaults()
+		gap := time.Duration(r.CallsPerRun / (r.BudgetPerHour * r.CatchUpShare) * float64(time.Hour))
+		gap = max(0, min(gap, period/time.Duration(n)))
+		at := now
+		if !e.catchUpRan.IsZero() {
+			at = maxTime(at, e.catchUpRan.Add(gap))
+		}
+		for _, s := range waiting {
+			at = maxTime(at, s.next.Add(gap))
+		}
+		for _, s := range overdue {
+			s.next, s.overdue = at, true
+			at = at.Add(gap)
+		}
+	}
+	in := map[*pairSlot]bool{}
+	for _, s := range cands {
+		in[s] = true
+	}
+	for _, s := range q {
+		if !s.busy && !in[s] && !s.next.After(now) {
+			e.signal() // due now, not among the candidates: pick again
+			break
+		}
+	}
 	return slices.DeleteFunc(cands, func(s *pairSlot) bool {
 		return !e.wakeDue(s, now) && s.next.After(now)
 	})
 }
 
-// catchUp adds the overdue pairs to the queue of pairs catching up and
-// spaces the queue out again: one after the other, most overdue first,
-// one reconciliation's calls at Reconcile.CatchUpShare of the budget
-// apart, yet never so far apart that the queue takes longer than one
-// period; the first as soon as that spacing after the last one started.
-// Pairs of the queue already due keep their place (they wait for a slot);
-// pairs that ran (pick takes them off) or were removed leave it. e.mu is
-// held; a healthy Reconcile policy is set.
-func (e *Engine) catchUp(overdue []*pairSlot, period time.Duration, now time.Time) {
-	var q []*pairSlot
-	for _, s := range e.catchUpQ {
-		if s.catchingUp && !s.removed {
-			q = append(q, s)
-		}
-	}
-	for _, s := range overdue {
-		s.catchingUp = true
-		q = append(q, s)
-	}
-	e.catchUpQ = q
-	if len(q) == 0 {
+// caughtUp records that pick runs s now: a restored pair leaves the
+// queue of restored pairs. e.mu is held.
+func (e *Engine) caughtUp(s *pairSlot, now time.Time) {
+	if !s.restored {
 		return
 	}
-	r := e.opts.Reconcile.withDefaults()
-	gap := time.Duration(r.CallsPerRun / (r.BudgetPerHour * r.CatchUpShare) * float64(time.Hour))
-	gap = max(0, min(gap, period/time.Duration(len(q))))
-	at := now
-	if !e.catchUpRan.IsZero() {
-		at = maxTime(at, e.catchUpRan.Add(gap))
-	}
-	for _, s := range q {
-		if !s.next.IsZero() && !s.next.After(now) {
-			at = maxTime(at, s.next.Add(gap)) // due, waiting for a slot
-			continue
-		}
-		s.next = at
-		at = at.Add(gap)
-	}
-}
-
-// caughtUp records that pick runs s now: a pair catching up leaves the
-// queue. e.mu is held.
-func (e *Engine) caughtUp(s *pairSlot, now time.Time) {
-	if s.catchingUp {
-		s.catchingUp = false
+	if s.overdue {
 		e.catchUpRan = now
 	}
+	s.restored, s.overdue = false, false
 }
 
 // minTime returns the earlier of a and b.

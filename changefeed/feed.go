@@ -39,7 +39,8 @@ type Source[T any] interface {
 	// changes after this call.
 	Latest(ctx context.Context) (string, error)
 	// Poll returns every item changed after cursor (the last report of
-	// each ID wins) and the cursor to use next time. A cursor the service
+	// each ID wins; an Identifier source returns its events in order) and
+	// the cursor to use next time. A cursor the service
 	// no longer honours gives an error matching storage.ErrCursorExpired.
 	Poll(ctx context.Context, cursor string) ([]T, string, error)
 	// Key returns the item's ID, its parent's ID ("" when the item is a
@@ -48,6 +49,34 @@ type Source[T any] interface {
 	// Parent returns the ID of the parent of item id as it is now ("" for
 	// a drive's root), or an error when the item cannot be read (deleted).
 	Parent(ctx context.Context, id string) (string, error)
+}
+
+// Identifier is an optional interface of a Source whose items are events
+// rather than states (Box's events stream): each event is kept in its
+// place, in order, instead of the last report of an ID replacing the
+// earlier ones, so that the subscriber replays them as the service sent
+// them. Identity is the event's own ID: the same event delivered twice
+// (as Box may) is kept once.
+type Identifier[T any] interface {
+	Identity(item T) string
+}
+
+// Mover is an optional interface of a Source whose items may report a
+// move without saying where the item was (Box's ITEM_MOVE names only the
+// new parent). An item for which Moved is true and whose former place the
+// feed has never seen is given to every subscriber (it may have left any
+// of them); it wakes only those it is below now.
+type Mover[T any] interface {
+	Moved(item T) bool
+}
+
+// Router is an optional interface of a Source whose items concern
+// subscribers their parent chain does not reach: Concerns reports whether
+// item also concerns the subscriber rooted at root (e.g. Dropbox's
+// deletion of a folder at or above root, which takes the root with it).
+// Such an item is given to that subscriber and wakes it.
+type Router[T any] interface {
+	Concerns(item T, root string) bool
 }
 
 // Options tune a Feed.
@@ -242,10 +271,10 @@ func (s *Sub[T]) Changes(ctx context.Context, cursor string) ([]T, string, error
 		pos := map[string]int{}
 		for _, b := range f.batches[i:] {
 			for j, it := range b.items {
-				if !b.unknown[j] && !contains(b.anc[j], s.root) {
+				if !b.unknown[j] && !contains(b.anc[j], s.root) && !f.concerns(it, s.root) {
 					continue
 				}
-				id, _, _ := f.src.Key(it)
+				id := f.identity(it)
 				if k, seen := pos[id]; seen {
 					out[k] = it // the last report wins, in its first place
 					continue
@@ -281,13 +310,14 @@ func (s *Sub[T]) Changes(ctx context.Context, cursor string) ([]T, string, error
 func (s *Sub[T]) mayConcern(ctx context.Context, it T) bool {
 	f := s.f
 	id, parent, _ := f.src.Key(it)
-	if parent == s.root {
+	if parent == s.root || f.concerns(it, s.root) {
 		return true
 	}
 	f.mu.Lock()
 	known, _ := f.chainLocked(id)
+	_, seen := f.parents[id]
 	f.mu.Unlock()
-	if contains(known, s.root) {
+	if contains(known, s.root) || (!seen && f.moved(it)) {
 		return true
 	}
 	if parent == "" {
@@ -350,8 +380,10 @@ func (f *Feed[T]) Poll(ctx context.Context) error {
 	}
 	var woken []*Sub[T]
 	for s := range f.subs {
-		for j := range b.items {
-			if !b.unknown[j] && contains(b.anc[j], s.root) {
+		for j, it := range b.items {
+			// An item whose ancestry is partly unknown still wakes the
+			// subscribers its known ancestors hold.
+			if contains(b.anc[j], s.root) || f.concerns(it, s.root) {
 				woken = append(woken, s)
 				break
 			}
@@ -386,10 +418,14 @@ func (f *Feed[T]) trim() {
 // from the source).
 func (f *Feed[T]) route(ctx context.Context, b *batch[T]) {
 	before := make([][]string, len(b.items))
+	unplaced := make([]bool, len(b.items)) // moved from a place the feed never saw
 	f.mu.Lock()
 	for j, it := range b.items {
 		id, _, _ := f.src.Key(it)
 		before[j], _ = f.chainLocked(id)
+		if _, seen := f.parents[id]; !seen && f.moved(it) {
+			unplaced[j] = true
+		}
 	}
 	for _, it := range b.items {
 		id, parent, deleted := f.src.Key(it)
@@ -412,7 +448,7 @@ func (f *Feed[T]) route(ctx context.Context, b *batch[T]) {
 			after = append(after, start)
 		}
 		b.anc[j] = append(before[j], after...)
-		if !ok && len(before[j]) == 0 {
+		if (!ok && len(before[j]) == 0) || unplaced[j] {
 			b.unknown[j] = true
 		}
 	}
@@ -423,6 +459,29 @@ func (f *Feed[T]) route(ctx context.Context, b *batch[T]) {
 		}
 	}
 	f.mu.Unlock()
+}
+
+// identity returns the ID by which the reports of it are merged: the
+// event's own ID for an Identifier source, else the item's ID.
+func (f *Feed[T]) identity(it T) string {
+	if is, ok := f.src.(Identifier[T]); ok {
+		return is.Identity(it)
+	}
+	id, _, _ := f.src.Key(it)
+	return id
+}
+
+// moved reports whether it is a move that does not say where it was from.
+func (f *Feed[T]) moved(it T) bool {
+	m, ok := f.src.(Mover[T])
+	return ok && m.Moved(it)
+}
+
+// concerns reports whether the source routes it to root besides its
+// parent chain.
+func (f *Feed[T]) concerns(it T, root string) bool {
+	r, ok := f.src.(Router[T])
+	return ok && r.Concerns(it, root)
 }
 
 // maxDepth bounds a parent chain; a longer one is a cycle.

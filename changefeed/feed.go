@@ -203,6 +203,18 @@ func (s *Sub[T]) Latest(ctx context.Context) (string, error) {
 	return s.f.head, nil
 }
 
+// Head returns the feed's shared cursor: where its next poll reads from
+// (the source's latest cursor on first use). A trigger that long-polls
+// the source (Dropbox's list_folder/longpoll) waits on it.
+func (f *Feed[T]) Head(ctx context.Context) (string, error) {
+	if err := f.start(ctx); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.head, nil
+}
+
 // start sets the head from the source's latest cursor once.
 func (f *Feed[T]) start(ctx context.Context) error {
 	f.mu.Lock()

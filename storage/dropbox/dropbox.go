@@ -83,6 +83,7 @@ type Storage struct {
 	rootPath  string // path_display of the root ("" for the account root)
 	rootLower string
 	ids       map[string]string // path_lower -> id, as last seen
+	feed      *feedState        // the shared FolderFeed (nil: own cursors)
 }
 
 // New returns a Storage on c rooted at opt.RootPath.

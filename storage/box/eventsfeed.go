@@ -236,11 +236,15 @@ func (s *Storage) feedSub() *changefeed.Sub[StreamEvent] {
 }
 
 // Watch implements storage.Watcher: a value arrives after each poll of
-// the feed that found a change below the root.
+// the feed that found a change below the root (the feed is started now,
+// so that what changes from now on is seen).
 func (f *Fed) Watch(ctx context.Context) (<-chan struct{}, error) {
 	sub := f.feedSub()
 	if sub == nil {
 		return f.Storage.Watch(ctx)
+	}
+	if _, err := sub.Latest(ctx); err != nil {
+		return nil, wrap("watch", "", err)
 	}
 	return sub.Watch(ctx), nil
 }

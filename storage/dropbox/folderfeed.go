@@ -329,12 +329,23 @@ func (s *Storage) feedSub() (*changefeed.Sub[FeedEntry], error) {
 }
 
 // Watch implements storage.Watcher: a value arrives after each poll of
-// the feed that found a change below the root.
+// the feed that found a change below the root (the feed is started now,
+// so that what changes from now on is seen).
 func (f *Fed) Watch(ctx context.Context) (<-chan struct{}, error) {
+	sub, err := f.feedSub()
+	if err != nil {
+		return nil, storage.NewError("watch", "", nil, err)
+	}
+	if sub == nil {
+		return f.Storage.Watch(ctx)
+	}
+	if _, err := sub.Latest(ctx); err != nil {
+		return nil, storageErr("watch", "", err)
+	}
 	f.mu.Lock()
 	fs := f.feed
 	f.mu.Unlock()
-	if fs == nil {
+	if fs == nil { // CloseFeed meanwhile
 		return f.Storage.Watch(ctx)
 	}
 	return fs.wake.Watch(ctx), nil

@@ -113,6 +113,7 @@ type Feed[T any] struct {
 	at       map[string]int    // cursor -> index of the batch that starts there
 	retained int               // items in batches
 	lastPoll time.Time         // when the last poll ended
+	lastRead time.Time         // when the last poll began reading
 	parents  map[string]string // item ID -> parent ID, for routing
 	subs     map[*Sub[T]]struct{}
 	polls    int
@@ -248,7 +249,7 @@ func (f *Feed[T]) adopt(cursor string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.started {
-		f.head, f.started, f.lastPoll = cursor, true, time.Time{} // read from it before answering
+		f.head, f.started, f.lastPoll, f.lastRead = cursor, true, time.Time{}, time.Time{} // read from it before answering
 	}
 }
 
@@ -341,7 +342,10 @@ func (s *Sub[T]) mayConcern(ctx context.Context, it T) bool {
 
 // Poll reads the source once from the head, routes what changed and wakes
 // the subscribers concerned. Concurrent calls share one read: a caller
-// that waited for a poll in progress returns when it ends.
+// that waited for another caller's poll returns without reading again
+// when that poll began reading after it asked (so it saw every change
+// made before); a poll that was already reading when it asked may have
+// missed them, and the caller reads again after it.
 func (f *Feed[T]) Poll(ctx context.Context) error {
 	f.mu.Lock()
 	asked := f.opts.Clock()
@@ -349,11 +353,12 @@ func (f *Feed[T]) Poll(ctx context.Context) error {
 	f.pollMu.Lock()
 	defer f.pollMu.Unlock()
 	f.mu.Lock()
-	if f.lastPoll.After(asked) {
+	if f.lastRead.After(asked) {
 		f.mu.Unlock()
 		return nil // a poll that began after we asked has just ended
 	}
 	started, from := f.started, f.head
+	began := f.opts.Clock()
 	f.mu.Unlock()
 	if !started {
 		c, err := f.src.Latest(ctx)
@@ -361,7 +366,7 @@ func (f *Feed[T]) Poll(ctx context.Context) error {
 			return err
 		}
 		f.mu.Lock()
-		f.head, f.started, f.lastPoll = c, true, f.opts.Clock()
+		f.head, f.started, f.lastPoll, f.lastRead = c, true, f.opts.Clock(), began
 		f.mu.Unlock()
 		return nil
 	}
@@ -373,7 +378,7 @@ func (f *Feed[T]) Poll(ctx context.Context) error {
 			// privately, where the source reports the expiry to each.
 			f.mu.Lock()
 			f.started, f.head, f.batches, f.at, f.retained = false, "", nil, map[string]int{}, 0
-			f.lastPoll = time.Time{}
+			f.lastPoll, f.lastRead = time.Time{}, time.Time{}
 			f.mu.Unlock()
 		}
 		return err
@@ -382,7 +387,7 @@ func (f *Feed[T]) Poll(ctx context.Context) error {
 	f.route(ctx, b)
 	f.mu.Lock()
 	f.polls++
-	f.lastPoll = f.opts.Clock()
+	f.lastPoll, f.lastRead = f.opts.Clock(), began
 	if next != from || len(items) > 0 {
 		f.at[from] = len(f.batches)
 		f.batches = append(f.batches, b)

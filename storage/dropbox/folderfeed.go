@@ -106,6 +106,7 @@ type folderSource struct {
 	mu    sync.Mutex
 	id    string // the folder's ID, once read
 	lower string // its path_lower as last read
+	fresh bool   // lower is where the folder is, as far as the feed knows
 }
 
 var (
@@ -154,7 +155,7 @@ func (s *folderSource) Latest(ctx context.Context) (string, error) {
 			return "", storage.NewError("changes", s.path, storage.ErrNotDir, nil)
 		}
 		s.mu.Lock()
-		s.id, s.lower = m.ID, m.PathLower
+		s.id, s.lower, s.fresh = m.ID, m.PathLower, true
 		s.mu.Unlock()
 		arg.Path = m.ID
 	}
@@ -173,7 +174,7 @@ func (s *folderSource) folderLower() (string, bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lower, s.id != ""
+	return s.lower, s.fresh
 }
 
 // Poll reads list_folder/continue from cursor until has_more is false.
@@ -190,6 +191,11 @@ func (s *folderSource) Poll(ctx context.Context, cursor string) ([]FeedEntry, st
 		res, err := s.c.ListFolderContinue(ctx, cursor)
 		if err != nil {
 			if cursorFolderGone(err) {
+				if s.path != "" {
+					s.mu.Lock()
+					s.fresh = false // moved: Latest finds it again
+					s.mu.Unlock()
+				}
 				return nil, "", storage.NewError("changes", "", storage.ErrCursorExpired, err)
 			}
 			return nil, "", storageErr("changes", "", err)

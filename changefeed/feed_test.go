@@ -220,8 +220,8 @@ func (s *eventSource) Poll(_ context.Context, cursor string) ([]event, string, e
 }
 
 func (*eventSource) Key(e event) (string, string, bool) { return e.item, e.parent, e.trashed }
-func (*eventSource) Identity(e event) string           { return e.id }
-func (*eventSource) Moved(e event) bool                { return e.move }
+func (*eventSource) Identity(e event) string            { return e.id }
+func (*eventSource) Moved(e event) bool                 { return e.move }
 
 func (s *eventSource) Parent(_ context.Context, id string) (string, error) {
 	s.mu.Lock()

@@ -57,7 +57,6 @@ func TestConformance(t *testing.T) {
 		{"TeamSpaceFolder", true, dropboxtest.TeamRootNS, "/Projects/Tower A", false},
 		{"TeamFolderNamespace", true, dropboxtest.TeamFolderNS, "", false},
 		{"FolderWithFeed", false, dropboxtest.HomeNS, "/Procore/Project 1", true},
-		{"TeamSpaceFolderWithFeed", true, dropboxtest.TeamRootNS, "/Projects/Tower A", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			servers := map[storage.Storage]*dropboxtest.Server{}

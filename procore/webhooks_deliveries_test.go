@@ -258,10 +258,10 @@ func TestWebhookRetryDiscardAfter(t *testing.T) {
 	log := srv.DeliveryLog()
 	require.Len(t, log, 1)
 	require.Equal(t, "discarded", log[0].Outcome)
-	// 2+4+8+8+… ms within 60 ms: at least 5 attempts, and far fewer than
-	// without the doubling.
-	require.GreaterOrEqual(t, log[0].Attempts, 5)
-	require.Less(t, log[0].Attempts, 30)
+	// Waits of 2, 4, 8, 8, … ms within 60 ms: several attempts (fewer on
+	// a slow machine), never more than 60/2.
+	require.GreaterOrEqual(t, log[0].Attempts, 3)
+	require.LessOrEqual(t, log[0].Attempts, 30)
 	require.Positive(t, srv.EndpointPauses())
 	down.Store(false)
 	_, err = srv.UIPutFile(procoretest.ProjectDocs(srv.ProjectID), "b.txt", []byte("b"))

@@ -74,7 +74,7 @@ type DeliveryCheckOptions struct {
 	Period, MinPeriod, MaxPeriod time.Duration
 	// Grace is how long after its start a delivery is read again at the
 	// next check, in case Procore lists deliveries out of id order (default
-	// 10 minutes); MaxHold is how long an event whose pair does not run
+	// 2 minutes); MaxHold is how long an event whose pair does not run
 	// keeps the cursor back before the checker gives up on it with a
 	// warning (default 24 hours).
 	Grace, MaxHold time.Duration
@@ -167,7 +167,7 @@ func NewDeliveryChecker(o DeliveryCheckOptions) (*DeliveryChecker, error) {
 		o.MaxPeriod = time.Hour
 	}
 	if o.Grace == 0 {
-		o.Grace = 10 * time.Minute
+		o.Grace = 2 * time.Minute
 	}
 	if o.MaxHold == 0 {
 		o.MaxHold = 24 * time.Hour

@@ -119,7 +119,8 @@ func idleCost(ctx context.Context, c Config, budget int, log *slog.Logger) ([]Ro
 	}
 	perCheck := sum(f.pf.Calls()) - p0
 	checkPeriod := f.chk.Period()
-	checkHour := float64(perCheck) / checkPeriod.Hours()
+	// Plus the hook's status, read once an hour (one call).
+	checkHour := float64(perCheck)/checkPeriod.Hours() + 1/projects.DefaultStatusEvery.Hours()
 
 	// The per-pair reconciliation: what one run of an idle pair costs,
 	// measured on every pair (up to 300), times the runs per hour the
@@ -149,7 +150,7 @@ func idleCost(ctx context.Context, c Config, budget int, log *slog.Logger) ([]Ro
 	return []Row{
 		{label + ": idle Procore calls (measured over " + win.Round(time.Second).String() + ")",
 			fmt.Sprintf("%d = %.2f%% of the budget", idleP, 100*pHour/float64(budget)), "≤ 5%"},
-		{label + ": delivery-log check (every " + checkPeriod.Round(time.Second).String() + fmt.Sprintf(", %d call(s) for %d deliveries)", perCheck, rep.Deliveries),
+		{label + ": delivery-log check (every " + checkPeriod.Round(time.Second).String() + fmt.Sprintf(", %d call(s) for %d deliveries, + the hook's status hourly)", perCheck, rep.Deliveries),
 			fmt.Sprintf("%.1f calls/h = %.2f%% of the budget", checkHour, 100*checkHour/float64(budget)), "every pair's changes checked hourly"},
 		{label + ": reconciliation (every pair every " + fmtDays(period) + fmt.Sprintf(", %.2f calls each)", perRun),
 			fmt.Sprintf("%.1f calls/h = %.2f%% of the budget", recHour, 100*recHour/float64(budget)), ""},

@@ -173,7 +173,7 @@ func NewDeliveryChecker(o DeliveryCheckOptions) (*DeliveryChecker, error) {
 		o.MaxHold = 24 * time.Hour
 	}
 	if o.StatusEvery == 0 {
-		o.StatusEvery = time.Hour
+		o.StatusEvery = DefaultStatusEvery
 	}
 	if o.FailAfter == 0 {
 		o.FailAfter = 2
@@ -239,16 +239,37 @@ func DeliveryCheckPeriod(budgetPerHour, share float64, companies int, minPeriod,
 	return max(minPeriod, time.Duration(hours*float64(time.Hour)))
 }
 
+// DefaultStatusEvery is how often a hook's status is read by default
+// (DeliveryCheckOptions.StatusEvery).
+const DefaultStatusEvery = time.Hour
+
 // Period returns the time between checks: Period, or the one derived from
-// the budget for the hooks added.
+// the budget for the hooks added (at least one): Share of BudgetPerHour,
+// less each hook's status read every StatusEvery, spent on one call per
+// hook per check.
 func (c *DeliveryChecker) Period() time.Duration {
 	if c.o.Period > 0 {
 		return c.o.Period
 	}
 	c.mu.Lock()
-	n := len(c.hooks)
+	n := max(len(c.hooks), 1)
 	c.mu.Unlock()
-	return DeliveryCheckPeriod(c.o.BudgetPerHour, c.o.Share, n, c.o.MinPeriod, c.o.MaxPeriod)
+	perHour := c.o.BudgetPerHour*c.o.Share - float64(n)/c.o.StatusEvery.Hours()
+	if perHour <= 0 {
+		return c.o.MaxPeriod
+	}
+	return DeliveryCheckPeriod(perHour, 1, n, c.o.MinPeriod, c.o.MaxPeriod)
+}
+
+// CallsPerHour returns what the checks of the hooks added cost an hour
+// when idle: one call per hook per Period and one per hook per
+// StatusEvery.
+func (c *DeliveryChecker) CallsPerHour() float64 {
+	p := c.Period()
+	c.mu.Lock()
+	n := float64(len(c.hooks))
+	c.mu.Unlock()
+	return n/p.Hours() + n/c.o.StatusEvery.Hours()
 }
 
 // Reconcile returns the engine's safety-net policy under a healthy

@@ -462,6 +462,8 @@ func TestDeliveryCheckHealth(t *testing.T) {
 // change is checked against the log at least hourly, and the engine's
 // period follows the budget (more than a day at 600 calls/h).
 func TestDeliveryCheckBudget(t *testing.T) {
+	c, err := procore.NewClient(procore.Options{BaseURL: "http://127.0.0.1:1", CompanyID: 7, TokenSource: tokens{}})
+	require.NoError(t, err)
 	for _, tc := range []struct {
 		budget          float64
 		check, minRecon time.Duration
@@ -473,17 +475,28 @@ func TestDeliveryCheckBudget(t *testing.T) {
 			chk, err := projects.NewDeliveryChecker(projects.DeliveryCheckOptions{BudgetPerHour: tc.budget})
 			require.NoError(t, err)
 			require.Equal(t, tc.check, projects.DeliveryCheckPeriod(tc.budget, 0.01, 1, time.Minute, time.Hour))
+			// With the hourly status read of the hook, a little longer.
+			require.Greater(t, chk.Period(), tc.check)
+			require.LessOrEqual(t, chk.Period(), time.Hour)
+			require.NoError(t, chk.AddHook(projects.CompanyHook{Client: c, HookID: 1}))
+			checks := chk.CallsPerHour()
+			require.InDelta(t, tc.budget*0.01, checks, 1e-6, "1% of the budget")
+			require.InDelta(t, 1/chk.Period().Hours()+1, checks, 1e-6)
 			r := chk.Reconcile(2)
 			const pairs = 3000
 			period := syncengine.ReconcilePeriod(r.BudgetPerHour, r.Share, r.CallsPerRun, pairs, 15*time.Minute, r.MaxPeriod)
 			require.GreaterOrEqual(t, period, tc.minRecon)
-			checks := time.Hour.Seconds() / tc.check.Seconds() // one call each
-			recon := pairs * r.CallsPerRun / period.Hours()    // calls an hour
+			recon := pairs * r.CallsPerRun / period.Hours() // calls an hour
 			require.LessOrEqual(t, (checks+recon)/tc.budget, 0.05+1e-9, "checks %.1f + reconciliation %.1f calls/h", checks, recon)
 		})
 	}
 	require.Equal(t, time.Hour, projects.DeliveryCheckPeriod(0, 0.01, 1, time.Minute, time.Hour))
 	require.Equal(t, time.Minute, projects.DeliveryCheckPeriod(1e9, 0.01, 1, time.Minute, time.Hour))
-	_, err := projects.NewDeliveryChecker(projects.DeliveryCheckOptions{Share: 2})
+	_, err = projects.NewDeliveryChecker(projects.DeliveryCheckOptions{Share: 2})
 	require.Error(t, err)
+	// A budget too small for even the hourly status read: the longest
+	// period.
+	tiny, err := projects.NewDeliveryChecker(projects.DeliveryCheckOptions{BudgetPerHour: 50})
+	require.NoError(t, err)
+	require.Equal(t, time.Hour, tiny.Period())
 }

@@ -371,15 +371,18 @@ func (c *DeliveryChecker) Check(ctx context.Context) (DeliveryCheckReport, error
 
 // checkHook checks one hook.
 func (c *DeliveryChecker) checkHook(ctx context.Context, h *hookState, rep *DeliveryCheckReport, woken map[string]bool) error {
+	c.mu.Lock()
+	hook := h.hook // AddHook may replace it meanwhile
+	c.mu.Unlock()
 	now := c.o.Now()
 	if h.statusAt.IsZero() || now.Sub(h.statusAt) >= c.o.StatusEvery {
 		rep.Calls++
-		if err := c.readStatus(ctx, h); err != nil {
+		if err := c.readStatus(ctx, h, hook); err != nil {
 			return err
 		}
 	}
 	if !h.loaded {
-		cur, err := c.cursors().LoadDeliveryCursor(ctx, h.company, h.hook.HookID)
+		cur, err := c.cursors().LoadDeliveryCursor(ctx, h.company, hook.HookID)
 		if err != nil {
 			return fmt.Errorf("loading the delivery cursor: %w", err)
 		}
@@ -389,7 +392,7 @@ func (c *DeliveryChecker) checkHook(ctx context.Context, h *hookState, rep *Deli
 	cursor, blocked := h.cursor, false
 	pageSize := 100
 	n := 0
-	for d, err := range h.hook.Client.Webhooks.Deliveries(ctx, sc, h.hook.HookID, procore.DeliveriesOptions{After: h.cursor, PageSize: pageSize}) {
+	for d, err := range hook.Client.Webhooks.Deliveries(ctx, sc, hook.HookID, procore.DeliveriesOptions{After: h.cursor, PageSize: pageSize}) {
 		if err != nil {
 			rep.Calls += n/pageSize + 1
 			return err
@@ -425,7 +428,7 @@ func (c *DeliveryChecker) checkHook(ctx context.Context, h *hookState, rep *Deli
 	}
 	rep.Calls += n/pageSize + 1
 	if cursor != h.cursor {
-		if err := c.cursors().SaveDeliveryCursor(ctx, h.company, h.hook.HookID, cursor); err != nil {
+		if err := c.cursors().SaveDeliveryCursor(ctx, h.company, hook.HookID, cursor); err != nil {
 			return fmt.Errorf("saving the delivery cursor: %w", err)
 		}
 		h.cursor = cursor
@@ -434,13 +437,13 @@ func (c *DeliveryChecker) checkHook(ctx context.Context, h *hookState, rep *Deli
 }
 
 // readStatus reads the hook (v2.0) to notice it was disabled or deleted.
-func (c *DeliveryChecker) readStatus(ctx context.Context, h *hookState) error {
-	hk, _, err := h.hook.Client.Webhooks.GetHookV2(ctx, procore.WebhookScope{CompanyID: h.company}, strconv.FormatInt(h.hook.HookID, 10))
+func (c *DeliveryChecker) readStatus(ctx context.Context, h *hookState, hook CompanyHook) error {
+	hk, _, err := hook.Client.Webhooks.GetHookV2(ctx, procore.WebhookScope{CompanyID: h.company}, strconv.FormatInt(hook.HookID, 10))
 	var ae *procore.ErrorResponse
 	switch {
 	case errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound:
 		c.setStatus(h, "deleted")
-		c.o.Logger.Warn("projects: webhook delivery check: the company hook is gone; pairs are polled", "company", h.company, "hook", h.hook.HookID)
+		c.o.Logger.Warn("projects: webhook delivery check: the company hook is gone; pairs are polled", "company", h.company, "hook", hook.HookID)
 		return nil
 	case err != nil:
 		return err
@@ -451,7 +454,7 @@ func (c *DeliveryChecker) readStatus(ctx context.Context, h *hookState) error {
 	}
 	if st != "active" {
 		c.o.Logger.Warn("projects: webhook delivery check: the company hook is not active; pairs are polled", "company", h.company,
-			"hook", h.hook.HookID, "status", st)
+			"hook", hook.HookID, "status", st)
 	}
 	c.setStatus(h, st)
 	return nil

@@ -500,3 +500,71 @@ func TestDeliveryCheckBudget(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, time.Hour, tiny.Period())
 }
+
+// TestDeliveryCheckManagerRoutes: through a Manager, each event's
+// resource wakes the pair of its project and tool (record tools, the
+// Daily Log, company Documents), and none for a tool the project does not
+// sync or a resource no tool has; the Manager's Run runs the checks.
+func TestDeliveryCheckManagerRoutes(t *testing.T) {
+	ctx := t.Context()
+	srv, c, pid := newFake(t)
+	hk := hookTo(t, c, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	dir := t.TempDir()
+	store := openStore(t, dir)
+	w := &wakes{}
+	chk, err := projects.NewDeliveryChecker(projects.DeliveryCheckOptions{Logger: quiet, Waker: w, Period: 5 * time.Millisecond})
+	require.NoError(t, err)
+	eng, err := syncengine.New(syncengine.Options{Store: store, Logger: quiet})
+	require.NoError(t, err)
+	m, err := projects.NewManager(eng, projects.ManagerOptions{Store: store, StateDir: filepath.Join(dir, "state"), Logger: quiet,
+		DeliveryCheck: chk, LayoutInterval: time.Hour})
+	require.NoError(t, err)
+	p := project(c, pid, memTarget{memory.New()}, projects.Documents, projects.RFIs, projects.DailyLog, projects.CompanyDocuments)
+	_, err = m.Add(ctx, p)
+	require.NoError(t, err)
+	require.NoError(t, chk.AddHook(projects.CompanyHook{Client: c, HookID: hk.ID}))
+	_, err = chk.Check(ctx)
+	require.NoError(t, err)
+	id := func(tool projects.Tool) string { return projects.DefaultPairID(p.Key(), tool) }
+	for i, tc := range []struct {
+		resource string
+		want     []string
+	}{
+		{"RFI Replies", []string{id(projects.RFIs)}},
+		{"Weather Logs", []string{id(projects.DailyLog)}},
+		{"Company Files", []string{id(projects.CompanyDocuments)}},
+		{"Project Folders", []string{id(projects.Documents)}},
+		{"Images", nil},
+		{"Projects", nil},
+		{"Submittals", nil},
+	} {
+		t.Run(tc.resource, func(t *testing.T) {
+			require.Equal(t, 1, srv.DeliverRaw(c.CompanyID, pid, rawEvent(c.CompanyID, pid, tc.resource, 500+i)))
+			srv.WaitWebhooks()
+			rep, err := chk.Check(ctx)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, rep.Woken)
+			require.Equal(t, tc.want, w.take())
+			for _, id := range tc.want { // the pair runs
+				ps, err := store.LoadPair(ctx, id)
+				require.NoError(t, err)
+				ps.LastRun = time.Now().Add(time.Second)
+				require.NoError(t, store.SavePair(ctx, id, ps))
+			}
+		})
+	}
+
+	// Manager.Run runs the checker: a new event wakes its pair with no
+	// Check called here.
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx) }()
+	require.Equal(t, 1, srv.DeliverRaw(c.CompanyID, pid, rawEventAt(time.Now().Add(time.Minute), c.CompanyID, pid, "RFIs", 900)))
+	waitFor(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return slices.Contains(w.ids, id(projects.RFIs))
+	})
+	stop()
+	require.ErrorIs(t, <-done, context.Canceled)
+}

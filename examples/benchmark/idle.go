@@ -110,18 +110,6 @@ func idleCost(ctx context.Context, c Config, budget int, log *slog.Logger) ([]Ro
 	pHour := float64(idleP) / win.Hours()
 	gMin := float64(idleG) / win.Minutes()
 
-	// The safety net's delivery-log check: what one check costs (one
-	// company hook), times the checks an hour the budget gives.
-	p0 = sum(f.pf.Calls())
-	rep, err := f.chk.Check(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("delivery check: %w", err)
-	}
-	perCheck := sum(f.pf.Calls()) - p0
-	checkPeriod := f.chk.Period()
-	// Plus the hook's status, read once an hour (one call).
-	checkHour := float64(perCheck)/checkPeriod.Hours() + 1/projects.DefaultStatusEvery.Hours()
-
 	// The per-pair reconciliation: what one run of an idle pair costs,
 	// measured on every pair (up to 300), times the runs per hour the
 	// engine's policy gives under a healthy checker (what the checks
@@ -137,6 +125,20 @@ func idleCost(ctx context.Context, c Config, budget int, log *slog.Logger) ([]Ro
 		}
 	}
 	perRun := float64(sum(f.pf.Calls())-p0) / float64(len(sample))
+	// The safety net's delivery-log check: what one check costs (one
+	// company hook), times the checks an hour the budget gives (measured
+	// without the fake's limit too: the client would otherwise learn the
+	// small budget from its headers and pace the sample above).
+	p0 = sum(f.pf.Calls())
+	rep, err := f.chk.Check(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("delivery check: %w", err)
+	}
+	perCheck := sum(f.pf.Calls()) - p0
+	checkPeriod := f.chk.Period()
+	// Plus the hook's status, read once an hour (one call).
+	checkHour := float64(perCheck)/checkPeriod.Hours() + 1/projects.DefaultStatusEvery.Hours()
+
 	f.pf.SetRateLimits(budget, -1)
 	pol := f.chk.Reconcile(perRun)
 	period := syncengine.ReconcilePeriod(pol.BudgetPerHour, pol.Share, pol.CallsPerRun, pairs, 15*time.Minute, pol.MaxPeriod)

@@ -1,6 +1,7 @@
 package projects
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -346,7 +347,7 @@ func (c *DeliveryChecker) Check(ctx context.Context) (DeliveryCheckReport, error
 		hooks = append(hooks, h)
 	}
 	c.mu.Unlock()
-	slices.SortFunc(hooks, func(a, b *hookState) int { return int(a.company - b.company) })
+	slices.SortFunc(hooks, func(a, b *hookState) int { return cmp.Compare(a.company, b.company) })
 	var rep DeliveryCheckReport
 	woken := map[string]bool{}
 	for _, h := range hooks {
@@ -392,10 +393,20 @@ func (c *DeliveryChecker) checkHook(ctx context.Context, h *hookState, rep *Deli
 	cursor, blocked := h.cursor, false
 	pageSize := 100
 	n := 0
+	// save keeps the progress, also of a check that failed half-way.
+	save := func(err error) error {
+		rep.Calls += n/pageSize + 1
+		if cursor != h.cursor {
+			if serr := c.cursors().SaveDeliveryCursor(ctx, h.company, hook.HookID, cursor); serr != nil {
+				return errors.Join(err, fmt.Errorf("saving the delivery cursor: %w", serr))
+			}
+			h.cursor = cursor
+		}
+		return err
+	}
 	for d, err := range hook.Client.Webhooks.Deliveries(ctx, sc, hook.HookID, procore.DeliveriesOptions{After: h.cursor, PageSize: pageSize}) {
 		if err != nil {
-			rep.Calls += n/pageSize + 1
-			return err
+			return save(err)
 		}
 		n++
 		rep.Deliveries++
@@ -404,8 +415,10 @@ func (c *DeliveryChecker) checkHook(ctx context.Context, h *hookState, rep *Deli
 		}
 		settled, err := c.examine(ctx, h, d, rep, woken)
 		if err != nil {
-			rep.Calls += n/pageSize + 1
-			return err
+			return save(err)
+		}
+		if d.ID <= cursor {
+			continue // listed out of order: examined, but it does not move the cursor
 		}
 		started := d.StartedAt.Time
 		if started.IsZero() {
@@ -417,7 +430,7 @@ func (c *DeliveryChecker) checkHook(ctx context.Context, h *hookState, rep *Deli
 				"company", h.company, "delivery", d.ID, "age", age.Round(time.Second))
 			settled = true
 		}
-		if !blocked && settled && (started.IsZero() || age >= c.o.Grace) && d.ID > cursor {
+		if !blocked && settled && (started.IsZero() || age >= c.o.Grace) {
 			cursor = d.ID
 			continue
 		}
@@ -426,14 +439,7 @@ func (c *DeliveryChecker) checkHook(ctx context.Context, h *hookState, rep *Deli
 			rep.Held++
 		}
 	}
-	rep.Calls += n/pageSize + 1
-	if cursor != h.cursor {
-		if err := c.cursors().SaveDeliveryCursor(ctx, h.company, hook.HookID, cursor); err != nil {
-			return fmt.Errorf("saving the delivery cursor: %w", err)
-		}
-		h.cursor = cursor
-	}
-	return nil
+	return save(nil)
 }
 
 // readStatus reads the hook (v2.0) to notice it was disabled or deleted.

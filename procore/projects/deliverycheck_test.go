@@ -568,3 +568,30 @@ func TestDeliveryCheckManagerRoutes(t *testing.T) {
 	stop()
 	require.ErrorIs(t, <-done, context.Canceled)
 }
+
+// TestDeliveryCheckKeepsProgressOfAFailedCheck: a check that fails on
+// its second page keeps the cursor the first page settled, and the next
+// check reads only the rest.
+func TestDeliveryCheckKeepsProgressOfAFailedCheck(t *testing.T) {
+	ctx := t.Context()
+	srv := procoretest.New(procoretest.Options{HourlyLimit: -1, SpikeLimit: -1})
+	t.Cleanup(srv.Close)
+	pid := srv.AddProject(srv.CompanyID, "Tower 3")
+	c := newClient(t, srv, srv.CompanyID)
+	hk := hookTo(t, c, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	e := newCheckerEnv(t, openStore(t, t.TempDir()), srv, c, hk, pid)
+	for i := range 130 {
+		require.Equal(t, 1, srv.DeliverRaw(srv.CompanyID, pid, rawEvent(srv.CompanyID, pid, "Images", i+1)))
+	}
+	srv.WaitWebhooks()
+	e.clk.Advance(time.Hour)
+	e.ran(t, fmt.Sprint(pid, "/photos"))
+	srv.Inject(procoretest.Fault{Op: deliveriesOp, Status: http.StatusForbidden, After: 1, Times: 1})
+	rep, err := e.chk.Check(ctx)
+	require.Error(t, err)
+	require.Equal(t, 100, rep.Deliveries)
+	rep, err = e.chk.Check(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 30, rep.Deliveries, "the first page's entries were settled")
+	require.Empty(t, rep.Woken)
+}

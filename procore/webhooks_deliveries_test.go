@@ -17,6 +17,7 @@ import (
 
 	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/procore/procoretest"
+	"github.com/procoresync/procoresync/syncengine/manualclock"
 )
 
 // statusReceiver answers each delivery with the status of next (200 when
@@ -272,4 +273,55 @@ func TestWebhookRetryDiscardAfter(t *testing.T) {
 	require.Equal(t, procore.DeliveryDiscarded, ds[0].Outcome)
 	require.Equal(t, procore.DeliveryOK, ds[1].Outcome)
 	require.False(t, ds[0].CompletedAt.IsZero())
+}
+
+// TestWebhookRetryProcorePolicy plays Procore's documented policy on a
+// manual clock: backoff from 1 s doubling up to 1 h, every delivery to
+// the endpoint paused meanwhile, the event discarded once 12 hours of
+// failures have passed. While it is retried the log lists it as failing.
+func TestWebhookRetryProcorePolicy(t *testing.T) {
+	clk := manualclock.New(time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC))
+	srv, c := newFake(t, procoretest.Options{HourlyLimit: -1, SpikeLimit: -1, Now: clk.Now, TokenLifetime: 48 * time.Hour,
+		WebhookRetry: procoretest.WebhookRetry{Base: time.Second, Max: time.Hour, DiscardAfter: 12 * time.Hour, Clock: clk}}, nil)
+	hk := companyHook(t, c, &statusReceiver{next: func(int) int { return http.StatusServiceUnavailable }})
+	_, err := srv.UIPutFile(procoretest.ProjectDocs(srv.ProjectID), "a.txt", []byte("a"))
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() { srv.WaitWebhooks(); close(done) }()
+	sc := procore.WebhookScope{CompanyID: srv.CompanyID}
+	deadline := time.Now().Add(30 * time.Second)
+	checkedFailing := false
+loop:
+	for {
+		select {
+		case <-done:
+			break loop
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "the dispatcher did not finish")
+		if clk.Waiters() == 0 {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		if log := srv.DeliveryLog(); !checkedFailing && len(log) == 1 && log[0].Attempts == 5 {
+			failing := collect(t, c.Webhooks.Deliveries(t.Context(), sc, hk.ID, procore.DeliveriesOptions{Status: procore.DeliveriesFailing}))
+			require.Len(t, failing, 1)
+			require.Equal(t, procore.DeliveryRetried, failing[0].Outcome)
+			checkedFailing = true
+		}
+		next, _ := clk.Next()
+		clk.Set(next)
+	}
+	require.True(t, checkedFailing)
+	log := srv.DeliveryLog()
+	require.Len(t, log, 1)
+	require.Equal(t, "discarded", log[0].Outcome)
+	// Attempts at 0, 1, 3, 7, … 4095 s (waits 1 s … 2048 s), then hourly;
+	// the 23rd at 40,095 s is the last one before 12 hours.
+	require.Equal(t, 23, log[0].Attempts)
+	require.Equal(t, 40095*time.Second, log[0].Done.Sub(log[0].Started))
+	require.Equal(t, 23, srv.EndpointPauses())
+	ds := collect(t, c.Webhooks.Deliveries(t.Context(), sc, hk.ID, procore.DeliveriesOptions{Status: procore.DeliveriesDiscarded}))
+	require.Len(t, ds, 1)
+	require.Equal(t, 40095*time.Second, ds[0].CompletedAt.Sub(ds[0].StartedAt.Time))
 }

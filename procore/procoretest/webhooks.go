@@ -88,6 +88,18 @@ type WebhookRetry struct {
 	// DiscardAfter discards an event still failing this long after its
 	// first attempt (0: only Attempts bounds the retries).
 	DiscardAfter time.Duration
+	// Clock, when set, is the dispatcher's clock for its waits (backoff
+	// and endpoint pauses) and for DiscardAfter, e.g. a
+	// syncengine/manualclock.Clock, so that a test plays Procore's 12
+	// hours of retries in milliseconds (nil: real time).
+	Clock WebhookClock
+}
+
+// WebhookClock is a clock the dispatcher waits on.
+type WebhookClock interface {
+	Now() time.Time
+	// After waits for d to pass, like time.After.
+	After(d time.Duration) <-chan time.Time
 }
 
 func (s *Server) webhooks() *webhookState {
@@ -506,15 +518,19 @@ func (s *Server) deliver(wh *webhookState, h *hook, d *delivery) {
 	if retry.Attempts <= 0 && retry.DiscardAfter <= 0 {
 		retry.Attempts = 6
 	}
+	now, sleep := time.Now, time.Sleep
+	if clk := retry.Clock; clk != nil {
+		now, sleep = clk.Now, func(d time.Duration) { <-clk.After(d) }
+	}
 	wait := retry.Base
-	first := time.Now()
+	first := now()
 	for try := 1; ; try++ {
 		for {
 			wh.mu.Lock()
 			until := wh.pausedUntil[h.DestinationURL]
 			wh.mu.Unlock()
-			if d := time.Until(until); d > 0 {
-				time.Sleep(d)
+			if d := until.Sub(now()); d > 0 {
+				sleep(d)
 				continue
 			}
 			break
@@ -542,12 +558,12 @@ func (s *Server) deliver(wh *webhookState, h *hook, d *delivery) {
 			delete(wh.pausedUntil, h.DestinationURL)
 		} else {
 			wh.pauses++
-			if until := time.Now().Add(wait); until.After(wh.pausedUntil[h.DestinationURL]) {
+			if until := now().Add(wait); until.After(wh.pausedUntil[h.DestinationURL]) {
 				wh.pausedUntil[h.DestinationURL] = until
 			}
 		}
 		giveUp := (retry.Attempts > 0 && try >= retry.Attempts) ||
-			(retry.DiscardAfter > 0 && time.Since(first)+wait > retry.DiscardAfter)
+			(retry.DiscardAfter > 0 && now().Sub(first)+wait > retry.DiscardAfter)
 		if ok || giveUp {
 			d.Outcome = map[bool]string{true: "ok", false: "discarded"}[ok]
 			d.Done = s.now()

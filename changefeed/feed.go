@@ -39,7 +39,8 @@ type Source[T any] interface {
 	// changes after this call.
 	Latest(ctx context.Context) (string, error)
 	// Poll returns every item changed after cursor (the last report of
-	// each ID wins) and the cursor to use next time. A cursor the service
+	// each ID wins; an Identifier source returns its events in order) and
+	// the cursor to use next time. A cursor the service
 	// no longer honours gives an error matching storage.ErrCursorExpired.
 	Poll(ctx context.Context, cursor string) ([]T, string, error)
 	// Key returns the item's ID, its parent's ID ("" when the item is a
@@ -48,6 +49,34 @@ type Source[T any] interface {
 	// Parent returns the ID of the parent of item id as it is now ("" for
 	// a drive's root), or an error when the item cannot be read (deleted).
 	Parent(ctx context.Context, id string) (string, error)
+}
+
+// Identifier is an optional interface of a Source whose items are events
+// rather than states (Box's events stream): each event is kept in its
+// place, in order, instead of the last report of an ID replacing the
+// earlier ones, so that the subscriber replays them as the service sent
+// them. Identity is the event's own ID: the same event delivered twice
+// (as Box may) is kept once.
+type Identifier[T any] interface {
+	Identity(item T) string
+}
+
+// Mover is an optional interface of a Source whose items may report a
+// move without saying where the item was (Box's ITEM_MOVE names only the
+// new parent). An item for which Moved is true and whose former place the
+// feed has never seen is given to every subscriber (it may have left any
+// of them); it wakes only those it is below now.
+type Mover[T any] interface {
+	Moved(item T) bool
+}
+
+// Router is an optional interface of a Source whose items concern
+// subscribers their parent chain does not reach: Concerns reports whether
+// item also concerns the subscriber rooted at root (e.g. Dropbox's
+// deletion of a folder at or above root, which takes the root with it).
+// Such an item is given to that subscriber and wakes it.
+type Router[T any] interface {
+	Concerns(item T, root string) bool
 }
 
 // Options tune a Feed.
@@ -84,6 +113,7 @@ type Feed[T any] struct {
 	at       map[string]int    // cursor -> index of the batch that starts there
 	retained int               // items in batches
 	lastPoll time.Time         // when the last poll ended
+	lastRead time.Time         // when the last poll began reading
 	parents  map[string]string // item ID -> parent ID, for routing
 	subs     map[*Sub[T]]struct{}
 	polls    int
@@ -174,6 +204,18 @@ func (s *Sub[T]) Latest(ctx context.Context) (string, error) {
 	return s.f.head, nil
 }
 
+// Head returns the feed's shared cursor: where its next poll reads from
+// (the source's latest cursor on first use). A trigger that long-polls
+// the source (Dropbox's list_folder/longpoll) waits on it.
+func (f *Feed[T]) Head(ctx context.Context) (string, error) {
+	if err := f.start(ctx); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.head, nil
+}
+
 // start sets the head from the source's latest cursor once.
 func (f *Feed[T]) start(ctx context.Context) error {
 	f.mu.Lock()
@@ -207,7 +249,7 @@ func (f *Feed[T]) adopt(cursor string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.started {
-		f.head, f.started, f.lastPoll = cursor, true, time.Time{} // read from it before answering
+		f.head, f.started, f.lastPoll, f.lastRead = cursor, true, time.Time{}, time.Time{} // read from it before answering
 	}
 }
 
@@ -242,10 +284,10 @@ func (s *Sub[T]) Changes(ctx context.Context, cursor string) ([]T, string, error
 		pos := map[string]int{}
 		for _, b := range f.batches[i:] {
 			for j, it := range b.items {
-				if !b.unknown[j] && !contains(b.anc[j], s.root) {
+				if !b.unknown[j] && !contains(b.anc[j], s.root) && !f.concerns(it, s.root) {
 					continue
 				}
-				id, _, _ := f.src.Key(it)
+				id := f.identity(it)
 				if k, seen := pos[id]; seen {
 					out[k] = it // the last report wins, in its first place
 					continue
@@ -281,13 +323,14 @@ func (s *Sub[T]) Changes(ctx context.Context, cursor string) ([]T, string, error
 func (s *Sub[T]) mayConcern(ctx context.Context, it T) bool {
 	f := s.f
 	id, parent, _ := f.src.Key(it)
-	if parent == s.root {
+	if parent == s.root || f.concerns(it, s.root) {
 		return true
 	}
 	f.mu.Lock()
 	known, _ := f.chainLocked(id)
+	_, seen := f.parents[id]
 	f.mu.Unlock()
-	if contains(known, s.root) {
+	if contains(known, s.root) || (!seen && f.moved(it)) {
 		return true
 	}
 	if parent == "" {
@@ -299,7 +342,10 @@ func (s *Sub[T]) mayConcern(ctx context.Context, it T) bool {
 
 // Poll reads the source once from the head, routes what changed and wakes
 // the subscribers concerned. Concurrent calls share one read: a caller
-// that waited for a poll in progress returns when it ends.
+// that waited for another caller's poll returns without reading again
+// when that poll began reading after it asked (so it saw every change
+// made before); a poll that was already reading when it asked may have
+// missed them, and the caller reads again after it.
 func (f *Feed[T]) Poll(ctx context.Context) error {
 	f.mu.Lock()
 	asked := f.opts.Clock()
@@ -307,11 +353,12 @@ func (f *Feed[T]) Poll(ctx context.Context) error {
 	f.pollMu.Lock()
 	defer f.pollMu.Unlock()
 	f.mu.Lock()
-	if f.lastPoll.After(asked) {
+	if f.lastRead.After(asked) {
 		f.mu.Unlock()
 		return nil // a poll that began after we asked has just ended
 	}
 	started, from := f.started, f.head
+	began := f.opts.Clock()
 	f.mu.Unlock()
 	if !started {
 		c, err := f.src.Latest(ctx)
@@ -319,7 +366,7 @@ func (f *Feed[T]) Poll(ctx context.Context) error {
 			return err
 		}
 		f.mu.Lock()
-		f.head, f.started, f.lastPoll = c, true, f.opts.Clock()
+		f.head, f.started, f.lastPoll, f.lastRead = c, true, f.opts.Clock(), began
 		f.mu.Unlock()
 		return nil
 	}
@@ -331,7 +378,7 @@ func (f *Feed[T]) Poll(ctx context.Context) error {
 			// privately, where the source reports the expiry to each.
 			f.mu.Lock()
 			f.started, f.head, f.batches, f.at, f.retained = false, "", nil, map[string]int{}, 0
-			f.lastPoll = time.Time{}
+			f.lastPoll, f.lastRead = time.Time{}, time.Time{}
 			f.mu.Unlock()
 		}
 		return err
@@ -340,7 +387,7 @@ func (f *Feed[T]) Poll(ctx context.Context) error {
 	f.route(ctx, b)
 	f.mu.Lock()
 	f.polls++
-	f.lastPoll = f.opts.Clock()
+	f.lastPoll, f.lastRead = f.opts.Clock(), began
 	if next != from || len(items) > 0 {
 		f.at[from] = len(f.batches)
 		f.batches = append(f.batches, b)
@@ -350,8 +397,10 @@ func (f *Feed[T]) Poll(ctx context.Context) error {
 	}
 	var woken []*Sub[T]
 	for s := range f.subs {
-		for j := range b.items {
-			if !b.unknown[j] && contains(b.anc[j], s.root) {
+		for j, it := range b.items {
+			// An item whose ancestry is partly unknown still wakes the
+			// subscribers its known ancestors hold.
+			if contains(b.anc[j], s.root) || f.concerns(it, s.root) {
 				woken = append(woken, s)
 				break
 			}
@@ -386,10 +435,14 @@ func (f *Feed[T]) trim() {
 // from the source).
 func (f *Feed[T]) route(ctx context.Context, b *batch[T]) {
 	before := make([][]string, len(b.items))
+	unplaced := make([]bool, len(b.items)) // moved from a place the feed never saw
 	f.mu.Lock()
 	for j, it := range b.items {
 		id, _, _ := f.src.Key(it)
 		before[j], _ = f.chainLocked(id)
+		if _, seen := f.parents[id]; !seen && f.moved(it) {
+			unplaced[j] = true
+		}
 	}
 	for _, it := range b.items {
 		id, parent, deleted := f.src.Key(it)
@@ -412,7 +465,7 @@ func (f *Feed[T]) route(ctx context.Context, b *batch[T]) {
 			after = append(after, start)
 		}
 		b.anc[j] = append(before[j], after...)
-		if !ok && len(before[j]) == 0 {
+		if (!ok && len(before[j]) == 0) || unplaced[j] {
 			b.unknown[j] = true
 		}
 	}
@@ -423,6 +476,29 @@ func (f *Feed[T]) route(ctx context.Context, b *batch[T]) {
 		}
 	}
 	f.mu.Unlock()
+}
+
+// identity returns the ID by which the reports of it are merged: the
+// event's own ID for an Identifier source, else the item's ID.
+func (f *Feed[T]) identity(it T) string {
+	if is, ok := f.src.(Identifier[T]); ok {
+		return is.Identity(it)
+	}
+	id, _, _ := f.src.Key(it)
+	return id
+}
+
+// moved reports whether it is a move that does not say where it was from.
+func (f *Feed[T]) moved(it T) bool {
+	m, ok := f.src.(Mover[T])
+	return ok && m.Moved(it)
+}
+
+// concerns reports whether the source routes it to root besides its
+// parent chain.
+func (f *Feed[T]) concerns(it T, root string) bool {
+	r, ok := f.src.(Router[T])
+	return ok && r.Concerns(it, root)
 }
 
 // maxDepth bounds a parent chain; a longer one is a cycle.

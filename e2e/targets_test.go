@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/procoresync/procoresync/changefeed"
 	"github.com/procoresync/procoresync/internal/fakeservice"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/box"
@@ -106,13 +107,18 @@ type service interface {
 	openWatched(t *testing.T, root, signal string) (storage.Storage, error)
 }
 
+// sharedFeed is the signal of a storage reading its changes from the
+// account's shared change feed (box.NewEventsFeed run with the user's long
+// poll, dropbox.NewFolderFeed with its longpoll), which wakes it.
+const sharedFeed = "shared feed"
+
 // signalsOf names the ways target tg tells of changes.
 func signalsOf(tg target) []string {
 	switch tg {
 	case boxTarget:
-		return []string{"webhook", "long-poll"}
+		return []string{"webhook", "long-poll", sharedFeed}
 	case dropboxTarget:
-		return []string{"webhook", "longpoll"}
+		return []string{"webhook", "longpoll", sharedFeed}
 	}
 	return []string{"notification"}
 }
@@ -160,6 +166,17 @@ func watchCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// runFeed runs a shared change feed until t ends.
+func runFeed(t *testing.T, ctx context.Context, run func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
 }
 
 // --- Microsoft Graph: a SharePoint library or a OneDrive ----------------------
@@ -446,9 +463,23 @@ func (b *boxService) recycled(_, id string) (bool, bool) { return b.bs.Trashed(i
 // openWatched: "webhook" registers a webhook v2 on the root folder
 // delivering to a WebhookReceiver that checks Box's signatures (primary
 // and secondary keys); "long-poll" is the storage's own Watch on Box's
-// realtime server.
+// realtime server; sharedFeed reads its changes from the user's
+// EventsFeed run with one long poll (Client.WatchEvents).
 func (b *boxService) openWatched(t *testing.T, root, signal string) (storage.Storage, error) {
 	ctx := watchCtx(t)
+	if signal == sharedFeed {
+		s, err := b.openWith(ctx, root, nil)
+		if err != nil {
+			return nil, err
+		}
+		feed := box.NewEventsFeed(s.Client(), changefeed.Options{})
+		trigger, err := s.Client().WatchEvents(ctx)
+		if err != nil {
+			return nil, err
+		}
+		runFeed(t, ctx, func(ctx context.Context) { _ = feed.Run(ctx, trigger) })
+		return s.WithFeed(feed), nil
+	}
 	if signal != "webhook" {
 		return b.openWith(ctx, root, nil)
 	}
@@ -572,10 +603,16 @@ func (h dropboxHooked) Watch(ctx context.Context) (<-chan struct{}, error) { ret
 // openWatched: "webhook" mounts a Webhook (X-Dropbox-Signature checked
 // with the app secret) at the URI the fake notifies, as the App Console's
 // webhook URI; "longpoll" is the storage's own Watch on
-// list_folder/longpoll.
+// list_folder/longpoll; sharedFeed reads its changes from a FolderFeed on
+// the home's root run with its one longpoll.
 func (d *dropboxService) openWatched(t *testing.T, root, signal string) (storage.Storage, error) {
 	ctx := watchCtx(t)
 	s, err := d.openStorage(ctx, root)
+	if err == nil && signal == sharedFeed {
+		feed := dropbox.NewFolderFeed(s.Client(), "", changefeed.Options{})
+		runFeed(t, ctx, func(ctx context.Context) { _ = feed.Longpoll(ctx, 30) })
+		return s.WithFeed(feed), nil
+	}
 	if err != nil || signal != "webhook" {
 		return s, err
 	}

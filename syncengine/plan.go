@@ -137,6 +137,10 @@ type pnode struct {
 	// what was deleted with it moved with it, and is restored with it.
 	moveWins bool
 	quar     bool
+	// moveUndone marks a folder whose move on one side crossed a move on
+	// the other (each folder into the other): it goes back on the side
+	// that moved it (see breakMoveCycles).
+	moveUndone bool
 
 	fstate  [2]uint8
 	final   [2]string
@@ -156,7 +160,10 @@ type planner struct {
 	nowKey  [2]map[string]*pnode
 	baseNow [2]map[string]string
 	claimed [2]map[string]*pnode
-	out     []Action
+	// looped collects, while breakMoveCycles looks for them, the nodes
+	// whose place on a side turned out to depend on itself.
+	looped map[*pnode]bool
+	out    []Action
 	// invalid holds the nodes left alone because a side lists them
 	// impossibly (a file with a size below -1, unknown): each is reported as a
 	// failed Skip.
@@ -215,6 +222,7 @@ func buildPlan(in *planInput) Plan {
 	}
 	pl.resolveDeletes()
 	pl.resetPaths()
+	pl.breakMoveCycles()
 	for _, n := range pl.nodes {
 		if !n.dead {
 			pl.emit(n)
@@ -680,6 +688,9 @@ func (pl *planner) final(n *pnode, t Side) (string, bool) {
 	case 2:
 		return n.final[t], n.fok[t]
 	case 1: // a cycle of moves: keep the current place
+		if pl.looped != nil {
+			pl.looped[n] = true
+		}
 		return n.now[t], n.present[t]
 	}
 	pl.decide(n)
@@ -965,6 +976,75 @@ func (pl *planner) resolveDeletes() {
 	}
 }
 
+// crossedMove reports whether node n is a folder whose place on side t
+// comes from a move on the other side (a move replayed on t).
+func (n *pnode) crossedMove(t Side) bool {
+	return !n.dead && n.dir && n.base != nil && !n.moveUndone && n.present[t] && n.fromOther[t] && n.moved[t.Other()]
+}
+
+// breakMoveCycles undoes a folder move that moves on the other side make
+// impossible to replay: A moves y into x while B moves x into y. Replayed
+// together, each folder would go inside the other; no storage allows it,
+// and the pair would fail in every run. The move found in the cycle is
+// undone on the side that made it: the folder goes back there to where
+// the other side has it, and the other side's move is replayed around it.
+// Both folders and everything in them are kept, in one of the two
+// arrangements; which one is fixed by the order of the nodes, so a rerun
+// plans the same. It costs one pass over the replayed folder moves when
+// there are any, and a pass per undone move when there is a cycle.
+func (pl *planner) breakMoveCycles() {
+	var cands []*pnode
+	for _, n := range pl.nodes {
+		if n.crossedMove(SideA) || n.crossedMove(SideB) {
+			cands = append(cands, n)
+		}
+	}
+	if len(cands) == 0 {
+		return
+	}
+	pl.looped = map[*pnode]bool{}
+	found := false
+	for _, n := range cands {
+		for _, t := range []Side{SideA, SideB} {
+			if n.crossedMove(t) && pl.insideItself(n, t) {
+				found = true
+			}
+		}
+	}
+	pl.resetPaths()
+	for found {
+		found = false
+		for _, n := range cands {
+			for _, t := range []Side{SideA, SideB} {
+				if !n.crossedMove(t) {
+					continue
+				}
+				clear(pl.looped)
+				hit := pl.insideItself(n, t)
+				pl.resetPaths()
+				if hit {
+					n.fromOther[t], n.fromOther[t.Other()], n.moveUndone = false, true, true
+					found = true
+				}
+			}
+		}
+	}
+	pl.looped = nil
+}
+
+// insideItself reports whether folder n's place on side t, worked out
+// through the places of the folders above it, depends on n itself and
+// lies below where n is now: the folder would go inside itself. (A
+// dependency on itself through a name it frees, as in a swap of names, is
+// not one: the place is elsewhere.)
+func (pl *planner) insideItself(n *pnode, t Side) bool {
+	p, ok := pl.final(n, t)
+	if !ok || !pl.looped[n] {
+		return false
+	}
+	return strings.HasPrefix(pl.nm.key(t, p), pl.nm.key(t, n.now[t])+"/")
+}
+
 // resetPaths forgets the paths computed so far (matching and deletion
 // resolution may have changed where items end up).
 func (pl *planner) resetPaths() {
@@ -1133,6 +1213,15 @@ func (pl *planner) followMoves() {
 	}
 }
 
+// moveReason says why node n moves on side t.
+func (pl *planner) moveReason(n *pnode, t Side) string {
+	if n.moveUndone && n.moved[t] {
+		return fmt.Sprintf("moved back: its move on %s crossed a folder move on %s (each folder into the other)",
+			pl.p.sideName(t), pl.p.sideName(t.Other()))
+	}
+	return "moved on " + pl.p.sideName(t.Other())
+}
+
 // emit appends the node's actions (deletions come later).
 func (pl *planner) emit(n *pnode) {
 	var key int64
@@ -1181,7 +1270,7 @@ func (pl *planner) emit(n *pnode) {
 		pl.origin[movedKey{key, t}] = n.now[t]
 		pl.out = append(pl.out, Action{Kind: ActionMove, Side: t, Path: fin[t], IsDir: n.dir,
 			Source: entryAt(n, t.Other(), fin[t.Other()]), Target: entryAt(n, t, cur), Key: key,
-			Reason: "moved on " + pl.p.sideName(t.Other())})
+			Reason: pl.moveReason(n, t)})
 	}
 	if n.op == opNone && !movedHere && n.base != nil && n.delOn < 0 && n.present[0] && n.present[1] &&
 		(n.moved[0] || n.moved[1] || pl.pathDrift(n)) {

@@ -299,6 +299,11 @@ func (w *world) act(p *personStep, op memory.Op) {
 			dir, name = storage.Entry{ID: e.ParentID, Path: e.Dir(), IsDir: true}, e.Name()
 		}
 		target := path.Join(dir.Path, name)
+		// The person writes over what they see, and only that: a file
+		// they did not see (the engine's copy landing between their look
+		// and their save) refuses the save rather than being replaced
+		// unseen; that would be the person's loss, not the engine's.
+		opts := storage.PutOptions{NoOverwrite: true}
 		for _, e := range all {
 			if e.Path == target {
 				if e.IsDir {
@@ -307,12 +312,13 @@ func (w *world) act(p *personStep, op memory.Op) {
 				if !w.history[s] {
 					w.discardFile(s, e)
 				}
+				opts = storage.PutOptions{ExpectedVersion: e.Version}
 			}
 		}
 		c := w.newContent(s)
 		// Put into the folder by ID: a folder deleted meanwhile refuses it,
 		// as the service would.
-		if _, err := st.Put(ctx, dir, name, bytes.NewReader([]byte(c)), int64(len(c)), storage.PutOptions{}); err != nil {
+		if _, err := st.Put(ctx, dir, name, bytes.NewReader([]byte(c)), int64(len(c)), opts); err != nil {
 			w.mu.Lock()
 			w.discarded[c] = true // never written
 			w.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/procoresync/procoresync/changefeed"
 	"github.com/procoresync/procoresync/procore"
 	"github.com/procoresync/procoresync/procore/procoretest"
+	"github.com/procoresync/procoresync/procore/projects"
 	"github.com/procoresync/procoresync/procore/records"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
@@ -40,6 +42,7 @@ type fleet struct {
 	feed    *msgraph.DriveFeed
 	pids    []int64
 	ids     []string
+	chk     *projects.DeliveryChecker
 	stop    func() // stops the engine and the feed; first
 	closers []func()
 }
@@ -107,9 +110,10 @@ func idleCost(ctx context.Context, c Config, budget int, log *slog.Logger) ([]Ro
 	pHour := float64(idleP) / win.Hours()
 	gMin := float64(idleG) / win.Minutes()
 
-	// The safety-net reconciliation: what one run of an idle pair costs,
+	// The per-pair reconciliation: what one run of an idle pair costs,
 	// measured on every pair (up to 300), times the runs per hour the
-	// engine's policy gives.
+	// engine's policy gives under a healthy checker (what the checks
+	// leave of 5% of the budget).
 	// The sample runs without the fake's limit (its calls would otherwise
 	// eat the small budget's hour); the budget then starts a new window.
 	sample := f.ids[:min(len(f.ids), 300)]
@@ -121,8 +125,23 @@ func idleCost(ctx context.Context, c Config, budget int, log *slog.Logger) ([]Ro
 		}
 	}
 	perRun := float64(sum(f.pf.Calls())-p0) / float64(len(sample))
+	// The safety net's delivery-log check: what one check costs (one
+	// company hook), times the checks an hour the budget gives (measured
+	// without the fake's limit too: the client would otherwise learn the
+	// small budget from its headers and pace the sample above).
+	p0 = sum(f.pf.Calls())
+	rep, err := f.chk.Check(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("delivery check: %w", err)
+	}
+	perCheck := sum(f.pf.Calls()) - p0
+	checkPeriod := f.chk.Period()
+	// Plus the hook's status, read once an hour (one call).
+	checkHour := float64(perCheck)/checkPeriod.Hours() + 1/projects.DefaultStatusEvery.Hours()
+
 	f.pf.SetRateLimits(budget, -1)
-	period := syncengine.ReconcilePeriod(float64(budget), 0.05, perRun, pairs, 15*time.Minute, 24*time.Hour)
+	pol := f.chk.Reconcile(perRun)
+	period := syncengine.ReconcilePeriod(pol.BudgetPerHour, pol.Share, pol.CallsPerRun, pairs, 15*time.Minute, pol.MaxPeriod)
 	recHour := perRun * float64(pairs) / period.Hours()
 
 	lat, back, err := f.latency(ctx, c.Samples)
@@ -133,8 +152,12 @@ func idleCost(ctx context.Context, c Config, budget int, log *slog.Logger) ([]Ro
 	return []Row{
 		{label + ": idle Procore calls (measured over " + win.Round(time.Second).String() + ")",
 			fmt.Sprintf("%d = %.2f%% of the budget", idleP, 100*pHour/float64(budget)), "≤ 5%"},
-		{label + ": reconciliation (every pair every " + period.Round(time.Minute).String() + fmt.Sprintf(", %.2f calls each)", perRun),
-			fmt.Sprintf("%.0f calls/h = %.1f%% of the budget", recHour, 100*recHour/float64(budget)), "≤ 5%, each pair daily"},
+		{label + ": delivery-log check (every " + checkPeriod.Round(time.Second).String() + fmt.Sprintf(", %d call(s) for %d deliveries, + the hook's status hourly)", perCheck, rep.Deliveries),
+			fmt.Sprintf("%.1f calls/h = %.2f%% of the budget", checkHour, 100*checkHour/float64(budget)), "every pair's changes checked hourly"},
+		{label + ": reconciliation (every pair every " + fmtDays(period) + fmt.Sprintf(", %.2f calls each)", perRun),
+			fmt.Sprintf("%.1f calls/h = %.2f%% of the budget", recHour, 100*recHour/float64(budget)), ""},
+		{label + ": safety net in all (check + reconciliation)",
+			fmt.Sprintf("%.1f calls/h = %.2f%% of the budget", checkHour+recHour, 100*(checkHour+recHour)/float64(budget)), "≤ 5%"},
 		{label + ": Graph calls per minute for the library (idle)", fmt.Sprintf("%.2f", gMin), "≤ 1"},
 		{label + ": engine memory per idle pair", fmt.Sprintf("%.1f KiB", perPair/1024), ""},
 		{label + ": change in Procore → file in SharePoint (median / max)", lat, "≤ 2 s"},
@@ -171,7 +194,7 @@ func (f *fleet) start(ctx context.Context, c Config, budget int, log *slog.Logge
 	}
 	hs := httptest.NewServer(rcv)
 	f.closers = append(f.closers, hs.Close)
-	_, err = pc.Webhooks.RegisterCompanyHook(ctx, "procoresync-bench", hs.URL, rcv.Authorization, "v2.0", nil)
+	hook, err := pc.Webhooks.RegisterCompanyHook(ctx, "procoresync-bench", hs.URL, rcv.Authorization, "v2.0", nil)
 	var unsub *procore.UnsubscribableError
 	if err != nil && !errors.As(err, &unsub) {
 		return err
@@ -204,8 +227,26 @@ func (f *fleet) start(ctx context.Context, c Config, budget int, log *slog.Logge
 		return err
 	}
 	f.closers = append(f.closers, func() { f.store.Close() })
+	// The safety net: the company hook's delivery log, checked at a
+	// period the budget gives; the engine wakes a pair whose event was not
+	// handled, and reconciles each pair rarely.
+	f.chk, err = projects.NewDeliveryChecker(projects.DeliveryCheckOptions{BudgetPerHour: float64(budget), Logger: log, Store: f.store,
+		Waker: engineWaker{f}, Pairs: func(company, project int64, tool string) []string {
+			for _, t := range tools {
+				if strings.EqualFold(t, tool) && project != 0 {
+					return []string{fmt.Sprintf("%d/%s", project, t)}
+				}
+			}
+			return nil
+		}})
+	if err != nil {
+		return err
+	}
+	if err := f.chk.AddHook(projects.CompanyHook{Client: pc, HookID: hook.ID}); err != nil {
+		return err
+	}
 	f.eng, err = syncengine.New(syncengine.Options{Store: f.store, Limiter: lim, Logger: log, MaxConcurrentPairs: 8,
-		Reconcile: &syncengine.Reconcile{BudgetPerHour: float64(budget), Healthy: func() bool { return true }}})
+		Reconcile: f.chk.Reconcile(0)})
 	if err != nil {
 		return err
 	}
@@ -241,7 +282,21 @@ func (f *fleet) start(ctx context.Context, c Config, budget int, log *slog.Logge
 		}
 	}
 	wg.Go(func() { _ = f.eng.Run(ctx) })
+	wg.Go(func() { _ = f.chk.Run(ctx) })
 	return nil
+}
+
+// engineWaker wakes the fleet's engine (made after the checker).
+type engineWaker struct{ f *fleet }
+
+func (w engineWaker) Wake(id string) { w.f.eng.Wake(id) }
+
+// fmtDays writes a long period in days and hours.
+func fmtDays(d time.Duration) string {
+	if d < 48*time.Hour {
+		return d.Round(time.Minute).String()
+	}
+	return fmt.Sprintf("%.1f days", d.Hours()/24)
 }
 
 // waitAllRan waits until every pair has finished a run.

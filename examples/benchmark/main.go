@@ -8,10 +8,12 @@
 //   - planning time and memory for a pair of 1,000,000 items;
 //   - the idle cost of 1,000 projects × 3 tools (Documents, Photos, RFIs)
 //     in one SharePoint library, under a Procore budget of 3,600 and of
-//     600 calls an hour: idle Procore calls as a share of the budget,
-//     Graph calls per minute for the library, the engine's memory per idle
-//     pair, and the time from a change in Procore (webhook) or in the
-//     library (change notification) to the file on the other side, on
+//     600 calls an hour: idle Procore calls as a share of the budget, the
+//     safety net's cost (the company hook's delivery-log check,
+//     projects.DeliveryChecker, and the rare per-pair reconciliation it
+//     allows), Graph calls per minute for the library, the engine's memory
+//     per idle pair, and the time from a change in Procore (webhook) or in
+//     the library (change notification) to the file on the other side, on
 //     loopback.
 //
 // Usage:

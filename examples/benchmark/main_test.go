@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -26,6 +27,8 @@ func TestQuick(t *testing.T) {
 		"files per hour at 3600", "files per hour at 600", "DryRun) of 2000 items: time",
 		"3 projects × 3 tools, 3600 calls/h: idle Procore calls", "3 projects × 3 tools, 600 calls/h: Graph calls per minute",
 		"engine memory per idle pair", "change in Procore → file in SharePoint", "change in SharePoint → file in Procore",
+		"3 projects × 3 tools, 600 calls/h: delivery-log check (every 12m0s, 1 call(s)",
+		"3 projects × 3 tools, 3600 calls/h: safety net in all (check + reconciliation)",
 	} {
 		require.Contains(t, table, want)
 	}
@@ -35,6 +38,13 @@ func TestQuick(t *testing.T) {
 		require.NotContains(t, r.Value, "Inf", r.Figure)
 		if strings.Contains(r.Figure, "calls per file") {
 			require.NotContains(t, r.Value, "0.00 +", "every file costs Procore calls: %s", r.Figure)
+		}
+		if strings.Contains(r.Figure, "safety net in all") {
+			var calls, pct float64
+			_, err := fmt.Sscanf(r.Value, "%f calls/h = %f%%", &calls, &pct)
+			require.NoError(t, err, r.Value)
+			require.Positive(t, calls)
+			require.LessOrEqual(t, pct, 5.0, r.Figure)
 		}
 	}
 }

@@ -49,6 +49,13 @@ type delivery struct {
 	Attempts       int
 	Started, Done  time.Time
 	raw            []byte // sent as is instead of Event (DeliverRaw)
+	tries          []attempt
+}
+
+// attempt is one POST of a delivery.
+type attempt struct {
+	At     time.Time
+	Status int // 0: no answer
 }
 
 type webhookState struct {
@@ -66,12 +73,33 @@ type webhookState struct {
 }
 
 // WebhookRetry configures the dispatcher's retries (real time): the first
-// retry waits Base, each next one twice as long, up to Attempts attempts.
-// The defaults (1 s, 6 attempts) follow Procore's exponential backoff from
-// 1 s; tests shorten them.
+// retry waits Base, each next one twice as long but never more than Max,
+// and the event is discarded after Attempts attempts or, with
+// DiscardAfter, once DiscardAfter has passed since its first attempt
+// (Procore: from 1 s up to 1 h, discarded after 12 hours: Base 1 s, Max
+// 1 h, DiscardAfter 12 h, Attempts 0). The defaults (1 s, 6 attempts, no
+// Max, no DiscardAfter) keep a failing destination from holding tests
+// for hours; tests shorten them.
 type WebhookRetry struct {
 	Base     time.Duration
 	Attempts int
+	// Max caps one wait (0: no cap).
+	Max time.Duration
+	// DiscardAfter discards an event still failing this long after its
+	// first attempt (0: only Attempts bounds the retries).
+	DiscardAfter time.Duration
+	// Clock, when set, is the dispatcher's clock for its waits (backoff
+	// and endpoint pauses) and for DiscardAfter, e.g. a
+	// syncengine/manualclock.Clock, so that a test plays Procore's 12
+	// hours of retries in milliseconds (nil: real time).
+	Clock WebhookClock
+}
+
+// WebhookClock is a clock the dispatcher waits on.
+type WebhookClock interface {
+	Now() time.Time
+	// After waits for d to pass, like time.After.
+	After(d time.Duration) <-chan time.Time
 }
 
 func (s *Server) webhooks() *webhookState {
@@ -355,6 +383,15 @@ func (c *call) listDeliveries() {
 	}
 	start, _ := strconv.ParseInt(q.Get("page_start"), 10, 64)
 	status := q.Get("filters[status]")
+	if status == "" {
+		status = q.Get("filter[status]") // the guide's spelling
+	}
+	switch status {
+	case "", "any", "successful", "failing", "discarded":
+	default:
+		writeError(c.w, http.StatusUnprocessableEntity, "invalid_filter", "filters[status] must be any, successful, failing or discarded")
+		return
+	}
 	wh := c.s.webhooks()
 	wh.mu.Lock()
 	out := []any{}
@@ -362,13 +399,17 @@ func (c *call) listDeliveries() {
 		if d.HookID != h.ID || d.ID <= start || len(out) >= size {
 			continue
 		}
-		if (status == "successful" && d.Outcome != "ok") || (status == "failing" && d.Outcome != "retried") ||
+		if (status == "successful" && d.Outcome != "ok") || (status == "failing" && d.Outcome != "retried" && d.Outcome != "failed") ||
 			(status == "discarded" && d.Outcome != "discarded") {
 			continue
 		}
+		var errMsg any
+		if d.Attempts > 0 && d.ResponseStatus == 0 {
+			errMsg = "connection failed"
+		}
 		out = append(out, map[string]any{"id": d.ID, "event": d.Event, "event_id": d.EventID, "outcome": d.Outcome,
 			"response_status": d.ResponseStatus, "response_headers": map[string]any{}, "response_body": "",
-			"response_error": nil, "started_at": ts(d.Started), "completed_at": nullableTime(d.Done)})
+			"response_error": errMsg, "started_at": ts(d.Started), "completed_at": nullableTime(d.Done)})
 	}
 	wh.mu.Unlock()
 	writeJSON(c.w, http.StatusOK, out)
@@ -474,17 +515,22 @@ func (s *Server) deliver(wh *webhookState, h *hook, d *delivery) {
 	if retry.Base <= 0 {
 		retry.Base = time.Second
 	}
-	if retry.Attempts <= 0 {
+	if retry.Attempts <= 0 && retry.DiscardAfter <= 0 {
 		retry.Attempts = 6
 	}
+	now, sleep := time.Now, time.Sleep
+	if clk := retry.Clock; clk != nil {
+		now, sleep = clk.Now, func(d time.Duration) { <-clk.After(d) }
+	}
 	wait := retry.Base
-	for attempt := 1; ; attempt++ {
+	first := now()
+	for try := 1; ; try++ {
 		for {
 			wh.mu.Lock()
 			until := wh.pausedUntil[h.DestinationURL]
 			wh.mu.Unlock()
-			if d := time.Until(until); d > 0 {
-				time.Sleep(d)
+			if d := until.Sub(now()); d > 0 {
+				sleep(d)
 				continue
 			}
 			break
@@ -505,25 +551,54 @@ func (s *Server) deliver(wh *webhookState, h *hook, d *delivery) {
 			}
 		}
 		wh.mu.Lock()
-		d.Attempts, d.ResponseStatus = attempt, status
+		d.Attempts, d.ResponseStatus = try, status
+		d.tries = append(d.tries, attempt{At: s.now(), Status: status})
 		ok := err == nil && status/100 == 2
 		if ok {
 			delete(wh.pausedUntil, h.DestinationURL)
 		} else {
 			wh.pauses++
-			if until := time.Now().Add(wait); until.After(wh.pausedUntil[h.DestinationURL]) {
+			if until := now().Add(wait); until.After(wh.pausedUntil[h.DestinationURL]) {
 				wh.pausedUntil[h.DestinationURL] = until
 			}
 		}
-		if ok || attempt >= retry.Attempts {
+		giveUp := (retry.Attempts > 0 && try >= retry.Attempts) ||
+			(retry.DiscardAfter > 0 && now().Sub(first)+wait > retry.DiscardAfter)
+		if ok || giveUp {
 			d.Outcome = map[bool]string{true: "ok", false: "discarded"}[ok]
-			d.Done = time.Now().UTC()
+			d.Done = s.now()
 			wh.mu.Unlock()
 			return
 		}
 		wh.mu.Unlock()
 		wait *= 2
+		if retry.Max > 0 && wait > retry.Max {
+			wait = retry.Max
+		}
 	}
+}
+
+// DeliveryRecord is one entry of the fake's delivery log.
+type DeliveryRecord struct {
+	ID, EventID, HookID int64
+	Outcome             string // ok, retried (still being retried), discarded
+	ResponseStatus      int    // of the last attempt (0: no answer)
+	Attempts            int
+	Started, Done       time.Time
+}
+
+// DeliveryLog returns every delivery the dispatcher made or is making,
+// in id order (the order of GET …/hooks/{hook_id}/deliveries).
+func (s *Server) DeliveryLog() []DeliveryRecord {
+	wh := s.webhooks()
+	wh.mu.Lock()
+	defer wh.mu.Unlock()
+	out := make([]DeliveryRecord, 0, len(wh.deliveries))
+	for _, d := range wh.deliveries {
+		out = append(out, DeliveryRecord{ID: d.ID, EventID: d.EventID, HookID: d.HookID, Outcome: d.Outcome,
+			ResponseStatus: d.ResponseStatus, Attempts: d.Attempts, Started: d.Started, Done: d.Done})
+	}
+	return out
 }
 
 // WaitWebhooks blocks until every webhook delivery started so far has
@@ -1002,8 +1077,8 @@ func (c *call) listDeliveriesV2() {
 			continue
 		}
 		attempts := []any{}
-		for i := range d.Attempts {
-			attempts = append(attempts, map[string]any{"attempt": i + 1, "response_status": d.ResponseStatus})
+		for i, a := range d.tries {
+			attempts = append(attempts, map[string]any{"attempt": i + 1, "response_status": a.Status, "attempted_at": ts(a.At)})
 		}
 		list = append(list, map[string]any{"id": itoa(d.EventID), "status": st, "payload": d.Event, "delivery_attempts": attempts})
 	}

@@ -231,8 +231,14 @@ const runStepTimeout = 10 * time.Minute
 // Run checks the layout every LayoutInterval and imports the photos
 // dropped into the Daily Log folders after each run of a Daily Log pair,
 // until ctx ends; run it beside the engine's Run. Failures are logged and
-// retried at the next tick.
+// retried at the next tick. With ManagerOptions.DeliveryCheck it also
+// runs the webhook delivery checks (DeliveryChecker.Run).
 func (m *Manager) Run(ctx context.Context) error {
+	if chk := m.o.DeliveryCheck; chk != nil {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() { defer close(done); _ = chk.Run(ctx) }()
+	}
 	layout := time.NewTicker(m.o.LayoutInterval)
 	defer layout.Stop()
 	imports := time.NewTicker(m.o.ImportPoll)

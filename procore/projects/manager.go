@@ -77,6 +77,14 @@ type ManagerOptions struct {
 	// (Engine.Audit, with the context's syncengine.WithActor). Set it when
 	// a layer above records them itself, as the portal package does.
 	NoAudit bool
+	// DeliveryCheck, when set, is the webhook safety net: the Manager
+	// fills in its Store, Waker (the engine) and Pairs (the Manager's
+	// pairs of each project and tool) when they are not set, and Run runs
+	// its checks (DeliveryChecker.Run). Give the engine its policy,
+	// Options.Reconcile = DeliveryCheck.Reconcile(0), and add each
+	// company's hook (DeliveryChecker.AddHook with the ID
+	// procore.WebhooksService.RegisterCompanyHook returned).
+	DeliveryCheck *DeliveryChecker
 }
 
 // DefaultPairID is the default pair ID: "procore/<company>/<project>/<tool>",
@@ -159,7 +167,11 @@ func NewManager(e *syncengine.Engine, o ManagerOptions) (*Manager, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Manager{e: e, o: o, projects: map[Key]*project{}, companies: map[int64]*company{}}, nil
+	m := &Manager{e: e, o: o, projects: map[Key]*project{}, companies: map[int64]*company{}}
+	if o.DeliveryCheck != nil {
+		o.DeliveryCheck.attach(m)
+	}
+	return m, nil
 }
 
 // PairInfo describes one pair of a project.

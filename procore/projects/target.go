@@ -2,9 +2,14 @@ package projects
 
 import (
 	"context"
+	"errors"
 	"reflect"
+	"sync"
 
 	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/msgraph"
+	"github.com/procoresync/procoresync/storage/onedrive"
+	"github.com/procoresync/procoresync/storage/sharepoint"
 )
 
 // Target opens folders of the storage a project syncs into: a SharePoint
@@ -54,4 +59,157 @@ func sameTarget(a, b Target) bool {
 		return fa.Label == fb.Label && reflect.ValueOf(fa.Func).Pointer() == reflect.ValueOf(fb.Func).Pointer()
 	}
 	return false
+}
+
+// SharePointTarget is a SharePoint document library as a Target. The site
+// (GET /sites/{host}:/{path}) and the library (GET /sites/{id}/drive, or
+// the one named Options.Library of GET /sites/{id}/drives) are resolved on
+// the first Open and cached, so that each later Open costs one call (the
+// folder) instead of two more; when a folder is not found, the cached
+// library is checked (GET /drives/{id}) and, gone, forgotten and resolved
+// again once (it was deleted and re-created, or renamed and another took
+// its name). It is
+// safe for concurrent use; use it by pointer.
+type SharePointTarget struct {
+	// Client is the tenant's Graph client (required).
+	Client *msgraph.Client
+	// Options name the site and the library (Options.RootPath is ignored:
+	// Open's rel is the root).
+	Options sharepoint.Options
+	// Label names the target side ("" is "SharePoint").
+	Label string
+	// Feed, when set, returns the shared change feed of a drive
+	// (msgraph.NewDriveFeed, one per drive): every storage Open returns
+	// below the library's root reads its changes from it (WithFeed) and is
+	// woken by it, instead of running its own delta query.
+	Feed func(driveID string) *msgraph.DriveFeed
+
+	mu            sync.Mutex
+	siteID, libID string
+}
+
+// Name returns the label.
+func (t *SharePointTarget) Name() string {
+	if t.Label == "" {
+		return "SharePoint"
+	}
+	return t.Label
+}
+
+// Open returns the folder rel of the library.
+func (t *SharePointTarget) Open(ctx context.Context, rel string) (storage.Storage, error) {
+	o := t.Options
+	o.RootPath = rel
+	t.mu.Lock()
+	site, lib := t.siteID, t.libID
+	t.mu.Unlock()
+	if lib != "" {
+		co := o
+		co.SiteID, co.LibraryID = site, lib
+		s, err := sharepoint.New(ctx, t.Client, co)
+		if err == nil {
+			return t.fed(s, rel), nil
+		}
+		if !errors.Is(err, storage.ErrNotFound) || driveExists(ctx, t.Client, lib) {
+			return nil, err
+		}
+		t.mu.Lock()
+		if t.libID == lib {
+			t.siteID, t.libID = "", ""
+		}
+		t.mu.Unlock()
+	}
+	s, err := sharepoint.New(ctx, t.Client, o)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	t.siteID, t.libID = s.SiteID, s.LibraryID
+	t.mu.Unlock()
+	return t.fed(s, rel), nil
+}
+
+func (t *SharePointTarget) fed(s *sharepoint.Storage, rel string) storage.Storage {
+	if t.Feed == nil || rel == "" {
+		return s
+	}
+	return s.WithFeed(t.Feed(s.DriveID()))
+}
+
+// driveExists reports whether drive id can still be read (GET
+// /drives/{id}): a folder missing from a drive that exists is not a reason
+// to resolve the drive again. Errors other than 404 count as existing (the
+// caller returns the folder's error).
+func driveExists(ctx context.Context, c *msgraph.Client, id string) bool {
+	_, err := c.GetDrive(ctx, "/drives/"+id)
+	var ge *msgraph.Error
+	return !(errors.As(err, &ge) && ge.StatusCode == 404)
+}
+
+// OneDriveTarget is a OneDrive as a Target. The drive (GET /me/drive or
+// /users/{user}/drive) is resolved on the first Open and cached, so that
+// each later Open costs only the folder's calls; when a folder is not
+// found, the cached drive is checked and, gone, resolved again once. It is safe for
+// concurrent use; use it by pointer.
+type OneDriveTarget struct {
+	// Client is the tenant's Graph client (required).
+	Client *msgraph.Client
+	// Options name the drive (User or DriveID; RootPath and RootID are
+	// ignored: Open's rel is the root).
+	Options onedrive.Options
+	// Label names the target side ("" is "OneDrive").
+	Label string
+	// Feed is as SharePointTarget's.
+	Feed func(driveID string) *msgraph.DriveFeed
+
+	mu      sync.Mutex
+	driveID string
+}
+
+// Name returns the label.
+func (t *OneDriveTarget) Name() string {
+	if t.Label == "" {
+		return "OneDrive"
+	}
+	return t.Label
+}
+
+// Open returns the folder rel of the drive.
+func (t *OneDriveTarget) Open(ctx context.Context, rel string) (storage.Storage, error) {
+	o := t.Options
+	o.RootPath, o.RootID = rel, ""
+	t.mu.Lock()
+	drive := t.driveID
+	t.mu.Unlock()
+	if drive != "" && o.DriveID == "" {
+		co := o
+		co.DriveID = drive
+		s, err := onedrive.New(ctx, t.Client, co)
+		if err == nil {
+			return t.fed(s, rel), nil
+		}
+		if !errors.Is(err, storage.ErrNotFound) || driveExists(ctx, t.Client, drive) {
+			return nil, err
+		}
+		t.mu.Lock()
+		if t.driveID == drive {
+			t.driveID = ""
+		}
+		t.mu.Unlock()
+	}
+	s, err := onedrive.New(ctx, t.Client, o)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	t.driveID = s.DriveID()
+	t.mu.Unlock()
+	return t.fed(s, rel), nil
+}
+
+func (t *OneDriveTarget) fed(s *onedrive.Storage, rel string) storage.Storage {
+	if t.Feed == nil || rel == "" {
+		return s
+	}
+	return s.WithFeed(t.Feed(s.DriveID()))
 }

@@ -2,6 +2,7 @@ package box_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/procoresync/procoresync/changefeed"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/box"
 	"github.com/procoresync/procoresync/storage/box/boxtest"
@@ -167,6 +169,72 @@ func BenchmarkWebhookLatency(b *testing.B) {
 		case <-sig:
 		case <-time.After(10 * time.Second):
 			b.Fatal("no signal")
+		}
+	}
+}
+
+// BenchmarkSharedFeedRound is one round of change detection for N pairs
+// rooted in one account, after one file was added in every pair's folder:
+// with the shared events feed (one read of the stream, then each pair's
+// Changes answered from it) and with each pair reading the stream on its
+// own. calls/round are the API calls of the round; changes/round the
+// changes the pairs received (own reads: every pair gets every pair's).
+func BenchmarkSharedFeedRound(b *testing.B) {
+	for _, n := range []int{1, 12, 100} {
+		for _, shared := range []bool{true, false} {
+			name := fmt.Sprintf("pairs=%d/own", n)
+			if shared {
+				name = fmt.Sprintf("pairs=%d/feed", n)
+			}
+			b.Run(name, func(b *testing.B) {
+				e := newEnv(b, boxtest.Options{})
+				feed := box.NewEventsFeed(e.c, changefeed.Options{MaxAge: time.Hour})
+				stores := make([]storage.ChangeFeed, n)
+				cursors := make([]string, n)
+				for i := range n {
+					s := e.storage(b, fmt.Sprintf("P%03d", i))
+					stores[i] = s
+					if shared {
+						stores[i] = s.WithFeed(feed)
+					}
+					var err error
+					cursors[i], err = stores[i].LatestCursor(ctx)
+					require.NoError(b, err)
+				}
+				calls, changes := 0, 0
+				b.ResetTimer()
+				for k := range b.N {
+					b.StopTimer()
+					for i := range n {
+						_, err := e.srv.WebUpload(fmt.Sprintf("P%03d/f%d.txt", i, k), []byte("x"))
+						require.NoError(b, err)
+					}
+					e.srv.ResetCalls()
+					b.StartTimer()
+					if shared {
+						require.NoError(b, feed.Poll(ctx))
+					}
+					for i := range n {
+						ch, next, err := stores[i].Changes(ctx, cursors[i])
+						require.NoError(b, err)
+						changes += len(ch)
+						live := 0
+						for _, c := range ch {
+							if !c.Deleted {
+								live++
+							}
+						}
+						// Reading the stream on its own, a pair also gets
+						// the other pairs' changes, as deletions of IDs it
+						// does not know.
+						require.Equal(b, 1, live)
+						cursors[i] = next
+					}
+					calls += e.srv.CallCount("")
+				}
+				b.ReportMetric(float64(calls)/float64(b.N), "calls/round")
+				b.ReportMetric(float64(changes)/float64(b.N), "changes/round")
+			})
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/procoresync/procoresync/changefeed"
 	"github.com/procoresync/procoresync/internal/fakeservice"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/box"
@@ -65,6 +66,12 @@ func (e *env) storage(t testing.TB, rootPath string) *box.Storage {
 
 // conformance runs storagetest.Run on fakes that newSrv makes.
 func conformance(t *testing.T, rootPath string, observe func(t *testing.T, e *env)) {
+	conformanceOf(t, rootPath, observe, false)
+}
+
+// conformanceOf runs storagetest.Run; with fed, each Storage reads its
+// changes from a shared EventsFeed run with the user's long poll.
+func conformanceOf(t *testing.T, rootPath string, observe func(t *testing.T, e *env), fed bool) {
 	var mu sync.Mutex
 	envs := map[*box.Storage]*env{}
 	storagetest.Run(t, storagetest.Opt{
@@ -77,14 +84,18 @@ func conformance(t *testing.T, rootPath string, observe func(t *testing.T, e *en
 			mu.Lock()
 			envs[s] = e
 			mu.Unlock()
+			if fed {
+				return runFeed(t, e, s)
+			}
 			return s
 		},
 		SetChunkSize: func(s storage.Storage, chunk int64) bool {
+			bs := unfed(s)
 			mu.Lock()
-			e := envs[s.(*box.Storage)]
+			e := envs[bs]
 			mu.Unlock()
 			e.part.Store(chunk)
-			s.(*box.Storage).SetChunking(chunk + 1)
+			bs.SetChunking(chunk + 1)
 			return true
 		},
 		ChunkSizes: []int64{1024, 4096, 64 << 10},
@@ -102,16 +113,43 @@ func moveOut(rootPath string, mu *sync.Mutex, envs map[*box.Storage]*env) func(t
 	}
 	return func(t *testing.T, s storage.Storage, ent storage.Entry) {
 		mu.Lock()
-		e := envs[s.(*box.Storage)]
+		e := envs[unfed(s)]
 		mu.Unlock()
 		require.NoError(t, e.srv.WebMove(ent.ID, "0", "moved-out-"+ent.ID))
 	}
+}
+
+// unfed returns the *box.Storage of s (a Storage or a Fed).
+func unfed(s storage.Storage) *box.Storage {
+	if f, ok := s.(*box.Fed); ok {
+		return f.Storage
+	}
+	return s.(*box.Storage)
+}
+
+// runFeed gives s a shared EventsFeed that polls on every Changes (MaxAge
+// 1ns: the suite reads its changes right after making them) and on the
+// user's long poll, run until the test ends.
+func runFeed(t *testing.T, e *env, s *box.Storage) *box.Fed {
+	feed := box.NewEventsFeed(e.c, changefeed.Options{MaxAge: 1})
+	fed := s.WithFeed(feed)
+	rctx, cancel := context.WithCancel(context.Background())
+	trigger, err := e.c.WatchEvents(rctx)
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = feed.Run(rctx, trigger)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return fed
 }
 
 func TestConformance(t *testing.T) {
 	t.Run("Folder", func(t *testing.T) { conformance(t, "Procore/Project 1", nil) })
 	t.Run("AccountRoot", func(t *testing.T) { conformance(t, "", nil) })
 	t.Run("ServiceAccountAsUser", func(t *testing.T) { conformance(t, "Procore", serviceAccount) })
+	t.Run("FolderWithFeed", func(t *testing.T) { conformanceOf(t, "Procore/Project 1", nil, true) })
 }
 
 // serviceAccount makes the env's client an enterprise service account

@@ -9,6 +9,11 @@
 // and Box's temporary 409s (operation_blocked_temporary,
 // name_temporarily_reserved) on the shared retry policy, honours
 // retry-after, and paces every call through Options.Pacer.
+//
+// Change detection reads the user's events stream: each Storage on its
+// own, or every Storage of a user from one shared EventsFeed
+// (NewEventsFeed, Storage.WithFeed) run with the user's one long poll
+// (Client.WatchEvents) or webhooks.
 package box
 
 import (

@@ -105,25 +105,47 @@ func (s *Storage) decodeCursor(raw string) (cursor, error) {
 }
 
 // LatestCursor returns the stream position of now (GET
-// /events?stream_position=now).
+// /events?stream_position=now), or the shared feed's position.
 func (s *Storage) LatestCursor(ctx context.Context) (string, error) {
-	ev, err := s.c.GetEvents(ctx, "now", 1)
-	if err != nil {
-		return "", wrap("changes", "", err)
+	var pos string
+	if sub := s.feedSub(); sub != nil {
+		p, err := sub.Latest(ctx)
+		if err != nil {
+			return "", wrap("changes", "", err)
+		}
+		pos = p
+	} else {
+		ev, err := s.c.GetEvents(ctx, "now", 1)
+		if err != nil {
+			return "", wrap("changes", "", err)
+		}
+		pos = ev.NextStreamPosition
 	}
-	return s.encodeCursor(cursor{Pos: ev.NextStreamPosition, Issued: s.c.opts.Now().Unix()}), nil
+	return s.encodeCursor(cursor{Pos: pos, Issued: s.c.opts.Now().Unix()}), nil
 }
 
-// maxEventPages bounds one Changes call.
+// maxEventPages bounds one read of the stream.
 const maxEventPages = 10_000
 
-// Changes reads the events stream from cursor: events are de-duplicated
-// by event_id, the latest state of an item wins by sequence_id, trashed
-// items and items that left the root are reported as deletions.
+// Changes reads the events stream from cursor (on its own, or from the
+// shared EventsFeed of WithFeed: the events of the items below the root):
+// events are de-duplicated by event_id, the latest state of an item wins
+// by sequence_id, trashed items and items that left the root are reported
+// as deletions.
 func (s *Storage) Changes(ctx context.Context, raw string) ([]storage.Change, string, error) {
 	cur, err := s.decodeCursor(raw)
 	if err != nil {
 		return nil, "", err
+	}
+	var evs []StreamEvent
+	var pos string
+	if sub := s.feedSub(); sub != nil {
+		evs, pos, err = sub.Changes(ctx, cur.Pos)
+	} else {
+		evs, pos, err = readEvents(ctx, s.c, cur.Pos)
+	}
+	if err != nil {
+		return nil, "", wrap("changes", "", err)
 	}
 	seen := map[string]bool{}
 	if cur.Last != "" {
@@ -138,77 +160,52 @@ func (s *Storage) Changes(ctx context.Context, raw string) ([]storage.Change, st
 	byID := map[string]*latest{}
 	var ancs map[string]bool // the root's ancestors, read when first needed
 	n := 0
-	g := httpclient.NewPageGuard(maxEventPages)
-	pos := cur.Pos
-	for {
-		if err := g.Next(ctx, pos); err != nil {
-			return nil, "", err
+	for _, e := range evs {
+		if seen[e.EventID] {
+			continue
 		}
-		ev, err := s.c.GetEvents(ctx, pos, 500)
-		if err != nil {
-			var be *Error
-			// A stream position Box no longer honours is refused with 400
-			// (unconfirmed against a live tenant, GET /events).
-			if errors.As(err, &be) && be.StatusCode == http.StatusBadRequest {
-				return nil, "", storage.NewError("changes", "", storage.ErrCursorExpired, err)
-			}
-			return nil, "", wrap("changes", "", err)
+		seen[e.EventID] = true
+		cur.Last = e.EventID
+		it := e.Item
+		if it.ID == s.rootID {
+			continue
 		}
-		for _, e := range ev.Entries {
-			if seen[e.EventID] || !treeEvents[e.EventType] {
-				continue
+		seq, _ := strconv.ParseInt(it.SequenceID, 10, 64)
+		if l := byID[it.ID]; l != nil && seq < l.seq {
+			continue // an older state delivered late
+		}
+		ch := storage.Change{Entry: storage.Entry{ID: it.ID, IsDir: it.Type == "folder"}}
+		p, inside := s.relPath(it)
+		if !inside && it.Type == "folder" && s.aboveRoot(ctx, &ancs, it.ID) {
+			// A folder above the root was renamed or moved: the root
+			// and what it holds are addressed by ID and did not change.
+			continue
+		}
+		if e.EventType == "ITEM_TRASH" || !usable(it) || !inside {
+			ch.Deleted = true
+			if inside {
+				ch.Entry.Path = p
 			}
-			seen[e.EventID] = true
-			cur.Last = e.EventID
-			var it Item
-			if json.Unmarshal(e.Source, &it) != nil || (it.Type != "file" && it.Type != "folder") || it.ID == s.rootID {
-				continue
-			}
-			seq, _ := strconv.ParseInt(it.SequenceID, 10, 64)
-			if l := byID[it.ID]; l != nil && seq < l.seq {
-				continue // an older state delivered late
-			}
-			ch := storage.Change{Entry: storage.Entry{ID: it.ID, IsDir: it.Type == "folder"}}
-			p, inside := s.relPath(it)
-			if !inside && it.Type == "folder" && s.aboveRoot(ctx, &ancs, it.ID) {
-				// A folder above the root was renamed or moved: the root
-				// and what it holds are addressed by ID and did not change.
-				continue
-			}
-			if e.EventType == "ITEM_TRASH" || !usable(it) || !inside {
-				ch.Deleted = true
-				if inside {
-					ch.Entry.Path = p
-				}
-				if ch.Entry.IsDir {
-					// Box reports the folder alone: what was below it
-					// went with it.
-					for _, d := range s.forgetUnder(it.ID, ch.Entry.Path) {
-						n++
-						byID[d.Entry.ID] = &latest{ch: d, at: n}
-					}
-				}
-			} else {
-				ch.Entry = s.entry(it, p)
-				s.remember(ch.Entry)
-			}
-			n++
-			l := &latest{ch: ch, seq: seq, at: n}
-			if it.Paths != nil {
-				for _, a := range it.Paths.Entries {
-					l.ancs = append(l.ancs, a.ID)
+			if ch.Entry.IsDir {
+				// Box reports the folder alone: what was below it
+				// went with it.
+				for _, d := range s.forgetUnder(it.ID, ch.Entry.Path) {
+					n++
+					byID[d.Entry.ID] = &latest{ch: d, at: n}
 				}
 			}
-			byID[it.ID] = l
+		} else {
+			ch.Entry = s.entry(it, p)
+			s.remember(ch.Entry)
 		}
-		next := ev.NextStreamPosition
-		if next == "" || next == pos || len(ev.Entries) == 0 {
-			if next != "" {
-				pos = next
+		n++
+		l := &latest{ch: ch, seq: seq, at: n}
+		if it.Paths != nil {
+			for _, a := range it.Paths.Entries {
+				l.ancs = append(l.ancs, a.ID)
 			}
-			break
 		}
-		pos = next
+		byID[it.ID] = l
 	}
 	out := make([]storage.Change, 0, len(byID))
 	order := make([]*latest, 0, len(byID))
@@ -264,30 +261,39 @@ func (s *Storage) Watch(ctx context.Context) (<-chan struct{}, error) {
 	if s.opt.Webhooks != nil {
 		return s.opt.Webhooks.Watch(ctx), nil
 	}
-	srv, err := s.c.RealtimeServer(ctx)
+	return s.c.WatchEvents(ctx)
+}
+
+// WatchEvents signals when the user's events stream has new events, by
+// long-polling Box's realtime server (OPTIONS /events, then GET on its URL
+// from the current stream position, again after each answer): one long
+// poll for the user, the trigger of an EventsFeed's Run. The channel is
+// closed when ctx is done.
+func (c *Client) WatchEvents(ctx context.Context) (<-chan struct{}, error) {
+	srv, err := c.RealtimeServer(ctx)
 	if err != nil {
 		return nil, wrap("watch", "", err)
 	}
-	ev, err := s.c.GetEvents(ctx, "now", 1)
+	ev, err := c.GetEvents(ctx, "now", 1)
 	if err != nil {
 		return nil, wrap("watch", "", err)
 	}
 	var b wake.Broadcaster
 	ch := b.Watch(ctx)
-	go s.pollLoop(ctx, &b, srv, ev.NextStreamPosition)
+	go c.pollLoop(ctx, &b, srv, ev.NextStreamPosition)
 	return ch, nil
 }
 
-func (s *Storage) pollLoop(ctx context.Context, b *wake.Broadcaster, srv RealtimeServer, pos string) {
+func (c *Client) pollLoop(ctx context.Context, b *wake.Broadcaster, srv RealtimeServer, pos string) {
 	fails := 0
 	for ctx.Err() == nil {
-		msg, err := s.c.Poll(ctx, srv, pos)
+		msg, err := c.Poll(ctx, srv, pos)
 		if err != nil {
 			fails++
-			if s.c.opts.Sleep(ctx, httpclient.Jitter(httpclient.ExpBackoff(time.Second, time.Minute, fails))) != nil {
+			if c.opts.Sleep(ctx, httpclient.Jitter(httpclient.ExpBackoff(time.Second, time.Minute, fails))) != nil {
 				return
 			}
-			if nsrv, err := s.c.RealtimeServer(ctx); err == nil {
+			if nsrv, err := c.RealtimeServer(ctx); err == nil {
 				srv = nsrv
 			}
 			continue
@@ -295,12 +301,12 @@ func (s *Storage) pollLoop(ctx context.Context, b *wake.Broadcaster, srv Realtim
 		fails = 0
 		if msg == "new_change" {
 			b.Notify()
-			if ev, err := s.c.GetEvents(ctx, "now", 1); err == nil {
+			if ev, err := c.GetEvents(ctx, "now", 1); err == nil {
 				pos = ev.NextStreamPosition
 			}
 			continue
 		}
-		if nsrv, err := s.c.RealtimeServer(ctx); err == nil {
+		if nsrv, err := c.RealtimeServer(ctx); err == nil {
 			srv = nsrv
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/procoresync/procoresync/changefeed"
 	"github.com/procoresync/procoresync/storage"
 )
 
@@ -75,6 +76,7 @@ type Storage struct {
 
 	mu        sync.Mutex
 	threshold int64
+	sub       *changefeed.Sub[StreamEvent] // the user's shared events feed (nil: own reads)
 
 	idxMu sync.Mutex
 	idx   map[string]known // items seen, by ID (see remember)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procoresync/procoresync/changefeed"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/dropbox"
 	"github.com/procoresync/procoresync/storage/dropbox/dropboxtest"
@@ -190,4 +191,63 @@ func BenchmarkChangeSignal(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkSharedFeedRound is one round of change detection for N pairs
+// rooted in one account, after one file was added in every pair's folder:
+// with the shared folder feed on the account root (one
+// list_folder/continue, then each pair's Changes answered from it) and
+// with each pair reading its own cursor. calls/round are the API calls of
+// the round.
+func BenchmarkSharedFeedRound(b *testing.B) {
+	for _, n := range []int{1, 12, 100} {
+		for _, shared := range []bool{true, false} {
+			name := fmt.Sprintf("pairs=%d/own", n)
+			if shared {
+				name = fmt.Sprintf("pairs=%d/feed", n)
+			}
+			b.Run(name, func(b *testing.B) {
+				ctx := context.Background()
+				srv := dropboxtest.NewServer(b, dropboxtest.Options{})
+				c := newClient(b, srv, srv.Token(), nil)
+				feed := dropbox.NewFolderFeed(c, "", changefeed.Options{MaxAge: time.Hour})
+				stores := make([]storage.ChangeFeed, n)
+				cursors := make([]string, n)
+				for i := range n {
+					_, err := srv.WebMkdir(dropboxtest.HomeNS, fmt.Sprintf("/P%03d", i))
+					require.NoError(b, err)
+					s, err := dropbox.New(ctx, c, dropbox.Options{RootPath: fmt.Sprintf("/P%03d", i)})
+					require.NoError(b, err)
+					stores[i] = s
+					if shared {
+						stores[i] = s.WithFeed(feed)
+					}
+					cursors[i], err = stores[i].LatestCursor(ctx)
+					require.NoError(b, err)
+				}
+				calls := 0
+				b.ResetTimer()
+				for k := range b.N {
+					b.StopTimer()
+					for i := range n {
+						_, _, err := srv.WebPut(dropboxtest.HomeNS, fmt.Sprintf("/P%03d/f%d.txt", i, k), []byte("x"))
+						require.NoError(b, err)
+					}
+					before := srv.Calls("")
+					b.StartTimer()
+					if shared {
+						require.NoError(b, feed.Poll(ctx))
+					}
+					for i := range n {
+						ch, next, err := stores[i].Changes(ctx, cursors[i])
+						require.NoError(b, err)
+						require.Len(b, ch, 1)
+						cursors[i] = next
+					}
+					calls += srv.Calls("") - before
+				}
+				b.ReportMetric(float64(calls)/float64(b.N), "calls/round")
+			})
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procoresync/procoresync/changefeed"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/dropbox"
 	"github.com/procoresync/procoresync/storage/dropbox/dropboxtest"
@@ -27,17 +28,35 @@ func newClient(t testing.TB, srv *dropboxtest.Server, token string, mod func(*dr
 	return c
 }
 
+// runFolderFeed gives s a shared FolderFeed on the namespace root that
+// polls on every Changes (MaxAge 1ns: the suite reads its changes right
+// after making them) and on its longpoll, run until the test ends.
+func runFolderFeed(t *testing.T, c *dropbox.Client, s *dropbox.Storage) *dropbox.Fed {
+	feed := dropbox.NewFolderFeed(c, "", changefeed.Options{MaxAge: 1})
+	fed := s.WithFeed(feed)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = feed.Longpoll(ctx, 30)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return fed
+}
+
 func TestConformance(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		team bool
 		ns   string // namespace the Storage works in
 		root string
+		feed bool // changes from a shared FolderFeed on the namespace root
 	}{
-		{"AccountRoot", false, dropboxtest.HomeNS, ""},
-		{"Folder", false, dropboxtest.HomeNS, "/Procore/Project 1"},
-		{"TeamSpaceFolder", true, dropboxtest.TeamRootNS, "/Projects/Tower A"},
-		{"TeamFolderNamespace", true, dropboxtest.TeamFolderNS, ""},
+		{"AccountRoot", false, dropboxtest.HomeNS, "", false},
+		{"Folder", false, dropboxtest.HomeNS, "/Procore/Project 1", false},
+		{"TeamSpaceFolder", true, dropboxtest.TeamRootNS, "/Projects/Tower A", false},
+		{"TeamFolderNamespace", true, dropboxtest.TeamFolderNS, "", false},
+		{"FolderWithFeed", false, dropboxtest.HomeNS, "/Procore/Project 1", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			servers := map[storage.Storage]*dropboxtest.Server{}
@@ -69,12 +88,21 @@ func TestConformance(t *testing.T) {
 						_, err := srv.WebMkdir(tc.ns, tc.root)
 						require.NoError(t, err)
 					}
-					s, err := dropbox.New(context.Background(), newClient(t, srv, tok, mod), dropbox.Options{RootPath: tc.root})
+					c := newClient(t, srv, tok, mod)
+					s, err := dropbox.New(context.Background(), c, dropbox.Options{RootPath: tc.root})
 					require.NoError(t, err)
+					if tc.feed {
+						fed := runFolderFeed(t, c, s)
+						servers[fed] = srv
+						return fed
+					}
 					servers[s] = srv
 					return s
 				},
 				SetChunkSize: func(s storage.Storage, chunk int64) bool {
+					if f, ok := s.(*dropbox.Fed); ok {
+						return f.SetChunking(chunk, chunk)
+					}
 					return s.(*dropbox.Storage).SetChunking(chunk, chunk)
 				},
 				HashFuncs: map[storage.HashKind]func() hash.Hash{storage.HashDropbox: dropbox.NewHash},

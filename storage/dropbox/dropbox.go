@@ -16,7 +16,10 @@
 // against it. Files above the chunk threshold go through an upload session
 // (resumable with ResumeUpload); PutBatch commits many small files with
 // one upload_session/finish_batch_v2. Paths are case-insensitive; the
-// Storage follows its root folder by ID when a person moves it.
+// Storage follows its root folder by ID when a person moves it. Many
+// Storages below one folder (the namespace root) share one recursive
+// cursor and one longpoll through a FolderFeed (NewFolderFeed,
+// Storage.WithFeed).
 //
 // Authentication: Config runs the OAuth 2 code flow with PKCE and offline
 // refresh tokens; a team app sets ClientOptions.SelectUser (or
@@ -83,6 +86,7 @@ type Storage struct {
 	rootPath  string // path_display of the root ("" for the account root)
 	rootLower string
 	ids       map[string]string // path_lower -> id, as last seen
+	feed      *feedState        // the shared FolderFeed (nil: own cursors)
 }
 
 // New returns a Storage on c rooted at opt.RootPath.

@@ -14,6 +14,17 @@ import (
 // (list_folder/get_latest_cursor, recursive, with deletions), on the root
 // folder found by its ID wherever a person has moved it.
 func (s *Storage) LatestCursor(ctx context.Context) (string, error) {
+	sub, err := s.feedSub()
+	if err != nil {
+		return "", storage.NewError("changes", "", nil, err)
+	}
+	if sub != nil {
+		cur, err := sub.Latest(ctx)
+		if err != nil {
+			return "", storageErr("changes", "", err)
+		}
+		return cur, nil
+	}
 	arg := ListFolderArg{Path: s.abs(""), Recursive: true, IncludeDeleted: true}
 	if s.rootID != RootID {
 		arg.Path = s.rootID
@@ -39,8 +50,16 @@ func (s *Storage) LatestCursor(ctx context.Context) (string, error) {
 // matches storage.ErrNotFound. A reset cursor gives
 // storage.ErrCursorExpired, and so does a page holding entries outside
 // the root's current path (a cursor taken at a path the root has since
-// left).
+// left). With a shared FolderFeed (WithFeed), the entries come from the
+// feed (see fedChanges).
 func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change, string, error) {
+	sub, err := s.feedSub()
+	if err != nil {
+		return nil, "", storage.NewError("changes", "", nil, err)
+	}
+	if sub != nil {
+		return s.fedChanges(ctx, sub, cursor)
+	}
 	var out []storage.Change
 	lookups := 0
 	checked := false
@@ -70,34 +89,12 @@ func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change,
 				return nil, "", storage.NewError("changes", "", storage.ErrCursorExpired,
 					errors.New("dropbox: the cursor lists a folder the root has left"))
 			}
-			if m.Tag == "deleted" {
-				p, ok := s.rel(m)
-				if !ok {
-					continue
-				}
-				s.mu.Lock()
-				id := s.ids[m.PathLower]
-				s.mu.Unlock()
-				if id == "" && lookups < maxDeletionLookups {
-					// Not seen by this process (e.g. after a restart): a
-					// deleted file's revisions still name its ID.
-					lookups++
-					id = s.deletedID(ctx, m.PathLower)
-				}
-				s.remember(m)
-				out = append(out, storage.Change{Entry: storage.Entry{ID: id, Path: p}, Deleted: true})
-				continue
-			}
-			e, ok, err := s.toEntry(ctx, m)
+			ch, ok, err := s.changeOf(ctx, m, &lookups)
 			if err != nil {
-				var se *storage.Error
-				if errors.As(err, &se) && errors.Is(err, storage.ErrNotFound) {
-					continue // the parent went away since; a later change says so
-				}
-				return nil, "", storageErr("changes", "", err)
+				return nil, "", err
 			}
 			if ok {
-				out = append(out, storage.Change{Entry: e})
+				out = append(out, ch)
 			}
 		}
 		cursor = res.Cursor
@@ -105,6 +102,39 @@ func (s *Storage) Changes(ctx context.Context, cursor string) ([]storage.Change,
 			return out, cursor, nil
 		}
 	}
+}
+
+// changeOf converts entry m of a list_folder page (ok false: not below
+// the root, or its parent went away since: a later change says so).
+// Deletions carry the ID last seen at their path, else the one the
+// file's revisions name (at most maxDeletionLookups per *lookups).
+func (s *Storage) changeOf(ctx context.Context, m *Metadata, lookups *int) (storage.Change, bool, error) {
+	if m.Tag == "deleted" {
+		p, ok := s.rel(m)
+		if !ok {
+			return storage.Change{}, false, nil
+		}
+		s.mu.Lock()
+		id := s.ids[m.PathLower]
+		s.mu.Unlock()
+		if id == "" && *lookups < maxDeletionLookups {
+			// Not seen by this process (e.g. after a restart): a
+			// deleted file's revisions still name its ID.
+			*lookups++
+			id = s.deletedID(ctx, m.PathLower)
+		}
+		s.remember(m)
+		return storage.Change{Entry: storage.Entry{ID: id, Path: p}, Deleted: true}, true, nil
+	}
+	e, ok, err := s.toEntry(ctx, m)
+	if err != nil {
+		var se *storage.Error
+		if errors.As(err, &se) && errors.Is(err, storage.ErrNotFound) {
+			return storage.Change{}, false, nil // the parent went away since; a later change says so
+		}
+		return storage.Change{}, false, storageErr("changes", "", err)
+	}
+	return storage.Change{Entry: e}, ok, nil
 }
 
 // cursorFolderGone reports whether err is list_folder/continue's

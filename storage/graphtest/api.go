@@ -64,8 +64,7 @@ func (s *Server) renderItem(d *drive, it *item, delta bool) msgraph.DriveItem {
 	by := &msgraph.IdentitySet{User: &msgraph.Identity{DisplayName: it.createdBy}}
 	out.CreatedBy = by
 	out.LastModifiedBy = &msgraph.IdentitySet{User: &msgraph.Identity{DisplayName: it.modBy}}
-	web := "https://" + SharePointHost + "/personal/adele/Documents/" + d.pathOf(it)
-	out.WebURL = (&url.URL{Path: web}).EscapedPath()
+	out.WebURL = s.itemWebURL(d, it)
 	if it.id == d.rootID {
 		out.Root = &msgraph.RootFacet{}
 	}
@@ -108,15 +107,39 @@ func mimeOf(name string) string {
 	return "application/octet-stream"
 }
 
+// driveWebURL is the drive's address in the browser: a SharePoint
+// library's under its site (https://host/sites/name/Library), a personal
+// drive's under the owner's OneDrive host.
+func (s *Server) driveWebURL(d *drive) string {
+	if st := s.sites[d.siteID]; st != nil {
+		return "https://" + st.host + "/" + strings.TrimPrefix(st.path+"/", "/") + url.PathEscape(d.name)
+	}
+	return "https://contoso-my.sharepoint.com/personal/adele_contoso_onmicrosoft_com/Documents"
+}
+
+// itemWebURL is an item's address: its drive's followed by its path,
+// each segment escaped, as Graph reports webUrl.
+func (s *Server) itemWebURL(d *drive, it *item) string {
+	base := s.driveWebURL(d)
+	if it.id == d.rootID {
+		return base
+	}
+	segs := strings.Split(d.pathOf(it), "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return base + "/" + strings.Join(segs, "/")
+}
+
 func (s *Server) renderDrive(d *drive) msgraph.Drive {
 	out := msgraph.Drive{ID: d.id, Name: d.name, DriveType: d.driveType,
 		Quota: &msgraph.Quota{Total: s.opt.QuotaBytes, Used: d.used, Remaining: s.opt.QuotaBytes - d.used, State: "normal"}}
 	if d.ownerUser != "" {
 		out.Owner = &msgraph.IdentitySet{User: &msgraph.Identity{ID: d.ownerUser, DisplayName: "Adele Vance"}}
-		out.WebURL = "https://contoso-my.sharepoint.com/personal/adele/Documents"
+		out.WebURL = s.driveWebURL(d)
 	}
 	if st := s.sites[d.siteID]; st != nil {
-		out.WebURL = "https://" + st.host + "/" + strings.TrimPrefix(st.path+"/", "/") + url.PathEscape(d.name)
+		out.WebURL = s.driveWebURL(d)
 		parts := strings.Split(st.id, ",")
 		out.SharePointIDs = &msgraph.SharepointIDs{SiteID: parts[1], WebID: parts[2], SiteURL: "https://" + st.host + "/" + st.path, TenantID: s.opt.Tenant}
 	}

@@ -634,3 +634,27 @@ func TestCheckedOutFileKeepsItsFolder(t *testing.T) {
 	st, _, _ = r.do("DELETE", "/me/drive/items/"+dir.ID, nil)
 	require.Equal(t, http.StatusNoContent, st)
 }
+
+// TestWebURLs checks that webUrl follows the drive's kind, as Graph reports
+// it: items of a SharePoint library live under the site's address, items
+// of a personal drive under the owner's OneDrive host, each path segment
+// escaped.
+func TestWebURLs(t *testing.T) {
+	r := newRaw(t, graphtest.Options{})
+	site := r.srv.AddSite(graphtest.SharePointHost, "sites/Projects", "Projects")
+	lib := r.srv.SiteDrives(site)[0]
+	f, err := r.srv.WebUpload(lib, "Tower 3/A #1.pdf", []byte("x"))
+	require.NoError(t, err)
+	_, _, m := r.do("GET", "/drives/"+lib+"/items/"+f.ID, nil)
+	require.Equal(t, "https://contoso.sharepoint.com/sites/Projects/Documents/Tower%203/A%20%231.pdf", m["webUrl"])
+	_, _, m = r.do("GET", "/drives/"+lib+"/root", nil)
+	require.Equal(t, "https://contoso.sharepoint.com/sites/Projects/Documents", m["webUrl"])
+	_, _, m = r.do("GET", "/drives/"+lib, nil)
+	require.Equal(t, "https://contoso.sharepoint.com/sites/Projects/Documents", m["webUrl"])
+
+	me := r.srv.MyDriveID()
+	g, err := r.srv.WebUpload(me, "Plans/b.txt", []byte("x"))
+	require.NoError(t, err)
+	_, _, m = r.do("GET", "/me/drive/items/"+g.ID, nil)
+	require.Equal(t, "https://contoso-my.sharepoint.com/personal/adele_contoso_onmicrosoft_com/Documents/Plans/b.txt", m["webUrl"])
+}

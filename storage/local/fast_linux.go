@@ -10,6 +10,8 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -367,4 +369,68 @@ func (s *Storage) lstat(rel string) (fs.FileInfo, error) {
 		return nil, err
 	}
 	return fi, nil
+}
+
+// lstatIn is lstat for the item name in folder dir, open as d: one statx
+// call on d.
+func (s *Storage) lstatIn(d *os.File, dir, name string) (fs.FileInfo, error) {
+	var fi fs.FileInfo
+	err := withFd(d, func(dfd int) error {
+		st, err := statxAt(dfd, name, join(dir, name))
+		if err == nil {
+			fi = st
+		}
+		return err
+	})
+	return fi, err
+}
+
+// identifyIn is identify for the item name in folder dir, open as d: one
+// statx call on d, plus reading the ID attribute the first time this
+// Storage sees the item.
+func (s *Storage) identifyIn(d *os.File, dir, name string) (fs.FileInfo, string, error) {
+	var (
+		fi fs.FileInfo
+		id string
+	)
+	rel := join(dir, name)
+	err := withFd(d, func(dfd int) error {
+		st, err := statxAt(dfd, name, rel)
+		if err != nil {
+			return err
+		}
+		fi = st
+		switch m := st.Mode(); {
+		case m&fs.ModeSymlink != 0:
+			return errSymlink
+		case !m.IsRegular() && !m.IsDir():
+			return errIrregular
+		}
+		id = s.idFor(st, func() (string, error) { return s.attrAt(dfd, name) })
+		return nil
+	})
+	return fi, id, err
+}
+
+// setModTime sets the modification (and access) time of the open file f
+// through its descriptor: utimensat(fd, NULL, …), what futimens does.
+func setModTime(f *os.File, t time.Time) (bool, error) {
+	t0, err := unix.TimeToTimespec(t)
+	if err != nil {
+		return false, nil // out of range here: the caller sets it by name
+	}
+	ts := [2]unix.Timespec{t0, t0}
+	err = withFd(f, func(fd int) error {
+		for {
+			_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+			if e == unix.EINTR {
+				continue
+			}
+			if e != 0 {
+				return &fs.PathError{Op: "chtimes", Path: f.Name(), Err: e}
+			}
+			return nil
+		}
+	})
+	return true, err
 }

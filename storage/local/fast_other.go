@@ -6,6 +6,7 @@ import (
 	"context"
 	"io/fs"
 	"os"
+	"time"
 )
 
 // fastRoot is empty: lookups go through os.Root (see fast_linux.go).
@@ -37,3 +38,18 @@ func (s *Storage) createIn(_ *os.File, dir, name string, perm fs.FileMode) (*os.
 // lstat returns the FileInfo of rel without following a final symbolic
 // link.
 func (s *Storage) lstat(rel string) (fs.FileInfo, error) { return s.root.Lstat(osPath(rel)) }
+
+// lstatIn is lstat for the item name in folder dir (open as d).
+func (s *Storage) lstatIn(_ *os.File, dir, name string) (fs.FileInfo, error) {
+	return s.lstat(join(dir, name))
+}
+
+// identifyIn is identify for the item name in folder dir (open as d).
+func (s *Storage) identifyIn(_ *os.File, dir, name string) (fs.FileInfo, string, error) {
+	return s.identify(join(dir, name))
+}
+
+// setModTime sets the modification time of the open file f when the
+// platform can through the descriptor; false means the caller sets it by
+// name.
+func setModTime(*os.File, time.Time) (bool, error) { return false, nil }

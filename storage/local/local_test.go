@@ -846,3 +846,41 @@ func TestReusedInodeNumber(t *testing.T) {
 		})
 	}
 }
+
+// Put in a subfolder sets the modification time it is given on the new
+// file (through the descriptor on Linux, before the content's sync) and
+// returns the entry Stat finds there afterwards.
+func TestPutModTimeInSubfolder(t *testing.T) {
+	ctx := context.Background()
+	s, dir := newStorage(t)
+	d, err := s.MakeDir(ctx, root(t, s), "sub")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		mt   time.Time
+	}{
+		{"none", time.Time{}},
+		{"recent", time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)},
+		{"before 1970", time.Date(1969, 7, 20, 20, 17, 40, 500, time.UTC)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := time.Now().Add(-time.Second)
+			e, err := s.Put(ctx, d, tc.name+".txt", strings.NewReader("content"), 7, storage.PutOptions{NoOverwrite: true, ModTime: tc.mt})
+			require.NoError(t, err)
+			fi, err := os.Stat(filepath.Join(dir, "sub", tc.name+".txt"))
+			require.NoError(t, err)
+			if tc.mt.IsZero() {
+				require.True(t, fi.ModTime().After(before), "%v", fi.ModTime())
+			} else {
+				require.True(t, fi.ModTime().Equal(tc.mt), "%v", fi.ModTime())
+				require.True(t, e.ModTime.Equal(tc.mt), "%v", e.ModTime)
+			}
+			st, err := s.Stat(ctx, "sub/"+tc.name+".txt")
+			require.NoError(t, err)
+			require.Equal(t, e.ID, st.ID)
+			require.Equal(t, e.Version, st.Version)
+			require.Equal(t, "sub/"+tc.name+".txt", e.Path)
+			require.Equal(t, d.ID, e.ParentID)
+		})
+	}
+}

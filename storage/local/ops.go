@@ -370,7 +370,17 @@ func (s *Storage) resolve(p string) string {
 // lookupName finds name in folder dir: the stored name and whether there
 // is one. With case-insensitive rules a name of the same Key counts.
 func (s *Storage) lookupName(dir, name string) (string, bool, error) {
-	_, err := s.lstat(join(dir, name))
+	return s.lookupNameIn(nil, dir, name)
+}
+
+// lookupNameIn is lookupName with folder dir open as d (nil: not open).
+func (s *Storage) lookupNameIn(d *os.File, dir, name string) (string, bool, error) {
+	var err error
+	if d != nil {
+		_, err = s.lstatIn(d, dir, name)
+	} else {
+		_, err = s.lstat(join(dir, name))
+	}
 	if err == nil {
 		return name, true, nil
 	}
@@ -380,12 +390,12 @@ func (s *Storage) lookupName(dir, name string) (string, bool, error) {
 		}
 		return "", false, err
 	}
-	d, err := s.root.Open(osPath(dir))
+	dd, err := s.root.Open(osPath(dir))
 	if err != nil {
 		return "", false, err
 	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
+	names, err := dd.Readdirnames(-1)
+	dd.Close()
 	if err != nil {
 		return "", false, err
 	}
@@ -425,7 +435,7 @@ func (s *Storage) locate(ctx context.Context, op string, e storage.Entry, want b
 	}
 	if p != "" {
 		rel = s.resolve(p)
-		f, fi, id, err = s.openItem(rel)
+		f, fi, id, err = s.lookup(rel, want) // opened only when wanted
 		if err == nil && (e.ID == "" || id == e.ID) {
 			if !want && f != nil {
 				f.Close()
@@ -599,7 +609,15 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 	if err := s.validateName(name); err != nil {
 		return storage.Entry{}, storage.NewError(op, join(prel, name), storage.ErrInvalidName, err)
 	}
-	actual, exists, err := s.lookupName(prel, name)
+	// The folder is opened once: the name's lookup, the new file's
+	// creation, its rename into place and its identification after are
+	// calls on it.
+	dir, err := s.openDir(prel)
+	if err != nil {
+		return storage.Entry{}, wrap(op, join(prel, name), err)
+	}
+	defer dir.Close()
+	actual, exists, err := s.lookupNameIn(dir, prel, name)
 	if err != nil {
 		return storage.Entry{}, wrap(op, join(prel, name), err)
 	}
@@ -631,11 +649,6 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 		return storage.Entry{}, storage.NewError(op, target, storage.ErrPreconditionFailed, nil)
 	}
 
-	dir, err := s.openDir(prel)
-	if err != nil {
-		return storage.Entry{}, wrap(op, target, err)
-	}
-	defer dir.Close()
 	tmpName := TempPrefix + newID()[:16]
 	tmpRel := join(prel, tmpName)
 	perm := fs.FileMode(0o666)
@@ -661,6 +674,14 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 	if old != nil {
 		_ = f.Chmod(old.Mode().Perm()) // the umask may have trimmed it
 	}
+	timesSet := false
+	if !opt.ModTime.IsZero() {
+		// Through the descriptor where the platform can, before the sync
+		// below makes it durable with the content.
+		if timesSet, err = setModTime(f, opt.ModTime); err != nil {
+			return storage.Entry{}, wrap(op, target, err)
+		}
+	}
 	if err := f.Sync(); err != nil {
 		return storage.Entry{}, wrap(op, target, err)
 	}
@@ -672,7 +693,7 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 	if err := s.stampID(f, tfi, id); err != nil {
 		return storage.Entry{}, wrap(op, target, err)
 	}
-	if !opt.ModTime.IsZero() {
+	if !opt.ModTime.IsZero() && !timesSet {
 		if err := s.root.Chtimes(tmpRel, opt.ModTime, opt.ModTime); err != nil {
 			return storage.Entry{}, wrap(op, target, err)
 		}
@@ -696,7 +717,7 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 	if old != nil {
 		s.forgetInode(old, tfi)
 	}
-	fi, nid, err := s.identify(target)
+	fi, nid, err := s.identifyIn(dir, prel, name)
 	if err != nil {
 		return storage.Entry{}, wrap(op, target, err)
 	}

@@ -18,7 +18,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +63,17 @@ type Config struct {
 	ProcoreClientID, ProcoreClientSecret string
 	ProcoreAPIURL, ProcoreAuthURL        string
 	ProcoreCompanyID, ProcoreProjectID   int64
+	// Projects lists more projects (-projects): comma-separated project
+	// IDs of ProcoreCompanyID, or "company:project" for projects of other
+	// companies (one Procore client per company, one budget per app).
+	// With ProcoreProjectID they are the projects synced; see
+	// ProjectKeys.
+	Projects string
+	// ProcoreBudget is the Procore app's calls per hour (-procore-budget;
+	// 0: Procore's X-Rate-Limit-Limit when it reports the hourly window,
+	// else 3,600): the engine's limiter and the safety-net reconciliation
+	// (syncengine.Reconcile) are sized from it.
+	ProcoreBudget int
 
 	// Microsoft: an app registration with Files.ReadWrite.All /
 	// Sites.ReadWrite.All application permissions.
@@ -179,6 +192,9 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	s(&c.ProcoreAuthURL, "procore-login", "PROCORE_LOGIN_URL", procore.Production.AuthURL, "Procore OAuth host")
 	i(&c.ProcoreCompanyID, "procore-company", "PROCORE_COMPANY_ID", "Procore company ID")
 	i(&c.ProcoreProjectID, "procore-project", "PROCORE_PROJECT_ID", "Procore project ID")
+	s(&c.Projects, "projects", "PROCORESYNC_PROJECTS", "", "more Procore projects: comma-separated project IDs of -procore-company, or company:project")
+	budget, _ := strconv.Atoi(os.Getenv("PROCORESYNC_PROCORE_BUDGET"))
+	fs.IntVar(&c.ProcoreBudget, "procore-budget", budget, "Procore app calls per hour (0: from X-Rate-Limit-Limit, else 3600) ($PROCORESYNC_PROCORE_BUDGET)")
 	s(&c.MSTenant, "ms-tenant", "MS_TENANT_ID", "", "Microsoft Entra tenant ID or domain")
 	s(&c.MSClientID, "ms-client-id", "MS_CLIENT_ID", "", "Microsoft app (client) ID")
 	s(&c.SiteHost, "sp-host", "SHAREPOINT_HOST", "", "SharePoint host, e.g. contoso.sharepoint.com")
@@ -260,26 +276,63 @@ func (c *Config) Real() bool {
 // Conn is the connection to Procore and the target: Graph for SharePoint
 // and OneDrive, Box or Dropbox for theirs.
 type Conn struct {
-	Procore     *procore.Client
-	Graph       *msgraph.Client
-	Box         *box.Client
-	Dropbox     *dropbox.Client
+	// Procore is the client of the first project's company; Companies
+	// holds one client per company (the same app and token).
+	Procore   *procore.Client
+	Companies map[int64]*procore.Client
+	Graph     *msgraph.Client
+	Box       *box.Client
+	Dropbox   *dropbox.Client
+	// ProjectName is the first project's name.
 	ProjectName string
+	// CompanyFolders are the folders below the root of the companies
+	// other than the first project's, when the projects span several
+	// (see Config.ProjectList).
+	CompanyFolders map[int64]string
+	// Target opens the target's folders: for SharePoint and OneDrive a
+	// projects.SharePointTarget or OneDriveTarget, which resolve the site
+	// and library (or the drive) once.
+	Target projects.Target
+	// boxFeed and dropboxFeed are the shared change feeds of a Box or
+	// Dropbox target (nil: each pair reads its own; see
+	// Options.SharedFeeds).
+	boxFeed     *box.EventsFeed
+	dropboxFeed *dropbox.FolderFeed
+	// projectNames are the names of projects read from a company's
+	// project listing (see projectNames).
+	projectNames map[projects.Key]string
+	// HourlyLimit is the hourly limit Procore reported
+	// (X-Rate-Limit-Limit of a response whose window resets more than a
+	// minute later; 0: not seen).
+	HourlyLimit int
 }
 
 // Connect opens both clients. pacer, when set, paces Procore calls with
 // the engine's limiter under key ProcoreBudgetKey.
 func Connect(ctx context.Context, c *Config, pacer storage.Pacer) (*Conn, error) {
-	penv := procore.Environment{Name: "configured", AuthURL: c.ProcoreAuthURL, APIURL: c.ProcoreAPIURL}
-	pcfg := procore.Config{ClientID: c.ProcoreClientID, ClientSecret: c.ProcoreClientSecret, Env: penv}
-	pc, err := procore.NewClient(procore.Options{
-		BaseURL: c.ProcoreAPIURL, CompanyID: c.ProcoreCompanyID,
-		TokenSource: pcfg.ClientCredentials(ctx), Pacer: pacer, PaceKey: ProcoreBudgetKey(c),
-	})
+	keys, err := c.ProjectKeys()
 	if err != nil {
 		return nil, err
 	}
-	conn := &Conn{Procore: pc}
+	penv := procore.Environment{Name: "configured", AuthURL: c.ProcoreAuthURL, APIURL: c.ProcoreAPIURL}
+	pcfg := procore.Config{ClientID: c.ProcoreClientID, ClientSecret: c.ProcoreClientSecret, Env: penv}
+	ts := pcfg.ClientCredentials(ctx) // one token for every company of the app
+	conn := &Conn{Companies: map[int64]*procore.Client{}}
+	for _, k := range keys {
+		if conn.Companies[k.CompanyID] != nil {
+			continue
+		}
+		pc, err := procore.NewClient(procore.Options{
+			BaseURL: c.ProcoreAPIURL, CompanyID: k.CompanyID,
+			TokenSource: ts, Pacer: pacer, PaceKey: ProcoreBudgetKey(c),
+		})
+		if err != nil {
+			return nil, err
+		}
+		conn.Companies[k.CompanyID] = pc
+	}
+	pc := conn.Companies[keys[0].CompanyID]
+	conn.Procore = pc
 	switch c.Target {
 	case Box:
 		if conn.Box, err = connectBox(ctx, c); err != nil {
@@ -303,47 +356,70 @@ func Connect(ctx context.Context, c *Config, pacer storage.Pacer) (*Conn, error)
 			return nil, err
 		}
 	}
-	p, _, err := pc.Projects.Get(ctx, c.ProcoreCompanyID, c.ProcoreProjectID)
+	conn.Target = c.target(conn)
+	p, resp, err := pc.Projects.Get(ctx, keys[0].CompanyID, keys[0].ProjectID)
 	if err != nil {
-		return nil, fmt.Errorf("procore project %d: %w", c.ProcoreProjectID, err)
+		return nil, fmt.Errorf("procore project %d: %w", keys[0].ProjectID, err)
+	}
+	if resp != nil {
+		conn.HourlyLimit = hourlyLimit(resp.Rate, time.Now())
 	}
 	name := strings.TrimSpace(p.Name)
 	if name == "" {
 		name = fmt.Sprint("Project ", p.ID)
 	}
 	conn.ProjectName = name
+	if conn.projectNames, err = projectNames(ctx, conn, keys); err != nil {
+		return nil, err
+	}
+	if len(conn.Companies) > 1 {
+		if conn.CompanyFolders, err = companyFolders(ctx, pc, keys); err != nil {
+			return nil, err
+		}
+	}
 	return conn, nil
 }
 
 // ProcoreBudgetKey is the limiter key of the configured Procore app.
 func ProcoreBudgetKey(c *Config) string { return "procore:" + c.ProcoreClientID }
 
-func openAt(ctx context.Context, c *Config, conn *Conn, rel string) (storage.Storage, error) {
-	if !c.Target.graph() {
+// target is the target c names, on conn's clients.
+func (c *Config) target(conn *Conn) projects.Target {
+	switch {
+	case c.Target == OneDrive:
+		return &projects.OneDriveTarget{Client: conn.Graph, Options: onedrive.Options{User: c.OneDriveUser}, Label: string(c.Target)}
+	case c.Target.graph():
+		return &projects.SharePointTarget{Client: conn.Graph, Label: string(c.Target),
+			Options: sharepoint.Options{Host: c.SiteHost, SitePath: c.SitePath, Library: c.Library}}
+	}
+	return projects.TargetFunc{Label: string(c.Target), Func: func(ctx context.Context, rel string) (storage.Storage, error) {
 		return openTargetAt(ctx, c, conn, rel)
-	}
-	if c.Target == OneDrive {
-		return onedrive.New(ctx, conn.Graph, onedrive.Options{User: c.OneDriveUser, RootPath: rel})
-	}
-	return sharepoint.New(ctx, conn.Graph, sharepoint.Options{Host: c.SiteHost, SitePath: c.SitePath, Library: c.Library, RootPath: rel})
+	}}
 }
 
-// Sync is an engine with the pairs of one project, added through a
-// projects.Manager.
+// Sync is an engine with the pairs of the configured projects, added
+// through a projects.Manager.
 type Sync struct {
 	Engine  *syncengine.Engine
 	Store   *sqlitestore.Store
 	Events  *syncengine.Recorder
 	Limiter *syncengine.RateLimiter
 	Conn    *Conn
-	// Manager keeps the project's pairs; Project is the project's key.
-	Manager *projects.Manager
-	Project projects.Key
-	// Pairs are the IDs of project Documents, project Photos and company
-	// Documents, in that order, then those of the record tools.
+	// Manager keeps the projects' pairs; Project is the first project's
+	// key, Projects the keys of all.
+	Manager  *projects.Manager
+	Project  projects.Key
+	Projects []projects.Key
+	// Pairs are the IDs of every pair: for each project in turn, those of
+	// project Documents, project Photos and company Documents (once per
+	// company), in that order, then those of the record tools.
 	Pairs []string
-	// Docs, Photos and CompanyDocs are the Procore sides; Targets the
-	// target sides (by pair ID).
+	// Budget is the Procore budget (calls per hour) the safety-net
+	// reconciliation is sized from (see Config.ProcoreBudget).
+	Budget float64
+	// Docs, Photos and CompanyDocs are the first project's Procore sides
+	// (Records and DailyLog too); Targets the target sides of every pair
+	// (by pair ID).
 	Docs        *procore.DocumentsStorage
 	Photos      *procore.PhotosStorage
 	CompanyDocs *procore.DocumentsStorage
@@ -356,6 +432,17 @@ type Sync struct {
 	Targets  map[string]storage.Storage
 
 	log *slog.Logger
+	// infos describe every project's pairs (for the webhook receiver).
+	infos []projects.ProjectInfo
+	// feeds are the shared change feeds of the Graph drives (nil: each
+	// pair reads its own delta; see Options.SharedFeeds).
+	feeds *driveFeeds
+	// health says whether changes arrive by webhooks and notifications;
+	// the engine's Reconcile policy polls every interval while they do not.
+	health health
+	// checker reads the company hooks' delivery logs (the safety net of
+	// the webhooks), run by the Manager.
+	checker *projects.DeliveryChecker
 	// The target's push endpoints, set up by Handler: Box webhook v2
 	// deliveries (when the signature keys are configured) and Dropbox
 	// webhook notifications.
@@ -369,6 +456,18 @@ type Options struct {
 	// Wrap, when set, wraps the target storages of project Documents,
 	// project Photos and company Documents (progress counting).
 	Wrap func(pairID string, s storage.Storage) storage.Storage
+	// SharedFeeds makes the pairs on a Graph drive read their changes from
+	// one shared feed per drive (one delta query for every pair, polled
+	// when a change notification arrives and every Config.Interval),
+	// instead of one delta query each. Serve's long-running service sets
+	// it; callers that run pairs themselves (RunOnce) leave it unset, so
+	// that a run reads the drive's changes at once.
+	SharedFeeds bool
+	// ProcoreLimits, when it has windows, is the limiter's budget of the
+	// Procore app instead of Config.ProcoreBudget an hour and Procore's
+	// spike window of 100 calls per 10 seconds (for an app Procore granted
+	// other limits).
+	ProcoreLimits syncengine.BudgetConfig
 }
 
 // PairID is the pair ID scheme of the examples' stores:
@@ -388,43 +487,86 @@ func StateDir(store string) string {
 	return strings.TrimSuffix(store, filepath.Ext(store)) + "-state"
 }
 
-// Project is the project that c names, on conn: project Documents, project
-// Photos, company Documents and the record tools chosen with -tools, into
-// <root>/<project name>/<Tool> on the target.
+// Project is the first project that c names, on conn: project Documents,
+// project Photos, company Documents and the record tools chosen with
+// -tools, into <root>/<project name>/<Tool> on the target.
 func (c *Config) Project(conn *Conn) (projects.Project, error) {
-	recs, err := ParseTools(c.Tools)
+	ps, err := c.ProjectList(conn)
 	if err != nil {
 		return projects.Project{}, err
+	}
+	return ps[0], nil
+}
+
+// ProjectList is every project that c names (ProjectKeys), on conn, as
+// Project describes the first. The projects of the first project's company
+// are laid out in the root as ever, so that a configuration of one project
+// carries on when more are added; those of each other company in
+// <root>/<company name> (Conn.CompanyFolders), with their own
+// "Company Documents".
+func (c *Config) ProjectList(conn *Conn) ([]projects.Project, error) {
+	keys, err := c.ProjectKeys()
+	if err != nil {
+		return nil, err
+	}
+	recs, err := ParseTools(c.Tools)
+	if err != nil {
+		return nil, err
 	}
 	tools := []projects.Tool{projects.Documents, projects.Photos, projects.CompanyDocuments}
 	for _, r := range recs {
 		t, err := projects.ParseTool(r)
 		if err != nil {
-			return projects.Project{}, err
+			return nil, err
 		}
 		tools = append(tools, t)
 	}
-	return projects.Project{
-		Client: conn.Procore, CompanyID: c.ProcoreCompanyID, ProjectID: c.ProcoreProjectID, Name: conn.ProjectName,
-		Tools: projects.WithTools(tools...), Root: c.Root,
-		Target: projects.TargetFunc{Label: string(c.Target), Func: func(ctx context.Context, rel string) (storage.Storage, error) {
-			return openAt(ctx, c, conn, rel)
-		}},
-		Options: projects.Options{DeleteLimit: c.DeleteLimit, Interval: c.Interval, DailyLogDays: c.DailyLogDays},
-	}, nil
+	var out []projects.Project
+	for i, k := range keys {
+		pc := conn.Companies[k.CompanyID]
+		if pc == nil {
+			return nil, fmt.Errorf("no Procore client for company %d", k.CompanyID)
+		}
+		name := conn.projectNames[k] // "": the Manager reads it from Procore
+		if i == 0 {
+			name = conn.ProjectName
+		}
+		root := c.Root
+		if k.CompanyID != keys[0].CompanyID {
+			// Each company's projects and company Documents in a folder
+			// of their own: two companies' Documents never share one.
+			root = path.Join(c.Root, conn.CompanyFolders[k.CompanyID])
+		}
+		out = append(out, projects.Project{
+			Client: pc, CompanyID: k.CompanyID, ProjectID: k.ProjectID, Name: name,
+			Tools: projects.WithTools(tools...), Root: root, Target: conn.Target,
+			Options: projects.Options{DeleteLimit: c.DeleteLimit, Interval: c.Interval, DailyLogDays: c.DailyLogDays},
+		})
+	}
+	return out, nil
 }
 
 // New connects to both services, opens the store and sets up the engine
-// and a projects.Manager with the configured project.
+// and a projects.Manager with the configured projects. The engine polls
+// each pair every Config.Interval until Serve finds the webhooks and
+// notifications working; then only a safety-net reconciliation sized from
+// the Procore budget runs (syncengine.Reconcile).
 func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 	if err := c.checkClientSecrets(); err != nil {
+		return nil, err
+	}
+	if _, err := c.ProjectKeys(); err != nil {
 		return nil, err
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	limits := o.ProcoreLimits
+	if len(limits.Windows) == 0 {
+		limits = procoreBudget(c.ProcoreBudget)
+	}
 	lim, err := syncengine.NewRateLimiter(syncengine.RateLimiterOptions{
-		Budgets: map[string]syncengine.BudgetConfig{ProcoreBudgetKey(c): syncengine.ProcoreBudget()},
+		Budgets: map[string]syncengine.BudgetConfig{ProcoreBudgetKey(c): limits},
 	})
 	if err != nil {
 		return nil, err
@@ -441,10 +583,29 @@ func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 		return nil, err
 	}
 	s := &Sync{Store: store, Events: &syncengine.Recorder{}, Limiter: lim, Conn: conn, Targets: map[string]storage.Storage{}, log: o.Logger}
+	s.Budget = float64(c.ProcoreBudget)
+	if s.Budget <= 0 {
+		s.Budget = float64(conn.HourlyLimit)
+	}
+	if s.Budget <= 0 {
+		s.Budget = defaultProcoreBudget
+	}
 	notifier := syncengine.Fanout(s.Events, syncengine.NewSlogNotifier(o.Logger))
+	// The webhook safety net: the company hooks' delivery logs, read a
+	// few times an hour (one call per company), wake the pairs of events
+	// that may have been missed; with it healthy, each pair is reconciled
+	// only as the rest of the budget's share allows.
+	s.checker, err = projects.NewDeliveryChecker(projects.DeliveryCheckOptions{BudgetPerHour: s.Budget, Logger: o.Logger})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	s.health.check = s.checker.Healthy
+	rec := s.checker.Reconcile(0)
+	rec.Healthy = s.health.ok
 	s.Engine, err = syncengine.New(syncengine.Options{
 		Store: store, Logger: o.Logger, Limiter: lim, DefaultInterval: c.Interval, WakeDelay: max(c.WakeDelay, 0),
-		Notifier: notifier,
+		Notifier: notifier, Reconcile: rec,
 	})
 	if err != nil {
 		store.Close()
@@ -463,31 +624,60 @@ func New(ctx context.Context, c *Config, o Options) (*Sync, error) {
 		}
 	}
 	s.Manager, err = projects.NewManager(s.Engine, projects.ManagerOptions{Store: store, StateDir: StateDir(c.Store),
-		Notifier: notifier, Logger: o.Logger, PairID: PairID, Wrap: wrap})
+		Notifier: notifier, Logger: o.Logger, PairID: PairID, Wrap: wrap, DeliveryCheck: s.checker})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	p, err := c.Project(conn)
+	if o.SharedFeeds && c.Target.graph() {
+		s.feeds = newDriveFeeds(conn.Graph, c.Interval)
+		switch t := conn.Target.(type) {
+		case *projects.SharePointTarget:
+			t.Feed = s.feeds.get
+		case *projects.OneDriveTarget:
+			t.Feed = s.feeds.get
+		}
+	}
+	if o.SharedFeeds && !c.Target.graph() {
+		// Box's events stream and Dropbox's list_folder cursor, shared
+		// by every pair (run by Serve).
+		conn.newTargetFeeds(c)
+	}
+	ps, err := c.ProjectList(conn)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	info, err := s.Manager.Add(ctx, p)
-	if err != nil {
-		store.Close()
-		return nil, err
+	for _, p := range ps {
+		info, err := s.Manager.Add(ctx, p)
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+		s.Projects = append(s.Projects, p.Key())
+		s.adopt(info)
 	}
-	s.Project = p.Key()
-	s.adopt(info)
+	s.Project = s.Projects[0]
 	return s, nil
 }
 
-// adopt fills s's pairs and storages from the project's description.
+// adopt adds the project's pairs and storages to s (the first project's
+// storages fill Docs, Photos, CompanyDocs, Records and DailyLog).
 func (s *Sync) adopt(info projects.ProjectInfo) {
+	first := len(s.infos) == 0
+	s.infos = append(s.infos, info)
 	var recs []string
 	for _, pi := range info.Pairs {
+		if _, seen := s.Targets[pi.PairID]; seen {
+			continue // company Documents, shared by the company's projects
+		}
 		s.Targets[pi.PairID] = pi.Target
+		if !pi.Tool.TwoWay() {
+			recs = append(recs, pi.PairID)
+		}
+		if !first {
+			continue
+		}
 		switch a := pi.Procore.(type) {
 		case *procore.DocumentsStorage:
 			if pi.Tool == projects.CompanyDocuments {
@@ -502,13 +692,10 @@ func (s *Sync) adopt(info projects.ProjectInfo) {
 		case *records.DailyLog:
 			s.DailyLog = a
 		}
-		if !pi.Tool.TwoWay() {
-			recs = append(recs, pi.PairID)
-		}
 	}
 	for _, t := range []projects.Tool{projects.Documents, projects.Photos, projects.CompanyDocuments} {
 		for _, pi := range info.Pairs {
-			if pi.Tool == t {
+			if pi.Tool == t && !slices.Contains(s.Pairs, pi.PairID) {
 				s.Pairs = append(s.Pairs, pi.PairID)
 			}
 		}
@@ -580,13 +767,7 @@ func (s *Sync) endpoints(c *Config) (*procore.Receiver, *msgraph.Notifier, error
 		return nil, nil, fmt.Errorf("the Procore webhook receiver (PROCORESYNC_PROCORE_HOOK_SECRET): %w", err)
 	}
 	rcv.Logger = s.log
-	rcv.WatchDocuments(s.Docs)
-	rcv.WatchPhotos(s.Photos)
-	rcv.WatchDocuments(s.CompanyDocs)
-	records.WatchWebhooks(rcv, c.ProcoreProjectID, s.Records...)
-	if s.DailyLog != nil {
-		records.WatchDailyLogWebhooks(rcv, s.DailyLog)
-	}
+	s.watchProcore(rcv)
 	switch c.Target {
 	case Box:
 		if c.BoxWebhookPrimaryKey != "" {
@@ -609,27 +790,6 @@ func (s *Sync) endpoints(c *Config) (*procore.Receiver, *msgraph.Notifier, error
 // procoreHookAuthorization is the Authorization header value that Procore
 // sends with each delivery (given at hook registration).
 func procoreHookAuthorization(c *Config) string { return "Bearer " + c.ProcoreHookSecret }
-
-// registerHooks registers (or re-enables) the Procore hooks of the project
-// and the company, delivering to publicURL with the hook secret.
-func (s *Sync) registerHooks(ctx context.Context, c *Config, publicURL string) error {
-	auth := procoreHookAuthorization(c)
-	wh := s.Conn.Procore.Webhooks
-	resources := append(append(append([]string{}, procore.DocumentResources...), procore.PhotoResources...), s.recordResources()...)
-	if _, err := wh.RegisterHook(ctx, procore.WebhookScope{ProjectID: c.ProcoreProjectID}, "procoresync", publicURL+"/procore/webhook", auth, "v2.0", resources); err != nil {
-		// Event types a resource does not offer (a recycled inspection
-		// sends no event) are skipped: the pairs' checks see those.
-		var skipped *procore.UnsubscribableError
-		if !errors.As(err, &skipped) {
-			return fmt.Errorf("procore project hook: %w", err)
-		}
-		s.log.Info("procore project hook: some events cannot be subscribed", "err", err)
-	}
-	if _, err := wh.RegisterHook(ctx, procore.WebhookScope{CompanyID: c.ProcoreCompanyID}, "procoresync", publicURL+"/procore/webhook", auth, "v2.0", procore.CompanyDocumentResources); err != nil {
-		return fmt.Errorf("procore company hook: %w", err)
-	}
-	return nil
-}
 
 // StaticToken is an oauth2 token source for the fakes' pre-issued tokens.
 func StaticToken(tok string) oauth2.TokenSource {

@@ -50,12 +50,26 @@ func startServiceOn(t *testing.T, tg Target, mod func(*Config)) *service {
 	if mod != nil {
 		mod(cfg)
 	}
+	return runService(t, f, cfg)
+}
+
+// runService runs the service (Serve's code) with cfg on the fakes f.
+func runService(t *testing.T, f *Fakes, cfg *Config) *service {
+	t.Helper()
+	return runServiceWith(t, f, cfg, Options{})
+}
+
+// runServiceWith is runService with options o (Serve's own: a discarding
+// logger, shared feeds).
+func runServiceWith(t *testing.T, f *Fakes, cfg *Config, o Options) *service {
+	t.Helper()
+	o.Logger, o.SharedFeeds = slog.New(slog.DiscardHandler), true
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := New(ctx, cfg, Options{Logger: slog.New(slog.DiscardHandler)})
+	s, err := New(ctx, cfg, o)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

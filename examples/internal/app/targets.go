@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/procoresync/procoresync/changefeed"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/box"
 	"github.com/procoresync/procoresync/storage/dropbox"
@@ -185,11 +187,72 @@ func connectDropbox(ctx context.Context, c *Config) (*dropbox.Client, error) {
 
 // openTargetAt opens the Box or Dropbox folder rel (from the account's
 // root; "" is the root).
+//
+// With shared feeds (Options.SharedFeeds), the folders below the root read
+// their changes from the account's one feed: Box's events stream
+// (box.NewEventsFeed) or one recursive list_folder cursor on the root
+// folder (dropbox.NewFolderFeed), run by Serve.
 func openTargetAt(ctx context.Context, c *Config, conn *Conn, rel string) (storage.Storage, error) {
 	if c.Target == Box {
-		return box.New(ctx, conn.Box, box.Options{RootPath: rel})
+		s, err := box.New(ctx, conn.Box, box.Options{RootPath: rel})
+		if err != nil || conn.boxFeed == nil || rel == "" {
+			return s, err
+		}
+		return s.WithFeed(conn.boxFeed), nil
 	}
-	return dropbox.New(ctx, conn.Dropbox, dropbox.Options{RootPath: "/" + rel})
+	s, err := dropbox.New(ctx, conn.Dropbox, dropbox.Options{RootPath: "/" + rel})
+	if err != nil || conn.dropboxFeed == nil || rel == "" {
+		return s, err
+	}
+	return s.WithFeed(conn.dropboxFeed), nil
+}
+
+// newTargetFeeds makes the shared feed of a Box or Dropbox target (Box: the
+// events stream of the user the client acts for; Dropbox: the root folder
+// c.Root), polled every interval without signals.
+func (conn *Conn) newTargetFeeds(c *Config) {
+	opts := changefeed.Options{PollInterval: c.Interval}
+	switch c.Target {
+	case Box:
+		conn.boxFeed = box.NewEventsFeed(conn.Box, opts)
+	case Dropbox:
+		conn.dropboxFeed = dropbox.NewFolderFeed(conn.Dropbox, "/"+strings.Trim(c.Root, "/"), opts)
+	}
+}
+
+// runTargetFeed runs the Box or Dropbox shared feed until ctx is done:
+// polled on each value of signal (webhook deliveries; nil: none), and on
+// Box's realtime long poll (Client.WatchEvents) when there is no signal,
+// on Dropbox's list_folder/longpoll always. It reports whether a feed runs.
+func (s *Sync) runTargetFeed(ctx context.Context, signal <-chan struct{}) (bool, error) {
+	switch {
+	case s.Conn == nil:
+		return false, nil
+	case s.Conn.boxFeed != nil:
+		if signal == nil {
+			ch, err := s.Conn.Box.WatchEvents(ctx)
+			if err != nil {
+				return false, err
+			}
+			signal = ch
+		}
+		go func() { _ = s.Conn.boxFeed.Run(ctx, signal) }()
+		return true, nil
+	case s.Conn.dropboxFeed != nil:
+		f := s.Conn.dropboxFeed
+		go func() { _ = f.Longpoll(ctx, 480) }()
+		if signal != nil {
+			go func() {
+				for range signal {
+					pctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+					_ = f.Poll(pctx)
+					cancel()
+				}
+			}()
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 // keepBoxWebhooks registers a webhook v2 on each pair's Box folder,

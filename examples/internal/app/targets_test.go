@@ -61,6 +61,10 @@ func TestServiceBoxWebhooks(t *testing.T) {
 	if n := sv.f.Box.CallCount("post_webhooks"); n != len(sv.s.Pairs) {
 		t.Fatalf("%d webhooks registered for %d pairs", n, len(sv.s.Pairs))
 	}
+	// One events stream for every pair.
+	if n := sv.s.Conn.boxFeed.Subscribers(); n != len(sv.s.Pairs) {
+		t.Errorf("the shared Box feed has %d subscribers, want one per pair (%d)", n, len(sv.s.Pairs))
+	}
 	if err := sv.f.WebUpload(sv.docsPath("05 Meeting Minutes/From Box.txt"), []byte("box note")); err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +108,10 @@ func TestServiceBoxWebhooks(t *testing.T) {
 func TestServiceDropboxWebhook(t *testing.T) {
 	sv := startServiceOn(t, Dropbox, nil)
 	sv.settle(t)
+	// One list_folder cursor for every pair.
+	if n := sv.s.Conn.dropboxFeed.Subscribers(); n != len(sv.s.Pairs) {
+		t.Errorf("the shared Dropbox feed has %d subscribers, want one per pair (%d)", n, len(sv.s.Pairs))
+	}
 	url := sv.url + "/dropbox/webhook"
 	resp, err := http.Get(url + "?challenge=Zm9vYmFy123")
 	if err != nil {

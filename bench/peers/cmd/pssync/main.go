@@ -4,7 +4,7 @@
 // It is a separate process so that the benchmark measures its CPU time and
 // peak memory alone.
 //
-//	pssync -a /data/a -b /data/b -db /state/pair.db [-cpuprofile cpu.out]
+//	pssync -a /data/a -b /data/b -db /state/pair.db [-cpuprofile cpu.out] [-trace trace.out]
 //
 // The exit status is 0 when the run succeeded (both sides in sync), 1
 // otherwise; the run's counts go to standard error with -v.
@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/procoresync/procoresync/storage/local"
@@ -34,6 +35,7 @@ func main() {
 	conc := flag.Int("concurrency", 0, "actions at once when the run starts (0: the engine's default)")
 	maxConc := flag.Int("max-concurrency", 0, "upper bound of the adaptive concurrency (0: the engine's default)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
+	traceFile := flag.String("trace", "", "write an execution trace (go tool trace) to this file")
 	flag.Parse()
 	if *a == "" || *b == "" || *db == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: pssync -a DIR -b DIR -db FILE [-timeout D] [-v]")
@@ -50,6 +52,17 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pssync:", err)
+			os.Exit(2)
+		}
+		defer trace.Stop()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -57,6 +70,7 @@ func main() {
 	if err := run(ctx, *a, *b, *db, *verbose, *conc, *maxConc); err != nil {
 		fmt.Fprintln(os.Stderr, "pssync:", err)
 		pprof.StopCPUProfile()
+		trace.Stop()
 		os.Exit(1)
 	}
 }

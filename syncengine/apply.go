@@ -94,6 +94,9 @@ type applier struct {
 	// changedKeys are the baseline records whose item changed during this
 	// pass (a destructive action on it was not done): planned again.
 	changedKeys map[int64]bool
+	// yield, on a scheduled initial sync, stops the pass cleanly between
+	// actions when the run yields its slot (schedule_chunk.go).
+	yield *yielder
 }
 
 // newApplier prepares to apply a plan of pair p for run runID.
@@ -258,7 +261,7 @@ func (ap *applier) apply(ctx context.Context, plan Plan) applyResult {
 	ap.conc = conc
 	ap.mu.Unlock()
 	for _, batch := range schedule(plan.Actions) {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || ap.yield.yielded() {
 			break
 		}
 		for w := 0; w < len(batch); {
@@ -269,7 +272,7 @@ func (ap *applier) apply(ctx context.Context, plan Plan) applyResult {
 			}
 			window := batch[w:end]
 			w = end
-			if ctx.Err() != nil || !ap.runWindow(ctx, lazy, plan, window, bs, conc) {
+			if ctx.Err() != nil || ap.yield.yielded() || !ap.runWindow(ctx, lazy, plan, window, bs, conc) {
 				break
 			}
 		}
@@ -351,7 +354,7 @@ func (ap *applier) runWindow(ctx, lazy context.Context, plan Plan, window [][]in
 		wg.Go(func() {
 			for j := range ch {
 				for i, k := range j.chain {
-					if ctx.Err() != nil {
+					if ctx.Err() != nil || !ap.yield.next() {
 						break
 					}
 					var jid int64

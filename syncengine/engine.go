@@ -54,6 +54,7 @@ const (
 	defaultRunTimeout      = 12 * time.Hour
 	defaultMaxPasses       = 3
 	defaultMaxSpoolSize    = 2 << 30
+	defaultInitialChunk    = 1000
 )
 
 // Options configure an Engine. Only Store is required.
@@ -144,8 +145,22 @@ type Options struct {
 	MaxSpoolSize int64
 	// Reconcile, when set, replaces the Interval of initialized pairs by a
 	// safety-net reconciliation period derived from a budget while the
-	// pairs' webhooks are healthy (see Reconcile).
+	// pairs' webhooks are healthy (see Reconcile). After a restart, or
+	// when pairs that synced before are added to a running engine, each
+	// such pair's next reconciliation comes from its last run in the
+	// store; overdue ones catch up spread out (see Reconcile.CatchUpShare).
 	Reconcile *Reconcile
+	// InitialChunk is how many actions a scheduled initial sync applies
+	// before it yields its slot when other initial syncs wait for one: the
+	// run ends as a partial run (Run.Undone says so; it does not count
+	// for the pair's StopPolicy), goes to the back of the round robin of
+	// initial syncs, and its next run resumes it (reading both sides again
+	// and matching what is done), so that a big project does not hold back
+	// small ones. A run yields only once it has spent at least four times
+	// as long applying as reading and planning, so that reading again
+	// costs at most a quarter more. RunOnce never yields. Default 1000; a
+	// negative value turns yielding off.
+	InitialChunk int
 }
 
 // RunOptions tune one run.
@@ -172,8 +187,14 @@ type Engine struct {
 	pairs   map[string]*pairSlot
 	order   []string
 	running bool
-	runSeq  uint64        // counts ended runs, to tell which pair ran least recently
-	changed chan struct{} // wakes the scheduler (buffered 1)
+	runSeq  uint64 // counts ended runs, to tell which pair ran least recently
+	// restoredQ are the pairs whose next run restoreSchedule set from
+	// their last run in the store and that have not run since;
+	// catchUpRan is when the last overdue one started
+	// (schedule_restore.go).
+	restoredQ  []*pairSlot
+	catchUpRan time.Time
+	changed    chan struct{} // wakes the scheduler (buffered 1)
 }
 
 // pairSlot is the engine's record of one pair.
@@ -194,6 +215,15 @@ type pairSlot struct {
 	stopWatch   context.CancelFunc      // ends the watchers of the pair's storages
 	runCancel   context.CancelCauseFunc // cancels the run in progress (nil: none)
 	removed     bool                    // RemovePair removed the pair
+	// lastRun is the start of the pair's last run as the store had it
+	// when the scheduler first loaded the pair (zero: none).
+	lastRun  time.Time
+	restored bool // in Engine.restoredQ
+	overdue  bool // restored overdue: its next is its turn to catch up
+	// paused: the pair's last scheduled run found it paused, so that its
+	// initial sync waiting does not make others yield (cleared by a run
+	// that starts, or a wake-up such as Resume's).
+	paused bool
 }
 
 // cur returns the pair's current configuration.
@@ -282,6 +312,9 @@ func New(opts Options) (*Engine, error) {
 	case opts.WakeDelay < 0:
 		opts.WakeDelay = 0 // off
 	}
+	if opts.InitialChunk == 0 {
+		opts.InitialChunk = defaultInitialChunk
+	}
 	return &Engine{opts: opts, store: opts.Store, limiter: opts.Limiter, notifier: opts.Notifier,
 		clock: opts.Clock, log: opts.Logger, pairs: map[string]*pairSlot{}, changed: make(chan struct{}, 1)}, nil
 }
@@ -290,7 +323,10 @@ func New(opts Options) (*Engine, error) {
 // DefaultInterval; Concurrency 4 adapting up to MaxConcurrency 16; MassDeleteShare 0.5; Replacement "-";
 // Name: the ID; AName "A" and BName "B") and adds it to the engine. A
 // running scheduler (Run) picks it up at once: a new pair runs right away,
-// then every Interval.
+// then every Interval. Under a healthy Options.Reconcile policy, a pair
+// that completed its initial sync before (after a restart, say) runs
+// instead when its reconciliation falls due, counted from its last run in
+// the store (see Reconcile.CatchUpShare), or when it is woken.
 func (e *Engine) AddPair(p Pair) error {
 	p, err := e.prepare(p)
 	if err != nil {
@@ -602,6 +638,9 @@ func (e *Engine) runPair(ctx context.Context, s *pairSlot, opt RunOptions, only 
 	now := e.clock.Now()
 	r := &pairRun{e: e, s: s, p: p, parent: parent, opt: opt, only: only, ps: ps, now: now,
 		run: Run{PairID: p.ID, Initial: !ps.Initialized, Started: now, Status: RunRunning}}
+	if y := yielderFrom(ctx); y != nil && !ps.Initialized && only == nil {
+		r.yield = y
+	}
 	if r.run.ID, err = e.store.StartRun(ctx, r.run); err != nil {
 		return Run{}, fmt.Errorf("syncengine: recording run: %w", err)
 	}
@@ -623,6 +662,7 @@ type pairRun struct {
 	now    time.Time         // the run's start
 	run    Run
 	log    *slog.Logger
+	yield  *yielder // set on a scheduled initial sync that may yield its slot
 }
 
 // do runs the pair: its steps, each of which may end the run.
@@ -647,6 +687,10 @@ func (r *pairRun) do(ctx context.Context) (Run, error) {
 	status := RunSucceeded
 	if c := res.counts; c.Failed > 0 || c.Held > 0 || c.Waiting > 0 || c.Skipped > 0 || len(res.undone) > 0 {
 		status = RunPartial
+	}
+	if r.yield.yielded() {
+		status = RunPartial
+		r.run.Undone = strings.TrimPrefix(r.run.Undone+"\n"+r.yield.note(), "\n")
 	}
 	if r.only == nil {
 		if err := r.saveState(ctx, &res, newPS, status); err != nil {
@@ -710,13 +754,14 @@ func (r *pairRun) applyPasses(ctx context.Context, plan Plan, newPS PairState) (
 			return res, newPS, err
 		}
 		ap.lastPass = pass >= r.e.opts.MaxPasses
+		ap.yield = r.yield.begin(r.now, r.e.clock.Now())
 		got := ap.apply(ctx, plan)
 		res.merge(got, pass == 1)
 		r.run.Counts = res.counts
 		if ctx.Err() != nil {
 			return res, newPS, ctx.Err()
 		}
-		if len(got.changed) == 0 || ap.lastPass {
+		if len(got.changed) == 0 || ap.lastPass || r.yield.yielded() {
 			return r.endPasses(ctx, ap, plan, res), newPS, nil
 		}
 		// Items changed between the reading this plan was based on and a
@@ -754,17 +799,18 @@ func (r *pairRun) endPasses(ctx context.Context, ap *applier, plan Plan, res app
 // some actions) and notifies a completed initial sync.
 func (r *pairRun) saveState(ctx context.Context, res *applyResult, newPS PairState, status RunStatus) error {
 	p, ps := r.p, r.ps
-	if res.counts.Failed > 0 || res.deferred > 0 {
+	yielded := r.yield.yielded()
+	if res.counts.Failed > 0 || res.deferred > 0 || yielded {
 		// Keep the cursors: the next run reads these changes again, so
 		// that an item that failed is looked at on both sides (items
 		// applied meanwhile match their baseline and plan nothing).
 		// Quarantined items do not hold the cursors back.
 		newPS.CursorA, newPS.CursorB = ps.CursorA, ps.CursorB
 	}
-	if err := r.e.saveState(ctx, r.s, newPS, r.now, status == RunSucceeded); err != nil {
+	if err := r.e.saveState(ctx, r.s, newPS, r.now, status == RunSucceeded, !yielded); err != nil {
 		return err
 	}
-	if !ps.Initialized {
+	if !ps.Initialized && !yielded {
 		r.e.setInitialized(r.s)
 		dir := "Two way"
 		if p.Direction == DirectionOneWayAB {
@@ -860,9 +906,9 @@ func (r *pairRun) finish(ctx context.Context, status RunStatus, runErr error) (R
 }
 
 // saveState stores the pair state detect returned (its cursors), marks the
-// pair initialised and records the run times, keeping a pause set
-// meanwhile.
-func (e *Engine) saveState(ctx context.Context, s *pairSlot, ps PairState, started time.Time, success bool) error {
+// pair initialised when complete (not after an initial sync that yielded
+// its slot) and records the run times, keeping a pause set meanwhile.
+func (e *Engine) saveState(ctx context.Context, s *pairSlot, ps PairState, started time.Time, success, complete bool) error {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
 	ctx = context.WithoutCancel(ctx)
@@ -871,7 +917,7 @@ func (e *Engine) saveState(ctx context.Context, s *pairSlot, ps PairState, start
 		return err
 	}
 	ps.Paused, ps.PauseReason = cur.Paused, cur.PauseReason
-	ps.Initialized = true
+	ps.Initialized = cur.Initialized || complete
 	ps.LastRun = started
 	ps.LastSuccess = cur.LastSuccess
 	if success {
@@ -1040,7 +1086,10 @@ func (e *Engine) Wake(pairID string) {
 // Options.WakeDelay for how wake-ups are coalesced), one run per pair at a
 // time, at most MaxConcurrentPairs at once. When a budget a pair draws on
 // runs low (Remaining below LowBudget), pairs that still need their
-// initial sync wait and incremental runs go first. When ctx is done Run
+// initial sync wait and incremental runs go first. Initial syncs take
+// turns, the one that ran least recently first; one that applied
+// Options.InitialChunk actions while others wait ends as a partial run
+// and resumes on its next turn. When ctx is done Run
 // starts no more runs, cancels the running ones (their journals stay
 // pending and the next run resolves them), waits for them and returns nil.
 func (e *Engine) Run(ctx context.Context) error {
@@ -1111,7 +1160,8 @@ func (e *Engine) Run(ctx context.Context) error {
 // holds its lock.
 func (e *Engine) scheduledRun(ctx context.Context, s *pairSlot) {
 	defer s.release()
-	run, err := e.runPair(ctx, s, RunOptions{}, nil)
+	y := e.newYielder(s)
+	run, err := e.runPair(withYielder(ctx, y), s, RunOptions{}, nil)
 	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrPaused) && run.Status != RunFailed {
 		e.log.Warn("syncengine: scheduled run", "pair", s.cur().ID, "error", err)
 	}
@@ -1120,6 +1170,12 @@ func (e *Engine) scheduledRun(ctx context.Context, s *pairSlot) {
 	now := e.clock.Now()
 	s.busy = false
 	s.next = now.Add(e.nextInterval(s))
+	if y.yielded() {
+		// An initial sync that yielded its slot is due again at once,
+		// behind the initial syncs that ran less recently.
+		s.next = now
+	}
+	s.paused = errors.Is(err, ErrPaused)
 	if !run.Started.IsZero() {
 		s.lastEnd = now
 		e.runSeq++
@@ -1195,11 +1251,15 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 		s.initialized = 1
 		if ps.Initialized {
 			s.initialized = 2
+			s.lastRun = ps.LastRun
 		}
 		e.mu.Unlock()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if len(unknown) > 0 {
+		cands = e.restoreSchedule(cands, unknown, now)
+	}
 	slices.SortStableFunc(cands, e.schedOrder(now))
 	var out []*pairSlot
 	initial, incremental := e.runningInitial(), e.runningIncremental()
@@ -1223,6 +1283,7 @@ func (e *Engine) pick(ctx context.Context, now time.Time, n int) []*pairSlot {
 			continue // a RunOnce or an admin action holds it; the wake-up stays pending
 		}
 		s.woken, s.busy = false, true
+		e.caughtUp(s, now)
 		if s.initialized != 2 {
 			initial++
 		} else {

@@ -30,6 +30,16 @@ type Reconcile struct {
 	MinPeriod, MaxPeriod time.Duration
 	// Healthy reports whether changes arrive by webhooks (nil: always).
 	Healthy func() bool
+	// CatchUpShare is the fraction of the budget that the catching up of
+	// overdue reconciliations may spend (default 0.25, at least Share).
+	// When the scheduler first sees a pair that synced before (after a
+	// restart, or added to a running engine), the pair's next
+	// reconciliation is its last run in the store plus its point in the
+	// period; pairs already overdue (or with no run recorded) are
+	// reconciled one after the other, most overdue first, at most this
+	// share of the budget apart and all within one period, rather than
+	// all at once.
+	CatchUpShare float64
 }
 
 // ReconcilePeriod returns how often each of pairs pairs is reconciled
@@ -64,6 +74,10 @@ func (r Reconcile) withDefaults() Reconcile {
 	if r.MaxPeriod <= 0 {
 		r.MaxPeriod = 24 * time.Hour
 	}
+	if r.CatchUpShare <= 0 {
+		r.CatchUpShare = 0.25
+	}
+	r.CatchUpShare = max(r.CatchUpShare, r.Share)
 	return r
 }
 
@@ -81,14 +95,23 @@ func spread(pairID string, period time.Duration) time.Duration {
 // ended now: its Interval, or under a healthy Reconcile policy its
 // reconciliation period. e.mu is held.
 func (e *Engine) nextInterval(s *pairSlot) time.Duration {
+	period, ok := e.reconcilePeriod()
+	if !ok {
+		return s.cur().Interval
+	}
+	return spread(s.cur().ID, period)
+}
+
+// reconcilePeriod returns the reconciliation period of the engine's pairs,
+// and false when no healthy Reconcile policy applies (pairs run every
+// Interval). e.mu is held.
+func (e *Engine) reconcilePeriod() (time.Duration, bool) {
 	r := e.opts.Reconcile
-	iv := s.cur().Interval
 	if r == nil || r.BudgetPerHour <= 0 || (r.Healthy != nil && !r.Healthy()) {
-		return iv
+		return 0, false
 	}
 	rr := r.withDefaults()
-	period := ReconcilePeriod(rr.BudgetPerHour, rr.Share, rr.CallsPerRun, len(e.pairs), rr.MinPeriod, rr.MaxPeriod)
-	return spread(s.cur().ID, period)
+	return ReconcilePeriod(rr.BudgetPerHour, rr.Share, rr.CallsPerRun, len(e.pairs), rr.MinPeriod, rr.MaxPeriod), true
 }
 
 // Scheduling classes, in the order pick serves them.

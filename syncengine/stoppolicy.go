@@ -27,6 +27,10 @@ import (
 //     undone (RunPartial); it ends a streak of consecutive failures all the
 //     same, as a success does.
 //
+// A chunk of an initial sync that yielded its slot to other initial syncs
+// (Options.InitialChunk) does not count: the initial sync counts once, by
+// the run that completes it.
+//
 // The counters are kept in the metadata store (a StopCounterStore), so
 // they carry on across restarts; AddPair refuses a policy when the store
 // cannot keep them. Changing the policy with UpdatePair keeps the
@@ -83,7 +87,7 @@ const stopPausePrefix = "stop policy: "
 // LastRunID) or that does not count (cancelled, not recorded) leaves c as
 // it is and false.
 func (c StopCounts) count(run Run) (StopCounts, bool) {
-	if run.ID == 0 || run.ID == c.LastRunID {
+	if run.ID == 0 || run.ID == c.LastRunID || yieldedChunk(run) {
 		return c, false
 	}
 	switch run.Status {

@@ -99,11 +99,17 @@ func TestManagePairsWhileRunning(t *testing.T) {
 		got, ok := e.eng.Pair(m.id)
 		require.True(t, ok)
 		require.Equal(t, []string{"*.tmp"}, got.Filter.Exclude)
+		// The new options apply from the next run: a run that took the old
+		// ones before UpdatePair (B's watcher, after keep.txt) ends first.
+		// RunOnce waits for it (runs of a pair never overlap) and runs once
+		// with the new options.
+		_, err := e.eng.RunOnce(e.ctx, m.id, syncengine.RunOptions{})
+		require.NoError(t, err)
 		m.a.WriteFile("new.txt", []byte("new"))
 		m.a.WriteFile("scratch.tmp", []byte("tmp"))
 		e.eng.Wake(m.id) // A no longer has a watcher; B's watcher runs again
 		onB(t, m, "new.txt", "new")
-		_, err := m.b.ReadFile("scratch.tmp")
+		_, err = m.b.ReadFile("scratch.tmp")
 		require.Error(t, err, "the new filter applies")
 		runs := e.storeRuns(t, m.id)
 		require.Greater(t, len(runs), before, "history kept")
@@ -149,9 +155,19 @@ func TestManagePairsWhileRunning(t *testing.T) {
 		}
 		m.b.SetLatency(memory.OpPut, 200*time.Millisecond)
 		e.eng.Wake(m.id)
-		waitFor(t, "a run in progress", func() bool {
+		// The run copying the slow files (not one that began before they
+		// were written and ends at once): one of them is on B already.
+		waitFor(t, "a run in progress copying the slow files", func() bool {
 			runs := e.storeRuns(t, m.id)
-			return len(runs) > 1 && runs[0].Status == syncengine.RunRunning
+			if len(runs) < 2 || runs[0].Status != syncengine.RunRunning {
+				return false
+			}
+			for i := range 50 {
+				if _, err := m.b.ReadFile(fmt.Sprintf("slow%d.txt", i)); err == nil {
+					return true
+				}
+			}
+			return false
 		})
 		require.NoError(t, e.eng.RemovePair(e.ctx, m.id, syncengine.RemoveOptions{Grace: -1}))
 		runs := e.storeRuns(t, m.id)

@@ -190,6 +190,9 @@ type idTable struct {
 	slots []uint64
 	n     int  // slots used
 	shift uint // 64 - log2(len(slots))
+	// shadowed holds the records that a later record with the same ID
+	// hash replaced (see put): get never returns them (see getNear).
+	shadowed map[int32]bool
 }
 
 // newIDTable returns a table sized for n records.
@@ -220,6 +223,10 @@ func (t *idTable) put(recs []compactRec, s Side, h uint64, i int32) {
 			return
 		}
 		if c>>32 == h>>32 && recs[uint32(c)-1].id[s] == h {
+			if t.shadowed == nil {
+				t.shadowed = map[int32]bool{}
+			}
+			t.shadowed[int32(uint32(c)-1)] = true
 			t.slots[j] = v
 			return
 		}
@@ -229,7 +236,7 @@ func (t *idTable) put(recs []compactRec, s Side, h uint64, i int32) {
 // grow doubles the table.
 func (t *idTable) grow(recs []compactRec, s Side) {
 	old := t.slots
-	*t = idTable{slots: make([]uint64, 2*len(old)), shift: t.shift - 1}
+	*t = idTable{slots: make([]uint64, 2*len(old)), shift: t.shift - 1, shadowed: t.shadowed}
 	mask := uint64(len(t.slots) - 1)
 	for _, c := range old {
 		if c == 0 {
@@ -263,6 +270,32 @@ func (t *idTable) get(recs []compactRec, s Side, h uint64) (int32, bool) {
 	}
 }
 
+// getNear is get that first tries record hint: a listing mostly yields
+// items in the order of their baseline records (both follow the tree),
+// so the record after the one the previous entry matched is usually the
+// one sought, and comparing it costs no random access to the table (a
+// cache miss per entry on a large tree). It returns what get returns, on
+// the condition that every record with a non-zero ID hash on side s was
+// put in t: a record whose hash is h and that no later one shadowed is
+// then the one the table holds for h.
+func (t *idTable) getNear(recs []compactRec, s Side, h uint64, hint int32) (int32, bool) {
+	if hint >= 0 && int(hint) < len(recs) && recs[hint].id[s] == h && h != 0 &&
+		(len(t.shadowed) == 0 || !t.shadowed[hint]) {
+		return hint, true
+	}
+	return t.get(recs, s, h)
+}
+
+// parentCache remembers the baseline record found for the last parent ID
+// looked up on one side: a listing yields the items of a folder together,
+// so most look-ups repeat the previous one.
+type parentCache struct {
+	pid string
+	h   uint64
+	i   int32
+	ok  bool
+}
+
 type detector struct {
 	p     *Pair
 	store MetadataStore
@@ -276,6 +309,7 @@ type detector struct {
 	// Full-listing state.
 	recs    []compactRec
 	ids     [2]idTable
+	pcache  [2]parentCache // see parentRec
 	seen    [2][]uint64
 	changed [2]map[int32]storage.Entry
 	newEnt  [2][]storage.Entry
@@ -484,6 +518,7 @@ func (d *detector) listFull(ctx context.Context) error {
 		return err
 	}
 	d.ids = [2]idTable{}
+	d.pcache = [2]parentCache{}
 	want, parentIdx := d.recordsWanted(full)
 	if len(want) > 0 || len(parentIdx) > 0 {
 		if err := d.observeRecords(ctx, full, want, parentIdx); err != nil {
@@ -932,6 +967,8 @@ func sameEntry(a, b *storage.Entry) bool {
 func (d *detector) listSide(ctx context.Context, side Side) error {
 	p, s := d.p, int(side)
 	d.ids[s] = newIDTable(len(d.recs))
+	d.pcache[s] = parentCache{}
+	hint := int32(0) // the record the next entry likely matches (see getNear)
 	for i := range d.recs {
 		if h := d.recs[i].id[s]; h != 0 {
 			d.ids[s].put(d.recs, side, h, int32(i))
@@ -971,7 +1008,10 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 		}
 		i, ok := int32(-1), false
 		if e.ID != "" {
-			i, ok = d.ids[s].get(d.recs, side, idHash(e.ID))
+			i, ok = d.ids[s].getNear(d.recs, side, idHash(e.ID), hint)
+			if ok {
+				hint = i + 1
+			}
 		}
 		if !ok {
 			if e.ID != "" {
@@ -1038,8 +1078,21 @@ func (d *detector) unknownParent(s Side, pid string) bool {
 	if pid == "" || pid == d.root[s] {
 		return false
 	}
-	_, ok := d.ids[s].get(d.recs, s, idHash(pid))
+	_, _, ok := d.parentRec(s, pid)
 	return !ok
+}
+
+// parentRec returns the ID hash of pid, a parent ID listed on side s, and
+// the baseline record of that ID, looked up once per run of entries with
+// the same parent (see parentCache).
+func (d *detector) parentRec(s Side, pid string) (h uint64, i int32, ok bool) {
+	c := &d.pcache[s]
+	if c.h == 0 || c.pid != pid {
+		h := idHash(pid)
+		i, ok := d.ids[s].get(d.recs, s, h)
+		*c = parentCache{pid: pid, h: h, i: i, ok: ok}
+	}
+	return c.h, c.i, c.ok
 }
 
 // strayRecord reports whether baseline record i, listed on side s as e
@@ -1057,7 +1110,7 @@ func (d *detector) strayRecord(s Side, i int32, e *storage.Entry) bool {
 	}
 	dir := uint64(0)
 	if e.ParentID != d.root[s] {
-		j, ok := d.ids[s].get(d.recs, s, idHash(e.ParentID))
+		_, j, ok := d.parentRec(s, e.ParentID)
 		if !ok || d.recs[j].path[s] == 0 {
 			return false
 		}
@@ -1072,8 +1125,7 @@ func (d *detector) noteParent(s Side, pid string) {
 	if pid == "" || pid == d.root[s] {
 		return
 	}
-	h := idHash(pid)
-	if i, ok := d.ids[s].get(d.recs, s, h); ok {
+	if h, i, ok := d.parentRec(s, pid); ok {
 		d.parents[s][h] = i
 	}
 }

@@ -749,8 +749,9 @@ const maxConfirmStats = 100
 // with. Before a baseline item is taken as deleted, and before an ID
 // listed twice as two different entries or such a folder is taken in,
 // the side is asked again: by ID where its storage is a storage.IDStater
-// and there are at most maxConfirmStats such items, else with one more
-// listing of the side. An item found again is observed as it is now
+// and there are at most maxConfirmStats such items (only one where its
+// lookups of gone items walk the tree: storage.Features.StatIDWalks),
+// else with one more listing of the side. An item found again is observed as it is now
 // (moved, changed or unchanged); an item found nowhere is deleted.
 func (d *detector) confirmListings(ctx context.Context, full [2]bool) error {
 	for s := range 2 {
@@ -780,7 +781,10 @@ func (d *detector) confirmSide(ctx context.Context, side Side) error {
 		return nil
 	}
 	found := make(map[string]storage.Entry, len(ids))
-	if is, ok := st.(storage.IDStater); ok && len(ids) <= maxConfirmStats {
+	// Where a lookup of an item that is gone walks the tree, one listing
+	// confirms several items for the price of one lookup.
+	byID := len(ids) <= maxConfirmStats && (len(ids) == 1 || !st.Features().StatIDWalks)
+	if is, ok := st.(storage.IDStater); ok && byID {
 		for _, id := range ids {
 			e, err := is.StatID(ctx, id)
 			if errors.Is(err, storage.ErrNotFound) {

@@ -464,20 +464,21 @@ func TestNegativeSizeIsAnItemError(t *testing.T) {
 // confirms two or more items, and one lookup a single one.
 func TestAbsenceConfirmationIsBatched(t *testing.T) {
 	for _, tc := range []struct {
+		files     int
 		gone      int
 		walks     bool
 		stats     int
 		listings  int
 		rationale string
 	}{
-		{gone: 5, stats: 5, listings: 1, rationale: "one lookup per missing item"},
-		{gone: 120, stats: 0, listings: 2, rationale: "one more listing instead of 120 lookups"},
-		{gone: 1, walks: true, stats: 1, listings: 1, rationale: "one lookup costs no more than a listing"},
-		{gone: 5, walks: true, stats: 0, listings: 2, rationale: "one more listing instead of 5 walks"},
+		{files: 40, gone: 5, stats: 5, listings: 1, rationale: "one lookup per missing item"},
+		{files: 320, gone: 120, stats: 0, listings: 2, rationale: "one more listing instead of 120 lookups"},
+		{files: 40, gone: 1, walks: true, stats: 1, listings: 1, rationale: "one lookup costs no more than a listing"},
+		{files: 40, gone: 5, walks: true, stats: 0, listings: 2, rationale: "one more listing instead of 5 walks"},
 	} {
 		t.Run(fmt.Sprintf("%d/walks=%v", tc.gone, tc.walks), func(t *testing.T) {
 			e := newEnv(t, nil)
-			for i := range 320 {
+			for i := range tc.files {
 				e.write(e.a, fmt.Sprintf("d%d/f%03d.txt", i%4, i), "x")
 			}
 			e.run()
@@ -490,7 +491,7 @@ func TestAbsenceConfirmationIsBatched(t *testing.T) {
 			}
 			r := e.run()
 			require.Equal(t, tc.gone, r.Counts.Deleted)
-			require.Len(t, tree(t, e.b), 4+320-tc.gone)
+			require.Len(t, tree(t, e.b), 4+tc.files-tc.gone)
 			require.Equal(t, tc.stats, byID.stats, tc.rationale)
 			require.Equal(t, tc.listings, paged.listings(), tc.rationale)
 		})

@@ -980,6 +980,7 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 	}
 	seen := make([]uint64, (len(d.recs)+63)/64)
 	rules := p.storage(side).Features().Names
+	plain := !rules.CaseInsensitive && rules.Normalization == storage.NormNone // see pathKeyHash
 	occ := make([]uint64, 0, len(d.recs)+16)
 	count := 0
 	// Folder paths as listed, to check that the items listed in a folder
@@ -997,7 +998,8 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 			continue
 		}
 		count++
-		occ = append(occ, pathKeyHash(rules, e.Path))
+		kh := pathKeyHash(rules, e.Path)
+		occ = append(occ, kh)
 		if e.IsDir && e.ID != "" {
 			if _, ok := dirs[e.ID]; !ok {
 				dirs[e.ID] = listedDir{e.Path, e.ParentID}
@@ -1049,7 +1051,11 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 			d.dupRec[s][i] = true
 		}
 		seen[i/64] |= 1 << (uint(i) % 64)
-		if fp != d.recs[i].fp[s] || d.unknownParent(side, e.ParentID) || d.strayRecord(side, i, &e) {
+		ph := nonZero(kh) // pathHash(e.Path): the same FNV-1a hash where names compare as bytes
+		if !plain {
+			ph = pathHash(e.Path)
+		}
+		if fp != d.recs[i].fp[s] || d.unknownParent(side, e.ParentID) || d.strayRecord(side, i, &e, ph) {
 			// Changed, or in a folder the baseline does not know, whose
 			// moves no baseline record follows, or recorded at a path its
 			// folder's record disagrees with: its path is read as it is.
@@ -1107,9 +1113,11 @@ func (d *detector) parentRec(s Side, pid string) (h uint64, i int32, ok bool) {
 // an item inside it, not yet synced again, kept the old one. Such a
 // record would otherwise be read at a path where the item is not, for as
 // long as it does not change.
-func (d *detector) strayRecord(s Side, i int32, e *storage.Entry) bool {
+//
+// eph is pathHash(e.Path).
+func (d *detector) strayRecord(s Side, i int32, e *storage.Entry, eph uint64) bool {
 	ph := d.recs[i].path[s]
-	if ph == 0 || e.ParentID == "" || ph == pathHash(e.Path) {
+	if ph == 0 || e.ParentID == "" || ph == eph {
 		return false // no path recorded apart from the fingerprint, or listed where recorded
 	}
 	dir := uint64(0)

@@ -125,3 +125,19 @@ func TestIDTable(t *testing.T) {
 		t.Errorf("getNear found record %d for side A, which has no IDs", gi)
 	}
 }
+
+// TestPathHashIsThePlainPathKeyHash checks what listSide relies on to hash
+// each listed path once: where names compare as bytes, pathHash is
+// pathKeyHash made non-zero; where they do not, they differ.
+func TestPathHashIsThePlainPathKeyHash(t *testing.T) {
+	plain := storage.NameRules{}
+	folded := storage.NameRules{CaseInsensitive: true}
+	for _, p := range []string{"", "a", "Docs/Plan.PDF", "naïve/名前", "a//b"} {
+		if got, want := nonZero(pathKeyHash(plain, p)), pathHash(p); got != want {
+			t.Errorf("%q: pathKeyHash %x, pathHash %x", p, got, want)
+		}
+	}
+	if nonZero(pathKeyHash(folded, "Docs/Plan.PDF")) == pathHash("Docs/Plan.PDF") {
+		t.Error("a case-folded key hashes as the path itself: listSide must hash the path apart")
+	}
+}

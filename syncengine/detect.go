@@ -751,8 +751,9 @@ const maxConfirmStats = 100
 // the side is asked again: by ID where its storage is a storage.IDStater
 // and there are at most maxConfirmStats such items (only one where its
 // lookups of gone items walk the tree: storage.Features.StatIDWalks),
-// else with one more listing of the side. An item found again is observed as it is now
-// (moved, changed or unchanged); an item found nowhere is deleted.
+// else with one more listing of the side. An item found again is
+// observed as it is now (moved, changed or unchanged); an item found
+// nowhere is deleted.
 func (d *detector) confirmListings(ctx context.Context, full [2]bool) error {
 	for s := range 2 {
 		if !full[s] {

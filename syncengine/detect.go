@@ -286,6 +286,46 @@ func (t *idTable) getNear(recs []compactRec, s Side, h uint64, hint int32) (int3
 	return t.get(recs, s, h)
 }
 
+// lookahead is how many listed entries listSide buffers to probe the ID
+// table for them at once (see idTable.touch).
+const lookahead = 64
+
+// touch reads, for the ID hashes hs of listed entries in the order
+// listed, the home slot of each in the table and the record it points
+// to, without using what it reads: on a large table nearly every probe
+// misses the processor's caches, and independent reads in a row let it
+// wait for those misses together, where get, probing one entry after
+// the other, waits for each in turn. The entries that getNear will find
+// at the record after the previous match (from hint on) are skipped:
+// they need no probe. It returns a sum of what it read. hs holds at most
+// 64 hashes.
+func (t *idTable) touch(recs []compactRec, s Side, hs []uint64, hint int32) uint64 {
+	if len(t.slots) == 0 || len(hs) > 64 {
+		return 0
+	}
+	var x, near uint64 // near: bit j set for hs[j] found at the hint
+	for j, h := range hs {
+		if h == 0 {
+			continue
+		}
+		if hint >= 0 && int(hint) < len(recs) && recs[hint].id[s] == h {
+			near |= 1 << j
+			hint++
+			continue
+		}
+		x += t.slots[t.slot(h)]
+	}
+	for j, h := range hs {
+		if h == 0 || near&(1<<j) != 0 {
+			continue
+		}
+		if c := t.slots[t.slot(h)]; c != 0 && c>>32 == h>>32 {
+			x += recs[uint32(c)-1].id[s]
+		}
+	}
+	return x
+}
+
 // parentCache remembers the baseline record found for the last parent ID
 // looked up on one side: a listing yields the items of a folder together,
 // so most look-ups repeat the previous one.
@@ -310,6 +350,7 @@ type detector struct {
 	recs    []compactRec
 	ids     [2]idTable
 	pcache  [2]parentCache // see parentRec
+	touched [2]uint64      // what idTable.touch read, kept so that its reads are not dropped
 	seen    [2][]uint64
 	changed [2]map[int32]storage.Entry
 	newEnt  [2][]storage.Entry
@@ -991,12 +1032,11 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 	d.dirs[s] = dirs
 	var pending [][2]string // parent ID, listed dir of items listed before their parent
 	stale := map[string]bool{}
-	for e, err := range p.storage(side).List(ctx) {
-		if err != nil {
-			return fmt.Errorf("syncengine: list %s: %w", p.sideName(side), err)
-		}
+	// process compares one listed entry, whose ID hash is h (0: no ID),
+	// with the baseline.
+	process := func(e *storage.Entry, h uint64) {
 		if e.Path == "" {
-			continue
+			return
 		}
 		count++
 		kh := pathKeyHash(rules, e.Path)
@@ -1015,7 +1055,7 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 		}
 		i, ok := int32(-1), false
 		if e.ID != "" {
-			i, ok = d.ids[s].getNear(d.recs, side, idHash(e.ID), hint)
+			i, ok = d.ids[s].getNear(d.recs, side, h, hint)
 			if ok {
 				hint = i + 1
 			}
@@ -1028,18 +1068,18 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 				// differ are resolved by confirmListing.
 				if j, dup := d.newIdx[s][e.ID]; dup {
 					count--
-					if !sameEntry(&d.newEnt[s][j], &e) {
+					if !sameEntry(&d.newEnt[s][j], e) {
 						d.dupNew[s][e.ID] = true
 					}
-					continue
+					return
 				}
 				d.newIdx[s][e.ID] = len(d.newEnt[s])
 			}
-			d.newEnt[s] = append(d.newEnt[s], e)
+			d.newEnt[s] = append(d.newEnt[s], *e)
 			d.noteParent(side, e.ParentID)
-			continue
+			return
 		}
-		fp := entryFP(&e)
+		fp := entryFP(e)
 		if seen[i/64]&(1<<(uint(i)%64)) != 0 {
 			count--
 			prev := d.recs[i].fp[s]
@@ -1047,7 +1087,7 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 				prev = entryFP(&c)
 			}
 			if fp == prev {
-				continue
+				return
 			}
 			d.dupRec[s][i] = true
 		}
@@ -1056,14 +1096,41 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 		if !plain {
 			ph = pathHash(e.Path)
 		}
-		if fp != d.recs[i].fp[s] || d.unknownParent(side, e.ParentID) || d.strayRecord(side, i, &e, ph) {
+		if fp != d.recs[i].fp[s] || d.unknownParent(side, e.ParentID) || d.strayRecord(side, i, e, ph) {
 			// Changed, or in a folder the baseline does not know, whose
 			// moves no baseline record follows, or recorded at a path its
 			// folder's record disagrees with: its path is read as it is.
-			d.changed[s][i] = e
+			d.changed[s][i] = *e
 			d.noteParent(side, e.ParentID)
 		}
 	}
+	// Entries are compared in batches, in the order listed: the ID table
+	// is probed for a whole batch first (see idTable.touch), so that its
+	// cache misses overlap instead of coming one after the other.
+	batch := make([]storage.Entry, 0, lookahead)
+	hs := make([]uint64, lookahead)
+	flush := func() {
+		for j := range batch {
+			hs[j] = 0
+			if batch[j].ID != "" {
+				hs[j] = idHash(batch[j].ID)
+			}
+		}
+		d.touched[s] += d.ids[s].touch(d.recs, side, hs[:len(batch)], hint)
+		for j := range batch {
+			process(&batch[j], hs[j])
+		}
+		batch = batch[:0]
+	}
+	for e, err := range p.storage(side).List(ctx) {
+		if err != nil {
+			return fmt.Errorf("syncengine: list %s: %w", p.sideName(side), err)
+		}
+		if batch = append(batch, e); len(batch) == lookahead {
+			flush()
+		}
+	}
+	flush()
 	for _, pd := range pending {
 		if dp, ok := dirs[pd[0]]; ok && !samePath(rules, dp.path, pd[1]) {
 			stale[pd[0]] = true

@@ -198,7 +198,7 @@ func TestScheduleReconcileDaily(t *testing.T) {
 	// 6 pairs × 2 calls / (10 calls an hour × 5%) = 24 hours between
 	// reconciliations. Under the race detector, where every scheduler step
 	// costs several times more, half the pairs with half the budget keep
-	// the 24 hours at half the runs and steps.
+	// the 24 hours with half the runs and history reads per step.
 	pairs, budget := 6, 10.0
 	if raceDetector {
 		pairs, budget = 3, 5

@@ -216,6 +216,11 @@ type Features struct {
 	SetModTime bool
 	// ModTimePrecision is how precisely modification times are kept.
 	ModTimePrecision time.Duration
+	// StatIDWalks is true when IDStater.StatID of an item that is gone
+	// (or no longer where the Storage last saw it) walks the whole tree,
+	// as on a local file system: a caller confirming several items at
+	// once then lists the tree once instead of walking it per item.
+	StatIDWalks bool
 	// Upload describes chunked uploads.
 	Upload UploadConstraints
 }

@@ -190,6 +190,9 @@ type idTable struct {
 	slots []uint64
 	n     int  // slots used
 	shift uint // 64 - log2(len(slots))
+	// shadowed holds the records that a later record with the same ID
+	// hash replaced (see put): get never returns them (see getNear).
+	shadowed map[int32]bool
 }
 
 // newIDTable returns a table sized for n records.
@@ -220,6 +223,10 @@ func (t *idTable) put(recs []compactRec, s Side, h uint64, i int32) {
 			return
 		}
 		if c>>32 == h>>32 && recs[uint32(c)-1].id[s] == h {
+			if t.shadowed == nil {
+				t.shadowed = map[int32]bool{}
+			}
+			t.shadowed[int32(uint32(c)-1)] = true
 			t.slots[j] = v
 			return
 		}
@@ -229,7 +236,7 @@ func (t *idTable) put(recs []compactRec, s Side, h uint64, i int32) {
 // grow doubles the table.
 func (t *idTable) grow(recs []compactRec, s Side) {
 	old := t.slots
-	*t = idTable{slots: make([]uint64, 2*len(old)), shift: t.shift - 1}
+	*t = idTable{slots: make([]uint64, 2*len(old)), shift: t.shift - 1, shadowed: t.shadowed}
 	mask := uint64(len(t.slots) - 1)
 	for _, c := range old {
 		if c == 0 {
@@ -263,6 +270,72 @@ func (t *idTable) get(recs []compactRec, s Side, h uint64) (int32, bool) {
 	}
 }
 
+// getNear is get that first tries record hint: a listing mostly yields
+// items in the order of their baseline records (both follow the tree),
+// so the record after the one the previous entry matched is usually the
+// one sought, and comparing it costs no random access to the table (a
+// cache miss per entry on a large tree). It returns what get returns, on
+// the condition that every record with a non-zero ID hash on side s was
+// put in t: a record whose hash is h and that no later one shadowed is
+// then the one the table holds for h.
+func (t *idTable) getNear(recs []compactRec, s Side, h uint64, hint int32) (int32, bool) {
+	if hint >= 0 && int(hint) < len(recs) && recs[hint].id[s] == h && h != 0 &&
+		(len(t.shadowed) == 0 || !t.shadowed[hint]) {
+		return hint, true
+	}
+	return t.get(recs, s, h)
+}
+
+// lookahead is how many listed entries listSide buffers to probe the ID
+// table for them at once (see idTable.touch).
+const lookahead = 64
+
+// touch reads, for the ID hashes hs of listed entries in the order
+// listed, the home slot of each in the table and the record it points
+// to, without using what it reads: on a large table nearly every probe
+// misses the processor's caches, and independent reads in a row let it
+// wait for those misses together, where get, probing one entry after
+// the other, waits for each in turn. The entries that getNear will find
+// at the record after the previous match (from hint on) are skipped:
+// they need no probe. It returns a sum of what it read. hs holds at most
+// 64 hashes.
+func (t *idTable) touch(recs []compactRec, s Side, hs []uint64, hint int32) uint64 {
+	if len(t.slots) == 0 || len(hs) > 64 {
+		return 0
+	}
+	var x, near uint64 // near: bit j set for hs[j] found at the hint
+	for j, h := range hs {
+		if h == 0 {
+			continue
+		}
+		if hint >= 0 && int(hint) < len(recs) && recs[hint].id[s] == h {
+			near |= 1 << j
+			hint++
+			continue
+		}
+		x += t.slots[t.slot(h)]
+	}
+	for j, h := range hs {
+		if h == 0 || near&(1<<j) != 0 {
+			continue
+		}
+		if c := t.slots[t.slot(h)]; c != 0 && c>>32 == h>>32 {
+			x += recs[uint32(c)-1].id[s]
+		}
+	}
+	return x
+}
+
+// parentCache remembers the baseline record found for the last parent ID
+// looked up on one side: a listing yields the items of a folder together,
+// so most look-ups repeat the previous one.
+type parentCache struct {
+	pid string
+	h   uint64
+	i   int32
+	ok  bool
+}
+
 type detector struct {
 	p     *Pair
 	store MetadataStore
@@ -276,6 +349,8 @@ type detector struct {
 	// Full-listing state.
 	recs    []compactRec
 	ids     [2]idTable
+	pcache  [2]parentCache // see parentRec
+	touched [2]uint64      // what idTable.touch read, kept so that its reads are not dropped
 	seen    [2][]uint64
 	changed [2]map[int32]storage.Entry
 	newEnt  [2][]storage.Entry
@@ -484,6 +559,7 @@ func (d *detector) listFull(ctx context.Context) error {
 		return err
 	}
 	d.ids = [2]idTable{}
+	d.pcache = [2]parentCache{}
 	want, parentIdx := d.recordsWanted(full)
 	if len(want) > 0 || len(parentIdx) > 0 {
 		if err := d.observeRecords(ctx, full, want, parentIdx); err != nil {
@@ -714,9 +790,11 @@ const maxConfirmStats = 100
 // with. Before a baseline item is taken as deleted, and before an ID
 // listed twice as two different entries or such a folder is taken in,
 // the side is asked again: by ID where its storage is a storage.IDStater
-// and there are at most maxConfirmStats such items, else with one more
-// listing of the side. An item found again is observed as it is now
-// (moved, changed or unchanged); an item found nowhere is deleted.
+// and there are at most maxConfirmStats such items (only one where its
+// lookups of gone items walk the tree: storage.Features.StatIDWalks),
+// else with one more listing of the side. An item found again is
+// observed as it is now (moved, changed or unchanged); an item found
+// nowhere is deleted.
 func (d *detector) confirmListings(ctx context.Context, full [2]bool) error {
 	for s := range 2 {
 		if !full[s] {
@@ -745,7 +823,10 @@ func (d *detector) confirmSide(ctx context.Context, side Side) error {
 		return nil
 	}
 	found := make(map[string]storage.Entry, len(ids))
-	if is, ok := st.(storage.IDStater); ok && len(ids) <= maxConfirmStats {
+	// Where a lookup of an item that is gone walks the tree, one listing
+	// confirms several items for the price of one lookup.
+	byID := len(ids) <= maxConfirmStats && (len(ids) == 1 || !st.Features().StatIDWalks)
+	if is, ok := st.(storage.IDStater); ok && byID {
 		for _, id := range ids {
 			e, err := is.StatID(ctx, id)
 			if errors.Is(err, storage.ErrNotFound) {
@@ -932,6 +1013,8 @@ func sameEntry(a, b *storage.Entry) bool {
 func (d *detector) listSide(ctx context.Context, side Side) error {
 	p, s := d.p, int(side)
 	d.ids[s] = newIDTable(len(d.recs))
+	d.pcache[s] = parentCache{}
+	hint := int32(0) // the record the next entry likely matches (see getNear)
 	for i := range d.recs {
 		if h := d.recs[i].id[s]; h != 0 {
 			d.ids[s].put(d.recs, side, h, int32(i))
@@ -939,6 +1022,7 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 	}
 	seen := make([]uint64, (len(d.recs)+63)/64)
 	rules := p.storage(side).Features().Names
+	plain := !rules.CaseInsensitive && rules.Normalization == storage.NormNone // see pathKeyHash
 	occ := make([]uint64, 0, len(d.recs)+16)
 	count := 0
 	// Folder paths as listed, to check that the items listed in a folder
@@ -948,15 +1032,15 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 	d.dirs[s] = dirs
 	var pending [][2]string // parent ID, listed dir of items listed before their parent
 	stale := map[string]bool{}
-	for e, err := range p.storage(side).List(ctx) {
-		if err != nil {
-			return fmt.Errorf("syncengine: list %s: %w", p.sideName(side), err)
-		}
+	// process compares one listed entry, whose ID hash is h (0: no ID),
+	// with the baseline.
+	process := func(e *storage.Entry, h uint64) {
 		if e.Path == "" {
-			continue
+			return
 		}
 		count++
-		occ = append(occ, pathKeyHash(rules, e.Path))
+		kh := pathKeyHash(rules, e.Path)
+		occ = append(occ, kh)
 		if e.IsDir && e.ID != "" {
 			if _, ok := dirs[e.ID]; !ok {
 				dirs[e.ID] = listedDir{e.Path, e.ParentID}
@@ -971,7 +1055,10 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 		}
 		i, ok := int32(-1), false
 		if e.ID != "" {
-			i, ok = d.ids[s].get(d.recs, side, idHash(e.ID))
+			i, ok = d.ids[s].getNear(d.recs, side, h, hint)
+			if ok {
+				hint = i + 1
+			}
 		}
 		if !ok {
 			if e.ID != "" {
@@ -981,18 +1068,18 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 				// differ are resolved by confirmListing.
 				if j, dup := d.newIdx[s][e.ID]; dup {
 					count--
-					if !sameEntry(&d.newEnt[s][j], &e) {
+					if !sameEntry(&d.newEnt[s][j], e) {
 						d.dupNew[s][e.ID] = true
 					}
-					continue
+					return
 				}
 				d.newIdx[s][e.ID] = len(d.newEnt[s])
 			}
-			d.newEnt[s] = append(d.newEnt[s], e)
+			d.newEnt[s] = append(d.newEnt[s], *e)
 			d.noteParent(side, e.ParentID)
-			continue
+			return
 		}
-		fp := entryFP(&e)
+		fp := entryFP(e)
 		if seen[i/64]&(1<<(uint(i)%64)) != 0 {
 			count--
 			prev := d.recs[i].fp[s]
@@ -1000,19 +1087,50 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 				prev = entryFP(&c)
 			}
 			if fp == prev {
-				continue
+				return
 			}
 			d.dupRec[s][i] = true
 		}
 		seen[i/64] |= 1 << (uint(i) % 64)
-		if fp != d.recs[i].fp[s] || d.unknownParent(side, e.ParentID) || d.strayRecord(side, i, &e) {
+		ph := nonZero(kh) // pathHash(e.Path): the same FNV-1a hash where names compare as bytes
+		if !plain {
+			ph = pathHash(e.Path)
+		}
+		if fp != d.recs[i].fp[s] || d.unknownParent(side, e.ParentID) || d.strayRecord(side, i, e, ph) {
 			// Changed, or in a folder the baseline does not know, whose
 			// moves no baseline record follows, or recorded at a path its
 			// folder's record disagrees with: its path is read as it is.
-			d.changed[s][i] = e
+			d.changed[s][i] = *e
 			d.noteParent(side, e.ParentID)
 		}
 	}
+	// Entries are compared in batches, in the order listed: the ID table
+	// is probed for a whole batch first (see idTable.touch), so that its
+	// cache misses overlap instead of coming one after the other.
+	batch := make([]storage.Entry, 0, lookahead)
+	hs := make([]uint64, lookahead)
+	flush := func() {
+		for j := range batch {
+			hs[j] = 0
+			if batch[j].ID != "" {
+				hs[j] = idHash(batch[j].ID)
+			}
+		}
+		d.touched[s] += d.ids[s].touch(d.recs, side, hs[:len(batch)], hint)
+		for j := range batch {
+			process(&batch[j], hs[j])
+		}
+		batch = batch[:0]
+	}
+	for e, err := range p.storage(side).List(ctx) {
+		if err != nil {
+			return fmt.Errorf("syncengine: list %s: %w", p.sideName(side), err)
+		}
+		if batch = append(batch, e); len(batch) == lookahead {
+			flush()
+		}
+	}
+	flush()
 	for _, pd := range pending {
 		if dp, ok := dirs[pd[0]]; ok && !samePath(rules, dp.path, pd[1]) {
 			stale[pd[0]] = true
@@ -1038,8 +1156,21 @@ func (d *detector) unknownParent(s Side, pid string) bool {
 	if pid == "" || pid == d.root[s] {
 		return false
 	}
-	_, ok := d.ids[s].get(d.recs, s, idHash(pid))
+	_, _, ok := d.parentRec(s, pid)
 	return !ok
+}
+
+// parentRec returns the ID hash of pid, a parent ID listed on side s, and
+// the baseline record of that ID, looked up once per run of entries with
+// the same parent (see parentCache).
+func (d *detector) parentRec(s Side, pid string) (h uint64, i int32, ok bool) {
+	c := &d.pcache[s]
+	if c.h == 0 || c.pid != pid {
+		h := idHash(pid)
+		i, ok := d.ids[s].get(d.recs, s, h)
+		*c = parentCache{pid: pid, h: h, i: i, ok: ok}
+	}
+	return c.h, c.i, c.ok
 }
 
 // strayRecord reports whether baseline record i, listed on side s as e
@@ -1050,14 +1181,16 @@ func (d *detector) unknownParent(s Side, pid string) bool {
 // an item inside it, not yet synced again, kept the old one. Such a
 // record would otherwise be read at a path where the item is not, for as
 // long as it does not change.
-func (d *detector) strayRecord(s Side, i int32, e *storage.Entry) bool {
+//
+// eph is pathHash(e.Path).
+func (d *detector) strayRecord(s Side, i int32, e *storage.Entry, eph uint64) bool {
 	ph := d.recs[i].path[s]
-	if ph == 0 || e.ParentID == "" || ph == pathHash(e.Path) {
+	if ph == 0 || e.ParentID == "" || ph == eph {
 		return false // no path recorded apart from the fingerprint, or listed where recorded
 	}
 	dir := uint64(0)
 	if e.ParentID != d.root[s] {
-		j, ok := d.ids[s].get(d.recs, s, idHash(e.ParentID))
+		_, j, ok := d.parentRec(s, e.ParentID)
 		if !ok || d.recs[j].path[s] == 0 {
 			return false
 		}
@@ -1072,8 +1205,7 @@ func (d *detector) noteParent(s Side, pid string) {
 	if pid == "" || pid == d.root[s] {
 		return
 	}
-	h := idHash(pid)
-	if i, ok := d.ids[s].get(d.recs, s, h); ok {
+	if h, i, ok := d.parentRec(s, pid); ok {
 		d.parents[s][h] = i
 	}
 }

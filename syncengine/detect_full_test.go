@@ -3,6 +3,7 @@ package syncengine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -55,6 +56,45 @@ func TestDetectFullMatchesFeeds(t *testing.T) {
 	require.NotEmpty(t, fromFeeds.Actions)
 	require.Equal(t, sorted(fromFeeds), sorted(fromLists))
 	require.Equal(t, [2]int{11, 9}, in.Count, "items listed per side, roots excluded")
+}
+
+// TestDetectFullMatchesFeedsAcrossBatches is TestDetectFullMatchesFeeds
+// on a tree of several hundred items, which the full listing compares in
+// batches (see listSide): changes, new items, renames and deletions fall
+// at the start, in the middle and at the end of batches, on both sides.
+func TestDetectFullMatchesFeedsAcrossBatches(t *testing.T) {
+	f := newFixture(t)
+	for _, s := range []*memory.Storage{f.a, f.b} {
+		for i := range 300 {
+			write(t, s, fmt.Sprintf("d%d/f%03d.txt", i%5, i), fmt.Sprint("v1 ", i))
+		}
+	}
+	f.linkAll(t)
+	for _, i := range []int{0, 63, 64, 65, 127, 128, 200, 299} {
+		write(t, f.a, fmt.Sprintf("d%d/f%03d.txt", i%5, i), fmt.Sprint("v2 on A ", i))
+	}
+	for _, i := range []int{1, 66, 190} {
+		_, err := f.b.Rename(fmt.Sprintf("d%d/f%03d.txt", i%5, i), fmt.Sprintf("d%d/renamed %03d.txt", i%5, i))
+		require.NoError(t, err)
+	}
+	for _, i := range []int{2, 67, 191, 298} {
+		require.NoError(t, f.a.Remove(fmt.Sprintf("d%d/f%03d.txt", i%5, i)))
+	}
+	for i := range 70 {
+		write(t, f.b, fmt.Sprintf("d%d/new %03d.txt", i%5, i), fmt.Sprint("new on B ", i))
+	}
+	_, err := f.a.Rename("d3", "d3 renamed")
+	require.NoError(t, err)
+	sorted := func(pl se.Plan) []string {
+		k := kinds(pl)
+		slices.Sort(k)
+		return k
+	}
+	fromFeeds, _, _ := f.plan(t, se.DetectOptions{})
+	fromLists, in, _ := f.plan(t, se.DetectOptions{Full: true})
+	require.Len(t, fromFeeds.Actions, 8+2*3+4+70+1, "edits, renames (a move and a link each), deletions, new files, a folder rename")
+	require.Equal(t, sorted(fromFeeds), sorted(fromLists))
+	require.Equal(t, [2]int{5 + 300 - 4, 5 + 300 + 70}, in.Count, "items listed per side, roots excluded")
 }
 
 // TestDetectFullListingFails checks that a side failing to list fails

@@ -96,4 +96,48 @@ func TestIDTable(t *testing.T) {
 	if _, ok := empty.get(recs, SideA, dup); ok {
 		t.Fatal("the zero table found a record")
 	}
+	// getNear answers as get whatever its hint: the hinted record when it
+	// holds the hash, never a record a later one with that hash shadowed.
+	shadowedIdx := int32(43)
+	if recs[shadowedIdx].id[SideB] != dup {
+		t.Fatalf("record %d does not hold the duplicated hash", shadowedIdx)
+	}
+	for _, tc := range []struct {
+		name string
+		h    uint64
+		hint int32
+	}{
+		{"hint right", recs[10].id[SideB], 10},
+		{"hint wrong", recs[10].id[SideB], 11},
+		{"hint negative", recs[10].id[SideB], -1},
+		{"hint past the end", recs[10].id[SideB], int32(len(recs))},
+		{"hint shadowed", dup, shadowedIdx},
+		{"hint on the later record", dup, want[dup]},
+		{"absent hash", idHash("absent"), 10},
+		{"zero hash on a side without IDs", 0, 10},
+	} {
+		wi, wok := tb.get(recs, SideB, tc.h)
+		if gi, gok := tb.getNear(recs, SideB, tc.h, tc.hint); gi != wi || gok != wok {
+			t.Errorf("%s: getNear = %d, %v; get = %d, %v", tc.name, gi, gok, wi, wok)
+		}
+	}
+	if gi, ok := tb.getNear(recs, SideA, 0, 10); ok {
+		t.Errorf("getNear found record %d for side A, which has no IDs", gi)
+	}
+}
+
+// TestPathHashIsThePlainPathKeyHash checks what listSide relies on to hash
+// each listed path once: where names compare as bytes, pathHash is
+// pathKeyHash made non-zero; where they do not, they differ.
+func TestPathHashIsThePlainPathKeyHash(t *testing.T) {
+	plain := storage.NameRules{}
+	folded := storage.NameRules{CaseInsensitive: true}
+	for _, p := range []string{"", "a", "Docs/Plan.PDF", "naïve/名前", "a//b"} {
+		if got, want := nonZero(pathKeyHash(plain, p)), pathHash(p); got != want {
+			t.Errorf("%q: pathKeyHash %x, pathHash %x", p, got, want)
+		}
+	}
+	if nonZero(pathKeyHash(folded, "Docs/Plan.PDF")) == pathHash("Docs/Plan.PDF") {
+		t.Error("a case-folded key hashes as the path itself: listSide must hash the path apart")
+	}
 }

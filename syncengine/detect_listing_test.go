@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"iter"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +140,13 @@ type statByID struct {
 	mem   *memory.Storage
 	mu    sync.Mutex
 	stats int
+	walks bool // Features().StatIDWalks, as storage/local says
+}
+
+func (s *statByID) Features() storage.Features {
+	f := s.Storage.Features()
+	f.StatIDWalks = s.walks
+	return f
 }
 
 func (s *statByID) StatID(ctx context.Context, id string) (storage.Entry, error) {
@@ -453,32 +459,41 @@ func TestNegativeSizeIsAnItemError(t *testing.T) {
 }
 
 // Confirming absences costs little: one lookup by ID per missing item up
-// to a cap, and past the cap one more listing of the side instead.
+// to a cap, and past the cap one more listing of the side instead. Where
+// a lookup of a gone item walks the tree (storage/local), one listing
+// confirms two or more items, and one lookup a single one.
 func TestAbsenceConfirmationIsBatched(t *testing.T) {
-	for _, gone := range []int{5, 120} {
-		t.Run(strconv.Itoa(gone), func(t *testing.T) {
+	for _, tc := range []struct {
+		files     int
+		gone      int
+		walks     bool
+		stats     int
+		listings  int
+		rationale string
+	}{
+		{files: 40, gone: 5, stats: 5, listings: 1, rationale: "one lookup per missing item"},
+		{files: 320, gone: 120, stats: 0, listings: 2, rationale: "one more listing instead of 120 lookups"},
+		{files: 40, gone: 1, walks: true, stats: 1, listings: 1, rationale: "one lookup costs no more than a listing"},
+		{files: 40, gone: 5, walks: true, stats: 0, listings: 2, rationale: "one more listing instead of 5 walks"},
+	} {
+		t.Run(fmt.Sprintf("%d/walks=%v", tc.gone, tc.walks), func(t *testing.T) {
 			e := newEnv(t, nil)
-			for i := range 320 {
+			for i := range tc.files {
 				e.write(e.a, fmt.Sprintf("d%d/f%03d.txt", i%4, i), "x")
 			}
 			e.run()
 			paged := newPaged(e.a, 1000)
-			byID := &statByID{Storage: paged, mem: e.a}
+			byID := &statByID{Storage: paged, mem: e.a, walks: tc.walks}
 			e.pair.A = byID
 			e.restart()
-			for i := range gone {
+			for i := range tc.gone {
 				require.NoError(t, e.a.Remove(fmt.Sprintf("d%d/f%03d.txt", i%4, i)))
 			}
 			r := e.run()
-			require.Equal(t, gone, r.Counts.Deleted)
-			require.Len(t, tree(t, e.b), 4+320-gone)
-			if gone <= 100 {
-				require.Equal(t, gone, byID.stats, "one lookup per missing item")
-				require.Equal(t, 1, paged.listings())
-			} else {
-				require.Zero(t, byID.stats)
-				require.Equal(t, 2, paged.listings(), "one more listing instead of %d lookups", gone)
-			}
+			require.Equal(t, tc.gone, r.Counts.Deleted)
+			require.Len(t, tree(t, e.b), 4+tc.files-tc.gone)
+			require.Equal(t, tc.stats, byID.stats, tc.rationale)
+			require.Equal(t, tc.listings, paged.listings(), tc.rationale)
 		})
 	}
 }

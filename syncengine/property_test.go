@@ -26,8 +26,14 @@ import (
 	"github.com/procoresync/procoresync/syncengine/sqlitestore"
 )
 
+// defaultEngineChecks is how many cases the engine property test draws:
+// fewer under the race detector, which slows each case several times and
+// looks for data races, not for more cases (the run without it draws the
+// full number).
+var defaultEngineChecks = map[bool]int{false: 500, true: 100}[raceDetector]
+
 var (
-	engineChecks = flag.Int("engine.checks", 500, "cases of the engine property test (unless -rapid.checks is given)")
+	engineChecks = flag.Int("engine.checks", defaultEngineChecks, "cases of the engine property test (unless -rapid.checks is given)")
 	propVerbose  = flag.Bool("engine.verbose", false, "log every action and error of the property test's runs")
 )
 

@@ -213,6 +213,7 @@ func (s *Storage) Features() storage.Features {
 		ConditionalPut:   true,
 		SetModTime:       true,
 		ModTimePrecision: prec,
+		StatIDWalks:      true, // see StatID
 	}
 }
 

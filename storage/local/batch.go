@@ -17,11 +17,11 @@ type batch struct {
 }
 
 // BeginBatch opens a durability batch (the engine's
-// syncengine.DurabilityBatcher): until the matching EndBatch, Put, MakeDir
-// and Delete still write each file's content to disk before it takes its
-// name (a file is always either its old or its new content), but sync the
-// folder that gained or lost a name only at the next Flush, once for every
-// change made in it, instead of once per item. Batches nest.
+// syncengine.DurabilityBatcher): until the matching EndBatch, Put, MakeDir,
+// Move and Delete still write each file's content to disk before it takes
+// its name (a file is always either its old or its new content), but sync
+// the folders that gained or lost a name only at the next Flush, once for
+// every change made in them, instead of once per item. Batches nest.
 func (s *Storage) BeginBatch() {
 	s.batch.mu.Lock()
 	defer s.batch.mu.Unlock()
@@ -43,7 +43,7 @@ func (s *Storage) EndBatch(ctx context.Context) error {
 }
 
 // Flush syncs the folders changed in the open batch: the names that Put,
-// MakeDir and Delete added or removed since the last Flush are durable when
+// MakeDir, Move and Delete added or removed since the last Flush are durable when
 // it returns. Like the per-item folder sync outside a batch, a file system
 // that refuses to sync folders (some network shares) is not an error. A
 // folder moved or deleted since is covered by a sync of the whole file

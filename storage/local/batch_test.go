@@ -46,3 +46,32 @@ func TestDurabilityBatchDefersFolderSyncs(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, s.batch.dirs)
 }
+
+// A Move in a batch syncs the folder it left and the folder it entered at
+// the next Flush, not at once.
+func TestDurabilityBatchDefersMoveSyncs(t *testing.T) {
+	s, _ := newStorage(t)
+	ctx := context.Background()
+	root, err := s.Stat(ctx, "")
+	require.NoError(t, err)
+	from, err := s.MakeDir(ctx, root, "from")
+	require.NoError(t, err)
+	to, err := s.MakeDir(ctx, root, "to")
+	require.NoError(t, err)
+	f, err := s.Put(ctx, from, "a.txt", bytes.NewReader([]byte("abc")), 3, storage.PutOptions{})
+	require.NoError(t, err)
+	require.Empty(t, s.batch.dirs)
+
+	s.BeginBatch()
+	moved, err := s.Move(ctx, f, to, "b.txt")
+	require.NoError(t, err)
+	require.Equal(t, "to/b.txt", moved.Path)
+	require.Equal(t, map[string]struct{}{"from": {}, "to": {}}, s.batch.dirs)
+	require.NoError(t, s.EndBatch(ctx))
+	require.Empty(t, s.batch.dirs)
+
+	// Outside a batch the folders are synced at once.
+	_, err = s.Move(ctx, moved, from, "c.txt")
+	require.NoError(t, err)
+	require.Empty(t, s.batch.dirs)
+}

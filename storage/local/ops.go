@@ -925,8 +925,10 @@ func (s *Storage) Move(ctx context.Context, e storage.Entry, newParent storage.E
 	} else if err := s.renameExcl(sd, path.Base(rel), rel, nd, newName, target, fi.IsDir()); err != nil {
 		return storage.Entry{}, err
 	}
-	_ = sd.Sync()
-	_ = nd.Sync()
+	s.syncDirLater(sd, parentOf(rel))
+	if nprel != parentOf(rel) {
+		s.syncDirLater(nd, nprel)
+	}
 	nfi, nid, err := s.identify(target)
 	if err != nil {
 		return storage.Entry{}, wrap("move", target, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -595,7 +596,7 @@ func (d *detector) indexBaseline(ctx context.Context, full [2]bool) error {
 	if size == 0 {
 		return nil
 	}
-	err := d.store.ScanBaseline(ctx, p.ID, func(r *BaselineRow) error {
+	rec := func(r *BaselineRow) compactRec {
 		rec := compactRec{key: r.Key, fp: [2]uint64{rowFP(&r.A, r.IsDir), rowFP(&r.B, r.IsDir)}}
 		for s := range 2 {
 			if id := r.Side(Side(s)).ID; full[s] && len(id) != 0 {
@@ -605,11 +606,113 @@ func (d *detector) indexBaseline(ctx context.Context, full [2]bool) error {
 				rec.path[s] = pathHash(bs.Path)
 			}
 		}
-		d.recs = append(d.recs, rec)
-		return nil
-	})
+		return rec
+	}
+	ranges, err := d.scanRanges(ctx, size)
 	if err != nil {
 		return fmt.Errorf("syncengine: read baseline: %w", err)
+	}
+	if ranges == nil {
+		err = d.store.ScanBaseline(ctx, p.ID, func(r *BaselineRow) error {
+			d.recs = append(d.recs, rec(r))
+			return nil
+		})
+	} else {
+		err = d.scanInRanges(ctx, ranges, rec)
+	}
+	if err != nil {
+		return fmt.Errorf("syncengine: read baseline: %w", err)
+	}
+	return nil
+}
+
+// minRangeItems is the smallest number of baseline items per range worth
+// a scan of its own (see scanRanges): below it, starting a scan costs
+// more than it saves.
+const minRangeItems = 50_000
+
+// maxScanRanges bounds the number of ranges of keys the baseline is read
+// in at once.
+const maxScanRanges = 4
+
+// scanRanges returns the ranges of keys, inclusive and in order, in which
+// to read a baseline of size items at once, one goroutine each, or nil
+// for one ScanBaseline: the store must be a BaselineRangeScanner, the
+// baseline large enough (minRangeItems per range) and more than one core
+// available (GOMAXPROCS). The keys between the lowest and the highest are
+// cut into ranges of equal width; keys are handed out in increasing order,
+// so that ranges of equal width hold about as many items.
+func (d *detector) scanRanges(ctx context.Context, size int) ([][2]int64, error) {
+	rs, ok := d.store.(BaselineRangeScanner)
+	n := min(runtime.GOMAXPROCS(0), maxScanRanges, size/minRangeItems)
+	if !ok || n < 2 {
+		return nil, nil
+	}
+	lo, hi, ok, err := rs.BaselineKeys(ctx, d.p.ID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	width := (uint64(hi) - uint64(lo)) / uint64(n) // hi-lo may overflow an int64
+	if width == 0 {
+		return nil, nil
+	}
+	ranges := make([][2]int64, n)
+	from := lo
+	for i := range ranges {
+		to := hi
+		if i < n-1 {
+			to = int64(uint64(from) + width - 1)
+		}
+		ranges[i] = [2]int64{from, to}
+		from = to + 1
+	}
+	return ranges, nil
+}
+
+// scanInRanges reads the baseline in ranges of keys (see scanRanges), all
+// at once, and appends rec of each row to d.recs in the order of keys.
+// The first range appends to d.recs directly, the others to slices of
+// their own that are appended after it. The first error cancels the other
+// scans and is returned.
+func (d *detector) scanInRanges(ctx context.Context, ranges [][2]int64, rec func(*BaselineRow) compactRec) error {
+	rs := d.store.(BaselineRangeScanner)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := make([][]compactRec, len(ranges))
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for i, r := range ranges {
+		if i == 0 {
+			parts[0] = d.recs
+		} else {
+			parts[i] = make([]compactRec, 0, cap(d.recs)/len(ranges)+cap(d.recs)/(8*len(ranges)))
+		}
+		wg.Go(func() {
+			part := &parts[i]
+			err := rs.ScanBaselineRange(sctx, d.p.ID, r[0], r[1], func(row *BaselineRow) error {
+				*part = append(*part, rec(row))
+				return nil
+			})
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err // the other scans then end with the cancellation
+				}
+				mu.Unlock()
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	d.recs = parts[0]
+	for _, part := range parts[1:] {
+		d.recs = append(d.recs, part...)
 	}
 	return nil
 }

@@ -635,6 +635,12 @@ const minRangeItems = 50_000
 // in at once.
 const maxScanRanges = 4
 
+// scanRangesFor returns in how many ranges to read a baseline of size
+// items (tests set it to exercise the ranges on small baselines).
+var scanRangesFor = func(size int) int {
+	return min(runtime.GOMAXPROCS(0), maxScanRanges, size/minRangeItems)
+}
+
 // scanRanges returns the ranges of keys, inclusive and in order, in which
 // to read a baseline of size items at once, one goroutine each, or nil
 // for one ScanBaseline: the store must be a BaselineRangeScanner, the
@@ -644,7 +650,7 @@ const maxScanRanges = 4
 // so that ranges of equal width hold about as many items.
 func (d *detector) scanRanges(ctx context.Context, size int) ([][2]int64, error) {
 	rs, ok := d.store.(BaselineRangeScanner)
-	n := min(runtime.GOMAXPROCS(0), maxScanRanges, size/minRangeItems)
+	n := scanRangesFor(size)
 	if !ok || n < 2 {
 		return nil, nil
 	}

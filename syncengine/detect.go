@@ -252,6 +252,30 @@ func (t *idTable) grow(recs []compactRec, s Side) {
 	}
 }
 
+// putAll puts every record of recs with a non-zero ID hash on side s, in
+// order, in batches of lookahead: the home slots of a batch are read
+// first (see touch), so that their cache misses overlap. It returns a
+// sum of what it read.
+func (t *idTable) putAll(recs []compactRec, s Side) uint64 {
+	var x uint64
+	for lo := 0; lo < len(recs); lo += lookahead {
+		batch := recs[lo:min(lo+lookahead, len(recs))]
+		if len(t.slots) > 0 {
+			for i := range batch {
+				if h := batch[i].id[s]; h != 0 {
+					x += t.slots[t.slot(h)]
+				}
+			}
+		}
+		for i := range batch {
+			if h := batch[i].id[s]; h != 0 {
+				t.put(recs, s, h, int32(lo+i))
+			}
+		}
+	}
+	return x
+}
+
 // get returns the index of the record with ID hash h on side s.
 func (t *idTable) get(recs []compactRec, s Side, h uint64) (int32, bool) {
 	if len(t.slots) == 0 {
@@ -1026,7 +1050,7 @@ func (d *detector) confirmSide(ctx context.Context, side Side) error {
 			continue
 		}
 		if ld, ok := d.dirs[s][id]; !ok || !samePath(rules, ld.path, e.Path) {
-			d.dirs[s][id] = listedDir{e.Path, e.ParentID}
+			d.dirs[s][id] = listedDir{path: e.Path, parent: e.ParentID}
 			moved = true
 		}
 	}
@@ -1036,8 +1060,12 @@ func (d *detector) confirmSide(ctx context.Context, side Side) error {
 	return nil
 }
 
-// listedDir is a folder as a listing (or a confirmation) saw it.
-type listedDir struct{ path, parent string }
+// listedDir is a folder as a listing (or a confirmation) saw it. kh is
+// pathKeyHash of its path where the listing computed it (0: not known).
+type listedDir struct {
+	path, parent string
+	kh           uint64
+}
 
 // repath rewrites, on side s, the paths of the new and changed entries of
 // the listing from their folders' paths (d.dirs), after confirmListings
@@ -1124,11 +1152,7 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 	d.ids[s] = newIDTable(len(d.recs))
 	d.pcache[s] = parentCache{}
 	hint := int32(0) // the record the next entry likely matches (see getNear)
-	for i := range d.recs {
-		if h := d.recs[i].id[s]; h != 0 {
-			d.ids[s].put(d.recs, side, h, int32(i))
-		}
-	}
+	d.touched[s] += d.ids[s].putAll(d.recs, side)
 	seen := make([]uint64, (len(d.recs)+63)/64)
 	rules := p.storage(side).Features().Names
 	plain := !rules.CaseInsensitive && rules.Normalization == storage.NormNone // see pathKeyHash
@@ -1148,15 +1172,30 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 			return
 		}
 		count++
-		kh := pathKeyHash(rules, e.Path)
+		pid := e.ParentID
+		var (
+			dp   listedDir
+			dpOK bool
+		)
+		if pid != "" && pid != d.root[s] {
+			dp, dpOK = dirs[pid]
+		}
+		var kh uint64
+		if n := len(dp.path); plain && dpOK && dp.kh != 0 && len(e.Path) > n+1 && e.Path[n] == '/' && e.Path[:n] == dp.path {
+			// pathKeyHash(rules, e.Path), from its folder's: FNV-1a
+			// hashes a string byte after byte.
+			kh = fnv64(fnvByte(dp.kh, '/'), e.Path[n+1:])
+		} else {
+			kh = pathKeyHash(rules, e.Path)
+		}
 		occ = append(occ, kh)
 		if e.IsDir && e.ID != "" {
 			if _, ok := dirs[e.ID]; !ok {
-				dirs[e.ID] = listedDir{e.Path, e.ParentID}
+				dirs[e.ID] = listedDir{path: e.Path, parent: e.ParentID, kh: kh}
 			}
 		}
-		if pid := e.ParentID; pid != "" && pid != d.root[s] {
-			if dp, ok := dirs[pid]; !ok {
+		if pid != "" && pid != d.root[s] {
+			if !dpOK {
 				pending = append(pending, [2]string{pid, e.Dir()})
 			} else if !samePath(rules, dp.path, e.Dir()) {
 				stale[pid] = true
@@ -1252,7 +1291,7 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 			d.dupNew[s][pid] = true
 		}
 	}
-	slices.Sort(occ)
+	sortHashes(occ)
 	d.seen[s] = seen
 	d.in.Occupied[s] = slices.Compact(occ)
 	d.in.Count[s] = count
@@ -1854,4 +1893,43 @@ func (d *detector) compare(ctx context.Context, a, b storage.Entry) verdict {
 		return verdictUnknown
 	}
 	return v
+}
+
+// sortHashes sorts hashes in increasing order, as slices.Sort does, with
+// a least-significant-digit radix sort on bytes when there are many (a
+// full listing's path hashes): a few passes over them in order, where a
+// comparison sort would compare each about log2(n) times.
+func sortHashes(a []uint64) {
+	if len(a) < 1<<12 {
+		slices.Sort(a)
+		return
+	}
+	var count [8][256]int
+	for _, v := range a {
+		for d := range 8 {
+			count[d][byte(v>>(8*d))]++
+		}
+	}
+	buf := make([]uint64, len(a))
+	src, dst := a, buf
+	for d := range 8 {
+		c := &count[d]
+		if c[byte(a[0]>>(8*d))] == len(a) {
+			continue // one value of this byte: the order stands
+		}
+		sum := 0
+		for i := range c {
+			c[i], sum = sum, sum+c[i]
+		}
+		shift := uint(8 * d)
+		for _, v := range src {
+			b := byte(v >> shift)
+			dst[c[b]] = v
+			c[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &a[0] {
+		copy(a, src)
+	}
 }

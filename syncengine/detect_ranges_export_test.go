@@ -9,3 +9,7 @@ func SetScanRanges(n int) (restore func()) {
 	scanRangesFor = func(size int) int { return min(n, size) }
 	return func() { scanRangesFor = old }
 }
+
+// OccupiedHash is occupiedHash (the value planInput.Occupied holds for a
+// path).
+var OccupiedHash = occupiedHash

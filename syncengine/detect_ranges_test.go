@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/memory"
 	se "github.com/procoresync/procoresync/syncengine"
 )
 
@@ -122,4 +124,39 @@ func TestDetectBaselineRangeErrors(t *testing.T) {
 	rs = &rangeStore{MetadataStore: f.store, rs: f.store, failAt: -1, cancel: cancel, scanned: make(chan [2]int64, 2)}
 	_, _, err = se.Detect(ctx, f.p, rs, f.ps, opt)
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// TestDetectOccupiedHashes checks that a full listing records in
+// Occupied the hash of every listed path, however deep (the listing
+// derives a path's hash from its folder's), on storages that compare
+// names as bytes and that fold case.
+func TestDetectOccupiedHashes(t *testing.T) {
+	for _, ci := range []bool{false, true} {
+		t.Run(fmt.Sprint("case-insensitive ", ci), func(t *testing.T) {
+			f := newFixture(t)
+			if ci {
+				f.a, f.b = memory.New(memory.CaseInsensitive()), memory.New(memory.CaseInsensitive())
+				f.p.A, f.p.B = f.a, f.b
+			}
+			paths := []string{"top.txt", "A/b.txt", "A/B2/c.txt", "A/B2/Deep/er/still/d.txt", "x/y/z/Ünï.txt", "x/y/z/w"}
+			for _, p := range paths {
+				write(t, f.a, p, p)
+				write(t, f.b, p, p)
+			}
+			f.linkAll(t)
+			write(t, f.a, "x/y/new.txt", "new") // a new item too
+			in, _, err := se.Detect(context.Background(), f.p, f.store, f.ps, se.DetectOptions{Now: now, Full: true})
+			require.NoError(t, err)
+			for s, st := range []*memory.Storage{f.a, f.b} {
+				rules := st.Features().Names
+				var want []uint64
+				for e, err := range st.List(context.Background()) {
+					require.NoError(t, err)
+					want = append(want, se.OccupiedHash(rules, e.Path))
+				}
+				slices.Sort(want)
+				require.Equal(t, slices.Compact(want), in.Occupied[s], "side %d", s)
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -671,7 +672,9 @@ var scanRangesFor = func(size int) int {
 // baseline large enough (minRangeItems per range) and more than one core
 // available (GOMAXPROCS). The keys between the lowest and the highest are
 // cut into ranges of equal width; keys are handed out in increasing order,
-// so that ranges of equal width hold about as many items.
+// so that ranges of equal width hold about as many items. The first range
+// starts at the lowest int64 and the last ends at the highest, so that the
+// ranges cover every key, as one ScanBaseline would.
 func (d *detector) scanRanges(ctx context.Context, size int) ([][2]int64, error) {
 	rs, ok := d.store.(BaselineRangeScanner)
 	n := scanRangesFor(size)
@@ -696,6 +699,7 @@ func (d *detector) scanRanges(ctx context.Context, size int) ([][2]int64, error)
 		ranges[i] = [2]int64{from, to}
 		from = to + 1
 	}
+	ranges[0][0], ranges[n-1][1] = math.MinInt64, math.MaxInt64
 	return ranges, nil
 }
 

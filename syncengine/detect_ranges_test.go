@@ -1,9 +1,11 @@
 package syncengine_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
@@ -31,12 +33,8 @@ func (s *rangeStore) BaselineKeys(ctx context.Context, pairID string) (int64, in
 }
 
 func (s *rangeStore) ScanBaselineRange(ctx context.Context, pairID string, from, to int64, fn func(*se.BaselineRow) error) error {
-	lo, _, _, err := s.rs.BaselineKeys(ctx, pairID)
-	if err != nil {
-		return err
-	}
 	s.scanned <- [2]int64{from, to}
-	first := from <= lo
+	first := from == math.MinInt64
 	return s.rs.ScanBaselineRange(ctx, pairID, from, to, func(r *se.BaselineRow) error {
 		if err := fn(r); err != nil {
 			return err
@@ -101,6 +99,16 @@ func TestDetectBaselineRanges(t *testing.T) {
 			in, next, err := se.Detect(ctx, f.p, rs, f.ps, opt)
 			require.NoError(t, err)
 			require.Len(t, rs.scanned, n, "the baseline must be read in %d ranges", n)
+			var ranges [][2]int64
+			for range n {
+				ranges = append(ranges, <-rs.scanned)
+			}
+			slices.SortFunc(ranges, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+			require.Equal(t, int64(math.MinInt64), ranges[0][0], "the first range must start at the lowest key")
+			require.Equal(t, int64(math.MaxInt64), ranges[n-1][1], "the last range must end at the highest key")
+			for i := 1; i < n; i++ {
+				require.Equal(t, ranges[i-1][1]+1, ranges[i][0], "the ranges must follow each other")
+			}
 			require.Equal(t, wantIn, in)
 			require.Equal(t, wantNext, next)
 			require.Equal(t, want, se.BuildPlan(in))

@@ -1899,33 +1899,75 @@ func (d *detector) compare(ctx context.Context, a, b storage.Entry) verdict {
 	return v
 }
 
-// sortHashes sorts hashes in increasing order, as slices.Sort does, with
-// a least-significant-digit radix sort on bytes when there are many (a
-// full listing's path hashes): a few passes over them in order, where a
-// comparison sort would compare each about log2(n) times.
+// sortHashes sorts hashes in increasing order, as slices.Sort does. Many
+// hashes (a full listing's paths) are radix-sorted: first in place into
+// buckets by their top byte, then each bucket by its other bytes, least
+// significant first, through a scratch buffer the size of the largest
+// bucket (a few passes over the values in order, where a comparison sort
+// compares each about log2(n) times; hashes spread evenly, so buckets are
+// small and stay in the caches).
 func sortHashes(a []uint64) {
 	if len(a) < 1<<12 {
 		slices.Sort(a)
 		return
 	}
-	var count [8][256]int
+	var count, next, end [256]int
 	for _, v := range a {
-		for d := range 8 {
+		count[v>>56]++
+	}
+	sum, largest := 0, 0
+	for b := range count {
+		next[b] = sum
+		sum += count[b]
+		end[b] = sum
+		largest = max(largest, count[b])
+	}
+	// Each value goes to the next free place of its bucket, taking the
+	// value found there on to its own bucket.
+	for b := range 256 {
+		for next[b] < end[b] {
+			v := a[next[b]]
+			for d := int(v >> 56); d != b; d = int(v >> 56) {
+				a[next[d]], v = v, a[next[d]]
+				next[d]++
+			}
+			a[next[b]] = v
+			next[b]++
+		}
+	}
+	scratch := make([]uint64, largest)
+	lo := 0
+	for b := range 256 {
+		bucket := a[lo:end[b]]
+		lo = end[b]
+		if len(bucket) < 64 {
+			slices.Sort(bucket)
+			continue
+		}
+		radixLow(bucket, scratch[:len(bucket)])
+	}
+}
+
+// radixLow sorts a, whose values share their top byte, by their seven
+// other bytes, least significant first, through buf (as long as a).
+func radixLow(a, buf []uint64) {
+	var count [7][256]int
+	for _, v := range a {
+		for d := range 7 {
 			count[d][byte(v>>(8*d))]++
 		}
 	}
-	buf := make([]uint64, len(a))
 	src, dst := a, buf
-	for d := range 8 {
+	for d := range 7 {
 		c := &count[d]
-		if c[byte(a[0]>>(8*d))] == len(a) {
+		shift := uint(8 * d)
+		if c[byte(a[0]>>shift)] == len(a) {
 			continue // one value of this byte: the order stands
 		}
 		sum := 0
 		for i := range c {
 			c[i], sum = sum, sum+c[i]
 		}
-		shift := uint(8 * d)
 		for _, v := range src {
 			b := byte(v >> shift)
 			dst[c[b]] = v

@@ -7,8 +7,9 @@ import (
 )
 
 // TestSortHashes checks that sortHashes sorts as slices.Sort does, below
-// and above the size where it turns to a radix sort, with duplicates and
-// with bytes that all keys share.
+// and above the size where it turns to a radix sort, with buckets (by top
+// byte) small and large, even and not, duplicates and bytes that all
+// keys share.
 func TestSortHashes(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	tests := []struct {
@@ -19,7 +20,9 @@ func TestSortHashes(t *testing.T) {
 		{"empty", 0, r.Uint64},
 		{"small", 100, r.Uint64},
 		{"just below the radix sort", 1<<12 - 1, r.Uint64},
+		{"random, buckets under 64", 10_000, r.Uint64},
 		{"random", 50_000, r.Uint64},
+		{"uneven buckets", 30_000, func() uint64 { return r.Uint64() >> r.UintN(9) }},
 		{"duplicates", 50_000, func() uint64 { return r.Uint64N(300) << 40 }},
 		{"shared high bytes", 20_000, func() uint64 { return 0xABCD<<48 | r.Uint64N(1<<20) }},
 		{"all equal", 10_000, func() uint64 { return 42 }},

@@ -39,7 +39,9 @@ type detectOptions struct {
 // cursor — for that side only — or opt.Full) it is listed in full, taking
 // the feed's LatestCursor before listing so that nothing is missed. A full
 // listing is compared with the baseline through a compact index (under a
-// hundred bytes per item, built from MetadataStore.ScanBaseline), so only
+// hundred bytes per item, built from MetadataStore.ScanBaseline, or from
+// key ranges read at once where the store is a BaselineRangeScanner and
+// the baseline large), so only
 // the items that differ are kept; when both sides are listed, they are
 // listed at once. Moves are
 // recognised by ID. A listing is not a snapshot: a baseline item it misses

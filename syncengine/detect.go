@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -37,7 +39,9 @@ type detectOptions struct {
 // cursor — for that side only — or opt.Full) it is listed in full, taking
 // the feed's LatestCursor before listing so that nothing is missed. A full
 // listing is compared with the baseline through a compact index (under a
-// hundred bytes per item, built from MetadataStore.ScanBaseline), so only
+// hundred bytes per item, built from MetadataStore.ScanBaseline, or from
+// key ranges read at once where the store is a BaselineRangeScanner and
+// the baseline large), so only
 // the items that differ are kept; when both sides are listed, they are
 // listed at once. Moves are
 // recognised by ID. A listing is not a snapshot: a baseline item it misses
@@ -249,6 +253,30 @@ func (t *idTable) grow(recs []compactRec, s Side) {
 		t.slots[j] = c
 		t.n++
 	}
+}
+
+// putAll puts every record of recs with a non-zero ID hash on side s, in
+// order, in batches of lookahead: the home slots of a batch are read
+// first (see touch), so that their cache misses overlap. It returns a
+// sum of what it read.
+func (t *idTable) putAll(recs []compactRec, s Side) uint64 {
+	var x uint64
+	for lo := 0; lo < len(recs); lo += lookahead {
+		batch := recs[lo:min(lo+lookahead, len(recs))]
+		if len(t.slots) > 0 {
+			for i := range batch {
+				if h := batch[i].id[s]; h != 0 {
+					x += t.slots[t.slot(h)]
+				}
+			}
+		}
+		for i := range batch {
+			if h := batch[i].id[s]; h != 0 {
+				t.put(recs, s, h, int32(lo+i))
+			}
+		}
+	}
+	return x
 }
 
 // get returns the index of the record with ID hash h on side s.
@@ -595,7 +623,7 @@ func (d *detector) indexBaseline(ctx context.Context, full [2]bool) error {
 	if size == 0 {
 		return nil
 	}
-	err := d.store.ScanBaseline(ctx, p.ID, func(r *BaselineRow) error {
+	rec := func(r *BaselineRow) compactRec {
 		rec := compactRec{key: r.Key, fp: [2]uint64{rowFP(&r.A, r.IsDir), rowFP(&r.B, r.IsDir)}}
 		for s := range 2 {
 			if id := r.Side(Side(s)).ID; full[s] && len(id) != 0 {
@@ -605,11 +633,122 @@ func (d *detector) indexBaseline(ctx context.Context, full [2]bool) error {
 				rec.path[s] = pathHash(bs.Path)
 			}
 		}
-		d.recs = append(d.recs, rec)
-		return nil
-	})
+		return rec
+	}
+	ranges, err := d.scanRanges(ctx, size)
 	if err != nil {
 		return fmt.Errorf("syncengine: read baseline: %w", err)
+	}
+	if ranges == nil {
+		err = d.store.ScanBaseline(ctx, p.ID, func(r *BaselineRow) error {
+			d.recs = append(d.recs, rec(r))
+			return nil
+		})
+	} else {
+		err = d.scanInRanges(ctx, ranges, rec)
+	}
+	if err != nil {
+		return fmt.Errorf("syncengine: read baseline: %w", err)
+	}
+	return nil
+}
+
+// minRangeItems is the smallest number of baseline items per range worth
+// a scan of its own (see scanRanges): below it, starting a scan costs
+// more than it saves.
+const minRangeItems = 50_000
+
+// maxScanRanges bounds the number of ranges of keys the baseline is read
+// in at once.
+const maxScanRanges = 4
+
+// scanRangesFor returns in how many ranges to read a baseline of size
+// items (tests set it to exercise the ranges on small baselines).
+var scanRangesFor = func(size int) int {
+	return min(runtime.GOMAXPROCS(0), maxScanRanges, size/minRangeItems)
+}
+
+// scanRanges returns the ranges of keys, inclusive and in order, in which
+// to read a baseline of size items at once, one goroutine each, or nil
+// for one ScanBaseline: the store must be a BaselineRangeScanner, the
+// baseline large enough (minRangeItems per range) and more than one core
+// available (GOMAXPROCS). The keys between the lowest and the highest are
+// cut into ranges of equal width; keys are handed out in increasing order,
+// so that ranges of equal width hold about as many items. The first range
+// starts at the lowest int64 and the last ends at the highest, so that the
+// ranges cover every key, as one ScanBaseline would.
+func (d *detector) scanRanges(ctx context.Context, size int) ([][2]int64, error) {
+	rs, ok := d.store.(BaselineRangeScanner)
+	n := scanRangesFor(size)
+	if !ok || n < 2 {
+		return nil, nil
+	}
+	lo, hi, ok, err := rs.BaselineKeys(ctx, d.p.ID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	width := (uint64(hi) - uint64(lo)) / uint64(n) // hi-lo may overflow an int64
+	if width == 0 {
+		return nil, nil
+	}
+	ranges := make([][2]int64, n)
+	from := lo
+	for i := range ranges {
+		to := hi
+		if i < n-1 {
+			to = int64(uint64(from) + width - 1)
+		}
+		ranges[i] = [2]int64{from, to}
+		from = to + 1
+	}
+	ranges[0][0], ranges[n-1][1] = math.MinInt64, math.MaxInt64
+	return ranges, nil
+}
+
+// scanInRanges reads the baseline in ranges of keys (see scanRanges), all
+// at once, and appends rec of each row to d.recs in the order of keys.
+// The first range appends to d.recs directly, the others to slices of
+// their own that are appended after it. The first error cancels the other
+// scans and is returned.
+func (d *detector) scanInRanges(ctx context.Context, ranges [][2]int64, rec func(*BaselineRow) compactRec) error {
+	rs := d.store.(BaselineRangeScanner)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := make([][]compactRec, len(ranges))
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for i, r := range ranges {
+		if i == 0 {
+			parts[0] = d.recs
+		} else {
+			parts[i] = make([]compactRec, 0, cap(d.recs)/len(ranges)+cap(d.recs)/(8*len(ranges)))
+		}
+		wg.Go(func() {
+			part := &parts[i]
+			err := rs.ScanBaselineRange(sctx, d.p.ID, r[0], r[1], func(row *BaselineRow) error {
+				*part = append(*part, rec(row))
+				return nil
+			})
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err // the other scans then end with the cancellation
+				}
+				mu.Unlock()
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	d.recs = parts[0]
+	for _, part := range parts[1:] {
+		d.recs = append(d.recs, part...)
 	}
 	return nil
 }
@@ -917,7 +1056,7 @@ func (d *detector) confirmSide(ctx context.Context, side Side) error {
 			continue
 		}
 		if ld, ok := d.dirs[s][id]; !ok || !samePath(rules, ld.path, e.Path) {
-			d.dirs[s][id] = listedDir{e.Path, e.ParentID}
+			d.dirs[s][id] = listedDir{path: e.Path, parent: e.ParentID}
 			moved = true
 		}
 	}
@@ -927,8 +1066,12 @@ func (d *detector) confirmSide(ctx context.Context, side Side) error {
 	return nil
 }
 
-// listedDir is a folder as a listing (or a confirmation) saw it.
-type listedDir struct{ path, parent string }
+// listedDir is a folder as a listing (or a confirmation) saw it. kh is
+// pathKeyHash of its path where the listing computed it (0: not known).
+type listedDir struct {
+	path, parent string
+	kh           uint64
+}
 
 // repath rewrites, on side s, the paths of the new and changed entries of
 // the listing from their folders' paths (d.dirs), after confirmListings
@@ -1015,11 +1158,7 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 	d.ids[s] = newIDTable(len(d.recs))
 	d.pcache[s] = parentCache{}
 	hint := int32(0) // the record the next entry likely matches (see getNear)
-	for i := range d.recs {
-		if h := d.recs[i].id[s]; h != 0 {
-			d.ids[s].put(d.recs, side, h, int32(i))
-		}
-	}
+	d.touched[s] += d.ids[s].putAll(d.recs, side)
 	seen := make([]uint64, (len(d.recs)+63)/64)
 	rules := p.storage(side).Features().Names
 	plain := !rules.CaseInsensitive && rules.Normalization == storage.NormNone // see pathKeyHash
@@ -1039,15 +1178,30 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 			return
 		}
 		count++
-		kh := pathKeyHash(rules, e.Path)
+		pid := e.ParentID
+		var (
+			dp   listedDir
+			dpOK bool
+		)
+		if pid != "" && pid != d.root[s] {
+			dp, dpOK = dirs[pid]
+		}
+		var kh uint64
+		if n := len(dp.path); plain && dpOK && dp.kh != 0 && len(e.Path) > n+1 && e.Path[n] == '/' && e.Path[:n] == dp.path {
+			// pathKeyHash(rules, e.Path), from its folder's: FNV-1a
+			// hashes a string byte after byte.
+			kh = fnv64(fnvByte(dp.kh, '/'), e.Path[n+1:])
+		} else {
+			kh = pathKeyHash(rules, e.Path)
+		}
 		occ = append(occ, kh)
 		if e.IsDir && e.ID != "" {
 			if _, ok := dirs[e.ID]; !ok {
-				dirs[e.ID] = listedDir{e.Path, e.ParentID}
+				dirs[e.ID] = listedDir{path: e.Path, parent: e.ParentID, kh: kh}
 			}
 		}
-		if pid := e.ParentID; pid != "" && pid != d.root[s] {
-			if dp, ok := dirs[pid]; !ok {
+		if pid != "" && pid != d.root[s] {
+			if !dpOK {
 				pending = append(pending, [2]string{pid, e.Dir()})
 			} else if !samePath(rules, dp.path, e.Dir()) {
 				stale[pid] = true
@@ -1143,7 +1297,7 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 			d.dupNew[s][pid] = true
 		}
 	}
-	slices.Sort(occ)
+	sortHashes(occ)
 	d.seen[s] = seen
 	d.in.Occupied[s] = slices.Compact(occ)
 	d.in.Count[s] = count
@@ -1745,4 +1899,85 @@ func (d *detector) compare(ctx context.Context, a, b storage.Entry) verdict {
 		return verdictUnknown
 	}
 	return v
+}
+
+// sortHashes sorts hashes in increasing order, as slices.Sort does. Many
+// hashes (a full listing's paths) are radix-sorted: first in place into
+// buckets by their top byte, then each bucket by its other bytes, least
+// significant first, through a scratch buffer the size of the largest
+// bucket (a few passes over the values in order, where a comparison sort
+// compares each about log2(n) times; hashes spread evenly, so buckets are
+// small and stay in the caches).
+func sortHashes(a []uint64) {
+	if len(a) < 1<<12 {
+		slices.Sort(a)
+		return
+	}
+	var count, next, end [256]int
+	for _, v := range a {
+		count[v>>56]++
+	}
+	sum, largest := 0, 0
+	for b := range count {
+		next[b] = sum
+		sum += count[b]
+		end[b] = sum
+		largest = max(largest, count[b])
+	}
+	// Each value goes to the next free place of its bucket, taking the
+	// value found there on to its own bucket.
+	for b := range 256 {
+		for next[b] < end[b] {
+			v := a[next[b]]
+			for d := int(v >> 56); d != b; d = int(v >> 56) {
+				a[next[d]], v = v, a[next[d]]
+				next[d]++
+			}
+			a[next[b]] = v
+			next[b]++
+		}
+	}
+	scratch := make([]uint64, largest)
+	lo := 0
+	for b := range 256 {
+		bucket := a[lo:end[b]]
+		lo = end[b]
+		if len(bucket) < 64 {
+			slices.Sort(bucket)
+			continue
+		}
+		radixLow(bucket, scratch[:len(bucket)])
+	}
+}
+
+// radixLow sorts a, whose values share their top byte, by their seven
+// other bytes, least significant first, through buf (as long as a).
+func radixLow(a, buf []uint64) {
+	var count [7][256]int
+	for _, v := range a {
+		for d := range 7 {
+			count[d][byte(v>>(8*d))]++
+		}
+	}
+	src, dst := a, buf
+	for d := range 7 {
+		c := &count[d]
+		shift := uint(8 * d)
+		if c[byte(a[0]>>shift)] == len(a) {
+			continue // one value of this byte: the order stands
+		}
+		sum := 0
+		for i := range c {
+			c[i], sum = sum, sum+c[i]
+		}
+		for _, v := range src {
+			b := byte(v >> shift)
+			dst[c[b]] = v
+			c[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &a[0] {
+		copy(a, src)
+	}
 }

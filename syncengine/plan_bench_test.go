@@ -165,6 +165,20 @@ func (s *sampledStore) ScanBaseline(ctx context.Context, pairID string, fn func(
 	return err
 }
 
+// ScanBaselineRange scans a range of the baseline (Detect reads a large
+// baseline in ranges at once), sampling the live heap as it goes.
+func (s *sampledStore) ScanBaselineRange(ctx context.Context, pairID string, from, to int64, fn func(*se.BaselineRow) error) error {
+	n := 0
+	err := s.Store.ScanBaselineRange(ctx, pairID, from, to, func(r *se.BaselineRow) error {
+		if n++; n%s.every == 0 {
+			s.l.sample()
+		}
+		return fn(r)
+	})
+	s.l.sample()
+	return err
+}
+
 // sampledStorage samples the live heap every `every` listed entries and
 // once the listing is done.
 type sampledStorage struct {

@@ -305,6 +305,24 @@ type BaselineStore interface {
 	MovePrefix(ctx context.Context, pairID string, s Side, oldPrefix, newPrefix string) error
 }
 
+// BaselineRangeScanner is an optional capability of a MetadataStore:
+// reading the baseline in ranges of keys, each range on its own
+// connection, so that detection reads a large baseline on several cores
+// at once (see detect). Without it, detection reads the baseline with one
+// ScanBaseline.
+type BaselineRangeScanner interface {
+	// BaselineKeys returns the lowest and the highest Key of the pair's
+	// baseline items; ok is false when the pair has none.
+	BaselineKeys(ctx context.Context, pairID string) (lo, hi int64, ok bool, err error)
+	// ScanBaselineRange is ScanBaseline restricted to the items whose Key
+	// k lies in from <= k <= to: it calls fn with the lean view of each,
+	// ordered by Key, under the same rules (the row is only valid until
+	// fn returns; an error from fn ends the scan and comes back
+	// unwrapped; a cancelled context ends it at the next row). Scans of
+	// different ranges may run at once.
+	ScanBaselineRange(ctx context.Context, pairID string, from, to int64, fn func(*BaselineRow) error) error
+}
+
 // JournalStore is the write-ahead journal of the applier: every action is
 // recorded as an intent before it touches a storage and closed with its
 // outcome after, so that the next run can resolve the intents of a run that

@@ -292,11 +292,57 @@ func unpackLean(rest []byte, r *syncengine.BaselineRow) error {
 // record's bytes and the key), where Items makes the item's strings and
 // hash maps. The scan holds a read connection until it returns.
 func (s *Store) ScanBaseline(ctx context.Context, pairID string, fn func(*syncengine.BaselineRow) error) error {
+	return s.scanBaseline(ctx, pairID, `SELECT key, rest FROM items WHERE pair = ? ORDER BY key`, nil, fn)
+}
+
+// ScanBaselineRange is ScanBaseline restricted to the items whose Key k
+// lies in from <= k <= to (syncengine.BaselineRangeScanner): a range of
+// the table's primary key (pair, key), read on its own read connection,
+// so that scans of different ranges run at once.
+func (s *Store) ScanBaselineRange(ctx context.Context, pairID string, from, to int64, fn func(*syncengine.BaselineRow) error) error {
+	if from > to {
+		return nil
+	}
+	return s.scanBaseline(ctx, pairID, `SELECT key, rest FROM items WHERE pair = ? AND key >= ? AND key <= ? ORDER BY key`,
+		[]any{from, to}, fn)
+}
+
+// BaselineKeys returns the lowest and the highest Key of the pair's
+// baseline items (syncengine.BaselineRangeScanner), two look-ups in the
+// primary key; ok is false when the pair has none.
+func (s *Store) BaselineKeys(ctx context.Context, pairID string) (lo, hi int64, ok bool, err error) {
+	pid, found, err := s.readPID(ctx, pairID)
+	if err != nil || !found {
+		return 0, 0, false, err
+	}
+	// Two queries, not min() and max() in one: SQLite answers a lone
+	// min() or max() from one end of the index, both at once with a scan.
+	err = s.r.QueryRowContext(ctx, `SELECT key FROM items WHERE pair = ? ORDER BY key LIMIT 1`, pid).Scan(&lo)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, wrap(err)
+	}
+	err = s.r.QueryRowContext(ctx, `SELECT key FROM items WHERE pair = ? ORDER BY key DESC LIMIT 1`, pid).Scan(&hi)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil // deleted in between
+	}
+	if err != nil {
+		return 0, 0, false, wrap(err)
+	}
+	return lo, hi, true, nil
+}
+
+// scanBaseline runs query (which selects key and rest of the items of
+// one pair, ordered by key; its first argument is the pair's pid, args
+// follow) and calls fn with each row, as ScanBaseline describes.
+func (s *Store) scanBaseline(ctx context.Context, pairID, query string, args []any, fn func(*syncengine.BaselineRow) error) error {
 	pid, ok, err := s.readPID(ctx, pairID)
 	if err != nil || !ok {
 		return err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT key, rest FROM items WHERE pair = ? ORDER BY key`, pid)
+	rows, err := s.r.QueryContext(ctx, query, append([]any{pid}, args...)...)
 	if err != nil {
 		return wrap(err)
 	}

@@ -161,6 +161,7 @@ type Store struct {
 var (
 	_ syncengine.MetadataStore        = (*Store)(nil)
 	_ syncengine.ActionJournalBatcher = (*Store)(nil)
+	_ syncengine.BaselineRangeScanner = (*Store)(nil)
 )
 
 // dsn builds the connection string for the file at abs.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -137,4 +139,116 @@ func testScanBaseline(t *testing.T, s syncengine.MetadataStore) {
 	})
 	require.ErrorIs(t, err, context.Canceled)
 	require.Equal(t, 3, calls, "the scan must end at the row after the cancellation")
+}
+
+// testScanBaselineRange checks the optional BaselineRangeScanner: the
+// bounds of the keys, and scans of key ranges that together report what
+// ScanBaseline does, run one after the other and all at once.
+func testScanBaselineRange(t *testing.T, s syncengine.MetadataStore) {
+	rs, ok := s.(syncengine.BaselineRangeScanner)
+	if !ok {
+		t.Skip("the store does not implement syncengine.BaselineRangeScanner (optional)")
+	}
+	ctx := context.Background()
+	_, _, ok, err := rs.BaselineKeys(ctx, "p")
+	require.NoError(t, err)
+	require.False(t, ok, "a pair the store has not seen has no keys")
+	require.NoError(t, rs.ScanBaselineRange(ctx, "p", math.MinInt64, math.MaxInt64, func(*syncengine.BaselineRow) error {
+		return errors.New("a pair the store has not seen has no rows")
+	}))
+
+	var items []syncengine.Item
+	for i := range 200 {
+		items = append(items, file(fmt.Sprintf("d%d/f%03d", i%5, i)))
+	}
+	items = put(t, s, "p", items...)
+	put(t, s, "q", file("other"), dir("elsewhere"))
+	// A hole in the keys.
+	require.NoError(t, s.PutItems(ctx, "p", nil, []int64{items[50].Key, items[51].Key}))
+	all := scan(t, s, "p")
+	require.Len(t, all, 198)
+
+	lo, hi, ok, err := rs.BaselineKeys(ctx, "p")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, all[0].Key, lo)
+	require.Equal(t, all[len(all)-1].Key, hi)
+
+	rangeScan := func(ctx context.Context, from, to int64) ([]leanItem, error) {
+		var out []leanItem
+		err := rs.ScanBaselineRange(ctx, "p", from, to, func(r *syncengine.BaselineRow) error {
+			out = append(out, copyRow(r))
+			return nil
+		})
+		return out, err
+	}
+	cases := []struct {
+		name     string
+		from, to int64
+		want     []leanItem
+	}{
+		{"everything", math.MinInt64, math.MaxInt64, all},
+		{"the bounds of the keys", lo, hi, all},
+		{"one key", all[7].Key, all[7].Key, all[7:8]},
+		{"bounds inclusive", all[10].Key, all[20].Key, all[10:21]},
+		{"across the hole", items[49].Key, items[52].Key, []leanItem{leanOf(items[49]), leanOf(items[52])}},
+		{"inside the hole", items[50].Key, items[51].Key, nil},
+		{"empty: from after to", all[20].Key, all[10].Key, nil},
+		{"above the highest", hi + 1, math.MaxInt64, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := rangeScan(ctx, tc.from, tc.to)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+
+	// Three ranges scanned at once add up to the whole baseline, in order.
+	cuts := []int64{math.MinInt64, all[60].Key, all[130].Key, math.MaxInt64}
+	parts := make([][]leanItem, 3)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Go(func() {
+			to := cuts[i+1] - 1
+			if i == len(parts)-1 {
+				to = math.MaxInt64
+			}
+			parts[i], errs[i] = rangeScan(ctx, cuts[i], to)
+		})
+	}
+	wg.Wait()
+	var joined []leanItem
+	for i := range parts {
+		require.NoError(t, errs[i])
+		joined = append(joined, parts[i]...)
+	}
+	require.Equal(t, all, joined)
+
+	// An error from fn ends the scan and comes back as it is; a
+	// cancellation ends it at the next row.
+	stop := errors.New("stop here")
+	calls := 0
+	err = rs.ScanBaselineRange(ctx, "p", lo, hi, func(*syncengine.BaselineRow) error {
+		if calls++; calls == 2 {
+			return stop
+		}
+		return nil
+	})
+	require.Equal(t, stop, err)
+	require.Equal(t, 2, calls)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	calls = 0
+	err = rs.ScanBaselineRange(cctx, "p", lo, hi, func(*syncengine.BaselineRow) error {
+		if calls++; calls == 3 {
+			cancel()
+		}
+		return nil
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, 3, calls, "the scan must end at the row after the cancellation")
+	_, _, _, err = rs.BaselineKeys(cctx, "p")
+	require.ErrorIs(t, err, context.Canceled)
 }

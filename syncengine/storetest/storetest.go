@@ -94,6 +94,7 @@ func Run(t *testing.T, newStore func(t *testing.T) syncengine.MetadataStore) {
 			{"ItemsEarlyStopAndNesting", testItemsNesting},
 			{"ItemsUnder", testItemsUnder},
 			{"ScanBaseline", testScanBaseline},
+			{"ScanBaselineRange", testScanBaselineRange},
 			{"MovePrefix", testMovePrefix},
 			{"CancelDuringIteration", testCancelDuringIteration},
 		}},

@@ -2,6 +2,7 @@ package projects_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,10 +99,10 @@ func TestInterruptedInitialSyncResumes(t *testing.T) {
 	info, _ := e.m.Get(p.Key())
 	sub := info.Pairs[0].Target.(*memory.Storage)
 	runCtx, stop := context.WithCancel(ctx)
-	puts := 0
+	var puts atomic.Int64 // uploads run concurrently
 	sub.SetHook(func(op memory.Op) error {
 		if op == memory.OpPut {
-			if puts++; puts == 2 {
+			if puts.Add(1) == 2 {
 				stop()
 				return context.Canceled
 			}

@@ -33,6 +33,11 @@ var regressionSeeds = []uint64{
 	// folder would have gone inside the other; every run failed on both
 	// moves and the pair never settled (see TestCrossedFolderMovesConverge).
 	3702072892138116854,
+	// A crash and people editing during listings on two storages with no
+	// lookup by ID, while the baseline items of new copies waited in
+	// memory for the end of their window: after recovery side A held one
+	// file twice. The window's baseline batching was taken back out.
+	1497158009410223369,
 }
 
 // TestPropertyRegressionSeeds runs the engine property with each seed of

@@ -16,33 +16,14 @@ import (
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/box"
 	"github.com/procoresync/procoresync/storage/box/boxtest"
+	"github.com/procoresync/procoresync/storage/internal/feedtest"
 )
 
 // changed returns the live files (paths, sorted) and the deleted IDs
 // (sorted) of s's changes after cursor, and the next cursor.
 func changed(t *testing.T, s storage.ChangeFeed, cursor string) (live, gone []string, next string) {
 	t.Helper()
-	ch, next, err := s.Changes(ctx, cursor)
-	require.NoError(t, err)
-	for _, c := range ch {
-		if c.Deleted {
-			gone = append(gone, c.Entry.ID)
-		} else if !c.Entry.IsDir {
-			live = append(live, c.Entry.Path)
-		}
-	}
-	slices.Sort(live)
-	slices.Sort(gone)
-	return live, gone, next
-}
-
-func woken(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
+	return feedtest.Changes(t, s, cursor, feedtest.ByID)
 }
 
 // TestSharedEventsFeed roots 12 pairs in one Box account: the shared feed
@@ -115,10 +96,10 @@ func TestSharedEventsFeed(t *testing.T) {
 		require.Empty(t, gone, "pair %d", i)
 		if i%2 == 0 {
 			require.Equal(t, []string{"sub/f0.txt", "sub/f1.txt", "sub/f2.txt"}, live, "pair %d", i)
-			require.True(t, woken(wakes[i]), "pair %d with changes was not woken", i)
+			require.True(t, feedtest.Signalled(wakes[i]), "pair %d with changes was not woken", i)
 		} else {
 			require.Empty(t, live, "pair %d", i)
-			require.False(t, woken(wakes[i]), "pair %d without changes was woken", i)
+			require.False(t, feedtest.Signalled(wakes[i]), "pair %d without changes was woken", i)
 		}
 		cursors[i] = next
 	}
@@ -152,7 +133,7 @@ func TestSharedEventsFeed(t *testing.T) {
 	require.NoError(t, e.srv.WebMove(f0, p1, ""))
 	require.NoError(t, e.srv.WebMove(old, p6, ""))
 	for _, w := range wakes {
-		woken(w) // drain
+		feedtest.Signalled(w) // drain
 	}
 	require.NoError(t, feed.Poll(ctx))
 	for i := range pairs {
@@ -182,7 +163,7 @@ func TestSharedEventsFeed(t *testing.T) {
 		}
 		cursors[i] = next
 		if i == 0 || i == 1 || i == 6 {
-			require.True(t, woken(wakes[i]), "pair %d", i)
+			require.True(t, feedtest.Signalled(wakes[i]), "pair %d", i)
 		}
 	}
 
@@ -327,5 +308,5 @@ func TestEventsFeedLongPoll(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the pair whose folder changed was not woken")
 	}
-	require.False(t, woken(ws[0]), "the other pair was woken")
+	require.False(t, feedtest.Signalled(ws[0]), "the other pair was woken")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/dropbox"
 	"github.com/procoresync/procoresync/storage/dropbox/dropboxtest"
+	"github.com/procoresync/procoresync/storage/internal/feedtest"
 )
 
 const continueRoute = "files/list_folder/continue"
@@ -22,27 +23,7 @@ const continueRoute = "files/list_folder/continue"
 // (sorted) of s's changes after cursor, and the next cursor.
 func changedOf(t *testing.T, s storage.ChangeFeed, cursor string) (live, gone []string, next string) {
 	t.Helper()
-	ch, next, err := s.Changes(context.Background(), cursor)
-	require.NoError(t, err)
-	for _, c := range ch {
-		if c.Deleted {
-			gone = append(gone, c.Entry.Path)
-		} else if !c.Entry.IsDir {
-			live = append(live, c.Entry.Path)
-		}
-	}
-	slices.Sort(live)
-	slices.Sort(gone)
-	return live, gone, next
-}
-
-func signalled(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
+	return feedtest.Changes(t, s, cursor, feedtest.ByPath)
 }
 
 // TestSharedFolderFeed roots 12 pairs in one Dropbox account: the shared
@@ -111,10 +92,10 @@ func TestSharedFolderFeed(t *testing.T) {
 		require.Empty(t, gone, "pair %d", i)
 		if i%2 == 0 {
 			require.Equal(t, []string{"sub/f0.txt", "sub/f1.txt", "sub/f2.txt"}, live, "pair %d", i)
-			require.True(t, signalled(wakes[i]), "pair %d with changes was not woken", i)
+			require.True(t, feedtest.Signalled(wakes[i]), "pair %d with changes was not woken", i)
 		} else {
 			require.Empty(t, live, "pair %d", i)
-			require.False(t, signalled(wakes[i]), "pair %d without changes was woken", i)
+			require.False(t, feedtest.Signalled(wakes[i]), "pair %d without changes was woken", i)
 		}
 		cursors[i] = next
 	}
@@ -335,5 +316,5 @@ func TestFolderFeedLongpoll(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the pair whose folder changed was not woken")
 	}
-	require.False(t, signalled(ws[0]), "the other pair was woken")
+	require.False(t, feedtest.Signalled(ws[0]), "the other pair was woken")
 }

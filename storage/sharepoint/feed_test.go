@@ -3,7 +3,6 @@ package sharepoint_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/procoresync/procoresync/changefeed"
 	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/storage/graphtest"
+	"github.com/procoresync/procoresync/storage/internal/feedtest"
 	"github.com/procoresync/procoresync/storage/msgraph"
 	"github.com/procoresync/procoresync/storage/sharepoint"
 )
@@ -30,18 +30,7 @@ func deltaCalls(srv *graphtest.Server) int {
 
 func changedPaths(t *testing.T, s storage.ChangeFeed, cursor string) ([]string, []string, string) {
 	t.Helper()
-	ch, next, err := s.Changes(context.Background(), cursor)
-	require.NoError(t, err)
-	var live, gone []string
-	for _, c := range ch {
-		if c.Deleted {
-			gone = append(gone, c.Entry.ID)
-		} else if !c.Entry.IsDir {
-			live = append(live, c.Entry.Path)
-		}
-	}
-	slices.Sort(live)
-	return live, gone, next
+	return feedtest.Changes(t, s, cursor, feedtest.ByID)
 }
 
 // TestSharedDriveFeed roots many pairs in one library: the shared feed runs

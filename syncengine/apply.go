@@ -85,6 +85,12 @@ type applier struct {
 	buffering bool
 	doneBuf   []int64
 	actBuf    []Activity
+	// baseBuf holds, while a window runs, the confirmed new items (a Copy
+	// or a Mkdir of an item the baseline does not hold yet) whose
+	// baseline item, "done" record and activity line are written when the
+	// window ends, the items of the whole window in one transaction (rule
+	// 4 of groupcommit.go).
+	baseBuf []bufferedBaseline
 	// changedKeys are the baseline records whose item changed during this
 	// pass (a destructive action on it was not done): planned again.
 	changedKeys map[int64]bool
@@ -380,12 +386,85 @@ func (ap *applier) runWindow(ctx, lazy context.Context, plan Plan, window [][]in
 // while a window ran, in one transaction where the store can.
 func (ap *applier) endBuffering(ctx context.Context) {
 	ap.mu.Lock()
-	ids, acts := ap.doneBuf, ap.actBuf
-	ap.doneBuf, ap.actBuf, ap.buffering = nil, nil, false
+	ids, acts, bbs := ap.doneBuf, ap.actBuf, ap.baseBuf
+	ap.doneBuf, ap.actBuf, ap.baseBuf, ap.buffering = nil, nil, nil, false
 	ap.mu.Unlock()
+	for _, bb := range ap.flushBaseline(ctx, bbs) {
+		if bb.jid != 0 {
+			ids = append(ids, bb.jid)
+		}
+		acts = append(acts, bb.act)
+	}
 	if err := ap.e.endActions(context.WithoutCancel(ctx), ids, acts); err != nil {
 		ap.log.Warn("syncengine: journal", "error", err)
 	}
+}
+
+// bufferedBaseline is a confirmed action whose baseline item waits for the
+// end of its window (rule 4 of groupcommit.go).
+type bufferedBaseline struct {
+	a     Action
+	jid   int64
+	items []Item // what the action's putItem calls gave
+	act   Activity
+}
+
+// baselineBufKey is the context key under which runJournalled hands
+// putItem the *bufferedBaseline of an action whose baseline item may wait.
+type baselineBufKey struct{}
+
+// deferrable reports whether the baseline item of action a (journalled as
+// jid) may wait for the end of its window: a Copy or a Mkdir of a new item
+// (no baseline record yet, so no other action of the run refers to it, and
+// no held deletion or failure record to settle with it), journalled
+// durably before it started, while a window is buffering.
+func (ap *applier) deferrable(a Action, jid int64) bool {
+	if jid == 0 || a.Key != 0 || (a.Kind != ActionCopy && a.Kind != ActionMkdir) {
+		return false
+	}
+	if _, ok := ap.failures[failKey{a.Side, failurePath(a)}]; ok {
+		return false
+	}
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	return ap.buffering
+}
+
+// flushBaseline writes the baseline items of bbs, all in one transaction,
+// and returns the entries written. When that transaction fails it writes
+// them entry by entry, and an entry whose item cannot be written fails as
+// its action would have with an immediate write: journal "failed",
+// failure record. Its storage change stays, and the next run adopts it
+// (the same content at the same place) or plans it again.
+func (ap *applier) flushBaseline(ctx context.Context, bbs []bufferedBaseline) []bufferedBaseline {
+	if len(bbs) == 0 {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	var items []Item
+	for _, bb := range bbs {
+		items = append(items, bb.items...)
+	}
+	err := ap.e.store.PutItems(ctx, ap.pairID, items, nil)
+	if err == nil {
+		return bbs
+	}
+	ap.log.Warn("syncengine: baseline of a window; writing it item by item", "error", err)
+	done := bbs[:0:0]
+	for _, bb := range bbs {
+		if err := ap.e.store.PutItems(ctx, ap.pairID, bb.items, nil); err != nil {
+			err = fmt.Errorf("syncengine: baseline: %w", err)
+			if bb.jid != 0 {
+				if e2 := ap.e.store.EndAction(ctx, bb.jid, JournalFailed, err.Error()); e2 != nil {
+					ap.log.Warn("syncengine: journal", "error", e2)
+				}
+			}
+			ap.fail(ctx, bb.a, err)
+			continue
+		}
+		done = append(done, bb)
+	}
+	return done
 }
 
 // closeUntried closes the journal record of an action that was never
@@ -557,6 +636,10 @@ func (ap *applier) runJournalled(ctx context.Context, a Action, jid int64) {
 		jid = id
 	}
 	actx, cancel := ap.e.actionContext(ctx, a)
+	var bb bufferedBaseline
+	if ap.deferrable(a, jid) {
+		actx = context.WithValue(actx, baselineBufKey{}, &bb)
+	}
 	size, detail, err := ap.do(actx, a)
 	timedOut := actx.Err() != nil && ctx.Err() == nil
 	cancel()
@@ -602,6 +685,17 @@ func (ap *applier) runJournalled(ctx context.Context, a Action, jid int64) {
 		return
 	}
 	wctx := context.WithoutCancel(ctx)
+	if bb.items != nil {
+		// Its baseline item waits for the window's end (rule 4 of
+		// groupcommit.go), and its "done" record and activity line with it.
+		bb.a, bb.jid = a, jid
+		bb.act = ap.activityOf(a, size, detail)
+		ap.mu.Lock()
+		ap.baseBuf = append(ap.baseBuf, bb)
+		ap.mu.Unlock()
+		ap.log.Debug("syncengine: applied", "action", a.Kind.String(), "side", a.Side.String(), "path", a.Path)
+		return
+	}
 	if jid != 0 {
 		ap.mu.Lock()
 		buffered := ap.buffering
@@ -669,11 +763,7 @@ func (ap *applier) parentFailed(s Side, dir string) bool {
 
 // activity logs an applied action.
 func (ap *applier) activity(ctx context.Context, a Action, size int64, detail string) {
-	if detail == "" {
-		detail = a.Reason
-	}
-	act := Activity{PairID: ap.pairID, RunID: ap.runID, Time: ap.e.clock.Now(), Kind: a.Kind,
-		Side: a.Side, Path: a.Path, Size: size, Detail: detail}
+	act := ap.activityOf(a, size, detail)
 	ap.mu.Lock()
 	if ap.buffering {
 		ap.actBuf = append(ap.actBuf, act)
@@ -686,6 +776,15 @@ func (ap *applier) activity(ctx context.Context, a Action, size int64, detail st
 		ap.log.Warn("syncengine: activity log", "error", err)
 	}
 	ap.log.Debug("syncengine: applied", "action", a.Kind.String(), "side", a.Side.String(), "path", a.Path)
+}
+
+// activityOf is the activity line of action a, done.
+func (ap *applier) activityOf(a Action, size int64, detail string) Activity {
+	if detail == "" {
+		detail = a.Reason
+	}
+	return Activity{PairID: ap.pairID, RunID: ap.runID, Time: ap.e.clock.Now(), Kind: a.Kind,
+		Side: a.Side, Path: a.Path, Size: size, Detail: detail}
 }
 
 // backoff returns the delay before attempt n+1 after n consecutive
@@ -839,6 +938,10 @@ func itemOf(key int64, isDir bool, s Side, onSide, onOther storage.Entry) Item {
 // putItem writes one baseline item. It runs after the storage confirmed the
 // action, so it is not cancelled with the run.
 func (ap *applier) putItem(ctx context.Context, it Item, del ...int64) error {
+	if bb, ok := ctx.Value(baselineBufKey{}).(*bufferedBaseline); ok && len(del) == 0 {
+		bb.items = append(bb.items, it)
+		return nil
+	}
 	if err := ap.e.store.PutItems(context.WithoutCancel(ctx), ap.pairID, []Item{it}, del); err != nil {
 		return fmt.Errorf("syncengine: baseline: %w", err)
 	}

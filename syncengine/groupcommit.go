@@ -35,6 +35,18 @@ import (
 //     would take the missing file for a deletion by a person. Stores apply
 //     deferred commits in order (a SQLite WAL, a PostgreSQL log), so a
 //     durable commit makes every earlier commit durable too.
+//  4. The baseline item of a confirmed Copy or Mkdir of a new item (one
+//     the baseline does not hold yet) waits in memory until its window
+//     ends, and the window's items are written in one transaction, then
+//     their "done" records and activity lines (rule 2). Losing them in a
+//     crash is the case of rule 2 again: the action's pending record is
+//     durable (rule 1) and recovery adopts what it finds on the sides.
+//     Nothing in the run reads such an item before the window ends: it
+//     has no baseline Key another action could name, its chain (actions
+//     on the same path) runs to its end inside the window, and the next
+//     window, the next pass and recovery start after the write. A "done"
+//     record is never written before its baseline item, so a "done"
+//     action always has its baseline.
 
 // applyWindow is the largest number of actions journalled in one durable
 // commit.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -64,7 +65,14 @@ type env struct {
 
 var epoch = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 
-func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+// quietLogger discards the engine's log, unless SYNCDEBUG is set in the
+// environment: then it writes it, debug lines included, to stderr.
+func quietLogger() *slog.Logger {
+	if os.Getenv("SYNCDEBUG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
 
 // newEnv makes an env; tweak adjusts the pair before it is added.
 func newEnv(t *testing.T, tweak func(p *syncengine.Pair, o *syncengine.Options)) *env {

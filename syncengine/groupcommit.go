@@ -10,7 +10,7 @@ import (
 //
 // The promise is that after a crash anywhere, power loss included, nothing
 // the storages confirmed is forgotten and nothing they did not confirm is
-// assumed. The applier keeps it with three rules:
+// assumed. The applier keeps it with four rules:
 //
 //  1. An action's "pending" journal record is durable before the action
 //     touches either side. The applier journals the actions of a window
@@ -29,10 +29,13 @@ import (
 //     between the action and its baseline write.
 //  3. Before any commit that makes deferred commits durable (the next
 //     window's journal, the run's end), every storage that batches its own
-//     durability (a local folder syncing its folders in batches, see
-//     DurabilityBatcher) is flushed. Otherwise a power loss could keep a
-//     baseline item while losing the file it describes, and the next run
-//     would take the missing file for a deletion by a person. Stores apply
+//     durability (a local folder syncing its folders, and the contents of
+//     its new files, in batches, see DurabilityBatcher) is flushed.
+//     Otherwise a power loss could keep a baseline item while losing the
+//     file it describes, and the next run would take the missing file for
+//     a deletion by a person. A power loss before the flush may leave a
+//     new file cut short at its name; its pending record is durable and
+//     recovery writes it again (tornCopy). Stores apply
 //     deferred commits in order (a SQLite WAL, a PostgreSQL log), so a
 //     durable commit makes every earlier commit durable too.
 //  4. The baseline item of a confirmed Copy or Mkdir of a new item (one
@@ -40,7 +43,9 @@ import (
 //     ends, and the window's items are written in one transaction, then
 //     their "done" records and activity lines (rule 2). Losing them in a
 //     crash is the case of rule 2 again: the action's pending record is
-//     durable (rule 1) and recovery adopts what it finds on the sides.
+//     durable (rule 1) and recovery adopts what it finds on the sides,
+//     at the copy's path or, where a person moved the copy before the
+//     restart, by its content (findMovedCopies).
 //     Nothing in the run reads such an item before the window ends: it
 //     has no baseline Key another action could name, its chain (actions
 //     on the same path) runs to its end inside the window, and the next

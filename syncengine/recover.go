@@ -13,6 +13,11 @@ import (
 // cancellation interrupted before the storage did anything.
 const errInterrupted = "interrupted before it took effect; the next plan redoes it"
 
+// errCopyNotThere is resolveCopy's outcome for an interrupted Copy of a new
+// item whose path is free: it may not have happened, or a person may have
+// moved the file it wrote before the restart (findMovedCopies).
+const errCopyNotThere = "interrupted; nothing at its path"
+
 // recover resolves the pair's pending journal intents, left by a run that
 // crashed or was cancelled, against what the storages show now: work the
 // storage confirmed is adopted into the baseline (so that it is not done
@@ -37,14 +42,7 @@ func (e *Engine) recover(ctx context.Context, p *Pair, runID int64) error {
 			}
 			standardInitial = !ps.Initialized
 		}
-		for _, r := range recs {
-			if r.RunID == runID {
-				continue
-			}
-			state, msg, err := ap.resolve(ctx, r.Action)
-			if err == nil && state != JournalDone && standardInitial {
-				state, msg, err = ap.resolveInitialCopy(ctx, r.Action, state, msg)
-			}
+		end := func(r JournalRecord, state JournalState, msg string, err error) error {
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -57,6 +55,45 @@ func (e *Engine) recover(ctx context.Context, p *Pair, runID int64) error {
 			}
 			if err := e.store.EndAction(ctx, r.ID, state, msg); err != nil {
 				return fmt.Errorf("syncengine: closing a journal record: %w", err)
+			}
+			return nil
+		}
+		var elsewhere []JournalRecord
+		for _, r := range recs {
+			if r.RunID == runID {
+				continue
+			}
+			state, msg, err := ap.resolve(ctx, r.Action)
+			if err == nil && state != JournalDone && standardInitial {
+				state, msg, err = ap.resolveInitialCopy(ctx, r.Action, state, msg)
+			}
+			if err == nil && msg == errCopyNotThere {
+				elsewhere = append(elsewhere, r)
+				continue
+			}
+			if err := end(r, state, msg, err); err != nil {
+				return err
+			}
+		}
+		if len(elsewhere) > 0 {
+			moved, err := ap.findMovedCopies(ctx, elsewhere, recs)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				ap.log.Warn("syncengine: looking for interrupted copies moved since", "error", err)
+			}
+			for _, r := range elsewhere {
+				state, msg, err := JournalFailed, errInterrupted, error(nil)
+				if m, ok := moved[r.ID]; ok {
+					state, msg, err = ap.adopt(ctx, r.Action.Side, m.e, m.it)
+					if err == nil && state == JournalDone {
+						msg = "adopted after a restart; it was moved to " + m.e.Path + " since"
+					}
+				}
+				if err := end(r, state, msg, err); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -143,14 +180,52 @@ func (ap *applier) resolveMkdir(ctx context.Context, a Action) (JournalState, st
 func (ap *applier) resolveCopy(ctx context.Context, a Action) (JournalState, string, error) {
 	s := a.Side
 	e, ok, err := ap.stat(ctx, s, a.Path)
+	if err == nil && !ok && a.Key == 0 && a.Source.ID != "" {
+		return JournalFailed, errCopyNotThere, nil
+	}
 	if err != nil || !ok || e.IsDir {
 		return JournalFailed, errInterrupted, err
 	}
 	same, err := sameContent(ctx, ap.p.storage(s.Other()), a.Source, ap.p.storage(s), e)
-	if err != nil || !same {
+	if err != nil {
 		return JournalFailed, errInterrupted, ignoreNotFound(err)
 	}
+	if !same && ap.tornCopy(a, e) {
+		// Its record leaves the source's version and hashes unknown: the
+		// next plan takes the source for changed and writes its content
+		// over the file, as after an interrupted initial copy.
+		it := itemOf(a.Key, false, s, e, a.Source)
+		*it.Side(s.Other()) = SideState{ID: a.Source.ID, ParentID: a.Source.ParentID, Path: a.Source.Path}
+		st, msg, err := ap.adopt(ctx, s, e, it)
+		if err == nil && st == JournalDone {
+			msg = "adopted after a restart with content the copy did not finish writing; it is written again"
+		}
+		return st, msg, err
+	}
+	if !same {
+		return JournalFailed, errInterrupted, nil
+	}
 	return ap.adopt(ctx, s, e, itemOf(a.Key, false, s, e, a.Source))
+}
+
+// tornCopy reports whether e, found at the path of interrupted Copy a of a
+// new item with content other than its source's, is the copy's own file
+// with its content cut short: a storage that makes a new file's content
+// durable after its name (storage/local in a durability batch) can leave
+// it empty or short after a power loss. The copy gave the file its
+// source's modification time; a person's edit gives it a new one, and a
+// cut never makes it longer. Storages that do not keep modification times
+// give false.
+func (ap *applier) tornCopy(a Action, e storage.Entry) bool {
+	f := featuresOf(ap.p.storage(a.Side))
+	if a.Key != 0 || !f.SetModTime || a.Source.ModTime.IsZero() || e.ModTime.IsZero() || e.Size > a.Source.Size {
+		return false
+	}
+	d := e.ModTime.Sub(a.Source.ModTime)
+	if d < 0 {
+		d = -d
+	}
+	return d == 0 || d < f.ModTimePrecision
 }
 
 // resolveInitialCopy resolves an interrupted Copy to side B of a standard
@@ -337,4 +412,104 @@ func ignoreNotFound(err error) error {
 		return nil
 	}
 	return err
+}
+
+// movedCopy is an interrupted Copy's file found at another path, and the
+// baseline item that adopts it.
+type movedCopy struct {
+	e  storage.Entry
+	it Item
+}
+
+// findMovedCopies looks for the files that interrupted Copies of new items
+// (recs, whose paths are free now) may have written before a person moved
+// or renamed them, before the restart: where the copy's confirmation had
+// not reached the baseline, nothing else tells that such a file is the
+// sync's own copy, and the next plan would copy it back to the source's
+// side as a new file, leaving the content twice on both sides. Each side
+// concerned is listed once. A file qualifies when the baseline does not
+// know it, no open journal record reads it as a source (it existed before
+// the run), it is not claimed by another record, and its content equals
+// the copy's source; a file of the same name is preferred. Its baseline
+// item records it at the copy's path (its parent unknown), so that the
+// next plan sees a person's move from there and makes the same move on the
+// other side. The result maps
+// journal record IDs to what they adopt.
+func (ap *applier) findMovedCopies(ctx context.Context, recs, open []JournalRecord) (map[int64]movedCopy, error) {
+	sources := make(map[Side]map[string]bool)
+	for _, r := range open {
+		src := r.Action.Side.Other()
+		if r.Action.Source.ID == "" {
+			continue
+		}
+		if sources[src] == nil {
+			sources[src] = make(map[string]bool)
+		}
+		sources[src][r.Action.Source.ID] = true
+	}
+	out := make(map[int64]movedCopy)
+	for _, s := range []Side{SideA, SideB} {
+		sizes := make(map[int64]bool)
+		for _, r := range recs {
+			if r.Action.Side == s {
+				sizes[r.Action.Source.Size] = true
+			}
+		}
+		if len(sizes) == 0 {
+			continue
+		}
+		st := ap.p.storage(s)
+		bySize := make(map[int64][]storage.Entry)
+		for e, err := range st.List(ctx) {
+			if err != nil {
+				return out, fmt.Errorf("syncengine: list %s: %w", ap.p.sideName(s), err)
+			}
+			if !e.IsDir && e.ID != "" && sizes[e.Size] && !sources[s][e.ID] {
+				bySize[e.Size] = append(bySize[e.Size], e)
+			}
+		}
+		claimed := make(map[string]bool)
+		for _, r := range recs {
+			a := r.Action
+			if a.Side != s {
+				continue
+			}
+			cands := bySize[a.Source.Size]
+			// Same name first, then the others in listing order.
+			ordered := make([]storage.Entry, 0, len(cands))
+			for _, c := range cands {
+				if path.Base(c.Path) == path.Base(a.Path) {
+					ordered = append(ordered, c)
+				}
+			}
+			for _, c := range cands {
+				if path.Base(c.Path) != path.Base(a.Path) {
+					ordered = append(ordered, c)
+				}
+			}
+			for _, c := range ordered {
+				if claimed[c.ID] {
+					continue
+				}
+				if ok, err := ap.adoptable(ctx, s, c, 0); err != nil {
+					return out, err
+				} else if !ok {
+					continue
+				}
+				same, err := sameContent(ctx, ap.p.storage(s.Other()), a.Source, st, c)
+				if err != nil && !errors.Is(err, storage.ErrNotFound) {
+					return out, err
+				}
+				if !same {
+					continue
+				}
+				claimed[c.ID] = true
+				it := itemOf(0, false, s, c, a.Source)
+				it.Side(s).Path, it.Side(s).ParentID = a.Path, ""
+				out[r.ID] = movedCopy{e: c, it: it}
+				break
+			}
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,194 @@
+package syncengine_test
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/procoresync/procoresync/storage"
+	"github.com/procoresync/procoresync/storage/memory"
+	"github.com/procoresync/procoresync/syncengine"
+)
+
+// A crash after a Copy of a new file took effect but before its baseline
+// item was written leaves only a pending journal record naming the path
+// the copy was written to. When a person moves or renames that file
+// before the restart, recovery finds it by its content (findMovedCopies)
+// and adopts it at the copy's path, so the next plan sees the person's move
+// and makes the same move on the other side, rather than copying the
+// moved file back as new and the source over again: no content twice on
+// either side, at any crash point, with or without a lookup by ID.
+func TestInterruptedCopyMovedBeforeRestart(t *testing.T) {
+	files := map[string]string{"a.txt": "alpha", "d/b.txt": "bravo", "d/e/c.txt": "charlie",
+		"f.txt": "foxtrot", "g.txt": "alpha"} // g.txt: the same content as a.txt
+	// move is what the person does on B to every file B holds that was
+	// not there before the crash: into a new folder, or renamed in place.
+	moves := map[string]func(p string) string{
+		"into a folder": func(p string) string { return "moved/" + p },
+		"renamed":       func(p string) string { return path.Join(path.Dir(p), "renamed "+path.Base(p)) },
+	}
+	for _, listOnlyB := range []bool{false, true} {
+		newMerge := func(t *testing.T) *env {
+			e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Concurrency = 1 })
+			if listOnlyB {
+				e.pair.B = listOnly{Storage: e.b}
+				e.restart()
+			}
+			for p, c := range files {
+				e.write(e.a, p, c)
+			}
+			return e
+		}
+		probe := newMerge(t)
+		probe.run()
+		total := calls(probe)
+		require.Greater(t, total, 5)
+		for how, move := range moves {
+			for k := 1; k <= total; k++ {
+				t.Run(fmt.Sprintf("list only %v/%s/crash at call %d", listOnlyB, how, k), func(t *testing.T) {
+					e := newMerge(t)
+					base := e.opts.Store
+					cs := &crashStore{MetadataStore: base}
+					e.opts.Store = cs
+					e.restart()
+					ctx, cancel := context.WithCancel(context.Background())
+					hook := crashHook(k, cs, cancel, true)
+					e.a.SetHook(hook)
+					e.b.SetHook(hook)
+					_, _ = e.eng.RunOnce(ctx, e.pair.ID, syncengine.RunOptions{})
+					cancel()
+					e.a.SetHook(nil)
+					e.b.SetHook(nil)
+
+					// The person moves every file the sync wrote to B.
+					want := map[string]string{}
+					for p, c := range files {
+						if _, err := e.b.ReadFile(p); err == nil {
+							to := move(p)
+							if _, err := e.b.Mkdirs(path.Dir(to)); err != nil && path.Dir(to) != "." {
+								require.NoError(t, err)
+							}
+							_, err := e.b.Rename(p, to)
+							require.NoError(t, err)
+							p = to
+						}
+						want[p] = c
+						for d := path.Dir(p); d != "."; d = path.Dir(d) {
+							want[d] = "/"
+						}
+					}
+
+					e.opts.Store = base
+					e.restart()
+					e.settle()
+					gotA, gotB := tree(t, e.a), tree(t, e.b)
+					require.Equal(t, gotA, gotB)
+					// Every file once where the person left it. Folders the
+					// person emptied may remain.
+					for p, c := range want {
+						require.Equal(t, c, gotA[p], p)
+					}
+					n := 0
+					for _, c := range gotA {
+						if c != "/" {
+							n++
+						}
+					}
+					require.Equal(t, len(want)-folders(want), n, "no file twice: %v", gotA)
+					requireBaselineTrue(t, e)
+				})
+			}
+		}
+	}
+}
+
+// folders counts the folders of a tree.
+func folders(tr map[string]string) int {
+	n := 0
+	for _, c := range tr {
+		if c == "/" {
+			n++
+		}
+	}
+	return n
+}
+
+// After a power loss, a storage that makes a new file's content durable
+// after its name (storage/local in a durability batch) may hold the copy's
+// file at its path, empty or cut short, with the modification time the copy
+// gave it. Recovery adopts such a file and the next run writes the source's
+// content over it, leaving no conflict copy of the cut content. A file a
+// person wrote at that path (a new modification time) is not taken for
+// one: it is not written over.
+func TestInterruptedCopyCutShortIsWrittenAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		person bool // the file at the path is a person's, not a cut copy
+	}{{"cut short", false}, {"a person's file", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Concurrency = 1 })
+			// B keeps no versions, as a local folder: a conflict there
+			// keeps the losing content as a conflict copy.
+			e.b = memory.New(memory.WithClock(e.clk.Now), memory.WithVersionHistory(false))
+			e.pair.B = e.b
+			src, err := e.a.WriteFile("docs/spec.pdf", []byte("the whole specification"))
+			require.NoError(t, err)
+			_, err = e.a.Mkdirs("other")
+			require.NoError(t, err)
+			base := e.opts.Store
+			cs := &crashStore{MetadataStore: base}
+			e.opts.Store = cs
+			e.restart()
+			ctx, cancel := context.WithCancel(context.Background())
+			puts := 0
+			e.b.SetHook(func(op memory.Op) error {
+				if op == memory.OpPut {
+					puts++
+					cs.crashed.Store(true) // the Put takes effect; nothing after it is recorded
+				}
+				return nil
+			})
+			_, _ = e.eng.RunOnce(ctx, e.pair.ID, syncengine.RunOptions{})
+			cancel()
+			e.b.SetHook(nil)
+			require.Equal(t, 1, puts)
+
+			// The power loss cuts the copy short; or a person replaces it.
+			cut, mtime := "the whole", src.ModTime
+			if tc.person {
+				cut, mtime = "a person's notes", e.clk.Now().Add(time.Minute)
+			}
+			dir, err := e.b.Stat(e.ctx, "docs")
+			require.NoError(t, err)
+			_, err = e.b.Put(e.ctx, dir, "spec.pdf", strings.NewReader(cut), int64(len(cut)), storage.PutOptions{ModTime: mtime})
+			require.NoError(t, err)
+
+			e.opts.Store = base
+			e.restart()
+			e.settle()
+			gotA, gotB := tree(t, e.a), tree(t, e.b)
+			require.Equal(t, gotA, gotB)
+			if !tc.person {
+				require.Equal(t, map[string]string{"docs": "/", "docs/spec.pdf": "the whole specification", "other": "/"}, gotB)
+				return
+			}
+			// The person's file is the newer side of a conflict: it stays
+			// and wins; the specification it replaced on A is kept in A's
+			// version history.
+			require.Equal(t, "a person's notes", gotB["docs/spec.pdf"])
+			ae, err := e.a.Stat(e.ctx, "docs/spec.pdf")
+			require.NoError(t, err)
+			kept := false
+			for _, v := range e.a.Versions(ae.ID) {
+				kept = kept || string(v.Data) == "the whole specification"
+			}
+			require.True(t, kept, "the specification is in A's version history")
+			requireBaselineTrue(t, e)
+		})
+	}
+}

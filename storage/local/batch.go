@@ -8,20 +8,42 @@ import (
 	"sync"
 )
 
-// batch holds the folders whose entries changed while a batch is open and
-// are not yet synced to disk.
+// batch holds, while a batch is open, the folders whose entries changed
+// and the new files whose content is not yet synced to disk.
 type batch struct {
 	mu    sync.Mutex
 	depth int
 	dirs  map[string]struct{} // relative paths of folders to sync
+	files []pendingFile       // new files whose content waits for Flush
+	err   error               // syncs of files that failed before Flush
 }
 
+// pendingFile is a new file, still open, whose content Flush syncs.
+type pendingFile struct {
+	f   *os.File
+	rel string
+}
+
+// maxPendingFiles bounds the new files a batch keeps open for Flush: the
+// Put that reaches it syncs them at once.
+const maxPendingFiles = 256
+
 // BeginBatch opens a durability batch (the engine's
-// syncengine.DurabilityBatcher): until the matching EndBatch, Put, MakeDir,
-// Move and Delete still write each file's content to disk before it takes
-// its name (a file is always either its old or its new content), but sync
-// the folders that gained or lost a name only at the next Flush, once for
-// every change made in them, instead of once per item. Batches nest.
+// syncengine.DurabilityBatcher). Until the matching EndBatch:
+//   - Put, MakeDir, Move and Delete sync the folders that gained or lost a
+//     name only at the next Flush, once for every change made in them,
+//     instead of once per item;
+//   - a Put that writes a new file (nothing had its name) syncs its content
+//     at the next Flush too, together with the other new files, instead
+//     of before the file takes its name: a power loss before that Flush
+//     may leave the new file empty or short at its name (the engine's
+//     recovery writes it again, see syncengine's recovery of a Copy), but
+//     never touches an existing file;
+//   - a Put over an existing file still syncs the new content before it
+//     takes the name: an existing file is always either its old or its new
+//     content.
+//
+// Batches nest.
 func (s *Storage) BeginBatch() {
 	s.batch.mu.Lock()
 	defer s.batch.mu.Unlock()
@@ -33,13 +55,12 @@ func (s *Storage) BeginBatch() {
 
 // EndBatch flushes (see Flush) and closes the batch BeginBatch opened.
 func (s *Storage) EndBatch(ctx context.Context) error {
-	err := s.Flush(ctx)
 	s.batch.mu.Lock()
-	defer s.batch.mu.Unlock()
 	if s.batch.depth > 0 {
 		s.batch.depth--
 	}
-	return err
+	s.batch.mu.Unlock()
+	return s.Flush(ctx)
 }
 
 // Flush syncs the folders changed in the open batch: the names that Put,
@@ -50,13 +71,17 @@ func (s *Storage) EndBatch(ctx context.Context) error {
 // system where the platform has one.
 func (s *Storage) Flush(ctx context.Context) error {
 	s.batch.mu.Lock()
-	dirs := s.batch.dirs
+	dirs, files, err := s.batch.dirs, s.batch.files, s.batch.err
 	if len(dirs) > 0 {
 		s.batch.dirs = map[string]struct{}{}
 	}
+	s.batch.files, s.batch.err = nil, nil
 	s.batch.mu.Unlock()
+	// Contents first: a folder synced below must not make durable the
+	// name of a file whose content is not.
+	err = errors.Join(err, syncFiles(files))
 	if len(dirs) == 0 {
-		return ctx.Err()
+		return errors.Join(err, ctx.Err())
 	}
 	work := make(chan string)
 	var wg sync.WaitGroup
@@ -87,7 +112,73 @@ func (s *Storage) Flush(ctx context.Context) error {
 	if gone {
 		syncFS(s.root)
 	}
-	return ctx.Err()
+	return errors.Join(err, ctx.Err())
+}
+
+// syncFiles syncs the contents of files, several at once (the file system
+// commits their metadata together), and closes them. Its error names every
+// file whose content could not be synced.
+func syncFiles(files []pendingFile) error {
+	if len(files) == 0 {
+		return nil
+	}
+	work := make(chan pendingFile)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for range min(8, len(files)) {
+		wg.Go(func() {
+			for pf := range work {
+				err := pf.f.Sync()
+				if cerr := pf.f.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, wrap("sync", pf.rel, err))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, pf := range files {
+		work <- pf
+	}
+	close(work)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// deferContent hands new file f (renamed into place at rel) to the open
+// batch, which syncs its content and closes it at the next Flush, and
+// returns true; without an open batch it returns false and the caller
+// keeps f. A batch holding maxPendingFiles syncs them now; an error of
+// theirs is the next Flush's.
+func (s *Storage) deferContent(f *os.File, rel string) bool {
+	s.batch.mu.Lock()
+	if s.batch.depth == 0 {
+		s.batch.mu.Unlock()
+		return false
+	}
+	s.batch.files = append(s.batch.files, pendingFile{f, rel})
+	var full []pendingFile
+	if len(s.batch.files) >= maxPendingFiles {
+		full, s.batch.files = s.batch.files, nil
+	}
+	s.batch.mu.Unlock()
+	if err := syncFiles(full); err != nil {
+		s.batch.mu.Lock()
+		s.batch.err = errors.Join(s.batch.err, err)
+		s.batch.mu.Unlock()
+	}
+	return true
+}
+
+// batching reports whether a batch is open.
+func (s *Storage) batching() bool {
+	s.batch.mu.Lock()
+	defer s.batch.mu.Unlock()
+	return s.batch.depth > 0
 }
 
 // syncDirLater syncs folder d (at rel) now, or at the next Flush while a

@@ -188,10 +188,16 @@ func (s *Storage) now() time.Time {
 	return time.Now()
 }
 
-// Close releases the root directory handle.
+// Close syncs and closes the new files an open durability batch still
+// holds (see BeginBatch) and releases the root directory handle.
 func (s *Storage) Close() error {
+	s.batch.mu.Lock()
+	files, err := s.batch.files, s.batch.err
+	s.batch.files, s.batch.err = nil, nil
+	s.batch.mu.Unlock()
+	err = errors.Join(err, syncFiles(files))
 	s.closeFast()
-	return s.root.Close()
+	return errors.Join(err, s.root.Close())
 }
 
 // Root returns the absolute path the Storage was opened on.

@@ -584,7 +584,9 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // temporary file in the same folder (TempPrefix), is synced and renamed into
 // place, then the folder is synced: readers see the old content or the new,
 // never a mix, and a failed or short reader leaves nothing behind. A new
-// version of an existing file keeps the file's ID and permissions.
+// version of an existing file keeps the file's ID and permissions. Within
+// a durability batch (BeginBatch), the syncs of the folder and of a new
+// file's content wait for the batch's next Flush.
 //
 // ExpectedVersion is checked before the upload and again just before the
 // rename, under a lock that serialises this Storage's puts; another
@@ -682,8 +684,14 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 			return storage.Entry{}, wrap(op, target, err)
 		}
 	}
-	if err := f.Sync(); err != nil {
-		return storage.Entry{}, wrap(op, target, err)
+	// A new file's content may be synced with the batch's other new files
+	// (see BeginBatch); an existing file's new content is synced before it
+	// takes the name.
+	deferSync := old == nil && s.batching()
+	if !deferSync {
+		if err := f.Sync(); err != nil {
+			return storage.Entry{}, wrap(op, target, err)
+		}
 	}
 	tfi, err := f.Stat()
 	if err != nil {
@@ -698,11 +706,13 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 			return storage.Entry{}, wrap(op, target, err)
 		}
 	}
-	err = f.Close()
-	done = true // f is closed; the deferred clean-up below removes the temp
-	if err != nil {
-		_ = s.root.Remove(tmpRel)
-		return storage.Entry{}, wrap(op, target, err)
+	if !deferSync {
+		err = f.Close()
+		done = true // f is closed; the clean-up below removes the temp
+		if err != nil {
+			_ = s.root.Remove(tmpRel)
+			return storage.Entry{}, wrap(op, target, err)
+		}
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 
@@ -710,8 +720,27 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 	err = s.commitPut(dir, tmpName, tmpRel, name, target, opt)
 	s.putMu.Unlock()
 	if err != nil {
+		if !done {
+			f.Close()
+			done = true
+		}
 		_ = s.root.Remove(tmpRel)
 		return storage.Entry{}, err
+	}
+	if !done {
+		// In place: the batch syncs and closes it (a batch that ended
+		// since leaves it to be synced here).
+		unlockTemp(f)
+		done = true
+		if !s.deferContent(f, target) {
+			err := f.Sync()
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return storage.Entry{}, wrap(op, target, err)
+			}
+		}
 	}
 	s.syncDirLater(dir, prel)
 	if old != nil {

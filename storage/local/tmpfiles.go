@@ -67,6 +67,16 @@ func lockTemp(f *os.File) {
 	_ = rc.Control(func(fd uintptr) { _ = syscall.Flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB) })
 }
 
+// unlockTemp releases lockTemp's lock of f, renamed into place and kept
+// open a while longer.
+func unlockTemp(f *os.File) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Control(func(fd uintptr) { _ = syscall.Flock(int(fd), syscall.LOCK_UN) })
+}
+
 // sweepTemp removes the temporary item name in the folder dir (a path
 // below the root) when it is abandoned (see above). Failures leave it
 // for a later listing: it is never listed either way.

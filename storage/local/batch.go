@@ -22,6 +22,7 @@ type batch struct {
 type pendingFile struct {
 	f   *os.File
 	rel string
+	dev uint64 // the file system it is on
 }
 
 // maxPendingFiles bounds the new files a batch keeps open for Flush: the
@@ -122,6 +123,12 @@ func syncFiles(files []pendingFile) error {
 	if len(files) == 0 {
 		return nil
 	}
+	if syncWhole(files) {
+		for _, pf := range files {
+			_ = pf.f.Close() // durable already; a close error changes nothing
+		}
+		return nil
+	}
 	work := make(chan pendingFile)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -154,13 +161,13 @@ func syncFiles(files []pendingFile) error {
 // returns true; without an open batch it returns false and the caller
 // keeps f. A batch holding maxPendingFiles syncs them now; an error of
 // theirs is the next Flush's.
-func (s *Storage) deferContent(f *os.File, rel string) bool {
+func (s *Storage) deferContent(f *os.File, rel string, dev uint64) bool {
 	s.batch.mu.Lock()
 	if s.batch.depth == 0 {
 		s.batch.mu.Unlock()
 		return false
 	}
-	s.batch.files = append(s.batch.files, pendingFile{f, rel})
+	s.batch.files = append(s.batch.files, pendingFile{f, rel, dev})
 	var full []pendingFile
 	if len(s.batch.files) >= maxPendingFiles {
 		full, s.batch.files = s.batch.files, nil

@@ -75,7 +75,7 @@ func TestDurabilityBatchDefersNewFileContent(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, bad.Close())
 	s.batch.mu.Lock()
-	s.batch.files = append(s.batch.files, pendingFile{bad, "docs/bad.txt"})
+	s.batch.files = append(s.batch.files, pendingFile{f: bad, rel: "docs/bad.txt"})
 	s.batch.mu.Unlock()
 	err = s.EndBatch(ctx)
 	require.ErrorContains(t, err, "docs/bad.txt")

@@ -732,7 +732,8 @@ func (s *Storage) put(ctx context.Context, op string, parent storage.Entry, name
 		// since leaves it to be synced here).
 		unlockTemp(f)
 		done = true
-		if !s.deferContent(f, target) {
+		dev, _, _, _ := fileKey(tfi)
+		if !s.deferContent(f, target, dev) {
 			err := f.Sync()
 			if cerr := f.Close(); err == nil {
 				err = cerr

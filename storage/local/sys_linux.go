@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -95,4 +96,61 @@ func syncFS(root *os.Root) {
 	}
 	defer d.Close()
 	_ = withFd(d, unix.Syncfs)
+}
+
+// maxDirtyForSyncFS is the most dirty or in-flight page cache (all file
+// systems, /proc/meminfo) under which syncWhole syncs whole file systems:
+// below it a syncfs costs about what the files' own syncs would; above
+// it another program's unwritten data would make it wait for that too.
+const maxDirtyForSyncFS = 64 << 20
+
+// syncWhole makes the contents of files durable with one syncfs per file
+// system they are on, when there are several files and little else is
+// waiting to be written (maxDirtyForSyncFS). It reports false, having done
+// nothing that matters, when the caller should sync the files one by one:
+// too few files, too much dirty data, or a syncfs that failed (the
+// per-file syncs then name the files concerned).
+func syncWhole(files []pendingFile) bool {
+	if len(files) < 8 || dirtyBytes() > maxDirtyForSyncFS {
+		return false
+	}
+	seen := map[uint64]bool{}
+	for _, pf := range files {
+		if seen[pf.dev] {
+			continue
+		}
+		seen[pf.dev] = true
+		if err := withFd(pf.f, unix.Syncfs); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// dirtyBytes returns the page cache waiting to be written or being
+// written (Dirty + Writeback in /proc/meminfo), or a huge number when it
+// cannot be read.
+func dirtyBytes() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 1 << 62
+	}
+	var total int64
+	found := 0
+	for line := range strings.SplitSeq(string(b), "\n") {
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok || (name != "Dirty" && name != "Writeback") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		if err != nil {
+			return 1 << 62
+		}
+		total += kb << 10
+		found++
+	}
+	if found != 2 {
+		return 1 << 62
+	}
+	return total
 }

@@ -57,7 +57,9 @@
 // read by opening items. The ID attribute is read once per item life
 // (through /proc/self/fd where /proc is mounted, else by opening the
 // item) and remembered by inode number and birth time, since the Storage
-// writes it only on items it has just made, before they take their names.
+// writes it only on items it has just made, before they take their names;
+// a complete listing keeps what it read in MetaDir, so that the next
+// process lists the items it knows without reading their attributes.
 // Where the file system keeps no birth times it is read on every listing.
 // Looking up a path opens only the folder that holds it (none at the top
 // level), not every folder on the way.

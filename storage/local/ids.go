@@ -204,6 +204,7 @@ func (s *Storage) idFor(fi fs.FileInfo, readAttr func() (string, error)) string 
 		s.mu.Unlock()
 		if !known || !cacheable {
 			_, ino, _, _ := fileKey(fi)
+			s.attrReads.Add(1)
 			v, err := readAttr()
 			id = ""
 			if err == nil {
@@ -299,6 +300,7 @@ func (s *Storage) noteAttr(key, id string) {
 		s.attrs = map[string]string{}
 	}
 	s.attrs[key] = id
+	s.attrCache.dirty = true
 }
 
 // openItem looks up rel without following a final symbolic link and opens

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/procoresync/procoresync/storage"
@@ -23,7 +24,8 @@ const (
 	// WithTrashDir says otherwise.
 	DefaultTrashDir = ".procoresync-trash"
 	// MetaDir is the hidden folder below the root that holds the persistent
-	// inode→ID index where extended attributes are unavailable.
+	// inode→ID index where extended attributes are unavailable, and the ID
+	// attributes a listing read where they are (see List).
 	MetaDir = ".procoresync-meta"
 	// TempPrefix starts the names of temporary files written by Put. They
 	// never appear in List.
@@ -113,6 +115,9 @@ type Storage struct {
 	carried map[string]bool       // inode-based IDs now held by another inode
 	paths   map[string]string     // ID → where it was last seen (a hint for StatID)
 	attrs   map[string]string     // identity key → ID attribute read ("" none)
+
+	attrCache attrCache    // attrs kept in MetaDir for the next process
+	attrReads atomic.Int64 // ID attributes read from items
 
 	fast fastRoot // descriptors for lookups with few system calls
 

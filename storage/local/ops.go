@@ -60,20 +60,28 @@ func (s *Storage) remember(id, rel string) {
 // List walks the whole tree below the root. Symbolic links, special files,
 // temporary files and the storage's own hidden folders are not listed. A
 // folder that cannot be read ends the listing with an error (rather than
-// making its content look deleted).
+// making its content look deleted). A complete listing keeps the ID
+// attributes it read in MetaDir (see attrsFile), where a later Storage on
+// the same root finds them.
 func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 	return func(yield func(storage.Entry, error) bool) {
 		live := map[string]bool{}
 		derived := map[string]string{}
 		stopped := false
 		sk := &skipCollector{}
+		if s.xattr {
+			s.loadAttrs()
+		}
 		err := s.walkFromCollecting(ctx, "", s.rootID, sk, func(rel string, fi fs.FileInfo, id, parentID string) bool {
-			if !s.xattr {
+			switch {
+			case !s.xattr:
 				key := s.identityKey(fi)
 				live[key] = true
 				if id != key && !strings.Contains(id, "@") {
 					derived[key] = id
 				}
+			case stampOf(fi) != "": // attributes remembered by identity (see attrsFile)
+				live[s.identityKey(fi)] = true
 			}
 			if !yield(s.entry(rel, fi, id, parentID), nil) {
 				stopped = true
@@ -95,6 +103,9 @@ func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 		if !stopped && !s.xattr {
 			s.walkTrashKeys(live)
 			_ = s.syncIndex(live, derived) // best effort: a stale entry only risks a reused inode
+		}
+		if !stopped && s.xattr {
+			_ = s.saveAttrs(live) // best effort: a missing entry only costs a read
 		}
 	}
 }

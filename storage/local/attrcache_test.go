@@ -1,0 +1,101 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/procoresync/procoresync/storage"
+)
+
+// listIDs lists s and returns the ID of every path.
+func listIDs(t *testing.T, s *Storage) map[string]string {
+	t.Helper()
+	ids := map[string]string{}
+	for e, err := range s.List(context.Background()) {
+		require.NoError(t, err)
+		ids[e.Path] = e.ID
+	}
+	return ids
+}
+
+// A complete listing keeps the ID attributes it read in MetaDir, and a new
+// Storage on the same root lists the items it knows from there without
+// reading their attributes, with the same IDs; a new item, or one a person
+// replaced (a new inode), is read. The file holds only items that still
+// exist, is rewritten only when that changes, and a damaged file costs
+// only the reads.
+func TestListRemembersAttributesAcrossProcesses(t *testing.T) {
+	s, dir := newStorage(t)
+	if !s.xattr {
+		t.Skip("this file system keeps no extended attributes: IDs come from the inode index instead")
+	}
+	ctx := context.Background()
+	root, err := s.Stat(ctx, "")
+	require.NoError(t, err)
+	d, err := s.MakeDir(ctx, root, "docs")
+	require.NoError(t, err)
+	for _, name := range []string{"a.txt", "b.txt", "c.txt"} {
+		_, err := s.Put(ctx, d, name, strings.NewReader(name), int64(len(name)), storage.PutOptions{})
+		require.NoError(t, err)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "by hand.txt"), []byte("no attribute"), 0o644))
+	first := listIDs(t, s)
+	require.Len(t, first, 5)
+	hand, _, err := s.identify("by hand.txt")
+	require.NoError(t, err)
+	if stampOf(hand) == "" {
+		t.Skip("this file system keeps no birth times: attributes are read on every listing")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, MetaDir, attrsFile))
+	require.NoError(t, err)
+	require.Equal(t, 5, bytes.Count(b, []byte{'\n'}), "one line per item:\n%s", b)
+
+	again, err := New(dir)
+	require.NoError(t, err)
+	defer again.Close()
+	opened := again.attrReads.Load() // the root's, when the Storage is made
+	require.Equal(t, first, listIDs(t, again))
+	require.Equal(t, opened, again.attrReads.Load(), "no attribute read for a known item")
+
+	// A person replaces b.txt (a new inode) and deletes c.txt; a new file
+	// appears.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "docs", "b.tmp"), []byte("edited"), 0o644))
+	require.NoError(t, os.Rename(filepath.Join(dir, "docs", "b.tmp"), filepath.Join(dir, "docs", "b.txt")))
+	require.NoError(t, os.Remove(filepath.Join(dir, "docs", "c.txt")))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "new.txt"), []byte("new"), 0o644))
+	third, err := New(dir)
+	require.NoError(t, err)
+	defer third.Close()
+	opened = third.attrReads.Load()
+	ids := listIDs(t, third)
+	require.Equal(t, opened+2, third.attrReads.Load(), "the replaced and the new file are read")
+	require.Equal(t, first["docs/a.txt"], ids["docs/a.txt"])
+	require.NotContains(t, ids, "docs/c.txt")
+	b, err = os.ReadFile(filepath.Join(dir, MetaDir, attrsFile))
+	require.NoError(t, err)
+	require.Equal(t, 5, bytes.Count(b, []byte{'\n'}), "gone items dropped, new ones added:\n%s", b)
+
+	// Nothing changed: the file is not rewritten.
+	st, err := os.Stat(filepath.Join(dir, MetaDir, attrsFile))
+	require.NoError(t, err)
+	before := st.ModTime()
+	listIDs(t, third)
+	st, err = os.Stat(filepath.Join(dir, MetaDir, attrsFile))
+	require.NoError(t, err)
+	require.Equal(t, before, st.ModTime())
+
+	// A damaged file: every attribute is read again, the IDs are the same.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, MetaDir, attrsFile), []byte("garbage without tabs\n\x00\x01"), 0o600))
+	fourth, err := New(dir)
+	require.NoError(t, err)
+	defer fourth.Close()
+	opened = fourth.attrReads.Load()
+	require.Equal(t, ids, listIDs(t, fourth))
+	require.Equal(t, opened+int64(len(ids)), fourth.attrReads.Load())
+}

@@ -20,8 +20,16 @@ const attrsFile = "attrs"
 // attrCache is the state of attrsFile.
 type attrCache struct {
 	once  sync.Once
-	dirty bool // an attribute was read since the file was loaded or saved
-	saved int  // entries in the file as loaded or last saved
+	dirty bool   // an attribute was read since the file was loaded or saved
+	saved int    // entries in the file as loaded or last saved
+	epoch uint32 // the latest complete listing's number (attrEntry.seen)
+}
+
+// attrEntry is the ID attribute of an item ("" for none) and the number
+// of the latest listing that found the item.
+type attrEntry struct {
+	id   string
+	seen uint32
 }
 
 // loadAttrs reads attrsFile into the remembered attributes, once. A
@@ -35,7 +43,7 @@ func (s *Storage) loadAttrs() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.attrs == nil {
-			s.attrs = make(map[string]string, bytes.Count(b, []byte{'\n'}))
+			s.attrs = make(map[string]attrEntry, bytes.Count(b, []byte{'\n'}))
 		}
 		n := 0
 		for line := range strings.SplitSeq(string(b), "\n") {
@@ -44,7 +52,7 @@ func (s *Storage) loadAttrs() {
 				continue
 			}
 			if _, known := s.attrs[key]; !known {
-				s.attrs[key] = id
+				s.attrs[key] = attrEntry{id: id}
 			}
 			n++
 		}
@@ -52,27 +60,40 @@ func (s *Storage) loadAttrs() {
 	})
 }
 
-// saveAttrs writes the remembered attributes of the identities in live
-// (those a complete listing found) to attrsFile, when they differ from
-// what it holds: an attribute was read since, or an item is gone.
-func (s *Storage) saveAttrs(live map[string]bool) error {
+// beginListing numbers a new listing: the items it finds are marked with
+// the number returned (attrEntry.seen), for saveAttrs.
+func (s *Storage) beginListing() uint32 {
 	s.mu.Lock()
-	var buf strings.Builder
+	defer s.mu.Unlock()
+	s.attrCache.epoch++
+	return s.attrCache.epoch
+}
+
+// saveAttrs writes the remembered attributes of the items that complete
+// listing epoch found to attrsFile, when that differs from what the file
+// holds: an attribute was read since, or an item is gone.
+func (s *Storage) saveAttrs(epoch uint32) error {
+	s.mu.Lock()
 	n := 0
-	for key := range live {
-		id, ok := s.attrs[key]
-		if !ok {
+	for _, a := range s.attrs {
+		if a.seen == epoch {
+			n++
+		}
+	}
+	if (!s.attrCache.dirty && n == s.attrCache.saved) || s.attrCache.epoch != epoch {
+		// Unchanged, or another listing began since (it saves).
+		s.mu.Unlock()
+		return nil
+	}
+	var buf strings.Builder
+	for key, a := range s.attrs {
+		if a.seen != epoch {
 			continue
 		}
 		buf.WriteString(key)
 		buf.WriteByte('\t')
-		buf.WriteString(id)
+		buf.WriteString(a.id)
 		buf.WriteByte('\n')
-		n++
-	}
-	if !s.attrCache.dirty && n == s.attrCache.saved {
-		s.mu.Unlock()
-		return nil
 	}
 	s.attrCache.dirty = false
 	s.mu.Unlock()

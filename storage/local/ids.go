@@ -200,7 +200,12 @@ func (s *Storage) idFor(fi fs.FileInfo, readAttr func() (string, error)) string 
 	if s.xattr && readAttr != nil {
 		cacheable := stampOf(fi) != ""
 		s.mu.Lock()
-		id, known := s.attrs[string(key)]
+		a, known := s.attrs[string(key)]
+		if known && a.seen != s.attrCache.epoch {
+			a.seen = s.attrCache.epoch
+			s.attrs[string(key)] = a
+		}
+		id := a.id
 		s.mu.Unlock()
 		if !known || !cacheable {
 			_, ino, _, _ := fileKey(fi)
@@ -297,9 +302,9 @@ func (s *Storage) stampID(f *os.File, fi fs.FileInfo, id string) error {
 // ("" for none). Caller holds mu.
 func (s *Storage) noteAttr(key, id string) {
 	if s.attrs == nil || len(s.attrs) >= maxAttrs {
-		s.attrs = map[string]string{}
+		s.attrs = map[string]attrEntry{}
 	}
-	s.attrs[key] = id
+	s.attrs[key] = attrEntry{id: id, seen: s.attrCache.epoch}
 	s.attrCache.dirty = true
 }
 

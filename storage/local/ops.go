@@ -69,19 +69,18 @@ func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 		derived := map[string]string{}
 		stopped := false
 		sk := &skipCollector{}
+		var epoch uint32
 		if s.xattr {
 			s.loadAttrs()
+			epoch = s.beginListing()
 		}
 		err := s.walkFromCollecting(ctx, "", s.rootID, sk, func(rel string, fi fs.FileInfo, id, parentID string) bool {
-			switch {
-			case !s.xattr:
+			if !s.xattr {
 				key := s.identityKey(fi)
 				live[key] = true
 				if id != key && !strings.Contains(id, "@") {
 					derived[key] = id
 				}
-			case stampOf(fi) != "": // attributes remembered by identity (see attrsFile)
-				live[s.identityKey(fi)] = true
 			}
 			if !yield(s.entry(rel, fi, id, parentID), nil) {
 				stopped = true
@@ -105,7 +104,7 @@ func (s *Storage) List(ctx context.Context) iter.Seq2[storage.Entry, error] {
 			_ = s.syncIndex(live, derived) // best effort: a stale entry only risks a reused inode
 		}
 		if !stopped && s.xattr {
-			_ = s.saveAttrs(live) // best effort: a missing entry only costs a read
+			_ = s.saveAttrs(epoch) // best effort: a missing entry only costs a read
 		}
 	}
 }

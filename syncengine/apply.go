@@ -283,6 +283,9 @@ func (ap *applier) apply(ctx context.Context, plan Plan) applyResult {
 		// Before the run's next durable commit (rule 3 of groupcommit.go).
 		if err := b.EndBatch(context.WithoutCancel(ctx)); err != nil {
 			ap.log.Warn("syncengine: flushing a storage", "error", err)
+			ap.mu.Lock()
+			ap.res.undone = append(ap.res.undone, "a storage could not make its changes durable: "+err.Error())
+			ap.mu.Unlock()
 		}
 	}
 	ap.mu.Lock()
@@ -301,6 +304,14 @@ func (ap *applier) runWindow(ctx, lazy context.Context, plan Plan, window [][]in
 				ap.mu.Lock()
 				ap.res.undone = append(ap.res.undone, "a storage could not make its changes durable: "+err.Error())
 				ap.mu.Unlock()
+				// Nothing of the window was tried: each action fails alike
+				// (the next run tries it again, and reads these changes
+				// again).
+				for _, chain := range window {
+					for _, k := range chain {
+						ap.fail(lazy, plan.Actions[k], fmt.Errorf("syncengine: a storage could not make its changes durable: %w", err))
+					}
+				}
 			}
 			return false
 		}

@@ -102,8 +102,10 @@ type ActionJournalBatcher interface {
 
 // DurabilityBatcher is an optional capability of a storage whose changes
 // may be made durable in batches (storage/local syncs the folders it
-// changed once per batch instead of once per item). Between BeginBatch and
-// EndBatch its calls may return before their folder changes are durable;
+// changed, and the contents of the new files it wrote, once per batch
+// instead of once per item). Between BeginBatch and EndBatch its calls may
+// return before their changes are durable (a new file's content included;
+// a file that replaced another must be durable before it takes the name);
 // Flush makes durable everything done so far; EndBatch flushes and ends the
 // batch. Batches nest (a count). The applier opens a batch for each pass
 // and flushes before each durable journal commit (rule 3 above).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/procoresync/procoresync/storage"
 	"github.com/procoresync/procoresync/syncengine"
 )
 
@@ -100,6 +101,74 @@ func TestWindowBaselineInOneTransaction(t *testing.T) {
 			n, err = e.store.CountItems(e.ctx, e.pair.ID)
 			require.NoError(t, err)
 			require.Equal(t, files+1, n)
+			require.Equal(t, tree(t, e.a), tree(t, e.b))
+		})
+	}
+}
+
+// flakyBatcher is a storage that batches its durability and fails its
+// Flush or its EndBatch when told to.
+type flakyBatcher struct {
+	storage.Storage
+	mu                  sync.Mutex
+	failFlush, failEnd  bool
+	flushes, endBatches int
+}
+
+func (f *flakyBatcher) BeginBatch() {}
+
+func (f *flakyBatcher) Flush(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.flushes++
+	if f.failFlush {
+		return errors.New("EIO while syncing")
+	}
+	return nil
+}
+
+func (f *flakyBatcher) EndBatch(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.endBatches++
+	if f.failEnd {
+		return errors.New("EIO while syncing")
+	}
+	return nil
+}
+
+// A storage that cannot make its batched changes durable (Flush before a
+// window, EndBatch at the end of a pass) leaves the run partial, with the
+// reason in Undone, rather than succeeded: what it wrote may not survive a
+// power loss. A Flush that fails before a window also stops the run before
+// it journals more; the next run converges.
+func TestFailedStorageFlushLeavesTheRunPartial(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		failFlush, failEnd bool
+	}{{"flush before a window", true, false}, {"end of the batch", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			fb := &flakyBatcher{failFlush: tc.failFlush, failEnd: tc.failEnd}
+			e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) {
+				fb.Storage = p.B
+				p.B = fb
+			})
+			for i := range 3 {
+				e.write(e.a, fmt.Sprintf("f%d.txt", i), "content")
+			}
+			r, err := e.eng.RunOnce(e.ctx, e.pair.ID, syncengine.RunOptions{})
+			require.NoError(t, err)
+			require.Equal(t, syncengine.RunPartial, r.Status)
+			require.Contains(t, r.Undone, "could not make its changes durable: EIO while syncing")
+			require.Positive(t, fb.endBatches)
+			if tc.failFlush {
+				require.Equal(t, 3, r.Counts.Failed, "the window's untried copies fail, to be tried again")
+			}
+
+			fb.mu.Lock()
+			fb.failFlush, fb.failEnd = false, false
+			fb.mu.Unlock()
+			e.settle()
 			require.Equal(t, tree(t, e.a), tree(t, e.b))
 		})
 	}

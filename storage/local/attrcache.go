@@ -20,16 +20,16 @@ const attrsFile = "attrs"
 // attrCache is the state of attrsFile.
 type attrCache struct {
 	once  sync.Once
-	dirty bool   // an attribute was read since the file was loaded or saved
 	saved int    // entries in the file as loaded or last saved
 	epoch uint32 // the latest complete listing's number (attrEntry.seen)
 }
 
-// attrEntry is the ID attribute of an item ("" for none) and the number
-// of the latest listing that found the item.
+// attrEntry is the ID attribute of an item ("" for none), the number of
+// the latest listing that found the item, and whether attrsFile holds it.
 type attrEntry struct {
-	id   string
-	seen uint32
+	id    string
+	seen  uint32
+	saved bool
 }
 
 // loadAttrs reads attrsFile into the remembered attributes, once. A
@@ -52,7 +52,7 @@ func (s *Storage) loadAttrs() {
 				continue
 			}
 			if _, known := s.attrs[key]; !known {
-				s.attrs[key] = attrEntry{id: id}
+				s.attrs[key] = attrEntry{id: id, saved: true}
 			}
 			n++
 		}
@@ -71,16 +71,20 @@ func (s *Storage) beginListing() uint32 {
 
 // saveAttrs writes the remembered attributes of the items that complete
 // listing epoch found to attrsFile, when that differs from what the file
-// holds: an attribute was read since, or an item is gone.
+// holds: the listing found an item the file does not hold, or not every
+// item it holds.
 func (s *Storage) saveAttrs(epoch uint32) error {
 	s.mu.Lock()
-	n := 0
+	n, fresh := 0, 0
 	for _, a := range s.attrs {
 		if a.seen == epoch {
 			n++
+			if !a.saved {
+				fresh++
+			}
 		}
 	}
-	if (!s.attrCache.dirty && n == s.attrCache.saved) || s.attrCache.epoch != epoch {
+	if (fresh == 0 && n == s.attrCache.saved) || s.attrCache.epoch != epoch {
 		// Unchanged, or another listing began since (it saves).
 		s.mu.Unlock()
 		return nil
@@ -95,16 +99,21 @@ func (s *Storage) saveAttrs(epoch uint32) error {
 		buf.WriteString(a.id)
 		buf.WriteByte('\n')
 	}
-	s.attrCache.dirty = false
 	s.mu.Unlock()
-	if err := s.writeMeta(attrsFile, []byte(buf.String())); err != nil && !errors.Is(err, fs.ErrPermission) {
-		s.mu.Lock()
-		s.attrCache.dirty = true
-		s.mu.Unlock()
+	if err := s.writeMeta(attrsFile, []byte(buf.String())); err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return nil // a root this process may not write to: nothing kept
+		}
 		return err
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key, a := range s.attrs {
+		if a.seen == epoch && !a.saved {
+			a.saved = true
+			s.attrs[key] = a
+		}
+	}
 	s.attrCache.saved = n
-	s.mu.Unlock()
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -56,12 +57,19 @@ func TestListRemembersAttributesAcrossProcesses(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 5, bytes.Count(b, []byte{'\n'}), "one line per item:\n%s", b)
 
+	st, err := os.Stat(filepath.Join(dir, MetaDir, attrsFile))
+	require.NoError(t, err)
+	saved := st.ModTime()
+	time.Sleep(10 * time.Millisecond) // a rewrite would show in the modification time
 	again, err := New(dir)
 	require.NoError(t, err)
 	defer again.Close()
 	opened := again.attrReads.Load() // the root's, when the Storage is made
 	require.Equal(t, first, listIDs(t, again))
 	require.Equal(t, opened, again.attrReads.Load(), "no attribute read for a known item")
+	st, err = os.Stat(filepath.Join(dir, MetaDir, attrsFile))
+	require.NoError(t, err)
+	require.Equal(t, saved, st.ModTime(), "nothing new: the file is not rewritten")
 
 	// A person replaces b.txt (a new inode) and deletes c.txt; a new file
 	// appears.
@@ -82,9 +90,10 @@ func TestListRemembersAttributesAcrossProcesses(t *testing.T) {
 	require.Equal(t, 5, bytes.Count(b, []byte{'\n'}), "gone items dropped, new ones added:\n%s", b)
 
 	// Nothing changed: the file is not rewritten.
-	st, err := os.Stat(filepath.Join(dir, MetaDir, attrsFile))
+	st, err = os.Stat(filepath.Join(dir, MetaDir, attrsFile))
 	require.NoError(t, err)
 	before := st.ModTime()
+	time.Sleep(10 * time.Millisecond)
 	listIDs(t, third)
 	st, err = os.Stat(filepath.Join(dir, MetaDir, attrsFile))
 	require.NoError(t, err)

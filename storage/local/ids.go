@@ -305,7 +305,6 @@ func (s *Storage) noteAttr(key, id string) {
 		s.attrs = map[string]attrEntry{}
 	}
 	s.attrs[key] = attrEntry{id: id, seen: s.attrCache.epoch}
-	s.attrCache.dirty = true
 }
 
 // openItem looks up rel without following a final symbolic link and opens

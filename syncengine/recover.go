@@ -433,8 +433,11 @@ type movedCopy struct {
 // the copy's source; a file of the same name is preferred. Its baseline
 // item records it at the copy's path (its parent unknown), so that the
 // next plan sees a person's move from there and makes the same move on the
-// other side. The result maps
-// journal record IDs to what they adopt.
+// other side. The result maps journal record IDs to what they adopt.
+//
+// A Copy that never started leaves the same record, so a recovery after a
+// crash during copies lists the destination side once (on a cloud service,
+// a listing's worth of calls).
 func (ap *applier) findMovedCopies(ctx context.Context, recs, open []JournalRecord) (map[int64]movedCopy, error) {
 	sources := make(map[Side]map[string]bool)
 	for _, r := range open {

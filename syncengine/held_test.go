@@ -237,6 +237,29 @@ func TestForgettingAHeldFolderKeepsTheItemsOfANewFolderOfTheSameName(t *testing.
 	requireBaselineComplete(t, e)
 }
 
+// Approving the held deletion of heldRenewedEnv's folder, whose record is
+// still there, drops that record only: the file of the new folder, deleted
+// on B since, keeps its record, and its deletion is held like any other.
+// (Before, approval dropped the records of the items below the held
+// folder's path that were gone from B, the new folder's file among them:
+// the next run took the file on A for a new one and copied it back to B.)
+func TestApproveHeldFolderKeepsTheItemsOfANewFolderOfTheSameName(t *testing.T) {
+	e := heldRenewedEnv(t)
+	require.NoError(t, e.b.Remove("y/a.txt"))
+	require.NoError(t, e.eng.ApproveHeld(e.ctx, "p1", e.heldIDs()))
+	n, err := e.store.CountItems(e.ctx, "p1")
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "the new folder and its file keep their records")
+	r := e.run()
+	require.Zero(t, r.Counts.FilesCopied, "the file deleted on B is not copied back")
+	require.Equal(t, 1, r.Counts.Held)
+	held, err := e.eng.Held(e.ctx, "p1")
+	require.NoError(t, err)
+	require.Len(t, held, 1)
+	require.Equal(t, "y/a.txt", held[0].Path)
+	require.Equal(t, map[string]string{"y": "/"}, tree(t, e.b))
+}
+
 // requireBaselineComplete checks that the baseline records every item of
 // the pair, each where it is on both sides.
 func requireBaselineComplete(t *testing.T, e *env) {

@@ -1096,13 +1096,13 @@ func (ap *applier) subtree(ctx context.Context, s Side, key int64, p string, isD
 }
 
 // itemsBelow returns the baseline items below folder p on side s, the
-// side-s path of baseline item key, parents before their children. Paths
-// alone do not tell whose they are: another folder may have path p on side
-// s now (a folder of the same name made after item key was deleted there,
-// while its record waited). The items of such a folder, found by the ID
-// of the folder that holds them (ParentID), and everything below them are
-// left out. An item whose folder is not in the baseline, or has no
-// ParentID, counts as below p, as does everything when key is 0.
+// side-s path of baseline item key. Paths alone do not tell whose they
+// are: another folder may have path p on side s now (a folder of the same
+// name made after item key was deleted there, while its record waited).
+// The items of such a folder, found by the ID of the folder that holds
+// them (ParentID), and everything below them are left out. An item whose
+// folder is not in the baseline, or has no ParentID, counts as below p, as
+// does everything when key is 0.
 func itemsBelow(ctx context.Context, store MetadataStore, pairID string, s Side, key int64, p string) ([]Item, error) {
 	var under []Item
 	for it, err := range store.ItemsUnder(ctx, pairID, s, p) {
@@ -1111,28 +1111,39 @@ func itemsBelow(ctx context.Context, store MetadataStore, pairID string, s Side,
 		}
 		under = append(under, it)
 	}
-	slices.SortStableFunc(under, func(x, y Item) int {
-		return cmp.Compare(depth(x.Side(s).Path), depth(y.Side(s).Path))
-	})
 	if key == 0 {
 		return under, nil
 	}
-	other := map[string]bool{} // side-s IDs of folders that are not item key's
+	other := map[string]bool{} // side-s IDs of the items of other folders at p
 	checked := map[string]bool{}
+	for _, it := range under {
+		pid := it.Side(s).ParentID
+		if pid == "" || checked[pid] || parentPath(it.Side(s).Path) != p {
+			continue
+		}
+		checked[pid] = true
+		parent, err := store.ItemByID(ctx, pairID, s, pid)
+		if errors.Is(err, ErrNoItem) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if parent.Key != key && parent.IsDir && parent.Side(s).Path == p {
+			other[pid] = true
+		}
+	}
+	if len(other) == 0 {
+		return under, nil
+	}
+	// Parents before their children, so that everything below an
+	// excluded folder is excluded with it.
+	slices.SortStableFunc(under, func(x, y Item) int {
+		return cmp.Compare(depth(x.Side(s).Path), depth(y.Side(s).Path))
+	})
 	out := under[:0]
 	for _, it := range under {
-		ss := it.Side(s)
-		if pid := ss.ParentID; pid != "" && parentPath(ss.Path) == p && !checked[pid] {
-			checked[pid] = true
-			parent, err := store.ItemByID(ctx, pairID, s, pid)
-			if err != nil && !errors.Is(err, ErrNoItem) {
-				return nil, err
-			}
-			if err == nil && parent.Key != key && parent.IsDir && parent.Side(s).Path == p {
-				other[pid] = true
-			}
-		}
-		if ss.ParentID != "" && other[ss.ParentID] {
+		if ss := it.Side(s); ss.ParentID != "" && other[ss.ParentID] {
 			if ss.ID != "" {
 				other[ss.ID] = true
 			}

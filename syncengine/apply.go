@@ -1,6 +1,7 @@
 package syncengine
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -1194,10 +1195,11 @@ func (ap *applier) subtree(ctx context.Context, s Side, key int64, p string, isD
 		del = append(del, key)
 	}
 	if isDir && p != "" {
-		for it, err := range ap.e.store.ItemsUnder(ctx, ap.pairID, s, p) {
-			if err != nil {
-				return nil, 0, fmt.Errorf("syncengine: baseline: %w", err)
-			}
+		under, err := itemsBelow(ctx, ap.e.store, ap.pairID, s, key, p)
+		if err != nil {
+			return nil, 0, fmt.Errorf("syncengine: baseline: %w", err)
+		}
+		for _, it := range under {
 			del = append(del, it.Key)
 			if !it.IsDir {
 				size += max(it.Side(s).Size, 0)
@@ -1205,6 +1207,65 @@ func (ap *applier) subtree(ctx context.Context, s Side, key int64, p string, isD
 		}
 	}
 	return del, size, nil
+}
+
+// itemsBelow returns the baseline items below folder p on side s, the
+// side-s path of baseline item key. Paths alone do not tell whose they
+// are: another folder may have path p on side s now (a folder of the same
+// name made after item key was deleted there, while its record waited).
+// The items of such a folder, found by the ID of the folder that holds
+// them (ParentID), and everything below them are left out. An item whose
+// folder is not in the baseline, or has no ParentID, counts as below p, as
+// does everything when key is 0.
+func itemsBelow(ctx context.Context, store MetadataStore, pairID string, s Side, key int64, p string) ([]Item, error) {
+	var under []Item
+	for it, err := range store.ItemsUnder(ctx, pairID, s, p) {
+		if err != nil {
+			return nil, err
+		}
+		under = append(under, it)
+	}
+	if key == 0 {
+		return under, nil
+	}
+	other := map[string]bool{} // side-s IDs of the items of other folders at p
+	checked := map[string]bool{}
+	for _, it := range under {
+		pid := it.Side(s).ParentID
+		if pid == "" || checked[pid] || parentPath(it.Side(s).Path) != p {
+			continue
+		}
+		checked[pid] = true
+		parent, err := store.ItemByID(ctx, pairID, s, pid)
+		if errors.Is(err, ErrNoItem) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if parent.Key != key && parent.IsDir && parent.Side(s).Path == p {
+			other[pid] = true
+		}
+	}
+	if len(other) == 0 {
+		return under, nil
+	}
+	// Parents before their children, so that everything below an
+	// excluded folder is excluded with it.
+	slices.SortStableFunc(under, func(x, y Item) int {
+		return cmp.Compare(depth(x.Side(s).Path), depth(y.Side(s).Path))
+	})
+	out := under[:0]
+	for _, it := range under {
+		if ss := it.Side(s); ss.ParentID != "" && other[ss.ParentID] {
+			if ss.ID != "" {
+				other[ss.ID] = true
+			}
+			continue
+		}
+		out = append(out, it)
+	}
+	return out, nil
 }
 
 // copyNew copies a.Source to path p on a.Side as a new file. An item

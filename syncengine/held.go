@@ -250,12 +250,11 @@ func (ap *applier) restore(ctx context.Context, h HeldDelete) error {
 	}
 	items := []Item{root}
 	if h.IsDir && root.Side(from).Path != "" {
-		for it, err := range store.ItemsUnder(ctx, ap.pairID, from, root.Side(from).Path) {
-			if err != nil {
-				return err
-			}
-			items = append(items, it)
+		under, err := itemsBelow(ctx, store, ap.pairID, from, root.Key, root.Side(from).Path)
+		if err != nil {
+			return err
 		}
+		items = append(items, under...)
 	}
 	slices.SortStableFunc(items, func(x, y Item) int {
 		return cmp.Compare(depth(x.Side(from).Path), depth(y.Side(from).Path))
@@ -367,7 +366,8 @@ func (l *locator) baseline(ctx context.Context, h HeldDelete) (it Item, known bo
 // at path p: the item's, and those of the items below a folder that are
 // gone from the side the deletion came from. Items below it that exist
 // there (synced into the folder after the deletion was held) keep their
-// records: the next run sees them deleted on this side and decides.
+// records: the next run sees them deleted on this side and decides. So do
+// the items of another folder that has path p now (see itemsBelow).
 func (l *locator) gone(ctx context.Context, h HeldDelete, p string) ([]int64, error) {
 	var del []int64
 	if h.Key != 0 {
@@ -376,12 +376,9 @@ func (l *locator) gone(ctx context.Context, h HeldDelete, p string) ([]int64, er
 	if !h.IsDir || p == "" {
 		return del, nil
 	}
-	var under []Item
-	for it, err := range l.ap.e.store.ItemsUnder(ctx, l.ap.pairID, h.DeletedOn.Other(), p) {
-		if err != nil {
-			return nil, err
-		}
-		under = append(under, it)
+	under, err := itemsBelow(ctx, l.ap.e.store, l.ap.pairID, h.DeletedOn.Other(), h.Key, p)
+	if err != nil {
+		return nil, err
 	}
 	for _, it := range under {
 		if it.Side(h.DeletedOn).ID != "" {

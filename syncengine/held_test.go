@@ -214,3 +214,80 @@ func TestApproveHeldFolderKeepsAFileSavedIntoItSince(t *testing.T) {
 	require.Equal(t, "new work", tree(t, e.b)["x/new.txt"])
 	require.Equal(t, tree(t, e.a), tree(t, e.b))
 }
+
+// A full listing forgets the held folder of heldRenewedEnv, gone from
+// both sides. The items of the new folder lie at the held folder's paths
+// but are other items: the baseline keeps their records, through the
+// approval of the held deletion too. (Before, forgetting the held folder
+// dropped the records of everything below its path, the new folder's file
+// among them, which the next runs never took in again.)
+func TestForgettingAHeldFolderKeepsTheItemsOfANewFolderOfTheSameName(t *testing.T) {
+	e := heldRenewedEnv(t)
+	_, err := e.eng.RunOnce(e.ctx, "p1", syncengine.RunOptions{Full: true})
+	require.NoError(t, err)
+	requireBaselineComplete(t, e)
+
+	require.NoError(t, e.eng.ApproveHeld(e.ctx, "p1", e.heldIDs()))
+	require.Empty(t, e.heldIDs())
+	requireBaselineComplete(t, e)
+	e.settle()
+	want := map[string]string{"y": "/", "y/a.txt": "new work"}
+	require.Equal(t, want, tree(t, e.a))
+	require.Equal(t, want, tree(t, e.b))
+	requireBaselineComplete(t, e)
+}
+
+// Approving the held deletion of heldRenewedEnv's folder, whose record is
+// still there, drops that record only: the file of the new folder, deleted
+// on B since, keeps its record, and its deletion is held like any other.
+// (Before, approval dropped the records of the items below the held
+// folder's path that were gone from B, the new folder's file among them:
+// the next run took the file on A for a new one and copied it back to B.)
+func TestApproveHeldFolderKeepsTheItemsOfANewFolderOfTheSameName(t *testing.T) {
+	e := heldRenewedEnv(t)
+	require.NoError(t, e.b.Remove("y/a.txt"))
+	require.NoError(t, e.eng.ApproveHeld(e.ctx, "p1", e.heldIDs()))
+	n, err := e.store.CountItems(e.ctx, "p1")
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "the new folder and its file keep their records")
+	r := e.run()
+	require.Zero(t, r.Counts.FilesCopied, "the file deleted on B is not copied back")
+	require.Equal(t, 1, r.Counts.Held)
+	held, err := e.eng.Held(e.ctx, "p1")
+	require.NoError(t, err)
+	require.Len(t, held, 1)
+	require.Equal(t, "y/a.txt", held[0].Path)
+	require.Equal(t, map[string]string{"y": "/"}, tree(t, e.b))
+}
+
+// requireBaselineComplete checks that the baseline records every item of
+// the pair, each where it is on both sides.
+func requireBaselineComplete(t *testing.T, e *env) {
+	t.Helper()
+	requireBaselineTrue(t, e)
+	n, err := e.store.CountItems(e.ctx, e.pair.ID)
+	require.NoError(t, err)
+	require.Equal(t, len(tree(t, e.a)), n, "every item of A in the baseline")
+	require.Equal(t, len(tree(t, e.b)), n, "every item of B in the baseline")
+}
+
+// heldRenewedEnv holds the deletion on A of folder y, deleted on B; then a
+// person makes a new folder y on B with a file in it and deletes the held
+// folder on A, and the new folder is synced to A.
+func heldRenewedEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Deletes = syncengine.DeleteKeep })
+	_, err := e.b.Mkdirs("y")
+	require.NoError(t, err)
+	e.run()
+	require.NoError(t, e.b.Remove("y"))
+	require.Equal(t, 1, e.run().Counts.Held)
+	_, err = e.b.Mkdirs("y")
+	require.NoError(t, err)
+	e.write(e.b, "y/a.txt", "new work")
+	require.NoError(t, e.a.Remove("y"))
+	e.run()
+	want := map[string]string{"y": "/", "y/a.txt": "new work"}
+	require.Equal(t, want, tree(t, e.a))
+	return e
+}

@@ -38,6 +38,8 @@ var regressionSeeds = []uint64{
 	// memory for the end of their window: after recovery side A held one
 	// file twice. The window's baseline batching was taken back out.
 	1497158009410223369,
+	// Forgetting a held folder dropped the records of a new same-named folder's items.
+	10331742029567110133,
 }
 
 // TestPropertyRegressionSeeds runs the engine property with each seed of

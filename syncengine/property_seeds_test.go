@@ -38,6 +38,12 @@ var regressionSeeds = []uint64{
 	// memory for the end of their window: after recovery side A held one
 	// file twice. The window's baseline batching was taken back out.
 	1497158009410223369,
+	// A folder new on A and one new on B at y/x, which a person on B moved
+	// to x during the run: the Mkdir of A's x on B adopted B's folder,
+	// which the plan also made on A, and recorded it for both; A kept an
+	// extra folder that never reached B (see
+	// TestFolderMovedOntoAPlannedMkdirIsNotAdoptedTwice).
+	18222687781991685564,
 }
 
 // TestPropertyRegressionSeeds runs the engine property with each seed of

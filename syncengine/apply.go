@@ -98,6 +98,12 @@ type applier struct {
 	// yield, on a scheduled initial sync, stops the pass cleanly between
 	// actions when the run yields its slot (schedule_chunk.go).
 	yield *yielder
+	// claimed holds, per side, the items the plan being applied acts on
+	// or takes content from (its actions' Target and Source entries), by
+	// ID, with the baseline Key of the actions that name them: 0 for an
+	// item new to the baseline, -1 when actions on different Keys name
+	// it. It is set before the plan runs and only read while it runs.
+	claimed [2]map[string]int64
 }
 
 // newApplier prepares to apply a plan of pair p for run runID.
@@ -252,6 +258,7 @@ func schedule(actions []Action) [][][]int {
 // with deferred durability; the storages that batch their own durability
 // are flushed before every durable commit and when the plan is done.
 func (ap *applier) apply(ctx context.Context, plan Plan) applyResult {
+	ap.claim(plan)
 	bs := ap.p.batchers()
 	for _, b := range bs {
 		b.BeginBatch()
@@ -292,6 +299,26 @@ func (ap *applier) apply(ctx context.Context, plan Plan) applyResult {
 	ap.mu.Lock()
 	defer ap.mu.Unlock()
 	return ap.res
+}
+
+// claim records in ap.claimed the items that plan's actions name.
+func (ap *applier) claim(plan Plan) {
+	for s := range ap.claimed {
+		ap.claimed[s] = map[string]int64{}
+	}
+	add := func(s Side, id string, key int64) {
+		if id == "" {
+			return
+		}
+		if k, ok := ap.claimed[s][id]; ok && k != key {
+			key = -1
+		}
+		ap.claimed[s][id] = key
+	}
+	for _, a := range plan.Actions {
+		add(a.Side.Other(), a.Source.ID, a.Key)
+		add(a.Side, a.Target.ID, a.Key)
+	}
 }
 
 // runWindow journals the actions of window (chains of plan's actions)
@@ -1305,8 +1332,16 @@ func (ap *applier) copyNew(ctx context.Context, a Action, p string) (storage.Ent
 // adoptable reports whether entry e, found on side s where an action on
 // baseline record key expected to create it, may be taken as that item: it
 // must not be another record's item (say, a folder that a later move of the
-// same plan takes away).
+// same plan takes away). Nor may it be an item that another action of the
+// plan being applied names (say, a folder new on s, to be made on the
+// other side, that a person moved to this path after the plan read it
+// elsewhere): recording e for both would give two baseline records one
+// item on s. The side changed since it was read: the error matches
+// errChanged, and the run plans the item again from a fresh reading.
 func (ap *applier) adoptable(ctx context.Context, s Side, e storage.Entry, key int64) (bool, error) {
+	if k, ok := ap.claimed[s][e.ID]; ok && (k == 0 || k != key) {
+		return false, changed(s, e.Path, "another item of the plan, read elsewhere, is there now")
+	}
 	it, err := ap.e.store.ItemByID(ctx, ap.pairID, s, e.ID)
 	if errors.Is(err, ErrNoItem) {
 		return true, nil

@@ -241,6 +241,9 @@ func TestThreeWorkerProcesses(t *testing.T) {
 	for id, names := range want {
 		var got []string
 		err := filepath.WalkDir(filepath.Join(root, "b", id), func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() && (d.Name() == local.MetaDir || d.Name() == local.DefaultTrashDir) {
+				return filepath.SkipDir // the local folder connector's own hidden folders
+			}
 			if err != nil || d.IsDir() {
 				return err
 			}

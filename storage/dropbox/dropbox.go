@@ -808,6 +808,13 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 			// The last chunk closes the session (close=true), so that the
 			// finish carries no data.
 			err = s.c.UploadSessionAppend(ctx, UploadSessionCursor{SessionID: sid, Offset: uint64(off)}, b, last)
+			if last && sessionClosed(err) {
+				// Only the last chunk closes a session: a resumed upload
+				// whose closing append was made (and its state saved)
+				// before a crash goes on to the finish, which checks the
+				// offset.
+				err = nil
+			}
 			if c, ok := correctOffset(err); ok {
 				if end, err = s.resync(ctx, sid, off, b, last, c, size, r, sum); err != nil {
 					return storage.Entry{}, storage.NewError("put", p, nil, err)
@@ -829,6 +836,14 @@ func (s *Storage) session(ctx context.Context, p string, parent storage.Entry, c
 			return s.finish(ctx, p, parent, opt, sid, off, ci, nil, sum)
 		}
 	}
+}
+
+// sessionClosed reports whether err is Dropbox's answer to an append to an
+// upload session already closed (upload_session/append_v2 closed, or
+// lookup_failed/closed).
+func sessionClosed(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == 409 && strings.HasPrefix(ae.Route, "files/upload_session") && ae.Has("closed")
 }
 
 // errSessionOffset is the error of an upload session that holds a number

@@ -227,3 +227,36 @@ func stoppedUpload(t *testing.T, s *dropbox.Storage, data []byte, stopAt int) st
 	require.Error(t, err)
 	return st
 }
+
+// A session whose last chunk was appended (closing it) and saved, but not
+// finished, as after a crash between the two, is finished by
+// ResumeUpload: the append Dropbox answers closed is the one already
+// made.
+func TestResumeAClosedSession(t *testing.T) {
+	srv, s := setup(t, dropboxtest.Options{}, nil)
+	ctx := context.Background()
+	root, err := s.Stat(ctx, "")
+	require.NoError(t, err)
+	s.SetChunking(4, 4)
+	data := []byte("0123456789")
+	var st storage.UploadState
+	calls := 0
+	_, err = s.Put(ctx, root, "a.bin", bytes.NewReader(data), int64(len(data)), storage.PutOptions{OnUploadState: func(u storage.UploadState) error {
+		st = u
+		if calls++; calls == 3 {
+			return io.ErrClosedPipe // saved, then the process dies before the finish
+		}
+		return nil
+	}})
+	require.Error(t, err)
+	require.Equal(t, int64(10), st.Offset)
+	_, ok := srv.ContentOf(dropboxtest.HomeNS, "/a.bin")
+	require.False(t, ok)
+
+	e, err := s.ResumeUpload(ctx, st, bytes.NewReader(nil), storage.PutOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "a.bin", e.Path)
+	got, ok := srv.ContentOf(dropboxtest.HomeNS, "/a.bin")
+	require.True(t, ok)
+	require.Equal(t, data, got)
+}

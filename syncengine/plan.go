@@ -321,7 +321,13 @@ func newPlanner(in *planInput) *planner {
 				continue
 			}
 			if n.fromBase[s] {
-				n.now[s] = pl.baseToNow(Side(s), n.e[s].Path)
+				// Unchanged since the baseline: it follows the moves of
+				// the folders it lies in. A folder observed moving away
+				// from its own baseline path does not take it along: at
+				// that path it is another item (a folder made there
+				// while the moved one's record waited).
+				p := n.e[s].Path
+				n.now[s] = joinPath(pl.baseToNow(Side(s), dirOf(p)), baseOf(p))
 			} else {
 				n.now[s] = n.e[s].Path
 			}

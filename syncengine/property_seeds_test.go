@@ -47,6 +47,12 @@ var regressionSeeds = []uint64{
 	// extra folder that never reached B (see
 	// TestFolderMovedOntoAPlannedMkdirIsNotAdoptedTwice).
 	18222687781991685564,
+	// A folder y deleted and made again on A while B renamed its y to x,
+	// the restore of x on A failing: a full reconciliation took the new y
+	// on B to have moved to x with the old one, and restored it on A with
+	// B's path recorded as x (see
+	// TestFolderMadeAtTheBaselinePathOfAMovedFolderStaysThere).
+	10720978415170187598,
 }
 
 // TestPropertyRegressionSeeds runs the engine property with each seed of

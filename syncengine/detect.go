@@ -7,8 +7,9 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/procoresync/procoresync/storage"
 )
@@ -712,39 +713,24 @@ func (d *detector) scanRanges(ctx context.Context, size int) ([][2]int64, error)
 // scans and is returned.
 func (d *detector) scanInRanges(ctx context.Context, ranges [][2]int64, rec func(*BaselineRow) compactRec) error {
 	rs := d.store.(BaselineRangeScanner)
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	parts := make([][]compactRec, len(ranges))
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
+	g, sctx := errgroup.WithContext(ctx)
 	for i, r := range ranges {
 		if i == 0 {
 			parts[0] = d.recs
 		} else {
 			parts[i] = make([]compactRec, 0, cap(d.recs)/len(ranges)+cap(d.recs)/(8*len(ranges)))
 		}
-		wg.Go(func() {
+		g.Go(func() error {
 			part := &parts[i]
-			err := rs.ScanBaselineRange(sctx, d.p.ID, r[0], r[1], func(row *BaselineRow) error {
+			return rs.ScanBaselineRange(sctx, d.p.ID, r[0], r[1], func(row *BaselineRow) error {
 				*part = append(*part, rec(row))
 				return nil
 			})
-			if err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err // the other scans then end with the cancellation
-				}
-				mu.Unlock()
-				cancel()
-			}
 		})
 	}
-	wg.Wait()
-	if first != nil {
-		return first
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	d.recs = parts[0]
 	for _, part := range parts[1:] {
@@ -766,27 +752,11 @@ func (d *detector) listSides(ctx context.Context, full [2]bool) error {
 		}
 		return nil
 	}
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
+	g, lctx := errgroup.WithContext(ctx)
 	for s := range 2 {
-		wg.Go(func() {
-			if err := d.listSide(lctx, Side(s)); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err // the other side then fails with the cancellation
-				}
-				mu.Unlock()
-				cancel()
-			}
-		})
+		g.Go(func() error { return d.listSide(lctx, Side(s)) })
 	}
-	wg.Wait()
-	return first
+	return g.Wait()
 }
 
 // unseen reports whether the listing of side s missed baseline record i.

@@ -38,6 +38,26 @@ func crashHook(k int, cs *crashStore, cancel context.CancelFunc, after bool) fun
 	}
 }
 
+// runCrashingAt runs the pair once in a process that crashes at the k-th
+// storage call (see crashHook): the store stops writing and the run is
+// cancelled. The storages' hooks are cleared after; the next e.restart()
+// is the new process, on the store as the crash left it.
+func (e *env) runCrashingAt(k int, after bool) {
+	base := e.opts.Store
+	cs := &crashStore{MetadataStore: base}
+	e.opts.Store = cs
+	e.restart()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hook := crashHook(k, cs, cancel, after)
+	e.a.SetHook(hook)
+	e.b.SetHook(hook)
+	_, _ = e.eng.RunOnce(ctx, e.pair.ID, syncengine.RunOptions{})
+	e.a.SetHook(nil)
+	e.b.SetHook(nil)
+	e.opts.Store = base
+}
+
 // A standard initial sync (side B must be empty) that a crash interrupts
 // at any storage call, with or without the call taking effect, resumes
 // after a restart: what the sync itself wrote to B (recorded in the
@@ -121,18 +141,7 @@ func TestInterruptedStandardInitialSyncResumes(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%s/after %v/crash at call %d", l.name, who.name, after, k), func(t *testing.T) {
 					e := newStandard()
 					setup(e)
-					base := e.opts.Store
-					cs := &crashStore{MetadataStore: base}
-					e.opts.Store = cs
-					e.restart()
-					ctx, cancel := context.WithCancel(context.Background())
-					hook := crashHook(k, cs, cancel, after)
-					e.a.SetHook(hook)
-					e.b.SetHook(hook)
-					_, _ = e.eng.RunOnce(ctx, e.pair.ID, syncengine.RunOptions{})
-					cancel()
-					e.a.SetHook(nil)
-					e.b.SetHook(nil)
+					e.runCrashingAt(k, after)
 					changes := maps.Clone(l.files)
 					who.act(changes)
 					for p, c := range changes {
@@ -144,7 +153,6 @@ func TestInterruptedStandardInitialSyncResumes(t *testing.T) {
 						}
 					}
 
-					e.opts.Store = base
 					e.restart()
 					_, err := e.eng.DryRun(e.ctx, e.pair.ID)
 					require.NoError(t, err, "the plan of the resumed sync")

@@ -56,18 +56,7 @@ func TestInterruptedCopyMovedBeforeRestart(t *testing.T) {
 			for k := 1; k <= total; k += step {
 				t.Run(fmt.Sprintf("list only %v/%s/crash at call %d", listOnlyB, how, k), func(t *testing.T) {
 					e := newMerge(t)
-					base := e.opts.Store
-					cs := &crashStore{MetadataStore: base}
-					e.opts.Store = cs
-					e.restart()
-					ctx, cancel := context.WithCancel(context.Background())
-					hook := crashHook(k, cs, cancel, true)
-					e.a.SetHook(hook)
-					e.b.SetHook(hook)
-					_, _ = e.eng.RunOnce(ctx, e.pair.ID, syncengine.RunOptions{})
-					cancel()
-					e.a.SetHook(nil)
-					e.b.SetHook(nil)
+					e.runCrashingAt(k, true)
 
 					// The person moves every file the sync wrote to B.
 					want := map[string]string{}
@@ -87,7 +76,6 @@ func TestInterruptedCopyMovedBeforeRestart(t *testing.T) {
 						}
 					}
 
-					e.opts.Store = base
 					e.restart()
 					e.settle()
 					gotA, gotB := tree(t, e.a), tree(t, e.b)

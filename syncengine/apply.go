@@ -182,9 +182,10 @@ func parentPath(p string) string {
 // actions of one batch are split into chains that may run concurrently,
 // each chain in order. The plan's order is kept wherever it matters:
 // consecutive folder creations run level by level, top-down; consecutive
-// deletions level by level, deepest first; moves one at a time; other
-// actions concurrently, except that actions on the same baseline Key (or
-// the same path on the same side) stay in plan order within one chain.
+// deletions level by level, deepest first; consecutive moves one at a
+// time, in one chain of at most applyWindow moves; other actions
+// concurrently, except that actions on the same baseline Key (or the same
+// path on the same side) stay in plan order within one chain.
 func schedule(actions []Action) [][][]int {
 	var out [][][]int
 	for i := 0; i < len(actions); {
@@ -199,8 +200,13 @@ func schedule(actions []Action) [][][]int {
 		}
 		switch c {
 		case classMove:
-			for _, k := range seg {
-				out = append(out, [][]int{{k}})
+			// One chain: the moves run one at a time, in plan order (a
+			// move's paths may depend on the moves before it), but are
+			// journalled together, a window at a time. Recovery resolves
+			// each against the side (resolveMove), so a journalled move
+			// that never started is harmless.
+			for s := 0; s < len(seg); s += applyWindow {
+				out = append(out, [][]int{seg[s:min(s+applyWindow, len(seg))]})
 			}
 		case classMkdir, classDelete:
 			sign := 1

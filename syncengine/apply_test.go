@@ -39,8 +39,7 @@ func TestScheduleKeepsDependencies(t *testing.T) {
 		{{0}, {3}},           // top level folders
 		{{1}},                // then the level below
 		{{2}},                // and below
-		{{4}},                // moves one by one
-		{{5}},                //
+		{{4, 5}},             // moves one by one, in one chain
 		{{6}, {7}, {8}, {9}}, // transfers side by side
 		{{12}},               // deepest deletion first
 		{{11}},               //

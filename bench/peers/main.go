@@ -58,6 +58,8 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 2*time.Hour, "give up after this long")
 	flag.StringVar(&cfg.pssync, "pssync", "", "use this pssync binary (e.g. built from another checkout) instead of building it")
 	peers := flag.String("peers", "rclone,unison", "comma-separated peers to compare with (rclone, unison)")
+	gen := flag.String("generate", "", "only generate the tree of the first -files size into this (new) folder, then exit")
+	chg := flag.String("change", "", "only make -changes changes (seeded by -seed) to the tree in this folder, then exit")
 	flag.Parse()
 	cfg.peers = map[string]bool{}
 	for p := range strings.SplitSeq(*peers, ",") {
@@ -75,6 +77,21 @@ func main() {
 			fatalf("bad -files %q: sizes are numbers of at least 20", *files)
 		}
 		cfg.files = append(cfg.files, n)
+	}
+	switch {
+	case *gen != "":
+		if err := os.MkdirAll(*gen, 0o755); err != nil {
+			fatalf("%v", err)
+		}
+		if err := generate(*gen, cfg.files[0], cfg.seed); err != nil {
+			fatalf("%v", err)
+		}
+		return
+	case *chg != "":
+		if err := change(*chg, cfg.changes, cfg.seed); err != nil {
+			fatalf("%v", err)
+		}
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
@@ -156,6 +173,11 @@ func bench(ctx context.Context, cfg config, tools []tool, dir string, n int) (ma
 					return nil, fmt.Errorf("changing %s's tree: %w", t.name, err)
 				}
 			}
+			// Each run starts with nothing of the trees' generation or of
+			// the previous run waiting to be written back: otherwise a
+			// tool that syncs (procoresync, Unison) pays for the writes
+			// of the one before it.
+			syscall.Sync()
 			m, err := timed(t.cmd(ctx, a, b, state, ph == "initial"))
 			if err != nil {
 				return nil, fmt.Errorf("%s, %s run at %d files: %w", t.name, ph, n, err)

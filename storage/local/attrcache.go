@@ -43,7 +43,7 @@ func (s *Storage) loadAttrs() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.attrs == nil {
-			s.attrs = make(map[string]attrEntry, bytes.Count(b, []byte{'\n'}))
+			s.attrs = make(map[string]*attrEntry, bytes.Count(b, []byte{'\n'}))
 		}
 		n := 0
 		for line := range strings.SplitSeq(string(b), "\n") {
@@ -52,7 +52,7 @@ func (s *Storage) loadAttrs() {
 				continue
 			}
 			if _, known := s.attrs[key]; !known {
-				s.attrs[key] = attrEntry{id: id, saved: true}
+				s.attrs[key] = &attrEntry{id: id, saved: true}
 			}
 			n++
 		}
@@ -108,11 +108,8 @@ func (s *Storage) saveAttrs(epoch uint32) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for key, a := range s.attrs {
-		if a.seen == epoch && !a.saved {
-			a.saved = true
-			s.attrs[key] = a
-		}
+	for _, a := range s.attrs {
+		a.saved = a.seen == epoch // the file holds exactly these now
 	}
 	s.attrCache.saved = n
 	return nil

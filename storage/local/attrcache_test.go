@@ -108,3 +108,43 @@ func TestListRemembersAttributesAcrossProcesses(t *testing.T) {
 	require.Equal(t, ids, listIDs(t, fourth))
 	require.Equal(t, opened+int64(len(ids)), fourth.attrReads.Load())
 }
+
+// The kept file holds exactly what the latest complete listing found: an
+// item that one listing missed (moved out of the root for a while) and the
+// next found again is written back to it, so a new Storage knows it
+// without reading its attribute.
+func TestListKeepsAnItemThatCameBack(t *testing.T) {
+	s, dir := newStorage(t)
+	if !s.xattr {
+		t.Skip("this file system keeps no extended attributes: IDs come from the inode index instead")
+	}
+	ctx := context.Background()
+	root, err := s.Stat(ctx, "")
+	require.NoError(t, err)
+	for _, name := range []string{"a.txt", "b.txt"} {
+		_, err := s.Put(ctx, root, name, strings.NewReader(name), int64(len(name)), storage.PutOptions{})
+		require.NoError(t, err)
+	}
+	first := listIDs(t, s)
+	require.Len(t, first, 2)
+	hand, _, err := s.identify("b.txt")
+	require.NoError(t, err)
+	if stampOf(hand) == "" {
+		t.Skip("this file system keeps no birth times: attributes are read on every listing")
+	}
+	away := filepath.Join(t.TempDir(), "b.txt") // same file system: t.TempDir
+	if err := os.Rename(filepath.Join(dir, "b.txt"), away); err != nil {
+		t.Skipf("cannot move a file out of the root and back on this machine: %v", err)
+	}
+	require.Len(t, listIDs(t, s), 1) // the file now holds a.txt alone
+	require.NoError(t, os.Rename(away, filepath.Join(dir, "b.txt")))
+	require.NoError(t, os.Remove(filepath.Join(dir, "a.txt")))
+	require.Equal(t, map[string]string{"b.txt": first["b.txt"]}, listIDs(t, s))
+
+	again, err := New(dir)
+	require.NoError(t, err)
+	defer again.Close()
+	opened := again.attrReads.Load()
+	require.Equal(t, map[string]string{"b.txt": first["b.txt"]}, listIDs(t, again))
+	require.Equal(t, opened, again.attrReads.Load(), "b.txt is known from the kept file")
+}

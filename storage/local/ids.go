@@ -201,11 +201,11 @@ func (s *Storage) idFor(fi fs.FileInfo, readAttr func() (string, error)) string 
 		cacheable := stampOf(fi) != ""
 		s.mu.Lock()
 		a, known := s.attrs[string(key)]
-		if known && a.seen != s.attrCache.epoch {
+		var id string
+		if known {
 			a.seen = s.attrCache.epoch
-			s.attrs[string(key)] = a
+			id = a.id
 		}
-		id := a.id
 		s.mu.Unlock()
 		if !known || !cacheable {
 			_, ino, _, _ := fileKey(fi)
@@ -302,9 +302,9 @@ func (s *Storage) stampID(f *os.File, fi fs.FileInfo, id string) error {
 // ("" for none). Caller holds mu.
 func (s *Storage) noteAttr(key, id string) {
 	if s.attrs == nil || len(s.attrs) >= maxAttrs {
-		s.attrs = map[string]attrEntry{}
+		s.attrs = map[string]*attrEntry{}
 	}
-	s.attrs[key] = attrEntry{id: id, seen: s.attrCache.epoch}
+	s.attrs[key] = &attrEntry{id: id, seen: s.attrCache.epoch}
 }
 
 // openItem looks up rel without following a final symbolic link and opens

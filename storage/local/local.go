@@ -114,7 +114,7 @@ type Storage struct {
 	index   map[string]string     // inode key → ID (index mode only)
 	carried map[string]bool       // inode-based IDs now held by another inode
 	paths   map[string]string     // ID → where it was last seen (a hint for StatID)
-	attrs   map[string]attrEntry  // identity key → ID attribute read
+	attrs   map[string]*attrEntry // identity key → ID attribute read
 
 	attrCache attrCache    // attrs kept in MetaDir for the next process
 	attrReads atomic.Int64 // ID attributes read from items

@@ -355,11 +355,11 @@ func change(dir string, k int, seed uint64) error {
 		case 2: // folder move into another folder
 			src := pick(folders)
 			dst := pick(folders)
-			if src == "" || dst == "" {
+			if src == "" || dst == "" || strings.HasPrefix(dst, src+"/") || filepath.Dir(src) == dst {
 				continue
 			}
-			for _, f := range files { // its files are taken
-				if filepath.Dir(f) == src {
+			for _, f := range append(files, folders...) { // what it holds is taken
+				if strings.HasPrefix(f, src+"/") {
 					used[f] = true
 				}
 			}

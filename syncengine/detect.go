@@ -1451,8 +1451,8 @@ func (d *detector) retryDue(ctx context.Context, due []Failure) error {
 		e, err := d.p.storage(src).Stat(ctx, f.Path)
 		switch {
 		case errors.Is(err, storage.ErrNotFound) && !d.feed[src]:
-			// Gone from where the listing saw it: the listing's reading of
-			// the source side stands, and the next run looks again.
+			// No longer at the failure's path on the listed source side:
+			// the plan goes by the listing's reading of that side.
 			continue
 		case errors.Is(err, storage.ErrNotFound):
 			base, err := d.store.ItemByPath(ctx, d.p.ID, src, f.Path)

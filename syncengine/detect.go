@@ -1437,17 +1437,23 @@ func (d *detector) applyFeed(ctx context.Context, s Side, changes []storage.Chan
 // side (Stat of the failure's path) and on the target side (rereadTarget
 // for baseline items; finish for new ones), so that a change the failed
 // run's feed reported on either side is not forgotten once the cursor
-// moved on.
+// moved on. When only the target side is read through a feed, the source
+// side's Stat serves to find the item's baseline record; the item is
+// observed there as the listing saw it.
 func (d *detector) retryDue(ctx context.Context, due []Failure) error {
 	var lost [2][]*observation // baseline items not found where the baseline has them on a target side
 	for _, f := range due {
 		src := f.Side.Other()
-		if !d.feed[src] {
+		if !d.feed[src] && !d.feed[f.Side] {
 			continue
 		}
 		var o *observation
 		e, err := d.p.storage(src).Stat(ctx, f.Path)
 		switch {
+		case errors.Is(err, storage.ErrNotFound) && !d.feed[src]:
+			// No longer at the failure's path on the listed source side:
+			// the plan goes by the listing's reading of that side.
+			continue
 		case errors.Is(err, storage.ErrNotFound):
 			base, err := d.store.ItemByPath(ctx, d.p.ID, src, f.Path)
 			if errors.Is(err, ErrNoItem) {
@@ -1465,6 +1471,9 @@ func (d *detector) retryDue(ctx context.Context, due []Failure) error {
 			return err
 		default:
 			base, err := d.store.ItemByID(ctx, d.p.ID, src, e.ID)
+			if errors.Is(err, ErrNoItem) && !d.feed[src] {
+				continue // new on src: the listing took it in
+			}
 			if errors.Is(err, ErrNoItem) {
 				// New on src: the target's side of it (an item created
 				// there too) is looked at by finish, at the path the plan
@@ -1478,7 +1487,7 @@ func (d *detector) retryDue(ctx context.Context, due []Failure) error {
 				return err
 			}
 			o = d.observation(&base)
-			if !d.set[base.Key][src] {
+			if d.feed[src] && !d.set[base.Key][src] {
 				d.observe(o, o.Base, src, &e)
 			}
 		}

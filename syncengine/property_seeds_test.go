@@ -53,6 +53,12 @@ var regressionSeeds = []uint64{
 	// B's path recorded as x (see
 	// TestFolderMadeAtTheBaselinePathOfAMovedFolderStaysThere).
 	10720978415170187598,
+	// A folder moved on both sides, on B to x while A moved it into a new
+	// x: A's x went to B under a disambiguated name, the folder was
+	// skipped, and every later run moved it on B from its old path, where
+	// B's feed no longer reported it (see
+	// TestFolderMovedIntoDisambiguatedFolderFoundOnFeedSide).
+	1788351368286118772,
 }
 
 // TestPropertyRegressionSeeds runs the engine property with each seed of

@@ -555,7 +555,7 @@ func (ap *applier) unwindMovesNotDone(ctx context.Context, plan Plan) {
 		if at == a.Path || at == "" {
 			continue
 		}
-		if err := ap.e.store.MovePrefix(ctx, ap.pairID, a.Side, a.Path, at); err != nil {
+		if err := ap.moveBelow(ctx, a.Side, it.Key, a.Path, at); err != nil {
 			ap.log.Warn("syncengine: baseline", "error", err)
 		}
 	}
@@ -1251,15 +1251,22 @@ func (ap *applier) subtree(ctx context.Context, s Side, key int64, p string, isD
 // folder is not in the baseline, or has no ParentID, counts as below p, as
 // does everything when key is 0.
 func itemsBelow(ctx context.Context, store MetadataStore, pairID string, s Side, key int64, p string) ([]Item, error) {
+	under, _, err := itemsBelowOf(ctx, store, pairID, s, key, p)
+	return under, err
+}
+
+// itemsBelowOf is itemsBelow that also reports whether any item below p
+// was left out as another folder's.
+func itemsBelowOf(ctx context.Context, store MetadataStore, pairID string, s Side, key int64, p string) ([]Item, bool, error) {
 	var under []Item
 	for it, err := range store.ItemsUnder(ctx, pairID, s, p) {
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		under = append(under, it)
 	}
 	if key == 0 {
-		return under, nil
+		return under, false, nil
 	}
 	other := map[string]bool{} // side-s IDs of the items of other folders at p
 	checked := map[string]bool{}
@@ -1274,14 +1281,14 @@ func itemsBelow(ctx context.Context, store MetadataStore, pairID string, s Side,
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if parent.Key != key && parent.IsDir && parent.Side(s).Path == p {
 			other[pid] = true
 		}
 	}
 	if len(other) == 0 {
-		return under, nil
+		return under, false, nil
 	}
 	// Parents before their children, so that everything below an
 	// excluded folder is excluded with it.
@@ -1298,7 +1305,7 @@ func itemsBelow(ctx context.Context, store MetadataStore, pairID string, s Side,
 		}
 		out = append(out, it)
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // copyNew copies a.Source to path p on a.Side as a new file. An item
@@ -1443,7 +1450,7 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 		// Descendants first: a crash between these and PutItems leaves the
 		// folder's own record with its old paths, which recovery redoes.
 		if oldP := old.Side(a.Side).Path; oldP != e.Path && oldP != "" {
-			if err := store.MovePrefix(ctx, ap.pairID, a.Side, oldP, e.Path); err != nil {
+			if err := ap.moveBelow(ctx, a.Side, old.Key, oldP, e.Path); err != nil {
 				return fmt.Errorf("syncengine: baseline: %w", err)
 			}
 		}
@@ -1451,12 +1458,12 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 		// it by an earlier pass while a person had moved it away from
 		// where the baseline records it) follow it too.
 		if from := a.Target.Path; a.Kind == ActionMove && from != "" && from != old.Side(a.Side).Path && from != e.Path {
-			if err := store.MovePrefix(ctx, ap.pairID, a.Side, from, e.Path); err != nil {
+			if err := ap.moveBelow(ctx, a.Side, old.Key, from, e.Path); err != nil {
 				return fmt.Errorf("syncengine: baseline: %w", err)
 			}
 		}
 		if oldP := old.Side(o).Path; a.Source.Path != "" && oldP != a.Source.Path && oldP != "" {
-			if err := store.MovePrefix(ctx, ap.pairID, o, oldP, a.Source.Path); err != nil {
+			if err := ap.moveBelow(ctx, o, old.Key, oldP, a.Source.Path); err != nil {
 				return fmt.Errorf("syncengine: baseline: %w", err)
 			}
 		}
@@ -1479,6 +1486,30 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 		}
 	}
 	return ap.putItem(ctx, it)
+}
+
+// moveBelow records in the baseline that the items below path oldP on side
+// s that belong to baseline folder key now lie below newP. The items of
+// another folder recorded at oldP on s, and everything below them, stay
+// where they are (see itemsBelow): only the folder's own descendants
+// follow it.
+func (ap *applier) moveBelow(ctx context.Context, s Side, key int64, oldP, newP string) error {
+	store := ap.e.store
+	under, others, err := itemsBelowOf(ctx, store, ap.pairID, s, key, oldP)
+	if err != nil {
+		return err
+	}
+	if !others {
+		return store.MovePrefix(ctx, ap.pairID, s, oldP, newP)
+	}
+	if len(under) == 0 {
+		return nil
+	}
+	for i := range under {
+		ss := under[i].Side(s)
+		ss.Path = path.Join(newP, strings.TrimPrefix(ss.Path, oldP+"/"))
+	}
+	return store.PutItems(ctx, ap.pairID, under, nil)
 }
 
 // sameMeta reports whether entry e, the result of moving planned, still

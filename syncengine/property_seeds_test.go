@@ -59,6 +59,13 @@ var regressionSeeds = []uint64{
 	// B's feed no longer reported it (see
 	// TestFolderMovedIntoDisambiguatedFolderFoundOnFeedSide).
 	1788351368286118772,
+	// A folder renamed differently on each side, the Move bringing the
+	// names together failing, while another folder took its old name on
+	// both sides: the baseline held both folders' records at that path,
+	// and the retried Move took the other folder's items along with its
+	// own, recording paths they never had (see
+	// TestFolderMoveLeavesAnotherFoldersItemsAtTheSamePath).
+	11520128354566807390,
 }
 
 // TestPropertyRegressionSeeds runs the engine property with each seed of

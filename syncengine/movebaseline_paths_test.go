@@ -1,0 +1,63 @@
+package syncengine_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/procoresync/procoresync/storage/memory"
+	"github.com/procoresync/procoresync/syncengine"
+)
+
+// Folder x renamed differently on each side (z2 on A, y on B) while
+// folder w takes its old name x on both sides. The first run records w at
+// x, and its file below it; the Move that would bring x's two new names
+// together fails, so the baseline still records the old folder at x too,
+// on both sides. When that Move succeeds, only the old folder's own
+// records follow it: w's file stays at x/f.txt, where it is on both sides.
+func TestFolderMoveLeavesAnotherFoldersItemsAtTheSamePath(t *testing.T) {
+	e := newEnv(t, nil)
+	e.write(e.a, "x/a.txt", "a")
+	e.write(e.a, "w/f.txt", "f")
+	e.run()
+	require.Equal(t, tree(t, e.a), tree(t, e.b))
+
+	for _, mv := range []struct {
+		s        *memory.Storage
+		from, to string
+	}{{e.a, "x", "z2"}, {e.a, "w", "x"}, {e.b, "x", "y"}, {e.b, "w", "x"}} {
+		_, err := mv.s.Rename(mv.from, mv.to)
+		require.NoError(t, err)
+	}
+	injected := errors.New("injected: 503 service unavailable")
+	e.a.FailNext(memory.OpMove, 1, injected)
+	e.b.FailNext(memory.OpMove, 1, injected)
+	r := e.run()
+	e.a.ClearFaults()
+	e.b.ClearFaults()
+	require.Equal(t, syncengine.RunPartial, r.Status)
+	for _, s := range []syncengine.Side{syncengine.SideA, syncengine.SideB} {
+		n := 0
+		for it, err := range e.store.Items(e.ctx, e.pair.ID) {
+			require.NoError(t, err)
+			if it.IsDir && it.Side(s).Path == "x" {
+				n++
+			}
+		}
+		require.Equal(t, 2, n, "folder records at x on %s", s)
+	}
+
+	// The retry, in a full reconciliation.
+	e.clk.Advance(2 * time.Hour)
+	r, err := e.eng.RunOnce(e.ctx, e.pair.ID, syncengine.RunOptions{Full: true})
+	require.NoError(t, err)
+	require.Equal(t, syncengine.RunSucceeded, r.Status)
+	requireBaselineTrue(t, e)
+	want := map[string]string{"x": "/", "x/f.txt": "f", "z2": "/", "z2/a.txt": "a"}
+	require.Equal(t, want, tree(t, e.a))
+	require.Equal(t, want, tree(t, e.b))
+	e.settle()
+	requireBaselineTrue(t, e)
+}

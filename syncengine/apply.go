@@ -555,7 +555,7 @@ func (ap *applier) unwindMovesNotDone(ctx context.Context, plan Plan) {
 		if at == a.Path || at == "" {
 			continue
 		}
-		if err := ap.moveBelow(ctx, a.Side, it.Key, a.Path, at); err != nil {
+		if err := ap.moveBelow(ctx, a.Side, it, a.Path, at); err != nil {
 			ap.log.Warn("syncengine: baseline", "error", err)
 		}
 	}
@@ -1251,13 +1251,14 @@ func (ap *applier) subtree(ctx context.Context, s Side, key int64, p string, isD
 // folder is not in the baseline, or has no ParentID, counts as below p, as
 // does everything when key is 0.
 func itemsBelow(ctx context.Context, store MetadataStore, pairID string, s Side, key int64, p string) ([]Item, error) {
-	under, _, err := itemsBelowOf(ctx, store, pairID, s, key, p)
+	under, _, err := itemsBelowOf(ctx, store, pairID, s, key, "", p)
 	return under, err
 }
 
 // itemsBelowOf is itemsBelow that also reports whether any item below p
-// was left out as another folder's.
-func itemsBelowOf(ctx context.Context, store MetadataStore, pairID string, s Side, key int64, p string) ([]Item, bool, error) {
+// was left out as another folder's. selfID, when known, is item key's
+// side-s ID: the items it holds need no lookup of their folder.
+func itemsBelowOf(ctx context.Context, store MetadataStore, pairID string, s Side, key int64, selfID, p string) ([]Item, bool, error) {
 	var under []Item
 	for it, err := range store.ItemsUnder(ctx, pairID, s, p) {
 		if err != nil {
@@ -1272,7 +1273,7 @@ func itemsBelowOf(ctx context.Context, store MetadataStore, pairID string, s Sid
 	checked := map[string]bool{}
 	for _, it := range under {
 		pid := it.Side(s).ParentID
-		if pid == "" || checked[pid] || parentPath(it.Side(s).Path) != p {
+		if pid == "" || pid == selfID || checked[pid] || parentPath(it.Side(s).Path) != p {
 			continue
 		}
 		checked[pid] = true
@@ -1450,7 +1451,7 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 		// Descendants first: a crash between these and PutItems leaves the
 		// folder's own record with its old paths, which recovery redoes.
 		if oldP := old.Side(a.Side).Path; oldP != e.Path && oldP != "" {
-			if err := ap.moveBelow(ctx, a.Side, old.Key, oldP, e.Path); err != nil {
+			if err := ap.moveBelow(ctx, a.Side, old, oldP, e.Path); err != nil {
 				return fmt.Errorf("syncengine: baseline: %w", err)
 			}
 		}
@@ -1458,12 +1459,12 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 		// it by an earlier pass while a person had moved it away from
 		// where the baseline records it) follow it too.
 		if from := a.Target.Path; a.Kind == ActionMove && from != "" && from != old.Side(a.Side).Path && from != e.Path {
-			if err := ap.moveBelow(ctx, a.Side, old.Key, from, e.Path); err != nil {
+			if err := ap.moveBelow(ctx, a.Side, old, from, e.Path); err != nil {
 				return fmt.Errorf("syncengine: baseline: %w", err)
 			}
 		}
 		if oldP := old.Side(o).Path; a.Source.Path != "" && oldP != a.Source.Path && oldP != "" {
-			if err := ap.moveBelow(ctx, o, old.Key, oldP, a.Source.Path); err != nil {
+			if err := ap.moveBelow(ctx, o, old, oldP, a.Source.Path); err != nil {
 				return fmt.Errorf("syncengine: baseline: %w", err)
 			}
 		}
@@ -1489,13 +1490,13 @@ func (ap *applier) moveBaseline(ctx context.Context, a Action, e storage.Entry) 
 }
 
 // moveBelow records in the baseline that the items below path oldP on side
-// s that belong to baseline folder key now lie below newP. The items of
+// s that belong to baseline folder record folder now lie below newP. The items of
 // another folder recorded at oldP on s, and everything below them, stay
 // where they are (see itemsBelow): only the folder's own descendants
 // follow it.
-func (ap *applier) moveBelow(ctx context.Context, s Side, key int64, oldP, newP string) error {
+func (ap *applier) moveBelow(ctx context.Context, s Side, folder Item, oldP, newP string) error {
 	store := ap.e.store
-	under, others, err := itemsBelowOf(ctx, store, ap.pairID, s, key, oldP)
+	under, others, err := itemsBelowOf(ctx, store, ap.pairID, s, folder.Key, folder.Side(s).ID, oldP)
 	if err != nil {
 		return err
 	}

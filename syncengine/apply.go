@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/procoresync/procoresync/storage"
 )
 
@@ -182,8 +184,8 @@ func parentPath(p string) string {
 // actions of one batch are split into chains that may run concurrently,
 // each chain in order. The plan's order is kept wherever it matters:
 // consecutive folder creations run level by level, top-down; consecutive
-// deletions level by level, deepest first; consecutive moves one at a
-// time, in one chain of at most applyWindow moves; other actions
+// deletions level by level, deepest first; consecutive moves in chains of
+// moves whose paths are related (see moveBatches); other actions
 // concurrently, except that actions on the same baseline Key (or the same
 // path on the same side) stay in plan order within one chain.
 func schedule(actions []Action) [][][]int {
@@ -200,14 +202,7 @@ func schedule(actions []Action) [][][]int {
 		}
 		switch c {
 		case classMove:
-			// One chain: the moves run one at a time, in plan order (a
-			// move's paths may depend on the moves before it), but are
-			// journalled together, a window at a time. Recovery resolves
-			// each against the side (resolveMove), so a journalled move
-			// that never started is harmless.
-			for s := 0; s < len(seg); s += applyWindow {
-				out = append(out, [][]int{seg[s:min(s+applyWindow, len(seg))]})
-			}
+			out = append(out, moveBatches(actions, seg)...)
 		case classMkdir, classDelete:
 			sign := 1
 			if c == classDelete {
@@ -253,6 +248,106 @@ func schedule(actions []Action) [][][]int {
 		i = j
 	}
 	return out
+}
+
+// moveBatches splits consecutive moves seg (indexes into actions) into
+// batches of at most applyWindow moves, each split into chains that may
+// run side by side. A move's paths may depend on the moves planned before
+// it (a file renamed in a folder renamed first, a name freed by a move
+// aside), so a move joins the chain of every earlier move of its batch
+// whose paths are related to its own: the same path, or one inside the
+// other, on the same side, among the path it moves from, the path it
+// moves to and its source's path on the other side; or the same baseline
+// item. Paths are compared case-folded and in Unicode NFC, so names that a
+// storage takes for the same are related too. A move related to moves of
+// two chains starts a new batch, which runs after both.
+func moveBatches(actions []Action, seg []int) [][][]int {
+	type sidePath struct {
+		side Side
+		path string
+	}
+	var (
+		out   [][][]int
+		batch [][]int
+		n     int
+		exact = map[sidePath]int{} // a path a move names → its chain
+		below = map[sidePath]int{} // a folder → the chain of the paths named inside it, -1 for several
+		keys  = map[int64]int{}    // a baseline item → the chain of its moves
+	)
+	flush := func() {
+		if len(batch) > 0 {
+			out = append(out, batch)
+		}
+		batch, n = nil, 0
+		clear(exact)
+		clear(below)
+		clear(keys)
+	}
+	for _, k := range seg {
+		a := actions[k]
+		var paths []sidePath
+		for _, sp := range []sidePath{{a.Side, a.Target.Path}, {a.Side, a.Path}, {a.Side.Other(), a.Source.Path}} {
+			if sp.path != "" {
+				paths = append(paths, sidePath{sp.side, foldPath(sp.path)})
+			}
+		}
+		chain, several := -1, false
+		join := func(c int) {
+			switch {
+			case c < 0:
+				several = true
+			case chain < 0:
+				chain = c
+			case chain != c:
+				several = true
+			}
+		}
+		if c, ok := keys[a.Key]; ok && a.Key != 0 {
+			join(c)
+		}
+		for _, sp := range paths {
+			if c, ok := below[sp]; ok {
+				join(c)
+			}
+			for d := sp.path; d != ""; d = parentPath(d) {
+				if c, ok := exact[sidePath{sp.side, d}]; ok {
+					join(c)
+				}
+			}
+		}
+		if several || n >= applyWindow {
+			flush()
+			chain = -1
+		}
+		if chain < 0 {
+			chain = len(batch)
+			batch = append(batch, nil)
+		}
+		batch[chain] = append(batch[chain], k)
+		n++
+		if a.Key != 0 {
+			keys[a.Key] = chain
+		}
+		for _, sp := range paths {
+			exact[sp] = chain
+			for d := parentPath(sp.path); d != ""; d = parentPath(d) {
+				dk := sidePath{sp.side, d}
+				if c, ok := below[dk]; ok && c != chain {
+					below[dk] = -1
+				} else {
+					below[dk] = chain
+				}
+			}
+		}
+	}
+	flush()
+	return out
+}
+
+// foldPath is p case-folded and in Unicode NFC: two paths that some
+// storage takes for the same fold alike.
+func foldPath(p string) string {
+	return strings.ToLower(norm.NFC.String(p))
 }
 
 // apply executes plan. It returns early, leaving the journal pending for

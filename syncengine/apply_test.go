@@ -39,7 +39,7 @@ func TestScheduleKeepsDependencies(t *testing.T) {
 		{{0}, {3}},           // top level folders
 		{{1}},                // then the level below
 		{{2}},                // and below
-		{{4, 5}},             // moves one by one, in one chain
+		{{4}, {5}},           // unrelated moves side by side
 		{{6}, {7}, {8}, {9}}, // transfers side by side
 		{{12}},               // deepest deletion first
 		{{11}},               //
@@ -55,6 +55,70 @@ func TestScheduleKeepsDependencies(t *testing.T) {
 	})
 	require.Equal(t, [][][]int{{{0, 2}, {1}}}, got)
 	require.Empty(t, schedule(nil))
+}
+
+func TestMoveBatchesKeepRelatedMovesInOrder(t *testing.T) {
+	mv := func(side Side, from, to, src string, key int64) Action {
+		return Action{Kind: ActionMove, Side: side, Path: to, Key: key,
+			Target: storage.Entry{Path: from}, Source: storage.Entry{Path: src}}
+	}
+	all := func(acts []Action) []int {
+		seg := make([]int, len(acts))
+		for i := range seg {
+			seg[i] = i
+		}
+		return seg
+	}
+	for _, tc := range []struct {
+		name string
+		acts []Action
+		want [][][]int
+	}{
+		{"unrelated moves side by side", []Action{
+			mv(SideB, "a", "b", "b", 1), mv(SideB, "c/d", "c/e", "c/e", 2), mv(SideA, "a", "z", "z", 3),
+		}, [][][]int{{{0}, {1}, {2}}}},
+		{"a folder, then a file inside it", []Action{
+			mv(SideB, "X", "Y", "Y", 1), mv(SideB, "Q", "R", "R", 2), mv(SideB, "Y/f", "Y/h", "Y/h", 3),
+		}, [][][]int{{{0, 2}, {1}}}},
+		{"a folder moved into another, beside what that one holds", []Action{
+			mv(SideB, "y/a", "y/b", "y/b", 1), mv(SideB, "x", "y/x", "y/x", 2),
+		}, [][][]int{{{0}, {1}}}},
+		{"a folder moved into a folder that moves next", []Action{
+			mv(SideB, "P", "R/P", "R/P", 1), mv(SideB, "R", "S/R", "S/R", 2),
+		}, [][][]int{{{0, 1}}}},
+		{"a swap through a name moved aside", []Action{
+			mv(SideB, "a.txt", "a (moving 1).txt", "b.txt", 1), mv(SideB, "b.txt", "a.txt", "a.txt", 2),
+			mv(SideB, "a (moving 1).txt", "b.txt", "b.txt", 1),
+		}, [][][]int{{{0, 1, 2}}}},
+		{"names a storage may take for the same", []Action{
+			mv(SideB, "Docs", "Papers", "Papers", 1), mv(SideB, "tmp", "docs", "docs", 2),
+			mv(SideB, "Cafe\u0301", "x", "x", 3), mv(SideB, "y", "caf\u00e9", "café", 4),
+		}, [][][]int{{{0, 1}, {2, 3}}}},
+		{"related through the other side's path", []Action{
+			mv(SideB, "a", "b", "dir/b", 1), mv(SideA, "dir", "dir2", "dir2", 2),
+		}, [][][]int{{{0, 1}}}},
+		{"the same item", []Action{
+			mv(SideB, "a", "b", "b", 7), mv(SideB, "c", "d", "d", 7),
+		}, [][][]int{{{0, 1}}}},
+		{"related to two chains: a new batch after both", []Action{
+			mv(SideB, "x/a", "x/b", "x/b", 1), mv(SideB, "y/a", "y/b", "y/b", 2),
+			mv(SideB, "x", "y/a", "y/a", 3), mv(SideB, "z", "w", "w", 4),
+		}, [][][]int{{{0}, {1}}, {{2}, {3}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, moveBatches(tc.acts, all(tc.acts)))
+		})
+	}
+
+	// A batch holds at most applyWindow moves.
+	var many []Action
+	for i := range applyWindow + 3 {
+		many = append(many, mv(SideB, fmt.Sprintf("f%d", i), fmt.Sprintf("g%d", i), fmt.Sprintf("g%d", i), int64(i+1)))
+	}
+	got := moveBatches(many, all(many))
+	require.Len(t, got, 2)
+	require.Len(t, got[0], applyWindow)
+	require.Len(t, got[1], 3)
 }
 
 func sha(s string) string {

@@ -89,6 +89,11 @@ type Action struct {
 	// choice (its name is invalid on Side and name mapping is off): the
 	// applier records it in the error log and the run is partial.
 	Failed bool
+	// WaitsForFolder marks a Skip of an item whose folder is not synced
+	// to Side yet: the run keeps its change-feed cursors, so that the next
+	// run reads the item's change again and places it once its folder is
+	// there.
+	WaitsForFolder bool
 }
 
 func (a Action) String() string {

@@ -693,6 +693,9 @@ func (ap *applier) runJournalled(ctx context.Context, a Action, jid int64) {
 		ap.mu.Lock()
 		ap.res.counts.Skipped++
 		ap.res.skipped = append(ap.res.skipped, a.Side.String()+":"+a.Path)
+		if a.WaitsForFolder {
+			ap.res.deferred++ // the cursors stay: the next run reads it again
+		}
 		ap.mu.Unlock()
 		if a.Failed {
 			// Not a choice but a failure of the item (name mapping is off

@@ -49,3 +49,31 @@ func TestFolderMovedIntoDisambiguatedFolderFoundOnFeedSide(t *testing.T) {
 	require.Equal(t, map[string]string{alt: "/", alt + "/b.txt": "b", alt + "/y": "/"}, tree(t, e.b))
 	requireBaselineTrue(t, e)
 }
+
+// The same moves with both sides read through change feeds: the run that
+// skips the moved folder, whose folder on B is only made in that run,
+// keeps both feeds' cursors, so that the next run reads the folder's move
+// again and places it, rather than leaving the sides apart until a full
+// reconciliation.
+func TestFolderMovedIntoDisambiguatedFolderBothSidesOnFeeds(t *testing.T) {
+	e := newEnv(t, nil)
+	_, err := e.b.Mkdirs("y")
+	require.NoError(t, err)
+	e.run()
+	e.run()
+	require.Equal(t, map[string]string{"y": "/"}, tree(t, e.a))
+
+	e.write(e.a, "x/b.txt", "b")
+	_, err = e.a.Rename("y", "x/y")
+	require.NoError(t, err)
+	_, err = e.b.Rename("y", "x")
+	require.NoError(t, err)
+	r := e.run()
+	require.Equal(t, syncengine.RunPartial, r.Status, "the moved folder waits for its folder on B")
+	e.run()
+	e.settle()
+	alt := storage.Disambiguate("x", "x")
+	require.Equal(t, map[string]string{"x": "/", "x/b.txt": "b", "x/y": "/"}, tree(t, e.a))
+	require.Equal(t, map[string]string{alt: "/", alt + "/b.txt": "b", alt + "/y": "/"}, tree(t, e.b))
+	requireBaselineTrue(t, e)
+}

@@ -148,6 +148,9 @@ type pnode struct {
 	freason [2]string
 	// finvalid is set when freason is a name the side cannot hold.
 	finvalid [2]bool
+	// fparent is set when freason is that the item's folder is not synced
+	// to the side (yet).
+	fparent [2]bool
 }
 
 type planner struct {
@@ -760,6 +763,7 @@ func (pl *planner) parentOn(n *pnode, s, t Side) (string, bool) {
 	if it, ok := pl.in.Parents[s][e.ParentID]; ok && e.ParentID != "" {
 		if pl.in.Held[it.Key] {
 			n.freason[t] = pl.heldReason(pl.baseToNow(s, it.Side(s).Path), t)
+			n.fparent[t] = false
 			return "", false
 		}
 		return pl.place(t, pl.baseToNow(t, it.Side(t).Path), true), true
@@ -770,6 +774,7 @@ func (pl *planner) parentOn(n *pnode, s, t Side) (string, bool) {
 		m, err := pl.nm.name(t, seg)
 		if err != nil {
 			n.freason[t] = err.Error()
+			n.fparent[t] = false
 			n.finvalid[t] = errors.Is(err, storage.ErrInvalidName)
 			return "", false
 		}
@@ -783,6 +788,7 @@ func (pl *planner) parentFinal(n, pn *pnode, s, t Side) (string, bool) {
 	if !ok {
 		if pn.base != nil && pl.in.Held[pn.base.Key] && !pn.present[t] && n.freason[t] == "" {
 			n.freason[t] = pl.heldReason(pn.now[s], t)
+			n.fparent[t] = false
 		}
 		return "", false
 	}
@@ -809,6 +815,7 @@ func (pl *planner) placeFrom(n *pnode, t Side) (string, bool) {
 	if !ok {
 		if n.freason[t] == "" {
 			n.freason[t] = "its folder is not synced to " + pl.p.sideName(t)
+			n.fparent[t] = true
 		}
 		return "", false
 	}
@@ -819,6 +826,7 @@ func (pl *planner) placeFrom(n *pnode, t Side) (string, bool) {
 		m, err := pl.nm.name(t, e.Name())
 		if err != nil {
 			n.freason[t] = err.Error()
+			n.fparent[t] = false
 			n.finvalid[t] = errors.Is(err, storage.ErrInvalidName)
 			return "", false
 		}
@@ -1057,6 +1065,7 @@ func (pl *planner) resetPaths() {
 	for _, n := range pl.nodes {
 		n.fstate = [2]uint8{}
 		n.freason = [2]string{}
+		n.fparent = [2]bool{}
 	}
 	pl.claimed = [2]map[string]*pnode{{}, {}}
 }
@@ -1254,7 +1263,8 @@ func (pl *planner) emit(n *pnode) {
 				reason = "cannot place the item on " + pl.p.sideName(Side(s))
 			}
 			pl.out = append(pl.out, Action{Kind: ActionSkip, Side: Side(s), Path: n.now[o], IsDir: n.dir,
-				Source: entryAt(n, o, n.now[o]), Key: key, Reason: reason, Failed: n.finvalid[s]})
+				Source: entryAt(n, o, n.now[o]), Key: key, Reason: reason, Failed: n.finvalid[s],
+				WaitsForFolder: n.fparent[s]})
 			return
 		}
 	}

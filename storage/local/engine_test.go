@@ -97,10 +97,11 @@ func TestEngineReusedInode(t *testing.T) {
 	for _, folder := range []bool{false, true} {
 		t.Run(fmt.Sprintf("folder=%v", folder), func(t *testing.T) {
 			p := newSyncPair(t)
-			// Several candidates a round, several rounds: another program
-			// may take a freed inode number first, and folders are spread
-			// over the disk.
-			const rounds, victims, tries = 20, 8, 300
+			// Several candidates a round, many rounds: another program
+			// (other test packages running beside this one, in CI) may
+			// take a freed inode number first, and folders are spread over
+			// the disk. The rounds end at the first reuse.
+			const rounds, victims, tries = 80, 16, 300
 			newName, oldName := "", ""
 			for round := 0; round < rounds && newName == ""; round++ {
 				for i := range victims {

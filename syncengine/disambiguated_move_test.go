@@ -25,17 +25,7 @@ func TestFolderMovedIntoDisambiguatedFolderFoundOnFeedSide(t *testing.T) {
 	})
 	e.pair.B = withoutStatID{Storage: e.b, ChangeFeed: e.b}
 	e.restart()
-	_, err := e.b.Mkdirs("y")
-	require.NoError(t, err)
-	e.run()
-	e.run() // B's change feed moves past the first run's own writes
-	require.Equal(t, map[string]string{"y": "/"}, tree(t, e.a))
-
-	e.write(e.a, "x/b.txt", "b")
-	_, err = e.a.Rename("y", "x/y")
-	require.NoError(t, err)
-	_, err = e.b.Rename("y", "x")
-	require.NoError(t, err)
+	moveOnBothSidesOntoX(t, e)
 	e.run()
 	alt := storage.Disambiguate("x", "x") // "x (~…)"
 	require.Equal(t, map[string]string{"x": "/", alt: "/", alt + "/b.txt": "b"}, tree(t, e.b),
@@ -57,17 +47,7 @@ func TestFolderMovedIntoDisambiguatedFolderFoundOnFeedSide(t *testing.T) {
 // reconciliation.
 func TestFolderMovedIntoDisambiguatedFolderBothSidesOnFeeds(t *testing.T) {
 	e := newEnv(t, nil)
-	_, err := e.b.Mkdirs("y")
-	require.NoError(t, err)
-	e.run()
-	e.run()
-	require.Equal(t, map[string]string{"y": "/"}, tree(t, e.a))
-
-	e.write(e.a, "x/b.txt", "b")
-	_, err = e.a.Rename("y", "x/y")
-	require.NoError(t, err)
-	_, err = e.b.Rename("y", "x")
-	require.NoError(t, err)
+	moveOnBothSidesOntoX(t, e)
 	r := e.run()
 	require.Equal(t, syncengine.RunPartial, r.Status, "the moved folder waits for its folder on B")
 	e.run()
@@ -76,4 +56,21 @@ func TestFolderMovedIntoDisambiguatedFolderBothSidesOnFeeds(t *testing.T) {
 	require.Equal(t, map[string]string{"x": "/", "x/b.txt": "b", "x/y": "/"}, tree(t, e.a))
 	require.Equal(t, map[string]string{alt: "/", alt + "/b.txt": "b", alt + "/y": "/"}, tree(t, e.b))
 	requireBaselineTrue(t, e)
+}
+
+// moveOnBothSidesOntoX syncs a folder y made on B, then moves it on both
+// sides: on A into a new folder x (holding b.txt), on B to x itself.
+func moveOnBothSidesOntoX(t *testing.T, e *env) {
+	t.Helper()
+	_, err := e.b.Mkdirs("y")
+	require.NoError(t, err)
+	e.run()
+	e.run() // B's change feed moves past the first run's own writes
+	require.Equal(t, map[string]string{"y": "/"}, tree(t, e.a))
+
+	e.write(e.a, "x/b.txt", "b")
+	_, err = e.a.Rename("y", "x/y")
+	require.NoError(t, err)
+	_, err = e.b.Rename("y", "x")
+	require.NoError(t, err)
 }

@@ -148,9 +148,6 @@ type pnode struct {
 	freason [2]string
 	// finvalid is set when freason is a name the side cannot hold.
 	finvalid [2]bool
-	// fparent is set when freason is that the item's folder is not synced
-	// to the side (yet).
-	fparent [2]bool
 }
 
 type planner struct {
@@ -763,7 +760,6 @@ func (pl *planner) parentOn(n *pnode, s, t Side) (string, bool) {
 	if it, ok := pl.in.Parents[s][e.ParentID]; ok && e.ParentID != "" {
 		if pl.in.Held[it.Key] {
 			n.freason[t] = pl.heldReason(pl.baseToNow(s, it.Side(s).Path), t)
-			n.fparent[t] = false
 			return "", false
 		}
 		return pl.place(t, pl.baseToNow(t, it.Side(t).Path), true), true
@@ -774,7 +770,6 @@ func (pl *planner) parentOn(n *pnode, s, t Side) (string, bool) {
 		m, err := pl.nm.name(t, seg)
 		if err != nil {
 			n.freason[t] = err.Error()
-			n.fparent[t] = false
 			n.finvalid[t] = errors.Is(err, storage.ErrInvalidName)
 			return "", false
 		}
@@ -788,11 +783,16 @@ func (pl *planner) parentFinal(n, pn *pnode, s, t Side) (string, bool) {
 	if !ok {
 		if pn.base != nil && pl.in.Held[pn.base.Key] && !pn.present[t] && n.freason[t] == "" {
 			n.freason[t] = pl.heldReason(pn.now[s], t)
-			n.fparent[t] = false
 		}
 		return "", false
 	}
 	return f, true
+}
+
+// folderNotSynced is the Skip reason of an item whose folder is not synced
+// to side t (yet).
+func (pl *planner) folderNotSynced(t Side) string {
+	return "its folder is not synced to " + pl.p.sideName(t)
 }
 
 // heldReason is the Skip reason of an item inside folder dir (a path on the
@@ -814,8 +814,7 @@ func (pl *planner) placeFrom(n *pnode, t Side) (string, bool) {
 	parent, ok := pl.parentOn(n, s, t)
 	if !ok {
 		if n.freason[t] == "" {
-			n.freason[t] = "its folder is not synced to " + pl.p.sideName(t)
-			n.fparent[t] = true
+			n.freason[t] = pl.folderNotSynced(t)
 		}
 		return "", false
 	}
@@ -826,7 +825,6 @@ func (pl *planner) placeFrom(n *pnode, t Side) (string, bool) {
 		m, err := pl.nm.name(t, e.Name())
 		if err != nil {
 			n.freason[t] = err.Error()
-			n.fparent[t] = false
 			n.finvalid[t] = errors.Is(err, storage.ErrInvalidName)
 			return "", false
 		}
@@ -1065,7 +1063,6 @@ func (pl *planner) resetPaths() {
 	for _, n := range pl.nodes {
 		n.fstate = [2]uint8{}
 		n.freason = [2]string{}
-		n.fparent = [2]bool{}
 	}
 	pl.claimed = [2]map[string]*pnode{{}, {}}
 }
@@ -1264,7 +1261,7 @@ func (pl *planner) emit(n *pnode) {
 			}
 			pl.out = append(pl.out, Action{Kind: ActionSkip, Side: Side(s), Path: n.now[o], IsDir: n.dir,
 				Source: entryAt(n, o, n.now[o]), Key: key, Reason: reason, Failed: n.finvalid[s],
-				WaitsForFolder: n.fparent[s]})
+				WaitsForFolder: reason == pl.folderNotSynced(Side(s))})
 			return
 		}
 	}

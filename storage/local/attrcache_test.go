@@ -25,6 +25,28 @@ func listIDs(t *testing.T, s *Storage) map[string]string {
 	return ids
 }
 
+// newAttrStorage is newStorage with its root entry, skipping the test
+// where the file system keeps no extended attributes.
+func newAttrStorage(t *testing.T) (*Storage, string, storage.Entry) {
+	t.Helper()
+	s, dir := newStorage(t)
+	if !s.xattr {
+		t.Skip("this file system keeps no extended attributes: IDs come from the inode index instead")
+	}
+	root, err := s.Stat(context.Background(), "")
+	require.NoError(t, err)
+	return s, dir, root
+}
+
+// putNames writes a file named after its content for each name into d.
+func putNames(t *testing.T, s *Storage, d storage.Entry, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		_, err := s.Put(context.Background(), d, name, strings.NewReader(name), int64(len(name)), storage.PutOptions{})
+		require.NoError(t, err)
+	}
+}
+
 // A complete listing keeps the ID attributes it read in MetaDir, and a new
 // Storage on the same root lists the items it knows from there without
 // reading their attributes, with the same IDs; a new item, or one a person
@@ -32,19 +54,11 @@ func listIDs(t *testing.T, s *Storage) map[string]string {
 // exist, is rewritten only when that changes, and a damaged file costs
 // only the reads.
 func TestListRemembersAttributesAcrossProcesses(t *testing.T) {
-	s, dir := newStorage(t)
-	if !s.xattr {
-		t.Skip("this file system keeps no extended attributes: IDs come from the inode index instead")
-	}
+	s, dir, root := newAttrStorage(t)
 	ctx := context.Background()
-	root, err := s.Stat(ctx, "")
-	require.NoError(t, err)
 	d, err := s.MakeDir(ctx, root, "docs")
 	require.NoError(t, err)
-	for _, name := range []string{"a.txt", "b.txt", "c.txt"} {
-		_, err := s.Put(ctx, d, name, strings.NewReader(name), int64(len(name)), storage.PutOptions{})
-		require.NoError(t, err)
-	}
+	putNames(t, s, d, "a.txt", "b.txt", "c.txt")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "by hand.txt"), []byte("no attribute"), 0o644))
 	first := listIDs(t, s)
 	require.Len(t, first, 5)
@@ -114,17 +128,8 @@ func TestListRemembersAttributesAcrossProcesses(t *testing.T) {
 // next found again is written back to it, so a new Storage knows it
 // without reading its attribute.
 func TestListKeepsAnItemThatCameBack(t *testing.T) {
-	s, dir := newStorage(t)
-	if !s.xattr {
-		t.Skip("this file system keeps no extended attributes: IDs come from the inode index instead")
-	}
-	ctx := context.Background()
-	root, err := s.Stat(ctx, "")
-	require.NoError(t, err)
-	for _, name := range []string{"a.txt", "b.txt"} {
-		_, err := s.Put(ctx, root, name, strings.NewReader(name), int64(len(name)), storage.PutOptions{})
-		require.NoError(t, err)
-	}
+	s, dir, root := newAttrStorage(t)
+	putNames(t, s, root, "a.txt", "b.txt")
 	first := listIDs(t, s)
 	require.Len(t, first, 2)
 	hand, _, err := s.identify("b.txt")

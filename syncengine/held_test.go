@@ -291,3 +291,37 @@ func heldRenewedEnv(t *testing.T) *env {
 	require.Equal(t, want, tree(t, e.a))
 	return e
 }
+
+// A file saved on A at the path of a held item after its deletion there
+// is taken for the item by a full listing and synced to the kept copy on
+// B: the item is on both sides again, so the hold no longer applies and is
+// released. A person on B then deleting it is a new deletion, planned
+// (here held, deletions being kept) like any other; approving it deletes
+// A's copy and the pair converges. (Before, the stale hold stayed: the
+// planner skipped B's deletion as already held, approval found the item
+// back on A and released the hold without deleting anything, and no later
+// run planned anything: A kept the file, B had none.)
+func TestFileSavedAtAHeldPathReleasesTheHold(t *testing.T) {
+	e := heldFileEnv(t)
+	e.write(e.a, "f.txt", "v2")
+	_, err := e.eng.RunOnce(e.ctx, "p1", syncengine.RunOptions{Full: true})
+	require.NoError(t, err)
+	want := map[string]string{"f.txt": "v2"}
+	require.Equal(t, want, tree(t, e.b))
+	require.Empty(t, e.heldIDs(), "the item is on both sides again")
+	require.Len(t, e.ev.of(syncengine.EventHeldDeleteCancelled), 1)
+
+	require.NoError(t, e.b.Remove("f.txt"))
+	require.Equal(t, 1, e.run().Counts.Held)
+	held, err := e.eng.Held(e.ctx, "p1")
+	require.NoError(t, err)
+	require.Len(t, held, 1)
+	require.Equal(t, syncengine.SideB, held[0].DeletedOn)
+	require.Equal(t, want, tree(t, e.a), "nothing deleted before approval")
+
+	require.NoError(t, e.eng.ApproveHeld(e.ctx, "p1", e.heldIDs()))
+	e.settle()
+	require.Empty(t, e.heldIDs())
+	require.Empty(t, tree(t, e.a))
+	require.Empty(t, tree(t, e.b))
+}

@@ -66,6 +66,12 @@ var regressionSeeds = []uint64{
 	// own, recording paths they never had (see
 	// TestFolderMoveLeavesAnotherFoldersItemsAtTheSamePath).
 	11520128354566807390,
+	// A file deleted on A, its deletion on B held by the delete limit; a
+	// new file saved on A at its path, taken for the item and synced to B,
+	// left the hold in place: B's deletion of it was skipped as already
+	// held, approval found the item back on A and deleted nothing, and the
+	// pair never settled (see TestFileSavedAtAHeldPathReleasesTheHold).
+	9815871769803784015,
 }
 
 // TestPropertyRegressionSeeds runs the engine property with each seed of

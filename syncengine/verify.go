@@ -217,16 +217,22 @@ func (ap *applier) restoreHeld(ctx context.Context, a Action, h HeldDelete) (int
 		ap.p.sideName(h.DeletedOn.Other())), nil
 }
 
-// releaseRestoredHold releases the held deletion of a's item once a
-// brought the item back to the side it was deleted from (a restore that an
-// edit of the kept copy caused), and notes it for the admin.
+// releaseRestoredHold releases the held deletion of a's item once a left
+// the item on both sides, and notes it for the admin: a brought it back to
+// the side it was deleted from (a restore that an edit of the kept copy
+// caused), or wrote the kept copy from an item on that side (a file saved
+// there at the item's path since, which the plan took for the item). The
+// deletion no longer applies: a later deletion of either copy is a new
+// one, which the planner plans as such instead of skipping it as held.
 func (ap *applier) releaseRestoredHold(ctx context.Context, a Action) {
 	switch a.Kind {
 	case ActionCopy, ActionUpdate, ActionConflict:
 	default:
 		return
 	}
-	h, ok := ap.heldOn(a)
+	ap.mu.Lock()
+	h, ok := ap.held[a.Key]
+	ap.mu.Unlock()
 	if !ok {
 		return
 	}

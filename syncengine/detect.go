@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"runtime"
 	"slices"
@@ -24,6 +25,8 @@ type detectOptions struct {
 	// Full ignores change feeds and lists both sides in full (a periodic
 	// full reconciliation).
 	Full bool
+	// Log receives what detection notes without failing (nil: nothing).
+	Log *slog.Logger
 	// NoContentCompare skips the byte-by-byte comparison of files that
 	// share no content hash (they are then treated as different, and a
 	// conflict keeps both).
@@ -42,9 +45,11 @@ type detectOptions struct {
 // listing is compared with the baseline through a compact index (under a
 // hundred bytes per item, built from MetadataStore.ScanBaseline, or from
 // key ranges read at once where the store is a BaselineRangeScanner and
-// the baseline large), so only
-// the items that differ are kept; when both sides are listed, they are
-// listed at once. Moves are
+// the baseline large), so only the items that differ are kept; when both
+// sides are listed, they are listed at once. Where the store is a
+// BaselineIndexCache and the baseline large (minCachedIndexItems), the
+// index built by a scan is saved there, and the next full listing of a
+// baseline still in that state reads it instead of scanning. Moves are
 // recognised by ID. A listing is not a snapshot: a baseline item it misses
 // is confirmed gone before it is observed deleted, and an ID it yields
 // twice as two different entries is resolved, by ID (storage.IDStater, up
@@ -602,14 +607,6 @@ func (d *detector) listFull(ctx context.Context) error {
 // per-side tables of the sides listed in full.
 func (d *detector) indexBaseline(ctx context.Context, full [2]bool) error {
 	p := d.p
-	size := 0
-	if !d.in.Initial || p.Initial == InitialMerge {
-		n, err := d.store.CountItems(ctx, p.ID)
-		if err != nil {
-			return fmt.Errorf("syncengine: count baseline: %w", err)
-		}
-		size = n
-	}
 	for s := range 2 {
 		if full[s] {
 			d.changed[s] = map[int32]storage.Entry{}
@@ -620,22 +617,62 @@ func (d *detector) indexBaseline(ctx context.Context, full [2]bool) error {
 			d.dupNew[s] = map[string]bool{}
 		}
 	}
-	d.recs = make([]compactRec, 0, size)
-	if size == 0 {
+	if d.in.Initial && p.Initial != InitialMerge {
+		d.recs = nil // an initial sync into an empty side has no baseline yet
 		return nil
 	}
+	// A baseline whose index the store keeps from an earlier run, in the
+	// state it has now, is not read at all.
+	cache, caching := d.store.(BaselineIndexCache)
+	if caching && d.loadIndex(ctx, cache) {
+		d.maskIndex(full)
+		return nil
+	}
+	size, err := d.store.CountItems(ctx, p.ID)
+	if err != nil {
+		return fmt.Errorf("syncengine: count baseline: %w", err)
+	}
+	if size == 0 {
+		d.recs = nil
+		return nil
+	}
+	// A cached index holds the hashes of both sides, whichever are listed.
+	hashed := full
+	var token uint64
+	if caching = caching && cachedIndexFor(size); caching {
+		if token, err = cache.BaselineToken(ctx, p.ID); err != nil {
+			return fmt.Errorf("syncengine: read baseline: %w", err)
+		}
+		hashed = [2]bool{true, true}
+	}
+	d.recs = make([]compactRec, 0, size)
 	rec := func(r *BaselineRow) compactRec {
 		rec := compactRec{key: r.Key, fp: [2]uint64{rowFP(&r.A, r.IsDir), rowFP(&r.B, r.IsDir)}}
 		for s := range 2 {
-			if id := r.Side(Side(s)).ID; full[s] && len(id) != 0 {
+			if id := r.Side(Side(s)).ID; hashed[s] && len(id) != 0 {
 				rec.id[s] = idHash(id)
 			}
-			if bs := r.Side(Side(s)); full[s] && len(bs.ParentID) != 0 && len(bs.Path) != 0 {
+			if bs := r.Side(Side(s)); hashed[s] && len(bs.ParentID) != 0 && len(bs.Path) != 0 {
 				rec.path[s] = pathHash(bs.Path)
 			}
 		}
 		return rec
 	}
+	if err := d.scanIndex(ctx, size, rec); err != nil {
+		return err
+	}
+	if caching {
+		d.saveIndex(ctx, cache, token)
+		d.maskIndex(full)
+	}
+	return nil
+}
+
+// scanIndex reads the baseline of size items into d.recs, rec of each row
+// in the order of keys: in key ranges at once where scanRanges gives
+// them, else with one ScanBaseline.
+func (d *detector) scanIndex(ctx context.Context, size int, rec func(*BaselineRow) compactRec) error {
+	p := d.p
 	ranges, err := d.scanRanges(ctx, size)
 	if err != nil {
 		return fmt.Errorf("syncengine: read baseline: %w", err)

@@ -10,6 +10,14 @@ func SetScanRanges(n int) (restore func()) {
 	return func() { scanRangesFor = old }
 }
 
+// SetCachedIndexMin makes Detect keep the compact index of every baseline
+// of at least n items in a store that is a BaselineIndexCache, until
+// restore is called.
+func SetCachedIndexMin(n int) (restore func()) {
+	old := cachedIndexMin.Swap(int64(n))
+	return func() { cachedIndexMin.Store(old) }
+}
+
 // OccupiedHash is occupiedHash (the value planInput.Occupied holds for a
 // path).
 var OccupiedHash = occupiedHash

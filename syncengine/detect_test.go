@@ -19,17 +19,19 @@ import (
 var now = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
 type fixture struct {
-	a, b  *memory.Storage
-	p     *se.Pair
-	store *sqlitestore.Store
-	ps    se.PairState
+	a, b   *memory.Storage
+	p      *se.Pair
+	store  *sqlitestore.Store
+	dbPath string // the store's database file
+	ps     se.PairState
 }
 
 func newFixture(t testing.TB, opts ...func(*se.Pair)) *fixture {
-	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "meta.db"))
+	dbPath := filepath.Join(t.TempDir(), "meta.db")
+	st, err := sqlitestore.Open(dbPath)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	f := &fixture{a: memory.New(), b: memory.New(), store: st}
+	f := &fixture{a: memory.New(), b: memory.New(), store: st, dbPath: dbPath}
 	f.p = &se.Pair{ID: "p1", A: f.a, B: f.b, AName: "Procore", BName: "SharePoint"}
 	for _, o := range opts {
 		o(f.p)

@@ -542,7 +542,7 @@ func (e *Engine) DryRun(ctx context.Context, pairID string) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	in, _, err := detect(ctx, s.cur(), e.store, ps, detectOptions{Now: e.clock.Now()})
+	in, _, err := detect(ctx, s.cur(), e.store, ps, detectOptions{Now: e.clock.Now(), Log: e.log})
 	if err != nil {
 		return Plan{}, err
 	}
@@ -707,7 +707,7 @@ func (r *pairRun) detect(ctx context.Context, now time.Time) (*planInput, PairSt
 	if err != nil {
 		return nil, PairState{}, err
 	}
-	return detect(ctx, dp, r.e.store, r.ps, detectOptions{Now: now, Force: r.opt.Force, Full: r.opt.Full})
+	return detect(ctx, dp, r.e.store, r.ps, detectOptions{Now: now, Force: r.opt.Force, Full: r.opt.Full, Log: r.log})
 }
 
 // plan builds the plan for in, keeping only the actions r.only keeps.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -279,6 +280,7 @@ func BenchmarkPlanFull1M(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		allocs := readMetric("/gc/heap/allocs:bytes")
 		stop := peakSampler()
+		stopProfile := profileTimed(b, runs)
 		start := time.Now()
 		in, _, err := se.Detect(ctx, f.p, f.store, f.ps, se.DetectOptions{Now: now, Full: true})
 		if err != nil {
@@ -286,6 +288,7 @@ func BenchmarkPlanFull1M(b *testing.B) {
 		}
 		pl := se.BuildPlan(in)
 		el := time.Since(start)
+		stopProfile()
 		allocs = readMetric("/gc/heap/allocs:bytes") - allocs
 		peak := stop()
 		runtime.GC()
@@ -320,6 +323,29 @@ func BenchmarkPlanFull1M(b *testing.B) {
 		b.ReportMetric(best.Seconds(), "best-s/run")
 	}
 	b.Logf("seconds per run: %s", strings.Join(times, " "))
+}
+
+// profileTimed writes a CPU profile of the timed part of run n (Detect
+// and BuildPlan only, without the collections and samples around it) to
+// $PLAN_CPUPROFILE.n when that variable is set; the returned func stops it.
+func profileTimed(b *testing.B, n int) (stop func()) {
+	name := os.Getenv("PLAN_CPUPROFILE")
+	if name == "" {
+		return func() {}
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", name, n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkPlanIncremental100 plans 100 changes on a 1,000,000-item pair

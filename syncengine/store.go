@@ -3,6 +3,7 @@ package syncengine
 import (
 	"context"
 	"errors"
+	"io"
 	"iter"
 	"time"
 
@@ -321,6 +322,33 @@ type BaselineRangeScanner interface {
 	// unwrapped; a cancelled context ends it at the next row). Scans of
 	// different ranges may run at once.
 	ScanBaselineRange(ctx context.Context, pairID string, from, to int64, fn func(*BaselineRow) error) error
+}
+
+// BaselineIndexCache is an optional capability of a MetadataStore: it
+// keeps, per pair, one blob that detection derives from the baseline (its
+// compact index, a few dozen bytes per item), tied to the state of the
+// baseline it was derived from. A full listing of a pair whose baseline
+// has not changed since then reads the blob instead of scanning the
+// baseline (see detect). The blob is a cache: losing it, or keeping one
+// that no longer matches, costs one scan, never a wrong answer, because
+// the store hands it out only for the state it was saved for.
+type BaselineIndexCache interface {
+	// BaselineToken names the current state of the pair's baseline:
+	// every change of its items (PutItems, MovePrefix, forgetting the
+	// pair) gives it a new token, in the same transaction, that no
+	// earlier state had, also after a crash that lost the last
+	// transactions. 0 means the state has no token and is not cached.
+	BaselineToken(ctx context.Context, pairID string) (uint64, error)
+	// SaveBaselineIndex replaces the pair's blob by the bytes write
+	// writes, kept for the baseline state token names. The blob is only
+	// replaced when write returns nil; a save cut short leaves the old
+	// blob or none.
+	SaveBaselineIndex(ctx context.Context, pairID string, token uint64, write func(io.Writer) error) error
+	// LoadBaselineIndex returns a reader of the pair's blob if it was
+	// saved for the baseline's current state; ok is false (and r nil)
+	// when there is none, or when the baseline changed since. The caller
+	// closes r.
+	LoadBaselineIndex(ctx context.Context, pairID string) (r io.ReadCloser, ok bool, err error)
 }
 
 // JournalStore is the write-ahead journal of the applier: every action is

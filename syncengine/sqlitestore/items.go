@@ -547,7 +547,7 @@ func (s *Store) PutItems(ctx context.Context, pairID string, items []syncengine.
 				return err
 			}
 		}
-		return nil
+		return newBaselineToken(ctx, tx, pid)
 	})
 	if err != nil {
 		for _, i := range inserted {
@@ -630,6 +630,6 @@ func (s *Store) MovePrefix(ctx context.Context, pairID string, side syncengine.S
 				return err
 			}
 		}
-		return nil
+		return newBaselineToken(ctx, tx, pid)
 	})
 }

@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -57,4 +58,55 @@ func TestMigratesAVersion1Store(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, runs[0].Counts.Waiting)
 	require.Equal(t, "2 items wait", runs[0].Undone)
+}
+
+// A store made by schema version 4 gets a baseline token for each pair
+// when it migrates, and a saved baseline index is not used after any
+// migration: what the items hold may have changed.
+func TestMigrationVoidsSavedIndexes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "meta.db")
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	for _, name := range []string{"0001_init.sql", "0002_held_version_run_undone.sql", "0003_activity_by_run.sql", "0004_audit.sql"} {
+		schema, err := os.ReadFile(filepath.Join("migrations", name))
+		require.NoError(t, err)
+		_, err = db.Exec(string(schema))
+		require.NoError(t, err, name)
+	}
+	_, err = db.Exec(`INSERT INTO pairs (pid, pair_id) VALUES (1, 'p')`)
+	require.NoError(t, err)
+	_, err = db.Exec("PRAGMA user_version = 4")
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s, err := sqlitestore.Open(path)
+	require.NoError(t, err)
+	token, err := s.BaselineToken(ctx, "p")
+	require.NoError(t, err)
+	require.NotZero(t, token, "a pair of a migrated store has a token")
+	require.NoError(t, s.SaveBaselineIndex(ctx, "p", token, func(w io.Writer) error {
+		_, err := io.WriteString(w, "index")
+		return err
+	}))
+	_, ok, err := s.LoadBaselineIndex(ctx, "p")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, s.Close())
+
+	// Back to version 4, as if this version's migration had not run.
+	db, err = sql.Open("sqlite", path)
+	require.NoError(t, err)
+	_, err = db.Exec(`ALTER TABLE pairs DROP COLUMN baseline_token`)
+	require.NoError(t, err)
+	_, err = db.Exec("PRAGMA user_version = 4")
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s, err = sqlitestore.Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	_, ok, err = s.LoadBaselineIndex(ctx, "p")
+	require.NoError(t, err)
+	require.False(t, ok, "an index saved before a migration is used after it")
 }

@@ -16,6 +16,10 @@
 // the file once its row is. A lock file next to the database ("<path>.lock",
 // holding the holder's PID) is held while the Store is open: a second Open
 // of the same file, in this process or another, fails with a *LockedError.
+// A folder next to it ("<path>.index", readable by its owner only) keeps
+// the baseline index of each large pair between runs
+// (syncengine.BaselineIndexCache): a cache, tied to the state of the
+// pair's baseline, that can be deleted at any time.
 //
 // The schema is versioned (PRAGMA user_version) and migrated forward on
 // Open, in one transaction. A database written by a newer version of this
@@ -142,6 +146,7 @@ func WithClock(c syncengine.Clock) Option { return func(o *options) { o.clock = 
 // safe for concurrent use.
 type Store struct {
 	path  string
+	abs   string // the absolute path of the database file
 	clock syncengine.Clock
 	w     *sql.DB // the single write connection
 	r     *sql.DB // read-only connections
@@ -162,6 +167,7 @@ var (
 	_ syncengine.MetadataStore        = (*Store)(nil)
 	_ syncengine.ActionJournalBatcher = (*Store)(nil)
 	_ syncengine.BaselineRangeScanner = (*Store)(nil)
+	_ syncengine.BaselineIndexCache   = (*Store)(nil)
 )
 
 // dsn builds the connection string for the file at abs.
@@ -260,7 +266,7 @@ func open(path, abs string, o *options) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
-	return &Store{path: path, clock: o.clock, w: w, r: r, syncNormal: o.syncNormal, fullSync: !o.syncNormal}, nil
+	return &Store{path: path, abs: abs, clock: o.clock, w: w, r: r, syncNormal: o.syncNormal, fullSync: !o.syncNormal}, nil
 }
 
 // migrate brings the database to SchemaVersion in one transaction.
@@ -292,6 +298,11 @@ func migrate(w *sql.DB, path string) error {
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.Version)); err != nil {
 			return fmt.Errorf("sqlitestore: %s: migration %s: %w", path, m.Name, err)
 		}
+	}
+	// A migration may change what the items hold: every pair's baseline
+	// gets a new token, so that no index saved before is used after.
+	if _, err := tx.ExecContext(ctx, `UPDATE pairs SET baseline_token = random()`); err != nil {
+		return fmt.Errorf("sqlitestore: %s: migrations: %w", path, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlitestore: %s: commit migrations: %w", path, err)
@@ -509,7 +520,11 @@ func (s *Store) ForgetPair(ctx context.Context, pairID string) error {
 	if err := checkPair(pairID); err != nil {
 		return err
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	pid, known, err := s.readPID(ctx, pairID)
+	if err != nil {
+		return err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE pair IN (SELECT pid FROM pairs WHERE pair_id = ?)`, pairID); err != nil {
 			return err
 		}
@@ -522,5 +537,8 @@ func (s *Store) ForgetPair(ctx context.Context, pairID string) error {
 		return err
 	})
 	s.pids.Delete(pairID)
+	if err == nil && known {
+		err = s.removeIndex(pid)
+	}
 	return err
 }

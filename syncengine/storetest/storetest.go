@@ -95,6 +95,7 @@ func Run(t *testing.T, newStore func(t *testing.T) syncengine.MetadataStore) {
 			{"ItemsUnder", testItemsUnder},
 			{"ScanBaseline", testScanBaseline},
 			{"ScanBaselineRange", testScanBaselineRange},
+			{"BaselineIndexCache", testBaselineIndexCache},
 			{"MovePrefix", testMovePrefix},
 			{"CancelDuringIteration", testCancelDuringIteration},
 		}},

@@ -264,7 +264,11 @@ func measureLive(b *testing.B, f *fixture) (peak uint64, samples int) {
 //     after a collection.
 //
 // and s/run and best-s/run, the mean and the shortest wall time of Detect
-// and BuildPlan over the timed runs.
+// and BuildPlan over the timed runs. The first timed run scans the SQLite
+// baseline and saves its index (sqlitestore is a BaselineIndexCache); the
+// baseline does not change, so the later runs read the saved index. The
+// log gives the time of each run. With PLAN_CPUPROFILE=file set, run n
+// writes a CPU profile of its timed part to file.n.
 func BenchmarkPlanFull1M(b *testing.B) {
 	f := benchFixture(b)
 	ctx := context.Background()

@@ -18,6 +18,12 @@ const errInterrupted = "interrupted before it took effect; the next plan redoes 
 // moved the file it wrote before the restart (findMovedCopies).
 const errCopyNotThere = "interrupted; nothing at its path"
 
+// errCopyReplaced is resolveCopy's outcome for an interrupted Copy of a new
+// item whose path holds a folder or a file with other content than the
+// source's: a person may have moved the file the copy wrote and put another
+// item at its path before the restart (findMovedCopies).
+const errCopyReplaced = "interrupted; another file at its path"
+
 // recover resolves the pair's pending journal intents, left by a run that
 // crashed or was cancelled, against what the storages show now: work the
 // storage confirmed is adopted into the baseline (so that it is not done
@@ -67,7 +73,7 @@ func (e *Engine) recover(ctx context.Context, p *Pair, runID int64) error {
 			if err == nil && state != JournalDone && standardInitial {
 				state, msg, err = ap.resolveInitialCopy(ctx, r.Action, state, msg)
 			}
-			if err == nil && msg == errCopyNotThere {
+			if err == nil && (msg == errCopyNotThere || msg == errCopyReplaced) {
 				elsewhere = append(elsewhere, r)
 				continue
 			}
@@ -176,12 +182,18 @@ func (ap *applier) resolveMkdir(ctx context.Context, a Action) (JournalState, st
 }
 
 // resolveCopy adopts the file an interrupted Copy wrote, if it is there
-// with the source's content.
+// with the source's content. For a Copy of a new item whose path is free
+// or holds another item, it gives errCopyNotThere or errCopyReplaced: the
+// file it wrote may have been moved since (findMovedCopies).
 func (ap *applier) resolveCopy(ctx context.Context, a Action) (JournalState, string, error) {
 	s := a.Side
 	e, ok, err := ap.stat(ctx, s, a.Path)
-	if err == nil && !ok && a.Key == 0 && a.Source.ID != "" {
+	newItem := a.Key == 0 && a.Source.ID != ""
+	if err == nil && !ok && newItem {
 		return JournalFailed, errCopyNotThere, nil
+	}
+	if err == nil && ok && e.IsDir && newItem {
+		return JournalFailed, errCopyReplaced, nil
 	}
 	if err != nil || !ok || e.IsDir {
 		return JournalFailed, errInterrupted, err
@@ -201,6 +213,9 @@ func (ap *applier) resolveCopy(ctx context.Context, a Action) (JournalState, str
 			msg = "adopted after a restart with content the copy did not finish writing; it is written again"
 		}
 		return st, msg, err
+	}
+	if !same && newItem {
+		return JournalFailed, errCopyReplaced, nil
 	}
 	if !same {
 		return JournalFailed, errInterrupted, nil
@@ -422,10 +437,10 @@ type movedCopy struct {
 }
 
 // findMovedCopies looks for the files that interrupted Copies of new items
-// (recs, whose paths are free now) may have written before a person moved
-// or renamed them, before the restart: where the copy's confirmation had
-// not reached the baseline, nothing else tells that such a file is the
-// sync's own copy, and the next plan would copy it back to the source's
+// (recs, whose paths are free now or hold another item) may have written
+// before a person moved or renamed them, before the restart: where the
+// copy's confirmation had not reached the baseline, nothing else tells
+// that such a file is the sync's own copy, and the next plan would copy it back to the source's
 // side as a new file, leaving the content twice on both sides. Each side
 // concerned is listed once. A file qualifies when the baseline does not
 // know it, no open journal record reads it as a source (it existed before

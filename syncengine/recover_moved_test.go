@@ -99,6 +99,73 @@ func TestInterruptedCopyMovedBeforeRestart(t *testing.T) {
 	}
 }
 
+// A crash after a Copy of a new file took effect but before its baseline
+// item was written, then a person who renames that file and writes another
+// file at its old path before the restart: recovery does not take the
+// person's file for the copy, looks for the copy by its content
+// (findMovedCopies) and adopts it at the copy's path. The next plan makes
+// the person's rename on the other side and copies the person's new file,
+// rather than copying the renamed file back as new and making a conflict of
+// the source and the person's file: no conflict copy, and no content twice
+// on either side, at any crash point.
+func TestInterruptedCopyMovedAndReplacedBeforeRestart(t *testing.T) {
+	files := map[string]string{"a.txt": "alpha", "d/b.txt": "bravo", "f.txt": "foxtrot"}
+	for _, listOnlyB := range []bool{false, true} {
+		newMerge := func(t *testing.T) *env {
+			e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) {
+				p.Concurrency = 1
+				p.Conflict = syncengine.ConflictKeepBoth
+			})
+			if listOnlyB {
+				e.pair.B = listOnly{Storage: e.b}
+				e.restart()
+			}
+			for p, c := range files {
+				e.write(e.a, p, c)
+			}
+			return e
+		}
+		probe := newMerge(t)
+		probe.run()
+		total := calls(probe)
+		step := 1
+		if testing.Short() || raceDetector {
+			step = 3
+		}
+		for k := 1; k <= total; k += step {
+			t.Run(fmt.Sprintf("list only %v/crash at call %d", listOnlyB, k), func(t *testing.T) {
+				e := newMerge(t)
+				e.runCrashingAt(k, true)
+
+				// The person renames every file the sync wrote to B and
+				// writes a file of their own at its old path.
+				want := map[string]string{}
+				for p, c := range files {
+					if _, err := e.b.ReadFile(p); err == nil {
+						to := path.Join(path.Dir(p), "renamed "+path.Base(p))
+						_, err := e.b.Rename(p, to)
+						require.NoError(t, err)
+						e.write(e.b, p, "the person's "+p)
+						want[p] = "the person's " + p
+						p = to
+					}
+					want[p] = c
+					for d := path.Dir(p); d != "."; d = path.Dir(d) {
+						want[d] = "/"
+					}
+				}
+
+				e.restart()
+				e.settle()
+				gotA, gotB := tree(t, e.a), tree(t, e.b)
+				require.Equal(t, gotA, gotB)
+				require.Equal(t, want, gotA, "every file once, no conflict copy")
+				requireBaselineTrue(t, e)
+			})
+		}
+	}
+}
+
 // folders counts the folders of a tree.
 func folders(tr map[string]string) int {
 	n := 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -164,6 +165,54 @@ func TestInterruptedCopyMovedAndReplacedBeforeRestart(t *testing.T) {
 			})
 		}
 	}
+}
+
+// A listing is not a snapshot: the listing with which recovery looks for
+// an interrupted Copy's file that a person moved before the restart may
+// miss it (an item shifted off an offset page). Recovery lists the side
+// once more before it takes the copy for one that never happened, so the
+// moved file is adopted rather than copied back as new next to a second
+// copy of its source.
+func TestInterruptedCopyMovedBeforeRestartMissedByAListing(t *testing.T) {
+	e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Concurrency = 1 })
+	lister := &unstable{Storage: e.b}
+	e.pair.B = listOnly{Storage: lister}
+	e.write(e.a, "a.txt", "alpha")
+	base := e.opts.Store
+	cs := &crashStore{MetadataStore: base}
+	e.opts.Store = cs
+	e.restart()
+	ctx, cancel := context.WithCancel(context.Background())
+	puts := 0
+	e.b.SetHook(func(op memory.Op) error {
+		if op == memory.OpPut {
+			puts++
+			cs.crashed.Store(true) // the Put takes effect; nothing after it is recorded
+		}
+		return nil
+	})
+	_, _ = e.eng.RunOnce(ctx, e.pair.ID, syncengine.RunOptions{})
+	cancel()
+	e.b.SetHook(nil)
+	require.Equal(t, 1, puts)
+
+	_, err := e.b.Rename("a.txt", "renamed a.txt")
+	require.NoError(t, err)
+	// The next listing of B, recovery's, misses the renamed copy.
+	all, err := sortedList(e.ctx, e.b)
+	require.NoError(t, err)
+	pick := slices.IndexFunc(all, func(en storage.Entry) bool { return en.Path == "renamed a.txt" })
+	require.GreaterOrEqual(t, pick, 0)
+	lister.arm(&listPerturbation{kind: "miss", pick: pick})
+
+	e.opts.Store = base
+	e.restart()
+	e.run() // recovery lists B first (a dry run would take the listing)
+	e.settle()
+	gotA, gotB := tree(t, e.a), tree(t, e.b)
+	require.Equal(t, gotA, gotB)
+	require.Equal(t, map[string]string{"renamed a.txt": "alpha"}, gotA)
+	requireBaselineTrue(t, e)
 }
 
 // folders counts the folders of a tree.

@@ -22,7 +22,7 @@ const errCopyNotThere = "interrupted; nothing at its path"
 // item whose path holds a folder or a file with other content than the
 // source's: a person may have moved the file the copy wrote and put another
 // item at its path before the restart (findMovedCopies).
-const errCopyReplaced = "interrupted; another file at its path"
+const errCopyReplaced = "interrupted; another item at its path"
 
 // recover resolves the pair's pending journal intents, left by a run that
 // crashed or was cancelled, against what the storages show now: work the

@@ -72,6 +72,14 @@ var regressionSeeds = []uint64{
 	// held, approval found the item back on A and deleted nothing, and the
 	// pair never settled (see TestFileSavedAtAHeldPathReleasesTheHold).
 	9815871769803784015,
+	// A crash after a Copy of a new file to A (no lookup by ID) took
+	// effect, before its baseline item was written; before the restart a
+	// person renamed the copy and wrote another file at its path: recovery
+	// found a file of other content there and did not look for the copy,
+	// which went back to B as new, and the source made a keep-both
+	// conflict with the person's file, leaving its content twice on both
+	// sides (see TestInterruptedCopyMovedAndReplacedBeforeRestart).
+	6622607766083216008,
 }
 
 // TestPropertyRegressionSeeds runs the engine property with each seed of

@@ -18,6 +18,12 @@ const errInterrupted = "interrupted before it took effect; the next plan redoes 
 // moved the file it wrote before the restart (findMovedCopies).
 const errCopyNotThere = "interrupted; nothing at its path"
 
+// errCopyReplaced is resolveCopy's outcome for an interrupted Copy of a new
+// item whose path holds a folder or a file with other content than the
+// source's: a person may have moved the file the copy wrote and put another
+// item at its path before the restart (findMovedCopies).
+const errCopyReplaced = "interrupted; another item at its path"
+
 // recover resolves the pair's pending journal intents, left by a run that
 // crashed or was cancelled, against what the storages show now: work the
 // storage confirmed is adopted into the baseline (so that it is not done
@@ -67,7 +73,7 @@ func (e *Engine) recover(ctx context.Context, p *Pair, runID int64) error {
 			if err == nil && state != JournalDone && standardInitial {
 				state, msg, err = ap.resolveInitialCopy(ctx, r.Action, state, msg)
 			}
-			if err == nil && msg == errCopyNotThere {
+			if err == nil && (msg == errCopyNotThere || msg == errCopyReplaced) {
 				elsewhere = append(elsewhere, r)
 				continue
 			}
@@ -176,12 +182,18 @@ func (ap *applier) resolveMkdir(ctx context.Context, a Action) (JournalState, st
 }
 
 // resolveCopy adopts the file an interrupted Copy wrote, if it is there
-// with the source's content.
+// with the source's content. For a Copy of a new item whose path is free
+// or holds another item, it gives errCopyNotThere or errCopyReplaced: the
+// file it wrote may have been moved since (findMovedCopies).
 func (ap *applier) resolveCopy(ctx context.Context, a Action) (JournalState, string, error) {
 	s := a.Side
 	e, ok, err := ap.stat(ctx, s, a.Path)
-	if err == nil && !ok && a.Key == 0 && a.Source.ID != "" {
+	newItem := a.Key == 0 && a.Source.ID != ""
+	if err == nil && !ok && newItem {
 		return JournalFailed, errCopyNotThere, nil
+	}
+	if err == nil && ok && e.IsDir && newItem {
+		return JournalFailed, errCopyReplaced, nil
 	}
 	if err != nil || !ok || e.IsDir {
 		return JournalFailed, errInterrupted, err
@@ -201,6 +213,9 @@ func (ap *applier) resolveCopy(ctx context.Context, a Action) (JournalState, str
 			msg = "adopted after a restart with content the copy did not finish writing; it is written again"
 		}
 		return st, msg, err
+	}
+	if !same && newItem {
+		return JournalFailed, errCopyReplaced, nil
 	}
 	if !same {
 		return JournalFailed, errInterrupted, nil
@@ -422,22 +437,24 @@ type movedCopy struct {
 }
 
 // findMovedCopies looks for the files that interrupted Copies of new items
-// (recs, whose paths are free now) may have written before a person moved
-// or renamed them, before the restart: where the copy's confirmation had
-// not reached the baseline, nothing else tells that such a file is the
-// sync's own copy, and the next plan would copy it back to the source's
-// side as a new file, leaving the content twice on both sides. Each side
-// concerned is listed once. A file qualifies when the baseline does not
-// know it, no open journal record reads it as a source (it existed before
-// the run), it is not claimed by another record, and its content equals
-// the copy's source; a file of the same name is preferred. Its baseline
-// item records it at the copy's path (its parent unknown), so that the
-// next plan sees a person's move from there and makes the same move on the
+// (recs, whose paths are free now or hold another item) may have written
+// before a person moved or renamed them, before the restart: where the
+// copy's confirmation had not reached the baseline, nothing else tells
+// that such a file is the sync's own copy, and the next plan would copy it
+// back to the source's side as a new file, leaving the content twice on
+// both sides. Each side concerned is listed once, and once more where a
+// record found nothing: a listing is not a snapshot, and may miss a file
+// (see confirmListings). A file qualifies when the baseline does not know
+// it, no open journal record reads it as a source (it existed before the
+// run), it is not claimed by another record, and its content equals the
+// copy's source; a file of the same name is preferred. Its baseline item
+// records it at the copy's path (its parent unknown), so that the next
+// plan sees a person's move from there and makes the same move on the
 // other side. The result maps journal record IDs to what they adopt.
 //
 // A Copy that never started leaves the same record, so a recovery after a
-// crash during copies lists the destination side once (on a cloud service,
-// a listing's worth of calls).
+// crash during copies lists the destination side twice (on a cloud
+// service, two listings' worth of calls).
 func (ap *applier) findMovedCopies(ctx context.Context, recs, open []JournalRecord) (map[int64]movedCopy, error) {
 	sources := make(map[Side]map[string]bool)
 	for _, r := range open {
@@ -452,67 +469,89 @@ func (ap *applier) findMovedCopies(ctx context.Context, recs, open []JournalReco
 	}
 	out := make(map[int64]movedCopy)
 	for _, s := range []Side{SideA, SideB} {
-		sizes := make(map[int64]bool)
+		var left []JournalRecord
 		for _, r := range recs {
 			if r.Action.Side == s {
-				sizes[r.Action.Source.Size] = true
-			}
-		}
-		if len(sizes) == 0 {
-			continue
-		}
-		st := ap.p.storage(s)
-		bySize := make(map[int64][]storage.Entry)
-		for e, err := range st.List(ctx) {
-			if err != nil {
-				return out, fmt.Errorf("syncengine: list %s: %w", ap.p.sideName(s), err)
-			}
-			if !e.IsDir && e.ID != "" && sizes[e.Size] && !sources[s][e.ID] {
-				bySize[e.Size] = append(bySize[e.Size], e)
+				left = append(left, r)
 			}
 		}
 		claimed := make(map[string]bool)
-		for _, r := range recs {
-			a := r.Action
-			if a.Side != s {
-				continue
-			}
-			cands := bySize[a.Source.Size]
-			// Same name first, then the others in listing order.
-			ordered := make([]storage.Entry, 0, len(cands))
-			for _, c := range cands {
-				if path.Base(c.Path) == path.Base(a.Path) {
-					ordered = append(ordered, c)
-				}
-			}
-			for _, c := range cands {
-				if path.Base(c.Path) != path.Base(a.Path) {
-					ordered = append(ordered, c)
-				}
-			}
-			for _, c := range ordered {
-				if claimed[c.ID] {
-					continue
-				}
-				if ok, err := ap.adoptable(ctx, s, c, 0); err != nil {
-					return out, err
-				} else if !ok {
-					continue
-				}
-				same, err := sameContent(ctx, ap.p.storage(s.Other()), a.Source, st, c)
-				if err != nil && !errors.Is(err, storage.ErrNotFound) {
-					return out, err
-				}
-				if !same {
-					continue
-				}
-				claimed[c.ID] = true
-				it := itemOf(0, false, s, c, a.Source)
-				it.Side(s).Path, it.Side(s).ParentID = a.Path, ""
-				out[r.ID] = movedCopy{e: c, it: it}
+		for range 2 {
+			if len(left) == 0 {
 				break
+			}
+			var err error
+			left, err = ap.matchMovedCopies(ctx, s, left, sources[s], claimed, out)
+			if err != nil {
+				return out, err
 			}
 		}
 	}
 	return out, nil
+}
+
+// matchMovedCopies lists side s once for findMovedCopies and matches its
+// files to recs (interrupted Copies to s), skipping the files of sources
+// and of claimed, which it extends. It adds the matches to out and
+// returns the records left without one.
+func (ap *applier) matchMovedCopies(ctx context.Context, s Side, recs []JournalRecord, sources, claimed map[string]bool, out map[int64]movedCopy) ([]JournalRecord, error) {
+	sizes := make(map[int64]bool)
+	for _, r := range recs {
+		sizes[r.Action.Source.Size] = true
+	}
+	st := ap.p.storage(s)
+	bySize := make(map[int64][]storage.Entry)
+	for e, err := range st.List(ctx) {
+		if err != nil {
+			return recs, fmt.Errorf("syncengine: list %s: %w", ap.p.sideName(s), err)
+		}
+		if !e.IsDir && e.ID != "" && sizes[e.Size] && !sources[e.ID] {
+			bySize[e.Size] = append(bySize[e.Size], e)
+		}
+	}
+	var left []JournalRecord
+	for _, r := range recs {
+		a := r.Action
+		cands := bySize[a.Source.Size]
+		// Same name first, then the others in listing order.
+		ordered := make([]storage.Entry, 0, len(cands))
+		for _, c := range cands {
+			if path.Base(c.Path) == path.Base(a.Path) {
+				ordered = append(ordered, c)
+			}
+		}
+		for _, c := range cands {
+			if path.Base(c.Path) != path.Base(a.Path) {
+				ordered = append(ordered, c)
+			}
+		}
+		found := false
+		for _, c := range ordered {
+			if claimed[c.ID] {
+				continue
+			}
+			if ok, err := ap.adoptable(ctx, s, c, 0); err != nil {
+				return recs, err
+			} else if !ok {
+				continue
+			}
+			same, err := sameContent(ctx, ap.p.storage(s.Other()), a.Source, st, c)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return recs, err
+			}
+			if !same {
+				continue
+			}
+			claimed[c.ID] = true
+			it := itemOf(0, false, s, c, a.Source)
+			it.Side(s).Path, it.Side(s).ParentID = a.Path, ""
+			out[r.ID] = movedCopy{e: c, it: it}
+			found = true
+			break
+		}
+		if !found {
+			left = append(left, r)
+		}
+	}
+	return left, nil
 }

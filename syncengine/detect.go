@@ -170,7 +170,7 @@ type compactRec struct {
 // of a child's path follows from its folder's (see childPathHash). It is
 // never 0, which stands for "not recorded" there.
 func pathHash[T string | []byte](p T) uint64 {
-	return nonZero(fnvAdd(fnvOffset, p))
+	return nonZero(keyHash(p))
 }
 
 // childPathHash returns pathHash of name in the folder whose path hash is
@@ -179,7 +179,7 @@ func childPathHash(dir uint64, name string) uint64 {
 	if dir == 0 {
 		return pathHash(name)
 	}
-	return nonZero(fnvAdd(fnvByte(dir, '/'), name))
+	return nonZero(keyStep(dir, name))
 }
 
 func nonZero(h uint64) uint64 {
@@ -510,39 +510,16 @@ func (d *detector) run(ctx context.Context, next *PairState) error {
 // hashes strings (a listed entry) and bytes (a baseline row) alike, so
 // that both give the same value for the same item.
 func fingerprint[T string | []byte](parentID, p T, isDir bool, version T, size int64) uint64 {
-	h := uint64(fnvOffset)
+	var h uint64
 	if len(parentID) != 0 {
-		h = fnvAdd(h, parentID)
-		h = fnvByte(h, 0)
-		h = fnvAdd(h, fpBase(p))
+		h = strHash(strHash(seedFP, parentID), fpBase(p))
 	} else {
-		h = fnvByte(h, 1)
-		h = fnvAdd(h, p)
+		h = strHash(seedFP^1, p)
 	}
 	if isDir {
-		return fnvByte(fnvByte(h, 0), 'd')
+		return intHash(h, 'd')
 	}
-	h = fnvByte(h, 0)
-	h = fnvAdd(h, version)
-	h = fnvByte(h, 0)
-	for i := range 8 {
-		h = fnvByte(h, byte(uint64(size)>>(8*i)))
-	}
-	return h
-}
-
-// fnvAdd extends FNV-1a hash h (see fnv64) with s.
-func fnvAdd[T string | []byte](h uint64, s T) uint64 {
-	for i := 0; i < len(s); i++ {
-		h = fnvByte(h, s[i])
-	}
-	return h
-}
-
-// fnvByte extends FNV-1a hash h with c.
-func fnvByte(h uint64, c byte) uint64 {
-	const prime = 1099511628211
-	return (h ^ uint64(c)) * prime
+	return intHash(strHash(h, version), uint64(size))
 }
 
 // fpBase returns the last element of slash path p as path.Base does, but
@@ -579,7 +556,7 @@ func entryFP(e *storage.Entry) uint64 {
 // idHash hashes an item ID for the compact index. It is never 0, which
 // stands for "no ID" there.
 func idHash[T string | []byte](id T) uint64 {
-	return nonZero(fnvAdd(fnvOffset, id))
+	return nonZero(strHash(seedID, id))
 }
 
 // listFull indexes the baseline compactly and lists the sides without a
@@ -1195,9 +1172,9 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 		}
 		var kh uint64
 		if n := len(dp.path); plain && dpOK && dp.kh != 0 && len(e.Path) > n+1 && e.Path[n] == '/' && e.Path[:n] == dp.path {
-			// pathKeyHash(rules, e.Path), from its folder's: FNV-1a
-			// hashes a string byte after byte.
-			kh = fnv64(fnvByte(dp.kh, '/'), e.Path[n+1:])
+			// pathKeyHash(rules, e.Path), from its folder's (see
+			// keyStep).
+			kh = keyStep(dp.kh, e.Path[n+1:])
 		} else {
 			kh = pathKeyHash(rules, e.Path)
 		}
@@ -1253,7 +1230,7 @@ func (d *detector) listSide(ctx context.Context, side Side) error {
 			d.dupRec[s][i] = true
 		}
 		seen[i/64] |= 1 << (uint(i) % 64)
-		ph := nonZero(kh) // pathHash(e.Path): the same FNV-1a hash where names compare as bytes
+		ph := nonZero(kh) // pathHash(e.Path): the same hash where names compare as bytes
 		if !plain {
 			ph = pathHash(e.Path)
 		}

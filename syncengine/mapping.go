@@ -59,26 +59,15 @@ func segDepth(p string) int {
 	return strings.Count(p, "/") + 1
 }
 
-// fnv64 is the 64-bit FNV-1a hash of s: deterministic across processes, so
-// that values derived from it can travel in a planInput.
-func fnv64(h uint64, s string) uint64 {
-	const prime = 1099511628211
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= prime
-	}
-	return h
-}
-
-const fnvOffset = 14695981039346656037
-
 // pathKeyHash hashes p as the names rules compare it (case folded on a
-// case-insensitive storage), segment by segment.
+// case-insensitive storage), path element by path element (see keyHash):
+// deterministic across processes, so that values derived from it can
+// travel in a planInput.
 func pathKeyHash(r storage.NameRules, p string) uint64 {
 	if !r.CaseInsensitive && r.Normalization == storage.NormNone {
-		return fnv64(fnvOffset, p)
+		return keyHash(p)
 	}
-	return fnv64(fnvOffset, r.Key(p))
+	return keyHash(r.Key(p))
 }
 
 // namer maps names between the two sides of a pair.

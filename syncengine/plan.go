@@ -878,7 +878,7 @@ func (pl *planner) collides(n *pnode, t Side, p string) bool {
 		// m is deleted on t last, so its path stays taken meanwhile.
 		return !ok || pl.nm.key(t, f) == k || m.delOn == int8(t)
 	}
-	h := fnv64(fnvOffset, k)
+	h := keyHash(k)
 	_, found := slices.BinarySearch(pl.in.Occupied[t], h)
 	return found
 }
@@ -1570,7 +1570,7 @@ func (pl *planner) asideName(s Side, cur string) string {
 		}
 		k := pl.nm.key(s, joinPath(dirOf(cur), c))
 		_, claimed := pl.claimed[s][k]
-		_, occupied := slices.BinarySearch(pl.in.Occupied[s], fnv64(fnvOffset, k))
+		_, occupied := slices.BinarySearch(pl.in.Occupied[s], keyHash(k))
 		if i < 100 && (claimed || occupied || pl.nowKey[s][k] != nil) {
 			continue
 		}

@@ -160,10 +160,18 @@ func (l *liveSampler) sample() {
 	l.samples++
 }
 
+// scanStore is a store that reads its baseline in key ranges, and shows
+// nothing else of what sqlitestore can do: Detect scans its baseline
+// every time instead of reading a saved index.
+type scanStore interface {
+	se.MetadataStore
+	se.BaselineRangeScanner
+}
+
 // sampledStore samples the live heap every `every` rows of ScanBaseline
 // and at its end.
 type sampledStore struct {
-	*sqlitestore.Store
+	scanStore
 	l     *liveSampler
 	every int
 }
@@ -171,7 +179,7 @@ type sampledStore struct {
 // ScanBaseline scans the baseline, sampling the live heap as it goes.
 func (s *sampledStore) ScanBaseline(ctx context.Context, pairID string, fn func(*se.BaselineRow) error) error {
 	n := 0
-	err := s.Store.ScanBaseline(ctx, pairID, func(r *se.BaselineRow) error {
+	err := s.scanStore.ScanBaseline(ctx, pairID, func(r *se.BaselineRow) error {
 		if n++; n%s.every == 0 {
 			s.l.sample()
 		}
@@ -185,7 +193,7 @@ func (s *sampledStore) ScanBaseline(ctx context.Context, pairID string, fn func(
 // baseline in ranges at once), sampling the live heap as it goes.
 func (s *sampledStore) ScanBaselineRange(ctx context.Context, pairID string, from, to int64, fn func(*se.BaselineRow) error) error {
 	n := 0
-	err := s.Store.ScanBaselineRange(ctx, pairID, from, to, func(r *se.BaselineRow) error {
+	err := s.scanStore.ScanBaselineRange(ctx, pairID, from, to, func(r *se.BaselineRow) error {
 		if n++; n%s.every == 0 {
 			s.l.sample()
 		}
@@ -220,7 +228,7 @@ func (s *sampledStorage) List(ctx context.Context) iter.Seq2[storage.Entry, erro
 }
 
 // measureLive runs Detect and BuildPlan once with the live heap sampled
-// during the baseline scan and the listings and after each step, and
+// during the baseline scan (never a saved index) and the listings and after each step, and
 // returns the peak growth of the live heap over what it was before.
 func measureLive(b *testing.B, f *fixture) (peak uint64, samples int) {
 	ctx := context.Background()
@@ -229,7 +237,7 @@ func measureLive(b *testing.B, f *fixture) (peak uint64, samples int) {
 	p := *f.p
 	p.A = &sampledStorage{Storage: f.a, l: l, every: every}
 	p.B = &sampledStorage{Storage: f.b, l: l, every: every}
-	store := &sampledStore{Store: f.store, l: l, every: every}
+	store := &sampledStore{scanStore: f.store, l: l, every: every}
 	runtime.GC()
 	before := readMetric("/gc/heap/live:bytes")
 	in, _, err := se.Detect(ctx, &p, store, f.ps, se.DetectOptions{Now: now, Full: true})
@@ -270,6 +278,19 @@ func measureLive(b *testing.B, f *fixture) (peak uint64, samples int) {
 // log gives the time of each run. With PLAN_CPUPROFILE=file set, run n
 // writes a CPU profile of its timed part to file.n.
 func BenchmarkPlanFull1M(b *testing.B) {
+	planFull1M(b, benchFixture(b).store)
+}
+
+// BenchmarkPlanFull1MScan is BenchmarkPlanFull1M on a store that has no
+// saved index to offer: every run scans the baseline, as the first full
+// listing after a change of the baseline does.
+func BenchmarkPlanFull1MScan(b *testing.B) {
+	planFull1M(b, struct{ scanStore }{benchFixture(b).store})
+}
+
+// planFull1M runs the timed Detect and BuildPlan of BenchmarkPlanFull1M
+// against store.
+func planFull1M(b *testing.B, store se.MetadataStore) {
 	f := benchFixture(b)
 	ctx := context.Background()
 	items := float64(benchFolders * (benchPerDir + 1))
@@ -286,7 +307,7 @@ func BenchmarkPlanFull1M(b *testing.B) {
 		stop := peakSampler()
 		stopProfile := profileTimed(b, runs)
 		start := time.Now()
-		in, _, err := se.Detect(ctx, f.p, f.store, f.ps, se.DetectOptions{Now: now, Full: true})
+		in, _, err := se.Detect(ctx, f.p, store, f.ps, se.DetectOptions{Now: now, Full: true})
 		if err != nil {
 			b.Fatal(err)
 		}

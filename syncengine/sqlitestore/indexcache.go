@@ -135,6 +135,16 @@ func (s *Store) LoadBaselineIndex(ctx context.Context, pairID string) (io.ReadCl
 	return f, true, nil
 }
 
+// removeIndexLeftovers deletes the temporary files of index saves that a
+// crash cut short (no other Store has the database open: Open holds its
+// lock). A failure leaves them for the next Open.
+func (s *Store) removeIndexLeftovers() {
+	tmps, _ := filepath.Glob(filepath.Join(s.indexDir(), ".tmp-*"))
+	for _, t := range tmps {
+		_ = os.Remove(t)
+	}
+}
+
 // removeIndex deletes the cached index of pair pid, if any.
 func (s *Store) removeIndex(pid int64) error {
 	if err := os.Remove(s.indexFile(pid)); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -234,6 +234,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	st.lock = lock
+	st.removeIndexLeftovers()
 	return st, nil
 }
 

@@ -503,6 +503,52 @@ func TestSubscriptions(t *testing.T) {
 	require.Equal(t, 204, st)
 }
 
+func TestListSubscriptions(t *testing.T) {
+	r := newRaw(t, graphtest.Options{PageSize: 2})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, req.URL.Query().Get("validationToken"))
+	}))
+	defer hook.Close()
+	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	for range 3 {
+		st, _, m := r.do("POST", "/subscriptions", []byte(`{"changeType":"updated","notificationUrl":"`+hook.URL+
+			`","resource":"/me/drive/root","expirationDateTime":"`+exp+`","clientState":"s3cret"}`))
+		require.Equal(t, 201, st, "%v", m)
+	}
+
+	st, _, m := r.do("GET", "/subscriptions", nil)
+	require.Equal(t, 200, st)
+	page := m["value"].([]any)
+	require.Len(t, page, 2)
+	for _, v := range page {
+		sub := v.(map[string]any)
+		cs, present := sub["clientState"]
+		require.True(t, present)
+		require.Nil(t, cs, "clientState is not returned")
+		require.Equal(t, hook.URL, sub["notificationUrl"])
+		require.Equal(t, "/me/drive/root", sub["resource"])
+		require.Equal(t, "updated", sub["changeType"])
+	}
+	next := m["@odata.nextLink"].(string)
+	require.True(t, strings.HasPrefix(next, r.srv.API.URL+"/v1.0/subscriptions?"), "nextLink is absolute: %s", next)
+
+	// A subscription deleted between pages makes the next page skip none.
+	last := page[1].(map[string]any)["id"].(string)
+	st, _, _ = r.do("DELETE", "/subscriptions/"+last, nil)
+	require.Equal(t, 204, st)
+	st, _, m = r.do("GET", next, nil)
+	require.Equal(t, 200, st)
+	require.Len(t, m["value"].([]any), 1)
+	require.NotContains(t, m, "@odata.nextLink")
+	seen := []string{page[0].(map[string]any)["id"].(string), last, m["value"].([]any)[0].(map[string]any)["id"].(string)}
+	require.Len(t, map[string]bool{seen[0]: true, seen[1]: true, seen[2]: true}, 3)
+
+	st, _, m = r.do("GET", "/subscriptions?$skiptoken=%25%25", nil)
+	require.Equal(t, 400, st)
+	require.Equal(t, "invalidRequest", code(m))
+}
+
 func TestOfficeRewrite(t *testing.T) {
 	r := newRaw(t, graphtest.Options{})
 	r.srv.RewriteOfficeUploads(true)

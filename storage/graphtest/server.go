@@ -15,7 +15,8 @@
 // fileSystemInfo, adds one); server-side copy with a monitor URL;
 // upload sessions on a second host; downloads redirected to that host with
 // Range; injectable 429/503 with Retry-After, 423, 507 and pathIsTooLong;
-// subscriptions with the validation handshake and notifications; an OAuth
+// subscriptions with the validation handshake, notifications and a paged
+// listing that withholds clientState; an OAuth
 // token endpoint; an API-call counter by operation; and helpers that change
 // items as a person would in the SharePoint web UI.
 package graphtest
@@ -43,7 +44,8 @@ type Options struct {
 	// Now is the fake's clock (default time.Now). Token and upload-session
 	// expiry and item timestamps use it.
 	Now func() time.Time
-	// PageSize is the default page size of children and delta (default 200).
+	// PageSize is the default page size of children and delta, and the
+	// page size of the subscriptions listing (default 200).
 	PageSize int
 	// MaxPageSize caps $top (default 1000).
 	MaxPageSize int

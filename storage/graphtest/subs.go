@@ -2,10 +2,12 @@ package graphtest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -74,13 +76,7 @@ func (s *Server) routeSubscription(method, id string) (string, handler) {
 	case id == "" && method == http.MethodPost:
 		return "subscriptions.Create", s.handleSubscribe
 	case id == "" && method == http.MethodGet:
-		return "subscriptions.List", func(w *recorder, r *http.Request, _ []byte) *apiError {
-			out := []msgraph.Subscription{}
-			for _, k := range sortedKeys(s.subs) {
-				out = append(out, s.subs[k].sub)
-			}
-			return writeJSON(w, 200, map[string]any{"value": out})
-		}
+		return "subscriptions.List", s.handleListSubscriptions
 	case id != "" && method == http.MethodGet:
 		return "subscriptions.Get", func(w *recorder, r *http.Request, _ []byte) *apiError {
 			sub := s.subs[id]
@@ -116,6 +112,47 @@ func (s *Server) routeSubscription(method, id string) (string, handler) {
 		}
 	}
 	return "unknown", nil
+}
+
+// listedSubscription is a subscription as GET /subscriptions renders it:
+// clientState is always null ("not returned for security purposes").
+type listedSubscription struct {
+	ID                 string     `json:"id"`
+	Resource           string     `json:"resource"`
+	ChangeType         string     `json:"changeType"`
+	ClientState        *string    `json:"clientState"`
+	NotificationURL    string     `json:"notificationUrl"`
+	ExpirationDateTime *time.Time `json:"expirationDateTime"`
+}
+
+// handleListSubscriptions serves GET /subscriptions as Graph does: the
+// app's live subscriptions without their clientState, PageSize at a time,
+// further pages behind an absolute @odata.nextLink with an opaque
+// $skiptoken. The listing takes no OData query options; the token is the
+// last ID served, so that subscriptions deleted between pages do not
+// make the next page skip others.
+func (s *Server) handleListSubscriptions(w *recorder, r *http.Request, _ []byte) *apiError {
+	ids := sortedKeys(s.subs)
+	if tok := r.URL.Query().Get("$skiptoken"); tok != "" {
+		after, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil {
+			return errf(400, "invalidRequest", "Invalid $skiptoken.")
+		}
+		ids = ids[sort.Search(len(ids), func(i int) bool { return ids[i] > string(after) }):]
+	}
+	out := map[string]any{"@odata.context": s.API.URL + "/v1.0/$metadata#subscriptions"}
+	if len(ids) > s.opt.PageSize {
+		ids = ids[:s.opt.PageSize]
+		out["@odata.nextLink"] = s.API.URL + "/v1.0/subscriptions?$skiptoken=" + base64.RawURLEncoding.EncodeToString([]byte(ids[len(ids)-1]))
+	}
+	vals := make([]listedSubscription, 0, len(ids))
+	for _, id := range ids {
+		sub := s.subs[id].sub
+		vals = append(vals, listedSubscription{ID: sub.ID, Resource: sub.Resource, ChangeType: sub.ChangeType,
+			NotificationURL: sub.NotificationURL, ExpirationDateTime: sub.ExpirationDateTime})
+	}
+	out["value"] = vals
+	return writeJSON(w, 200, out)
 }
 
 func (s *Server) checkExpiry(t time.Time) *apiError {

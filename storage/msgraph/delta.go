@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -82,18 +83,55 @@ func (c *Client) DeltaAll(ctx context.Context, link string) ([]DriveItem, string
 	}
 }
 
+// subscriptionChangeType is the change type Subscribe asks for, the only
+// one Graph supports on a drive's root.
+const subscriptionChangeType = "updated"
+
 // Subscribe creates a change-notification subscription (changeType
 // "updated") on resource, e.g. "/drives/{id}/root". Graph validates
 // notificationURL synchronously; serve a Notifier there first.
 func (c *Client) Subscribe(ctx context.Context, resource, notificationURL, clientState string, expires time.Time) (*Subscription, error) {
 	exp := expires.UTC()
-	body := Subscription{ChangeType: "updated", Resource: resource, NotificationURL: notificationURL, ClientState: clientState, ExpirationDateTime: &exp}
+	body := Subscription{ChangeType: subscriptionChangeType, Resource: resource, NotificationURL: notificationURL, ClientState: clientState, ExpirationDateTime: &exp}
 	_, raw, err := c.do(ctx, request{method: http.MethodPost, url: c.apiURL("/subscriptions", nil), body: body})
 	if err != nil {
 		return nil, err
 	}
 	var s Subscription
 	return &s, c.decode(raw, &s, "POST /subscriptions")
+}
+
+// Subscriptions lists the change-notification subscriptions the app can
+// see (GET /subscriptions), following @odata.nextLink: with application
+// permissions those the app created for itself or any user of the tenant,
+// with delegated permissions those it created for the signed-in user. The
+// service never returns a subscription's clientState (ClientState is
+// empty), and NotificationURL may carry a secret.
+func (c *Client) Subscriptions(ctx context.Context) iter.Seq2[Subscription, error] {
+	return func(yield func(Subscription, error) bool) {
+		next := c.apiURL("/subscriptions", nil)
+		pages := c.newPageGuard("GET /subscriptions")
+		for next != "" {
+			if err := pages.next(ctx, next); err != nil {
+				yield(Subscription{}, err)
+				return
+			}
+			var page struct {
+				Value    []Subscription `json:"value"`
+				NextLink string         `json:"@odata.nextLink"`
+			}
+			if err := c.getJSON(ctx, next, &page); err != nil {
+				yield(Subscription{}, err)
+				return
+			}
+			for _, s := range page.Value {
+				if !yield(s, nil) {
+					return
+				}
+			}
+			next = page.NextLink
+		}
+	}
 }
 
 // RenewSubscription moves a subscription's expiration.

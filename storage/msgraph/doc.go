@@ -18,10 +18,11 @@
 //   - uploads: a simple PUT for small files, upload sessions in fragments that
 //     are multiples of 320 KiB, session status and cancel (the session URL
 //     is pre-authenticated: no Authorization header is sent to it);
-//   - change notifications: Subscribe, RenewSubscription,
-//     DeleteSubscription, KeepSubscription (create, renew, re-create,
-//     delete on exit) and a Notifier that answers the validation handshake
-//     and checks clientState.
+//   - change notifications: Subscribe, Subscriptions (GET /subscriptions,
+//     an iter.Seq2 that follows @odata.nextLink), RenewSubscription,
+//     DeleteSubscription, KeepSubscription (adopt what a crashed process
+//     left, create, renew, re-create, delete on exit) and a Notifier that
+//     answers the validation handshake and checks clientState.
 //
 // Every request is retried on 429, 503 and transport errors with
 // back-off that honours Retry-After; a throttled tenant pauses every

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -65,8 +66,10 @@ type SubscriptionState string
 // The states a SubscriptionEvent reports.
 const (
 	// SubscriptionCreated: the subscription exists (first time, or again
-	// after it was lost: Recreated). Notifications between the loss and
-	// now were missed; run delta to catch up.
+	// after it was lost: Recreated), or one that an earlier process left
+	// was taken over and renewed (Adopted). Notifications between the loss
+	// (or the earlier process's end) and now were missed; run delta to
+	// catch up.
 	SubscriptionCreated SubscriptionState = "created"
 	// SubscriptionRenewed: the expiration moved forward.
 	SubscriptionRenewed SubscriptionState = "renewed"
@@ -92,6 +95,10 @@ type SubscriptionEvent struct {
 	Expires time.Time
 	// Recreated is set on SubscriptionCreated after a loss.
 	Recreated bool
+	// Adopted is set on SubscriptionCreated when the subscription was not
+	// created but taken over from an earlier process (see
+	// KeepSubscription).
+	Adopted bool
 	// Err is the failure (SubscriptionFailing, SubscriptionDeleted).
 	Err error
 	// RetryIn is the wait before the next attempt (SubscriptionFailing).
@@ -110,6 +117,9 @@ func (e SubscriptionEvent) LogValue() slog.Value {
 	if e.Recreated {
 		attrs = append(attrs, slog.Bool("recreated", true))
 	}
+	if e.Adopted {
+		attrs = append(attrs, slog.Bool("adopted", true))
+	}
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("err", e.Err.Error()))
 	}
@@ -123,20 +133,37 @@ func (e SubscriptionEvent) LogValue() slog.Value {
 // ends, so that a failing or stalled service does not hold up shutdown.
 const DefaultDeleteTimeout = 5 * time.Second
 
-// KeepSubscription creates a change-notification subscription and keeps it
-// alive until ctx is done: it renews it when two thirds of its lifetime
-// have passed, re-creates it when a renewal answers 404 (the service let
-// it expire or removed it), retries failures with exponential back-off
+// KeepSubscription keeps a change-notification subscription alive until
+// ctx is done. It first lists the app's subscriptions (GET /subscriptions,
+// every page) and adopts one for the same resource, notification URL and
+// change type, such as one a process left behind when it did not end
+// cleanly: it renews that one instead of creating another, so that the
+// service does not deliver every notification twice (reported as
+// SubscriptionCreated with Adopted set), and deletes any further matches
+// (best effort). When there is none, or the adopted one cannot be renewed
+// (404: it expired or was removed meanwhile), it creates a subscription.
+// A listing that fails with an error that retrying may fix is retried
+// like a creation; one the service refuses is skipped.
+//
+// Then it renews the subscription when two thirds of its lifetime have
+// passed, re-creates it when a renewal answers 404 (the service let it
+// expire or removed it), retries failures with exponential back-off
 // (honouring Retry-After), and when ctx ends deletes it (best effort: one
-// attempt, bounded by spec.DeleteTimeout) and returns ctx's error. State changes go to
-// spec.OnEvent.
+// attempt, bounded by spec.DeleteTimeout) and returns ctx's error. State
+// changes go to spec.OnEvent.
+//
+// The service does not return a subscription's clientState, so adoption
+// cannot compare it: when changing spec.ClientState, also change the
+// notification URL (or delete the old subscription), or the adopted
+// subscription goes on delivering the old client state, which the
+// Notifier refuses. Two keep-alives with the same spec share one
+// subscription; when one stops and deletes it, the other re-creates it.
 //
 // If the very first creation fails with an error that retrying cannot fix
 // (a 4xx other than 408 and 429: an unknown drive, an unsupported
 // resource, a notification URL that fails the validation handshake, a
-// missing permission),
-// KeepSubscription returns that error at once. Once a subscription has
-// existed, every failure is retried.
+// missing permission), KeepSubscription returns that error at once. Once a
+// subscription has existed, every failure is retried.
 //
 // The Client's clock (Options.Now and Options.Sleep) times the renewals.
 func (c *Client) KeepSubscription(ctx context.Context, spec SubscriptionSpec) error {
@@ -172,6 +199,8 @@ type keeper struct {
 	sub      *Subscription // nil while none exists
 	expires  time.Time
 	existed  bool // a subscription has existed at least once
+	listed   bool // the leftovers were looked for
+	adopting bool // sub is a leftover not yet renewed
 	failures int  // consecutive failures
 }
 
@@ -193,6 +222,20 @@ func (k *keeper) run(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			return k.stop(ctx)
+		}
+		if !k.listed {
+			err := k.adopt(ctx)
+			if ctx.Err() != nil {
+				return k.stop(ctx)
+			}
+			if err != nil && transient(k.scrub(err)) {
+				next = k.failed(k.scrub(err), time.Time{})
+				continue
+			}
+			// A listing the service refuses leaves nothing to adopt: create.
+			k.listed, k.failures = true, 0
+			next = k.now()
+			continue
 		}
 		if k.sub == nil {
 			s, err := k.c.Subscribe(ctx, k.spec.Resource, k.spec.NotificationURL, k.spec.ClientState, k.now().Add(k.spec.Lifetime))
@@ -226,8 +269,18 @@ func (k *keeper) run(ctx context.Context) error {
 		case err == nil:
 			k.failures = 0
 			k.expires = k.granted(s)
-			k.emit(SubscriptionEvent{State: SubscriptionRenewed, ID: k.sub.ID, Expires: k.expires})
+			ev := SubscriptionEvent{State: SubscriptionRenewed, ID: k.sub.ID, Expires: k.expires}
+			if k.adopting {
+				ev.State, ev.Adopted = SubscriptionCreated, true
+				k.adopting, k.existed = false, true
+			}
+			k.emit(ev)
 			next = k.renewAt()
+		case k.adopting && (isStatus(err, http.StatusNotFound) || !transient(k.scrub(err))):
+			// The leftover is gone (or not ours to renew): create a new
+			// subscription as if there had been none.
+			k.sub, k.expires, k.adopting = nil, time.Time{}, false
+			next = k.now()
 		case isStatus(err, http.StatusNotFound):
 			k.emit(SubscriptionEvent{State: SubscriptionLost, ID: k.sub.ID, Expires: k.expires})
 			k.sub, k.expires = nil, time.Time{}
@@ -238,6 +291,76 @@ func (k *keeper) run(ctx context.Context) error {
 			next = k.failed(k.scrub(err), k.expires)
 		}
 	}
+}
+
+// adopt lists the app's subscriptions and takes the one that matches the
+// spec and expires last as k.sub, to be renewed next; it deletes the other
+// matches (best effort). Nothing matching leaves k.sub nil.
+func (k *keeper) adopt(ctx context.Context) error {
+	var found []Subscription
+	for s, err := range k.c.Subscriptions(ctx) {
+		if err != nil {
+			return err
+		}
+		if k.matches(s) {
+			found = append(found, s)
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	best := 0
+	for i, s := range found {
+		if expiresAfter(s, found[best]) {
+			best = i
+		}
+	}
+	for i, s := range found {
+		if i != best && ctx.Err() == nil {
+			_ = k.c.DeleteSubscription(ctx, s.ID) // a leftover not deleted expires on its own
+		}
+	}
+	sub := found[best]
+	k.sub, k.adopting = &sub, true
+	k.expires = k.now()
+	if sub.ExpirationDateTime != nil {
+		k.expires = *sub.ExpirationDateTime
+	}
+	return nil
+}
+
+// matches reports whether s is a subscription the spec would create: the
+// same resource (a leading slash aside), notification URL and change type.
+func (k *keeper) matches(s Subscription) bool {
+	return s.ID != "" && s.NotificationURL == k.spec.NotificationURL &&
+		strings.TrimPrefix(s.Resource, "/") == strings.TrimPrefix(k.spec.Resource, "/") &&
+		sameChangeTypes(s.ChangeType, subscriptionChangeType)
+}
+
+// sameChangeTypes compares two comma-separated changeType lists as sets.
+func sameChangeTypes(a, b string) bool {
+	set := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, t := range strings.Split(s, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				m[t] = true
+			}
+		}
+		return m
+	}
+	return maps.Equal(set(a), set(b))
+}
+
+// expiresAfter reports whether a expires after b (an unknown expiration
+// counts as the earliest).
+func expiresAfter(a, b Subscription) bool {
+	switch {
+	case a.ExpirationDateTime == nil:
+		return false
+	case b.ExpirationDateTime == nil:
+		return true
+	}
+	return a.ExpirationDateTime.After(*b.ExpirationDateTime)
 }
 
 // granted is the expiration the service granted (what was asked for when

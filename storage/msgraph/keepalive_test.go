@@ -95,21 +95,32 @@ const (
 
 func newKeepEnv(t *testing.T, start bool, hook http.Handler) *keepEnv {
 	t.Helper()
+	return newKeepEnvWith(t, start, hook, 0, nil)
+}
+
+// newKeepEnvWith is newKeepEnv with the fake's page size (0: its default)
+// and the client's transport (nil: the default).
+func newKeepEnvWith(t *testing.T, start bool, hook http.Handler, pageSize int, rt http.RoundTripper) *keepEnv {
+	t.Helper()
 	e := &keepEnv{clock: newStepClock(), n: &msgraph.Notifier{ClientState: keepState},
 		events: make(chan msgraph.SubscriptionEvent, 64), done: make(chan error, 1)}
-	e.srv = graphtest.NewServer(t, graphtest.Options{Now: e.clock.Now, NoAuth: true})
+	e.srv = graphtest.NewServer(t, graphtest.Options{Now: e.clock.Now, NoAuth: true, PageSize: pageSize})
 	if hook == nil {
 		hook = e.n
 	}
 	h := httptest.NewServer(hook)
 	t.Cleanup(h.Close)
 	e.hookURL = h.URL + "/notify?key=url-s3cret"
-	c, err := msgraph.NewClient(msgraph.Options{
+	opts := msgraph.Options{
 		BaseURL:     e.srv.BaseURL(),
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}),
 		RetryMax:    -1, // failures reach the keep-alive at once
 		Sleep:       e.clock.Sleep, Now: e.clock.Now,
-	})
+	}
+	if rt != nil {
+		opts.HTTPClient = &http.Client{Transport: rt}
+	}
+	c, err := msgraph.NewClient(opts)
 	require.NoError(t, err)
 	e.c = c
 	if start {

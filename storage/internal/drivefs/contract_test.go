@@ -225,6 +225,16 @@ func TestContract(t *testing.T) {
 		defer hook.Close()
 		sub, err := e.c.Subscribe(ctx, "/drives/"+d+"/root", hook.URL, "cs", time.Now().Add(time.Hour))
 		require.NoError(t, err)
+		for range 2 {
+			_, err = e.c.Subscribe(ctx, "/me/drive/root", hook.URL, "cs", time.Now().Add(time.Hour))
+			require.NoError(t, err)
+		}
+		listed := 0
+		for _, err := range e.c.Subscriptions(ctx) { // two pages
+			require.NoError(t, err)
+			listed++
+		}
+		require.Equal(t, 3, listed)
 		_, err = e.c.RenewSubscription(ctx, sub.ID, time.Now().Add(2*time.Hour))
 		require.NoError(t, err)
 		require.NoError(t, e.c.DeleteSubscription(ctx, sub.ID))
@@ -235,7 +245,7 @@ func TestContract(t *testing.T) {
 		"drives.GetRoot", "drives.GetItem", "drives.GetItemByRelativePath", "drives.ListChildren", "drives.CreateChild",
 		"drives.UpdateItem", "drives.DeleteItem", "drives.GetContent", "drives.UploadNewFile",
 		"drives.CreateUploadSessionNew", "uploadSession.PutFragment", "uploadSession.GetStatus", "uploadSession.Cancel",
-		"drives.RootDelta", "drives.CopyItem", "subscriptions.Create", "subscriptions.Renew", "subscriptions.Delete"} {
+		"drives.RootDelta", "drives.CopyItem", "subscriptions.Create", "subscriptions.List", "subscriptions.Renew", "subscriptions.Delete"} {
 		if c.seen[op] == 0 {
 			missing = append(missing, op)
 		}

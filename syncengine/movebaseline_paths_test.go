@@ -61,3 +61,98 @@ func TestFolderMoveLeavesAnotherFoldersItemsAtTheSamePath(t *testing.T) {
 	e.settle()
 	requireBaselineTrue(t, e)
 }
+
+// As above, but the retry reads the change feeds: the old folder's move is
+// observed (x to z2 on A), while w, recorded at x as well, is unchanged and
+// not re-read, and neither is its file on A. The file does not follow the
+// old folder's move: the baseline goes on recording it at x/f.txt, where
+// it is, and nothing is planned against z2/f.txt.
+func TestFolderMoveFromFeedLeavesAnotherFoldersUnchangedItemsAtTheSamePath(t *testing.T) {
+	e := newEnv(t, nil)
+	e.write(e.a, "x/a.txt", "a")
+	e.write(e.a, "w/f.txt", "f")
+	e.run()
+	require.Equal(t, tree(t, e.a), tree(t, e.b))
+
+	for _, mv := range []struct {
+		s        *memory.Storage
+		from, to string
+	}{{e.a, "x", "z2"}, {e.a, "w", "x"}, {e.b, "x", "y"}, {e.b, "w", "x"}} {
+		_, err := mv.s.Rename(mv.from, mv.to)
+		require.NoError(t, err)
+	}
+	injected := errors.New("injected: 503 service unavailable")
+	e.a.FailNext(memory.OpMove, 1, injected)
+	e.b.FailNext(memory.OpMove, 1, injected)
+	r := e.run()
+	e.a.ClearFaults()
+	e.b.ClearFaults()
+	require.Equal(t, syncengine.RunPartial, r.Status)
+
+	// The retry, from the change feeds.
+	e.clk.Advance(2 * time.Hour)
+	plan, err := e.eng.DryRun(e.ctx, e.pair.ID)
+	require.NoError(t, err)
+	for _, a := range plan.Actions {
+		require.NotEqual(t, "z2/f.txt", a.Path, "planned: %s", plan)
+		require.NotEqual(t, "z2/f.txt", a.Target.Path, "planned: %s", plan)
+	}
+	r = e.run()
+	require.Equal(t, syncengine.RunSucceeded, r.Status)
+	requireBaselineTrue(t, e)
+	want := map[string]string{"x": "/", "x/f.txt": "f", "z2": "/", "z2/a.txt": "a"}
+	require.Equal(t, want, tree(t, e.a))
+	require.Equal(t, want, tree(t, e.b))
+	e.settle()
+	requireBaselineTrue(t, e)
+}
+
+// As above, with w's file moved on B (into v) before the retry: the Move
+// that brings it there on A takes it from x/f.txt, where it is on A, not
+// from below the old folder's new name.
+func TestFileMovedOutOfAFolderSharingAMovedFoldersPathMovesFromWhereItIs(t *testing.T) {
+	e := newEnv(t, nil)
+	e.write(e.a, "x/a.txt", "a")
+	e.write(e.a, "w/f.txt", "f")
+	e.write(e.a, "v/k.txt", "k")
+	e.run()
+	require.Equal(t, tree(t, e.a), tree(t, e.b))
+
+	for _, mv := range []struct {
+		s        *memory.Storage
+		from, to string
+	}{{e.a, "x", "z2"}, {e.a, "w", "x"}, {e.b, "x", "y"}, {e.b, "w", "x"}} {
+		_, err := mv.s.Rename(mv.from, mv.to)
+		require.NoError(t, err)
+	}
+	injected := errors.New("injected: 503 service unavailable")
+	e.a.FailNext(memory.OpMove, 1, injected)
+	e.b.FailNext(memory.OpMove, 1, injected)
+	r := e.run()
+	e.a.ClearFaults()
+	e.b.ClearFaults()
+	require.Equal(t, syncengine.RunPartial, r.Status)
+	_, err := e.b.Rename("x/f.txt", "v/f.txt")
+	require.NoError(t, err)
+
+	// The retry, from the change feeds.
+	e.clk.Advance(2 * time.Hour)
+	plan, err := e.eng.DryRun(e.ctx, e.pair.ID)
+	require.NoError(t, err)
+	var moved bool
+	for _, a := range plan.Actions {
+		if a.Kind == syncengine.ActionMove && a.Side == syncengine.SideA && a.Path == "v/f.txt" {
+			moved = true
+			require.Equal(t, "x/f.txt", a.Target.Path, "planned: %s", plan)
+		}
+	}
+	require.True(t, moved, "planned: %s", plan)
+	r = e.run()
+	require.Equal(t, syncengine.RunSucceeded, r.Status)
+	requireBaselineTrue(t, e)
+	want := map[string]string{"v": "/", "v/f.txt": "f", "v/k.txt": "k", "x": "/", "z2": "/", "z2/a.txt": "a"}
+	require.Equal(t, want, tree(t, e.a))
+	require.Equal(t, want, tree(t, e.b))
+	e.settle()
+	requireBaselineTrue(t, e)
+}

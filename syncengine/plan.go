@@ -159,7 +159,14 @@ type planner struct {
 	byNow   [2]map[string]*pnode
 	nowKey  [2]map[string]*pnode
 	baseNow [2]map[string]string
-	claimed [2]map[string]*pnode
+	// moves holds, per side, the folders observed moving away from their
+	// baseline path, by their baseline ID on that side.
+	moves [2]map[string]folderMove
+	// baseDirs holds, per side, the baseline folder records the planner
+	// has (those of observed folders and of the parents of observed
+	// entries) by their ID on that side: see baseFolder.
+	baseDirs [2]map[string]*Item
+	claimed  [2]map[string]*pnode
 	// looped collects, while breakMoveCycles looks for them, the nodes
 	// whose place on a side turned out to depend on itself.
 	looped map[*pnode]bool
@@ -257,6 +264,7 @@ func newPlanner(in *planInput) *planner {
 		pl.byNow[s] = map[string]*pnode{}
 		pl.nowKey[s] = map[string]*pnode{}
 		pl.baseNow[s] = map[string]string{}
+		pl.moves[s] = map[string]folderMove{}
 		pl.claimed[s] = map[string]*pnode{}
 	}
 	quar := map[[2]string]bool{}
@@ -311,6 +319,9 @@ func newPlanner(in *planInput) *planner {
 			if n.base != nil && n.present[s] && !n.fromBase[s] && n.dir {
 				if bp := n.base.Side(Side(s)).Path; bp != n.e[s].Path {
 					pl.baseNow[s][bp] = n.e[s].Path
+					if id := n.base.Side(Side(s)).ID; id != "" {
+						pl.moves[s][id] = folderMove{from: bp, to: n.e[s].Path}
+					}
 				}
 			}
 		}
@@ -325,9 +336,9 @@ func newPlanner(in *planInput) *planner {
 				// the folders it lies in. A folder observed moving away
 				// from its own baseline path does not take it along: at
 				// that path it is another item (a folder made there
-				// while the moved one's record waited).
-				p := n.e[s].Path
-				n.now[s] = joinPath(pl.baseToNow(Side(s), dirOf(p)), baseOf(p))
+				// while the moved one's record waited), nor does a
+				// folder that is not its ancestor (see itemBaseToNow).
+				n.now[s] = pl.itemBaseToNow(Side(s), n.e[s].Path, n.e[s].ParentID)
 			} else {
 				n.now[s] = n.e[s].Path
 			}
@@ -431,6 +442,71 @@ func (pl *planner) baseToNow(s Side, p string) string {
 		}
 	}
 	return p
+}
+
+// folderMove is a folder observed moving on a side: from its baseline
+// path to its current one.
+type folderMove struct{ from, to string }
+
+// itemBaseToNow rewrites the baseline path p on side s of an item whose
+// baseline record's parent on s has ID pid through the folder moves
+// observed on s, as baseToNow does, except that a folder observed moving
+// away from a path takes the item along only if it is the item's ancestor:
+// when the item's ancestor at that path (followed up by the ParentIDs of
+// the baseline records) is known to be another folder recorded there,
+// which did not move, the item stays where it is (two folder records at
+// one path arise when a folder's move fails and another folder takes its
+// old name). Where the ancestor is not known, the path decides, as in
+// baseToNow.
+func (pl *planner) itemBaseToNow(s Side, p, pid string) string {
+	id, at := pid, dirOf(p) // id: the baseline ID on s of the ancestor at path at ("" unknown)
+	for q := at; q != ""; q = dirOf(q) {
+		np, ok := pl.baseNow[s][q]
+		if !ok {
+			continue
+		}
+		for id != "" && at != q {
+			if f := pl.baseFolder(s, id); f != nil && f.Side(s).Path == at {
+				id = f.Side(s).ParentID
+			} else {
+				id = ""
+			}
+			at = dirOf(at)
+		}
+		if id != "" {
+			if m, ok := pl.moves[s][id]; ok && m.from == q {
+				return m.to + p[len(q):]
+			}
+			if f := pl.baseFolder(s, id); f != nil && f.Side(s).Path == q {
+				continue // another folder recorded at q moved, not this one
+			}
+		}
+		return np + p[len(q):]
+	}
+	return p
+}
+
+// baseFolder returns the baseline folder record the planner has (that of
+// an observed folder, or of the parent of an observed entry) whose ID on
+// side s is id, or nil.
+func (pl *planner) baseFolder(s Side, id string) *Item {
+	if pl.baseDirs[s] == nil {
+		m := map[string]*Item{}
+		for t := range 2 {
+			for _, it := range pl.in.Parents[t] {
+				if i := it.Side(s).ID; i != "" && (m[i] == nil || it.Key < m[i].Key) {
+					m[i] = &it
+				}
+			}
+		}
+		for i := len(pl.nodes) - 1; i >= 0; i-- {
+			if b := pl.nodes[i].base; b != nil && b.IsDir && b.Side(s).ID != "" {
+				m[b.Side(s).ID] = b
+			}
+		}
+		pl.baseDirs[s] = m
+	}
+	return pl.baseDirs[s][id]
 }
 
 // match pairs items created on one side with items at the same place on
@@ -1183,7 +1259,7 @@ func (pl *planner) pathDrift(n *pnode) bool {
 // pathDriftOn is pathDrift for side s alone.
 func (pl *planner) pathDriftOn(n *pnode, s Side) bool {
 	bp := n.base.Side(s).Path
-	return n.present[s] && !n.fromBase[s] && bp != "" && n.now[s] != joinPath(pl.baseToNow(s, dirOf(bp)), baseOf(bp))
+	return n.present[s] && !n.fromBase[s] && bp != "" && n.now[s] != pl.itemBaseToNow(s, bp, n.base.Side(s).ParentID)
 }
 
 // followMoves sets the Source and Target paths of the content actions

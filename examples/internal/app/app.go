@@ -92,6 +92,11 @@ type Config struct {
 	BoxClientID, BoxClientSecret, BoxEnterpriseID, BoxUserID string
 	BoxDeveloperToken                                        string
 	BoxWebhookPrimaryKey, BoxWebhookSecondaryKey             string
+	// BoxWebhookBudget is how many webhooks v2 the service sets at most
+	// (0: box.DefaultWebhookBudget, 900 of Box's 1000 per app and user);
+	// beyond it, folders that hold several pairs are watched instead
+	// (box.WebhookFolders).
+	BoxWebhookBudget int
 	// BoxAPIURL, BoxUploadURL and BoxTokenURL override Box's hosts (the
 	// fake).
 	BoxAPIURL, BoxUploadURL, BoxTokenURL string

@@ -179,7 +179,7 @@ func (s *Sync) keepNotifications(ctx context.Context, c *Config, publicURL strin
 				}
 			}()
 		}
-		kept, err := s.keepBoxWebhooks(ctx, publicURL, logger)
+		kept, err := s.keepBoxWebhooks(ctx, c, publicURL, logger)
 		s.health.target.Store(err == nil)
 		return kept, err
 	case Dropbox:

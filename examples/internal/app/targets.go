@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +69,8 @@ func targetFlags(fs *flag.FlagSet, c *Config, s func(p *string, name, env, def, 
 	s(&c.BoxClientID, "box-client-id", "BOX_CLIENT_ID", "", "Box app client ID (Client Credentials Grant)")
 	s(&c.BoxEnterpriseID, "box-enterprise-id", "BOX_ENTERPRISE_ID", "", "Box enterprise ID: the app's service account acts (Client Credentials Grant)")
 	s(&c.BoxUserID, "box-user-id", "BOX_USER_ID", "", "Box user ID: the app acts as this user (Client Credentials Grant with user access tokens)")
+	hooks, _ := strconv.Atoi(getenv("BOX_WEBHOOK_BUDGET"))
+	fs.IntVar(&c.BoxWebhookBudget, "box-webhook-budget", hooks, fmt.Sprintf("Box webhooks v2 set at most (0: %d; Box allows %d per app and user); beyond it, folders holding several pairs are watched instead ($BOX_WEBHOOK_BUDGET)", box.DefaultWebhookBudget, box.MaxWebhooks))
 	s(&c.DropboxAppKey, "dropbox-app-key", "DROPBOX_APP_KEY", "", "Dropbox app key")
 }
 
@@ -255,26 +258,50 @@ func (s *Sync) runTargetFeed(ctx context.Context, signal <-chan struct{}) (bool,
 	return false, nil
 }
 
-// keepBoxWebhooks registers a webhook v2 on each pair's Box folder,
-// delivering to publicURL/box/webhook, and deletes them when ctx ends. Box
-// allows one webhook per folder and app: one left by an earlier run (409)
-// is kept.
-func (s *Sync) keepBoxWebhooks(ctx context.Context, publicURL string, logger *slog.Logger) (<-chan struct{}, error) {
+// keepBoxWebhooks registers webhooks v2 delivering to
+// publicURL/box/webhook so that every pair's Box folder lies in or below a
+// watched folder, and deletes them when ctx ends. Box's webhooks cascade
+// to subfolders, so box.WebhookFolders chooses the folders from the pair
+// folders' path_collections: a pair inside another pair's folder needs no
+// webhook, and beyond c.BoxWebhookBudget webhooks, common ancestors are
+// watched instead (a delivery only wakes the events feed, which routes
+// each change to its pair, so a broader folder costs wake-ups, not
+// wrong syncs). Box allows one webhook per folder and app: one left by an
+// earlier run (409) is kept.
+func (s *Sync) keepBoxWebhooks(ctx context.Context, c *Config, publicURL string, logger *slog.Logger) (<-chan struct{}, error) {
 	ended := make(chan struct{})
-	var ids []string
+	fail := func(err error) (<-chan struct{}, error) {
+		close(ended)
+		return ended, err
+	}
+	var folders []box.FolderPath
 	for _, id := range s.Pairs {
 		b, ok := s.Targets[id].(interface{ RootID() string })
 		if !ok {
 			continue
 		}
-		h, err := s.Conn.Box.CreateWebhook(ctx, b.RootID(), publicURL+"/box/webhook", box.TreeTriggers)
+		fp, err := s.Conn.Box.FolderPath(ctx, b.RootID())
+		if err != nil {
+			return fail(fmt.Errorf("box folder of %s: %w", id, err))
+		}
+		folders = append(folders, fp)
+	}
+	watch, err := box.WebhookFolders(folders, c.BoxWebhookBudget)
+	if err != nil {
+		return fail(fmt.Errorf("box webhooks: %w", err))
+	}
+	logger.Info("box webhooks", "folders", len(watch), "pairs", len(folders))
+	var ids []string
+	for _, folder := range watch {
+		h, err := s.Conn.Box.CreateWebhook(ctx, folder, publicURL+"/box/webhook", box.TreeTriggers)
 		var be *box.Error
 		switch {
 		case errors.As(err, &be) && be.StatusCode == 409:
-			logger.Info("box webhook already registered", "pair", id)
+			logger.Info("box webhook already registered", "folder", folder)
 		case err != nil:
-			close(ended)
-			return ended, fmt.Errorf("box webhook for %s: %w", id, err)
+			// The ones set so far are not left behind.
+			s.deleteBoxWebhooks(ids, logger)
+			return fail(fmt.Errorf("box webhook on folder %s: %w", folder, err))
 		default:
 			ids = append(ids, h.ID)
 		}
@@ -282,13 +309,18 @@ func (s *Sync) keepBoxWebhooks(ctx context.Context, publicURL string, logger *sl
 	go func() {
 		defer close(ended)
 		<-ctx.Done()
-		del, cancel := context.WithTimeout(context.Background(), subscriptionStopWait)
-		defer cancel()
-		for _, id := range ids {
-			if err := s.Conn.Box.DeleteWebhook(del, id); err != nil {
-				logger.Warn("box webhook not deleted", "err", err)
-			}
-		}
+		s.deleteBoxWebhooks(ids, logger)
 	}()
 	return ended, nil
+}
+
+// deleteBoxWebhooks deletes the webhooks ids (within subscriptionStopWait).
+func (s *Sync) deleteBoxWebhooks(ids []string, logger *slog.Logger) {
+	del, cancel := context.WithTimeout(context.Background(), subscriptionStopWait)
+	defer cancel()
+	for _, id := range ids {
+		if err := s.Conn.Box.DeleteWebhook(del, id); err != nil {
+			logger.Warn("box webhook not deleted", "err", err)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,4 +135,53 @@ func TestServiceDropboxWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	sv.waitProcore(t, "05 Meeting Minutes/From Dropbox.txt", "dropbox note")
+}
+
+// TestServiceBoxWebhookBudget: with more pairs than the Box webhook budget
+// (3 here, 900 by default, under Box's 1000 per app and user) the service
+// starts, sets at most the budget's webhooks, on folders that hold the
+// pair folders (Box's webhooks cascade to subfolders), and a person's
+// upload in a pair folder still reaches Procore through a cascading
+// delivery; the webhooks are deleted when the service stops.
+func TestServiceBoxWebhookBudget(t *testing.T) {
+	const budget = 3
+	sv := startServiceOn(t, Box, func(c *Config) { c.BoxWebhookBudget = budget })
+	sv.settle(t)
+	if len(sv.s.Pairs) <= budget {
+		t.Fatalf("%d pairs: the test wants more than %d", len(sv.s.Pairs), budget)
+	}
+	created := sv.f.Box.CallCount("post_webhooks")
+	if created == 0 || created > budget {
+		t.Fatalf("%d webhooks registered for %d pairs, want 1 to %d", created, len(sv.s.Pairs), budget)
+	}
+	t.Logf("%d pairs, webhooks on %v", len(sv.s.Pairs), sv.f.Box.WebhookTargets())
+	docs, ok := sv.f.Box.Lookup(sv.docsPath(""))
+	if !ok {
+		t.Fatal("no Documents folder on Box")
+	}
+	project, _ := sv.f.Box.Lookup(path.Join(sv.cfg.Root, ProjectName))
+	targets := sv.f.Box.WebhookTargets()
+	if slices.Contains(targets, docs) || !slices.Contains(targets, project) {
+		t.Errorf("webhooks on %v: want the project folder %s (holding the project's pairs), not its Documents %s", targets, project, docs)
+	}
+
+	before := len(sv.f.Box.Deliveries())
+	if err := sv.f.WebUpload(sv.docsPath("05 Meeting Minutes/Below a watched folder.txt"), []byte("cascade")); err != nil {
+		t.Fatal(err)
+	}
+	sv.waitProcore(t, "05 Meeting Minutes/Below a watched folder.txt", "cascade")
+	ok200 := 0
+	for _, d := range sv.f.Box.Deliveries()[before:] {
+		if d.Status == http.StatusOK {
+			ok200++
+		}
+	}
+	if ok200 == 0 {
+		t.Errorf("no cascading webhook delivery accepted: %+v", sv.f.Box.Deliveries())
+	}
+
+	sv.stop()
+	if n := sv.f.Box.CallCount("delete_webhooks_id"); n != created {
+		t.Errorf("%d webhooks deleted at the stop, want %d", n, created)
+	}
 }

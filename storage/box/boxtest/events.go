@@ -2,12 +2,14 @@ package boxtest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,6 +127,9 @@ func (s *Server) webhookJSON(h *webhook) map[string]any {
 		"created_by": userMini(MeID), "created_at": h.created.Format(timeFmt), "address": h.address, "triggers": h.triggers}
 }
 
+// maxWebhooks is Box's limit of webhooks per application and user.
+const maxWebhooks = 1000
+
 func (s *Server) createWebhook(w *fakeservice.Recorder, r *http.Request, body []byte, _ []string) *apiError {
 	var in struct {
 		Target struct {
@@ -146,10 +151,16 @@ func (s *Server) createWebhook(w *fakeservice.Recorder, r *http.Request, body []
 	if t == nil || t.folder != (in.Target.Type == "folder") {
 		return errf(404, "not_found", "Not Found")
 	}
+	// One webhook per item, application and user (documented: 409), and
+	// at most 1000 per application and user (the status is not
+	// documented; 400 as for other refused parameters).
 	for _, h := range s.webhooks {
 		if h.target == in.Target.ID {
 			return errf(409, "conflict", "Webhook already exists for this target")
 		}
+	}
+	if limit := cmp.Or(s.opt.MaxWebhooks, maxWebhooks); len(s.webhooks) >= limit {
+		return errf(400, "bad_request", "There is a limit of %d webhooks for each application and each user", limit)
 	}
 	h := &webhook{id: s.newID(), target: in.Target.ID, targetType: in.Target.Type, address: in.Address, triggers: in.Triggers, created: s.now()}
 	s.webhooks[h.id] = h
@@ -177,6 +188,18 @@ func (s *Server) deleteWebhook(w *fakeservice.Recorder, r *http.Request, _ []byt
 	delete(s.webhooks, p[0])
 	w.WriteHeader(204)
 	return nil
+}
+
+// WebhookTargets returns the IDs of the items that hold a webhook, sorted.
+func (s *Server) WebhookTargets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, h := range s.webhooks {
+		out = append(out, h.target)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Delivery is one webhook delivery the fake made.

@@ -84,6 +84,10 @@ type Options struct {
 	RateLimit int
 	// PrimaryKey and SecondaryKey sign webhook deliveries.
 	PrimaryKey, SecondaryKey string
+	// MaxWebhooks is how many webhooks v2 the app may have for the user
+	// (0: 1000, Box's limit "for each application and each user"); tests
+	// lower it rather than create a thousand folders.
+	MaxWebhooks int
 	// ClientID and ClientSecret are the app's credentials at the token
 	// endpoint (default "box-client-id" / "box-client-secret");
 	// EnterpriseID the service account's enterprise (default "900001").

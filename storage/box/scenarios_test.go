@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -38,7 +39,7 @@ var contractOps = []string{"post_oauth2_token", "post_oauth2_token#refresh", "ge
 	"get_files_id_content", "post_files_id_copy", "options_files_content", "post_files_content", "post_files_id_content",
 	"post_files_upload_sessions", "post_files_id_upload_sessions", "put_files_upload_sessions_id",
 	"delete_files_upload_sessions_id", "get_files_upload_sessions_id_parts", "post_files_upload_sessions_id_commit",
-	"options_events", "get_events", "post_webhooks", "delete_webhooks_id"}
+	"options_events", "get_events", "post_webhooks", "get_webhooks", "get_webhooks_id", "delete_webhooks_id"}
 
 func TestScenarios(t *testing.T) {
 	scenarios(t, newEnv(t, boxtest.Options{PageSize: 2}))
@@ -269,6 +270,41 @@ func scenarios(t *testing.T, e *env) {
 			t.Fatal("no signal from a delivery signed with the secondary key")
 		}
 		require.NoError(t, s.Client().DeleteWebhook(ctx, wh.ID))
+	})
+
+	t.Run("WebhookListing", func(t *testing.T) {
+		// Three webhooks over pages of two (PageSize): the listing
+		// follows next_marker; Box lists Webhook--Mini (no address),
+		// GetWebhook has the address.
+		want := map[string]string{}
+		for i := range 3 {
+			f, err := s.Client().CreateFolder(ctx, root.ID, fmt.Sprintf("hooked-%d", i))
+			require.NoError(t, err)
+			wh, err := s.Client().CreateWebhook(ctx, f.ID, fmt.Sprintf("https://example.com/hook/%d", i), box.TreeTriggers)
+			require.NoError(t, err)
+			want[wh.ID] = f.ID
+		}
+		calls := srv.CallCount("get_webhooks")
+		got := map[string]string{}
+		for wh, err := range s.Client().ListWebhooks(ctx) {
+			require.NoError(t, err)
+			require.Equal(t, "folder", wh.Target.Type)
+			require.Empty(t, wh.Address, "a listed webhook is Webhook--Mini")
+			got[wh.ID] = wh.Target.ID
+		}
+		require.Equal(t, want, got)
+		require.Equal(t, 2, srv.CallCount("get_webhooks")-calls, "two pages of two")
+		for id, folder := range want {
+			wh, err := s.Client().GetWebhook(ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, folder, wh.Target.ID)
+			require.Contains(t, wh.Address, "https://example.com/hook/")
+			require.NoError(t, s.Client().DeleteWebhook(ctx, id))
+		}
+		for wh, err := range s.Client().ListWebhooks(ctx) {
+			require.NoError(t, err)
+			t.Errorf("webhook %s left after its deletion", wh.ID)
+		}
 	})
 
 	t.Run("LongPoll", func(t *testing.T) {

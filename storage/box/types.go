@@ -184,3 +184,9 @@ type Webhook struct {
 	Address  string   `json:"address"`
 	Triggers []string `json:"triggers"`
 }
+
+// Webhooks is a page of GET /webhooks.
+type Webhooks struct {
+	Entries    []Webhook `json:"entries"`
+	NextMarker string    `json:"next_marker"`
+}

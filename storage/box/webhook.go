@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"iter"
 	"net/http"
 	"net/url"
 	"time"
@@ -20,6 +21,53 @@ func (c *Client) CreateWebhook(ctx context.Context, folderID, address string, tr
 	_, err := c.doJSON(ctx, request{method: http.MethodPost, url: c.apiURL("/webhooks", nil), body: map[string]any{
 		"target": map[string]string{"id": folderID, "type": "folder"}, "address": address, "triggers": triggers}}, &w)
 	return w, err
+}
+
+// GetWebhook returns webhook id in full, with its address and triggers
+// (GET /webhooks/{id}).
+func (c *Client) GetWebhook(ctx context.Context, id string) (Webhook, error) {
+	var w Webhook
+	_, err := c.doJSON(ctx, request{method: http.MethodGet, url: c.apiURL("/webhooks/"+url.PathEscape(id), nil)}, &w)
+	return w, err
+}
+
+// maxWebhookPages bounds one webhook listing: Box keeps at most
+// MaxWebhooks per application and user, 1000 a page.
+const maxWebhookPages = 1000
+
+// ListWebhooks yields the webhooks v2 of the application and the
+// authenticated user, following next_marker (GET
+// /webhooks?limit=1000). Box lists them as Webhook--Mini: ID and Target
+// only, Address and Triggers are empty (GetWebhook has them).
+func (c *Client) ListWebhooks(ctx context.Context) iter.Seq2[Webhook, error] {
+	return func(yield func(Webhook, error) bool) {
+		g := httpclient.NewPageGuard(maxWebhookPages)
+		marker := ""
+		for {
+			if err := g.Next(ctx, marker); err != nil {
+				yield(Webhook{}, err)
+				return
+			}
+			q := url.Values{"limit": {"1000"}}
+			if marker != "" {
+				q.Set("marker", marker)
+			}
+			var page Webhooks
+			if _, err := c.doJSON(ctx, request{method: http.MethodGet, url: c.apiURL("/webhooks", q)}, &page); err != nil {
+				yield(Webhook{}, err)
+				return
+			}
+			for _, w := range page.Entries {
+				if !yield(w, nil) {
+					return
+				}
+			}
+			if page.NextMarker == "" {
+				return
+			}
+			marker = page.NextMarker
+		}
+	}
 }
 
 // DeleteWebhook removes a webhook (DELETE /webhooks/{id}).

@@ -267,7 +267,8 @@ func (s *Sync) runTargetFeed(ctx context.Context, signal <-chan struct{}) (bool,
 // watched instead (a delivery only wakes the events feed, which routes
 // each change to its pair, so a broader folder costs wake-ups, not
 // wrong syncs). Box allows one webhook per folder and app: one left by an
-// earlier run (409) is kept.
+// earlier run (409) is kept; those an earlier run left on folders not
+// chosen this time are deleted (pruneBoxWebhooks).
 func (s *Sync) keepBoxWebhooks(ctx context.Context, c *Config, publicURL string, logger *slog.Logger) (<-chan struct{}, error) {
 	ended := make(chan struct{})
 	fail := func(err error) (<-chan struct{}, error) {
@@ -291,9 +292,10 @@ func (s *Sync) keepBoxWebhooks(ctx context.Context, c *Config, publicURL string,
 		return fail(fmt.Errorf("box webhooks: %w", err))
 	}
 	logger.Info("box webhooks", "folders", len(watch), "pairs", len(folders))
+	address := publicURL + "/box/webhook"
 	var ids []string
 	for _, folder := range watch {
-		h, err := s.Conn.Box.CreateWebhook(ctx, folder, publicURL+"/box/webhook", box.TreeTriggers)
+		h, err := s.Conn.Box.CreateWebhook(ctx, folder, address, box.TreeTriggers)
 		var be *box.Error
 		switch {
 		case errors.As(err, &be) && be.StatusCode == 409:
@@ -306,12 +308,60 @@ func (s *Sync) keepBoxWebhooks(ctx context.Context, c *Config, publicURL string,
 			ids = append(ids, h.ID)
 		}
 	}
+	s.pruneBoxWebhooks(ctx, address, watch, logger)
 	go func() {
 		defer close(ended)
 		<-ctx.Done()
 		s.deleteBoxWebhooks(ids, logger)
 	}()
 	return ended, nil
+}
+
+// pruneBoxWebhooks deletes, best effort, the app's webhooks that deliver
+// to address (this service's) on a folder not in watch: ones an earlier
+// run left behind (it stopped without deleting them) when the pairs or
+// the budget have changed since. They count toward Box's MaxWebhooks
+// and would keep waking the service. Webhooks with other addresses are
+// not this service's and are left alone. Box lists webhooks without
+// their address (Webhook--Mini), so each one on a folder not watched is
+// read (GET /webhooks/{id}) before it is deleted.
+func (s *Sync) pruneBoxWebhooks(ctx context.Context, address string, watch []string, logger *slog.Logger) {
+	chosen := make(map[string]bool, len(watch))
+	for _, f := range watch {
+		chosen[f] = true
+	}
+	var stale []box.Webhook
+	for h, err := range s.Conn.Box.ListWebhooks(ctx) {
+		if err != nil {
+			logger.Warn("box webhooks not listed: those left by an earlier run stay", "err", err)
+			break
+		}
+		if h.Target.Type == "folder" && !chosen[h.Target.ID] {
+			stale = append(stale, h)
+		}
+	}
+	deleted := 0
+	for _, h := range stale {
+		if h.Address == "" {
+			full, err := s.Conn.Box.GetWebhook(ctx, h.ID)
+			if err != nil {
+				logger.Warn("box webhook not read", "webhook", h.ID, "folder", h.Target.ID, "err", err)
+				continue
+			}
+			h.Address = full.Address
+		}
+		if h.Address != address {
+			continue
+		}
+		if err := s.Conn.Box.DeleteWebhook(ctx, h.ID); err != nil {
+			logger.Warn("box webhook left by an earlier run not deleted", "webhook", h.ID, "folder", h.Target.ID, "err", err)
+			continue
+		}
+		deleted++
+	}
+	if deleted > 0 {
+		logger.Info("box webhooks left by an earlier run deleted", "count", deleted)
+	}
 }
 
 // deleteBoxWebhooks deletes the webhooks ids (within subscriptionStopWait).

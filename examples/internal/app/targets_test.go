@@ -1,9 +1,12 @@
 package app
 
 import (
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -183,5 +186,77 @@ func TestServiceBoxWebhookBudget(t *testing.T) {
 	sv.stop()
 	if n := sv.f.Box.CallCount("delete_webhooks_id"); n != created {
 		t.Errorf("%d webhooks deleted at the stop, want %d", n, created)
+	}
+}
+
+// TestServiceBoxLeftoverWebhooks: webhooks an earlier run left behind (it
+// crashed before deleting them) with this service's address on folders
+// not chosen this time are deleted when the service starts, so they no
+// longer count toward Box's 1,000 per app and user; a webhook with
+// another address is not the service's and is kept, at the start and at
+// the stop.
+func TestServiceBoxLeftoverWebhooks(t *testing.T) {
+	// The service's address is known before it starts: the fake holds
+	// webhooks to it from "an earlier run".
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := &Config{Target: Box, Root: "Procore", Store: filepath.Join(t.TempDir(), "svc.db"),
+		Interval: time.Hour, DeleteLimit: 25, Listen: addr}
+	f := StartFakes(cfg)
+	t.Cleanup(f.Close)
+	cfg.RandomSecrets()
+
+	hook := func(folder, address string) {
+		t.Helper()
+		id, err := f.Box.WebMkdir(folder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Sprintf(`{"target":{"id":%q,"type":"folder"},"address":%q,"triggers":["FILE.UPLOADED"]}`, id, address)
+		req, _ := http.NewRequest(http.MethodPost, f.Box.BaseURL()+"/webhooks", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+f.Box.Token())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("webhook on %s: %d", folder, resp.StatusCode)
+		}
+	}
+	ours := "http://" + addr + "/box/webhook"
+	hook("Old pairs/Project A", ours)
+	hook("Old pairs/Project B", ours)
+	hook("Another app's folder", "https://other.example.com/box/webhook")
+	stale := []string{}
+	for _, p := range []string{"Old pairs/Project A", "Old pairs/Project B"} {
+		id, _ := f.Box.Lookup(p)
+		stale = append(stale, id)
+	}
+	other, _ := f.Box.Lookup("Another app's folder")
+
+	sv := runService(t, f, cfg)
+	sv.settle(t)
+	targets := f.Box.WebhookTargets()
+	for _, id := range stale {
+		if slices.Contains(targets, id) {
+			t.Errorf("the webhook an earlier run left on folder %s is still there: %v", id, targets)
+		}
+	}
+	if !slices.Contains(targets, other) {
+		t.Errorf("the webhook with another address (folder %s) was deleted: %v", other, targets)
+	}
+	created := f.Box.CallCount("post_webhooks") - 3
+	if created == 0 || len(targets) != created+1 {
+		t.Errorf("webhooks on %v after the start, want the %d the service set and the other app's", targets, created)
+	}
+
+	sv.stop()
+	if targets := f.Box.WebhookTargets(); !slices.Equal(targets, []string{other}) {
+		t.Errorf("webhooks on %v after the stop, want only the other app's (%s)", targets, other)
 	}
 }

@@ -143,6 +143,7 @@ func (s *Server) apiRoutes() []route {
 		r("GET", "/2.0/events", "get_events", s.getEvents),
 		r("GET", "/2.0/webhooks", "get_webhooks", s.listWebhooks),
 		r("POST", "/2.0/webhooks", "post_webhooks", s.createWebhook),
+		r("GET", "/2.0/webhooks/([0-9]+)", "get_webhooks_id", s.getWebhook),
 		r("DELETE", "/2.0/webhooks/([0-9]+)", "delete_webhooks_id", s.deleteWebhook),
 		r("GET", "/subscribe", "realtime.Poll", s.longPoll),
 	}
@@ -487,9 +488,8 @@ func (s *Server) listItems(w *fakeservice.Recorder, r *http.Request, _ []byte, p
 	off := 0
 	if marker {
 		if m := q.Get("marker"); m != "" {
-			b, err := base64.RawURLEncoding.DecodeString(m)
-			n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "m:"))
-			if err != nil || err2 != nil || n < 0 {
+			n, ok := decodeMarker(m)
+			if !ok {
 				return errf(400, "invalid_request_parameters", "invalid marker")
 			}
 			off = n
@@ -510,7 +510,7 @@ func (s *Server) listItems(w *fakeservice.Recorder, r *http.Request, _ []byte, p
 	if marker {
 		out["next_marker"] = nil
 		if off+limit < len(kids) {
-			out["next_marker"] = base64.RawURLEncoding.EncodeToString([]byte("m:" + strconv.Itoa(off+limit)))
+			out["next_marker"] = encodeMarker(off + limit)
 		}
 	} else {
 		out["total_count"], out["offset"] = len(kids), off
@@ -649,6 +649,18 @@ func decodeBody(body []byte, v any) *apiError {
 
 // queryLimit reads the limit query parameter (default 100, at most max;
 // 400 invalid_limit when it is not a positive number).
+// encodeMarker is the opaque marker of the page that starts at offset off.
+func encodeMarker(off int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("m:" + strconv.Itoa(off)))
+}
+
+// decodeMarker is encodeMarker's offset.
+func decodeMarker(m string) (int, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(m)
+	n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "m:"))
+	return n, err == nil && err2 == nil && n >= 0
+}
+
 func queryLimit(q url.Values, max int) (int, *apiError) {
 	v := q.Get("limit")
 	if v == "" {

@@ -124,7 +124,7 @@ func (s *Server) longPoll(w *fakeservice.Recorder, r *http.Request, _ []byte, _ 
 
 func (s *Server) webhookJSON(h *webhook) map[string]any {
 	return map[string]any{"id": h.id, "type": "webhook", "target": map[string]any{"id": h.target, "type": h.targetType},
-		"created_by": userMini(MeID), "created_at": h.created.Format(timeFmt), "address": h.address, "triggers": h.triggers}
+		"created_by": userMini(h.user), "created_at": h.created.Format(timeFmt), "address": h.address, "triggers": h.triggers}
 }
 
 // maxWebhooks is Box's limit of webhooks per application and user.
@@ -154,35 +154,97 @@ func (s *Server) createWebhook(w *fakeservice.Recorder, r *http.Request, body []
 	// One webhook per item, application and user (documented: 409), and
 	// at most 1000 per application and user (the status is not
 	// documented; 400 as for other refused parameters).
+	user, mine := actingUser(r), 0
 	for _, h := range s.webhooks {
+		if h.user != user {
+			continue
+		}
 		if h.target == in.Target.ID {
 			return errf(409, "conflict", "Webhook already exists for this target")
 		}
+		mine++
 	}
-	if limit := cmp.Or(s.opt.MaxWebhooks, maxWebhooks); len(s.webhooks) >= limit {
+	if limit := cmp.Or(s.opt.MaxWebhooks, maxWebhooks); mine >= limit {
 		return errf(400, "bad_request", "There is a limit of %d webhooks for each application and each user", limit)
 	}
-	h := &webhook{id: s.newID(), target: in.Target.ID, targetType: in.Target.Type, address: in.Address, triggers: in.Triggers, created: s.now()}
+	h := &webhook{id: s.newID(), user: user, target: in.Target.ID, targetType: in.Target.Type, address: in.Address, triggers: in.Triggers, created: s.now()}
 	s.webhooks[h.id] = h
 	writeJSON(w, 201, s.webhookJSON(h))
 	return nil
 }
 
+// listWebhooks answers GET /webhooks as Box does: the webhooks of the
+// application and the acting user only ("This API call will only list
+// the webhooks for the authenticated user", Box's "List webhooks" guide),
+// as Webhook--Mini entries (id, type, target: no address) in a Webhooks
+// collection paged by marker (limit at most 1000, capped here by
+// Options.PageSize; next_marker null on the last page).
 func (s *Server) listWebhooks(w *fakeservice.Recorder, r *http.Request, _ []byte, _ []string) *apiError {
+	q := r.URL.Query()
+	limit, e := queryLimit(q, 1000)
+	if e != nil {
+		return e
+	}
+	limit = min(limit, s.opt.PageSize)
+	off := 0
+	if m := q.Get("marker"); m != "" {
+		n, ok := decodeMarker(m)
+		if !ok {
+			return errf(400, "invalid_request_parameters", "invalid marker")
+		}
+		off = n
+	}
+	user := actingUser(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	entries := []any{}
+	var hooks []*webhook
 	for _, h := range s.webhooks {
+		if h.user == user {
+			hooks = append(hooks, h)
+		}
+	}
+	slices.SortFunc(hooks, func(a, b *webhook) int { return cmp.Compare(idNum(a.id), idNum(b.id)) })
+	entries := []any{}
+	for i := off; i < len(hooks) && i < off+limit; i++ {
+		h := hooks[i]
 		entries = append(entries, map[string]any{"id": h.id, "type": "webhook", "target": map[string]any{"id": h.target, "type": h.targetType}})
 	}
-	writeJSON(w, 200, map[string]any{"entries": entries, "limit": 100, "next_marker": nil})
+	out := map[string]any{"entries": entries, "limit": limit, "next_marker": nil}
+	if off+limit < len(hooks) {
+		out["next_marker"] = encodeMarker(off + limit)
+	}
+	writeJSON(w, 200, out)
 	return nil
+}
+
+// getWebhook answers GET /webhooks/{id} with the full Webhook (address,
+// triggers, …); another user's webhook is not found.
+func (s *Server) getWebhook(w *fakeservice.Recorder, r *http.Request, _ []byte, p []string) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.webhooks[p[0]]
+	if h == nil || h.user != actingUser(r) {
+		return errf(404, "not_found", "Not Found")
+	}
+	writeJSON(w, 200, s.webhookJSON(h))
+	return nil
+}
+
+// actingUser is the user a request acts for: its As-User, or the
+// token's user.
+func actingUser(r *http.Request) string {
+	return cmp.Or(r.Header.Get("As-User"), MeID)
+}
+
+func idNum(id string) int {
+	n, _ := strconv.Atoi(id)
+	return n
 }
 
 func (s *Server) deleteWebhook(w *fakeservice.Recorder, r *http.Request, _ []byte, p []string) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.webhooks[p[0]] == nil {
+	if h := s.webhooks[p[0]]; h == nil || h.user != actingUser(r) {
 		return errf(404, "not_found", "Not Found")
 	}
 	delete(s.webhooks, p[0])

@@ -52,8 +52,8 @@ const (
 type Options struct {
 	// Now is the fake's clock (default time.Now).
 	Now func() time.Time
-	// PageSize caps the entries of one page of folder items (default
-	// 1000, Box's maximum limit).
+	// PageSize caps the entries of one page of folder items and of
+	// webhooks (default 1000, Box's maximum limit).
 	PageSize int
 	// EventPage caps the events of one GET /events page (default 500).
 	EventPage int

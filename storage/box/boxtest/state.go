@@ -64,9 +64,9 @@ type dlink struct {
 
 // webhook is a webhook v2 registration.
 type webhook struct {
-	id, target, targetType, address string
-	triggers                        []string
-	created                         time.Time
+	id, user, target, targetType, address string
+	triggers                              []string
+	created                               time.Time
 }
 
 // apiError is an error response of Box's shape.

@@ -109,3 +109,58 @@ func TestWebhookCascades(t *testing.T) {
 	defer mu.Unlock()
 	require.ElementsMatch(t, []string{"FILE.UPLOADED deep.pdf", "FILE.UPLOADED top.pdf"}, got)
 }
+
+// TestWebhookListing: GET /webhooks answers as Box documents it (the
+// get_webhooks operation of Box's OpenAPI description and its "List
+// webhooks" guide): a Webhooks collection of Webhook--Mini entries (id,
+// type, target; no address), paged by marker (limit, next_marker null on
+// the last page), holding only the webhooks of the application and the
+// acting user; GET /webhooks/{id} gives the address.
+func TestWebhookListing(t *testing.T) {
+	srv := boxtest.NewServer(t, boxtest.Options{PageSize: 2})
+	create := func(id string, hdr map[string]string) string {
+		body := fmt.Sprintf(`{"target":{"id":%q,"type":"folder"},"address":"https://example.com/hook","triggers":["FILE.UPLOADED"]}`, id)
+		code, m, _ := call(t, srv, http.MethodPost, srv.BaseURL()+"/webhooks", strings.NewReader(body), hdr)
+		require.Equal(t, 201, code, "%v", m)
+		return m["id"].(string)
+	}
+	var want []string
+	for i := range 3 {
+		id, err := srv.WebMkdir(fmt.Sprintf("F%d", i))
+		require.NoError(t, err)
+		want = append(want, create(id, nil))
+	}
+	other, err := srv.WebMkdir("Person's")
+	require.NoError(t, err)
+	create(other, map[string]string{"As-User": boxtest.PersonID})
+
+	var got []string
+	url, pages := srv.BaseURL()+"/webhooks?limit=1000", 0
+	for {
+		code, m, _ := call(t, srv, http.MethodGet, url, nil, nil)
+		require.Equal(t, 200, code, "%v", m)
+		pages++
+		require.EqualValues(t, 2, m["limit"], "the page size in force")
+		for _, e := range m["entries"].([]any) {
+			e := e.(map[string]any)
+			require.Equal(t, "webhook", e["type"])
+			require.NotContains(t, e, "address", "entries are Webhook--Mini")
+			require.Equal(t, "folder", e["target"].(map[string]any)["type"])
+			got = append(got, e["id"].(string))
+		}
+		next, ok := m["next_marker"].(string)
+		if !ok {
+			require.Contains(t, m, "next_marker", "null on the last page")
+			break
+		}
+		url = srv.BaseURL() + "/webhooks?limit=1000&marker=" + next
+	}
+	require.Equal(t, want, got, "the app and user's webhooks, not another user's")
+	require.Equal(t, 2, pages)
+
+	code, m, _ := call(t, srv, http.MethodGet, srv.BaseURL()+"/webhooks/"+want[0], nil, nil)
+	require.Equal(t, 200, code)
+	require.Equal(t, "https://example.com/hook", m["address"])
+	code, _, _ = call(t, srv, http.MethodGet, srv.BaseURL()+"/webhooks?marker=bad!", nil, nil)
+	require.Equal(t, 400, code, "a marker Box never gave")
+}

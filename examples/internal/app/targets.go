@@ -293,6 +293,9 @@ func (s *Sync) keepBoxWebhooks(ctx context.Context, c *Config, publicURL string,
 	}
 	logger.Info("box webhooks", "folders", len(watch), "pairs", len(folders))
 	address := publicURL + "/box/webhook"
+	// Leftovers first: they count toward Box's limit of webhooks, which
+	// the new ones must not hit.
+	s.pruneBoxWebhooks(ctx, address, watch, logger)
 	var ids []string
 	for _, folder := range watch {
 		h, err := s.Conn.Box.CreateWebhook(ctx, folder, address, box.TreeTriggers)
@@ -308,7 +311,6 @@ func (s *Sync) keepBoxWebhooks(ctx context.Context, c *Config, publicURL string,
 			ids = append(ids, h.ID)
 		}
 	}
-	s.pruneBoxWebhooks(ctx, address, watch, logger)
 	go func() {
 		defer close(ended)
 		<-ctx.Done()

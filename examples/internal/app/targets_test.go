@@ -238,6 +238,10 @@ func TestServiceBoxLeftoverWebhooks(t *testing.T) {
 		stale = append(stale, id)
 	}
 	other, _ := f.Box.Lookup("Another app's folder")
+	// The service sets at most 2 webhooks, and the leftovers fill Box's
+	// limit: they must be gone before the service sets its own.
+	cfg.BoxWebhookBudget = 2
+	f.Box.SetMaxWebhooks(3)
 
 	sv := runService(t, f, cfg)
 	sv.settle(t)

@@ -252,6 +252,14 @@ func (s *Server) deleteWebhook(w *fakeservice.Recorder, r *http.Request, _ []byt
 	return nil
 }
 
+// SetMaxWebhooks changes Options.MaxWebhooks of a running fake: the
+// number of webhooks v2 the app may have for a user (0: Box's 1000).
+func (s *Server) SetMaxWebhooks(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opt.MaxWebhooks = n
+}
+
 // WebhookTargets returns the IDs of the items that hold a webhook, sorted.
 func (s *Server) WebhookTargets() []string {
 	s.mu.Lock()

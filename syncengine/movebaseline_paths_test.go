@@ -2,6 +2,7 @@ package syncengine_test
 
 import (
 	"errors"
+	"path"
 	"testing"
 	"time"
 
@@ -11,16 +12,20 @@ import (
 	"github.com/procoresync/procoresync/syncengine"
 )
 
-// Folder x renamed differently on each side (z2 on A, y on B) while
-// folder w takes its old name x on both sides. The first run records w at
-// x, and its file below it; the Move that would bring x's two new names
-// together fails, so the baseline still records the old folder at x too,
-// on both sides. When that Move succeeds, only the old folder's own
-// records follow it: w's file stays at x/f.txt, where it is on both sides.
-func TestFolderMoveLeavesAnotherFoldersItemsAtTheSamePath(t *testing.T) {
+// folderRecordsSharingX sets up the scenario of the tests below: files
+// x/a.txt and w/f.txt (and each of more, holding its base name's first
+// letter) synced; then folder x renamed to z2 on A and to y on B while w
+// takes the name x on both sides, and the run that would bring x's two
+// new names together fails on its Move (a partial run), so that the
+// baseline records two folders at x on both sides.
+func folderRecordsSharingX(t *testing.T, more ...string) *env {
+	t.Helper()
 	e := newEnv(t, nil)
 	e.write(e.a, "x/a.txt", "a")
 	e.write(e.a, "w/f.txt", "f")
+	for _, p := range more {
+		e.write(e.a, p, path.Base(p)[:1])
+	}
 	e.run()
 	require.Equal(t, tree(t, e.a), tree(t, e.b))
 
@@ -38,6 +43,31 @@ func TestFolderMoveLeavesAnotherFoldersItemsAtTheSamePath(t *testing.T) {
 	e.a.ClearFaults()
 	e.b.ClearFaults()
 	require.Equal(t, syncengine.RunPartial, r.Status)
+	return e
+}
+
+// requireRetrySettles runs e's pair once more (from the change feeds)
+// and requires it to succeed with both sides holding want and a true
+// baseline, before and after settling.
+func requireRetrySettles(t *testing.T, e *env, want map[string]string) {
+	t.Helper()
+	r := e.run()
+	require.Equal(t, syncengine.RunSucceeded, r.Status)
+	requireBaselineTrue(t, e)
+	require.Equal(t, want, tree(t, e.a))
+	require.Equal(t, want, tree(t, e.b))
+	e.settle()
+	requireBaselineTrue(t, e)
+}
+
+// Folder x renamed differently on each side (z2 on A, y on B) while
+// folder w takes its old name x on both sides. The first run records w at
+// x, and its file below it; the Move that would bring x's two new names
+// together fails, so the baseline still records the old folder at x too,
+// on both sides. When that Move succeeds, only the old folder's own
+// records follow it: w's file stays at x/f.txt, where it is on both sides.
+func TestFolderMoveLeavesAnotherFoldersItemsAtTheSamePath(t *testing.T) {
+	e := folderRecordsSharingX(t)
 	for _, s := range []syncengine.Side{syncengine.SideA, syncengine.SideB} {
 		n := 0
 		for it, err := range e.store.Items(e.ctx, e.pair.ID) {
@@ -68,26 +98,7 @@ func TestFolderMoveLeavesAnotherFoldersItemsAtTheSamePath(t *testing.T) {
 // old folder's move: the baseline goes on recording it at x/f.txt, where
 // it is, and nothing is planned against z2/f.txt.
 func TestFolderMoveFromFeedLeavesAnotherFoldersUnchangedItemsAtTheSamePath(t *testing.T) {
-	e := newEnv(t, nil)
-	e.write(e.a, "x/a.txt", "a")
-	e.write(e.a, "w/f.txt", "f")
-	e.run()
-	require.Equal(t, tree(t, e.a), tree(t, e.b))
-
-	for _, mv := range []struct {
-		s        *memory.Storage
-		from, to string
-	}{{e.a, "x", "z2"}, {e.a, "w", "x"}, {e.b, "x", "y"}, {e.b, "w", "x"}} {
-		_, err := mv.s.Rename(mv.from, mv.to)
-		require.NoError(t, err)
-	}
-	injected := errors.New("injected: 503 service unavailable")
-	e.a.FailNext(memory.OpMove, 1, injected)
-	e.b.FailNext(memory.OpMove, 1, injected)
-	r := e.run()
-	e.a.ClearFaults()
-	e.b.ClearFaults()
-	require.Equal(t, syncengine.RunPartial, r.Status)
+	e := folderRecordsSharingX(t)
 
 	// The retry, from the change feeds.
 	e.clk.Advance(2 * time.Hour)
@@ -97,41 +108,14 @@ func TestFolderMoveFromFeedLeavesAnotherFoldersUnchangedItemsAtTheSamePath(t *te
 		require.NotEqual(t, "z2/f.txt", a.Path, "planned: %s", plan)
 		require.NotEqual(t, "z2/f.txt", a.Target.Path, "planned: %s", plan)
 	}
-	r = e.run()
-	require.Equal(t, syncengine.RunSucceeded, r.Status)
-	requireBaselineTrue(t, e)
-	want := map[string]string{"x": "/", "x/f.txt": "f", "z2": "/", "z2/a.txt": "a"}
-	require.Equal(t, want, tree(t, e.a))
-	require.Equal(t, want, tree(t, e.b))
-	e.settle()
-	requireBaselineTrue(t, e)
+	requireRetrySettles(t, e, map[string]string{"x": "/", "x/f.txt": "f", "z2": "/", "z2/a.txt": "a"})
 }
 
 // As above, with w's file moved on B (into v) before the retry: the Move
 // that brings it there on A takes it from x/f.txt, where it is on A, not
 // from below the old folder's new name.
 func TestFileMovedOutOfAFolderSharingAMovedFoldersPathMovesFromWhereItIs(t *testing.T) {
-	e := newEnv(t, nil)
-	e.write(e.a, "x/a.txt", "a")
-	e.write(e.a, "w/f.txt", "f")
-	e.write(e.a, "v/k.txt", "k")
-	e.run()
-	require.Equal(t, tree(t, e.a), tree(t, e.b))
-
-	for _, mv := range []struct {
-		s        *memory.Storage
-		from, to string
-	}{{e.a, "x", "z2"}, {e.a, "w", "x"}, {e.b, "x", "y"}, {e.b, "w", "x"}} {
-		_, err := mv.s.Rename(mv.from, mv.to)
-		require.NoError(t, err)
-	}
-	injected := errors.New("injected: 503 service unavailable")
-	e.a.FailNext(memory.OpMove, 1, injected)
-	e.b.FailNext(memory.OpMove, 1, injected)
-	r := e.run()
-	e.a.ClearFaults()
-	e.b.ClearFaults()
-	require.Equal(t, syncengine.RunPartial, r.Status)
+	e := folderRecordsSharingX(t, "v/k.txt")
 	_, err := e.b.Rename("x/f.txt", "v/f.txt")
 	require.NoError(t, err)
 
@@ -147,12 +131,5 @@ func TestFileMovedOutOfAFolderSharingAMovedFoldersPathMovesFromWhereItIs(t *test
 		}
 	}
 	require.True(t, moved, "planned: %s", plan)
-	r = e.run()
-	require.Equal(t, syncengine.RunSucceeded, r.Status)
-	requireBaselineTrue(t, e)
-	want := map[string]string{"v": "/", "v/f.txt": "f", "v/k.txt": "k", "x": "/", "z2": "/", "z2/a.txt": "a"}
-	require.Equal(t, want, tree(t, e.a))
-	require.Equal(t, want, tree(t, e.b))
-	e.settle()
-	requireBaselineTrue(t, e)
+	requireRetrySettles(t, e, map[string]string{"v": "/", "v/f.txt": "f", "v/k.txt": "k", "x": "/", "z2": "/", "z2/a.txt": "a"})
 }

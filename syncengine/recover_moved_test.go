@@ -34,25 +34,8 @@ func TestInterruptedCopyMovedBeforeRestart(t *testing.T) {
 		"renamed":       func(p string) string { return path.Join(path.Dir(p), "renamed "+path.Base(p)) },
 	}
 	for _, listOnlyB := range []bool{false, true} {
-		newMerge := func(t *testing.T) *env {
-			e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) { p.Concurrency = 1 })
-			if listOnlyB {
-				e.pair.B = listOnly{Storage: e.b}
-				e.restart()
-			}
-			for p, c := range files {
-				e.write(e.a, p, c)
-			}
-			return e
-		}
-		probe := newMerge(t)
-		probe.run()
-		total := calls(probe)
+		newMerge, total, step := copyCrashPoints(t, files, listOnlyB, nil)
 		require.Greater(t, total, 5)
-		step := 1
-		if testing.Short() || raceDetector {
-			step = 3
-		}
 		for how, move := range moves {
 			for k := 1; k <= total; k += step {
 				t.Run(fmt.Sprintf("list only %v/%s/crash at call %d", listOnlyB, how, k), func(t *testing.T) {
@@ -112,27 +95,8 @@ func TestInterruptedCopyMovedBeforeRestart(t *testing.T) {
 func TestInterruptedCopyMovedAndReplacedBeforeRestart(t *testing.T) {
 	files := map[string]string{"a.txt": "alpha", "d/b.txt": "bravo", "f.txt": "foxtrot"}
 	for _, listOnlyB := range []bool{false, true} {
-		newMerge := func(t *testing.T) *env {
-			e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) {
-				p.Concurrency = 1
-				p.Conflict = syncengine.ConflictKeepBoth
-			})
-			if listOnlyB {
-				e.pair.B = listOnly{Storage: e.b}
-				e.restart()
-			}
-			for p, c := range files {
-				e.write(e.a, p, c)
-			}
-			return e
-		}
-		probe := newMerge(t)
-		probe.run()
-		total := calls(probe)
-		step := 1
-		if testing.Short() || raceDetector {
-			step = 3
-		}
+		keepBoth := func(p *syncengine.Pair) { p.Conflict = syncengine.ConflictKeepBoth }
+		newMerge, total, step := copyCrashPoints(t, files, listOnlyB, keepBoth)
 		for k := 1; k <= total; k += step {
 			t.Run(fmt.Sprintf("list only %v/crash at call %d", listOnlyB, k), func(t *testing.T) {
 				e := newMerge(t)
@@ -178,23 +142,7 @@ func TestInterruptedCopyMovedBeforeRestartMissedByAListing(t *testing.T) {
 	lister := &unstable{Storage: e.b}
 	e.pair.B = listOnly{Storage: lister}
 	e.write(e.a, "a.txt", "alpha")
-	base := e.opts.Store
-	cs := &crashStore{MetadataStore: base}
-	e.opts.Store = cs
-	e.restart()
-	ctx, cancel := context.WithCancel(context.Background())
-	puts := 0
-	e.b.SetHook(func(op memory.Op) error {
-		if op == memory.OpPut {
-			puts++
-			cs.crashed.Store(true) // the Put takes effect; nothing after it is recorded
-		}
-		return nil
-	})
-	_, _ = e.eng.RunOnce(ctx, e.pair.ID, syncengine.RunOptions{})
-	cancel()
-	e.b.SetHook(nil)
-	require.Equal(t, 1, puts)
+	base := crashAfterFirstPutOnB(t, e)
 
 	_, err := e.b.Rename("a.txt", "renamed a.txt")
 	require.NoError(t, err)
@@ -213,6 +161,63 @@ func TestInterruptedCopyMovedBeforeRestartMissedByAListing(t *testing.T) {
 	require.Equal(t, gotA, gotB)
 	require.Equal(t, map[string]string{"renamed a.txt": "alpha"}, gotA)
 	requireBaselineTrue(t, e)
+}
+
+// copyCrashPoints returns the set-up of a crash test of the initial copy
+// of files from A to B (one transfer at a time, B list-only if listOnlyB,
+// the pair adjusted by conf when not nil), the number of storage calls of
+// a run without a crash, and the step between the crash points to try
+// (every call; every third under -short or the race detector).
+func copyCrashPoints(t *testing.T, files map[string]string, listOnlyB bool, conf func(*syncengine.Pair)) (newMerge func(*testing.T) *env, total, step int) {
+	newMerge = func(t *testing.T) *env {
+		e := newEnv(t, func(p *syncengine.Pair, _ *syncengine.Options) {
+			p.Concurrency = 1
+			if conf != nil {
+				conf(p)
+			}
+		})
+		if listOnlyB {
+			e.pair.B = listOnly{Storage: e.b}
+			e.restart()
+		}
+		for p, c := range files {
+			e.write(e.a, p, c)
+		}
+		return e
+	}
+	probe := newMerge(t)
+	probe.run()
+	step = 1
+	if testing.Short() || raceDetector {
+		step = 3
+	}
+	return newMerge, calls(probe), step
+}
+
+// crashAfterFirstPutOnB runs e's pair once with a store that "crashes"
+// (records nothing more) as soon as the first Put on B has taken effect,
+// then cancels the run, and returns the store it had before, for the
+// restart.
+func crashAfterFirstPutOnB(t *testing.T, e *env) syncengine.MetadataStore {
+	t.Helper()
+	base := e.opts.Store
+	cs := &crashStore{MetadataStore: base}
+	e.opts.Store = cs
+	e.restart()
+	ctx, cancel := context.WithCancel(context.Background())
+	puts := 0
+	e.b.SetHook(func(op memory.Op) error {
+		if op == memory.OpPut {
+			puts++
+			cs.crashed.Store(true) // the Put takes effect; nothing after it is recorded
+		}
+		return nil
+	})
+	_, _ = e.eng.RunOnce(ctx, e.pair.ID, syncengine.RunOptions{})
+	cancel()
+	e.b.SetHook(nil)
+	require.Equal(t, 1, puts)
+	return base
 }
 
 // folders counts the folders of a tree.
@@ -248,23 +253,7 @@ func TestInterruptedCopyCutShortIsWrittenAgain(t *testing.T) {
 			require.NoError(t, err)
 			_, err = e.a.Mkdirs("other")
 			require.NoError(t, err)
-			base := e.opts.Store
-			cs := &crashStore{MetadataStore: base}
-			e.opts.Store = cs
-			e.restart()
-			ctx, cancel := context.WithCancel(context.Background())
-			puts := 0
-			e.b.SetHook(func(op memory.Op) error {
-				if op == memory.OpPut {
-					puts++
-					cs.crashed.Store(true) // the Put takes effect; nothing after it is recorded
-				}
-				return nil
-			})
-			_, _ = e.eng.RunOnce(ctx, e.pair.ID, syncengine.RunOptions{})
-			cancel()
-			e.b.SetHook(nil)
-			require.Equal(t, 1, puts)
+			base := crashAfterFirstPutOnB(t, e)
 
 			// The power loss cuts the copy short; or a person replaces it.
 			cut, mtime := "the whole", src.ModTime

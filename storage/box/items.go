@@ -3,6 +3,7 @@ package box
 import (
 	"context"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
 
@@ -37,25 +38,38 @@ func (c *Client) GetItem(ctx context.Context, id string, folder bool) (Item, err
 // ListFolder yields the items of folder id, following next_marker
 // (GET /folders/{id}/items?usemarker=true&limit=1000).
 func (c *Client) ListFolder(ctx context.Context, id string) iter.Seq2[Item, error] {
-	return func(yield func(Item, error) bool) {
+	q := url.Values{"usemarker": {"true"}, "fields": {listFields}}
+	return markerPages[Item](ctx, c, "/folders/"+url.PathEscape(id)+"/items", q, maxPages)
+}
+
+// markerPages yields the entries of a Box listing at path with query q,
+// 1000 a page (limit=1000), following next_marker until it is empty, at
+// most maxPages pages.
+func markerPages[T any](ctx context.Context, c *Client, path string, q url.Values, maxPages int) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
 		g := httpclient.NewPageGuard(maxPages)
 		marker := ""
 		for {
 			if err := g.Next(ctx, marker); err != nil {
-				yield(Item{}, err)
+				yield(zero, err)
 				return
 			}
-			q := url.Values{"usemarker": {"true"}, "limit": {"1000"}, "fields": {listFields}}
+			pq := maps.Clone(q)
+			pq.Set("limit", "1000")
 			if marker != "" {
-				q.Set("marker", marker)
+				pq.Set("marker", marker)
 			}
-			var page Items
-			if _, err := c.doJSON(ctx, request{method: http.MethodGet, url: c.apiURL("/folders/"+url.PathEscape(id)+"/items", q)}, &page); err != nil {
-				yield(Item{}, err)
+			var page struct {
+				Entries    []T    `json:"entries"`
+				NextMarker string `json:"next_marker"`
+			}
+			if _, err := c.doJSON(ctx, request{method: http.MethodGet, url: c.apiURL(path, pq)}, &page); err != nil {
+				yield(zero, err)
 				return
 			}
-			for _, it := range page.Entries {
-				if !yield(it, nil) {
+			for _, e := range page.Entries {
+				if !yield(e, nil) {
 					return
 				}
 			}

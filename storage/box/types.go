@@ -184,9 +184,3 @@ type Webhook struct {
 	Address  string   `json:"address"`
 	Triggers []string `json:"triggers"`
 }
-
-// Webhooks is a page of GET /webhooks.
-type Webhooks struct {
-	Entries    []Webhook `json:"entries"`
-	NextMarker string    `json:"next_marker"`
-}

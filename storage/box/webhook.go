@@ -40,34 +40,7 @@ const maxWebhookPages = 1000
 // /webhooks?limit=1000). Box lists them as Webhook--Mini: ID and Target
 // only, Address and Triggers are empty (GetWebhook has them).
 func (c *Client) ListWebhooks(ctx context.Context) iter.Seq2[Webhook, error] {
-	return func(yield func(Webhook, error) bool) {
-		g := httpclient.NewPageGuard(maxWebhookPages)
-		marker := ""
-		for {
-			if err := g.Next(ctx, marker); err != nil {
-				yield(Webhook{}, err)
-				return
-			}
-			q := url.Values{"limit": {"1000"}}
-			if marker != "" {
-				q.Set("marker", marker)
-			}
-			var page Webhooks
-			if _, err := c.doJSON(ctx, request{method: http.MethodGet, url: c.apiURL("/webhooks", q)}, &page); err != nil {
-				yield(Webhook{}, err)
-				return
-			}
-			for _, w := range page.Entries {
-				if !yield(w, nil) {
-					return
-				}
-			}
-			if page.NextMarker == "" {
-				return
-			}
-			marker = page.NextMarker
-		}
-	}
+	return markerPages[Webhook](ctx, c, "/webhooks", url.Values{}, maxWebhookPages)
 }
 
 // DeleteWebhook removes a webhook (DELETE /webhooks/{id}).

@@ -108,30 +108,7 @@ func (c *Client) Subscribe(ctx context.Context, resource, notificationURL, clien
 // service never returns a subscription's clientState (ClientState is
 // empty), and NotificationURL may carry a secret.
 func (c *Client) Subscriptions(ctx context.Context) iter.Seq2[Subscription, error] {
-	return func(yield func(Subscription, error) bool) {
-		next := c.apiURL("/subscriptions", nil)
-		pages := c.newPageGuard("GET /subscriptions")
-		for next != "" {
-			if err := pages.next(ctx, next); err != nil {
-				yield(Subscription{}, err)
-				return
-			}
-			var page struct {
-				Value    []Subscription `json:"value"`
-				NextLink string         `json:"@odata.nextLink"`
-			}
-			if err := c.getJSON(ctx, next, &page); err != nil {
-				yield(Subscription{}, err)
-				return
-			}
-			for _, s := range page.Value {
-				if !yield(s, nil) {
-					return
-				}
-			}
-			next = page.NextLink
-		}
-	}
+	return nextLinkPages[Subscription](ctx, c, c.apiURL("/subscriptions", nil), "GET /subscriptions", false)
 }
 
 // RenewSubscription moves a subscription's expiration.

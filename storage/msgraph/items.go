@@ -141,28 +141,37 @@ func (c *Client) GetByPath(ctx context.Context, driveID, baseID, relPath string)
 
 // Children lists a folder's children, following @odata.nextLink.
 func (c *Client) Children(ctx context.Context, driveID, itemID string) iter.Seq2[DriveItem, error] {
-	return func(yield func(DriveItem, error) bool) {
-		next := c.apiURL(itemPath(driveID, itemID)+"/children", url.Values{"$top": {strconv.Itoa(c.opts.PageSize)}})
-		pages := c.newPageGuard("GET children")
+	first := c.apiURL(itemPath(driveID, itemID)+"/children", url.Values{"$top": {strconv.Itoa(c.opts.PageSize)}})
+	return nextLinkPages[DriveItem](ctx, c, first, "GET children", true)
+}
+
+// nextLinkPages yields the values of a Graph collection from its first
+// page, following @odata.nextLink under a page guard named op; with
+// stopOnEmpty, a page without values ends the listing.
+func nextLinkPages[T any](ctx context.Context, c *Client, first, op string, stopOnEmpty bool) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		next := first
+		pages := c.newPageGuard(op)
 		for next != "" {
 			if err := pages.next(ctx, next); err != nil {
-				yield(DriveItem{}, err)
+				yield(zero, err)
 				return
 			}
 			var page struct {
-				Value    []DriveItem `json:"value"`
-				NextLink string      `json:"@odata.nextLink"`
+				Value    []T    `json:"value"`
+				NextLink string `json:"@odata.nextLink"`
 			}
 			if err := c.getJSON(ctx, next, &page); err != nil {
-				yield(DriveItem{}, err)
+				yield(zero, err)
 				return
 			}
-			for _, it := range page.Value {
-				if !yield(it, nil) {
+			for _, v := range page.Value {
+				if !yield(v, nil) {
 					return
 				}
 			}
-			if len(page.Value) == 0 {
+			if stopOnEmpty && len(page.Value) == 0 {
 				return
 			}
 			next = page.NextLink
